@@ -1,0 +1,156 @@
+"""Path geometry as pure array functions (numpy or torch via the array-API standard).
+
+Conventions: `pivots` is (N+2, dim) with both ends included; functions that act on
+interior pivots return (N, dim).  Nothing here copies to the host, so a torch path
+stays on its device.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from array_api_compat import array_namespace
+from array_api_compat import device as _device
+
+__all__ = [
+    "segment_lengths",
+    "arc_fractions",
+    "improved_tangents",
+    "project_perpendicular",
+    "spring_forces",
+    "climbing_forces",
+    "interpolate",
+    "redistribute",
+    "dense_points",
+    "insertion_residuals",
+]
+
+
+def _norm(xp: Any, v: Any) -> Any:
+    return xp.sqrt(xp.sum(v * v, axis=-1))
+
+
+def _unit(xp: Any, v: Any) -> Any:
+    n = _norm(xp, v)
+    return v / xp.where(n > 0, n, xp.ones_like(n))[:, None]
+
+
+def segment_lengths(pivots: Any) -> Any:
+    """Euclidean lengths (N+1,) of the segments between consecutive pivots."""
+    xp = array_namespace(pivots)
+    return _norm(xp, pivots[1:] - pivots[:-1])
+
+
+def arc_fractions(pivots: Any) -> Any:
+    """Cumulative arc length of each pivot as a fraction of the total, in [0, 1]."""
+    xp = array_namespace(pivots)
+    seg = segment_lengths(pivots)
+    cum = xp.concat([xp.zeros((1,), dtype=seg.dtype, device=_device(pivots)), xp.cumulative_sum(seg)])
+    total = cum[-1]
+    return cum / xp.where(total > 0, total, xp.ones_like(total))
+
+
+def improved_tangents(pivots: Any, energies: Any) -> Any:
+    """Henkelman-Jonsson (2000) improved tangents, unit norm, for interior pivots.
+
+    Away from extrema the tangent points to the higher neighbour.  At a local
+    extremum it is the energy-weighted mix (weight max(|dE+|, |dE-|) on the side of
+    the higher neighbour, min on the other), so it turns continuously as a pivot
+    becomes a maximum instead of jumping between the two segment directions.
+    """
+    xp = array_namespace(pivots)
+    tau_plus = pivots[2:] - pivots[1:-1]
+    tau_minus = pivots[1:-1] - pivots[:-2]
+    e = energies
+    d_plus = e[2:] - e[1:-1]
+    d_minus = e[1:-1] - e[:-2]
+    d_max = xp.maximum(xp.abs(d_plus), xp.abs(d_minus))
+    d_min = xp.minimum(xp.abs(d_plus), xp.abs(d_minus))
+    up = (d_plus > 0) & (d_minus > 0)  # monotonically rising: follow the upper segment
+    down = (d_plus < 0) & (d_minus < 0)
+    plus_higher = e[2:] > e[:-2]
+    w_plus = xp.where(up, xp.ones_like(d_max), xp.where(down, xp.zeros_like(d_max), xp.where(plus_higher, d_max, d_min)))
+    w_minus = xp.where(up, xp.zeros_like(d_max), xp.where(down, xp.ones_like(d_max), xp.where(plus_higher, d_min, d_max)))
+    tau = w_plus[:, None] * tau_plus + w_minus[:, None] * tau_minus
+    n = _norm(xp, tau)
+    # Flat neighbourhood (all three energies equal): fall back to the bisector.
+    flat = n <= 0
+    bis = _unit(xp, tau_plus) + _unit(xp, tau_minus)
+    tau = xp.where(flat[:, None], bis, tau)
+    return _unit(xp, tau)
+
+
+def project_perpendicular(vectors: Any, tangents: Any) -> Any:
+    """Remove from each row of `vectors` its component along the unit `tangents`."""
+    xp = array_namespace(vectors)
+    return vectors - xp.sum(vectors * tangents, axis=-1)[:, None] * tangents
+
+
+def spring_forces(pivots: Any, tangents: Any, k: float) -> Any:
+    """NEB spring force k (|R+ - R| - |R - R-|) tau, acting only along the tangent."""
+    seg = segment_lengths(pivots)
+    return (k * (seg[1:] - seg[:-1]))[:, None] * tangents
+
+
+def climbing_forces(gradients: Any, tangents: Any) -> Any:
+    """Climbing-image force -g + 2 (g . tau) tau: descend across, climb along the path."""
+    xp = array_namespace(gradients)
+    return -gradients + 2.0 * xp.sum(gradients * tangents, axis=-1)[:, None] * tangents
+
+
+def interpolate(pivots: Any, t: Any) -> Any:
+    """Points at arc-length fractions `t` (m,) in [0, 1] along the polyline (m, dim)."""
+    xp = array_namespace(pivots)
+    s = arc_fractions(pivots)
+    t = xp.clip(xp.asarray(t, dtype=pivots.dtype, device=_device(pivots)), 0.0, 1.0)
+    idx = xp.searchsorted(s, t, side="right") - 1
+    idx = xp.clip(idx, 0, pivots.shape[0] - 2)
+    s0 = xp.take(s, idx)
+    ds = xp.take(s, idx + 1) - s0
+    w = xp.where(ds > 0, (t - s0) / xp.where(ds > 0, ds, xp.ones_like(ds)), xp.zeros_like(ds))
+    a = xp.take(pivots, idx, axis=0)
+    b = xp.take(pivots, idx + 1, axis=0)
+    return a + w[:, None] * (b - a)
+
+
+def redistribute(pivots: Any, n_pivots: int | None = None, fixed: int | None = None) -> Any:
+    """Pivots at equal arc length along the polyline (the string method's reparametrisation).
+
+    Ends stay exactly where they are.  With `fixed` (a climbing image's index) that
+    pivot stays put and each side of it is redistributed on its own, as in the
+    climbing string method; otherwise the climber would be dragged off the saddle.
+    """
+    xp = array_namespace(pivots)
+    n = pivots.shape[0] if n_pivots is None else n_pivots
+    if fixed is None or fixed <= 0 or fixed >= n - 1:
+        t = xp.linspace(0.0, 1.0, n, dtype=pivots.dtype, device=_device(pivots))
+        out = interpolate(pivots, t)
+        return xp.concat([pivots[:1], out[1:-1], pivots[-1:]])
+    left = redistribute(pivots[: fixed + 1], fixed + 1)
+    right = redistribute(pivots[fixed:], n - fixed)
+    return xp.concat([left, right[1:]])
+
+
+def dense_points(pivots: Any, per_segment: int) -> Any:
+    """`per_segment` equally spaced points strictly inside each segment, ((N+1)*k, dim)."""
+    xp = array_namespace(pivots)
+    w = xp.arange(1, per_segment + 1, dtype=pivots.dtype, device=_device(pivots)) / (per_segment + 1)
+    a = pivots[:-1][:, None, :]
+    b = pivots[1:][:, None, :]
+    pts = a + w[None, :, None] * (b - a)
+    return xp.reshape(pts, (-1, pivots.shape[1]))
+
+
+def insertion_residuals(pivot_energies: Any, dense_energies: Any, per_segment: int) -> Any:
+    """Per segment, the largest excess of the dense energies over the straight line
+    between the two pivots' energies, divided by the energy range along the path.
+
+    AutoNEB inserts a pivot where this exceeds its threshold (0.2 in the paper).
+    """
+    xp = array_namespace(pivot_energies)
+    dense = xp.reshape(dense_energies, (-1, per_segment))
+    w = xp.arange(1, per_segment + 1, dtype=dense.dtype, device=_device(dense)) / (per_segment + 1)
+    line = pivot_energies[:-1][:, None] + w[None, :] * (pivot_energies[1:] - pivot_energies[:-1])[:, None]
+    excess = xp.max(dense - line, axis=1)
+    all_e = xp.concat([pivot_energies, dense_energies])
+    span = xp.max(all_e) - xp.min(all_e)
+    return excess / xp.where(span > 0, span, xp.ones_like(span))

@@ -1,0 +1,214 @@
+"""The `Potential` interface and composable wrappers around it.
+
+A potential evaluates many points at once: `energy(x)` maps (n, dim) -> (n,) and
+`energy_and_gradient(x)` maps (n, dim) -> ((n,), (n, dim)).  Arrays may be numpy
+arrays or torch tensors; a potential returns arrays of the kind it was given (or of
+its own device for network potentials), so path maths never leaves that device.
+Counting, caching, chunking and gradient checks are wrappers, not built-ins.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import LandscapeError
+
+__all__ = [
+    "Potential",
+    "PotentialWrapper",
+    "CountingPotential",
+    "CachedPotential",
+    "ChunkedPotential",
+    "gradient_error",
+    "as_batch",
+]
+
+
+def as_batch(x: Any, dim: int) -> Any:
+    """Check that `x` is a (n, dim) batch; raise a one-line error otherwise."""
+    shape = tuple(getattr(x, "shape", ()))
+    if len(shape) != 2 or shape[1] != dim:
+        raise LandscapeError(f"expected points of shape (n, {dim}), got {shape}")
+    return x
+
+
+class Potential(ABC):
+    """An energy surface over R^dim, evaluated in batches.
+
+    Subclasses set `dim` and implement `energy_and_gradient`; overriding `energy`
+    is worthwhile when energies are cheaper than gradients (dense path profiles).
+    `minima` and `saddles` map names to known points (empty when unknown);
+    `describe()` returns a JSON-able dict stored with every result.
+    """
+
+    dim: int
+    name: str = "potential"
+    minima: Mapping[str, Any] = {}
+    saddles: Mapping[str, Any] = {}
+    #: Axis-aligned box ((xmin, xmax), (ymin, ymax)) for 2D grids and plots, or None.
+    bounds: tuple[tuple[float, float], ...] | None = None
+
+    @abstractmethod
+    def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
+        """Energies (n,) and gradients (n, dim) at the points x (n, dim)."""
+
+    def energy(self, x: Any) -> Any:
+        """Energies (n,) at the points x (n, dim)."""
+        return self.energy_and_gradient(x)[0]
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able description of this potential (name, dim, options)."""
+        return {"name": self.name, "dim": int(self.dim), "class": type(self).__qualname__}
+
+    def minimum(self, key: str) -> Any:
+        """The named minimum `key` as a (dim,) array; a clear error when unknown."""
+        if key not in self.minima:
+            known = ", ".join(sorted(self.minima)) or "none"
+            raise LandscapeError(f"{self.name} has no minimum named {key!r} (known: {known})")
+        return self.minima[key]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(dim={self.dim})"
+
+
+class PotentialWrapper(Potential):
+    """Delegates everything to `inner`; subclasses intercept what they need."""
+
+    def __init__(self, inner: Potential):
+        self.inner = inner
+        self.dim = inner.dim
+
+    def __getattr__(self, item: str) -> Any:
+        # Only reached for attributes not found normally: plugin extras pass through.
+        if item == "inner":
+            raise AttributeError(item)
+        return getattr(self.inner, item)
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.inner.name
+
+    @property
+    def minima(self) -> Mapping[str, Any]:  # type: ignore[override]
+        return self.inner.minima
+
+    @property
+    def saddles(self) -> Mapping[str, Any]:  # type: ignore[override]
+        return self.inner.saddles
+
+    @property
+    def bounds(self):  # type: ignore[override]
+        return self.inner.bounds
+
+    def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
+        return self.inner.energy_and_gradient(x)
+
+    def energy(self, x: Any) -> Any:
+        return self.inner.energy(x)
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+
+class CountingPotential(PotentialWrapper):
+    """Counts evaluated points and calls, split by energy-only and with gradient."""
+
+    def __init__(self, inner: Potential):
+        super().__init__(inner)
+        self.reset()
+
+    def reset(self) -> None:
+        self.gradient_points = 0
+        self.energy_points = 0
+        self.calls = 0
+
+    @property
+    def points(self) -> int:
+        """All evaluated points, with or without gradient."""
+        return self.gradient_points + self.energy_points
+
+    def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
+        self.calls += 1
+        self.gradient_points += int(x.shape[0])
+        return self.inner.energy_and_gradient(x)
+
+    def energy(self, x: Any) -> Any:
+        self.calls += 1
+        self.energy_points += int(x.shape[0])
+        return self.inner.energy(x)
+
+
+class CachedPotential(PotentialWrapper):
+    """Remembers results per point (numpy inputs), so repeated points cost nothing.
+
+    Useful where a driver re-evaluates pivots it has already seen (AutoNEB's dense
+    evaluation after a cycle).  Keys are the raw bytes of each row.
+    """
+
+    def __init__(self, inner: Potential, maxsize: int = 100_000):
+        super().__init__(inner)
+        self.maxsize = maxsize
+        self._cache: dict[bytes, tuple[float, np.ndarray]] = {}
+        self.hits = 0
+
+    def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
+        x = np.asarray(x)
+        keys = [row.tobytes() for row in x]
+        missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        self.hits += len(keys) - len(missing)
+        if missing:
+            e, g = self.inner.energy_and_gradient(x[missing])
+            if len(self._cache) + len(missing) > self.maxsize:
+                self._cache.clear()
+            for j, i in enumerate(missing):
+                self._cache[keys[i]] = (float(e[j]), np.asarray(g[j]))
+        energies = np.array([self._cache[k][0] for k in keys], dtype=x.dtype)
+        grads = np.stack([self._cache[k][1] for k in keys]) if keys else np.zeros_like(x)
+        return energies, grads
+
+
+class ChunkedPotential(PotentialWrapper):
+    """Splits large batches into chunks of at most `chunk` points to bound memory."""
+
+    def __init__(self, inner: Potential, chunk: int):
+        if chunk < 1:
+            raise LandscapeError(f"chunk size must be positive, got {chunk}")
+        super().__init__(inner)
+        self.chunk = chunk
+
+    def _split(self, x: Any) -> list[Any]:
+        return [x[i : i + self.chunk] for i in range(0, int(x.shape[0]), self.chunk)]
+
+    def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
+        from array_api_compat import array_namespace
+
+        xp = array_namespace(x)
+        parts = [self.inner.energy_and_gradient(c) for c in self._split(x)]
+        return xp.concat([p[0] for p in parts]), xp.concat([p[1] for p in parts])
+
+    def energy(self, x: Any) -> Any:
+        from array_api_compat import array_namespace
+
+        xp = array_namespace(x)
+        return xp.concat([self.inner.energy(c) for c in self._split(x)])
+
+
+def gradient_error(potential: Potential, x: Any, eps: float = 1e-6) -> float:
+    """Largest relative difference between analytic and central-difference gradients.
+
+    Works in float64 numpy on a copy of `x` (n, dim); the scale is the larger of the
+    gradient norm and 1 so flat regions do not divide by zero.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    _, g = potential.energy_and_gradient(x)
+    g = np.asarray(g, dtype=np.float64)
+    fd = np.empty_like(x)
+    for j in range(x.shape[1]):
+        step = np.zeros_like(x)
+        step[:, j] = eps
+        fd[:, j] = (np.asarray(potential.energy(x + step)) - np.asarray(potential.energy(x - step))) / (2 * eps)
+    scale = np.maximum(np.linalg.norm(g, axis=1), 1.0)
+    return float(np.max(np.linalg.norm(g - fd, axis=1) / scale))
