@@ -112,22 +112,33 @@ def interpolate(pivots: Any, t: Any) -> Any:
     return a + w[:, None] * (b - a)
 
 
-def redistribute(pivots: Any, n_pivots: int | None = None, fixed: int | None = None) -> Any:
+def redistribute(pivots: Any, n_pivots: int | None = None, fixed: Any = None) -> Any:
     """Pivots at equal arc length along the polyline (the string method's reparametrisation).
 
-    Ends stay exactly where they are.  With `fixed` (a climbing image's index) that
-    pivot stays put and each side of it is redistributed on its own, as in the
-    climbing string method; otherwise the climber would be dragged off the saddle.
+    Ends stay exactly where they are.  With `fixed` (a climbing image's index, an int
+    or a 0-d integer array, so no host sync is needed) that pivot stays put and each
+    side of it is spaced evenly on its own, as in the climbing string method;
+    otherwise the redistribution would drag the climber off the saddle.
     """
     xp = array_namespace(pivots)
-    n = pivots.shape[0] if n_pivots is None else n_pivots
-    if fixed is None or fixed <= 0 or fixed >= n - 1:
-        t = xp.linspace(0.0, 1.0, n, dtype=pivots.dtype, device=_device(pivots))
-        out = interpolate(pivots, t)
-        return xp.concat([pivots[:1], out[1:-1], pivots[-1:]])
-    left = redistribute(pivots[: fixed + 1], fixed + 1)
-    right = redistribute(pivots[fixed:], n - fixed)
-    return xp.concat([left, right[1:]])
+    n_old = pivots.shape[0]
+    n = n_old if n_pivots is None else n_pivots
+    i = xp.arange(n, dtype=pivots.dtype, device=_device(pivots))
+    if fixed is None:
+        t = i / (n - 1)
+    else:
+        if n != n_old:
+            raise ValueError("a fixed pivot needs the number of pivots to stay the same")
+        c_idx = xp.asarray(fixed, device=_device(pivots))
+        c = xp.astype(c_idx, pivots.dtype)
+        s_c = xp.take(arc_fractions(pivots), xp.reshape(c_idx, (1,)))[0]
+        left = s_c * i / xp.maximum(c, xp.ones_like(c))
+        right = s_c + (1 - s_c) * (i - c) / xp.maximum(n - 1 - c, xp.ones_like(c))
+        t = xp.where(i <= c, left, right)
+    out = interpolate(pivots, t)
+    if fixed is not None:
+        out = xp.where((i == c)[:, None], pivots, out)
+    return xp.concat([pivots[:1], out[1:-1], pivots[-1:]])
 
 
 def dense_points(pivots: Any, per_segment: int) -> Any:

@@ -1,0 +1,128 @@
+"""The one optimisation loop: budget, callbacks, progress bar, results.
+
+Every optimizer is run by `optimize`; nothing else loops.  Host syncs happen only
+every `check_every` steps (convergence tests, progress), so a GPU path can run
+many steps without leaving the device.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import LandscapeError
+from .optimizers.base import OptimizerState, PathOptimizer
+from .path import Path, to_numpy
+from .potential import Potential
+from .result import CycleRecord, Result, Status
+
+__all__ = ["Budget", "optimize", "StepCallback", "CycleCallback"]
+
+#: Called after every step; returning True stops the run (status INTERRUPTED).
+StepCallback = Callable[[OptimizerState], "bool | None"]
+#: Called once for every completed AutoNEB cycle (e.g. to commit it to a store).
+CycleCallback = Callable[[CycleRecord], None]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits on one run; None means unlimited.  Evaluations count points."""
+
+    max_steps: int | None = None
+    max_evaluations: int | None = None
+    max_seconds: float | None = None
+
+    def exceeded(self, state: OptimizerState, started: float) -> tuple[Status, str] | None:
+        if self.max_steps is not None and state.nit >= self.max_steps:
+            return Status.MAX_STEPS, f"step budget of {self.max_steps} spent"
+        if self.max_evaluations is not None and state.nfev >= self.max_evaluations:
+            return Status.MAX_EVALUATIONS, f"evaluation budget of {self.max_evaluations} spent"
+        if self.max_seconds is not None and time.monotonic() - started >= self.max_seconds:
+            return Status.MAX_STEPS, f"time budget of {self.max_seconds:g} s spent"
+        return None
+
+
+def _progress_bar(enabled: bool, total: int | None) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="step", leave=False, dynamic_ncols=True)
+
+
+def optimize(
+    optimizer: PathOptimizer,
+    potential: Potential,
+    path: Path,
+    *,
+    budget: Budget = Budget(),
+    callbacks: Sequence[StepCallback] = (),
+    on_cycle: Sequence[CycleCallback] = (),
+    progress: bool = False,
+    check_every: int = 1,
+    state: OptimizerState | None = None,
+) -> Result:
+    """Run `optimizer` from `path` (or from a saved `state`) until it stops.
+
+    Without a step budget, a method with no schedule and no convergence test would
+    never stop, so one of them is required.
+    """
+    if check_every < 1:
+        raise LandscapeError(f"check_every must be >= 1, got {check_every}")
+    total = getattr(optimizer, "total_steps", None) or budget.max_steps
+    if total is None and budget.max_evaluations is None and budget.max_seconds is None:
+        fmax, etol = getattr(optimizer, "fmax", None), getattr(optimizer, "etol", None)
+        if fmax is None and etol is None:
+            raise LandscapeError("no way to stop: give a step/evaluation/time budget or a convergence tolerance")
+    started = time.monotonic()
+    state = optimizer.init(path, potential) if state is None else state
+    history: list[Any] = [state.max_energy]
+    seen_cycles = len(state.cycles)
+    bar = _progress_bar(progress, total)
+    try:
+        while True:
+            # Budgets are host-side counters; the optimizer's own test may sync, so
+            # it runs every `check_every` steps only.
+            outcome = budget.exceeded(state, started)
+            if outcome is None and state.nit % check_every == 0:
+                outcome = optimizer.terminate(state)
+            if outcome is not None:
+                break
+            state = optimizer.step(state, potential)
+            history.append(state.max_energy)
+            seen_cycles = _report_cycles(state, seen_cycles, on_cycle)
+            if bar is not None:
+                bar.update(1)
+                if state.nit % check_every == 0:
+                    bar.set_postfix(saddle=f"{float(state.max_energy):.6g}", nfev=state.nfev, refresh=False)
+            if any(cb(state) for cb in callbacks):
+                outcome = (Status.INTERRUPTED, "stopped by a callback")
+                break
+    except KeyboardInterrupt:  # keep what was computed; the caller can store it
+        outcome = (Status.INTERRUPTED, "interrupted by the user")
+    finally:
+        if bar is not None:
+            bar.close()
+    status, message = outcome
+    return Result(
+        path=state.path.numpy(),
+        status=status,
+        message=message,
+        nit=state.nit,
+        nfev=state.nfev,
+        history=np.asarray([float(to_numpy(h)) for h in history]),
+        cycles=state.cycles,
+        config=optimizer.to_config(),
+        state=state,
+    )
+
+
+def _report_cycles(state: OptimizerState, seen: int, on_cycle: Sequence[CycleCallback]) -> int:
+    cycles = state.cycles
+    for record in cycles[seen:]:
+        for cb in on_cycle:
+            cb(record)
+    return len(cycles)

@@ -1,0 +1,182 @@
+"""AutoNEB (Kolsbjerg et al. 2016; Draxler et al. 2018, Algorithm 2).
+
+Runs an elastic band in cycles of a schedule.  After each cycle the energy is
+evaluated at `per_segment` points between neighbouring pivots; where it exceeds the
+straight line between the pivots' energies by more than `threshold` times the energy
+range along the path, a pivot is inserted at the point of largest excess.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace
+
+from .. import geometry
+from ..errors import LandscapeError
+from ..path import Path, to_numpy
+from ..potential import Potential
+from ..result import CycleRecord, Status
+from ..schedules import Schedule, get_schedule
+from .band import BandState, ElasticBand, StringMethod
+from .base import OptimizerState, PathOptimizer
+
+__all__ = ["AutoNEB", "AutoNEBState", "insert_pivots"]
+
+
+@dataclass(frozen=True, eq=False)
+class AutoNEBState(OptimizerState):
+    inner: BandState
+    cycle: int = 0  # index of the running cycle; == len(schedule) when done
+    cycle_step: int = 0
+    records: tuple[CycleRecord, ...] = ()
+    nit: int = 0
+    nfev: int = 0
+
+    @property
+    def path(self) -> Path:  # type: ignore[override]
+        return self.inner.path
+
+    @property
+    def cycles(self) -> tuple[CycleRecord, ...]:
+        return self.records
+
+
+def insert_pivots(path: Path, dense: Any, dense_energies: Any, residuals: np.ndarray, per_segment: int,
+                  threshold: float, limit: int) -> tuple[Path, np.ndarray]:
+    """The path with up to `limit` pivots inserted, and the segment indices chosen.
+
+    A segment qualifies when its residual exceeds `threshold`; the largest residuals
+    win.  The new pivot is the dense point of highest energy in its segment, and it
+    keeps that (already evaluated) energy.
+    """
+    xp = array_namespace(path.pivots)
+    chosen = np.flatnonzero(residuals > threshold)
+    chosen = np.sort(chosen[np.argsort(-residuals[chosen], kind="stable")][: max(limit, 0)])
+    if chosen.size == 0:
+        return path, chosen
+    best = np.argmax(to_numpy(dense_energies).reshape(-1, per_segment)[chosen], axis=1)
+    rows, energies = [path.pivots[:1]], [path.energies[:1]]
+    picks = dict(zip(chosen.tolist(), (chosen * per_segment + best).tolist()))
+    for seg in range(path.n_pivots - 1):
+        if seg in picks:
+            j = picks[seg]
+            rows.append(dense[j : j + 1])
+            energies.append(dense_energies[j : j + 1])
+        rows.append(path.pivots[seg + 1 : seg + 2])
+        energies.append(path.energies[seg + 1 : seg + 2])
+    return Path(xp.concat(rows), xp.concat(energies)), chosen
+
+
+@dataclass(frozen=True)
+class AutoNEB(PathOptimizer):
+    """Cycles of `band` following `schedule`, inserting pivots between cycles.
+
+    max_inserts: cap on pivots inserted after one cycle (None: no cap).
+    max_pivots: cap on the total number of pivots, ends included (None: no cap).
+    stop_cycle_early: end a cycle once the band's own convergence test passes.
+    """
+
+    schedule: Schedule = field(default_factory=lambda: get_schedule("analytic"))
+    band: ElasticBand = field(default_factory=StringMethod)
+    per_segment: int = 9
+    threshold: float = 0.2
+    max_inserts: int | None = None
+    max_pivots: int | None = None
+    stop_cycle_early: bool = True
+
+    def __post_init__(self) -> None:
+        if self.per_segment < 1:
+            raise LandscapeError(f"per_segment must be >= 1, got {self.per_segment}")
+        if not 0 <= self.threshold:
+            raise LandscapeError(f"threshold must be >= 0, got {self.threshold}")
+        if self.max_pivots is not None and self.max_pivots < 3:
+            raise LandscapeError(f"max_pivots must be >= 3, got {self.max_pivots}")
+
+    @property
+    def total_steps(self) -> int:
+        return self.schedule.total_steps
+
+    def _band(self, cycle: int) -> ElasticBand:
+        c = self.schedule.cycles[cycle]
+        return replace(self.band, stepper=c.stepper, climb=c.climb, climb_after=0 if c.climb else self.band.climb_after)
+
+    def init(self, path: Path, potential: Potential) -> AutoNEBState:
+        inner = self._band(0).init(path, potential)
+        return AutoNEBState(inner=inner, nfev=inner.nfev)
+
+    def step(self, state: AutoNEBState, potential: Potential) -> AutoNEBState:
+        if state.cycle >= len(self.schedule.cycles):
+            return state
+        band = self._band(state.cycle)
+        before = state.inner.nfev
+        inner = band.step(state.inner, potential)
+        state = replace(state, inner=inner, cycle_step=state.cycle_step + 1, nit=state.nit + 1,
+                        nfev=state.nfev + inner.nfev - before)
+        done = state.cycle_step >= self.schedule.cycles[state.cycle].steps
+        if not done and self.stop_cycle_early and (band.fmax is not None or band.etol is not None):
+            done = band.terminate(inner) is not None
+        return self._finish_cycle(state, potential) if done else state
+
+    def terminate(self, state: AutoNEBState) -> tuple[Status, str] | None:
+        if state.cycle >= len(self.schedule.cycles):
+            return Status.SCHEDULE_DONE, f"all {len(self.schedule.cycles)} cycles of schedule {self.schedule.name!r} done"
+        return None
+
+    def to_config(self) -> dict[str, Any]:
+        return {
+            "method": "autoneb",
+            "band": self.band.to_config(),
+            "schedule": self.schedule.to_config(),
+            "per_segment": self.per_segment,
+            "threshold": self.threshold,
+            "max_inserts": self.max_inserts,
+            "max_pivots": self.max_pivots,
+            "stop_cycle_early": self.stop_cycle_early,
+        }
+
+    # cycle bookkeeping -------------------------------------------------------------
+    def _finish_cycle(self, state: AutoNEBState, potential: Potential) -> AutoNEBState:
+        path = state.inner.path
+        dense = geometry.dense_points(path.pivots, self.per_segment)
+        dense_e = potential.energy(dense)
+        res = to_numpy(geometry.insertion_residuals(path.energies, dense_e, self.per_segment))
+        limit = self._insert_limit(path.n_pivots)
+        new_path, chosen = insert_pivots(path, dense, dense_e, res, self.per_segment, self.threshold, limit)
+        record = self._record(state, path, to_numpy(dense_e), res, chosen)
+        nfev = state.nfev + int(dense.shape[0])
+        state = replace(state, records=state.records + (record,), cycle=state.cycle + 1, cycle_step=0, nfev=nfev)
+        if state.cycle >= len(self.schedule.cycles):
+            return state
+        # Each cycle starts a fresh band (new stepper state), as in the paper.
+        if chosen.size == 0:
+            return replace(state, inner=self._restart(state))
+        inner = self._band(state.cycle).init(new_path, potential)
+        return replace(state, inner=inner, nfev=state.nfev + inner.nfev)
+
+    def _restart(self, state: AutoNEBState) -> BandState:
+        """Same pivots, fresh stepper: no need to evaluate the potential again."""
+        band = self._band(state.cycle)
+        inner = state.inner
+        forces = band._forces(inner.path.pivots, inner.path.energies, inner.gradients, band.climb)
+        return replace(inner, forces=forces, stepper_state=band.stepper.init(inner.path.pivots[1:-1]),
+                       climbing=band.climb, recent_max=())
+
+    def _insert_limit(self, n_pivots: int) -> int:
+        limit = n_pivots - 1 if self.max_inserts is None else self.max_inserts
+        if self.max_pivots is not None:
+            limit = min(limit, self.max_pivots - n_pivots)
+        return limit
+
+    def _record(self, state: AutoNEBState, path: Path, dense_e: np.ndarray, res: np.ndarray, chosen: np.ndarray) -> CycleRecord:
+        cycle = self.schedule.cycles[state.cycle]
+        s = to_numpy(path.arc_fractions())
+        w = np.arange(1, self.per_segment + 1) / (self.per_segment + 1)
+        dense_t = (s[:-1, None] + w[None, :] * np.diff(s)[:, None]).ravel()
+        inserted = dense_t.reshape(-1, self.per_segment)[chosen, np.argmax(dense_e.reshape(-1, self.per_segment)[chosen], axis=1)] if chosen.size else np.zeros(0)
+        return CycleRecord(
+            index=state.cycle, steps=state.cycle_step, lr=cycle.stepper.step_size, climb=cycle.climb,
+            path=path.numpy(), dense_t=dense_t, dense_energies=dense_e, residuals=res,
+            inserted=np.asarray(inserted, dtype=float), nfev=state.nfev,
+        )

@@ -1,0 +1,198 @@
+"""Elastic bands: NEB (springs) and the string method (redistribution), climbing optional.
+
+One configurable method composed of a tangent rule (Henkelman-Jonsson improved
+tangent), a force projection, springs *or* equal-arc-length redistribution, an
+optional climbing image and a stepper.  `NEB` and `StringMethod` are the two presets.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as _device
+
+from .. import geometry
+from ..errors import LandscapeError
+from ..path import Path, to_numpy
+from ..potential import Potential
+from ..result import Status
+from ..steppers import FIRE, Stepper
+from .base import OptimizerState, PathOptimizer
+
+__all__ = ["ElasticBand", "NEB", "StringMethod", "BandState", "band_forces"]
+
+_METHODS = ("neb", "string")
+
+
+@dataclass(frozen=True, eq=False)
+class BandState(OptimizerState):
+    """Pivots with energies, the interior gradients and forces at them, stepper state."""
+
+    path: Path
+    gradients: Any
+    forces: Any
+    stepper_state: Any
+    nit: int = 0
+    nfev: int = 0
+    climbing: bool = False
+    recent_max: tuple[Any, ...] = ()
+
+
+def band_forces(pivots: Any, energies: Any, gradients: Any, spring: float | None, climbing: bool) -> Any:
+    """Forces (N, dim) on the interior pivots.
+
+    Perpendicular part of minus the gradient, plus springs along the tangent when
+    `spring` is given (NEB).  With `climbing` the highest interior pivot instead feels
+    -g + 2 (g . tau) tau: it descends across the path and climbs along it.
+    """
+    xp = array_namespace(pivots)
+    tau = geometry.improved_tangents(pivots, energies)
+    forces = -geometry.project_perpendicular(gradients, tau)
+    if spring is not None:
+        forces = forces + geometry.spring_forces(pivots, tau, spring)
+    if climbing:
+        mask = _climber_mask(xp, energies)
+        forces = xp.where(mask[:, None], geometry.climbing_forces(gradients, tau), forces)
+    return forces
+
+
+def _climber_index(xp: Any, energies: Any) -> Any:
+    """Index (0-d array, interior numbering) of the highest interior pivot."""
+    return xp.argmax(energies[1:-1])
+
+
+def _climber_mask(xp: Any, energies: Any) -> Any:
+    n = energies.shape[0] - 2
+    return xp.arange(n, device=_device(energies)) == _climber_index(xp, energies)
+
+
+@dataclass(frozen=True)
+class ElasticBand(PathOptimizer):
+    """NEB (`method="neb"`, springs of constant `spring`) or the string method.
+
+    climb: switch on a climbing image after `climb_after` steps (ASE advises after
+        20-50% of the run); in the string method the climber is excluded from the
+        redistribution (climbing string), else it would be moved off the saddle.
+    fmax: converged when the largest force norm on any pivot is at most this.
+    etol: converged when the highest pivot energy changed by less than this over
+        the last `patience` steps (climbing switched on, if requested, first).
+    """
+
+    method: str = "neb"
+    spring: float = 1.0
+    stepper: Stepper = field(default_factory=FIRE)
+    climb: bool = False
+    climb_after: int = 0
+    fmax: float | None = None
+    etol: float | None = None
+    patience: int = 10
+
+    def __post_init__(self) -> None:
+        if self.method not in _METHODS:
+            raise LandscapeError(f"unknown band method {self.method!r}; choose neb or string")
+        if self.climb_after < 0 or self.patience < 1:
+            raise LandscapeError("climb_after must be >= 0 and patience >= 1")
+
+    # PathOptimizer ---------------------------------------------------------------
+    def init(self, path: Path, potential: Potential) -> BandState:
+        if path.n_pivots < 3:
+            raise LandscapeError(f"a band needs at least one interior pivot, got {path.n_pivots} pivots")
+        xp = array_namespace(path.pivots)
+        pivots = self._reparametrise(path.pivots, None)
+        ends = xp.concat([pivots[:1], pivots[-1:]])
+        e_ends = potential.energy(ends) if path.energies is None else xp.concat([path.energies[:1], path.energies[-1:]])
+        e_int, g = potential.energy_and_gradient(pivots[1:-1])
+        energies = xp.concat([e_ends[:1], e_int, e_ends[1:]])
+        climbing = self.climb and self.climb_after == 0
+        state = BandState(
+            path=Path(pivots, energies),
+            gradients=g,
+            forces=self._forces(pivots, energies, g, climbing),
+            stepper_state=self.stepper.init(pivots[1:-1]),
+            nfev=int(pivots.shape[0]) - (0 if path.energies is None else 2),
+            climbing=climbing,
+        )
+        return self._track(state)
+
+    def step(self, state: BandState, potential: Potential) -> BandState:
+        xp = array_namespace(state.path.pivots)
+        pivots = state.path.pivots
+        interior, stepper_state = self.stepper.update(pivots[1:-1], state.forces, state.stepper_state)
+        pivots = xp.concat([pivots[:1], interior, pivots[-1:]])
+        climber = _climber_index(xp, state.path.energies) + 1 if state.climbing else None
+        pivots = self._reparametrise(pivots, climber)
+        e_int, g = potential.energy_and_gradient(pivots[1:-1])
+        e = state.path.energies
+        energies = xp.concat([e[:1], e_int, e[-1:]])
+        nit = state.nit + 1
+        climbing = self.climb and nit >= self.climb_after
+        new = replace(
+            state,
+            path=Path(pivots, energies),
+            gradients=g,
+            forces=self._forces(pivots, energies, g, climbing),
+            stepper_state=stepper_state,
+            nit=nit,
+            nfev=state.nfev + int(interior.shape[0]),
+            climbing=climbing,
+        )
+        return self._track(new)
+
+    def terminate(self, state: BandState) -> tuple[Status, str] | None:
+        if self.climb and not state.climbing:
+            return None
+        if self.fmax is not None:
+            f = float(np.max(np.linalg.norm(to_numpy(state.forces), axis=1)))
+            if f <= self.fmax:
+                return Status.CONVERGED, f"largest pivot force {f:.3g} <= fmax {self.fmax:g}"
+        if self.etol is not None and len(state.recent_max) > self.patience:
+            trace = np.array([float(v) for v in state.recent_max])
+            change = float(trace.max() - trace.min())
+            if change < self.etol:
+                return Status.CONVERGED, f"saddle energy changed {change:.3g} < etol {self.etol:g} over {self.patience} steps"
+        return None
+
+    def to_config(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "spring": self.spring if self.method == "neb" else None,
+            "stepper": self.stepper.to_config(),
+            "climb": self.climb,
+            "climb_after": self.climb_after,
+            "fmax": self.fmax,
+            "etol": self.etol,
+            "patience": self.patience,
+        }
+
+    # internals -------------------------------------------------------------------
+    def _forces(self, pivots: Any, energies: Any, g: Any, climbing: bool) -> Any:
+        spring = self.spring if self.method == "neb" else None
+        return band_forces(pivots, energies, g, spring, climbing)
+
+    def _reparametrise(self, pivots: Any, climber: Any) -> Any:
+        if self.method != "string":
+            return pivots
+        return geometry.redistribute(pivots, fixed=climber)
+
+    def _track(self, state: BandState) -> BandState:
+        """Keep the last `patience`+1 highest energies (device scalars) for `etol`."""
+        if self.etol is None:
+            return state
+        recent = (state.recent_max + (state.max_energy,))[-(self.patience + 1) :]
+        return replace(state, recent_max=recent)
+
+
+@dataclass(frozen=True)
+class NEB(ElasticBand):
+    """Nudged elastic band with springs (Jonsson 1998; Henkelman & Jonsson 2000)."""
+
+    method: str = "neb"
+
+
+@dataclass(frozen=True)
+class StringMethod(ElasticBand):
+    """String method (E, Ren, Vanden-Eijnden): no springs, equal-arc redistribution."""
+
+    method: str = "string"

@@ -1,0 +1,53 @@
+"""The `PathOptimizer` interface: immutable configuration, explicit state.
+
+An optimizer never owns a loop.  `init` evaluates a starting path, `step` advances
+the state by one iteration, `terminate` says whether (and why) to stop.  The driver
+(`landscape.driver.optimize`) owns the loop, budget, callbacks, progress and storage.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from ..path import Path
+from ..potential import Potential
+from ..result import CycleRecord, Status
+
+__all__ = ["PathOptimizer", "OptimizerState"]
+
+
+class OptimizerState(ABC):
+    """What every optimizer state exposes to the driver."""
+
+    path: Path  # current pivots with energies (numpy or the potential's tensors)
+    nit: int  # iterations done
+    nfev: int  # energy+gradient evaluations (points), energy-only points included
+
+    @property
+    def cycles(self) -> tuple[CycleRecord, ...]:
+        return ()
+
+    @property
+    def max_energy(self) -> Any:
+        """Highest pivot energy now, as a 0-d array (no host sync)."""
+        return self.path.energies[1:-1].max() if self.path.n_pivots > 2 else self.path.energies.max()
+
+
+class PathOptimizer(ABC):
+    """A method that improves a path between two fixed ends."""
+
+    @abstractmethod
+    def init(self, path: Path, potential: Potential) -> OptimizerState:
+        """Evaluate `path` and return the starting state."""
+
+    @abstractmethod
+    def step(self, state: OptimizerState, potential: Potential) -> OptimizerState:
+        """One iteration."""
+
+    @abstractmethod
+    def terminate(self, state: OptimizerState) -> tuple[Status, str] | None:
+        """(status, message) when the method itself is done, else None."""
+
+    @abstractmethod
+    def to_config(self) -> dict[str, Any]:
+        """JSON-able settings, stored with results."""

@@ -1,0 +1,93 @@
+"""Frozen results of path optimisation, in scipy's vocabulary (status, message, nit, nfev)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from .path import Path
+
+__all__ = ["Status", "CycleRecord", "Result"]
+
+
+class Status(str, Enum):
+    """Why a run stopped.  `success` is true for CONVERGED and SCHEDULE_DONE."""
+
+    RUNNING = "running"
+    CONVERGED = "converged"
+    SCHEDULE_DONE = "schedule_done"
+    MAX_STEPS = "max_steps"
+    MAX_EVALUATIONS = "max_evaluations"
+    NUMERICAL_FAULT = "numerical_fault"
+    DIVERGED = "diverged"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def success(self) -> bool:
+        return self in (Status.CONVERGED, Status.SCHEDULE_DONE)
+
+
+@dataclass(frozen=True, eq=False)
+class CycleRecord:
+    """One AutoNEB cycle: the path after it, its dense profile and what was inserted.
+
+    `dense_t`/`dense_energies` are the arc-length fractions and energies of the
+    points evaluated between pivots; `inserted` holds the arc fractions of the pivots
+    added after the cycle (empty when none were needed).
+    """
+
+    index: int
+    steps: int
+    lr: float
+    climb: bool
+    path: Path
+    dense_t: np.ndarray
+    dense_energies: np.ndarray
+    residuals: np.ndarray
+    inserted: np.ndarray
+    nfev: int
+
+    @property
+    def saddle_energy(self) -> float:
+        """Highest energy seen after the cycle, pivots and dense points together."""
+        return float(max(self.path.saddle_energy, np.max(self.dense_energies, initial=-np.inf)))
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """What a driver returns: the final path (host numpy), status and bookkeeping.
+
+    `saddle_energy` is the highest pivot energy of the final path (with a climbing
+    image this is the saddle estimate; otherwise an upper bound on the minimax energy
+    along this path's discretisation).  `history` holds the highest pivot energy after
+    every step; `cycles` the AutoNEB cycle records; `config` the optimizer's settings
+    as JSON-able data; `state` the final optimizer state for resuming.
+    """
+
+    path: Path
+    status: Status
+    message: str
+    nit: int
+    nfev: int
+    history: np.ndarray
+    cycles: tuple[CycleRecord, ...] = ()
+    config: dict[str, Any] = field(default_factory=dict)
+    state: Any = None
+
+    @property
+    def success(self) -> bool:
+        return self.status.success
+
+    @property
+    def saddle_energy(self) -> float:
+        return self.path.saddle_energy
+
+    @property
+    def saddle_index(self) -> int:
+        return self.path.saddle_index
+
+    @property
+    def saddle(self) -> np.ndarray:
+        return np.asarray(self.path.saddle)

@@ -1,0 +1,111 @@
+"""AutoNEB schedules: a sequence of cycles, each with its own steps, step size and stepper.
+
+Named presets ship with the library (`paper` is Draxler et al.'s 14-cycle schedule);
+a JSON file with the same fields defines a custom one.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Any
+
+from .errors import LandscapeError
+from .steppers import FIRE, SGD, Stepper, stepper_from_config
+
+__all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule"]
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One AutoNEB cycle: `steps` iterations of `stepper` (its lr set per cycle)."""
+
+    steps: int
+    stepper: Stepper
+    climb: bool = False
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise LandscapeError(f"a cycle needs at least 1 step, got {self.steps}")
+        if not self.stepper.step_size > 0:
+            raise LandscapeError(f"a cycle needs a positive learning rate, got {self.stepper.step_size}")
+
+    def to_config(self) -> dict[str, Any]:
+        return {"steps": self.steps, "climb": self.climb, "stepper": self.stepper.to_config()}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    cycles: tuple[Cycle, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.cycles:
+            raise LandscapeError(f"schedule {self.name!r} has no cycles")
+
+    @property
+    def total_steps(self) -> int:
+        return sum(c.steps for c in self.cycles)
+
+    def to_config(self) -> dict[str, Any]:
+        return {"name": self.name, "cycles": [c.to_config() for c in self.cycles]}
+
+    @classmethod
+    def from_config(cls, config: Any, name: str = "custom") -> Schedule:
+        if not isinstance(config, dict) or not isinstance(config.get("cycles"), list):
+            raise LandscapeError("a schedule is a JSON object with a list 'cycles'")
+        cycles = []
+        for k, c in enumerate(config["cycles"]):
+            if not isinstance(c, dict) or "steps" not in c or "stepper" not in c:
+                raise LandscapeError(f"schedule cycle {k} needs 'steps' and 'stepper'")
+            steps = c["steps"]
+            if not isinstance(steps, int) or isinstance(steps, bool):
+                raise LandscapeError(f"schedule cycle {k}: steps must be an integer, got {steps!r}")
+            cycles.append(Cycle(steps, stepper_from_config(c["stepper"]), bool(c.get("climb", False))))
+        return cls(str(config.get("name", name)), tuple(cycles))
+
+
+def _paper(weight_decay: float = 1e-4) -> Schedule:
+    """Draxler et al. 2018, section 4.1: SGD momentum 0.9, L2 1e-4, 14 cycles."""
+    sgd = SGD(lr=0.1, momentum=0.9, weight_decay=weight_decay)
+    plan = [(1000, 0.1)] * 4 + [(2000, 0.1)] * 2 + [(1000, 0.01)] * 4 + [(1000, 0.001)] * 4
+    return Schedule("paper", tuple(Cycle(n, sgd.with_lr(lr)) for n, lr in plan))
+
+
+def _analytic() -> Schedule:
+    """For 2D-ish analytic surfaces: FIRE cycles to place pivots, then a climbing cycle."""
+    fire = FIRE(lr=0.002, dt_max=0.02, max_step=0.05)
+    plan = [Cycle(100, fire), Cycle(100, fire), Cycle(150, fire), Cycle(400, fire, climb=True)]
+    return Schedule("analytic", tuple(plan))
+
+
+def _quick() -> Schedule:
+    """A short schedule for smoke tests and CPU networks: 4 SGD cycles, lr decayed."""
+    sgd = SGD(lr=0.05, momentum=0.9)
+    plan = [(100, 0.05), (100, 0.05), (100, 0.01), (100, 0.001)]
+    return Schedule("quick", tuple(Cycle(n, sgd.with_lr(lr)) for n, lr in plan))
+
+
+PRESETS = {"paper": _paper, "analytic": _analytic, "quick": _quick}
+
+
+def load_schedule(path: str) -> Schedule:
+    """Read a schedule from a JSON file (see `Schedule.to_config` for the format)."""
+    try:
+        text = FilePath(path).read_text()
+    except OSError as exc:
+        raise LandscapeError(f"cannot read schedule file {path}: {exc.strerror or exc}") from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LandscapeError(f"schedule file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    return Schedule.from_config(config, name=FilePath(path).stem)
+
+
+def get_schedule(name_or_file: str) -> Schedule:
+    """A preset by name, or a schedule read from a JSON file."""
+    if name_or_file in PRESETS:
+        return PRESETS[name_or_file]()
+    if name_or_file.endswith(".json") or FilePath(name_or_file).exists():
+        return load_schedule(name_or_file)
+    raise LandscapeError(f"unknown schedule {name_or_file!r}; presets: {', '.join(PRESETS)}, or a JSON file")
