@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import LandscapeError
 from .optimizers.base import OptimizerState, PathOptimizer
-from .path import Path, to_numpy
+from .path import Path, Profile, to_numpy
 from .potential import Potential
 from .result import CycleRecord, Result, Status
 
@@ -64,11 +64,14 @@ def optimize(
     progress: bool = False,
     check_every: int = 1,
     state: OptimizerState | None = None,
+    per_segment: int = 9,
 ) -> Result:
     """Run `optimizer` from `path` (or from a saved `state`) until it stops.
 
     Without a step budget, a method with no schedule and no convergence test would
-    never stop, so one of them is required.
+    never stop, so one of them is required.  The final path's energy profile, with
+    `per_segment` points between pivots, is reused from a final AutoNEB cycle or
+    evaluated once at the end (energies only).
     """
     if check_every < 1:
         raise LandscapeError(f"check_every must be >= 1, got {check_every}")
@@ -107,12 +110,16 @@ def optimize(
         if bar is not None:
             bar.close()
     status, message = outcome
+    final = state.path.numpy()
+    profile, extra = _final_profile(state.path, state.cycles, potential, per_segment)
     return Result(
-        path=state.path.numpy(),
+        path=final,
         status=status,
         message=message,
         nit=state.nit,
-        nfev=state.nfev,
+        nfev=state.nfev + extra,
+        profile=profile,
+        climbing=bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False)),
         history=np.asarray([float(to_numpy(h)) for h in history]),
         cycles=state.cycles,
         config=optimizer.to_config(),
@@ -126,3 +133,17 @@ def _report_cycles(state: OptimizerState, seen: int, on_cycle: Sequence[CycleCal
         for cb in on_cycle:
             cb(record)
     return len(cycles)
+
+
+def _final_profile(path: Path, cycles: Sequence[CycleRecord], potential: Potential, per_segment: int) -> tuple[Profile | None, int]:
+    """The final path's profile and the evaluations it cost (0 when reused)."""
+    if cycles:
+        last = cycles[-1]
+        if last.path.n_pivots == path.n_pivots and np.array_equal(last.path.pivots, to_numpy(path.pivots)):
+            t = np.concatenate([to_numpy(path.arc_fractions()), last.dense_t])
+            e = np.concatenate([last.path.energies, last.dense_energies])
+            order = np.argsort(t, kind="stable")
+            return Profile(t[order], e[order], (np.arange(t.size) < path.n_pivots)[order]), 0
+    if per_segment < 1:
+        return None, 0
+    return path.profile(potential, per_segment), (path.n_pivots - 1) * per_segment

@@ -63,6 +63,11 @@ class Potential(ABC):
         """A JSON-able description of this potential (name, dim, options)."""
         return {"name": self.name, "dim": int(self.dim), "class": type(self).__qualname__}
 
+    def asarray(self, x: Any) -> Any:
+        """`x` as an array of the kind this potential computes on (numpy float64 here;
+        network potentials return tensors on their device), so paths start there."""
+        return np.asarray(x, dtype=np.float64)
+
     def minimum(self, key: str) -> Any:
         """The named minimum `key` as a (dim,) array; a clear error when unknown."""
         if key not in self.minima:
@@ -108,6 +113,9 @@ class PotentialWrapper(Potential):
 
     def energy(self, x: Any) -> Any:
         return self.inner.energy(x)
+
+    def asarray(self, x: Any) -> Any:
+        return self.inner.asarray(x)
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .path import Path
+from .path import Path, Profile
 
 __all__ = ["Status", "CycleRecord", "Result"]
 
@@ -59,11 +59,13 @@ class CycleRecord:
 class Result:
     """What a driver returns: the final path (host numpy), status and bookkeeping.
 
-    `saddle_energy` is the highest pivot energy of the final path (with a climbing
-    image this is the saddle estimate; otherwise an upper bound on the minimax energy
-    along this path's discretisation).  `history` holds the highest pivot energy after
-    every step; `cycles` the AutoNEB cycle records; `config` the optimizer's settings
-    as JSON-able data; `state` the final optimizer state for resuming.
+    `profile` holds the energies of the final path at its pivots and at dense points
+    between them.  `saddle_energy` is the estimate users want: with a climbing image
+    at the end (`climbing`), the climber's energy (it sits on the saddle); without,
+    the highest energy of the profile, an upper bound on the minimax energy that this
+    path certifies.  `history` holds the highest pivot energy after every step;
+    `cycles` the AutoNEB cycle records; `config` the optimizer's settings as JSON-able
+    data; `state` the final optimizer state for resuming (not stored).
     """
 
     path: Path
@@ -72,6 +74,8 @@ class Result:
     nit: int
     nfev: int
     history: np.ndarray
+    profile: Profile | None = None
+    climbing: bool = False
     cycles: tuple[CycleRecord, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
     state: Any = None
@@ -82,12 +86,25 @@ class Result:
 
     @property
     def saddle_energy(self) -> float:
-        return self.path.saddle_energy
+        if self.climbing or self.profile is None:
+            return self.path.saddle_energy
+        return max(self.path.saddle_energy, self.profile.saddle_energy)
+
+    @property
+    def upper_bound(self) -> float:
+        """Highest energy seen on the final path (pivots and dense points)."""
+        if self.profile is None:
+            return self.path.saddle_energy
+        return max(self.path.saddle_energy, self.profile.saddle_energy)
 
     @property
     def saddle_index(self) -> int:
+        """Index of the highest pivot (the climbing image when climbing)."""
         return self.path.saddle_index
 
     @property
     def saddle(self) -> np.ndarray:
-        return np.asarray(self.path.saddle)
+        """Location of the saddle estimate: the highest pivot or dense point."""
+        if self.climbing or self.profile is None or self.profile.saddle_energy <= self.path.saddle_energy:
+            return np.asarray(self.path.saddle)
+        return np.asarray(self.path.interpolate(np.array([self.profile.t[self.profile.saddle_index]]))[0])

@@ -6,14 +6,14 @@ a JSON file with the same fields defines a custom one.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FilePath
 from typing import Any
 
 from .errors import LandscapeError
 from .steppers import FIRE, SGD, Stepper, stepper_from_config
 
-__all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule"]
+__all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule", "with_climbing"]
 
 
 @dataclass(frozen=True)
@@ -36,19 +36,33 @@ class Cycle:
 
 @dataclass(frozen=True)
 class Schedule:
+    """Cycles plus the insertion rule they were tuned with.
+
+    After each cycle the energy is evaluated at `per_segment` points between
+    neighbouring pivots and a pivot is inserted where it exceeds the straight line
+    between them by more than `threshold` times the energy range along the path.
+    """
+
     name: str
     cycles: tuple[Cycle, ...] = field(default_factory=tuple)
+    threshold: float = 0.2
+    per_segment: int = 9
 
     def __post_init__(self) -> None:
         if not self.cycles:
             raise LandscapeError(f"schedule {self.name!r} has no cycles")
+        if self.per_segment < 1:
+            raise LandscapeError(f"per_segment must be >= 1, got {self.per_segment}")
+        if not self.threshold >= 0:
+            raise LandscapeError(f"threshold must be >= 0, got {self.threshold}")
 
     @property
     def total_steps(self) -> int:
         return sum(c.steps for c in self.cycles)
 
     def to_config(self) -> dict[str, Any]:
-        return {"name": self.name, "cycles": [c.to_config() for c in self.cycles]}
+        return {"name": self.name, "threshold": self.threshold, "per_segment": self.per_segment,
+                "cycles": [c.to_config() for c in self.cycles]}
 
     @classmethod
     def from_config(cls, config: Any, name: str = "custom") -> Schedule:
@@ -62,7 +76,11 @@ class Schedule:
             if not isinstance(steps, int) or isinstance(steps, bool):
                 raise LandscapeError(f"schedule cycle {k}: steps must be an integer, got {steps!r}")
             cycles.append(Cycle(steps, stepper_from_config(c["stepper"]), bool(c.get("climb", False))))
-        return cls(str(config.get("name", name)), tuple(cycles))
+        extra = {k: config[k] for k in ("threshold", "per_segment") if k in config}
+        try:
+            return cls(str(config.get("name", name)), tuple(cycles), **extra)
+        except TypeError as exc:
+            raise LandscapeError(f"bad schedule settings: {exc}") from None
 
 
 def _paper(weight_decay: float = 1e-4) -> Schedule:
@@ -73,10 +91,11 @@ def _paper(weight_decay: float = 1e-4) -> Schedule:
 
 
 def _analytic() -> Schedule:
-    """For 2D-ish analytic surfaces: FIRE cycles to place pivots, then a climbing cycle."""
+    """For analytic surfaces: FIRE cycles that insert pivots finely (2% of the energy
+    range), then a climbing cycle that puts the highest pivot on the saddle."""
     fire = FIRE(lr=0.002, dt_max=0.02, max_step=0.05)
-    plan = [Cycle(100, fire), Cycle(100, fire), Cycle(150, fire), Cycle(400, fire, climb=True)]
-    return Schedule("analytic", tuple(plan))
+    plan = [Cycle(100, fire), Cycle(100, fire), Cycle(150, fire), Cycle(150, fire), Cycle(400, fire, climb=True)]
+    return Schedule("analytic", tuple(plan), threshold=0.02)
 
 
 def _quick() -> Schedule:
@@ -84,6 +103,15 @@ def _quick() -> Schedule:
     sgd = SGD(lr=0.05, momentum=0.9)
     plan = [(100, 0.05), (100, 0.05), (100, 0.01), (100, 0.001)]
     return Schedule("quick", tuple(Cycle(n, sgd.with_lr(lr)) for n, lr in plan))
+
+
+def with_climbing(schedule: Schedule, climb: bool) -> Schedule:
+    """`schedule` with a climbing image in its final cycle (`climb`), or in none."""
+    if climb and any(c.climb for c in schedule.cycles):
+        return schedule
+    flags = [climb and k == len(schedule.cycles) - 1 for k in range(len(schedule.cycles))]
+    cycles = tuple(replace(c, climb=f) for c, f in zip(schedule.cycles, flags))
+    return replace(schedule, name=schedule.name + ("+climb" if climb else ""), cycles=cycles)
 
 
 PRESETS = {"paper": _paper, "analytic": _analytic, "quick": _quick}

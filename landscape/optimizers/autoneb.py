@@ -71,7 +71,8 @@ def insert_pivots(path: Path, dense: Any, dense_energies: Any, residuals: np.nda
 
 @dataclass(frozen=True)
 class AutoNEB(PathOptimizer):
-    """Cycles of `band` following `schedule`, inserting pivots between cycles.
+    """Cycles of `band` following `schedule`, inserting pivots between cycles
+    by the schedule's rule (`threshold`, `per_segment`).
 
     max_inserts: cap on pivots inserted after one cycle (None: no cap).
     max_pivots: cap on the total number of pivots, ends included (None: no cap).
@@ -80,19 +81,21 @@ class AutoNEB(PathOptimizer):
 
     schedule: Schedule = field(default_factory=lambda: get_schedule("analytic"))
     band: ElasticBand = field(default_factory=StringMethod)
-    per_segment: int = 9
-    threshold: float = 0.2
     max_inserts: int | None = None
     max_pivots: int | None = None
     stop_cycle_early: bool = True
 
     def __post_init__(self) -> None:
-        if self.per_segment < 1:
-            raise LandscapeError(f"per_segment must be >= 1, got {self.per_segment}")
-        if not 0 <= self.threshold:
-            raise LandscapeError(f"threshold must be >= 0, got {self.threshold}")
         if self.max_pivots is not None and self.max_pivots < 3:
             raise LandscapeError(f"max_pivots must be >= 3, got {self.max_pivots}")
+
+    @property
+    def per_segment(self) -> int:
+        return self.schedule.per_segment
+
+    @property
+    def threshold(self) -> float:
+        return self.schedule.threshold
 
     @property
     def total_steps(self) -> int:
@@ -129,8 +132,6 @@ class AutoNEB(PathOptimizer):
             "method": "autoneb",
             "band": self.band.to_config(),
             "schedule": self.schedule.to_config(),
-            "per_segment": self.per_segment,
-            "threshold": self.threshold,
             "max_inserts": self.max_inserts,
             "max_pivots": self.max_pivots,
             "stop_cycle_early": self.stop_cycle_early,

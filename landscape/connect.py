@@ -1,0 +1,102 @@
+"""One call from two minima to a minimum energy path: `connect`.
+
+Builds the optimizer from plain settings (what the CLI and the exploration layer
+need), checks the endpoints, and runs the driver.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .driver import Budget, CycleCallback, optimize
+from .errors import LandscapeError
+from .optimizers.autoneb import AutoNEB
+from .optimizers.band import ElasticBand
+from .optimizers.base import PathOptimizer
+from .path import Path, to_numpy
+from .potential import Potential
+from .result import Result
+from .schedules import Schedule, get_schedule, with_climbing
+from .steppers import FIRE, Stepper
+
+__all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints"]
+
+METHODS = ("neb", "string", "autoneb")
+
+
+def make_optimizer(
+    method: str = "autoneb",
+    *,
+    climb: bool = True,
+    schedule: str | Schedule = "analytic",
+    band: str = "string",
+    spring: float = 1.0,
+    stepper: Stepper | None = None,
+    fmax: float | None = None,
+    climb_after: int = 0,
+    **autoneb: Any,
+) -> PathOptimizer:
+    """An optimizer from plain settings.
+
+    For `neb` and `string`, `stepper` (default FIRE) runs until the largest pivot
+    force is at most `fmax` or the driver's budget is spent.  For `autoneb` the
+    schedule sets the stepper of each cycle and `band` picks the inner method
+    (`fmax` then ends a cycle early); `climb` switches the climbing image on in the
+    final cycle unless the schedule marks cycles itself, and `climb=False` removes it.
+    """
+    if method not in METHODS:
+        raise LandscapeError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method in ("neb", "string"):
+        return ElasticBand(method=method, spring=spring, stepper=stepper or FIRE(), climb=climb,
+                           climb_after=climb_after, fmax=fmax)
+    sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
+    inner = ElasticBand(method=band, spring=spring, fmax=fmax)
+    return AutoNEB(schedule=sched, band=inner, **autoneb)
+
+
+def check_endpoints(potential: Potential, start: Any, end: Any) -> tuple[Any, Any]:
+    """Endpoints as the potential's arrays, with one-line errors for bad ones."""
+    ends = []
+    for label, point in (("start", start), ("end", end)):
+        host = np.asarray(to_numpy(point), dtype=np.float64)
+        if host.shape != (potential.dim,):
+            raise LandscapeError(f"{label} point has shape {host.shape}, the potential needs ({potential.dim},)")
+        if not np.all(np.isfinite(host)):
+            raise LandscapeError(f"{label} point contains NaN or infinite coordinates")
+        ends.append(host)
+    if np.array_equal(ends[0], ends[1]):
+        raise LandscapeError("start and end are the same point; there is no path to find")
+    return potential.asarray(ends[0]), potential.asarray(ends[1])
+
+
+def connect(
+    potential: Potential,
+    start: Any,
+    end: Any,
+    *,
+    method: str = "autoneb",
+    pivots: int | None = None,
+    budget: Budget | None = None,
+    progress: bool = False,
+    on_cycle: Sequence[CycleCallback] = (),
+    check_every: int = 1,
+    optimizer: PathOptimizer | None = None,
+    **settings: Any,
+) -> Result:
+    """The minimum energy path from `start` to `end` (points of the potential).
+
+    Starts from the straight line with `pivots` points (ends included; default 5 for
+    AutoNEB, which inserts more, and 9 otherwise).  A band without a schedule stops
+    at its `fmax`, or after 5000 steps unless a budget says otherwise.
+    """
+    a, b = check_endpoints(potential, start, end)
+    opt = optimizer or make_optimizer(method, **settings)
+    n = pivots if pivots is not None else (5 if isinstance(opt, AutoNEB) else 9)
+    if n < 3:
+        raise LandscapeError(f"need at least 3 pivots (ends included), got {n}")
+    if budget is None:
+        budget = Budget() if isinstance(opt, AutoNEB) else Budget(max_steps=5000)
+    return optimize(opt, potential, Path.straight(a, b, n), budget=budget, progress=progress,
+                    on_cycle=on_cycle, check_every=check_every)
