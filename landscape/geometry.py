@@ -72,10 +72,11 @@ def improved_tangents(pivots: Any, energies: Any) -> Any:
     w_minus = xp.where(up, xp.zeros_like(d_max), xp.where(down, xp.ones_like(d_max), xp.where(plus_higher, d_min, d_max)))
     tau = w_plus[:, None] * tau_plus + w_minus[:, None] * tau_minus
     n = _norm(xp, tau)
-    # Flat neighbourhood (all three energies equal): fall back to the bisector.
-    flat = n <= 0
+    # Degenerate cases (equal energies, or a path folding back on itself): fall back
+    # to the bisector of the two segments, then to the forward segment.
     bis = _unit(xp, tau_plus) + _unit(xp, tau_minus)
-    tau = xp.where(flat[:, None], bis, tau)
+    tau = xp.where((_norm(xp, tau) <= 0)[:, None], bis, tau)
+    tau = xp.where((_norm(xp, tau) <= 1e-12 * (_norm(xp, tau_plus) + 1))[:, None], tau_plus, tau)
     return _unit(xp, tau)
 
 
