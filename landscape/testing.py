@@ -1,0 +1,168 @@
+"""Conformance checks every potential and path optimizer must pass, for plugin authors.
+
+    from landscape.testing import check_potential, check_optimizer
+    check_potential(MyPotential())              # raises AssertionError with a reason
+    check_optimizer(NEB(climb=True, fmax=0.1))  # on Mueller-Brown against the grid truth
+
+Hypothesis strategies for random analytic surfaces live here too
+(`gaussian_surfaces`), so property tests can draw surfaces with known exact saddles.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from .driver import Budget, optimize
+from .optimizers.base import PathOptimizer
+from .path import Path, to_numpy
+from .potential import Potential, gradient_error
+from .result import Result, Status
+
+__all__ = ["check_potential", "check_optimizer", "sample_points", "gaussian_surfaces", "exact_saddle"]
+
+
+def sample_points(potential: Potential, n: int = 8, seed: int = 0, scale: float = 0.3) -> np.ndarray:
+    """Seeded test points: around the known minima, else inside `bounds`, else N(0, scale)."""
+    rng = np.random.default_rng(seed)
+    minima = [np.asarray(to_numpy(m), dtype=float) for m in potential.minima.values()]
+    if minima:
+        centres = np.stack([minima[i % len(minima)] for i in range(n)])
+        return centres + scale * rng.standard_normal((n, potential.dim))
+    if potential.bounds is not None and len(potential.bounds) == potential.dim:
+        lo, hi = np.array(potential.bounds, dtype=float).T
+        return lo + (hi - lo) * rng.random((n, potential.dim))
+    return scale * rng.standard_normal((n, potential.dim))
+
+
+def _host(x: Any) -> np.ndarray:
+    return np.asarray(to_numpy(x), dtype=np.float64)
+
+
+def check_potential(
+    potential: Potential,
+    points: Any = None,
+    *,
+    rtol: float = 1e-6,
+    fd_tolerance: float | None = 1e-5,
+    fd_eps: float = 1e-6,
+    minima_gradient: float | None = 1e-3,
+) -> None:
+    """Assert that `potential` honours the interface contract.
+
+    Shapes and finiteness of batched results; `energy` agrees with
+    `energy_and_gradient`; a batch equals its rows evaluated one by one; repeated
+    calls agree; gradients match central finite differences (`fd_tolerance`, None
+    to skip for float32 or stochastic potentials); listed minima are stationary
+    (`minima_gradient` relative to the typical gradient scale, None to skip);
+    `describe()` is JSON-able and names the dimension.
+    """
+    dim = potential.dim
+    assert isinstance(dim, (int, np.integer)) and dim > 0, f"dim must be a positive int, got {dim!r}"
+    host = sample_points(potential) if points is None else _host(points)
+    x = potential.asarray(host)
+    e, g = potential.energy_and_gradient(x)
+    e, g = _host(e), _host(g)
+    n = host.shape[0]
+    assert e.shape == (n,), f"energies have shape {e.shape}, expected ({n},)"
+    assert g.shape == (n, dim), f"gradients have shape {g.shape}, expected ({n}, {dim})"
+    assert np.all(np.isfinite(e)) and np.all(np.isfinite(g)), "non-finite energy or gradient at test points"
+    scale = max(1.0, float(np.abs(e).max()))
+    e_only = _host(potential.energy(x))
+    np.testing.assert_allclose(e_only, e, rtol=rtol, atol=rtol * scale, err_msg="energy() disagrees with energy_and_gradient()")
+    rows = [potential.energy_and_gradient(potential.asarray(host[i : i + 1])) for i in range(n)]
+    np.testing.assert_allclose(np.concatenate([_host(r[0]) for r in rows]), e, rtol=rtol, atol=rtol * scale,
+                               err_msg="a batch differs from its rows evaluated one by one")
+    np.testing.assert_allclose(np.concatenate([_host(r[1]) for r in rows]), g, rtol=rtol, atol=rtol * max(1.0, np.abs(g).max()),
+                               err_msg="batched gradients differ from row-by-row gradients")
+    e2, g2 = potential.energy_and_gradient(x)
+    np.testing.assert_array_equal(_host(e2), e, err_msg="repeated evaluation is not deterministic")
+    if fd_tolerance is not None:
+        err = gradient_error(_HostView(potential), host, eps=fd_eps)
+        assert err <= fd_tolerance, f"gradient differs from finite differences by {err:.3g} (relative)"
+    if minima_gradient is not None and potential.minima:
+        m = np.stack([_host(v) for v in potential.minima.values()])
+        gm = _host(potential.energy_and_gradient(potential.asarray(m))[1])
+        worst = float(np.linalg.norm(gm, axis=1).max())
+        typical = max(1.0, float(np.linalg.norm(g, axis=1).mean()))
+        assert worst <= minima_gradient * typical, f"a listed minimum is not stationary: |grad| = {worst:.3g}"
+    desc = potential.describe()
+    json.dumps(desc)
+    assert desc.get("dim") == dim, f"describe() must give dim={dim}, got {desc.get('dim')!r}"
+
+
+class _HostView(Potential):
+    """Numpy float64 view of any potential, for finite differences."""
+
+    def __init__(self, inner: Potential):
+        self.inner, self.dim = inner, inner.dim
+
+    def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
+        e, g = self.inner.energy_and_gradient(self.inner.asarray(x))
+        return _host(e), _host(g)
+
+    def energy(self, x: Any) -> Any:
+        return _host(self.inner.energy(self.inner.asarray(x)))
+
+
+def exact_saddle(potential: Potential, start: Any, end: Any, grid: int = 401) -> tuple[float, float]:
+    """Grid-exact minimax energy between two points of a 2D potential, and its tolerance."""
+    from .exact import grid_minimax
+
+    ex = grid_minimax(potential, start, end, grid=grid)
+    return float(ex.saddle_energy), float(ex.tolerance)
+
+
+def check_optimizer(
+    optimizer: PathOptimizer,
+    potential: Potential | None = None,
+    start: Any = None,
+    end: Any = None,
+    *,
+    pivots: int = 9,
+    budget: Budget = Budget(max_steps=2000),
+    grid: int = 401,
+) -> Result:
+    """Assert that `optimizer` behaves as a path optimizer must, and return its result.
+
+    Default surface: Mueller-Brown from minimum A to B.  Ends never move; every
+    stored energy is the potential's energy at its pivot; the result is finite and
+    has a valid status and counts; the reported saddle is never below the grid-exact
+    minimax energy (minus grid tolerance) of a 2D surface; running the reversed
+    problem finds the same saddle energy.
+    """
+    if potential is None:
+        from landscape_plugins.analytic.surfaces import MuellerBrown
+
+        potential = MuellerBrown()
+        start, end = potential.minima["A"], potential.minima["B"]
+    a, b = potential.asarray(_host(start)), potential.asarray(_host(end))
+    result = optimize(optimizer, potential, Path.straight(a, b, pivots), budget=budget)
+    p = result.path
+    assert isinstance(result.status, Status) and result.status is not Status.RUNNING, f"bad status {result.status!r}"
+    assert result.nit >= 0 and result.nfev > 0, f"bad counts nit={result.nit}, nfev={result.nfev}"
+    np.testing.assert_array_equal(p.pivots[0], _host(start), err_msg="the start moved")
+    np.testing.assert_array_equal(p.pivots[-1], _host(end), err_msg="the end moved")
+    assert np.all(np.isfinite(p.pivots)) and np.all(np.isfinite(p.energies)), "non-finite path"
+    fresh = _host(potential.energy(potential.asarray(p.pivots)))
+    np.testing.assert_allclose(p.energies, fresh, rtol=1e-6, atol=1e-9, err_msg="stored energies are stale")
+    if potential.dim == 2 and potential.bounds is not None:
+        truth, tol = exact_saddle(potential, start, end, grid)
+        assert result.upper_bound >= truth - tol, f"path maximum {result.upper_bound} below the exact minimax {truth} - {tol}"
+    back = optimize(optimizer, potential, Path.straight(b, a, pivots), budget=budget)
+    spread = max(1e-6, 1e-3 * abs(result.saddle_energy))
+    assert abs(back.saddle_energy - result.saddle_energy) <= max(spread, 1e-2 * np.ptp(p.energies)), (
+        f"reversed run found {back.saddle_energy}, forward {result.saddle_energy}"
+    )
+    return result
+
+
+def gaussian_surfaces(min_wells: int = 3, max_wells: int = 8) -> Any:
+    """Hypothesis strategy of seeded random Gaussian-mixture surfaces with >= 2 minima."""
+    from hypothesis import strategies as st
+    from landscape_plugins.analytic.surfaces import GaussianMixture
+
+    return st.builds(GaussianMixture, n_wells=st.integers(min_wells, max_wells), seed=st.integers(0, 10_000)).filter(
+        lambda s: len(s.minima) >= 2
+    )

@@ -1,0 +1,77 @@
+"""Update rules against closed forms, and numpy/torch agreement."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscape.errors import LandscapeError
+from landscape.steppers import FIRE, SGD, Adam, stepper_from_config
+
+
+def _run(stepper, x0, steps, hess):
+    x, s = x0.copy(), stepper.init(x0)
+    for _ in range(steps):
+        x, s = stepper.update(x, -(x @ hess), s)
+    return x
+
+
+def test_sgd_matches_the_closed_form_on_a_quadratic():
+    x0 = np.array([[1.0, -2.0]])
+    h = np.diag([1.0, 3.0])
+    x = _run(SGD(lr=0.1), x0, 5, h)
+    np.testing.assert_allclose(x, x0 * (1 - 0.1 * np.diag(h)) ** 5)
+
+
+def test_sgd_momentum_and_weight_decay_follow_pytorch_convention():
+    torch = pytest.importorskip("torch")
+    x0 = np.array([[0.5, -1.5, 2.0]])
+    h = np.diag([0.5, 1.0, 2.0])
+    ours = _run(SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01), x0, 7, h)
+    p = torch.nn.Parameter(torch.tensor(x0))
+    opt = torch.optim.SGD([p], lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)
+    for _ in range(7):
+        opt.zero_grad()
+        (0.5 * (p @ torch.tensor(h) * p).sum()).backward()
+        opt.step()
+    np.testing.assert_allclose(ours, p.detach().numpy(), rtol=1e-12)
+
+
+def test_adam_first_step_has_size_lr():
+    x = np.array([[3.0, -1.0]])
+    new, _ = Adam(lr=0.01).update(x, np.array([[-5.0, 0.2]]), Adam(lr=0.01).init(x))
+    np.testing.assert_allclose(new - x, [[-0.01, 0.01]], rtol=1e-6)  # along the force
+
+
+def test_fire_relaxes_a_stiff_quadratic_and_respects_the_step_cap():
+    h = np.diag([1.0, 100.0])
+    fire = FIRE(lr=0.01, dt_max=0.05, max_step=0.1)
+    x, s = np.array([[2.0, 1.0]]), fire.init(np.zeros((1, 2)))
+    for _ in range(300):
+        new, s = fire.update(x, -(x @ h), s)
+        assert np.linalg.norm(new - x) <= 0.1 + 1e-12
+        x = new
+    assert np.linalg.norm(x) < 1e-3
+
+
+def test_fire_runs_identically_on_torch():
+    torch = pytest.importorskip("torch")
+    h = np.diag([1.0, 10.0, 3.0])
+    fire = FIRE(lr=0.02, dt_max=0.1)
+    x_np, s_np = np.array([[1.0, 1.0, -1.0]]), fire.init(np.zeros((1, 3)))
+    x_t = torch.tensor(x_np)
+    s_t = fire.init(x_t)
+    ht = torch.tensor(h)
+    for _ in range(50):
+        x_np, s_np = fire.update(x_np, -(x_np @ h), s_np)
+        x_t, s_t = fire.update(x_t, -(x_t @ ht), s_t)
+    assert isinstance(x_t, torch.Tensor)
+    np.testing.assert_allclose(x_t.numpy(), x_np, rtol=1e-12)
+
+
+def test_stepper_config_round_trips_and_rejects_unknown_kinds():
+    for s in (SGD(lr=0.3, momentum=0.9), Adam(lr=1e-2), FIRE(lr=0.05, max_step=0.3)):
+        assert stepper_from_config(s.to_config()) == s
+    with pytest.raises(LandscapeError, match="unknown stepper"):
+        stepper_from_config({"kind": "lbfgs"})
+    with pytest.raises(LandscapeError, match="bad settings"):
+        stepper_from_config({"kind": "sgd", "speed": 3})
