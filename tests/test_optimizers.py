@@ -1,0 +1,150 @@
+"""NEB, string method and AutoNEB against exact references and grid-exact truth."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from landscape import Path
+from landscape.connect import connect, make_optimizer
+from landscape.driver import Budget, optimize
+from landscape.errors import LandscapeError
+from landscape.exact import grid_minimax
+from landscape.geometry import redistribute
+from landscape.optimizers.autoneb import AutoNEB
+from landscape.optimizers.band import NEB, StringMethod
+from landscape.potential import CountingPotential
+from landscape.result import Status
+from landscape.schedules import get_schedule
+from landscape.steppers import SGD, Adam, FIRE
+from landscape.testing import check_optimizer, gaussian_surfaces
+from landscape_plugins.analytic.embedding import Embedded
+from landscape_plugins.analytic.surfaces import MuellerBrown
+
+MB_SADDLE = -40.664844
+
+
+@pytest.fixture(scope="module")
+def mb():
+    return MuellerBrown()
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        NEB(climb=True, fmax=0.05),
+        StringMethod(climb=True, fmax=0.05),
+        NEB(fmax=0.5),
+        StringMethod(fmax=0.5, stepper=SGD(lr=2e-4, momentum=0.9)),
+        NEB(climb=True, climb_after=50, fmax=0.5, stepper=Adam(lr=0.005)),
+        AutoNEB(schedule=get_schedule("analytic")),
+    ],
+    ids=["neb-climb", "string-climb", "neb", "string-sgd", "neb-adam-late-climb", "autoneb"],
+)
+def test_every_optimizer_passes_the_conformance_suite(optimizer):
+    check_optimizer(optimizer)
+
+
+@pytest.mark.parametrize("method", ["neb", "string", "autoneb"])
+def test_climbing_image_finds_the_mueller_brown_saddle(mb, method):
+    r = connect(mb, mb.minima["A"], mb.minima["B"], method=method, climb=True, fmax=0.01)
+    assert r.climbing
+    assert abs(r.saddle_energy - MB_SADDLE) <= 1e-3
+    np.testing.assert_allclose(r.saddle, [-0.822002, 0.624313], atol=2e-3)
+
+
+def test_autoneb_without_climbing_gives_a_tight_upper_bound(mb):
+    r = connect(mb, mb.minima["A"], mb.minima["B"], method="autoneb", climb=False)
+    assert not r.climbing and r.status is Status.SCHEDULE_DONE
+    assert MB_SADDLE - 0.05 <= r.saddle_energy <= MB_SADDLE + 0.5
+    assert len(r.cycles) == len(get_schedule("analytic").cycles)
+    assert r.path.n_pivots > 5  # pivots were inserted
+
+
+@pytest.mark.parametrize("climb", [True, False])
+def test_mueller_brown_embedded_in_1000_dimensions(climb):
+    pot = Embedded(MuellerBrown(), dim=1000, seed=3)
+    r = connect(pot, pot.minima["A"], pot.minima["B"], method="autoneb", climb=climb)
+    if climb:
+        assert abs(r.saddle_energy - MB_SADDLE) <= 1e-3
+    else:
+        assert MB_SADDLE - 0.05 <= r.saddle_energy <= MB_SADDLE + 0.5
+
+
+def test_ends_never_move_and_counts_are_honest(mb):
+    counter = CountingPotential(mb)
+    a, b = mb.minima["A"], mb.minima["B"]
+    r = optimize(NEB(climb=True), counter, Path.straight(a, b, 7), budget=Budget(max_steps=40), per_segment=0)
+    assert r.status is Status.MAX_STEPS and r.nit == 40
+    np.testing.assert_array_equal(r.path.pivots[0], a)
+    np.testing.assert_array_equal(r.path.pivots[-1], b)
+    assert r.nfev == counter.points == 7 + 40 * 5
+    assert len(r.history) == 41
+
+
+def test_evaluation_budget_stops_the_run(mb):
+    r = optimize(StringMethod(), mb, Path.straight(mb.minima["A"], mb.minima["B"], 9), budget=Budget(max_evaluations=100))
+    assert r.status is Status.MAX_EVALUATIONS and 100 <= r.nfev < 100 + 7 + 8 * 9
+
+
+def test_string_method_keeps_equal_arc_length(mb):
+    r = connect(mb, mb.minima["A"], mb.minima["B"], method="string", climb=False, fmax=0.5)
+    seg = np.linalg.norm(np.diff(r.path.pivots, axis=0), axis=1)
+    np.testing.assert_allclose(redistribute(r.path.pivots), r.path.pivots, atol=1e-9 + 1e-3 * seg.mean())
+
+
+def test_insertion_lowers_the_interpolation_residuum(mb):
+    """After a cycle, inserting pivots where the residual is high must reduce it."""
+    sched = replace(get_schedule("analytic"), threshold=0.05)
+    r = connect(mb, mb.minima["A"], mb.minima["B"], method="autoneb", climb=False, schedule=sched)
+    first_inserting = next(c for c in r.cycles if c.inserted.size)
+    later = r.cycles[first_inserting.index + 1]
+    assert later.path.n_pivots > first_inserting.path.n_pivots
+    assert later.residuals.max() < first_inserting.residuals.max()
+
+
+def test_reversing_the_path_reverses_the_result(mb):
+    kw = dict(method="neb", climb=True, fmax=0.01)
+    fwd = connect(mb, mb.minima["A"], mb.minima["B"], **kw)
+    back = connect(mb, mb.minima["B"], mb.minima["A"], **kw)
+    assert abs(fwd.saddle_energy - back.saddle_energy) < 1e-4
+    np.testing.assert_allclose(fwd.path.pivots[::-1], back.path.pivots, atol=2e-3)
+    np.testing.assert_allclose(fwd.path.energies[::-1], back.path.energies, atol=0.05)
+
+
+def test_bad_settings_give_clear_errors(mb):
+    with pytest.raises(LandscapeError, match="same point"):
+        connect(mb, mb.minima["A"], mb.minima["A"])
+    with pytest.raises(LandscapeError, match="shape"):
+        connect(mb, np.zeros(3), mb.minima["A"])
+    with pytest.raises(LandscapeError, match="NaN"):
+        connect(mb, np.array([np.nan, 0.0]), mb.minima["A"])
+    with pytest.raises(LandscapeError, match="unknown method"):
+        make_optimizer("bfgs")
+    with pytest.raises(LandscapeError, match="no way to stop"):
+        optimize(NEB(), mb, Path.straight(mb.minima["A"], mb.minima["B"], 5))
+
+
+surface_cases = gaussian_surfaces(4, 7).flatmap(lambda s: st.tuples(st.just(s), st.permutations(range(len(s.minima)))))
+
+
+@given(surface_cases)
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_surfaces_never_beat_the_exact_saddle_and_climbing_reaches_it(case):
+    """The path maximum is an upper bound on the minimax energy (up to grid
+    tolerance); started on the grid-exact path, the climbing image converges to it."""
+    surface, order = case
+    names = list(surface.minima)
+    a, b = surface.minima[names[order[0]]], surface.minima[names[order[1]]]
+    exact = grid_minimax(surface, a, b, grid=301)
+    tol = max(exact.tolerance, 1e-3)
+    free = connect(surface, a, b, method="autoneb", climb=False)
+    assert free.upper_bound >= exact.saddle_energy - tol
+    start = Path(redistribute(exact.points.astype(float), 15))
+    start = Path(np.concatenate([a[None], start.pivots[1:-1], b[None]]))
+    climbed = optimize(StringMethod(climb=True, fmax=1e-3, stepper=FIRE(lr=0.01, dt_max=0.05, max_step=0.02)),
+                       surface, start, budget=Budget(max_steps=3000))
+    assert abs(climbed.saddle_energy - exact.saddle_energy) <= 2 * tol
