@@ -1,0 +1,60 @@
+"""Shared CLI pieces: the group class, potential/point options, JSON output."""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import click
+import numpy as np
+
+from landscape.errors import LandscapeError
+from landscape.potential import Potential
+
+__all__ = ["LandscapeGroup", "potential_options", "build_potential", "resolve_point", "emit", "json_number"]
+
+
+class LandscapeGroup(click.Group):
+    """A click group; kept as the one place to hook shared behaviour of commands."""
+
+
+def potential_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """POTENTIAL argument plus repeated `-o key=value` plugin options."""
+    fn = click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+                      help="Option for the potential plugin (repeatable), e.g. -o dim=1000.")(fn)
+    return click.argument("potential")(fn)
+
+
+def build_potential(spec: str, options: tuple[str, ...]) -> Potential:
+    from landscape.registry import load_potential, parse_options
+
+    return load_potential(spec, parse_options(options))
+
+
+def resolve_point(potential: Potential, text: str, what: str) -> tuple[str, np.ndarray]:
+    """A named minimum of the potential, or comma-separated coordinates."""
+    if text in potential.minima:
+        return text, np.asarray(potential.minima[text], dtype=np.float64)
+    try:
+        values = np.array([float(v) for v in text.split(",")], dtype=np.float64)
+    except ValueError:
+        known = ", ".join(sorted(potential.minima)) or "none"
+        raise LandscapeError(f"--{what} {text!r} is neither a named minimum (known: {known}) nor comma-separated numbers") from None
+    if values.shape != (potential.dim,):
+        raise LandscapeError(f"--{what} has {values.size} coordinates, the potential has dim={potential.dim}")
+    return text, values
+
+
+def json_number(x: float) -> float | None:
+    """JSON has no NaN/inf; report them as null."""
+    return float(x) if math.isfinite(x) else None
+
+
+def emit(as_json: bool, payload: dict[str, Any], lines: list[str]) -> None:
+    """Print one JSON object (machine use) or readable lines."""
+    if as_json:
+        click.echo(json.dumps(payload, indent=None, sort_keys=True))
+    else:
+        for line in lines:
+            click.echo(line)

@@ -1,0 +1,158 @@
+"""Commands that compute paths: demo, connect, exact."""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import click
+import numpy as np
+
+from landscape.errors import LandscapeError
+
+from .common import build_potential, emit, json_number, potential_options, resolve_point
+
+__all__ = ["demo_cmd", "connect_cmd", "exact_cmd"]
+
+MB_REFERENCE = -40.664844  # DESIGN.md: Mueller-Brown A-C saddle, the highest point of the A-B MEP
+
+
+def _save(out: str, potential: Any, result: Any, names: tuple[str, str], points: tuple[Any, Any]) -> str:
+    """Write the endpoints and the result into a fresh store at `out` (atomically)."""
+    from landscape.store import Store
+
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise LandscapeError(f"output folder {folder} does not exist")
+    energies = np.asarray(potential.energy(potential.asarray(np.stack(points))), dtype=np.float64)
+    with Store.create(out, potential.describe(), overwrite=True) as store:
+        store.write_minima(np.stack(points), energies, list(names))
+        store.write_result(f"{names[0]}-{names[1]}", result, start=names[0], end=names[1])
+    return out
+
+
+def _result_payload(result: Any, store: str | None) -> dict[str, Any]:
+    return {
+        "saddle_energy": json_number(result.saddle_energy),
+        "upper_bound": json_number(result.upper_bound),
+        "saddle_index": result.saddle_index,
+        "saddle_point": [float(v) for v in result.saddle[:10]],
+        "climbing": result.climbing,
+        "evaluations": result.nfev,
+        "iterations": result.nit,
+        "pivots": result.path.n_pivots,
+        "cycles": len(result.cycles),
+        "status": result.status.value,
+        "message": result.message,
+        "store": store,
+    }
+
+
+def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: float | None, steps: int | None) -> dict[str, Any]:
+    from landscape.driver import Budget
+
+    settings: dict[str, Any] = {"method": method, "climb": climb, "fmax": fmax}
+    if schedule is not None:
+        if method != "autoneb":
+            raise LandscapeError("--schedule applies to --method autoneb only")
+        settings["schedule"] = schedule
+    if steps is not None:
+        if steps < 1:
+            raise LandscapeError(f"--steps must be positive, got {steps}")
+        settings["budget"] = Budget(max_steps=steps)
+    return settings
+
+
+@click.command("connect")
+@potential_options
+@click.option("--start", required=True, help="Named minimum or comma-separated coordinates.")
+@click.option("--end", required=True, help="Named minimum or comma-separated coordinates.")
+@click.option("--method", type=click.Choice(["neb", "string", "autoneb"]), default="autoneb", show_default=True)
+@click.option("--climb/--no-climb", default=True, show_default=True, help="Climbing image (final AutoNEB cycle).")
+@click.option("--pivots", type=int, default=None, help="Pivots on the initial straight line, ends included.")
+@click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
+@click.option("--fmax", type=float, default=None, help="Converged when the largest pivot force is below this.")
+@click.option("--steps", type=int, default=None, help="Step budget (default 5000 for neb/string).")
+@click.option("--out", "out", default=None, help="Write the result to this HDF5 store.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--progress/--no-progress", default=False, help="Show a progress bar on stderr.")
+def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
+                pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
+                out: str | None, as_json: bool, progress: bool) -> None:
+    """Find the minimum energy path of POTENTIAL between two points."""
+    from landscape.connect import connect
+
+    if pivots is not None and pivots < 3:
+        raise LandscapeError(f"--pivots must be at least 3, got {pivots}")
+    pot = build_potential(potential, options)
+    (a_name, a), (b_name, b) = resolve_point(pot, start, "start"), resolve_point(pot, end, "end")
+    settings = _connect_settings(method, climb, schedule, fmax, steps)
+    result = connect(pot, a, b, pivots=pivots, progress=progress, **settings)
+    stored = _save(out, pot, result, (a_name, b_name), (a, b)) if out else None
+    emit(as_json, _result_payload(result, stored), [
+        f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
+        f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climbing else 'upper bound along the path'})",
+        f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations" + (f", stored in {stored}" if stored else ""),
+    ])
+
+
+@click.command("exact")
+@potential_options
+@click.option("--start", required=True, help="Named minimum or comma-separated coordinates.")
+@click.option("--end", required=True, help="Named minimum or comma-separated coordinates.")
+@click.option("--grid", type=int, default=801, show_default=True, help="Grid points per axis.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, grid: int, as_json: bool) -> None:
+    """Grid-exact minimax path of a 2D POTENTIAL (the ground truth)."""
+    from landscape.exact import grid_minimax
+
+    pot = build_potential(potential, options)
+    if pot.dim != 2:
+        raise LandscapeError(f"exact paths need a 2D potential, got dim={pot.dim}")
+    (a_name, a), (b_name, b) = resolve_point(pot, start, "start"), resolve_point(pot, end, "end")
+    ex = grid_minimax(pot, a, b, grid=grid)
+    emit(as_json, {
+        "saddle_energy": float(ex.saddle_energy), "saddle_point": ex.saddle_point.tolist(),
+        "tolerance": float(ex.tolerance), "grid": grid, "path_cells": int(len(ex.points)),
+    }, [f"grid minimax {a_name} -> {b_name} on {grid}x{grid}: saddle {ex.saddle_energy:.6f} at "
+        f"({ex.saddle_point[0]:.6f}, {ex.saddle_point[1]:.6f}), grid tolerance {ex.tolerance:.2g}"])
+
+
+@click.command("demo")
+@click.option("--out", "out_dir", default="landscape-demo", show_default=True, help="Folder for demo.h5 and pictures.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def demo_cmd(out_dir: str, as_json: bool) -> None:
+    """AutoNEB with climbing image between Mueller-Brown minima A and B."""
+    from landscape.connect import connect
+    from landscape.plot import plot_plane, plot_profile, save_figure
+    from landscape.registry import load_potential
+
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        raise LandscapeError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
+    pot = load_potential("mueller-brown")
+    a, b = pot.minima["A"], pot.minima["B"]
+    began = time.perf_counter()
+    result = connect(pot, a, b, method="autoneb", climb=True)
+    seconds = time.perf_counter() - began
+    store = _save(os.path.join(out_dir, "demo.h5"), pot, result, ("A", "B"), (a, b))
+    from landscape.path import Path
+
+    straight = Path.straight(a, b, 2).profile(pot, per_segment=100)
+    pictures = [
+        save_figure(plot_profile(result.profile, straight=straight, reference=MB_REFERENCE,
+                                 title="Mueller-Brown A -> B"), os.path.join(out_dir, "profile.png")),
+        save_figure(plot_plane(pot, [result.path], labels=["AutoNEB path"], title="Mueller-Brown"),
+                    os.path.join(out_dir, "plane.png")),
+    ]
+    error = result.saddle_energy - MB_REFERENCE
+    emit(as_json, {**_result_payload(result, store), "reference_saddle_energy": MB_REFERENCE,
+                   "error": error, "seconds": seconds, "pictures": pictures}, [
+        f"Mueller-Brown A -> B, AutoNEB with climbing image: {result.path.n_pivots} pivots, "
+        f"{len(result.cycles)} cycles, {result.nfev} evaluations, {seconds:.2f} s",
+        f"saddle energy   {result.saddle_energy:.6f}",
+        f"reference       {MB_REFERENCE:.6f}   (difference {error:+.2e})",
+        f"straight line   {straight.saddle_energy:.6f}   (highest point of the linear interpolation)",
+        f"wrote {store}, {pictures[0]}, {pictures[1]}",
+    ])

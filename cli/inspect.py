@@ -1,0 +1,110 @@
+"""Commands that read stores and list plugins: inspect, plot, plugins."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from landscape.errors import LandscapeError
+
+from .common import emit
+
+__all__ = ["inspect_cmd", "plot_group", "plugins_cmd"]
+
+
+def _open(filename: str) -> Any:
+    from landscape.store import Store
+
+    return Store.open(filename)
+
+
+@click.command("inspect")
+@click.argument("file")
+@click.option("--check", is_flag=True, help="Verify the store's integrity; exit 1 on problems.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
+    """Summarise an HDF5 store: potential, minima, paths and their saddles."""
+    with _open(file) as store:
+        summary = store.describe()
+        problems = store.check() if check else []
+    if check:
+        summary["problems"] = problems
+    lines = [f"{file}: landscape store, schema version {summary.get('schema_version')}"]
+    pot = summary.get("potential") or {}
+    lines.append(f"potential: {pot.get('name', '?')} (dim {pot.get('dim', '?')})")
+    minima = summary.get("minima") or {}
+    lines.append(f"minima: {minima.get('count', 0)} ({', '.join(map(str, minima.get('names', [])[:20]))})")
+    for info in summary.get("paths") or []:
+        lines.append(f"path {info.get('name')}: {info.get('start')} -> {info.get('end')}, saddle {info.get('saddle_energy')}, "
+                     f"{info.get('status')}, {info.get('n_pivots', '?')} pivots, {info.get('cycles', 0)} cycles")
+    if check:
+        lines.append("integrity: ok" if not problems else "integrity problems: " + "; ".join(problems))
+    emit(as_json, summary, lines)
+    if problems:
+        raise SystemExit(1)
+
+
+@click.group("plot")
+def plot_group() -> None:
+    """Pictures from a store."""
+
+
+def _pick_path(store: Any, name: str | None) -> str:
+    names = store.path_names()
+    if not names:
+        raise LandscapeError(f"{store.filename} holds no paths")
+    if name is None:
+        return names[0]
+    if name not in names:
+        raise LandscapeError(f"no path {name!r} in {store.filename} (paths: {', '.join(names)})")
+    return name
+
+
+@plot_group.command("profile")
+@click.argument("file")
+@click.option("--path", "path_name", default=None, help="Path name in the store (default: the first).")
+@click.option("--out", "out", default=None, help="PNG file (default: FILE with -profile.png).")
+def plot_profile_cmd(file: str, path_name: str | None, out: str | None) -> None:
+    """Energy along a stored path."""
+    from landscape.plot import plot_profile, save_figure
+
+    with _open(file) as store:
+        name = _pick_path(store, path_name)
+        result = store.read_result(name)
+    if result.profile is None:
+        raise LandscapeError(f"path {name!r} has no stored energy profile")
+    out = out or os.path.splitext(file)[0] + "-profile.png"
+    click.echo(save_figure(plot_profile(result.profile, title=name), out))
+
+
+@plot_group.command("plane")
+@click.argument("file")
+@click.option("--out", "out", default=None, help="PNG file (default: FILE with -plane.png).")
+def plot_plane_cmd(file: str, out: str | None) -> None:
+    """A 2D surface with every stored path on it."""
+    from landscape.plot import plot_plane, save_figure
+    from landscape.registry import load_potential
+
+    with _open(file) as store:
+        desc = store.potential_description
+        names = store.path_names()
+        paths = [store.read_result(n).path for n in names]
+    if desc.get("dim") != 2:
+        raise LandscapeError(f"plot plane needs a 2D potential; {file} holds dim={desc.get('dim')}")
+    pot = load_potential(str(desc.get("name")), desc.get("options") or {})
+    out = out or os.path.splitext(file)[0] + "-plane.png"
+    click.echo(save_figure(plot_plane(pot, paths, labels=names), out))
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def plugins_cmd(as_json: bool) -> None:
+    """List the registered potential plugins and their options."""
+    from landscape.registry import available
+
+    plugins = available()
+    payload = {name: {"summary": p.summary, "target": p.target, "broken": p.broken,
+                      "options": {k: {"type": t.__name__, "default": d, "help": h} for k, (t, d, h) in p.options.items()}}
+               for name, p in plugins.items()}
+    emit(as_json, payload, [p.help() if not p.broken else f"{name}: BROKEN ({p.broken})" for name, p in plugins.items()])

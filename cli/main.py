@@ -1,0 +1,58 @@
+"""The `landscape` command: a thin click layer over the library.
+
+Every failure a user can cause ends as one line on stderr and a non-zero exit:
+LandscapeError and click's usage errors exit 2 (usage) or 1; anything unexpected
+exits 3 with its type and message (set LANDSCAPE_DEBUG=1 for the traceback).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from landscape.errors import LandscapeError
+
+from .common import LandscapeGroup
+from .connect import connect_cmd, demo_cmd, exact_cmd
+from .inspect import inspect_cmd, plot_group, plugins_cmd
+
+__all__ = ["cli", "main"]
+
+
+@click.group(cls=LandscapeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="landscape")
+def cli() -> None:
+    """Minimum energy paths between minima: NEB, string method, AutoNEB."""
+
+
+for command in (demo_cmd, connect_cmd, exact_cmd, inspect_cmd, plot_group, plugins_cmd):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning every error into one line."""
+    try:
+        cli.main(args=argv, prog_name="landscape", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        return exc.exit_code
+    except LandscapeError as exc:
+        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        if os.environ.get("LANDSCAPE_DEBUG"):
+            raise
+        click.echo(f"error: internal error {type(exc).__name__}: {' '.join(str(exc).split())} "
+                   "(LANDSCAPE_DEBUG=1 shows the traceback)", err=True)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Pictures of paths: the energy profile along a path, and a 2D surface with paths on it.
+
+matplotlib is imported inside the functions (Agg backend), so `import landscape`
+stays light and plotting works on machines without a display.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .path import Path, Profile
+from .potential import Potential
+
+__all__ = ["plot_profile", "plot_plane", "save_figure"]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_profile(
+    profile: Profile,
+    *,
+    straight: Profile | None = None,
+    reference: float | None = None,
+    ax: Any = None,
+    title: str | None = None,
+) -> Any:
+    """Energy against arc-length fraction: the path (pivots marked), the straight line
+    between the endpoints if given, and a reference saddle energy as a dashed line."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(profile.t, profile.energies, "-", color="C0", label="path")
+    ax.plot(profile.t[profile.is_pivot], profile.energies[profile.is_pivot], "o", color="C0", ms=4, label="pivots")
+    if straight is not None:
+        ax.plot(straight.t, straight.energies, "--", color="C1", label="straight line")
+    if reference is not None:
+        ax.axhline(reference, color="k", ls=":", lw=1, label=f"reference saddle {reference:.6g}")
+    k = profile.saddle_index
+    ax.plot([profile.t[k]], [profile.energies[k]], "*", color="C3", ms=12, label=f"saddle {profile.energies[k]:.6g}")
+    ax.set_xlabel("arc length (fraction of path)")
+    ax.set_ylabel("energy")
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_plane(
+    potential: Potential,
+    paths: Sequence[Path] = (),
+    *,
+    labels: Sequence[str] = (),
+    bounds: Any = None,
+    grid: int = 201,
+    levels: int = 40,
+    clip: float | None = None,
+    ax: Any = None,
+    title: str | None = None,
+) -> Any:
+    """Contour plot of a 2D potential with paths drawn on it.
+
+    `clip` caps energies shown (Mueller-Brown rises to thousands at the box edges,
+    which would flatten every contour of interest); default: the 90th percentile.
+    """
+    plt = _pyplot()
+    from .exact import evaluate_grid
+
+    g = evaluate_grid(potential, grid=grid, bounds=bounds)
+    e = g.energies
+    top = float(np.percentile(e, 90)) if clip is None else clip
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    cs = ax.contourf(g.x, g.y, np.minimum(e, top).T, levels=levels, cmap="viridis")
+    plt.colorbar(cs, ax=ax, label="energy")
+    for k, path in enumerate(paths):
+        p = np.asarray(path.pivots)
+        label = labels[k] if k < len(labels) else f"path {k}"
+        ax.plot(p[:, 0], p[:, 1], "o-", ms=3, lw=1.5, color=f"C{(k + 1) % 10}", label=label)
+    for name, m in potential.minima.items():
+        m = np.asarray(m)
+        ax.plot(m[0], m[1], "w^", ms=7)
+        ax.annotate(name, (m[0], m[1]), color="w", xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    if paths:
+        ax.legend(fontsize="small", loc="lower left")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def save_figure(ax: Any, filename: str, dpi: int = 120) -> str:
+    """Write the figure of `ax` to `filename` and close it (figures pile up otherwise)."""
+    plt = _pyplot()
+    fig = ax.figure
+    fig.tight_layout()
+    fig.savefig(filename, dpi=dpi)
+    plt.close(fig)
+    return filename
