@@ -1,0 +1,160 @@
+"""The `landscape` command through click's CliRunner: results, JSON, one-line errors."""
+from __future__ import annotations
+
+import json
+import os
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from landscape_cli.main import cli, main
+
+MB_SADDLE = -40.664844
+
+
+def run(args, expect=0):
+    """Invoke like the installed script does (main() turns errors into one line)."""
+    runner = CliRunner()
+    result = runner.invoke(_Main(), args, catch_exceptions=False)
+    assert result.exit_code == expect, result.output + result.stderr
+    return result
+
+
+class _Main:
+    """Adapter so CliRunner drives `main()` (the script entry point), not the bare group."""
+
+    name = "landscape"
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        raise SystemExit(main(list(args)))
+
+
+def one_line_error(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_demo_writes_store_pictures_and_reports_the_saddle(tmp_path):
+    r = run(["demo", "--out", str(tmp_path), "--json"])
+    data = json.loads(r.stdout)
+    assert abs(data["saddle_energy"] - MB_SADDLE) <= 1e-3
+    assert data["reference_saddle_energy"] == MB_SADDLE
+    assert data["evaluations"] > 0 and os.path.exists(data["store"])
+    for png in data["pictures"]:
+        with open(png, "rb") as fh:
+            assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    with h5py.File(data["store"], "r") as f:
+        assert f.attrs["schema_version"] == 1
+        assert "A-B" in f["paths"]
+
+
+def test_demo_text_output_names_the_reference(tmp_path):
+    out = run(["demo", "--out", str(tmp_path)]).stdout
+    assert "reference" in out and "-40.664844" in out
+
+
+@pytest.mark.parametrize("method", ["neb", "string", "autoneb"])
+def test_connect_json_for_every_method(tmp_path, method):
+    store = tmp_path / "p.h5"
+    r = run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", method, "--fmax", "0.01",
+             "--out", str(store), "--json"])
+    data = json.loads(r.stdout)
+    for key in ("saddle_energy", "saddle_index", "evaluations", "iterations", "status", "store"):
+        assert key in data
+    assert abs(data["saddle_energy"] - MB_SADDLE) <= 1e-3
+    assert data["store"] == str(store)
+    info = json.loads(run(["inspect", str(store), "--json", "--check"]).stdout)
+    assert info["problems"] == [] and info["paths"][0]["name"] == "A-B"
+
+
+def test_connect_with_coordinates_and_options():
+    r = run(["connect", "mueller-brown", "-o", "dim=50", "-o", "embed_seed=2", "--start", "A", "--end", "B", "--json"])
+    assert abs(json.loads(r.stdout)["saddle_energy"] - MB_SADDLE) <= 1e-3
+    r = run(["connect", "ring", "--start", "-1,0", "--end", "1,0", "--method", "neb", "--no-climb", "--json", "--steps", "300"])
+    assert json.loads(r.stdout)["status"] == "max_steps"
+
+
+def test_connect_with_a_schedule_file(tmp_path):
+    sched = {"name": "tiny", "threshold": 0.1, "cycles": [
+        {"steps": 50, "stepper": {"kind": "fire", "lr": 0.002, "dt_max": 0.02, "max_step": 0.05}},
+        {"steps": 200, "climb": True, "stepper": {"kind": "fire", "lr": 0.002, "dt_max": 0.02, "max_step": 0.05}}]}
+    f = tmp_path / "tiny.json"
+    f.write_text(json.dumps(sched))
+    data = json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--schedule", str(f), "--json"]).stdout)
+    assert data["cycles"] == 2
+
+
+def test_exact_matches_the_reference_grid_value():
+    data = json.loads(run(["exact", "mueller-brown", "--start", "A", "--end", "B", "--json"]).stdout)
+    assert abs(data["saddle_energy"] - (-40.6654)) < 1e-3
+
+
+def test_plugins_lists_the_builtins():
+    data = json.loads(run(["plugins", "--json"]).stdout)
+    assert {"mueller-brown", "three-hole", "ring", "leps", "gaussian-mixture"} <= set(data)
+
+
+def test_plot_commands_write_pngs(tmp_path):
+    store = tmp_path / "s.h5"
+    run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--fmax", "0.1", "--out", str(store)])
+    for kind in ("profile", "plane"):
+        png = tmp_path / f"{kind}.png"
+        run(["plot", kind, str(store), "--out", str(png)])
+        assert png.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["connect", "no-such-potential", "--start", "A", "--end", "B"], "unknown potential"),
+        (["connect", "mueller-brown", "--start", "A", "--end", "1,2,3"], "dim=2"),
+        (["connect", "mueller-brown", "--start", "Z", "--end", "B"], "named minimum"),
+        (["connect", "mueller-brown", "--start", "A", "--end", "A"], "same point"),
+        (["connect", "mueller-brown", "-o", "colour=red", "--start", "A", "--end", "B"], "unknown option"),
+        (["connect", "mueller-brown", "-o", "dim", "--start", "A", "--end", "B"], "key=value"),
+        (["connect", "mueller-brown", "--start", "A", "--end", "B", "--pivots", "1"], "at least 3"),
+        (["connect", "mueller-brown", "--start", "A", "--end", "B", "--steps", "0"], "positive"),
+        (["connect", "mueller-brown", "--start", "A", "--end", "B", "--schedule", "nope"], "unknown schedule"),
+        (["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--schedule", "quick"], "autoneb only"),
+        (["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "bfgs"], "bfgs"),
+        (["connect", "mueller-brown", "--start", "A"], "--end"),
+        (["exact", "mueller-brown", "-o", "dim=3", "--start", "A", "--end", "B"], "2D"),
+        (["inspect", "/no/such/file.h5"], "does not exist"),
+        (["plot", "profile", "/no/such/file.h5"], "does not exist"),
+    ],
+)
+def test_bad_input_gives_one_line_and_nonzero_exit(args, needle):
+    r = CliRunner().invoke(_Main(), args)
+    assert r.exit_code != 0
+    assert needle in one_line_error(r)
+
+
+def test_unreadable_and_non_hdf5_files(tmp_path):
+    text = tmp_path / "notes.h5"
+    text.write_text("not hdf5")
+    r = CliRunner().invoke(_Main(), ["inspect", str(text)])
+    assert r.exit_code != 0 and "HDF5" in one_line_error(r)
+    folder = tmp_path / "dir.h5"
+    folder.mkdir()
+    r = CliRunner().invoke(_Main(), ["inspect", str(folder)])
+    assert r.exit_code != 0
+    one_line_error(r)
+
+
+def test_failed_run_leaves_an_existing_store_untouched(tmp_path):
+    store = tmp_path / "keep.h5"
+    run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--fmax", "0.1", "--out", str(store)])
+    before = store.read_bytes()
+    r = CliRunner().invoke(_Main(), ["connect", "mueller-brown", "--start", "A", "--end", "A", "--out", str(store)])
+    assert r.exit_code != 0
+    assert store.read_bytes() == before
+
+
+def test_group_help_lists_commands():
+    out = CliRunner().invoke(cli, ["--help"]).output
+    for cmd in ("demo", "connect", "exact", "inspect", "plot", "plugins"):
+        assert cmd in out
