@@ -107,8 +107,8 @@ def leaf_order(tree: nx.DiGraph, order: Order = "energy") -> list[int]:
     return leaves
 
 
-def _layout(tree: nx.DiGraph, order: Order) -> tuple[dict[int, float], dict[int, float], float, float]:
-    """x of every node, drawn y of every node, the top finite energy and the drawing top."""
+def _layout(tree: nx.DiGraph, order: Order) -> tuple[dict[int, float], dict[int, float], float]:
+    """x of every node, drawn y of every node (unconnected joins just above the top saddle), root stub top."""
     import networkx as nx
 
     x = {leaf: float(pos) for pos, leaf in enumerate(leaf_order(tree, order))}
@@ -124,7 +124,7 @@ def _layout(tree: nx.DiGraph, order: Order) -> tuple[dict[int, float], dict[int,
             x[node] = 0.5 * (min(xs) + max(xs))
         if not np.isfinite(y[node]):
             y[node] = unconnected_y
-    return x, y, top, y[tree.graph["root"]] + _STUB * span
+    return x, y, y[tree.graph["root"]] + _STUB * span
 
 
 def _segments(tree: nx.DiGraph, x: dict[int, float], y: dict[int, float], root_top: float) -> dict[str, list]:
@@ -177,7 +177,7 @@ def plot_disconnectivity(
     from matplotlib.collections import LineCollection
 
     tree = _as_tree(tree_or_matrix, minima_energies, names)
-    x, y, _, root_top = _layout(tree, order)
+    x, y, root_top = _layout(tree, order)
     ax = _new_axes(sum(1 for n in tree if tree.nodes[n]["kind"] == "minimum")) if ax is None else ax
     style = {"colors": color, "linewidths": linewidth}
     for name, segs in _segments(tree, x, y, root_top).items():
@@ -212,12 +212,12 @@ def _draw_levels(ax: Axes, levels: Any) -> None:
         values = np.linspace(lo, hi, int(levels) + 2)[1:-1]  # inside the view, not on its edges
     else:
         values = np.asarray(levels, dtype=float).ravel()
-    for k, level in enumerate(values):
+    for level in values:
         ax.axhline(level, color="0.6", linestyle=":", linewidth=0.8, zorder=0, gid="dgraph-levels")
 
 
 def _decorate(ax: Axes, tree: nx.DiGraph, x: dict[int, float], label_minima: bool, ylabel: str | None) -> None:
-    minima = [n for n in tree if tree.nodes[n]["kind"] == "minimum"]
+    minima = sorted((n for n in tree if tree.nodes[n]["kind"] == "minimum"), key=x.__getitem__)  # left to right
     if label_minima:
         ax.set_xticks([x[m] for m in minima])
         ax.set_xticklabels([tree.nodes[m]["name"] for m in minima], rotation=90 if len(minima) > 12 else 0)

@@ -119,15 +119,21 @@ def _iter_edges(edges: EdgesLike) -> Iterable[Sequence[Any]]:
     return edges
 
 
+def _index(k: Any) -> int:
+    if isinstance(k, bool) or int(k) != k:
+        raise ValueError(k)
+    return int(k)
+
+
 def _normalise_edges(n: int, edges: EdgesLike) -> list[Edge]:
     """Validated edges ``(i, j, w)`` with ``i < j``; of repeated pairs the lowest is kept."""
     best: dict[tuple[int, int], float] = {}
     for edge in _iter_edges(edges):
         try:
             i, j, w = edge
-            i, j, w = int(i), int(j), float(w)
+            i, j, w = _index(i), _index(j), float(w)
         except (TypeError, ValueError):
-            raise LandscapeError(f"an edge must be (i, j, saddle_energy), got {edge!r}") from None
+            raise LandscapeError(f"an edge must be (i, j, saddle_energy) with integer i, j, got {edge!r}") from None
         if not (0 <= i < n and 0 <= j < n):
             raise LandscapeError(f"edge ({i}, {j}) names a minimum outside 0..{n - 1}")
         if i == j:
@@ -215,79 +221,6 @@ def minimum_spanning_edges(n: int, edges: EdgesLike) -> list[Edge]:
     return tree
 
 
-def saddle_matrix(n: int, edges: EdgesLike, minima_energies: Any = None) -> SaddleMatrix:
-    """Ultrametric saddle bounds between all pairs of ``n`` minima from computed paths.
-
-    ``values[i, j]`` is the minimax edge over the MST path between ``i`` and ``j``, which
-    equals the minimax over all chains of computed paths.  Built by replaying Kruskal:
-    when an edge joins two components, it bounds every pair across them.
-
-    Raises:
-        LandscapeError: bad indices or energies, or a saddle below one of its minima.
-    """
-    n = _check_n(n)
-    energies = _check_energies(n, minima_energies)
-    edges = _normalise_edges(n, edges)  # once: `edges` may be a one-shot iterator
-    _check_saddles_above_minima(edges, energies)
-    tree = minimum_spanning_edges(n, edges)
-    values = np.full((n, n), np.inf)
-    np.fill_diagonal(values, -np.inf if energies is None else energies)
-    via = np.full((n, n, 2), -1, dtype=np.intp)
-    uf = _UnionFind(n)
-    members = {k: [k] for k in range(n)}
-    for i, j, w in tree:
-        ri, rj = uf.find(i), uf.find(j)
-        a, b = members.pop(ri), members.pop(rj)
-        for rows, cols in ((a, b), (b, a)):
-            values[np.ix_(rows, cols)] = w
-            via[np.ix_(rows, cols)] = (i, j)
-        members[uf.union(ri, rj)] = a + b
-    values.flags.writeable = False
-    via.flags.writeable = False
-    return SaddleMatrix(values=values, via=via, mst=tuple(tree), minima_energies=energies)
-
-
-def is_ultrametric(values: MatrixLike, rtol: float = 0.0, atol: float = 0.0) -> bool:
-    """Whether ``values`` is symmetric and ``values[i, k] <= max(values[i, j], values[j, k])``.
-
-    Includes ``i == k``, so the diagonal must not exceed its row.  ``+inf`` is allowed
-    (unconnected pairs); a ``nan`` anywhere makes the answer ``False``.
-    """
-    v = values.values if isinstance(values, SaddleMatrix) else np.asarray(values, dtype=float)
-    if v.ndim != 2 or v.shape[0] != v.shape[1]:
-        raise LandscapeError(f"saddle matrix must be square (n, n), got shape {v.shape}")
-    if np.any(np.isnan(v)) or not np.array_equal(v, v.T):
-        return False
-    finite = v[np.isfinite(v)]
-    slack = atol + rtol * (float(np.max(np.abs(finite))) if finite.size else 0.0)
-    for j in range(v.shape[0]):  # O(n^2) memory per step instead of an (n, n, n) array
-        bound = np.maximum(v[:, j, None], v[None, j, :])
-        if np.any(v > bound + slack):
-            return False
-    return True
-
-
-# --------------------------------------------------------------------------- linkage
-
-
-def linkage_sentinel(matrix: MatrixLike, minima_energies: Any = None) -> float:
-    """The finite height :func:`single_linkage` gives merges of unconnected components.
-
-    It lies above every finite saddle and minimum energy by at least their spread (and at
-    least ``max(1, |top|)``), so it cannot be mistaken for a real saddle.  Rows of the
-    linkage with ``Z[:, 2] == linkage_sentinel(matrix)`` are the sentinel merges.
-    """
-    v = _as_values(matrix)
-    e = _energies_of(matrix, minima_energies, v.shape[0])
-    finite = v[np.isfinite(v)]
-    if e is not None:
-        finite = np.concatenate([finite, e])
-    if finite.size == 0:
-        return 1.0
-    top, bottom = float(finite.max()), float(finite.min())
-    return top + max(top - bottom, abs(top), 1.0)
-
-
 def _prim_forest(v: np.ndarray) -> list[Edge]:
     """MST edges of a dense symmetric matrix (off-diagonal ``+inf`` = no edge), O(n^2)."""
     n = v.shape[0]
@@ -309,6 +242,96 @@ def _prim_forest(v: np.ndarray) -> list[Edge]:
     return edges
 
 
+def _tree_minimax(n: int, tree: Iterable[Edge]) -> tuple[np.ndarray, np.ndarray]:
+    """Highest edge on every tree path, and that edge, by replaying Kruskal, O(n^2).
+
+    When an edge joins two components it is the highest edge between every pair across
+    them (later edges are no lower).  Unconnected pairs stay ``+inf`` / ``(-1, -1)``.
+    """
+    values = np.full((n, n), np.inf)
+    via = np.full((n, n, 2), -1, dtype=np.intp)
+    uf = _UnionFind(n)
+    members = {k: [k] for k in range(n)}
+    for i, j, w in sorted(tree, key=lambda e: (e[2], e[0], e[1])):
+        ri, rj = uf.find(i), uf.find(j)
+        a, b = members.pop(ri), members.pop(rj)
+        for rows, cols in ((a, b), (b, a)):
+            values[np.ix_(rows, cols)] = w
+            via[np.ix_(rows, cols)] = (i, j)
+        members[uf.union(ri, rj)] = a + b
+    return values, via
+
+
+def saddle_matrix(n: int, edges: EdgesLike, minima_energies: Any = None) -> SaddleMatrix:
+    """Ultrametric saddle bounds between all pairs of ``n`` minima from computed paths.
+
+    ``values[i, j]`` is the minimax edge over the MST path between ``i`` and ``j``, which
+    equals the minimax over all chains of computed paths.  Built by replaying Kruskal:
+    when an edge joins two components, it bounds every pair across them.
+
+    Raises:
+        LandscapeError: bad indices or energies, or a saddle below one of its minima.
+    """
+    n = _check_n(n)
+    energies = _check_energies(n, minima_energies)
+    edges = _normalise_edges(n, edges)  # once: `edges` may be a one-shot iterator
+    _check_saddles_above_minima(edges, energies)
+    tree = minimum_spanning_edges(n, edges)
+    values, via = _tree_minimax(n, tree)
+    np.fill_diagonal(values, -np.inf if energies is None else energies)
+    values.flags.writeable = False
+    via.flags.writeable = False
+    return SaddleMatrix(values=values, via=via, mst=tuple(tree), minima_energies=energies)
+
+
+def is_ultrametric(values: MatrixLike, rtol: float = 0.0, atol: float = 0.0) -> bool:
+    """Whether ``values`` is symmetric and ``values[i, k] <= max(values[i, j], values[j, k])``.
+
+    Includes ``i == k``, so the diagonal must not exceed its row.  ``+inf`` is allowed
+    (unconnected pairs); a ``nan`` anywhere makes the answer ``False``.
+    """
+    v = values.values if isinstance(values, SaddleMatrix) else np.asarray(values, dtype=float)
+    if v.ndim != 2 or v.shape[0] != v.shape[1]:
+        raise LandscapeError(f"saddle matrix must be square (n, n), got shape {v.shape}")
+    if np.any(np.isnan(v)) or not np.array_equal(v, v.T):
+        return False
+    if v.shape[0] < 2:
+        return True
+    finite = v[np.isfinite(v)]
+    slack = atol + rtol * (float(np.max(np.abs(finite))) if finite.size else 0.0)
+    off = v.copy()
+    np.fill_diagonal(off, np.inf)
+    if np.any(np.diag(v) > off.min(axis=1) + slack):  # the i == k case
+        return False
+    # ultrametric <=> every entry is at most the minimax over paths (the MST bound),
+    # which checks all triples in O(n^2) instead of O(n^3)
+    closure, _ = _tree_minimax(v.shape[0], _prim_forest(off))
+    np.fill_diagonal(closure, np.inf)
+    return not np.any(off > closure + slack)
+
+
+# --------------------------------------------------------------------------- linkage
+
+
+def linkage_sentinel(matrix: MatrixLike, minima_energies: Any = None) -> float:
+    """The finite height :func:`single_linkage` gives merges of unconnected components.
+
+    It is ``top + max(top - bottom, |top|, 1)`` over the finite saddles and minimum energies
+    (``minima_energies``, a SaddleMatrix's energies, and any finite diagonal entries), so
+    it lies clearly above every real saddle.  Rows of the linkage with
+    ``Z[:, 2] == linkage_sentinel(matrix)`` are the sentinel merges.
+    """
+    v = _as_values(matrix)
+    e = _energies_of(matrix, minima_energies, v.shape[0])
+    finite = v[np.isfinite(v)]
+    if e is not None:
+        finite = np.concatenate([finite, e])
+    if finite.size == 0:
+        return 1.0
+    top, bottom = float(finite.max()), float(finite.min())
+    return top + max(top - bottom, abs(top), 1.0)
+
+
 def single_linkage(matrix: MatrixLike, minima_energies: Any = None) -> np.ndarray:
     """Single-linkage dendrogram of the minima in scipy's linkage format.
 
@@ -316,7 +339,7 @@ def single_linkage(matrix: MatrixLike, minima_energies: Any = None) -> np.ndarra
     ``n + r`` at height ``Z[r, 2]`` with ``Z[r, 3]`` members, as
     ``scipy.cluster.hierarchy.linkage(squareform(matrix), method="single")`` does (same
     rows when merge heights are distinct; equal heights are ordered by ``(height, i, j)``
-    of the merging MST edge).  Only the off-diagonal of ``matrix`` is used.
+    of the merging MST edge).  Only the off-diagonal of ``matrix`` is merged.
 
     Heights are in energy units and may be negative; scipy's ``linkage`` accepts that, but
     ``fcluster``/``dendrogram``/``cophenet`` reject negative heights, so shift column 2 by a
@@ -361,11 +384,12 @@ def clusters(matrix: MatrixLike, level: float) -> np.ndarray:
     n = v.shape[0]
     if np.isnan(level):
         raise LandscapeError("cluster level must be a number, got nan")
+    off = v.copy()
+    np.fill_diagonal(off, np.inf)
     uf = _UnionFind(n)
-    for i, j in zip(*np.nonzero(np.triu(np.isfinite(v) & (v <= level), k=1))):
-        ri, rj = uf.find(int(i)), uf.find(int(j))
-        if ri != rj:
-            uf.union(ri, rj)
+    for i, j, w in _prim_forest(off):  # MST edges below a level connect what all pairs do
+        if w <= level:
+            uf.union(uf.find(i), uf.find(j))
     roots = [uf.find(k) for k in range(n)]
     first: dict[int, int] = {}
     return np.array([first.setdefault(r, len(first)) for r in roots], dtype=np.intp)
