@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from array_api_compat import array_namespace
-from array_api_compat import device as _device
+from .arrays import device as _device
+from .arrays import namespace as array_namespace
 
 __all__ = [
     "segment_lengths",

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from array_api_compat import array_namespace
+from .arrays import namespace as array_namespace
 
 __all__ = ["Stepper", "SGD", "Adam", "FIRE", "stepper_from_config"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace
+from ..arrays import namespace as array_namespace
 
 from .. import geometry
 from ..errors import LandscapeError

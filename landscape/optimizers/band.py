@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace
-from array_api_compat import device as _device
+from ..arrays import device as _device
+from ..arrays import namespace as array_namespace
 
 from .. import geometry
 from ..errors import LandscapeError
