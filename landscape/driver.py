@@ -146,4 +146,6 @@ def _final_profile(path: Path, cycles: Sequence[CycleRecord], potential: Potenti
             return Profile(t[order], e[order], (np.arange(t.size) < path.n_pivots)[order]), 0
     if per_segment < 1:
         return None, 0
-    return path.profile(potential, per_segment), (path.n_pivots - 1) * per_segment
+    profile = path.profile(potential, per_segment)
+    # A profile with NaN would poison stored results and reports: leave it out.
+    return (profile if np.all(np.isfinite(profile.energies)) else None), (path.n_pivots - 1) * per_segment

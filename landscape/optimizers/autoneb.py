@@ -33,6 +33,7 @@ class AutoNEBState(OptimizerState):
     records: tuple[CycleRecord, ...] = ()
     nit: int = 0
     nfev: int = 0
+    fault: str | None = None  # set when a dense evaluation was not finite
 
     @property
     def path(self) -> Path:  # type: ignore[override]
@@ -123,6 +124,13 @@ class AutoNEB(PathOptimizer):
         return self._finish_cycle(state, potential) if done else state
 
     def terminate(self, state: AutoNEBState) -> tuple[Status, str] | None:
+        if state.fault is not None:
+            return Status.NUMERICAL_FAULT, state.fault
+        if state.inner.faults:
+            band = self._band(min(state.cycle, len(self.schedule.cycles) - 1))
+            outcome = band.terminate(state.inner)
+            if outcome is not None and outcome[0] in (Status.NUMERICAL_FAULT, Status.DIVERGED):
+                return outcome
         if state.cycle >= len(self.schedule.cycles):
             return Status.SCHEDULE_DONE, f"all {len(self.schedule.cycles)} cycles of schedule {self.schedule.name!r} done"
         return None
@@ -142,11 +150,13 @@ class AutoNEB(PathOptimizer):
         path = state.inner.path
         dense = geometry.dense_points(path.pivots, self.per_segment)
         dense_e = potential.energy(dense)
+        nfev = state.nfev + int(dense.shape[0])
+        if not np.all(np.isfinite(to_numpy(dense_e))):
+            return replace(state, nfev=nfev, fault=f"NaN or infinite energy between pivots after cycle {state.cycle}")
         res = to_numpy(geometry.insertion_residuals(path.energies, dense_e, self.per_segment))
         limit = self._insert_limit(path.n_pivots)
         new_path, chosen = insert_pivots(path, dense, dense_e, res, self.per_segment, self.threshold, limit)
         record = self._record(state, path, to_numpy(dense_e), res, chosen)
-        nfev = state.nfev + int(dense.shape[0])
         state = replace(state, records=state.records + (record,), cycle=state.cycle + 1, cycle_step=0, nfev=nfev)
         if state.cycle >= len(self.schedule.cycles):
             return state

@@ -38,6 +38,10 @@ class BandState(OptimizerState):
     nfev: int = 0
     climbing: bool = False
     recent_max: tuple[Any, ...] = ()
+    ceiling: float = float("inf")  # energies above this count as divergence
+    step_scale: float = 1.0  # shrinks after every rejected step
+    faults: int = 0  # consecutive rejected steps
+    fault: str | None = None  # why the last step was rejected
 
 
 def band_forces(pivots: Any, energies: Any, gradients: Any, spring: float | None, climbing: bool) -> Any:
@@ -88,6 +92,8 @@ class ElasticBand(PathOptimizer):
     fmax: float | None = None
     etol: float | None = None
     patience: int = 10
+    max_faults: int = 8
+    divergence: float = 1000.0
 
     def __post_init__(self) -> None:
         if self.method not in _METHODS:
@@ -105,8 +111,12 @@ class ElasticBand(PathOptimizer):
         e_ends = potential.energy(ends) if path.energies is None else xp.concat([path.energies[:1], path.energies[-1:]])
         e_int, g = potential.energy_and_gradient(pivots[1:-1])
         energies = xp.concat([e_ends[:1], e_int, e_ends[1:]])
+        host = to_numpy(energies)
+        if not (np.all(np.isfinite(host)) and bool(xp.all(xp.isfinite(g)))):
+            raise LandscapeError("the starting path has NaN or infinite energies or gradients")
         climbing = self.climb and self.climb_after == 0
         state = BandState(
+            ceiling=float(host.max() + self.divergence * max(host.max() - host[[0, -1]].min(), 1.0)),
             path=Path(pivots, energies),
             gradients=g,
             forces=self._forces(pivots, energies, g, climbing),
@@ -119,11 +129,16 @@ class ElasticBand(PathOptimizer):
     def step(self, state: BandState, potential: Potential) -> BandState:
         xp = array_namespace(state.path.pivots)
         pivots = state.path.pivots
-        interior, stepper_state = self.stepper.update(pivots[1:-1], state.forces, state.stepper_state)
+        forces = state.forces if state.step_scale == 1.0 else state.step_scale * state.forces
+        interior, stepper_state = self.stepper.update(pivots[1:-1], forces, state.stepper_state)
         pivots = xp.concat([pivots[:1], interior, pivots[-1:]])
         climber = _climber_index(xp, state.path.energies) + 1 if state.climbing else None
         pivots = self._reparametrise(pivots, climber)
         e_int, g = potential.energy_and_gradient(pivots[1:-1])
+        nfev = state.nfev + int(interior.shape[0])
+        fault = self._fault(xp, e_int, g, state.ceiling)
+        if fault is not None:
+            return self._reject(state, fault, nfev)
         e = state.path.energies
         energies = xp.concat([e[:1], e_int, e[-1:]])
         nit = state.nit + 1
@@ -135,12 +150,32 @@ class ElasticBand(PathOptimizer):
             forces=self._forces(pivots, energies, g, climbing),
             stepper_state=stepper_state,
             nit=nit,
-            nfev=state.nfev + int(interior.shape[0]),
+            nfev=nfev,
             climbing=climbing,
+            faults=0,
         )
         return self._track(new)
 
+    def _fault(self, xp: Any, energies: Any, gradients: Any, ceiling: float) -> str | None:
+        """Why a freshly evaluated step must be rejected, or None.  One host sync."""
+        finite = xp.all(xp.isfinite(energies)) & xp.all(xp.isfinite(gradients))
+        high = xp.max(xp.where(xp.isfinite(energies), energies, xp.zeros_like(energies))) > ceiling
+        ok, too_high = (bool(v) for v in to_numpy(xp.stack([finite, high])))
+        if not ok:
+            return "NaN or infinite energy or gradient"
+        return "energy diverged" if too_high else None
+
+    def _reject(self, state: BandState, fault: str, nfev: int) -> BandState:
+        """Keep the last good pivots; restart momentum and halve the step."""
+        return replace(state, nit=state.nit + 1, nfev=nfev, stepper_state=self.stepper.init(state.path.pivots[1:-1]),
+                       step_scale=state.step_scale * 0.5, faults=state.faults + 1, fault=fault)
+
     def terminate(self, state: BandState) -> tuple[Status, str] | None:
+        if state.faults >= self.max_faults:
+            status = Status.DIVERGED if state.fault == "energy diverged" else Status.NUMERICAL_FAULT
+            return status, f"{state.faults} steps in a row rejected ({state.fault}); the path is the last good one"
+        if state.faults:
+            return None  # never converge on a rejected step
         if self.climb and not state.climbing:
             return None
         if self.fmax is not None:
@@ -164,6 +199,8 @@ class ElasticBand(PathOptimizer):
             "fmax": self.fmax,
             "etol": self.etol,
             "patience": self.patience,
+            "max_faults": self.max_faults,
+            "divergence": self.divergence,
         }
 
     # internals -------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""Mueller-Brown A -> B, 9 images, climbing image: landscape against ASE, side by side.
+
+    pip install -e '.[bench]' && python bench/bench_ase.py [--repeat 5]
+
+ASE (3.29) moves one H atom in the plane under a Mueller-Brown calculator, NEB with
+the improved tangent, k = 1, climbing image, FIRE to fmax 0.1 (its documented
+recipe).  landscape runs the same problem (9 pivots, climbing image, FIRE) in one
+batched call per step.  Both must reach the saddle to 1e-3; evaluations are energy
++ gradient evaluations of single points.  Wall times are medians over --repeat runs.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from landscape.connect import connect
+from landscape.potential import CountingPotential
+from landscape_plugins.analytic.surfaces import MuellerBrown
+
+REFERENCE = -40.664844
+
+
+def run_ase(pot: MuellerBrown, fmax: float = 0.1) -> tuple[float, int, float]:
+    from ase import Atoms
+    from ase.calculators.calculator import Calculator, all_changes
+    from ase.mep import NEB
+    from ase.optimize import FIRE
+
+    class MBCalculator(Calculator):
+        implemented_properties = ["energy", "forces"]
+        calls = 0
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            MBCalculator.calls += 1
+            xy = self.atoms.positions[0, :2][None, :]
+            e, g = pot.energy_and_gradient(xy)
+            self.results["energy"] = float(e[0])
+            self.results["forces"] = np.array([[-g[0, 0], -g[0, 1], 0.0]])
+
+    a, b = pot.minima["A"], pot.minima["B"]
+    images = []
+    for k in range(9):
+        w = k / 8
+        atoms = Atoms("H", positions=[[(1 - w) * a[0] + w * b[0], (1 - w) * a[1] + w * b[1], 0.0]])
+        atoms.calc = MBCalculator()
+        images.append(atoms)
+    neb = NEB(images, k=1.0, climb=True, method="improvedtangent")
+    began = time.perf_counter()
+    FIRE(neb, logfile=None).run(fmax=fmax, steps=5000)
+    seconds = time.perf_counter() - began
+    saddle = max(im.get_potential_energy() for im in images[1:-1])
+    return saddle, MBCalculator.calls, seconds
+
+
+def run_landscape(pot: MuellerBrown, fmax: float) -> tuple[float, int, float]:
+    counter = CountingPotential(pot)
+    began = time.perf_counter()
+    r = connect(counter, pot.minima["A"], pot.minima["B"], method="neb", climb=True, pivots=9, fmax=fmax)
+    seconds = time.perf_counter() - began
+    return r.saddle_energy, counter.points, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--fmax", type=float, default=0.1, help="landscape's force tolerance")
+    args = parser.parse_args()
+    pot = MuellerBrown()
+    ase_runs = [run_ase(pot) for _ in range(args.repeat)]
+    ours = [run_landscape(pot, args.fmax) for _ in range(args.repeat)]
+    for name, runs in (("ASE NEB+FIRE", ase_runs), ("landscape NEB+FIRE", ours)):
+        saddle, evals, _ = runs[0]
+        wall = statistics.median(r[2] for r in runs)
+        print(f"{name:20s} saddle {saddle:.6f} (error {saddle - REFERENCE:+.1e})  evaluations {evals:6d}  wall {wall * 1e3:8.1f} ms")
+    ase_evals, ase_wall = ase_runs[0][1], statistics.median(r[2] for r in ase_runs)
+    our_evals, our_wall = ours[0][1], statistics.median(r[2] for r in ours)
+    print(f"evaluations ratio landscape/ASE {our_evals / ase_evals:.3f} (goal <= 0.5)")
+    print(f"wall time ratio   landscape/ASE {our_wall / ase_wall:.4f} (goal <= 0.02), speed-up {ase_wall / our_wall:.0f}x")
+    ok = abs(ours[0][0] - REFERENCE) <= 1e-3 and abs(ase_runs[0][0] - REFERENCE) <= 1e-3
+    print("both within 1e-3 of the saddle:", ok)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Numerical faults: NaN/inf and divergence reject steps, then stop with a clear status."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscape import Path, Potential
+from landscape.connect import connect
+from landscape.driver import Budget, optimize
+from landscape.errors import LandscapeError
+from landscape.optimizers.band import NEB, StringMethod
+from landscape.result import Status
+from landscape.steppers import SGD
+from landscape_plugins.analytic.surfaces import MuellerBrown
+
+
+class NaNRegion(Potential):
+    """Mueller-Brown that returns NaN in a disc the path must cross (x < -0.7, y < 1.0),
+    or everywhere after `after` calls."""
+
+    dim = 2
+
+    def __init__(self, after: int | None = None):
+        self.inner, self.calls, self.after = MuellerBrown(), 0, after
+        self.minima = self.inner.minima
+
+    def energy_and_gradient(self, x):
+        self.calls += 1
+        e, g = self.inner.energy_and_gradient(x)
+        bad = np.full(len(x), self.after is not None and self.calls > self.after)
+        if self.after is None:
+            bad = (x[:, 0] < -0.7) & (x[:, 1] < 1.0)
+        e = np.where(bad, np.nan, e)
+        return e, np.where(bad[:, None], np.nan, g)
+
+
+class StiffValley(Potential):
+    """V = 50 y^2 + x^2/2: plain SGD with lr 1 overshoots across the valley by a
+    factor 99 per step, so energies grow without bound."""
+
+    dim = 2
+
+    def energy_and_gradient(self, x):
+        return 50 * x[:, 1] ** 2 + 0.5 * x[:, 0] ** 2, np.stack([x[:, 0], 100 * x[:, 1]], axis=1)
+
+
+def test_nan_everywhere_stops_with_numerical_fault_and_a_clean_path():
+    pot = NaNRegion(after=3)
+    a, b = pot.minima["A"], pot.minima["B"]
+    r = optimize(NEB(), pot, Path.straight(a, b, 7), budget=Budget(max_steps=100))
+    assert r.status is Status.NUMERICAL_FAULT
+    assert "NaN" in r.message
+    assert np.all(np.isfinite(r.path.pivots)) and np.all(np.isfinite(r.path.energies))
+    assert np.all(np.isfinite(r.history))
+    assert r.profile is None  # the dense profile would be NaN: not reported
+
+
+def test_nan_region_rejects_steps_and_shrinks_them():
+    pot = NaNRegion()
+    r = connect(pot, pot.minima["A"], pot.minima["B"], method="string", climb=False, budget=Budget(max_steps=300))
+    assert np.all(np.isfinite(r.path.energies))
+    assert r.state.step_scale < 1.0 or r.status is Status.NUMERICAL_FAULT
+
+
+def test_autoneb_reports_numerical_fault():
+    pot = NaNRegion(after=5)
+    r = connect(pot, pot.minima["A"], pot.minima["B"], method="autoneb")
+    assert r.status is Status.NUMERICAL_FAULT
+    assert np.all(np.isfinite(r.path.energies))
+
+
+def test_divergence_is_detected():
+    bent = Path(np.array([[-1.0, 0.0], [-0.5, 0.1], [0.0, 0.1], [0.5, 0.1], [1.0, 0.0]]))
+    r = optimize(StringMethod(stepper=SGD(lr=1.0), max_faults=3), StiffValley(), bent, budget=Budget(max_steps=500))
+    assert r.status is Status.DIVERGED and "diverged" in r.message
+    assert np.all(np.isfinite(r.path.energies))
+
+
+def test_nan_at_the_start_is_refused():
+    pot = NaNRegion(after=0)
+    with pytest.raises(LandscapeError, match="NaN"):
+        optimize(NEB(), pot, Path.straight(pot.minima["A"], pot.minima["B"], 5), budget=Budget(max_steps=3))
