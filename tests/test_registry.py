@@ -162,7 +162,12 @@ def _fake_distribution(root: Path, entries: str, name: str = "landscape_example_
 
 @pytest.fixture
 def fresh_import_state(monkeypatch):
-    """Undo sys.path, sys.modules and metadata caches after a test that fakes installs."""
+    """Undo sys.path, sys.modules and metadata caches after a test that fakes installs.
+
+    The example plugin may be pip-installed (CI does) and already imported by another
+    test: forget it first, so the laziness checks see a fresh interpreter's state."""
+    for name in [m for m in sys.modules if m.startswith("landscape_example_plugin")]:
+        monkeypatch.delitem(sys.modules, name)
     before = set(sys.modules)
     yield monkeypatch
     monkeypatch.undo()
