@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import click
-import numpy as np
 
 from landscape.errors import LandscapeError
 
@@ -17,21 +16,7 @@ __all__ = ["demo_cmd", "connect_cmd", "exact_cmd"]
 MB_REFERENCE = -40.664844  # DESIGN.md: Mueller-Brown A-C saddle, the highest point of the A-B MEP
 
 
-def _save(out: str, potential: Any, result: Any, names: tuple[str, str], points: tuple[Any, Any]) -> str:
-    """Write the endpoints and the result into a fresh store at `out` (atomically)."""
-    from landscape.store import Store
-
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
-        raise LandscapeError(f"output folder {folder} does not exist")
-    energies = np.asarray(potential.energy(potential.asarray(np.stack(points))), dtype=np.float64)
-    with Store.create(out, potential.describe(), overwrite=True) as store:
-        store.write_minima(np.stack(points), energies, list(names))
-        store.write_result(f"{names[0]}-{names[1]}", result, start=names[0], end=names[1])
-    return out
-
-
-def _result_payload(result: Any, store: str | None) -> dict[str, Any]:
+def _result_payload(result: Any, store: str | None, resumed: int | None = None) -> dict[str, Any]:
     return {
         "saddle_energy": json_number(result.saddle_energy),
         "upper_bound": json_number(result.upper_bound),
@@ -45,6 +30,7 @@ def _result_payload(result: Any, store: str | None) -> dict[str, Any]:
         "status": result.status.value,
         "message": result.message,
         "store": store,
+        "resumed_from_cycle": resumed,
     }
 
 
@@ -73,23 +59,35 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
 @click.option("--fmax", type=float, default=None, help="Converged when the largest pivot force is below this.")
 @click.option("--steps", type=int, default=None, help="Step budget (default 5000 for neb/string).")
-@click.option("--out", "out", default=None, help="Write the result to this HDF5 store.")
+@click.option("--out", "out", default=None,
+              help="HDF5 store: every AutoNEB cycle is committed as it finishes; running again continues it.")
+@click.option("--resume", is_flag=True, help="Require an unfinished run in --out and continue it.")
+@click.option("--force", is_flag=True, help="Replace an --out store that holds other results.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--progress/--no-progress", default=False, help="Show a progress bar on stderr.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
                 pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
-                out: str | None, as_json: bool, progress: bool) -> None:
+                out: str | None, resume: bool, force: bool, as_json: bool, progress: bool) -> None:
     """Find the minimum energy path of POTENTIAL between two points."""
     from landscape.connect import connect
+    from landscape.runs import connect_stored
 
     if pivots is not None and pivots < 3:
         raise LandscapeError(f"--pivots must be at least 3, got {pivots}")
+    if (resume or force) and not out:
+        raise LandscapeError("--resume and --force need --out")
+    if resume and force:
+        raise LandscapeError("--resume and --force contradict each other")
     pot = build_potential(potential, options)
     (a_name, a), (b_name, b) = resolve_point(pot, start, "start"), resolve_point(pot, end, "end")
     settings = _connect_settings(method, climb, schedule, fmax, steps)
-    result = connect(pot, a, b, pivots=pivots, progress=progress, **settings)
-    stored = _save(out, pot, result, (a_name, b_name), (a, b)) if out else None
-    emit(as_json, _result_payload(result, stored), [
+    if out:
+        run = connect_stored(out, pot, (a_name, b_name), a, b, pivots=pivots, progress=progress, force=force,
+                             require_resume=resume, **settings)
+        result, stored, resumed = run.result, run.store, run.resumed_from_cycle
+    else:
+        result, stored, resumed = connect(pot, a, b, pivots=pivots, progress=progress, **settings), None, None
+    emit(as_json, _result_payload(result, stored, resumed), [
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
         f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climbing else 'upper bound along the path'})",
         f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations" + (f", stored in {stored}" if stored else ""),
@@ -123,9 +121,9 @@ def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, gr
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def demo_cmd(out_dir: str, as_json: bool) -> None:
     """AutoNEB with climbing image between Mueller-Brown minima A and B."""
-    from landscape.connect import connect
     from landscape.plot import plot_plane, plot_profile, save_figure
     from landscape.registry import load_potential
+    from landscape.runs import connect_stored
 
     try:
         os.makedirs(out_dir, exist_ok=True)
@@ -134,9 +132,9 @@ def demo_cmd(out_dir: str, as_json: bool) -> None:
     pot = load_potential("mueller-brown")
     a, b = pot.minima["A"], pot.minima["B"]
     began = time.perf_counter()
-    result = connect(pot, a, b, method="autoneb", climb=True)
+    run = connect_stored(os.path.join(out_dir, "demo.h5"), pot, ("A", "B"), a, b, method="autoneb", climb=True, force=True)
     seconds = time.perf_counter() - began
-    store = _save(os.path.join(out_dir, "demo.h5"), pot, result, ("A", "B"), (a, b))
+    result, store = run.result, run.store
     from landscape.path import Path
 
     straight = Path.straight(a, b, 2).profile(pot, per_segment=100)

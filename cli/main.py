@@ -54,5 +54,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m landscape_cli.main (used by the fault-injection runs)
     sys.exit(main())

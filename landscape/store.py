@@ -661,6 +661,27 @@ class Store:
             config=json.loads(a["config"]), state=None,
         )
 
+    def write_checkpoint(self, name: str, arrays: Mapping[str, Any], attrs: Mapping[str, Any]) -> None:
+        """Store (replacing) what a run needs to resume path `name`, under
+        /paths/<name>/checkpoint: the arrays (e.g. the next cycle's starting pivots)
+        and JSON-able attributes (cycle index, counts, settings)."""
+        self._require_writable()
+        g = self._path_group(name)
+        self._delete(f"paths/{name}/checkpoint")
+        c = g.create_group("checkpoint")
+        for key, value in arrays.items():
+            c.create_dataset(_check_name(key, "array name"), data=to_numpy(value))
+        _validate_json(dict(attrs), f"checkpoint of path {name!r}")
+        _set_attrs(c, dict(attrs))
+
+    def read_checkpoint(self, name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """(arrays, attrs) of the checkpoint of path `name`, or None when it has none."""
+        g = self._path_group(name)
+        c = g.get("checkpoint")
+        if not isinstance(c, h5py.Group):
+            return None
+        return {k: v[()] for k, v in c.items() if isinstance(v, h5py.Dataset)}, _get_attrs(c)
+
     @_reporting("read path")
     def path_info(self, name: str) -> dict[str, Any]:
         """Attributes and shapes of one path, without reading its arrays."""

@@ -34,6 +34,7 @@ class AutoNEBState(OptimizerState):
     nit: int = 0
     nfev: int = 0
     fault: str | None = None  # set when a dense evaluation was not finite
+    cycle_start: Path | None = None  # the evaluated path the running cycle began from
 
     @property
     def path(self) -> Path:  # type: ignore[override]
@@ -108,7 +109,7 @@ class AutoNEB(PathOptimizer):
 
     def init(self, path: Path, potential: Potential) -> AutoNEBState:
         inner = self._band(0).init(path, potential)
-        return AutoNEBState(inner=inner, nfev=inner.nfev)
+        return AutoNEBState(inner=inner, nfev=inner.nfev, cycle_start=inner.path)
 
     def step(self, state: AutoNEBState, potential: Potential) -> AutoNEBState:
         if state.cycle >= len(self.schedule.cycles):
@@ -160,19 +161,20 @@ class AutoNEB(PathOptimizer):
         state = replace(state, records=state.records + (record,), cycle=state.cycle + 1, cycle_step=0, nfev=nfev)
         if state.cycle >= len(self.schedule.cycles):
             return state
-        # Each cycle starts a fresh band (new stepper state), as in the paper.
-        if chosen.size == 0:
-            return replace(state, inner=self._restart(state))
+        # Each cycle starts a fresh band (new stepper state), as in the paper, from the
+        # evaluated path alone, so a run resumed from a stored cycle is identical.
         inner = self._band(state.cycle).init(new_path, potential)
-        return replace(state, inner=inner, nfev=state.nfev + inner.nfev)
+        return replace(state, inner=inner, nfev=state.nfev + inner.nfev, cycle_start=new_path)
 
-    def _restart(self, state: AutoNEBState) -> BandState:
-        """Same pivots, fresh stepper: no need to evaluate the potential again."""
-        band = self._band(state.cycle)
-        inner = state.inner
-        forces = band._forces(inner.path.pivots, inner.path.energies, inner.gradients, band.climb)
-        return replace(inner, forces=forces, stepper_state=band.stepper.init(inner.path.pivots[1:-1]),
-                       climbing=band.climb, recent_max=())
+    def resume(self, path: Path, cycle: int, potential: Potential, *, records: tuple[CycleRecord, ...] = (),
+               nit: int = 0, nfev: int = 0) -> AutoNEBState:
+        """The state at the start of `cycle` from the path it starts with (pivots and
+        energies, as checkpointed after the previous cycle)."""
+        if not 0 <= cycle <= len(self.schedule.cycles):
+            raise LandscapeError(f"cannot resume at cycle {cycle}: the schedule has {len(self.schedule.cycles)}")
+        band_cycle = min(cycle, len(self.schedule.cycles) - 1)
+        inner = self._band(band_cycle).init(path, potential)
+        return AutoNEBState(inner=inner, cycle=cycle, records=records, nit=nit, nfev=nfev + inner.nfev, cycle_start=path)
 
     def _insert_limit(self, n_pivots: int) -> int:
         limit = n_pivots - 1 if self.max_inserts is None else self.max_inserts

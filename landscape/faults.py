@@ -1,0 +1,65 @@
+"""Fault injection: kill a running command at a random moment, then resume it.
+
+Used by tests/test_resume.py (a few seeds) and bench/fault_injection.py (many).
+`kill_and_resume` runs `argv` (a `landscape ...` command that writes `store`) in a
+subprocess, sends SIGKILL after `delay` seconds, checks that whatever is on disk is a
+readable store, then runs the same command again to completion.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Trial", "kill_and_resume", "landscape_command"]
+
+
+@dataclass(frozen=True)
+class Trial:
+    delay: float
+    killed: bool  # False when the command finished before the kill
+    store_existed: bool
+    readable: bool  # the store after the kill opened and passed `check`, or did not exist
+    problems: tuple[str, ...]
+    resumed_from_cycle: int | None
+    result: dict[str, Any]
+
+
+def landscape_command(*args: str) -> list[str]:
+    """argv running the landscape CLI with this interpreter."""
+    return [sys.executable, "-m", "landscape_cli.main", *args]
+
+
+def _check_store(store: str) -> tuple[bool, bool, tuple[str, ...]]:
+    from .errors import LandscapeError
+    from .store import Store
+
+    if not os.path.exists(store):
+        return False, True, ()
+    try:
+        with Store.open(store) as s:
+            problems = tuple(s.check())
+    except LandscapeError as exc:
+        return True, False, (str(exc),)
+    return True, not problems, problems
+
+
+def kill_and_resume(argv: list[str], store: str, delay: float, timeout: float = 300.0) -> Trial:
+    """Start `argv`, SIGKILL it after `delay` s, check `store`, rerun `argv` to the end."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=timeout)
+    existed, readable, problems = _check_store(store)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"resumed run failed ({done.returncode}): {done.stderr.strip()}")
+    result = json.loads(done.stdout)
+    return Trial(delay, killed, existed, readable, problems, result.get("resumed_from_cycle"), result)

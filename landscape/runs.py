@@ -1,0 +1,178 @@
+"""Runs backed by a store: every finished AutoNEB cycle is committed as it lands,
+and running the same command again continues from the last committed cycle.
+
+A crash (even kill -9) leaves the store readable, holding every completed cycle and
+a checkpoint: the path the next cycle starts from, the counters and the history so
+far.  Resuming rebuilds the state from that checkpoint; since every cycle starts a
+fresh band from its evaluated path, a resumed run of a deterministic potential ends
+exactly where an uninterrupted one does.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .connect import check_endpoints, make_optimizer
+from .driver import Budget, optimize
+from .errors import LandscapeError
+from .lock import WriterLock
+from .optimizers.autoneb import AutoNEB, AutoNEBState
+from .optimizers.base import OptimizerState, PathOptimizer
+from .path import Path, to_numpy
+from .potential import Potential
+from .result import Result, Status
+from .store import Store
+
+__all__ = ["StoredRun", "connect_stored"]
+
+
+@dataclass(frozen=True, eq=False)
+class StoredRun:
+    """The outcome of `connect_stored`: the result, and how the store was used."""
+
+    result: Result
+    store: str
+    name: str
+    resumed_from_cycle: int | None = None  # cycle the run continued at, if it did
+    reused: bool = False  # the store already held this finished path
+
+
+class _CycleCommitter:
+    """Driver callback: commits each newly finished cycle plus a checkpoint."""
+
+    def __init__(self, filename: str, name: str, config: dict[str, Any], history: list[float], seen: int):
+        self.filename, self.name, self.config = filename, name, config
+        self.history: list[Any] = list(history)
+        self.seen = seen
+
+    def __call__(self, state: OptimizerState) -> None:
+        self.history.append(state.max_energy)
+        if len(state.cycles) > self.seen and isinstance(state, AutoNEBState):
+            self.commit(state)
+
+    def host_history(self) -> np.ndarray:
+        return np.array([float(to_numpy(h)) for h in self.history])
+
+    def commit(self, state: AutoNEBState) -> None:
+        with Store.write(self.filename) as store:
+            for record in state.cycles[self.seen :]:
+                store.append_cycle(self.name, record, config=self.config)
+            start = state.cycle_start if state.cycle_start is not None else state.inner.path
+            arrays = {"pivots": start.pivots, "energies": start.energies, "history": self.host_history()}
+            attrs = {"cycle": state.cycle, "nit": state.nit, "nfev": state.nfev - state.inner.nfev}
+            store.write_checkpoint(self.name, arrays, attrs)
+        self.seen = len(state.cycles)
+
+
+def _run_config(optimizer: PathOptimizer, n_pivots: int, a: Any, b: Any) -> dict[str, Any]:
+    """What must match for a stored run to be continued (JSON round-tripped)."""
+    config = {"optimizer": optimizer.to_config(), "pivots": n_pivots,
+              "start": np.asarray(to_numpy(a), dtype=float).tolist(), "end": np.asarray(to_numpy(b), dtype=float).tolist()}
+    return json.loads(json.dumps(config))
+
+
+def _existing(filename: str, potential: Potential, name: str, config: dict[str, Any], force: bool) -> str:
+    """How to treat an existing store: 'new' (replace it), 'resume' or 'done'."""
+    if force or not os.path.exists(filename):
+        return "new"
+    with Store.open(filename) as store:
+        if json.loads(json.dumps(store.potential_description)) != json.loads(json.dumps(potential.describe())):
+            raise LandscapeError(f"{filename} holds results of another potential; choose another --out or pass --force")
+        names = store.path_names()
+        if not names and _same_minima(store, config):
+            return "new"  # killed between creating the store and the first commit
+        if name not in names:
+            raise LandscapeError(f"{filename} holds other paths ({', '.join(names) or 'none'}); choose another --out or pass --force")
+        info = store.read_result(name)
+        if info.config != config:
+            raise LandscapeError(f"{filename} holds path {name} computed with other settings; pass --force to replace it")
+        return "resume" if info.status in (Status.RUNNING, Status.INTERRUPTED) else "done"
+
+
+def _same_minima(store: Store, config: dict[str, Any]) -> bool:
+    """Whether the store's minima are exactly this run's two endpoints."""
+    coords, _, _ = store.read_minima()
+    return coords.shape[0] == 2 and np.array_equal(coords, np.array([config["start"], config["end"]]))
+
+
+def _create(filename: str, potential: Potential, names: tuple[str, str], points: tuple[Any, Any]) -> None:
+    folder = os.path.dirname(os.path.abspath(filename))
+    if not os.path.isdir(folder):
+        raise LandscapeError(f"output folder {folder} does not exist")
+    coords = np.stack([np.asarray(to_numpy(p), dtype=np.float64) for p in points])
+    energies = np.asarray(to_numpy(potential.energy(potential.asarray(coords))), dtype=np.float64)
+    with Store.create(filename, potential.describe(), overwrite=True) as store:
+        store.write_minima(coords, energies, list(names))
+
+
+def _resume_state(filename: str, name: str, optimizer: PathOptimizer, potential: Potential) -> tuple[Any, list[float], int, int | None]:
+    """(state or None, history so far, cycles already stored, cycle resumed at)."""
+    with Store.open(filename) as store:
+        stored = store.read_result(name)
+        checkpoint = store.read_checkpoint(name)
+    if checkpoint is None or not isinstance(optimizer, AutoNEB):
+        return None, [], 0, None
+    arrays, attrs = checkpoint
+    path = Path(potential.asarray(arrays["pivots"]), potential.asarray(arrays["energies"]))
+    cycle = int(attrs["cycle"])
+    records = stored.cycles[:cycle]
+    state = optimizer.resume(path, cycle, potential, records=records, nit=int(attrs["nit"]), nfev=int(attrs["nfev"]))
+    return state, list(arrays["history"]), len(records), cycle
+
+
+def connect_stored(
+    filename: str,
+    potential: Potential,
+    names: tuple[str, str],
+    start: Any,
+    end: Any,
+    *,
+    method: str = "autoneb",
+    pivots: int | None = None,
+    budget: Budget | None = None,
+    progress: bool = False,
+    force: bool = False,
+    require_resume: bool = False,
+    **settings: Any,
+) -> StoredRun:
+    """`connect` whose progress lives in the store `filename` (see module docstring).
+
+    An existing store is continued when it holds this path, for this potential and
+    these settings, unfinished; returned as is when finished; refused otherwise
+    unless `force` replaces it.  Only one process may write a store at a time.
+    """
+    a, b = check_endpoints(potential, start, end)
+    optimizer = make_optimizer(method, **settings)
+    n = pivots if pivots is not None else (5 if isinstance(optimizer, AutoNEB) else 9)
+    if n < 3:
+        raise LandscapeError(f"need at least 3 pivots (ends included), got {n}")
+    name = f"{names[0]}-{names[1]}"
+    config = _run_config(optimizer, n, a, b)
+    filename = os.path.abspath(filename)
+    with WriterLock(filename):
+        mode = _existing(filename, potential, name, config, force)
+        if require_resume and mode != "resume":
+            raise LandscapeError(f"nothing to resume in {filename}: " + ("no such store" if mode == "new" else "the path is finished"))
+        if mode == "done":
+            with Store.open(filename) as store:
+                return StoredRun(store.read_result(name), filename, name, reused=True)
+        if mode == "new":
+            _create(filename, potential, names, (a, b))
+        state, history, seen, cycle = _resume_state(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
+        if state is None:  # fresh start: evaluate here so the history holds the first entry
+            state = optimizer.init(Path.straight(a, b, n), potential)
+            history = [state.max_energy]
+        committer = _CycleCommitter(filename, name, config, history, seen)
+        if budget is None:
+            budget = Budget() if isinstance(optimizer, AutoNEB) else Budget(max_steps=5000)
+        result = optimize(optimizer, potential, Path.straight(a, b, n), budget=budget, progress=progress,
+                          callbacks=[committer], state=state)
+        result = replace(result, history=committer.host_history())
+        if result.status is not Status.INTERRUPTED:  # an interrupted run keeps its checkpoint
+            with Store.write(filename) as store:
+                store.write_result(name, replace(result, config=config), start=names[0], end=names[1])
+        return StoredRun(result, filename, name, resumed_from_cycle=cycle)

@@ -1,0 +1,120 @@
+"""Crash safety: commits per cycle, exact resume after kill -9, one writer per store."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from landscape.errors import LandscapeError
+from landscape.faults import kill_and_resume, landscape_command
+from landscape.lock import WriterLock
+from landscape.registry import load_potential
+from landscape.runs import connect_stored
+from landscape.store import Store
+
+# Mueller-Brown embedded in 5000 dimensions: about 2 s, long enough to be killed mid-run.
+ARGS = ("connect", "mueller-brown", "-o", "dim=5000", "--start", "A", "--end", "B", "--json")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted run through the same CLI, and its wall time."""
+    out = tmp_path_factory.mktemp("ref") / "ref.h5"
+    began = time.perf_counter()
+    done = subprocess.run(landscape_command(*ARGS, "--out", str(out)), capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - began
+    with Store.open(out) as s:
+        return json.loads(done.stdout), s.read_result("A-B"), seconds
+
+
+@pytest.mark.parametrize("fraction", [0.4, 0.6, 0.8])
+def test_kill_minus_nine_then_resume_gives_the_uninterrupted_result(tmp_path, reference, fraction):
+    payload, ref, seconds = reference
+    out = tmp_path / "run.h5"
+    trial = kill_and_resume(landscape_command(*ARGS, "--out", str(out)), str(out), fraction * seconds)
+    assert trial.killed  # the kill landed while the run was going
+    assert trial.readable, trial.problems
+    with Store.open(out) as s:
+        got = s.read_result("A-B")
+    np.testing.assert_array_equal(got.path.pivots, ref.path.pivots)
+    np.testing.assert_array_equal(got.path.energies, ref.path.energies)
+    np.testing.assert_array_equal(got.history, ref.history)
+    assert got.nfev == ref.nfev and got.nit == ref.nit and len(got.cycles) == len(ref.cycles)
+    assert trial.result["saddle_energy"] == payload["saddle_energy"]
+
+
+def test_interrupted_store_holds_completed_cycles_and_resumes(tmp_path):
+    pot = load_potential("mueller-brown")
+    a, b = pot.minima["A"], pot.minima["B"]
+    out = str(tmp_path / "s.h5")
+    import landscape.runs as runs
+
+    class Crash(Exception):
+        pass
+
+    original = runs._CycleCommitter.commit
+
+    def commit_then_crash(self, state):
+        original(self, state)
+        if len(state.cycles) == 3:
+            raise Crash
+
+    runs._CycleCommitter.commit = commit_then_crash
+    try:
+        with pytest.raises(Crash):
+            connect_stored(out, pot, ("A", "B"), a, b)
+    finally:
+        runs._CycleCommitter.commit = original
+    with Store.open(out) as s:
+        partial = s.read_result("A-B")
+        assert partial.status.value == "running" and len(partial.cycles) == 3
+        assert s.check() == []
+    resumed = connect_stored(out, pot, ("A", "B"), a, b)
+    assert resumed.resumed_from_cycle == 3
+    fresh = connect_stored(str(tmp_path / "f.h5"), pot, ("A", "B"), a, b)
+    np.testing.assert_array_equal(resumed.result.path.pivots, fresh.result.path.pivots)
+    assert connect_stored(out, pot, ("A", "B"), a, b).reused
+
+
+def test_a_second_writer_is_refused_at_once(tmp_path):
+    out = tmp_path / "busy.h5"
+    pot = load_potential("mueller-brown")
+    with WriterLock(out):
+        with pytest.raises(LandscapeError, match="another process"):
+            connect_stored(str(out), pot, ("A", "B"), pot.minima["A"], pot.minima["B"])
+        done = subprocess.run(landscape_command(*ARGS, "--out", str(out)), capture_output=True, text=True)
+        assert done.returncode == 1 and done.stderr.count("\n") == 1 and "another process" in done.stderr
+    assert not out.exists()
+
+
+def test_other_settings_or_potential_are_refused_without_force(tmp_path):
+    out = str(tmp_path / "s.h5")
+    pot = load_potential("mueller-brown")
+    a, b = pot.minima["A"], pot.minima["B"]
+    connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.5)
+    before = open(out, "rb").read()
+    with pytest.raises(LandscapeError, match="other settings"):
+        connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.1)
+    with pytest.raises(LandscapeError, match="another potential"):
+        other = load_potential("mueller-brown", {"dim": 3})
+        connect_stored(out, other, ("A", "B"), other.minima["A"], other.minima["B"])
+    with pytest.raises(LandscapeError, match="nothing to resume"):
+        connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.5, require_resume=True)
+    assert open(out, "rb").read() == before
+    replaced = connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.1, force=True)
+    assert not replaced.reused and os.path.exists(out)
+
+
+def test_a_store_killed_before_its_first_cycle_is_started_afresh(tmp_path):
+    from landscape.runs import _create
+
+    pot = load_potential("mueller-brown")
+    a, b = pot.minima["A"], pot.minima["B"]
+    out = str(tmp_path / "early.h5")
+    _create(out, pot, ("A", "B"), (a, b))  # what a run leaves when killed right after creating its store
+    run = connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.5)
+    assert run.result.success and not run.reused
