@@ -38,11 +38,11 @@ def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
     for info in summary.get("paths") or []:
         lines.append(f"path {info.get('name')}: {info.get('start')} -> {info.get('end')}, saddle {info.get('saddle_energy')}, "
                      f"{info.get('status')}, {info.get('n_pivots', '?')} pivots, {info.get('cycles', 0)} cycles")
-    if check:
-        lines.append("integrity: ok" if not problems else "integrity problems: " + "; ".join(problems))
+    if check and not problems:
+        lines.append("integrity: ok")
     emit(as_json, summary, lines)
     if problems:
-        raise SystemExit(1)
+        raise LandscapeError(f"{file}: {len(problems)} integrity problems: " + "; ".join(problems))
 
 
 @click.group("plot")

@@ -68,9 +68,9 @@ class _CycleCommitter:
         self.seen = len(state.cycles)
 
 
-def _run_config(optimizer: PathOptimizer, n_pivots: int, a: Any, b: Any) -> dict[str, Any]:
+def _run_config(optimizer: PathOptimizer, n_pivots: int, names: tuple[str, str], a: Any, b: Any) -> dict[str, Any]:
     """What must match for a stored run to be continued (JSON round-tripped)."""
-    config = {"optimizer": optimizer.to_config(), "pivots": n_pivots,
+    config = {"optimizer": optimizer.to_config(), "pivots": n_pivots, "start_name": names[0], "end_name": names[1],
               "start": np.asarray(to_numpy(a), dtype=float).tolist(), "end": np.asarray(to_numpy(b), dtype=float).tolist()}
     return json.loads(json.dumps(config))
 
@@ -100,9 +100,6 @@ def _same_minima(store: Store, config: dict[str, Any]) -> bool:
 
 
 def _create(filename: str, potential: Potential, names: tuple[str, str], points: tuple[Any, Any]) -> None:
-    folder = os.path.dirname(os.path.abspath(filename))
-    if not os.path.isdir(folder):
-        raise LandscapeError(f"output folder {folder} does not exist")
     coords = np.stack([np.asarray(to_numpy(p), dtype=np.float64) for p in points])
     energies = np.asarray(to_numpy(potential.energy(potential.asarray(coords))), dtype=np.float64)
     with Store.create(filename, potential.describe(), overwrite=True) as store:
@@ -122,6 +119,37 @@ def _resume_state(filename: str, name: str, optimizer: PathOptimizer, potential:
     records = stored.cycles[:cycle]
     state = optimizer.resume(path, cycle, potential, records=records, nit=int(attrs["nit"]), nfev=int(attrs["nfev"]))
     return state, list(arrays["history"]), len(records), cycle
+
+
+def _discard_if_empty(filename: str) -> None:
+    """Remove a store this run created when it holds no path yet (nothing to resume)."""
+    try:
+        with Store.open(filename) as store:
+            empty = not store.path_names()
+    except LandscapeError:
+        empty = True
+    if empty and os.path.exists(filename):
+        os.remove(filename)
+
+
+def _run(filename: str, name: str, config: dict[str, Any], optimizer: PathOptimizer, potential: Potential,
+         mode: str, line: tuple[Any, Any, int], budget: Budget | None, progress: bool) -> tuple[Result, int | None]:
+    """Run (or continue) the optimisation, committing cycles; write the final result."""
+    a, b, n = line
+    state, history, seen, cycle = _resume_state(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
+    if state is None:  # fresh start: evaluate here so the history holds the first entry
+        state = optimizer.init(Path.straight(a, b, n), potential)
+        history = [state.max_energy]
+    committer = _CycleCommitter(filename, name, config, history, seen)
+    if budget is None:
+        budget = Budget() if isinstance(optimizer, AutoNEB) else Budget(max_steps=5000)
+    result = optimize(optimizer, potential, Path.straight(a, b, n), budget=budget, progress=progress,
+                      callbacks=[committer], state=state)
+    result = replace(result, history=committer.host_history(), config=config)
+    if result.status is not Status.INTERRUPTED:  # an interrupted run keeps its checkpoint
+        with Store.write(filename) as store:
+            store.write_result(name, result, start=config["start_name"], end=config["end_name"])
+    return result, cycle
 
 
 def connect_stored(
@@ -151,8 +179,10 @@ def connect_stored(
     if n < 3:
         raise LandscapeError(f"need at least 3 pivots (ends included), got {n}")
     name = f"{names[0]}-{names[1]}"
-    config = _run_config(optimizer, n, a, b)
+    config = _run_config(optimizer, n, names, a, b)
     filename = os.path.abspath(filename)
+    if not os.path.isdir(os.path.dirname(filename)):
+        raise LandscapeError(f"output folder {os.path.dirname(filename)} does not exist")
     with WriterLock(filename):
         mode = _existing(filename, potential, name, config, force)
         if require_resume and mode != "resume":
@@ -162,17 +192,10 @@ def connect_stored(
                 return StoredRun(store.read_result(name), filename, name, reused=True)
         if mode == "new":
             _create(filename, potential, names, (a, b))
-        state, history, seen, cycle = _resume_state(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
-        if state is None:  # fresh start: evaluate here so the history holds the first entry
-            state = optimizer.init(Path.straight(a, b, n), potential)
-            history = [state.max_energy]
-        committer = _CycleCommitter(filename, name, config, history, seen)
-        if budget is None:
-            budget = Budget() if isinstance(optimizer, AutoNEB) else Budget(max_steps=5000)
-        result = optimize(optimizer, potential, Path.straight(a, b, n), budget=budget, progress=progress,
-                          callbacks=[committer], state=state)
-        result = replace(result, history=committer.host_history())
-        if result.status is not Status.INTERRUPTED:  # an interrupted run keeps its checkpoint
-            with Store.write(filename) as store:
-                store.write_result(name, replace(result, config=config), start=names[0], end=names[1])
+        try:
+            result, cycle = _run(filename, name, config, optimizer, potential, mode, (a, b, n), budget, progress)
+        except BaseException:
+            if mode == "new":
+                _discard_if_empty(filename)
+            raise
         return StoredRun(result, filename, name, resumed_from_cycle=cycle)

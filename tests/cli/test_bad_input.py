@@ -1,0 +1,149 @@
+"""Every row of docs/bad-input.md, through the CLI: one line, non-zero exit, files intact."""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from landscape.lock import WriterLock
+from landscape_cli.main import main
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "bad-input.md"
+ROW = re.compile(r"^\| (\d+) \| (.+?) \| `landscape (.+?)` \| `(.+?)` \|$")
+ROWS = [m.groups() for m in map(ROW.match, DOC.read_text().splitlines()) if m]
+
+
+class _Main:
+    """Lets CliRunner drive `main()`, the installed script's entry point."""
+
+    name = "landscape"
+
+    def main(self, args=None, **_):
+        raise SystemExit(main(list(args)))
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    r = CliRunner().invoke(_Main(), args)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def run_cli_as_nobody(args: list[str]) -> tuple[int, str, str]:
+    """In a forked child that dropped root, so permissions apply (tests run as root)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(read_fd)
+            os.dup2(write_fd, 2)
+            sys.stderr = os.fdopen(2, "w", closefd=False)  # pytest replaced sys.stderr
+            os.setgid(65534)
+            os.setuid(65534)
+            code = main(args)
+        except BaseException:  # noqa: BLE001 - a child must never return into pytest
+            code = 99
+        os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as fh:
+        err = fh.read()
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), "", err
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    f = {"missing": str(root / "missing" / "nothing.h5"), "dir": str(root / "folder")}
+    os.mkdir(f["dir"])
+    for name, dim in (("store", "2"), ("store3d", "3")):
+        f[name] = str(root / f"{name}.h5")
+        code, _, err = run_cli(["connect", "mueller-brown", "-o", f"dim={dim}", "--start", "A", "--end", "B",
+                                "--method", "string", "--fmax", "0.5", "--out", f[name]])
+        assert code == 0, err
+    text = root / "notes.h5"
+    text.write_text("these are notes, not HDF5\n")
+    f["text"] = str(text)
+    (root / "empty.h5").write_bytes(b"")
+    f["empty"] = str(root / "empty.h5")
+    data = Path(f["store"]).read_bytes()
+    (root / "truncated.h5").write_bytes(data[: len(data) // 2])
+    f["truncated"] = str(root / "truncated.h5")
+    for name, edit in (("newer", lambda h: h.attrs.__setitem__("schema_version", 99)),
+                       ("nan_store", lambda h: h["paths/A-B/energies"].__setitem__(1, np.nan))):
+        f[name] = str(root / f"{name}.h5")
+        shutil.copyfile(f["store"], f[name])
+        with h5py.File(f[name], "r+") as h:
+            edit(h)
+    with h5py.File(root / "foreign.h5", "w") as h:
+        h["numbers"] = np.arange(5)
+    f["foreign"] = str(root / "foreign.h5")
+    schedules = {"badjson": "{cycles: [", "sched_neg": '{"cycles": [{"steps": -5, "stepper": {"kind": "sgd", "lr": 0.1}}]}',
+                 "sched_lr0": '{"cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": 0}}]}',
+                 "sched_kind": '{"cycles": [{"steps": 5, "stepper": {"kind": "lbfgs", "lr": 0.1}}]}',
+                 "sched_shape": '[{"steps": 5}]'}
+    for name, body in schedules.items():
+        (root / f"{name}.json").write_text(body)
+        f[name] = str(root / f"{name}.json")
+    (root / "broken.py").write_text("class Thing(:\n    pass\n")
+    f["broken_py"] = str(root / "broken.py")
+    # pytest's own tmp folders are private to root, so the unprivileged child could
+    # not even see this one: make it under a world-traversable folder.
+    public = tempfile.mkdtemp(prefix="landscape-ro-", dir="/tmp")
+    os.chmod(public, 0o755)
+    f["readonly"] = os.path.join(public, "readonly")
+    os.mkdir(f["readonly"], 0o555)
+    os.chmod(f["readonly"], 0o555)
+    f["locked"] = str(root / "locked.h5")
+    f["full"] = str(root / "full")
+    os.mkdir(f["full"])
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", f["full"]], capture_output=True).returncode == 0
+    yield f, mounted
+    if mounted:
+        subprocess.run(["umount", f["full"]], check=False)
+    shutil.rmtree(public, ignore_errors=True)
+
+
+def _snapshot(folder: str) -> dict[str, bytes]:
+    out = {}
+    for dirpath, _, names in os.walk(folder):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            if not n.startswith(".") or not n.endswith(".lock"):
+                out[p] = Path(p).read_bytes()
+    return out
+
+
+@pytest.mark.parametrize("number, case, command, expected", ROWS, ids=[f"{r[0]}-{r[1]}" for r in ROWS])
+def test_bad_input_row(files, number, case, command, expected):
+    f, mounted = files
+    if "{full}" in command and not mounted:
+        pytest.skip("cannot mount a 64 KiB tmpfs here to simulate a full disk")
+    args = [a.format(**f) for a in shlex.split(command)]
+    root = os.path.dirname(f["store"])
+    before = _snapshot(root)
+    if "{locked}" in command:
+        with WriterLock(f["locked"]):
+            code, out, err = run_cli(args)
+    elif "{readonly}" in command:
+        code, out, err = run_cli_as_nobody(args)
+    else:
+        code, out, err = run_cli(args)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code != 0, f"row {number} ({case}) exited 0"
+    assert len(lines) == 1 and lines[0].startswith("error: "), f"row {number}: stderr was {err!r}"
+    assert "Traceback" not in err + out
+    assert expected in lines[0], f"row {number}: {expected!r} not in {lines[0]!r}"
+    assert _snapshot(root) == before, f"row {number} changed files"
+
+
+def test_the_table_has_at_least_30_rows():
+    assert len(ROWS) >= 30 and [int(r[0]) for r in ROWS] == list(range(1, len(ROWS) + 1))
