@@ -68,6 +68,15 @@ class Potential(ABC):
         network potentials return tensors on their device), so paths start there."""
         return np.asarray(x, dtype=np.float64)
 
+    def checkpoint_state(self) -> dict[str, Any] | None:
+        """JSON-able state a resumed run must restore to continue identically (e.g. a
+        mini-batch sampler's position); None for deterministic potentials."""
+        return None
+
+    def restore_checkpoint_state(self, state: dict[str, Any]) -> None:
+        """Restore what `checkpoint_state` returned."""
+        raise LandscapeError(f"{self.name} keeps no checkpoint state, but the store holds some")
+
     def minimum(self, key: str) -> Any:
         """The named minimum `key` as a (dim,) array; a clear error when unknown."""
         if key not in self.minima:
@@ -116,6 +125,12 @@ class PotentialWrapper(Potential):
 
     def asarray(self, x: Any) -> Any:
         return self.inner.asarray(x)
+
+    def checkpoint_state(self) -> dict[str, Any] | None:
+        return self.inner.checkpoint_state()
+
+    def restore_checkpoint_state(self, state: dict[str, Any]) -> None:
+        self.inner.restore_checkpoint_state(state)
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()

@@ -64,6 +64,8 @@ class _CycleCommitter:
             start = state.cycle_start if state.cycle_start is not None else state.inner.path
             arrays = {"pivots": start.pivots, "energies": start.energies, "history": self.host_history()}
             attrs = {"cycle": state.cycle, "nit": state.nit, "nfev": state.nfev - state.inner.nfev}
+            if state.cycle_start_potential_state is not None:  # a sampler's position, for instance
+                attrs["potential_state"] = state.cycle_start_potential_state
             store.write_checkpoint(self.name, arrays, attrs)
         self.seen = len(state.cycles)
 
@@ -117,6 +119,8 @@ def _resume_state(filename: str, name: str, optimizer: PathOptimizer, potential:
     path = Path(potential.asarray(arrays["pivots"]), potential.asarray(arrays["energies"]))
     cycle = int(attrs["cycle"])
     records = stored.cycles[:cycle]
+    if "potential_state" in attrs:
+        potential.restore_checkpoint_state(attrs["potential_state"])
     state = optimizer.resume(path, cycle, potential, records=records, nit=int(attrs["nit"]), nfev=int(attrs["nfev"]))
     return state, list(arrays["history"]), len(records), cycle
 

@@ -118,3 +118,65 @@ def test_a_store_killed_before_its_first_cycle_is_started_afresh(tmp_path):
     _create(out, pot, ("A", "B"), (a, b))  # what a run leaves when killed right after creating its store
     run = connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.5)
     assert run.result.success and not run.reused
+
+
+class NoisyMuellerBrown:
+    """Mueller-Brown plus seeded noise drawn per call, like a mini-batch loss: resuming
+    is exact only when the sampler's position is checkpointed and restored."""
+
+    def __new__(cls):
+        from landscape.potential import PotentialWrapper
+
+        class Noisy(PotentialWrapper):
+            def __init__(self):
+                super().__init__(load_potential("mueller-brown"))
+                self.draws = 0
+
+            def _noise(self, n):
+                self.draws += 1
+                return np.random.default_rng(self.draws).normal(0, 1e-3, n)
+
+            def energy_and_gradient(self, x):
+                e, g = self.inner.energy_and_gradient(x)
+                return e + self._noise(len(x)), g
+
+            def energy(self, x):
+                return self.inner.energy(x) + self._noise(len(x))
+
+            def checkpoint_state(self):
+                return {"draws": self.draws}
+
+            def restore_checkpoint_state(self, state):
+                self.draws = int(state["draws"])
+
+        return Noisy()
+
+
+def test_stochastic_potential_resumes_exactly_with_its_sampler_state(tmp_path):
+    import landscape.runs as runs
+
+    pot = NoisyMuellerBrown()
+    a, b = pot.minima["A"], pot.minima["B"]
+    fresh = connect_stored(str(tmp_path / "fresh.h5"), pot, ("A", "B"), a, b).result
+
+    class Crash(Exception):
+        pass
+
+    original = runs._CycleCommitter.commit
+
+    def commit_then_crash(self, state):
+        original(self, state)
+        if len(state.cycles) == 2:
+            raise Crash
+
+    pot = NoisyMuellerBrown()
+    runs._CycleCommitter.commit = commit_then_crash
+    try:
+        with pytest.raises(Crash):
+            connect_stored(str(tmp_path / "s.h5"), pot, ("A", "B"), a, b)
+    finally:
+        runs._CycleCommitter.commit = original
+    resumed = connect_stored(str(tmp_path / "s.h5"), NoisyMuellerBrown(), ("A", "B"), a, b)
+    assert resumed.resumed_from_cycle == 2
+    np.testing.assert_array_equal(resumed.result.path.pivots, fresh.path.pivots)
+    np.testing.assert_array_equal(resumed.result.history, fresh.history)

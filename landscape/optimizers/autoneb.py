@@ -35,6 +35,7 @@ class AutoNEBState(OptimizerState):
     nfev: int = 0
     fault: str | None = None  # set when a dense evaluation was not finite
     cycle_start: Path | None = None  # the evaluated path the running cycle began from
+    cycle_start_potential_state: Any = None  # potential.checkpoint_state() just before that
 
     @property
     def path(self) -> Path:  # type: ignore[override]
@@ -163,8 +164,12 @@ class AutoNEB(PathOptimizer):
             return state
         # Each cycle starts a fresh band (new stepper state), as in the paper, from the
         # evaluated path alone, so a run resumed from a stored cycle is identical.
+        # A stochastic potential's sampler state is taken before the band's first
+        # evaluation, so a run resumed here draws the same batches.
+        potential_state = potential.checkpoint_state()
         inner = self._band(state.cycle).init(new_path, potential)
-        return replace(state, inner=inner, nfev=state.nfev + inner.nfev, cycle_start=new_path)
+        return replace(state, inner=inner, nfev=state.nfev + inner.nfev, cycle_start=new_path,
+                       cycle_start_potential_state=potential_state)
 
     def resume(self, path: Path, cycle: int, potential: Potential, *, records: tuple[CycleRecord, ...] = (),
                nit: int = 0, nfev: int = 0) -> AutoNEBState:

@@ -1,0 +1,304 @@
+"""Where path runs execute: in-process, in a local process pool, or on a Ray cluster.
+
+An executor runs a batch of independent path runs (`PairTask`s between minima i and j)
+and returns their Results in the order of the batch, whatever order they finish in, so
+an exploration is the same on every executor.  The potential is shipped to the workers
+once per exploration (`start`): a picklable Potential (analytic ones are), or a
+`PotentialSpec` that every worker rebuilds from the plugin registry (network potentials:
+nothing heavy travels, and a GPU worker builds the model on its own device).
+
+Neither ray nor torch is imported by this module; `RayExecutor` imports ray when it starts.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Any, Union
+
+import numpy as np
+
+from .driver import Budget
+from .errors import LandscapeError
+from .optimizers.base import PathOptimizer
+from .potential import Potential
+from .result import Result
+
+__all__ = [
+    "PotentialSpec",
+    "PotentialSource",
+    "PairTask",
+    "run_pair",
+    "Executor",
+    "LocalExecutor",
+    "ProcessExecutor",
+    "RayExecutor",
+    "make_executor",
+    "EXECUTORS",
+]
+
+EXECUTORS = ("local", "process", "ray")
+
+
+@dataclass(frozen=True)
+class PotentialSpec:
+    """A potential by registry name and options: rebuilt with `load_potential` where it runs."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Potential:
+        from .registry import load_potential
+
+        return load_potential(self.name, dict(self.options))
+
+
+PotentialSource = Union[Potential, PotentialSpec]
+
+
+@dataclass(frozen=True, eq=False)
+class PairTask:
+    """One path run between two points: the optimizer, its start and its budget.
+
+    `start`/`end` are host float64 arrays; the worker moves them to the potential's
+    device.  `pivots` and `budget` as in :func:`landscape.connect.connect`.
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    optimizer: PathOptimizer
+    pivots: int | None = None
+    budget: Budget | None = None
+
+
+Batch = Sequence[tuple[int, int, PairTask]]
+
+
+def run_pair(potential: Potential, task: PairTask) -> Result:
+    """Run one task; the optimizer state is dropped (it is large and never stored)."""
+    from .connect import connect
+
+    result = connect(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots,
+                     budget=task.budget)
+    return replace(result, state=None)
+
+
+# Worker-side cache: a worker process builds (or unpickles) the potential once per
+# exploration, keyed by the token the executor gave it.
+_WORKER: dict[str, Potential] = {}
+
+
+def _resolve(source: PotentialSource, token: str) -> Potential:
+    potential = _WORKER.get(token)
+    if potential is None:
+        potential = source.build() if isinstance(source, PotentialSpec) else source
+        _WORKER.clear()  # one exploration at a time per worker
+        _WORKER[token] = potential
+    return potential
+
+
+def _check_source(source: Any) -> PotentialSource:
+    if not isinstance(source, (Potential, PotentialSpec)):
+        raise LandscapeError(f"an executor needs a Potential or a PotentialSpec, got {type(source).__name__}")
+    return source
+
+
+class Executor(ABC):
+    """Runs batches of path runs; use as a context manager or call `close()`."""
+
+    _source: PotentialSource | None = None
+    _token: str = ""
+
+    def start(self, source: PotentialSource) -> None:
+        """Ship the potential to the workers (again only when it changed)."""
+        if source is not self._source:
+            self._source = _check_source(source)
+            self._token = uuid.uuid4().hex
+            self._started(self._source, self._token)
+
+    def _started(self, source: PotentialSource, token: str) -> None:
+        """Hook: a new potential was set."""
+
+    @abstractmethod
+    def submit(self, batch: Batch) -> list[Result]:
+        """Run every `(i, j, task)` of the batch; Results in batch order."""
+
+    @property
+    def workers(self) -> int:
+        """How many runs can go at once (a batch size that keeps every worker busy)."""
+        return 1
+
+    def close(self) -> None:
+        """Release the workers; a later `start` sets them up again."""
+        self._source = None
+
+    def _require_started(self) -> None:
+        if self._source is None:
+            raise LandscapeError("executor has no potential: call start(potential) first")
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": type(self).__name__, "workers": self.workers}
+
+
+class LocalExecutor(Executor):
+    """Sequential, in this process (the default)."""
+
+    _potential: Potential | None = None
+
+    def _started(self, source: PotentialSource, token: str) -> None:
+        self._potential = source.build() if isinstance(source, PotentialSpec) else source
+
+    def submit(self, batch: Batch) -> list[Result]:
+        self._require_started()
+        assert self._potential is not None
+        return [run_pair(self._potential, task) for _, _, task in batch]
+
+
+def _process_init(source: PotentialSource, token: str) -> None:
+    # one numeric thread per worker: the workers are the parallelism
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    _resolve(source, token)
+
+
+def _process_run(token: str, task: PairTask) -> Result:
+    potential = _WORKER.get(token)
+    if potential is None:  # pragma: no cover - the initializer always ran first
+        raise LandscapeError("worker lost its potential")
+    return run_pair(potential, task)
+
+
+class ProcessExecutor(Executor):
+    """A local process pool (spawned processes: safe with threads, CUDA and macOS).
+
+    The potential is pickled once per worker by the pool's initializer, so it must be
+    picklable, or be given as a `PotentialSpec`.
+    """
+
+    def __init__(self, workers: int | None = None, mp_context: str = "spawn"):
+        if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 1):
+            raise LandscapeError(f"workers must be a positive integer, got {workers!r}")
+        self._workers = int(workers) if workers is not None else (os.cpu_count() or 1)
+        self._context = mp_context
+        self._pool: Any = None
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def _started(self, source: PotentialSource, token: str) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.close()
+        self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context(self._context),
+                                         initializer=_process_init, initargs=(source, token))
+
+    def submit(self, batch: Batch) -> list[Result]:
+        self._require_started()
+        futures = [self._pool.submit(_process_run, self._token, task) for _, _, task in batch]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        self._source = None  # a later start() builds a new pool
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "mp_context": self._context}
+
+
+def _ray_run(source: PotentialSource, token: str, task: PairTask) -> Result:
+    return run_pair(_resolve(source, token), task)
+
+
+class RayExecutor(Executor):
+    """Each pair a Ray task; the driver (this process) merges the finished edges.
+
+    Connects to the cluster at `address` ("auto" for a running one), or starts a local
+    instance with `num_cpus` when Ray is not initialised yet (and shuts it down again in
+    `close`).  Tasks ask for one CPU and `num_gpus_per_task` GPUs each.  The potential
+    goes into Ray's object store once per exploration.
+    """
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, num_gpus_per_task: float = 0,
+                 **init_kwargs: Any):
+        if num_gpus_per_task < 0:
+            raise LandscapeError(f"num_gpus_per_task must be >= 0, got {num_gpus_per_task}")
+        self.address, self.num_cpus, self.num_gpus_per_task = address, num_cpus, num_gpus_per_task
+        self._init_kwargs = init_kwargs
+        self._owns = False
+        self._remote: Any = None
+        self._ref: Any = None
+
+    def _ray(self) -> Any:
+        try:
+            import ray
+        except ImportError:
+            raise LandscapeError("the ray executor needs the ray package: pip install 'ray>=2'") from None
+        if not ray.is_initialized():
+            kwargs = {"include_dashboard": False, "log_to_driver": False, **self._init_kwargs}
+            if self.address is None:
+                kwargs["num_cpus"] = self.num_cpus
+            try:
+                ray.init(address=self.address, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - ray raises many kinds; report one line
+                raise LandscapeError(f"cannot start or reach Ray ({type(exc).__name__}: "
+                                     f"{' '.join(str(exc).split())})") from exc
+            self._owns = True
+        return ray
+
+    @property
+    def workers(self) -> int:
+        ray = self._ray()
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        if self.num_gpus_per_task > 0:
+            gpus = ray.cluster_resources().get("GPU", 0) / self.num_gpus_per_task
+            return max(1, min(cpus, int(gpus)))
+        return max(1, cpus)
+
+    def _started(self, source: PotentialSource, token: str) -> None:
+        ray = self._ray()
+        self._remote = ray.remote(_ray_run).options(num_cpus=1, num_gpus=self.num_gpus_per_task, max_retries=0)
+        self._ref = ray.put(source)
+
+    def submit(self, batch: Batch) -> list[Result]:
+        self._require_started()
+        ray = self._ray()
+        refs = [self._remote.remote(self._ref, self._token, task) for _, _, task in batch]
+        return list(ray.get(refs))  # ray.get keeps the order of refs
+
+    def close(self) -> None:
+        self._ref = self._remote = None
+        self._source = None
+        if self._owns:
+            import ray
+
+            ray.shutdown()
+            self._owns = False
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": type(self).__name__, "address": self.address, "num_gpus_per_task": self.num_gpus_per_task}
+
+
+def make_executor(kind: str = "local", *, workers: int | None = None, address: str | None = None,
+                  num_gpus_per_task: float = 0) -> Executor:
+    """An executor by name: "local", "process" (`workers`) or "ray" (`address`, `workers` = CPUs to start)."""
+    if kind == "local":
+        return LocalExecutor()
+    if kind == "process":
+        return ProcessExecutor(workers)
+    if kind == "ray":
+        return RayExecutor(address=address, num_cpus=workers, num_gpus_per_task=num_gpus_per_task)
+    raise LandscapeError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")

@@ -1,0 +1,744 @@
+"""Landscape exploration (Draxler et al. 2018, Algorithm 3): saddle bounds between many minima.
+
+Saddle energies obey the ultrametric inequality ``L_ik <= max(L_ij, L_jk)``, so any
+spanning tree of computed paths bounds every pair, and the minimum spanning tree (MST)
+of the computed paths gives the best bounds (`landscape.graphs`).  Exploration:
+
+1. Start from a star, minimum 0 (the lowest) to every other minimum, or from given
+   paths; while the computed paths leave minima unconnected, connect each component to
+   the rest (lowest indices first, so a plain start is the star).
+2. Repeatedly take the highest MST edge that is not final, remove it (the tree falls into
+   sides A and B), and run a path between a pair (a in A, b in B) with no path yet.  The
+   pair is chosen by `rule`: ``"closest"`` (default) takes the pair whose minima are
+   nearest in coordinates: neighbouring basins are the likeliest to share a low direct
+   saddle; ``"lowest"`` takes the pair whose higher minimum is lowest.  The new edge
+   enters the graph and the MST is recomputed (it changes only if the edge is lower).
+3. An MST edge of energy w is *final* when every pair across its cut has a path, or
+   cannot go below w because one of its minima already lies at or above w (a path
+   includes its ends).  Then, by the cut property, no uncomputed path could change the
+   tree across that cut.  Exploration is complete when every MST edge is final; its tree
+   is then the MST of all pairs, as if every path had been computed.
+
+Batches: each round proposes `batch` pairs, one under each of the highest non-final
+edges first, then further pairs under the same edges, so `batch` paths run at once.
+Results merge in proposal order, never in completion order, so the same settings give
+the same exploration on every executor; a batch of 1 is the paper's sequential
+algorithm.
+
+Edge energies are each path's `upper_bound` (the highest energy seen on the final
+path, pivots and dense points), never below either minimum's energy: a certified bound
+on the minimax energy, whereas a climbing image's energy can lie below the true
+barrier when the band jumps a ridge between pivots.  A path with non-finite energies is
+an edge at +inf (it bounds nothing) and is not retried.
+
+With a store, every merged batch is one atomic transaction (its paths and the /graph
+group), so a crash loses at most the runs in flight; `explore` on that store continues
+from its paths and reaches the same final tree as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .driver import Budget
+from .errors import LandscapeError
+from .graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
+from .path import to_numpy
+from .potential import Potential
+from .result import Result, Status
+
+if TYPE_CHECKING:
+    import networkx as nx
+    from matplotlib.axes import Axes
+
+    from .executors import Executor, PotentialSource
+    from .optimizers.base import PathOptimizer
+    from .store import Store
+
+__all__ = [
+    "RULES",
+    "GRAPH_GROUP",
+    "ExploreBudget",
+    "ExploreStatus",
+    "Plan",
+    "Exploration",
+    "plan",
+    "edge_energy",
+    "path_name",
+    "explore",
+    "load_exploration",
+]
+
+Pair = tuple[int, int]
+RULES = ("closest", "lowest")
+#: The store group holding the exploration graph (see `_graph_arrays`).
+GRAPH_GROUP = "graph"
+
+
+@dataclass(frozen=True)
+class ExploreBudget:
+    """Limits on one `explore` call; None means unlimited.
+
+    `max_runs` counts path runs and `max_evaluations` the points they evaluated, both in
+    this call; `max_seconds` is wall time.  Checked between batches: a batch in flight
+    always finishes, and a batch never starts more runs than `max_runs` leaves.
+    """
+
+    max_runs: int | None = None
+    max_evaluations: int | None = None
+    max_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_runs", "max_evaluations"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or int(value) != value or value < 0):
+                raise LandscapeError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.max_seconds is not None and not self.max_seconds >= 0:
+            raise LandscapeError(f"max_seconds must be >= 0, got {self.max_seconds!r}")
+
+    def exceeded(self, runs: int, evaluations: int, seconds: float) -> tuple[ExploreStatus, str] | None:
+        if self.max_runs is not None and runs >= self.max_runs:
+            return ExploreStatus.MAX_RUNS, f"run budget of {self.max_runs} spent"
+        if self.max_evaluations is not None and evaluations >= self.max_evaluations:
+            return ExploreStatus.MAX_EVALUATIONS, f"evaluation budget of {self.max_evaluations} spent"
+        if self.max_seconds is not None and seconds >= self.max_seconds:
+            return ExploreStatus.MAX_SECONDS, f"time budget of {self.max_seconds:g} s spent"
+        return None
+
+    def runs_left(self, runs: int) -> int | None:
+        return None if self.max_runs is None else self.max_runs - runs
+
+
+class ExploreStatus(str, Enum):
+    """Why an exploration stopped; `complete` means every MST edge is final."""
+
+    COMPLETE = "complete"
+    MAX_RUNS = "max_runs"
+    MAX_EVALUATIONS = "max_evaluations"
+    MAX_SECONDS = "max_seconds"
+    INTERRUPTED = "interrupted"
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The next proposals for a set of computed edges, and what follows from them.
+
+    `proposals` are pairs ``(i, j)``, ``i < j``, in the order they merge; `tree` the MST
+    (``(i, j, w)`` edges); `open` the number of pairs that could still lower each tree
+    edge (0: final); `unconnected` the number of components beyond the first.
+    """
+
+    proposals: tuple[Pair, ...]
+    tree: tuple[Edge, ...]
+    open: Mapping[Pair, int]
+    unconnected: int
+    matrix: SaddleMatrix
+
+    @property
+    def final(self) -> frozenset[Pair]:
+        return frozenset(p for p, k in self.open.items() if k == 0)
+
+    @property
+    def complete(self) -> bool:
+        return not self.proposals
+
+
+def _pair(i: int, j: int) -> Pair:
+    return (int(i), int(j)) if i < j else (int(j), int(i))
+
+
+def _components(n: int, tree: Sequence[Edge]) -> np.ndarray:
+    """Component label of every minimum, labels numbered by lowest member (0's is 0)."""
+    uf = _UnionFind(n)
+    for i, j, _ in tree:
+        uf.union(uf.find(i), uf.find(j))
+    first: dict[int, int] = {}
+    return np.array([first.setdefault(uf.find(k), len(first)) for k in range(n)], dtype=np.intp)
+
+
+def _side(n: int, tree: Sequence[Edge], cut: Edge) -> np.ndarray:
+    """Boolean mask of the minima on `cut[0]`'s side of the tree without edge `cut`."""
+    adjacent: list[list[int]] = [[] for _ in range(n)]
+    for i, j, _ in tree:
+        if (i, j) != (cut[0], cut[1]):
+            adjacent[i].append(j)
+            adjacent[j].append(i)
+    seen = np.zeros(n, dtype=bool)
+    seen[cut[0]] = True
+    stack = [cut[0]]
+    while stack:
+        for k in adjacent[stack.pop()]:
+            if not seen[k]:
+                seen[k] = True
+                stack.append(k)
+    return seen
+
+
+def _ordered(candidates: np.ndarray, key: np.ndarray, tiebreak: np.ndarray | None = None) -> list[Pair]:
+    """Pairs (rows of an (k, 2) index array) sorted by `key`, then `tiebreak`, then (i, j)."""
+    if len(candidates) == 0:
+        return []
+    i, j = candidates[:, 0], candidates[:, 1]
+    keys = [j, i] + ([tiebreak] if tiebreak is not None else []) + [key]
+    order = np.lexsort(keys)
+    return [(int(i[k]), int(j[k])) for k in order]
+
+
+def _connect_groups(n: int, labels: np.ndarray, computed: np.ndarray) -> list[list[Pair]]:
+    """Per component other than minimum 0's: uncomputed pairs joining it to the rest,
+    ordered by (component of the other end, its index, this end's index)."""
+    groups = []
+    upper = np.triu(np.ones((n, n), dtype=bool), 1)
+    for c in range(1, int(labels.max()) + 1):
+        inside = labels == c
+        across = (np.outer(~inside, inside) | np.outer(inside, ~inside)) & upper & ~computed
+        cand = np.argwhere(across)
+        if len(cand):
+            a = np.where(inside[cand[:, 0]], cand[:, 1], cand[:, 0])  # the end outside c
+            b = np.where(inside[cand[:, 0]], cand[:, 0], cand[:, 1])
+            order = np.lexsort([b, a, labels[a]])
+            groups.append([_pair(a[k], b[k]) for k in order])
+    return groups
+
+
+def _rule_key(rule: str, i: np.ndarray, j: np.ndarray, energies: np.ndarray,
+              distances: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    if rule == "closest":
+        if distances is None:
+            raise LandscapeError("rule 'closest' needs the distances between minima")
+        return distances[i, j], None
+    high = np.maximum(energies[i], energies[j])
+    low = np.minimum(energies[i], energies[j])
+    return high, low
+
+
+def _tree_groups(n: int, tree: Sequence[Edge], energies: np.ndarray, distances: np.ndarray | None,
+                 computed: np.ndarray, rule: str) -> tuple[list[list[Pair]], dict[Pair, int]]:
+    """Per tree edge, highest first: the pairs across its cut that could lower it."""
+    upper = np.triu(np.ones((n, n), dtype=bool), 1)
+    high = np.maximum.outer(energies, energies)
+    groups, open_ = [], {}
+    for edge in sorted(tree, key=lambda e: (-e[2], e[0], e[1])):
+        a = _side(n, tree, edge)
+        across = (np.outer(a, ~a) | np.outer(~a, a)) & upper & ~computed & (high < edge[2])
+        cand = np.argwhere(across)
+        key, tie = _rule_key(rule, cand[:, 0], cand[:, 1], energies, distances)
+        group = _ordered(cand, key, tie)
+        open_[(edge[0], edge[1])] = len(group)
+        if group:
+            groups.append(group)
+    return groups, open_
+
+
+def _round_robin(groups: Sequence[Sequence[Pair]], k: int) -> list[Pair]:
+    """Up to `k` distinct pairs: the best of each group in turn, then the next best, ..."""
+    chosen: list[Pair] = []
+    seen: set[Pair] = set()
+    cursors = [iter(g) for g in groups]
+    while cursors and len(chosen) < k:
+        alive = []
+        for it in cursors:
+            for pair in it:
+                if pair not in seen:
+                    seen.add(pair)
+                    chosen.append(pair)
+                    alive.append(it)
+                    break
+            if len(chosen) == k:
+                break
+        cursors = alive
+    return chosen
+
+
+def plan(
+    n: int,
+    energies: Any,
+    edges: Mapping[Pair, float],
+    *,
+    batch: int = 1,
+    rule: str = "closest",
+    distances: Any = None,
+) -> Plan:
+    """The next `batch` pairs to compute, given the computed `edges` (pair -> energy).
+
+    Pure and deterministic: the same edges give the same proposals.  Edges at +inf
+    count as computed (failed paths are not retried).  `distances` (n, n) is needed by
+    the ``"closest"`` rule.
+    """
+    if rule not in RULES:
+        raise LandscapeError(f"unknown pair rule {rule!r}; choose one of {', '.join(RULES)}")
+    if isinstance(batch, bool) or int(batch) != batch or batch < 1:
+        raise LandscapeError(f"batch must be a positive integer, got {batch!r}")
+    e = np.asarray(energies, dtype=np.float64)
+    d = None if distances is None else np.asarray(distances, dtype=np.float64)
+    computed = np.eye(n, dtype=bool)
+    for i, j in edges:
+        computed[i, j] = computed[j, i] = True
+    matrix = saddle_matrix(n, {p: w for p, w in edges.items() if np.isfinite(w)}, e)
+    labels = _components(n, matrix.mst)
+    tree_groups, open_ = _tree_groups(n, matrix.mst, e, d, computed, rule)
+    groups = _connect_groups(n, labels, computed) + tree_groups
+    return Plan(tuple(_round_robin(groups, int(batch))), matrix.mst, open_, int(labels.max()), matrix)
+
+
+# --------------------------------------------------------------------------- results
+
+
+def edge_energy(result: Result, e_start: float, e_end: float) -> float:
+    """The energy of the edge a path certifies: its upper bound, never below its ends;
+    +inf for a path with non-finite pivots or energies."""
+    pivots, energies = to_numpy(result.path.pivots), result.path.energies
+    if energies is None or not np.all(np.isfinite(pivots)) or not np.all(np.isfinite(to_numpy(energies))):
+        return float("inf")
+    bound = float(result.upper_bound)
+    return max(bound, float(e_start), float(e_end)) if np.isfinite(bound) else float("inf")
+
+
+def path_name(names: Sequence[str], i: int, j: int) -> str:
+    """The store name of the path between minima i < j, e.g. "m0-m3"."""
+    return f"{names[i]}-{names[j]}"
+
+
+@dataclass(frozen=True, eq=False)
+class Exploration:
+    """A finished (or stopped) exploration: frozen.
+
+    Attributes:
+        names, coords, energies: the minima (coords on the host).
+        edges: every computed pair ``(i, j)``, ``i < j`` -> edge energy (+inf: failed).
+        results: the Result of every path run by this call (and given initial Results).
+        paths: store path name of every stored edge.
+        tree: the MST edges ``(i, j, w)``; `final`: those that cannot improve.
+        matrix: the ultrametric saddle bounds; `linkage`: its single linkage (scipy format).
+        runs, evaluations, seconds: work done by this call; `batches`: its proposals;
+            `evaluations_total` counts every exploration call on the store too.
+        status, message: why it stopped; `config`: the settings (JSON-able).
+    """
+
+    names: tuple[str, ...]
+    coords: np.ndarray
+    energies: np.ndarray
+    edges: Mapping[Pair, float]
+    results: Mapping[Pair, Result]
+    paths: Mapping[Pair, str]
+    tree: tuple[Edge, ...]
+    final: frozenset[Pair]
+    open: Mapping[Pair, int]
+    matrix: SaddleMatrix
+    linkage: np.ndarray
+    runs: int
+    evaluations: int
+    seconds: float
+    batches: tuple[tuple[Pair, ...], ...]
+    status: ExploreStatus
+    message: str
+    evaluations_total: int = 0
+    config: Mapping[str, Any] = field(default_factory=dict)
+    store: str | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    @property
+    def complete(self) -> bool:
+        return self.status is ExploreStatus.COMPLETE
+
+    @property
+    def in_tree(self) -> frozenset[Pair]:
+        return frozenset((i, j) for i, j, _ in self.tree)
+
+    @property
+    def pairs_total(self) -> int:
+        return self.n * (self.n - 1) // 2
+
+    def bound(self, i: int, j: int) -> float:
+        """Upper bound on the saddle energy between minima i and j."""
+        return float(self.matrix.values[i, j])
+
+    def clusters(self, level: float) -> np.ndarray:
+        """Cluster labels of the minima joined at or below the saddle energy `level`."""
+        return clusters(self.matrix, level)
+
+    def disconnectivity_tree(self) -> nx.DiGraph:
+        return disconnectivity_tree(self.matrix, self.energies, list(self.names))
+
+    def plot(self, **kwargs: Any) -> Axes:
+        """The disconnectivity graph (see `landscape.dgraph.plot_disconnectivity`)."""
+        from .dgraph import plot_disconnectivity
+
+        return plot_disconnectivity(self.disconnectivity_tree(), **kwargs)
+
+
+# --------------------------------------------------------------------------- state and store
+
+
+@dataclass
+class _State:
+    """What an exploration knows: computed edges in the order they were merged."""
+
+    names: list[str]
+    coords: np.ndarray
+    energies: np.ndarray
+    edges: dict[Pair, float] = field(default_factory=dict)
+    batch_of: dict[Pair, int] = field(default_factory=dict)  # -1: loaded or given
+    paths: dict[Pair, str] = field(default_factory=dict)
+    results: dict[Pair, Result] = field(default_factory=dict)
+    evaluations_before: int = 0
+
+    def add(self, pair: Pair, energy: float, batch: int) -> None:
+        if pair not in self.edges or energy < self.edges[pair]:
+            self.edges[pair] = energy
+        self.batch_of.setdefault(pair, batch)
+
+
+def _graph_arrays(state: _State, p: Plan) -> dict[str, np.ndarray]:
+    """/graph: every computed pair (pairs, energies, batch), which are in the tree and
+    final, the saddle matrix with the edge that sets each entry, and the linkage."""
+    pairs = list(state.edges)
+    tree = {(i, j) for i, j, _ in p.tree}
+    final = p.final
+    return {
+        "pairs": np.array(pairs, dtype=np.int64).reshape(-1, 2),
+        "energies": np.array([state.edges[q] for q in pairs], dtype=np.float64),
+        "batch": np.array([state.batch_of.get(q, -1) for q in pairs], dtype=np.int64),
+        "in_tree": np.array([q in tree for q in pairs], dtype=bool),
+        "final": np.array([q in final for q in pairs], dtype=bool),
+        "saddle_matrix": p.matrix.values,
+        "via": p.matrix.via,
+        "linkage": single_linkage(p.matrix),
+    }
+
+
+def _index_of(value: Any, names: Sequence[str]) -> int | None:
+    if isinstance(value, str):
+        return names.index(value) if value in names else None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < len(names):
+        return int(value)
+    return None
+
+
+def _stored_edges(store: Store, state: _State) -> None:
+    """Edges from a store: its finished paths between stored minima, and the failed
+    pairs (+inf) that an earlier exploration recorded in /graph."""
+    for name in store.path_names():
+        info = store.path_info(name)
+        i, j = _index_of(info.get("start"), state.names), _index_of(info.get("end"), state.names)
+        if i is None or j is None or i == j or info.get("status") == Status.RUNNING.value:
+            continue
+        bound = info.get("upper_bound", info.get("saddle_energy", float("inf")))
+        energy = max(float(bound), state.energies[i], state.energies[j]) if np.isfinite(bound) else float("inf")
+        pair = _pair(i, j)
+        state.add(pair, energy, -1)
+        state.paths.setdefault(pair, name)
+    arrays, attrs = _read_graph(store)
+    state.evaluations_before = int(attrs.get("evaluations_total", 0))
+    for (i, j), w, b in zip(arrays.get("pairs", []), arrays.get("energies", []), arrays.get("batch", [])):
+        if 0 <= i < len(state.names) and 0 <= j < len(state.names) and i != j:
+            pair = _pair(i, j)
+            state.add(pair, float(w), -1)  # keeps the lower of path and record
+            state.batch_of[pair] = int(b)
+
+
+def _read_graph(store: Store) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The /graph group of an earlier exploration, or empty when there is none."""
+    try:
+        return store.read_array_group(GRAPH_GROUP)
+    except LandscapeError:
+        return {}, {}
+
+
+def _check_minima(coords: np.ndarray, dim: int) -> np.ndarray:
+    c = np.asarray(to_numpy(coords), dtype=np.float64)
+    if c.ndim != 2 or c.shape[0] < 1 or c.shape[1] != dim:
+        raise LandscapeError(f"minima must have shape (m >= 1, {dim}), got {c.shape}")
+    if not np.all(np.isfinite(c)):
+        raise LandscapeError("minima contain NaN or infinite coordinates")
+    if len(np.unique(c, axis=0)) != len(c):
+        raise LandscapeError("two minima have the same coordinates; remove the duplicate")
+    return c
+
+
+def _same_minima(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-10, atol=1e-12))
+
+
+def _open_or_create(filename: str, potential: Potential, coords: np.ndarray | None, names: Sequence[str] | None,
+                    description: Mapping[str, Any] | None) -> _State:
+    """The exploration state of a store; a new store is created (with the minima) first."""
+    from .store import Store
+
+    if not os.path.exists(filename):
+        if coords is None:
+            raise LandscapeError(f"store {filename} does not exist; give the minima to create it")
+        state = _fresh_state(potential, coords, names)
+        with Store.create(filename, dict(description or potential.describe())) as store:
+            store.write_minima(state.coords, state.energies, state.names)
+        return state
+    with Store.open(filename) as store:
+        stored, energies, stored_names = store.read_minima()
+        if coords is not None and not _same_minima(_check_minima(coords, potential.dim), stored):
+            raise LandscapeError(f"store {filename} holds different minima than the ones given")
+        if names is not None and list(names) != stored_names:
+            raise LandscapeError(f"store {filename} names its minima {stored_names[:5]}..., not as given")
+        state = _State(list(stored_names), _check_minima(stored, potential.dim), np.asarray(energies, dtype=np.float64))
+        _stored_edges(store, state)
+    return state
+
+
+def _fresh_state(potential: Potential, coords: Any, names: Sequence[str] | None) -> _State:
+    c = _check_minima(coords, potential.dim)
+    names = [f"m{i}" for i in range(len(c))] if names is None else [str(n) for n in names]
+    if len(names) != len(c) or len(set(names)) != len(names):
+        raise LandscapeError(f"need {len(c)} distinct names for the minima, got {len(names)} ({len(set(names))} distinct)")
+    energies = np.asarray(to_numpy(potential.energy(potential.asarray(c))), dtype=np.float64)
+    if not np.all(np.isfinite(energies)):
+        raise LandscapeError("a minimum has a NaN or infinite energy")
+    return _State(names, c, energies)
+
+
+def _commit(filename: str, state: _State, batch: Sequence[tuple[Pair, Result | None]], p: Plan,
+            attrs: Mapping[str, Any], seed: int) -> None:
+    """One transaction: the batch's paths (finite ones) and the whole /graph group."""
+    from .store import Store
+
+    with Store.write(filename) as store:
+        for (i, j), result in batch:
+            if result is not None and np.isfinite(state.edges[(i, j)]):
+                name = path_name(state.names, i, j)
+                store.write_result(name, result, start=state.names[i], end=state.names[j], seed=seed,
+                                   extra_attrs={"edge_energy": state.edges[(i, j)]})
+                state.paths[(i, j)] = name
+        store.write_array_group(GRAPH_GROUP, _graph_arrays(state, p), attrs)
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _distances(coords: np.ndarray) -> np.ndarray:
+    sq = np.einsum("ij,ij->i", coords, coords)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * coords @ coords.T
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="run", leave=False, dynamic_ncols=True, desc="explore")
+
+
+def _initial(state: _State, initial_edges: Mapping[Pair, Result | float] | None) -> list[tuple[Pair, Result | None]]:
+    """Merge given paths (Results) or edge energies; returns the Results to store."""
+    given: list[tuple[Pair, Result | None]] = []
+    n = len(state.names)
+    for key, value in (initial_edges or {}).items():
+        i, j = (int(k) for k in key)
+        if not (0 <= i < n and 0 <= j < n) or i == j:
+            raise LandscapeError(f"initial edge {key!r} does not join two of the {n} minima")
+        pair = _pair(i, j)
+        if isinstance(value, Result):
+            state.add(pair, edge_energy(value, state.energies[i], state.energies[j]), -1)
+            state.results[pair] = value
+            given.append((pair, value))
+        else:
+            energy = float(value)
+            if np.isnan(energy) or energy < max(state.energies[i], state.energies[j]):
+                raise LandscapeError(f"initial edge {pair} energy {energy} lies below one of its minima")
+            state.add(pair, energy, -1)
+    return given
+
+
+def explore(
+    potential: Potential,
+    minima: Any = None,
+    *,
+    names: Sequence[str] | None = None,
+    method: str = "autoneb",
+    optimizer: PathOptimizer | None = None,
+    pivots: int | None = None,
+    run_budget: Budget | None = None,
+    budget: ExploreBudget | None = None,
+    batch: int | None = None,
+    executor: Executor | str | None = None,
+    source: PotentialSource | None = None,
+    store: str | os.PathLike[str] | None = None,
+    store_description: Mapping[str, Any] | None = None,
+    initial_edges: Mapping[Pair, Result | float] | None = None,
+    rule: str = "closest",
+    seed: int = 0,
+    progress: bool = False,
+    **settings: Any,
+) -> Exploration:
+    """Explore the saddles between `minima` (m, dim) of `potential` (Algorithm 3).
+
+    Args:
+        minima: coordinates (m, dim), index 0 the star's centre (sort by energy first);
+            None to take them from `store`.  `names` default to "m0", "m1", ...
+        method, settings: the path optimizer as in :func:`landscape.connect.make_optimizer`
+            (e.g. ``method="neb", fmax=1e-3``), or a ready `optimizer`; `pivots` and
+            `run_budget` limit each run as in :func:`landscape.connect.connect`.
+        budget: limits on the whole call (:class:`ExploreBudget`).
+        batch: pairs proposed per round (default: the executor's workers).
+        executor: an :class:`~landscape.executors.Executor` or "local" (default),
+            "process", "ray"; one made here is closed here.  `source`: how workers get the
+            potential (default `potential` itself, pickled; a `PotentialSpec` rebuilds it).
+        store: HDF5 file; created with the minima when missing (`store_description`
+            defaults to ``potential.describe()``), else continued from its paths.
+        initial_edges: ``{(i, j): Result or edge energy}`` to start from instead of a star.
+        rule: pair choice under an edge, ``"closest"`` or ``"lowest"`` (module docstring).
+        seed: recorded with every path (runs start from straight lines: deterministic).
+        progress: a progress bar on stderr.
+    """
+    from .connect import make_optimizer
+    from .executors import LocalExecutor, make_executor
+
+    budget = budget or ExploreBudget()
+    opt = optimizer or make_optimizer(method, **settings)
+    if pivots is not None and pivots < 3:
+        raise LandscapeError(f"need at least 3 pivots (ends included), got {pivots}")
+    plan(1, [0.0], {}, rule=rule)  # validates the rule before any work
+    filename = None if store is None else os.path.abspath(os.fspath(store))
+    if filename is not None:
+        state = _open_or_create(filename, potential, minima, names, store_description)
+    elif minima is None:
+        raise LandscapeError("give the minima, or a store that holds them")
+    else:
+        state = _fresh_state(potential, minima, names)
+    given = _initial(state, initial_edges)
+    owns = not hasattr(executor, "submit")
+    ex = make_executor(executor or "local") if owns else executor
+    assert ex is not None
+    try:
+        ex.start(potential if source is None or isinstance(ex, LocalExecutor) else source)
+        k = int(batch) if batch is not None else ex.workers
+        config = _config(opt, pivots, run_budget, k, rule, seed, ex)
+        return _run(potential, state, ex, opt, pivots, run_budget, budget, k, rule, seed, progress,
+                    filename, config, given)
+    finally:
+        if owns:
+            ex.close()
+
+
+def _config(opt: PathOptimizer, pivots: int | None, run_budget: Budget | None, batch: int, rule: str,
+            seed: int, ex: Executor) -> dict[str, Any]:
+    rb = run_budget or Budget()
+    return {
+        "optimizer": opt.to_config(),
+        "pivots": pivots,
+        "run_budget": {"max_steps": rb.max_steps, "max_evaluations": rb.max_evaluations, "max_seconds": rb.max_seconds},
+        "batch": batch,
+        "rule": rule,
+        "seed": seed,
+        "executor": ex.describe(),
+        "edge_energy": "upper_bound",
+    }
+
+
+def _run(potential: Potential, state: _State, ex: Executor, opt: PathOptimizer, pivots: int | None,
+         run_budget: Budget | None, budget: ExploreBudget, k: int, rule: str, seed: int, progress: bool,
+         filename: str | None, config: dict[str, Any], given: list[tuple[Pair, Result | None]]) -> Exploration:
+    from .executors import PairTask
+
+    n = len(state.names)
+    distances = _distances(state.coords) if rule == "closest" else None
+    started = time.monotonic()
+    runs = evaluations = 0
+    batches: list[tuple[Pair, ...]] = []
+    status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"
+    bar = _progress(progress, n * (n - 1) // 2 - len(state.edges))
+
+    def attrs() -> dict[str, Any]:
+        return {"config": config, "status": status.value, "message": message, "runs_total": len(state.edges),
+                "evaluations_total": state.evaluations_before + evaluations, "batches": len(batches)}
+
+    p = plan(n, state.energies, state.edges, batch=k, rule=rule, distances=distances)
+    if filename is not None and given:
+        _commit(filename, state, given, p, attrs(), seed)
+    try:
+        while not p.complete:
+            stop = budget.exceeded(runs, evaluations, time.monotonic() - started)
+            if stop is not None:
+                status, message = stop
+                break
+            left = budget.runs_left(runs)
+            pairs = p.proposals if left is None else p.proposals[:left]
+            tasks = [(i, j, PairTask(state.coords[i], state.coords[j], opt, pivots, run_budget)) for i, j in pairs]
+            results = ex.submit(tasks)
+            if any(r.status is Status.INTERRUPTED for r in results):
+                raise KeyboardInterrupt
+            for (i, j), r in zip(pairs, results):  # proposal order, not completion order
+                state.add((i, j), edge_energy(r, state.energies[i], state.energies[j]), len(batches))
+                state.results[(i, j)] = r
+            runs += len(pairs)
+            evaluations += sum(int(r.nfev) for r in results)
+            batches.append(tuple(pairs))
+            p = plan(n, state.energies, state.edges, batch=k, rule=rule, distances=distances)
+            if filename is not None:
+                _commit(filename, state, list(zip(pairs, results)), p, attrs(), seed)
+            _tick(bar, len(pairs), p)
+    except KeyboardInterrupt:  # the batch in flight is lost; everything merged is stored
+        status, message = ExploreStatus.INTERRUPTED, "interrupted; the runs in flight were discarded"
+    finally:
+        if bar is not None:
+            bar.close()
+    if filename is not None:
+        _commit(filename, state, [], p, attrs(), seed)  # the final status
+    return _exploration(state, p, runs, evaluations, time.monotonic() - started, batches, status, message,
+                        config, filename, state.evaluations_before + evaluations)
+
+
+def _tick(bar: Any, runs: int, p: Plan) -> None:
+    if bar is not None:
+        bar.update(runs)
+        top = max((w for i, j, w in p.tree if p.open.get((i, j))), default=None)
+        bar.set_postfix(open_edges=sum(1 for v in p.open.values() if v), top=f"{top:.6g}" if top is not None else "-",
+                        refresh=False)
+
+
+def _exploration(state: _State, p: Plan, runs: int, evaluations: int, seconds: float,
+                 batches: list[tuple[Pair, ...]], status: ExploreStatus, message: str,
+                 config: Mapping[str, Any], filename: str | None, evaluations_total: int) -> Exploration:
+    return Exploration(
+        names=tuple(state.names), coords=state.coords, energies=state.energies, edges=dict(state.edges),
+        results=dict(state.results), paths=dict(state.paths), tree=p.tree, final=p.final, open=dict(p.open),
+        matrix=p.matrix, linkage=single_linkage(p.matrix), runs=runs, evaluations=evaluations, seconds=seconds,
+        batches=tuple(batches), status=status, message=message, evaluations_total=evaluations_total,
+        config=dict(config), store=filename,
+    )
+
+
+def load_exploration(filename: str | os.PathLike[str], rule: str | None = None) -> Exploration:
+    """The exploration state of a store (no potential needed): its edges, tree, final
+    edges and matrix; `results` stay in the store (`Store.read_result(paths[pair])`)."""
+    from .store import Store
+
+    name = os.path.abspath(os.fspath(filename))
+    with Store.open(name) as store:
+        coords, energies, names = store.read_minima()
+        state = _State(list(names), np.asarray(coords, dtype=np.float64), np.asarray(energies, dtype=np.float64))
+        _stored_edges(store, state)
+        attrs = _read_graph(store)[1]
+    config = attrs.get("config", {})
+    rule = rule or config.get("rule", "closest")
+    distances = _distances(state.coords) if rule == "closest" else None
+    p = plan(len(names), state.energies, state.edges, batch=1, rule=rule, distances=distances)
+    if p.complete:
+        status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"
+    else:
+        status = ExploreStatus(attrs.get("status", ExploreStatus.INTERRUPTED.value))
+        if status is ExploreStatus.COMPLETE:  # e.g. paths added since: not complete any more
+            status = ExploreStatus.INTERRUPTED
+        message = str(attrs.get("message", "no exploration recorded in this store"))
+    return _exploration(state, p, 0, 0, 0.0, [], status, message, config, name, state.evaluations_before)
+

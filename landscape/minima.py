@@ -1,0 +1,169 @@
+"""Minima of a potential from seeded random starts: local minimisation and de-duplication.
+
+`find_minima` draws starting points (uniform in a box, or Gaussian around given points),
+minimises each with scipy's L-BFGS-B on the analytic gradient, keeps the points that
+converged to a minimum (small gradient; positive Hessian in low dimension), merges
+points that are the same minimum (close in coordinates *and* in energy), and returns
+them sorted by energy as "m0" (the lowest), "m1", ...
+
+Meant for analytic surfaces and other cheap potentials, where one point per call is
+fine; network minima come from training (plugins), not from here.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .errors import LandscapeError
+from .path import to_numpy
+from .potential import Potential
+
+__all__ = ["Minima", "find_minima", "random_starts", "is_minimum"]
+
+_HESSIAN_MAX_DIM = 20  # finite-difference Hessian checks cost 2 * dim gradients
+
+
+class Minima(NamedTuple):
+    """Minima sorted by energy: coords (m, dim), energies (m,), names "m0", "m1", ..."""
+
+    coords: np.ndarray
+    energies: np.ndarray
+    names: list[str]
+
+
+def _box(potential: Potential, bounds: Any) -> np.ndarray | None:
+    """Bounds as a (dim, 2) array, or None when neither given nor known."""
+    box = bounds if bounds is not None else potential.bounds
+    if box is None:
+        return None
+    b = np.asarray(box, dtype=np.float64)
+    if b.shape != (potential.dim, 2) or not np.all(np.isfinite(b)) or np.any(b[:, 0] >= b[:, 1]):
+        if bounds is None:  # the potential's own 2D box does not fit (e.g. an embedding)
+            return None
+        raise LandscapeError(f"bounds must be {potential.dim} finite (low, high) pairs with low < high")
+    return b
+
+
+def random_starts(potential: Potential, n: int, *, seed: int = 0, bounds: Any = None,
+                  around: Any = None, scale: float = 0.1) -> np.ndarray:
+    """`n` seeded starting points (n, dim).
+
+    Around `around` (k, dim) points, cycled, with Gaussian noise of standard deviation
+    `scale`, when given; else uniform in `bounds` (default: the potential's box); else
+    around the potential's known minima.
+    """
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise LandscapeError(f"the number of starts must be a positive integer, got {n!r}")
+    if not scale > 0:
+        raise LandscapeError(f"scale must be positive, got {scale}")
+    rng = np.random.default_rng(seed)
+    box = _box(potential, bounds)
+    if around is None and box is None and potential.minima:
+        around = np.stack([np.asarray(to_numpy(v), dtype=np.float64) for v in potential.minima.values()])
+    if around is not None:
+        centres = np.atleast_2d(np.asarray(to_numpy(around), dtype=np.float64))
+        if centres.ndim != 2 or centres.shape[1] != potential.dim or centres.shape[0] == 0 \
+                or not np.all(np.isfinite(centres)):
+            raise LandscapeError(f"points to start around must be finite with shape (k, {potential.dim})")
+        return centres[np.arange(n) % len(centres)] + scale * rng.standard_normal((n, potential.dim))
+    if box is None:
+        raise LandscapeError(f"{potential.name} has no bounds: give bounds or points to start around")
+    return box[:, 0] + (box[:, 1] - box[:, 0]) * rng.random((n, potential.dim))
+
+
+def _energy_and_gradient(potential: Potential, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    e, g = potential.energy_and_gradient(potential.asarray(np.atleast_2d(x)))
+    return np.asarray(to_numpy(e), dtype=np.float64), np.asarray(to_numpy(g), dtype=np.float64)
+
+
+def _local_minimum(potential: Potential, start: np.ndarray, gtol: float, maxiter: int) -> tuple[np.ndarray, float, float]:
+    """L-BFGS-B from `start`: (point, energy, gradient norm)."""
+    from scipy.optimize import minimize
+
+    def fun(p: np.ndarray) -> tuple[float, np.ndarray]:
+        e, g = _energy_and_gradient(potential, p)
+        return float(e[0]), g[0]
+
+    with np.errstate(all="ignore"):
+        res = minimize(fun, start, jac=True, method="L-BFGS-B",
+                       options={"gtol": gtol, "ftol": 1e-15, "maxiter": maxiter, "maxcor": 20})
+    e, g = _energy_and_gradient(potential, res.x)
+    return res.x, float(e[0]), float(np.linalg.norm(g[0]))
+
+
+def is_minimum(potential: Potential, point: Any, h: float = 1e-5) -> bool:
+    """Whether the central-difference Hessian at `point` is positive definite (one batched call)."""
+    p = np.asarray(to_numpy(point), dtype=np.float64)
+    eye = np.eye(p.size)
+    _, g = _energy_and_gradient(potential, np.vstack([p + h * eye, p - h * eye]))
+    hess = (g[: p.size] - g[p.size:]).T / (2 * h)
+    return bool(np.linalg.eigvalsh(0.5 * (hess + hess.T)).min() > 0)
+
+
+def _deduplicate(points: np.ndarray, energies: np.ndarray, xtol: float, etol: float) -> list[int]:
+    """Indices of distinct minima, lowest energy first: a point is a duplicate of a kept
+    one when it is within `xtol` of it and their energies differ by at most `etol`."""
+    kept: list[int] = []
+    for k in np.argsort(energies, kind="stable"):
+        same = [np.linalg.norm(points[k] - points[q]) <= xtol and abs(energies[k] - energies[q]) <= etol for q in kept]
+        if not any(same):
+            kept.append(int(k))
+    return kept
+
+
+def find_minima(
+    potential: Potential,
+    n: int = 64,
+    *,
+    seed: int = 0,
+    bounds: Any = None,
+    around: Any = None,
+    scale: float = 0.1,
+    starts: Any = None,
+    gtol: float = 1e-8,
+    maxiter: int = 2000,
+    xtol: float = 1e-4,
+    etol: float = 1e-7,
+    check_hessian: bool | None = None,
+) -> Minima:
+    """Distinct local minima reached from `n` seeded starts, sorted by energy.
+
+    Args:
+        n, seed, bounds, around, scale: the starts, see :func:`random_starts`; or give
+            `starts` (k, dim) directly.
+        gtol, maxiter: L-BFGS-B settings; a point counts as converged when its gradient
+            norm is at most ``max(100 * gtol, 1e-6)``.
+        xtol, etol: two points are one minimum when closer than `xtol` with energies
+            within `etol` (both must hold, so distinct minima at equal energy stay apart).
+        check_hessian: reject saddles and maxima by a finite-difference Hessian; default
+            on for dim <= 20.
+
+    Raises:
+        LandscapeError: bad arguments, or no start converged to a minimum.
+    """
+    if starts is None:
+        starts = random_starts(potential, n, seed=seed, bounds=bounds, around=around, scale=scale)
+    starts = np.asarray(to_numpy(starts), dtype=np.float64)
+    if starts.ndim != 2 or starts.shape[1] != potential.dim or starts.shape[0] == 0:
+        raise LandscapeError(f"starts must have shape (k, {potential.dim}), got {starts.shape}")
+    check = potential.dim <= _HESSIAN_MAX_DIM if check_hessian is None else check_hessian
+    points, energies = _converged(potential, starts, gtol, maxiter, check)
+    if not points:
+        raise LandscapeError(f"none of the {len(starts)} starts converged to a minimum of {potential.name}")
+    pts, es = np.stack(points), np.asarray(energies)
+    keep = _deduplicate(pts, es, xtol, etol)
+    return Minima(pts[keep], es[keep], [f"m{i}" for i in range(len(keep))])
+
+
+def _converged(potential: Potential, starts: Sequence[np.ndarray], gtol: float, maxiter: int,
+               check: bool) -> tuple[list[np.ndarray], list[float]]:
+    limit = max(100 * gtol, 1e-6)
+    points, energies = [], []
+    for start in starts:
+        p, e, gnorm = _local_minimum(potential, start, gtol, maxiter)
+        if np.isfinite(e) and np.all(np.isfinite(p)) and gnorm <= limit and (not check or is_minimum(potential, p)):
+            points.append(p)
+            energies.append(e)
+    return points, energies
