@@ -6,6 +6,7 @@ need), checks the endpoints, and runs the driver.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from .result import Result
 from .schedules import Schedule, get_schedule, with_climbing
 from .steppers import FIRE, Stepper
 
-__all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints"]
+__all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "plan", "Plan"]
 
 METHODS = ("neb", "string", "autoneb")
 
@@ -85,11 +86,33 @@ def connect(
     optimizer: PathOptimizer | None = None,
     **settings: Any,
 ) -> Result:
-    """The minimum energy path from `start` to `end` (points of the potential).
+    """The minimum energy path from `start` to `end` (points of the potential),
+    from the straight line between them; see `plan` for the defaults."""
+    job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, optimizer=optimizer, **settings)
+    return optimize(job.optimizer, potential, job.start_path, budget=job.budget, progress=progress,
+                    on_cycle=on_cycle, check_every=check_every)
 
-    Starts from the straight line with `pivots` points (ends included; default 5 for
-    AutoNEB, which inserts more, and 9 otherwise).  A band without a schedule stops
-    at its `fmax`, or after 5000 steps unless a budget says otherwise.
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A checked connection job: the optimizer, the straight starting path, the budget."""
+
+    optimizer: PathOptimizer
+    start_path: Path
+    budget: Budget
+
+    @property
+    def n_pivots(self) -> int:
+        return self.start_path.n_pivots
+
+
+def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb", pivots: int | None = None,
+         budget: Budget | None = None, optimizer: PathOptimizer | None = None, **settings: Any) -> Plan:
+    """Check the endpoints and settings and build the job `connect` runs.
+
+    The straight starting line has `pivots` points (ends included; default 5 for
+    AutoNEB, which inserts more, and 9 otherwise); a band without a schedule gets
+    5000 steps unless a budget says otherwise.
     """
     a, b = check_endpoints(potential, start, end)
     opt = optimizer or make_optimizer(method, **settings)
@@ -98,5 +121,4 @@ def connect(
         raise LandscapeError(f"need at least 3 pivots (ends included), got {n}")
     if budget is None:
         budget = Budget() if isinstance(opt, AutoNEB) else Budget(max_steps=5000)
-    return optimize(opt, potential, Path.straight(a, b, n), budget=budget, progress=progress,
-                    on_cycle=on_cycle, check_every=check_every)
+    return Plan(opt, Path.straight(a, b, n), budget)

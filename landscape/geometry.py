@@ -71,7 +71,6 @@ def improved_tangents(pivots: Any, energies: Any) -> Any:
     w_plus = xp.where(up, xp.ones_like(d_max), xp.where(down, xp.zeros_like(d_max), xp.where(plus_higher, d_max, d_min)))
     w_minus = xp.where(up, xp.zeros_like(d_max), xp.where(down, xp.ones_like(d_max), xp.where(plus_higher, d_min, d_max)))
     tau = w_plus[:, None] * tau_plus + w_minus[:, None] * tau_minus
-    n = _norm(xp, tau)
     # Degenerate cases (equal energies, or a path folding back on itself): fall back
     # to the bisector of the two segments, then to the forward segment.
     bis = _unit(xp, tau_plus) + _unit(xp, tau_minus)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .connect import check_endpoints, make_optimizer
+from .connect import Plan, plan
 from .driver import Budget, optimize
 from .errors import LandscapeError
 from .lock import WriterLock
@@ -136,18 +136,16 @@ def _discard_if_empty(filename: str) -> None:
         os.remove(filename)
 
 
-def _run(filename: str, name: str, config: dict[str, Any], optimizer: PathOptimizer, potential: Potential,
-         mode: str, line: tuple[Any, Any, int], budget: Budget | None, progress: bool) -> tuple[Result, int | None]:
+def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential: Potential,
+         mode: str, progress: bool) -> tuple[Result, int | None]:
     """Run (or continue) the optimisation, committing cycles; write the final result."""
-    a, b, n = line
+    optimizer = job.optimizer
     state, history, seen, cycle = _resume_state(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
     if state is None:  # fresh start: evaluate here so the history holds the first entry
-        state = optimizer.init(Path.straight(a, b, n), potential)
+        state = optimizer.init(job.start_path, potential)
         history = [state.max_energy]
     committer = _CycleCommitter(filename, name, config, history, seen)
-    if budget is None:
-        budget = Budget() if isinstance(optimizer, AutoNEB) else Budget(max_steps=5000)
-    result = optimize(optimizer, potential, Path.straight(a, b, n), budget=budget, progress=progress,
+    result = optimize(optimizer, potential, job.start_path, budget=job.budget, progress=progress,
                       callbacks=[committer], state=state)
     result = replace(result, history=committer.host_history(), config=config)
     if result.status is not Status.INTERRUPTED:  # an interrupted run keeps its checkpoint
@@ -177,13 +175,9 @@ def connect_stored(
     these settings, unfinished; returned as is when finished; refused otherwise
     unless `force` replaces it.  Only one process may write a store at a time.
     """
-    a, b = check_endpoints(potential, start, end)
-    optimizer = make_optimizer(method, **settings)
-    n = pivots if pivots is not None else (5 if isinstance(optimizer, AutoNEB) else 9)
-    if n < 3:
-        raise LandscapeError(f"need at least 3 pivots (ends included), got {n}")
+    job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, **settings)
     name = f"{names[0]}-{names[1]}"
-    config = _run_config(optimizer, n, names, a, b)
+    config = _run_config(job.optimizer, job.n_pivots, names, job.start_path.start, job.start_path.end)
     filename = os.path.abspath(filename)
     if not os.path.isdir(os.path.dirname(filename)):
         raise LandscapeError(f"output folder {os.path.dirname(filename)} does not exist")
@@ -195,9 +189,9 @@ def connect_stored(
             with Store.open(filename) as store:
                 return StoredRun(store.read_result(name), filename, name, reused=True)
         if mode == "new":
-            _create(filename, potential, names, (a, b))
+            _create(filename, potential, names, (job.start_path.start, job.start_path.end))
         try:
-            result, cycle = _run(filename, name, config, optimizer, potential, mode, (a, b, n), budget, progress)
+            result, cycle = _run(filename, name, config, job, potential, mode, progress)
         except BaseException:
             if mode == "new":
                 _discard_if_empty(filename)

@@ -5,7 +5,6 @@ import json
 import os
 
 import h5py
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
