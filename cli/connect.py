@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Any
 
@@ -64,10 +65,13 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--resume", is_flag=True, help="Require an unfinished run in --out and continue it.")
 @click.option("--force", is_flag=True, help="Replace an --out store that holds other results.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--progress/--no-progress", default=False, help="Show a progress bar on stderr.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--max-pivots", type=int, default=None, help="AutoNEB: cap on the number of pivots, ends included.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
                 pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
-                out: str | None, resume: bool, force: bool, as_json: bool, progress: bool) -> None:
+                out: str | None, resume: bool, force: bool, as_json: bool, progress: bool | None,
+                max_pivots: int | None) -> None:
     """Find the minimum energy path of POTENTIAL between two points."""
     from landscape.connect import connect
     from landscape.runs import connect_stored
@@ -81,6 +85,11 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
     pot = build_potential(potential, options)
     (a_name, a), (b_name, b) = resolve_point(pot, start, "start"), resolve_point(pot, end, "end")
     settings = _connect_settings(method, climb, schedule, fmax, steps)
+    if max_pivots is not None:
+        if method != "autoneb":
+            raise LandscapeError("--max-pivots applies to --method autoneb only")
+        settings["max_pivots"] = max_pivots
+    progress = sys.stderr.isatty() if progress is None else progress
     if out:
         run = connect_stored(out, pot, (a_name, b_name), a, b, pivots=pivots, progress=progress, force=force,
                              require_resume=resume, **settings)
