@@ -20,16 +20,17 @@ from landscape import Path
 from landscape.driver import Budget, optimize
 from landscape.optimizers.band import ElasticBand
 from landscape.potential import CountingPotential
+from landscape.steppers import FIRE
 from landscape_plugins.analytic.surfaces import MuellerBrown
 
 REFERENCE = -40.664844
 
 
-def run_ase(pot: MuellerBrown, fmax: float = 0.1) -> tuple[float, int, float]:
+def run_ase(pot: MuellerBrown, fmax: float = 0.1, dtmax: float = 1.0) -> tuple[float, int, float]:
     from ase import Atoms
     from ase.calculators.calculator import Calculator, all_changes
     from ase.mep import NEB
-    from ase.optimize import FIRE
+    from ase.optimize import FIRE as AseFIRE
 
     class MBCalculator(Calculator):
         implemented_properties = ["energy", "forces"]
@@ -52,17 +53,17 @@ def run_ase(pot: MuellerBrown, fmax: float = 0.1) -> tuple[float, int, float]:
         images.append(atoms)
     neb = NEB(images, k=1.0, climb=True, method="improvedtangent")
     began = time.perf_counter()
-    FIRE(neb, logfile=None).run(fmax=fmax, steps=5000)
+    AseFIRE(neb, logfile=None, dtmax=dtmax).run(fmax=fmax, steps=5000)
     seconds = time.perf_counter() - began
     saddle = max(im.get_potential_energy() for im in images[1:-1])
     return saddle, MBCalculator.calls, seconds
 
 
-def run_landscape(pot: MuellerBrown, method: str, fmax: float) -> tuple[float, int, float]:
+def run_landscape(pot: MuellerBrown, method: str, fmax: float, dtmax: float = 1.0) -> tuple[float, int, float]:
     """One band (no AutoNEB), 9 pivots, climbing image, FIRE; no final dense profile,
     so the work matches ASE's (pivot evaluations only)."""
     counter = CountingPotential(pot)
-    optimizer = ElasticBand(method=method, climb=True, fmax=fmax)
+    optimizer = ElasticBand(method=method, climb=True, fmax=fmax, stepper=FIRE(dt_max=dtmax))
     start = Path.straight(pot.minima["A"], pot.minima["B"], 9)
     began = time.perf_counter()
     r = optimize(optimizer, counter, start, budget=Budget(max_steps=5000), per_segment=0)
@@ -74,12 +75,13 @@ def run_landscape(pot: MuellerBrown, method: str, fmax: float) -> tuple[float, i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--fmax", type=float, default=0.1, help="landscape's force tolerance")
+    parser.add_argument("--fmax", type=float, default=0.1, help="force tolerance of both")
+    parser.add_argument("--dtmax", type=float, default=1.0, help="FIRE's largest time step, for both (ASE's default 1.0)")
     args = parser.parse_args()
     pot = MuellerBrown()
-    rows = {"ASE NEB + FIRE": [run_ase(pot) for _ in range(args.repeat)]}
+    rows = {"ASE NEB + FIRE": [run_ase(pot, args.fmax, args.dtmax) for _ in range(args.repeat)]}
     for method in ("neb", "string"):
-        rows[f"landscape {method} + FIRE"] = [run_landscape(pot, method, args.fmax) for _ in range(args.repeat)]
+        rows[f"landscape {method} + FIRE"] = [run_landscape(pot, method, args.fmax, args.dtmax) for _ in range(args.repeat)]
     ase_evals, ase_wall = rows["ASE NEB + FIRE"][0][1], statistics.median(r[2] for r in rows["ASE NEB + FIRE"])
     print(f"{'method':24s} {'saddle':>11s} {'error':>8s} {'evals':>6s} {'wall ms':>8s} {'evals/ASE':>9s} {'wall/ASE':>8s}")
     for name, runs in rows.items():

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .arrays import device as _device
 from .arrays import namespace as array_namespace
 
@@ -27,6 +29,11 @@ __all__ = [
 
 def _norm(xp: Any, v: Any) -> Any:
     return xp.sqrt(xp.sum(v * v, axis=-1))
+
+
+def _is_numpy(xp: Any) -> bool:
+    # numpy decides branches on the host for free; other namespaces stay branch-free.
+    return xp is np
 
 
 def _unit(xp: Any, v: Any) -> Any:
@@ -63,18 +70,27 @@ def improved_tangents(pivots: Any, energies: Any) -> Any:
     e = energies
     d_plus = e[2:] - e[1:-1]
     d_minus = e[1:-1] - e[:-2]
-    d_max = xp.maximum(xp.abs(d_plus), xp.abs(d_minus))
-    d_min = xp.minimum(xp.abs(d_plus), xp.abs(d_minus))
-    up = (d_plus > 0) & (d_minus > 0)  # monotonically rising: follow the upper segment
-    down = (d_plus < 0) & (d_minus < 0)
+    a_plus, a_minus = xp.abs(d_plus), xp.abs(d_minus)
+    d_max, d_min = xp.maximum(a_plus, a_minus), xp.minimum(a_plus, a_minus)
     plus_higher = e[2:] > e[:-2]
-    w_plus = xp.where(up, xp.ones_like(d_max), xp.where(down, xp.zeros_like(d_max), xp.where(plus_higher, d_max, d_min)))
-    w_minus = xp.where(up, xp.zeros_like(d_max), xp.where(down, xp.ones_like(d_max), xp.where(plus_higher, d_min, d_max)))
+    # At an extremum: max weight on the side of the higher neighbour, min on the other.
+    w_plus = xp.where(plus_higher, d_max, d_min)
+    w_minus = xp.where(plus_higher, d_min, d_max)
+    # Monotone neighbourhoods follow the upper segment alone.
+    up = (d_plus > 0) & (d_minus > 0)
+    down = (d_plus < 0) & (d_minus < 0)
+    w_plus = xp.where(up, d_max, xp.where(down, xp.zeros_like(d_max), w_plus))
+    w_minus = xp.where(up, xp.zeros_like(d_max), xp.where(down, d_max, w_minus))
     tau = w_plus[:, None] * tau_plus + w_minus[:, None] * tau_minus
+    norm = _norm(xp, tau)
+    scale = _norm(xp, tau_plus) + _norm(xp, tau_minus)
+    degenerate = norm <= 1e-12 * scale * (d_max + 1e-300)
+    if _is_numpy(xp) and not degenerate.any():
+        return tau / norm[:, None]  # the common case, without the fallbacks below
     # Degenerate cases (equal energies, or a path folding back on itself): fall back
     # to the bisector of the two segments, then to the forward segment.
     bis = _unit(xp, tau_plus) + _unit(xp, tau_minus)
-    tau = xp.where((_norm(xp, tau) <= 0)[:, None], bis, tau)
+    tau = xp.where(degenerate[:, None], bis, tau)
     tau = xp.where((_norm(xp, tau) <= 1e-12 * (_norm(xp, tau_plus) + 1))[:, None], tau_plus, tau)
     return _unit(xp, tau)
 
@@ -97,10 +113,11 @@ def climbing_forces(gradients: Any, tangents: Any) -> Any:
     return -gradients + 2.0 * xp.sum(gradients * tangents, axis=-1)[:, None] * tangents
 
 
-def interpolate(pivots: Any, t: Any) -> Any:
-    """Points at arc-length fractions `t` (m,) in [0, 1] along the polyline (m, dim)."""
+def interpolate(pivots: Any, t: Any, s: Any = None) -> Any:
+    """Points at arc-length fractions `t` (m,) in [0, 1] along the polyline (m, dim);
+    `s` are the pivots' own arc fractions when the caller has them already."""
     xp = array_namespace(pivots)
-    s = arc_fractions(pivots)
+    s = arc_fractions(pivots) if s is None else s
     t = xp.clip(xp.asarray(t, dtype=pivots.dtype, device=_device(pivots)), 0.0, 1.0)
     idx = xp.searchsorted(s, t, side="right") - 1
     idx = xp.clip(idx, 0, pivots.shape[0] - 2)
@@ -124,6 +141,7 @@ def redistribute(pivots: Any, n_pivots: int | None = None, fixed: Any = None) ->
     n_old = pivots.shape[0]
     n = n_old if n_pivots is None else n_pivots
     i = xp.arange(n, dtype=pivots.dtype, device=_device(pivots))
+    s = arc_fractions(pivots)
     if fixed is None:
         t = i / (n - 1)
     else:
@@ -131,11 +149,11 @@ def redistribute(pivots: Any, n_pivots: int | None = None, fixed: Any = None) ->
             raise ValueError("a fixed pivot needs the number of pivots to stay the same")
         c_idx = xp.asarray(fixed, device=_device(pivots))
         c = xp.astype(c_idx, pivots.dtype)
-        s_c = xp.take(arc_fractions(pivots), xp.reshape(c_idx, (1,)))[0]
+        s_c = xp.take(s, xp.reshape(c_idx, (1,)))[0]
         left = s_c * i / xp.maximum(c, xp.ones_like(c))
         right = s_c + (1 - s_c) * (i - c) / xp.maximum(n - 1 - c, xp.ones_like(c))
         t = xp.where(i <= c, left, right)
-    out = interpolate(pivots, t)
+    out = interpolate(pivots, t, s)
     if fixed is not None:
         out = xp.where((i == c)[:, None], pivots, out)
     return xp.concat([pivots[:1], out[1:-1], pivots[-1:]])
