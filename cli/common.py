@@ -10,6 +10,7 @@ import click
 import numpy as np
 
 from landscape.errors import LandscapeError
+from landscape.path import to_numpy
 from landscape.potential import Potential
 
 __all__ = ["LandscapeGroup", "potential_options", "build_potential", "resolve_point", "emit", "json_number"]
@@ -35,7 +36,7 @@ def build_potential(spec: str, options: tuple[str, ...]) -> Potential:
 def resolve_point(potential: Potential, text: str, what: str) -> tuple[str, np.ndarray]:
     """A named minimum of the potential, or comma-separated coordinates."""
     if text in potential.minima:
-        return text, np.asarray(potential.minima[text], dtype=np.float64)
+        return text, np.asarray(to_numpy(potential.minima[text]), dtype=np.float64)
     try:
         values = np.array([float(v) for v in text.split(",")], dtype=np.float64)
     except ValueError:

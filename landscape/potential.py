@@ -50,6 +50,9 @@ class Potential(ABC):
     saddles: Mapping[str, Any] = {}
     #: Axis-aligned box ((xmin, xmax), (ymin, ymax)) for 2D grids and plots, or None.
     bounds: tuple[tuple[float, float], ...] | None = None
+    #: True when energies change from call to call (mini-batch losses): bands then
+    #: evaluate their fixed ends together with the moving pivots, on the same batch.
+    stochastic: bool = False
 
     @abstractmethod
     def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
@@ -116,6 +119,10 @@ class PotentialWrapper(Potential):
     @property
     def bounds(self):  # type: ignore[override]
         return self.inner.bounds
+
+    @property
+    def stochastic(self) -> bool:  # type: ignore[override]
+        return self.inner.stochastic
 
     def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
         return self.inner.energy_and_gradient(x)

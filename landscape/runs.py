@@ -150,7 +150,8 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
     result = replace(result, history=committer.host_history(), config=config)
     if result.status is not Status.INTERRUPTED:  # an interrupted run keeps its checkpoint
         with Store.write(filename) as store:
-            store.write_result(name, result, start=config["start_name"], end=config["end_name"])
+            store.write_result(name, result, start=config["start_name"], end=config["end_name"],
+                               bn_mode=getattr(potential, "bn_mode", None))
     return result, cycle
 
 

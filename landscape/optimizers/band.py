@@ -62,6 +62,18 @@ def band_forces(pivots: Any, energies: Any, gradients: Any, spring: float | None
     return forces
 
 
+def _evaluate(xp: Any, potential: Potential, pivots: Any, known: Any) -> tuple[Any, Any]:
+    """Energies (N+2,) of all pivots and gradients (N, dim) of the interior ones.
+
+    With `known` energies the fixed ends are not evaluated again; without, they are
+    evaluated in the same call as the interior (one batch for all)."""
+    if known is None:
+        e, g = potential.energy_and_gradient(pivots)
+        return e, g[1:-1]
+    e_int, g = potential.energy_and_gradient(pivots[1:-1])
+    return xp.concat([known[:1], e_int, known[-1:]]), g
+
+
 def _climber_index(xp: Any, energies: Any) -> Any:
     """Index (0-d array, interior numbering) of the highest interior pivot."""
     return xp.argmax(energies[1:-1])
@@ -107,10 +119,12 @@ class ElasticBand(PathOptimizer):
             raise LandscapeError(f"a band needs at least one interior pivot, got {path.n_pivots} pivots")
         xp = array_namespace(path.pivots)
         pivots = self._reparametrise(path.pivots, None)
-        ends = xp.concat([pivots[:1], pivots[-1:]])
-        e_ends = potential.energy(ends) if path.energies is None else xp.concat([path.energies[:1], path.energies[-1:]])
-        e_int, g = potential.energy_and_gradient(pivots[1:-1])
-        energies = xp.concat([e_ends[:1], e_int, e_ends[1:]])
+        if potential.stochastic or path.energies is None:
+            energies, g = _evaluate(xp, potential, pivots, None)
+            nfev = int(pivots.shape[0])
+        else:
+            energies, g = _evaluate(xp, potential, pivots, path.energies)
+            nfev = int(pivots.shape[0]) - 2
         host = to_numpy(energies)
         if not (np.all(np.isfinite(host)) and bool(xp.all(xp.isfinite(g)))):
             raise LandscapeError("the starting path has NaN or infinite energies or gradients")
@@ -121,7 +135,7 @@ class ElasticBand(PathOptimizer):
             gradients=g,
             forces=self._forces(pivots, energies, g, climbing),
             stepper_state=self.stepper.init(pivots[1:-1]),
-            nfev=int(pivots.shape[0]) - (0 if path.energies is None else 2),
+            nfev=nfev,
             climbing=climbing,
         )
         return self._track(state)
@@ -134,13 +148,14 @@ class ElasticBand(PathOptimizer):
         pivots = xp.concat([pivots[:1], interior, pivots[-1:]])
         climber = _climber_index(xp, state.path.energies) + 1 if state.climbing else None
         pivots = self._reparametrise(pivots, climber)
-        e_int, g = potential.energy_and_gradient(pivots[1:-1])
-        nfev = state.nfev + int(interior.shape[0])
-        fault = self._fault(xp, e_int, g, state.ceiling)
+        # A mini-batch loss moves with its batch: then the ends are evaluated again too,
+        # so every pivot's energy in this step comes from the same batch.
+        known = None if potential.stochastic else state.path.energies
+        energies, g = _evaluate(xp, potential, pivots, known)
+        nfev = state.nfev + int(pivots.shape[0]) - (0 if known is None else 2)
+        fault = self._fault(xp, energies, g, state.ceiling)
         if fault is not None:
             return self._reject(state, fault, nfev)
-        e = state.path.energies
-        energies = xp.concat([e[:1], e_int, e[-1:]])
         nit = state.nit + 1
         climbing = self.climb and nit >= self.climb_after
         new = replace(

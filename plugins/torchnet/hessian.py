@@ -1,0 +1,276 @@
+"""Hessian analysis of a network potential with Hessian-vector products (torch.func).
+
+The Hessian is that of the *data* loss (no L2 unless `include_l2`) at one point, on a
+fixed batch: by default the whole training set (or a seeded subset of `samples`),
+with BatchNorm in train mode (batch statistics), the function the optimiser sees.
+
+- `hvp_function`: v -> H v by double backward (`vjp` of `grad`, graph kept for
+  repeated products) or forward-over-reverse (`jvp` of `grad`); H is never formed.
+- `dense_hessian`: H from HVPs with the basis (small networks), symmetrised.
+- `extreme_eigenvalues`: largest and smallest eigenvalues by Lanczos (ARPACK's
+  `eigsh` on a `LinearOperator`).
+- `lanczos`: our own Lanczos with full reorthogonalisation, for spectral densities.
+- `count_near_zero`: eigenvalues with |lambda| <= rtol * max|lambda|.  Exact from the
+  full spectrum up to `dense_limit` parameters; above, a stochastic Lanczos
+  quadrature estimate (dim * average Ritz weight inside the band), which resolves
+  the band only to about the Ritz-value spacing: treat it as an estimate.
+- `curvature_along`: u^T H u / |u|^2 (e.g. along the path tangent at a minimum).
+- `climbing_image_analysis`: the negative eigenvalue at a climbing image and the
+  curvature along the path there (both negative at a true first-order saddle).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.func import grad, jvp, vjp, vmap
+
+from landscape import geometry
+from landscape.errors import LandscapeError
+from landscape.path import to_numpy
+
+from .potential import NetworkPotential
+
+__all__ = [
+    "hvp_function",
+    "dense_hessian",
+    "lanczos",
+    "extreme_eigenvalues",
+    "count_near_zero",
+    "curvature_along",
+    "path_end_tangents",
+    "HessianReport",
+    "analyse_point",
+    "climbing_image_analysis",
+    "analyse_path",
+]
+
+
+def _fixed_batch(potential: NetworkPotential, samples: int | None, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    data = potential.train_data
+    n = len(data)
+    if samples is None or samples >= n:
+        idx = torch.arange(n, device=data.index_device)
+    else:
+        idx = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:samples].to(data.index_device)
+    return data.get(idx)
+
+
+def _loss_fn(potential: NetworkPotential, batch: tuple[torch.Tensor, torch.Tensor] | None, samples: int | None,
+             data_seed: int, include_l2: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    inputs, targets = batch if batch is not None else _fixed_batch(potential, samples, data_seed)
+
+    def f(flat: torch.Tensor) -> torch.Tensor:
+        loss = potential._objective(flat, inputs, targets)
+        return loss + 0.5 * potential.l2 * (flat * flat).sum() if include_l2 and potential.l2 else loss
+
+    return f
+
+
+def hvp_function(potential: NetworkPotential, point: Any, *, batch: tuple[torch.Tensor, torch.Tensor] | None = None,
+                 samples: int | None = None, data_seed: int = 0, include_l2: bool = False,
+                 mode: str = "rev") -> Callable[[torch.Tensor], torch.Tensor]:
+    """v (dim,) or (k, dim) -> H v at `point`.
+
+    mode "rev" (double backward): the gradient's graph is built once and every
+    product is one backward pass through it, the cheapest for the many products of
+    Lanczos; "fwd": forward-over-reverse (`jvp` of `grad`), no graph kept between
+    products (less memory for big networks).  The loss is taken on `batch`, else on
+    the training set (a seeded subset of `samples` when given, drawn with `data_seed`).
+    """
+    if mode not in ("rev", "fwd"):
+        raise LandscapeError(f"hvp mode must be rev or fwd, got {mode!r}")
+    x = potential._points(potential.asarray(point).reshape(1, -1))[0]
+    g = grad(_loss_fn(potential, batch, samples, data_seed, include_l2))
+    if mode == "rev":
+        _, pullback = vjp(g, x)  # H is symmetric: the vector-Jacobian product of grad is H v
+
+        def hvp(v: torch.Tensor) -> torch.Tensor:
+            return pullback(v.to(x))[0]
+    else:
+
+        def hvp(v: torch.Tensor) -> torch.Tensor:
+            return jvp(g, (x,), (v.to(x),))[1]
+
+    def apply(v: torch.Tensor) -> torch.Tensor:
+        return vmap(hvp)(v) if v.dim() == 2 else hvp(v)
+
+    return apply
+
+
+def dense_hessian(potential: NetworkPotential, point: Any, *, chunk: int = 256, **kw: Any) -> torch.Tensor:
+    """The full (dim, dim) Hessian from HVPs with the unit vectors, symmetrised."""
+    hvp = hvp_function(potential, point, **kw)
+    eye = torch.eye(potential.dim, dtype=potential.dtype, device=potential.device)
+    rows = [hvp(eye[i : i + chunk]) for i in range(0, potential.dim, chunk)]
+    h = torch.cat(rows)
+    return 0.5 * (h + h.T)
+
+
+def _operator(hvp: Callable[[torch.Tensor], torch.Tensor], potential: NetworkPotential) -> Any:
+    from scipy.sparse.linalg import LinearOperator
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        t = torch.as_tensor(np.ascontiguousarray(v).reshape(-1), dtype=potential.dtype, device=potential.device)
+        return to_numpy(hvp(t)).astype(np.float64)
+
+    return LinearOperator((potential.dim, potential.dim), matvec=matvec, dtype=np.float64)
+
+
+def extreme_eigenvalues(potential: NetworkPotential, point: Any, k: int = 1, *, tol: float = 1e-6,
+                        maxiter: int | None = None, seed: int = 0, **kw: Any) -> dict[str, np.ndarray]:
+    """The `k` largest and `k` smallest (algebraic) eigenvalues, ascending, by Lanczos."""
+    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
+
+    if not 1 <= k < potential.dim - 1:
+        raise LandscapeError(f"k must be between 1 and dim - 2 = {potential.dim - 2}, got {k}")
+    op = _operator(hvp_function(potential, point, **kw), potential)
+    v0 = np.random.default_rng(seed).standard_normal(potential.dim)
+    out = {}
+    for which, key in (("LA", "largest"), ("SA", "smallest")):
+        try:
+            vals = eigsh(op, k=k, which=which, tol=tol, maxiter=maxiter, v0=v0, return_eigenvectors=False)
+        except ArpackNoConvergence as exc:
+            raise LandscapeError(f"Lanczos did not converge for the {key} eigenvalues; raise maxiter or tol") from exc
+        out[key] = np.sort(vals)
+    return out
+
+
+def lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], v0: torch.Tensor, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lanczos tridiagonalisation with full reorthogonalisation.
+
+    Returns (Ritz values, weights): the eigenvalues of the m x m tridiagonal matrix and
+    the squared first components of its eigenvectors, which sum to 1 (the spectral
+    measure of H seen from v0).  Stops early at an invariant subspace.
+    """
+    q = v0 / torch.linalg.vector_norm(v0)
+    basis = [q]
+    alphas: list[float] = []
+    betas: list[float] = []
+    for j in range(steps):
+        w = matvec(basis[-1])
+        alpha = torch.dot(w, basis[-1])
+        w = w - alpha * basis[-1] - (betas[-1] * basis[-2] if betas else 0)
+        Q = torch.stack(basis)
+        w = w - Q.T @ (Q @ w)  # full reorthogonalisation, twice is enough
+        w = w - Q.T @ (Q @ w)
+        alphas.append(float(alpha))
+        beta = float(torch.linalg.vector_norm(w))
+        if j == steps - 1 or beta <= 1e-10 * max(1.0, abs(alphas[-1])):
+            break
+        betas.append(beta)
+        basis.append(w / beta)
+    t = np.diag(alphas) + np.diag(betas[: len(alphas) - 1], 1) + np.diag(betas[: len(alphas) - 1], -1)
+    vals, vecs = np.linalg.eigh(t)
+    return vals, vecs[0] ** 2
+
+
+def count_near_zero(potential: NetworkPotential, point: Any, *, rtol: float = 1e-3, dense_limit: int = 3000,
+                    probes: int = 4, steps: int = 100, seed: int = 0, **kw: Any) -> dict[str, Any]:
+    """How many eigenvalues satisfy |lambda| <= rtol * max|lambda|.
+
+    Exact (full spectrum of the dense Hessian) up to `dense_limit` parameters; above,
+    stochastic Lanczos quadrature with `probes` Rademacher vectors of `steps` steps.
+    Returns count, method, threshold, the extreme eigenvalues, and the spectrum when
+    dense.
+    """
+    if potential.dim <= dense_limit:
+        vals = torch.linalg.eigvalsh(dense_hessian(potential, point, **kw).double()).cpu().numpy()
+        thresh = rtol * float(np.abs(vals).max())
+        return {"count": int(np.sum(np.abs(vals) <= thresh)), "method": "dense", "threshold": thresh,
+                "rtol": rtol, "largest": float(vals[-1]), "smallest": float(vals[0]), "spectrum": vals}
+    hvp = hvp_function(potential, point, **kw)
+    gen = torch.Generator().manual_seed(seed)
+    ritz, weights = [], []
+    for _ in range(probes):
+        v0 = (torch.randint(0, 2, (potential.dim,), generator=gen) * 2 - 1).to(potential.device, potential.dtype)
+        r, w = lanczos(hvp, v0, min(steps, potential.dim))
+        ritz.append(r)
+        weights.append(w)
+    scale = max(float(np.abs(np.concatenate(ritz)).max()), 1e-300)
+    thresh = rtol * scale
+    frac = float(np.mean([w[np.abs(r) <= thresh].sum() for r, w in zip(ritz, weights)]))
+    return {"count": int(round(frac * potential.dim)), "method": "slq", "threshold": thresh, "rtol": rtol,
+            "largest": float(max(r.max() for r in ritz)), "smallest": float(min(r.min() for r in ritz)),
+            "fraction": frac, "probes": probes, "steps": steps}
+
+
+def curvature_along(potential: NetworkPotential, point: Any, direction: Any, **kw: Any) -> float:
+    """Second derivative of the loss along `direction`: u^T H u / |u|^2."""
+    u = potential.asarray(direction).reshape(-1)
+    norm2 = float((u * u).sum())
+    if norm2 == 0:
+        raise LandscapeError("the direction is the zero vector")
+    return float((u * hvp_function(potential, point, **kw)(u)).sum()) / norm2
+
+
+def path_end_tangents(pivots: Any) -> tuple[Any, Any]:
+    """Unit tangents of a path at its two ends (along the first and last segment)."""
+    first = pivots[1] - pivots[0]
+    last = pivots[-1] - pivots[-2]
+    return first / (first * first).sum() ** 0.5, last / (last * last).sum() ** 0.5
+
+
+@dataclass(frozen=True)
+class HessianReport:
+    """Curvature summary at one point."""
+
+    largest: float
+    smallest: float
+    near_zero: int
+    near_zero_method: str
+    threshold: float
+    tangent_curvature: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def analyse_point(potential: NetworkPotential, point: Any, tangent: Any = None, *, rtol: float = 1e-3,
+                  dense_limit: int = 3000, **kw: Any) -> HessianReport:
+    """Extremes, near-zero count and (given a tangent) the curvature along it."""
+    nz = count_near_zero(potential, point, rtol=rtol, dense_limit=dense_limit, **kw)
+    if nz["method"] == "dense":
+        largest, smallest = nz["largest"], nz["smallest"]
+    else:
+        ext = extreme_eigenvalues(potential, point, **kw)
+        largest, smallest = float(ext["largest"][-1]), float(ext["smallest"][0])
+    curv = None if tangent is None else curvature_along(potential, point, tangent, **kw)
+    return HessianReport(largest, smallest, nz["count"], nz["method"], nz["threshold"], curv)
+
+
+def climbing_image_analysis(potential: NetworkPotential, result: Any, **kw: Any) -> dict[str, float]:
+    """At the highest pivot of `result` (the climbing image): the smallest eigenvalue,
+    the curvature along the improved tangent there, and their agreement."""
+    path = result.path if hasattr(result, "path") else result
+    pivots = potential.asarray(to_numpy(path.pivots))
+    energies = potential.asarray(to_numpy(path.energies))
+    i = int(np.argmax(to_numpy(path.energies)[1:-1])) + 1
+    tau = geometry.improved_tangents(pivots, energies)[i - 1]
+    ext = extreme_eigenvalues(potential, pivots[i], **kw)
+    hvp = hvp_function(potential, pivots[i], **kw)
+    return {"index": i, "smallest_eigenvalue": float(ext["smallest"][0]), "largest_eigenvalue": float(ext["largest"][-1]),
+            "tangent_curvature": float((tau * hvp(tau)).sum())}
+
+
+def analyse_path(potential: NetworkPotential, result: Any, *, climbing: bool | None = None, rtol: float = 1e-3,
+                 dense_limit: int = 3000, **kw: Any) -> dict[str, Any]:
+    """Hessian summary of a found path (what `landscape hessian FILE` reports).
+
+    At both ends: extremes, near-zero count and the curvature along the path tangent
+    there; at the climbing image (when `climbing`, default: the result's own flag) its
+    negative eigenvalue and the curvature along the path.
+    """
+    path = result.path if hasattr(result, "path") else result
+    pivots = potential.asarray(to_numpy(path.pivots))
+    t0, t1 = path_end_tangents(pivots)
+    out: dict[str, Any] = {
+        "start": analyse_point(potential, pivots[0], t0, rtol=rtol, dense_limit=dense_limit, **kw).to_dict(),
+        "end": analyse_point(potential, pivots[-1], t1, rtol=rtol, dense_limit=dense_limit, **kw).to_dict(),
+    }
+    if climbing if climbing is not None else bool(getattr(result, "climbing", False)):
+        out["climbing_image"] = climbing_image_analysis(potential, result, **kw)
+    return out

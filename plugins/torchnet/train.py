@@ -1,0 +1,217 @@
+"""Training minima: seeded initialisation, SGD/momentum/weight-decay recipes, learning curves.
+
+`train_minimum(potential, seed)` trains a fresh copy of the potential's module from
+a seeded initialisation on its training data and returns the flat parameters with
+per-epoch learning curves (train/test data loss and error, learning rate, and the
+running mean of the mini-batch losses).  The curves are measured after each epoch in
+eval mode with the module's own running statistics, as in ordinary training; the
+paper's "epoch at which the learning curve falls below the saddle loss" reads them.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from landscape.errors import LandscapeError
+
+from .data import BatchSampler
+from .evaluate import module_metrics
+from .params import flatten_parameters
+from .potential import NetworkPotential
+
+__all__ = ["TrainConfig", "TrainedMinimum", "init_parameters", "train_minimum", "train_minima", "learning_rate",
+           "save_minima", "load_learning_curves"]
+
+_SCHEDULES = ("constant", "step", "cosine")
+_OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training recipe.
+
+    schedule: "constant"; "step" (multiply by `gamma` at each fraction of the epochs
+        in `milestones`, e.g. (0.5, 0.75) as for CIFAR ResNets); or "cosine".
+    weight_decay: L2 as PyTorch applies it (added to the gradient).
+    batch_size: None trains full-batch.
+    """
+
+    epochs: int = 100
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    batch_size: int | None = 128
+    schedule: str = "step"
+    milestones: tuple[float, ...] = (0.5, 0.75)
+    gamma: float = 0.1
+    eval_batch: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or not self.lr > 0:
+            raise LandscapeError(f"training needs epochs >= 1 and lr > 0, got {self.epochs} and {self.lr}")
+        if self.schedule not in _SCHEDULES:
+            raise LandscapeError(f"unknown lr schedule {self.schedule!r}; choose one of {', '.join(_SCHEDULES)}")
+        if self.optimizer not in _OPTIMIZERS:
+            raise LandscapeError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(_OPTIMIZERS)}")
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedMinimum:
+    """A trained network: flat parameters (on the potential's device) and its curves.
+
+    `curves` maps epoch, lr, train_loss, train_error, test_loss, test_error and
+    running_loss to arrays of one entry per epoch (test entries NaN without test data).
+    `buffers` holds the trained module's own buffers (BatchNorm running statistics).
+    """
+
+    seed: int
+    params: torch.Tensor
+    curves: dict[str, np.ndarray]
+    config: TrainConfig
+    buffers: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def final(self) -> dict[str, float]:
+        """Metrics after the last epoch."""
+        return {k: float(v[-1]) for k, v in self.curves.items() if k not in ("epoch", "lr")}
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-able: seed, recipe and final metrics (for a store's minima metadata)."""
+        return {"seed": self.seed, "config": asdict(self.config), "final": self.final}
+
+
+def learning_rate(config: TrainConfig, epoch: int) -> float:
+    """The learning rate of `epoch` (0-based) under the recipe's schedule."""
+    if config.schedule == "constant":
+        return config.lr
+    if config.schedule == "cosine":
+        return 0.5 * config.lr * (1 + math.cos(math.pi * epoch / config.epochs))
+    drops = sum(epoch >= round(m * config.epochs) for m in config.milestones)
+    return config.lr * config.gamma**drops
+
+
+def init_parameters(module: nn.Module, seed: int) -> nn.Module:
+    """Re-initialise every submodule with `reset_parameters`, seeded and device-independent.
+
+    Runs on a CPU copy under a forked RNG, so the global RNG is untouched and the same
+    seed gives the same network on any device.
+    """
+    device = next(module.parameters()).device
+    cpu = copy.deepcopy(module).cpu()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        for m in cpu.modules():
+            if callable(getattr(m, "reset_parameters", None)):
+                m.reset_parameters()
+    return cpu.to(device)
+
+
+def _optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(module.parameters(), lr=config.lr, momentum=config.momentum,
+                           nesterov=config.nesterov, weight_decay=config.weight_decay)
+
+
+def _epoch(module: nn.Module, potential: NetworkPotential, sampler: BatchSampler, opt: torch.optim.Optimizer) -> float:
+    module.train()
+    total = torch.zeros((), device=potential.device)
+    batches = 0
+    for idx in sampler.epoch():
+        inputs, targets = potential.train_data.get(idx)
+        opt.zero_grad(set_to_none=True)
+        loss = potential.loss(module(inputs), targets)
+        loss.backward()
+        opt.step()
+        total += loss.detach()
+        batches += 1
+    return float(total) / batches  # one host sync per epoch
+
+
+def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = TrainConfig(), *,
+                  progress: bool = False, init: torch.Tensor | None = None) -> TrainedMinimum:
+    """Train a seeded copy of `potential.module`; the seed fixes initialisation and batches.
+
+    `init` starts from given flat parameters instead of a fresh initialisation.
+    """
+    from tqdm.auto import tqdm
+
+    module = init_parameters(potential.module, seed)
+    if init is not None:
+        from .params import load_parameters
+
+        load_parameters(module, potential.asarray(init), potential.spec)
+    sampler = BatchSampler(len(potential.train_data), config.batch_size, seed, potential.train_data.index_device)
+    opt = _optimizer(module, config)
+    rows: list[dict[str, float]] = []
+    bar = tqdm(range(config.epochs), desc=f"train seed {seed}", unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        lr = learning_rate(config, epoch)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        running = _epoch(module, potential, sampler, opt)
+        rows.append(_curve_row(module, potential, config, epoch, lr, running))
+        bar.set_postfix(loss=f"{rows[-1]['train_loss']:.4g}", refresh=False)
+    if not np.isfinite(rows[-1]["train_loss"]):
+        raise LandscapeError(f"training with seed {seed} diverged (loss {rows[-1]['train_loss']}); lower the learning rate")
+    curves = {k: np.array([r[k] for r in rows]) for k in rows[0]}
+    buffers = {k: v.detach().clone() for k, v in module.named_buffers()}
+    return TrainedMinimum(int(seed), flatten_parameters(module, potential.spec), curves, config, buffers)
+
+
+def _curve_row(module: nn.Module, potential: NetworkPotential, config: TrainConfig, epoch: int, lr: float,
+               running: float) -> dict[str, float]:
+    module.eval()
+    train = module_metrics(module, potential.train_data, potential.loss, potential.error, config.eval_batch)
+    nan = {"loss": float("nan"), "error": float("nan")}
+    test = nan if potential.test_data is None else module_metrics(module, potential.test_data, potential.loss,
+                                                                   potential.error, config.eval_batch)
+    return {"epoch": float(epoch + 1), "lr": lr, "train_loss": train["loss"], "train_error": train["error"],
+            "test_loss": test["loss"], "test_error": test["error"], "running_loss": running}
+
+
+def train_minima(potential: NetworkPotential, n: int, config: TrainConfig = TrainConfig(), *,
+                 seeds: Sequence[int] | None = None, progress: bool = False, register: bool = True) -> list[TrainedMinimum]:
+    """Train `n` minima (seeds 0..n-1 unless given); register them as minima "0", "1", ..."""
+    seeds = list(range(n)) if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != n:
+        raise LandscapeError(f"{n} minima need {n} seeds, got {len(seeds)}")
+    out = [train_minimum(potential, s, config, progress=progress) for s in seeds]
+    if register:
+        for k, m in enumerate(out):
+            potential.add_minimum(str(k), m.params)
+    return out
+
+
+def save_minima(store: Any, potential: NetworkPotential, trained: Sequence[TrainedMinimum],
+                names: Sequence[str] | None = None) -> None:
+    """Write trained minima (coordinates, energies, seeds and recipes) and their learning
+    curves (group /learning_curves: one (epochs,) array per metric and minimum) to an
+    open, writable `landscape.store.Store`."""
+    names = [str(k) for k in range(len(trained))] if names is None else [str(n) for n in names]
+    coords = torch.stack([m.params for m in trained])
+    energies = potential.energy(coords)
+    meta = {"minima": {n: m.metadata() for n, m in zip(names, trained)}, "bn_mode": potential.bn_mode}
+    store.write_minima(coords, energies, names, metadata=meta)
+    arrays = {f"{n}.{key}": v for n, m in zip(names, trained) for key, v in m.curves.items()}
+    store.write_array_group("learning_curves", arrays, {"names": json.dumps(names)})
+
+
+def load_learning_curves(store: Any) -> dict[str, dict[str, np.ndarray]]:
+    """name -> {metric: per-epoch array}, as written by `save_minima`."""
+    arrays, _ = store.read_array_group("learning_curves")
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in arrays.items():
+        name, _, metric = key.rpartition(".")
+        out.setdefault(name, {})[metric] = np.asarray(value)
+    return out

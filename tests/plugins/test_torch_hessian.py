@@ -1,0 +1,108 @@
+"""Hessian analysis against a dense float64 Hessian (a network under 2,000 parameters)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
+
+from landscape.path import Path  # noqa: E402
+from landscape_plugins.torchnet.hessian import (  # noqa: E402
+    analyse_path,
+    analyse_point,
+    climbing_image_analysis,
+    count_near_zero,
+    curvature_along,
+    dense_hessian,
+    extreme_eigenvalues,
+    hvp_function,
+    lanczos,
+    path_end_tangents,
+)
+from landscape_plugins.torchnet.mlp import make_dataset  # noqa: E402
+from landscape_plugins.torchnet.models import make_mlp  # noqa: E402
+from landscape_plugins.torchnet.potential import NetworkPotential  # noqa: E402
+from landscape_plugins.torchnet.train import TrainConfig, train_minimum  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def setup():
+    train, _ = make_dataset("spirals", 96, 0, seed=4)
+    net = make_mlp(2, (12, 12), 2, "tanh").double()
+    p = NetworkPotential(net, train)
+    x = train_minimum(p, 0, TrainConfig(epochs=150, lr=0.03, optimizer="adam", batch_size=None)).params
+    f = lambda flat: p._objective(flat, *p.train_data.all())  # noqa: E731
+    h = torch.autograd.functional.hessian(f, x, vectorize=True)
+    return p, x, h, torch.linalg.eigvalsh(h).numpy()
+
+
+def test_torch_hessian_network_is_small_enough(setup):
+    assert setup[0].dim < 2000
+
+
+def test_torch_hessian_from_hvps_equals_autograd_hessian(setup):
+    p, x, h, _ = setup
+    torch.testing.assert_close(dense_hessian(p, x, chunk=64), h, rtol=1e-9, atol=1e-11)
+    v = torch.randn(3, p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(hvp_function(p, x)(v), v @ h, rtol=1e-9, atol=1e-11)
+
+
+def test_torch_hessian_lanczos_extremes_match_dense_eigenvalues(setup):
+    p, x, _, ev = setup
+    ext = extreme_eigenvalues(p, x, k=3, tol=1e-10)
+    scale = np.abs(ev).max()
+    np.testing.assert_allclose(ext["largest"], ev[-3:], atol=1e-7 * scale)
+    np.testing.assert_allclose(ext["smallest"], ev[:3], atol=1e-7 * scale)
+
+
+def test_torch_hessian_own_lanczos_finds_the_extremes(setup):
+    p, x, _, ev = setup
+    v0 = torch.ones(p.dim, dtype=torch.float64)
+    ritz, weights = lanczos(hvp_function(p, x), v0, 80)
+    assert weights.sum() == pytest.approx(1.0)
+    assert ritz.max() == pytest.approx(ev[-1], rel=1e-8)
+
+
+def test_torch_hessian_near_zero_count_dense_and_estimated(setup):
+    p, x, _, ev = setup
+    dense = count_near_zero(p, x, rtol=1e-3)
+    expected = int(np.sum(np.abs(ev) <= 1e-3 * np.abs(ev).max()))
+    assert dense["method"] == "dense" and dense["count"] == expected
+    est = count_near_zero(p, x, rtol=1e-3, dense_limit=0, probes=4, steps=40)
+    assert est["method"] == "slq" and abs(est["count"] - expected) <= 0.1 * p.dim
+
+
+def test_torch_hessian_curvature_along_directions_and_path_ends(setup):
+    p, x, h, ev = setup
+    u = torch.randn(p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    assert curvature_along(p, x, 3 * u) == pytest.approx(float(u @ h @ u / (u @ u)), rel=1e-9)
+    t0, t1 = path_end_tangents(Path.straight(x, x + u, 4).pivots)
+    torch.testing.assert_close(t0, u / u.norm())
+    rep = analyse_point(p, x, tangent=t0)
+    assert rep.largest == pytest.approx(ev[-1]) and rep.smallest == pytest.approx(ev[0], abs=1e-9 * ev[-1])
+    assert rep.tangent_curvature == pytest.approx(float(u @ h @ u / (u @ u)), rel=1e-9)
+
+
+def test_torch_hessian_climbing_image_has_negative_curvature():
+    from landscape_plugins.xor.experiment import train_xor, xor_potential, xor_schedule
+    from landscape_plugins.xor.network import swap_hidden
+    from landscape.connect import connect
+
+    a = train_xor(0)
+    p = xor_potential(2)
+    r = connect(p, a, swap_hidden(a, 2), schedule=xor_schedule(100, 3), climb=True)
+    info = climbing_image_analysis(p, r, include_l2=True)
+    assert info["smallest_eigenvalue"] < 0 and info["tangent_curvature"] < 0
+    report = analyse_path(p, r, include_l2=True)
+    assert report["climbing_image"] == info
+    for end in ("start", "end"):  # minima of BCE + L2: no negative curvature, positive along the path
+        assert report[end]["smallest"] > -1e-6 and report[end]["tangent_curvature"] > 0
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")  # inside torch's forward AD
+def test_torch_hessian_forward_and_reverse_products_agree(setup):
+    p, x, h, _ = setup
+    v = torch.randn(p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(hvp_function(p, x, mode="fwd")(v), hvp_function(p, x, mode="rev")(v), rtol=1e-9, atol=1e-12)
