@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from ..arrays import namespace as array_namespace
 
 from .. import geometry
+from ..arrays import namespace as array_namespace
 from ..errors import LandscapeError
 from ..path import Path, to_numpy
 from ..potential import Potential

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from ..arrays import device as _device
-from ..arrays import namespace as array_namespace
 
 from .. import geometry
+from ..arrays import device as _device
+from ..arrays import namespace as array_namespace
 from ..errors import LandscapeError
 from ..path import Path, to_numpy
 from ..potential import Potential
