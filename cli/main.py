@@ -15,6 +15,7 @@ from landscape.errors import LandscapeError
 
 from .common import LandscapeGroup
 from .connect import connect_cmd, demo_cmd, exact_cmd
+from .explore import explore_cmd, minima_cmd, report_cmd
 from .inspect import inspect_cmd, plot_group, plugins_cmd
 
 __all__ = ["cli", "main"]
@@ -26,7 +27,8 @@ def cli() -> None:
     """Minimum energy paths between minima: NEB, string method, AutoNEB."""
 
 
-for command in (demo_cmd, connect_cmd, exact_cmd, inspect_cmd, plot_group, plugins_cmd):
+for command in (demo_cmd, connect_cmd, exact_cmd, minima_cmd, explore_cmd, report_cmd, inspect_cmd, plot_group,
+                plugins_cmd):
     cli.add_command(command)
 
 

@@ -100,6 +100,11 @@ def _resolve(source: PotentialSource, token: str) -> Potential:
     return potential
 
 
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
 def _check_source(source: Any) -> PotentialSource:
     if not isinstance(source, (Potential, PotentialSpec)):
         raise LandscapeError(f"an executor needs a Potential or a PotentialSpec, got {type(source).__name__}")
@@ -165,9 +170,6 @@ class LocalExecutor(Executor):
 
 
 def _process_init(source: PotentialSource, token: str) -> None:
-    # one numeric thread per worker: the workers are the parallelism
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
     _resolve(source, token)
 
 
@@ -200,17 +202,27 @@ class ProcessExecutor(Executor):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.close()
+        self._shutdown()
         self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context(self._context),
                                          initializer=_process_init, initargs=(source, token))
 
     def submit(self, batch: Batch) -> list[Result]:
         self._require_started()
-        futures = [self._pool.submit(_process_run, self._token, task) for _, _, task in batch]
-        return [f.result() for f in futures]
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            futures = [self._pool.submit(_process_run, self._token, task) for _, _, task in batch]
+            return [f.result() for f in futures]
+        except BrokenProcessPool:
+            self.close()
+            raise LandscapeError("a worker process died (out of memory? a script that starts workers needs an "
+                                 "`if __name__ == \"__main__\":` guard)") from None
 
     def close(self) -> None:
         self._source = None  # a later start() builds a new pool
+        self._shutdown()
+
+    def _shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -277,7 +289,15 @@ class RayExecutor(Executor):
         self._require_started()
         ray = self._ray()
         refs = [self._remote.remote(self._ref, self._token, task) for _, _, task in batch]
-        return list(ray.get(refs))  # ray.get keeps the order of refs
+        try:
+            return list(ray.get(refs))  # ray.get keeps the order of refs
+        except ray.exceptions.RayTaskError as exc:  # raised inside a task: report that
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, LandscapeError):
+                raise cause from None
+            raise LandscapeError(f"a Ray task failed: {_one_line(cause or exc)}") from None
+        except ray.exceptions.RayError as exc:  # a lost worker or node
+            raise LandscapeError(f"Ray failed: {_one_line(exc)}") from None
 
     def close(self) -> None:
         self._ref = self._remote = None

@@ -13,14 +13,18 @@ of the computed paths gives the best bounds (`landscape.graphs`).  Exploration:
    nearest in coordinates: neighbouring basins are the likeliest to share a low direct
    saddle; ``"lowest"`` takes the pair whose higher minimum is lowest.  The new edge
    enters the graph and the MST is recomputed (it changes only if the edge is lower).
+   `order="nearest"` takes the non-final edge with the closest open pair instead of the
+   highest: it tends to reach the final bounds in fewer runs, while the paper's
+   ``"highest"`` lowers the worst bound first (docs/exploration.md).
 3. An MST edge of energy w is *final* when every pair across its cut has a path, or
    cannot go below w because one of its minima already lies at or above w (a path
    includes its ends).  Then, by the cut property, no uncomputed path could change the
    tree across that cut.  Exploration is complete when every MST edge is final; its tree
    is then the MST of all pairs, as if every path had been computed.
 
-Batches: each round proposes `batch` pairs, one under each of the highest non-final
-edges first, then further pairs under the same edges, so `batch` paths run at once.
+Batches: each round proposes `batch` pairs, one under each of the first non-final
+edges in that order, then further pairs under the same edges, so `batch` paths run at
+once (while minima are unconnected: one pair per component).
 Results merge in proposal order, never in completion order, so the same settings give
 the same exploration on every executor; a batch of 1 is the paper's sequential
 algorithm.
@@ -37,6 +41,7 @@ from its paths and reaches the same final tree as an uninterrupted run.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -49,6 +54,7 @@ import numpy as np
 from .driver import Budget
 from .errors import LandscapeError
 from .graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
+from .lock import WriterLock
 from .path import to_numpy
 from .potential import Potential
 from .result import Result, Status
@@ -63,12 +69,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RULES",
+    "ORDERS",
     "GRAPH_GROUP",
     "ExploreBudget",
     "ExploreStatus",
-    "Plan",
+    "ExplorePlan",
     "Exploration",
-    "plan",
+    "propose",
     "edge_energy",
     "path_name",
     "explore",
@@ -77,6 +84,7 @@ __all__ = [
 
 Pair = tuple[int, int]
 RULES = ("closest", "lowest")
+ORDERS = ("highest", "nearest")
 #: The store group holding the exploration graph (see `_graph_arrays`).
 GRAPH_GROUP = "graph"
 
@@ -129,7 +137,7 @@ class ExploreStatus(str, Enum):
 
 
 @dataclass(frozen=True, eq=False)
-class Plan:
+class ExplorePlan:
     """The next proposals for a set of computed edges, and what follows from them.
 
     `proposals` are pairs ``(i, j)``, ``i < j``, in the order they merge; `tree` the MST
@@ -194,8 +202,9 @@ def _ordered(candidates: np.ndarray, key: np.ndarray, tiebreak: np.ndarray | Non
 
 
 def _connect_groups(n: int, labels: np.ndarray, computed: np.ndarray) -> list[list[Pair]]:
-    """Per component other than minimum 0's: uncomputed pairs joining it to the rest,
-    ordered by (component of the other end, its index, this end's index)."""
+    """Per component other than minimum 0's: the first uncomputed pair joining it to the
+    rest, by (component of the other end, its index, this end's index); one per round,
+    as a further pair is needed only when that one fails."""
     groups = []
     upper = np.triu(np.ones((n, n), dtype=bool), 1)
     for c in range(1, int(labels.max()) + 1):
@@ -205,38 +214,43 @@ def _connect_groups(n: int, labels: np.ndarray, computed: np.ndarray) -> list[li
         if len(cand):
             a = np.where(inside[cand[:, 0]], cand[:, 1], cand[:, 0])  # the end outside c
             b = np.where(inside[cand[:, 0]], cand[:, 0], cand[:, 1])
-            order = np.lexsort([b, a, labels[a]])
-            groups.append([_pair(a[k], b[k]) for k in order])
+            first = np.lexsort([b, a, labels[a]])[0]
+            groups.append([_pair(a[first], b[first])])
     return groups
 
 
 def _rule_key(rule: str, i: np.ndarray, j: np.ndarray, energies: np.ndarray,
               distances: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     if rule == "closest":
-        if distances is None:
-            raise LandscapeError("rule 'closest' needs the distances between minima")
+        assert distances is not None  # propose() checked
         return distances[i, j], None
     high = np.maximum(energies[i], energies[j])
     low = np.minimum(energies[i], energies[j])
     return high, low
 
 
-def _tree_groups(n: int, tree: Sequence[Edge], energies: np.ndarray, distances: np.ndarray | None,
-                 computed: np.ndarray, rule: str) -> tuple[list[list[Pair]], dict[Pair, int]]:
-    """Per tree edge, highest first: the pairs across its cut that could lower it."""
+def _tree_groups(n: int, tree: Sequence[Edge], labels: np.ndarray, energies: np.ndarray,
+                 distances: np.ndarray | None, computed: np.ndarray, rule: str,
+                 order: str) -> tuple[list[list[Pair]], dict[Pair, int]]:
+    """Per tree edge: the pairs across its cut (within its component) that could lower
+    it, best first by `rule`; the groups in `order` ("highest" edge first, or the one
+    with the "nearest" open pair)."""
     upper = np.triu(np.ones((n, n), dtype=bool), 1)
     high = np.maximum.outer(energies, energies)
-    groups, open_ = [], {}
-    for edge in sorted(tree, key=lambda e: (-e[2], e[0], e[1])):
+    groups: list[tuple[float, int, list[Pair]]] = []
+    open_: dict[Pair, int] = {}
+    for rank, edge in enumerate(sorted(tree, key=lambda e: (-e[2], e[0], e[1]))):
         a = _side(n, tree, edge)
-        across = (np.outer(a, ~a) | np.outer(~a, a)) & upper & ~computed & (high < edge[2])
-        cand = np.argwhere(across)
+        b = (labels == labels[edge[0]]) & ~a
+        cand = np.argwhere((np.outer(a, b) | np.outer(b, a)) & upper & ~computed & (high < edge[2]))
         key, tie = _rule_key(rule, cand[:, 0], cand[:, 1], energies, distances)
         group = _ordered(cand, key, tie)
         open_[(edge[0], edge[1])] = len(group)
         if group:
-            groups.append(group)
-    return groups, open_
+            nearest = float(distances[cand[:, 0], cand[:, 1]].min()) if order == "nearest" else 0.0
+            groups.append((nearest, rank, group))
+    groups.sort(key=lambda g: (g[0], g[1]))  # stable: "highest" keeps the height order
+    return [g[2] for g in groups], open_
 
 
 def _round_robin(groups: Sequence[Sequence[Pair]], k: int) -> list[Pair]:
@@ -259,23 +273,25 @@ def _round_robin(groups: Sequence[Sequence[Pair]], k: int) -> list[Pair]:
     return chosen
 
 
-def plan(
+def propose(
     n: int,
     energies: Any,
     edges: Mapping[Pair, float],
     *,
     batch: int = 1,
     rule: str = "closest",
+    order: str = "highest",
     distances: Any = None,
-) -> Plan:
+) -> ExplorePlan:
     """The next `batch` pairs to compute, given the computed `edges` (pair -> energy).
 
     Pure and deterministic: the same edges give the same proposals.  Edges at +inf
-    count as computed (failed paths are not retried).  `distances` (n, n) is needed by
-    the ``"closest"`` rule.
+    count as computed (failed paths are not retried).  `distances` (n, n) between the
+    minima are needed by the ``"closest"`` rule and the ``"nearest"`` order.
     """
-    if rule not in RULES:
-        raise LandscapeError(f"unknown pair rule {rule!r}; choose one of {', '.join(RULES)}")
+    _check_choice(rule, order)
+    if distances is None and (rule == "closest" or order == "nearest"):
+        raise LandscapeError(f"rule {rule!r} with order {order!r} needs the distances between minima")
     if isinstance(batch, bool) or int(batch) != batch or batch < 1:
         raise LandscapeError(f"batch must be a positive integer, got {batch!r}")
     e = np.asarray(energies, dtype=np.float64)
@@ -285,9 +301,9 @@ def plan(
         computed[i, j] = computed[j, i] = True
     matrix = saddle_matrix(n, {p: w for p, w in edges.items() if np.isfinite(w)}, e)
     labels = _components(n, matrix.mst)
-    tree_groups, open_ = _tree_groups(n, matrix.mst, e, d, computed, rule)
+    tree_groups, open_ = _tree_groups(n, matrix.mst, labels, e, d, computed, rule, order)
     groups = _connect_groups(n, labels, computed) + tree_groups
-    return Plan(tuple(_round_robin(groups, int(batch))), matrix.mst, open_, int(labels.max()), matrix)
+    return ExplorePlan(tuple(_round_robin(groups, int(batch))), matrix.mst, open_, int(labels.max()), matrix)
 
 
 # --------------------------------------------------------------------------- results
@@ -393,7 +409,8 @@ class _State:
     batch_of: dict[Pair, int] = field(default_factory=dict)  # -1: loaded or given
     paths: dict[Pair, str] = field(default_factory=dict)
     results: dict[Pair, Result] = field(default_factory=dict)
-    evaluations_before: int = 0
+    evaluations_before: int = 0  # by earlier calls on the same store
+    batches_before: int = 0
 
     def add(self, pair: Pair, energy: float, batch: int) -> None:
         if pair not in self.edges or energy < self.edges[pair]:
@@ -401,7 +418,7 @@ class _State:
         self.batch_of.setdefault(pair, batch)
 
 
-def _graph_arrays(state: _State, p: Plan) -> dict[str, np.ndarray]:
+def _graph_arrays(state: _State, p: ExplorePlan) -> dict[str, np.ndarray]:
     """/graph: every computed pair (pairs, energies, batch), which are in the tree and
     final, the saddle matrix with the edge that sets each entry, and the linkage."""
     pairs = list(state.edges)
@@ -442,6 +459,7 @@ def _stored_edges(store: Store, state: _State) -> None:
         state.paths.setdefault(pair, name)
     arrays, attrs = _read_graph(store)
     state.evaluations_before = int(attrs.get("evaluations_total", 0))
+    state.batches_before = int(attrs.get("batches_total", 0))
     for (i, j), w, b in zip(arrays.get("pairs", []), arrays.get("energies", []), arrays.get("batch", [])):
         if 0 <= i < len(state.names) and 0 <= j < len(state.names) and i != j:
             pair = _pair(i, j)
@@ -506,7 +524,7 @@ def _fresh_state(potential: Potential, coords: Any, names: Sequence[str] | None)
     return _State(names, c, energies)
 
 
-def _commit(filename: str, state: _State, batch: Sequence[tuple[Pair, Result | None]], p: Plan,
+def _commit(filename: str, state: _State, batch: Sequence[tuple[Pair, Result | None]], p: ExplorePlan,
             attrs: Mapping[str, Any], seed: int) -> None:
     """One transaction: the batch's paths (finite ones) and the whole /graph group."""
     from .store import Store
@@ -524,10 +542,53 @@ def _commit(filename: str, state: _State, batch: Sequence[tuple[Pair, Result | N
 # --------------------------------------------------------------------------- the loop
 
 
-def _distances(coords: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class _Settings:
+    """What every round needs besides the state."""
+
+    optimizer: PathOptimizer
+    pivots: int | None
+    run_budget: Budget | None
+    batch: int
+    rule: str
+    order: str
+    seed: int
+    tags: Mapping[str, Any]
+
+    def propose(self, state: _State, distances: np.ndarray | None) -> ExplorePlan:
+        return propose(len(state.names), state.energies, state.edges, batch=self.batch, rule=self.rule,
+                    order=self.order, distances=distances)
+
+    def config(self, ex: Executor) -> dict[str, Any]:
+        rb = self.run_budget or Budget()
+        return {
+            "optimizer": self.optimizer.to_config(),
+            "pivots": self.pivots,
+            "run_budget": {"max_steps": rb.max_steps, "max_evaluations": rb.max_evaluations,
+                           "max_seconds": rb.max_seconds},
+            "batch": self.batch,
+            "rule": self.rule,
+            "order": self.order,
+            "seed": self.seed,
+            "executor": ex.describe(),
+            "edge_energy": "upper_bound",
+            "tags": dict(self.tags),
+        }
+
+
+def _distances(coords: np.ndarray, rule: str, order: str) -> np.ndarray | None:
+    """Euclidean distances between the minima, when the rule or order needs them."""
+    if rule != "closest" and order != "nearest":
+        return None
     sq = np.einsum("ij,ij->i", coords, coords)
-    d2 = sq[:, None] + sq[None, :] - 2.0 * coords @ coords.T
-    return np.sqrt(np.maximum(d2, 0.0))
+    return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * coords @ coords.T, 0.0))
+
+
+def _check_choice(rule: str, order: str) -> None:
+    if rule not in RULES:
+        raise LandscapeError(f"unknown pair rule {rule!r}; choose one of {', '.join(RULES)}")
+    if order not in ORDERS:
+        raise LandscapeError(f"unknown edge order {order!r}; choose one of {', '.join(ORDERS)}")
 
 
 def _progress(enabled: bool, total: int) -> Any:
@@ -536,6 +597,14 @@ def _progress(enabled: bool, total: int) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="run", leave=False, dynamic_ncols=True, desc="explore")
+
+
+def _tick(bar: Any, runs: int, p: ExplorePlan) -> None:
+    if bar is not None:
+        bar.update(runs)
+        top = max((w for i, j, w in p.tree if p.open.get((i, j))), default=None)
+        bar.set_postfix(open_edges=sum(1 for v in p.open.values() if v), top=f"{top:.6g}" if top is not None else "-",
+                        refresh=False)
 
 
 def _initial(state: _State, initial_edges: Mapping[Pair, Result | float] | None) -> list[tuple[Pair, Result | None]]:
@@ -576,8 +645,10 @@ def explore(
     store_description: Mapping[str, Any] | None = None,
     initial_edges: Mapping[Pair, Result | float] | None = None,
     rule: str = "closest",
+    order: str = "highest",
     seed: int = 0,
     progress: bool = False,
+    tags: Mapping[str, Any] | None = None,
     **settings: Any,
 ) -> Exploration:
     """Explore the saddles between `minima` (m, dim) of `potential` (Algorithm 3).
@@ -590,81 +661,75 @@ def explore(
             `run_budget` limit each run as in :func:`landscape.connect.connect`.
         budget: limits on the whole call (:class:`ExploreBudget`).
         batch: pairs proposed per round (default: the executor's workers).
-        executor: an :class:`~landscape.executors.Executor` or "local" (default),
+        executor: an :class:`~landscape.executors.Executor`, or "local" (default),
             "process", "ray"; one made here is closed here.  `source`: how workers get the
             potential (default `potential` itself, pickled; a `PotentialSpec` rebuilds it).
         store: HDF5 file; created with the minima when missing (`store_description`
             defaults to ``potential.describe()``), else continued from its paths.
         initial_edges: ``{(i, j): Result or edge energy}`` to start from instead of a star.
-        rule: pair choice under an edge, ``"closest"`` or ``"lowest"`` (module docstring).
+        rule: the pair under an edge, ``"closest"`` or ``"lowest"``; order: which
+            non-final edge next, ``"highest"`` (the paper) or ``"nearest"`` (the one with
+            the closest open pair); see the module docstring.
         seed: recorded with every path (runs start from straight lines: deterministic).
         progress: a progress bar on stderr.
+        tags: JSON-able extras recorded in the stored config (the CLI keeps its options
+            there, to continue with the same ones).
+
+    Raises:
+        LandscapeError: bad settings or minima, or a store that does not match them.
     """
     from .connect import make_optimizer
-    from .executors import LocalExecutor, make_executor
+    from .executors import Executor, LocalExecutor, make_executor
 
-    budget = budget or ExploreBudget()
-    opt = optimizer or make_optimizer(method, **settings)
+    _check_choice(rule, order)
     if pivots is not None and pivots < 3:
         raise LandscapeError(f"need at least 3 pivots (ends included), got {pivots}")
-    plan(1, [0.0], {}, rule=rule)  # validates the rule before any work
+    if batch is not None and (isinstance(batch, bool) or int(batch) != batch or batch < 1):
+        raise LandscapeError(f"batch must be a positive integer, got {batch!r}")
+    opt = optimizer or make_optimizer(method, **settings)
     filename = None if store is None else os.path.abspath(os.fspath(store))
-    if filename is not None:
-        state = _open_or_create(filename, potential, minima, names, store_description)
-    elif minima is None:
-        raise LandscapeError("give the minima, or a store that holds them")
-    else:
-        state = _fresh_state(potential, minima, names)
-    given = _initial(state, initial_edges)
-    owns = not hasattr(executor, "submit")
-    ex = make_executor(executor or "local") if owns else executor
-    assert ex is not None
-    try:
+    with contextlib.ExitStack() as stack:
+        if filename is not None:  # one writer per store, for the whole exploration
+            stack.enter_context(WriterLock(filename))
+        state = _load_state(potential, minima, names, filename, store_description)
+        given = _initial(state, initial_edges)
+        ex = executor if isinstance(executor, Executor) else stack.enter_context(make_executor(executor or "local"))
         ex.start(potential if source is None or isinstance(ex, LocalExecutor) else source)
         k = int(batch) if batch is not None else ex.workers
-        config = _config(opt, pivots, run_budget, k, rule, seed, ex)
-        return _run(potential, state, ex, opt, pivots, run_budget, budget, k, rule, seed, progress,
-                    filename, config, given)
-    finally:
-        if owns:
-            ex.close()
+        run = _Settings(opt, pivots, run_budget, k, rule, order, int(seed), dict(tags or {}))
+        return _run(state, ex, run, budget or ExploreBudget(), progress, filename, given)
 
 
-def _config(opt: PathOptimizer, pivots: int | None, run_budget: Budget | None, batch: int, rule: str,
-            seed: int, ex: Executor) -> dict[str, Any]:
-    rb = run_budget or Budget()
-    return {
-        "optimizer": opt.to_config(),
-        "pivots": pivots,
-        "run_budget": {"max_steps": rb.max_steps, "max_evaluations": rb.max_evaluations, "max_seconds": rb.max_seconds},
-        "batch": batch,
-        "rule": rule,
-        "seed": seed,
-        "executor": ex.describe(),
-        "edge_energy": "upper_bound",
-    }
+def _load_state(potential: Potential, minima: Any, names: Sequence[str] | None, filename: str | None,
+                description: Mapping[str, Any] | None) -> _State:
+    if filename is not None:
+        return _open_or_create(filename, potential, minima, names, description)
+    if minima is None:
+        raise LandscapeError("give the minima, or a store that holds them")
+    return _fresh_state(potential, minima, names)
 
 
-def _run(potential: Potential, state: _State, ex: Executor, opt: PathOptimizer, pivots: int | None,
-         run_budget: Budget | None, budget: ExploreBudget, k: int, rule: str, seed: int, progress: bool,
-         filename: str | None, config: dict[str, Any], given: list[tuple[Pair, Result | None]]) -> Exploration:
+def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, progress: bool,
+         filename: str | None, given: list[tuple[Pair, Result | None]]) -> Exploration:
     from .executors import PairTask
 
     n = len(state.names)
-    distances = _distances(state.coords) if rule == "closest" else None
+    distances = _distances(state.coords, run.rule, run.order)
+    config = run.config(ex)
     started = time.monotonic()
     runs = evaluations = 0
     batches: list[tuple[Pair, ...]] = []
     status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"
-    bar = _progress(progress, n * (n - 1) // 2 - len(state.edges))
 
     def attrs() -> dict[str, Any]:
         return {"config": config, "status": status.value, "message": message, "runs_total": len(state.edges),
-                "evaluations_total": state.evaluations_before + evaluations, "batches": len(batches)}
+                "evaluations_total": state.evaluations_before + evaluations,
+                "batches_total": state.batches_before + len(batches)}
 
-    p = plan(n, state.energies, state.edges, batch=k, rule=rule, distances=distances)
+    p = run.propose(state, distances)
     if filename is not None and given:
-        _commit(filename, state, given, p, attrs(), seed)
+        _commit(filename, state, given, p, attrs(), run.seed)
+    bar = _progress(progress, n * (n - 1) // 2 - len(state.edges))
     try:
         while not p.complete:
             stop = budget.exceeded(runs, evaluations, time.monotonic() - started)
@@ -673,54 +738,51 @@ def _run(potential: Potential, state: _State, ex: Executor, opt: PathOptimizer, 
                 break
             left = budget.runs_left(runs)
             pairs = p.proposals if left is None else p.proposals[:left]
-            tasks = [(i, j, PairTask(state.coords[i], state.coords[j], opt, pivots, run_budget)) for i, j in pairs]
+            tasks = [(i, j, PairTask(state.coords[i], state.coords[j], run.optimizer, run.pivots, run.run_budget))
+                     for i, j in pairs]
             results = ex.submit(tasks)
             if any(r.status is Status.INTERRUPTED for r in results):
                 raise KeyboardInterrupt
             for (i, j), r in zip(pairs, results):  # proposal order, not completion order
-                state.add((i, j), edge_energy(r, state.energies[i], state.energies[j]), len(batches))
+                state.add((i, j), edge_energy(r, state.energies[i], state.energies[j]),
+                          state.batches_before + len(batches))
                 state.results[(i, j)] = r
             runs += len(pairs)
             evaluations += sum(int(r.nfev) for r in results)
             batches.append(tuple(pairs))
-            p = plan(n, state.energies, state.edges, batch=k, rule=rule, distances=distances)
+            p = run.propose(state, distances)
             if filename is not None:
-                _commit(filename, state, list(zip(pairs, results)), p, attrs(), seed)
+                _commit(filename, state, list(zip(pairs, results)), p, attrs(), run.seed)
             _tick(bar, len(pairs), p)
     except KeyboardInterrupt:  # the batch in flight is lost; everything merged is stored
         status, message = ExploreStatus.INTERRUPTED, "interrupted; the runs in flight were discarded"
     finally:
         if bar is not None:
             bar.close()
+    if status is ExploreStatus.COMPLETE and p.unconnected:
+        message = f"every edge is final, but {p.unconnected + 1} groups of minima stay apart: their paths failed"
     if filename is not None:
-        _commit(filename, state, [], p, attrs(), seed)  # the final status
+        _commit(filename, state, [], p, attrs(), run.seed)  # the final status
     return _exploration(state, p, runs, evaluations, time.monotonic() - started, batches, status, message,
-                        config, filename, state.evaluations_before + evaluations)
+                        config, filename)
 
 
-def _tick(bar: Any, runs: int, p: Plan) -> None:
-    if bar is not None:
-        bar.update(runs)
-        top = max((w for i, j, w in p.tree if p.open.get((i, j))), default=None)
-        bar.set_postfix(open_edges=sum(1 for v in p.open.values() if v), top=f"{top:.6g}" if top is not None else "-",
-                        refresh=False)
-
-
-def _exploration(state: _State, p: Plan, runs: int, evaluations: int, seconds: float,
+def _exploration(state: _State, p: ExplorePlan, runs: int, evaluations: int, seconds: float,
                  batches: list[tuple[Pair, ...]], status: ExploreStatus, message: str,
-                 config: Mapping[str, Any], filename: str | None, evaluations_total: int) -> Exploration:
+                 config: Mapping[str, Any], filename: str | None) -> Exploration:
     return Exploration(
         names=tuple(state.names), coords=state.coords, energies=state.energies, edges=dict(state.edges),
         results=dict(state.results), paths=dict(state.paths), tree=p.tree, final=p.final, open=dict(p.open),
         matrix=p.matrix, linkage=single_linkage(p.matrix), runs=runs, evaluations=evaluations, seconds=seconds,
-        batches=tuple(batches), status=status, message=message, evaluations_total=evaluations_total,
-        config=dict(config), store=filename,
+        batches=tuple(batches), status=status, message=message,
+        evaluations_total=state.evaluations_before + evaluations, config=dict(config), store=filename,
     )
 
 
-def load_exploration(filename: str | os.PathLike[str], rule: str | None = None) -> Exploration:
-    """The exploration state of a store (no potential needed): its edges, tree, final
-    edges and matrix; `results` stay in the store (`Store.read_result(paths[pair])`)."""
+def load_exploration(filename: str | os.PathLike[str]) -> Exploration:
+    """The exploration state of a store, no potential needed: edges, tree, final edges,
+    matrix (rule and order from the stored config).  `results` stay in the store: read
+    them with ``Store.read_result(exploration.paths[pair])``."""
     from .store import Store
 
     name = os.path.abspath(os.fspath(filename))
@@ -730,15 +792,15 @@ def load_exploration(filename: str | os.PathLike[str], rule: str | None = None) 
         _stored_edges(store, state)
         attrs = _read_graph(store)[1]
     config = attrs.get("config", {})
-    rule = rule or config.get("rule", "closest")
-    distances = _distances(state.coords) if rule == "closest" else None
-    p = plan(len(names), state.energies, state.edges, batch=1, rule=rule, distances=distances)
+    rule, order = config.get("rule", "closest"), config.get("order", "highest")
+    _check_choice(rule, order)
+    p = propose(len(names), state.energies, state.edges, rule=rule, order=order,
+             distances=_distances(state.coords, rule, order))
     if p.complete:
         status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"
     else:
         status = ExploreStatus(attrs.get("status", ExploreStatus.INTERRUPTED.value))
-        if status is ExploreStatus.COMPLETE:  # e.g. paths added since: not complete any more
+        if status is ExploreStatus.COMPLETE:  # paths were removed since: not complete any more
             status = ExploreStatus.INTERRUPTED
-        message = str(attrs.get("message", "no exploration recorded in this store"))
-    return _exploration(state, p, 0, 0, 0.0, [], status, message, config, name, state.evaluations_before)
-
+        message = str(attrs.get("message", "no exploration recorded in this store yet"))
+    return _exploration(state, p, 0, 0, 0.0, [], status, message, config, name)

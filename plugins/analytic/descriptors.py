@@ -65,11 +65,13 @@ def leps(dim: int = 2, embed_seed: int = 0, stiffness: float = 1.0) -> Any:
 
 
 def gaussian_mixture(
-    wells: int = 8, seed: int = 0, dim: int = 2, embed_seed: int = 0, stiffness: float = 1.0
+    wells: int = 8, seed: int = 0, box: float = 2.0, confinement: float = 0.5, dim: int = 2,
+    embed_seed: int = 0, stiffness: float = 1.0,
 ) -> Any:
     from .surfaces import GaussianMixture
 
-    return _embed(GaussianMixture(n_wells=wells, seed=seed), dim, embed_seed, stiffness)
+    base = GaussianMixture(n_wells=wells, seed=seed, box=box, confinement=confinement)
+    return _embed(base, dim, embed_seed, stiffness)
 
 
 _MODULE = "landscape_plugins.analytic.descriptors"
@@ -105,6 +107,8 @@ GAUSSIAN_MIXTURE = PotentialPlugin(
     options={
         "wells": (int, 8, "number of Gaussian wells"),
         "seed": (int, 0, "seed of the wells' centres, depths and widths"),
+        "box": (float, 2.0, "half-width of the square the centres are drawn from"),
+        "confinement": (float, 0.5, "strength of the quartic confinement"),
         **_EMBED,
     },
 )

@@ -86,11 +86,17 @@ class Embedded(Potential):
         return np.asarray(e) + 0.5 * self.stiffness * off, grad
 
     def describe(self) -> dict[str, Any]:
+        # "name" and "options" are the base plugin's, so that
+        # load_potential(d["name"], d["options"]) rebuilds this embedding
+        base = self.base.describe()
+        options = {**base.get("options", {}), "dim": self.dim, "embed_seed": self.seed, "stiffness": self.stiffness}
         return {
-            "name": self.name,
+            "name": base["name"],
+            "label": self.name,
+            "options": options,
             "dim": self.dim,
             "class": type(self).__qualname__,
-            "base": self.base.describe(),
+            "base": base,
             "seed": self.seed,
             "stiffness": self.stiffness,
         }

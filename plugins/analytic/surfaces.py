@@ -74,10 +74,15 @@ class AnalyticSurface(Potential):
         """The constructor options (JSON-able) that rebuild this surface."""
         return {}
 
+    def plugin_options(self) -> dict[str, Any]:
+        """The options of the registered plugin that rebuild this surface, so that
+        ``load_potential(d["name"], d["options"])`` works for ``d = describe()``."""
+        return self.options()
+
     def describe(self) -> dict[str, Any]:
         return {
             **super().describe(),
-            "options": self.options(),
+            "options": self.plugin_options(),
             "bounds": [list(b) for b in self.bounds],
             "minima": {k: v.tolist() for k, v in self.minima.items()},
             "saddles": {k: v.tolist() for k, v in self.saddles.items()},
@@ -311,6 +316,10 @@ class GaussianMixture(AnalyticSurface):
 
     def options(self) -> dict[str, Any]:
         return {"n_wells": self.n_wells, "seed": self.seed, "box": self.box, "confinement": self.confinement}
+
+    def plugin_options(self) -> dict[str, Any]:
+        # the plugin calls the well count `wells`
+        return {"wells": self.n_wells, "seed": self.seed, "box": self.box, "confinement": self.confinement}
 
     def _energy_gradient(self, x, y):
         dx = x[:, None] - self.centres[:, 0]

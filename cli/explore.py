@@ -1,0 +1,290 @@
+"""Commands for many minima: minima, explore, report, and the `plot dgraph` picture."""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import click
+import numpy as np
+
+from landscape.errors import LandscapeError
+
+from .common import build_potential, emit, json_number, potential_options
+from .inspect import plot_group
+
+__all__ = ["minima_cmd", "explore_cmd", "report_cmd", "dgraph_cmd", "potential_from_description"]
+
+# Options of `explore` that are kept in the store and reused when continuing.
+_KEPT = ("method", "schedule", "climb", "fmax", "pivots", "steps", "batch", "rule", "order")
+_DEFAULTS: dict[str, Any] = {"method": "autoneb", "schedule": None, "climb": True, "fmax": None, "pivots": None,
+                             "steps": None, "batch": None, "rule": "closest", "order": "highest"}
+
+
+def _plugin_spec(spec: str) -> str:
+    """`spec` with a file path made absolute, so the store rebuilds it from anywhere."""
+    source, sep, name = spec.rpartition(":")
+    if sep and (source.endswith(".py") or "/" in source or os.sep in source):
+        return f"{os.path.abspath(os.path.expanduser(source))}:{name}"
+    return spec
+
+
+def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(potential, PotentialSpec) rebuilt from a store's potential description.
+
+    Uses the plugin spec that `landscape minima` records, else
+    ``load_potential(desc["name"], desc["options"])`` (what `describe()` gives).
+    """
+    from landscape.executors import PotentialSpec
+    from landscape.registry import load_potential
+
+    plugin = desc.get("plugin")
+    if isinstance(plugin, Mapping) and plugin.get("name"):
+        spec = PotentialSpec(str(plugin["name"]), dict(plugin.get("options") or {}))
+    elif desc.get("name"):
+        spec = PotentialSpec(str(desc["name"]), dict(desc.get("options") or {}))
+    else:
+        raise LandscapeError("the store does not say which potential it holds (no name in its description)")
+    try:
+        return load_potential(spec.name, dict(spec.options)), spec
+    except LandscapeError as exc:
+        raise LandscapeError(f"cannot rebuild the store's potential {spec.name!r}: {exc}") from None
+
+
+def _check_out(out: str, force: bool) -> None:
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise LandscapeError(f"output folder {folder} does not exist")
+    if os.path.isdir(out):
+        raise LandscapeError(f"{out} is a directory")
+    if os.path.lexists(out) and not force:
+        raise LandscapeError(f"{out} already exists; pass --force to replace it")
+
+
+@click.command("minima")
+@potential_options
+@click.option("--n", "n_starts", type=int, default=64, show_default=True, help="Random starts (local minimisations).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts.")
+@click.option("--out", "out", required=True, help="New HDF5 store for the potential and its minima.")
+@click.option("--force", is_flag=True, help="Replace an existing store.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: int, out: str, force: bool,
+               as_json: bool) -> None:
+    """Find the minima of POTENTIAL from seeded random starts and start a store."""
+    from landscape.minima import find_minima
+    from landscape.registry import parse_options
+    from landscape.store import Store
+
+    if n_starts < 1:
+        raise LandscapeError(f"--n must be positive, got {n_starts}")
+    _check_out(out, force)
+    pot = build_potential(potential, options)
+    found = find_minima(pot, n_starts, seed=seed)
+    desc = {**pot.describe(), "plugin": {"name": _plugin_spec(potential), "options": parse_options(options)}}
+    with Store.create(out, desc, overwrite=force) as store:
+        store.write_minima(found.coords, found.energies, found.names,
+                           metadata={"method": "find_minima", "starts": n_starts, "seed": seed})
+    emit(as_json, {"store": out, "count": len(found.names), "names": found.names,
+                   "energies": [float(e) for e in found.energies], "starts": n_starts, "seed": seed},
+         [f"{len(found.names)} minima of {pot.name} from {n_starts} starts (seed {seed}), stored in {out}"]
+         + [f"  {name}: energy {e:.6f}" for name, e in zip(found.names, found.energies)])
+
+
+def _stored_options(file: str) -> dict[str, Any]:
+    """The CLI options an earlier `explore` recorded in the store (empty if none)."""
+    from landscape.explore import GRAPH_GROUP
+    from landscape.store import Store
+
+    with Store.open(file) as store:
+        try:
+            attrs = store.read_array_group(GRAPH_GROUP)[1]
+        except LandscapeError:
+            return {}
+    tags = (attrs.get("config") or {}).get("tags") or {}
+    return dict(tags.get("cli") or {})
+
+
+def _resolve(given: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """Each option: given on the command line, else as stored, else the default."""
+    return {k: given[k] if given[k] is not None else stored.get(k, _DEFAULTS[k]) for k in _KEPT}
+
+
+def _settings(opts: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of `explore` for the path optimizer."""
+    from landscape.driver import Budget
+
+    settings: dict[str, Any] = {"method": opts["method"], "climb": opts["climb"], "pivots": opts["pivots"]}
+    if opts["fmax"] is not None:
+        settings["fmax"] = opts["fmax"]
+    if opts["schedule"] is not None:
+        if opts["method"] != "autoneb":
+            raise LandscapeError("--schedule applies to --method autoneb only")
+        settings["schedule"] = opts["schedule"]
+    if opts["steps"] is not None:  # else connect's default: the schedule, or 5000 band steps
+        settings["run_budget"] = Budget(max_steps=opts["steps"])
+    return settings
+
+
+def _check_positive(**values: Any) -> None:
+    """Budgets (max_*) may be 0; counts must be positive."""
+    for name, value in values.items():
+        budget = name.startswith("max")
+        if value is not None and value < (0 if budget else 1):
+            raise LandscapeError(f"--{name.replace('_', '-')} must be {'>= 0' if budget else 'positive'}, got {value}")
+
+
+def _tree_rows(ex: Any) -> list[dict[str, Any]]:
+    return [{"a": ex.names[i], "b": ex.names[j], "i": i, "j": j, "energy": json_number(w),
+             "final": (i, j) in ex.final, "open_pairs": int(ex.open.get((i, j), 0))} for i, j, w in ex.tree]
+
+
+def _tree_lines(ex: Any) -> list[str]:
+    rows = sorted(_tree_rows(ex), key=lambda r: -(r["energy"] if r["energy"] is not None else math.inf))
+    return [f"  {r['a']:>6} - {r['b']:<6} saddle {r['energy']:.6f}  "
+            + ("final" if r["final"] else f"open ({r['open_pairs']} pairs could lower it)") for r in rows]
+
+
+@click.command("explore")
+@click.argument("file")
+@click.option("--method", type=click.Choice(["autoneb", "neb", "string"]), default=None,
+              help="Path optimizer [default: autoneb, or as stored].")
+@click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
+@click.option("--climb/--no-climb", default=None, help="Climbing image [default: on].")
+@click.option("--fmax", type=float, default=None, help="Converged when the largest pivot force is below this.")
+@click.option("--pivots", type=int, default=None, help="Pivots on each initial straight line, ends included.")
+@click.option("--steps", type=int, default=None, help="Step budget of each run.")
+@click.option("--max-runs", type=int, default=None, help="Run at most this many paths now.")
+@click.option("--max-evaluations", type=int, default=None, help="Stop after this many evaluated points.")
+@click.option("--max-seconds", type=float, default=None, help="Start no batch after this many seconds.")
+@click.option("--batch", type=int, default=None, help="Pairs per round [default: the executor's workers].")
+@click.option("--rule", type=click.Choice(["closest", "lowest"]), default=None,
+              help="Which pair under an edge [default: closest].")
+@click.option("--order", type=click.Choice(["highest", "nearest"]), default=None,
+              help="Which open edge next [default: highest, as in the paper].")
+@click.option("--executor", "executor_kind", type=click.Choice(["local", "process", "ray"]), default="local",
+              show_default=True)
+@click.option("--address", default=None, help="Ray cluster address (ray executor; 'auto' for a running one).")
+@click.option("--workers", type=int, default=None, help="Processes (process) or CPUs of a local Ray instance.")
+@click.option("--gpus-per-task", type=float, default=0.0, show_default=True, help="GPUs each Ray task asks for.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: when stderr is a terminal).")
+def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool | None, fmax: float | None,
+                pivots: int | None, steps: int | None, max_runs: int | None, max_evaluations: int | None,
+                max_seconds: float | None, batch: int | None, rule: str | None, order: str | None,
+                executor_kind: str, address: str | None, workers: int | None, gpus_per_task: float,
+                as_json: bool, progress: bool | None) -> None:
+    """Explore the saddles between the minima in FILE (paper Algorithm 3); continues a stored exploration."""
+    from landscape.executors import make_executor
+    from landscape.explore import ExploreBudget, explore
+    from landscape.store import Store
+
+    _check_positive(pivots=pivots, steps=steps, batch=batch, workers=workers, max_runs=max_runs,
+                    max_evaluations=max_evaluations, max_seconds=max_seconds)
+    if (address is not None or gpus_per_task) and executor_kind != "ray":
+        raise LandscapeError("--address and --gpus-per-task apply to --executor ray only")
+    if gpus_per_task < 0:
+        raise LandscapeError(f"--gpus-per-task must be >= 0, got {gpus_per_task}")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    with Store.open(file) as store:
+        desc = store.potential_description
+        store.read_minima()  # a clear error when there are none
+    opts = _resolve({"method": method, "schedule": schedule, "climb": climb, "fmax": fmax, "pivots": pivots,
+                     "steps": steps, "batch": batch, "rule": rule, "order": order}, _stored_options(file))
+    pot, spec = potential_from_description(desc)
+    executor = make_executor(executor_kind, workers=workers, address=address, num_gpus_per_task=gpus_per_task)
+    with executor:
+        ex = explore(pot, None, store=file, executor=executor, source=spec, batch=opts["batch"],
+                     budget=ExploreBudget(max_runs, max_evaluations, max_seconds), rule=opts["rule"],
+                     order=opts["order"], progress=progress, tags={"cli": opts}, **_settings(opts))
+    computed = len(ex.edges)
+    emit(as_json, {
+        "store": file, "status": ex.status.value, "message": ex.message, "complete": ex.complete,
+        "runs": ex.runs, "evaluations": ex.evaluations, "seconds": ex.seconds, "pairs_computed": computed,
+        "pairs_total": ex.pairs_total, "names": list(ex.names), "tree": _tree_rows(ex),
+        "executor": executor_kind, "batches": [[list(p) for p in b] for b in ex.batches],
+    }, [
+        f"{file}: {ex.status.value} ({ex.message})",
+        f"this call: {ex.runs} runs, {ex.evaluations} evaluations, {ex.seconds:.2f} s ({executor_kind} executor)",
+        f"pairs with a path: {computed} of {ex.pairs_total}; minimum spanning tree:",
+        *_tree_lines(ex),
+    ])
+
+
+def _matrix_lines(ex: Any, limit: int = 12) -> list[str]:
+    """The bounds matrix as a table (the first `limit` minima)."""
+    k = min(ex.n, limit)
+    names = list(ex.names[:k])
+    head = " " * 8 + "".join(f"{n:>11}" for n in names)
+    rows = [head] + [f"{names[i]:>8}" + "".join(f"{ex.matrix.values[i, j]:>11.4f}" for j in range(k)) for i in range(k)]
+    if ex.n > k:
+        rows.append(f"  ... {ex.n - k} more minima (see --json)")
+    return rows
+
+
+def _matrix_json(values: np.ndarray) -> list[list[float | None]]:
+    return [[json_number(v) for v in row] for row in values]
+
+
+@click.command("report")
+@click.argument("file")
+@click.option("--level", type=float, default=None, help="Clusters of minima joined at or below this saddle energy.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def report_cmd(file: str, level: float | None, as_json: bool) -> None:
+    """Pairs computed, saddle bounds, minimum spanning tree, final edges and clusters of a store."""
+    from landscape.explore import load_exploration
+
+    ex = load_exploration(file)
+    if level is not None and not math.isfinite(level):
+        raise LandscapeError(f"--level must be a finite energy, got {level}")
+    labels = ex.clusters(level) if level is not None else None
+    payload = {
+        "store": file, "status": ex.status.value, "message": ex.message, "complete": ex.complete,
+        "names": list(ex.names), "energies": [float(e) for e in ex.energies],
+        "pairs_computed": len(ex.edges), "pairs_total": ex.pairs_total,
+        "pairs": [{"a": ex.names[i], "b": ex.names[j], "energy": json_number(w), "path": ex.paths.get((i, j))}
+                  for (i, j), w in ex.edges.items()],
+        "bounds": _matrix_json(ex.matrix.values), "tree": _tree_rows(ex),
+        "final_edges": sum(1 for r in ex.tree if (r[0], r[1]) in ex.final), "tree_edges": len(ex.tree),
+        "linkage": ex.linkage.tolist(), "evaluations_total": ex.evaluations_total,
+        "level": level, "clusters": None if labels is None else [int(c) for c in labels],
+    }
+    lines = [
+        f"{file}: {ex.n} minima, {len(ex.edges)} of {ex.pairs_total} pairs with a path; {ex.status.value} ({ex.message})",
+        f"minimum spanning tree ({payload['final_edges']} of {len(ex.tree)} edges final):", *_tree_lines(ex),
+        "saddle bounds (minimax over the tree):", *_matrix_lines(ex),
+    ]
+    if labels is not None:
+        groups = [[ex.names[k] for k in np.flatnonzero(labels == c)] for c in range(int(labels.max()) + 1)]
+        lines.append(f"clusters at level {level:g}: " + "; ".join("{" + ", ".join(g) + "}" for g in groups))
+    emit(as_json, payload, lines)
+
+
+@plot_group.command("dgraph")
+@click.argument("file")
+@click.option("--out", "out", default=None, help="PNG file (default: FILE with -dgraph.png).")
+@click.option("--order", type=click.Choice(["energy", "index", "basin"]), default="energy", show_default=True,
+              help="Left-to-right order of sibling basins.")
+@click.option("--levels", type=int, default=None, help="Number of dotted guide levels.")
+@click.option("--emin", type=float, default=None, help="Lower end of the energy axis.")
+@click.option("--emax", type=float, default=None, help="Upper end of the energy axis.")
+def dgraph_cmd(file: str, out: str | None, order: str, levels: int | None, emin: float | None,
+               emax: float | None) -> None:
+    """Disconnectivity graph of the minima in FILE (joins at the explored saddle bounds)."""
+    from landscape.explore import load_exploration
+    from landscape.plot import save_figure
+
+    ex = load_exploration(file)
+    if not ex.edges:
+        raise LandscapeError(f"{file} holds no paths between its minima; run `landscape explore {file}` first")
+    if levels is not None and levels < 0:
+        raise LandscapeError(f"--levels must be >= 0, got {levels}")
+    if (emin is None) != (emax is None):
+        raise LandscapeError("give both --emin and --emax, or neither")
+    energy_range = None if emin is None else (emin, emax)
+    ax = ex.plot(order=order, levels=levels, energy_range=energy_range)
+    out = out or os.path.splitext(file)[0] + "-dgraph.png"
+    click.echo(save_figure(ax, out))
