@@ -49,7 +49,7 @@ def test_tangent_is_continuous_when_a_pivot_becomes_a_maximum(pivots, e0, e2):
     original AutoNEB code swapped to the other segment, a ~90 degree jump)."""
     top = max(e0, e2)
     # The tangent turns over an energy window as wide as |e2 - e0|: step well inside it.
-    eps = 1e-7 * max(abs(e2 - e0), 1e-12)
+    eps = 1e-7 * abs(e2 - e0) if e2 != e0 else 1e-7
     below = geometry.improved_tangents(pivots, np.array([e0, top - eps, e2]))
     above = geometry.improved_tangents(pivots, np.array([e0, top + eps, e2]))
     assert np.linalg.norm(below - above) < 1e-2  # a jump to the other segment would be ~1
