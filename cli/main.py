@@ -17,6 +17,7 @@ from .common import LandscapeGroup
 from .connect import connect_cmd, demo_cmd, exact_cmd
 from .explore import explore_cmd, minima_cmd, report_cmd
 from .inspect import inspect_cmd, plot_group, plugins_cmd
+from .network import evaluate_cmd, hessian_cmd, report_table_cmd, train_cmd, xor_cmd
 
 __all__ = ["cli", "main"]
 
@@ -28,7 +29,7 @@ def cli() -> None:
 
 
 for command in (demo_cmd, connect_cmd, exact_cmd, minima_cmd, explore_cmd, report_cmd, inspect_cmd, plot_group,
-                plugins_cmd):
+                plugins_cmd, train_cmd, evaluate_cmd, hessian_cmd, xor_cmd, report_table_cmd):
     cli.add_command(command)
 
 

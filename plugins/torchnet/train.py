@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,8 +27,8 @@ from .evaluate import module_metrics
 from .params import flatten_parameters
 from .potential import NetworkPotential
 
-__all__ = ["TrainConfig", "TrainedMinimum", "init_parameters", "train_minimum", "train_minima", "learning_rate",
-           "save_minima", "load_learning_curves"]
+__all__ = ["TrainConfig", "TrainedMinimum", "TrainingState", "init_parameters", "train_minimum", "train_minima",
+           "learning_rate", "save_minima", "load_learning_curves"]
 
 _SCHEDULES = ("constant", "step", "cosine")
 _OPTIMIZERS = ("sgd", "adam")
@@ -90,6 +90,28 @@ class TrainedMinimum:
         return {"seed": self.seed, "config": asdict(self.config), "final": self.final}
 
 
+@dataclass(eq=False)
+class TrainingState:
+    """The live state of `train_minimum` at an epoch boundary: what its `on_epoch`
+    callback sees (to checkpoint it) and what its `restore` callback sets (to resume).
+
+    `rows` holds one dict of curve values per finished epoch; `source` is the data
+    source of the training batches.
+    """
+
+    seed: int
+    module: nn.Module
+    optimizer: torch.optim.Optimizer
+    sampler: BatchSampler
+    source: Any
+    rows: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def epoch(self) -> int:
+        """Epochs finished."""
+        return len(self.rows)
+
+
 def learning_rate(config: TrainConfig, epoch: int) -> float:
     """The learning rate of `epoch` (0-based) under the recipe's schedule."""
     if config.schedule == "constant":
@@ -123,12 +145,13 @@ def _optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
                            nesterov=config.nesterov, weight_decay=config.weight_decay)
 
 
-def _epoch(module: nn.Module, potential: NetworkPotential, sampler: BatchSampler, opt: torch.optim.Optimizer) -> float:
+def _epoch(module: nn.Module, potential: NetworkPotential, source: Any, sampler: BatchSampler,
+           opt: torch.optim.Optimizer) -> float:
     module.train()
     total = torch.zeros((), device=potential.device)
     batches = 0
     for idx in sampler.epoch():
-        inputs, targets = potential.train_data.get(idx)
+        inputs, targets = source.get(idx)
         opt.zero_grad(set_to_none=True)
         loss = potential.loss(module(inputs), targets)
         loss.backward()
@@ -139,10 +162,17 @@ def _epoch(module: nn.Module, potential: NetworkPotential, sampler: BatchSampler
 
 
 def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = TrainConfig(), *,
-                  progress: bool = False, init: torch.Tensor | None = None) -> TrainedMinimum:
+                  progress: bool = False, init: torch.Tensor | None = None, train_source: Any = None,
+                  on_epoch: Callable[[TrainingState], None] | None = None,
+                  restore: Callable[[TrainingState], None] | None = None) -> TrainedMinimum:
     """Train a seeded copy of `potential.module`; the seed fixes initialisation and batches.
 
     `init` starts from given flat parameters instead of a fresh initialisation.
+    `train_source` draws the training batches (e.g. augmented images; default
+    `potential.train_data`); the learning curves are always measured on the
+    potential's own train and test data.  `on_epoch(state)` runs after every epoch
+    (e.g. to checkpoint); `restore(state)` runs once before the first epoch and may
+    load a checkpoint into the state: training continues after its last epoch.
     """
     from tqdm.auto import tqdm
 
@@ -151,17 +181,23 @@ def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = 
         from .params import load_parameters
 
         load_parameters(module, potential.asarray(init), potential.spec)
-    sampler = BatchSampler(len(potential.train_data), config.batch_size, seed, potential.train_data.index_device)
-    opt = _optimizer(module, config)
-    rows: list[dict[str, float]] = []
-    bar = tqdm(range(config.epochs), desc=f"train seed {seed}", unit="epoch", disable=not progress, leave=False)
+    source = potential.train_data if train_source is None else train_source
+    sampler = BatchSampler(len(source), config.batch_size, seed, source.index_device)
+    state = TrainingState(int(seed), module, _optimizer(module, config), sampler, source)
+    if restore is not None:
+        restore(state)
+    bar = tqdm(range(state.epoch, config.epochs), desc=f"train seed {seed}", unit="epoch", disable=not progress,
+               leave=False, initial=state.epoch, total=config.epochs)
     for epoch in bar:
         lr = learning_rate(config, epoch)
-        for group in opt.param_groups:
+        for group in state.optimizer.param_groups:
             group["lr"] = lr
-        running = _epoch(module, potential, sampler, opt)
-        rows.append(_curve_row(module, potential, config, epoch, lr, running))
-        bar.set_postfix(loss=f"{rows[-1]['train_loss']:.4g}", refresh=False)
+        running = _epoch(module, potential, source, sampler, state.optimizer)
+        state.rows.append(_curve_row(module, potential, config, epoch, lr, running))
+        bar.set_postfix(loss=f"{state.rows[-1]['train_loss']:.4g}", refresh=False)
+        if on_epoch is not None:
+            on_epoch(state)
+    rows = state.rows
     if not np.isfinite(rows[-1]["train_loss"]):
         raise LandscapeError(f"training with seed {seed} diverged (loss {rows[-1]['train_loss']}); lower the learning rate")
     curves = {k: np.array([r[k] for r in rows]) for k in rows[0]}

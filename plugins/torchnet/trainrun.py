@@ -1,0 +1,368 @@
+"""Training minima into a store, crash-safe and resumable (`landscape train`).
+
+`train_stored(filename, potential, n, config)` trains minima "0".."n-1" (seeds
+`seed + k`) and commits as it goes:
+
+- every finished minimum: /minima (coordinates, energies, names, seeds, recipe, final
+  metrics) and /learning_curves (per-epoch train/test loss and error), one atomic
+  transaction each;
+- every finished epoch (`epoch_checkpoints`): the group /training with the state of
+  the minimum in progress: module parameters and buffers, optimizer state (momentum),
+  the batch sampler's position, the augmentation generator of the training source and
+  the global torch RNG, plus the curve rows so far, serialised by `torch.save` into one
+  uint8 array.
+
+Running again on the same store (same potential, recipe and seeds) skips the finished
+minima and continues the one in progress after its last committed epoch; on a CPU
+the result is bit-for-bit the uninterrupted run's.  Asking for more minima than a
+finished store holds trains the missing ones.  One writer per store (`WriterLock`).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from landscape.errors import LandscapeError
+from landscape.lock import WriterLock
+from landscape.path import to_numpy
+from landscape.store import Store
+
+from .potential import NetworkPotential
+from .train import TrainConfig, TrainedMinimum, TrainingState, train_minimum
+
+__all__ = ["TRAINING_GROUP", "CURVES_GROUP", "TrainingRun", "train_stored", "default_config", "store_description",
+           "rebuild_potential", "potential_identity"]
+
+#: Store group with the training settings and the checkpoint of the minimum in progress.
+TRAINING_GROUP = "training"
+#: Store group with the learning curves, one array "<name>.<metric>" per minimum and metric.
+CURVES_GROUP = "learning_curves"
+# describe() entries that change while a potential is used (timings), not what it is.
+_VOLATILE = ("batched_choices",)
+
+#: seed -> the data source of that minimum's training batches (e.g. augmented images).
+SourceFactory = Callable[[int], Any]
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What `train_stored` did: the store, all its minima, and this call's share."""
+
+    store: str
+    names: tuple[str, ...]
+    seeds: tuple[int, ...]
+    trained: tuple[str, ...]
+    resumed: tuple[str, int] | None  # (minimum, epochs already done) when one was continued
+    seconds: float
+    final: Mapping[str, Mapping[str, float]]  # name -> final curve values
+
+
+# --------------------------------------------------------------------------- descriptions
+
+
+def potential_identity(description: Mapping[str, Any]) -> dict[str, Any]:
+    """What must match for a store to be continued: the plugin spec when recorded, else
+    the description without its volatile entries (JSON round-tripped)."""
+    plugin = description.get("plugin")
+    ident = {"plugin": plugin} if plugin else {k: v for k, v in description.items() if k not in _VOLATILE}
+    return json.loads(json.dumps(ident, sort_keys=True, default=str))
+
+
+def store_description(potential: NetworkPotential, plugin: str | None = None,
+                      options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`potential.describe()` plus the plugin spec that rebuilds it (`rebuild_potential`):
+    `load_potential(desc["plugin"]["name"], desc["plugin"]["options"])`, and "options"
+    for `load_potential(desc["name"], desc["options"])` when the plugin is registered."""
+    desc = dict(potential.describe())
+    if plugin is not None:
+        opts = json.loads(json.dumps(dict(options or {}), default=str))
+        desc["plugin"] = {"name": plugin, "options": opts}
+        desc.setdefault("options", opts)
+    return desc
+
+
+def rebuild_potential(description: Mapping[str, Any]) -> Any:
+    """The potential a store describes, rebuilt from its plugin spec (or name and options)."""
+    from landscape.registry import load_potential
+
+    plugin = description.get("plugin")
+    if isinstance(plugin, Mapping) and plugin.get("name"):
+        name, options = str(plugin["name"]), dict(plugin.get("options") or {})
+    elif description.get("name") and "options" in description:
+        name, options = str(description["name"]), dict(description.get("options") or {})
+    else:
+        raise LandscapeError("the store does not say how to rebuild its potential (no plugin or options recorded)")
+    try:
+        return load_potential(name, options)
+    except LandscapeError as exc:
+        raise LandscapeError(f"cannot rebuild the store's potential {name!r}: {exc}") from None
+
+
+def default_config(potential: Any, plugin: str | None = None, options: Mapping[str, Any] | None = None) -> TrainConfig:
+    """The recipe a potential implies: its `training_config()` when it has one (CIFAR),
+    the `mlp` plugin's own training options, else `TrainConfig()`."""
+    hook = getattr(potential, "training_config", None)
+    if callable(hook):
+        return hook()
+    o = dict(options or {})
+    if plugin == "mlp" and {"epochs", "lr", "optimizer", "train_batch", "weight_decay"} <= set(o):
+        return TrainConfig(epochs=int(o["epochs"]), lr=float(o["lr"]), optimizer=str(o["optimizer"]),
+                           batch_size=int(o["train_batch"]) or None, weight_decay=float(o["weight_decay"]),
+                           schedule="cosine")
+    return TrainConfig()
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _pack(state: TrainingState) -> np.ndarray:
+    """The state of the minimum in progress as bytes (uint8 array)."""
+    payload: dict[str, Any] = {
+        "module": state.module.state_dict(),
+        "optimizer": state.optimizer.state_dict(),
+        "batches_drawn": int(state.sampler.drawn),
+        "rows": [dict(r) for r in state.rows],
+        "rng": torch.get_rng_state(),
+    }
+    if callable(getattr(state.source, "state_dict", None)):
+        payload["source"] = state.source.state_dict()
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return np.frombuffer(buf.getvalue(), dtype=np.uint8).copy()
+
+
+def _unpack(blob: np.ndarray) -> dict[str, Any]:
+    try:
+        return torch.load(io.BytesIO(np.asarray(blob, dtype=np.uint8).tobytes()), weights_only=True,
+                          map_location="cpu")
+    except Exception as exc:  # noqa: BLE001 - a damaged checkpoint must say so in one line
+        raise LandscapeError(f"the training checkpoint cannot be read ({type(exc).__name__}); "
+                             "pass --force to start again") from None
+
+
+def _restorer(payload: Mapping[str, Any]) -> Callable[[TrainingState], None]:
+    def restore(state: TrainingState) -> None:
+        state.module.load_state_dict(payload["module"])
+        state.optimizer.load_state_dict(payload["optimizer"])
+        state.sampler.reset()  # replay the seeded index stream: cheap, exact
+        for _ in range(int(payload["batches_drawn"])):
+            state.sampler.next()
+        if "source" in payload:
+            state.source.load_state_dict(payload["source"])
+        torch.set_rng_state(payload["rng"])
+        state.rows[:] = [dict(r) for r in payload["rows"]]
+
+    return restore
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclass
+class _Stored:
+    """What a store already holds of this training run."""
+
+    coords: list[np.ndarray]
+    energies: list[float]
+    names: list[str]
+    meta: dict[str, Any]
+    curves: dict[str, np.ndarray]
+    checkpoint: tuple[str, int, np.ndarray] | None  # (name, epoch, blob)
+
+
+def _settings(config: TrainConfig, seeds: Sequence[int]) -> dict[str, Any]:
+    return json.loads(json.dumps({"config": asdict(config), "seeds": [int(s) for s in seeds]}))
+
+
+def _read(filename: str, description: Mapping[str, Any], config: TrainConfig, seeds: Sequence[int]) -> _Stored:
+    """The finished minima and checkpoint of a store, checked against this run."""
+    with Store.open(filename) as store:
+        if potential_identity(store.potential_description) != potential_identity(description):
+            raise LandscapeError(f"{filename} holds another potential; choose another --out or pass --force")
+        try:
+            arrays, attrs = store.read_array_group(TRAINING_GROUP)
+        except LandscapeError:
+            raise LandscapeError(f"{filename} is not a training store (no /{TRAINING_GROUP} group); "
+                                 "choose another --out or pass --force") from None
+        if attrs.get("config") != _settings(config, seeds)["config"]:
+            raise LandscapeError(f"{filename} holds minima trained with another recipe; pass --force to replace them")
+        try:
+            coords, energies, names = store.read_minima()
+            meta = store.minima_metadata()
+            curves, _ = store.read_array_group(CURVES_GROUP)
+        except LandscapeError:
+            coords, energies, names, meta, curves = np.zeros((0, 0)), np.zeros(0), [], {}, {}
+    if len(names) > len(seeds):
+        raise LandscapeError(f"{filename} already holds {len(names)} minima, more than --n {len(seeds)}")
+    stored_seeds = [int(meta.get("minima", {}).get(n, {}).get("seed", -1)) for n in names]
+    if stored_seeds != [int(s) for s in seeds[: len(names)]]:
+        raise LandscapeError(f"{filename} holds minima of seeds {stored_seeds}, not {list(seeds[: len(names)])}; "
+                             "pass --force to replace them")
+    checkpoint = None
+    if "checkpoint" in arrays and attrs.get("checkpoint_name") is not None:
+        checkpoint = (str(attrs["checkpoint_name"]), int(attrs["checkpoint_epoch"]), arrays["checkpoint"])
+    return _Stored(list(coords), [float(e) for e in energies], list(names), dict(meta), dict(curves), checkpoint)
+
+
+def _create(filename: str, description: Mapping[str, Any], config: TrainConfig, seeds: Sequence[int]) -> None:
+    with Store.create(filename, description, overwrite=True) as store:
+        store.write_array_group(TRAINING_GROUP, {}, {**_settings(config, seeds), "status": "running"})
+
+
+def _commit_epoch(filename: str, config: TrainConfig, seeds: Sequence[int], name: str,
+                  state: TrainingState) -> None:
+    attrs = {**_settings(config, seeds), "status": "running", "checkpoint_name": name,
+             "checkpoint_epoch": state.epoch, "checkpoint_seed": state.seed}
+    with Store.write(filename) as store:
+        store.write_array_group(TRAINING_GROUP, {"checkpoint": _pack(state)}, attrs)
+
+
+def _commit_minimum(filename: str, stored: _Stored, potential: NetworkPotential, config: TrainConfig,
+                    seeds: Sequence[int], name: str, trained: TrainedMinimum, done: bool) -> None:
+    """Add one finished minimum (coordinates, energy, metadata, curves); drop the checkpoint."""
+    energy = float(to_numpy(potential.energy(trained.params[None]))[0])
+    stored.coords.append(np.asarray(to_numpy(trained.params)))
+    stored.energies.append(energy)
+    stored.names.append(name)
+    minima_meta = dict(stored.meta.get("minima", {}))
+    minima_meta[name] = trained.metadata()
+    stored.meta = {"minima": minima_meta, "bn_mode": potential.bn_mode, "method": "train",
+                   **_settings(config, seeds)}
+    stored.curves.update({f"{name}.{k}": v for k, v in trained.curves.items()})
+    with Store.write(filename) as store:
+        store.write_minima(np.stack(stored.coords), np.asarray(stored.energies), stored.names, metadata=stored.meta)
+        store.write_array_group(CURVES_GROUP, stored.curves, {"names": json.dumps(stored.names)})
+        store.write_array_group(TRAINING_GROUP, {}, {**_settings(config, seeds),
+                                                      "status": "done" if done else "running"})
+
+
+def _check_target(filename: str) -> None:
+    folder = os.path.dirname(filename)
+    if not os.path.isdir(folder):
+        raise LandscapeError(f"output folder {folder} does not exist")
+    if os.path.isdir(filename):
+        raise LandscapeError(f"{filename} is a directory")
+
+
+def train_stored(
+    filename: str | os.PathLike[str],
+    potential: NetworkPotential,
+    n: int,
+    config: TrainConfig,
+    *,
+    seed: int = 0,
+    seeds: Sequence[int] | None = None,
+    description: Mapping[str, Any] | None = None,
+    train_source: SourceFactory | None = None,
+    epoch_checkpoints: bool = True,
+    force: bool = False,
+    progress: bool = False,
+    after_commit: Callable[[str, int], None] | None = None,
+) -> TrainingRun:
+    """Train `n` minima "0".."n-1" (seeds `seed + k`, or `seeds`) into the store `filename`.
+
+    `description` is what the store records for the potential (default
+    `potential.describe()`; see `store_description`); `train_source(seed)` gives the
+    data source of a minimum's training batches (augmented data, say).  An existing
+    store is continued when it holds this potential, recipe and seeds, and replaced
+    with `force`.  `after_commit(name, epoch)` is called after every commit (epoch 0:
+    the minimum was committed) - a hook for fault-injection tests.
+    """
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise LandscapeError(f"the number of minima must be a positive integer, got {n!r}")
+    seeds = [int(seed) + k for k in range(n)] if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != n or len(set(seeds)) != n:
+        raise LandscapeError(f"{n} minima need {n} distinct seeds, got {seeds}")
+    if not isinstance(potential, NetworkPotential):
+        raise LandscapeError(f"training needs a network potential, not a {type(potential).__name__}")
+    filename = os.path.abspath(os.fspath(filename))
+    _check_target(filename)
+    description = dict(description or potential.describe())
+    began = time.perf_counter()
+    with WriterLock(filename):
+        created = force or not os.path.exists(filename)
+        if created:
+            _create(filename, description, config, seeds)
+        try:
+            stored = _read(filename, description, config, seeds)
+            trained, resumed = _train_all(filename, potential, n, config, seeds, stored, train_source,
+                                          epoch_checkpoints, progress, after_commit)
+        except BaseException:
+            if created:
+                _discard_if_empty(filename)
+            raise
+    return TrainingRun(filename, tuple(stored.names), tuple(seeds[: len(stored.names)]), tuple(trained), resumed,
+                       time.perf_counter() - began, _final(stored))
+
+
+def _discard_if_empty(filename: str) -> None:
+    """Remove a store this call created when it holds nothing to resume from."""
+    try:
+        with Store.open(filename) as store:
+            _, attrs = store.read_array_group(TRAINING_GROUP)
+            empty = attrs.get("checkpoint_name") is None and not _has_minima(store)
+    except LandscapeError:
+        empty = True
+    if empty and os.path.exists(filename):
+        os.remove(filename)
+
+
+def _has_minima(store: Store) -> bool:
+    try:
+        store.read_minima()
+    except LandscapeError:
+        return False
+    return True
+
+
+def _epoch_committer(filename: str, config: TrainConfig, seeds: Sequence[int], name: str,
+                     after_commit: Callable[[str, int], None] | None) -> Callable[[TrainingState], None]:
+    def on_epoch(state: TrainingState) -> None:
+        if state.epoch < config.epochs:  # the last epoch is committed with the minimum
+            _commit_epoch(filename, config, seeds, name, state)
+            if after_commit is not None:
+                after_commit(name, state.epoch)
+
+    return on_epoch
+
+
+def _train_all(filename: str, potential: NetworkPotential, n: int, config: TrainConfig, seeds: Sequence[int],
+               stored: _Stored, train_source: SourceFactory | None, epoch_checkpoints: bool, progress: bool,
+               after_commit: Callable[[str, int], None] | None) -> tuple[list[str], tuple[str, int] | None]:
+    """Train the missing minima one by one, committing epochs and minima."""
+    trained: list[str] = []
+    resumed = None
+    for k in range(len(stored.names), n):
+        name = str(k)
+        restore = None
+        ck = stored.checkpoint
+        if ck is not None and ck[0] == name:
+            restore, resumed = _restorer(_unpack(ck[2])), (name, ck[1])
+        on_epoch = _epoch_committer(filename, config, seeds, name, after_commit) if epoch_checkpoints else None
+        source = train_source(seeds[k]) if train_source is not None else None
+        result = train_minimum(potential, seeds[k], config, progress=progress, train_source=source,
+                               on_epoch=on_epoch, restore=restore)
+        _commit_minimum(filename, stored, potential, config, seeds, name, result, done=k == n - 1)
+        stored.checkpoint = None
+        trained.append(name)
+        if after_commit is not None:
+            after_commit(name, 0)
+    return trained, resumed
+
+
+def _final(stored: _Stored) -> dict[str, dict[str, float]]:
+    """Last-epoch curve values of every stored minimum."""
+    out: dict[str, dict[str, float]] = {}
+    for key, values in stored.curves.items():
+        name, _, metric = key.rpartition(".")
+        if metric not in ("epoch", "lr") and len(values):
+            out.setdefault(name, {})[metric] = float(np.asarray(values)[-1])
+    return out

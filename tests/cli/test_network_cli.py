@@ -1,0 +1,174 @@
+"""`landscape train | evaluate | hessian | xor` on small networks, and their bad input.
+
+Every bad input ends as one `error:` line on stderr with a non-zero exit and leaves
+existing files byte for byte as they were.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+from click.testing import CliRunner
+
+torch = pytest.importorskip("torch")
+
+from landscape.store import Store  # noqa: E402
+from landscape_cli.main import main  # noqa: E402
+
+MLP = ["-o", "hidden=8", "-o", "n_train=64", "-o", "n_test=64", "-o", "data_seed=1"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class _Main:
+    name = "landscape"
+
+    def main(self, args=None, **_):
+        raise SystemExit(main(list(args)))
+
+
+def run(args, expect=0):
+    r = CliRunner().invoke(_Main(), [str(a) for a in args])
+    assert r.exit_code == expect, r.stdout + r.stderr
+    if expect:
+        lines = [line for line in r.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.output, r.stderr
+    return r
+
+
+def _schedule(path) -> str:
+    sgd = {"kind": "sgd", "lr": 0.05, "momentum": 0.9}
+    path.write_text(json.dumps({"name": "tiny", "cycles": [{"steps": 15, "stepper": sgd},
+                                                          {"steps": 15, "stepper": sgd, "climb": True}]}))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def explored(tmp_path_factory):
+    """An MLP store with 2 trained minima and an AutoNEB path between them."""
+    folder = tmp_path_factory.mktemp("mlp")
+    store = folder / "m.h5"
+    run(["train", "mlp", *MLP, "--n", 2, "--epochs", 60, "--out", store])
+    run(["explore", store, "--schedule", _schedule(folder / "s.json")])
+    return store
+
+
+def test_train_writes_minima_curves_and_a_rebuildable_description(tmp_path):
+    store = tmp_path / "t.h5"
+    out = json.loads(run(["train", "mlp", *MLP, "--n", 2, "--epochs", 5, "--seed", 3, "--out", store, "--json"]).stdout)
+    assert out["names"] == ["0", "1"] and out["seeds"] == [3, 4] and out["trained"] == ["0", "1"]
+    assert all(math.isfinite(v["train_loss"]) for v in out["final"].values())
+    with Store.open(store) as s:
+        coords, energies, names = s.read_minima()
+        desc = s.potential_description
+        curves, _ = s.read_array_group("learning_curves")
+        meta = s.minima_metadata()
+    assert coords.shape[0] == 2 and names == ["0", "1"] and curves["1.train_loss"].shape == (5,)
+    assert desc["plugin"] == {"name": "mlp", "options": {"hidden": "8", "n_train": "64", "n_test": "64",
+                                                          "data_seed": "1", "minima": "0"}}
+    assert meta["minima"]["1"]["seed"] == 4 and meta["config"]["epochs"] == 5
+    from landscape.registry import load_potential
+
+    assert load_potential(desc["name"], desc["options"]).dim == coords.shape[1]  # no minima trained on build
+    common = ["--epochs", 5, "--seed", 3, "--out", store, "--json"]
+    again = json.loads(run(["train", "mlp", *MLP, "--n", 2, *common]).stdout)
+    assert again["trained"] == []  # finished: nothing to do
+    more = json.loads(run(["train", "mlp", *MLP, "--n", 3, *common]).stdout)
+    assert more["trained"] == ["2"] and more["seeds"] == [3, 4, 5]
+
+
+def test_evaluate_stores_the_evaluation_and_prints_three_barriers(explored, tmp_path):
+    out = json.loads(run(["evaluate", explored, "--per-segment", 3, "--json"]).stdout)
+    (name, info), = out["paths"].items()
+    assert name == "0-1" and os.path.exists(info["figure"])
+    for key in ("train_loss", "train_error", "test_loss", "test_error"):
+        b = info["summary"][key]["barriers"]
+        assert set(b) >= {"max_minus_mean_ends", "max_gap_to_line", "saddle_minus_higher_end"}
+    with Store.open(explored) as s:
+        arrays, attrs = s.read_array_group("evaluation-0-1")
+    assert attrs["per_segment"] == 3 and arrays["train_loss"].shape == arrays["t"].shape
+    text = run(["evaluate", explored, "--path", "0-1", "--per-segment", 1, "--out", tmp_path / "p.png"]).stdout
+    assert "max-mean" in text and "gap-line" in text and "sad-high" in text and (tmp_path / "p.png").exists()
+
+
+def test_hessian_at_minima_and_climbing_image(explored):
+    out = json.loads(run(["hessian", explored, "--json"]).stdout)
+    assert set(out["minima"]) == {"0", "1"} and set(out["paths"]) == {"0-1"}
+    for r in out["minima"].values():
+        assert r["largest"] >= r["smallest"] and r["near_zero"] >= 0 and r["near_zero_method"] == "dense"
+        assert r["tangent_of"] == "0-1" and math.isfinite(r["tangent_curvature"])
+    ci = out["paths"]["0-1"]
+    assert ci["climbing"] and math.isfinite(ci["smallest_eigenvalue"]) and ci["index"] >= 1
+    only = json.loads(run(["hessian", explored, "--minimum", "1", "--samples", 32, "--json"]).stdout)
+    assert set(only["minima"]) == {"1"} and only["paths"] == {}
+
+
+def test_xor_command(tmp_path):
+    out = json.loads(run(["xor", "--seed", 0, "--out", tmp_path, "--json"]).stdout)
+    assert out["holds"] and os.path.exists(out["seeds"]["0"]["files"]["figure"])
+    assert "HOLDS" in run(["xor", "--out", tmp_path]).stdout
+
+
+def _bad_cases(store, folder):
+    return [
+        ["train", "no-such-plugin", "--n", 1, "--out", folder / "x.h5"],
+        ["train", "mueller-brown", "--n", 1, "--out", folder / "x.h5"],
+        ["train", "mlp", "--n", 0, "--out", folder / "x.h5"],
+        ["train", "mlp", "--n", 1, "--epochs", 0, "--out", folder / "x.h5"],
+        ["train", "mlp", "--n", 1, "--lr", -1, "--out", folder / "x.h5"],
+        ["train", "mlp", "-o", "minima=2", "--n", 1, "--out", folder / "x.h5"],
+        ["train", "mlp", "-o", "hidden=abc", "--n", 1, "--out", folder / "x.h5"],
+        ["train", "mlp", "--n", 1, "--out", folder / "no-such-dir" / "x.h5"],
+        ["train", "mlp", *MLP, "--n", 2, "--epochs", 7, "--out", store],  # other recipe
+        ["train", "mlp", "-o", "hidden=4", "--n", 2, "--epochs", 60, "--out", store],  # other potential
+        ["evaluate", folder / "missing.h5"],
+        ["evaluate", store, "--path", "9-9"],
+        ["evaluate", store, "--per-segment", -1],
+        ["evaluate", store, "--out", folder / "a.png", "--path", "0-1", "--path", "0-1", "--batch-size", 0],
+        ["hessian", store, "--minimum", "7"],
+        ["hessian", store, "--rtol", 0],
+        ["xor", "--seed", -1, "--out", folder / "xor"],
+        ["xor", "--out", store],  # a file, not a folder
+        ["report-table", store, "--json", "--csv"],
+    ]
+
+
+def test_bad_input_gives_one_line_and_leaves_files_alone(explored, tmp_path):
+    before = explored.read_bytes()
+    for args in _bad_cases(explored, tmp_path):
+        r = CliRunner().invoke(_Main(), [str(a) for a in args])
+        lines = [line for line in r.stderr.splitlines() if line.strip()]
+        assert r.exit_code != 0 and len(lines) == 1 and lines[0].startswith("error: "), (args, r.stderr)
+        assert "Traceback" not in r.output, args
+    assert explored.read_bytes() == before
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_evaluate_on_a_store_without_paths(tmp_path):
+    store = tmp_path / "t.h5"
+    run(["train", "mlp", *MLP, "--n", 2, "--epochs", 2, "--out", store])
+    before = store.read_bytes()
+    assert "no finished paths" in run(["evaluate", store], expect=1).stderr
+    assert store.read_bytes() == before
+
+
+def test_one_writer_evaluate_refuses_while_reading_goes_on(explored):
+    from landscape.lock import WriterLock
+
+    table = ["report-table", explored, "--no-line", "--no-figures", "--per-segment", 2]
+    run(table)  # evaluates the minima and the path
+    before = explored.read_bytes()
+    with WriterLock(explored):  # another process writing the store
+        assert "is writing" in run(["evaluate", explored], expect=1).stderr
+        assert "Min." in run(table + ["--no-evaluate"]).stdout  # readers never wait
+        assert "is writing" in run(table[:-1] + ["3"], expect=1).stderr  # new settings need a writer
+        assert "lacks the evaluation" in run(table[:-1] + ["3", "--no-evaluate"], expect=1).stderr
+    assert explored.read_bytes() == before
