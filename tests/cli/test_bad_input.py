@@ -13,27 +13,18 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from landscape.lock import WriterLock
 from landscape_cli.main import main
+from landscape_cli.testing import invoke
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bad-input.md"
 ROW = re.compile(r"^\| (\d+) \| (.+?) \| `landscape (.+?)` \| `(.+?)` \|$")
 ROWS = [m.groups() for m in map(ROW.match, DOC.read_text().splitlines()) if m]
 
 
-class _Main:
-    """Lets CliRunner drive `main()`, the installed script's entry point."""
-
-    name = "landscape"
-
-    def main(self, args=None, **_):
-        raise SystemExit(main(list(args)))
-
-
 def run_cli(args: list[str]) -> tuple[int, str, str]:
-    r = CliRunner().invoke(_Main(), args)
+    r = invoke(args)
     return r.exit_code, r.stdout, r.stderr
 
 

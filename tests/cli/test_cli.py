@@ -8,33 +8,11 @@ import h5py
 import pytest
 from click.testing import CliRunner
 
-from landscape_cli.main import cli, main
+from landscape_cli.main import cli
+from landscape_cli.testing import error_line as one_line_error
+from landscape_cli.testing import invoke, run
 
 MB_SADDLE = -40.664844
-
-
-def run(args, expect=0):
-    """Invoke like the installed script does (main() turns errors into one line)."""
-    runner = CliRunner()
-    result = runner.invoke(_Main(), args, catch_exceptions=False)
-    assert result.exit_code == expect, result.output + result.stderr
-    return result
-
-
-class _Main:
-    """Adapter so CliRunner drives `main()` (the script entry point), not the bare group."""
-
-    name = "landscape"
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        raise SystemExit(main(list(args)))
-
-
-def one_line_error(result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def test_demo_writes_store_pictures_and_reports_the_saddle(tmp_path):
@@ -127,7 +105,7 @@ def test_plot_commands_write_pngs(tmp_path):
     ],
 )
 def test_bad_input_gives_one_line_and_nonzero_exit(args, needle):
-    r = CliRunner().invoke(_Main(), args)
+    r = invoke(args)
     assert r.exit_code != 0
     assert needle in one_line_error(r)
 
@@ -135,11 +113,11 @@ def test_bad_input_gives_one_line_and_nonzero_exit(args, needle):
 def test_unreadable_and_non_hdf5_files(tmp_path):
     text = tmp_path / "notes.h5"
     text.write_text("not hdf5")
-    r = CliRunner().invoke(_Main(), ["inspect", str(text)])
+    r = invoke(["inspect", str(text)])
     assert r.exit_code != 0 and "HDF5" in one_line_error(r)
     folder = tmp_path / "dir.h5"
     folder.mkdir()
-    r = CliRunner().invoke(_Main(), ["inspect", str(folder)])
+    r = invoke(["inspect", str(folder)])
     assert r.exit_code != 0
     one_line_error(r)
 
@@ -148,7 +126,7 @@ def test_failed_run_leaves_an_existing_store_untouched(tmp_path):
     store = tmp_path / "keep.h5"
     run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--fmax", "0.1", "--out", str(store)])
     before = store.read_bytes()
-    r = CliRunner().invoke(_Main(), ["connect", "mueller-brown", "--start", "A", "--end", "A", "--out", str(store)])
+    r = invoke(["connect", "mueller-brown", "--start", "A", "--end", "A", "--out", str(store)])
     assert r.exit_code != 0
     assert store.read_bytes() == before
 

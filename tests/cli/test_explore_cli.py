@@ -5,37 +5,17 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from landscape.exact import pairwise_minimax
 from landscape.store import Store
-from landscape_cli.main import main
+from landscape_cli.testing import error_line, run
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown
 
 FAST = ["--method", "neb", "--fmax", "1e-2", "--pivots", "15", "--steps", "500"]
 
 
-class _Main:
-    """Adapter so CliRunner drives `main()` (the script entry point), not the bare group."""
-
-    name = "landscape"
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        raise SystemExit(main(list(args)))
-
-
-def run(args, expect=0):
-    result = CliRunner().invoke(_Main(), [str(a) for a in args], catch_exceptions=False)
-    assert result.exit_code == expect, result.output + result.stderr
-    return result
-
-
 def error_of(args, expect=1) -> str:
-    result = run(args, expect)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
+    return error_line(run(args, expect))
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,11 @@ import math
 import os
 
 import pytest
-from click.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 
 from landscape.store import Store  # noqa: E402
-from landscape_cli.main import main  # noqa: E402
+from landscape_cli.testing import error_line, invoke, run  # noqa: E402
 
 MLP = ["-o", "hidden=8", "-o", "n_train=64", "-o", "n_test=64", "-o", "data_seed=1"]
 
@@ -26,22 +25,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-class _Main:
-    name = "landscape"
-
-    def main(self, args=None, **_):
-        raise SystemExit(main(list(args)))
-
-
-def run(args, expect=0):
-    r = CliRunner().invoke(_Main(), [str(a) for a in args])
-    assert r.exit_code == expect, r.stdout + r.stderr
-    if expect:
-        lines = [line for line in r.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.output, r.stderr
-    return r
 
 
 def _schedule(path) -> str:
@@ -144,10 +127,9 @@ def _bad_cases(store, folder):
 def test_bad_input_gives_one_line_and_leaves_files_alone(explored, tmp_path):
     before = explored.read_bytes()
     for args in _bad_cases(explored, tmp_path):
-        r = CliRunner().invoke(_Main(), [str(a) for a in args])
-        lines = [line for line in r.stderr.splitlines() if line.strip()]
-        assert r.exit_code != 0 and len(lines) == 1 and lines[0].startswith("error: "), (args, r.stderr)
-        assert "Traceback" not in r.output, args
+        r = invoke(args)
+        assert r.exit_code != 0, args
+        error_line(r)
     assert explored.read_bytes() == before
     assert not (tmp_path / "x.h5").exists()
 

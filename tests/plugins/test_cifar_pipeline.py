@@ -16,7 +16,6 @@ import warnings
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
@@ -26,28 +25,12 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 from landscape import LandscapeError  # noqa: E402
 from landscape.registry import available, load_potential  # noqa: E402
 from landscape.store import Store  # noqa: E402
-from landscape_cli.main import main  # noqa: E402
+from landscape_cli.testing import run  # noqa: E402
 from landscape_plugins.cifar.potential import AugmentedSource, CifarPotential, build_cifar  # noqa: E402
 from landscape_plugins.cifar.report import _crossing, table1  # noqa: E402
 
 TINY = ["-o", "model=resnet8-w2", "-o", "device=cpu", "-o", "batched=loop", "-o", "batch_size=8",
         "-o", "calibration_size=16", "-o", "calibration_batch=8"]
-
-
-class _Main:
-    name = "landscape"
-
-    def main(self, args=None, **_):
-        raise SystemExit(main(list(args)))
-
-
-def run(args, expect=0):
-    r = CliRunner().invoke(_Main(), [str(a) for a in args])
-    assert r.exit_code == expect, r.stdout + r.stderr
-    if expect:
-        lines = [line for line in r.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.output, r.stderr
-    return r
 
 
 def _write_npz(path, n_train: int = 40, n_test: int = 20) -> None:
