@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -176,3 +177,29 @@ def test_stochastic_potential_resumes_exactly_with_its_sampler_state(tmp_path, m
     assert resumed.resumed_from_cycle == 2
     np.testing.assert_array_equal(resumed.result.path.pivots, fresh.path.pivots)
     np.testing.assert_array_equal(resumed.result.history, fresh.history)
+
+
+def test_kill_minus_nine_during_exploration_then_continue(tmp_path):
+    """An exploration killed mid-run continues from its committed edges to the same tree."""
+    from landscape.explore import load_exploration
+
+    base = tmp_path / "minima.h5"
+    subprocess.run(landscape_command("minima", "gaussian-mixture", "-o", "wells=8", "-o", "seed=3", "--n", "80",
+                                     "--out", str(base)), check=True, capture_output=True)
+    explore_args = ("--method", "neb", "--fmax", "0.01", "--pivots", "15", "--json")
+    ref = tmp_path / "ref.h5"
+    shutil.copyfile(base, ref)
+    began = time.perf_counter()
+    subprocess.run(landscape_command("explore", str(ref), *explore_args), check=True, capture_output=True)
+    seconds = time.perf_counter() - began
+    reference = load_exploration(ref)
+    kills = []
+    for k, fraction in enumerate((0.45, 0.7)):
+        out = tmp_path / f"run{k}.h5"
+        shutil.copyfile(base, out)
+        trial = kill_and_resume(landscape_command("explore", str(out), *explore_args), str(out), fraction * seconds)
+        kills.append(trial.killed)
+        assert trial.readable, trial.problems
+        got = load_exploration(out)
+        assert got.edges == reference.edges and got.tree == reference.tree
+    assert any(kills), "every run finished before its kill: nothing was tested"
