@@ -97,7 +97,8 @@ def throughput(potential: Any, pivots: Any, steps: int) -> dict[str, Any]:
     from landscape.steppers import SGD
 
     device = potential.device
-    band = ElasticBand(method="string", stepper=SGD(lr=0.001, momentum=0.9, weight_decay=1e-4))
+    # Fault checks read flags on the host: every 50 steps, the steps between them never sync.
+    band = ElasticBand(method="string", stepper=SGD(lr=0.001, momentum=0.9, weight_decay=1e-4), fault_check_every=50)
     state = {"s": band.init(Path(potential.asarray(pivots)), potential)}
 
     def neb_step() -> None:

@@ -37,6 +37,7 @@ def make_optimizer(
     stepper: Stepper | None = None,
     fmax: float | None = None,
     climb_after: int = 0,
+    fault_check_every: int = 1,
     **autoneb: Any,
 ) -> PathOptimizer:
     """An optimizer from plain settings.
@@ -46,14 +47,15 @@ def make_optimizer(
     schedule sets the stepper of each cycle and `band` picks the inner method
     (`fmax` then ends a cycle early); `climb` switches the climbing image on in the
     final cycle unless the schedule marks cycles itself, and `climb=False` removes it.
+    `fault_check_every` > 1 keeps a GPU step loop free of host syncs (see ElasticBand).
     """
     if method not in METHODS:
         raise LandscapeError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if method in ("neb", "string"):
         return ElasticBand(method=method, spring=spring, stepper=stepper or FIRE(), climb=climb,
-                           climb_after=climb_after, fmax=fmax)
+                           climb_after=climb_after, fmax=fmax, fault_check_every=fault_check_every)
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
-    inner = ElasticBand(method=band, spring=spring, fmax=fmax)
+    inner = ElasticBand(method=band, spring=spring, fmax=fmax, fault_check_every=fault_check_every)
     return AutoNEB(schedule=sched, band=inner, **autoneb)
 
 

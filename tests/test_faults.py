@@ -80,3 +80,24 @@ def test_nan_at_the_start_is_refused():
     pot = NaNRegion(after=0)
     with pytest.raises(LandscapeError, match="NaN"):
         optimize(NEB(), pot, Path.straight(pot.minima["A"], pot.minima["B"], 5), budget=Budget(max_steps=3))
+
+
+@pytest.mark.parametrize("every", [3, 7])
+def test_lazy_fault_checks_revert_to_the_last_checked_state(every):
+    """Checking every k steps (no host sync in between) still ends clean: the path
+    reverts to the last state that passed a check."""
+    pot = NaNRegion(after=20)
+    a, b = pot.minima["A"], pot.minima["B"]
+    band = NEB(fault_check_every=every, max_faults=4)
+    r = optimize(band, pot, Path.straight(a, b, 7), budget=Budget(max_steps=200), check_every=every)
+    assert r.status is Status.NUMERICAL_FAULT
+    assert np.all(np.isfinite(r.path.pivots)) and np.all(np.isfinite(r.path.energies))
+    assert r.state.verified is None
+
+
+def test_lazy_fault_checks_change_nothing_on_a_clean_run():
+    mb = MuellerBrown()
+    a, b = mb.minima["A"], mb.minima["B"]
+    every_step = optimize(StringMethod(climb=True), mb, Path.straight(a, b, 9), budget=Budget(max_steps=60))
+    lazy = optimize(StringMethod(climb=True, fault_check_every=10), mb, Path.straight(a, b, 9), budget=Budget(max_steps=60))
+    np.testing.assert_array_equal(every_step.path.pivots, lazy.path.pivots)

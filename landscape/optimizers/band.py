@@ -42,6 +42,7 @@ class BandState(OptimizerState):
     step_scale: float = 1.0  # shrinks after every rejected step
     faults: int = 0  # consecutive rejected steps
     fault: str | None = None  # why the last step was rejected
+    verified: BandState | None = None  # last state checked for faults; None: this one
 
 
 def band_forces(pivots: Any, energies: Any, gradients: Any, spring: float | None, climbing: bool) -> Any:
@@ -106,12 +107,13 @@ class ElasticBand(PathOptimizer):
     patience: int = 10
     max_faults: int = 8
     divergence: float = 1000.0
+    fault_check_every: int = 1
 
     def __post_init__(self) -> None:
         if self.method not in _METHODS:
             raise LandscapeError(f"unknown band method {self.method!r}; choose neb or string")
-        if self.climb_after < 0 or self.patience < 1:
-            raise LandscapeError("climb_after must be >= 0 and patience >= 1")
+        if self.climb_after < 0 or self.patience < 1 or self.fault_check_every < 1:
+            raise LandscapeError("climb_after must be >= 0, patience and fault_check_every >= 1")
 
     # PathOptimizer ---------------------------------------------------------------
     def init(self, path: Path, potential: Potential) -> BandState:
@@ -153,10 +155,12 @@ class ElasticBand(PathOptimizer):
         known = None if potential.stochastic else state.path.energies
         energies, g = _evaluate(xp, potential, pivots, known)
         nfev = state.nfev + int(pivots.shape[0]) - (0 if known is None else 2)
-        fault = self._fault(xp, energies, g, state.ceiling)
-        if fault is not None:
-            return self._reject(state, fault, nfev)
         nit = state.nit + 1
+        checked = nit % self.fault_check_every == 0
+        if checked:
+            fault = self._fault(xp, energies, g, state.ceiling)
+            if fault is not None:
+                return self._reject(state.verified or state, fault, nit, nfev)
         climbing = self.climb and nit >= self.climb_after
         new = replace(
             state,
@@ -168,6 +172,7 @@ class ElasticBand(PathOptimizer):
             nfev=nfev,
             climbing=climbing,
             faults=0,
+            verified=None if checked else (state.verified or state),
         )
         return self._track(new)
 
@@ -180,17 +185,17 @@ class ElasticBand(PathOptimizer):
             return "NaN or infinite energy or gradient"
         return "energy diverged" if too_high else None
 
-    def _reject(self, state: BandState, fault: str, nfev: int) -> BandState:
-        """Keep the last good pivots; restart momentum and halve the step."""
-        return replace(state, nit=state.nit + 1, nfev=nfev, stepper_state=self.stepper.init(state.path.pivots[1:-1]),
-                       step_scale=state.step_scale * 0.5, faults=state.faults + 1, fault=fault)
+    def _reject(self, good: BandState, fault: str, nit: int, nfev: int) -> BandState:
+        """Back to the last good state; restart momentum and halve the step."""
+        return replace(good, nit=nit, nfev=nfev, stepper_state=self.stepper.init(good.path.pivots[1:-1]),
+                       step_scale=good.step_scale * 0.5, faults=good.faults + 1, fault=fault, verified=None)
 
     def terminate(self, state: BandState) -> tuple[Status, str] | None:
         if state.faults >= self.max_faults:
             status = Status.DIVERGED if state.fault == "energy diverged" else Status.NUMERICAL_FAULT
             return status, f"{state.faults} steps in a row rejected ({state.fault}); the path is the last good one"
-        if state.faults:
-            return None  # never converge on a rejected step
+        if state.faults or state.verified is not None:
+            return None  # never converge on a rejected or an unchecked step
         if self.climb and not state.climbing:
             return None
         if self.fmax is not None:
@@ -215,6 +220,7 @@ class ElasticBand(PathOptimizer):
             "etol": self.etol,
             "patience": self.patience,
             "max_faults": self.max_faults,
+            "fault_check_every": self.fault_check_every,
             "divergence": self.divergence,
         }
 

@@ -121,6 +121,8 @@ def run_experiment(store: str | os.PathLike[str], exp: Experiment, *, progress: 
                     f"{100 * v.get('test_error', float('nan')):.1f}%" for n, v in training.final.items()))
     t = time.perf_counter()
     settings: dict[str, Any] = {} if exp.max_pivots is None else {"max_pivots": exp.max_pivots}
+    if str(potential.device).startswith("cuda"):
+        settings["fault_check_every"] = 50  # no host sync between fault checks on a GPU
     optimizer = make_optimizer("autoneb", schedule=schedule, climb=exp.climb, **settings)
     exploration = explore(potential, None, store=store, optimizer=optimizer, pivots=exp.pivots, progress=progress,
                           budget=ExploreBudget(max_seconds=exp.explore_seconds),
