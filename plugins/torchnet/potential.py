@@ -356,8 +356,7 @@ class NetworkPotential(Potential):
             "batch_size": None if self.sampler.full else self.sampler.batch_size,
             "seed": self.sampler.seed,
             "l2": self.l2,
-            "batched": self.batched,
-            "batched_choices": self.choices,
+            "batched": self.batched,  # the measured choice (`choices`) is run-time state, not identity
             "chunk": self.chunk,
             "bn_mode": self.bn_mode,
             "calibration": dict(self.calibration) if self.batchnorm else None,

@@ -45,8 +45,6 @@ __all__ = ["TRAINING_GROUP", "CURVES_GROUP", "TrainingRun", "train_stored", "def
 TRAINING_GROUP = "training"
 #: Store group with the learning curves, one array "<name>.<metric>" per minimum and metric.
 CURVES_GROUP = "learning_curves"
-# describe() entries that change while a potential is used (timings), not what it is.
-_VOLATILE = ("batched_choices",)
 
 #: seed -> the data source of that minimum's training batches (e.g. augmented images).
 SourceFactory = Callable[[int], Any]
@@ -72,7 +70,7 @@ def potential_identity(description: Mapping[str, Any]) -> dict[str, Any]:
     """What must match for a store to be continued: the plugin spec when recorded, else
     the description without its volatile entries (JSON round-tripped)."""
     plugin = description.get("plugin")
-    ident = {"plugin": plugin} if plugin else {k: v for k, v in description.items() if k not in _VOLATILE}
+    ident = {"plugin": plugin} if plugin else dict(description)
     return json.loads(json.dumps(ident, sort_keys=True, default=str))
 
 

@@ -115,8 +115,8 @@ def test_torch_points_live_on_the_module_device_as_tensors():
 def test_torch_auto_records_its_measured_choice_and_bad_options_fail():
     p = NetworkPotential(_net(), _data())
     p.energy_and_gradient(_points(p.module, 4))
-    assert set(p.describe()["batched_choices"].values()) <= {"vmap", "loop"}
-    assert p.describe()["batched_choices"]
+    assert p.choices and set(p.choices.values()) <= {"vmap", "loop"}
+    assert "choices" not in p.describe()  # identity only: it must not change while running
     with pytest.raises(LandscapeError, match="batched"):
         NetworkPotential(_net(), _data(), batched="fast")
     with pytest.raises(LandscapeError, match=r"\(n, "):
