@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace, device as _compat_device
 
-__all__ = ["namespace", "device"]
+__all__ = ["namespace", "device", "host_scalars"]
 
 
 def namespace(*arrays: Any) -> Any:
@@ -27,3 +27,21 @@ def device(x: Any) -> Any:
     if isinstance(x, (np.ndarray, np.generic)):
         return "cpu"
     return _compat_device(x)
+
+
+def host_scalars(values: Any) -> np.ndarray:
+    """Many 0-d values (host numbers or device scalars) as one float64 numpy array.
+
+    Device scalars are stacked where they live and copied to the host in one
+    transfer, instead of one synchronisation per value (histories hold one per step).
+    """
+    values = list(values)
+    out = np.empty(len(values), dtype=np.float64)
+    on_device = [i for i, v in enumerate(values) if not isinstance(v, (int, float, np.generic, np.ndarray))]
+    if on_device:
+        xp = array_namespace(values[on_device[0]])
+        stacked = xp.stack([xp.reshape(values[i], ()) for i in on_device])
+        out[on_device] = np.asarray(stacked.detach().cpu() if hasattr(stacked, "detach") else stacked, dtype=np.float64)
+    host = [i for i in range(len(values)) if i not in set(on_device)]
+    out[host] = [float(values[i]) for i in host]
+    return out

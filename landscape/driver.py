@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import host_scalars
 from .errors import LandscapeError
 from .optimizers.base import OptimizerState, PathOptimizer
 from .path import Path, Profile, to_numpy
@@ -120,7 +121,7 @@ def optimize(
         nfev=state.nfev + extra,
         profile=profile,
         climbing=bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False)),
-        history=np.asarray([float(to_numpy(h)) for h in history]),
+        history=host_scalars(history),
         cycles=state.cycles,
         config=optimizer.to_config(),
         state=state,

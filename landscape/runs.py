@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import host_scalars
 from .connect import Plan, plan
 from .driver import Budget, optimize
 from .errors import LandscapeError
@@ -55,7 +56,7 @@ class _CycleCommitter:
             self.commit(state)
 
     def host_history(self) -> np.ndarray:
-        return np.array([float(to_numpy(h)) for h in self.history])
+        return host_scalars(self.history)
 
     def commit(self, state: AutoNEBState) -> None:
         with Store.write(self.filename) as store:

@@ -94,3 +94,12 @@ def test_chunked_wrapper_keeps_torch_tensors(mb):
     x = torch.randn(10, 3, dtype=torch.float64)
     e, g = ChunkedPotential(TorchQuadratic(), chunk=4).energy_and_gradient(x)
     assert isinstance(e, torch.Tensor) and torch.equal(g, 2 * x)
+
+
+def test_host_scalars_moves_device_values_in_one_transfer():
+    torch = pytest.importorskip("torch")
+    from landscape.arrays import host_scalars
+
+    values = [1.0, np.float64(2.0), torch.tensor(3.0), np.array(4.0), torch.tensor(5.0, dtype=torch.float64)]
+    np.testing.assert_array_equal(host_scalars(values), [1, 2, 3, 4, 5])
+    assert host_scalars([]).shape == (0,)

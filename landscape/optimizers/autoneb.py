@@ -158,8 +158,9 @@ class AutoNEB(PathOptimizer):
         res = to_numpy(geometry.insertion_residuals(path.energies, dense_e, self.per_segment))
         limit = self._insert_limit(path.n_pivots)
         new_path, chosen = insert_pivots(path, dense, dense_e, res, self.per_segment, self.threshold, limit)
+        state = replace(state, nfev=nfev)  # the record counts the dense evaluations too
         record = self._record(state, path, to_numpy(dense_e), res, chosen)
-        state = replace(state, records=state.records + (record,), cycle=state.cycle + 1, cycle_step=0, nfev=nfev)
+        state = replace(state, records=state.records + (record,), cycle=state.cycle + 1, cycle_step=0)
         if state.cycle >= len(self.schedule.cycles):
             return state
         # Each cycle starts a fresh band (new stepper state), as in the paper, from the

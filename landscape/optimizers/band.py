@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import geometry
 from ..arrays import device as _device
+from ..arrays import host_scalars
 from ..arrays import namespace as array_namespace
 from ..errors import LandscapeError
 from ..path import Path, to_numpy
@@ -199,11 +200,13 @@ class ElasticBand(PathOptimizer):
         if self.climb and not state.climbing:
             return None
         if self.fmax is not None:
-            f = float(np.max(np.linalg.norm(to_numpy(state.forces), axis=1)))
+            # Reduce on the device: only one number crosses to the host, not the forces.
+            xp = array_namespace(state.forces)
+            f = float(to_numpy(xp.max(xp.sqrt(xp.sum(state.forces * state.forces, axis=1)))))
             if f <= self.fmax:
                 return Status.CONVERGED, f"largest pivot force {f:.3g} <= fmax {self.fmax:g}"
         if self.etol is not None and len(state.recent_max) > self.patience:
-            trace = np.array([float(v) for v in state.recent_max])
+            trace = host_scalars(state.recent_max)
             change = float(trace.max() - trace.min())
             if change < self.etol:
                 return Status.CONVERGED, f"saddle energy changed {change:.3g} < etol {self.etol:g} over {self.patience} steps"
