@@ -98,6 +98,11 @@ def assert_one_line(exc: pytest.ExceptionInfo) -> str:
     return msg
 
 
+def full(*args, **kwargs):
+    """Stands in for a write on a full disk."""
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
 def temp_leftovers(directory: os.PathLike | str) -> list[str]:
     return [f for f in os.listdir(directory) if ".tmp-" in f]
 
@@ -541,9 +546,6 @@ def test_disk_full_at_commit_keeps_old_file(tmp_path, monkeypatch, module, name)
     write_store(filename)
     before = filename.read_bytes()
 
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     with pytest.raises(LandscapeError, match="No space left on device.*unchanged") as exc:
         with Store.write(filename) as s:
             s.write_result("X", make_result())
@@ -558,9 +560,6 @@ def test_disk_full_while_writing_keeps_old_file(tmp_path, monkeypatch):
     write_store(filename)
     before = filename.read_bytes()
 
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     monkeypatch.setattr(store_mod, "_write_rows", full)
     with pytest.raises(LandscapeError, match="cannot write path: .*No space left") as exc:
         with Store.write(filename) as s:
@@ -574,9 +573,6 @@ def test_failed_write_poisons_the_transaction(tmp_path, monkeypatch):
     filename = tmp_path / "s.h5"
     write_store(filename)
     before = filename.read_bytes()
-
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
 
     with pytest.raises(LandscapeError, match="No space left.*discarded") as exc:
         with Store.write(filename) as s:

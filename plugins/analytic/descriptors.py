@@ -76,30 +76,17 @@ def gaussian_mixture(
 
 _MODULE = "landscape_plugins.analytic.descriptors"
 
-MUELLER_BROWN = PotentialPlugin(
-    name="mueller-brown",
-    summary="Mueller-Brown surface: minima A, B, C; saddles AC (-40.664844), CB",
-    target=f"{_MODULE}:mueller_brown",
-    options=dict(_EMBED),
-)
-THREE_HOLE = PotentialPlugin(
-    name="three-hole",
-    summary="three-hole surface: the MEP between the deep minima takes the upper channel",
-    target=f"{_MODULE}:three_hole",
-    options=dict(_EMBED),
-)
-RING = PotentialPlugin(
-    name="ring",
-    summary="(1-r^2)^2 + y^2/r^2: minima (+-1, 0), saddles (0, +-1) at 1, MEP the unit circle",
-    target=f"{_MODULE}:ring",
-    options=dict(_EMBED),
-)
-LEPS = PotentialPlugin(
-    name="leps",
-    summary="LEPS + harmonic oscillator (Henkelman & Jonsson): saddle at -0.875225",
-    target=f"{_MODULE}:leps",
-    options=dict(_EMBED),
-)
+def _surface(name: str, summary: str, factory: str) -> PotentialPlugin:
+    """Descriptor of a fixed 2D surface: only the embedding options."""
+    return PotentialPlugin(name=name, summary=summary, target=f"{_MODULE}:{factory}", options=dict(_EMBED))
+
+
+MUELLER_BROWN = _surface("mueller-brown", "Mueller-Brown surface: minima A, B, C; saddles AC (-40.664844), CB",
+                         "mueller_brown")
+THREE_HOLE = _surface("three-hole", "three-hole surface: the MEP between the deep minima takes the upper channel",
+                      "three_hole")
+RING = _surface("ring", "(1-r^2)^2 + y^2/r^2: minima (+-1, 0), saddles (0, +-1) at 1, MEP the unit circle", "ring")
+LEPS = _surface("leps", "LEPS + harmonic oscillator (Henkelman & Jonsson): saddle at -0.875225", "leps")
 GAUSSIAN_MIXTURE = PotentialPlugin(
     name="gaussian-mixture",
     summary="seeded random sum of Gaussian wells in a weak quartic confinement",
