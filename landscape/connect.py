@@ -52,6 +52,8 @@ def make_optimizer(
     if method not in METHODS:
         raise LandscapeError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if method in ("neb", "string"):
+        if autoneb:
+            raise LandscapeError(f"{', '.join(sorted(autoneb))} applies to method autoneb only, not {method}")
         return ElasticBand(method=method, spring=spring, stepper=stepper or FIRE(), climb=climb,
                            climb_after=climb_after, fmax=fmax, fault_check_every=fault_check_every)
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
@@ -117,6 +119,8 @@ def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb",
     5000 steps unless a budget says otherwise.
     """
     a, b = check_endpoints(potential, start, end)
+    if optimizer is not None and settings:
+        raise LandscapeError(f"give an optimizer or its settings ({', '.join(sorted(settings))}), not both")
     opt = optimizer or make_optimizer(method, **settings)
     n = pivots if pivots is not None else (5 if isinstance(opt, AutoNEB) else 9)
     if n < 3:

@@ -124,6 +124,10 @@ def test_bad_settings_give_clear_errors(mb):
         connect(mb, np.array([np.nan, 0.0]), mb.minima["A"])
     with pytest.raises(LandscapeError, match="unknown method"):
         make_optimizer("bfgs")
+    with pytest.raises(LandscapeError, match="autoneb only"):
+        make_optimizer("neb", max_pivots=5)
+    with pytest.raises(LandscapeError, match="not both"):
+        connect(mb, mb.minima["A"], mb.minima["B"], optimizer=NEB(fmax=0.1), climb=False)
     with pytest.raises(LandscapeError, match="no way to stop"):
         optimize(NEB(), mb, Path.straight(mb.minima["A"], mb.minima["B"], 5))
 
