@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from .arrays import host_scalars
+from .climber import check_climber
 from .errors import LandscapeError
 from .optimizers.base import OptimizerState, PathOptimizer
-from .path import Path, Profile, to_numpy
+from .path import Path, Profile, dense_fractions, merge_profile, to_numpy
 from .potential import Potential
 from .result import CycleRecord, Result, Status
 
@@ -93,6 +94,8 @@ def optimize(
             outcome = budget.exceeded(state, started)
             if outcome is None and state.nit % check_every == 0:
                 outcome = optimizer.terminate(state)
+                if outcome is not None:  # the optimizer may check (and repair) its own stop
+                    state, outcome = optimizer.confirm(state, potential, outcome)
             if outcome is not None:
                 break
             state = optimizer.step(state, potential)
@@ -112,7 +115,10 @@ def optimize(
             bar.close()
     status, message = outcome
     final = state.path.numpy()
-    profile, extra = _final_profile(state.path, state.cycles, potential, per_segment)
+    profile, extra = _final_profile(state, potential, per_segment)
+    climbing = bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False))
+    if climbing and status.success and profile is not None:
+        status, message = _climber_at_top(final, profile, status, message)
     return Result(
         path=final,
         status=status,
@@ -120,7 +126,7 @@ def optimize(
         nit=state.nit,
         nfev=state.nfev + extra,
         profile=profile,
-        climbing=bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False)),
+        climbing=climbing,
         history=host_scalars(history),
         cycles=state.cycles,
         config=optimizer.to_config(),
@@ -136,17 +142,31 @@ def _report_cycles(state: OptimizerState, seen: int, on_cycle: Sequence[CycleCal
     return len(cycles)
 
 
-def _final_profile(path: Path, cycles: Sequence[CycleRecord], potential: Potential, per_segment: int) -> tuple[Profile | None, int]:
-    """The final path's profile and the evaluations it cost (0 when reused)."""
+def _final_profile(state: OptimizerState, potential: Potential, per_segment: int) -> tuple[Profile | None, int]:
+    """The final path's profile and the evaluations it cost (0 when reused from the
+    last AutoNEB cycle or from the optimizer's own check of its stop)."""
+    path = state.path
+    cycles = state.cycles
     if cycles:
         last = cycles[-1]
         if last.path.n_pivots == path.n_pivots and np.array_equal(last.path.pivots, to_numpy(path.pivots)):
-            t = np.concatenate([to_numpy(path.arc_fractions()), last.dense_t])
-            e = np.concatenate([last.path.energies, last.dense_energies])
-            order = np.argsort(t, kind="stable")
-            return Profile(t[order], e[order], (np.arange(t.size) < path.n_pivots)[order]), 0
+            return merge_profile(to_numpy(path.arc_fractions()), path.energies, last.dense_t, last.dense_energies), 0
+    dense = getattr(state, "dense", None)
+    if dense is not None and dense[0] == per_segment:
+        s = to_numpy(path.arc_fractions())
+        return merge_profile(s, path.energies, dense_fractions(s, per_segment), dense[1]), 0
     if per_segment < 1:
         return None, 0
     profile = path.profile(potential, per_segment)
     # A profile with NaN would poison stored results and reports: leave it out.
     return (profile if np.all(np.isfinite(profile.energies)) else None), (path.n_pivots - 1) * per_segment
+
+
+def _climber_at_top(path: Path, profile: Profile, status: Status, message: str) -> tuple[Status, str]:
+    """No run ends in success with its climber below the top of its own path."""
+    dense = profile.energies[~profile.is_pivot]
+    per_segment = dense.size // max(path.n_pivots - 1, 1)
+    check = check_climber(path.energies, dense, per_segment)
+    if check.ok:
+        return status, message
+    return Status.SADDLE_NOT_AT_TOP, f"{message}, but {check.message()}; saddle_energy is the path's upper bound"

@@ -12,7 +12,7 @@ from . import geometry
 from .errors import LandscapeError
 from .potential import Potential
 
-__all__ = ["Path", "Profile", "to_numpy"]
+__all__ = ["Path", "Profile", "to_numpy", "dense_fractions", "merge_profile"]
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -37,6 +37,20 @@ class Profile:
     @property
     def saddle_energy(self) -> float:
         return float(np.max(self.energies))
+
+
+def dense_fractions(s: np.ndarray, per_segment: int) -> np.ndarray:
+    """Arc fractions of `geometry.dense_points`, given the pivots' fractions `s`."""
+    w = np.arange(1, per_segment + 1) / (per_segment + 1)
+    return (s[:-1, None] + w[None, :] * np.diff(s)[:, None]).ravel()
+
+
+def merge_profile(s: np.ndarray, pivot_energies: Any, dense_t: np.ndarray, dense_energies: Any) -> Profile:
+    """Pivots (at fractions `s`) and dense points in one profile, ordered by fraction."""
+    t = np.concatenate([np.asarray(s, dtype=float), dense_t])
+    e = np.concatenate([to_numpy(pivot_energies), to_numpy(dense_energies)])
+    order = np.argsort(t, kind="stable")
+    return Profile(t[order], e[order], (np.arange(t.size) < len(s))[order])
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,14 +142,7 @@ class Path:
         e_piv = to_numpy(path.energies)
         if dense is None:
             return Profile(s, e_piv, np.ones_like(s, dtype=bool))
-        e_dense = to_numpy(potential.energy(dense))
-        w = np.arange(1, per_segment + 1) / (per_segment + 1)
-        t_dense = (s[:-1, None] + w[None, :] * np.diff(s)[:, None]).ravel()
-        t = np.concatenate([s, t_dense])
-        e = np.concatenate([e_piv, e_dense])
-        order = np.argsort(t, kind="stable")
-        is_pivot = np.concatenate([np.ones_like(s, dtype=bool), np.zeros_like(t_dense, dtype=bool)])
-        return Profile(t[order], e[order], is_pivot[order])
+        return merge_profile(s, e_piv, dense_fractions(s, per_segment), potential.energy(dense))
 
     # composition ----------------------------------------------------------------
     def reversed(self) -> Path:

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .path import Path, Profile
+from .climber import climber_energy, climber_tolerance
+from .path import Path, Profile, to_numpy
 
 __all__ = ["Status", "CycleRecord", "Result"]
 
@@ -23,6 +24,9 @@ class Status(str, Enum):
     NUMERICAL_FAULT = "numerical_fault"
     DIVERGED = "diverged"
     INTERRUPTED = "interrupted"
+    #: the climbing image stopped below the highest point of its own path, and
+    #: repairs did not move it there; `saddle_energy` is then the path's upper bound
+    SADDLE_NOT_AT_TOP = "saddle_not_at_top"
 
     @property
     def success(self) -> bool:
@@ -61,9 +65,10 @@ class Result:
 
     `profile` holds the energies of the final path at its pivots and at dense points
     between them.  `saddle_energy` is the estimate users want: with a climbing image
-    at the end (`climbing`), the climber's energy (it sits on the saddle); without,
-    the highest energy of the profile, an upper bound on the minimax energy that this
-    path certifies.  `history` holds the highest pivot energy after every step;
+    at the end (`climbing`) that is the top of its own path (`landscape.climber`), the
+    climber's energy (it sits on the saddle); otherwise the highest energy of the
+    profile, an upper bound on the minimax energy that this path certifies.  So
+    `saddle_energy` is never below `upper_bound` by more than the climber tolerance.  `history` holds the highest pivot energy after every step;
     `cycles` the AutoNEB cycle records; `config` the optimizer's settings as JSON-able
     data; `state` the final optimizer state for resuming (not stored).
     """
@@ -85,10 +90,16 @@ class Result:
         return self.status.success
 
     @property
+    def climber_at_top(self) -> bool:
+        """True when a climbing image ended within tolerance of its path's maximum."""
+        if not self.climbing or self.path.energies is None:
+            return False
+        e = to_numpy(self.path.energies)
+        return self.upper_bound - climber_energy(e) <= climber_tolerance(e)
+
+    @property
     def saddle_energy(self) -> float:
-        if self.climbing or self.profile is None:
-            return self.path.saddle_energy
-        return max(self.path.saddle_energy, self.profile.saddle_energy)
+        return climber_energy(to_numpy(self.path.energies)) if self.climber_at_top else self.upper_bound
 
     @property
     def upper_bound(self) -> float:
@@ -105,6 +116,8 @@ class Result:
     @property
     def saddle(self) -> np.ndarray:
         """Location of the saddle estimate: the highest pivot or dense point."""
-        if self.climbing or self.profile is None or self.profile.saddle_energy <= self.path.saddle_energy:
+        if self.climber_at_top:
+            return np.asarray(self.path.pivots[1 + int(np.argmax(to_numpy(self.path.energies)[1:-1]))])
+        if self.profile is None or self.profile.saddle_energy <= self.path.saddle_energy:
             return np.asarray(self.path.saddle)
         return np.asarray(self.path.interpolate(np.array([self.profile.t[self.profile.saddle_index]]))[0])

@@ -10,6 +10,7 @@ Hypothesis strategies for random analytic surfaces live here too
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,21 @@ from .path import Path, to_numpy
 from .potential import Potential, gradient_error
 from .result import Result, Status
 
-__all__ = ["check_potential", "check_optimizer", "sample_points", "gaussian_surfaces", "exact_saddle"]
+__all__ = ["check_potential", "check_optimizer", "sample_points", "gaussian_surfaces", "exact_saddle", "examples"]
+
+#: Environment variable that multiplies the example counts of `examples` (and of the
+#: test suite's hypothesis profiles), for long exploratory property runs.
+EXAMPLES_SCALE = "LANDSCAPE_HYPOTHESIS_SCALE"
+
+
+def examples(n: int) -> int:
+    """`n` hypothesis examples, times $LANDSCAPE_HYPOTHESIS_SCALE (default 1).
+
+    Use it in `@settings(max_examples=examples(8))`: the suite stays quick and
+    deterministic, and `bench/property_tests.py --scale 50` runs the same tests with
+    fifty times as many fresh examples.
+    """
+    return max(1, int(n * float(os.environ.get(EXAMPLES_SCALE, "1"))))
 
 
 def sample_points(potential: Potential, n: int = 8, seed: int = 0, scale: float = 0.3) -> np.ndarray:

@@ -12,6 +12,7 @@ from landscape import LandscapeError
 from landscape.exact import ExactPath, Grid, evaluate_grid, grid_minimax, pairwise_minimax
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, LepsHO, MuellerBrown, Ring, ThreeHole
+from landscape.testing import examples
 
 MB_SADDLE = -40.664844  # DESIGN.md section 2
 MB_GRID_801 = -40.6654  # DESIGN.md: 801 x 801 grid minimax
@@ -96,7 +97,7 @@ def test_pairwise_matches_grid_minimax_and_is_ultrametric():
     assert m[0, 3] == m[0, 0]  # the same cell twice: its own energy
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(seed=st.integers(0, 100_000), wells=st.integers(2, 9), connectivity=st.sampled_from([4, 8]))
 def test_pairwise_ultrametric_on_random_mixtures(seed, wells, connectivity):
     gm = GaussianMixture(wells, seed=seed)

@@ -19,7 +19,7 @@ from landscape.explore import ExploreBudget, ExploreStatus, edge_energy, explore
 from landscape.graphs import is_ultrametric
 from landscape.lock import WriterLock
 from landscape.store import Store
-from landscape.testing import gaussian_surfaces
+from landscape.testing import gaussian_surfaces, examples
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown, ThreeHole
 
 # Climbing-image NEB, 15 pivots, to fmax 1e-2: the saddle to ~1e-4, about 0.03 s per pair
@@ -120,7 +120,7 @@ six_to_twelve = gaussian_surfaces(12, 24).filter(lambda s: 6 <= len(s.minima) <=
 
 @given(six_to_twelve)
 @example(GaussianMixture(24, seed=76))  # 10 minima
-@settings(max_examples=4, deadline=None, derandomize=True,
+@settings(max_examples=examples(4), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 def test_full_exploration_equals_the_exact_minimax(surface):
     """With every pair known the bounds equal the grid truth.  Derandomized: on rare
@@ -140,7 +140,7 @@ def test_full_exploration_equals_the_exact_minimax(surface):
 
 
 @given(six_to_twelve, st.integers(0, 12), st.sampled_from([1, 3]))
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 def test_bounds_are_never_below_the_exact_minimax_on_any_budget(surface, runs, batch):
     exact = exact_of(surface)
     ex = explore(surface, minima_of(surface), budget=ExploreBudget(max_runs=runs), batch=batch, **FAST)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from landscape import geometry
+from landscape.testing import examples
 
 coords = st.floats(-10, 10, allow_nan=False, width=64)
 
@@ -75,7 +76,7 @@ def test_projected_forces_are_orthogonal_to_tangents(pivots, grads):
 
 
 @given(polylines(), st.integers(3, 15))
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 def test_redistribution_gives_equal_arc_lengths_on_the_same_polyline(pivots, n):
     new = geometry.redistribute(pivots, n)
     assert new.shape == (n, pivots.shape[1])
@@ -86,7 +87,7 @@ def test_redistribution_gives_equal_arc_lengths_on_the_same_polyline(pivots, n):
 
 
 @given(polylines(5, 12, 2), st.data())
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 def test_redistribution_keeps_a_climbing_pivot_and_spaces_each_side(pivots, data):
     c = data.draw(st.integers(1, len(pivots) - 2))
     new = geometry.redistribute(pivots, fixed=c)

@@ -14,6 +14,7 @@ from scipy.cluster.hierarchy import cophenet, fcluster, linkage
 from scipy.spatial.distance import squareform
 
 from landscape.errors import LandscapeError
+from landscape.testing import examples
 from landscape.graphs import (
     SaddleMatrix,
     clusters,
@@ -25,7 +26,7 @@ from landscape.graphs import (
     single_linkage,
 )
 
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # integer weights make ties (and equal-energy joins) common; floats make them rare.  Floats
 # are rounded so that shifting them for scipy (which refuses negative heights) keeps them apart.

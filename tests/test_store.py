@@ -17,6 +17,7 @@ from landscape.errors import LandscapeError
 from landscape.path import Path, Profile
 from landscape.result import CycleRecord, Result, Status
 from landscape.store import SCHEMA_VERSION, Store
+from landscape.testing import examples
 
 POTENTIAL = {"name": "toy", "dim": 3, "class": "Toy", "options": {"scale": 1.5}}
 
@@ -143,7 +144,7 @@ def test_result_with_torch_like_arrays_and_unevaluated_path(tmp_path):
     assert back.path.energies is None and back.cycles == () and "saddle_energy" not in info
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(2, 7), dim=st.integers(1, 5), n_cycles=st.integers(0, 3),
     dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1),

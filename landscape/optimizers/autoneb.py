@@ -14,13 +14,15 @@ import numpy as np
 
 from .. import geometry
 from ..arrays import namespace as array_namespace
+from ..climber import check_climber
 from ..errors import LandscapeError
-from ..path import Path, to_numpy
+from ..path import Path, dense_fractions, to_numpy
 from ..potential import Potential
 from ..result import CycleRecord, Status
 from ..schedules import Schedule, get_schedule
 from .band import BandState, ElasticBand, StringMethod
 from .base import OptimizerState, PathOptimizer
+from .insertion import insert_at_segment, insert_pivots
 
 __all__ = ["AutoNEB", "AutoNEBState", "insert_pivots"]
 
@@ -36,6 +38,7 @@ class AutoNEBState(OptimizerState):
     fault: str | None = None  # set when a dense evaluation was not finite
     cycle_start: Path | None = None  # the evaluated path the running cycle began from
     cycle_start_potential_state: Any = None  # potential.checkpoint_state() just before that
+    repairs: int = 0  # times the final climbing cycle ran again (climber not the top)
 
     @property
     def path(self) -> Path:  # type: ignore[override]
@@ -44,32 +47,6 @@ class AutoNEBState(OptimizerState):
     @property
     def cycles(self) -> tuple[CycleRecord, ...]:
         return self.records
-
-
-def insert_pivots(path: Path, dense: Any, dense_energies: Any, residuals: np.ndarray, per_segment: int,
-                  threshold: float, limit: int) -> tuple[Path, np.ndarray]:
-    """The path with up to `limit` pivots inserted, and the segment indices chosen.
-
-    A segment qualifies when its residual exceeds `threshold`; the largest residuals
-    win.  The new pivot is the dense point of highest energy in its segment, and it
-    keeps that (already evaluated) energy.
-    """
-    xp = array_namespace(path.pivots)
-    chosen = np.flatnonzero(residuals > threshold)
-    chosen = np.sort(chosen[np.argsort(-residuals[chosen], kind="stable")][: max(limit, 0)])
-    if chosen.size == 0:
-        return path, chosen
-    best = np.argmax(to_numpy(dense_energies).reshape(-1, per_segment)[chosen], axis=1)
-    rows, energies = [path.pivots[:1]], [path.energies[:1]]
-    picks = dict(zip(chosen.tolist(), (chosen * per_segment + best).tolist()))
-    for seg in range(path.n_pivots - 1):
-        if seg in picks:
-            j = picks[seg]
-            rows.append(dense[j : j + 1])
-            energies.append(dense_energies[j : j + 1])
-        rows.append(path.pivots[seg + 1 : seg + 2])
-        energies.append(path.energies[seg + 1 : seg + 2])
-    return Path(xp.concat(rows), xp.concat(energies)), chosen
 
 
 @dataclass(frozen=True)
@@ -152,13 +129,15 @@ class AutoNEB(PathOptimizer):
         path = state.inner.path
         dense = geometry.dense_points(path.pivots, self.per_segment)
         dense_e = potential.energy(dense)
-        nfev = state.nfev + int(dense.shape[0])
+        state = replace(state, nfev=state.nfev + int(dense.shape[0]))  # the record counts them too
         if not np.all(np.isfinite(to_numpy(dense_e))):
-            return replace(state, nfev=nfev, fault=f"NaN or infinite energy between pivots after cycle {state.cycle}")
+            return replace(state, fault=f"NaN or infinite energy between pivots after cycle {state.cycle}")
+        repaired = self._repair(state, dense, dense_e, potential)
+        if repaired is not None:
+            return repaired
         res = to_numpy(geometry.insertion_residuals(path.energies, dense_e, self.per_segment))
         limit = self._insert_limit(path.n_pivots)
         new_path, chosen = insert_pivots(path, dense, dense_e, res, self.per_segment, self.threshold, limit)
-        state = replace(state, nfev=nfev)  # the record counts the dense evaluations too
         record = self._record(state, path, to_numpy(dense_e), res, chosen)
         state = replace(state, records=state.records + (record,), cycle=state.cycle + 1, cycle_step=0)
         if state.cycle >= len(self.schedule.cycles):
@@ -171,6 +150,24 @@ class AutoNEB(PathOptimizer):
         inner = self._band(state.cycle).init(new_path, potential)
         return replace(state, inner=inner, nfev=state.nfev + inner.nfev, cycle_start=new_path,
                        cycle_start_potential_state=potential_state)
+
+    def _repair(self, state: AutoNEBState, dense: Any, dense_e: Any, potential: Potential) -> AutoNEBState | None:
+        """The final climbing cycle again, from the path with a pivot at its top, when
+        the climber ended below a point between pivots (`landscape.climber`); None when
+        the climber is the top, or no repair is possible or left."""
+        band = self._band(state.cycle)
+        path = state.inner.path
+        if (state.cycle != len(self.schedule.cycles) - 1 or not state.inner.climbing or potential.stochastic
+                or state.repairs >= band.max_repairs or self._insert_limit(path.n_pivots) < 1):
+            return None
+        check = check_climber(to_numpy(path.energies), to_numpy(dense_e), self.per_segment)
+        if check.ok or check.segment is None:
+            return None
+        new_path = insert_at_segment(path, dense, dense_e, check.segment, self.per_segment)
+        before = state.inner.nfev
+        inner = band.climb_from(state.inner, new_path, check.segment + 1, potential)
+        return replace(state, inner=inner, nfev=state.nfev + inner.nfev - before, cycle_step=0,
+                       repairs=state.repairs + 1)
 
     def resume(self, path: Path, cycle: int, potential: Potential, *, records: tuple[CycleRecord, ...] = (),
                nit: int = 0, nfev: int = 0) -> AutoNEBState:
@@ -191,8 +188,7 @@ class AutoNEB(PathOptimizer):
     def _record(self, state: AutoNEBState, path: Path, dense_e: np.ndarray, res: np.ndarray, chosen: np.ndarray) -> CycleRecord:
         cycle = self.schedule.cycles[state.cycle]
         s = to_numpy(path.arc_fractions())
-        w = np.arange(1, self.per_segment + 1) / (self.per_segment + 1)
-        dense_t = (s[:-1, None] + w[None, :] * np.diff(s)[:, None]).ravel()
+        dense_t = dense_fractions(s, self.per_segment)
         inserted = dense_t.reshape(-1, self.per_segment)[chosen, np.argmax(dense_e.reshape(-1, self.per_segment)[chosen], axis=1)] if chosen.size else np.zeros(0)
         return CycleRecord(
             index=state.cycle, steps=state.cycle_step, lr=cycle.stepper.step_size, climb=cycle.climb,

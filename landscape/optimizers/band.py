@@ -15,12 +15,14 @@ from .. import geometry
 from ..arrays import device as _device
 from ..arrays import host_scalars
 from ..arrays import namespace as array_namespace
+from ..climber import check_climber
 from ..errors import LandscapeError
 from ..path import Path, to_numpy
 from ..potential import Potential
 from ..result import Status
 from ..steppers import FIRE, Stepper
 from .base import OptimizerState, PathOptimizer
+from .insertion import insert_at_segment
 
 __all__ = ["ElasticBand", "NEB", "StringMethod", "BandState", "band_forces"]
 
@@ -44,6 +46,8 @@ class BandState(OptimizerState):
     faults: int = 0  # consecutive rejected steps
     fault: str | None = None  # why the last step was rejected
     verified: BandState | None = None  # last state checked for faults; None: this one
+    repairs: int = 0  # pivots inserted because the climber was not the top of the path
+    dense: tuple[int, np.ndarray] | None = None  # (per_segment, energies) between pivots, if evaluated
 
 
 def band_forces(pivots: Any, energies: Any, gradients: Any, spring: float | None, climbing: bool) -> Any:
@@ -96,6 +100,11 @@ class ElasticBand(PathOptimizer):
     fmax: converged when the largest force norm on any pivot is at most this.
     etol: converged when the highest pivot energy changed by less than this over
         the last `patience` steps (climbing switched on, if requested, first).
+    check_per_segment: before a climbing band says converged, the energy is
+        evaluated at this many points inside every segment; when one of them is
+        higher than the climber (`landscape.climber`), a pivot is inserted there,
+        it becomes the climber and the run goes on, at most `max_repairs` times;
+        after that the run ends with status SADDLE_NOT_AT_TOP.
     """
 
     method: str = "neb"
@@ -109,12 +118,16 @@ class ElasticBand(PathOptimizer):
     max_faults: int = 8
     divergence: float = 1000.0
     fault_check_every: int = 1
+    check_per_segment: int = 9
+    max_repairs: int = 3
 
     def __post_init__(self) -> None:
         if self.method not in _METHODS:
             raise LandscapeError(f"unknown band method {self.method!r}; choose neb or string")
         if self.climb_after < 0 or self.patience < 1 or self.fault_check_every < 1:
             raise LandscapeError("climb_after must be >= 0, patience and fault_check_every >= 1")
+        if self.check_per_segment < 1 or self.max_repairs < 0:
+            raise LandscapeError("check_per_segment must be >= 1 and max_repairs >= 0")
 
     # PathOptimizer ---------------------------------------------------------------
     def init(self, path: Path, potential: Potential) -> BandState:
@@ -174,6 +187,7 @@ class ElasticBand(PathOptimizer):
             climbing=climbing,
             faults=0,
             verified=None if checked else (state.verified or state),
+            dense=None,
         )
         return self._track(new)
 
@@ -212,6 +226,39 @@ class ElasticBand(PathOptimizer):
                 return Status.CONVERGED, f"saddle energy changed {change:.3g} < etol {self.etol:g} over {self.patience} steps"
         return None
 
+    def confirm(self, state: BandState, potential: Potential,
+                outcome: tuple[Status, str]) -> tuple[BandState, tuple[Status, str] | None]:
+        """A climbing band converges only with the climber at the top of its path;
+        otherwise a pivot goes where the path is highest and the run continues."""
+        if outcome[0] is not Status.CONVERGED or not state.climbing:
+            return state, outcome
+        k = self.check_per_segment
+        dense = geometry.dense_points(state.path.pivots, k)
+        dense_e = potential.energy(dense)
+        state = replace(state, nfev=state.nfev + int(dense.shape[0]), dense=(k, to_numpy(dense_e)))
+        check = check_climber(to_numpy(state.path.energies), state.dense[1], k)
+        if check.ok:
+            return state, outcome
+        if check.segment is None or state.repairs >= self.max_repairs:
+            why = "no pivot can be inserted there" if check.segment is None else f"{state.repairs} repairs spent"
+            return state, (Status.SADDLE_NOT_AT_TOP, f"{check.message()}; {why}")
+        path = insert_at_segment(state.path, dense, dense_e, check.segment, k)
+        return self.climb_from(state, path, check.segment + 1, potential), None
+
+    def climb_from(self, state: BandState, path: Path, climber: int, potential: Potential) -> BandState:
+        """A fresh band (stepper restarted) on the evaluated `path`, whose pivot
+        `climber` climbs; counters carry over from `state`, `repairs` goes up by one."""
+        xp = array_namespace(path.pivots)
+        pivots = self._reparametrise(path.pivots, climber)
+        known = None if potential.stochastic else path.energies
+        energies, g = _evaluate(xp, potential, pivots, known)
+        nfev = state.nfev + int(pivots.shape[0]) - (0 if known is None else 2)
+        new = replace(state, path=Path(pivots, energies), gradients=g,
+                      forces=self._forces(pivots, energies, g, True),
+                      stepper_state=self.stepper.init(pivots[1:-1]), nfev=nfev, climbing=True,
+                      recent_max=(), faults=0, fault=None, verified=None, repairs=state.repairs + 1, dense=None)
+        return self._track(new)
+
     def to_config(self) -> dict[str, Any]:
         return {
             "method": self.method,
@@ -225,6 +272,8 @@ class ElasticBand(PathOptimizer):
             "max_faults": self.max_faults,
             "fault_check_every": self.fault_check_every,
             "divergence": self.divergence,
+            "check_per_segment": self.check_per_segment,
+            "max_repairs": self.max_repairs,
         }
 
     # internals -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The `PathOptimizer` interface: immutable configuration, explicit state.
 
 An optimizer never owns a loop.  `init` evaluates a starting path, `step` advances
-the state by one iteration, `terminate` says whether (and why) to stop.  The driver
+the state by one iteration, `terminate` says whether (and why) to stop, and
+`confirm` may check (and repair) a stop before the driver accepts it.  The driver
 (`landscape.driver.optimize`) owns the loop, budget, callbacks, progress and storage.
 """
 from __future__ import annotations
@@ -47,6 +48,16 @@ class PathOptimizer(ABC):
     @abstractmethod
     def terminate(self, state: OptimizerState) -> tuple[Status, str] | None:
         """(status, message) when the method itself is done, else None."""
+
+    def confirm(self, state: OptimizerState, potential: Potential,
+                outcome: tuple[Status, str]) -> tuple[OptimizerState, tuple[Status, str] | None]:
+        """Check a stop that `terminate` reported, with the potential at hand.
+
+        Returns the state and the outcome to end with, or a repaired state and None to
+        go on.  Bands with a climbing image use it to make sure the climber is the top
+        of its own path before they say converged (`landscape.climber`).
+        """
+        return state, outcome
 
     @abstractmethod
     def to_config(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from landscape import LandscapeError
 from landscape.potential import gradient_error
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, LepsHO, MuellerBrown, Ring, ThreeHole
+from landscape.testing import examples
 
 SURFACES = [MuellerBrown(), ThreeHole(), Ring(), LepsHO(), GaussianMixture(6, seed=3)]
 IDS = [s.name for s in SURFACES]
@@ -217,7 +218,7 @@ def test_gaussian_mixture_is_seeded():
     assert not np.allclose(a.energy(x), c.energy(x))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(seed=st.integers(0, 10_000), wells=st.integers(1, 10))
 def test_gaussian_mixture_minima_are_minima(seed, wells):
     gm = GaussianMixture(wells, seed=seed)

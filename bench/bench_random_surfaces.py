@@ -1,0 +1,118 @@
+"""Climbing images against grid-exact truth on many random surfaces.
+
+For each case (a seeded Gaussian-mixture surface and an ordered pair of its minima)
+the grid-exact minimax energy is computed on a 301 x 301 grid, then NEB and the
+string method, both with a climbing image, run from the straight line and from the
+grid-exact path.  A run that reports success must have its saddle within twice the
+grid tolerance of the truth when it started on the exact path; from the straight line
+a local method may legitimately climb a higher pass (a real saddle of another
+channel), which is counted apart, but never a saddle below the truth.
+
+    python bench/bench_random_surfaces.py                  # 1000 cases, both cores
+    python bench/bench_random_surfaces.py --cases 100 --first-seed 5000
+
+The last line is `wrong converged saddles: N of M` (goal: 0).  Figures are recorded
+in docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+from collections import Counter
+
+import numpy as np
+
+from landscape import Path
+from landscape.driver import Budget, optimize
+from landscape.exact import grid_minimax
+from landscape.geometry import redistribute
+from landscape.optimizers.band import NEB, StringMethod
+from landscape.steppers import FIRE
+from landscape_plugins.analytic.surfaces import GaussianMixture
+
+PIVOTS = 15
+GRID = 301
+
+
+def case(seed: int) -> tuple[GaussianMixture, np.ndarray, np.ndarray] | None:
+    """Surface `seed` (3-8 wells) and a seeded ordered pair of its minima, or None."""
+    surface = GaussianMixture(n_wells=3 + seed % 6, seed=seed)
+    names = list(surface.minima)
+    if len(names) < 2:
+        return None
+    i, j = np.random.default_rng(seed).choice(len(names), size=2, replace=False)
+    return surface, surface.minima[names[i]], surface.minima[names[j]]
+
+
+def run_case(seed: int) -> list[dict]:
+    found = case(seed)
+    if found is None:
+        return []
+    surface, a, b = found
+    exact = grid_minimax(surface, a, b, grid=GRID)
+    tol = max(exact.tolerance, 1e-3)
+    on_exact = redistribute(exact.points.astype(float), PIVOTS)
+    starts = {"straight": Path.straight(a, b, PIVOTS),
+              "exact": Path(np.concatenate([a[None], on_exact[1:-1], b[None]]))}
+    rows = []
+    for method, cls in (("neb", NEB), ("string", StringMethod)):
+        band = cls(climb=True, fmax=1e-3, stepper=FIRE(lr=0.01, dt_max=0.05, max_step=0.02))
+        for start_name, start in starts.items():
+            r = optimize(band, surface, start, budget=Budget(max_steps=3000))
+            rows.append({"seed": seed, "method": method, "start": start_name, "status": r.status.value,
+                         "success": r.success, "saddle": r.saddle_energy, "upper": r.upper_bound,
+                         "truth": exact.saddle_energy, "tol": tol, "repairs": getattr(r.state, "repairs", 0),
+                         "nfev": r.nfev})
+    return rows
+
+
+def classify(row: dict) -> str:
+    """wrong: reported success with a saddle the truth rules out; other_pass: success on
+    a higher real pass from the straight line; ok: success at the truth; failed: no success."""
+    if not row["success"]:
+        return "not_success"
+    off = row["saddle"] - row["truth"]
+    if off < -2 * row["tol"] or (row["start"] == "exact" and abs(off) > 2 * row["tol"]):
+        return "wrong"
+    return "other_pass" if off > 2 * row["tol"] else "ok"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=1000, help="number of surfaces with >= 2 minima (default 1000)")
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    rows: list[dict] = []
+    seed = args.first_seed
+    with mp.Pool(args.workers) as pool:
+        while len({r["seed"] for r in rows}) < args.cases:
+            need = args.cases - len({r["seed"] for r in rows})
+            for found in pool.map(run_case, range(seed, seed + need), chunksize=4):
+                rows.extend(found)
+            seed += need
+    seeds = sorted({r["seed"] for r in rows})[: args.cases]
+    rows = [r for r in rows if r["seed"] in set(seeds)]
+    kinds = Counter((r["method"], r["start"], classify(r)) for r in rows)
+    print(f"{len(seeds)} cases (seeds {seeds[0]}..{seeds[-1]}), {len(rows)} runs, {time.perf_counter() - t0:.0f} s")
+    print(f"{'method':8s} {'start':9s} {'ok':>6s} {'other_pass':>10s} {'not_success':>11s} {'wrong':>6s} {'repaired':>8s}")
+    for method in ("neb", "string"):
+        for start in ("straight", "exact"):
+            sel = [r for r in rows if r["method"] == method and r["start"] == start]
+            counts = [kinds[(method, start, k)] for k in ("ok", "other_pass", "not_success", "wrong")]
+            repaired = sum(1 for r in sel if r["repairs"])
+            print(f"{method:8s} {start:9s} {counts[0]:6d} {counts[1]:10d} {counts[2]:11d} {counts[3]:6d} {repaired:8d}")
+    statuses = Counter(r["status"] for r in rows if not r["success"])
+    print("statuses of runs without success:", dict(statuses) or "none")
+    for r in rows:
+        if classify(r) == "wrong":
+            print(f"  WRONG seed {r['seed']} {r['method']} from {r['start']}: saddle {r['saddle']:.6f}, "
+                  f"truth {r['truth']:.6f}, tol {r['tol']:.2g}")
+    wrong = sum(1 for r in rows if classify(r) == "wrong")
+    print(f"wrong converged saddles: {wrong} of {sum(1 for r in rows if r['success'])}")
+
+
+if __name__ == "__main__":
+    main()
