@@ -154,7 +154,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     table = result.table
     print(table.to_text())
     with Store.open(store) as s:
-        longest = max((s.read_result(p.name).path for p in table.paths), key=lambda path: path.n_pivots)
+        results = {p.name: s.read_result(p.name) for p in table.paths}
+    longest = max((r.path for r in results.values()), key=lambda path: path.n_pivots)
+    curves = {name: [round(c.saddle_energy, 5) for c in r.cycles] for name, r in results.items()}
+    for name, curve in curves.items():  # has the path's highest (mini-batch) loss levelled off?
+        print(f"path {name}: highest mini-batch train loss after each AutoNEB cycle: {curve}")
     speed = throughput(result.potential, longest.pivots, args.time_steps)
     wall = time.perf_counter() - began
     dev = result.potential.device
@@ -165,6 +169,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{speed['choices']}; host syncs per NEB step: {speed['host_syncs_per_neb_step']}")
     summary = {"device": name, "torch": torch.__version__, "smoke": args.smoke, "bf16": args.bf16,
                "channels_last": args.channels_last, "table": table.to_json(), "throughput": speed,
+               "cycle_maxima": curves,
                "seconds": {**result.seconds, "wall": wall}, "exploration": result.exploration.status.value,
                "figures": write_figures(table, args.out)}
     with open(os.path.join(args.out, "summary.json"), "w") as fh:

@@ -50,7 +50,8 @@ MINIMA_GROUP = "minima_metrics"
 CSV_COLUMNS = ("architecture", "dataset", "minima", "paths", "mst_edges", "train_loss_min", "train_loss_sadd",
                "factor", "epoch", "epochs_trained", "test_loss_min", "test_loss_sadd", "test_error_min_pct",
                "test_error_sadd_pct", "test_error_delta_pct", "line_train_loss", "line_test_loss",
-               "line_test_error_pct", "autoneb_train_barrier", "line_train_barrier")
+               "line_test_error_pct", "autoneb_train_barrier", "line_train_barrier", "paths_max_inside",
+               "autoneb_saddle_minus_higher_end", "line_saddle_minus_higher_end")
 
 
 # --------------------------------------------------------------------------- evaluations
@@ -173,6 +174,18 @@ class PathMetrics:
     line_maxima: Mapping[str, float] | None = None
     line_barriers: Mapping[str, float] | None = None
     interior_max_train_loss: float = float("nan")  # highest training loss away from the two minima
+    end_train_losses: tuple[float, float] = (float("nan"), float("nan"))  # at t = 0 and t = 1
+
+    @property
+    def max_inside(self) -> bool:
+        """The path's highest training loss lies strictly between its ends."""
+        return 0.0 < self.barriers["saddle_t"] < 1.0
+
+    @property
+    def factor(self) -> float:
+        """Highest training loss on the path over the mean of its ends (Sadd./Min.)."""
+        mean_ends = 0.5 * sum(self.end_train_losses)
+        return self.maxima["train_loss"] / mean_ends if mean_ends > 0 else float("nan")
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -252,6 +265,11 @@ class Table1:
             "line_test_error_pct": 100 * self.line("test_error"),
             "autoneb_train_barrier": _mean([p.barriers["max_minus_mean_ends"] for p in mst]),
             "line_train_barrier": _mean([p.line_barriers["max_minus_mean_ends"] for p in mst if p.line_barriers]),
+            # A maximum at t = 0 or 1 is the spread between the ends, not a bump on the path.
+            "paths_max_inside": sum(1 for p in mst if p.max_inside),
+            "autoneb_saddle_minus_higher_end": _mean([p.barriers["saddle_minus_higher_end"] for p in mst]),
+            "line_saddle_minus_higher_end": _mean([p.line_barriers["saddle_minus_higher_end"]
+                                                   for p in mst if p.line_barriers]),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -262,6 +280,8 @@ class Table1:
         per_path = [{"name": p.name, "a": self.names[p.i], "b": self.names[p.j], "in_mst": p.in_mst,
                      "pivots": p.pivots, "cycles": p.cycles, "maxima": dict(p.maxima),
                      "train_loss_barriers": dict(p.barriers), "interior_max_train_loss": p.interior_max_train_loss,
+                     "max_inside": p.max_inside, "end_train_losses": list(p.end_train_losses),
+                     "factor": p.factor,
                      "line_maxima": None if p.line_maxima is None else dict(p.line_maxima),
                      "line_train_loss_barriers": None if p.line_barriers is None else dict(p.line_barriers)}
                     for p in self.paths]
@@ -290,13 +310,19 @@ class Table1:
             f"{'test loss':<14}{_f(r['test_loss_min'])}{_f(r['test_loss_sadd'])}{'':>20}{_f(r['line_test_loss'])}",
             f"{'test error %':<14}{_f(r['test_error_min_pct'], 10, 2)}{_f(r['test_error_sadd_pct'], 10, 2)}"
             f"{'Δ ' + format(r['test_error_delta_pct'], '.2f'):>20}{_f(r['line_test_error_pct'], 10, 2)}",
-            f"train-loss barrier (max minus mean of ends), mean over the MST: "
-            f"AutoNEB {r['autoneb_train_barrier']:.4g}, straight line {r['line_train_barrier']:.4g}",
+            f"train-loss barriers, mean over the MST (AutoNEB / straight line): max minus mean of ends "
+            f"{r['autoneb_train_barrier']:.4g} / {r['line_train_barrier']:.4g}; saddle minus higher end "
+            f"{r['autoneb_saddle_minus_higher_end']:.4g} / {r['line_saddle_minus_higher_end']:.4g}",
+            f"MST paths whose maximum lies strictly inside: {r['paths_max_inside']} of {r['mst_edges']}",
         ]
         for p in self.paths:
             line = f"; straight line {p.line_maxima['train_loss']:.4g}" if p.line_maxima else ""
-            lines.append(f"  path {p.name}: max train loss {p.maxima['train_loss']:.4g} "
-                         f"at t={p.barriers['saddle_t']:.2f}, interior max {p.interior_max_train_loss:.4g}{line}; max test error "
+            where = (f"at t={p.barriers['saddle_t']:.2f}" if p.max_inside
+                     else f"at an end (t={p.barriers['saddle_t']:.0f}: the spread between the ends, no barrier)")
+            lines.append(f"  path {p.name}: max train loss {p.maxima['train_loss']:.4g} {where}, ends "
+                         f"{p.end_train_losses[0]:.4g} / {p.end_train_losses[1]:.4g}, Sadd./Min. {p.factor:.3g}, "
+                         f"saddle minus higher end {p.barriers['saddle_minus_higher_end']:.4g}, interior max "
+                         f"{p.interior_max_train_loss:.4g}{line}; max test error "
                          f"{100 * p.maxima['test_error']:.2f}%; {p.pivots} pivots" + ("; in MST" if p.in_mst else ""))
         return "\n".join(lines)
 
@@ -398,10 +424,16 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
             name in in_mst, int(np.sum(ev["is_pivot"])), cycles,
             None if line is None else {k: float(np.max(line[k])) for k in METRICS},
             None if line is None else _barrier_dict(barriers(line["t"], line["train_loss"])),
-            _interior_max(ev["t"], ev["train_loss"])))
+            _interior_max(ev["t"], ev["train_loss"]), _end_values(ev["t"], ev["train_loss"])))
     arch, dataset = _labels(desc)
     minima = {k: np.asarray(evals[MINIMA_GROUP][k], dtype=float) for k in METRICS}
     return Table1(filename, arch, dataset, tuple(names), minima, tuple(rows), len(in_mst) == len(names) - 1, curves)
+
+
+def _end_values(t: Any, values: Any) -> tuple[float, float]:
+    """The values at t = 0 and t = 1."""
+    t, v = np.asarray(t, dtype=float), np.asarray(values, dtype=float)
+    return float(v[np.argmin(t)]), float(v[np.argmax(t)])
 
 
 def _once(potential: Any) -> Any:

@@ -104,6 +104,13 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
                 "test_error_min_pct", "test_error_sadd_pct", "line_train_loss", "autoneb_train_barrier"):
         assert row[key] is not None and math.isfinite(row[key]), key
     assert row["minima"] == 2 and row["mst_edges"] == 1 and row["train_loss_sadd"] >= row["train_loss_min"]
+    # fields that cannot hide the spread between the ends
+    path = report["paths"][0]
+    ends, t_max = path["end_train_losses"], path["train_loss_barriers"]["saddle_t"]
+    assert path["max_inside"] == (0 < t_max < 1) and row["paths_max_inside"] == int(path["max_inside"])
+    assert path["train_loss_barriers"]["saddle_minus_higher_end"] == pytest.approx(
+        path["maxima"]["train_loss"] - max(ends), abs=1e-6)
+    assert path["factor"] == pytest.approx(path["maxima"]["train_loss"] / (0.5 * sum(ends)), rel=1e-6)
     assert len(report["figures"]) == 3 and all((tmp_path / "fig").joinpath(f).name for f in report["figures"].values())
     for png in report["figures"].values():
         assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
