@@ -3,7 +3,8 @@
 For each case (a seeded Gaussian-mixture surface and an ordered pair of its minima)
 the grid-exact minimax energy is computed on a 301 x 301 grid, then NEB and the
 string method, both with a climbing image, run from the straight line and from the
-grid-exact path.  A run that reports success must have its saddle within twice the
+grid-exact path, each beside the same run without repairs (the baseline: what the
+check catches).  A run that reports success must have its saddle within twice the
 grid tolerance of the truth when it started on the exact path; from the straight line
 a local method may legitimately climb a higher pass (a real saddle of another
 channel), which is counted apart, but never a saddle below the truth.
@@ -21,6 +22,8 @@ import multiprocessing as mp
 import time
 from collections import Counter
 
+from dataclasses import replace
+
 import numpy as np
 
 from landscape import Path
@@ -28,6 +31,7 @@ from landscape.driver import Budget, optimize
 from landscape.exact import grid_minimax
 from landscape.geometry import redistribute
 from landscape.optimizers.band import NEB, StringMethod
+from landscape.result import Status
 from landscape.steppers import FIRE
 from landscape_plugins.analytic.surfaces import GaussianMixture
 
@@ -60,10 +64,14 @@ def run_case(seed: int) -> list[dict]:
         band = cls(climb=True, fmax=1e-3, stepper=FIRE(lr=0.01, dt_max=0.05, max_step=0.02))
         for start_name, start in starts.items():
             r = optimize(band, surface, start, budget=Budget(max_steps=3000))
+            # Baseline, side by side: no repair, so a climber below its path's top ends
+            # with status saddle_not_at_top; before the check it said converged.
+            base = optimize(replace(band, max_repairs=0), surface, start, budget=Budget(max_steps=3000))
             rows.append({"seed": seed, "method": method, "start": start_name, "status": r.status.value,
                          "success": r.success, "saddle": r.saddle_energy, "upper": r.upper_bound,
                          "truth": exact.saddle_energy, "tol": tol, "repairs": getattr(r.state, "repairs", 0),
-                         "nfev": r.nfev})
+                         "nfev": r.nfev, "caught": base.status is Status.SADDLE_NOT_AT_TOP,
+                         "caught_climber": float(np.max(base.path.energies[1:-1]))})
     return rows
 
 
@@ -76,6 +84,13 @@ def classify(row: dict) -> str:
     if off < -2 * row["tol"] or (row["start"] == "exact" and abs(off) > 2 * row["tol"]):
         return "wrong"
     return "other_pass" if off > 2 * row["tol"] else "ok"
+
+
+def caught_wrong(row: dict) -> bool:
+    """Without the check, this run would have said converged with this climber: wrong?"""
+    if not row["caught"]:
+        return False
+    return classify({**row, "success": True, "saddle": row["caught_climber"]}) == "wrong"
 
 
 def main() -> None:
@@ -97,13 +112,18 @@ def main() -> None:
     rows = [r for r in rows if r["seed"] in set(seeds)]
     kinds = Counter((r["method"], r["start"], classify(r)) for r in rows)
     print(f"{len(seeds)} cases (seeds {seeds[0]}..{seeds[-1]}), {len(rows)} runs, {time.perf_counter() - t0:.0f} s")
-    print(f"{'method':8s} {'start':9s} {'ok':>6s} {'other_pass':>10s} {'not_success':>11s} {'wrong':>6s} {'repaired':>8s}")
+    print(f"{'method':8s} {'start':9s} {'ok':>6s} {'other_pass':>10s} {'not_success':>11s} {'wrong':>6s} {'repaired':>8s}"
+          f" | {'caught':>6s} {'caught_wrong':>12s}")
     for method in ("neb", "string"):
         for start in ("straight", "exact"):
             sel = [r for r in rows if r["method"] == method and r["start"] == start]
             counts = [kinds[(method, start, k)] for k in ("ok", "other_pass", "not_success", "wrong")]
             repaired = sum(1 for r in sel if r["repairs"])
-            print(f"{method:8s} {start:9s} {counts[0]:6d} {counts[1]:10d} {counts[2]:11d} {counts[3]:6d} {repaired:8d}")
+            caught = sum(1 for r in sel if r["caught"])
+            print(f"{method:8s} {start:9s} {counts[0]:6d} {counts[1]:10d} {counts[2]:11d} {counts[3]:6d} {repaired:8d}"
+                  f" | {caught:6d} {sum(1 for r in sel if caught_wrong(r)):12d}")
+    print("caught: runs that end saddle_not_at_top without repairs (max_repairs=0), i.e. that said converged\n"
+          "before the check; caught_wrong: of those, the ones whose climber the grid truth rules out")
     statuses = Counter(r["status"] for r in rows if not r["success"])
     print("statuses of runs without success:", dict(statuses) or "none")
     for r in rows:
