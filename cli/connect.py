@@ -24,6 +24,7 @@ def _result_payload(result: Any, store: str | None, resumed: int | None = None) 
         "saddle_index": result.saddle_index,
         "saddle_point": [float(v) for v in result.saddle[:10]],
         "climbing": result.climbing,
+        "climber_at_top": result.climber_at_top,
         "evaluations": result.nfev,
         "iterations": result.nit,
         "pivots": result.path.n_pivots,
@@ -98,7 +99,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         result, stored, resumed = connect(pot, a, b, pivots=pivots, progress=progress, **settings), None, None
     emit(as_json, _result_payload(result, stored, resumed), [
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
-        f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climbing else 'upper bound along the path'})",
+        f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climber_at_top else 'upper bound along the path'})",
         f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations" + (f", stored in {stored}" if stored else ""),
     ])
 

@@ -11,6 +11,7 @@ import click
 import numpy as np
 
 from landscape.errors import LandscapeError
+from landscape.files import store_file
 
 from .common import build_potential, emit, json_number, potential_options
 from .inspect import plot_group
@@ -21,14 +22,6 @@ __all__ = ["minima_cmd", "explore_cmd", "report_cmd", "dgraph_cmd", "potential_f
 _KEPT = ("method", "schedule", "climb", "fmax", "pivots", "steps", "batch", "rule", "order")
 _DEFAULTS: dict[str, Any] = {"method": "autoneb", "schedule": None, "climb": True, "fmax": None, "pivots": None,
                              "steps": None, "batch": None, "rule": "closest", "order": "highest"}
-
-
-def _plugin_spec(spec: str) -> str:
-    """`spec` with a file path made absolute, so the store rebuilds it from anywhere."""
-    source, sep, name = spec.rpartition(":")
-    if sep and (source.endswith(".py") or "/" in source or os.sep in source):
-        return f"{os.path.abspath(os.path.expanduser(source))}:{name}"
-    return spec
 
 
 def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
@@ -54,6 +47,7 @@ def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
 
 
 def _check_out(out: str, force: bool) -> None:
+    store_file(out)  # a fifo, device or folder is refused before any work
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
         raise LandscapeError(f"output folder {folder} does not exist")
@@ -73,8 +67,9 @@ def _check_out(out: str, force: bool) -> None:
 def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: int, out: str, force: bool,
                as_json: bool) -> None:
     """Find the minima of POTENTIAL from seeded random starts and start a store."""
+    from landscape.identity import record
+    from landscape.lock import WriterLock
     from landscape.minima import find_minima
-    from landscape.registry import parse_options
     from landscape.store import Store
 
     if n_starts < 1:
@@ -82,8 +77,7 @@ def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: in
     _check_out(out, force)
     pot = build_potential(potential, options)
     found = find_minima(pot, n_starts, seed=seed)
-    desc = {**pot.describe(), "plugin": {"name": _plugin_spec(potential), "options": parse_options(options)}}
-    with Store.create(out, desc, overwrite=force) as store:
+    with WriterLock(out), Store.create(out, record(pot), overwrite=force) as store:  # never under a running writer
         store.write_minima(found.coords, found.energies, found.names,
                            metadata={"method": "find_minima", "starts": n_starts, "seed": seed})
     emit(as_json, {"store": out, "count": len(found.names), "names": found.names,

@@ -23,14 +23,6 @@ def _progress(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
 
-def _plugin_spec(spec: str) -> str:
-    """`spec` with a file path made absolute, so a store rebuilds it from anywhere."""
-    source, sep, name = spec.rpartition(":")
-    if sep and (source.endswith(".py") or "/" in source or os.sep in source):
-        return f"{os.path.abspath(os.path.expanduser(source))}:{name}"
-    return spec
-
-
 def _network(potential: Any, what: str) -> Any:
     from landscape_plugins.torchnet.potential import NetworkPotential
 
@@ -120,8 +112,9 @@ def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs
               batch_size: int | None, weight_decay: float | None, optimizer: str | None, seed: int, force: bool,
               as_json: bool, progress: bool | None) -> None:
     """Train N seeded minima of a network POTENTIAL into a store, with learning curves."""
+    from landscape.identity import record
     from landscape.registry import load_potential
-    from landscape_plugins.torchnet.trainrun import store_description, train_stored
+    from landscape_plugins.torchnet.trainrun import train_stored
 
     _positive(n=n, epochs=epochs, lr=lr)
     if batch_size is not None and batch_size < 0:
@@ -138,7 +131,7 @@ def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs
     pot = _network(load_potential(potential, raw), "train")
     config = _recipe(pot, potential, validated, {"epochs": epochs, "lr": lr, "batch_size": batch_size,
                                                  "weight_decay": weight_decay, "optimizer": optimizer})
-    run = train_stored(out, pot, n, config, seed=seed, description=store_description(pot, _plugin_spec(potential), raw),
+    run = train_stored(out, pot, n, config, seed=seed, description=record(pot),
                        train_source=getattr(pot, "training_source", None), force=force, progress=_progress(progress))
     rows = {name: {k: json_number(v) for k, v in values.items()} for name, values in run.final.items()}
     lines = [f"{len(run.names)} minima of {pot.name} in {run.store} ({len(run.trained)} trained now, "

@@ -53,6 +53,8 @@ import numpy as np
 
 from .driver import Budget
 from .errors import LandscapeError
+from .files import store_file
+from .identity import record, require_same
 from .graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
 from .lock import WriterLock
 from .path import to_numpy
@@ -499,10 +501,11 @@ def _open_or_create(filename: str, potential: Potential, coords: np.ndarray | No
         if coords is None:
             raise LandscapeError(f"store {filename} does not exist; give the minima to create it")
         state = _fresh_state(potential, coords, names)
-        with Store.create(filename, dict(description or potential.describe())) as store:
+        with Store.create(filename, dict(description or record(potential))) as store:
             store.write_minima(state.coords, state.energies, state.names)
         return state
     with Store.open(filename) as store:
+        require_same(store.potential_description, description or record(potential), filename)
         stored, energies, stored_names = store.read_minima()
         if coords is not None and not _same_minima(_check_minima(coords, potential.dim), stored):
             raise LandscapeError(f"store {filename} holds different minima than the ones given")
@@ -687,7 +690,7 @@ def explore(
     if batch is not None and (isinstance(batch, bool) or int(batch) != batch or batch < 1):
         raise LandscapeError(f"batch must be a positive integer, got {batch!r}")
     opt = optimizer or make_optimizer(method, **settings)
-    filename = None if store is None else os.path.abspath(os.fspath(store))
+    filename = None if store is None else store_file(store)
     with contextlib.ExitStack() as stack:
         if filename is not None:  # one writer per store, for the whole exploration
             stack.enter_context(WriterLock(filename))
@@ -785,7 +788,7 @@ def load_exploration(filename: str | os.PathLike[str]) -> Exploration:
     them with ``Store.read_result(exploration.paths[pair])``."""
     from .store import Store
 
-    name = os.path.abspath(os.fspath(filename))
+    name = store_file(filename)
     with Store.open(name) as store:
         coords, energies, names = store.read_minima()
         state = _State(list(names), np.asarray(coords, dtype=np.float64), np.asarray(energies, dtype=np.float64))

@@ -3,15 +3,20 @@
 Writers hold `WriterLock(store_path)` for their whole run; a second writer fails at
 once with a one-line error instead of racing.  Readers never lock: every write is an
 atomic replace, so `landscape inspect` can read a store while a run writes it.  The
-lock is released by the kernel when the process dies (even on kill -9).
+lock is released by the kernel when the process dies (even on kill -9).  The store's
+name is resolved first (`landscape.files.store_file`), so a store reached through a
+symlink has one lock; a symlink or anything but a regular file in the lock's place is
+refused, never followed or written through.
 """
 from __future__ import annotations
 
 import fcntl
 import os
+import stat
 from types import TracebackType
 
 from .errors import LandscapeError
+from .files import store_file
 
 __all__ = ["WriterLock"]
 
@@ -20,15 +25,19 @@ class WriterLock:
     """Exclusive, non-blocking lock for writing the store at `path`."""
 
     def __init__(self, path: str | os.PathLike[str]):
-        target = os.path.abspath(os.fspath(path))
+        target = store_file(path)
         self.path = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.lock")
         self._fd: int | None = None
 
     def acquire(self) -> WriterLock:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
-            raise LandscapeError(f"cannot create lock file {self.path}: {exc.strerror}") from None
+            why = "it is a symbolic link; remove it" if os.path.islink(self.path) else exc.strerror
+            raise LandscapeError(f"cannot create lock file {self.path}: {why}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise LandscapeError(f"lock file {self.path} is not a regular file; remove it")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -53,6 +53,9 @@ class Potential(ABC):
     #: True when energies change from call to call (mini-batch losses): bands then
     #: evaluate their fixed ends together with the moving pivots, on the same batch.
     stochastic: bool = False
+    #: How to rebuild this potential, {"name": spec, "options": {...}}, set by
+    #: `landscape.registry.load_potential`; stores record it (`landscape.identity`).
+    origin: dict[str, Any] | None = None
 
     @abstractmethod
     def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
@@ -141,6 +144,10 @@ class PotentialWrapper(Potential):
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
+
+    @property
+    def origin(self) -> dict[str, Any] | None:  # type: ignore[override]
+        return self.inner.origin
 
 
 class CountingPotential(PotentialWrapper):

@@ -231,7 +231,9 @@ def load_potential(spec: str, options: Mapping[str, Any] | None = None) -> Poten
     options = dict(options or {})
     eps = _entry_points(spec)
     if eps:
-        return _from_entry_point(eps[0]).build(**options)
+        plugin = _from_entry_point(eps[0])
+        potential = plugin.build(**options)
+        return _with_origin(potential, spec, plugin.validate(options))
     if ":" not in spec:
         known = ", ".join(available()) or "none"
         raise LandscapeError(f"unknown potential {spec!r} (known: {known}; or give module:Class or file.py:Class)")
@@ -246,7 +248,27 @@ def load_potential(spec: str, options: Mapping[str, Any] | None = None) -> Poten
         raise LandscapeError(f"{spec} is not a subclass of landscape.Potential")
     if inspect.isabstract(cls):
         raise LandscapeError(f"{spec} is abstract (implement energy_and_gradient)")
-    return _call(cls, _class_arguments(cls, options, spec), spec)
+    arguments = _class_arguments(cls, options, spec)
+    potential = _call(cls, arguments, spec)
+    if _is_file_spec(source):  # absolute, so the store rebuilds it from any folder
+        spec = f"{os.path.abspath(os.path.expanduser(source))}:{cls_name}"
+    return _with_origin(potential, spec, {**_defaults(cls), **arguments})
+
+
+def _with_origin(potential: Potential, spec: str, values: Mapping[str, Any]) -> Potential:
+    """Record on the potential how it was built: the spec and every option value,
+    defaults included, so spelling a default out changes nothing
+    (`landscape.identity.record` stores it)."""
+    try:
+        potential.origin = {"name": spec, "options": dict(values)}
+    except AttributeError:  # a class with __slots__: it keeps no origin
+        pass
+    return potential
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """The constructor's plain default option values (int, float, bool, str)."""
+    return {p.name: p.default for p in _parameters(cls) if type(p.default) in (int, float, bool, str)}
 
 
 def _is_file_spec(source: str) -> bool:

@@ -20,6 +20,8 @@ from .arrays import host_scalars
 from .connect import Plan, plan
 from .driver import Budget, optimize
 from .errors import LandscapeError
+from .files import store_file
+from .identity import differences, record, require_same
 from .lock import WriterLock
 from .optimizers.autoneb import AutoNEB, AutoNEBState
 from .optimizers.base import OptimizerState, PathOptimizer
@@ -71,10 +73,14 @@ class _CycleCommitter:
         self.seen = len(state.cycles)
 
 
-def _run_config(optimizer: PathOptimizer, n_pivots: int, names: tuple[str, str], a: Any, b: Any) -> dict[str, Any]:
-    """What must match for a stored run to be continued (JSON round-tripped)."""
+def _run_config(optimizer: PathOptimizer, n_pivots: int, names: tuple[str, str], a: Any, b: Any,
+                budget: Budget) -> dict[str, Any]:
+    """What must match for a stored run to be continued (JSON round-tripped); the
+    budget is kept beside it and checked on its own (`_check_budget`)."""
     config = {"optimizer": optimizer.to_config(), "pivots": n_pivots, "start_name": names[0], "end_name": names[1],
-              "start": np.asarray(to_numpy(a), dtype=float).tolist(), "end": np.asarray(to_numpy(b), dtype=float).tolist()}
+              "start": np.asarray(to_numpy(a), dtype=float).tolist(), "end": np.asarray(to_numpy(b), dtype=float).tolist(),
+              "budget": {"max_steps": budget.max_steps, "max_evaluations": budget.max_evaluations,
+                         "max_seconds": budget.max_seconds}}
     return json.loads(json.dumps(config))
 
 
@@ -83,17 +89,38 @@ def _existing(filename: str, potential: Potential, name: str, config: dict[str, 
     if force or not os.path.exists(filename):
         return "new"
     with Store.open(filename) as store:
-        if json.loads(json.dumps(store.potential_description)) != json.loads(json.dumps(potential.describe())):
-            raise LandscapeError(f"{filename} holds results of another potential; choose another --out or pass --force")
+        require_same(store.potential_description, record(potential), filename)
         names = store.path_names()
         if not names and _same_minima(store, config):
             return "new"  # killed between creating the store and the first commit
         if name not in names:
             raise LandscapeError(f"{filename} holds other paths ({', '.join(names) or 'none'}); choose another --out or pass --force")
         info = store.read_result(name)
-        if info.config != config:
-            raise LandscapeError(f"{filename} holds path {name} computed with other settings; pass --force to replace it")
-        return "resume" if info.status in (Status.RUNNING, Status.INTERRUPTED) else "done"
+        stored = {k: v for k, v in info.config.items() if k != "budget"}
+        ours = {k: v for k, v in config.items() if k != "budget"}
+        if stored != ours:
+            keys = ", ".join(differences(stored, ours)[:5])
+            raise LandscapeError(f"{filename} holds path {name} computed with other settings (differs in {keys}); "
+                                 "pass --force to replace it")
+        if info.status in (Status.RUNNING, Status.INTERRUPTED):
+            return "resume"  # continued under this run's budget
+        _check_budget(filename, name, info, info.config.get("budget"), config["budget"])
+        return "done"
+
+
+def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: dict[str, Any]) -> None:
+    """A finished path answers a new budget only when the budget cannot change it: it
+    stopped on its own criterion and used no more than the new budget allows."""
+    used = {"max_steps": info.nit, "max_evaluations": info.nfev}
+    if info.status in (Status.MAX_STEPS, Status.MAX_EVALUATIONS):
+        if stored != asked:
+            raise LandscapeError(f"{filename}: path {name} stopped at its budget ({info.message}); a run with "
+                                 "another budget would compute more or less: pass --force to compute it again")
+        return
+    for key, value in asked.items():
+        if key in used and value is not None and value < used[key]:
+            raise LandscapeError(f"{filename}: path {name} used {used[key]} {key.split('_')[1]}, more than the "
+                                 f"budget of {value} asked for; pass --force to compute it within that budget")
 
 
 def _same_minima(store: Store, config: dict[str, Any]) -> bool:
@@ -105,7 +132,7 @@ def _same_minima(store: Store, config: dict[str, Any]) -> bool:
 def _create(filename: str, potential: Potential, names: tuple[str, str], points: tuple[Any, Any]) -> None:
     coords = np.stack([np.asarray(to_numpy(p), dtype=np.float64) for p in points])
     energies = np.asarray(to_numpy(potential.energy(potential.asarray(coords))), dtype=np.float64)
-    with Store.create(filename, potential.describe(), overwrite=True) as store:
+    with Store.create(filename, record(potential), overwrite=True) as store:
         store.write_minima(coords, energies, list(names))
 
 
@@ -179,8 +206,8 @@ def connect_stored(
     """
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, **settings)
     name = f"{names[0]}-{names[1]}"
-    config = _run_config(job.optimizer, job.n_pivots, names, job.start_path.start, job.start_path.end)
-    filename = os.path.abspath(filename)
+    config = _run_config(job.optimizer, job.n_pivots, names, job.start_path.start, job.start_path.end, job.budget)
+    filename = store_file(filename)
     if not os.path.isdir(os.path.dirname(filename)):
         raise LandscapeError(f"output folder {os.path.dirname(filename)} does not exist")
     with WriterLock(filename):

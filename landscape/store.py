@@ -44,6 +44,7 @@ import numpy as np
 
 from .climber import climber_energy
 from .errors import LandscapeError
+from .files import store_file
 from .path import Path, Profile, to_numpy
 from .result import CycleRecord, Result, Status
 
@@ -368,14 +369,14 @@ class Store:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Store:
         """Open an existing store read-only; one-line LandscapeError when unusable."""
-        filename = os.path.abspath(os.fspath(path))
+        filename = store_file(path)
         return cls(_open_existing(filename), filename)
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], potential_description: Mapping[str, Any], *,
                overwrite: bool = False, compression: str | None = None) -> Store:
         """Start a transaction that writes a new store (or replaces one with `overwrite`)."""
-        filename = os.path.abspath(os.fspath(path))
+        filename = store_file(path)
         _check_compression(compression)
         if os.path.isdir(filename):
             raise LandscapeError(f"cannot create store {filename}: it is a directory")
@@ -400,7 +401,7 @@ class Store:
     @classmethod
     def write(cls, path: str | os.PathLike[str], *, compression: str | None = None) -> Store:
         """Start a transaction on an existing store: all writes land in one atomic replace."""
-        filename = os.path.abspath(os.fspath(path))
+        filename = store_file(path)
         _check_compression(compression)
         baseline = _fingerprint(filename)
         if baseline is None:

@@ -23,6 +23,7 @@ CIFAR = PotentialPlugin(
         "n_train": (int, 0, "seeded subset of the training images (0: all)"),
         "n_test": (int, 0, "seeded subset of the test images (0: all)"),
         "subset_seed": (int, 0, "seed of the subsets"),
+        "balanced": (bool, False, "subsets take the same number of images from every class"),
         "batch_size": (int, 0, "mini-batch per AutoNEB step (0: the paper's, 512 for ResNet-20/32, else 256)"),
         "seed": (int, 0, "seed of the mini-batch sampler"),
         "l2": (float, 0.0, "explicit L2 coefficient in the energy (the paper's schedule applies weight decay itself)"),

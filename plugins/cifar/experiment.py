@@ -26,7 +26,8 @@ class Experiment:
     """Settings of one run; `potential` holds `cifar` plugin options (model, data,
     subsets, device, ...), the rest the training recipe and the AutoNEB schedule.
 
-    epochs, train_batch, lr: None keeps the paper's recipe for the model.
+    epochs, train_batch, lr, milestones: None keeps the paper's recipe for the model
+        (milestones: fractions of the epochs at which the learning rate drops x0.1).
     preset: an AutoNEB preset of `recipes.AUTONEB_PRESETS` ("paper", "short", "tiny",
         "cpu") or a `Schedule`; `cycle_steps` rescales a preset's cycles to that many
         steps each (CPU runs).  `climb`: a climbing image in the last cycle (the paper
@@ -40,6 +41,7 @@ class Experiment:
     epochs: int | None = None
     train_batch: int | None = None
     lr: float | None = None
+    milestones: tuple[float, ...] | None = None
     preset: Any = "paper"
     cycle_steps: int | None = None
     pivots: int | None = None
@@ -83,8 +85,8 @@ def schedule_for(model: str, preset: Any, cycle_steps: int | None = None) -> tup
 
 def _training_config(potential: Any, exp: Experiment) -> Any:
     config = potential.training_config()
-    changes = {k: v for k, v in (("epochs", exp.epochs), ("batch_size", exp.train_batch), ("lr", exp.lr))
-               if v is not None}
+    changes = {k: v for k, v in (("epochs", exp.epochs), ("batch_size", exp.train_batch), ("lr", exp.lr),
+                                 ("milestones", exp.milestones)) if v is not None}
     return replace(config, **changes)
 
 

@@ -143,12 +143,15 @@ def _source(data: str) -> str:
 
 
 def _load(source: str, split: str, n: int, seed: int, device: torch.device, root: str, download: bool,
-          cache_dir: str, channels_last: bool) -> ImageData:
-    """One split, cached per process (several commands and rebuilds reuse the decode)."""
-    key = (source, split, n, seed, str(device), root, cache_dir, channels_last)
+          cache_dir: str, channels_last: bool, classes: int = 0) -> ImageData:
+    """One split, cached per process (several commands and rebuilds reuse the decode).
+    With `classes`, the subset of `n` takes n / classes images of every class."""
+    key = (source, split, n, seed, str(device), root, cache_dir, channels_last, classes)
     if key not in _DATA_CACHE:
         kw: dict[str, Any] = {"device": device, "channels_last": channels_last}
-        if n:
+        if n and classes:
+            kw.update(per_class=n // classes, seed=seed)
+        elif n:
             kw.update(n=n, seed=seed)
         if source in ("cifar10", "cifar100"):
             kw.update(root=root or None, download=download)
@@ -192,6 +195,7 @@ def build_cifar(
     calibration_size: int = 2048,
     calibration_batch: int = 256,
     cache_dir: str = "",
+    balanced: bool = False,
 ) -> CifarPotential:
     """The loss of CIFAR model `model` on `data` (see the module docstring; options as
     listed by `landscape plugins`)."""
@@ -199,10 +203,17 @@ def build_cifar(
                    subset_seed=subset_seed, batch_size=batch_size, seed=seed, l2=l2, augment=augment, device=device,
                    bf16=bf16, channels_last=channels_last, batched=batched, chunk=chunk,
                    calibration_size=calibration_size, calibration_batch=calibration_batch, cache_dir=cache_dir)
+    if balanced:  # recorded only when set, so stores made before the option keep their identity
+        options["balanced"] = True
     _check(model, batched, n_train, n_test, batch_size, chunk, l2)
     dev = resolve_device(device)
     source = _source(data)
-    load = {"root": root, "download": download, "cache_dir": cache_dir, "channels_last": channels_last}
+    classes = 100 if source == "cifar100" else 10
+    for name, n in (("n_train", n_train), ("n_test", n_test)):
+        if balanced and n % classes:
+            raise LandscapeError(f"a balanced subset needs {name} divisible by {classes} classes, got {n}")
+    load = {"root": root, "download": download, "cache_dir": cache_dir, "channels_last": channels_last,
+            "classes": classes if balanced else 0}
     train = _load(source, "train", n_train, subset_seed, dev, **load)
     test = _load(source, "test", n_test, subset_seed, dev, **load)
     net: nn.Module = build_model(model, num_classes=train.num_classes).to(dev)

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 
 from landscape.errors import LandscapeError
+from landscape.files import store_file
+from landscape.identity import record, require_same
 from landscape.lock import WriterLock
 from landscape.path import to_numpy
 from landscape.store import Store
@@ -38,8 +40,7 @@ from landscape.store import Store
 from .potential import NetworkPotential
 from .train import TrainConfig, TrainedMinimum, TrainingState, train_minimum
 
-__all__ = ["TRAINING_GROUP", "CURVES_GROUP", "TrainingRun", "train_stored", "default_config", "store_description",
-           "rebuild_potential", "potential_identity"]
+__all__ = ["TRAINING_GROUP", "CURVES_GROUP", "TrainingRun", "train_stored", "default_config", "store_description"]
 
 #: Store group with the training settings and the checkpoint of the minimum in progress.
 TRAINING_GROUP = "training"
@@ -66,42 +67,14 @@ class TrainingRun:
 # --------------------------------------------------------------------------- descriptions
 
 
-def potential_identity(description: Mapping[str, Any]) -> dict[str, Any]:
-    """What must match for a store to be continued: the plugin spec when recorded, else
-    the description without its volatile entries (JSON round-tripped)."""
-    plugin = description.get("plugin")
-    ident = {"plugin": plugin} if plugin else dict(description)
-    return json.loads(json.dumps(ident, sort_keys=True, default=str))
-
-
 def store_description(potential: NetworkPotential, plugin: str | None = None,
                       options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """`potential.describe()` plus the plugin spec that rebuilds it (`rebuild_potential`):
-    `load_potential(desc["plugin"]["name"], desc["plugin"]["options"])`, and "options"
-    for `load_potential(desc["name"], desc["options"])` when the plugin is registered."""
-    desc = dict(potential.describe())
-    if plugin is not None:
-        opts = json.loads(json.dumps(dict(options or {}), default=str))
-        desc["plugin"] = {"name": plugin, "options": opts}
-        desc.setdefault("options", opts)
+    """`landscape.identity.record(potential)`; for a potential built without
+    `load_potential`, `plugin` and `options` say how to rebuild it."""
+    desc = record(potential)
+    if plugin is not None and "plugin" not in desc:
+        desc["plugin"] = json.loads(json.dumps({"name": plugin, "options": dict(options or {})}, default=str))
     return desc
-
-
-def rebuild_potential(description: Mapping[str, Any]) -> Any:
-    """The potential a store describes, rebuilt from its plugin spec (or name and options)."""
-    from landscape.registry import load_potential
-
-    plugin = description.get("plugin")
-    if isinstance(plugin, Mapping) and plugin.get("name"):
-        name, options = str(plugin["name"]), dict(plugin.get("options") or {})
-    elif description.get("name") and "options" in description:
-        name, options = str(description["name"]), dict(description.get("options") or {})
-    else:
-        raise LandscapeError("the store does not say how to rebuild its potential (no plugin or options recorded)")
-    try:
-        return load_potential(name, options)
-    except LandscapeError as exc:
-        raise LandscapeError(f"cannot rebuild the store's potential {name!r}: {exc}") from None
 
 
 def default_config(potential: Any, plugin: str | None = None, options: Mapping[str, Any] | None = None) -> TrainConfig:
@@ -183,8 +156,7 @@ def _settings(config: TrainConfig, seeds: Sequence[int]) -> dict[str, Any]:
 def _read(filename: str, description: Mapping[str, Any], config: TrainConfig, seeds: Sequence[int]) -> _Stored:
     """The finished minima and checkpoint of a store, checked against this run."""
     with Store.open(filename) as store:
-        if potential_identity(store.potential_description) != potential_identity(description):
-            raise LandscapeError(f"{filename} holds another potential; choose another --out or pass --force")
+        require_same(store.potential_description, description, filename)
         try:
             arrays, attrs = store.read_array_group(TRAINING_GROUP)
         except LandscapeError:
@@ -281,7 +253,7 @@ def train_stored(
         raise LandscapeError(f"{n} minima need {n} distinct seeds, got {seeds}")
     if not isinstance(potential, NetworkPotential):
         raise LandscapeError(f"training needs a network potential, not a {type(potential).__name__}")
-    filename = os.path.abspath(os.fspath(filename))
+    filename = store_file(filename)
     _check_target(filename)
     description = dict(description or potential.describe())
     began = time.perf_counter()

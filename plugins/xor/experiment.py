@@ -15,6 +15,7 @@ Losses along paths are data losses (BCE); the L2 term is reported apart.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,7 @@ from landscape_plugins.torchnet.potential import NetworkPotential
 from landscape_plugins.torchnet.train import init_parameters
 
 from .network import (XOR_INPUTS, XOR_TARGETS, choreography, embed_helper, make_xor_net, margins,
-                      sign_invariant, swap_hidden, xor_loss)
+                      network_function, sign_invariant, swap_hidden, xor_loss)
 
 __all__ = ["xor_potential", "build_xor", "train_xor", "xor_schedule", "classify_along", "XorPathResult",
            "XorExperiment", "xor_experiment", "run_xor_experiment", "plot_xor"]
@@ -129,8 +130,9 @@ def _invariant_crossing(pivots: torch.Tensor, activation: str, iterations: int =
     point = a + hi * (b - a)
     s = to_numpy(geometry.arc_fractions(pivots))
     m = to_numpy(margins(point, 2, activation))
+    loss = xor_loss(network_function(point, 2, activation), XOR_TARGETS.to(point))
     return {"t": float(s[k] + hi * (s[k + 1] - s[k])), "correct": int((m > 0).sum()), "min_margin": float(m.min()),
-            "invariant": float(sign_invariant(point, 2)[0, 0])}
+            "invariant": float(sign_invariant(point, 2)[0, 0]), "data_loss": float(loss)}
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,15 @@ def _helper_start(a: torch.Tensor, b: torch.Tensor, n: int, seed: int, scale: fl
     return Path(line)
 
 
+#: The least data loss (mean BCE) of a 2-2-1 network with v_1 w_11 = 0, which every path
+#: between A and swap(A) crosses: input 1 then acts through one monotone unit only, so
+#: of the pairs (0,0)-(1,0) and (0,1)-(1,1), whose targets change in opposite
+#: directions, one is ordered the wrong way; the best such pair predicts 1/2 for both
+#: points (loss 2 log 2) and the other pair costs nothing: 2 log 2 / 4 = log(2) / 2.
+#: So the highest data loss on any such path is at least this (0.3466).
+SWAP_LOSS_BOUND = math.log(2) / 2
+
+
 @dataclass(frozen=True)
 class XorExperiment:
     """All three paths of the experiment and the minimum they connect."""
@@ -207,8 +218,11 @@ class XorExperiment:
                 and self.choreography.loss_barrier < 1e-9 and self.helper.loss_barrier < 0.05 * self.swap.loss_barrier)
 
     def summary(self) -> dict[str, Any]:
+        bound = {"max_loss_lower_bound": SWAP_LOSS_BOUND,
+                 "max_loss_over_bound": self.swap.summary()["max_loss"] / SWAP_LOSS_BOUND}
         return {"seed": self.seed, "activation": self.activation, "l2": self.l2, "holds": self.holds,
-                "minimum": self.minimum.tolist(), "two_hidden_swap": {**self.swap.summary(), "crossing": self.crossing},
+                "minimum": self.minimum.tolist(),
+                "two_hidden_swap": {**self.swap.summary(), **bound, "crossing": self.crossing},
                 "three_hidden_choreography": self.choreography.summary(),
                 "three_hidden_autoneb": self.helper.summary()}
 

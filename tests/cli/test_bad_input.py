@@ -18,6 +18,8 @@ from landscape.lock import WriterLock
 from landscape_cli.main import main
 from landscape_cli.testing import invoke
 
+SCALED = (Path(__file__).resolve().parents[1] / "data" / "scaled_potential.py").read_text()
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bad-input.md"
 ROW = re.compile(r"^\| (\d+) \| (.+?) \| `landscape (.+?)` \| `(.+?)` \|$")
 ROWS = [m.groups() for m in map(ROW.match, DOC.read_text().splitlines()) if m]
@@ -90,6 +92,14 @@ def files(tmp_path_factory):
     # not even see this one: make it under a world-traversable folder.
     public = tempfile.mkdtemp(prefix="landscape-ro-", dir="/tmp")
     os.chmod(public, 0o755)
+    f["scaled_py"] = str(root / "scaled.py")
+    Path(f["scaled_py"]).write_text(SCALED)
+    f["scaled_store"] = str(root / "scaled.h5")
+    code, _, err = run_cli(["connect", f"{f['scaled_py']}:Scaled", "-o", "scale=1", "--start", "L", "--end", "R",
+                            "--method", "neb", "--fmax", "0.1", "--out", f["scaled_store"]])
+    assert code == 0, err
+    f["fifo"] = os.path.join(public, "pipe.h5")  # outside `root`: its snapshot would block reading a fifo
+    os.mkfifo(f["fifo"])
     f["readonly"] = os.path.join(public, "readonly")
     os.mkdir(f["readonly"], 0o555)
     os.chmod(f["readonly"], 0o555)

@@ -42,6 +42,7 @@ def test_connect_json_for_every_method(tmp_path, method):
     data = json.loads(r.stdout)
     for key in ("saddle_energy", "saddle_index", "evaluations", "iterations", "status", "store"):
         assert key in data
+    assert data["climbing"] and data["climber_at_top"]  # the climber is the top of its own path
     assert abs(data["saddle_energy"] - MB_SADDLE) <= 1e-3
     assert data["store"] == str(store)
     info = json.loads(run(["inspect", str(store), "--json", "--check"]).stdout)

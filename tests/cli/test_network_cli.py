@@ -55,12 +55,13 @@ def test_train_writes_minima_curves_and_a_rebuildable_description(tmp_path):
         curves, _ = s.read_array_group("learning_curves")
         meta = s.minima_metadata()
     assert coords.shape[0] == 2 and names == ["0", "1"] and curves["1.train_loss"].shape == (5,)
-    assert desc["plugin"] == {"name": "mlp", "options": {"hidden": "8", "n_train": "64", "n_test": "64",
-                                                          "data_seed": "1", "minima": "0"}}
+    opts = desc["plugin"]["options"]  # every option of the plugin, coerced (minima=0: none trained on build)
+    assert desc["plugin"]["name"] == "mlp" and {k: opts[k] for k in ("hidden", "n_train", "n_test", "data_seed", "minima")} \
+        == {"hidden": "8", "n_train": 64, "n_test": 64, "data_seed": 1, "minima": 0}
     assert meta["minima"]["1"]["seed"] == 4 and meta["config"]["epochs"] == 5
     from landscape.registry import load_potential
 
-    assert load_potential(desc["name"], desc["options"]).dim == coords.shape[1]  # no minima trained on build
+    assert load_potential(desc["plugin"]["name"], opts).dim == coords.shape[1]  # no minima trained on build
     common = ["--epochs", 5, "--seed", 3, "--out", store, "--json"]
     again = json.loads(run(["train", "mlp", *MLP, "--n", 2, *common]).stdout)
     assert again["trained"] == []  # finished: nothing to do
