@@ -253,21 +253,24 @@ def _tangent_at(store: Any, name: str, paths: list[str]) -> tuple[Any, str | Non
 @click.option("--minimum", "minima", multiple=True, help="Stored minimum (repeatable) [default: all].")
 @click.option("--path", "paths", multiple=True, help="Stored path whose climbing image (highest pivot) to analyse "
                                                     "(repeatable) [default: all].")
-@click.option("--samples", type=int, default=0, show_default=True, help="Training samples of the loss (0: all).")
+@click.option("--samples", type=int, default=1024, show_default=True,
+              help="Training samples of the loss, a seeded subset (0: all of them).")
+@click.option("--chunk", type=int, default=256, show_default=True,
+              help="Samples differentiated twice at once; larger sets are summed chunk by chunk (bounded memory).")
 @click.option("--rtol", type=float, default=1e-3, show_default=True, help="Near zero: |lambda| <= rtol max|lambda|.")
 @click.option("--dense-limit", type=int, default=3000, show_default=True,
               help="Exact spectrum up to this many parameters; stochastic Lanczos estimate above.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samples: int, rtol: float,
+def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samples: int, chunk: int, rtol: float,
                 dense_limit: int, as_json: bool) -> None:
     """Hessian of the data loss at stored minima (extreme eigenvalues, near-zero count,
     curvature along the path tangent) and at the climbing images of stored paths."""
     from landscape.store import Store
     from landscape_plugins.torchnet.hessian import analyse_point, climbing_image_analysis
 
-    if samples < 0 or not rtol > 0 or dense_limit < 0:
-        raise LandscapeError("--samples and --dense-limit must be >= 0 and --rtol > 0")
-    kw = {"samples": samples or None}
+    if samples < 0 or not rtol > 0 or dense_limit < 0 or chunk < 1:
+        raise LandscapeError("--samples and --dense-limit must be >= 0, --chunk >= 1 and --rtol > 0")
+    kw = {"samples": samples or None, "chunk": chunk}
     with Store.open(file) as store:
         coords, _, names = store.read_minima()
         finished = _finished_paths(store)
@@ -291,8 +294,10 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
                      f"curvature along the path {curv}")
     for p, r in at_paths.items():
         lines.append(f"  path {p}, {'climbing image' if r['climbing'] else 'highest pivot'} (pivot {r['index']}): "
-                     f"smallest {r['smallest_eigenvalue']:.4g}, largest {r['largest_eigenvalue']:.4g}, "
-                     f"curvature along the path {r['tangent_curvature']:.4g}")
+                     f"smallest {r['smallest_eigenvalue']:.4g} ({r['negative_eigenvalues']} negative of the "
+                     f"{len(r['smallest_eigenvalues'])} smallest), largest {r['largest_eigenvalue']:.4g}, "
+                     f"curvature along the path {r['tangent_curvature']:.4g}, gradient norm {r['gradient_norm']:.3g}")
+        lines += [f"    warning: {w}" for w in r["warnings"]]
     emit(as_json, _json_clean({"store": file, "samples": samples or None, "rtol": rtol, "minima": at_minima,
                                "paths": at_paths}), lines)
 

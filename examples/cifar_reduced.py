@@ -58,50 +58,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def gradient_norms(potential: Any, coords: Any) -> list[float]:
-    """Full-batch gradient norm of the training loss at each minimum."""
-    import torch
-
-    inputs, targets = potential.train_data.get(torch.arange(len(potential.train_data)))
-    _, g = potential.data_loss_and_gradient(potential.asarray(coords), inputs, targets)
-    return [float(v) for v in torch.linalg.vector_norm(g, dim=1)]
-
-
-def cycle_curves(store: str, names: list[str]) -> dict[str, dict[str, Any]]:
-    """Per path: the highest mini-batch loss inside the path (pivots and points between
-    them, the two minima left out) after each cycle, and whether the last cycle changed
-    it by less than 10% (levelled off)."""
-    import numpy as np
-
-    from landscape.store import Store
-
-    out = {}
-    with Store.open(store) as s:
-        for name in names:
-            curve = [float(max(np.max(c.path.energies[1:-1]), np.max(c.dense_energies)))
-                     for c in s.read_result(name).cycles]
-            change = abs(curve[-1] - curve[-2]) / abs(curve[-2]) if len(curve) > 1 and curve[-2] else float("nan")
-            out[name] = {"curve": curve, "last_change": change, "levelled": bool(change < 0.1)}
-    return out
-
-
-def verdict(table: Any, line_factor: float) -> dict[str, Any]:
-    """The claim's criteria at this scale, each with its numbers."""
-    row = table.row()
-    mst = table.mst
-    minima_fit = bool(max(table.minima["train_loss"]) <= 0.002 and max(table.minima["train_error"]) == 0)
-    return {
-        "minima_fit_training_set": minima_fit,
-        "every_maximum_inside": all(p.max_inside for p in mst),
-        "saddle_within_10x": bool(row["factor"] <= 10),
-        "straight_line_at_least_100x": bool(line_factor >= 100),
-        "test_error_within_3_points": bool(row["test_error_delta_pct"] <= 3),
-    }
-
-
 def main(argv: list[str] | None = None) -> dict:
     import torch
 
+    from landscape_plugins.cifar.claim import criteria, cycle_curves, gradient_norms
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
     from landscape_plugins.cifar.recipes import scaled_schedule
     from landscape_plugins.cifar.report import write_figures
@@ -130,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
     wall = time.perf_counter() - began
     row = table.row()
     line_factor = row["line_train_loss"] / row["train_loss_min"] if row["train_loss_min"] > 0 else math.inf
-    checks = verdict(table, line_factor)
+    checks = criteria(table, curves)
     print(table.to_text())
     print("minima (full training subset): " + ", ".join(
         f"{n}: train loss {table.minima['train_loss'][i]:.4g}, train error {100 * table.minima['train_error'][i]:.1f}%, "

@@ -45,6 +45,7 @@ __all__ = [
     "HessianReport",
     "analyse_point",
     "climbing_image_analysis",
+    "saddle_warnings",
     "analyse_path",
 ]
 
@@ -72,7 +73,7 @@ def _loss_fn(potential: NetworkPotential, batch: tuple[torch.Tensor, torch.Tenso
 
 def hvp_function(potential: NetworkPotential, point: Any, *, batch: tuple[torch.Tensor, torch.Tensor] | None = None,
                  samples: int | None = None, data_seed: int = 0, include_l2: bool = False,
-                 mode: str = "rev") -> Callable[[torch.Tensor], torch.Tensor]:
+                 mode: str = "rev", chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
     """v (dim,) or (k, dim) -> H v at `point`.
 
     mode "rev" (double backward): the gradient's graph is built once and every
@@ -80,11 +81,21 @@ def hvp_function(potential: NetworkPotential, point: Any, *, batch: tuple[torch.
     Lanczos; "fwd": forward-over-reverse (`jvp` of `grad`), no graph kept between
     products (less memory for big networks).  The loss is taken on `batch`, else on
     the training set (a seeded subset of `samples` when given, drawn with `data_seed`).
+
+    With `chunk`, a batch larger than `chunk` samples is never differentiated twice in
+    one piece: H v is the size-weighted mean of the products on consecutive chunks,
+    each by forward-over-reverse, so memory stays that of one chunk.  (With BatchNorm
+    in train mode each chunk uses its own batch statistics, as training mini-batches do.)
     """
     if mode not in ("rev", "fwd"):
         raise LandscapeError(f"hvp mode must be rev or fwd, got {mode!r}")
+    if chunk is not None and chunk < 1:
+        raise LandscapeError(f"chunk must be >= 1, got {chunk}")
     x = potential._points(potential.asarray(point).reshape(1, -1))[0]
-    g = grad(_loss_fn(potential, batch, samples, data_seed, include_l2))
+    inputs, targets = batch if batch is not None else _fixed_batch(potential, samples, data_seed)
+    if chunk is not None and inputs.shape[0] > chunk:
+        return _chunked_hvp(potential, x, inputs, targets, chunk, include_l2)
+    g = grad(_loss_fn(potential, (inputs, targets), samples, data_seed, include_l2))
     if mode == "rev":
         _, pullback = vjp(g, x)  # H is symmetric: the vector-Jacobian product of grad is H v
 
@@ -97,6 +108,24 @@ def hvp_function(potential: NetworkPotential, point: Any, *, batch: tuple[torch.
 
     def apply(v: torch.Tensor) -> torch.Tensor:
         return vmap(hvp)(v) if v.dim() == 2 else hvp(v)
+
+    return apply
+
+
+def _chunked_hvp(potential: NetworkPotential, x: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
+                 chunk: int, include_l2: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    n = inputs.shape[0]
+    parts = [(grad(_loss_fn(potential, (inputs[i:i + chunk], targets[i:i + chunk]), None, 0, False)),
+              min(chunk, n - i) / n) for i in range(0, n, chunk)]
+    l2 = potential.l2 if include_l2 else 0.0
+
+    def hvp(v: torch.Tensor) -> torch.Tensor:
+        v = v.to(x)
+        out = sum(w * jvp(g, (x,), (v,))[1] for g, w in parts)
+        return out + l2 * v if l2 else out
+
+    def apply(v: torch.Tensor) -> torch.Tensor:
+        return torch.stack([hvp(row) for row in v]) if v.dim() == 2 else hvp(v)
 
     return apply
 
@@ -242,18 +271,59 @@ def analyse_point(potential: NetworkPotential, point: Any, tangent: Any = None, 
     return HessianReport(largest, smallest, nz["count"], nz["method"], nz["threshold"], curv)
 
 
-def climbing_image_analysis(potential: NetworkPotential, result: Any, **kw: Any) -> dict[str, float]:
-    """At the highest pivot of `result` (the climbing image): the smallest eigenvalue,
-    the curvature along the improved tangent there, and their agreement."""
+def saddle_warnings(climbing: bool, eigenvalues: Any, tangent_curvature: float, gradient_norm: float,
+                    largest: float, gtol: float = 1e-3) -> list[str]:
+    """Why a highest pivot is not (yet) a converged first-order saddle, or []: it must
+    be a climbing image, with exactly one negative eigenvalue among `eigenvalues` (the
+    few smallest), negative curvature along the path, and a gradient norm below `gtol`
+    times the largest curvature (a scale-free stationarity test)."""
+    ev = np.sort(np.asarray(eigenvalues, dtype=float))
+    out = [] if climbing else ["not a climbing image: the highest pivot bounds the saddle from above, it is not on it"]
+    negatives = int((ev < 0).sum())
+    if negatives == 0:
+        out.append(f"no negative eigenvalue (smallest {ev[0]:.3g}): not a saddle")
+    elif negatives > 1:
+        more = "at least " if negatives == ev.size else ""
+        out.append(f"{more}{negatives} negative eigenvalues: a saddle of index >= 2, not first-order")
+    if tangent_curvature >= 0:
+        out.append(f"curvature along the path {tangent_curvature:.3g} >= 0: the negative mode does not lie along the path")
+    if gradient_norm > gtol * max(abs(largest), 1e-12):
+        out.append(f"gradient norm {gradient_norm:.3g} is not small against the curvature scale {abs(largest):.3g}: "
+                   "not converged")
+    return out
+
+
+def climbing_image_analysis(potential: NetworkPotential, result: Any, *, k: int = 3, **kw: Any) -> dict[str, Any]:
+    """At the highest pivot of `result` (the climbing image): the `k` smallest
+    eigenvalues (how many are negative), the curvature along the improved tangent, the
+    gradient norm, and `warnings` when it is not a converged first-order saddle."""
     path = result.path if hasattr(result, "path") else result
     pivots = potential.asarray(to_numpy(path.pivots))
     energies = potential.asarray(to_numpy(path.energies))
     i = int(np.argmax(to_numpy(path.energies)[1:-1])) + 1
     tau = geometry.improved_tangents(pivots, energies)[i - 1]
-    ext = extreme_eigenvalues(potential, pivots[i], **kw)
+    ext = extreme_eigenvalues(potential, pivots[i], k=min(k, potential.dim - 2), **kw)
     hvp = hvp_function(potential, pivots[i], **kw)
-    return {"index": i, "smallest_eigenvalue": float(ext["smallest"][0]), "largest_eigenvalue": float(ext["largest"][-1]),
-            "tangent_curvature": float((tau * hvp(tau)).sum())}
+    curvature = float((tau * hvp(tau)).sum())
+    gnorm = _gradient_norm(potential, pivots[i], **kw)
+    climbing = bool(getattr(result, "climbing", False))
+    smallest = ext["smallest"]
+    return {"index": i, "smallest_eigenvalue": float(smallest[0]), "largest_eigenvalue": float(ext["largest"][-1]),
+            "smallest_eigenvalues": [float(v) for v in smallest], "negative_eigenvalues": int((smallest < 0).sum()),
+            "tangent_curvature": curvature, "gradient_norm": gnorm,
+            "warnings": saddle_warnings(climbing, smallest, curvature, gnorm, float(ext["largest"][-1]))}
+
+
+def _gradient_norm(potential: NetworkPotential, point: Any, *, batch: Any = None, samples: int | None = None,
+                   data_seed: int = 0, include_l2: bool = False, chunk: int | None = None, **_: Any) -> float:
+    """Norm of the loss gradient on the Hessian's batch (chunk by chunk when given)."""
+    x = potential._points(potential.asarray(point).reshape(1, -1))[0]
+    inputs, targets = batch if batch is not None else _fixed_batch(potential, samples, data_seed)
+    n = inputs.shape[0]
+    step = chunk or n
+    g = sum(grad(_loss_fn(potential, (inputs[j:j + step], targets[j:j + step]), None, 0, include_l2))(x)
+            * (min(step, n - j) / n) for j in range(0, n, step))
+    return float(torch.linalg.vector_norm(g))
 
 
 def analyse_path(potential: NetworkPotential, result: Any, *, climbing: bool | None = None, rtol: float = 1e-3,

@@ -95,6 +95,19 @@ def test_torch_hessian_climbing_image_has_negative_curvature():
     r = connect(p, a, swap_hidden(a, 2), schedule=xor_schedule(100, 3), climb=True)
     info = climbing_image_analysis(p, r, include_l2=True)
     assert info["smallest_eigenvalue"] < 0 and info["tangent_curvature"] < 0
+    # independent truth: the dense Hessian of BCE + L2 at the climbing image (9 parameters)
+    from landscape_plugins.xor.experiment import DEFAULT_L2
+    from landscape_plugins.xor.network import XOR_TARGETS, network_function, xor_loss
+
+    climber = torch.as_tensor(r.path.pivots[info["index"]], dtype=torch.float64)
+    dense = torch.linalg.eigvalsh(torch.autograd.functional.hessian(
+        lambda z: xor_loss(network_function(z, 2), XOR_TARGETS.double()) + 0.5 * DEFAULT_L2 * (z * z).sum(), climber))
+    negatives = int((dense < 0).sum())
+    assert info["negative_eigenvalues"] == min(negatives, 3)
+    np.testing.assert_allclose(info["smallest_eigenvalues"], dense[:3].numpy(), rtol=1e-5, atol=1e-8)
+    # This climber sits where the network predicts 1/2 everywhere: two negative modes,
+    # so it is reported as a saddle of index >= 2, not a first-order one.
+    assert negatives == 2 and any("index >= 2" in w for w in info["warnings"])
     report = analyse_path(p, r, include_l2=True)
     assert report["climbing_image"] == info
     for end in ("start", "end"):  # minima of BCE + L2: no negative curvature, positive along the path
@@ -106,3 +119,40 @@ def test_torch_hessian_forward_and_reverse_products_agree(setup):
     p, x, h, _ = setup
     v = torch.randn(p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     torch.testing.assert_close(hvp_function(p, x, mode="fwd")(v), hvp_function(p, x, mode="rev")(v), rtol=1e-9, atol=1e-12)
+
+
+def test_chunked_products_equal_the_dense_hessian_of_the_whole_batch(setup):
+    """No BatchNorm: the size-weighted mean of chunk products is exactly H v of the full
+    batch (96 samples in chunks of 40, 40, 16), without differentiating 96 at once."""
+    p, x, h, _ = setup
+    v = torch.randn(3, p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    chunked = hvp_function(p, x, chunk=40)
+    torch.testing.assert_close(chunked(v), v @ h, rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(chunked(v[0]), h @ v[0], rtol=1e-8, atol=1e-10)
+    ext = extreme_eigenvalues(p, x, chunk=40)
+    ev = torch.linalg.eigvalsh(h).numpy()
+    assert ext["largest"][-1] == pytest.approx(ev[-1], rel=1e-6)
+
+
+def test_saddle_warnings_name_every_way_to_miss_a_first_order_saddle():
+    from landscape_plugins.torchnet.hessian import saddle_warnings
+
+    assert saddle_warnings(True, [-0.5, 0.1, 0.2], -0.4, 1e-6, 10.0) == []
+    assert "not a climbing image" in saddle_warnings(False, [-0.5, 0.1, 0.2], -0.4, 1e-6, 10.0)[0]
+    assert "no negative eigenvalue" in saddle_warnings(True, [0.01, 0.1, 0.2], 0.01, 1e-6, 10.0)[0]
+    assert "at least 3 negative" in saddle_warnings(True, [-0.5, -0.2, -0.1], -0.4, 1e-6, 10.0)[0]
+    assert "2 negative" in saddle_warnings(True, [-0.5, -0.2, 0.1], -0.4, 1e-6, 10.0)[0]
+    assert "does not lie along the path" in saddle_warnings(True, [-0.5, 0.1, 0.2], 0.3, 1e-6, 10.0)[0]
+    assert "not converged" in saddle_warnings(True, [-0.5, 0.1, 0.2], -0.4, 0.5, 10.0)[0]
+
+
+def test_a_highest_pivot_without_climbing_is_flagged(setup):
+    from landscape.connect import connect
+    from landscape_plugins.xor.experiment import train_xor, xor_potential, xor_schedule
+    from landscape_plugins.xor.network import swap_hidden
+
+    a = train_xor(0)
+    p = xor_potential(2)
+    r = connect(p, a, swap_hidden(a, 2), schedule=xor_schedule(100, 3), climb=False)
+    info = climbing_image_analysis(p, r, include_l2=True)
+    assert any("not a climbing image" in w for w in info["warnings"])

@@ -1,0 +1,69 @@
+"""The paper's claim, tested at reduced scale: are the minima trained out, has AutoNEB
+levelled off, and is the path flat where the straight line is not?
+
+Draxler et al. 2018 claim that minima of these networks are joined by paths along which
+the training loss stays within a small factor of the minima's while the test error
+barely rises.  A number supports that only when the minima fit their training set (else
+the path's "saddle" is the spread between under-trained ends), when the band has
+stopped improving (else its maximum is an upper bound still falling), and when the
+maximum lies strictly inside the path.  `criteria` checks each on a Table 1
+(`report.table1`) and says which hold.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["gradient_norms", "cycle_curves", "criteria"]
+
+
+def gradient_norms(potential: Any, coords: Any) -> list[float]:
+    """Full-batch gradient norm of the training loss at each point (all training images
+    in one batch: meant for the small subsets of reduced runs)."""
+    import torch
+
+    inputs, targets = potential.train_data.get(torch.arange(len(potential.train_data)))
+    _, g = potential.data_loss_and_gradient(potential.asarray(coords), inputs, targets)
+    return [float(v) for v in torch.linalg.vector_norm(g, dim=1)]
+
+
+def cycle_curves(store: str, names: Sequence[str], level: float = 0.1) -> dict[str, dict[str, Any]]:
+    """Per path: the highest mini-batch loss inside it (pivots and points between them,
+    the two minima left out) after each AutoNEB cycle, and whether the last cycle changed
+    it by less than `level` (levelled off)."""
+    from landscape.store import Store
+
+    out = {}
+    with Store.open(store) as s:
+        for name in names:
+            curve = [float(max(np.max(c.path.energies[1:-1]), np.max(c.dense_energies)))
+                     for c in s.read_result(name).cycles]
+            change = abs(curve[-1] - curve[-2]) / abs(curve[-2]) if len(curve) > 1 and curve[-2] else math.nan
+            out[name] = {"curve": curve, "last_change": change, "levelled": bool(change < level)}
+    return out
+
+
+def criteria(table: Any, curves: dict[str, dict[str, Any]] | None = None, *, fit_loss: float = 0.002,
+             factor: float = 10.0, line_factor: float = 100.0, error_points: float = 3.0) -> dict[str, bool]:
+    """Each criterion of the claim at this scale, True when it holds: minima at train
+    loss <= `fit_loss` with no training error; every MST path's maximum strictly inside;
+    Sadd./Min. of the train loss <= `factor` while the straight line's is >= `line_factor`;
+    test error at the saddles within `error_points` points of the minima; and, with
+    `curves`, every MST path levelled off."""
+    row = table.row()
+    train_min = row["train_loss_min"]
+    line = row["line_train_loss"] / train_min if train_min > 0 else math.inf
+    out = {
+        "minima_fit_training_set": bool(max(table.minima["train_loss"]) <= fit_loss
+                                        and max(table.minima["train_error"]) == 0),
+        "every_maximum_inside": all(p.max_inside for p in table.mst),
+        "saddle_within_factor": bool(row["factor"] <= factor),
+        "straight_line_above_factor": bool(line >= line_factor),
+        "test_error_within_points": bool(row["test_error_delta_pct"] <= error_points),
+    }
+    if curves is not None:
+        out["autoneb_levelled_off"] = all(curves[p.name]["levelled"] for p in table.mst if p.name in curves)
+    return out
