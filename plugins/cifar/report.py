@@ -50,7 +50,7 @@ METRICS = ("train_loss", "train_error", "test_loss", "test_error")
 MINIMA_GROUP = "minima_metrics"
 CSV_COLUMNS = ("architecture", "dataset", "minima", "paths", "mst_edges", "train_loss_min", "train_loss_sadd",
                "factor", "epoch", "epochs_trained", "test_loss_min", "test_loss_sadd", "test_error_min_pct",
-               "test_error_sadd_pct", "test_error_delta_pct", "line_train_loss", "line_test_loss",
+               "test_error_sadd_pct", "test_error_delta_pct", "minima_never_crossing", "line_train_loss", "line_test_loss",
                "line_test_error_pct", "autoneb_train_barrier", "line_train_barrier", "paths_max_inside",
                "autoneb_saddle_minus_higher_end", "line_saddle_minus_higher_end")
 
@@ -249,7 +249,8 @@ class Table1:
 
     def row(self) -> dict[str, Any]:
         """The table row (errors in percent), straight-line columns and barriers included."""
-        crossings = [e for e in self.epochs().values() if e is not None]
+        epochs = self.epochs()
+        crossings = [e for e in epochs.values() if e is not None]
         train_min, train_sadd = self.minimum("train_loss"), self.saddle("train_loss")
         mst = self.mst
         return {
@@ -258,6 +259,8 @@ class Table1:
             "train_loss_min": train_min, "train_loss_sadd": train_sadd,
             "factor": train_sadd / train_min if train_min > 0 else float("nan"),
             "epoch": _mean(crossings) if crossings else None, "epochs_trained": self.epochs_trained,
+            # minima with a learning curve that never falls below the mean saddle loss
+            "minima_never_crossing": sum(1 for n, e in epochs.items() if e is None and n in self.curves),
             "test_loss_min": self.minimum("test_loss"), "test_loss_sadd": self.saddle("test_loss"),
             "test_error_min_pct": 100 * self.minimum("test_error"),
             "test_error_sadd_pct": 100 * self.saddle("test_error"),
@@ -302,6 +305,8 @@ class Table1:
         epoch = "-" if r["epoch"] is None else f"{r['epoch']:.0f}"
         if r["epoch"] is not None and r["epochs_trained"]:
             epoch += f" of {r['epochs_trained']}"
+        if r["minima_never_crossing"]:
+            epoch += f" ({r['minima_never_crossing']} never)"
         lines = [
             f"Table 1 for {self.store}: {r['architecture']} on {r['dataset']}, {r['minima']} minima, "
             f"{r['paths']} paths, {r['mst_edges']} in the MST" + ("" if self.connected else " (NOT all connected)"),

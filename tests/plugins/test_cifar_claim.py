@@ -58,3 +58,13 @@ def test_each_criterion_fails_on_its_own_number(change, failing):
 def test_a_band_still_falling_is_not_levelled_off():
     curves = {"0-1": {"curve": [0.3, 0.1, 0.05], "last_change": 0.5, "levelled": False}}
     assert criteria(_table(FLAT), curves)["autoneb_levelled_off"] is False
+
+
+def test_minima_that_never_cross_the_saddle_loss_are_counted_not_dropped():
+    table = _table(FLAT)
+    curves = {"0": np.array([1.0, 0.1, 0.004]), "1": np.array([1.0, 0.5, 0.2])}  # saddle loss 0.005
+    table = Table1(table.store, table.architecture, table.dataset, table.names, table.minima, table.paths, True, curves)
+    row = table.row()
+    assert table.epochs() == {"0": 3, "1": None}
+    assert row["epoch"] == 3 and row["minima_never_crossing"] == 1
+    assert "(1 never)" in table.to_text() and "minima_never_crossing" in table.to_csv()
