@@ -11,7 +11,8 @@ and 0% train error, with their full-batch gradient norm.  AutoNEB (paper Algorit
 with three minima every pair) runs the paper's 14 cycles scaled to `--fraction` of
 their steps (0.05: 800 steps per path; SGD momentum 0.9, L2 1e-4, lr 0.1 / 0.01 /
 0.001 as in the paper, 100 images per step, no climbing image); the highest
-mini-batch loss on each path after every cycle shows whether it has levelled off.
+training loss inside each path after every cycle, evaluated on the whole training
+subset, shows whether it has levelled off.
 Table 1 follows, with the straight line beside AutoNEB's path and the fields that
 cannot hide the spread between the ends (where the maximum lies, Sadd./Min.).
 
@@ -49,6 +50,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fraction", type=float, default=DEFAULTS["fraction"],
                    help="AutoNEB: the paper's 14 cycles with this fraction of their steps (0.05: 800 steps)")
     p.add_argument("--neb-batch", type=int, default=DEFAULTS["neb_batch"], help="images per AutoNEB loss evaluation")
+    p.add_argument("--max-pivots", type=int, default=None,
+                   help="cap on a path's pivots (default none: the paper's insertion rule alone)")
     p.add_argument("--per-segment", type=int, default=3, help="evaluated points between pivots")
     p.add_argument("--line-points", type=int, default=9, help="evaluated points on each straight line")
     p.add_argument("--calibration", type=int, default=500, help="BatchNorm calibration samples per point")
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
                        augment=False, device="cpu", batched="loop", calibration_size=args.calibration,
                        batch_size=args.neb_batch),
         minima=args.minima, epochs=args.epochs, train_batch=args.train_batch, lr=args.lr, milestones=(0.6, 0.85),
-        preset=scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"),
+        preset=scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"), max_pivots=args.max_pivots,
         per_segment=args.per_segment, line_points=args.line_points)
     began = time.perf_counter()
     result = run_experiment(store, exp, progress=args.progress)
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
     with Store.open(store) as s:
         coords, _, names = s.read_minima()
     norms = gradient_norms(result.potential, coords)
-    curves = cycle_curves(store, [p.name for p in table.paths])
+    curves = cycle_curves(store, [p.name for p in table.paths], result.potential)
     wall = time.perf_counter() - began
     row = table.row()
     line_factor = row["line_train_loss"] / row["train_loss_min"] if row["train_loss_min"] > 0 else math.inf
@@ -96,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{n}: train loss {table.minima['train_loss'][i]:.4g}, train error {100 * table.minima['train_error'][i]:.1f}%, "
         f"gradient norm {norms[i]:.3g}" for i, n in enumerate(names)))
     for name, c in curves.items():
-        print(f"path {name}: highest mini-batch loss inside the path after each cycle "
+        print(f"path {name}: highest training loss inside the path after each cycle (whole training set) "
               f"{[round(v, 4) for v in c['curve']]}; last cycle changed it {100 * c['last_change']:.1f}%"
               + (" (levelled off)" if c["levelled"] else " (still changing)"))
     print(f"straight line / minima: {line_factor:.0f}x; claim criteria: "

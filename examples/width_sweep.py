@@ -32,6 +32,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--fraction", type=float, default=0.05, help="AutoNEB: fraction of the paper's 16,000 steps")
     p.add_argument("--neb-batch", type=int, default=100)
+    p.add_argument("--max-pivots", type=int, default=15,
+                   help="cap on a path's pivots: near-flat paths make the paper's relative insertion rule add many")
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     return p.parse_args(argv)
 
@@ -48,13 +50,14 @@ def run_width(width: int, args: argparse.Namespace) -> dict[str, Any]:
                        balanced=True, augment=False, device="cpu", batched="loop", calibration_size=args.n_train,
                        batch_size=args.neb_batch),
         minima=2, epochs=args.epochs, train_batch=32, lr=0.05, milestones=(0.6, 0.85),
-        preset=scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"), per_segment=3, line_points=9)
+        preset=scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"), max_pivots=args.max_pivots,
+        per_segment=3, line_points=9)
     began = time.perf_counter()
     result = run_experiment(store, exp)
     table = result.table
     with Store.open(store) as s:
         coords, _, _ = s.read_minima()
-    curves = cycle_curves(store, [p.name for p in table.paths])
+    curves = cycle_curves(store, [p.name for p in table.paths], result.potential)
     row = table.row()
     path = table.mst[0]
     return {"width": width, "parameters": result.potential.dim, "row": row, "criteria": criteria(table, curves),

@@ -30,20 +30,36 @@ def gradient_norms(potential: Any, coords: Any) -> list[float]:
     return [float(v) for v in torch.linalg.vector_norm(g, dim=1)]
 
 
-def cycle_curves(store: str, names: Sequence[str], level: float = 0.1) -> dict[str, dict[str, Any]]:
-    """Per path: the highest mini-batch loss inside it (pivots and points between them,
-    the two minima left out) after each AutoNEB cycle, and whether the last cycle changed
-    it by less than `level` (levelled off)."""
+def cycle_curves(store: str, names: Sequence[str], potential: Any = None, *, per_segment: int = 1,
+                 level: float = 0.1) -> dict[str, dict[str, Any]]:
+    """Per path: the highest training loss inside it (the two minima left out) after each
+    AutoNEB cycle, and whether the last cycle changed it by less than `level`.
+
+    Without `potential` the figures are the mini-batch energies AutoNEB saw (pivots and
+    its dense points); their batch noise alone can move the maximum by tens of percent.
+    With it, every stored cycle's path is evaluated on the whole training set (pivots and
+    `per_segment` points between them, BatchNorm recalibrated per point, as Table 1
+    does), and `curve` is that; `minibatch_curve` keeps the other."""
     from landscape.store import Store
 
-    out = {}
     with Store.open(store) as s:
-        for name in names:
-            curve = [float(max(np.max(c.path.energies[1:-1]), np.max(c.dense_energies)))
-                     for c in s.read_result(name).cycles]
-            change = abs(curve[-1] - curve[-2]) / abs(curve[-2]) if len(curve) > 1 and curve[-2] else math.nan
-            out[name] = {"curve": curve, "last_change": change, "levelled": bool(change < level)}
+        cycles = {name: s.read_result(name).cycles for name in names}
+    out = {}
+    for name, records in cycles.items():
+        noisy = [float(max(np.max(c.path.energies[1:-1]), np.max(c.dense_energies))) for c in records]
+        curve = noisy if potential is None else [_interior_max(potential, c.path.pivots, per_segment) for c in records]
+        change = abs(curve[-1] - curve[-2]) / abs(curve[-2]) if len(curve) > 1 and curve[-2] else math.nan
+        out[name] = {"curve": curve, "minibatch_curve": noisy, "full_batch": potential is not None,
+                     "last_change": change, "levelled": bool(change < level)}
     return out
+
+
+def _interior_max(potential: Any, pivots: Any, per_segment: int) -> float:
+    from landscape_plugins.torchnet.evaluate import evaluate_path
+
+    ev = evaluate_path(potential, pivots, per_segment, splits=("train",))
+    inside = (ev.t > 0) & (ev.t < 1)
+    return float(np.max(ev["train_loss"][inside]))
 
 
 def criteria(table: Any, curves: dict[str, dict[str, Any]] | None = None, *, fit_loss: float = 0.002,

@@ -114,6 +114,14 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
     assert len(report["figures"]) == 3 and all((tmp_path / "fig").joinpath(f).name for f in report["figures"].values())
     for png in report["figures"].values():
         assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    # the claim's per-cycle curve: its last entry is the final path's interior maximum of Table 1
+    from landscape_plugins.cifar.claim import cycle_curves
+    pot = load_potential(desc["plugin"]["name"], desc["plugin"]["options"])
+    curves = cycle_curves(str(store), [path["name"]], pot)[path["name"]]
+    with Store.open(store) as s:
+        n_cycles = len(s.read_result(path["name"]).cycles)
+    assert len(curves["curve"]) == len(curves["minibatch_curve"]) == n_cycles and curves["full_batch"]
+    assert curves["curve"][-1] == pytest.approx(path["interior_max_train_loss"], rel=1e-5)
     text = run(["report-table", store, "--no-evaluate", "--no-figures", "--per-segment", 1, "--line-points", 3]).stdout
     assert "Min." in text and "straight line" in text
     rows = list(csv.DictReader(io.StringIO(run(["report-table", store, "--csv", "--no-evaluate", "--no-figures",
