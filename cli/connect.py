@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from landscape.errors import LandscapeError
+from landscape.errors import Interrupted, LandscapeError
+from landscape.result import Status
 
 from .common import build_potential, emit, json_number, potential_options, resolve_point
 
@@ -97,6 +98,9 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         result, stored, resumed = run.result, run.store, run.resumed_from_cycle
     else:
         result, stored, resumed = connect(pot, a, b, pivots=pivots, progress=progress, **settings), None, None
+    if result.status is Status.INTERRUPTED:  # never a success-shaped answer
+        where = f"; {stored} keeps every committed cycle and the same command continues it" if stored else ""
+        raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
     emit(as_json, _result_payload(result, stored, resumed), [
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
         f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climber_at_top else 'upper bound along the path'})",

@@ -10,7 +10,7 @@ from typing import Any
 import click
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.errors import Interrupted, LandscapeError
 from landscape.files import store_file
 
 from .common import build_potential, emit, json_number, potential_options
@@ -172,7 +172,7 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
                 as_json: bool, progress: bool | None) -> None:
     """Explore the saddles between the minima in FILE (paper Algorithm 3); continues a stored exploration."""
     from landscape.executors import make_executor
-    from landscape.explore import ExploreBudget, explore
+    from landscape.explore import ExploreBudget, ExploreStatus, explore
     from landscape.store import Store
 
     _check_positive(pivots=pivots, steps=steps, batch=batch, workers=workers, max_runs=max_runs,
@@ -194,6 +194,8 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
         ex = explore(pot, None, store=file, executor=executor, source=spec, batch=opts["batch"],
                      budget=ExploreBudget(max_runs, max_evaluations, max_seconds), rule=opts["rule"],
                      order=opts["order"], progress=progress, tags={"cli": opts}, **_settings(opts))
+    if ex.status is ExploreStatus.INTERRUPTED:
+        raise Interrupted(f"{file}: {ex.message}; the same command continues the exploration")
     computed = len(ex.edges)
     emit(as_json, {
         "store": file, "status": ex.status.value, "message": ex.message, "complete": ex.complete,

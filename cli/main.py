@@ -1,8 +1,9 @@
 """The `landscape` command: a thin click layer over the library.
 
 Every failure a user can cause ends as one line on stderr and a non-zero exit:
-LandscapeError and click's usage errors exit 2 (usage) or 1; anything unexpected
-exits 3 with its type and message (set LANDSCAPE_DEBUG=1 for the traceback).
+LandscapeError and click's usage errors exit 2 (usage) or 1; Ctrl-C, at start-up or
+mid-run, exits 130 (the store keeps what was committed); anything unexpected exits 3
+with its type and message (set LANDSCAPE_DEBUG=1 for the traceback).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 import click
 
-from landscape.errors import LandscapeError
+from landscape.errors import Interrupted, LandscapeError
 
 from .common import LandscapeGroup
 from .connect import connect_cmd, demo_cmd, exact_cmd
@@ -39,8 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="landscape", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C anywhere, start-up included
+        click.echo("error: interrupted by the user; a store keeps what was committed, and the same "
+                   "command continues it", err=True)
+        return 130
+    except Interrupted as exc:
+        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
         return 130
     except click.ClickException as exc:
         click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)

@@ -1,8 +1,13 @@
 """The one exception type users see: its message is a complete one-line explanation."""
 from __future__ import annotations
 
-__all__ = ["LandscapeError"]
+__all__ = ["LandscapeError", "Interrupted"]
 
 
 class LandscapeError(Exception):
     """Bad input or an unrecoverable condition, reported to users as one line."""
+
+
+class Interrupted(LandscapeError):
+    """The user stopped the work (Ctrl-C); what was committed stays and can be resumed.
+    The command line exits with 130, the shell's code for SIGINT."""
