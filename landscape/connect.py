@@ -110,6 +110,10 @@ class Plan:
         return self.start_path.n_pivots
 
 
+#: More pivots than this is a typo, not a path: each is a full copy of the parameters.
+MAX_PIVOTS = 10_000
+
+
 def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb", pivots: int | None = None,
          budget: Budget | None = None, optimizer: PathOptimizer | None = None, **settings: Any) -> Plan:
     """Check the endpoints and settings and build the job `connect` runs.
@@ -123,8 +127,11 @@ def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb",
         raise LandscapeError(f"give an optimizer or its settings ({', '.join(sorted(settings))}), not both")
     opt = optimizer or make_optimizer(method, **settings)
     n = pivots if pivots is not None else (5 if isinstance(opt, AutoNEB) else 9)
-    if n < 3:
-        raise LandscapeError(f"need at least 3 pivots (ends included), got {n}")
+    if not 3 <= n <= MAX_PIVOTS:
+        raise LandscapeError(f"need 3 to {MAX_PIVOTS} pivots (ends included), got {n}")
+    cap = getattr(opt, "max_pivots", None)
+    if cap is not None and n > cap:
+        raise LandscapeError(f"{n} starting pivots exceed the cap of {cap} (max_pivots)")
     if budget is None:
         budget = Budget() if isinstance(opt, AutoNEB) else Budget(max_steps=5000)
     return Plan(opt, Path.straight(a, b, n), budget)

@@ -16,6 +16,10 @@ from .steppers import FIRE, SGD, Stepper, stepper_from_config
 __all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule", "with_climbing"]
 
 
+#: A cycle longer than this is a typo (the paper's longest has 2,000 steps).
+MAX_CYCLE_STEPS = 10_000_000
+
+
 @dataclass(frozen=True)
 class Cycle:
     """One AutoNEB cycle: `steps` iterations of `stepper` (its lr set per cycle)."""
@@ -25,8 +29,10 @@ class Cycle:
     climb: bool = False
 
     def __post_init__(self) -> None:
-        if self.steps < 1:
-            raise LandscapeError(f"a cycle needs at least 1 step, got {self.steps}")
+        if not 1 <= self.steps <= MAX_CYCLE_STEPS:
+            raise LandscapeError(f"a cycle needs 1 to {MAX_CYCLE_STEPS} steps, got {self.steps}")
+        if not isinstance(self.climb, bool):
+            raise LandscapeError(f"a cycle's climb must be true or false, got {self.climb!r}")
         if not self.stepper.step_size > 0:
             raise LandscapeError(f"a cycle needs a positive learning rate, got {self.stepper.step_size}")
 
@@ -51,10 +57,11 @@ class Schedule:
     def __post_init__(self) -> None:
         if not self.cycles:
             raise LandscapeError(f"schedule {self.name!r} has no cycles")
-        if self.per_segment < 1:
-            raise LandscapeError(f"per_segment must be >= 1, got {self.per_segment}")
-        if not self.threshold >= 0:
-            raise LandscapeError(f"threshold must be >= 0, got {self.threshold}")
+        if isinstance(self.per_segment, bool) or not isinstance(self.per_segment, int) or not 1 <= self.per_segment <= 1000:
+            raise LandscapeError(f"per_segment must be an integer from 1 to 1000, got {self.per_segment!r}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) \
+                or not 0 <= self.threshold < float("inf"):
+            raise LandscapeError(f"threshold must be a finite number >= 0, got {self.threshold!r}")
 
     @property
     def total_steps(self) -> int:
@@ -75,7 +82,7 @@ class Schedule:
             steps = c["steps"]
             if not isinstance(steps, int) or isinstance(steps, bool):
                 raise LandscapeError(f"schedule cycle {k}: steps must be an integer, got {steps!r}")
-            cycles.append(Cycle(steps, stepper_from_config(c["stepper"]), bool(c.get("climb", False))))
+            cycles.append(Cycle(steps, stepper_from_config(c["stepper"]), c.get("climb", False)))
         extra = {k: config[k] for k in ("threshold", "per_segment") if k in config}
         try:
             return cls(str(config.get("name", name)), tuple(cycles), **extra)

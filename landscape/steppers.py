@@ -7,19 +7,63 @@ stays in the arrays' own namespace, branch-free, so a GPU path never syncs.
 """
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .arrays import namespace as array_namespace
+from .errors import LandscapeError
 
 __all__ = ["Stepper", "SGD", "Adam", "FIRE", "stepper_from_config"]
 
+# The allowed range of each numeric setting: a test and its words.
+_RANGES: dict[str, tuple[Any, str]] = {
+    "lr": (lambda v: v > 0, "> 0"),
+    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+    "beta1": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "beta2": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "eps": (lambda v: v > 0, "> 0"),
+    "dt_max": (lambda v: v > 0, "> 0"),
+    "max_step": (lambda v: v > 0, "> 0"),
+    "n_min": (lambda v: v >= 0, ">= 0"),
+    "f_inc": (lambda v: v >= 1, ">= 1"),
+    "f_dec": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "a_start": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "f_a": (lambda v: 0 < v <= 1, "in (0, 1]"),
+}
+
 
 class Stepper(ABC):
-    """Configuration of an update rule; states are tuples/dicts of arrays."""
+    """Configuration of an update rule; states are tuples/dicts of arrays.
+
+    Every setting is checked when a stepper is made (from Python or a schedule file):
+    its type (a bool is no number, a number no bool), finiteness and its range
+    (`_RANGES`), so "lr": Infinity or "dt_max": -1 is one clear error, not a run
+    that diverges or stands still.
+    """
 
     kind: str = "stepper"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            if f.name == "kind":
+                continue
+            value = getattr(self, f.name)
+            want = {"bool": bool, "int": int, "float": float}.get(str(f.type), None)
+            if want is bool and not isinstance(value, bool):
+                raise LandscapeError(f"{self.kind} {f.name} must be true or false, got {value!r}")
+            if want in (int, float):
+                number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if not number or (want is int and not isinstance(value, int)):
+                    kind = "an integer" if want is int else "a number"
+                    raise LandscapeError(f"{self.kind} {f.name} must be {kind}, got {value!r}")
+                if not math.isfinite(value):
+                    raise LandscapeError(f"{self.kind} {f.name} must be finite, got {value!r}")
+                test, words = _RANGES.get(f.name, (lambda v: True, ""))
+                if not test(value):
+                    raise LandscapeError(f"{self.kind} {f.name} must be {words}, got {value!r}")
 
     @abstractmethod
     def init(self, x: Any) -> Any:
@@ -141,8 +185,8 @@ _KINDS: dict[str, type[Stepper]] = {"sgd": SGD, "adam": Adam, "fire": FIRE}
 
 def stepper_from_config(config: dict[str, Any]) -> Stepper:
     """Rebuild a stepper from `to_config()` output (schedules in JSON files use this)."""
-    from .errors import LandscapeError
-
+    if not isinstance(config, dict):
+        raise LandscapeError(f"a stepper is a JSON object with a 'kind', got {config!r}")
     config = dict(config)
     kind = config.pop("kind", None)
     if kind not in _KINDS:

@@ -128,6 +128,10 @@ class ElasticBand(PathOptimizer):
             raise LandscapeError("climb_after must be >= 0, patience and fault_check_every >= 1")
         if self.check_per_segment < 1 or self.max_repairs < 0:
             raise LandscapeError("check_per_segment must be >= 1 and max_repairs >= 0")
+        for name in ("fmax", "etol"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not 0 < value < float("inf")):
+                raise LandscapeError(f"{name} must be a finite number > 0, got {value!r}")
 
     # PathOptimizer ---------------------------------------------------------------
     def init(self, path: Path, potential: Potential) -> BandState:

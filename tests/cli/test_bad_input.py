@@ -82,7 +82,11 @@ def files(tmp_path_factory):
     schedules = {"badjson": "{cycles: [", "sched_neg": '{"cycles": [{"steps": -5, "stepper": {"kind": "sgd", "lr": 0.1}}]}',
                  "sched_lr0": '{"cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": 0}}]}',
                  "sched_kind": '{"cycles": [{"steps": 5, "stepper": {"kind": "lbfgs", "lr": 0.1}}]}',
-                 "sched_shape": '[{"steps": 5}]'}
+                 "sched_shape": '[{"steps": 5}]',
+                 "sched_climb": '{"cycles": [{"steps": 5, "climb": "no", "stepper": {"kind": "sgd", "lr": 0.1}}]}',
+                 "sched_dtmax": '{"cycles": [{"steps": 5, "stepper": {"kind": "fire", "lr": 0.1, "dt_max": -1}}]}',
+                 "sched_inf": '{"cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": Infinity}}]}',
+                 "sched_dense": '{"per_segment": 100000000, "cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": 0.1}}]}'}
     for name, body in schedules.items():
         (root / f"{name}.json").write_text(body)
         f[name] = str(root / f"{name}.json")
