@@ -52,10 +52,16 @@ def json_number(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+#: Where results go: the real stdout, set by `main` while a `--json` command runs with
+#: sys.stdout pointed at stderr (so a potential that prints cannot spoil the JSON).
+RESULTS: list[Any] = []
+
+
 def emit(as_json: bool, payload: dict[str, Any], lines: list[str]) -> None:
     """Print one JSON object (machine use) or readable lines."""
+    out = RESULTS[-1] if RESULTS else None
     if as_json:
-        click.echo(json.dumps(payload, indent=None, sort_keys=True))
+        click.echo(json.dumps(payload, indent=None, sort_keys=True), file=out)
     else:
         for line in lines:
-            click.echo(line)
+            click.echo(line, file=out)

@@ -7,6 +7,7 @@ with its type and message (set LANDSCAPE_DEBUG=1 for the traceback).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -14,7 +15,7 @@ import click
 
 from landscape.errors import Interrupted, LandscapeError
 
-from .common import LandscapeGroup
+from .common import RESULTS, LandscapeGroup
 from .connect import connect_cmd, demo_cmd, exact_cmd
 from .explore import explore_cmd, minima_cmd, report_cmd
 from .inspect import inspect_cmd, plot_group, plugins_cmd
@@ -37,7 +38,7 @@ for command in (demo_cmd, connect_cmd, exact_cmd, minima_cmd, explore_cmd, repor
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every error into one line."""
     try:
-        cli.main(args=argv, prog_name="landscape", standalone_mode=False)
+        _run(argv)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C anywhere, start-up included
@@ -60,6 +61,22 @@ def main(argv: list[str] | None = None) -> int:
                    "(LANDSCAPE_DEBUG=1 shows the traceback)", err=True)
         return 3
     return 0
+
+
+def _run(argv: list[str] | None) -> None:
+    """The command; with --json everything but the result goes to stderr, so what a
+    user's potential prints (at import, in __init__, per evaluation) never lands in
+    the JSON on stdout."""
+    args = sys.argv[1:] if argv is None else argv
+    if "--json" not in args:
+        cli.main(args=argv, prog_name="landscape", standalone_mode=False)
+        return
+    RESULTS.append(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            cli.main(args=argv, prog_name="landscape", standalone_mode=False)
+    finally:
+        RESULTS.pop()
 
 
 if __name__ == "__main__":  # python -m landscape_cli.main (used by the fault-injection runs)

@@ -136,3 +136,12 @@ def test_group_help_lists_commands():
     out = CliRunner().invoke(cli, ["--help"]).output
     for cmd in ("demo", "connect", "exact", "inspect", "plot", "plugins"):
         assert cmd in out
+
+
+def test_json_stays_json_when_the_potential_prints():
+    """What a user's potential prints goes to stderr; stdout holds the JSON alone."""
+    spec = f"{os.path.join(os.path.dirname(__file__), '..', 'data', 'noisy_potential.py')}:Noisy"
+    r = run(["connect", spec, "--start", "L", "--end", "R", "--method", "neb", "--fmax", "0.1", "--json"])
+    data = json.loads(r.stdout)
+    assert data["status"] == "converged"
+    assert "evaluating" in r.stderr and "building" in r.stderr
