@@ -165,7 +165,7 @@ def _call(factory: Callable[..., Any], values: Mapping[str, Any], what: str) -> 
         return factory(**values)
     except LandscapeError:
         raise
-    except Exception as exc:  # noqa: BLE001 - plugin code may fail in any way; report it in one line
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin code may fail in any way; report it in one line
         raise LandscapeError(_one_line(f"could not build {what}: {type(exc).__name__}: {exc}")) from exc
 
 
@@ -252,7 +252,9 @@ def load_potential(spec: str, options: Mapping[str, Any] | None = None) -> Poten
     potential = _call(cls, arguments, spec)
     if _is_file_spec(source):  # absolute, so the store rebuilds it from any folder
         spec = f"{os.path.abspath(os.path.expanduser(source))}:{cls_name}"
-    return _with_origin(potential, spec, {**_defaults(cls), **arguments})
+    from .guard import guard  # a user's class: its outputs are checked, its failures named
+
+    return guard(_with_origin(potential, spec, {**_defaults(cls), **arguments}))
 
 
 def _with_origin(potential: Potential, spec: str, values: Mapping[str, Any]) -> Potential:
@@ -289,7 +291,7 @@ def _load_file(path: str) -> Any:
     sys.modules[name] = module  # dataclasses and pickling look modules up here
     try:
         module_spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - user code: report any failure in one line
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code: report any failure in one line
         sys.modules.pop(name, None)
         raise LandscapeError(_one_line(f"error while loading {path}: {type(exc).__name__}: {exc}")) from exc
     return module

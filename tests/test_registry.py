@@ -83,7 +83,8 @@ def test_parse_options():
 def test_module_class_spec():
     pot = load_potential("landscape_plugins.analytic.surfaces:GaussianMixture", {"n_wells": "4", "seed": "9"})
     assert pot.options()["n_wells"] == 4 and pot.options()["seed"] == 9
-    assert type(load_potential("landscape_plugins.analytic.surfaces:ThreeHole")).__name__ == "ThreeHole"
+    three = load_potential("landscape_plugins.analytic.surfaces:ThreeHole")
+    assert type(three).__name__ == "GuardedPotential" and type(three.inner).__name__ == "ThreeHole"  # checked
 
 
 USER_FILE = '''

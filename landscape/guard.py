@@ -1,0 +1,75 @@
+"""A user's potential held to the interface: what it returns is checked, what it raises
+becomes one line naming it.
+
+`landscape.registry.load_potential` wraps every potential built from a user's file or
+class (`module:Class`, `file.py:Class`) in `GuardedPotential`.  A potential that returns
+a scalar, a list, None or arrays of the wrong shape, raises (RuntimeError, KeyError,
+MemoryError, ...) or calls `sys.exit()` then ends the command with exit 1 and
+`error: potential NAME ...` saying what it returned and what was expected, instead of
+an internal error deep inside the band.  Checks read shapes only: no host sync on a GPU.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import LandscapeError
+from .potential import Potential, PotentialWrapper
+
+__all__ = ["GuardedPotential"]
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    shape = getattr(value, "shape", None)
+    return None if shape is None or not hasattr(value, "dtype") else tuple(int(s) for s in shape)
+
+
+def _what(value: Any) -> str:
+    shape = _shape(value)
+    return f"an array of shape {shape}" if shape is not None else f"a {type(value).__name__}"
+
+
+class GuardedPotential(PotentialWrapper):
+    """`inner` with its outputs checked and its failures turned into LandscapeErrors."""
+
+    def _call(self, method: str, x: Any) -> Any:
+        try:
+            return getattr(self.inner, method)(x)
+        except (LandscapeError, KeyboardInterrupt):
+            raise
+        except SystemExit as exc:
+            raise LandscapeError(f"potential {self.name} called sys.exit({exc.code!r}) in {method}()") from None
+        except MemoryError:
+            raise LandscapeError(f"potential {self.name} ran out of memory in {method}() on {len(x)} points; "
+                                 "evaluate fewer at once (a ChunkedPotential)") from None
+        except Exception as exc:  # noqa: BLE001 - user code may fail in any way: report it in one line
+            text = " ".join(str(exc).split()) or "(no message)"
+            raise LandscapeError(f"potential {self.name} raised {type(exc).__name__} in {method}(): {text}") from None
+
+    def _energies(self, e: Any, n: int, method: str) -> Any:
+        if _shape(e) != (n,):
+            raise LandscapeError(f"potential {self.name}: {method}() returned energies as {_what(e)}; "
+                                 f"expected an array of shape ({n},) for {n} points")
+        return e
+
+    def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
+        out = self._call("energy_and_gradient", x)
+        n = len(x)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise LandscapeError(f"potential {self.name}: energy_and_gradient() returned {_what(out)}; "
+                                 f"expected a tuple (energies ({n},), gradients ({n}, {self.dim}))")
+        e, g = out
+        self._energies(e, n, "energy_and_gradient")
+        if _shape(g) != (n, self.dim):
+            raise LandscapeError(f"potential {self.name}: energy_and_gradient() returned gradients as {_what(g)}; "
+                                 f"expected an array of shape ({n}, {self.dim})")
+        return e, g
+
+    def energy(self, x: Any) -> Any:
+        if type(self.inner).energy is Potential.energy:  # not overridden: check the full call
+            return self.energy_and_gradient(x)[0]
+        return self._energies(self._call("energy", x), len(x), "energy")
+
+
+def guard(potential: Potential) -> Potential:
+    """`potential` guarded (once)."""
+    return potential if isinstance(potential, GuardedPotential) else GuardedPotential(potential)

@@ -1,0 +1,45 @@
+"""A user's potential that breaks the interface ends with exit 1 and one line that names
+it, says what it returned and what was expected (landscape/guard.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from landscape.errors import LandscapeError
+from landscape.guard import GuardedPotential
+from landscape.registry import load_potential
+from landscape_cli.testing import error_line, invoke
+
+SPEC = f"{Path(__file__).resolve().parents[1] / 'data' / 'faulty_potential.py'}:Faulty"
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("scalar", "returned energies as a float; expected an array of shape ("),
+    ("list", "returned energies as a list"),
+    ("none", "returned a NoneType; expected a tuple"),
+    ("gradshape", "gradients as an array of shape (2, 1); expected an array of shape (2, 2)"),
+    ("runtime", "raised RuntimeError in energy_and_gradient(): solver failed to converge"),
+    ("keyerror", "raised KeyError"),
+    ("memory", "ran out of memory"),
+    ("exit", "called sys.exit(2)"),
+])
+def test_each_fault_is_one_line_naming_the_potential(tmp_path, mode, expected):
+    out = tmp_path / "f.h5"
+    r = invoke(["connect", SPEC, "-o", f"mode={mode}", "--start", "L", "--end", "R", "--method", "neb",
+                "--out", out, "--json"])
+    assert r.exit_code == 1 and r.stdout == ""
+    line = error_line(r)
+    assert "potential faulty" in line and expected in line, line
+    assert not out.exists()  # a failed fresh run leaves no store
+
+
+def test_a_sound_potential_passes_through_unchanged():
+    pot = load_potential(SPEC, {"mode": "ok"})
+    assert isinstance(pot, GuardedPotential)
+    x = np.array([[0.5, 0.1], [0.0, 0.0]])
+    e, g = pot.energy_and_gradient(x)
+    np.testing.assert_array_equal(e, pot.inner.energy_and_gradient(x)[0])
+    with pytest.raises(LandscapeError, match="expected an array of shape"):
+        load_potential(SPEC, {"mode": "scalar"}).energy(x)
