@@ -72,8 +72,8 @@ def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: in
     from landscape.minima import find_minima
     from landscape.store import Store
 
-    if n_starts < 1:
-        raise LandscapeError(f"--n must be positive, got {n_starts}")
+    if not 1 <= n_starts <= 1_000_000:
+        raise LandscapeError(f"--n must be from 1 to 1000000 starts, got {n_starts}")
     _check_out(out, force)
     pot = build_potential(potential, options)
     found = find_minima(pot, n_starts, seed=seed)
@@ -276,8 +276,8 @@ def dgraph_cmd(file: str, out: str | None, order: str, levels: int | None, emin:
     ex = load_exploration(file)
     if not ex.edges:
         raise LandscapeError(f"{file} holds no paths between its minima; run `landscape explore {file}` first")
-    if levels is not None and levels < 0:
-        raise LandscapeError(f"--levels must be >= 0, got {levels}")
+    if levels is not None and not 0 <= levels <= 1000:
+        raise LandscapeError(f"--levels must be from 0 to 1000, got {levels}")
     if (emin is None) != (emax is None):
         raise LandscapeError("give both --emin and --emax, or neither")
     energy_range = None if emin is None else (emin, emax)

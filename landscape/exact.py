@@ -105,6 +105,10 @@ class ExactPath:
 
 
 # grid evaluation ------------------------------------------------------------------------
+#: Grid points above which the arrays of the bottleneck search need gigabytes.
+MAX_CELLS = 25_000_000
+
+
 def _check_2d(potential: Any) -> None:
     dim = getattr(potential, "dim", None)
     if dim != 2:
@@ -115,6 +119,9 @@ def _shape(grid: GridShape) -> tuple[int, int]:
     shape = (int(grid), int(grid)) if np.ndim(grid) == 0 else tuple(int(n) for n in grid)  # type: ignore[arg-type]
     if len(shape) != 2 or min(shape) < 2:
         raise LandscapeError(f"grid must be an int or (nx, ny) with at least 2 points each, got {grid!r}")
+    if shape[0] * shape[1] > MAX_CELLS:
+        raise LandscapeError(f"a {shape[0]} x {shape[1]} grid has more than {MAX_CELLS:,} points "
+                             "(several GB of memory); 801 already resolves 2D saddles to 1e-3")
     return shape  # type: ignore[return-value]
 
 
