@@ -52,6 +52,16 @@ def json_number(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _strict(value: Any) -> Any:
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
 #: Where results go: the real stdout, set by `main` while a `--json` command runs with
 #: sys.stdout pointed at stderr (so a potential that prints cannot spoil the JSON).
 RESULTS: list[Any] = []
@@ -60,8 +70,8 @@ RESULTS: list[Any] = []
 def emit(as_json: bool, payload: dict[str, Any], lines: list[str]) -> None:
     """Print one JSON object (machine use) or readable lines."""
     out = RESULTS[-1] if RESULTS else None
-    if as_json:
-        click.echo(json.dumps(payload, indent=None, sort_keys=True), file=out)
+    if as_json:  # strict JSON: a NaN or inf anywhere is null, never the invalid token NaN
+        click.echo(json.dumps(_strict(payload), indent=None, sort_keys=True, allow_nan=False), file=out)
     else:
         for line in lines:
             click.echo(line, file=out)

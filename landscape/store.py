@@ -531,6 +531,9 @@ class Store:
             )
         if len(set(names)) != m:
             raise LandscapeError("minima names must be unique")
+        bad = [names[i] for i in np.flatnonzero(~np.isfinite(energies) | ~np.all(np.isfinite(coords), axis=1))]
+        if bad:  # a NaN in the store would poison every bound and report built on it
+            raise LandscapeError(f"minima {', '.join(bad[:5])} have NaN or infinite coordinates or energies")
         self._delete("minima")
         g = self._f.create_group("minima")
         _write_rows(g, "coords", coords, self._compression)

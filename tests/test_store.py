@@ -597,3 +597,19 @@ def test_non_json_config_is_refused_before_writing(tmp_path):
     with Store.open(filename) as s:
         assert s.path_names() == ["A-B", "good"] and s.check() == []
         assert s.read_result("good").config["arr"] == [0, 1]
+
+
+def test_minima_with_nan_are_refused_before_anything_is_written(tmp_path):
+    filename = tmp_path / "s.h5"
+    with pytest.raises(LandscapeError, match="m1 have NaN") as exc:
+        with Store.create(filename, POTENTIAL) as store:
+            store.write_minima(np.zeros((2, 2)), np.array([0.0, np.nan]), ["m0", "m1"])
+    assert_one_line(exc)
+    assert not filename.exists() and temp_leftovers(tmp_path) == []
+
+
+def test_cli_json_turns_nan_into_null():
+    from landscape_cli.common import _strict
+
+    assert json.loads(json.dumps(_strict({"a": [1.0, float("nan")], "b": {"c": float("inf")}}), allow_nan=False)) \
+        == {"a": [1.0, None], "b": {"c": None}}

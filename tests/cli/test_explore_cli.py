@@ -123,7 +123,7 @@ def bad(tmp_path_factory):
 
 @pytest.mark.parametrize("args, message", [
     (["minima", "no-such-potential", "--out", "{tmp}/x.h5"], "unknown potential"),
-    (["minima", "mueller-brown", "--n", "0", "--out", "{tmp}/x.h5"], "--n must be positive"),
+    (["minima", "mueller-brown", "--n", "0", "--out", "{tmp}/x.h5"], "--n must be from 1 to 1000000"),
     (["minima", "mueller-brown", "--out", "{tmp}/missing/x.h5"], "does not exist"),
     (["minima", "mueller-brown", "-o", "wells=3", "--out", "{tmp}/x.h5"], "unknown option"),
     (["explore", "{tmp}/nothing.h5"], "does not exist"),
