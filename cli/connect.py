@@ -60,7 +60,9 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--climb/--no-climb", default=True, show_default=True, help="Climbing image (final AutoNEB cycle).")
 @click.option("--pivots", type=int, default=None, help="Pivots on the initial straight line, ends included.")
 @click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
-@click.option("--fmax", type=float, default=None, help="Converged when the largest pivot force is below this.")
+@click.option("--fmax", type=float, default=None,
+              help="Converged when the largest pivot force is below this [default for neb/string: 1e-4 of the "
+                   "starting path's largest force; autoneb: its schedule].")
 @click.option("--steps", type=int, default=None, help="Step budget (default 5000 for neb/string).")
 @click.option("--out", "out", default=None,
               help="HDF5 store: every AutoNEB cycle is committed as it finishes; running again continues it.")

@@ -27,6 +27,11 @@ __all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "plan", "P
 METHODS = ("neb", "string", "autoneb")
 
 
+#: Default stop of neb and string without fmax: the largest pivot force down to this
+#: fraction of the starting path's.
+DEFAULT_FRTOL = 1e-4
+
+
 def make_optimizer(
     method: str = "autoneb",
     *,
@@ -43,7 +48,8 @@ def make_optimizer(
     """An optimizer from plain settings.
 
     For `neb` and `string`, `stepper` (default FIRE) runs until the largest pivot
-    force is at most `fmax` or the driver's budget is spent.  For `autoneb` the
+    force is at most `fmax` (default: `DEFAULT_FRTOL` times the starting path's) or the
+    driver's budget is spent.  For `autoneb` the
     schedule sets the stepper of each cycle and `band` picks the inner method
     (`fmax` then ends a cycle early); `climb` switches the climbing image on in the
     final cycle unless the schedule marks cycles itself, and `climb=False` removes it.
@@ -54,8 +60,10 @@ def make_optimizer(
     if method in ("neb", "string"):
         if autoneb:
             raise LandscapeError(f"{', '.join(sorted(autoneb))} applies to method autoneb only, not {method}")
+        # Without a tolerance a band would spend its whole budget: stop it, scale-free.
+        frtol = DEFAULT_FRTOL if fmax is None else None
         return ElasticBand(method=method, spring=spring, stepper=stepper or FIRE(), climb=climb,
-                           climb_after=climb_after, fmax=fmax, fault_check_every=fault_check_every)
+                           climb_after=climb_after, fmax=fmax, frtol=frtol, fault_check_every=fault_check_every)
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
     inner = ElasticBand(method=band, spring=spring, fmax=fmax, fault_check_every=fault_check_every)
     return AutoNEB(schedule=sched, band=inner, **autoneb)

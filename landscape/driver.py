@@ -79,8 +79,8 @@ def optimize(
         raise LandscapeError(f"check_every must be >= 1, got {check_every}")
     total = getattr(optimizer, "total_steps", None) or budget.max_steps
     if total is None and budget.max_evaluations is None and budget.max_seconds is None:
-        fmax, etol = getattr(optimizer, "fmax", None), getattr(optimizer, "etol", None)
-        if fmax is None and etol is None:
+        tolerances = [getattr(optimizer, k, None) for k in ("fmax", "frtol", "etol")]
+        if all(t is None for t in tolerances):
             raise LandscapeError("no way to stop: give a step/evaluation/time budget or a convergence tolerance")
     started = time.monotonic()
     state = optimizer.init(path, potential) if state is None else state

@@ -98,7 +98,7 @@ class AutoNEB(PathOptimizer):
         state = replace(state, inner=inner, cycle_step=state.cycle_step + 1, nit=state.nit + 1,
                         nfev=state.nfev + inner.nfev - before)
         done = state.cycle_step >= self.schedule.cycles[state.cycle].steps
-        if not done and self.stop_cycle_early and (band.fmax is not None or band.etol is not None):
+        if not done and self.stop_cycle_early and any(t is not None for t in (band.fmax, band.frtol, band.etol)):
             done = band.terminate(inner) is not None
         return self._finish_cycle(state, potential) if done else state
 

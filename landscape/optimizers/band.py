@@ -46,6 +46,7 @@ class BandState(OptimizerState):
     faults: int = 0  # consecutive rejected steps
     fault: str | None = None  # why the last step was rejected
     verified: BandState | None = None  # last state checked for faults; None: this one
+    force0: float = float("inf")  # largest pivot force of the starting path (for frtol)
     repairs: int = 0  # pivots inserted because the climber was not the top of the path
     dense: tuple[int, np.ndarray] | None = None  # (per_segment, energies) between pivots, if evaluated
 
@@ -66,6 +67,12 @@ def band_forces(pivots: Any, energies: Any, gradients: Any, spring: float | None
         mask = _climber_mask(xp, energies)
         forces = xp.where(mask[:, None], geometry.climbing_forces(gradients, tau), forces)
     return forces
+
+
+def _largest_force(forces: Any) -> float:
+    """The largest pivot force norm; reduced on the device, one number to the host."""
+    xp = array_namespace(forces)
+    return float(to_numpy(xp.max(xp.sqrt(xp.sum(forces * forces, axis=1)))))
 
 
 def _evaluate(xp: Any, potential: Potential, pivots: Any, known: Any) -> tuple[Any, Any]:
@@ -98,6 +105,9 @@ class ElasticBand(PathOptimizer):
         20-50% of the run); in the string method the climber is excluded from the
         redistribution (climbing string), else it would be moved off the saddle.
     fmax: converged when the largest force norm on any pivot is at most this.
+    frtol: converged when the largest force norm is at most this fraction of the
+        starting path's (scale-free: `connect` uses 1e-4 for neb and string when no
+        other criterion is given, so every method stops by itself).
     etol: converged when the highest pivot energy changed by less than this over
         the last `patience` steps (climbing switched on, if requested, first).
     check_per_segment: before a climbing band says converged, the energy is
@@ -113,6 +123,7 @@ class ElasticBand(PathOptimizer):
     climb: bool = False
     climb_after: int = 0
     fmax: float | None = None
+    frtol: float | None = None
     etol: float | None = None
     patience: int = 10
     max_faults: int = 8
@@ -128,7 +139,7 @@ class ElasticBand(PathOptimizer):
             raise LandscapeError("climb_after must be >= 0, patience and fault_check_every >= 1")
         if self.check_per_segment < 1 or self.max_repairs < 0:
             raise LandscapeError("check_per_segment must be >= 1 and max_repairs >= 0")
-        for name in ("fmax", "etol"):
+        for name in ("fmax", "frtol", "etol"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not 0 < value < float("inf")):
                 raise LandscapeError(f"{name} must be a finite number > 0, got {value!r}")
@@ -149,14 +160,17 @@ class ElasticBand(PathOptimizer):
         if not (np.all(np.isfinite(host)) and bool(xp.all(xp.isfinite(g)))):
             raise LandscapeError("the starting path has NaN or infinite energies or gradients")
         climbing = self.climb and self.climb_after == 0
+        forces = self._forces(pivots, energies, g, climbing)
+        force0 = _largest_force(forces) if self.frtol is not None else float("inf")  # one host sync, once
         state = BandState(
             ceiling=float(host.max() + self.divergence * max(host.max() - host[[0, -1]].min(), 1.0)),
             path=Path(pivots, energies),
             gradients=g,
-            forces=self._forces(pivots, energies, g, climbing),
+            forces=forces,
             stepper_state=self.stepper.init(pivots[1:-1]),
             nfev=nfev,
             climbing=climbing,
+            force0=force0,
         )
         return self._track(state)
 
@@ -217,12 +231,14 @@ class ElasticBand(PathOptimizer):
             return None  # never converge on a rejected or an unchecked step
         if self.climb and not state.climbing:
             return None
-        if self.fmax is not None:
-            # Reduce on the device: only one number crosses to the host, not the forces.
-            xp = array_namespace(state.forces)
-            f = float(to_numpy(xp.max(xp.sqrt(xp.sum(state.forces * state.forces, axis=1)))))
-            if f <= self.fmax:
+        if self.fmax is not None or self.frtol is not None:
+            f = _largest_force(state.forces)
+            if self.fmax is not None and f <= self.fmax:
                 return Status.CONVERGED, f"largest pivot force {f:.3g} <= fmax {self.fmax:g}"
+            # A start with no force at all (a symmetric, unstable band) has no scale to judge by.
+            if self.frtol is not None and state.force0 > 0 and f <= self.frtol * state.force0:
+                return Status.CONVERGED, (f"largest pivot force {f:.3g} <= frtol {self.frtol:g} x the starting "
+                                          f"path's {state.force0:.3g}")
         if self.etol is not None and len(state.recent_max) > self.patience:
             trace = host_scalars(state.recent_max)
             change = float(trace.max() - trace.min())
@@ -271,6 +287,7 @@ class ElasticBand(PathOptimizer):
             "climb": self.climb,
             "climb_after": self.climb_after,
             "fmax": self.fmax,
+            "frtol": self.frtol,
             "etol": self.etol,
             "patience": self.patience,
             "max_faults": self.max_faults,

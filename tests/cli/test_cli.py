@@ -52,8 +52,8 @@ def test_connect_json_for_every_method(tmp_path, method):
 def test_connect_with_coordinates_and_options():
     r = run(["connect", "mueller-brown", "-o", "dim=50", "-o", "embed_seed=2", "--start", "A", "--end", "B", "--json"])
     assert abs(json.loads(r.stdout)["saddle_energy"] - MB_SADDLE) <= 1e-3
-    r = run(["connect", "ring", "--start", "-1,0", "--end", "1,0", "--method", "neb", "--no-climb", "--json", "--steps", "300"])
-    assert json.loads(r.stdout)["status"] == "max_steps"
+    r = run(["connect", "ring", "--start", "-1,0", "--end", "1,0", "--method", "neb", "--no-climb", "--json", "--steps", "30"])
+    assert json.loads(r.stdout)["status"] == "max_steps"  # the budget binds before the default tolerance
 
 
 def test_connect_with_a_schedule_file(tmp_path):
@@ -145,3 +145,12 @@ def test_json_stays_json_when_the_potential_prints():
     data = json.loads(r.stdout)
     assert data["status"] == "converged"
     assert "evaluating" in r.stderr and "building" in r.stderr
+
+
+@pytest.mark.parametrize("method", ["neb", "string"])
+def test_a_band_without_a_tolerance_stops_by_itself(method):
+    """No --fmax: the largest force falls to 1e-4 of the straight line's, not 5,000 steps."""
+    data = json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", method,
+                           "--json"]).stdout)
+    assert data["status"] == "converged" and "frtol" in data["message"] and data["iterations"] < 1000
+    assert abs(data["saddle_energy"] - MB_SADDLE) <= 1e-3
