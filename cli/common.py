@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -52,13 +52,14 @@ def json_number(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _strict(value: Any) -> Any:
+def json_clean(value: Any) -> Any:
+    """NaN and infinities as null, recursively (JSON has none)."""
     if isinstance(value, float):
         return json_number(value)
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {k: json_clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
+        return [json_clean(v) for v in value]
     return value
 
 
@@ -71,7 +72,7 @@ def emit(as_json: bool, payload: dict[str, Any], lines: list[str]) -> None:
     """Print one JSON object (machine use) or readable lines."""
     out = RESULTS[-1] if RESULTS else None
     if as_json:  # strict JSON: a NaN or inf anywhere is null, never the invalid token NaN
-        click.echo(json.dumps(_strict(payload), indent=None, sort_keys=True, allow_nan=False), file=out)
+        click.echo(json.dumps(json_clean(payload), indent=None, sort_keys=True, allow_nan=False), file=out)
     else:
         for line in lines:
             click.echo(line, file=out)

@@ -609,7 +609,7 @@ def test_minima_with_nan_are_refused_before_anything_is_written(tmp_path):
 
 
 def test_cli_json_turns_nan_into_null():
-    from landscape_cli.common import _strict
+    from landscape_cli.common import json_clean
 
-    assert json.loads(json.dumps(_strict({"a": [1.0, float("nan")], "b": {"c": float("inf")}}), allow_nan=False)) \
+    assert json.loads(json.dumps(json_clean({"a": [1.0, float("nan")], "b": {"c": float("inf")}}), allow_nan=False)) \
         == {"a": [1.0, None], "b": {"c": None}}
