@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import torch
 
     from landscape.store import Store
+    from landscape_plugins.cifar.claim import criteria, cycle_curves
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
     from landscape_plugins.cifar.report import write_figures
 
@@ -156,9 +157,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with Store.open(store) as s:
         results = {p.name: s.read_result(p.name) for p in table.paths}
     longest = max((r.path for r in results.values()), key=lambda path: path.n_pivots)
-    curves = {name: [round(c.saddle_energy, 5) for c in r.cycles] for name, r in results.items()}
-    for name, curve in curves.items():  # has the path's highest (mini-batch) loss levelled off?
-        print(f"path {name}: highest mini-batch train loss after each AutoNEB cycle: {curve}")
+    curves = cycle_curves(store, list(results))  # mini-batch figures: no extra device time
+    for name, c in curves.items():  # has the path's highest loss levelled off?
+        print(f"path {name}: highest mini-batch train loss inside the path after each AutoNEB cycle: "
+              f"{[round(v, 5) for v in c['curve']]}")
+    checks = criteria(table, curves)
+    print("claim criteria: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
     speed = throughput(result.potential, longest.pivots, args.time_steps)
     wall = time.perf_counter() - began
     dev = result.potential.device
@@ -169,7 +173,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{speed['choices']}; host syncs per NEB step: {speed['host_syncs_per_neb_step']}")
     summary = {"device": name, "torch": torch.__version__, "smoke": args.smoke, "bf16": args.bf16,
                "channels_last": args.channels_last, "table": table.to_json(), "throughput": speed,
-               "cycle_maxima": curves,
+               "cycle_maxima": curves, "criteria": checks,
                "seconds": {**result.seconds, "wall": wall}, "exploration": result.exploration.status.value,
                "figures": write_figures(table, args.out)}
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
