@@ -914,6 +914,8 @@ def _check_path(g: h5py.Group, minima_names: list[str] | None) -> list[str]:
         json.loads(g.attrs["config"])
     for key in ("start", "end"):
         problems += _check_endpoint(key, _decode(g.attrs.get(key)), minima_names)
+    if "history" in g and isinstance(g["history"], h5py.Dataset) and _nonfinite(g["history"]):
+        problems.append("history contains NaN or inf")
     climbing = bool(_decode(g.attrs.get("climbing", False)))
     problems += [p for p in _check_arrays(g, None, ("profile/energies",), climbing) if not p.startswith("missing")]
     if "profile" in g:

@@ -613,3 +613,17 @@ def test_cli_json_turns_nan_into_null():
 
     assert json.loads(json.dumps(json_clean({"a": [1.0, float("nan")], "b": {"c": float("inf")}}), allow_nan=False)) \
         == {"a": [1.0, None], "b": {"c": None}}
+
+
+def test_check_finds_nan_in_a_history(tmp_path):
+    import h5py
+
+    filename = tmp_path / "s.h5"
+    write_store(filename)
+    with Store.open(filename) as store:
+        name = store.path_names()[0]
+        assert store.check() == []
+    with h5py.File(filename, "r+") as f:
+        f[f"paths/{name}/history"][0] = np.nan
+    with Store.open(filename) as store:
+        assert "history contains NaN or inf" in " ".join(store.check())
