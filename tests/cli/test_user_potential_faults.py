@@ -43,3 +43,16 @@ def test_a_sound_potential_passes_through_unchanged():
     np.testing.assert_array_equal(e, pot.inner.energy_and_gradient(x)[0])
     with pytest.raises(LandscapeError, match="expected an array of shape"):
         load_potential(SPEC, {"mode": "scalar"}).energy(x)
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("import sys\nsys.exit(4)\n", "error while loading"),
+    ("import sys\nfrom landscape import Potential\nclass Faulty(Potential):\n    dim = 2\n"
+     "    def __init__(self):\n        sys.exit(5)\n    def energy_and_gradient(self, x):\n        pass\n",
+     "could not build"),
+])
+def test_sys_exit_at_import_or_in_init_is_one_line(tmp_path, body, expected):
+    path = tmp_path / "exits.py"
+    path.write_text(body)
+    r = invoke(["connect", f"{path}:Faulty", "--start", "0,0", "--end", "1,1", "--json"])
+    assert r.exit_code == 1 and r.stdout == "" and expected in error_line(r) and "SystemExit" in error_line(r)
