@@ -30,7 +30,6 @@ import json
 import math
 import os
 import time
-from typing import Any
 
 DEFAULTS = dict(model="resnet8-w8", n_train=500, n_test=1000, minima=3, epochs=100, train_batch=32, lr=0.05,
                 fraction=0.05, neb_batch=100)

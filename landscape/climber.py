@@ -9,8 +9,8 @@ path certifies: reporting it as the saddle would be wrong.
 
 This module holds the one test every optimizer and every result uses: the climber
 must lie within `climber_tolerance` of the highest energy seen on its path (pivots
-and points between them), and where it does not, `top_of_segments` says where the
-path's maximum is, for a repair to insert a pivot there.
+and points between them), and where it does not, `ClimberCheck.segment` says where
+the path's maximum is, for a repair to insert a pivot there.
 """
 from __future__ import annotations
 

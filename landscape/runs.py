@@ -62,8 +62,8 @@ class _CycleCommitter:
 
     def commit(self, state: AutoNEBState) -> None:
         with Store.write(self.filename) as store:
-            for record in state.cycles[self.seen :]:
-                store.append_cycle(self.name, record, config=self.config)
+            for cycle in state.cycles[self.seen :]:
+                store.append_cycle(self.name, cycle, config=self.config)
             start = state.cycle_start if state.cycle_start is not None else state.inner.path
             arrays = {"pivots": start.pivots, "energies": start.energies, "history": self.host_history()}
             attrs = {"cycle": state.cycle, "nit": state.nit, "nfev": state.nfev - state.inner.nfev}

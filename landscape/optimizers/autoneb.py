@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from .. import geometry
-from ..arrays import namespace as array_namespace
 from ..climber import check_climber
 from ..errors import LandscapeError
 from ..path import Path, dense_fractions, to_numpy
