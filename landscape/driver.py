@@ -117,7 +117,7 @@ def optimize(
     final = state.path.numpy()
     profile, extra = _final_profile(state, potential, per_segment)
     climbing = bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False))
-    if climbing and status.success and profile is not None:
+    if climbing and status.success and profile is not None and not potential.stochastic:
         status, message = _climber_at_top(final, profile, status, message)
     return Result(
         path=final,

@@ -250,7 +250,8 @@ class ElasticBand(PathOptimizer):
                 outcome: tuple[Status, str]) -> tuple[BandState, tuple[Status, str] | None]:
         """A climbing band converges only with the climber at the top of its path;
         otherwise a pivot goes where the path is highest and the run continues."""
-        if outcome[0] is not Status.CONVERGED or not state.climbing:
+        # A mini-batch loss draws new batches for the check: its noise is no bump.
+        if outcome[0] is not Status.CONVERGED or not state.climbing or potential.stochastic:
             return state, outcome
         k = self.check_per_segment
         dense = geometry.dense_points(state.path.pivots, k)
