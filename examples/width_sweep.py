@@ -80,6 +80,7 @@ def plot(rows: list[dict[str, Any]], file: str) -> None:
     ax_e.set(xscale="log", xlabel="base width of ResNet-8", ylabel="test error at saddle - minima (points)",
              title="test-error rise along the path")
     for ax in (ax_f, ax_e):
+        ax.minorticks_off()
         ax.set_xticks(widths, [str(w) for w in widths])
     ax_f.legend(frameon=False, fontsize=8)
     fig.savefig(file, dpi=120)
