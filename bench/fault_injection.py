@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from landscape.explore import load_exploration
-from landscape.faults import kill_and_resume, landscape_command
+from landscape_cli.faults import kill_and_resume, landscape_command
 from landscape.store import Store
 
 CONNECT = ("connect", "mueller-brown", "-o", "dim=5000", "--start", "A", "--end", "B", "--json")

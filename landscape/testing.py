@@ -2,10 +2,10 @@
 
     from landscape.testing import check_potential, check_optimizer
     check_potential(MyPotential())              # raises AssertionError with a reason
-    check_optimizer(NEB(climb=True, fmax=0.1))  # on Mueller-Brown against the grid truth
+    check_optimizer(NEB(climb=True, fmax=0.1), MuellerBrown(), a, b)  # against the grid truth
 
-Hypothesis strategies for random analytic surfaces live here too
-(`gaussian_surfaces`), so property tests can draw surfaces with known exact saddles.
+The core knows no plugin: hypothesis strategies of random analytic surfaces with
+known exact saddles live with those surfaces (`landscape_plugins.analytic.strategies`).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from .path import Path, to_numpy
 from .potential import Potential, gradient_error
 from .result import Result, Status
 
-__all__ = ["check_potential", "check_optimizer", "sample_points", "gaussian_surfaces", "exact_saddle", "examples"]
+__all__ = ["check_potential", "check_optimizer", "sample_points", "exact_saddle", "examples"]
 
 #: Environment variable that multiplies the example counts of `examples` (and of the
 #: test suite's hypothesis profiles), for long exploratory property runs.
@@ -131,9 +131,9 @@ def exact_saddle(potential: Potential, start: Any, end: Any, grid: int = 401) ->
 
 def check_optimizer(
     optimizer: PathOptimizer,
-    potential: Potential | None = None,
-    start: Any = None,
-    end: Any = None,
+    potential: Potential,
+    start: Any,
+    end: Any,
     *,
     pivots: int = 9,
     budget: Budget = Budget(max_steps=2000),
@@ -141,17 +141,12 @@ def check_optimizer(
 ) -> Result:
     """Assert that `optimizer` behaves as a path optimizer must, and return its result.
 
-    Default surface: Mueller-Brown from minimum A to B.  Ends never move; every
+    On `potential` from `start` to `end`: ends never move; every
     stored energy is the potential's energy at its pivot; the result is finite and
     has a valid status and counts; the reported saddle is never below the grid-exact
     minimax energy (minus grid tolerance) of a 2D surface; running the reversed
     problem finds the same saddle energy.
     """
-    if potential is None:
-        from landscape_plugins.analytic.surfaces import MuellerBrown
-
-        potential = MuellerBrown()
-        start, end = potential.minima["A"], potential.minima["B"]
     a, b = potential.asarray(_host(start)), potential.asarray(_host(end))
     result = optimize(optimizer, potential, Path.straight(a, b, pivots), budget=budget)
     p = result.path
@@ -171,13 +166,3 @@ def check_optimizer(
         f"reversed run found {back.saddle_energy}, forward {result.saddle_energy}"
     )
     return result
-
-
-def gaussian_surfaces(min_wells: int = 3, max_wells: int = 8) -> Any:
-    """Hypothesis strategy of seeded random Gaussian-mixture surfaces with >= 2 minima."""
-    from hypothesis import strategies as st
-    from landscape_plugins.analytic.surfaces import GaussianMixture
-
-    return st.builds(GaussianMixture, n_wells=st.integers(min_wells, max_wells), seed=st.integers(0, 10_000)).filter(
-        lambda s: len(s.minima) >= 2
-    )

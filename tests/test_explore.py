@@ -19,7 +19,8 @@ from landscape.explore import ExploreBudget, ExploreStatus, edge_energy, explore
 from landscape.graphs import is_ultrametric
 from landscape.lock import WriterLock
 from landscape.store import Store
-from landscape.testing import gaussian_surfaces, examples
+from landscape.testing import examples
+from landscape_plugins.analytic.strategies import gaussian_surfaces
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown, ThreeHole
 
 # Climbing-image NEB, 15 pivots, to fmax 1e-2: the saddle to ~1e-4, about 0.03 s per pair

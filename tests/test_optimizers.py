@@ -21,7 +21,8 @@ from landscape.potential import CountingPotential
 from landscape.result import Status
 from landscape.schedules import get_schedule
 from landscape.steppers import SGD, Adam, FIRE
-from landscape.testing import check_optimizer, gaussian_surfaces, examples
+from landscape.testing import check_optimizer, examples
+from landscape_plugins.analytic.strategies import gaussian_surfaces
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown
 
@@ -45,8 +46,8 @@ def mb():
     ],
     ids=["neb-climb", "string-climb", "neb", "string-sgd", "neb-adam-late-climb", "autoneb"],
 )
-def test_every_optimizer_passes_the_conformance_suite(optimizer):
-    check_optimizer(optimizer)
+def test_every_optimizer_passes_the_conformance_suite(mb, optimizer):
+    check_optimizer(optimizer, mb, mb.minima["A"], mb.minima["B"])
 
 
 @pytest.mark.parametrize("method", ["neb", "string", "autoneb"])

@@ -228,3 +228,20 @@ def test_core_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     code = "import sys, landscape_plugins.analytic.descriptors; assert 'landscape_plugins.analytic.surfaces' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_core_imports_no_plugin_and_no_cli():
+    """landscape/ knows the interfaces only: no import of landscape_plugins or
+    landscape_cli anywhere in it, at module level or inside a function."""
+    import ast
+    from pathlib import Path
+
+    core = Path(__file__).resolve().parents[1] / "landscape"
+    offenders = []
+    for file in sorted(core.rglob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{file.name}:{node.lineno} {n}" for n in names
+                          if n.split(".")[0] in ("landscape_plugins", "landscape_cli")]
+    assert offenders == []

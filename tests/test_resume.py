@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from landscape.errors import LandscapeError
-from landscape.faults import kill_and_resume, landscape_command
+from landscape_cli.faults import kill_and_resume, landscape_command
 from landscape.lock import WriterLock
 from landscape.registry import load_potential
 from landscape.runs import connect_stored

@@ -1,6 +1,7 @@
 """Fault injection: kill a running command at a random moment, then resume it.
 
-Used by tests/test_resume.py (a few seeds) and bench/fault_injection.py (many).
+Used by tests/test_resume.py (a few seeds) and bench/fault_injection.py (many); it
+drives the command line, so it lives with it, not in the core.
 `kill_and_resume` runs `argv` (a `landscape ...` command that writes `store`) in a
 subprocess, sends SIGKILL after `delay` seconds, checks that whatever is on disk is a
 readable store, then runs the same command again to completion.
@@ -36,8 +37,8 @@ def landscape_command(*args: str) -> list[str]:
 
 
 def _check_store(store: str) -> tuple[bool, bool, tuple[str, ...]]:
-    from .errors import LandscapeError
-    from .store import Store
+    from landscape.errors import LandscapeError
+    from landscape.store import Store
 
     if not os.path.exists(store):
         return False, True, ()
