@@ -25,25 +25,12 @@ _DEFAULTS: dict[str, Any] = {"method": "autoneb", "schedule": None, "climb": Tru
 
 
 def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
-    """(potential, PotentialSpec) rebuilt from a store's potential description.
-
-    Uses the plugin spec that `landscape minima` records, else
-    ``load_potential(desc["name"], desc["options"])`` (what `describe()` gives).
-    """
+    """(potential, PotentialSpec) rebuilt from a store's potential description
+    (`landscape.identity.rebuild`); the spec lets executors rebuild it in workers."""
     from landscape.executors import PotentialSpec
-    from landscape.registry import load_potential
+    from landscape.identity import rebuild, spec_of
 
-    plugin = desc.get("plugin")
-    if isinstance(plugin, Mapping) and plugin.get("name"):
-        spec = PotentialSpec(str(plugin["name"]), dict(plugin.get("options") or {}))
-    elif desc.get("name"):
-        spec = PotentialSpec(str(desc["name"]), dict(desc.get("options") or {}))
-    else:
-        raise LandscapeError("the store does not say which potential it holds (no name in its description)")
-    try:
-        return load_potential(spec.name, dict(spec.options)), spec
-    except LandscapeError as exc:
-        raise LandscapeError(f"cannot rebuild the store's potential {spec.name!r}: {exc}") from None
+    return rebuild(desc), PotentialSpec(*spec_of(desc))
 
 
 def _check_out(out: str, force: bool) -> None:

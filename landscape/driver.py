@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from .arrays import host_scalars
-from .climber import check_climber
+from .climber import climber_energy
 from .errors import LandscapeError
 from .optimizers.base import OptimizerState, PathOptimizer
 from .path import Path, Profile, dense_fractions, merge_profile, to_numpy
@@ -117,21 +117,16 @@ def optimize(
     final = state.path.numpy()
     profile, extra = _final_profile(state, potential, per_segment)
     climbing = bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False))
-    if climbing and status.success and profile is not None and not potential.stochastic:
-        status, message = _climber_at_top(final, profile, status, message)
-    return Result(
-        path=final,
-        status=status,
-        message=message,
-        nit=state.nit,
-        nfev=state.nfev + extra,
-        profile=profile,
-        climbing=climbing,
-        history=host_scalars(history),
-        cycles=state.cycles,
-        config=optimizer.to_config(),
-        state=state,
-    )
+    result = Result(path=final, status=status, message=message, nit=state.nit, nfev=state.nfev + extra,
+                    profile=profile, climbing=climbing, history=host_scalars(history), cycles=state.cycles,
+                    config=optimizer.to_config(), state=state)
+    # No run ends in success with its climber below the top of its own path (a
+    # mini-batch loss is left alone: its profile mixes batches).
+    if climbing and result.success and not result.climber_at_top and not potential.stochastic:
+        result = replace(result, status=Status.SADDLE_NOT_AT_TOP, message=(
+            f"{message}, but the climbing image (E={climber_energy(final.energies):.8g}) is below its path's top "
+            f"(E={result.upper_bound:.8g}); saddle_energy is the path's upper bound"))
+    return result
 
 
 def _report_cycles(state: OptimizerState, seen: int, on_cycle: Sequence[CycleCallback]) -> int:
@@ -160,13 +155,3 @@ def _final_profile(state: OptimizerState, potential: Potential, per_segment: int
     profile = path.profile(potential, per_segment)
     # A profile with NaN would poison stored results and reports: leave it out.
     return (profile if np.all(np.isfinite(profile.energies)) else None), (path.n_pivots - 1) * per_segment
-
-
-def _climber_at_top(path: Path, profile: Profile, status: Status, message: str) -> tuple[Status, str]:
-    """No run ends in success with its climber below the top of its own path."""
-    dense = profile.energies[~profile.is_pivot]
-    per_segment = dense.size // max(path.n_pivots - 1, 1)
-    check = check_climber(path.energies, dense, per_segment)
-    if check.ok:
-        return status, message
-    return Status.SADDLE_NOT_AT_TOP, f"{message}, but {check.message()}; saddle_energy is the path's upper bound"

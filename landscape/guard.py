@@ -15,7 +15,7 @@ from typing import Any
 from .errors import LandscapeError
 from .potential import Potential, PotentialWrapper
 
-__all__ = ["GuardedPotential"]
+__all__ = ["GuardedPotential", "guard"]
 
 
 def _shape(value: Any) -> tuple[int, ...] | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import LandscapeError
 
-__all__ = ["record", "identity", "differences", "require_same", "rebuild"]
+__all__ = ["record", "identity", "differences", "require_same", "spec_of", "rebuild"]
 
 
 def _plain(value: Any) -> Any:
@@ -96,17 +96,22 @@ def require_same(stored: Mapping[str, Any], current: Mapping[str, Any], filename
                              "choose another --out or pass --force")
 
 
-def rebuild(description: Mapping[str, Any]) -> Any:
-    """The potential a store describes, rebuilt from its plugin spec (or name and options)."""
-    from .registry import load_potential
-
+def spec_of(description: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(plugin or file spec, options) that rebuild the potential a store describes: its
+    recorded origin, else ``describe()``'s name and options."""
     plugin = description.get("plugin")
     if isinstance(plugin, Mapping) and plugin.get("name"):
-        name, options = str(plugin["name"]), dict(plugin.get("options") or {})
-    elif description.get("name") and "options" in description:
-        name, options = str(description["name"]), dict(description.get("options") or {})
-    else:
-        raise LandscapeError("the store does not say how to rebuild its potential (no plugin or options recorded)")
+        return str(plugin["name"]), dict(plugin.get("options") or {})
+    if description.get("name"):
+        return str(description["name"]), dict(description.get("options") or {})
+    raise LandscapeError("the store does not say which potential it holds (no name in its description)")
+
+
+def rebuild(description: Mapping[str, Any]) -> Any:
+    """The potential a store describes, rebuilt with `load_potential`."""
+    from .registry import load_potential
+
+    name, options = spec_of(description)
     try:
         return load_potential(name, options)
     except LandscapeError as exc:

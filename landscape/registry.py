@@ -22,6 +22,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from .errors import LandscapeError
+from .guard import guard
 from .potential import Potential
 
 __all__ = [
@@ -252,8 +253,6 @@ def load_potential(spec: str, options: Mapping[str, Any] | None = None) -> Poten
     potential = _call(cls, arguments, spec)
     if _is_file_spec(source):  # absolute, so the store rebuilds it from any folder
         spec = f"{os.path.abspath(os.path.expanduser(source))}:{cls_name}"
-    from .guard import guard  # a user's class: its outputs are checked, its failures named
-
     return guard(_with_origin(potential, spec, {**_defaults(cls), **arguments}))
 
 

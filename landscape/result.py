@@ -68,8 +68,9 @@ class Result:
     at the end (`climbing`) that is the top of its own path (`landscape.climber`), the
     climber's energy (it sits on the saddle); otherwise the highest energy of the
     profile, an upper bound on the minimax energy that this path certifies.  So
-    `saddle_energy` is never below `upper_bound` by more than the climber tolerance.  `history` holds the highest pivot energy after every step;
-    `cycles` the AutoNEB cycle records; `config` the optimizer's settings as JSON-able
+    `saddle_energy` is never below `upper_bound` by more than the climber tolerance.
+    `history` holds the highest pivot energy after every step; `cycles` the AutoNEB
+    cycle records; `config` the optimizer's settings as JSON-able
     data; `state` the final optimizer state for resuming (not stored).
     """
 

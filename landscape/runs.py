@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -79,8 +79,7 @@ def _run_config(optimizer: PathOptimizer, n_pivots: int, names: tuple[str, str],
     budget is kept beside it and checked on its own (`_check_budget`)."""
     config = {"optimizer": optimizer.to_config(), "pivots": n_pivots, "start_name": names[0], "end_name": names[1],
               "start": np.asarray(to_numpy(a), dtype=float).tolist(), "end": np.asarray(to_numpy(b), dtype=float).tolist(),
-              "budget": {"max_steps": budget.max_steps, "max_evaluations": budget.max_evaluations,
-                         "max_seconds": budget.max_seconds}}
+              "budget": asdict(budget)}
     return json.loads(json.dumps(config))
 
 

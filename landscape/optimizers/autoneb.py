@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from .. import geometry
-from ..climber import check_climber
 from ..errors import LandscapeError
 from ..path import Path, dense_fractions, to_numpy
 from ..potential import Potential
@@ -21,7 +20,7 @@ from ..result import CycleRecord, Status
 from ..schedules import Schedule, get_schedule
 from .band import BandState, ElasticBand, StringMethod
 from .base import OptimizerState, PathOptimizer
-from .insertion import insert_at_segment, insert_pivots
+from .insertion import insert_pivots
 
 __all__ = ["AutoNEB", "AutoNEBState", "insert_pivots"]
 
@@ -37,11 +36,16 @@ class AutoNEBState(OptimizerState):
     fault: str | None = None  # set when a dense evaluation was not finite
     cycle_start: Path | None = None  # the evaluated path the running cycle began from
     cycle_start_potential_state: Any = None  # potential.checkpoint_state() just before that
-    repairs: int = 0  # times the final climbing cycle ran again (climber not the top)
 
     @property
     def path(self) -> Path:  # type: ignore[override]
         return self.inner.path
+
+    @property
+    def repairs(self) -> int:
+        """Times the final climbing cycle ran again (its band counts them: only that
+        cycle repairs, and every cycle starts a fresh band)."""
+        return self.inner.repairs
 
     @property
     def cycles(self) -> tuple[CycleRecord, ...]:
@@ -152,21 +156,16 @@ class AutoNEB(PathOptimizer):
 
     def _repair(self, state: AutoNEBState, dense: Any, dense_e: Any, potential: Potential) -> AutoNEBState | None:
         """The final climbing cycle again, from the path with a pivot at its top, when
-        the climber ended below a point between pivots (`landscape.climber`); None when
-        the climber is the top, or no repair is possible or left."""
+        the climber ended below a point between pivots (`ElasticBand.retarget`); None
+        when the climber is the top, or no repair is possible or left."""
         band = self._band(state.cycle)
-        path = state.inner.path
-        if (state.cycle != len(self.schedule.cycles) - 1 or not state.inner.climbing or potential.stochastic
-                or state.repairs >= band.max_repairs or self._insert_limit(path.n_pivots) < 1):
+        final = state.cycle == len(self.schedule.cycles) - 1
+        if not final or not state.inner.climbing or potential.stochastic or self._insert_limit(state.path.n_pivots) < 1:
             return None
-        check = check_climber(to_numpy(path.energies), to_numpy(dense_e), self.per_segment)
-        if check.ok or check.segment is None:
+        _, inner = band.retarget(state.inner, dense, dense_e, self.per_segment, potential)
+        if inner is None:
             return None
-        new_path = insert_at_segment(path, dense, dense_e, check.segment, self.per_segment)
-        before = state.inner.nfev
-        inner = band.climb_from(state.inner, new_path, check.segment + 1, potential)
-        return replace(state, inner=inner, nfev=state.nfev + inner.nfev - before, cycle_step=0,
-                       repairs=state.repairs + 1)
+        return replace(state, inner=inner, nfev=state.nfev + inner.nfev - state.inner.nfev, cycle_step=0)
 
     def resume(self, path: Path, cycle: int, potential: Potential, *, records: tuple[CycleRecord, ...] = (),
                nit: int = 0, nfev: int = 0) -> AutoNEBState:

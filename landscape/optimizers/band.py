@@ -15,7 +15,7 @@ from .. import geometry
 from ..arrays import device as _device
 from ..arrays import host_scalars
 from ..arrays import namespace as array_namespace
-from ..climber import check_climber
+from ..climber import ClimberCheck, check_climber
 from ..errors import LandscapeError
 from ..path import Path, to_numpy
 from ..potential import Potential
@@ -257,18 +257,28 @@ class ElasticBand(PathOptimizer):
         dense = geometry.dense_points(state.path.pivots, k)
         dense_e = potential.energy(dense)
         state = replace(state, nfev=state.nfev + int(dense.shape[0]), dense=(k, to_numpy(dense_e)))
-        check = check_climber(to_numpy(state.path.energies), state.dense[1], k)
+        check, repaired = self.retarget(state, dense, dense_e, k, potential)
         if check.ok:
             return state, outcome
-        if check.segment is None or state.repairs >= self.max_repairs:
+        if repaired is None:
             why = "no pivot can be inserted there" if check.segment is None else f"{state.repairs} repairs spent"
             return state, (Status.SADDLE_NOT_AT_TOP, f"{check.message()}; {why}")
-        path = insert_at_segment(state.path, dense, dense_e, check.segment, k)
-        return self.climb_from(state, path, check.segment + 1, potential), None
+        return repaired, None
 
-    def climb_from(self, state: BandState, path: Path, climber: int, potential: Potential) -> BandState:
-        """A fresh band (stepper restarted) on the evaluated `path`, whose pivot
-        `climber` climbs; counters carry over from `state`, `repairs` goes up by one."""
+    def retarget(self, state: BandState, dense: Any, dense_energies: Any, per_segment: int,
+                 potential: Potential) -> tuple[ClimberCheck, BandState | None]:
+        """The climber checked against the energies `dense_energies` at the points
+        `dense` between the pivots (`per_segment` a segment), and, when a point is
+        higher and a repair is left, a fresh band (stepper restarted, counters kept)
+        on the path with a pivot there, which climbs."""
+        check = check_climber(to_numpy(state.path.energies), to_numpy(dense_energies), per_segment)
+        if check.ok or check.segment is None or state.repairs >= self.max_repairs:
+            return check, None
+        path = insert_at_segment(state.path, dense, dense_energies, check.segment, per_segment)
+        return check, self._climb_from(state, path, check.segment + 1, potential)
+
+    def _climb_from(self, state: BandState, path: Path, climber: int, potential: Potential) -> BandState:
+        """A fresh band on the evaluated `path` whose pivot `climber` climbs."""
         xp = array_namespace(path.pivots)
         pivots = self._reparametrise(path.pivots, climber)
         known = None if potential.stochastic else path.energies
