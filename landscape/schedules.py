@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import LandscapeError
 from .steppers import FIRE, SGD, Stepper, stepper_from_config
+from .values import check_flag, check_number
 
 __all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule", "with_climbing"]
 
@@ -29,10 +30,9 @@ class Cycle:
     climb: bool = False
 
     def __post_init__(self) -> None:
-        if not 1 <= self.steps <= MAX_CYCLE_STEPS:
-            raise LandscapeError(f"a cycle needs 1 to {MAX_CYCLE_STEPS} steps, got {self.steps}")
-        if not isinstance(self.climb, bool):
-            raise LandscapeError(f"a cycle's climb must be true or false, got {self.climb!r}")
+        check_number("a cycle's steps", self.steps, lambda n: 1 <= n <= MAX_CYCLE_STEPS,
+                     f"1 to {MAX_CYCLE_STEPS}", integer=True)
+        check_flag("a cycle's climb", self.climb)
         if not self.stepper.step_size > 0:
             raise LandscapeError(f"a cycle needs a positive learning rate, got {self.stepper.step_size}")
 
@@ -57,11 +57,8 @@ class Schedule:
     def __post_init__(self) -> None:
         if not self.cycles:
             raise LandscapeError(f"schedule {self.name!r} has no cycles")
-        if isinstance(self.per_segment, bool) or not isinstance(self.per_segment, int) or not 1 <= self.per_segment <= 1000:
-            raise LandscapeError(f"per_segment must be an integer from 1 to 1000, got {self.per_segment!r}")
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) \
-                or not 0 <= self.threshold < float("inf"):
-            raise LandscapeError(f"threshold must be a finite number >= 0, got {self.threshold!r}")
+        check_number("per_segment", self.per_segment, lambda n: 1 <= n <= 1000, "from 1 to 1000", integer=True)
+        check_number("threshold", self.threshold, lambda v: v >= 0, ">= 0")
 
     @property
     def total_steps(self) -> int:
@@ -79,10 +76,7 @@ class Schedule:
         for k, c in enumerate(config["cycles"]):
             if not isinstance(c, dict) or "steps" not in c or "stepper" not in c:
                 raise LandscapeError(f"schedule cycle {k} needs 'steps' and 'stepper'")
-            steps = c["steps"]
-            if not isinstance(steps, int) or isinstance(steps, bool):
-                raise LandscapeError(f"schedule cycle {k}: steps must be an integer, got {steps!r}")
-            cycles.append(Cycle(steps, stepper_from_config(c["stepper"]), c.get("climb", False)))
+            cycles.append(Cycle(c["steps"], stepper_from_config(c["stepper"]), c.get("climb", False)))
         extra = {k: config[k] for k in ("threshold", "per_segment") if k in config}
         try:
             return cls(str(config.get("name", name)), tuple(cycles), **extra)

@@ -7,13 +7,13 @@ stays in the arrays' own namespace, branch-free, so a GPU path never syncs.
 """
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .arrays import namespace as array_namespace
 from .errors import LandscapeError
+from .values import check_flag, check_number
 
 __all__ = ["Stepper", "SGD", "Adam", "FIRE", "stepper_from_config"]
 
@@ -48,22 +48,11 @@ class Stepper(ABC):
 
     def __post_init__(self) -> None:
         for f in fields(self):  # type: ignore[arg-type]
-            if f.name == "kind":
-                continue
-            value = getattr(self, f.name)
-            want = {"bool": bool, "int": int, "float": float}.get(str(f.type), None)
-            if want is bool and not isinstance(value, bool):
-                raise LandscapeError(f"{self.kind} {f.name} must be true or false, got {value!r}")
-            if want in (int, float):
-                number = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if not number or (want is int and not isinstance(value, int)):
-                    kind = "an integer" if want is int else "a number"
-                    raise LandscapeError(f"{self.kind} {f.name} must be {kind}, got {value!r}")
-                if not math.isfinite(value):
-                    raise LandscapeError(f"{self.kind} {f.name} must be finite, got {value!r}")
-                test, words = _RANGES.get(f.name, (lambda v: True, ""))
-                if not test(value):
-                    raise LandscapeError(f"{self.kind} {f.name} must be {words}, got {value!r}")
+            value, what = getattr(self, f.name), f"{self.kind} {f.name}"
+            if str(f.type) == "bool":
+                check_flag(what, value)
+            elif str(f.type) in ("int", "float"):
+                check_number(what, value, *_RANGES.get(f.name, (None, "")), integer=str(f.type) == "int")
 
     @abstractmethod
     def init(self, x: Any) -> Any:

@@ -21,6 +21,7 @@ from ..path import Path, to_numpy
 from ..potential import Potential
 from ..result import Status
 from ..steppers import FIRE, Stepper
+from ..values import check_number
 from .base import OptimizerState, PathOptimizer
 from .insertion import insert_at_segment
 
@@ -140,9 +141,8 @@ class ElasticBand(PathOptimizer):
         if self.check_per_segment < 1 or self.max_repairs < 0:
             raise LandscapeError("check_per_segment must be >= 1 and max_repairs >= 0")
         for name in ("fmax", "frtol", "etol"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not 0 < value < float("inf")):
-                raise LandscapeError(f"{name} must be a finite number > 0, got {value!r}")
+            if getattr(self, name) is not None:
+                check_number(name, getattr(self, name), lambda v: v > 0, "> 0")
 
     # PathOptimizer ---------------------------------------------------------------
     def init(self, path: Path, potential: Potential) -> BandState:
