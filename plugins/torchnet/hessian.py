@@ -112,11 +112,16 @@ def hvp_function(potential: NetworkPotential, point: Any, *, batch: tuple[torch.
     return apply
 
 
+def _chunks(inputs: torch.Tensor, targets: torch.Tensor, chunk: int | None) -> list[tuple[Any, float]]:
+    """Consecutive (batch, weight) pieces of at most `chunk` samples; weights sum to 1."""
+    n = inputs.shape[0]
+    step = chunk or n
+    return [((inputs[i:i + step], targets[i:i + step]), min(step, n - i) / n) for i in range(0, n, step)]
+
+
 def _chunked_hvp(potential: NetworkPotential, x: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
                  chunk: int, include_l2: bool) -> Callable[[torch.Tensor], torch.Tensor]:
-    n = inputs.shape[0]
-    parts = [(grad(_loss_fn(potential, (inputs[i:i + chunk], targets[i:i + chunk]), None, 0, False)),
-              min(chunk, n - i) / n) for i in range(0, n, chunk)]
+    parts = [(grad(_loss_fn(potential, piece, None, 0, False)), w) for piece, w in _chunks(inputs, targets, chunk)]
     l2 = potential.l2 if include_l2 else 0.0
 
     def hvp(v: torch.Tensor) -> torch.Tensor:
@@ -302,6 +307,8 @@ def climbing_image_analysis(potential: NetworkPotential, result: Any, *, k: int 
     energies = potential.asarray(to_numpy(path.energies))
     i = int(np.argmax(to_numpy(path.energies)[1:-1])) + 1
     tau = geometry.improved_tangents(pivots, energies)[i - 1]
+    if kw.get("batch") is None:  # draw the (seeded) batch once for all three measurements
+        kw["batch"] = _fixed_batch(potential, kw.pop("samples", None), kw.pop("data_seed", 0))
     ext = extreme_eigenvalues(potential, pivots[i], k=min(k, potential.dim - 2), **kw)
     hvp = hvp_function(potential, pivots[i], **kw)
     curvature = float((tau * hvp(tau)).sum())
@@ -319,10 +326,7 @@ def _gradient_norm(potential: NetworkPotential, point: Any, *, batch: Any = None
     """Norm of the loss gradient on the Hessian's batch (chunk by chunk when given)."""
     x = potential._points(potential.asarray(point).reshape(1, -1))[0]
     inputs, targets = batch if batch is not None else _fixed_batch(potential, samples, data_seed)
-    n = inputs.shape[0]
-    step = chunk or n
-    g = sum(grad(_loss_fn(potential, (inputs[j:j + step], targets[j:j + step]), None, 0, include_l2))(x)
-            * (min(step, n - j) / n) for j in range(0, n, step))
+    g = sum(w * grad(_loss_fn(potential, piece, None, 0, include_l2))(x) for piece, w in _chunks(inputs, targets, chunk))
     return float(torch.linalg.vector_norm(g))
 
 
