@@ -53,9 +53,14 @@ def json_number(x: float) -> float | None:
 
 
 def json_clean(value: Any) -> Any:
-    """NaN and infinities as null, recursively (JSON has none)."""
-    if isinstance(value, float):
-        return json_number(value)
+    """Plain JSON values, recursively: NaN and infinities as null (JSON has none), numpy
+    scalars and arrays as Python numbers and lists."""
+    if isinstance(value, np.ndarray):
+        return json_clean(value.tolist())
+    if isinstance(value, (float, np.floating)):
+        return json_number(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
     if isinstance(value, Mapping):
         return {k: json_clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -69,7 +74,8 @@ RESULTS: list[Any] = []
 
 
 def emit(as_json: bool, payload: dict[str, Any], lines: list[str]) -> None:
-    """Print one JSON object (machine use) or readable lines."""
+    """Print one JSON object (machine use; NaN and inf anywhere in `payload` become
+    null, so callers need not clean it) or readable lines."""
     out = RESULTS[-1] if RESULTS else None
     if as_json:  # strict JSON: a NaN or inf anywhere is null, never the invalid token NaN
         click.echo(json.dumps(json_clean(payload), indent=None, sort_keys=True, allow_nan=False), file=out)

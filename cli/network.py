@@ -11,7 +11,7 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import emit, json_clean, json_number, potential_options
+from .common import emit, json_number, potential_options
 
 __all__ = ["train_cmd", "evaluate_cmd", "hessian_cmd", "xor_cmd", "report_table_cmd"]
 
@@ -219,7 +219,7 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     for name, info in results.items():
         lines += _evaluation_lines(name, info)
     emit(as_json, {"store": file, "bn_mode": pot.bn_mode, "per_segment": per_segment,
-                   "paths": {n: json_clean(r) for n, r in results.items()}}, lines)
+                   "paths": results}, lines)
 
 
 # --------------------------------------------------------------------------- hessian
@@ -287,8 +287,8 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
                      f"{len(r['smallest_eigenvalues'])} smallest), largest {r['largest_eigenvalue']:.4g}, "
                      f"curvature along the path {r['tangent_curvature']:.4g}, gradient norm {r['gradient_norm']:.3g}")
         lines += [f"    warning: {w}" for w in r["warnings"]]
-    emit(as_json, json_clean({"store": file, "samples": samples or None, "rtol": rtol, "minima": at_minima,
-                               "paths": at_paths}), lines)
+    emit(as_json, {"store": file, "samples": samples or None, "rtol": rtol, "minima": at_minima,
+                   "paths": at_paths}, lines)
 
 
 # --------------------------------------------------------------------------- xor
@@ -322,8 +322,8 @@ def xor_cmd(seeds: tuple[int, ...], out_dir: str, activation: str, as_json: bool
                      f"{sw['min_correct']}/4 correct at worst, loss barrier {sw['loss_barrier']:.4g}; "
                      f"2-3-1 helper path {hp['min_correct']}/4 correct at worst, loss barrier "
                      f"{hp['loss_barrier']:.4g}; picture {r['files']['figure']}")
-    emit(as_json, json_clean({"holds": all(r["holds"] for r in runs.values()),
-                               "seeds": {str(s): r for s, r in runs.items()}}), lines)
+    emit(as_json, {"holds": all(r["holds"] for r in runs.values()), "seeds": {str(s): r for s, r in runs.items()}},
+         lines)
 
 
 # --------------------------------------------------------------------------- report-table

@@ -613,6 +613,8 @@ def test_cli_json_turns_nan_into_null():
 
     assert json.loads(json.dumps(json_clean({"a": [1.0, float("nan")], "b": {"c": float("inf")}}), allow_nan=False)) \
         == {"a": [1.0, None], "b": {"c": None}}
+    assert json_clean({"x": np.float32(np.nan), "n": np.int64(3), "v": np.array([1.5, np.inf])}) \
+        == {"x": None, "n": 3, "v": [1.5, None]}
 
 
 def test_check_finds_nan_in_a_history(tmp_path):
