@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
     curves = cycle_curves(store, [p.name for p in table.paths], result.potential)
     wall = time.perf_counter() - began
     row = table.row()
-    line_factor = row["line_train_loss"] / row["train_loss_min"] if row["train_loss_min"] > 0 else math.inf
+    line_factor = row["line_factor"]
     checks = criteria(table, curves)
     print(table.to_text())
     print("minima (full training subset): " + ", ".join(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 from typing import Any
@@ -61,7 +60,7 @@ def run_width(width: int, args: argparse.Namespace) -> dict[str, Any]:
     row = table.row()
     path = table.mst[0]
     return {"width": width, "parameters": result.potential.dim, "row": row, "criteria": criteria(table, curves),
-            "line_factor": row["line_train_loss"] / row["train_loss_min"] if row["train_loss_min"] > 0 else math.inf,
+            "line_factor": row["line_factor"],
             "max_t": path.barriers["saddle_t"], "curve": curves[path.name]["curve"],
             "gradient_norms": gradient_norms(result.potential, coords), "seconds": time.perf_counter() - began}
 

@@ -2,8 +2,8 @@
 
 A store keeps `record(potential)`: the potential's `describe()` plus, when it was built
 by `landscape.registry.load_potential`, the spec and every option value (defaults
-included) that rebuilds it (`"plugin": {"name": ..., "options": {...}}`, file paths made absolute).  Two
-records are the same potential when their `identity` agrees: the plugin spec with all
+included) that rebuilds it (`"plugin": {"name": ..., "options": {...}}`, file paths
+made absolute).  Two records are the same potential when their `identity` agrees: the plugin spec with all
 its options when both have one, else the whole description.  A mismatch is refused
 with the differing keys named (`require_same`), so `-o scale=1` and `-o scale=2` on one
 store never mix.

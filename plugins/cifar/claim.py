@@ -70,14 +70,12 @@ def criteria(table: Any, curves: dict[str, dict[str, Any]] | None = None, *, fit
     test error at the saddles within `error_points` points of the minima; and, with
     `curves`, every MST path levelled off."""
     row = table.row()
-    train_min = row["train_loss_min"]
-    line = row["line_train_loss"] / train_min if train_min > 0 else math.inf
     out = {
         "minima_fit_training_set": bool(max(table.minima["train_loss"]) <= fit_loss
                                         and max(table.minima["train_error"]) == 0),
         "every_maximum_inside": all(p.max_inside for p in table.mst),
         "saddle_within_factor": bool(row["factor"] <= factor),
-        "straight_line_above_factor": bool(line >= line_factor),
+        "straight_line_above_factor": bool(row["line_factor"] >= line_factor),
         "test_error_within_points": bool(row["test_error_delta_pct"] <= error_points),
     }
     if curves is not None:

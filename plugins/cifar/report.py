@@ -50,7 +50,8 @@ METRICS = ("train_loss", "train_error", "test_loss", "test_error")
 MINIMA_GROUP = "minima_metrics"
 CSV_COLUMNS = ("architecture", "dataset", "minima", "paths", "mst_edges", "train_loss_min", "train_loss_sadd",
                "factor", "epoch", "epochs_trained", "test_loss_min", "test_loss_sadd", "test_error_min_pct",
-               "test_error_sadd_pct", "test_error_delta_pct", "minima_never_crossing", "line_train_loss", "line_test_loss",
+               "test_error_sadd_pct", "test_error_delta_pct", "minima_never_crossing", "line_train_loss", "line_factor",
+               "line_test_loss",
                "line_test_error_pct", "autoneb_train_barrier", "line_train_barrier", "paths_max_inside",
                "autoneb_saddle_minus_higher_end", "line_saddle_minus_higher_end")
 
@@ -266,6 +267,7 @@ class Table1:
             "test_error_sadd_pct": 100 * self.saddle("test_error"),
             "test_error_delta_pct": 100 * (self.saddle("test_error") - self.minimum("test_error")),
             "line_train_loss": self.line("train_loss"), "line_test_loss": self.line("test_loss"),
+            "line_factor": self.line("train_loss") / train_min if train_min > 0 else float("nan"),
             "line_test_error_pct": 100 * self.line("test_error"),
             "autoneb_train_barrier": _mean([p.barriers["max_minus_mean_ends"] for p in mst]),
             "line_train_barrier": _mean([p.line_barriers["max_minus_mean_ends"] for p in mst if p.line_barriers]),

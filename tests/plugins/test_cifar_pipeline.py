@@ -101,9 +101,10 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
                              "--figures", tmp_path / "fig"]).stdout)
     row = report["row"]
     for key in ("train_loss_min", "train_loss_sadd", "factor", "test_loss_min", "test_loss_sadd",
-                "test_error_min_pct", "test_error_sadd_pct", "line_train_loss", "autoneb_train_barrier"):
+                "test_error_min_pct", "test_error_sadd_pct", "line_train_loss", "line_factor", "autoneb_train_barrier"):
         assert row[key] is not None and math.isfinite(row[key]), key
     assert row["minima"] == 2 and row["mst_edges"] == 1 and row["train_loss_sadd"] >= row["train_loss_min"]
+    assert row["line_factor"] == pytest.approx(row["line_train_loss"] / row["train_loss_min"], rel=1e-9)
     # fields that cannot hide the spread between the ends
     path = report["paths"][0]
     ends, t_max = path["end_train_losses"], path["train_loss_barriers"]["saddle_t"]
