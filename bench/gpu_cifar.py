@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         torch.set_num_threads(1)
     device = "cpu" if args.smoke else "auto"
     os.makedirs(args.out, exist_ok=True)
-    store = os.path.join(args.out, "gpu-cifar.h5")
+    store = os.path.join(args.out, "gpu-cifar")
     if args.force and os.path.exists(store):
         os.remove(store)
     exp = Experiment(

@@ -133,7 +133,7 @@ def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, gr
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", default="landscape-demo", show_default=True, help="Folder for demo.h5 and pictures.")
+@click.option("--out", "out_dir", default="landscape-demo", show_default=True, help="Folder for the store and the pictures.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def demo_cmd(out_dir: str, as_json: bool) -> None:
     """AutoNEB with climbing image between Mueller-Brown minima A and B."""
@@ -148,7 +148,7 @@ def demo_cmd(out_dir: str, as_json: bool) -> None:
     pot = load_potential("mueller-brown")
     a, b = pot.minima["A"], pot.minima["B"]
     began = time.perf_counter()
-    run = connect_stored(os.path.join(out_dir, "demo.h5"), pot, ("A", "B"), a, b, method="autoneb", climb=True, force=True)
+    run = connect_stored(os.path.join(out_dir, "store"), pot, ("A", "B"), a, b, method="autoneb", climb=True, force=True)
     seconds = time.perf_counter() - began
     result, store = run.result, run.store
     from landscape.path import Path

@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from landscape.errors import Interrupted, LandscapeError
-from landscape.files import store_file
+from landscape.files import store_path
 
 from .common import build_potential, emit, json_number, potential_options
 from .inspect import plot_group
@@ -34,13 +34,13 @@ def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
 
 
 def _check_out(out: str, force: bool) -> None:
-    store_file(out)  # a fifo, device or folder is refused before any work
-    folder = os.path.dirname(os.path.abspath(out))
+    from landscape.store.opening import unfinished_folder
+
+    target = store_path(out)  # a fifo or a device is refused before any work
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise LandscapeError(f"output folder {folder} does not exist")
-    if os.path.isdir(out):
-        raise LandscapeError(f"{out} is a directory")
-    if os.path.lexists(out) and not force:
+    if os.path.lexists(target) and not force and not unfinished_folder(target):
         raise LandscapeError(f"{out} already exists; pass --force to replace it")
 
 
@@ -48,7 +48,7 @@ def _check_out(out: str, force: bool) -> None:
 @potential_options
 @click.option("--n", "n_starts", type=int, default=64, show_default=True, help="Random starts (local minimisations).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts.")
-@click.option("--out", "out", required=True, help="New HDF5 store for the potential and its minima.")
+@click.option("--out", "out", required=True, help="New store (a folder) for the potential and its minima.")
 @click.option("--force", is_flag=True, help="Replace an existing store.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: int, out: str, force: bool,

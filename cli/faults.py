@@ -39,8 +39,9 @@ def landscape_command(*args: str) -> list[str]:
 def _check_store(store: str) -> tuple[bool, bool, tuple[str, ...]]:
     from landscape.errors import LandscapeError
     from landscape.store import Store
+    from landscape.store.opening import unfinished_folder
 
-    if not os.path.exists(store):
+    if not os.path.exists(store) or unfinished_folder(store):  # killed before its first commit
         return False, True, ()
     try:
         with Store.open(store) as s:

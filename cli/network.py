@@ -124,9 +124,8 @@ def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs
     if seed < 0:
         raise LandscapeError(f"--seed must be >= 0, got {seed}")
     folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder) or os.path.isdir(out):  # before an expensive build
-        raise LandscapeError(f"output folder {folder} does not exist" if not os.path.isdir(folder)
-                             else f"{out} is a directory")
+    if not os.path.isdir(folder):  # before an expensive build
+        raise LandscapeError(f"output folder {folder} does not exist")
     raw, validated = _train_options(potential, options)
     pot = _network(load_potential(potential, raw), "train")
     config = _recipe(pot, potential, validated, {"epochs": epochs, "lr": lr, "batch_size": batch_size,

@@ -9,6 +9,8 @@ tests drive it rather than the bare click group.
 """
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from .main import main
 
-__all__ = ["invoke", "run", "error_line"]
+__all__ = ["invoke", "run", "error_line", "snapshot"]
 
 
 class _Script:
@@ -48,3 +50,30 @@ def run(args: Sequence[Any], expect: int = 0) -> Result:
     if expect:
         error_line(result)
     return result
+
+
+def snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Everything under `path` (a file or a folder) as comparable values, to show that a
+    command left it alone: files as bytes, a store's SQLite index as its SQL dump (so
+    whether commits sit in its write-ahead log does not matter; the log and the
+    shared-memory file themselves are skipped), lock files skipped."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        with open(path, "rb") as fh:
+            return {path: fh.read()}
+    out: dict[str, Any] = {}
+    for folder, _, names in os.walk(path):
+        for name in names:
+            full = os.path.join(folder, name)
+            if name.endswith((".lock", "-wal", "-shm")):
+                continue
+            if name.endswith(".sqlite"):
+                db = sqlite3.connect(f"file:{full}?mode=ro", uri=True)
+                try:
+                    out[full] = list(db.iterdump())
+                finally:
+                    db.close()
+            else:
+                with open(full, "rb") as fh:
+                    out[full] = fh.read()
+    return out

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse(argv)
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
-    store = os.path.join(args.out, "cifar-reduced.h5")
+    store = os.path.join(args.out, "cifar-reduced")
     if args.force and os.path.exists(store):
         os.remove(store)
     exp = Experiment(

@@ -30,7 +30,7 @@ def main(out_dir: str = "mueller-brown-example") -> None:
         r = connect(pot, a, b, method=method, climb=True, fmax=0.01)
         print(f"{method:8s} saddle {r.saddle_energy:.6f} (error {r.saddle_energy - REFERENCE:+.1e}) "
               f"{r.nit:4d} steps {r.nfev:5d} evaluations  {r.status.value}")
-    run = connect_stored(os.path.join(out_dir, "mb.h5"), pot, ("A", "B"), a, b, force=True)
+    run = connect_stored(os.path.join(out_dir, "mb"), pot, ("A", "B"), a, b, force=True)
     result = run.result
     print(f"AutoNEB cycles: pivots {[c.path.n_pivots for c in result.cycles]}, "
           f"saddle after each {[round(c.saddle_energy, 3) for c in result.cycles]}")

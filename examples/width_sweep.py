@@ -43,7 +43,7 @@ def run_width(width: int, args: argparse.Namespace) -> dict[str, Any]:
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
     from landscape_plugins.cifar.recipes import scaled_schedule
 
-    store = os.path.join(args.out, f"width-{width}.h5")
+    store = os.path.join(args.out, f"width-{width}")
     exp = Experiment(
         potential=dict(model=f"resnet8-w{width}", data=args.data, n_train=args.n_train, n_test=args.n_test,
                        balanced=True, augment=False, device="cpu", batched="loop", calibration_size=args.n_train,

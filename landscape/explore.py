@@ -53,7 +53,7 @@ import numpy as np
 
 from .driver import Budget
 from .errors import LandscapeError
-from .files import store_file
+from .files import store_path
 from .identity import record, require_same
 from .graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
 from .lock import WriterLock
@@ -495,9 +495,9 @@ def _same_minima(a: np.ndarray, b: np.ndarray) -> bool:
 def _open_or_create(filename: str, potential: Potential, coords: np.ndarray | None, names: Sequence[str] | None,
                     description: Mapping[str, Any] | None) -> _State:
     """The exploration state of a store; a new store is created (with the minima) first."""
-    from .store import Store
+    from .store import Store, is_store
 
-    if not os.path.exists(filename):
+    if not is_store(filename):
         if coords is None:
             raise LandscapeError(f"store {filename} does not exist; give the minima to create it")
         state = _fresh_state(potential, coords, names)
@@ -690,7 +690,7 @@ def explore(
     if batch is not None and (isinstance(batch, bool) or int(batch) != batch or batch < 1):
         raise LandscapeError(f"batch must be a positive integer, got {batch!r}")
     opt = optimizer or make_optimizer(method, **settings)
-    filename = None if store is None else store_file(store)
+    filename = None if store is None else store_path(store)
     with contextlib.ExitStack() as stack:
         if filename is not None:  # one writer per store, for the whole exploration
             stack.enter_context(WriterLock(filename))
@@ -788,7 +788,7 @@ def load_exploration(filename: str | os.PathLike[str]) -> Exploration:
     them with ``Store.read_result(exploration.paths[pair])``."""
     from .store import Store
 
-    name = store_file(filename)
+    name = store_path(filename)
     with Store.open(name) as store:
         coords, energies, names = store.read_minima()
         state = _State(list(names), np.asarray(coords, dtype=np.float64), np.asarray(energies, dtype=np.float64))

@@ -1,10 +1,10 @@
-"""Which file a store really is: symlinks followed, anything but a regular file refused.
+"""Which store a name means: symlinks followed, anything but a folder or a file refused.
 
-Every writer and reader of a store goes through `store_file`, and the writer lock is
-taken on the same resolved name, so a store reached through a symlink is one store
-with one lock, and an atomic replace rewrites the link's target, never the link.  A
-fifo, a device or a socket given as a store is refused at once: opening a fifo would
-block forever, and replacing a device node would destroy it.
+Every writer and reader of a store goes through `store_path`, and the writer lock is
+taken on the same resolved name, so a store reached through a symlink is one store with
+one lock, written in its target, never through the link.  A fifo, a device or a socket
+given as a store is refused at once: opening a fifo would block forever, and writing a
+device node would destroy what it names.
 """
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ import stat
 
 from .errors import LandscapeError
 
-__all__ = ["store_file"]
+__all__ = ["store_path"]
 
 _KINDS = {stat.S_IFIFO: "a fifo", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
-          stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory"}
+          stat.S_IFSOCK: "a socket"}
 
 
-def store_file(path: str | os.PathLike[str]) -> str:
-    """The absolute, symlink-free name of the store at `path`; a one-line error when
-    it exists and is not a regular file (a dangling link names its future target)."""
+def store_path(path: str | os.PathLike[str]) -> str:
+    """The absolute, symlink-free name of the store at `path` (a folder, or a single
+    file for version-1 stores and exports); a one-line error when it exists and is
+    neither (a dangling link names its future target)."""
     resolved = os.path.realpath(os.path.abspath(os.path.expanduser(os.fspath(path))))
     try:
         mode = os.stat(resolved).st_mode
@@ -29,7 +30,7 @@ def store_file(path: str | os.PathLike[str]) -> str:
         return resolved
     except OSError as exc:
         raise LandscapeError(f"cannot use {os.fspath(path)} as a store: {exc.strerror}") from None
-    if not stat.S_ISREG(mode):
-        kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-        raise LandscapeError(f"{os.fspath(path)} is {kind}, not a store file; give a file name")
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file or folder")
+        raise LandscapeError(f"{os.fspath(path)} is {kind}, not a store; give a folder or file name")
     return resolved

@@ -1,10 +1,11 @@
-"""One writer per store: an advisory lock on a sibling `.lock` file.
+"""One writing run per store: an advisory lock on a sibling `.NAME.lock` file.
 
-Writers hold `WriterLock(store_path)` for their whole run; a second writer fails at
-once with a one-line error instead of racing.  Readers never lock: every write is an
-atomic replace, so `landscape inspect` can read a store while a run writes it.  The
+A run commits many transactions (each serialised by the store's SQLite index), so it
+holds `WriterLock(store)` for its whole length: a second writer fails at once with a
+one-line error instead of interleaving its commits.  Readers never lock: they read the
+last committed state, so `landscape inspect` can read a store while a run writes it.  The
 lock is released by the kernel when the process dies (even on kill -9).  The store's
-name is resolved first (`landscape.files.store_file`), so a store reached through a
+name is resolved first (`landscape.files.store_path`), so a store reached through a
 symlink has one lock; a symlink or anything but a regular file in the lock's place is
 refused, never followed or written through.
 """
@@ -16,7 +17,7 @@ import stat
 from types import TracebackType
 
 from .errors import LandscapeError
-from .files import store_file
+from .files import store_path
 
 __all__ = ["WriterLock"]
 
@@ -25,7 +26,7 @@ class WriterLock:
     """Exclusive, non-blocking lock for writing the store at `path`."""
 
     def __init__(self, path: str | os.PathLike[str]):
-        target = store_file(path)
+        target = store_path(path)
         self.path = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.lock")
         self._fd: int | None = None
 

@@ -20,7 +20,7 @@ from .arrays import host_scalars
 from .connect import Plan, plan
 from .driver import Budget, optimize
 from .errors import LandscapeError
-from .files import store_file
+from .files import store_path
 from .identity import differences, record, require_same
 from .lock import WriterLock
 from .optimizers.autoneb import AutoNEB, AutoNEBState
@@ -28,7 +28,7 @@ from .optimizers.base import OptimizerState, PathOptimizer
 from .path import Path, to_numpy
 from .potential import Potential
 from .result import Result, Status
-from .store import Store
+from .store import Store, is_store, remove_store
 
 __all__ = ["StoredRun", "connect_stored"]
 
@@ -85,7 +85,7 @@ def _run_config(optimizer: PathOptimizer, n_pivots: int, names: tuple[str, str],
 
 def _existing(filename: str, potential: Potential, name: str, config: dict[str, Any], force: bool) -> str:
     """How to treat an existing store: 'new' (replace it), 'resume' or 'done'."""
-    if force or not os.path.exists(filename):
+    if force or not is_store(filename):
         return "new"
     with Store.open(filename) as store:
         require_same(store.potential_description, record(potential), filename)
@@ -159,8 +159,8 @@ def _discard_if_empty(filename: str) -> None:
             empty = not store.path_names()
     except LandscapeError:
         empty = True
-    if empty and os.path.exists(filename):
-        os.remove(filename)
+    if empty:
+        remove_store(filename)
 
 
 def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential: Potential,
@@ -206,7 +206,7 @@ def connect_stored(
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, **settings)
     name = f"{names[0]}-{names[1]}"
     config = _run_config(job.optimizer, job.n_pivots, names, job.start_path.start, job.start_path.end, job.budget)
-    filename = store_file(filename)
+    filename = store_path(filename)
     if not os.path.isdir(os.path.dirname(filename)):
         raise LandscapeError(f"output folder {os.path.dirname(filename)} does not exist")
     with WriterLock(filename):

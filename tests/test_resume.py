@@ -12,6 +12,7 @@ import pytest
 
 from landscape.errors import LandscapeError
 from landscape_cli.faults import kill_and_resume, landscape_command
+from landscape_cli.testing import snapshot
 from landscape.lock import WriterLock
 from landscape.registry import load_potential
 from landscape.runs import connect_stored
@@ -109,7 +110,7 @@ def test_other_settings_or_potential_are_refused_without_force(tmp_path):
     pot = load_potential("mueller-brown")
     a, b = pot.minima["A"], pot.minima["B"]
     connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.5)
-    before = open(out, "rb").read()
+    before = snapshot(out)
     with pytest.raises(LandscapeError, match="other settings"):
         connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.1)
     with pytest.raises(LandscapeError, match="another potential"):
@@ -117,7 +118,7 @@ def test_other_settings_or_potential_are_refused_without_force(tmp_path):
         connect_stored(out, other, ("A", "B"), other.minima["A"], other.minima["B"])
     with pytest.raises(LandscapeError, match="nothing to resume"):
         connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.5, require_resume=True)
-    assert open(out, "rb").read() == before
+    assert snapshot(out) == before
     replaced = connect_stored(out, pot, ("A", "B"), a, b, method="neb", fmax=0.1, force=True)
     assert not replaced.reused and os.path.exists(out)
 
@@ -188,7 +189,7 @@ def test_kill_minus_nine_during_exploration_then_continue(tmp_path):
                                      "--out", str(base)), check=True, capture_output=True)
     explore_args = ("--method", "neb", "--fmax", "0.01", "--pivots", "15", "--json")
     ref = tmp_path / "ref.h5"
-    shutil.copyfile(base, ref)
+    shutil.copytree(base, ref)
     began = time.perf_counter()
     subprocess.run(landscape_command("explore", str(ref), *explore_args), check=True, capture_output=True)
     seconds = time.perf_counter() - began
@@ -196,7 +197,7 @@ def test_kill_minus_nine_during_exploration_then_continue(tmp_path):
     kills = []
     for k, fraction in enumerate((0.45, 0.7)):
         out = tmp_path / f"run{k}.h5"
-        shutil.copyfile(base, out)
+        shutil.copytree(base, out)
         trial = kill_and_resume(landscape_command("explore", str(out), *explore_args), str(out), fraction * seconds)
         kills.append(trial.killed)
         assert trial.readable, trial.problems

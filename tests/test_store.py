@@ -1,10 +1,13 @@
 """Tests for landscape.store: round trips, layout, integrity checks and crash safety."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import tempfile
+import threading
+import time
 
 import h5py
 import numpy as np
@@ -12,7 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from landscape import store as store_mod
+from landscape.store import layout as store_layout
+from landscape.store import tree as store_tree
+from landscape.store.export import export_store
+from landscape.store.tree import FolderTree
 from landscape.errors import LandscapeError
 from landscape.path import Path, Profile
 from landscape.result import CycleRecord, Result, Status
@@ -105,7 +111,38 @@ def full(*args, **kwargs):
 
 
 def temp_leftovers(directory: os.PathLike | str) -> list[str]:
-    return [f for f in os.listdir(directory) if ".tmp-" in f]
+    """Temporary files in `directory` and in the units of any store folder in it."""
+    found = []
+    for root, _, files in os.walk(directory):
+        found += [os.path.join(root, f) for f in files if ".tmp-" in f]
+    return found
+
+
+def contents(filename: os.PathLike | str) -> dict:
+    """Everything a store holds, as comparable values (bytes of every array included)."""
+    with Store.open(filename) as s:
+        out = {k: v for k, v in s.describe().items() if k != "modified"}
+        for name in s.path_names():
+            r = s.read_result(name)
+            out[name] = [r.path.pivots.tobytes(), r.history.tobytes(), [c.path.pivots.tobytes() for c in r.cycles]]
+        if out["minima"]["count"]:
+            out["minima_arrays"] = [a.tobytes() if hasattr(a, "tobytes") else a for a in s.read_minima()]
+    return out
+
+
+def units(filename: os.PathLike | str) -> list[str]:
+    return sorted(os.listdir(os.path.join(filename, "units")))
+
+
+@contextlib.contextmanager
+def tamper(filename: os.PathLike | str):
+    """Edit a store folder behind the Store's back, as damage or another program would:
+    the root group, with datasets writable in place."""
+    tree = FolderTree(str(filename), write=True, edit_units=True)
+    try:
+        yield tree.root()
+    finally:
+        tree.commit()
 
 
 # round trips ------------------------------------------------------------------------------
@@ -256,26 +293,35 @@ def test_cycle_order_is_numeric(tmp_path):
     result = Result(make_path(rng, 4, 2, np.float64), Status.SCHEDULE_DONE, "", 1, 1, np.zeros(1), cycles=cycles)
     with Store.create(tmp_path / "s.h5", POTENTIAL) as s:
         s.write_result("p", result)
-    with h5py.File(tmp_path / "s.h5", "r") as f:
+    export_store(tmp_path / "s.h5", tmp_path / "one.h5")
+    with h5py.File(tmp_path / "one.h5", "r") as f:
         assert list(f["paths/p/cycles"]) == ["000000", "000002", "000010", "001000"]
     with Store.open(tmp_path / "s.h5") as s:
         assert [c.index for c in s.read_result("p").cycles] == [0, 2, 10, 1000]
 
 
-def test_rewrites_do_not_grow_the_file(tmp_path):
+def folder_bytes(folder: os.PathLike | str) -> int:
+    return sum(os.path.getsize(os.path.join(folder, "units", u)) for u in units(folder))
+
+
+def test_rewrites_do_not_grow_the_store(tmp_path):
     filename = tmp_path / "s.h5"
     write_store(filename)
-    size = os.path.getsize(filename)
+    size, count = folder_bytes(filename), len(units(filename))
     for _ in range(4):
         with Store.write(filename) as s:
             s.write_result("A-B", make_result(), start="A", end="B")
-    assert os.path.getsize(filename) <= size * 1.05
+    assert folder_bytes(filename) <= size * 1.05 and len(units(filename)) == count
 
 
 # layout and summaries ---------------------------------------------------------------------
-def test_layout_is_readable_with_plain_h5py(tmp_path):
+def test_units_are_plain_hdf5_and_the_export_holds_the_layout(tmp_path):
     write_store(tmp_path / "s.h5")
-    with h5py.File(tmp_path / "s.h5", "r") as f:
+    for unit in units(tmp_path / "s.h5"):  # each unit names its group and holds its arrays
+        with h5py.File(tmp_path / "s.h5" / "units" / unit, "r") as f:
+            assert f.attrs["group"].startswith("/") and len(f) > 0
+    export_store(tmp_path / "s.h5", tmp_path / "one.h5")
+    with h5py.File(tmp_path / "one.h5", "r") as f:
         assert f.attrs["format"] == "landscape" and f.attrs["schema_version"] == SCHEMA_VERSION
         assert "created" in f.attrs
         versions = json.loads(f.attrs["library_versions"])
@@ -309,7 +355,7 @@ def test_describe(tmp_path):
     write_store(tmp_path / "s.h5")
     with Store.open(tmp_path / "s.h5") as s:
         d = s.describe()
-        assert s.path_names() == ["A-B"] and s.schema_version == 1
+        assert s.path_names() == ["A-B"] and s.schema_version == SCHEMA_VERSION
     json.dumps(d)  # JSON-able for `landscape inspect --json`
     assert d["schema_version"] == SCHEMA_VERSION and d["format"] == "landscape"
     assert d["potential"] == POTENTIAL and d["minima"] == {"count": 2, "names": ["A", "B"]}
@@ -347,7 +393,7 @@ def test_check_finds_injected_problems(tmp_path, inject, expected):
     write_store(tmp_path / "s.h5")
     with Store.open(tmp_path / "s.h5") as s:
         assert s.check() == []
-    with h5py.File(tmp_path / "s.h5", "r+") as f:
+    with tamper(tmp_path / "s.h5") as f:
         inject(f)
     with Store.open(tmp_path / "s.h5") as s:
         problems = s.check()
@@ -358,25 +404,49 @@ def test_check_finds_injected_problems(tmp_path, inject, expected):
 # refusing unusable files ------------------------------------------------------------------
 def test_newer_schema_is_refused(tmp_path):
     write_store(tmp_path / "s.h5")
-    with h5py.File(tmp_path / "s.h5", "r+") as f:
+    export_store(tmp_path / "s.h5", tmp_path / "one.h5")
+    with tamper(tmp_path / "s.h5") as f:
         f.attrs["schema_version"] = 7
-    for opener in (Store.open, Store.write):
+    with h5py.File(tmp_path / "one.h5", "r+") as f:
+        f.attrs["schema_version"] = 7
+    for opener, name in [(Store.open, "s.h5"), (Store.open, "one.h5"), (Store.write, "s.h5")]:
         with pytest.raises(LandscapeError) as exc:
-            opener(tmp_path / "s.h5")
-        assert "has schema version 7; this landscape reads up to 1" in assert_one_line(exc)
+            opener(tmp_path / name)
+        assert f"has schema version 7; this landscape reads up to {SCHEMA_VERSION}" in assert_one_line(exc)
+    with pytest.raises(LandscapeError, match="single-file store.*landscape upgrade"):  # files never take writes
+        Store.write(tmp_path / "one.h5")
     assert temp_leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("kind", ["missing", "text", "truncated", "directory", "foreign-hdf5", "empty"])
+@pytest.mark.parametrize("kind", ["missing", "text", "truncated", "directory", "foreign-hdf5", "empty",
+                                  "foreign-folder", "damaged-index", "never-committed", "missing-unit"])
 def test_unusable_files_raise_one_line(tmp_path, kind):
     filename = tmp_path / "s.h5"
     if kind == "text":
         filename.write_text("not an hdf5 file\n")
     elif kind == "truncated":
-        write_store(filename)
+        write_store(tmp_path / "folder")
+        export_store(tmp_path / "folder", filename)
         os.truncate(filename, os.path.getsize(filename) // 2)
     elif kind == "directory":
         filename.mkdir()
+    elif kind == "foreign-folder":
+        filename.mkdir()
+        (filename / "notes.txt").write_text("mine")
+    elif kind == "damaged-index":
+        write_store(filename)
+        (filename / "index.sqlite").write_bytes(b"garbage" * 100)
+    elif kind == "never-committed":  # a writer killed while creating the store
+        filename.mkdir()
+        tree = FolderTree(str(filename), write=True, create=True)
+        tree.abort()
+    elif kind == "missing-unit":
+        write_store(filename)
+        os.remove(filename / "units" / units(filename)[0])
+        with Store.open(filename) as s:  # opening works; reading what is gone does not
+            problems = s.check()
+            assert any("missing" in p for p in problems) and all("\n" not in p for p in problems)
+        return
     elif kind == "foreign-hdf5":
         with h5py.File(filename, "w") as f:
             f["x"] = np.zeros(3)
@@ -418,13 +488,13 @@ def test_create_refuses_existing_unless_overwrite(tmp_path):
 def test_exception_inside_transaction_keeps_old_file(tmp_path):
     filename = tmp_path / "s.h5"
     write_store(filename)
-    before = filename.read_bytes()
+    before, before_units = contents(filename), units(filename)
     with pytest.raises(RuntimeError, match="boom"):
         with Store.write(filename) as s:
             s.write_result("A-B", make_result(seed=9))
             s.write_minima(np.zeros((1, 3)), np.zeros(1), ["only"])
             raise RuntimeError("boom")
-    assert filename.read_bytes() == before and temp_leftovers(tmp_path) == []
+    assert contents(filename) == before and units(filename) == before_units and temp_leftovers(tmp_path) == []
     with pytest.raises(KeyboardInterrupt):
         with Store.create(tmp_path / "new.h5", POTENTIAL):
             raise KeyboardInterrupt
@@ -442,17 +512,29 @@ def test_readers_survive_a_commit(tmp_path):
         assert s.path_names() == ["A-B", "X"]
 
 
-def test_concurrent_writer_is_detected(tmp_path):
+def test_concurrent_writers_are_serialised(tmp_path):
+    # The second transaction waits for the first to commit, then builds on it: no lost update.
     filename = tmp_path / "s.h5"
     write_store(filename)
     first = Store.write(filename)
     first.write_result("first", make_result())
-    with Store.write(filename) as second:
-        second.write_result("second", make_result())
-    after_second = filename.read_bytes()
-    with pytest.raises(LandscapeError, match="changed on disk"):
-        first.commit()
-    assert filename.read_bytes() == after_second and temp_leftovers(tmp_path) == []
+    events = []
+
+    def second_writer():
+        with Store.write(filename) as second:
+            events.append(("second began", second.path_names()))
+            second.write_result("second", make_result())
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    time.sleep(0.3)
+    events.append(("first commits", None))
+    first.commit()
+    thread.join(timeout=60)
+    assert events == [("first commits", None), ("second began", ["A-B", "first"])]
+    with Store.open(filename) as s:
+        assert s.path_names() == ["A-B", "first", "second"] and s.check() == []
+    assert temp_leftovers(tmp_path) == []
 
 
 def test_forgotten_writer_leaves_no_temp_file(tmp_path):
@@ -505,8 +587,7 @@ def test_read_only_directory():
         os.mkdir(folder)
         filename = os.path.join(folder, "s.h5")
         write_store(filename)
-        os.chmod(filename, 0o644)
-        before = open(filename, "rb").read()
+        before = contents(filename)
         os.chmod(folder, 0o555)
         try:
             outcome = _as_nobody(_attempt_write, filename) if os.geteuid() == 0 else _attempt_write(filename)
@@ -514,23 +595,25 @@ def test_read_only_directory():
             os.chmod(folder, 0o755)
         assert outcome.startswith("LandscapeError: cannot write store") and "\n" not in outcome, outcome
         assert "Permission denied" in outcome
-        assert open(filename, "rb").read() == before and temp_leftovers(folder) == []
+        assert contents(filename) == before and temp_leftovers(folder) == []
 
 
 def test_permission_denied_injected(tmp_path, monkeypatch):
-    # What a read-only folder does to a non-root user: the temporary copy cannot be made.
+    # What a read-only units folder does to a non-root user: no unit can be made.
     filename = tmp_path / "s.h5"
     write_store(filename)
-    before = filename.read_bytes()
+    before = contents(filename)
 
-    def denied(src, dst, **kwargs):
-        raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+    def denied(self, group):
+        raise PermissionError(errno.EACCES, "Permission denied", "units")
 
-    monkeypatch.setattr(store_mod.shutil, "copyfile", denied)
-    with pytest.raises(LandscapeError, match="cannot write store.*Permission denied") as exc:
-        Store.write(filename)
+    monkeypatch.setattr(FolderTree, "_new_unit", denied)
+    with pytest.raises(LandscapeError, match="cannot write path.*Permission denied") as exc:
+        with Store.write(filename) as s:
+            s.write_result("X", make_result())
     assert_one_line(exc)
-    assert filename.read_bytes() == before and temp_leftovers(tmp_path) == []
+    monkeypatch.undo()
+    assert contents(filename) == before and temp_leftovers(tmp_path) == []
 
 
 def test_store_under_a_file(tmp_path):
@@ -541,11 +624,11 @@ def test_store_under_a_file(tmp_path):
     assert temp_leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("module, name", [(store_mod, "_fsync"), (os, "replace")])
+@pytest.mark.parametrize("module, name", [(store_tree, "fsync_path"), (os, "rename")])
 def test_disk_full_at_commit_keeps_old_file(tmp_path, monkeypatch, module, name):
     filename = tmp_path / "s.h5"
     write_store(filename)
-    before = filename.read_bytes()
+    before, before_units = contents(filename), units(filename)
 
     with pytest.raises(LandscapeError, match="No space left on device.*unchanged") as exc:
         with Store.write(filename) as s:
@@ -553,36 +636,36 @@ def test_disk_full_at_commit_keeps_old_file(tmp_path, monkeypatch, module, name)
             monkeypatch.setattr(module, name, full)
     monkeypatch.undo()
     assert_one_line(exc)
-    assert filename.read_bytes() == before and temp_leftovers(tmp_path) == []
+    assert contents(filename) == before and units(filename) == before_units and temp_leftovers(tmp_path) == []
 
 
 def test_disk_full_while_writing_keeps_old_file(tmp_path, monkeypatch):
     filename = tmp_path / "s.h5"
     write_store(filename)
-    before = filename.read_bytes()
+    before = contents(filename)
 
-    monkeypatch.setattr(store_mod, "_write_rows", full)
+    monkeypatch.setattr(store_layout, "write_rows", full)
     with pytest.raises(LandscapeError, match="cannot write path: .*No space left") as exc:
         with Store.write(filename) as s:
             s.write_result("X", make_result())
     assert_one_line(exc)
-    assert filename.read_bytes() == before and temp_leftovers(tmp_path) == []
+    assert contents(filename) == before and temp_leftovers(tmp_path) == []
 
 
 def test_failed_write_poisons_the_transaction(tmp_path, monkeypatch):
     # Catching the error inside the block must not commit a half-written path.
     filename = tmp_path / "s.h5"
     write_store(filename)
-    before = filename.read_bytes()
+    before = contents(filename)
 
     with pytest.raises(LandscapeError, match="No space left.*discarded") as exc:
         with Store.write(filename) as s:
-            monkeypatch.setattr(store_mod, "_write_rows", full)
+            monkeypatch.setattr(store_layout, "write_rows", full)
             with pytest.raises(LandscapeError):
                 s.write_result("X", make_result())
             monkeypatch.undo()
     assert_one_line(exc)
-    assert filename.read_bytes() == before and temp_leftovers(tmp_path) == []
+    assert contents(filename) == before and temp_leftovers(tmp_path) == []
 
 
 def test_non_json_config_is_refused_before_writing(tmp_path):
@@ -618,14 +701,12 @@ def test_cli_json_turns_nan_into_null():
 
 
 def test_check_finds_nan_in_a_history(tmp_path):
-    import h5py
-
     filename = tmp_path / "s.h5"
     write_store(filename)
     with Store.open(filename) as store:
         name = store.path_names()[0]
         assert store.check() == []
-    with h5py.File(filename, "r+") as f:
+    with tamper(filename) as f:
         f[f"paths/{name}/history"][0] = np.nan
     with Store.open(filename) as store:
         assert "history contains NaN or inf" in " ".join(store.check())

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from landscape.errors import LandscapeError
-from landscape.files import store_file
+from landscape.files import store_path
 from landscape.graphs import minimum_spanning_edges
 from landscape.lock import WriterLock
 from landscape.result import Status
@@ -400,7 +400,7 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
     `progress(message)` is told about each evaluation."""
     from landscape_plugins.torchnet.evaluate import barriers
 
-    filename = store_file(filename)
+    filename = store_path(filename)
     potential = _once(potential)
     if per_segment < 0 or line_points < 1:
         raise LandscapeError(f"per_segment must be >= 0 and line_points >= 1, got {per_segment} and {line_points}")

@@ -31,11 +31,11 @@ import numpy as np
 import torch
 
 from landscape.errors import LandscapeError
-from landscape.files import store_file
+from landscape.files import store_path
 from landscape.identity import record, require_same
 from landscape.lock import WriterLock
 from landscape.path import to_numpy
-from landscape.store import Store
+from landscape.store import Store, is_store, remove_store
 
 from .potential import NetworkPotential
 from .train import TrainConfig, TrainedMinimum, TrainingState, train_minimum
@@ -218,8 +218,6 @@ def _check_target(filename: str) -> None:
     folder = os.path.dirname(filename)
     if not os.path.isdir(folder):
         raise LandscapeError(f"output folder {folder} does not exist")
-    if os.path.isdir(filename):
-        raise LandscapeError(f"{filename} is a directory")
 
 
 def train_stored(
@@ -253,12 +251,12 @@ def train_stored(
         raise LandscapeError(f"{n} minima need {n} distinct seeds, got {seeds}")
     if not isinstance(potential, NetworkPotential):
         raise LandscapeError(f"training needs a network potential, not a {type(potential).__name__}")
-    filename = store_file(filename)
+    filename = store_path(filename)
     _check_target(filename)
     description = dict(description or potential.describe())
     began = time.perf_counter()
     with WriterLock(filename):
-        created = force or not os.path.exists(filename)
+        created = force or not is_store(filename)
         if created:
             _create(filename, description, config, seeds)
         try:
@@ -281,8 +279,8 @@ def _discard_if_empty(filename: str) -> None:
             empty = attrs.get("checkpoint_name") is None and not _has_minima(store)
     except LandscapeError:
         empty = True
-    if empty and os.path.exists(filename):
-        os.remove(filename)
+    if empty:
+        remove_store(filename)
 
 
 def _has_minima(store: Store) -> bool:

@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 import os
 
-import h5py
 import pytest
 from click.testing import CliRunner
 
+from landscape.store import SCHEMA_VERSION, Store
 from landscape_cli.main import cli
 from landscape_cli.testing import error_line as one_line_error
+from landscape_cli.testing import snapshot
 from landscape_cli.testing import invoke, run
 
 MB_SADDLE = -40.664844
@@ -24,9 +25,9 @@ def test_demo_writes_store_pictures_and_reports_the_saddle(tmp_path):
     for png in data["pictures"]:
         with open(png, "rb") as fh:
             assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
-    with h5py.File(data["store"], "r") as f:
-        assert f.attrs["schema_version"] == 1
-        assert "A-B" in f["paths"]
+    with Store.open(data["store"]) as store:
+        assert store.schema_version == SCHEMA_VERSION and store.layout == "folder"
+        assert "A-B" in store.path_names()
 
 
 def test_demo_text_output_names_the_reference(tmp_path):
@@ -126,10 +127,10 @@ def test_unreadable_and_non_hdf5_files(tmp_path):
 def test_failed_run_leaves_an_existing_store_untouched(tmp_path):
     store = tmp_path / "keep.h5"
     run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--fmax", "0.1", "--out", str(store)])
-    before = store.read_bytes()
+    before = snapshot(store)
     r = invoke(["connect", "mueller-brown", "--start", "A", "--end", "A", "--out", str(store)])
     assert r.exit_code != 0
-    assert store.read_bytes() == before
+    assert snapshot(store) == before
 
 
 def test_group_help_lists_commands():

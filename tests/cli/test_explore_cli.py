@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -63,7 +64,7 @@ def test_descriptions_rebuild_every_analytic_plugin(spec, options):
 
 def test_explore_in_steps_then_report_and_plot(gm_store, tmp_path):
     f = tmp_path / "gm.h5"
-    f.write_bytes(gm_store.read_bytes())
+    shutil.copytree(gm_store, f)
     first = json.loads(run(["explore", f, *FAST, "--max-runs", "5", "--json"]).stdout)
     assert first["status"] == "max_runs" and first["runs"] == 5 and first["pairs_computed"] == 5
     # continuing reuses the stored settings (neb, fmax, steps) without repeating them
@@ -116,7 +117,7 @@ def bad(tmp_path_factory):
     with Store.create(tmp / "alien.h5", {"name": "alien-surface", "dim": 2}) as store:
         store.write_minima(np.eye(2), np.zeros(2), ["a", "b"])
     run(["minima", "mueller-brown", "--n", "12", "--out", tmp / "mb.h5"])
-    (tmp / "done.h5").write_bytes((tmp / "mb.h5").read_bytes())
+    shutil.copytree(tmp / "mb.h5", tmp / "done.h5")
     run(["explore", tmp / "done.h5", *FAST])
     return tmp
 

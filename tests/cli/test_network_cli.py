@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from landscape.store import Store  # noqa: E402
-from landscape_cli.testing import error_line, invoke, run  # noqa: E402
+from landscape_cli.testing import error_line, invoke, run, snapshot  # noqa: E402
 
 MLP = ["-o", "hidden=8", "-o", "n_train=64", "-o", "n_test=64", "-o", "data_seed=1"]
 
@@ -102,6 +102,7 @@ def test_xor_command(tmp_path):
 
 
 def _bad_cases(store, folder):
+    (folder / "notes.txt").write_text("notes")
     return [
         ["train", "no-such-plugin", "--n", 1, "--out", folder / "x.h5"],
         ["train", "mueller-brown", "--n", 1, "--out", folder / "x.h5"],
@@ -120,27 +121,27 @@ def _bad_cases(store, folder):
         ["hessian", store, "--minimum", "7"],
         ["hessian", store, "--rtol", 0],
         ["xor", "--seed", -1, "--out", folder / "xor"],
-        ["xor", "--out", store],  # a file, not a folder
+        ["xor", "--out", folder / "notes.txt"],  # a file, not a folder
         ["report-table", store, "--json", "--csv"],
     ]
 
 
 def test_bad_input_gives_one_line_and_leaves_files_alone(explored, tmp_path):
-    before = explored.read_bytes()
+    before = snapshot(explored)
     for args in _bad_cases(explored, tmp_path):
         r = invoke(args)
         assert r.exit_code != 0, args
         error_line(r)
-    assert explored.read_bytes() == before
+    assert snapshot(explored) == before
     assert not (tmp_path / "x.h5").exists()
 
 
 def test_evaluate_on_a_store_without_paths(tmp_path):
     store = tmp_path / "t.h5"
     run(["train", "mlp", *MLP, "--n", 2, "--epochs", 2, "--out", store])
-    before = store.read_bytes()
+    before = snapshot(store)
     assert "no finished paths" in run(["evaluate", store], expect=1).stderr
-    assert store.read_bytes() == before
+    assert snapshot(store) == before
 
 
 def test_one_writer_evaluate_refuses_while_reading_goes_on(explored):
@@ -148,10 +149,10 @@ def test_one_writer_evaluate_refuses_while_reading_goes_on(explored):
 
     table = ["report-table", explored, "--no-line", "--no-figures", "--per-segment", 2]
     run(table)  # evaluates the minima and the path
-    before = explored.read_bytes()
+    before = snapshot(explored)
     with WriterLock(explored):  # another process writing the store
         assert "is writing" in run(["evaluate", explored], expect=1).stderr
         assert "Min." in run(table + ["--no-evaluate"]).stdout  # readers never wait
         assert "is writing" in run(table[:-1] + ["3"], expect=1).stderr  # new settings need a writer
         assert "lacks the evaluation" in run(table[:-1] + ["3", "--no-evaluate"], expect=1).stderr
-    assert explored.read_bytes() == before
+    assert snapshot(explored) == before

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from landscape.errors import LandscapeError
-from landscape.files import store_file
+from landscape.files import store_path
 from landscape.identity import differences, identity, record, require_same
 from landscape.lock import WriterLock
 from landscape.registry import load_potential
-from landscape_cli.testing import error_line, invoke, run
+from landscape_cli.testing import error_line, invoke, run, snapshot
 
 SCALED = (Path(__file__).resolve().parents[1] / "data" / "scaled_potential.py").read_text()
 
@@ -33,11 +33,11 @@ def _connect(spec, out, *extra):
 def test_another_option_on_the_same_store_is_refused_naming_the_key(tmp_path, scaled):
     out = tmp_path / "s.h5"
     first = json.loads(run(_connect(scaled, out, "-o", "scale=1")).stdout)
-    before = out.read_bytes()
+    before = snapshot(out)
     r = invoke(_connect(scaled, out, "-o", "scale=2"))
     assert r.exit_code == 1
     assert "plugin.options.scale" in error_line(r) and "--force" in error_line(r)
-    assert out.read_bytes() == before
+    assert snapshot(out) == before
     again = json.loads(run(_connect(scaled, out, "-o", "scale=1")).stdout)  # the same spelling: reused
     assert again["saddle_energy"] == first["saddle_energy"]
     forced = json.loads(run(_connect(scaled, out, "-o", "scale=2", "--force")).stdout)
@@ -66,7 +66,7 @@ def test_a_symlinked_store_is_one_store_with_one_lock(tmp_path):
     link.symlink_to(real)  # dangling: the run creates the target
     run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--fmax", "0.1",
          "--out", link])
-    assert link.is_symlink() and real.is_file()  # the link was followed, not replaced
+    assert link.is_symlink() and real.is_dir()  # the link was followed, not replaced
     assert WriterLock(link).path == WriterLock(real).path
     with WriterLock(real):
         r = invoke(["connect", "mueller-brown", "--start", "A", "--end", "B", "--out", link, "--force"])
@@ -90,18 +90,18 @@ def test_fifos_and_devices_are_refused_as_stores(tmp_path):
         r = invoke(args)
         assert r.exit_code == 1 and "is a fifo" in error_line(r), args
     with pytest.raises(LandscapeError, match="character device"):
-        store_file("/dev/null")
+        store_path("/dev/null")
     assert fifo.exists()
 
 
 def test_minima_force_waits_for_no_one_and_refuses_a_running_writer(tmp_path):
     out = tmp_path / "gm.h5"
     run(["minima", "gaussian-mixture", "-o", "wells=4", "--n", 8, "--out", out])
-    before = out.read_bytes()
+    before = snapshot(out)
     with WriterLock(out):
         r = invoke(["minima", "gaussian-mixture", "-o", "wells=5", "--n", 8, "--out", out, "--force"])
         assert r.exit_code == 1 and "is writing" in error_line(r)
-    assert out.read_bytes() == before
+    assert snapshot(out) == before
 
 
 def test_a_finished_path_answers_another_budget_only_when_it_cannot_change_it(tmp_path):

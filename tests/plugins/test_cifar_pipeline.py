@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 from landscape import LandscapeError  # noqa: E402
 from landscape.registry import available, load_potential  # noqa: E402
 from landscape.store import Store  # noqa: E402
-from landscape_cli.testing import run  # noqa: E402
+from landscape_cli.testing import run, snapshot  # noqa: E402
 from landscape_plugins.cifar.potential import AugmentedSource, CifarPotential, build_cifar  # noqa: E402
 from landscape_plugins.cifar.report import _crossing, table1  # noqa: E402
 
@@ -134,11 +134,11 @@ def test_report_table_bad_input(tmp_path, npz, cifar_plugin):
     run(["report-table", tmp_path / "missing.h5"], expect=1)
     store = tmp_path / "c.h5"
     run(["train", "cifar", *TINY, "-o", f"data={npz}", "--n", 2, "--epochs", 1, "--out", store])
-    before = store.read_bytes()
+    before = snapshot(store)
     run(["report-table", store], expect=1)  # no paths yet
     run(["report-table", store, "--json", "--csv"], expect=1)
     run(["report-table", store, "--line-points", 0], expect=1)
-    assert store.read_bytes() == before
+    assert snapshot(store) == before
 
 
 def test_the_cifar_plugin_options_and_streams(npz):

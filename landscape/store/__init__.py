@@ -1,0 +1,14 @@
+"""The landscape store: minima, paths and AutoNEB cycles in a crash-safe folder.
+
+`Store` is the API; `export_store` writes one shareable HDF5 file and `upgrade_store`
+turns a schema-1 file into a folder.  Modules: `codec` (attributes), `layout` (groups
+and arrays), `tree` (the folder: SQLite index + HDF5 units), `opening`, `check`
+(integrity), `core` (`Store`), `export` and `migrate`.
+"""
+from __future__ import annotations
+
+from .core import Store, remove_store
+from .layout import FORMAT, SCHEMA_VERSION
+from .opening import is_store
+
+__all__ = ["SCHEMA_VERSION", "FORMAT", "Store", "is_store", "remove_store"]

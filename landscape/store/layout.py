@@ -1,0 +1,123 @@
+"""The store's layout, the same in the folder and the single file (schema version 2).
+
+    /                     attrs: format="landscape", schema_version, created, modified
+                                 (ISO 8601 UTC), library_versions (JSON)
+    /potential            attrs: description (JSON of Potential.describe(), or the record
+                                 of `landscape.identity` that rebuilds it)
+    /minima               coords (m, dim), energies (m,), names (m,) UTF-8
+                          attrs: metadata (JSON)
+    /paths/<name>         pivots (N+2, dim) row-chunked, energies (N+2,), history (steps,)
+                          attrs: status, message, nit, nfev, config (JSON), climbing,
+                                 saddle_energy (Result.saddle_energy), upper_bound,
+                                 saddle_index, and when given start, end, seed, bn_mode, extras
+    /paths/<name>/profile t, energies, is_pivot (the final energy profile, when computed)
+    /paths/<name>/cycles/<k>   (k zero-padded to 6 digits, so lexical order is cycle order)
+                          pivots, energies, dense_t, dense_energies, residuals, inserted
+                          attrs: index, steps, lr, climb, nfev, saddle_energy
+    /paths/<name>/checkpoint   what a running path needs to resume (arrays and attrs)
+    /<group>              generic array groups (e.g. /graph) via write_array_group
+
+Attributes follow `landscape.store.codec`.  The functions here work on a group of
+either layout (an h5py group, or `landscape.store.tree.Group`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..path import Path, Profile, to_numpy
+from ..result import CycleRecord, Result, Status
+
+__all__ = ["SCHEMA_VERSION", "FORMAT", "CHUNK_BYTES", "PATH_ATTRS", "CYCLE_ARRAYS", "CYCLE_ATTRS",
+           "PROFILE_ARRAYS", "RESERVED_GROUPS", "result_attrs", "write_rows", "write_path", "read_path",
+           "cycle_key", "cycle_groups", "read_profile", "read_cycle", "nonfinite"]
+
+#: Schema version written by this library (2: the folder store); higher ones are refused.
+SCHEMA_VERSION = 2
+#: Value of the root `format` attribute that marks a landscape store.
+FORMAT = "landscape"
+# Target bytes per pivot chunk: one row for network-sized dims, many rows for small ones.
+CHUNK_BYTES = 1 << 20
+_CYCLE_DIGITS = 6
+PATH_ATTRS = frozenset(
+    {"status", "message", "nit", "nfev", "config", "climbing", "saddle_energy", "saddle_index",
+     "upper_bound", "start", "end", "seed", "bn_mode", "json_attrs"}
+)
+CYCLE_ARRAYS = ("dense_t", "dense_energies", "residuals", "inserted")
+PROFILE_ARRAYS = ("t", "energies", "is_pivot")
+CYCLE_ATTRS = ("index", "steps", "lr", "climb", "nfev")
+RESERVED_GROUPS = frozenset({"potential", "minima", "paths"})
+
+
+def result_attrs(result: Result, start: Any, end: Any, seed: int | None, bn_mode: str | None) -> dict[str, Any]:
+    """The attributes of /paths/<name> for `result`; `seed` defaults to config["seed"]."""
+    attrs: dict[str, Any] = {
+        "status": Status(result.status).value, "message": str(result.message), "nit": int(result.nit),
+        "nfev": int(result.nfev), "config": dict(result.config), "climbing": bool(result.climbing),
+    }
+    if result.path.energies is not None:
+        attrs.update(saddle_energy=float(result.saddle_energy), upper_bound=float(result.upper_bound))
+    seed = result.config.get("seed") if seed is None else seed
+    optional = {"start": start, "end": end, "seed": seed, "bn_mode": bn_mode}
+    attrs.update({k: v for k, v in optional.items() if v is not None})
+    return attrs
+
+
+def write_rows(group: Any, name: str, array: Any, compression: str | None) -> None:
+    """A (rows, dim) dataset chunked by whole rows, so one pivot reads in one chunk."""
+    a = to_numpy(array)
+    if a.ndim == 2 and a.size > 0:
+        rows = max(1, min(a.shape[0], CHUNK_BYTES // (a.shape[1] * a.itemsize)))
+        group.create_dataset(name, data=a, chunks=(rows, a.shape[1]), compression=compression)
+    else:
+        group.create_dataset(name, data=a)
+
+
+def write_path(group: Any, path: Path, compression: str | None) -> None:
+    """Pivots and energies; `saddle_index` too, since it follows from the energies alone."""
+    write_rows(group, "pivots", path.pivots, compression)
+    if path.energies is not None:
+        energies = to_numpy(path.energies)
+        group.create_dataset("energies", data=energies)
+        group.attrs["saddle_index"] = int(np.argmax(energies))
+
+
+def read_path(group: Any) -> Path:
+    energies = group["energies"][()] if "energies" in group else None
+    return Path(group["pivots"][()], energies)
+
+
+def cycle_key(index: int) -> str:
+    return f"{index:0{_CYCLE_DIGITS}d}"
+
+
+def cycle_groups(group: Any) -> list[Any]:
+    cycles = group.get("cycles")
+    if cycles is None:
+        return []
+    return [cycles[k] for k in sorted(cycles, key=int)]
+
+
+def read_profile(group: Any) -> Profile | None:
+    g = group.get("profile")
+    return None if g is None else Profile(*(g[k][()] for k in PROFILE_ARRAYS))
+
+
+def read_cycle(group: Any) -> CycleRecord:
+    a = group.attrs
+    return CycleRecord(
+        index=int(a["index"]), steps=int(a["steps"]), lr=float(a["lr"]), climb=bool(a["climb"]),
+        path=read_path(group), nfev=int(a["nfev"]),
+        **{name: group[name][()] for name in CYCLE_ARRAYS},
+    )
+
+
+def nonfinite(ds: Any) -> bool:
+    """Whether a float dataset holds NaN or inf, read in row blocks to bound memory."""
+    if ds.dtype.kind not in "fc" or ds.size == 0:
+        return False
+    if ds.ndim < 2:
+        return not np.all(np.isfinite(ds[()]))
+    step = max(1, CHUNK_BYTES // max(1, ds.shape[1] * ds.dtype.itemsize))
+    return any(not np.all(np.isfinite(ds[i:i + step])) for i in range(0, ds.shape[0], step))

@@ -1,0 +1,71 @@
+"""`landscape upgrade`: a single-file store (schema 1, or an export) becomes a store folder.
+
+Every group, attribute and dataset is copied verbatim into a folder built beside the
+file under a temporary name; the folder's root records the schema it came from.  Only
+when the copy is committed and reads back with the same minima, paths and cycles does
+it take the file's name; the file is kept beside it as `<name>.v1`.  In place, the
+commands that used the file (`--out run.h5`) go on working with the folder.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+from ..errors import LandscapeError
+from ..files import store_path
+from ..lock import WriterLock
+from .codec import decode, now
+from .export import copy_tree
+from .layout import SCHEMA_VERSION
+from .opening import layout_of
+
+__all__ = ["upgrade_store"]
+
+
+def _summary(store: object) -> dict:
+    """What must survive the copy: minima, and each path's status, counts and cycles."""
+    info = store.describe()  # type: ignore[attr-defined]
+    return {"minima": info["minima"], "potential": info["potential"], "groups": info["groups"],
+            "paths": [{k: v for k, v in p.items()} for p in info["paths"]]}
+
+
+def upgrade_store(source: str | os.PathLike[str], target: str | os.PathLike[str] | None = None) -> str:
+    """Turn the single-file store `source` into a store folder at `target` (default: in
+    place, keeping the file as `<source>.v1`); returns the folder's name."""
+    from .core import Store
+
+    filename = store_path(source)
+    if layout_of(filename) != "file":
+        raise LandscapeError(f"{filename} is not a single-file store" +
+                             (" (it is already a store folder)" if layout_of(filename) == "folder" else ""))
+    folder = filename if target is None else store_path(target)
+    backup = f"{filename}.v1"
+    if target is None and os.path.lexists(backup):
+        raise LandscapeError(f"{backup} exists; move it away so the original can be kept there")
+    if target is not None and os.path.lexists(folder):
+        raise LandscapeError(f"{folder} already exists; choose a new folder name")
+    temp = os.path.join(os.path.dirname(folder), f".{os.path.basename(folder)}.upgrade-{os.getpid()}")
+    with WriterLock(filename):
+        shutil.rmtree(temp, ignore_errors=True)
+        with Store.open(filename) as old:
+            before = _summary(old)
+            version = decode(old._f.attrs.get("schema_version"))
+            try:
+                with Store.create(temp, old.potential_description) as new:
+                    copy_tree(old._f, new._f)
+                    new._f.attrs.update({"schema_version": SCHEMA_VERSION, "upgraded_from": int(version),
+                                         "upgraded": now(), "modified": now()})
+                with Store.open(temp) as new:
+                    after = _summary(new)
+                    problems = new.check()
+            except BaseException:
+                shutil.rmtree(temp, ignore_errors=True)
+                raise
+        if after != before or problems:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise LandscapeError(f"upgrading {filename} did not reproduce it ({'; '.join(problems) or 'contents differ'}); "
+                                 "the file is unchanged")
+        if target is None:
+            os.rename(filename, backup)
+        os.rename(temp, folder)
+    return folder

@@ -1,0 +1,132 @@
+"""Opening a store of either layout, with one-line errors for everything that is not one.
+
+A store is a folder (`landscape.store.tree`: written by this version) or a single HDF5
+file (a schema-1 store written before the folder layout, or `landscape export`'s
+output), which opens read-only.  A folder counts as a store once its first transaction
+committed the root group; before that (a writer killed while creating it) it is an
+unfinished store that a writer may take over and a reader refuses.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any
+
+import h5py
+
+from ..errors import LandscapeError
+from .codec import decode, one_line
+from .layout import FORMAT, SCHEMA_VERSION
+from .tree import INDEX, UNITS, FolderTree
+
+__all__ = ["OURS", "layout_of", "open_reader", "check_version", "unfinished_folder", "is_store"]
+
+# What a store folder may hold: anything else means the folder belongs to someone else.
+OURS = frozenset({INDEX, f"{INDEX}-wal", f"{INDEX}-shm", f"{INDEX}-journal", UNITS, "README.txt"})
+
+
+def layout_of(filename: str) -> str | None:
+    """'folder', 'file' or None (nothing there, or a folder without an index)."""
+    if os.path.isdir(filename):
+        return "folder" if os.path.isfile(os.path.join(filename, INDEX)) else None
+    return "file" if os.path.lexists(filename) else None
+
+
+def unfinished_folder(filename: str) -> bool:
+    """A folder a writer may (re)create a store in: empty, or ours without a committed root."""
+    if not os.path.isdir(filename):
+        return False
+    entries = set(os.listdir(filename))
+    if not entries:
+        return True
+    if not entries <= OURS or INDEX not in entries:
+        return False
+    try:
+        tree = FolderTree(filename, write=False)
+    except sqlite3.Error:
+        return True  # an index that never got its tables
+    try:
+        return tree.attrs("") is None
+    except sqlite3.Error:
+        return True
+    finally:
+        tree.close()
+
+
+def is_store(filename: str) -> bool:
+    """Whether `filename` holds a committed store (of either layout)."""
+    try:
+        root, tree = open_reader(filename)
+    except LandscapeError:
+        return False
+    (tree or root).close()
+    return True
+
+
+def open_reader(filename: str) -> tuple[Any, FolderTree | None]:
+    """(root group, folder tree or None) of the store at `filename`, read-only."""
+    if not os.path.lexists(filename):
+        raise LandscapeError(f"store {filename} does not exist")
+    if os.path.isdir(filename):
+        return _open_folder(filename)
+    return _open_file(filename), None
+
+
+def _open_folder(filename: str) -> tuple[Any, FolderTree]:
+    if not os.path.isfile(os.path.join(filename, INDEX)):
+        raise LandscapeError(f"{filename} is a folder but not a landscape store (no {INDEX})")
+    try:
+        tree = FolderTree(filename, write=False)
+    except sqlite3.Error as exc:
+        raise LandscapeError(f"store {filename}: cannot read its index ({one_line(exc)})") from exc
+    try:
+        if tree.attrs("") is None:
+            raise LandscapeError(f"store {filename} was never committed (a writer stopped while creating it); "
+                                 "run the command again or remove it")
+        root = tree.root()
+        check_version(root.attrs, filename)
+    except sqlite3.Error as exc:
+        tree.close()
+        raise LandscapeError(f"store {filename}: its index is damaged ({one_line(exc)})") from exc
+    except BaseException:
+        tree.close()
+        raise
+    return root, tree
+
+
+def _open_file(filename: str) -> h5py.File:
+    try:
+        with open(filename, "rb"):
+            pass
+        is_hdf5 = h5py.is_hdf5(filename)
+    except OSError as exc:
+        raise LandscapeError(f"cannot read store {filename}: {one_line(exc)}") from exc
+    if not is_hdf5:
+        raise LandscapeError(f"{filename} is not an HDF5 file, so not a landscape store")
+    try:
+        f = h5py.File(filename, "r")
+    except Exception as exc:  # h5py reports damage as OSError, sometimes others
+        raise LandscapeError(f"store {filename} is damaged or truncated ({one_line(exc)})") from exc
+    try:
+        check_version(f.attrs, filename)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def check_version(attrs: Any, filename: str) -> None:
+    try:
+        fmt = decode(attrs.get("format"))
+        version = decode(attrs.get("schema_version"))
+    except Exception as exc:
+        raise LandscapeError(f"store {filename} is damaged ({one_line(exc)})") from exc
+    if fmt != FORMAT:
+        raise LandscapeError(f"{filename} is an HDF5 file but not a landscape store (no format='{FORMAT}' attribute)")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise LandscapeError(f"store {filename} has an invalid schema version {version!r}")
+    if version > SCHEMA_VERSION:
+        raise LandscapeError(
+            f"store {filename} has schema version {version}; this landscape reads up to "
+            f"{SCHEMA_VERSION} — upgrade landscape"
+        )

@@ -1,0 +1,443 @@
+"""The folder layout: groups and attributes in an SQLite index, arrays in immutable HDF5 units.
+
+    <store>/index.sqlite    groups (path -> attributes), arrays (group, name -> unit, dataset)
+    <store>/units/<id>.h5   the arrays one group wrote in one transaction; never changed
+
+A write transaction is one SQLite transaction, begun IMMEDIATE, so two writers' commits
+never interleave while readers go on (WAL mode) with the snapshot they opened.  Arrays
+go to a unit file under a temporary name; at commit every unit still named by the index
+is flushed, fsynced and renamed, the folder is fsynced, and only then does the index
+commit (synchronous=FULL).  Kill -9 anywhere before that commit leaves the transaction
+unwritten (its units are orphans that the next writer removes); after it, everything is
+there.  Units that the index no longer names are deleted after the commit, so a commit
+costs the bytes it writes and a few fsyncs, whatever the store already holds.
+
+`Group` gives the slice of h5py's Group API the store uses, so one set of store methods
+and integrity checks reads this layout and the single-file one (plain h5py) alike.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+from urllib.parse import quote
+
+import h5py
+import numpy as np
+
+from ..errors import LandscapeError
+from .codec import one_line
+
+__all__ = ["INDEX", "UNITS", "LIBVER", "FolderTree", "Group", "is_group"]
+
+INDEX = "index.sqlite"
+UNITS = "units"
+# HDF5 1.8 format or newer (large attributes) but nothing newer than 1.10 readers know.
+LIBVER = ("v108", "v110")
+# How long a writer waits for another process's commit (commits take seconds at most).
+_BUSY_SECONDS = 120.0
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS groups (path TEXT PRIMARY KEY, attrs TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS arrays (grp TEXT NOT NULL, name TEXT NOT NULL, unit TEXT NOT NULL,
+                                   dataset TEXT NOT NULL, PRIMARY KEY (grp, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS arrays_by_unit ON arrays (unit);
+"""
+
+
+def _subtree(path: str) -> tuple[str, tuple[str, ...]]:
+    """SQL condition and parameters for `path` and everything below it ('0' follows '/')."""
+    return "(path = ? OR (path > ? AND path < ?))", (path, path + "/", path + "0")
+
+
+def fsync_path(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(name: str) -> None:
+    try:
+        os.remove(name)
+    except OSError:
+        pass
+
+
+class FolderTree:
+    """An open folder store: a read snapshot, or one write transaction."""
+
+    def __init__(self, folder: str, *, write: bool, create: bool = False, edit_units: bool = False):
+        """`edit_units` opens existing units writable: only for tests and repair tools,
+        since it breaks the promise that a committed unit never changes."""
+        self.folder = folder
+        self._unit_mode = "r+" if edit_units else "r"
+        self.writable = write
+        self.units_dir = os.path.join(folder, UNITS)
+        index = os.path.join(folder, INDEX)
+        mode = "rwc" if create else ("rw" if write else "ro")
+        db = sqlite3.connect(f"file:{quote(index)}?mode={mode}", uri=True, isolation_level=None,
+                             timeout=_BUSY_SECONDS)
+        try:
+            if write:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                if create:
+                    os.makedirs(self.units_dir, exist_ok=True)
+                    db.executescript(_SCHEMA)
+                db.execute("BEGIN IMMEDIATE")
+            else:
+                db.execute("BEGIN")
+                db.execute("SELECT count(*) FROM groups").fetchone()  # pins the snapshot
+        except BaseException:
+            db.close()
+            raise
+        self._db: sqlite3.Connection | None = db
+        self._pending: dict[str, tuple[h5py.File, str]] = {}  # unit -> (open file, temporary name)
+        self._group_unit: dict[str, str] = {}  # group -> the unit it writes in this transaction
+        self._released: set[str] = set()  # units whose arrays this transaction dropped
+        self._readers: dict[str, h5py.File] = {}
+        if write:
+            self._remove_orphans()
+
+    # sql --------------------------------------------------------------------------------
+    def _sql(self, query: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        if self._db is None:
+            raise LandscapeError(f"store {self.folder} is closed")
+        return self._db.execute(query, params)
+
+    def unit_file(self, unit: str) -> str:
+        return os.path.join(self.units_dir, unit)
+
+    def _referenced(self) -> set[str]:
+        return {u for (u,) in self._sql("SELECT DISTINCT unit FROM arrays")}
+
+    def _remove_orphans(self) -> None:
+        """Units of crashed writers: temporary files, and finished ones the index never named.
+        Safe here: this transaction holds the write lock, so no other one is in flight."""
+        try:
+            names = os.listdir(self.units_dir)
+        except FileNotFoundError:
+            return
+        referenced = self._referenced()
+        for name in names:
+            if name.startswith(".tmp-") or (name.endswith(".h5") and name not in referenced):
+                _remove(self.unit_file(name))
+
+    # groups -----------------------------------------------------------------------------
+    def attrs(self, path: str) -> dict[str, Any] | None:
+        row = self._sql("SELECT attrs FROM groups WHERE path = ?", (path,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_attrs(self, path: str, attrs: dict[str, Any]) -> None:
+        self._sql("UPDATE groups SET attrs = ? WHERE path = ?", (json.dumps(attrs), path))
+
+    def create_group(self, path: str) -> None:
+        if self.attrs(path) is not None or self.ref(*_split(path)) is not None:
+            raise ValueError(f"unable to create group /{path} (name already exists)")
+        parent = _split(path)[0]
+        if path and self.attrs(parent) is None:
+            self.create_group(parent)
+        self._sql("INSERT INTO groups (path, attrs) VALUES (?, '{}')", (path,))
+
+    def children(self, path: str) -> list[str]:
+        if not path:
+            rows = self._sql("SELECT path FROM groups WHERE path != '' AND instr(path, '/') = 0")
+            return [r[0] for r in rows]
+        start = len(path) + 2
+        rows = self._sql("SELECT substr(path, ?) FROM groups WHERE path > ? AND path < ? "
+                         "AND instr(substr(path, ?), '/') = 0", (start, path + "/", path + "0", start))
+        return [r[0] for r in rows]
+
+    def delete(self, path: str) -> None:
+        """Remove a group with everything below it."""
+        cond, params = _subtree(path)
+        self._released.update(u for (u,) in self._sql(
+            f"SELECT DISTINCT unit FROM arrays WHERE {cond.replace('path', 'grp')}", params))
+        self._sql(f"DELETE FROM arrays WHERE {cond.replace('path', 'grp')}", params)
+        self._sql(f"DELETE FROM groups WHERE {cond}", params)
+        for group in [g for g in self._group_unit if g == path or g.startswith(path + "/")]:
+            del self._group_unit[group]  # a group written again starts a fresh unit
+
+    def clear(self) -> None:
+        """Remove every group and array (a store created over an old one)."""
+        self._released.update(self._referenced())
+        self._sql("DELETE FROM arrays")
+        self._sql("DELETE FROM groups")
+        self._group_unit.clear()
+
+    # arrays -----------------------------------------------------------------------------
+    def array_names(self, group: str) -> list[str]:
+        return [r[0] for r in self._sql("SELECT name FROM arrays WHERE grp = ?", (group,))]
+
+    def ref(self, group: str, name: str) -> tuple[str, str] | None:
+        row = self._sql("SELECT unit, dataset FROM arrays WHERE grp = ? AND name = ?", (group, name)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def set_ref(self, group: str, name: str, ref: tuple[str, str]) -> None:
+        """Name an existing unit's dataset as array `name` of `group` (no bytes copied)."""
+        old = self.ref(group, name)
+        if old is not None:
+            self._released.add(old[0])
+        self._sql("INSERT OR REPLACE INTO arrays (grp, name, unit, dataset) VALUES (?, ?, ?, ?)",
+                  (group, name, *ref))
+
+    def delete_array(self, group: str, name: str) -> None:
+        old = self.ref(group, name)
+        if old is not None:
+            self._released.add(old[0])
+            self._sql("DELETE FROM arrays WHERE grp = ? AND name = ?", (group, name))
+
+    def dataset(self, group: str, name: str) -> h5py.Dataset | None:
+        ref = self.ref(group, name)
+        if ref is None:
+            return None
+        unit, dataset = ref
+        return self._open_unit(unit, f"/{group}/{name}")[dataset]
+
+    def create_dataset(self, group: str, name: str, **kwargs: Any) -> h5py.Dataset:
+        if self.ref(group, name) is not None or self.attrs(_join(group, name)) is not None:
+            raise ValueError(f"unable to create dataset /{group}/{name} (name already exists)")
+        unit = self._group_unit.get(group) or self._new_unit(group)
+        file = self._pending[unit][0]
+        dataset = name if name not in file else f"{name}.{len(file)}"
+        ds = file.create_dataset(dataset, **kwargs)
+        self.set_ref(group, name, (unit, dataset))
+        return ds
+
+    def _new_unit(self, group: str) -> str:
+        unit = f"{uuid.uuid4().hex}.h5"
+        temp = self.unit_file(f".tmp-{unit}")
+        file = h5py.File(temp, "w", libver=LIBVER)
+        file.attrs["group"] = f"/{group}"  # for people reading a unit on its own
+        self._pending[unit] = (file, temp)
+        self._group_unit[group] = unit
+        return unit
+
+    def _open_unit(self, unit: str, what: str) -> h5py.File:
+        if unit in self._pending:
+            return self._pending[unit][0]
+        if unit not in self._readers:
+            try:
+                self._readers[unit] = h5py.File(self.unit_file(unit), self._unit_mode)
+            except (OSError, FileNotFoundError) as exc:
+                raise LandscapeError(f"store {self.folder}: cannot read {what} from units/{unit} ({one_line(exc)}); "
+                                     "the store changed while open, or it is damaged") from exc
+        return self._readers[unit]
+
+    def missing_units(self) -> list[str]:
+        """Integrity: every unit the index names must be there."""
+        rows = self._sql("SELECT unit, min(grp || '/' || name) FROM arrays GROUP BY unit").fetchall()
+        return [f"units/{unit}: missing (holds /{where})" for unit, where in rows
+                if not os.path.isfile(self.unit_file(unit))]
+
+    # transaction ------------------------------------------------------------------------
+    def commit(self) -> None:
+        """Make units durable, then commit the index; dropped units go afterwards."""
+        referenced = self._referenced()
+        finished = []
+        try:
+            for unit, (file, temp) in list(self._pending.items()):
+                file.close()
+                if unit in referenced:
+                    fsync_path(temp)
+                    os.rename(temp, self.unit_file(unit))
+                    finished.append(unit)
+                else:
+                    _remove(temp)
+            self._pending.clear()
+            if finished:
+                fsync_path(self.units_dir)
+            self._sql("COMMIT")
+        except BaseException:
+            for unit in finished:
+                _remove(self.unit_file(unit))
+            self.abort()
+            raise
+        still = self._referenced() if self._released else set()
+        for unit in self._released - still:
+            _remove(self.unit_file(unit))
+        self.close()
+
+    def abort(self) -> None:
+        """Discard the transaction: the index rolls back and this transaction's units go."""
+        for file, temp in self._pending.values():
+            try:
+                file.close()
+            except Exception:
+                pass
+            _remove(temp)
+        self._pending.clear()
+        if self._db is not None and self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        self.close()
+
+    def close(self) -> None:
+        for file in self._readers.values():
+            try:
+                file.close()
+            except Exception:
+                pass
+        self._readers.clear()
+        if self._pending:
+            self.abort()
+            return
+        if self._db is not None:
+            db, self._db = self._db, None
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            db.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._db is None
+
+    def root(self) -> Group:
+        return Group(self, "")
+
+
+def _split(path: str) -> tuple[str, str]:
+    head, _, tail = path.rpartition("/")
+    return head, tail
+
+
+def _join(group: str, name: str) -> str:
+    return f"{group}/{name}" if group else name
+
+
+class Attrs(MutableMapping[str, Any]):
+    """A group's attributes, read and written through the index."""
+
+    def __init__(self, tree: FolderTree, path: str):
+        self._tree, self._path = tree, path
+
+    def _all(self) -> dict[str, Any]:
+        attrs = self._tree.attrs(self._path)
+        if attrs is None:
+            raise KeyError(f"group /{self._path} does not exist")
+        return attrs
+
+    def __getitem__(self, key: str) -> Any:
+        return self._all()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if isinstance(value, np.generic):
+            value = value.item()
+        if not isinstance(value, (str, bool, int, float)):
+            raise TypeError(f"attribute {key!r}: {type(value).__name__} is not a str, int, float or bool")
+        attrs = self._all()
+        attrs[key] = value
+        self._tree.set_attrs(self._path, attrs)
+
+    def __delitem__(self, key: str) -> None:
+        attrs = self._all()
+        del attrs[key]
+        self._tree.set_attrs(self._path, attrs)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def update(self, other: Any = (), **kwargs: Any) -> None:  # one write instead of one per key
+        attrs = self._all()
+        for key, value in dict(other, **kwargs).items():
+            attrs[key] = value.item() if isinstance(value, np.generic) else value
+        self._tree.set_attrs(self._path, attrs)
+
+
+class Group:
+    """A group of the folder tree, with the slice of h5py.Group's API the store uses."""
+
+    def __init__(self, tree: FolderTree, path: str):
+        self._tree, self._path = tree, path
+
+    @property
+    def name(self) -> str:
+        return "/" + self._path
+
+    @property
+    def attrs(self) -> Attrs:
+        return Attrs(self._tree, self._path)
+
+    def _lookup(self, key: str) -> Group | h5py.Dataset | None:
+        full = _join(self._path, key.strip("/"))
+        if self._tree.attrs(full) is not None:
+            return Group(self._tree, full)
+        return self._tree.dataset(*_split(full))
+
+    def __contains__(self, key: str) -> bool:
+        full = _join(self._path, key.strip("/"))
+        return self._tree.attrs(full) is not None or self._tree.ref(*_split(full)) is not None
+
+    def __getitem__(self, key: str) -> Group | h5py.Dataset:
+        found = self._lookup(key)
+        if found is None:
+            raise KeyError(f"object {key!r} does not exist in {self.name}")
+        return found
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = self._lookup(key)
+        return default if found is None else found
+
+    def keys(self) -> list[str]:
+        return sorted(self._tree.children(self._path) + self._tree.array_names(self._path))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def items(self) -> list[tuple[str, Group | h5py.Dataset]]:
+        return [(k, self[k]) for k in self.keys()]
+
+    def create_group(self, name: str) -> Group:
+        full = _join(self._path, name)
+        self._tree.create_group(full)
+        return Group(self._tree, full)
+
+    def require_group(self, name: str) -> Group:
+        found = self._lookup(name)
+        if isinstance(found, Group):
+            return found
+        return self.create_group(name)
+
+    def create_dataset(self, name: str, **kwargs: Any) -> h5py.Dataset:
+        return self._tree.create_dataset(self._path, name, **kwargs)
+
+    def link(self, name: str, source: Group, source_name: str) -> None:
+        """Array `name` here is `source[source_name]`, sharing its unit (nothing is copied)."""
+        ref = self._tree.ref(source._path, source_name)
+        if ref is None:
+            raise KeyError(f"{source.name} has no array {source_name!r}")
+        self._tree.set_ref(self._path, name, ref)
+
+    def refs(self) -> dict[str, tuple[str, str]]:
+        """Where each array lives (unit, dataset), to carry it to another group."""
+        return {n: self._tree.ref(self._path, n) for n in self._tree.array_names(self._path)}  # type: ignore[misc]
+
+    def adopt(self, refs: dict[str, tuple[str, str]]) -> None:
+        for name, ref in refs.items():
+            self._tree.set_ref(self._path, name, ref)
+
+    def __delitem__(self, key: str) -> None:
+        full = _join(self._path, key.strip("/"))
+        if self._tree.attrs(full) is not None:
+            self._tree.delete(full)
+        elif self._tree.ref(*_split(full)) is not None:
+            self._tree.delete_array(*_split(full))
+        else:
+            raise KeyError(f"object {key!r} does not exist in {self.name}")
+
+
+def is_group(obj: Any) -> bool:
+    """A group of either layout (h5py for the single file, `Group` for the folder)."""
+    return isinstance(obj, (h5py.Group, Group))
