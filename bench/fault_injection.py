@@ -60,7 +60,7 @@ def campaign(target: str, trials: int, rng: np.random.Generator, tmp: str) -> di
         subprocess.run(landscape_command(*MINIMA, "--out", base), check=True, capture_output=True)
 
         def prepare(out: str) -> list[str]:
-            shutil.copyfile(base, out)
+            shutil.copytree(base, out)
             return landscape_command("explore", out, "--json")
 
         outcome = _explore_outcome

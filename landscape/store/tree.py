@@ -112,6 +112,9 @@ class FolderTree:
     def unit_file(self, unit: str) -> str:
         return os.path.join(self.units_dir, unit)
 
+    def _named(self, unit: str) -> bool:
+        return self._sql("SELECT 1 FROM arrays WHERE unit = ? LIMIT 1", (unit,)).fetchone() is not None
+
     def _referenced(self) -> set[str]:
         return {u for (u,) in self._sql("SELECT DISTINCT unit FROM arrays")}
 
@@ -237,12 +240,11 @@ class FolderTree:
     # transaction ------------------------------------------------------------------------
     def commit(self) -> None:
         """Make units durable, then commit the index; dropped units go afterwards."""
-        referenced = self._referenced()
         finished = []
         try:
             for unit, (file, temp) in list(self._pending.items()):
                 file.close()
-                if unit in referenced:
+                if self._named(unit):
                     fsync_path(temp)
                     os.rename(temp, self.unit_file(unit))
                     finished.append(unit)
@@ -257,8 +259,7 @@ class FolderTree:
                 _remove(self.unit_file(unit))
             self.abort()
             raise
-        still = self._referenced() if self._released else set()
-        for unit in self._released - still:
+        for unit in [u for u in self._released if not self._named(u)]:
             _remove(self.unit_file(unit))
         self.close()
 
