@@ -18,7 +18,8 @@ __all__ = ["demo_cmd", "connect_cmd", "exact_cmd"]
 MB_REFERENCE = -40.664844  # DESIGN.md: Mueller-Brown A-C saddle, the highest point of the A-B MEP
 
 
-def _result_payload(result: Any, store: str | None, resumed: int | None = None) -> dict[str, Any]:
+def _result_payload(result: Any, store: str | None,
+                    resumed: tuple[int | None, int | None] | None = None) -> dict[str, Any]:
     return {
         "saddle_energy": json_number(result.saddle_energy),
         "upper_bound": json_number(result.upper_bound),
@@ -33,7 +34,8 @@ def _result_payload(result: Any, store: str | None, resumed: int | None = None) 
         "status": result.status.value,
         "message": result.message,
         "store": store,
-        "resumed_from_cycle": resumed,
+        "resumed_from_cycle": resumed[0] if resumed else None,
+        "resumed_from_step": resumed[1] if resumed else None,
     }
 
 
@@ -65,7 +67,10 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
                    "starting path's largest force; autoneb: its schedule].")
 @click.option("--steps", type=int, default=None, help="Step budget (default 5000 for neb/string).")
 @click.option("--out", "out", default=None,
-              help="HDF5 store: every AutoNEB cycle is committed as it finishes; running again continues it.")
+              help="Store (a folder): AutoNEB commits every cycle, neb/string their state every "
+                   "--checkpoint-every seconds; running the same command again continues it.")
+@click.option("--checkpoint-every", "checkpoint_every", type=float, default=None,
+              help="neb/string with --out: seconds between commits of the band's state [default: 30].")
 @click.option("--resume", is_flag=True, help="Require an unfinished run in --out and continue it.")
 @click.option("--force", is_flag=True, help="Replace an --out store that holds other results.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -74,16 +79,16 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--max-pivots", type=int, default=None, help="AutoNEB: cap on the number of pivots, ends included.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
                 pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
-                out: str | None, resume: bool, force: bool, as_json: bool, progress: bool | None,
-                max_pivots: int | None) -> None:
+                out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
+                progress: bool | None, max_pivots: int | None) -> None:
     """Find the minimum energy path of POTENTIAL between two points."""
     from landscape.connect import connect
     from landscape.runs import connect_stored
 
     if pivots is not None and pivots < 3:
         raise LandscapeError(f"--pivots must be at least 3, got {pivots}")
-    if (resume or force) and not out:
-        raise LandscapeError("--resume and --force need --out")
+    if (resume or force or checkpoint_every is not None) and not out:
+        raise LandscapeError("--resume, --force and --checkpoint-every need --out")
     if resume and force:
         raise LandscapeError("--resume and --force contradict each other")
     pot = build_potential(potential, options)
@@ -95,13 +100,16 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         settings["max_pivots"] = max_pivots
     progress = sys.stderr.isatty() if progress is None else progress
     if out:
+        from landscape.runs import DEFAULT_CHECKPOINT_SECONDS
+
+        every = DEFAULT_CHECKPOINT_SECONDS if checkpoint_every is None else checkpoint_every
         run = connect_stored(out, pot, (a_name, b_name), a, b, pivots=pivots, progress=progress, force=force,
-                             require_resume=resume, **settings)
-        result, stored, resumed = run.result, run.store, run.resumed_from_cycle
+                             require_resume=resume, checkpoint_seconds=every, **settings)
+        result, stored, resumed = run.result, run.store, (run.resumed_from_cycle, run.resumed_from_step)
     else:
         result, stored, resumed = connect(pot, a, b, pivots=pivots, progress=progress, **settings), None, None
     if result.status is Status.INTERRUPTED:  # never a success-shaped answer
-        where = f"; {stored} keeps every committed cycle and the same command continues it" if stored else ""
+        where = f"; {stored} keeps what was committed and the same command continues it" if stored else ""
         raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
     emit(as_json, _result_payload(result, stored, resumed), [
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",

@@ -30,6 +30,11 @@ class Trial:
     resumed_from_cycle: int | None
     result: dict[str, Any]
 
+    @property
+    def resumed(self) -> bool:
+        """Whether the rerun continued committed work (a cycle, or a band's step)."""
+        return self.result.get("resumed_from_cycle") is not None or self.result.get("resumed_from_step") is not None
+
 
 def landscape_command(*args: str) -> list[str]:
     """argv running the landscape CLI with this interpreter."""

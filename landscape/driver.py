@@ -115,7 +115,8 @@ def optimize(
             bar.close()
     status, message = outcome
     final = state.path.numpy()
-    profile, extra = _final_profile(state, potential, per_segment)
+    # An interrupted run computes nothing more (a second Ctrl-C would land in it).
+    profile, extra = (None, 0) if status is Status.INTERRUPTED else _final_profile(state, potential, per_segment)
     climbing = bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False))
     result = Result(path=final, status=status, message=message, nit=state.nit, nfev=state.nfev + extra,
                     profile=profile, climbing=climbing, history=host_scalars(history), cycles=state.cycles,

@@ -1,16 +1,18 @@
-"""Runs backed by a store: every finished AutoNEB cycle is committed as it lands,
-and running the same command again continues from the last committed cycle.
+"""Runs backed by a store: progress is committed as it lands, and running the same
+command again continues from the last commit.
 
-A crash (even kill -9) leaves the store readable, holding every completed cycle and
-a checkpoint: the path the next cycle starts from, the counters and the history so
-far.  Resuming rebuilds the state from that checkpoint; since every cycle starts a
-fresh band from its evaluated path, a resumed run of a deterministic potential ends
-exactly where an uninterrupted one does.
+AutoNEB commits every finished cycle with a checkpoint (the path the next cycle starts
+from, the counters, the history so far); NEB and the string method commit a snapshot
+of their whole state (`PathOptimizer.snapshot`) every `checkpoint_seconds` and when
+interrupted.  A crash (even kill -9) leaves the store readable with all of it.
+Resuming rebuilds the state from the checkpoint, so a resumed run of a deterministic
+potential ends exactly where an uninterrupted one does.
 """
 from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -29,8 +31,12 @@ from .path import Path, to_numpy
 from .potential import Potential
 from .result import Result, Status
 from .store import Store, is_store, remove_store
+from .values import check_number
 
-__all__ = ["StoredRun", "connect_stored"]
+__all__ = ["StoredRun", "connect_stored", "DEFAULT_CHECKPOINT_SECONDS"]
+
+#: How often NEB and string runs commit their state: at most this much work is lost.
+DEFAULT_CHECKPOINT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,37 +46,66 @@ class StoredRun:
     result: Result
     store: str
     name: str
-    resumed_from_cycle: int | None = None  # cycle the run continued at, if it did
+    resumed_from_cycle: int | None = None  # AutoNEB cycle the run continued at, if it did
+    resumed_from_step: int | None = None  # step a band (NEB, string) continued at, if it did
     reused: bool = False  # the store already held this finished path
 
 
-class _CycleCommitter:
-    """Driver callback: commits each newly finished cycle plus a checkpoint."""
+class _Committer:
+    """Driver callback: commits what a killed run needs to continue where it stood.
 
-    def __init__(self, filename: str, name: str, config: dict[str, Any], history: list[float], seen: int):
+    AutoNEB: every newly finished cycle, with a checkpoint (the path the next cycle
+    starts from).  Methods that can snapshot their state (NEB, string): the state, every
+    `every` seconds of running, and once more when the run is interrupted.
+    """
+
+    def __init__(self, filename: str, name: str, config: dict[str, Any], history: list[float], seen: int,
+                 optimizer: PathOptimizer, potential: Potential, every: float | None):
         self.filename, self.name, self.config = filename, name, config
         self.history: list[Any] = list(history)
         self.seen = seen
+        self.optimizer, self.potential, self.every = optimizer, potential, every
+        self.last = time.monotonic()
 
     def __call__(self, state: OptimizerState) -> None:
         self.history.append(state.max_energy)
-        if len(state.cycles) > self.seen and isinstance(state, AutoNEBState):
-            self.commit(state)
+        if isinstance(state, AutoNEBState):
+            if len(state.cycles) > self.seen:
+                self.commit_cycles(state)
+        elif self.every is not None and time.monotonic() - self.last >= self.every:
+            self.commit_state(state)
 
     def host_history(self) -> np.ndarray:
         return host_scalars(self.history)
 
-    def commit(self, state: AutoNEBState) -> None:
+    def _potential_state(self, attrs: dict[str, Any], saved: Any) -> dict[str, Any]:
+        if saved is not None:  # a sampler's position, for instance
+            attrs["potential_state"] = saved
+        return attrs
+
+    def commit_cycles(self, state: AutoNEBState) -> None:
         with Store.write(self.filename) as store:
             for cycle in state.cycles[self.seen :]:
                 store.append_cycle(self.name, cycle, config=self.config)
             start = state.cycle_start if state.cycle_start is not None else state.inner.path
             arrays = {"pivots": start.pivots, "energies": start.energies, "history": self.host_history()}
             attrs = {"cycle": state.cycle, "nit": state.nit, "nfev": state.nfev - state.inner.nfev}
-            if state.cycle_start_potential_state is not None:  # a sampler's position, for instance
-                attrs["potential_state"] = state.cycle_start_potential_state
-            store.write_checkpoint(self.name, arrays, attrs)
+            store.write_checkpoint(self.name, arrays, self._potential_state(attrs, state.cycle_start_potential_state))
         self.seen = len(state.cycles)
+
+    def commit_state(self, state: OptimizerState) -> bool:
+        """Commit a snapshot of `state` (when it can be taken now); whether it was."""
+        snap = self.optimizer.snapshot(state)
+        if snap is None:
+            return False
+        arrays, attrs = snap
+        attrs = self._potential_state({**attrs, "kind": "state"}, self.potential.checkpoint_state())
+        with Store.write(self.filename) as store:
+            store.write_progress(self.name, {**arrays, "history": self.host_history()}, attrs, nit=state.nit,
+                                 nfev=state.nfev, climbing=bool(getattr(state, "climbing", False)),
+                                 start=self.config["start_name"], end=self.config["end_name"], config=self.config)
+        self.last = time.monotonic()
+        return True
 
 
 def _run_config(optimizer: PathOptimizer, n_pivots: int, names: tuple[str, str], a: Any, b: Any,
@@ -135,21 +170,27 @@ def _create(filename: str, potential: Potential, names: tuple[str, str], points:
         store.write_minima(coords, energies, list(names))
 
 
-def _resume_state(filename: str, name: str, optimizer: PathOptimizer, potential: Potential) -> tuple[Any, list[float], int, int | None]:
-    """(state or None, history so far, cycles already stored, cycle resumed at)."""
+def _resume_state(filename: str, name: str, optimizer: PathOptimizer,
+                  potential: Potential) -> tuple[Any, list[float], int, tuple[str, int] | None]:
+    """(state or None, history so far, cycles already stored, ("cycle"|"step", where) resumed)."""
     with Store.open(filename) as store:
         stored = store.read_result(name)
         checkpoint = store.read_checkpoint(name)
-    if checkpoint is None or not isinstance(optimizer, AutoNEB):
+    if checkpoint is None:
         return None, [], 0, None
     arrays, attrs = checkpoint
+    if "potential_state" in attrs:
+        potential.restore_checkpoint_state(attrs["potential_state"])
+    if attrs.get("kind") == "state":  # a band's exact state mid-run
+        state = optimizer.restore(arrays, attrs, potential)
+        return state, list(arrays["history"]), 0, ("step", state.nit)
+    if not isinstance(optimizer, AutoNEB):
+        raise LandscapeError(f"{filename}: path {name} holds an AutoNEB checkpoint, but the method is another")
     path = Path(potential.asarray(arrays["pivots"]), potential.asarray(arrays["energies"]))
     cycle = int(attrs["cycle"])
     records = stored.cycles[:cycle]
-    if "potential_state" in attrs:
-        potential.restore_checkpoint_state(attrs["potential_state"])
     state = optimizer.resume(path, cycle, potential, records=records, nit=int(attrs["nit"]), nfev=int(attrs["nfev"]))
-    return state, list(arrays["history"]), len(records), cycle
+    return state, list(arrays["history"]), len(records), ("cycle", cycle)
 
 
 def _discard_if_empty(filename: str) -> None:
@@ -164,22 +205,26 @@ def _discard_if_empty(filename: str) -> None:
 
 
 def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential: Potential,
-         mode: str, progress: bool) -> tuple[Result, int | None]:
+         mode: str, progress: bool, checkpoint_seconds: float | None) -> tuple[Result, tuple[str, int] | None]:
     """Run (or continue) the optimisation, committing cycles; write the final result."""
     optimizer = job.optimizer
-    state, history, seen, cycle = _resume_state(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
+    resumed = _resume_state(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
+    state, history, seen, where = resumed
     if state is None:  # fresh start: evaluate here so the history holds the first entry
         state = optimizer.init(job.start_path, potential)
         history = [state.max_energy]
-    committer = _CycleCommitter(filename, name, config, history, seen)
+    committer = _Committer(filename, name, config, history, seen, optimizer, potential, checkpoint_seconds)
     result = optimize(optimizer, potential, job.start_path, budget=job.budget, progress=progress,
                       callbacks=[committer], state=state)
     result = replace(result, history=committer.host_history(), config=config)
-    if result.status is not Status.INTERRUPTED:  # an interrupted run keeps its checkpoint
+    if result.status is Status.INTERRUPTED:  # keep the latest state (AutoNEB keeps its last cycle)
+        if result.state is not None and not isinstance(result.state, AutoNEBState):
+            committer.commit_state(result.state)
+    else:
         with Store.write(filename) as store:
             store.write_result(name, result, start=config["start_name"], end=config["end_name"],
                                bn_mode=getattr(potential, "bn_mode", None))
-    return result, cycle
+    return result, where
 
 
 def connect_stored(
@@ -195,6 +240,7 @@ def connect_stored(
     progress: bool = False,
     force: bool = False,
     require_resume: bool = False,
+    checkpoint_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
     **settings: Any,
 ) -> StoredRun:
     """`connect` whose progress lives in the store `filename` (see module docstring).
@@ -202,7 +248,11 @@ def connect_stored(
     An existing store is continued when it holds this path, for this potential and
     these settings, unfinished; returned as is when finished; refused otherwise
     unless `force` replaces it.  Only one process may write a store at a time.
+    AutoNEB commits every cycle; NEB and the string method commit their state every
+    `checkpoint_seconds` (None: only when interrupted), which never changes the result.
     """
+    if checkpoint_seconds is not None:
+        check_number("checkpoint_seconds", checkpoint_seconds, lambda v: v >= 0, ">= 0")
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, **settings)
     name = f"{names[0]}-{names[1]}"
     config = _run_config(job.optimizer, job.n_pivots, names, job.start_path.start, job.start_path.end, job.budget)
@@ -219,9 +269,11 @@ def connect_stored(
         if mode == "new":
             _create(filename, potential, names, (job.start_path.start, job.start_path.end))
         try:
-            result, cycle = _run(filename, name, config, job, potential, mode, progress)
+            result, where = _run(filename, name, config, job, potential, mode, progress, checkpoint_seconds)
         except BaseException:
             if mode == "new":
                 _discard_if_empty(filename)
             raise
-        return StoredRun(result, filename, name, resumed_from_cycle=cycle)
+        kind, at = where if where is not None else (None, None)
+        return StoredRun(result, filename, name, resumed_from_cycle=at if kind == "cycle" else None,
+                         resumed_from_step=at if kind == "step" else None)

@@ -27,14 +27,14 @@ def crash_after_cycles(monkeypatch, n: int) -> None:
     """Make the run die right after committing its n-th cycle."""
     import landscape.runs as runs
 
-    original = runs._CycleCommitter.commit
+    original = runs._Committer.commit_cycles
 
     def commit_then_crash(self, state):
         original(self, state)
         if len(state.cycles) == n:
             raise Crash
 
-    monkeypatch.setattr(runs._CycleCommitter, "commit", commit_then_crash)
+    monkeypatch.setattr(runs._Committer, "commit_cycles", commit_then_crash)
 
 
 ARGS = ("connect", "mueller-brown", "-o", "dim=5000", "--start", "A", "--end", "B", "--json")
@@ -73,6 +73,36 @@ def test_kill_minus_nine_then_resume_gives_the_uninterrupted_result(tmp_path, re
 def test_some_kill_landed_mid_run():
     """Timing depends on machine load, so not every kill must land; one must."""
     assert any(KILLS), "every run finished before its kill: the campaign tested nothing"
+
+
+# About 1.5 s each, so that kills land after the interpreter started and before the end.
+BANDS = {"neb": ("-o", "dim=10000", "--fmax", "0.01"), "string": ("-o", "dim=6000", "--pivots", "33", "--fmax", "0.001")}
+
+
+@pytest.mark.parametrize("method", ["neb", "string"])
+def test_bands_commit_their_state_and_resume_mid_run_exactly(tmp_path, method):
+    """NEB and the string method commit a snapshot every --checkpoint-every seconds: a
+    kill loses at most that much, and the resumed run is the uninterrupted one."""
+    args = ("connect", "mueller-brown", *BANDS[method], "--start", "A", "--end", "B", "--method", method,
+            "--checkpoint-every", "0.05", "--json")
+    ref = tmp_path / "ref"
+    began = time.perf_counter()
+    subprocess.run(landscape_command(*args, "--out", str(ref)), check=True, capture_output=True)
+    seconds = time.perf_counter() - began
+    with Store.open(ref) as s:
+        want = s.read_result("A-B")
+    resumed_steps = []
+    for k, fraction in enumerate((0.5, 0.75)):
+        out = tmp_path / f"run{k}"
+        trial = kill_and_resume(landscape_command(*args, "--out", str(out)), str(out), fraction * seconds)
+        assert trial.readable, trial.problems
+        with Store.open(out) as s:
+            got = s.read_result("A-B")
+        np.testing.assert_array_equal(got.path.pivots, want.path.pivots)
+        np.testing.assert_array_equal(got.history, want.history)
+        assert (got.nit, got.nfev, got.status) == (want.nit, want.nfev, want.status)
+        resumed_steps.append(trial.result["resumed_from_step"])
+    assert any(step for step in resumed_steps), f"no kill landed after a checkpoint: {resumed_steps}"
 
 
 def test_interrupted_store_holds_completed_cycles_and_resumes(tmp_path, monkeypatch):

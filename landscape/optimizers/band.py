@@ -24,6 +24,7 @@ from ..steppers import FIRE, Stepper
 from ..values import check_number
 from .base import OptimizerState, PathOptimizer
 from .insertion import insert_at_segment
+from .snapshot import band_restore, band_snapshot
 
 __all__ = ["ElasticBand", "NEB", "StringMethod", "BandState", "band_forces"]
 
@@ -289,6 +290,12 @@ class ElasticBand(PathOptimizer):
                       stepper_state=self.stepper.init(pivots[1:-1]), nfev=nfev, climbing=True,
                       recent_max=(), faults=0, fault=None, verified=None, repairs=state.repairs + 1, dense=None)
         return self._track(new)
+
+    def snapshot(self, state: BandState) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        return band_snapshot(state)
+
+    def restore(self, arrays: dict[str, Any], attrs: dict[str, Any], potential: Potential) -> BandState:
+        return band_restore(self, arrays, attrs, potential)
 
     def to_config(self) -> dict[str, Any]:
         return {

@@ -59,6 +59,17 @@ class PathOptimizer(ABC):
         """
         return state, outcome
 
+    def snapshot(self, state: OptimizerState) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(arrays, JSON attributes) from which `restore` rebuilds `state` exactly, so a
+        killed run continues where it stood; None when this state cannot be saved (the
+        default: such optimizers resume only at their own boundaries, as AutoNEB does
+        at its cycles)."""
+        return None
+
+    def restore(self, arrays: dict[str, Any], attrs: dict[str, Any], potential: Potential) -> OptimizerState:
+        """The state `snapshot` saved."""
+        raise NotImplementedError(f"{type(self).__name__} cannot restore a snapshot")
+
     @abstractmethod
     def to_config(self) -> dict[str, Any]:
         """JSON-able settings, stored with results."""

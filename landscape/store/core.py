@@ -406,10 +406,10 @@ class Store:
         g.attrs["nfev"] = int(record.nfev)  # a record counts evaluations since the run began
 
     def _new_running_path(self, paths: Any, name: str, start: Any, end: Any,
-                          config: Mapping[str, Any] | None) -> None:
+                          config: Mapping[str, Any] | None, message: str = "AutoNEB cycles in progress") -> None:
         g = paths.create_group(name)
         g.create_dataset("history", data=np.zeros(0))
-        attrs = {"status": Status.RUNNING.value, "message": "AutoNEB cycles in progress", "nit": 0,
+        attrs = {"status": Status.RUNNING.value, "message": message, "nit": 0,
                  "nfev": 0, "config": dict(config or {})}
         attrs.update({k: v for k, v in {"start": start, "end": end}.items() if v is not None})
         set_attrs(g, attrs)
@@ -448,6 +448,35 @@ class Store:
             cycles=tuple(read_cycle(c) for c in cycle_groups(g)),
             config=json.loads(a["config"]), state=None,
         )
+
+    @_reporting("write progress", writes=True)
+    def write_progress(self, name: str, arrays: Mapping[str, Any], attrs: Mapping[str, Any], *,
+                       nit: int, nfev: int, climbing: bool, start: str | int | None = None,
+                       end: str | int | None = None, config: Mapping[str, Any] | None = None) -> None:
+        """Commit a running path's state mid-run: the checkpoint (`arrays`, which hold
+        the current "pivots" and "energies", and `attrs`), and the path's pivots,
+        energies and counters, which are the checkpoint's arrays, shared, not copied.
+        A missing path is created with status "running"."""
+        self._require_writable()
+        check_name(name, "path name")
+        validate_json({"config": dict(config or {})}, f"config of path {name!r}")
+        paths = self._f.require_group("paths")
+        if name not in paths:
+            self._new_running_path(paths, name, start, end, config, "in progress")
+        g = paths[name]
+        status = decode(g.attrs.get("status"))
+        if status != Status.RUNNING.value:
+            raise LandscapeError(f"path {name!r} is finished (status {status}); write_result replaces it")
+        self.write_checkpoint(name, arrays, attrs)
+        c = g["checkpoint"]
+        for key in ("pivots", "energies", "profile"):
+            self._delete(f"paths/{name}/{key}")
+        g.link("pivots", c, "pivots")
+        g.link("energies", c, "energies")
+        energies = np.asarray(arrays["energies"])
+        g.attrs.update({"nit": int(nit), "nfev": int(nfev), "climbing": bool(climbing),
+                        "saddle_energy": float(energies.max()), "upper_bound": float(energies.max()),
+                        "saddle_index": int(np.argmax(energies))})
 
     def write_checkpoint(self, name: str, arrays: Mapping[str, Any], attrs: Mapping[str, Any]) -> None:
         """Store (replacing) what a run needs to resume path `name`, under

@@ -41,3 +41,26 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     r = invoke(CONNECT + ["-o", "at_start=true", "--out", tmp_path / "s.h5"])
     assert r.exit_code == 130 and "interrupted" in error_line(r)
     assert not (tmp_path / "s.h5").exists()
+
+
+def test_ctrl_c_in_a_neb_run_keeps_its_state_and_the_rerun_continues_it(tmp_path):
+    """A band commits its state when interrupted (not only every --checkpoint-every
+    seconds): nothing computed before Ctrl-C is lost, and the result is the one an
+    uninterrupted run gives."""
+    neb = ["connect", SPEC, "-o", "bend=0.6", "--start", "L", "--end", "R", "--method", "neb", "--fmax", "0.0001", "--json"]
+    whole = json.loads(invoke(neb + ["--out", tmp_path / "whole"]).stdout)
+    out = tmp_path / "parts"
+    command = neb + ["-o", "after=40", "--out", out]
+    steps = []
+    for _ in range(40):
+        r = invoke(command)
+        if r.exit_code == 0:
+            break
+        assert r.exit_code == 130 and "interrupted" in error_line(r)
+        with Store.open(out) as s:
+            steps.append(s.path_info("L-R")["nit"])
+    done = json.loads(r.stdout)
+    assert len(steps) >= 2 and steps == sorted(steps) and steps[0] > 0  # each rerun went further
+    assert done["resumed_from_step"] == steps[-1]
+    for key in ("saddle_energy", "iterations", "evaluations", "status"):
+        assert done[key] == whole[key], key

@@ -1,0 +1,63 @@
+"""A band's state as arrays and JSON attributes, and back, so a run resumes mid-band.
+
+Everything `ElasticBand.step` reads is saved (pivots, energies, gradients, forces, the
+stepper's state, the counters and the recent saddle energies), so a run continued from
+a snapshot takes exactly the steps the uninterrupted run took.  A state in the middle
+of a fault (a rejected step, or one not yet checked for faults) is not saved: the
+next clean step is.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..arrays import host_scalars
+from ..errors import LandscapeError
+from ..path import Path, to_numpy
+from ..potential import Potential
+
+__all__ = ["band_snapshot", "band_restore"]
+
+_ARRAYS = ("gradients", "forces")
+_NUMBERS = ("nit", "nfev", "climbing", "ceiling", "step_scale", "faults", "force0", "repairs")
+
+
+def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """(arrays, attributes) of a clean band state; None for a state mid-fault."""
+    if state.verified is not None or state.faults:
+        return None
+    arrays = {"pivots": to_numpy(state.path.pivots), "energies": to_numpy(state.path.energies),
+              **{k: to_numpy(getattr(state, k)) for k in _ARRAYS},
+              "recent_max": host_scalars(state.recent_max)}
+    attrs: dict[str, Any] = {k: getattr(state, k) for k in _NUMBERS}
+    attrs["stepper_numbers"] = {}
+    for key, value in state.stepper_state.items():  # arrays, or plain numbers (Adam's t)
+        if isinstance(value, (int, float)):
+            attrs["stepper_numbers"][key] = value
+        else:
+            arrays[f"stepper.{key}"] = to_numpy(value)
+    if state.dense is not None:
+        attrs["dense_per_segment"] = int(state.dense[0])
+        arrays["dense"] = np.asarray(state.dense[1])
+    return arrays, attrs
+
+
+def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str, Any], potential: Potential) -> Any:
+    """The `BandState` that `band_snapshot` saved, on the potential's arrays."""
+    from .band import BandState
+
+    try:
+        on = potential.asarray
+        stepper = {k[len("stepper."):]: on(v) for k, v in arrays.items() if k.startswith("stepper.")}
+        stepper.update(attrs.get("stepper_numbers", {}))
+        dense = (int(attrs["dense_per_segment"]), np.asarray(arrays["dense"])) if "dense" in arrays else None
+        numbers = {k: type(getattr(BandState, k))(attrs[k]) for k in _NUMBERS}  # int, bool or float
+        state = BandState(path=Path(on(arrays["pivots"]), on(arrays["energies"])),
+                          **{k: on(arrays[k]) for k in _ARRAYS}, stepper_state=stepper,
+                          recent_max=tuple(on(np.asarray(v)) for v in arrays["recent_max"]), dense=dense, **numbers)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LandscapeError(f"the stored checkpoint does not describe a band state ({exc})") from None
+    if not optimizer.climb and state.climbing:
+        raise LandscapeError("the stored checkpoint climbs, the optimizer does not")
+    return state
