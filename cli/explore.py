@@ -149,6 +149,8 @@ def _tree_lines(ex: Any) -> list[str]:
 @click.option("--address", default=None, help="Ray cluster address (ray executor; 'auto' for a running one).")
 @click.option("--workers", type=int, default=None, help="Processes (process) or CPUs of a local Ray instance.")
 @click.option("--gpus-per-task", type=float, default=0.0, show_default=True, help="GPUs each Ray task asks for.")
+@click.option("--checkpoint-every", "checkpoint_every", type=float, default=30.0, show_default=True,
+              help="Seconds between commits of a neb/string run's state while it runs (AutoNEB commits every cycle).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
@@ -156,7 +158,7 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
                 pivots: int | None, steps: int | None, max_runs: int | None, max_evaluations: int | None,
                 max_seconds: float | None, batch: int | None, rule: str | None, order: str | None,
                 executor_kind: str, address: str | None, workers: int | None, gpus_per_task: float,
-                as_json: bool, progress: bool | None) -> None:
+                checkpoint_every: float, as_json: bool, progress: bool | None) -> None:
     """Explore the saddles between the minima in FILE (paper Algorithm 3); continues a stored exploration."""
     from landscape.executors import make_executor
     from landscape.explore import ExploreBudget, ExploreStatus, explore
@@ -164,6 +166,8 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
 
     _check_positive(pivots=pivots, steps=steps, batch=batch, workers=workers, max_runs=max_runs,
                     max_evaluations=max_evaluations, max_seconds=max_seconds)
+    if not math.isfinite(checkpoint_every) or checkpoint_every < 0:
+        raise LandscapeError(f"--checkpoint-every must be a number of seconds >= 0, got {checkpoint_every}")
     if (address is not None or gpus_per_task) and executor_kind != "ray":
         raise LandscapeError("--address and --gpus-per-task apply to --executor ray only")
     if gpus_per_task < 0:
@@ -180,13 +184,15 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
     with executor:
         ex = explore(pot, None, store=file, executor=executor, source=spec, batch=opts["batch"],
                      budget=ExploreBudget(max_runs, max_evaluations, max_seconds), rule=opts["rule"],
-                     order=opts["order"], progress=progress, tags={"cli": opts}, **_settings(opts))
+                     order=opts["order"], progress=progress, tags={"cli": opts}, checkpoint_seconds=checkpoint_every,
+                     **_settings(opts))
     if ex.status is ExploreStatus.INTERRUPTED:
         raise Interrupted(f"{file}: {ex.message}; the same command continues the exploration")
     computed = len(ex.edges)
     emit(as_json, {
         "store": file, "status": ex.status.value, "message": ex.message, "complete": ex.complete,
-        "runs": ex.runs, "evaluations": ex.evaluations, "seconds": ex.seconds, "pairs_computed": computed,
+        "runs": ex.runs, "runs_resumed": ex.runs_resumed, "evaluations": ex.evaluations, "seconds": ex.seconds,
+        "pairs_computed": computed,
         "pairs_total": ex.pairs_total, "names": list(ex.names), "tree": _tree_rows(ex),
         "executor": executor_kind, "batches": [[list(p) for p in b] for b in ex.batches],
     }, [

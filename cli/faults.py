@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,8 @@ class Trial:
     @property
     def resumed(self) -> bool:
         """Whether the rerun continued committed work (a cycle, or a band's step)."""
-        return self.result.get("resumed_from_cycle") is not None or self.result.get("resumed_from_step") is not None
+        return (self.result.get("resumed_from_cycle") is not None or self.result.get("resumed_from_step") is not None
+                or bool(self.result.get("runs_resumed")))
 
 
 def landscape_command(*args: str) -> list[str]:
@@ -56,14 +58,18 @@ def _check_store(store: str) -> tuple[bool, bool, tuple[str, ...]]:
     return True, not problems, problems
 
 
-def kill_and_resume(argv: list[str], store: str, delay: float, timeout: float = 300.0) -> Trial:
-    """Start `argv`, SIGKILL it after `delay` s, check `store`, rerun `argv` to the end."""
+def kill_and_resume(argv: list[str], store: str, delay: float, timeout: float = 300.0,
+                    check: Callable[[str], None] | None = None) -> Trial:
+    """Start `argv`, SIGKILL it after `delay` s, check `store` (and call `check` on it,
+    to look at what the kill left), rerun `argv` to the end."""
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(delay)
     killed = proc.poll() is None
     if killed:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=timeout)
+    if check is not None:
+        check(store)
     existed, readable, problems = _check_store(store)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:

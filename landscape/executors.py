@@ -28,6 +28,7 @@ from .potential import Potential
 from .result import Result
 
 __all__ = [
+    "InFlight",
     "PotentialSpec",
     "PotentialSource",
     "PairTask",
@@ -72,6 +73,19 @@ class PairTask:
     optimizer: PathOptimizer
     pivots: int | None = None
     budget: Budget | None = None
+    in_flight: InFlight | None = None
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Where a run commits its progress as it goes, so a killed exploration loses at most
+    one AutoNEB cycle (or `checkpoint_seconds` of a band) of each run in flight: path
+    `name`, joining minima `names`, of the store `store` whose lock the exploration holds."""
+
+    store: str
+    name: str
+    names: tuple[str, str]
+    checkpoint_seconds: float | None = None
 
 
 Batch = Sequence[tuple[int, int, PairTask]]
@@ -79,10 +93,18 @@ Batch = Sequence[tuple[int, int, PairTask]]
 
 def run_pair(potential: Potential, task: PairTask) -> Result:
     """Run one task; the optimizer state is dropped (it is large and never stored)."""
-    from .connect import connect
+    from .connect import connect, plan
+    from .runs import run_in_store
 
-    result = connect(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots,
-                     budget=task.budget)
+    if task.in_flight is None:
+        result = connect(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots,
+                         budget=task.budget)
+    else:
+        where = task.in_flight
+        job = plan(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots, budget=task.budget)
+        result, _ = run_in_store(where.store, where.name, job, potential, where.names,
+                                 checkpoint_seconds=where.checkpoint_seconds)
+        result = replace(result, config=task.optimizer.to_config())  # as a run without a store reports it
     return replace(result, state=None)
 
 
@@ -135,6 +157,12 @@ class Executor(ABC):
     def workers(self) -> int:
         """How many runs can go at once (a batch size that keeps every worker busy)."""
         return 1
+
+    @property
+    def shares_files(self) -> bool:
+        """Whether the workers see this machine's files (and so can commit runs in flight
+        to the store); a cluster's remote workers do not."""
+        return True
 
     def close(self) -> None:
         """Release the workers; a later `start` sets them up again."""
@@ -270,6 +298,10 @@ class RayExecutor(Executor):
                                      f"{' '.join(str(exc).split())})") from exc
             self._owns = True
         return ray
+
+    @property
+    def shares_files(self) -> bool:
+        return self.address is None  # a Ray instance started here runs on this machine
 
     @property
     def workers(self) -> int:

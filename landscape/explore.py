@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     import networkx as nx
     from matplotlib.axes import Axes
 
-    from .executors import Executor, PotentialSource
+    from .executors import Executor, PairTask, PotentialSource
     from .optimizers.base import PathOptimizer
     from .store import Store
 
@@ -338,7 +338,9 @@ class Exploration:
         tree: the MST edges ``(i, j, w)``; `final`: those that cannot improve.
         matrix: the ultrametric saddle bounds; `linkage`: its single linkage (scipy format).
         runs, evaluations, seconds: work done by this call; `batches`: its proposals;
-            `evaluations_total` counts every exploration call on the store too.
+            `evaluations_total` counts every exploration call on the store too;
+            `runs_resumed`: runs of this call that continued a run an earlier call left
+            in flight (from its committed cycles or state).
         status, message: why it stopped; `config`: the settings (JSON-able).
     """
 
@@ -362,6 +364,7 @@ class Exploration:
     evaluations_total: int = 0
     config: Mapping[str, Any] = field(default_factory=dict)
     store: str | None = None
+    runs_resumed: int = 0
 
     @property
     def n(self) -> int:
@@ -413,6 +416,7 @@ class _State:
     results: dict[Pair, Result] = field(default_factory=dict)
     evaluations_before: int = 0  # by earlier calls on the same store
     batches_before: int = 0
+    running: set[str] = field(default_factory=set)  # paths an earlier call left in flight
 
     def add(self, pair: Pair, energy: float, batch: int) -> None:
         if pair not in self.edges or energy < self.edges[pair]:
@@ -452,7 +456,10 @@ def _stored_edges(store: Store, state: _State) -> None:
     for name in store.path_names():
         info = store.path_info(name)
         i, j = _index_of(info.get("start"), state.names), _index_of(info.get("end"), state.names)
-        if i is None or j is None or i == j or info.get("status") == Status.RUNNING.value:
+        if i is None or j is None or i == j:
+            continue
+        if info.get("status") == Status.RUNNING.value:  # in flight when an earlier call stopped
+            state.running.add(name)
             continue
         bound = info.get("upper_bound", info.get("saddle_energy", float("inf")))
         energy = max(float(bound), state.energies[i], state.energies[j]) if np.isfinite(bound) else float("inf")
@@ -557,6 +564,15 @@ class _Settings:
     order: str
     seed: int
     tags: Mapping[str, Any]
+    checkpoint_seconds: float | None = None
+
+    def task(self, state: _State, i: int, j: int, store: str | None) -> PairTask:
+        """The run between minima i < j; with `store`, it commits its progress there as it goes."""
+        from .executors import InFlight, PairTask
+
+        in_flight = None if store is None else InFlight(store, path_name(state.names, i, j),
+                                                        (state.names[i], state.names[j]), self.checkpoint_seconds)
+        return PairTask(state.coords[i], state.coords[j], self.optimizer, self.pivots, self.run_budget, in_flight)
 
     def propose(self, state: _State, distances: np.ndarray | None) -> ExplorePlan:
         return propose(len(state.names), state.energies, state.edges, batch=self.batch, rule=self.rule,
@@ -652,6 +668,7 @@ def explore(
     seed: int = 0,
     progress: bool = False,
     tags: Mapping[str, Any] | None = None,
+    checkpoint_seconds: float | None = 30.0,
     **settings: Any,
 ) -> Exploration:
     """Explore the saddles between `minima` (m, dim) of `potential` (Algorithm 3).
@@ -677,6 +694,10 @@ def explore(
         progress: a progress bar on stderr.
         tags: JSON-able extras recorded in the stored config (the CLI keeps its options
             there, to continue with the same ones).
+        checkpoint_seconds: with a store and workers on this machine, every run in
+            flight commits its progress as it goes (each AutoNEB cycle; a band's state
+            this often), so an interruption loses at most that much of each run, and
+            continuing resumes them.  It never changes a result.
 
     Raises:
         LandscapeError: bad settings or minima, or a store that does not match them.
@@ -699,7 +720,7 @@ def explore(
         ex = executor if isinstance(executor, Executor) else stack.enter_context(make_executor(executor or "local"))
         ex.start(potential if source is None or isinstance(ex, LocalExecutor) else source)
         k = int(batch) if batch is not None else ex.workers
-        run = _Settings(opt, pivots, run_budget, k, rule, order, int(seed), dict(tags or {}))
+        run = _Settings(opt, pivots, run_budget, k, rule, order, int(seed), dict(tags or {}), checkpoint_seconds)
         return _run(state, ex, run, budget or ExploreBudget(), progress, filename, given)
 
 
@@ -714,13 +735,12 @@ def _load_state(potential: Potential, minima: Any, names: Sequence[str] | None, 
 
 def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, progress: bool,
          filename: str | None, given: list[tuple[Pair, Result | None]]) -> Exploration:
-    from .executors import PairTask
-
     n = len(state.names)
+    in_flight = filename if filename is not None and ex.shares_files else None
     distances = _distances(state.coords, run.rule, run.order)
     config = run.config(ex)
     started = time.monotonic()
-    runs = evaluations = 0
+    runs = evaluations = resumed = 0
     batches: list[tuple[Pair, ...]] = []
     status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"
 
@@ -741,8 +761,8 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
                 break
             left = budget.runs_left(runs)
             pairs = p.proposals if left is None else p.proposals[:left]
-            tasks = [(i, j, PairTask(state.coords[i], state.coords[j], run.optimizer, run.pivots, run.run_budget))
-                     for i, j in pairs]
+            tasks = [(i, j, run.task(state, i, j, in_flight)) for i, j in pairs]
+            resumed += sum(path_name(state.names, i, j) in state.running for i, j in pairs) if in_flight else 0
             results = ex.submit(tasks)
             if any(r.status is Status.INTERRUPTED for r in results):
                 raise KeyboardInterrupt
@@ -757,8 +777,9 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
             if filename is not None:
                 _commit(filename, state, list(zip(pairs, results)), p, attrs(), run.seed)
             _tick(bar, len(pairs), p)
-    except KeyboardInterrupt:  # the batch in flight is lost; everything merged is stored
-        status, message = ExploreStatus.INTERRUPTED, "interrupted; the runs in flight were discarded"
+    except KeyboardInterrupt:  # everything merged is stored, and the runs in flight their progress
+        status, message = ExploreStatus.INTERRUPTED, ("interrupted; the runs in flight keep their committed progress"
+                                                      if in_flight else "interrupted; the runs in flight were discarded")
     finally:
         if bar is not None:
             bar.close()
@@ -767,18 +788,19 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
     if filename is not None:
         _commit(filename, state, [], p, attrs(), run.seed)  # the final status
     return _exploration(state, p, runs, evaluations, time.monotonic() - started, batches, status, message,
-                        config, filename)
+                        config, filename, resumed)
 
 
 def _exploration(state: _State, p: ExplorePlan, runs: int, evaluations: int, seconds: float,
                  batches: list[tuple[Pair, ...]], status: ExploreStatus, message: str,
-                 config: Mapping[str, Any], filename: str | None) -> Exploration:
+                 config: Mapping[str, Any], filename: str | None, resumed: int = 0) -> Exploration:
     return Exploration(
         names=tuple(state.names), coords=state.coords, energies=state.energies, edges=dict(state.edges),
         results=dict(state.results), paths=dict(state.paths), tree=p.tree, final=p.final, open=dict(p.open),
         matrix=p.matrix, linkage=single_linkage(p.matrix), runs=runs, evaluations=evaluations, seconds=seconds,
         batches=tuple(batches), status=status, message=message,
         evaluations_total=state.evaluations_before + evaluations, config=dict(config), store=filename,
+        runs_resumed=resumed,
     )
 
 

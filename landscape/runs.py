@@ -33,7 +33,7 @@ from .result import Result, Status
 from .store import Store, is_store, remove_store
 from .values import check_number
 
-__all__ = ["StoredRun", "connect_stored", "DEFAULT_CHECKPOINT_SECONDS"]
+__all__ = ["StoredRun", "connect_stored", "run_in_store", "DEFAULT_CHECKPOINT_SECONDS"]
 
 #: How often NEB and string runs commit their state: at most this much work is lost.
 DEFAULT_CHECKPOINT_SECONDS = 30.0
@@ -87,9 +87,13 @@ class _Committer:
         with Store.write(self.filename) as store:
             for cycle in state.cycles[self.seen :]:
                 store.append_cycle(self.name, cycle, config=self.config)
-            start = state.cycle_start if state.cycle_start is not None else state.inner.path
+            # The path the next cycle starts from (its band's evaluations are counted again
+            # when it is rebuilt), or, after the last cycle, the final path.
+            done = state.cycle_start is None
+            start = state.inner.path if done else state.cycle_start
             arrays = {"pivots": start.pivots, "energies": start.energies, "history": self.host_history()}
-            attrs = {"cycle": state.cycle, "nit": state.nit, "nfev": state.nfev - state.inner.nfev}
+            attrs = {"cycle": state.cycle, "nit": state.nit, "nfev": state.nfev - (0 if done else state.inner.nfev),
+                     "climbing": bool(state.inner.climbing)}
             store.write_checkpoint(self.name, arrays, self._potential_state(attrs, state.cycle_start_potential_state))
         self.seen = len(state.cycles)
 
@@ -189,7 +193,8 @@ def _resume_state(filename: str, name: str, optimizer: PathOptimizer,
     path = Path(potential.asarray(arrays["pivots"]), potential.asarray(arrays["energies"]))
     cycle = int(attrs["cycle"])
     records = stored.cycles[:cycle]
-    state = optimizer.resume(path, cycle, potential, records=records, nit=int(attrs["nit"]), nfev=int(attrs["nfev"]))
+    state = optimizer.resume(path, cycle, potential, records=records, nit=int(attrs["nit"]), nfev=int(attrs["nfev"]),
+                             climbing=attrs.get("climbing"))
     return state, list(arrays["history"]), len(records), ("cycle", cycle)
 
 
@@ -204,9 +209,10 @@ def _discard_if_empty(filename: str) -> None:
         remove_store(filename)
 
 
-def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential: Potential,
-         mode: str, progress: bool, checkpoint_seconds: float | None) -> tuple[Result, tuple[str, int] | None]:
-    """Run (or continue) the optimisation, committing cycles; write the final result."""
+def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential: Potential, mode: str,
+         progress: bool, checkpoint_seconds: float | None, final: bool = True) -> tuple[Result, tuple[str, int] | None]:
+    """Run (or continue) the optimisation, committing its progress; with `final`, write
+    the final result too."""
     optimizer = job.optimizer
     resumed = _resume_state(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
     state, history, seen, where = resumed
@@ -220,11 +226,34 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
     if result.status is Status.INTERRUPTED:  # keep the latest state (AutoNEB keeps its last cycle)
         if result.state is not None and not isinstance(result.state, AutoNEBState):
             committer.commit_state(result.state)
-    else:
+    elif final:
         with Store.write(filename) as store:
             store.write_result(name, result, start=config["start_name"], end=config["end_name"],
                                bn_mode=getattr(potential, "bn_mode", None))
     return result, where
+
+
+def run_in_store(filename: str, name: str, job: Plan, potential: Potential, names: tuple[str, str], *,
+                 checkpoint_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS) -> tuple[Result, tuple[str, int] | None]:
+    """Run `job` with its progress committed to path `name` of the store `filename` as
+    it goes, for a caller that writes the final result itself (an exploration's worker).
+
+    A running path of that name with the same settings is continued from its
+    checkpoint; one with other settings is replaced.  The caller holds the store's
+    writer lock for the whole exploration (the commits themselves are serialised by
+    the store).  Returns the result (its config the run's) and where it resumed.
+    """
+    config = _run_config(job.optimizer, job.n_pivots, names, job.start_path.start, job.start_path.end, job.budget)
+    with Store.open(filename) as store:
+        stored = store.path_info(name) if name in store.path_names() else None
+    mode = "new"
+    if stored is not None and stored.get("status") == Status.RUNNING.value:
+        if {k: v for k, v in stored["config"].items()} == config:
+            mode = "resume"
+        else:
+            with Store.write(filename) as store:
+                store.delete_path(name)
+    return _run(filename, name, config, job, potential, mode, False, checkpoint_seconds, final=False)
 
 
 def connect_stored(

@@ -368,3 +368,54 @@ def test_explore_does_not_import_ray_or_torch():
            "print(sorted(m for m in ('ray', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+class Crash(Exception):
+    """Stands for the process dying right after a commit."""
+
+
+@pytest.mark.parametrize("method, settings, commit", [
+    ("autoneb", {"schedule": "analytic", "pivots": 5}, "commit_cycles"),
+    ("neb", {"fmax": 1e-2, "pivots": 15, "run_budget": Budget(max_steps=500)}, "commit_state"),
+])
+def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, monkeypatch, method, settings, commit):
+    """A run in flight commits every AutoNEB cycle (or a band's state, here every step)
+    to its path as it goes: a crash loses at most one of them, continuing resumes the
+    run there, and the exploration ends exactly as an uninterrupted one."""
+    import landscape.runs as runs
+
+    x = minima_of(SURFACE)
+    want = explore(SURFACE, x, batch=2, method=method, **settings)
+    original, commits, resumed = getattr(runs._Committer, commit), [], []
+
+    def commit_then_crash(self, state):
+        done = original(self, state)
+        commits.append(self.name)
+        if len(commits) == 7:
+            raise Crash
+        return done
+
+    monkeypatch.setattr(runs._Committer, commit, commit_then_crash)
+    f = tmp_path / "run"
+    with pytest.raises(Crash):
+        explore(SURFACE, x, store=f, batch=2, method=method, checkpoint_seconds=0, **settings)
+    monkeypatch.undo()
+    crashed, kind = commits[-1], "cycle" if method == "autoneb" else "step"
+    with Store.open(f) as store:  # every run of the batch in flight kept all it committed
+        assert store.check() == []
+        running = {n: store.path_info(n) for n in store.path_names() if store.path_info(n)["status"] == "running"}
+    assert crashed in running
+    for name, info in running.items():
+        assert (info["cycles"] if method == "autoneb" else info["nit"]) == commits.count(name) > 0
+    original_resume = runs._resume_state
+    monkeypatch.setattr(runs, "_resume_state", lambda *a: resumed.append(original_resume(*a)) or resumed[-1])
+    got = explore(SURFACE, None, store=f, batch=2, method=method, checkpoint_seconds=0, **settings)
+    assert sorted(r[3] for r in resumed) == sorted((kind, commits.count(n)) for n in running)
+    assert got.complete and got.tree == want.tree and got.edges == want.edges
+    with Store.open(f) as store:
+        r = store.read_result(crashed)
+        pair = next(p for p, name in got.paths.items() if name == crashed)
+        np.testing.assert_array_equal(r.path.pivots, want.results[pair].path.pivots)
+        assert (r.nit, r.nfev, len(r.cycles)) == (want.results[pair].nit, want.results[pair].nfev,
+                                                  len(want.results[pair].cycles))
+        assert store.check() == []

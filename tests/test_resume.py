@@ -105,22 +105,26 @@ def test_bands_commit_their_state_and_resume_mid_run_exactly(tmp_path, method):
     assert any(step for step in resumed_steps), f"no kill landed after a checkpoint: {resumed_steps}"
 
 
-def test_interrupted_store_holds_completed_cycles_and_resumes(tmp_path, monkeypatch):
+@pytest.mark.parametrize("cycles", [3, 5])  # 5: the last cycle committed, the final result not yet written
+def test_interrupted_store_holds_completed_cycles_and_resumes(tmp_path, monkeypatch, cycles):
     pot = load_potential("mueller-brown")
     a, b = pot.minima["A"], pot.minima["B"]
     out = str(tmp_path / "s.h5")
     with monkeypatch.context() as patch:
-        crash_after_cycles(patch, 3)
+        crash_after_cycles(patch, cycles)
         with pytest.raises(Crash):
             connect_stored(out, pot, ("A", "B"), a, b)
     with Store.open(out) as s:
         partial = s.read_result("A-B")
-        assert partial.status.value == "running" and len(partial.cycles) == 3
+        assert partial.status.value == "running" and len(partial.cycles) == cycles
         assert s.check() == []
     resumed = connect_stored(out, pot, ("A", "B"), a, b)
-    assert resumed.resumed_from_cycle == 3
+    assert resumed.resumed_from_cycle == cycles
     fresh = connect_stored(str(tmp_path / "f.h5"), pot, ("A", "B"), a, b)
     np.testing.assert_array_equal(resumed.result.path.pivots, fresh.result.path.pivots)
+    assert (resumed.result.nfev, resumed.result.nit, resumed.result.status, resumed.result.climbing) == \
+        (fresh.result.nfev, fresh.result.nit, fresh.result.status, fresh.result.climbing)
+    np.testing.assert_array_equal(resumed.result.history, fresh.result.history)
     assert connect_stored(out, pot, ("A", "B"), a, b).reused
 
 

@@ -143,8 +143,8 @@ class AutoNEB(PathOptimizer):
         new_path, chosen = insert_pivots(path, dense, dense_e, res, self.per_segment, self.threshold, limit)
         record = self._record(state, path, to_numpy(dense_e), res, chosen)
         state = replace(state, records=state.records + (record,), cycle=state.cycle + 1, cycle_step=0)
-        if state.cycle >= len(self.schedule.cycles):
-            return state
+        if state.cycle >= len(self.schedule.cycles):  # done: no next cycle starts anywhere
+            return replace(state, cycle_start=None, cycle_start_potential_state=None)
         # Each cycle starts a fresh band (new stepper state), as in the paper, from the
         # evaluated path alone, so a run resumed from a stored cycle is identical.
         # A stochastic potential's sampler state is taken before the band's first
@@ -168,14 +168,22 @@ class AutoNEB(PathOptimizer):
         return replace(state, inner=inner, nfev=state.nfev + inner.nfev - state.inner.nfev, cycle_step=0)
 
     def resume(self, path: Path, cycle: int, potential: Potential, *, records: tuple[CycleRecord, ...] = (),
-               nit: int = 0, nfev: int = 0) -> AutoNEBState:
+               nit: int = 0, nfev: int = 0, climbing: bool | None = None) -> AutoNEBState:
         """The state at the start of `cycle` from the path it starts with (pivots and
-        energies, as checkpointed after the previous cycle)."""
+        energies, as checkpointed after the previous cycle); with `cycle` past the last,
+        the finished run from its final path (`nfev` then counts everything, and
+        `climbing` says whether its last band climbed; default: the schedule's setting)."""
         if not 0 <= cycle <= len(self.schedule.cycles):
             raise LandscapeError(f"cannot resume at cycle {cycle}: the schedule has {len(self.schedule.cycles)}")
-        band_cycle = min(cycle, len(self.schedule.cycles) - 1)
-        inner = self._band(band_cycle).init(path, potential)
-        return AutoNEBState(inner=inner, cycle=cycle, records=records, nit=nit, nfev=nfev + inner.nfev, cycle_start=path)
+        done = cycle == len(self.schedule.cycles)
+        band = self._band(min(cycle, len(self.schedule.cycles) - 1))
+        # A finished run takes no step: its final path as it is (a string's band would
+        # redistribute it), with nothing evaluated again.
+        climbed = band.climb if climbing is None else climbing
+        inner = (BandState(path=path, gradients=None, forces=None, stepper_state=None, climbing=climbed)
+                 if done else band.init(path, potential))
+        return AutoNEBState(inner=inner, cycle=cycle, records=records, nit=nit, nfev=nfev if done else nfev + inner.nfev,
+                            cycle_start=None if done else path)
 
     def _insert_limit(self, n_pivots: int) -> int:
         limit = n_pivots - 1 if self.max_inserts is None else self.max_inserts

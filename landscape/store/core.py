@@ -431,6 +431,13 @@ class Store:
         c.attrs.update(attrs)
         return c
 
+    @_reporting("delete path", writes=True)
+    def delete_path(self, name: str) -> None:
+        """Remove /paths/<name> with its cycles and checkpoint."""
+        self._require_writable()
+        self._path_group(name)  # a one-line error naming the paths when it is not there
+        self._delete(f"paths/{name}")
+
     @_reporting("read path")
     def read_result(self, name: str) -> Result:
         """The stored Result (with `state=None`): arrays come back with their dtypes."""
