@@ -35,7 +35,7 @@ class Trial:
     def resumed(self) -> bool:
         """Whether the rerun continued committed work (a cycle, or a band's step)."""
         return (self.result.get("resumed_from_cycle") is not None or self.result.get("resumed_from_step") is not None
-                or bool(self.result.get("runs_resumed")))
+                or bool(self.result.get("runs_resumed")) or bool(self.result.get("resumed")))
 
 
 def landscape_command(*args: str) -> list[str]:

@@ -535,7 +535,7 @@ def _fresh_state(potential: Potential, coords: Any, names: Sequence[str] | None)
 
 
 def _commit(filename: str, state: _State, batch: Sequence[tuple[Pair, Result | None]], p: ExplorePlan,
-            attrs: Mapping[str, Any], seed: int) -> None:
+            attrs: Mapping[str, Any], run: _Settings) -> None:
     """One transaction: the batch's paths (finite ones) and the whole /graph group."""
     from .store import Store
 
@@ -543,8 +543,8 @@ def _commit(filename: str, state: _State, batch: Sequence[tuple[Pair, Result | N
         for (i, j), result in batch:
             if result is not None and np.isfinite(state.edges[(i, j)]):
                 name = path_name(state.names, i, j)
-                store.write_result(name, result, start=state.names[i], end=state.names[j], seed=seed,
-                                   extra_attrs={"edge_energy": state.edges[(i, j)]})
+                store.write_result(name, result, start=state.names[i], end=state.names[j], seed=run.seed,
+                                   extra_attrs={"edge_energy": state.edges[(i, j)], **run.path_attrs})
                 state.paths[(i, j)] = name
         store.write_array_group(GRAPH_GROUP, _graph_arrays(state, p), attrs)
 
@@ -565,6 +565,7 @@ class _Settings:
     seed: int
     tags: Mapping[str, Any]
     checkpoint_seconds: float | None = None
+    path_attrs: Mapping[str, Any] = field(default_factory=dict)  # Potential.result_attrs()
 
     def task(self, state: _State, i: int, j: int, store: str | None) -> PairTask:
         """The run between minima i < j; with `store`, it commits its progress there as it goes."""
@@ -720,7 +721,8 @@ def explore(
         ex = executor if isinstance(executor, Executor) else stack.enter_context(make_executor(executor or "local"))
         ex.start(potential if source is None or isinstance(ex, LocalExecutor) else source)
         k = int(batch) if batch is not None else ex.workers
-        run = _Settings(opt, pivots, run_budget, k, rule, order, int(seed), dict(tags or {}), checkpoint_seconds)
+        run = _Settings(opt, pivots, run_budget, k, rule, order, int(seed), dict(tags or {}), checkpoint_seconds,
+                        potential.result_attrs())
         return _run(state, ex, run, budget or ExploreBudget(), progress, filename, given)
 
 
@@ -751,7 +753,7 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
 
     p = run.propose(state, distances)
     if filename is not None and given:
-        _commit(filename, state, given, p, attrs(), run.seed)
+        _commit(filename, state, given, p, attrs(), run)
     bar = _progress(progress, n * (n - 1) // 2 - len(state.edges))
     try:
         while not p.complete:
@@ -775,7 +777,7 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
             batches.append(tuple(pairs))
             p = run.propose(state, distances)
             if filename is not None:
-                _commit(filename, state, list(zip(pairs, results)), p, attrs(), run.seed)
+                _commit(filename, state, list(zip(pairs, results)), p, attrs(), run)
             _tick(bar, len(pairs), p)
     except KeyboardInterrupt:  # everything merged is stored, and the runs in flight their progress
         status, message = ExploreStatus.INTERRUPTED, ("interrupted; the runs in flight keep their committed progress"
@@ -786,7 +788,7 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
     if status is ExploreStatus.COMPLETE and p.unconnected:
         message = f"every edge is final, but {p.unconnected + 1} groups of minima stay apart: their paths failed"
     if filename is not None:
-        _commit(filename, state, [], p, attrs(), run.seed)  # the final status
+        _commit(filename, state, [], p, attrs(), run)  # the final status
     return _exploration(state, p, runs, evaluations, time.monotonic() - started, batches, status, message,
                         config, filename, resumed)
 

@@ -74,6 +74,12 @@ class Potential(ABC):
         network potentials return tensors on their device), so paths start there."""
         return np.asarray(x, dtype=np.float64)
 
+    def result_attrs(self) -> dict[str, Any]:
+        """JSON-able facts recorded with every path computed on this potential, besides
+        its description: what a reader needs to interpret the energies (a network's
+        BatchNorm mode, say).  None by default."""
+        return {}
+
     def checkpoint_state(self) -> dict[str, Any] | None:
         """JSON-able state a resumed run must restore to continue identically (e.g. a
         mini-batch sampler's position); None for deterministic potentials."""
@@ -135,6 +141,9 @@ class PotentialWrapper(Potential):
 
     def asarray(self, x: Any) -> Any:
         return self.inner.asarray(x)
+
+    def result_attrs(self) -> dict[str, Any]:
+        return self.inner.result_attrs()
 
     def checkpoint_state(self) -> dict[str, Any] | None:
         return self.inner.checkpoint_state()

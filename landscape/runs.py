@@ -86,7 +86,8 @@ class _Committer:
     def commit_cycles(self, state: AutoNEBState) -> None:
         with Store.write(self.filename) as store:
             for cycle in state.cycles[self.seen :]:
-                store.append_cycle(self.name, cycle, config=self.config)
+                store.append_cycle(self.name, cycle, start=self.config["start_name"], end=self.config["end_name"],
+                                   config=self.config)
             # The path the next cycle starts from (its band's evaluations are counted again
             # when it is rebuilt), or, after the last cycle, the final path.
             done = state.cycle_start is None
@@ -229,7 +230,7 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
     elif final:
         with Store.write(filename) as store:
             store.write_result(name, result, start=config["start_name"], end=config["end_name"],
-                               bn_mode=getattr(potential, "bn_mode", None))
+                               extra_attrs=potential.result_attrs())
     return result, where
 
 

@@ -247,7 +247,7 @@ def test_write_result_replaces_and_extra_attrs(tmp_path):
     write_store(tmp_path / "s.h5")
     with Store.write(tmp_path / "s.h5") as s:
         s.write_result("A-B", make_result(seed=5, n_cycles=0), "A", "B",
-                       extra_attrs={"units": "nats", "grid": [1, 2]}, bn_mode="eval")
+                       extra_attrs={"units": "nats", "grid": [1, 2], "bn_mode": "eval"})
         with pytest.raises(LandscapeError, match="reserved"):
             s.write_result("x", make_result(), extra_attrs={"status": "bad"})
         with pytest.raises(LandscapeError, match="invalid path name"):

@@ -326,7 +326,7 @@ class Store:
     @_reporting("write path", writes=True)
     def write_result(self, name: str, result: Result, start: str | int | None = None,
                      end: str | int | None = None, extra_attrs: Mapping[str, Any] | None = None, *,
-                     seed: int | None = None, bn_mode: str | None = None) -> None:
+                     seed: int | None = None) -> None:
         """Store `result` as /paths/<name>, replacing a path of that name.
 
         `start`/`end` name (or index) the minima it joins; `seed` defaults to
@@ -339,7 +339,9 @@ class Store:
         clash = sorted(PATH_ATTRS & extra.keys())
         if clash:
             raise LandscapeError(f"extra_attrs may not use reserved names: {', '.join(clash)}")
-        attrs = {**result_attrs(result, start, end, seed, bn_mode), **extra}
+        attrs = {**result_attrs(result, start, end, seed), **extra}
+        if extra:  # named, so summaries show them without knowing what they are
+            attrs["extras"] = sorted(extra)
         validate_json(attrs, f"attributes of path {name!r}")  # fail before writing anything
         paths = self._f.require_group("paths")
         stored = self._stored_cycles(name)
@@ -559,11 +561,11 @@ class Store:
         minima = self._f.get("minima")
         names = [str(n) for n in minima["names"].asstr()[()]] if minima is not None else []
         keep = ("name", "start", "end", "status", "message", "saddle_energy", "upper_bound", "saddle_index",
-                "climbing", "n_pivots", "dim", "nit", "nfev", "cycles", "seed", "bn_mode")
+                "climbing", "n_pivots", "dim", "nit", "nfev", "cycles", "seed")
         paths = []
         for name in self.path_names():
             info = self.path_info(name)
-            paths.append({k: info[k] for k in keep if k in info})
+            paths.append({k: info[k] for k in (*keep, *info.get("extras", ())) if k in info})
         return {
             "filename": self.filename,
             "format": root.get("format"),

@@ -9,7 +9,9 @@
     /paths/<name>         pivots (N+2, dim) row-chunked, energies (N+2,), history (steps,)
                           attrs: status, message, nit, nfev, config (JSON), climbing,
                                  saddle_energy (Result.saddle_energy), upper_bound,
-                                 saddle_index, and when given start, end, seed, bn_mode, extras
+                                 saddle_index, and when given start, end, seed, and extras
+                                 (e.g. a network potential's bn_mode: Potential.result_attrs),
+                                 whose names `extras` lists
     /paths/<name>/profile t, energies, is_pivot (the final energy profile, when computed)
     /paths/<name>/cycles/<k>   (k zero-padded to 6 digits, so lexical order is cycle order)
                           pivots, energies, dense_t, dense_energies, residuals, inserted
@@ -42,7 +44,7 @@ CHUNK_BYTES = 1 << 20
 _CYCLE_DIGITS = 6
 PATH_ATTRS = frozenset(
     {"status", "message", "nit", "nfev", "config", "climbing", "saddle_energy", "saddle_index",
-     "upper_bound", "start", "end", "seed", "bn_mode", "json_attrs"}
+     "upper_bound", "start", "end", "seed", "json_attrs", "extras"}
 )
 CYCLE_ARRAYS = ("dense_t", "dense_energies", "residuals", "inserted")
 PROFILE_ARRAYS = ("t", "energies", "is_pivot")
@@ -50,7 +52,7 @@ CYCLE_ATTRS = ("index", "steps", "lr", "climb", "nfev")
 RESERVED_GROUPS = frozenset({"potential", "minima", "paths"})
 
 
-def result_attrs(result: Result, start: Any, end: Any, seed: int | None, bn_mode: str | None) -> dict[str, Any]:
+def result_attrs(result: Result, start: Any, end: Any, seed: int | None) -> dict[str, Any]:
     """The attributes of /paths/<name> for `result`; `seed` defaults to config["seed"]."""
     attrs: dict[str, Any] = {
         "status": Status(result.status).value, "message": str(result.message), "nit": int(result.nit),
@@ -59,7 +61,7 @@ def result_attrs(result: Result, start: Any, end: Any, seed: int | None, bn_mode
     if result.path.energies is not None:
         attrs.update(saddle_energy=float(result.saddle_energy), upper_bound=float(result.upper_bound))
     seed = result.config.get("seed") if seed is None else seed
-    optional = {"start": start, "end": end, "seed": seed, "bn_mode": bn_mode}
+    optional = {"start": start, "end": end, "seed": seed}
     attrs.update({k: v for k, v in optional.items() if v is not None})
     return attrs
 

@@ -192,6 +192,9 @@ class NetworkPotential(Potential):
         """Mini-batch losses change per call: bands then evaluate their ends each step too."""
         return not self.sampler.full
 
+    def result_attrs(self) -> dict[str, Any]:
+        return {"bn_mode": self.bn_mode}  # which BatchNorm statistics the energies used
+
     def checkpoint_state(self) -> dict[str, Any] | None:
         """The sampler's position, so a resumed AutoNEB run draws the same batches."""
         return None if self.sampler.full else {"batches_drawn": int(self.sampler.drawn)}
