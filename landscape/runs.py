@@ -14,6 +14,7 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ from .result import Result, Status
 from .store import Store, is_store, remove_store
 from .values import check_number
 
-__all__ = ["StoredRun", "connect_stored", "run_in_store", "DEFAULT_CHECKPOINT_SECONDS"]
+__all__ = ["StoredRun", "connect_stored", "run_in_store", "discard_if_empty", "DEFAULT_CHECKPOINT_SECONDS"]
 
 #: How often NEB and string runs commit their state: at most this much work is lost.
 DEFAULT_CHECKPOINT_SECONDS = 30.0
@@ -199,11 +200,13 @@ def _resume_state(filename: str, name: str, optimizer: PathOptimizer,
     return state, list(arrays["history"]), len(records), ("cycle", cycle)
 
 
-def _discard_if_empty(filename: str) -> None:
-    """Remove a store this run created when it holds no path yet (nothing to resume)."""
+def discard_if_empty(filename: str, holds_work: Callable[[Store], bool]) -> None:
+    """Remove a store a failed run created when it holds no work to resume from
+    (`holds_work` false, or it does not even open), so running again starts clean;
+    every resumable command (connect, train) ends a failed fresh start with this."""
     try:
         with Store.open(filename) as store:
-            empty = not store.path_names()
+            empty = not holds_work(store)
     except LandscapeError:
         empty = True
     if empty:
@@ -302,7 +305,7 @@ def connect_stored(
             result, where = _run(filename, name, config, job, potential, mode, progress, checkpoint_seconds)
         except BaseException:
             if mode == "new":
-                _discard_if_empty(filename)
+                discard_if_empty(filename, lambda store: bool(store.path_names()))
             raise
         kind, at = where if where is not None else (None, None)
         return StoredRun(result, filename, name, resumed_from_cycle=at if kind == "cycle" else None,

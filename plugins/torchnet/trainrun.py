@@ -35,7 +35,8 @@ from landscape.files import store_path
 from landscape.identity import record, require_same
 from landscape.lock import WriterLock
 from landscape.path import to_numpy
-from landscape.store import Store, is_store, remove_store
+from landscape.runs import discard_if_empty
+from landscape.store import Store, is_store
 
 from .potential import NetworkPotential
 from .train import TrainConfig, TrainedMinimum, TrainingState, train_minimum
@@ -265,22 +266,15 @@ def train_stored(
                                           epoch_checkpoints, progress, after_commit)
         except BaseException:
             if created:
-                _discard_if_empty(filename)
+                discard_if_empty(filename, _holds_work)
             raise
     return TrainingRun(filename, tuple(stored.names), tuple(seeds[: len(stored.names)]), tuple(trained), resumed,
                        time.perf_counter() - began, _final(stored))
 
 
-def _discard_if_empty(filename: str) -> None:
-    """Remove a store this call created when it holds nothing to resume from."""
-    try:
-        with Store.open(filename) as store:
-            _, attrs = store.read_array_group(TRAINING_GROUP)
-            empty = attrs.get("checkpoint_name") is None and not _has_minima(store)
-    except LandscapeError:
-        empty = True
-    if empty:
-        remove_store(filename)
+def _holds_work(store: Store) -> bool:
+    """A trained minimum, or an epoch checkpoint of one in training."""
+    return store.read_array_group(TRAINING_GROUP)[1].get("checkpoint_name") is not None or _has_minima(store)
 
 
 def _has_minima(store: Store) -> bool:
