@@ -77,10 +77,12 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
 @click.option("--max-pivots", type=int, default=None, help="AutoNEB: cap on the number of pivots, ends included.")
+@click.option("--relax-ends/--no-relax-ends", default=True, show_default=True,
+              help="Relax an end that is not a minimum (gradient above 1e-2 of the one between the ends) first.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
                 pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
                 out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
-                progress: bool | None, max_pivots: int | None) -> None:
+                progress: bool | None, max_pivots: int | None, relax_ends: bool) -> None:
     """Find the minimum energy path of POTENTIAL between two points."""
     from landscape.connect import connect
     from landscape.runs import connect_stored
@@ -99,6 +101,10 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
             raise LandscapeError("--max-pivots applies to --method autoneb only")
         settings["max_pivots"] = max_pivots
     progress = sys.stderr.isatty() if progress is None else progress
+    from landscape.connect import check_endpoints
+    from landscape.endpoints import check_and_relax
+
+    a, b, ends = check_and_relax(pot, *check_endpoints(pot, a, b), relax=relax_ends)
     if out:
         from landscape.runs import DEFAULT_CHECKPOINT_SECONDS
 
@@ -111,7 +117,11 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
     if result.status is Status.INTERRUPTED:  # never a success-shaped answer
         where = f"; {stored} keeps what was committed and the same command continues it" if stored else ""
         raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
-    emit(as_json, _result_payload(result, stored, resumed), [
+    emit(as_json, {**_result_payload(result, stored, resumed), "ends": {e.label: e.as_dict() for e in ends}}, [
+        *[f"{e.label} point was not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance {e.tolerance:.3g}): "
+          f"relaxed {e.steps} steps, moved {e.moved:.3g}, energy down {e.energy_drop:.3g}" for e in ends if e.relaxed],
+        *[f"warning: {e.label} point is not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance "
+          f"{e.tolerance:.3g}); kept as given (--no-relax-ends)" for e in ends if not e.is_minimum and not e.relaxed],
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
         f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climber_at_top else 'upper bound along the path'})",
         f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations" + (f", stored in {stored}" if stored else ""),

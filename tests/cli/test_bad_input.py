@@ -70,6 +70,7 @@ def files(tmp_path_factory):
     (root / "empty.h5").write_bytes(b"")
     f["empty"] = str(root / "empty.h5")
     export_store(f["store"], root / "one.h5")  # damage lands in single files, where h5py can write
+    f["export"] = str(root / "one.h5")
     data = Path(root / "one.h5").read_bytes()
     (root / "truncated.h5").write_bytes(data[: len(data) // 2])
     f["truncated"] = str(root / "truncated.h5")
