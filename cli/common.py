@@ -13,7 +13,8 @@ from landscape.errors import LandscapeError
 from landscape.path import to_numpy
 from landscape.potential import Potential
 
-__all__ = ["LandscapeGroup", "potential_options", "build_potential", "resolve_point", "emit", "json_number"]
+__all__ = ["LandscapeGroup", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
+           "picture_name"]
 
 
 class LandscapeGroup(click.Group):
@@ -66,6 +67,16 @@ def json_clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_clean(v) for v in value]
     return value
+
+
+def picture_name(store: str, out: str | None, suffix: str) -> str:
+    """The picture to write: `out`, or beside the store with `suffix` (mb -> mb-profile.png),
+    checked (folder, format) before any work."""
+    import os
+
+    from landscape.plot import figure_name
+
+    return figure_name(out or os.path.splitext(store.rstrip("/"))[0] + f"-{suffix}.png")
 
 
 #: Where results go: the real stdout, set by `main` while a `--json` command runs with

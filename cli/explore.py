@@ -13,7 +13,7 @@ import numpy as np
 from landscape.errors import Interrupted, LandscapeError
 from landscape.files import store_path
 
-from .common import build_potential, emit, json_number, potential_options
+from .common import build_potential, emit, json_number, picture_name, potential_options
 from .inspect import plot_group
 
 __all__ = ["minima_cmd", "explore_cmd", "report_cmd", "dgraph_cmd", "potential_from_description"]
@@ -170,8 +170,8 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
         raise LandscapeError(f"--checkpoint-every must be a number of seconds >= 0, got {checkpoint_every}")
     if (address is not None or gpus_per_task) and executor_kind != "ray":
         raise LandscapeError("--address and --gpus-per-task apply to --executor ray only")
-    if gpus_per_task < 0:
-        raise LandscapeError(f"--gpus-per-task must be >= 0, got {gpus_per_task}")
+    if not math.isfinite(gpus_per_task) or gpus_per_task < 0:
+        raise LandscapeError(f"--gpus-per-task must be a finite number >= 0, got {gpus_per_task}")
     if progress is None:
         progress = sys.stderr.isatty()
     with Store.open(file) as store:
@@ -254,7 +254,7 @@ def report_cmd(file: str, level: float | None, as_json: bool) -> None:
 
 @plot_group.command("dgraph")
 @click.argument("file")
-@click.option("--out", "out", default=None, help="PNG file (default: FILE with -dgraph.png).")
+@click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -dgraph.png).")
 @click.option("--order", type=click.Choice(["energy", "index", "basin"]), default="energy", show_default=True,
               help="Left-to-right order of sibling basins.")
 @click.option("--levels", type=int, default=None, help="Number of dotted guide levels.")
@@ -266,6 +266,7 @@ def dgraph_cmd(file: str, out: str | None, order: str, levels: int | None, emin:
     from landscape.explore import load_exploration
     from landscape.plot import save_figure
 
+    out = picture_name(file, out, "dgraph")
     ex = load_exploration(file)
     if not ex.edges:
         raise LandscapeError(f"{file} holds no paths between its minima; run `landscape explore {file}` first")
@@ -275,5 +276,4 @@ def dgraph_cmd(file: str, out: str | None, order: str, levels: int | None, emin:
         raise LandscapeError("give both --emin and --emax, or neither")
     energy_range = None if emin is None else (emin, emax)
     ax = ex.plot(order=order, levels=levels, energy_range=energy_range)
-    out = out or os.path.splitext(file)[0] + "-dgraph.png"
     click.echo(save_figure(ax, out))

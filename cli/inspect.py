@@ -1,14 +1,13 @@
 """Commands that read stores and list plugins: inspect, plot, plugins."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
 
 from landscape.errors import LandscapeError
 
-from .common import emit
+from .common import emit, picture_name
 
 __all__ = ["inspect_cmd", "plot_group", "plugins_cmd"]
 
@@ -64,28 +63,29 @@ def _pick_path(store: Any, name: str | None) -> str:
 @plot_group.command("profile")
 @click.argument("file")
 @click.option("--path", "path_name", default=None, help="Path name in the store (default: the first).")
-@click.option("--out", "out", default=None, help="PNG file (default: FILE with -profile.png).")
+@click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -profile.png).")
 def plot_profile_cmd(file: str, path_name: str | None, out: str | None) -> None:
     """Energy along a stored path."""
     from landscape.plot import plot_profile, save_figure
 
+    out = picture_name(file, out, "profile")
     with _open(file) as store:
         name = _pick_path(store, path_name)
         result = store.read_result(name)
     if result.profile is None:
         raise LandscapeError(f"path {name!r} has no stored energy profile")
-    out = out or os.path.splitext(file)[0] + "-profile.png"
     click.echo(save_figure(plot_profile(result.profile, title=name), out))
 
 
 @plot_group.command("plane")
 @click.argument("file")
-@click.option("--out", "out", default=None, help="PNG file (default: FILE with -plane.png).")
+@click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -plane.png).")
 def plot_plane_cmd(file: str, out: str | None) -> None:
     """A 2D surface with every stored path on it."""
     from landscape.plot import plot_plane, save_figure
     from landscape.registry import load_potential
 
+    out = picture_name(file, out, "plane")
     with _open(file) as store:
         desc = store.potential_description
         names = store.path_names()
@@ -93,7 +93,6 @@ def plot_plane_cmd(file: str, out: str | None) -> None:
     if desc.get("dim") != 2:
         raise LandscapeError(f"plot plane needs a 2D potential; {file} holds dim={desc.get('dim')}")
     pot = load_potential(str(desc.get("name")), desc.get("options") or {})
-    out = out or os.path.splitext(file)[0] + "-plane.png"
     click.echo(save_figure(plot_plane(pot, paths, labels=names), out))
 
 

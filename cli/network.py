@@ -11,7 +11,7 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import emit, json_number, potential_options
+from .common import emit, json_number, picture_name, potential_options
 
 __all__ = ["train_cmd", "evaluate_cmd", "hessian_cmd", "xor_cmd", "report_table_cmd"]
 
@@ -164,7 +164,7 @@ def _evaluate_one(file: str, pot: Any, name: str, per_segment: int, batch_size: 
     ev = evaluate_path(pot, result, per_segment, batch_size=batch_size)
     with Store.write(file) as store:
         save_path_evaluation(store, f"evaluation-{name}", ev, evaluation_digest(result.path.pivots, per_segment))
-    png = out or os.path.splitext(file)[0] + f"-{name}-evaluation.png"
+    png = picture_name(file, out, f"{name}-evaluation")
     fig = plot_profile(ev, png, title=f"{os.path.basename(file)}: path {name}")
     fig.clf()
     return {"summary": ev.summary(), "figure": png}
@@ -190,7 +190,8 @@ def _evaluation_lines(name: str, info: Mapping[str, Any]) -> list[str]:
 @click.option("--per-segment", type=int, default=9, show_default=True,
               help="Evaluated points between neighbouring pivots.")
 @click.option("--batch-size", type=int, default=1024, show_default=True, help="Samples per evaluation batch.")
-@click.option("--out", default=None, help="Profile PNG (one path only) [default: FILE-PATH-evaluation.png].")
+@click.option("--out", default=None, help="Profile picture, .png, .pdf or .svg (one path only) "
+              "[default: FILE-PATH-evaluation.png].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size: int, out: str | None,
                  as_json: bool) -> None:
@@ -207,6 +208,8 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
         raise LandscapeError(f"{file} holds no finished paths; run `landscape explore {file}` first")
     if out is not None and len(names) > 1:
         raise LandscapeError("--out names one picture; give one --path with it")
+    if out is not None:
+        picture_name(file, out, "")  # a bad picture name fails before any work
     from landscape.lock import WriterLock
 
     with WriterLock(file):  # one writer: a second one fails at once, before any work

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 from .driver import Budget, CycleCallback, optimize
+from .arrays import device
 from .errors import LandscapeError
+from .memory import require_memory
 from .optimizers.autoneb import AutoNEB
 from .optimizers.band import ElasticBand
 from .optimizers.base import PathOptimizer
@@ -142,4 +144,22 @@ def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb",
         raise LandscapeError(f"{n} starting pivots exceed the cap of {cap} (max_pivots)")
     if budget is None:
         budget = Budget() if isinstance(opt, AutoNEB) else Budget(max_steps=5000)
+    _check_memory(potential, a, n, opt)
     return Plan(opt, Path.straight(a, b, n), budget)
+
+
+# Arrays a band keeps per pivot: pivots, gradients, forces, the stepper's velocity, and
+# the previous state kept for fault rollback.
+_COPIES = 6
+
+
+def _check_memory(potential: Potential, a: Any, n: int, optimizer: PathOptimizer) -> None:
+    """Refuse a band that cannot fit in host memory (AutoNEB: at its pivot cap, with
+    the points it evaluates between pivots), before anything is allocated."""
+    if device(a) != "cpu":
+        return
+    itemsize = int(getattr(a, "itemsize", 0) or a.element_size())
+    cap = getattr(optimizer, "max_pivots", None) or n
+    per_segment = int(getattr(optimizer, "per_segment", 0) or 0)
+    points = max(n, cap) * _COPIES + (max(n, cap) - 1) * per_segment
+    require_memory(f"a band of {max(n, cap)} pivots in {potential.dim} dimensions", float(points) * potential.dim * itemsize)

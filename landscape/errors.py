@@ -1,11 +1,16 @@
 """The one exception type users see: its message is a complete one-line explanation."""
 from __future__ import annotations
 
-__all__ = ["LandscapeError", "Interrupted"]
+__all__ = ["LandscapeError", "Interrupted", "DamagedCheckpoint"]
 
 
 class LandscapeError(Exception):
     """Bad input or an unrecoverable condition, reported to users as one line."""
+
+
+class DamagedCheckpoint(LandscapeError):
+    """A stored checkpoint that cannot rebuild the state it saved (an array or attribute
+    missing, or of the wrong kind); the caller names the store and path."""
 
 
 class Interrupted(LandscapeError):

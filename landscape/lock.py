@@ -46,8 +46,13 @@ class WriterLock:
             owner = self._owner()
             raise LandscapeError(f"another process{owner} is writing {self.path[:-5].replace('/.', '/', 1)}; "
                                  "wait for it to finish") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        try:  # the owner's pid, for the message a second writer gets
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError as exc:  # a full disk, say: the lock is ours, but say why nothing can be written
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise LandscapeError(f"cannot write lock file {self.path}: {exc.strerror or exc}") from None
         self._fd = fd
         return self
 

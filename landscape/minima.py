@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import LandscapeError
+from .memory import require_memory
 from .path import to_numpy
 from .potential import Potential
 
@@ -144,6 +145,9 @@ def find_minima(
         LandscapeError: bad arguments, or no start converged to a minimum.
     """
     if starts is None:
+        # the starts, the converged points and L-BFGS-B's memory of 10 steps per start
+        require_memory(f"{n} starts in {potential.dim} dimensions", float(n) * potential.dim * 8 * 24,
+                       "use fewer starts")
         starts = random_starts(potential, n, seed=seed, bounds=bounds, around=around, scale=scale)
     starts = np.asarray(to_numpy(starts), dtype=np.float64)
     if starts.ndim != 2 or starts.shape[1] != potential.dim or starts.shape[0] == 0:

@@ -5,11 +5,13 @@ stays light and plotting works on machines without a display.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .errors import LandscapeError
 from .path import Path, Profile
 from .potential import Potential
 
@@ -98,11 +100,35 @@ def plot_plane(
     return ax
 
 
+#: Picture formats by file extension (matplotlib writes each without extra packages).
+FORMATS = (".png", ".pdf", ".svg")
+
+
+def figure_name(filename: str) -> str:
+    """`filename` checked before any work: its folder must exist and its extension be a
+    known format (none: .png is added, and the name returned is the one written)."""
+    folder = os.path.dirname(os.path.abspath(filename))
+    if not os.path.isdir(folder):
+        raise LandscapeError(f"cannot write picture {filename}: folder {folder} does not exist")
+    ext = os.path.splitext(filename)[1].lower()
+    if not ext:
+        return filename + ".png"
+    if ext not in FORMATS:
+        raise LandscapeError(f"cannot write picture {filename}: unknown format {ext!r}; use {', '.join(FORMATS)}")
+    return filename
+
+
 def save_figure(ax: Any, filename: str, dpi: int = 120) -> str:
-    """Write the figure of `ax` to `filename` and close it (figures pile up otherwise)."""
+    """Write the figure of `ax` to `filename` (see `figure_name`) and close it (figures
+    pile up otherwise); returns the name written."""
+    filename = figure_name(filename)
     plt = _pyplot()
     fig = ax.figure
-    fig.tight_layout()
-    fig.savefig(filename, dpi=dpi)
-    plt.close(fig)
+    try:
+        fig.tight_layout()
+        fig.savefig(filename, dpi=dpi)
+    except OSError as exc:
+        raise LandscapeError(f"cannot write picture {filename}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
     return filename

@@ -22,7 +22,7 @@ import numpy as np
 from .arrays import host_scalars
 from .connect import Plan, plan
 from .driver import Budget, optimize
-from .errors import LandscapeError
+from .errors import DamagedCheckpoint, LandscapeError
 from .files import store_path
 from .identity import differences, record, require_same
 from .lock import WriterLock
@@ -200,6 +200,22 @@ def _resume_state(filename: str, name: str, optimizer: PathOptimizer,
     return state, list(arrays["history"]), len(records), ("cycle", cycle)
 
 
+def _resumed(filename: str, name: str, optimizer: PathOptimizer,
+             potential: Potential) -> tuple[Any, list[float], int, tuple[str, int] | None]:
+    """`_resume_state`, with a damaged checkpoint (an array or attribute missing, wrong
+    shapes) reported in one line instead of surfacing as an internal error."""
+    try:
+        return _resume_state(filename, name, optimizer, potential)
+    except DamagedCheckpoint as exc:
+        why = str(exc)
+    except LandscapeError:
+        raise
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        why = f"{type(exc).__name__}: {exc}"
+    raise LandscapeError(f"{filename}: the checkpoint of path {name} is damaged ({why}); "
+                         "pass --force to compute the path afresh")
+
+
 def discard_if_empty(filename: str, holds_work: Callable[[Store], bool]) -> None:
     """Remove a store a failed run created when it holds no work to resume from
     (`holds_work` false, or it does not even open), so running again starts clean;
@@ -218,7 +234,7 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
     """Run (or continue) the optimisation, committing its progress; with `final`, write
     the final result too."""
     optimizer = job.optimizer
-    resumed = _resume_state(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
+    resumed = _resumed(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
     state, history, seen, where = resumed
     if state is None:  # fresh start: evaluate here so the history holds the first entry
         state = optimizer.init(job.start_path, potential)

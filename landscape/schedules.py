@@ -121,9 +121,11 @@ PRESETS = {"paper": _paper, "analytic": _analytic, "quick": _quick}
 def load_schedule(path: str) -> Schedule:
     """Read a schedule from a JSON file (see `Schedule.to_config` for the format)."""
     try:
-        text = FilePath(path).read_text()
+        text = FilePath(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise LandscapeError(f"cannot read schedule file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LandscapeError(f"schedule file {path} is not UTF-8 text (byte {exc.start}); write it as JSON") from None
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:

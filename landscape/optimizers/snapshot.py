@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import host_scalars
-from ..errors import LandscapeError
+from ..errors import DamagedCheckpoint
 from ..path import Path, to_numpy
 from ..potential import Potential
 
@@ -57,7 +57,7 @@ def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str,
                           **{k: on(arrays[k]) for k in _ARRAYS}, stepper_state=stepper,
                           recent_max=tuple(on(np.asarray(v)) for v in arrays["recent_max"]), dense=dense, **numbers)
     except (KeyError, TypeError, ValueError) as exc:
-        raise LandscapeError(f"the stored checkpoint does not describe a band state ({exc})") from None
+        raise DamagedCheckpoint(f"it does not describe a band state ({type(exc).__name__}: {exc})") from None
     if not optimizer.climb and state.climbing:
-        raise LandscapeError("the stored checkpoint climbs, the optimizer does not")
+        raise DamagedCheckpoint("it climbs, the optimizer does not")
     return state

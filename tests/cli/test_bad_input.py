@@ -94,6 +94,9 @@ def files(tmp_path_factory):
     for name, body in schedules.items():
         (root / f"{name}.json").write_text(body)
         f[name] = str(root / f"{name}.json")
+    (root / "sched_latin1.json").write_bytes('{"name": "caf\xe9", "cycles": []}'.encode("latin-1"))
+    f["sched_latin1"] = str(root / "sched_latin1.json")
+    _damaged_checkpoint(root, f)
     (root / "broken.py").write_text("class Thing(:\n    pass\n")
     f["broken_py"] = str(root / "broken.py")
     # pytest's own tmp folders are private to root, so the unprivileged child could
@@ -119,6 +122,25 @@ def files(tmp_path_factory):
     if mounted:
         subprocess.run(["umount", f["full"]], check=False)
     shutil.rmtree(public, ignore_errors=True)
+
+
+def _damaged_checkpoint(root: Path, f: dict[str, str]) -> None:
+    """`{damaged_ck}`: a NEB run of `{interrupting_py}` interrupted with its state
+    committed, whose checkpoint then lost its forces."""
+    from landscape.store.tree import FolderTree
+
+    store = root / "damaged_ck"
+    spec = f"{Path(__file__).resolve().parents[1] / 'data' / 'interrupting_potential.py'}:Interrupting"
+    args = ["connect", spec, "-o", "bend=0.6", "-o", "after=30", "--start", "L", "--end", "R", "--method", "neb",
+            "--fmax", "1e-4", "--out", str(store)]
+    code, _, err = run_cli(args)
+    assert code == 130, err
+    tree = FolderTree(str(store), write=True)
+    tree.root()["paths/L-R/checkpoint"].__delitem__("forces")
+    tree.commit()
+    f["damaged_ck"] = str(store)
+    f["interrupting_py"] = spec.rsplit(":", 1)[0]
+    f["faulty_py"] = str(Path(__file__).resolve().parents[1] / "data" / "faulty_potential.py")
 
 
 def _snapshot(folder: str) -> dict[str, Any]:

@@ -155,3 +155,13 @@ def test_a_band_without_a_tolerance_stops_by_itself(method):
                            "--json"]).stdout)
     assert data["status"] == "converged" and "frtol" in data["message"] and data["iterations"] < 1000
     assert abs(data["saddle_energy"] - MB_SADDLE) <= 1e-3
+
+
+def test_pictures_take_their_format_from_the_extension_and_say_what_they_wrote(tmp_path):
+    store = tmp_path / "mb"
+    run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string", "--out", store])
+    heads = {".pdf": b"%PDF", ".svg": b"<?xml", ".png": b"\x89PNG"}
+    for name, ext in (("p.pdf", ".pdf"), ("p.svg", ".svg"), ("pfile", ".png")):
+        printed = run(["plot", "profile", store, "--out", tmp_path / name]).stdout.strip()
+        assert printed.endswith(ext) and open(printed, "rb").read(len(heads[ext])) == heads[ext]
+    assert run(["plot", "plane", store]).stdout.strip() == str(tmp_path / "mb-plane.png")

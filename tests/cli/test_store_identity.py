@@ -118,3 +118,18 @@ def test_a_finished_path_answers_another_budget_only_when_it_cannot_change_it(tm
     assert json.loads(run(args + ["--steps", 9000]).stdout)["iterations"] == full["iterations"]  # cannot change it
     r = invoke(args + ["--steps", full["iterations"] - 1])
     assert r.exit_code == 1 and "more than the budget" in error_line(r)
+
+
+def test_a_full_disk_while_taking_the_lock_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(LandscapeError, match="cannot write lock file .*No space left") as exc:
+        WriterLock(tmp_path / "s").acquire()
+    monkeypatch.undo()
+    assert "\n" not in str(exc.value)
+    with WriterLock(tmp_path / "s"):  # nothing stays locked
+        pass

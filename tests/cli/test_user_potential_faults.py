@@ -19,7 +19,7 @@ SPEC = f"{Path(__file__).resolve().parents[1] / 'data' / 'faulty_potential.py'}:
     ("scalar", "returned energies as a float; expected an array of shape ("),
     ("list", "returned energies as a list"),
     ("none", "returned a NoneType; expected a tuple"),
-    ("gradshape", "gradients as an array of shape (2, 1); expected an array of shape (2, 2)"),
+    ("gradshape", "gradients as an array of shape (3, 1); expected an array of shape (3, 2)"),
     ("runtime", "raised RuntimeError in energy_and_gradient(): solver failed to converge"),
     ("keyerror", "raised KeyError"),
     ("memory", "ran out of memory"),
