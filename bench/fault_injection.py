@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,10 @@ from landscape_cli.faults import kill_and_resume, landscape_command
 
 MB = ("mueller-brown", "--start", "A", "--end", "B", "--json", "--checkpoint-every", "0")
 MLP = ("-o", "hidden=8", "-o", "n_train=128", "-o", "n_test=64")
+# One thread for torch: with several, BLAS may change how many it uses as the machine's
+# load changes, and with them the order of float32 sums, so two uninterrupted runs can
+# differ in the last bits (measured: edges 0.5570236 vs 0.5570235 under load).
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 TRAIN = ("train", "mlp", *MLP, "--n", "2", "--epochs", "60", "--batch-size", "32", "--lr", "0.05",
          "--optimizer", "sgd", "--json")
 
@@ -49,6 +53,7 @@ class Target:
     base: Callable[[str], str | None]
     command: Callable[[str], list[str]]
     outcome: Callable[[str], Any]
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def _path_outcome(store: str) -> Any:
@@ -90,8 +95,8 @@ TARGETS = {
     "explore": Target(_minima_base, lambda out: landscape_command("explore", out, "--json"), _explore_outcome),
     "explore-network": Target(_network_base, lambda out: landscape_command(
         "explore", out, "--method", "neb", "--fmax", "0.05", "--steps", "300", "--checkpoint-every", "0", "--json"),
-        _explore_outcome),
-    "train": Target(lambda tmp: None, lambda out: landscape_command(*TRAIN, "--out", out), _train_outcome),
+        _explore_outcome, ONE_THREAD),
+    "train": Target(lambda tmp: None, lambda out: landscape_command(*TRAIN, "--out", out), _train_outcome, ONE_THREAD),
 }
 
 
@@ -117,6 +122,19 @@ def _fresh(base: str | None, out: str) -> None:
 def campaign(name: str, trials: int, rng: np.random.Generator, tmp: str) -> dict[str, int]:
     """Run `trials` kill-and-resume trials of one target; print one line each."""
     target = TARGETS[name]
+    saved = {k: os.environ.get(k) for k in target.env}
+    os.environ.update(target.env)  # the commands below inherit it
+    try:
+        return _trials(name, target, trials, rng, tmp)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _trials(name: str, target: Target, trials: int, rng: np.random.Generator, tmp: str) -> dict[str, int]:
     base = target.base(tmp)
     ref = os.path.join(tmp, f"{name}-ref")
     _fresh(base, ref)

@@ -77,12 +77,14 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
 @click.option("--max-pivots", type=int, default=None, help="AutoNEB: cap on the number of pivots, ends included.")
+@click.option("--certify", is_flag=True,
+              help="Move the climbing image onto the nearby first-order saddle (Newton on the Hessian) and report it.")
 @click.option("--relax-ends/--no-relax-ends", default=True, show_default=True,
               help="Relax an end that is not a minimum (gradient above 1e-2 of the one between the ends) first.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
                 pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
                 out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
-                progress: bool | None, max_pivots: int | None, relax_ends: bool) -> None:
+                progress: bool | None, max_pivots: int | None, certify: bool, relax_ends: bool) -> None:
     """Find the minimum energy path of POTENTIAL between two points."""
     from landscape.connect import connect
     from landscape.runs import connect_stored
@@ -117,7 +119,9 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
     if result.status is Status.INTERRUPTED:  # never a success-shaped answer
         where = f"; {stored} keeps what was committed and the same command continues it" if stored else ""
         raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
-    emit(as_json, {**_result_payload(result, stored, resumed), "ends": {e.label: e.as_dict() for e in ends}}, [
+    hessian = _certificate(pot, result, certify)
+    emit(as_json, {**_result_payload(result, stored, resumed), "ends": {e.label: e.as_dict() for e in ends},
+                   **hessian}, [
         *[f"{e.label} point was not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance {e.tolerance:.3g}): "
           f"relaxed {e.steps} steps, moved {e.moved:.3g}, energy down {e.energy_drop:.3g}" for e in ends if e.relaxed],
         *[f"warning: {e.label} point is not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance "
@@ -125,7 +129,47 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
         f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climber_at_top else 'upper bound along the path'})",
         f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations" + (f", stored in {stored}" if stored else ""),
+        *_certificate_lines(hessian),
     ])
+
+
+def _certificate(pot: Any, result: Any, refine: bool) -> dict[str, Any]:
+    """What the Hessian says of the climbing image (and, with `refine`, of the saddle it
+    converges to); empty when there is no climbing image or no affordable Hessian."""
+    from landscape.hessian import CERTIFY_MAX, analyse_top, refine_saddle
+
+    if not result.climbing or pot.stochastic or pot.dim > CERTIFY_MAX or result.path.energies is None:
+        if refine:
+            why = ("no climbing image" if not result.climbing else "a mini-batch loss" if pot.stochastic
+                   else f"dim {pot.dim} > {CERTIFY_MAX}")
+            raise LandscapeError(f"--certify needs a climbing image of a deterministic potential ({why})")
+        return {}
+    import numpy as np
+
+    from landscape.path import to_numpy
+
+    out = analyse_top(pot, result)
+    if refine:
+        start = np.asarray(to_numpy(result.path.pivots))[out["pivot"]]
+        point, cert, steps = refine_saddle(pot, start)
+        energy = float(np.asarray(to_numpy(pot.energy(pot.asarray(point[None]))))[0])
+        out["refined"] = {"saddle_energy": energy, "saddle_point": [float(v) for v in point[:10]], "steps": steps,
+                          "moved": float(np.linalg.norm(point - start)), **cert.summary()}
+    return {"hessian": out}
+
+
+def _certificate_lines(payload: dict[str, Any]) -> list[str]:
+    h = payload.get("hessian")
+    if not h:
+        return []
+    lines = [f"Hessian at the climbing image ({h['hessian_method']}): {h['saddle_index_of_hessian']} negative "
+             f"eigenvalue(s), lowest {h['hessian_eigenvalues'][0]:.6g}, gradient norm {h['saddle_gradient_norm']:.3g}"]
+    lines += [f"warning: {w}" for w in h["warnings"]]
+    if "refined" in h:
+        r = h["refined"]
+        lines.append(f"refined saddle: energy {r['saddle_energy']:.8f}, index {r['saddle_index_of_hessian']}, "
+                     f"gradient norm {r['saddle_gradient_norm']:.3g}, moved {r['moved']:.3g} in {r['steps']} steps")
+    return lines
 
 
 @click.command("exact")

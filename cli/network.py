@@ -254,10 +254,14 @@ def _tangent_at(store: Any, name: str, paths: list[str]) -> tuple[Any, str | Non
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samples: int, chunk: int, rtol: float,
                 dense_limit: int, as_json: bool) -> None:
-    """Hessian of the data loss at stored minima (extreme eigenvalues, near-zero count,
-    curvature along the path tangent) and at the climbing images of stored paths."""
+    """Hessian at stored minima and at the climbing images of stored paths: for a network,
+    of the data loss (extreme eigenvalues, near-zero count, curvature along the path
+    tangent); for any other potential, from its gradients (lowest eigenvalues, index,
+    gradient norm, curvature along the path)."""
     from landscape.store import Store
     from landscape_plugins.torchnet.hessian import analyse_point, climbing_image_analysis
+
+    from .explore import potential_from_description
 
     if samples < 0 or not rtol > 0 or dense_limit < 0 or chunk < 1:
         raise LandscapeError("--samples and --dense-limit must be >= 0, --chunk >= 1 and --rtol > 0")
@@ -269,7 +273,11 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
         pick_paths = _pick(finished, paths, "path", file) if paths or not minima else []
         tangents = {m: _tangent_at(store, m, finished) for m in pick_min}
         results = {p: store.read_result(p) for p in pick_paths}
-    pot = _stored_network(file, "hessian")
+        pot = potential_from_description(store.potential_description)[0]
+    if not hasattr(pot, "bn_mode"):  # not a network: the Hessian from its gradients
+        _generic_hessian(file, pot, {m: coords[names.index(m)] for m in pick_min}, results, as_json)
+        return
+    pot = _network(pot, "hessian")
     at_minima = {}
     for m in pick_min:
         tangent, along = tangents[m]
@@ -291,6 +299,25 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
         lines += [f"    warning: {w}" for w in r["warnings"]]
     emit(as_json, {"store": file, "samples": samples or None, "rtol": rtol, "minima": at_minima,
                    "paths": at_paths}, lines)
+
+
+def _generic_hessian(file: str, pot: Any, minima: dict[str, Any], results: dict[str, Any], as_json: bool) -> None:
+    from landscape.hessian import analyse_minimum, analyse_top
+
+    at_minima = {m: analyse_minimum(pot, x) for m, x in minima.items()}
+    at_paths = {p: {**analyse_top(pot, r), "climbing": bool(r.climbing)} for p, r in results.items()
+                if r.path.energies is not None}
+    lines = [f"{file}: Hessian of {pot.name} from its gradients ({pot.dim} dimensions)"]
+    for m, r in at_minima.items():
+        lines.append(f"  minimum {m}: lowest eigenvalues {', '.join(f'{v:.4g}' for v in r['hessian_eigenvalues'])}, "
+                     f"gradient norm {r['saddle_gradient_norm']:.3g}")
+        lines += [f"    warning: {w}" for w in r["warnings"]]
+    for p, r in at_paths.items():
+        lines.append(f"  path {p}, {'climbing image' if r['climbing'] else 'highest pivot'} (pivot {r['pivot']}): "
+                     f"index {r['saddle_index_of_hessian']}, lowest eigenvalue {r['hessian_eigenvalues'][0]:.6g}, "
+                     f"curvature along the path {r['tangent_curvature']:.4g}, gradient norm {r['saddle_gradient_norm']:.3g}")
+        lines += [f"    warning: {w}" for w in r["warnings"]]
+    emit(as_json, {"store": file, "minima": at_minima, "paths": at_paths}, lines)
 
 
 # --------------------------------------------------------------------------- xor

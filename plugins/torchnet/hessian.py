@@ -30,6 +30,7 @@ from torch.func import grad, jvp, vjp, vmap
 
 from landscape import geometry
 from landscape.errors import LandscapeError
+from landscape.hessian import saddle_warnings  # noqa: F401 - generic, re-exported here
 from landscape.path import to_numpy
 
 from .potential import NetworkPotential
@@ -274,28 +275,6 @@ def analyse_point(potential: NetworkPotential, point: Any, tangent: Any = None, 
         largest, smallest = float(ext["largest"][-1]), float(ext["smallest"][0])
     curv = None if tangent is None else curvature_along(potential, point, tangent, **kw)
     return HessianReport(largest, smallest, nz["count"], nz["method"], nz["threshold"], curv)
-
-
-def saddle_warnings(climbing: bool, eigenvalues: Any, tangent_curvature: float, gradient_norm: float,
-                    largest: float, gtol: float = 1e-3) -> list[str]:
-    """Why a highest pivot is not (yet) a converged first-order saddle, or []: it must
-    be a climbing image, with exactly one negative eigenvalue among `eigenvalues` (the
-    few smallest), negative curvature along the path, and a gradient norm below `gtol`
-    times the largest curvature (a scale-free stationarity test)."""
-    ev = np.sort(np.asarray(eigenvalues, dtype=float))
-    out = [] if climbing else ["not a climbing image: the highest pivot bounds the saddle from above, it is not on it"]
-    negatives = int((ev < 0).sum())
-    if negatives == 0:
-        out.append(f"no negative eigenvalue (smallest {ev[0]:.3g}): not a saddle")
-    elif negatives > 1:
-        more = "at least " if negatives == ev.size else ""
-        out.append(f"{more}{negatives} negative eigenvalues: a saddle of index >= 2, not first-order")
-    if tangent_curvature >= 0:
-        out.append(f"curvature along the path {tangent_curvature:.3g} >= 0: the negative mode does not lie along the path")
-    if gradient_norm > gtol * max(abs(largest), 1e-12):
-        out.append(f"gradient norm {gradient_norm:.3g} is not small against the curvature scale {abs(largest):.3g}: "
-                   "not converged")
-    return out
 
 
 def climbing_image_analysis(potential: NetworkPotential, result: Any, *, k: int = 3, **kw: Any) -> dict[str, Any]:

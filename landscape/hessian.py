@@ -1,0 +1,245 @@
+"""The Hessian of any potential, from its gradients alone: saddle certificates.
+
+A climbing image that stopped moving is a stationary point of the band's forces, not
+yet a certified saddle.  What certifies a first-order saddle is the Hessian there:
+exactly one negative eigenvalue, and a vanishing gradient.  Every potential has
+gradients, so the Hessian is built from them by central differences,
+
+    H v ~ (g(x + h v) - g(x - h v)) / (2 h),
+
+each product one batched evaluation of two points.  Up to `DENSE_MAX` dimensions the
+whole matrix is formed (dim products, in chunks) and diagonalised; above it, the lowest
+eigenpairs come from Lanczos iterations (scipy's `eigsh`) on the same products, so
+memory stays at a few vectors.  Network potentials have exact Hessian-vector products
+by autograd (`landscape_plugins.torchnet.hessian`); this module is for everything else.
+
+`refine_saddle` moves a point that is close to a saddle onto it: Newton steps in the
+Hessian's eigenbasis, uphill along the lowest mode and downhill along the others
+(eigenvector following), inside a trust radius, until the gradient vanishes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import LandscapeError
+from .path import to_numpy
+from .potential import Potential
+
+__all__ = ["DENSE_MAX", "CERTIFY_MAX", "SaddleCertificate", "hessian_vector_products", "dense_hessian",
+           "lowest_modes", "certify", "refine_saddle", "saddle_warnings", "analyse_top", "analyse_minimum"]
+
+#: Largest dimension whose Hessian is formed whole; above it, Lanczos.
+DENSE_MAX = 400
+#: Largest dimension `connect` certifies its saddle in by default (Lanczos costs some
+#: tens of Hessian-vector products, two gradient evaluations each).
+CERTIFY_MAX = 10_000
+#: Eigenvalues with |lambda| below this fraction of the largest |lambda| count as zero.
+ZERO_RTOL = 1e-6
+
+
+def _step(x: np.ndarray) -> float:
+    """Central-difference step: truncation error ~h^2, round-off ~1e-16/h, balanced near 1e-5."""
+    return 1e-5 * max(1.0, float(np.max(np.abs(x))))
+
+
+def _gradients(potential: Potential, points: np.ndarray) -> np.ndarray:
+    _, g = potential.energy_and_gradient(potential.asarray(points))
+    g = np.asarray(to_numpy(g), dtype=np.float64).reshape(len(points), -1)
+    if not np.all(np.isfinite(g)):
+        raise LandscapeError("the gradient is NaN or infinite near the point whose Hessian is asked for")
+    return g
+
+
+def hessian_vector_products(potential: Potential, x: Any, directions: np.ndarray) -> np.ndarray:
+    """H @ d for each row d of `directions` (k, dim), by central differences of gradients."""
+    x = np.asarray(to_numpy(x), dtype=np.float64)
+    d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
+    norms = np.linalg.norm(d, axis=1, keepdims=True)
+    unit = d / np.where(norms > 0, norms, 1.0)
+    h = _step(x)
+    g = _gradients(potential, np.concatenate([x + h * unit, x - h * unit]))
+    k = len(unit)
+    return (g[:k] - g[k:]) / (2 * h) * norms
+
+
+def dense_hessian(potential: Potential, x: Any, *, chunk: int = 128) -> np.ndarray:
+    """The whole (dim, dim) Hessian at `x`, symmetrised; `chunk` directions per evaluation."""
+    dim = potential.dim
+    eye = np.eye(dim)
+    rows = [hessian_vector_products(potential, x, eye[i:i + chunk]) for i in range(0, dim, chunk)]
+    h = np.concatenate(rows)
+    return (h + h.T) / 2
+
+
+def lowest_modes(potential: Potential, x: Any, k: int = 3, *, tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray, str]:
+    """(eigenvalues (k,), eigenvectors (dim, k), "dense" or "lanczos"): the `k` lowest, ascending."""
+    dim = potential.dim
+    k = max(1, min(k, dim - 1 if dim > DENSE_MAX else dim))
+    if dim <= DENSE_MAX:
+        values, vectors = np.linalg.eigh(dense_hessian(potential, x))
+        return values[:k], vectors[:, :k], "dense"
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    op = LinearOperator((dim, dim), matvec=lambda v: hessian_vector_products(potential, x, v.reshape(1, -1))[0],
+                        dtype=np.float64)
+    values, vectors = eigsh(op, k=k, which="SA", tol=tol, v0=np.ones(dim) / np.sqrt(dim))
+    order = np.argsort(values)
+    return values[order], vectors[:, order], "lanczos"
+
+
+@dataclass(frozen=True)
+class SaddleCertificate:
+    """What the Hessian says about a point.
+
+    index: negative eigenvalues among `eigenvalues` (all of them for a dense Hessian;
+        with Lanczos, among the lowest computed, so `complete` is False when all of
+        those are negative); near-zero ones (below ZERO_RTOL of the largest |lambda|
+        found) do not count.
+    eigenvalues: the lowest ones, ascending; `mode`: the eigenvector of the lowest.
+    gradient_norm: |g| at the point; a saddle needs it small (`tolerance` says how small
+        counts, relative to the curvature scale).
+    """
+
+    index: int
+    eigenvalues: np.ndarray
+    mode: np.ndarray
+    gradient_norm: float
+    method: str
+    complete: bool
+
+    @property
+    def first_order(self) -> bool:
+        return self.index == 1 and self.complete
+
+    def summary(self) -> dict[str, Any]:
+        return {"saddle_index_of_hessian": self.index, "hessian_eigenvalues": [float(v) for v in self.eigenvalues],
+                "saddle_gradient_norm": self.gradient_norm, "hessian_method": self.method,
+                "index_complete": self.complete}
+
+
+def certify(potential: Potential, x: Any, *, k: int = 3) -> SaddleCertificate:
+    """The Hessian's verdict at `x` (see `SaddleCertificate`); not for mini-batch losses."""
+    if potential.stochastic:
+        raise LandscapeError("a mini-batch loss has no Hessian to certify with; use the full-batch potential")
+    x = np.asarray(to_numpy(x), dtype=np.float64)
+    values, vectors, method = lowest_modes(potential, x, k)
+    scale = max(float(np.max(np.abs(values))), 1e-300)
+    negative = int(np.sum(values < -ZERO_RTOL * scale))
+    complete = method == "dense" or negative < len(values)
+    grad = float(np.linalg.norm(_gradients(potential, x[None])[0]))
+    return SaddleCertificate(negative, values, vectors[:, 0], grad, method, complete)
+
+
+def refine_saddle(potential: Potential, x: Any, *, gtol: float | None = None, max_steps: int = 100,
+                  trust: float | None = None) -> tuple[np.ndarray, SaddleCertificate, int]:
+    """(point, certificate, steps): `x` moved onto the nearby first-order saddle, until
+    |g| <= `gtol` (default 1e-8 times the curvature scale times the size of the point);
+    a one-line error when it does not get there.
+
+    Up to DENSE_MAX dimensions: eigenvector following on the whole Hessian (Newton in
+    its eigenbasis, uphill along the lowest mode and downhill along the rest).  Above:
+    Newton steps solved with MINRES on Hessian-vector products, which is where an
+    index-1 Hessian leads when the point is close; steps stay inside a trust radius."""
+    x = np.asarray(to_numpy(x), dtype=np.float64).copy()
+    radius = trust if trust is not None else 0.1 * max(1.0, float(np.linalg.norm(x)) / np.sqrt(x.size))
+    scale = 0.0
+    for step in range(max_steps + 1):
+        g = _gradients(potential, x[None])[0]
+        if potential.dim <= DENSE_MAX:
+            values, vectors = np.linalg.eigh(dense_hessian(potential, x))
+            scale = max(float(np.max(np.abs(values))), 1e-300)
+            delta = _eigenvector_following(g, values, vectors, scale)
+        else:
+            delta, scale = _newton(potential, x, g, scale)
+        tol = gtol if gtol is not None else 1e-8 * scale * max(1.0, float(np.max(np.abs(x))))
+        if np.linalg.norm(g) <= tol:
+            return x, certify(potential, x), step
+        size = float(np.linalg.norm(delta))
+        x = x + delta * min(1.0, radius / size) if size > 0 else x
+    cert = certify(potential, x)
+    raise LandscapeError(f"refining the saddle did not converge in {max_steps} steps (gradient norm "
+                         f"{cert.gradient_norm:.3g}, {cert.index} negative eigenvalues): the point is not near a saddle")
+
+
+def _eigenvector_following(g: np.ndarray, values: np.ndarray, vectors: np.ndarray, scale: float) -> np.ndarray:
+    """Newton in the eigenbasis, uphill along the lowest mode and downhill along the rest
+    (for an index-1 Hessian exactly the Newton step)."""
+    coeff = vectors.T @ g
+    curv = np.maximum(np.abs(values), 1e-8 * scale)
+    step = -coeff / curv
+    step[0] = -step[0]  # uphill along the lowest mode
+    return vectors @ step
+
+
+def _newton(potential: Potential, x: np.ndarray, g: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+    """The Newton step H d = -g by MINRES (H symmetric, indefinite), and a curvature scale."""
+    from scipy.sparse.linalg import LinearOperator, minres
+
+    dim = potential.dim
+    op = LinearOperator((dim, dim), matvec=lambda v: hessian_vector_products(potential, x, v.reshape(1, -1))[0],
+                        dtype=np.float64)
+    if scale == 0.0:  # once: the largest curvature, from a few power iterations' worth of Lanczos
+        from scipy.sparse.linalg import eigsh
+
+        scale = float(np.max(np.abs(eigsh(op, k=1, which="LM", tol=1e-2, v0=np.ones(dim))[0])))
+    delta, _ = minres(op, -g, rtol=1e-10, maxiter=10 * dim)
+    return delta, scale
+
+
+def saddle_warnings(climbing: bool, eigenvalues: Any, tangent_curvature: float, gradient_norm: float,
+                    largest: float, gtol: float = 1e-3) -> list[str]:
+    """Why a highest pivot is not (yet) a converged first-order saddle, or []: it must
+    be a climbing image, with exactly one negative eigenvalue among `eigenvalues` (the
+    few smallest), negative curvature along the path, and a gradient norm below `gtol`
+    times the largest curvature (a scale-free stationarity test)."""
+    ev = np.sort(np.asarray(eigenvalues, dtype=float))
+    out = [] if climbing else ["not a climbing image: the highest pivot bounds the saddle from above, it is not on it"]
+    negatives = int((ev < 0).sum())
+    if negatives == 0:
+        out.append(f"no negative eigenvalue (smallest {ev[0]:.3g}): not a saddle")
+    elif negatives > 1:
+        more = "at least " if negatives == ev.size else ""
+        out.append(f"{more}{negatives} negative eigenvalues: a saddle of index >= 2, not first-order")
+    if tangent_curvature >= 0:
+        out.append(f"curvature along the path {tangent_curvature:.3g} >= 0: the negative mode does not lie along the path")
+    if gradient_norm > gtol * max(abs(largest), 1e-12):
+        out.append(f"gradient norm {gradient_norm:.3g} is not small against the curvature scale {abs(largest):.3g}: "
+                   "not converged")
+    return out
+
+
+def _top(path: Any) -> tuple[int, np.ndarray, np.ndarray]:
+    """(index, point, unit tangent) of the highest interior pivot (the climbing image)."""
+    from . import geometry
+
+    pivots = np.asarray(to_numpy(path.pivots), dtype=np.float64)
+    energies = np.asarray(to_numpy(path.energies), dtype=np.float64)
+    i = int(np.argmax(energies[1:-1])) + 1
+    tau = np.asarray(geometry.improved_tangents(pivots, energies)[i - 1], dtype=np.float64)
+    return i, pivots[i], tau / max(float(np.linalg.norm(tau)), 1e-300)
+
+
+def analyse_top(potential: Potential, result: Any, *, k: int = 3) -> dict[str, Any]:
+    """The Hessian at the highest pivot of `result` (its climbing image): certificate,
+    curvature along the path's tangent, and `warnings` when it is not a converged
+    first-order saddle (see `saddle_warnings`)."""
+    i, x, tau = _top(result.path)
+    cert = certify(potential, x, k=k)
+    curvature = float(tau @ hessian_vector_products(potential, x, tau[None])[0])
+    largest = float(np.max(np.abs(cert.eigenvalues)))
+    if cert.method == "dense":
+        largest = float(np.max(np.abs(np.linalg.eigvalsh(dense_hessian(potential, x)))))
+    warnings = saddle_warnings(bool(getattr(result, "climbing", False)), cert.eigenvalues, curvature,
+                               cert.gradient_norm, largest)
+    return {"pivot": i, **cert.summary(), "tangent_curvature": curvature,
+            "mode_along_path": float(abs(cert.mode @ tau)), "warnings": warnings}
+
+
+def analyse_minimum(potential: Potential, x: Any, *, k: int = 3) -> dict[str, Any]:
+    """The Hessian at a stored minimum: its lowest eigenvalues (none may be negative)."""
+    cert = certify(potential, x, k=k)
+    warnings = [] if cert.index == 0 else [f"{cert.index} negative eigenvalues: not a minimum"]
+    return {**cert.summary(), "warnings": warnings}
