@@ -83,7 +83,8 @@ def plot_profile_cmd(file: str, path_name: str | None, out: str | None) -> None:
 def plot_plane_cmd(file: str, out: str | None) -> None:
     """A 2D surface with every stored path on it."""
     from landscape.plot import plot_plane, save_figure
-    from landscape.registry import load_potential
+
+    from .explore import potential_from_description
 
     out = picture_name(file, out, "plane")
     with _open(file) as store:
@@ -92,7 +93,7 @@ def plot_plane_cmd(file: str, out: str | None) -> None:
         paths = [store.read_result(n).path for n in names]
     if desc.get("dim") != 2:
         raise LandscapeError(f"plot plane needs a 2D potential; {file} holds dim={desc.get('dim')}")
-    pot = load_potential(str(desc.get("name")), desc.get("options") or {})
+    pot = potential_from_description(desc)[0]  # plugin or file, with the options it was made with
     click.echo(save_figure(plot_plane(pot, paths, labels=names), out))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .errors import LandscapeError
-from .path import Path, Profile
+from .path import Path, Profile, to_numpy
 from .potential import Potential
 
 __all__ = ["plot_profile", "plot_plane", "save_figure"]
@@ -56,6 +56,17 @@ def plot_profile(
     return ax
 
 
+def _around(paths: Sequence[Path], margin: float = 0.25) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A box around every pivot of `paths`, as wide in both directions as the paths'
+    larger extent, widened by `margin` of it on each side (for potentials that declare
+    no bounds of their own)."""
+    points = np.concatenate([np.asarray(to_numpy(p.pivots), dtype=float) for p in paths])
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    size = max(float(np.max(hi - lo)), 1e-6)  # a straight path along one axis still gets a square box
+    mid, half = (lo + hi) / 2, np.maximum(hi - lo, size) / 2 + margin * size
+    return (float(mid[0] - half[0]), float(mid[0] + half[0])), (float(mid[1] - half[1]), float(mid[1] + half[1]))
+
+
 def plot_plane(
     potential: Potential,
     paths: Sequence[Path] = (),
@@ -72,10 +83,13 @@ def plot_plane(
 
     `clip` caps energies shown (Mueller-Brown rises to thousands at the box edges,
     which would flatten every contour of interest); default: the 90th percentile.
+    `bounds` default to the potential's, or to a box around the paths.
     """
     plt = _pyplot()
     from .exact import evaluate_grid
 
+    if bounds is None and getattr(potential, "bounds", None) is None and paths:
+        bounds = _around(paths)
     g = evaluate_grid(potential, grid=grid, bounds=bounds)
     e = g.energies
     top = float(np.percentile(e, 90)) if clip is None else clip

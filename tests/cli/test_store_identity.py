@@ -133,3 +133,20 @@ def test_a_full_disk_while_taking_the_lock_is_one_line(tmp_path, monkeypatch):
     assert "\n" not in str(exc.value)
     with WriterLock(tmp_path / "s"):  # nothing stays locked
         pass
+
+
+def test_a_file_potential_is_rebuilt_from_its_store_by_every_reader(tmp_path, scaled):
+    """plot plane, hessian and explore rebuild the potential the store records (the
+    file, made absolute, with its options), not a plugin of the same name."""
+    out = tmp_path / "f"
+    run(_connect(scaled, out, "-o", "scale=3"))
+    png = run(["plot", "plane", out]).stdout.strip()
+    assert png == str(tmp_path / "f-plane.png") and os.path.getsize(png) > 1000
+    top = json.loads(run(["hessian", out, "--json"]).stdout)["paths"]["L-R"]
+    assert top["saddle_index_of_hessian"] == 1
+    # the Hessian is the scale=3 one: three times the unscaled potential's curvature
+    plain = tmp_path / "g"
+    run(_connect(scaled, plain))
+    top1 = json.loads(run(["hessian", plain, "--json"]).stdout)["paths"]["L-R"]
+    assert top["hessian_eigenvalues"][0] == pytest.approx(3 * top1["hessian_eigenvalues"][0], rel=1e-4)
+    assert json.loads(run(["explore", out, "--json"]).stdout)["complete"]
