@@ -114,14 +114,18 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         run = connect_stored(out, pot, (a_name, b_name), a, b, pivots=pivots, progress=progress, force=force,
                              require_resume=resume, checkpoint_seconds=every, **settings)
         result, stored, resumed = run.result, run.store, (run.resumed_from_cycle, run.resumed_from_step)
+        reused = run.reused
     else:
         result, stored, resumed = connect(pot, a, b, pivots=pivots, progress=progress, **settings), None, None
+        reused = False
     if result.status is Status.INTERRUPTED:  # never a success-shaped answer
         where = f"; {stored} keeps what was committed and the same command continues it" if stored else ""
         raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
     hessian = _certificate(pot, result, certify)
     emit(as_json, {**_result_payload(result, stored, resumed), "ends": {e.label: e.as_dict() for e in ends},
-                   **hessian}, [
+                   "reused": reused, **hessian}, [
+        *([f"{stored} already holds this path, finished with the same settings: reused it, nothing was computed "
+           "(--force computes it again)"] if reused else []),
         *[f"{e.label} point was not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance {e.tolerance:.3g}): "
           f"relaxed {e.steps} steps, moved {e.moved:.3g}, energy down {e.energy_drop:.3g}" for e in ends if e.relaxed],
         *[f"warning: {e.label} point is not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance "
@@ -191,7 +195,8 @@ def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, gr
         "saddle_energy": float(ex.saddle_energy), "saddle_point": ex.saddle_point.tolist(),
         "tolerance": float(ex.tolerance), "grid": grid, "path_cells": int(len(ex.points)),
     }, [f"grid minimax {a_name} -> {b_name} on {grid}x{grid}: saddle {ex.saddle_energy:.6f} at "
-        f"({ex.saddle_point[0]:.6f}, {ex.saddle_point[1]:.6f}), grid tolerance {ex.tolerance:.2g}"])
+        f"({ex.saddle_point[0]:.6f}, {ex.saddle_point[1]:.6f}); the grid resolves it to about {ex.tolerance:.2g} "
+        "(the largest energy step from the saddle cell to a neighbour)"])
 
 
 @click.command("demo")

@@ -104,7 +104,7 @@ def plugins_cmd(as_json: bool) -> None:
     from landscape.registry import available
 
     plugins = available()
-    payload = {name: {"summary": p.summary, "target": p.target, "broken": p.broken,
+    payload = {name: {"summary": p.summary, "target": p.target, "broken": p.broken, "missing": p.missing(),
                       "options": {k: {"type": t.__name__, "default": d, "help": h} for k, (t, d, h) in p.options.items()}}
                for name, p in plugins.items()}
     emit(as_json, payload, [p.help() if not p.broken else f"{name}: BROKEN ({p.broken})" for name, p in plugins.items()])

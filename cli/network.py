@@ -215,7 +215,8 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     with WriterLock(file):  # one writer: a second one fails at once, before any work
         pot = _stored_network(file, "evaluate")
         results = {name: _evaluate_one(file, pot, name, per_segment, batch_size, out) for name in names}
-    lines = [f"{file}: {len(names)} paths evaluated on the full train and test sets ({pot.bn_mode})",
+    lines = [f"{file}: {len(names)} paths evaluated on the full train and test sets "
+             f"({'no BatchNorm' if pot.bn_mode == 'none' else 'BatchNorm statistics: ' + pot.bn_mode})",
              "barriers: max-mean = max minus mean of the ends; gap-line = largest excess over the straight line "
              "between the ends; sad-high = max minus the higher end"]
     for name, info in results.items():

@@ -370,6 +370,18 @@ class Exploration:
     def n(self) -> int:
         return len(self.names)
 
+    def __repr__(self) -> str:
+        """A short summary; the arrays and results stay attributes."""
+        final = sum((i, j) in self.final for i, j, _ in self.tree)
+        rows = [("status", f"{self.status.value} ({self.message})"), ("minima", self.n),
+                ("pairs computed", f"{len(self.edges)} of {self.pairs_total}"),
+                ("tree", f"{len(self.tree)} edges, {final} final"),
+                ("highest tree edge", f"{max((w for *_, w in self.tree), default=float('nan')):.10g}"),
+                ("this call", f"{self.runs} runs, {self.evaluations} evaluations, {self.seconds:.2f} s"),
+                ("store", self.store)]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:>{width}}: {v}" for k, v in rows if v is not None)
+
     @property
     def complete(self) -> bool:
         return self.status is ExploreStatus.COMPLETE

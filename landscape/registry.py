@@ -99,11 +99,21 @@ def coerce_option(name: str, value: Any, kind: type) -> Any:
     raise LandscapeError(_one_line(f"option {name}={value!r} must be of type {getattr(kind, '__name__', kind)}"))
 
 
+#: Optional packages and the extra of this project that installs them.
+EXTRAS = {"torch": "torch", "torchvision": "torch", "ray": "ray", "ase": "bench"}
+
+
 def _import_target(target: str) -> Any:
     """The object named by 'package.module:attr.path'."""
     module_name, _, attr = target.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in EXTRAS:  # an optional dependency, not a broken plugin: say how to get it
+            raise LandscapeError(f"{module_name} needs {missing}, which is not installed: "
+                                 f"pip install 'landscape[{EXTRAS[missing]}]'") from None
+        raise LandscapeError(_one_line(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}")) from exc
     except Exception as exc:  # noqa: BLE001 - plugin modules may fail in any way at import
         raise LandscapeError(_one_line(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}")) from exc
     for part in attr.split(".") if attr else ():
@@ -128,6 +138,11 @@ class PotentialPlugin:
     target: str
     options: Mapping[str, OptionSpec] = field(default_factory=dict, hash=False)
     broken: str | None = None
+    requires: tuple[str, ...] = ()  # optional packages the target imports (torch, ...)
+
+    def missing(self) -> list[str]:
+        """Required packages that are not installed (looked up, not imported)."""
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
 
     def defaults(self) -> dict[str, Any]:
         return {k: spec[1] for k, spec in self.options.items()}
@@ -157,6 +172,10 @@ class PotentialPlugin:
     def help(self) -> str:
         """A few lines describing the plugin and its options (for `--help`-like output)."""
         lines = [f"{self.name}: {self.summary}"]
+        missing = self.missing()
+        if missing:
+            extras = sorted({EXTRAS.get(m, m) for m in missing})
+            lines.append(f"  needs {', '.join(missing)}, not installed: pip install 'landscape[{','.join(extras)}]'")
         lines += [f"  {k} ({t.__name__}, default {d!r}): {h}" for k, (t, d, h) in self.options.items()]
         return "\n".join(lines)
 

@@ -32,6 +32,9 @@ class Status(str, Enum):
     def success(self) -> bool:
         return self in (Status.CONVERGED, Status.SCHEDULE_DONE)
 
+    def __str__(self) -> str:  # prints as the word stores and --json use
+        return self.value
+
 
 @dataclass(frozen=True, eq=False)
 class CycleRecord:
@@ -89,6 +92,18 @@ class Result:
     @property
     def success(self) -> bool:
         return self.status.success
+
+    def __repr__(self) -> str:
+        """A short summary, as scipy's OptimizeResult prints; arrays stay attributes."""
+        dim = int(np.shape(self.path.pivots)[1]) if np.ndim(self.path.pivots) == 2 else 0
+        what = ("climbing image, the top of its path" if self.climber_at_top else "upper bound along the path")
+        rows = [("message", self.message), ("success", self.success), ("status", str(self.status)),
+                ("saddle_energy", f"{self.saddle_energy:.10g} ({what})" if self.path.energies is not None else None),
+                ("upper_bound", f"{self.upper_bound:.10g}" if self.path.energies is not None else None),
+                ("nit", self.nit), ("nfev", self.nfev), ("path", f"{self.path.n_pivots} pivots in {dim} dimensions"),
+                ("cycles", len(self.cycles))]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:>{width}}: {v}" for k, v in rows if v is not None)
 
     @property
     def climber_at_top(self) -> bool:

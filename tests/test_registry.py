@@ -245,3 +245,27 @@ def test_the_core_imports_no_plugin_and_no_cli():
             offenders += [f"{file.name}:{node.lineno} {n}" for n in names
                           if n.split(".")[0] in ("landscape_plugins", "landscape_cli")]
     assert offenders == []
+
+
+def test_a_missing_optional_package_is_named_with_the_extra_that_installs_it(monkeypatch):
+    import importlib.util
+
+    from landscape.registry import PotentialPlugin
+
+    plugin = PotentialPlugin("needs-torch", "a network", "landscape_plugins.torchnet.mlp:build_mlp", requires=("torch",))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert plugin.missing() == ["torch"]
+    assert "needs torch, not installed: pip install 'landscape[torch]'" in plugin.help()
+
+
+def test_importing_a_plugin_without_its_optional_package_says_which_extra(monkeypatch):
+    import sys
+
+    from landscape.registry import _import_target
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ModuleNotFoundError
+    monkeypatch.delitem(sys.modules, "landscape_plugins.torchnet.mlp", raising=False)
+    monkeypatch.delitem(sys.modules, "landscape_plugins.torchnet.potential", raising=False)
+    with pytest.raises(LandscapeError, match=r"needs torch, which is not installed: pip install 'landscape\[torch\]'"):
+        _import_target("landscape_plugins.torchnet.mlp:build_mlp")

@@ -10,6 +10,7 @@ from landscape.registry import PotentialPlugin
 __all__ = ["CIFAR"]
 
 CIFAR = PotentialPlugin(
+    requires=("torch",),
     name="cifar",
     summary="CIFAR ResNet/DenseNet cross-entropy on CIFAR-10/100 (offline JPEG copy by default); "
             "train minima with `landscape train cifar`",

@@ -6,6 +6,7 @@ from landscape.registry import PotentialPlugin
 __all__ = ["MLP"]
 
 MLP = PotentialPlugin(
+    requires=("torch",),
     name="mlp",
     summary="MLP on a seeded synthetic 2D data set (spirals/blobs); trains `minima` seeded minima on build",
     target="landscape_plugins.torchnet.mlp:build_mlp",

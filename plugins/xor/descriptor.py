@@ -6,6 +6,7 @@ from landscape.registry import PotentialPlugin
 __all__ = ["XOR"]
 
 XOR = PotentialPlugin(
+    requires=("torch",),
     name="xor",
     summary="2-2-1 (or 2-3-1 with a helper) XOR network, BCE + L2; minima a and b = a with hidden units swapped",
     target="landscape_plugins.xor.experiment:build_xor",
