@@ -7,9 +7,9 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import emit, picture_name
+from .common import build_potential, emit, picture_name, potential_options
 
-__all__ = ["inspect_cmd", "plot_group", "plugins_cmd"]
+__all__ = ["inspect_cmd", "plot_group", "plugins_cmd", "check_cmd"]
 
 
 def _open(filename: str) -> Any:
@@ -95,6 +95,40 @@ def plot_plane_cmd(file: str, out: str | None) -> None:
         raise LandscapeError(f"plot plane needs a 2D potential; {file} holds dim={desc.get('dim')}")
     pot = potential_from_description(desc)[0]  # plugin or file, with the options it was made with
     click.echo(save_figure(plot_plane(pot, paths, labels=names), out))
+
+
+@click.command("check")
+@potential_options
+@click.option("--points", type=int, default=8, show_default=True,
+              help="Seeded points near each kind of place (minima, saddles, the lines between minima).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the points.")
+@click.option("--fd-tolerance", type=float, default=1e-5, show_default=True,
+              help="Largest relative difference of the gradient from central differences (0: skip the test).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check_cmd(potential: str, options: tuple[str, ...], points: int, seed: int, fd_tolerance: float,
+              as_json: bool) -> None:
+    """Check that POTENTIAL honours the interface (shapes, batching, determinism, gradients
+    against finite differences, stationary minima), near its minima and saddles and along
+    the straight lines between minima.  Exit 1 with the first failure.
+
+    Example: landscape check banana.py:Banana -o stiffness=5
+    """
+    import numpy as np
+
+    from landscape.testing import check_potential, sample_points
+
+    if not 1 <= points <= 10_000 or not (fd_tolerance >= 0 and np.isfinite(fd_tolerance)):
+        raise LandscapeError("--points must be from 1 to 10000 and --fd-tolerance a finite number >= 0")
+    pot = build_potential(potential, options)
+    sample = sample_points(pot, points, seed=seed)
+    try:
+        check_potential(pot, sample, fd_tolerance=fd_tolerance or None, minima_gradient=1e-3)
+    except AssertionError as exc:
+        first = " ".join(str(exc).split()) or "a check failed"
+        raise LandscapeError(f"potential {pot.name} fails the interface check: {first}") from None
+    emit(as_json, {"potential": pot.name, "dim": pot.dim, "points": int(len(sample)), "passed": True},
+         [f"{pot.name} ({pot.dim} dimensions) passes the interface check at {len(sample)} points "
+          "(minima, saddles, lines between minima)"])
 
 
 @click.command("plugins")

@@ -18,7 +18,7 @@ from landscape.errors import Interrupted, LandscapeError
 from .common import RESULTS, LandscapeGroup
 from .connect import connect_cmd, demo_cmd, exact_cmd
 from .explore import explore_cmd, minima_cmd, report_cmd
-from .inspect import inspect_cmd, plot_group, plugins_cmd
+from .inspect import check_cmd, inspect_cmd, plot_group, plugins_cmd
 from .network import evaluate_cmd, hessian_cmd, report_table_cmd, train_cmd, xor_cmd
 from .stores import export_cmd, upgrade_cmd
 
@@ -32,7 +32,8 @@ def cli() -> None:
 
 
 for command in (demo_cmd, connect_cmd, exact_cmd, minima_cmd, explore_cmd, report_cmd, inspect_cmd, plot_group,
-                plugins_cmd, train_cmd, evaluate_cmd, hessian_cmd, xor_cmd, report_table_cmd, export_cmd, upgrade_cmd):
+                plugins_cmd, train_cmd, evaluate_cmd, hessian_cmd, xor_cmd, report_table_cmd, export_cmd, upgrade_cmd,
+                check_cmd):
     cli.add_command(command)
 
 

@@ -125,6 +125,22 @@ class Result:
         return max(self.path.saddle_energy, self.profile.saddle_energy)
 
     @property
+    def forward_barrier(self) -> float:
+        """Saddle energy minus the start's energy (ASE's NEBTools calls it the barrier)."""
+        return self.saddle_energy - float(to_numpy(self.path.energies)[0])
+
+    @property
+    def backward_barrier(self) -> float:
+        """Saddle energy minus the end's energy: the barrier of the reverse reaction."""
+        return self.saddle_energy - float(to_numpy(self.path.energies)[-1])
+
+    @property
+    def reaction_energy(self) -> float:
+        """The end's energy minus the start's."""
+        e = to_numpy(self.path.energies)
+        return float(e[-1]) - float(e[0])
+
+    @property
     def saddle_index(self) -> int:
         """Index of the highest pivot (the climbing image when climbing)."""
         return self.path.saddle_index

@@ -39,12 +39,21 @@ def examples(n: int) -> int:
 
 
 def sample_points(potential: Potential, n: int = 8, seed: int = 0, scale: float = 0.3) -> np.ndarray:
-    """Seeded test points: around the known minima, else inside `bounds`, else N(0, scale)."""
+    """Seeded test points where paths go: around the known minima, around the known
+    saddles, and along the straight lines between minima (where a band starts, and
+    where a gradient bug confined to the barrier region shows); without minima, inside
+    `bounds`, else N(0, scale)."""
     rng = np.random.default_rng(seed)
     minima = [np.asarray(to_numpy(m), dtype=float) for m in potential.minima.values()]
+    saddles = [np.asarray(to_numpy(s), dtype=float) for s in getattr(potential, "saddles", {}).values()]
     if minima:
-        centres = np.stack([minima[i % len(minima)] for i in range(n)])
-        return centres + scale * rng.standard_normal((n, potential.dim))
+        centres = [minima[i % len(minima)] for i in range(n)]
+        centres += [saddles[i % len(saddles)] for i in range(n // 2)] if saddles else []
+        pairs = [(a, b) for i, a in enumerate(minima) for b in minima[i + 1:]]
+        centres += [a + t * (b - a) for a, b in pairs[:n] for t in (0.25, 0.5, 0.75)]
+        jitter = scale * rng.standard_normal((len(centres), potential.dim))
+        jitter[n:] *= 0.1  # near the saddles and on the lines, stay close
+        return np.stack(centres) + jitter
     if potential.bounds is not None and len(potential.bounds) == potential.dim:
         lo, hi = np.array(potential.bounds, dtype=float).T
         return lo + (hi - lo) * rng.random((n, potential.dim))

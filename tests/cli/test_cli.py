@@ -165,3 +165,13 @@ def test_pictures_take_their_format_from_the_extension_and_say_what_they_wrote(t
         printed = run(["plot", "profile", store, "--out", tmp_path / name]).stdout.strip()
         assert printed.endswith(ext) and open(printed, "rb").read(len(heads[ext])) == heads[ext]
     assert run(["plot", "plane", store]).stdout.strip() == str(tmp_path / "mb-plane.png")
+
+
+def test_connect_reports_barriers_both_ways_and_the_reaction_energy():
+    from landscape_plugins.analytic.surfaces import MuellerBrown
+
+    ref = MuellerBrown.reference_energies
+    out = json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--json"]).stdout)
+    assert out["forward_barrier"] == pytest.approx(ref["AC"] - ref["A"], abs=1e-5)
+    assert out["backward_barrier"] == pytest.approx(ref["AC"] - ref["B"], abs=1e-5)
+    assert out["reaction_energy"] == pytest.approx(ref["B"] - ref["A"], abs=1e-8)
