@@ -61,9 +61,11 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @potential_options
 @click.option("--start", required=True, help="Named minimum or comma-separated coordinates.")
 @click.option("--end", required=True, help="Named minimum or comma-separated coordinates.")
-@click.option("--method", type=click.Choice(["neb", "string", "autoneb"]), default="autoneb", show_default=True)
+@click.option("--method", type=click.Choice(["neb", "string", "autoneb"]), default="autoneb", show_default=True,
+              help="Path optimizer: nudged elastic band, string method, or AutoNEB (bands with pivots inserted).")
 @click.option("--climb/--no-climb", default=True, show_default=True, help="Climbing image (final AutoNEB cycle).")
-@click.option("--pivots", type=int, default=None, help="Pivots on the initial straight line, ends included.")
+@click.option("--pivots", type=int, default=None,
+              help="Pivots on the initial straight line, ends included [default: 5 for autoneb, 9 for neb/string].")
 @click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
 @click.option("--fmax", type=float, default=None,
               help="Converged when the largest pivot force is below this [default for neb/string: 1e-4 of the "
@@ -88,7 +90,11 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
                 pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
                 out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
                 progress: bool | None, max_pivots: int | None, certify: bool, relax_ends: bool) -> None:
-    """Find the minimum energy path of POTENTIAL between two points."""
+    """Find the minimum energy path of POTENTIAL between two points.
+
+    \b
+    Example: landscape connect mueller-brown --start A --end B --method autoneb --out mb --json
+    """
     from landscape.connect import connect
     from landscape.runs import connect_stored
 
@@ -188,7 +194,11 @@ def _certificate_lines(payload: dict[str, Any]) -> list[str]:
 @click.option("--grid", type=int, default=801, show_default=True, help="Grid points per axis.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, grid: int, as_json: bool) -> None:
-    """Grid-exact minimax path of a 2D POTENTIAL (the ground truth)."""
+    """Grid-exact minimax path of a 2D POTENTIAL (the ground truth).
+
+    \b
+    Example: landscape exact mueller-brown --start A --end B --grid 801
+    """
     from landscape.exact import grid_minimax
 
     pot = build_potential(potential, options)
@@ -208,7 +218,11 @@ def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, gr
 @click.option("--out", "out_dir", default="landscape-demo", show_default=True, help="Folder for the store and the pictures.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def demo_cmd(out_dir: str, as_json: bool) -> None:
-    """AutoNEB with climbing image between Mueller-Brown minima A and B."""
+    """AutoNEB with climbing image between Mueller-Brown minima A and B.
+
+    \b
+    Example: landscape demo --out landscape-demo
+    """
     from landscape.plot import plot_plane, plot_profile, save_figure
     from landscape.registry import load_potential
     from landscape.runs import connect_stored

@@ -53,7 +53,11 @@ def _check_out(out: str, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: int, out: str, force: bool,
                as_json: bool) -> None:
-    """Find the minima of POTENTIAL from seeded random starts and start a store."""
+    """Find the minima of POTENTIAL from seeded random starts and start a store.
+
+    \b
+    Example: landscape minima gaussian-mixture -o wells=12 -o seed=7 --n 200 --out gm
+    """
     from landscape.identity import record
     from landscape.lock import WriterLock
     from landscape.minima import find_minima
@@ -159,7 +163,11 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
                 max_seconds: float | None, batch: int | None, rule: str | None, order: str | None,
                 executor_kind: str, address: str | None, workers: int | None, gpus_per_task: float,
                 checkpoint_every: float, as_json: bool, progress: bool | None) -> None:
-    """Explore the saddles between the minima in FILE (paper Algorithm 3); continues a stored exploration."""
+    """Explore the saddles between the minima in FILE (paper Algorithm 3); continues a stored exploration.
+
+    \b
+    Example: landscape explore gm --max-runs 12 --executor process
+    """
     from landscape.executors import make_executor
     from landscape.explore import ExploreBudget, ExploreStatus, explore
     from landscape.store import Store
@@ -223,7 +231,11 @@ def _matrix_json(values: np.ndarray) -> list[list[float | None]]:
 @click.option("--level", type=float, default=None, help="Clusters of minima joined at or below this saddle energy.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def report_cmd(file: str, level: float | None, as_json: bool) -> None:
-    """Pairs computed, saddle bounds, minimum spanning tree, final edges and clusters of a store."""
+    """Pairs computed, saddle bounds, minimum spanning tree, final edges and clusters of a store.
+
+    \b
+    Example: landscape report gm --level -2
+    """
     from landscape.explore import load_exploration
 
     ex = load_exploration(file)
@@ -262,7 +274,11 @@ def report_cmd(file: str, level: float | None, as_json: bool) -> None:
 @click.option("--emax", type=float, default=None, help="Upper end of the energy axis.")
 def dgraph_cmd(file: str, out: str | None, order: str, levels: int | None, emin: float | None,
                emax: float | None) -> None:
-    """Disconnectivity graph of the minima in FILE (joins at the explored saddle bounds)."""
+    """Disconnectivity graph of the minima in FILE (joins at the explored saddle bounds).
+
+    \b
+    Example: landscape plot dgraph gm --out gm-dgraph.pdf
+    """
     from landscape.explore import load_exploration
     from landscape.plot import save_figure
 

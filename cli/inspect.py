@@ -23,7 +23,11 @@ def _open(filename: str) -> Any:
 @click.option("--check", is_flag=True, help="Verify the store's integrity; exit 1 on problems.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
-    """Summarise an HDF5 store: potential, minima, paths and their saddles."""
+    """Summarise an HDF5 store: potential, minima, paths and their saddles.
+
+    \b
+    Example: landscape inspect mb --check
+    """
     with _open(file) as store:
         summary = store.describe()
         problems = store.check() if check else []
@@ -65,7 +69,11 @@ def _pick_path(store: Any, name: str | None) -> str:
 @click.option("--path", "path_name", default=None, help="Path name in the store (default: the first).")
 @click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -profile.png).")
 def plot_profile_cmd(file: str, path_name: str | None, out: str | None) -> None:
-    """Energy along a stored path."""
+    """Energy along a stored path.
+
+    \b
+    Example: landscape plot profile mb --path A-B
+    """
     from landscape.plot import plot_profile, save_figure
 
     out = picture_name(file, out, "profile")
@@ -81,7 +89,11 @@ def plot_profile_cmd(file: str, path_name: str | None, out: str | None) -> None:
 @click.argument("file")
 @click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -plane.png).")
 def plot_plane_cmd(file: str, out: str | None) -> None:
-    """A 2D surface with every stored path on it."""
+    """A 2D surface with every stored path on it.
+
+    \b
+    Example: landscape plot plane mb --out mb-plane.svg
+    """
     from landscape.plot import plot_plane, save_figure
 
     from .explore import potential_from_description
@@ -111,6 +123,7 @@ def check_cmd(potential: str, options: tuple[str, ...], points: int, seed: int, 
     against finite differences, stationary minima), near its minima and saddles and along
     the straight lines between minima.  Exit 1 with the first failure.
 
+    \b
     Example: landscape check banana.py:Banana -o stiffness=5
     """
     import numpy as np
@@ -134,7 +147,11 @@ def check_cmd(potential: str, options: tuple[str, ...], points: int, seed: int, 
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def plugins_cmd(as_json: bool) -> None:
-    """List the registered potential plugins and their options."""
+    """List the registered potential plugins and their options.
+
+    \b
+    Example: landscape plugins --json
+    """
     from landscape.registry import available
 
     plugins = available()

@@ -111,7 +111,11 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs: int | None, lr: float | None,
               batch_size: int | None, weight_decay: float | None, optimizer: str | None, seed: int, force: bool,
               as_json: bool, progress: bool | None) -> None:
-    """Train N seeded minima of a network POTENTIAL into a store, with learning curves."""
+    """Train N seeded minima of a network POTENTIAL into a store, with learning curves.
+
+    \b
+    Example: landscape train mlp --n 3 --out mlp
+    """
     from landscape.identity import record
     from landscape.registry import load_potential
     from landscape_plugins.torchnet.trainrun import train_stored
@@ -196,7 +200,11 @@ def _evaluation_lines(name: str, info: Mapping[str, Any]) -> list[str]:
 def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size: int, out: str | None,
                  as_json: bool) -> None:
     """Train/test loss and error along stored paths of a network store, the three
-    barrier definitions, stored in FILE, with a profile picture per path."""
+    barrier definitions, stored in FILE, with a profile picture per path.
+
+    \b
+    Example: landscape evaluate mlp --path 0-1
+    """
     from landscape.store import Store
 
     if per_segment < 0:
@@ -258,7 +266,11 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
     """Hessian at stored minima and at the climbing images of stored paths: for a network,
     of the data loss (extreme eigenvalues, near-zero count, curvature along the path
     tangent); for any other potential, from its gradients (lowest eigenvalues, index,
-    gradient norm, curvature along the path)."""
+    gradient norm, curvature along the path).
+
+    \b
+    Example: landscape hessian mb --json
+    """
     from landscape.store import Store
     from landscape_plugins.torchnet.hessian import analyse_point, climbing_image_analysis
 
@@ -332,7 +344,11 @@ def _generic_hessian(file: str, pot: Any, minima: dict[str, Any], results: dict[
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def xor_cmd(seeds: tuple[int, ...], out_dir: str, activation: str, as_json: bool) -> None:
     """The XOR argument of the paper (section 5.2): no path between the swapped 2-2-1
-    minima keeps all four points correct; with a helper neuron one does."""
+    minima keeps all four points correct; with a helper neuron one does.
+
+    \b
+    Example: landscape xor --seed 0 --seed 1 --out xor-experiment
+    """
     from landscape_plugins.xor.experiment import run_xor_experiment
 
     seeds = seeds or (0,)
@@ -376,7 +392,11 @@ def report_table_cmd(file: str, as_json: bool, as_csv: bool, figures: str | None
                      progress: bool | None) -> None:
     """The paper's Table 1 for an explored network store: minima vs the saddles of the
     minimum spanning tree (train loss, test loss, test error), factor, epoch, and the
-    straight line beside AutoNEB; Figures 5-7 as PNGs."""
+    straight line beside AutoNEB; Figures 5-7 as PNGs.
+
+    \b
+    Example: landscape report-table r20 --csv
+    """
     from landscape_plugins.cifar.report import table1, write_figures
 
     if as_json and as_csv:

@@ -16,6 +16,7 @@ __all__ = ["export_cmd", "upgrade_cmd"]
 def export_cmd(store: str, file: str, force: bool, as_json: bool) -> None:
     """Write STORE as one self-describing HDF5 FILE (to share; inspect, report and plot read it).
 
+    \b
     Example: landscape export mb out.h5
     """
     import os
@@ -34,6 +35,7 @@ def export_cmd(store: str, file: str, force: bool, as_json: bool) -> None:
 def upgrade_cmd(file: str, target: str | None, as_json: bool) -> None:
     """Turn a single-file store (schema 1, or an export) into a store folder that runs can write.
 
+    \b
     Example: landscape upgrade run.h5
     """
     from landscape.store.migrate import upgrade_store

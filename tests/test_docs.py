@@ -33,3 +33,24 @@ def test_python_blocks_run_as_written(name, tmp_path, monkeypatch):
     namespace: dict = {"__name__": "__doc__"}
     for k, code in enumerate(blocks):
         exec(compile(code, f"{name} block {k + 1}", "exec"), namespace)  # noqa: S102 - the docs' own code
+
+
+def test_the_cli_reference_in_docs_is_the_generated_one():
+    from landscape_cli.reference import BEGIN, END, reference
+
+    text = (ROOT / "docs" / "cli.md").read_text()
+    block = BEGIN + text.partition(BEGIN)[2].partition(END)[0] + END + "\n"
+    assert block == reference(), "docs/cli.md is stale: python -m landscape_cli.reference --write docs/cli.md"
+
+
+def test_every_command_says_what_it_does_with_an_example_and_shows_its_defaults():
+    import click
+
+    from landscape_cli.reference import commands
+
+    for name, cmd in commands():
+        assert "Example: landscape " in (cmd.help or ""), f"landscape {name} --help has no example line"
+        for p in cmd.params:
+            if isinstance(p, click.Option) and not p.is_flag and not p.required and not p.multiple:
+                shown = p.show_default or "default" in (p.help or "") or p.default is None
+                assert shown, f"landscape {name} {p.opts[0]} hides its default {p.default!r}"
