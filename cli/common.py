@@ -14,7 +14,7 @@ from landscape.path import to_numpy
 from landscape.potential import Potential
 
 __all__ = ["LandscapeGroup", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
-           "picture_name"]
+           "picture_name", "progress_option", "want_progress", "threads_option", "set_threads"]
 
 
 class LandscapeGroup(click.Group):
@@ -67,6 +67,38 @@ def json_clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_clean(v) for v in value]
     return value
+
+
+def progress_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--progress/--no-progress`: a progress bar on stderr, by default when it is a terminal."""
+    return click.option("--progress/--no-progress", default=None,
+                        help="Progress bar on stderr (default: when stderr is a terminal).")(fn)
+
+
+def want_progress(flag: bool | None) -> bool:
+    import sys
+
+    return sys.stderr.isatty() if flag is None else flag
+
+
+def threads_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--threads N`: torch's intra-op threads for network potentials."""
+    return click.option("--threads", type=int, default=None,
+                        help="Torch threads for network potentials [default: torch's, one per core]; "
+                             "1 is faster for small networks (docs/torch.md).")(fn)
+
+
+def set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads < 1:
+        raise LandscapeError(f"--threads must be >= 1, got {threads}")
+    try:
+        import torch
+    except ModuleNotFoundError:
+        raise LandscapeError("--threads sets torch's threads, and torch is not installed: "
+                             "pip install 'landscape[torch]'") from None
+    torch.set_num_threads(threads)
 
 
 def picture_name(store: str, out: str | None, suffix: str) -> str:

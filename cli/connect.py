@@ -11,7 +11,7 @@ import click
 from landscape.errors import Interrupted, LandscapeError
 from landscape.result import Status
 
-from .common import build_potential, emit, json_number, potential_options, resolve_point
+from .common import build_potential, emit, json_number, potential_options, resolve_point, set_threads, threads_option
 
 __all__ = ["demo_cmd", "connect_cmd", "exact_cmd"]
 
@@ -84,12 +84,14 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--max-pivots", type=int, default=None, help="AutoNEB: cap on the number of pivots, ends included.")
 @click.option("--certify", is_flag=True,
               help="Move the climbing image onto the nearby first-order saddle (Newton on the Hessian) and report it.")
+@threads_option
 @click.option("--relax-ends/--no-relax-ends", default=True, show_default=True,
               help="Relax an end that is not a minimum (gradient above 1e-2 of the one between the ends) first.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
                 pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
                 out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
-                progress: bool | None, max_pivots: int | None, certify: bool, relax_ends: bool) -> None:
+                progress: bool | None, max_pivots: int | None, certify: bool, threads: int | None,
+                relax_ends: bool) -> None:
     """Find the minimum energy path of POTENTIAL between two points.
 
     \b
@@ -100,6 +102,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
 
     if pivots is not None and pivots < 3:
         raise LandscapeError(f"--pivots must be at least 3, got {pivots}")
+    set_threads(threads)
     if (resume or force or checkpoint_every is not None) and not out:
         raise LandscapeError("--resume, --force and --checkpoint-every need --out")
     if resume and force:

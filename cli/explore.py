@@ -13,7 +13,8 @@ import numpy as np
 from landscape.errors import Interrupted, LandscapeError
 from landscape.files import store_path
 
-from .common import build_potential, emit, json_number, picture_name, potential_options
+from .common import (build_potential, emit, json_number, picture_name, potential_options, progress_option, set_threads,
+                     threads_option, want_progress)
 from .inspect import plot_group
 
 __all__ = ["minima_cmd", "explore_cmd", "report_cmd", "dgraph_cmd", "potential_from_description"]
@@ -51,8 +52,9 @@ def _check_out(out: str, force: bool) -> None:
 @click.option("--out", "out", required=True, help="New store (a folder) for the potential and its minima.")
 @click.option("--force", is_flag=True, help="Replace an existing store.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@progress_option
 def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: int, out: str, force: bool,
-               as_json: bool) -> None:
+               as_json: bool, progress: bool | None) -> None:
     """Find the minima of POTENTIAL from seeded random starts and start a store.
 
     \b
@@ -67,7 +69,7 @@ def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: in
         raise LandscapeError(f"--n must be from 1 to 1000000 starts, got {n_starts}")
     _check_out(out, force)
     pot = build_potential(potential, options)
-    found = find_minima(pot, n_starts, seed=seed)
+    found = find_minima(pot, n_starts, seed=seed, progress=want_progress(progress))
     with WriterLock(out), Store.create(out, record(pot), overwrite=force) as store:  # never under a running writer
         store.write_minima(found.coords, found.energies, found.names,
                            metadata={"method": "find_minima", "starts": n_starts, "seed": seed})
@@ -127,7 +129,7 @@ def _tree_rows(ex: Any) -> list[dict[str, Any]]:
 
 def _tree_lines(ex: Any) -> list[str]:
     rows = sorted(_tree_rows(ex), key=lambda r: -(r["energy"] if r["energy"] is not None else math.inf))
-    return [f"  {r['a']:>6} - {r['b']:<6} saddle {r['energy']:.6f}  "
+    return [f"  {r['a']:>6} - {r['b']:<6} upper bound {r['energy']:.6f}  "
             + ("final" if r["final"] else f"open ({r['open_pairs']} pairs could lower it)") for r in rows]
 
 
@@ -158,11 +160,12 @@ def _tree_lines(ex: Any) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
+@threads_option
 def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool | None, fmax: float | None,
                 pivots: int | None, steps: int | None, max_runs: int | None, max_evaluations: int | None,
                 max_seconds: float | None, batch: int | None, rule: str | None, order: str | None,
                 executor_kind: str, address: str | None, workers: int | None, gpus_per_task: float,
-                checkpoint_every: float, as_json: bool, progress: bool | None) -> None:
+                checkpoint_every: float, as_json: bool, progress: bool | None, threads: int | None) -> None:
     """Explore the saddles between the minima in FILE (paper Algorithm 3); continues a stored exploration.
 
     \b
@@ -176,6 +179,7 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
                     max_evaluations=max_evaluations, max_seconds=max_seconds)
     if not math.isfinite(checkpoint_every) or checkpoint_every < 0:
         raise LandscapeError(f"--checkpoint-every must be a number of seconds >= 0, got {checkpoint_every}")
+    set_threads(threads)
     if (address is not None or gpus_per_task) and executor_kind != "ray":
         raise LandscapeError("--address and --gpus-per-task apply to --executor ray only")
     if not math.isfinite(gpus_per_task) or gpus_per_task < 0:

@@ -39,13 +39,25 @@ def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
     minima = summary.get("minima") or {}
     lines.append(f"minima: {minima.get('count', 0)} ({', '.join(map(str, minima.get('names', [])[:20]))})")
     for info in summary.get("paths") or []:
-        lines.append(f"path {info.get('name')}: {info.get('start')} -> {info.get('end')}, saddle {info.get('saddle_energy')}, "
+        lines.append(f"path {info.get('name')}: {info.get('start')} -> {info.get('end')}, {_saddle_words(info)}, "
                      f"{info.get('status')}, {info.get('n_pivots', '?')} pivots, {info.get('cycles', 0)} cycles")
     if check and not problems:
         lines.append("integrity: ok")
     emit(as_json, summary, lines)
     if problems:
         raise LandscapeError(f"{file}: {len(problems)} integrity problems: " + "; ".join(problems))
+
+
+def _saddle_words(info: dict[str, Any]) -> str:
+    """The path's saddle figures, each named for what it is (as `report` names them)."""
+    saddle, bound = info.get("saddle_energy"), info.get("upper_bound")
+    if saddle is None:
+        return "no energies"
+    if not info.get("climbing"):
+        return f"upper bound {saddle:.10g} (no climbing image)"
+    if bound is None or saddle == bound:
+        return f"saddle {saddle:.10g} (climbing image, the top of its path)"
+    return f"climbing image {saddle:.10g}, upper bound {bound:.10g}"
 
 
 @click.group("plot")

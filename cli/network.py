@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +10,8 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import emit, json_number, picture_name, potential_options
+from .common import (emit, json_number, picture_name, potential_options, progress_option, set_threads, threads_option,
+                     want_progress)
 
 __all__ = ["train_cmd", "evaluate_cmd", "hessian_cmd", "xor_cmd", "report_table_cmd"]
 
@@ -20,7 +20,16 @@ __all__ = ["train_cmd", "evaluate_cmd", "hessian_cmd", "xor_cmd", "report_table_
 
 
 def _progress(flag: bool | None) -> bool:
-    return sys.stderr.isatty() if flag is None else flag
+    return want_progress(flag)
+
+
+def _bar(items: Any, flag: bool | None, unit: str) -> Any:
+    """`items`, with a progress bar over them on stderr when asked (or on a terminal)."""
+    if not want_progress(flag):
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, unit=unit[:-1] if unit.endswith("s") else unit, desc=unit, leave=False, dynamic_ncols=True)
 
 
 def _network(potential: Any, what: str) -> Any:
@@ -108,9 +117,10 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 @click.option("--force", is_flag=True, help="Replace an existing store.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr [default: on a terminal].")
+@threads_option
 def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs: int | None, lr: float | None,
               batch_size: int | None, weight_decay: float | None, optimizer: str | None, seed: int, force: bool,
-              as_json: bool, progress: bool | None) -> None:
+              as_json: bool, progress: bool | None, threads: int | None) -> None:
     """Train N seeded minima of a network POTENTIAL into a store, with learning curves.
 
     \b
@@ -121,6 +131,7 @@ def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs
     from landscape_plugins.torchnet.trainrun import train_stored
 
     _positive(n=n, epochs=epochs, lr=lr)
+    set_threads(threads)
     if batch_size is not None and batch_size < 0:
         raise LandscapeError(f"--batch-size must be >= 0 (0: full batch), got {batch_size}")
     if weight_decay is not None and weight_decay < 0:
@@ -197,8 +208,10 @@ def _evaluation_lines(name: str, info: Mapping[str, Any]) -> list[str]:
 @click.option("--out", default=None, help="Profile picture, .png, .pdf or .svg (one path only) "
               "[default: FILE-PATH-evaluation.png].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@progress_option
+@threads_option
 def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size: int, out: str | None,
-                 as_json: bool) -> None:
+                 as_json: bool, progress: bool | None, threads: int | None) -> None:
     """Train/test loss and error along stored paths of a network store, the three
     barrier definitions, stored in FILE, with a profile picture per path.
 
@@ -210,6 +223,7 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     if per_segment < 0:
         raise LandscapeError(f"--per-segment must be >= 0, got {per_segment}")
     _positive(batch_size=batch_size)
+    set_threads(threads)
     with Store.open(file) as store:
         names = _pick(_finished_paths(store), paths, "path", file)
     if not names:
@@ -222,7 +236,8 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
 
     with WriterLock(file):  # one writer: a second one fails at once, before any work
         pot = _stored_network(file, "evaluate")
-        results = {name: _evaluate_one(file, pot, name, per_segment, batch_size, out) for name in names}
+        results = {name: _evaluate_one(file, pot, name, per_segment, batch_size, out)
+                   for name in _bar(names, progress, "paths")}
     lines = [f"{file}: {len(names)} paths evaluated on the full train and test sets "
              f"({'no BatchNorm' if pot.bn_mode == 'none' else 'BatchNorm statistics: ' + pot.bn_mode})",
              "barriers: max-mean = max minus mean of the ends; gap-line = largest excess over the straight line "
@@ -261,8 +276,10 @@ def _tangent_at(store: Any, name: str, paths: list[str]) -> tuple[Any, str | Non
 @click.option("--dense-limit", type=int, default=3000, show_default=True,
               help="Exact spectrum up to this many parameters; stochastic Lanczos estimate above.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@progress_option
+@threads_option
 def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samples: int, chunk: int, rtol: float,
-                dense_limit: int, as_json: bool) -> None:
+                dense_limit: int, as_json: bool, progress: bool | None, threads: int | None) -> None:
     """Hessian at stored minima and at the climbing images of stored paths: for a network,
     of the data loss (extreme eigenvalues, near-zero count, curvature along the path
     tangent); for any other potential, from its gradients (lowest eigenvalues, index,
@@ -279,6 +296,7 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
     if samples < 0 or not rtol > 0 or dense_limit < 0 or chunk < 1:
         raise LandscapeError("--samples and --dense-limit must be >= 0, --chunk >= 1 and --rtol > 0")
     kw = {"samples": samples or None, "chunk": chunk}
+    set_threads(threads)
     with Store.open(file) as store:
         coords, _, names = store.read_minima()
         finished = _finished_paths(store)
@@ -292,11 +310,12 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
         return
     pot = _network(pot, "hessian")
     at_minima = {}
-    for m in pick_min:
+    for m in _bar(pick_min, progress, "minima"):
         tangent, along = tangents[m]
         report = analyse_point(pot, coords[names.index(m)], tangent, rtol=rtol, dense_limit=dense_limit, **kw)
         at_minima[m] = {**report.to_dict(), "tangent_of": along}
-    at_paths = {p: {**climbing_image_analysis(pot, r, **kw), "climbing": bool(r.climbing)} for p, r in results.items()}
+    at_paths = {p: {**climbing_image_analysis(pot, results[p], **kw), "climbing": bool(results[p].climbing)}
+                for p in _bar(list(results), progress, "paths")}
     lines = [f"{file}: Hessian of the data loss ({'all' if not samples else samples} training samples, "
              f"{pot.dim} parameters)"]
     for m, r in at_minima.items():
@@ -342,7 +361,8 @@ def _generic_hessian(file: str, pot: Any, minima: dict[str, Any], results: dict[
               help="Folder for xor-seed<k>.json and xor-seed<k>.png.")
 @click.option("--activation", type=click.Choice(["tanh", "sigmoid"]), default="tanh", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def xor_cmd(seeds: tuple[int, ...], out_dir: str, activation: str, as_json: bool) -> None:
+@threads_option
+def xor_cmd(seeds: tuple[int, ...], out_dir: str, activation: str, as_json: bool, threads: int | None) -> None:
     """The XOR argument of the paper (section 5.2): no path between the swapped 2-2-1
     minima keeps all four points correct; with a helper neuron one does.
 
@@ -360,6 +380,7 @@ def xor_cmd(seeds: tuple[int, ...], out_dir: str, activation: str, as_json: bool
         raise LandscapeError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
     if not os.access(out_dir, os.W_OK):
         raise LandscapeError(f"output folder {out_dir} is not writable")
+    set_threads(threads)
     runs = {s: run_xor_experiment(s, out_dir, activation=activation) for s in seeds}
     lines = []
     for s, r in runs.items():
@@ -387,9 +408,10 @@ def xor_cmd(seeds: tuple[int, ...], out_dir: str, activation: str, as_json: bool
 @click.option("--no-evaluate", is_flag=True, help="Use stored evaluations only (error when one is missing).")
 @click.option("--batch-size", type=int, default=1024, show_default=True, help="Samples per evaluation batch.")
 @click.option("--progress/--no-progress", default=None, help="Say what is being evaluated, on stderr.")
+@threads_option
 def report_table_cmd(file: str, as_json: bool, as_csv: bool, figures: str | None, no_figures: bool, per_segment: int,
                      line_points: int, no_line: bool, no_evaluate: bool, batch_size: int,
-                     progress: bool | None) -> None:
+                     progress: bool | None, threads: int | None) -> None:
     """The paper's Table 1 for an explored network store: minima vs the saddles of the
     minimum spanning tree (train loss, test loss, test error), factor, epoch, and the
     straight line beside AutoNEB; Figures 5-7 as PNGs.
@@ -404,6 +426,7 @@ def report_table_cmd(file: str, as_json: bool, as_csv: bool, figures: str | None
     if per_segment < 0 or line_points < 1:
         raise LandscapeError(f"--per-segment must be >= 0 and --line-points >= 1, got {per_segment} and {line_points}")
     _positive(batch_size=batch_size)
+    set_threads(threads)
     factory = None if no_evaluate else (lambda: _stored_network(file, "report-table"))
     say = (lambda msg: click.echo(msg, err=True)) if _progress(progress) else None
     table = table1(file, factory, per_segment=per_segment, line_points=line_points, straight_line=not no_line,

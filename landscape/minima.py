@@ -128,6 +128,7 @@ def find_minima(
     xtol: float = 1e-4,
     etol: float = 1e-7,
     check_hessian: bool | None = None,
+    progress: bool = False,
 ) -> Minima:
     """Distinct local minima reached from `n` seeded starts, sorted by energy.
 
@@ -140,6 +141,7 @@ def find_minima(
             within `etol` (both must hold, so distinct minima at equal energy stay apart).
         check_hessian: reject saddles and maxima by a finite-difference Hessian; default
             on for dim <= 20.
+        progress: a progress bar over the starts on stderr.
 
     Raises:
         LandscapeError: bad arguments, or no start converged to a minimum.
@@ -153,7 +155,7 @@ def find_minima(
     if starts.ndim != 2 or starts.shape[1] != potential.dim or starts.shape[0] == 0:
         raise LandscapeError(f"starts must have shape (k, {potential.dim}), got {starts.shape}")
     check = potential.dim <= _HESSIAN_MAX_DIM if check_hessian is None else check_hessian
-    points, energies = _converged(potential, starts, gtol, maxiter, check)
+    points, energies = _converged(potential, starts, gtol, maxiter, check, progress)
     if not points:
         raise LandscapeError(f"none of the {len(starts)} starts converged to a minimum of {potential.name}")
     pts, es = np.stack(points), np.asarray(energies)
@@ -162,9 +164,13 @@ def find_minima(
 
 
 def _converged(potential: Potential, starts: Sequence[np.ndarray], gtol: float, maxiter: int,
-               check: bool) -> tuple[list[np.ndarray], list[float]]:
+               check: bool, progress: bool = False) -> tuple[list[np.ndarray], list[float]]:
     limit = max(100 * gtol, 1e-6)
     points, energies = [], []
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, unit="start", desc="minima", leave=False, dynamic_ncols=True)
     for start in starts:
         p, e, gnorm = _local_minimum(potential, start, gtol, maxiter)
         if np.isfinite(e) and np.all(np.isfinite(p)) and gnorm <= limit and (not check or is_minimum(potential, p)):
