@@ -42,6 +42,7 @@ __all__ = [
     "PathEvaluation",
     "barriers",
     "recalibrated_buffers",
+    "recalibrate_module",
     "outputs_at",
     "evaluate_points",
     "evaluate_path",
@@ -141,7 +142,7 @@ def recalibrated_buffers(potential: NetworkPotential, points: Any) -> dict[str, 
     return stats
 
 
-def _recalibrate_module(potential: NetworkPotential, module: nn.Module, inputs: Sequence[torch.Tensor]) -> None:
+def recalibrate_module(potential: NetworkPotential, module: nn.Module, inputs: Sequence[torch.Tensor]) -> None:
     """The loop variant for one module already holding a point's parameters."""
     layers = _bn_layers(module)
     for _, m in layers:
@@ -215,7 +216,7 @@ def _loop_eval(potential: NetworkPotential, x: torch.Tensor, source: Any, batch_
     for i, row in enumerate(x.unbind(0)):
         load_parameters(module, row, potential.spec)
         if potential.batchnorm:
-            _recalibrate_module(potential, module, calib)
+            recalibrate_module(potential, module, calib)
         m = module_metrics(module, source, potential.loss, potential.error, batch_size)
         loss[i], err[i] = m["loss"], m["error"]
     return loss, err

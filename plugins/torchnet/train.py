@@ -4,8 +4,11 @@
 a seeded initialisation on its training data and returns the flat parameters with
 per-epoch learning curves (train/test data loss and error, learning rate, and the
 running mean of the mini-batch losses).  The curves are measured after each epoch in
-eval mode with the module's own running statistics, as in ordinary training; the
-paper's "epoch at which the learning curve falls below the saddle loss" reads them.
+eval mode, with the BatchNorm treatment of every other figure: running statistics
+recomputed from the potential's calibration set (`landscape_plugins.torchnet.evaluate`),
+not the training batches' moving averages.  So the last point of a curve is the
+minimum's own "Min." of Table 1, and the paper's "epoch at which the learning curve
+falls below the saddle loss" compares like with like.
 """
 from __future__ import annotations
 
@@ -207,6 +210,11 @@ def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = 
 
 def _curve_row(module: nn.Module, potential: NetworkPotential, config: TrainConfig, epoch: int, lr: float,
                running: float) -> dict[str, float]:
+    if potential.batchnorm:  # a copy, recalibrated as every evaluated point is (training keeps its own)
+        from .evaluate import recalibrate_module
+
+        module = copy.deepcopy(module)
+        recalibrate_module(potential, module, potential.calibration_inputs())
     module.eval()
     train = module_metrics(module, potential.train_data, potential.loss, potential.error, config.eval_batch)
     nan = {"loss": float("nan"), "error": float("nan")}

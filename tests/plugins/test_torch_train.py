@@ -66,3 +66,18 @@ def test_torch_minima_and_learning_curves_go_to_the_store(potential, tmp_path):
     np.testing.assert_array_equal(coords[1], trained[1].params.numpy())
     np.testing.assert_allclose(curves["1"]["test_error"], trained[1].curves["test_error"])
     assert meta["minima"]["0"]["seed"] == 0 and meta["bn_mode"] == "none"
+
+
+def test_learning_curves_and_evaluated_minima_share_one_batchnorm_treatment():
+    """A network with BatchNorm: the last point of its learning curve is the minimum's
+    loss as every other figure evaluates it (running statistics recomputed from the
+    calibration set), not the training batches' moving averages."""
+    from landscape_plugins.torchnet.evaluate import evaluate_points
+
+    train, test = make_dataset("blobs", 128, 64, noise=0.2, seed=3)
+    pot = NetworkPotential(make_mlp(2, (8,), 2, "tanh", batchnorm=True), train, test_data=test)
+    trained = train_minimum(pot, 0, TrainConfig(epochs=6, lr=0.1, batch_size=16, optimizer="sgd"))
+    point = trained.params.reshape(1, -1)
+    got = evaluate_points(pot, point, "train")
+    assert trained.curves["train_loss"][-1] == pytest.approx(float(got.loss[0]), rel=1e-5)
+    assert trained.curves["test_loss"][-1] == pytest.approx(float(evaluate_points(pot, point, "test").loss[0]), rel=1e-5)
