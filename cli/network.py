@@ -321,7 +321,8 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
     for m, r in at_minima.items():
         curv = "-" if r["tangent_curvature"] is None else f"{r['tangent_curvature']:.4g} (path {r['tangent_of']})"
         lines.append(f"  minimum {m}: largest {r['largest']:.4g}, smallest {r['smallest']:.4g}, near zero "
-                     f"{r['near_zero']} ({r['near_zero_method']}, |lambda| <= {r['threshold']:.3g}), "
+                     f"{r['near_zero']} ({r['near_zero_method']}, |lambda| <= {r['threshold']:.3g}; "
+                     f"{r['invariances']} of them trivial invariances, {r['near_zero_beyond_invariances']} beyond), "
                      f"curvature along the path {curv}")
     for p, r in at_paths.items():
         lines.append(f"  path {p}, {'climbing image' if r['climbing'] else 'highest pivot'} (pivot {r['index']}): "

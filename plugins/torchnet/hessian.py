@@ -33,6 +33,7 @@ from landscape.errors import LandscapeError
 from landscape.hessian import saddle_warnings  # noqa: F401 - generic, re-exported here
 from landscape.path import to_numpy
 
+from .invariances import invariance_directions
 from .potential import NetworkPotential
 
 __all__ = [
@@ -141,7 +142,7 @@ def dense_hessian(potential: NetworkPotential, point: Any, *, chunk: int = 256, 
     hvp = hvp_function(potential, point, **kw)
     eye = torch.eye(potential.dim, dtype=potential.dtype, device=potential.device)
     rows = [hvp(eye[i : i + chunk]) for i in range(0, potential.dim, chunk)]
-    h = torch.cat(rows)
+    h = torch.cat(rows).detach()  # BatchNorm's batch statistics leave autograd links behind
     return 0.5 * (h + h.T)
 
 
@@ -239,7 +240,7 @@ def curvature_along(potential: NetworkPotential, point: Any, direction: Any, **k
     norm2 = float((u * u).sum())
     if norm2 == 0:
         raise LandscapeError("the direction is the zero vector")
-    return float((u * hvp_function(potential, point, **kw)(u)).sum()) / norm2
+    return float((u * hvp_function(potential, point, **kw)(u)).sum().detach()) / norm2
 
 
 def path_end_tangents(pivots: Any) -> tuple[Any, Any]:
@@ -259,6 +260,9 @@ class HessianReport:
     near_zero_method: str
     threshold: float
     tangent_curvature: float | None = None
+    invariances: int = 0  # trivial zero directions (BatchNorm scale and shift, softmax shift)
+    invariance_curvature: float = 0.0  # largest |u^T H u| along (up to 32 of) them
+    near_zero_beyond_invariances: int = 0  # near-zero eigenvalues the invariances do not explain
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -274,7 +278,12 @@ def analyse_point(potential: NetworkPotential, point: Any, tangent: Any = None, 
         ext = extreme_eigenvalues(potential, point, **kw)
         largest, smallest = float(ext["largest"][-1]), float(ext["smallest"][0])
     curv = None if tangent is None else curvature_along(potential, point, tangent, **kw)
-    return HessianReport(largest, smallest, nz["count"], nz["method"], nz["threshold"], curv)
+    directions, _ = invariance_directions(potential, potential.asarray(point))
+    sample = directions[np.random.default_rng(0).permutation(len(directions))[:32]]
+    flat = max((abs(curvature_along(potential, point, d, **kw)) for d in sample), default=0.0)
+    explained = len(directions) if flat <= nz["threshold"] else 0  # counted only when they are flat here
+    return HessianReport(largest, smallest, nz["count"], nz["method"], nz["threshold"], curv, len(directions), flat,
+                         max(0, nz["count"] - explained))
 
 
 def climbing_image_analysis(potential: NetworkPotential, result: Any, *, k: int = 3, **kw: Any) -> dict[str, Any]:

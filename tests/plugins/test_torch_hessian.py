@@ -156,3 +156,25 @@ def test_a_highest_pivot_without_climbing_is_flagged(setup):
     r = connect(p, a, swap_hidden(a, 2), schedule=xor_schedule(100, 3), climb=False)
     info = climbing_image_analysis(p, r, include_l2=True)
     assert any("not a climbing image" in w for w in info["warnings"])
+
+
+@pytest.mark.parametrize("batchnorm, expected", [
+    (False, 5 + 1),  # softmax: each of the last layer's 5 input columns, and its bias
+    (True, 2 * (6 + 5) + 5 + 1),  # and per BatchNorm channel the weights' scale and the bias's shift
+])
+def test_trivial_invariances_are_found_and_flat(batchnorm, expected):
+    from landscape_plugins.torchnet.hessian import analyse_point, dense_hessian
+    from landscape_plugins.torchnet.invariances import invariance_directions
+
+    train, test = make_dataset("blobs", 128, 64, noise=0.2, seed=3)
+    pot = NetworkPotential(make_mlp(2, (6, 5), 3, "tanh", batchnorm=batchnorm), train, test_data=test)
+    point = train_minimum(pot, 0, TrainConfig(epochs=40, lr=0.1, batch_size=0, optimizer="sgd")).params
+    directions, labels = invariance_directions(pot, point)
+    assert len(directions) == len(labels) == expected
+    np.testing.assert_allclose(directions @ directions.T, np.eye(expected), atol=1e-10)
+    h = dense_hessian(pot, point).double().numpy()
+    scale = float(np.abs(np.linalg.eigvalsh(h)).max())
+    assert np.abs(np.einsum("ki,ij,kj->k", directions, h, directions)).max() <= 1e-4 * scale
+    report = analyse_point(pot, point, rtol=1e-3)
+    assert report.invariances == expected and report.invariance_curvature <= report.threshold
+    assert report.near_zero_beyond_invariances == max(0, report.near_zero - expected)
