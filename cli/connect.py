@@ -71,6 +71,9 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
               help="Converged when the largest pivot force is below this [default for neb/string: 1e-4 of the "
                    "starting path's largest force; autoneb: its schedule].")
 @click.option("--steps", type=int, default=None, help="Step budget (default 5000 for neb/string).")
+@click.option("--stepper", type=click.Choice(["fire", "fire2", "lbfgs"]), default="fire", show_default=True,
+              help="neb/string: FIRE, FIRE 2.0, or the band's global L-BFGS (fewest force calls with the string "
+                   "method; docs/benchmarks.md).")
 @click.option("--out", "out", default=None,
               help="Store (a folder): AutoNEB commits every cycle, neb/string their state every "
                    "--checkpoint-every seconds; running the same command again continues it.")
@@ -88,7 +91,7 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--relax-ends/--no-relax-ends", default=True, show_default=True,
               help="Relax an end that is not a minimum (gradient above 1e-2 of the one between the ends) first.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
-                pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
+                pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None, stepper: str,
                 out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
                 progress: bool | None, max_pivots: int | None, certify: bool, threads: int | None,
                 relax_ends: bool) -> None:
@@ -110,6 +113,12 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
     pot = build_potential(potential, options)
     (a_name, a), (b_name, b) = resolve_point(pot, start, "start"), resolve_point(pot, end, "end")
     settings = _connect_settings(method, climb, schedule, fmax, steps)
+    if stepper != "fire":
+        if method == "autoneb":
+            raise LandscapeError("--stepper applies to --method neb or string; an AutoNEB schedule names its steppers")
+        from landscape.steppers import stepper_from_config
+
+        settings["stepper"] = stepper_from_config({"kind": stepper})
     if max_pivots is not None:
         if method != "autoneb":
             raise LandscapeError("--max-pivots applies to --method autoneb only")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from landscape.errors import LandscapeError
-from landscape.steppers import FIRE, SGD, Adam, stepper_from_config
+from landscape.steppers import FIRE, FIRE2, LBFGS, SGD, Adam, stepper_from_config
 
 
 def _run(stepper, x0, steps, hess):
@@ -69,9 +69,68 @@ def test_fire_runs_identically_on_torch():
 
 
 def test_stepper_config_round_trips_and_rejects_unknown_kinds():
-    for s in (SGD(lr=0.3, momentum=0.9), Adam(lr=1e-2), FIRE(lr=0.05, max_step=0.3)):
+    for s in (SGD(lr=0.3, momentum=0.9), Adam(lr=1e-2), FIRE(lr=0.05, max_step=0.3), FIRE2(n_delay=3),
+              LBFGS(memory=7, max_step=0.1)):
         assert stepper_from_config(s.to_config()) == s
     with pytest.raises(LandscapeError, match="unknown stepper"):
-        stepper_from_config({"kind": "lbfgs"})
+        stepper_from_config({"kind": "bfgs"})
+    with pytest.raises(LandscapeError, match="memory must be >= 1"):
+        LBFGS(memory=0)
     with pytest.raises(LandscapeError, match="bad settings"):
         stepper_from_config({"kind": "sgd", "speed": 3})
+
+
+@pytest.mark.parametrize("stepper", [FIRE2(lr=0.01, dt_max=0.05, max_step=0.1), LBFGS(lr=0.005, max_step=0.1)])
+def test_fire2_and_lbfgs_relax_a_stiff_quadratic_within_the_step_cap(stepper):
+    h = np.diag([1.0, 100.0])
+    x, s = np.array([[2.0, 1.0]]), stepper.init(np.zeros((1, 2)))
+    for _ in range(300):
+        new, s = stepper.update(x, -(x @ h), s)
+        assert np.linalg.norm(new - x) <= 0.1 + 1e-12
+        x = new
+    assert np.linalg.norm(x) < 1e-6
+
+
+def test_lbfgs_needs_far_fewer_steps_than_fire_on_an_ill_conditioned_quadratic():
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    h = q @ np.diag([1, 3, 10, 30, 100, 300.0]) @ q.T
+    def steps_to(stepper, tol=1e-8):
+        x, s = np.ones((1, 6)), stepper.init(np.zeros((1, 6)))
+        for k in range(5000):
+            g = x @ h
+            if np.linalg.norm(g) < tol:
+                return k
+            x, s = stepper.update(x, -g, s)
+        return 5000
+    lbfgs, fire = steps_to(LBFGS(lr=1 / 300, max_step=10.0)), steps_to(FIRE(lr=1 / 300, dt_max=0.01, max_step=10.0))
+    assert lbfgs <= 40 and 5 * lbfgs <= fire, (lbfgs, fire)
+
+
+def test_fire2_steps_back_after_an_overshoot_as_the_paper_writes():
+    """Guenole et al. 2020, Algorithm 2: on P <= 0 the time step shrinks, x -= dt/2 v
+    with the new dt, v = 0, then the semi-implicit Euler step along the force."""
+    stepper = FIRE2(lr=0.1, n_delay=0, max_step=10.0, a_start=0.25)
+    x, s = np.array([[1.0]]), stepper.init(np.zeros((1, 1)))
+    x1, s = stepper.update(x, np.array([[1.0]]), s)  # from rest: P = 0 counts as uphill, dt 0.1 -> 0.05
+    np.testing.assert_allclose(x1, 1.0 + 0.05 * 0.05, rtol=1e-12)
+    v1 = float(s["v"][0, 0])
+    back, s = stepper.update(x1, np.array([[-1.0]]), s)  # the force turned: uphill, dt 0.05 -> 0.025
+    dt = float(s["dt"])
+    assert dt == pytest.approx(0.025)
+    np.testing.assert_allclose(back, x1 - 0.5 * dt * v1 + dt * (dt * -1.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("stepper", [FIRE2(lr=0.02, dt_max=0.1), LBFGS(lr=0.02)])
+def test_fire2_and_lbfgs_run_identically_on_torch(stepper):
+    torch = pytest.importorskip("torch")
+    h = np.diag([1.0, 10.0, 3.0])
+    x_np, s_np = np.array([[1.0, 1.0, -1.0]]), stepper.init(np.zeros((1, 3)))
+    x_t = torch.tensor(x_np)
+    s_t = stepper.init(x_t)
+    ht = torch.tensor(h)
+    for _ in range(50):
+        x_np, s_np = stepper.update(x_np, -(x_np @ h), s_np)
+        x_t, s_t = stepper.update(x_t, -(x_t @ ht), s_t)
+    assert isinstance(x_t, torch.Tensor)
+    np.testing.assert_allclose(x_t.numpy(), x_np, rtol=1e-10)
