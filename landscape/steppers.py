@@ -38,6 +38,26 @@ _RANGES: dict[str, tuple[Any, str]] = {
 }
 
 
+def _scalar(xp: Any, x: Any) -> Any:
+    """A 0-d zero of x's dtype on x's device (a stepper's counters stay on the device)."""
+    return xp.zeros((), dtype=x.dtype, device=getattr(x, "device", None))
+
+
+def _norm(xp: Any, a: Any) -> Any:
+    return xp.sqrt(xp.sum(a * a))
+
+
+def _cap(xp: Any, norm: Any, largest: float) -> Any:
+    """The factor that shrinks a step of `norm` to at most `largest` (1 when it is shorter)."""
+    return xp.where(norm > largest, largest / xp.where(norm > 0, norm, xp.ones_like(norm)), xp.ones_like(norm))
+
+
+def _mix(xp: Any, v: Any, force: Any, a: Any) -> Any:
+    """FIRE's velocity mixing: (1 - a) v + a |v| F / |F|."""
+    f_norm = _norm(xp, force)
+    return (1 - a) * v + a * force / xp.where(f_norm > 0, f_norm, xp.ones_like(f_norm)) * _norm(xp, v)
+
+
 class Stepper(ABC):
     """Configuration of an update rule; states are tuples/dicts of arrays.
 
@@ -149,17 +169,14 @@ class FIRE(Stepper):
 
     def init(self, x: Any) -> Any:
         xp = array_namespace(x)
-        scalar = xp.zeros((), dtype=x.dtype, device=getattr(x, "device", None))
+        scalar = _scalar(xp, x)
         return {"v": xp.zeros_like(x), "dt": scalar + self.lr, "a": scalar + self.a_start, "n": scalar}
 
     def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
         xp = array_namespace(x)
         v, dt, a, n = state["v"], state["dt"], state["a"], state["n"]
-        power = xp.sum(force * v)
-        f_norm = xp.sqrt(xp.sum(force * force))
-        v_norm = xp.sqrt(xp.sum(v * v))
-        mixed = (1 - a) * v + a * force / xp.where(f_norm > 0, f_norm, xp.ones_like(f_norm)) * v_norm
-        uphill = power <= 0
+        mixed = _mix(xp, v, force, a)
+        uphill = xp.sum(force * v) <= 0
         grow = (~uphill) & (n > self.n_min)
         v = xp.where(uphill, xp.zeros_like(v), mixed)
         dt = xp.where(uphill, dt * self.f_dec, xp.where(grow, xp.minimum(dt * self.f_inc, xp.ones_like(dt) * self.dt_max), dt))
@@ -167,9 +184,7 @@ class FIRE(Stepper):
         n = xp.where(uphill, xp.zeros_like(n), n + 1)
         v = v + dt * force
         dx = dt * v
-        dx_norm = xp.sqrt(xp.sum(dx * dx))
-        scale = xp.where(dx_norm > self.max_step, self.max_step / xp.where(dx_norm > 0, dx_norm, xp.ones_like(dx_norm)), xp.ones_like(dx_norm))
-        return x + scale * dx, {"v": v, "dt": dt, "a": a, "n": n}
+        return x + _cap(xp, _norm(xp, dx), self.max_step) * dx, {"v": v, "dt": dt, "a": a, "n": n}
 
 
 @dataclass(frozen=True)
@@ -200,7 +215,7 @@ class FIRE2(Stepper):
 
     def init(self, x: Any) -> Any:
         xp = array_namespace(x)
-        scalar = xp.zeros((), dtype=x.dtype, device=getattr(x, "device", None))
+        scalar = _scalar(xp, x)
         return {"v": xp.zeros_like(x), "dt": scalar + self.lr, "a": scalar + self.a_start, "n": scalar, "i": scalar}
 
     def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
@@ -216,14 +231,8 @@ class FIRE2(Stepper):
         n = xp.where(uphill, xp.zeros_like(n), n + 1)
         x = xp.where(uphill, x - 0.5 * dt * v, x)  # back over part of the overshoot
         v = xp.where(uphill, xp.zeros_like(v), v)
-        v = v + dt * force  # semi-implicit Euler: the velocity first
-        f_norm = xp.sqrt(xp.sum(force * force))
-        v_norm = xp.sqrt(xp.sum(v * v))
-        v = (1 - a) * v + a * force / xp.where(f_norm > 0, f_norm, xp.ones_like(f_norm)) * v_norm
-        dx_norm = dt * xp.sqrt(xp.sum(v * v))
-        scale = xp.where(dx_norm > self.max_step, self.max_step / xp.where(dx_norm > 0, dx_norm, xp.ones_like(dx_norm)),
-                         xp.ones_like(dx_norm))
-        v = scale * v  # the velocity of the step taken, so the next half step back undoes half of it
+        v = _mix(xp, v + dt * force, force, a)  # semi-implicit Euler: the velocity first, then the mixing
+        v = _cap(xp, dt * _norm(xp, v), self.max_step) * v  # the velocity of the step taken
         return x + dt * v, {"v": v, "dt": dt, "a": a, "n": n, "i": i}
 
 
@@ -248,7 +257,7 @@ class LBFGS(Stepper):
     def init(self, x: Any) -> Any:
         xp = array_namespace(x)
         zeros = xp.zeros((self.memory,) + tuple(x.shape), dtype=x.dtype, device=getattr(x, "device", None))
-        scalar = xp.zeros((), dtype=x.dtype, device=getattr(x, "device", None))
+        scalar = _scalar(xp, x)
         return {"s": zeros, "y": xp.zeros_like(zeros), "rho": xp.zeros((self.memory,), dtype=x.dtype,
                 device=getattr(x, "device", None)), "x": xp.zeros_like(x), "f": xp.zeros_like(x), "k": scalar}
 
@@ -266,9 +275,7 @@ class LBFGS(Stepper):
         uphill = xp.sum(d * force) <= 0
         d = xp.where(uphill, self.lr * force, d)
         rho = xp.where(uphill, xp.zeros_like(rho), rho)  # reset: forget every pair
-        norm = xp.sqrt(xp.sum(d * d))
-        d = d * xp.where(norm > self.max_step, self.max_step / xp.where(norm > 0, norm, xp.ones_like(norm)),
-                         xp.ones_like(norm))
+        d = d * _cap(xp, _norm(xp, d), self.max_step)
         return x + d, {"s": s_hist, "y": y_hist, "rho": rho, "x": x, "f": force, "k": state["k"] + 1}
 
     def _direction(self, xp: Any, force: Any, s: Any, y: Any, rho: Any) -> Any:
