@@ -85,7 +85,7 @@ def files(tmp_path_factory):
     f["foreign"] = str(root / "foreign.h5")
     schedules = {"badjson": "{cycles: [", "sched_neg": '{"cycles": [{"steps": -5, "stepper": {"kind": "sgd", "lr": 0.1}}]}',
                  "sched_lr0": '{"cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": 0}}]}',
-                 "sched_kind": '{"cycles": [{"steps": 5, "stepper": {"kind": "lbfgs", "lr": 0.1}}]}',
+                 "sched_kind": '{"cycles": [{"steps": 5, "stepper": {"kind": "newton", "lr": 0.1}}]}',
                  "sched_shape": '[{"steps": 5}]',
                  "sched_climb": '{"cycles": [{"steps": 5, "climb": "no", "stepper": {"kind": "sgd", "lr": 0.1}}]}',
                  "sched_dtmax": '{"cycles": [{"steps": 5, "stepper": {"kind": "fire", "lr": 0.1, "dt_max": -1}}]}',
