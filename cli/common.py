@@ -14,7 +14,7 @@ from landscape.path import to_numpy
 from landscape.potential import Potential
 
 __all__ = ["LandscapeGroup", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
-           "picture_name", "progress_option", "want_progress", "threads_option", "set_threads"]
+           "picture_name", "dpi_option", "progress_option", "want_progress", "threads_option", "set_threads"]
 
 
 class LandscapeGroup(click.Group):
@@ -67,6 +67,12 @@ def json_clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_clean(v) for v in value]
     return value
+
+
+def dpi_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--dpi`: resolution of raster pictures (PDF and SVG are vector)."""
+    return click.option("--dpi", type=click.IntRange(30, 1200), default=150, show_default=True,
+                        help="Resolution of a .png (PDF and SVG are vectors).")(fn)
 
 
 def progress_option(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -13,8 +13,8 @@ import numpy as np
 from landscape.errors import Interrupted, LandscapeError
 from landscape.files import store_path
 
-from .common import (build_potential, emit, json_number, picture_name, potential_options, progress_option, set_threads,
-                     threads_option, want_progress)
+from .common import (build_potential, dpi_option, emit, json_number, picture_name, potential_options, progress_option,
+                     set_threads, threads_option, want_progress)
 from .inspect import plot_group
 
 __all__ = ["minima_cmd", "explore_cmd", "report_cmd", "dgraph_cmd", "potential_from_description"]
@@ -271,12 +271,13 @@ def report_cmd(file: str, level: float | None, as_json: bool) -> None:
 @plot_group.command("dgraph")
 @click.argument("file")
 @click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -dgraph.png).")
+@dpi_option
 @click.option("--order", type=click.Choice(["energy", "index", "basin"]), default="energy", show_default=True,
               help="Left-to-right order of sibling basins.")
 @click.option("--levels", type=int, default=None, help="Number of dotted guide levels.")
 @click.option("--emin", type=float, default=None, help="Lower end of the energy axis.")
 @click.option("--emax", type=float, default=None, help="Upper end of the energy axis.")
-def dgraph_cmd(file: str, out: str | None, order: str, levels: int | None, emin: float | None,
+def dgraph_cmd(file: str, out: str | None, dpi: int, order: str, levels: int | None, emin: float | None,
                emax: float | None) -> None:
     """Disconnectivity graph of the minima in FILE (joins at the explored saddle bounds).
 
@@ -285,6 +286,7 @@ def dgraph_cmd(file: str, out: str | None, order: str, levels: int | None, emin:
     """
     from landscape.explore import load_exploration
     from landscape.plot import save_figure
+    from landscape.store import Store
 
     out = picture_name(file, out, "dgraph")
     ex = load_exploration(file)
@@ -296,4 +298,8 @@ def dgraph_cmd(file: str, out: str | None, order: str, levels: int | None, emin:
         raise LandscapeError("give both --emin and --emax, or neither")
     energy_range = None if emin is None else (emin, emax)
     ax = ex.plot(order=order, levels=levels, energy_range=energy_range)
-    click.echo(save_figure(ax, out))
+    with Store.open(file) as store:
+        potential = store.potential_description.get("name", "?")
+    ax.set_title(f"{potential}: {ex.n} minima joined at their explored saddle bounds"
+                 + ("" if ex.complete else " (exploration not complete)"))
+    click.echo(save_figure(ax, out, dpi=dpi))

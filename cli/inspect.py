@@ -7,7 +7,7 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import build_potential, emit, picture_name, potential_options
+from .common import build_potential, dpi_option, emit, picture_name, potential_options
 
 __all__ = ["inspect_cmd", "plot_group", "plugins_cmd", "check_cmd"]
 
@@ -80,7 +80,8 @@ def _pick_path(store: Any, name: str | None) -> str:
 @click.argument("file")
 @click.option("--path", "path_name", default=None, help="Path name in the store (default: the first).")
 @click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -profile.png).")
-def plot_profile_cmd(file: str, path_name: str | None, out: str | None) -> None:
+@dpi_option
+def plot_profile_cmd(file: str, path_name: str | None, out: str | None, dpi: int) -> None:
     """Energy along a stored path.
 
     \b
@@ -92,15 +93,19 @@ def plot_profile_cmd(file: str, path_name: str | None, out: str | None) -> None:
     with _open(file) as store:
         name = _pick_path(store, path_name)
         result = store.read_result(name)
+        potential = store.potential_description.get("name", "?")
     if result.profile is None:
         raise LandscapeError(f"path {name!r} has no stored energy profile")
-    click.echo(save_figure(plot_profile(result.profile, title=name), out))
+    kind = "climbing image" if result.climber_at_top else "upper bound"
+    title = f"{potential}: path {name}\n{result.status}, saddle {result.saddle_energy:.8g} ({kind})"
+    click.echo(save_figure(plot_profile(result.profile, title=title), out, dpi=dpi))
 
 
 @plot_group.command("plane")
 @click.argument("file")
 @click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -plane.png).")
-def plot_plane_cmd(file: str, out: str | None) -> None:
+@dpi_option
+def plot_plane_cmd(file: str, out: str | None, dpi: int) -> None:
     """A 2D surface with every stored path on it.
 
     \b
@@ -118,7 +123,8 @@ def plot_plane_cmd(file: str, out: str | None) -> None:
     if desc.get("dim") != 2:
         raise LandscapeError(f"plot plane needs a 2D potential; {file} holds dim={desc.get('dim')}")
     pot = potential_from_description(desc)[0]  # plugin or file, with the options it was made with
-    click.echo(save_figure(plot_plane(pot, paths, labels=names), out))
+    title = f"{pot.name}: {len(paths)} path{'s' if len(paths) != 1 else ''} (stars: each path's highest pivot)"
+    click.echo(save_figure(plot_plane(pot, paths, labels=names, title=title), out, dpi=dpi))
 
 
 @click.command("check")

@@ -52,7 +52,7 @@ def plot_profile(
     ax.set_ylabel("energy")
     ax.legend(fontsize="small")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize="medium")
     return ax
 
 
@@ -67,6 +67,10 @@ def _around(paths: Sequence[Path], margin: float = 0.25) -> tuple[tuple[float, f
     return (float(mid[0] - half[0]), float(mid[0] + half[0])), (float(mid[1] - half[1]), float(mid[1] + half[1]))
 
 
+#: Paths named in a plane plot's legend (the highest ones); the rest are drawn unnamed.
+LEGEND_PATHS = 8
+
+
 def plot_plane(
     potential: Potential,
     paths: Sequence[Path] = (),
@@ -79,11 +83,13 @@ def plot_plane(
     ax: Any = None,
     title: str | None = None,
 ) -> Any:
-    """Contour plot of a 2D potential with paths drawn on it.
+    """Contour plot of a 2D potential with paths drawn on it, each path's highest pivot
+    (its saddle estimate) starred.
 
     `clip` caps energies shown (Mueller-Brown rises to thousands at the box edges,
     which would flatten every contour of interest); default: the 90th percentile.
-    `bounds` default to the potential's, or to a box around the paths.
+    `bounds` default to the potential's, or to a box around the paths.  With more than
+    `LEGEND_PATHS` paths, only the highest ones get a legend entry, so it stays readable.
     """
     plt = _pyplot()
     from .exact import evaluate_grid
@@ -97,10 +103,16 @@ def plot_plane(
         _, ax = plt.subplots(figsize=(6, 5))
     cs = ax.contourf(g.x, g.y, np.minimum(e, top).T, levels=levels, cmap="viridis")
     plt.colorbar(cs, ax=ax, label="energy")
+    tops = [float(np.max(to_numpy(p.energies))) if p.energies is not None else -np.inf for p in paths]
+    named = set(np.argsort(tops)[::-1][:LEGEND_PATHS].tolist())
     for k, path in enumerate(paths):
-        p = np.asarray(path.pivots)
-        label = labels[k] if k < len(labels) else f"path {k}"
-        ax.plot(p[:, 0], p[:, 1], "o-", ms=3, lw=1.5, color=f"C{(k + 1) % 10}", label=label)
+        p = np.asarray(to_numpy(path.pivots))
+        label = (labels[k] if k < len(labels) else f"path {k}") if k in named else None
+        color = f"C{(k + 1) % 10}"
+        ax.plot(p[:, 0], p[:, 1], "o-", ms=3, lw=1.5, color=color, label=label)
+        if path.energies is not None and p.shape[0] > 2:
+            top = 1 + int(np.argmax(to_numpy(path.energies)[1:-1]))
+            ax.plot(p[top, 0], p[top, 1], "*", color=color, mec="k", mew=0.6, ms=12)
     for name, m in potential.minima.items():
         m = np.asarray(m)
         ax.plot(m[0], m[1], "w^", ms=7)
@@ -108,7 +120,8 @@ def plot_plane(
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     if paths:
-        ax.legend(fontsize="small", loc="lower left")
+        more = len(paths) - len(named)
+        ax.legend(fontsize="small", loc="lower left", title=f"highest {len(named)} of {len(paths)}" if more > 0 else None)
     if title:
         ax.set_title(title)
     return ax
@@ -132,7 +145,7 @@ def figure_name(filename: str) -> str:
     return filename
 
 
-def save_figure(ax: Any, filename: str, dpi: int = 120) -> str:
+def save_figure(ax: Any, filename: str, dpi: int = 150) -> str:
     """Write the figure of `ax` to `filename` (see `figure_name`) and close it (figures
     pile up otherwise); returns the name written."""
     filename = figure_name(filename)

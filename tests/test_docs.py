@@ -54,3 +54,16 @@ def test_every_command_says_what_it_does_with_an_example_and_shows_its_defaults(
             if isinstance(p, click.Option) and not p.is_flag and not p.required and not p.multiple:
                 shown = p.show_default or "default" in (p.help or "") or p.default is None
                 assert shown, f"landscape {name} {p.opts[0]} hides its default {p.default!r}"
+
+
+def test_the_gallery_shows_every_picture_its_script_makes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gallery", ROOT / "examples" / "gallery.py")
+    gallery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gallery)
+    names = [name for _, _, name in gallery.STEPS if name]
+    text = (ROOT / "docs" / "gallery.md").read_text()
+    for name in names:
+        assert f"img/gallery/{name}" in text, f"docs/gallery.md does not show {name}"
+        assert (ROOT / "docs" / "img" / "gallery" / name).stat().st_size > 10_000, name

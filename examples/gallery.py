@@ -1,0 +1,51 @@
+"""Every kind of picture the command line makes, regenerated into docs/img/gallery/.
+
+    python examples/gallery.py            # about a minute on 2 cores
+
+Each picture is made by the command docs/gallery.md shows beside it, in a scratch
+folder, then copied into docs/img/gallery/.  Look at them after any change to
+`landscape/plot.py` or a plugin's figures.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GALLERY = os.path.join(HERE, "..", "docs", "img", "gallery")
+
+#: (command, the picture it writes, the name in the gallery)
+STEPS: list[tuple[str, str | None, str | None]] = [
+    ("connect mueller-brown --start A --end B --method autoneb --out mb", None, None),
+    ("plot profile mb --out profile.png", "profile.png", "profile-mueller-brown.png"),
+    ("plot plane mb --out plane.png", "plane.png", "plane-mueller-brown.png"),
+    ("minima gaussian-mixture -o wells=12 -o seed=7 --n 200 --out gm", None, None),
+    ("explore gm", None, None),
+    ("plot plane gm --out gm-plane.png", "gm-plane.png", "plane-gaussian-mixture-36-paths.png"),
+    ("plot dgraph gm --out gm-dgraph.png", "gm-dgraph.png", "dgraph-gaussian-mixture.png"),
+    ("train mlp -o hidden=8 -o n_train=128 --n 2 --epochs 60 --out net --threads 1", None, None),
+    ("explore net --method neb --steps 300", None, None),
+    ("evaluate net --path 0-1 --out evaluation.png", "evaluation.png", "evaluate-mlp.png"),
+    ("xor --seed 0 --out xor", "xor/xor-seed0.png", "xor-seed0.png"),
+]
+
+
+def main() -> None:
+    os.makedirs(GALLERY, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        for command, made, name in STEPS:
+            print(f"landscape {command}", flush=True)
+            subprocess.run([sys.executable, "-m", "landscape_cli.main", *command.split(), "--no-progress"]
+                           if command.split()[0] in ("minima", "explore", "train", "evaluate") else
+                           [sys.executable, "-m", "landscape_cli.main", *command.split()],
+                           cwd=work, check=True, stdout=subprocess.DEVNULL)
+            if made is not None and name is not None:
+                shutil.copyfile(os.path.join(work, made), os.path.join(GALLERY, name))
+    print(f"pictures in {os.path.normpath(GALLERY)}")
+
+
+if __name__ == "__main__":
+    main()
