@@ -64,6 +64,11 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--method", type=click.Choice(["neb", "string", "autoneb"]), default="autoneb", show_default=True,
               help="Path optimizer: nudged elastic band, string method, or AutoNEB (bands with pivots inserted).")
 @click.option("--climb/--no-climb", default=True, show_default=True, help="Climbing image (final AutoNEB cycle).")
+@click.option("--via", "via", multiple=True, metavar="POINT",
+              help="Draw the starting path through this point (a named minimum or coordinates; repeatable, in order) "
+                   "instead of the straight line.")
+@click.option("--spring", type=float, default=1.0, show_default=True,
+              help="NEB spring constant (along the path only: every value > 0 gives the same converged path).")
 @click.option("--pivots", type=int, default=None,
               help="Pivots on the initial straight line, ends included [default: 5 for autoneb, 9 for neb/string].")
 @click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
@@ -91,7 +96,7 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--relax-ends/--no-relax-ends", default=True, show_default=True,
               help="Relax an end that is not a minimum (gradient above 1e-2 of the one between the ends) first.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
-                pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None, stepper: str,
+                via: tuple[str, ...], spring: float, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None, stepper: str,
                 out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
                 progress: bool | None, max_pivots: int | None, certify: bool, threads: int | None,
                 relax_ends: bool) -> None:
@@ -113,6 +118,12 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
     pot = build_potential(potential, options)
     (a_name, a), (b_name, b) = resolve_point(pot, start, "start"), resolve_point(pot, end, "end")
     settings = _connect_settings(method, climb, schedule, fmax, steps)
+    if not (spring > 0 and spring < float("inf")):
+        raise LandscapeError(f"--spring must be a finite number > 0, got {spring}")
+    if spring != 1.0:
+        settings["spring"] = spring
+    if via:
+        settings["via"] = [resolve_point(pot, p, "via")[1] for p in via]
     if stepper != "fire":
         if method == "autoneb":
             raise LandscapeError("--stepper applies to --method neb or string; an AutoNEB schedule names its steppers")

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .driver import Budget, CycleCallback, optimize
-from .arrays import device
+from .arrays import device, namespace
 from .errors import LandscapeError
 from .memory import require_memory
 from .optimizers.autoneb import AutoNEB
@@ -24,7 +24,7 @@ from .result import Result
 from .schedules import Schedule, get_schedule, with_climbing
 from .steppers import FIRE, Stepper
 
-__all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "plan", "Plan"]
+__all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "check_point", "plan", "Plan"]
 
 METHODS = ("neb", "string", "autoneb")
 
@@ -71,16 +71,19 @@ def make_optimizer(
     return AutoNEB(schedule=sched, band=inner, **autoneb)
 
 
+def check_point(potential: Potential, point: Any, label: str) -> np.ndarray:
+    """A point as a host float64 vector of the potential's dimension, finite; one-line errors."""
+    host = np.asarray(to_numpy(point), dtype=np.float64)
+    if host.shape != (potential.dim,):
+        raise LandscapeError(f"{label} point has shape {host.shape}, the potential needs ({potential.dim},)")
+    if not np.all(np.isfinite(host)):
+        raise LandscapeError(f"{label} point contains NaN or infinite coordinates")
+    return host
+
+
 def check_endpoints(potential: Potential, start: Any, end: Any) -> tuple[Any, Any]:
     """Endpoints as the potential's arrays, with one-line errors for bad ones."""
-    ends = []
-    for label, point in (("start", start), ("end", end)):
-        host = np.asarray(to_numpy(point), dtype=np.float64)
-        if host.shape != (potential.dim,):
-            raise LandscapeError(f"{label} point has shape {host.shape}, the potential needs ({potential.dim},)")
-        if not np.all(np.isfinite(host)):
-            raise LandscapeError(f"{label} point contains NaN or infinite coordinates")
-        ends.append(host)
+    ends = [check_point(potential, start, "start"), check_point(potential, end, "end")]
     if np.array_equal(ends[0], ends[1]):
         raise LandscapeError("start and end are the same point; there is no path to find")
     return potential.asarray(ends[0]), potential.asarray(ends[1])
@@ -114,6 +117,7 @@ class Plan:
     optimizer: PathOptimizer
     start_path: Path
     budget: Budget
+    via: tuple[Any, ...] = ()  # the points the starting path was drawn through, if any
 
     @property
     def n_pivots(self) -> int:
@@ -125,14 +129,18 @@ MAX_PIVOTS = 10_000
 
 
 def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb", pivots: int | None = None,
-         budget: Budget | None = None, optimizer: PathOptimizer | None = None, **settings: Any) -> Plan:
+         budget: Budget | None = None, optimizer: PathOptimizer | None = None, via: Sequence[Any] = (),
+         **settings: Any) -> Plan:
     """Check the endpoints and settings and build the job `connect` runs.
 
-    The straight starting line has `pivots` points (ends included; default 5 for
-    AutoNEB, which inserts more, and 9 otherwise); a band without a schedule gets
-    5000 steps unless a budget says otherwise.
+    The starting path has `pivots` points (ends included; default 5 for AutoNEB,
+    which inserts more, and 9 otherwise), evenly spaced along the straight line, or
+    along the broken line through the points `via` (to start in another valley, as an
+    initial path does in ASE); a band without a schedule gets 5000 steps unless a
+    budget says otherwise.
     """
     a, b = check_endpoints(potential, start, end)
+    through = [potential.asarray(check_point(potential, p, f"via {k + 1}")) for k, p in enumerate(via)]
     if optimizer is not None and settings:
         raise LandscapeError(f"give an optimizer or its settings ({', '.join(sorted(settings))}), not both")
     opt = optimizer or make_optimizer(method, **settings)
@@ -145,7 +153,13 @@ def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb",
     if budget is None:
         budget = Budget() if isinstance(opt, AutoNEB) else Budget(max_steps=5000)
     _check_memory(potential, a, n, opt)
-    return Plan(opt, Path.straight(a, b, n), budget)
+    if not through:
+        return Plan(opt, Path.straight(a, b, n), budget)
+    xp = namespace(a)
+    corners = Path(xp.stack([a, *through, b]))
+    t = np.linspace(0.0, 1.0, n)
+    pivots = xp.concat([a[None], potential.asarray(corners.interpolate(t[1:-1])), b[None]])  # ends exactly
+    return Plan(opt, Path(pivots), budget, tuple(through))
 
 
 # Arrays a band keeps per pivot: pivots, gradients, forces, the stepper's velocity, and

@@ -114,13 +114,15 @@ class _Committer:
         return True
 
 
-def _run_config(optimizer: PathOptimizer, n_pivots: int, names: tuple[str, str], a: Any, b: Any,
-                budget: Budget) -> dict[str, Any]:
+def _run_config(job: Plan, names: tuple[str, str]) -> dict[str, Any]:
     """What must match for a stored run to be continued (JSON round-tripped); the
     budget is kept beside it and checked on its own (`_check_budget`)."""
-    config = {"optimizer": optimizer.to_config(), "pivots": n_pivots, "start_name": names[0], "end_name": names[1],
-              "start": np.asarray(to_numpy(a), dtype=float).tolist(), "end": np.asarray(to_numpy(b), dtype=float).tolist(),
-              "budget": asdict(budget)}
+    host = lambda p: np.asarray(to_numpy(p), dtype=float).tolist()  # noqa: E731
+    config = {"optimizer": job.optimizer.to_config(), "pivots": job.n_pivots, "start_name": names[0],
+              "end_name": names[1], "start": host(job.start_path.start), "end": host(job.start_path.end),
+              "budget": asdict(job.budget)}
+    if job.via:  # a starting path through other points is another run
+        config["via"] = [host(p) for p in job.via]
     return json.loads(json.dumps(config))
 
 
@@ -263,7 +265,7 @@ def run_in_store(filename: str, name: str, job: Plan, potential: Potential, name
     writer lock for the whole exploration (the commits themselves are serialised by
     the store).  Returns the result (its config the run's) and where it resumed.
     """
-    config = _run_config(job.optimizer, job.n_pivots, names, job.start_path.start, job.start_path.end, job.budget)
+    config = _run_config(job, names)
     with Store.open(filename) as store:
         stored = store.path_info(name) if name in store.path_names() else None
     mode = "new"
@@ -304,7 +306,7 @@ def connect_stored(
         check_number("checkpoint_seconds", checkpoint_seconds, lambda v: v >= 0, ">= 0")
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, **settings)
     name = f"{names[0]}-{names[1]}"
-    config = _run_config(job.optimizer, job.n_pivots, names, job.start_path.start, job.start_path.end, job.budget)
+    config = _run_config(job, names)
     filename = store_path(filename)
     if not os.path.isdir(os.path.dirname(filename)):
         raise LandscapeError(f"output folder {os.path.dirname(filename)} does not exist")

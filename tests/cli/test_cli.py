@@ -175,3 +175,27 @@ def test_connect_reports_barriers_both_ways_and_the_reaction_energy():
     assert out["forward_barrier"] == pytest.approx(ref["AC"] - ref["A"], abs=1e-5)
     assert out["backward_barrier"] == pytest.approx(ref["AC"] - ref["B"], abs=1e-5)
     assert out["reaction_energy"] == pytest.approx(ref["B"] - ref["A"], abs=1e-8)
+
+
+def test_via_starts_the_path_in_another_valley_and_is_part_of_a_stored_run(tmp_path):
+    from landscape_plugins.analytic.surfaces import ThreeHole
+
+    ref = ThreeHole.reference_energies
+    direct = json.loads(run(["connect", "three-hole", "--start", "A", "--end", "B", "--method", "string",
+                             "--json"]).stdout)
+    assert direct["saddle_energy"] == pytest.approx(ref["AB"], abs=1e-4)  # the straight line's valley
+    out = tmp_path / "th"
+    through = json.loads(run(["connect", "three-hole", "--start", "A", "--end", "B", "--method", "string",
+                              "--via", "C", "--out", out, "--json"]).stdout)
+    assert through["saddle_energy"] == pytest.approx(ref["AC"], abs=1e-4)  # the minimum energy path, over C
+    line = one_line_error(invoke(["connect", "three-hole", "--start", "A", "--end", "B", "--method", "string",
+                                  "--out", out]))
+    assert "other settings" in line and "via" in line
+
+
+def test_a_softer_spring_gives_the_same_saddle():
+    stiff, soft = (json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb",
+                                   "--spring", k, "--json"]).stdout) for k in ("1", "0.1"))
+    assert soft["saddle_energy"] == pytest.approx(stiff["saddle_energy"], abs=1e-5)
+    assert "--spring must be a finite number > 0" in one_line_error(invoke(
+        ["connect", "mueller-brown", "--start", "A", "--end", "B", "--spring", "0"]))
