@@ -90,6 +90,9 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
 @click.option("--max-pivots", type=int, default=None, help="AutoNEB: cap on the number of pivots, ends included.")
+@click.option("--log", "log", default=None, metavar="FILE",
+              help="Append one tab-separated line per step (step, evaluations, highest energy, largest force, "
+                   "climbing, cycle) to FILE.")
 @click.option("--certify", is_flag=True,
               help="Move the climbing image onto the nearby first-order saddle (Newton on the Hessian) and report it.")
 @threads_option
@@ -98,16 +101,13 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
                 via: tuple[str, ...], spring: float, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None, stepper: str,
                 out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
-                progress: bool | None, max_pivots: int | None, certify: bool, threads: int | None,
+                progress: bool | None, max_pivots: int | None, log: str | None, certify: bool, threads: int | None,
                 relax_ends: bool) -> None:
     """Find the minimum energy path of POTENTIAL between two points.
 
     \b
     Example: landscape connect mueller-brown --start A --end B --method autoneb --out mb --json
     """
-    from landscape.connect import connect
-    from landscape.runs import connect_stored
-
     if pivots is not None and pivots < 3:
         raise LandscapeError(f"--pivots must be at least 3, got {pivots}")
     set_threads(threads)
@@ -139,17 +139,13 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
     from landscape.endpoints import check_and_relax
 
     a, b, ends = check_and_relax(pot, *check_endpoints(pot, a, b), relax=relax_ends)
-    if out:
-        from landscape.runs import DEFAULT_CHECKPOINT_SECONDS
+    from contextlib import nullcontext
 
-        every = DEFAULT_CHECKPOINT_SECONDS if checkpoint_every is None else checkpoint_every
-        run = connect_stored(out, pot, (a_name, b_name), a, b, pivots=pivots, progress=progress, force=force,
-                             require_resume=resume, checkpoint_seconds=every, **settings)
-        result, stored, resumed = run.result, run.store, (run.resumed_from_cycle, run.resumed_from_step)
-        reused = run.reused
-    else:
-        result, stored, resumed = connect(pot, a, b, pivots=pivots, progress=progress, **settings), None, None
-        reused = False
+    from landscape.steplog import StepLog
+
+    with StepLog(log) if log else nullcontext() as steplog:
+        result, stored, resumed, reused = _connect_run(pot, a, b, a_name, b_name, out, pivots, progress, force, resume,
+                                                       checkpoint_every, settings, [steplog] if steplog else [])
     if result.status is Status.INTERRUPTED:  # never a success-shaped answer
         where = f"; {stored} keeps what was committed and the same command continues it" if stored else ""
         raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
@@ -169,6 +165,22 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations" + (f", stored in {stored}" if stored else ""),
         *_certificate_lines(hessian),
     ])
+
+
+def _connect_run(pot: Any, a: Any, b: Any, a_name: str, b_name: str, out: str | None, pivots: int | None,
+                 progress: bool, force: bool, resume: bool, checkpoint_every: float | None, settings: dict[str, Any],
+                 callbacks: list[Any]) -> tuple[Any, str | None, tuple[int | None, int | None] | None, bool]:
+    """(result, store, where it resumed, whether a finished path was reused): the run,
+    in a store when `out` is given."""
+    from landscape.connect import connect
+    from landscape.runs import DEFAULT_CHECKPOINT_SECONDS, connect_stored
+
+    if not out:
+        return connect(pot, a, b, pivots=pivots, progress=progress, callbacks=callbacks, **settings), None, None, False
+    every = DEFAULT_CHECKPOINT_SECONDS if checkpoint_every is None else checkpoint_every
+    run = connect_stored(out, pot, (a_name, b_name), a, b, pivots=pivots, progress=progress, force=force,
+                         require_resume=resume, checkpoint_seconds=every, callbacks=callbacks, **settings)
+    return run.result, run.store, (run.resumed_from_cycle, run.resumed_from_step), run.reused
 
 
 def _certificate(pot: Any, result: Any, refine: bool) -> dict[str, Any]:

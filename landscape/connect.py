@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .driver import Budget, CycleCallback, optimize
+from .driver import Budget, CycleCallback, StepCallback, optimize
 from .arrays import device, namespace
 from .errors import LandscapeError
 from .memory import require_memory
@@ -99,15 +99,17 @@ def connect(
     budget: Budget | None = None,
     progress: bool = False,
     on_cycle: Sequence[CycleCallback] = (),
+    callbacks: Sequence[StepCallback] = (),
     check_every: int = 1,
     optimizer: PathOptimizer | None = None,
     **settings: Any,
 ) -> Result:
     """The minimum energy path from `start` to `end` (points of the potential),
-    from the straight line between them; see `plan` for the defaults."""
+    from the straight line between them; see `plan` for the defaults.  `callbacks`
+    see the state after every step (a log, say), as `optimize`'s do."""
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, optimizer=optimizer, **settings)
     return optimize(job.optimizer, potential, job.start_path, budget=job.budget, progress=progress,
-                    on_cycle=on_cycle, check_every=check_every)
+                    on_cycle=on_cycle, callbacks=callbacks, check_every=check_every)
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,14 +14,14 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, replace
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .arrays import host_scalars
 from .connect import Plan, plan
-from .driver import Budget, optimize
+from .driver import Budget, StepCallback, optimize
 from .errors import DamagedCheckpoint, LandscapeError
 from .files import store_path
 from .identity import differences, record, require_same
@@ -232,7 +232,8 @@ def discard_if_empty(filename: str, holds_work: Callable[[Store], bool]) -> None
 
 
 def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential: Potential, mode: str,
-         progress: bool, checkpoint_seconds: float | None, final: bool = True) -> tuple[Result, tuple[str, int] | None]:
+         progress: bool, checkpoint_seconds: float | None, final: bool = True,
+         callbacks: Sequence[StepCallback] = ()) -> tuple[Result, tuple[str, int] | None]:
     """Run (or continue) the optimisation, committing its progress; with `final`, write
     the final result too."""
     optimizer = job.optimizer
@@ -243,7 +244,7 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
         history = [state.max_energy]
     committer = _Committer(filename, name, config, history, seen, optimizer, potential, checkpoint_seconds)
     result = optimize(optimizer, potential, job.start_path, budget=job.budget, progress=progress,
-                      callbacks=[committer], state=state)
+                      callbacks=[committer, *callbacks], state=state)
     result = replace(result, history=committer.host_history(), config=config)
     if result.status is Status.INTERRUPTED:  # keep the latest state (AutoNEB keeps its last cycle)
         if result.state is not None and not isinstance(result.state, AutoNEBState):
@@ -292,6 +293,7 @@ def connect_stored(
     force: bool = False,
     require_resume: bool = False,
     checkpoint_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
+    callbacks: Sequence[StepCallback] = (),
     **settings: Any,
 ) -> StoredRun:
     """`connect` whose progress lives in the store `filename` (see module docstring).
@@ -320,7 +322,8 @@ def connect_stored(
         if mode == "new":
             _create(filename, potential, names, (job.start_path.start, job.start_path.end))
         try:
-            result, where = _run(filename, name, config, job, potential, mode, progress, checkpoint_seconds)
+            result, where = _run(filename, name, config, job, potential, mode, progress, checkpoint_seconds,
+                                 callbacks=callbacks)
         except BaseException:
             if mode == "new":
                 discard_if_empty(filename, lambda store: bool(store.path_names()))

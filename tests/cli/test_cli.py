@@ -199,3 +199,20 @@ def test_a_softer_spring_gives_the_same_saddle():
     assert soft["saddle_energy"] == pytest.approx(stiff["saddle_energy"], abs=1e-5)
     assert "--spring must be a finite number > 0" in one_line_error(invoke(
         ["connect", "mueller-brown", "--start", "A", "--end", "B", "--spring", "0"]))
+
+
+def test_log_writes_one_line_per_step_and_appends_when_continued(tmp_path):
+    log = tmp_path / "run.log"
+    out = json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string",
+                          "--log", log, "--json"]).stdout)
+    lines = log.read_text().splitlines()
+    assert lines[0].startswith("# run started") and lines[1].split("\t")[:4] == [
+        "step", "evaluations", "highest_energy", "largest_force"]
+    rows = [line.split("\t") for line in lines[2:]]
+    assert [int(r[0]) for r in rows] == list(range(1, out["iterations"] + 1))
+    assert float(rows[-1][2]) == pytest.approx(out["saddle_energy"], abs=1e-6)
+    assert float(rows[-1][3]) < float(rows[0][3])  # the largest force fell
+    run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string", "--log", log])
+    assert log.read_text().count("# run started") == 2
+    assert "is not a regular file" in one_line_error(invoke(["connect", "mueller-brown", "--start", "A", "--end", "B",
+                                                             "--log", tmp_path]))
