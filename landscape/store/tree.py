@@ -347,6 +347,16 @@ class Attrs(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._all())
 
+    # One query each: the mixin versions would read the whole row once per key.
+    def __contains__(self, key: object) -> bool:
+        return key in self._all()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._all().get(key, default)
+
+    def items(self) -> Any:
+        return self._all().items()
+
     def update(self, other: Any = (), **kwargs: Any) -> None:  # one write instead of one per key
         attrs = self._all()
         for key, value in dict(other, **kwargs).items():
