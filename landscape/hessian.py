@@ -74,33 +74,39 @@ def dense_hessian(potential: Potential, x: Any, *, chunk: int = 128) -> np.ndarr
     return (h + h.T) / 2
 
 
-def lowest_modes(potential: Potential, x: Any, k: int = 3, *, tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray, str]:
-    """(eigenvalues (k,), eigenvectors (dim, k), "dense" or "lanczos"): the `k` lowest, ascending."""
+def lowest_modes(potential: Potential, x: Any, k: int = 3, *,
+                 tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+    """(eigenvalues (k,), eigenvectors (dim, k), "dense" or "lanczos", every eigenvalue
+    known): the `k` lowest, ascending; the last is the whole spectrum for a dense
+    Hessian and the `k` found by Lanczos otherwise."""
     dim = potential.dim
     k = max(1, min(k, dim - 1 if dim > DENSE_MAX else dim))
     if dim <= DENSE_MAX:
         values, vectors = np.linalg.eigh(dense_hessian(potential, x))
-        return values[:k], vectors[:, :k], "dense"
-    from scipy.sparse.linalg import LinearOperator, eigsh
+        return values[:k], vectors[:, :k], "dense", values
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     op = LinearOperator((dim, dim), matvec=lambda v: hessian_vector_products(potential, x, v.reshape(1, -1))[0],
                         dtype=np.float64)
-    values, vectors = eigsh(op, k=k, which="SA", tol=tol, v0=np.ones(dim) / np.sqrt(dim))
+    try:
+        values, vectors = eigsh(op, k=k, which="SA", tol=tol, v0=np.ones(dim) / np.sqrt(dim))
+    except ArpackNoConvergence as exc:
+        raise LandscapeError(f"Lanczos found {len(exc.eigenvalues)} of the {k} lowest Hessian eigenvalues before "
+                             "its iteration limit; the Hessian is too ill-conditioned here to certify") from None
     order = np.argsort(values)
-    return values[order], vectors[:, order], "lanczos"
+    return values[order], vectors[:, order], "lanczos", values[order]
 
 
 @dataclass(frozen=True)
 class SaddleCertificate:
     """What the Hessian says about a point.
 
-    index: negative eigenvalues among `eigenvalues` (all of them for a dense Hessian;
-        with Lanczos, among the lowest computed, so `complete` is False when all of
-        those are negative); near-zero ones (below ZERO_RTOL of the largest |lambda|
-        found) do not count.
+    index: negative eigenvalues (of the whole spectrum for a dense Hessian; with
+        Lanczos, among the lowest computed, so `complete` is False when all of those
+        are negative); near-zero ones (below ZERO_RTOL of `scale`) do not count.
     eigenvalues: the lowest ones, ascending; `mode`: the eigenvector of the lowest.
-    gradient_norm: |g| at the point; a saddle needs it small (`tolerance` says how small
-        counts, relative to the curvature scale).
+    gradient_norm: |g| at the point; a saddle needs it small against `scale`, the
+        largest |lambda| known (`saddle_warnings` judges it).
     """
 
     index: int
@@ -109,6 +115,7 @@ class SaddleCertificate:
     gradient_norm: float
     method: str
     complete: bool
+    scale: float  # the largest |lambda| known (the whole spectrum's when dense)
 
     @property
     def first_order(self) -> bool:
@@ -125,12 +132,12 @@ def certify(potential: Potential, x: Any, *, k: int = 3) -> SaddleCertificate:
     if potential.stochastic:
         raise LandscapeError("a mini-batch loss has no Hessian to certify with; use the full-batch potential")
     x = np.asarray(to_numpy(x), dtype=np.float64)
-    values, vectors, method = lowest_modes(potential, x, k)
-    scale = max(float(np.max(np.abs(values))), 1e-300)
-    negative = int(np.sum(values < -ZERO_RTOL * scale))
-    complete = method == "dense" or negative < len(values)
+    values, vectors, method, known = lowest_modes(potential, x, k)
+    scale = max(float(np.max(np.abs(known))), 1e-300)
+    negative = int(np.sum(known < -ZERO_RTOL * scale))
+    complete = method == "dense" or negative < len(known)
     grad = float(np.linalg.norm(_gradients(potential, x[None])[0]))
-    return SaddleCertificate(negative, values, vectors[:, 0], grad, method, complete)
+    return SaddleCertificate(negative, values, vectors[:, 0], grad, method, complete, scale)
 
 
 def refine_saddle(potential: Potential, x: Any, *, gtol: float | None = None, max_steps: int = 100,
@@ -229,11 +236,8 @@ def analyse_top(potential: Potential, result: Any, *, k: int = 3) -> dict[str, A
     i, x, tau = _top(result.path)
     cert = certify(potential, x, k=k)
     curvature = float(tau @ hessian_vector_products(potential, x, tau[None])[0])
-    largest = float(np.max(np.abs(cert.eigenvalues)))
-    if cert.method == "dense":
-        largest = float(np.max(np.abs(np.linalg.eigvalsh(dense_hessian(potential, x)))))
     warnings = saddle_warnings(bool(getattr(result, "climbing", False)), cert.eigenvalues, curvature,
-                               cert.gradient_norm, largest)
+                               cert.gradient_norm, cert.scale)
     return {"pivot": i, **cert.summary(), "tangent_curvature": curvature,
             "mode_along_path": float(abs(cert.mode @ tau)), "warnings": warnings}
 
