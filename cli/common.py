@@ -75,10 +75,14 @@ def dpi_option(fn: Callable[..., Any]) -> Callable[..., Any]:
                         help="Resolution of a .png (PDF and SVG are vectors).")(fn)
 
 
-def progress_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`--progress/--no-progress`: a progress bar on stderr, by default when it is a terminal."""
-    return click.option("--progress/--no-progress", default=None,
-                        help="Progress bar on stderr (default: when stderr is a terminal).")(fn)
+_PROGRESS_HELP = "Progress bar on stderr (default: when stderr is a terminal)."
+
+
+def progress_option(fn: Callable[..., Any] | None = None, *, help: str = _PROGRESS_HELP) -> Any:
+    """`--progress/--no-progress`, by default on when stderr is a terminal; as a bare
+    decorator, or called with another `help`."""
+    option = click.option("--progress/--no-progress", default=None, help=help)
+    return option if fn is None else option(fn)
 
 
 def want_progress(flag: bool | None) -> bool:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import Any
 
@@ -11,7 +10,8 @@ import click
 from landscape.errors import Interrupted, LandscapeError
 from landscape.result import Status
 
-from .common import build_potential, emit, json_number, potential_options, resolve_point, set_threads, threads_option
+from .common import (build_potential, emit, json_number, potential_options, progress_option, resolve_point, set_threads,
+                     threads_option, want_progress)
 
 __all__ = ["demo_cmd", "connect_cmd", "exact_cmd"]
 
@@ -87,8 +87,7 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--resume", is_flag=True, help="Require an unfinished run in --out and continue it.")
 @click.option("--force", is_flag=True, help="Replace an --out store that holds other results.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar on stderr (default: when stderr is a terminal).")
+@progress_option
 @click.option("--max-pivots", type=int, default=None, help="AutoNEB: cap on the number of pivots, ends included.")
 @click.option("--log", "log", default=None, metavar="FILE",
               help="Append one tab-separated line per step (step, evaluations, highest energy, largest force, "
@@ -134,7 +133,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         if method != "autoneb":
             raise LandscapeError("--max-pivots applies to --method autoneb only")
         settings["max_pivots"] = max_pivots
-    progress = sys.stderr.isatty() if progress is None else progress
+    progress = want_progress(progress)
     from landscape.connect import check_endpoints
     from landscape.endpoints import check_and_relax
 

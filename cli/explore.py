@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -158,8 +157,7 @@ def _tree_lines(ex: Any) -> list[str]:
 @click.option("--checkpoint-every", "checkpoint_every", type=float, default=30.0, show_default=True,
               help="Seconds between commits of a neb/string run's state while it runs (AutoNEB commits every cycle).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar on stderr (default: when stderr is a terminal).")
+@progress_option
 @threads_option
 def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool | None, fmax: float | None,
                 pivots: int | None, steps: int | None, max_runs: int | None, max_evaluations: int | None,
@@ -184,8 +182,7 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
         raise LandscapeError("--address and --gpus-per-task apply to --executor ray only")
     if not math.isfinite(gpus_per_task) or gpus_per_task < 0:
         raise LandscapeError(f"--gpus-per-task must be a finite number >= 0, got {gpus_per_task}")
-    if progress is None:
-        progress = sys.stderr.isatty()
+    progress = want_progress(progress)
     with Store.open(file) as store:
         desc = store.potential_description
         store.read_minima()  # a clear error when there are none

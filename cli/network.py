@@ -19,10 +19,6 @@ __all__ = ["train_cmd", "evaluate_cmd", "hessian_cmd", "xor_cmd", "report_table_
 # --------------------------------------------------------------------------- helpers
 
 
-def _progress(flag: bool | None) -> bool:
-    return want_progress(flag)
-
-
 def _bar(items: Any, flag: bool | None, unit: str) -> Any:
     """`items`, with a progress bar over them on stderr when asked (or on a terminal)."""
     if not want_progress(flag):
@@ -116,7 +112,7 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 @click.option("--seed", type=int, default=0, show_default=True, help="Minimum k is trained with seed SEED + k.")
 @click.option("--force", is_flag=True, help="Replace an existing store.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--progress/--no-progress", default=None, help="Progress bars on stderr [default: on a terminal].")
+@progress_option
 @threads_option
 def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs: int | None, lr: float | None,
               batch_size: int | None, weight_decay: float | None, optimizer: str | None, seed: int, force: bool,
@@ -146,7 +142,7 @@ def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs
     config = _recipe(pot, potential, validated, {"epochs": epochs, "lr": lr, "batch_size": batch_size,
                                                  "weight_decay": weight_decay, "optimizer": optimizer})
     run = train_stored(out, pot, n, config, seed=seed, description=record(pot),
-                       train_source=getattr(pot, "training_source", None), force=force, progress=_progress(progress))
+                       train_source=getattr(pot, "training_source", None), force=force, progress=want_progress(progress))
     rows = {name: {k: json_number(v) for k, v in values.items()} for name, values in run.final.items()}
     lines = [f"{len(run.names)} minima of {pot.name} in {run.store} ({len(run.trained)} trained now, "
              f"{config.epochs} epochs each, {run.seconds:.1f} s)"
@@ -218,6 +214,7 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     \b
     Example: landscape evaluate mlp --path 0-1
     """
+    from landscape.plot import figure_name
     from landscape.store import Store
 
     if per_segment < 0:
@@ -231,7 +228,7 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     if out is not None and len(names) > 1:
         raise LandscapeError("--out names one picture; give one --path with it")
     if out is not None:
-        picture_name(file, out, "")  # a bad picture name fails before any work
+        figure_name(out)  # a bad picture name fails before any work
     from landscape.lock import WriterLock
 
     with WriterLock(file):  # one writer: a second one fails at once, before any work
@@ -408,7 +405,7 @@ def xor_cmd(seeds: tuple[int, ...], out_dir: str, activation: str, as_json: bool
 @click.option("--no-line", is_flag=True, help="Skip the straight lines between the MST's minima.")
 @click.option("--no-evaluate", is_flag=True, help="Use stored evaluations only (error when one is missing).")
 @click.option("--batch-size", type=int, default=1024, show_default=True, help="Samples per evaluation batch.")
-@click.option("--progress/--no-progress", default=None, help="Say what is being evaluated, on stderr.")
+@progress_option(help="Say what is being evaluated, on stderr (default: when stderr is a terminal).")
 @threads_option
 def report_table_cmd(file: str, as_json: bool, as_csv: bool, figures: str | None, no_figures: bool, per_segment: int,
                      line_points: int, no_line: bool, no_evaluate: bool, batch_size: int,
@@ -429,7 +426,7 @@ def report_table_cmd(file: str, as_json: bool, as_csv: bool, figures: str | None
     _positive(batch_size=batch_size)
     set_threads(threads)
     factory = None if no_evaluate else (lambda: _stored_network(file, "report-table"))
-    say = (lambda msg: click.echo(msg, err=True)) if _progress(progress) else None
+    say = (lambda msg: click.echo(msg, err=True)) if want_progress(progress) else None
     table = table1(file, factory, per_segment=per_segment, line_points=line_points, straight_line=not no_line,
                    batch_size=batch_size, progress=say)
     pictures = {} if no_figures else write_figures(table, figures or os.path.dirname(os.path.abspath(file)))
