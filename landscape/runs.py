@@ -271,7 +271,7 @@ def run_in_store(filename: str, name: str, job: Plan, potential: Potential, name
         stored = store.path_info(name) if name in store.path_names() else None
     mode = "new"
     if stored is not None and stored.get("status") == Status.RUNNING.value:
-        if {k: v for k, v in stored["config"].items()} == config:
+        if stored["config"] == config:
             mode = "resume"
         else:
             with Store.write(filename) as store:

@@ -51,8 +51,8 @@ class StepLog:
             return
         band = getattr(state, "inner", state)  # AutoNEB: the band of the running cycle
         forces = getattr(band, "forces", None)
-        largest = float(np.max(np.linalg.norm(np.asarray(to_numpy(forces)).reshape(len(to_numpy(forces)), -1), axis=1))) \
-            if forces is not None and np.size(to_numpy(forces)) else float("nan")
+        f = np.asarray(to_numpy(forces), dtype=float) if forces is not None else np.zeros((0, 0))
+        largest = float(np.max(np.linalg.norm(f.reshape(len(f), -1), axis=1))) if f.size else float("nan")
         cycle = getattr(state, "cycle", "")
         self._file.write(f"{state.nit}\t{state.nfev}\t{float(to_numpy(state.max_energy)):.10g}\t{largest:.6g}\t"
                          f"{int(bool(getattr(band, 'climbing', False)))}\t{cycle}\n")

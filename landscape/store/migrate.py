@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LandscapeError
 from ..files import store_path
@@ -19,14 +20,16 @@ from .export import copy_tree
 from .layout import SCHEMA_VERSION
 from .opening import layout_of
 
+if TYPE_CHECKING:
+    from .core import Store
+
 __all__ = ["upgrade_store"]
 
 
-def _summary(store: object) -> dict:
-    """What must survive the copy: minima, and each path's status, counts and cycles."""
-    info = store.describe()  # type: ignore[attr-defined]
-    return {"minima": info["minima"], "potential": info["potential"], "groups": info["groups"],
-            "paths": [{k: v for k, v in p.items()} for p in info["paths"]]}
+def _summary(store: Store) -> dict[str, Any]:
+    """What must survive the copy: minima, potential, groups, and each path's summary."""
+    info = store.describe()
+    return {key: info[key] for key in ("minima", "potential", "groups", "paths")}
 
 
 def upgrade_store(source: str | os.PathLike[str], target: str | os.PathLike[str] | None = None) -> str:
