@@ -97,11 +97,14 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @threads_option
 @click.option("--relax-ends/--no-relax-ends", default=True, show_default=True,
               help="Relax an end that is not a minimum (gradient above 1e-2 of the one between the ends) first.")
+@click.option("--align", "align_end", is_flag=True,
+              help="Move the end onto its image closest to the start under the potential's symmetry (permuted "
+                   "atoms or hidden units) before the band starts.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
                 via: tuple[str, ...], spring: float, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None, stepper: str,
                 out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
                 progress: bool | None, max_pivots: int | None, log: str | None, certify: bool, threads: int | None,
-                relax_ends: bool) -> None:
+                relax_ends: bool, align_end: bool) -> None:
     """Find the minimum energy path of POTENTIAL between two points.
 
     \b
@@ -138,6 +141,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
     from landscape.endpoints import check_and_relax
 
     a, b, ends = check_and_relax(pot, *check_endpoints(pot, a, b), relax=relax_ends)
+    b, aligned = _aligned_end(pot, a, b) if align_end else (b, None)
     from contextlib import nullcontext
 
     from landscape.steplog import StepLog
@@ -150,13 +154,15 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
     hessian = _certificate(pot, result, certify)
     emit(as_json, {**_result_payload(result, stored, resumed), "ends": {e.label: e.as_dict() for e in ends},
-                   "reused": reused, **hessian}, [
+                   "reused": reused, **({"aligned": aligned} if aligned else {}), **hessian}, [
         *([f"{stored} already holds this path, finished with the same settings: reused it, nothing was computed "
            "(--force computes it again)"] if reused else []),
         *[f"{e.label} point was not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance {e.tolerance:.3g}): "
           f"relaxed {e.steps} steps, moved {e.moved:.3g}, energy down {e.energy_drop:.3g}" for e in ends if e.relaxed],
         *[f"warning: {e.label} point is not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance "
           f"{e.tolerance:.3g}); kept as given (--no-relax-ends)" for e in ends if not e.is_minimum and not e.relaxed],
+        *([f"aligned the end onto the start: distance {aligned['distance_before']:.6g} -> "
+           f"{aligned['distance_after']:.6g}"] if aligned else []),
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
         f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climber_at_top else 'upper bound along the path'})",
         f"barrier {result.forward_barrier:.6f} from the start, {result.backward_barrier:.6f} from the end; "
@@ -164,6 +170,21 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations" + (f", stored in {stored}" if stored else ""),
         *_certificate_lines(hessian),
     ])
+
+
+def _aligned_end(pot: Any, a: Any, b: Any) -> tuple[Any, dict[str, float]]:
+    """(the end's image closest to the start, distances before and after)."""
+    import numpy as np
+
+    from landscape.path import to_numpy
+    from landscape.symmetry import align, symmetry_of
+
+    if symmetry_of(pot) is None:
+        raise LandscapeError(f"{pot.name} declares no symmetry, so --align has nothing to align")
+    start, end = (np.asarray(to_numpy(v), dtype=np.float64) for v in (a, b))
+    moved = align(pot, start, end)
+    return pot.asarray(moved), {"distance_before": float(np.linalg.norm(end - start)),
+                                "distance_after": float(np.linalg.norm(moved - start))}
 
 
 def _connect_run(pot: Any, a: Any, b: Any, a_name: str, b_name: str, out: str | None, pivots: int | None,

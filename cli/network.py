@@ -331,6 +331,20 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
                    "paths": at_paths}, lines)
 
 
+def _zero_note(r: dict[str, Any]) -> str:
+    """"6 zero modes (the symmetry's 6), " when a dense spectrum has any."""
+    z, expected = r["hessian_zero_modes"], r["symmetry_zero_modes"]
+    if not z or r["hessian_method"] != "dense":
+        return ""
+    return f"{z} zero modes ({'the symmetry explains ' + str(expected) if expected else 'no symmetry declared'}), "
+
+
+def _lowest(r: dict[str, Any]) -> float:
+    """The lowest eigenvalue outside the zero band (of the whole spectrum when dense)."""
+    v = r["lowest_nonzero_eigenvalue"]
+    return v if v == v else r["hessian_eigenvalues"][0]
+
+
 def _generic_hessian(file: str, pot: Any, minima: dict[str, Any], results: dict[str, Any], as_json: bool) -> None:
     from landscape.hessian import analyse_minimum, analyse_top
 
@@ -339,12 +353,13 @@ def _generic_hessian(file: str, pot: Any, minima: dict[str, Any], results: dict[
                 if r.path.energies is not None}
     lines = [f"{file}: Hessian of {pot.name} from its gradients ({pot.dim} dimensions)"]
     for m, r in at_minima.items():
-        lines.append(f"  minimum {m}: lowest eigenvalues {', '.join(f'{v:.4g}' for v in r['hessian_eigenvalues'])}, "
+        lines.append(f"  minimum {m}: {_zero_note(r)}lowest eigenvalue {_lowest(r):.4g}, "
                      f"gradient norm {r['saddle_gradient_norm']:.3g}")
         lines += [f"    warning: {w}" for w in r["warnings"]]
     for p, r in at_paths.items():
         lines.append(f"  path {p}, {'climbing image' if r['climbing'] else 'highest pivot'} (pivot {r['pivot']}): "
-                     f"index {r['saddle_index_of_hessian']}, lowest eigenvalue {r['hessian_eigenvalues'][0]:.6g}, "
+                     f"index {r['saddle_index_of_hessian']}, {_zero_note(r)}lowest eigenvalue "
+                     f"{r['hessian_eigenvalues'][0]:.6g}, "
                      f"curvature along the path {r['tangent_curvature']:.4g}, gradient norm {r['saddle_gradient_norm']:.3g}")
         lines += [f"    warning: {w}" for w in r["warnings"]]
     emit(as_json, {"store": file, "minima": at_minima, "paths": at_paths}, lines)

@@ -31,7 +31,7 @@ import os
 import time
 
 DEFAULTS = dict(model="resnet8-w8", n_train=500, n_test=1000, minima=3, epochs=100, train_batch=32, lr=0.05,
-                fraction=0.05, neb_batch=100)
+                fraction=0.05, neb_batch=100, max_pivots=15)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,8 +48,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fraction", type=float, default=DEFAULTS["fraction"],
                    help="AutoNEB: the paper's 14 cycles with this fraction of their steps (0.05: 800 steps)")
     p.add_argument("--neb-batch", type=int, default=DEFAULTS["neb_batch"], help="images per AutoNEB loss evaluation")
-    p.add_argument("--max-pivots", type=int, default=None,
-                   help="cap on a path's pivots (default none: the paper's insertion rule alone)")
+    p.add_argument("--max-pivots", type=int, default=DEFAULTS["max_pivots"],
+                   help="cap on a path's pivots: on a near-flat path the paper's relative insertion rule keeps "
+                        "inserting (0: no cap)")
     p.add_argument("--per-segment", type=int, default=3, help="evaluated points between pivots")
     p.add_argument("--line-points", type=int, default=9, help="evaluated points on each straight line")
     p.add_argument("--calibration", type=int, default=500, help="BatchNorm calibration samples per point")
@@ -66,20 +67,20 @@ def main(argv: list[str] | None = None) -> dict:
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
     from landscape_plugins.cifar.recipes import scaled_schedule
     from landscape_plugins.cifar.report import write_figures
-    from landscape.store import Store
+    from landscape.store import Store, remove_store
 
     args = parse(argv)
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     store = os.path.join(args.out, "cifar-reduced")
-    if args.force and os.path.exists(store):
-        os.remove(store)
+    if args.force:
+        remove_store(store)
     exp = Experiment(
         potential=dict(model=args.model, data=args.data, n_train=args.n_train, n_test=args.n_test, balanced=True,
                        augment=False, device="cpu", batched="loop", calibration_size=args.calibration,
                        batch_size=args.neb_batch),
         minima=args.minima, epochs=args.epochs, train_batch=args.train_batch, lr=args.lr, milestones=(0.6, 0.85),
-        preset=scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"), max_pivots=args.max_pivots,
+        preset=scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"), max_pivots=args.max_pivots or None,
         per_segment=args.per_segment, line_points=args.line_points)
     began = time.perf_counter()
     result = run_experiment(store, exp, progress=args.progress)

@@ -60,6 +60,7 @@ from .lock import WriterLock
 from .path import to_numpy
 from .potential import Potential
 from .result import Result, Status
+from .symmetry import align, distance_matrix, images, symmetry_of
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -429,6 +430,7 @@ class _State:
     evaluations_before: int = 0  # by earlier calls on the same store
     batches_before: int = 0
     running: set[str] = field(default_factory=set)  # paths an earlier call left in flight
+    aligned_distances: np.ndarray | None = None  # between the minima modulo a symmetry, stored in /graph
 
     def add(self, pair: Pair, energy: float, batch: int) -> None:
         if pair not in self.edges or energy < self.edges[pair]:
@@ -451,6 +453,7 @@ def _graph_arrays(state: _State, p: ExplorePlan) -> dict[str, np.ndarray]:
         "saddle_matrix": p.matrix.values,
         "via": p.matrix.via,
         "linkage": single_linkage(p.matrix),
+        **({} if state.aligned_distances is None else {"distances": state.aligned_distances}),
     }
 
 
@@ -507,6 +510,20 @@ def _check_minima(coords: np.ndarray, dim: int) -> np.ndarray:
     return c
 
 
+def _check_images(potential: Potential, coords: np.ndarray, names: Sequence[str] | None) -> None:
+    """No two minima may be images of one state under the potential's symmetry: a run
+    between them would measure the symmetry, not the landscape."""
+    if symmetry_of(potential) is None or len(coords) < 2:
+        return
+    tol = 1e-6 * max(1.0, float(np.max(np.abs(coords))))
+    same = images(potential, coords, tol)
+    if same:
+        i, j = same[0]
+        label = (lambda k: f"m{k}") if names is None else (lambda k: str(names[k]))
+        raise LandscapeError(f"minima {label(i)} and {label(j)} are images of one state under {potential.name}'s "
+                             f"symmetry ({len(same)} such pair(s)); keep one of each (landscape minima does)")
+
+
 def _same_minima(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-10, atol=1e-12))
 
@@ -537,6 +554,7 @@ def _open_or_create(filename: str, potential: Potential, coords: np.ndarray | No
 
 def _fresh_state(potential: Potential, coords: Any, names: Sequence[str] | None) -> _State:
     c = _check_minima(coords, potential.dim)
+    _check_images(potential, c, names)
     names = [f"m{i}" for i in range(len(c))] if names is None else [str(n) for n in names]
     if len(names) != len(c) or len(set(names)) != len(names):
         raise LandscapeError(f"need {len(c)} distinct names for the minima, got {len(names)} ({len(set(names))} distinct)")
@@ -578,14 +596,23 @@ class _Settings:
     tags: Mapping[str, Any]
     checkpoint_seconds: float | None = None
     path_attrs: Mapping[str, Any] = field(default_factory=dict)  # Potential.result_attrs()
+    aligner: Potential | None = None  # the potential, when it has a symmetry (`landscape.symmetry`)
 
     def task(self, state: _State, i: int, j: int, store: str | None) -> PairTask:
-        """The run between minima i < j; with `store`, it commits its progress there as it goes."""
+        """The run between minima i < j, from i to the image of j closest to i (under the
+        potential's symmetry, if any); with `store`, it commits its progress there as it goes."""
         from .executors import InFlight, PairTask
 
         in_flight = None if store is None else InFlight(store, path_name(state.names, i, j),
                                                         (state.names[i], state.names[j]), self.checkpoint_seconds)
-        return PairTask(state.coords[i], state.coords[j], self.optimizer, self.pivots, self.run_budget, in_flight)
+        end = state.coords[j] if self.aligner is None else align(self.aligner, state.coords[i], state.coords[j])
+        return PairTask(state.coords[i], end, self.optimizer, self.pivots, self.run_budget, in_flight)
+
+    def distances(self, coords: np.ndarray) -> np.ndarray | None:
+        """Distances between the minima (modulo the symmetry), when the rule or order needs them."""
+        if self.rule != "closest" and self.order != "nearest":
+            return None
+        return distance_matrix(self.aligner, coords) if self.aligner is not None else _distances(coords)
 
     def propose(self, state: _State, distances: np.ndarray | None) -> ExplorePlan:
         return propose(len(state.names), state.energies, state.edges, batch=self.batch, rule=self.rule,
@@ -604,14 +631,13 @@ class _Settings:
             "seed": self.seed,
             "executor": ex.describe(),
             "edge_energy": "upper_bound",
+            "aligned_ends": self.aligner is not None,
             "tags": dict(self.tags),
         }
 
 
-def _distances(coords: np.ndarray, rule: str, order: str) -> np.ndarray | None:
-    """Euclidean distances between the minima, when the rule or order needs them."""
-    if rule != "closest" and order != "nearest":
-        return None
+def _distances(coords: np.ndarray) -> np.ndarray:
+    """Euclidean distances between the minima."""
     sq = np.einsum("ij,ij->i", coords, coords)
     return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * coords @ coords.T, 0.0))
 
@@ -734,7 +760,7 @@ def explore(
         ex.start(potential if source is None or isinstance(ex, LocalExecutor) else source)
         k = int(batch) if batch is not None else ex.workers
         run = _Settings(opt, pivots, run_budget, k, rule, order, int(seed), dict(tags or {}), checkpoint_seconds,
-                        potential.result_attrs())
+                        potential.result_attrs(), potential if symmetry_of(potential) is not None else None)
         return _run(state, ex, run, budget or ExploreBudget(), progress, filename, given)
 
 
@@ -751,7 +777,9 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
          filename: str | None, given: list[tuple[Pair, Result | None]]) -> Exploration:
     n = len(state.names)
     in_flight = filename if filename is not None and ex.shares_files else None
-    distances = _distances(state.coords, run.rule, run.order)
+    distances = run.distances(state.coords)
+    if run.aligner is not None:
+        state.aligned_distances = distances
     config = run.config(ex)
     started = time.monotonic()
     runs = evaluations = resumed = 0
@@ -829,12 +857,15 @@ def load_exploration(filename: str | os.PathLike[str]) -> Exploration:
         coords, energies, names = store.read_minima()
         state = _State(list(names), np.asarray(coords, dtype=np.float64), np.asarray(energies, dtype=np.float64))
         _stored_edges(store, state)
-        attrs = _read_graph(store)[1]
+        arrays, attrs = _read_graph(store)
     config = attrs.get("config", {})
     rule, order = config.get("rule", "closest"), config.get("order", "highest")
     _check_choice(rule, order)
-    p = propose(len(names), state.energies, state.edges, rule=rule, order=order,
-             distances=_distances(state.coords, rule, order))
+    # an exploration modulo a symmetry stored the distances it used; others are Euclidean
+    distances = arrays.get("distances")
+    if distances is None and (rule == "closest" or order == "nearest"):
+        distances = _distances(state.coords)
+    p = propose(len(names), state.energies, state.edges, rule=rule, order=order, distances=distances)
     if p.complete:
         status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"
     else:

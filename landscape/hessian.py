@@ -27,6 +27,7 @@ import numpy as np
 from .errors import LandscapeError
 from .path import to_numpy
 from .potential import Potential
+from .symmetry import symmetry_of
 
 __all__ = ["DENSE_MAX", "CERTIFY_MAX", "SaddleCertificate", "hessian_vector_products", "dense_hessian",
            "lowest_modes", "certify", "refine_saddle", "saddle_warnings", "analyse_top", "analyse_minimum"]
@@ -107,6 +108,8 @@ class SaddleCertificate:
     eigenvalues: the lowest ones, ascending; `mode`: the eigenvector of the lowest.
     gradient_norm: |g| at the point; a saddle needs it small against `scale`, the
         largest |lambda| known (`saddle_warnings` judges it).
+    zero_modes: near-zero eigenvalues among those known (a continuous symmetry's
+        modes, six for a cluster in space: `landscape.symmetry`).
     """
 
     index: int
@@ -116,6 +119,9 @@ class SaddleCertificate:
     method: str
     complete: bool
     scale: float  # the largest |lambda| known (the whole spectrum's when dense)
+    zero_modes: int = 0
+    lowest_nonzero: float = float("nan")  # the lowest known eigenvalue outside the zero band
+    symmetry_zero_modes: int = 0  # what the potential's continuous symmetry explains
 
     @property
     def first_order(self) -> bool:
@@ -124,7 +130,8 @@ class SaddleCertificate:
     def summary(self) -> dict[str, Any]:
         return {"saddle_index_of_hessian": self.index, "hessian_eigenvalues": [float(v) for v in self.eigenvalues],
                 "saddle_gradient_norm": self.gradient_norm, "hessian_method": self.method,
-                "index_complete": self.complete}
+                "index_complete": self.complete, "hessian_zero_modes": self.zero_modes,
+                "symmetry_zero_modes": self.symmetry_zero_modes, "lowest_nonzero_eigenvalue": self.lowest_nonzero}
 
 
 def certify(potential: Potential, x: Any, *, k: int = 3) -> SaddleCertificate:
@@ -135,9 +142,13 @@ def certify(potential: Potential, x: Any, *, k: int = 3) -> SaddleCertificate:
     values, vectors, method, known = lowest_modes(potential, x, k)
     scale = max(float(np.max(np.abs(known))), 1e-300)
     negative = int(np.sum(known < -ZERO_RTOL * scale))
+    zero_band = np.abs(known) <= ZERO_RTOL * scale
+    nonzero = known[~zero_band]
     complete = method == "dense" or negative < len(known)
     grad = float(np.linalg.norm(_gradients(potential, x[None])[0]))
-    return SaddleCertificate(negative, values, vectors[:, 0], grad, method, complete, scale)
+    sym = symmetry_of(potential)
+    return SaddleCertificate(negative, values, vectors[:, 0], grad, method, complete, scale, int(zero_band.sum()),
+                             float(nonzero.min()) if nonzero.size else float("nan"), 0 if sym is None else sym.zero_modes)
 
 
 def refine_saddle(potential: Potential, x: Any, *, gtol: float | None = None, max_steps: int = 100,
@@ -200,11 +211,12 @@ def saddle_warnings(climbing: bool, eigenvalues: Any, tangent_curvature: float, 
                     largest: float, gtol: float = 1e-3) -> list[str]:
     """Why a highest pivot is not (yet) a converged first-order saddle, or []: it must
     be a climbing image, with exactly one negative eigenvalue among `eigenvalues` (the
-    few smallest), negative curvature along the path, and a gradient norm below `gtol`
-    times the largest curvature (a scale-free stationarity test)."""
+    few smallest, near-zero ones below ZERO_RTOL of `largest` not counted: a continuous
+    symmetry's modes), negative curvature along the path, and a gradient norm below
+    `gtol` times the largest curvature (a scale-free stationarity test)."""
     ev = np.sort(np.asarray(eigenvalues, dtype=float))
     out = [] if climbing else ["not a climbing image: the highest pivot bounds the saddle from above, it is not on it"]
-    negatives = int((ev < 0).sum())
+    negatives = int((ev < -ZERO_RTOL * abs(largest)).sum())
     if negatives == 0:
         out.append(f"no negative eigenvalue (smallest {ev[0]:.3g}): not a saddle")
     elif negatives > 1:
@@ -243,7 +255,11 @@ def analyse_top(potential: Potential, result: Any, *, k: int = 3) -> dict[str, A
 
 
 def analyse_minimum(potential: Potential, x: Any, *, k: int = 3) -> dict[str, Any]:
-    """The Hessian at a stored minimum: its lowest eigenvalues (none may be negative)."""
+    """The Hessian at a stored minimum: its lowest eigenvalues (none may be negative, and
+    no more may vanish than the potential's symmetry explains)."""
     cert = certify(potential, x, k=k)
     warnings = [] if cert.index == 0 else [f"{cert.index} negative eigenvalues: not a minimum"]
+    if cert.method == "dense" and cert.zero_modes > cert.symmetry_zero_modes:
+        warnings.append(f"{cert.zero_modes} near-zero eigenvalues where the symmetry explains "
+                        f"{cert.symmetry_zero_modes}: a flat direction, not a strict minimum")
     return {**cert.summary(), "warnings": warnings}

@@ -23,7 +23,7 @@ from .potential import Potential
 
 __all__ = ["Minima", "find_minima", "random_starts", "is_minimum"]
 
-_HESSIAN_MAX_DIM = 20  # finite-difference Hessian checks cost 2 * dim gradients
+_HESSIAN_MAX_DIM = 120  # finite-difference Hessian checks cost 2 * dim gradients (one batched call)
 
 
 class Minima(NamedTuple):
@@ -94,22 +94,32 @@ def _local_minimum(potential: Potential, start: np.ndarray, gtol: float, maxiter
     return res.x, float(e[0]), float(np.linalg.norm(g[0]))
 
 
-def is_minimum(potential: Potential, point: Any, h: float = 1e-5) -> bool:
-    """Whether the central-difference Hessian at `point` is positive definite (one batched call)."""
-    p = np.asarray(to_numpy(point), dtype=np.float64)
-    eye = np.eye(p.size)
-    _, g = _energy_and_gradient(potential, np.vstack([p + h * eye, p - h * eye]))
-    hess = (g[: p.size] - g[p.size:]).T / (2 * h)
-    return bool(np.linalg.eigvalsh(0.5 * (hess + hess.T)).min() > 0)
+def is_minimum(potential: Potential, point: Any) -> bool:
+    """Whether the central-difference Hessian at `point` is positive definite beyond the
+    zero modes of the potential's continuous symmetry (six for a cluster in space):
+    no eigenvalue below -ZERO_RTOL of the largest, and no more near-zero ones than the
+    symmetry explains (a flat direction otherwise: a detached atom, a plateau)."""
+    from .hessian import ZERO_RTOL, dense_hessian
+    from .symmetry import symmetry_of
+
+    values = np.linalg.eigvalsh(dense_hessian(potential, np.asarray(to_numpy(point), dtype=np.float64)))
+    tol = ZERO_RTOL * max(float(np.max(np.abs(values))), 1e-300)
+    sym = symmetry_of(potential)
+    zero_modes = 0 if sym is None else sym.zero_modes
+    return bool(values.min() > -tol and int(np.sum(np.abs(values) <= tol)) <= zero_modes)
 
 
-def _deduplicate(points: np.ndarray, energies: np.ndarray, xtol: float, etol: float) -> list[int]:
+def _deduplicate(potential: Potential, points: np.ndarray, energies: np.ndarray, xtol: float,
+                 etol: float) -> list[int]:
     """Indices of distinct minima, lowest energy first: a point is a duplicate of a kept
-    one when it is within `xtol` of it and their energies differ by at most `etol`."""
+    one when their energies differ by at most `etol` and it is within `xtol` of it
+    (modulo the potential's symmetry: `landscape.symmetry.distance`)."""
+    from .symmetry import distance
+
     kept: list[int] = []
     for k in np.argsort(energies, kind="stable"):
-        same = [np.linalg.norm(points[k] - points[q]) <= xtol and abs(energies[k] - energies[q]) <= etol for q in kept]
-        if not any(same):
+        if not any(abs(energies[k] - energies[q]) <= etol and distance(potential, points[q], points[k]) <= xtol
+                   for q in kept):
             kept.append(int(k))
     return kept
 
@@ -137,10 +147,11 @@ def find_minima(
             `starts` (k, dim) directly.
         gtol, maxiter: L-BFGS-B settings; a point counts as converged when its gradient
             norm is at most ``max(100 * gtol, 1e-6)``.
-        xtol, etol: two points are one minimum when closer than `xtol` with energies
-            within `etol` (both must hold, so distinct minima at equal energy stay apart).
+        xtol, etol: two points are one minimum when closer than `xtol` (modulo the
+            potential's symmetry, `landscape.symmetry`) with energies within `etol`
+            (both must hold, so distinct minima at equal energy stay apart).
         check_hessian: reject saddles and maxima by a finite-difference Hessian; default
-            on for dim <= 20.
+            on for dim <= 120.
         progress: a progress bar over the starts on stderr.
 
     Raises:
@@ -159,7 +170,7 @@ def find_minima(
     if not points:
         raise LandscapeError(f"none of the {len(starts)} starts converged to a minimum of {potential.name}")
     pts, es = np.stack(points), np.asarray(energies)
-    keep = _deduplicate(pts, es, xtol, etol)
+    keep = _deduplicate(potential, pts, es, xtol, etol)
     return Minima(pts[keep], es[keep], [f"m{i}" for i in range(len(keep))])
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import LandscapeError
+
+if TYPE_CHECKING:
+    from .symmetry import Symmetry
 
 __all__ = [
     "Potential",
@@ -56,6 +59,9 @@ class Potential(ABC):
     #: How to rebuild this potential, {"name": spec, "options": {...}}, set by
     #: `landscape.registry.load_potential`; stores record it (`landscape.identity`).
     origin: dict[str, Any] | None = None
+    #: Transformations that leave the energy unchanged (`landscape.symmetry`): permuted
+    #: hidden units, rotated and relabelled atoms.  None: every point is its own state.
+    symmetry: Symmetry | None = None
 
     @abstractmethod
     def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
@@ -132,6 +138,10 @@ class PotentialWrapper(Potential):
     @property
     def stochastic(self) -> bool:  # type: ignore[override]
         return self.inner.stochastic
+
+    @property
+    def symmetry(self) -> Symmetry | None:  # type: ignore[override]
+        return self.inner.symmetry
 
     def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
         return self.inner.energy_and_gradient(x)

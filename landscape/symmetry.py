@@ -1,0 +1,108 @@
+"""Symmetries of a potential: points that are one state, and the distance between states.
+
+Two minima of a network that differ by a permutation of hidden units compute the same
+function; two cluster geometries that differ by a rotation, a translation or a
+relabelling of identical atoms are one structure.  A potential whose energy is
+invariant under such a group says so with a `Symmetry` (its `symmetry` attribute;
+None, the default, costs nothing): `align(reference, x)` returns the image of `x`
+under the group that lies closest to `reference`, and the distance between two states
+is the distance between one and the other's aligned image.
+
+Minima de-duplication, exploration (distances between minima, and never a run between
+two images of one minimum) and `connect --align` use the functions below, which fall
+back to plain Euclidean geometry when a potential has no symmetry.
+
+Alignment is a best-effort minimisation over a discrete-and-continuous group: exact
+(distance 0) on true images of a point, an upper bound on the least distance otherwise.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from .errors import LandscapeError
+from .path import to_numpy
+
+__all__ = ["Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "images"]
+
+
+class Symmetry(ABC):
+    """A group of transformations of R^dim that leave a potential's energy unchanged.
+
+    `zero_modes`: the number of Hessian eigenvalues that vanish at every stationary
+    point because the group is continuous (6 for a cluster in space: 3 translations
+    and 3 rotations); saddle certificates and minimum checks discount them.
+    """
+
+    zero_modes: int = 0
+
+    @abstractmethod
+    def align(self, reference: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The image of `x` (dim,) under the group closest to `reference` (dim,)."""
+
+    def distance(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Distance between the states of `a` and `b`: |a - align(a, b)|."""
+        return float(np.linalg.norm(a - self.align(a, b)))
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able description recorded with results that used the alignment."""
+        return {"class": type(self).__qualname__, "zero_modes": self.zero_modes}
+
+
+def symmetry_of(potential: Any) -> Symmetry | None:
+    """The potential's symmetry, or None (also for objects without the attribute)."""
+    sym = getattr(potential, "symmetry", None)
+    if sym is not None and not isinstance(sym, Symmetry):
+        raise LandscapeError(f"{getattr(potential, 'name', 'the potential')}.symmetry must be a "
+                             f"landscape.symmetry.Symmetry, got {type(sym).__name__}")
+    return sym
+
+
+def _vector(x: Any, dim: int, what: str) -> np.ndarray:
+    v = np.asarray(to_numpy(x), dtype=np.float64).reshape(-1)
+    if v.size != dim or not np.all(np.isfinite(v)):
+        raise LandscapeError(f"{what} must be {dim} finite numbers")
+    return v
+
+
+def align(potential: Any, reference: Any, x: Any) -> np.ndarray:
+    """`x` moved onto its image closest to `reference` (`x` itself without a symmetry);
+    the aligned point has the same energy by the symmetry's contract."""
+    ref, v = _vector(reference, potential.dim, "the reference"), _vector(x, potential.dim, "the point to align")
+    sym = symmetry_of(potential)
+    if sym is None:
+        return v
+    out = np.asarray(sym.align(ref, v), dtype=np.float64).reshape(-1)
+    if out.shape != v.shape or not np.all(np.isfinite(out)):
+        raise LandscapeError(f"the symmetry of {potential.name} returned a point of shape {out.shape} "
+                             f"or non-finite values when aligning")
+    return out
+
+
+def distance(potential: Any, a: Any, b: Any) -> float:
+    """Distance between the states of `a` and `b` (Euclidean without a symmetry)."""
+    u, v = _vector(a, potential.dim, "a point"), _vector(b, potential.dim, "a point")
+    sym = symmetry_of(potential)
+    return float(np.linalg.norm(u - v)) if sym is None else float(sym.distance(u, v))
+
+
+def distance_matrix(potential: Any, points: Any) -> np.ndarray:
+    """(m, m) symmetric distances between the states of `points` (m, dim)."""
+    p = np.asarray(to_numpy(points), dtype=np.float64)
+    if symmetry_of(potential) is None:
+        return np.linalg.norm(p[:, None, :] - p[None, :, :], axis=-1)
+    m = len(p)
+    d = np.zeros((m, m))
+    for i in range(m):
+        for j in range(i + 1, m):
+            d[i, j] = d[j, i] = distance(potential, p[i], p[j])
+    return d
+
+
+def images(potential: Any, points: Any, tol: float) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, of `points` that are images of one state (distance <= tol)."""
+    d = distance_matrix(potential, points)
+    m = len(d)
+    return [(i, j) for i in range(m) for j in range(i + 1, m) if d[i, j] <= tol]
