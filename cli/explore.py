@@ -297,6 +297,7 @@ def dgraph_cmd(file: str, out: str | None, dpi: int, order: str, levels: int | N
     ax = ex.plot(order=order, levels=levels, energy_range=energy_range)
     with Store.open(file) as store:
         potential = store.potential_description.get("name", "?")
-    ax.set_title(f"{potential}: {ex.n} minima joined at their explored saddle bounds"
-                 + ("" if ex.complete else " (exploration not complete)"))
+    # two lines: the figure is as narrow as 4 inches for a few minima
+    ax.set_title(f"{potential}: {ex.n} minima\njoined at their explored saddle bounds"
+                 + ("" if ex.complete else "\n(exploration not complete)"), fontsize=10)
     click.echo(save_figure(ax, out, dpi=dpi))

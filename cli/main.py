@@ -15,6 +15,7 @@ import click
 
 from landscape.errors import Interrupted, LandscapeError
 
+from .align import align_cmd
 from .common import RESULTS, LandscapeGroup
 from .connect import connect_cmd, demo_cmd, exact_cmd
 from .explore import explore_cmd, minima_cmd, report_cmd
@@ -33,7 +34,7 @@ def cli() -> None:
 
 for command in (demo_cmd, connect_cmd, exact_cmd, minima_cmd, explore_cmd, report_cmd, inspect_cmd, plot_group,
                 plugins_cmd, train_cmd, evaluate_cmd, hessian_cmd, xor_cmd, report_table_cmd, export_cmd, upgrade_cmd,
-                check_cmd):
+                check_cmd, align_cmd):
     cli.add_command(command)
 
 

@@ -30,6 +30,9 @@ STEPS: list[tuple[str, str | None, str | None]] = [
     ("explore net --method neb --steps 300", None, None),
     ("evaluate net --path 0-1 --out evaluation.png", "evaluation.png", "evaluate-mlp.png"),
     ("xor --seed 0 --out xor", "xor/xor-seed0.png", "xor-seed0.png"),
+    ("minima lj -o atoms=7 --n 200 --out lj7", None, None),
+    ("explore lj7", None, None),
+    ("plot dgraph lj7 --out lj7-dgraph.png", "lj7-dgraph.png", "dgraph-lj7.png"),
 ]
 
 

@@ -25,7 +25,8 @@ import numpy as np
 from .errors import LandscapeError
 from .path import to_numpy
 
-__all__ = ["Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "images"]
+__all__ = ["Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "images", "line_energies",
+           "compare_lines"]
 
 
 class Symmetry(ABC):
@@ -106,3 +107,30 @@ def images(potential: Any, points: Any, tol: float) -> list[tuple[int, int]]:
     d = distance_matrix(potential, points)
     m = len(d)
     return [(i, j) for i in range(m) for j in range(i + 1, m) if d[i, j] <= tol]
+
+
+def line_energies(potential: Any, a: Any, b: Any, points: int = 51, chunk: int = 16) -> np.ndarray:
+    """Energies at `points` evenly spaced points of the straight line from a to b, ends
+    included, evaluated `chunk` points at a time (network losses are heavy)."""
+    if isinstance(points, bool) or int(points) != points or points < 2:
+        raise LandscapeError(f"a straight line needs at least 2 points, got {points!r}")
+    u, v = _vector(a, potential.dim, "a point"), _vector(b, potential.dim, "a point")
+    t = np.linspace(0.0, 1.0, int(points))[:, None]
+    line = (1 - t) * u + t * v
+    parts = [np.asarray(to_numpy(potential.energy(potential.asarray(line[k:k + chunk]))), dtype=np.float64)
+             for k in range(0, len(line), chunk)]
+    return np.concatenate(parts)
+
+
+def compare_lines(potential: Any, a: Any, b: Any, points: int = 51) -> dict[str, float]:
+    """The straight line from a to b against the one from a to b's aligned image: their
+    lengths and barriers (highest energy on the line minus the higher end).  With a
+    symmetry, the aligned line is the cheap baseline a path between two minima has to
+    beat (weight matching makes it low for wide networks)."""
+    moved = align(potential, a, b)
+    plain, aligned = line_energies(potential, a, b, points), line_energies(potential, a, moved, points)
+    u, v = _vector(a, potential.dim, "a point"), _vector(b, potential.dim, "a point")
+    return {"distance": float(np.linalg.norm(v - u)), "aligned_distance": float(np.linalg.norm(moved - u)),
+            "line_barrier": float(plain.max() - max(plain[0], plain[-1])),
+            "aligned_line_barrier": float(aligned.max() - max(aligned[0], aligned[-1])),
+            "line_max": float(plain.max()), "aligned_line_max": float(aligned.max())}

@@ -1,0 +1,72 @@
+"""`landscape align STORE`: the stored minima modulo the potential's symmetry.
+
+For each minimum against a reference (or every pair): the distance and the straight
+line's barrier, plain and after moving the minimum onto its image closest to the
+reference.  Exploration and `connect --align` align by themselves; this command shows
+how much of the plain geometry was the symmetry.
+"""
+from __future__ import annotations
+
+import click
+
+from landscape.errors import LandscapeError
+
+from .common import emit, progress_option, set_threads, threads_option, want_progress
+
+__all__ = ["align_cmd"]
+
+
+@click.command("align")
+@click.argument("file")
+@click.option("--reference", default=None, help="Stored minimum the others are aligned onto [default: the lowest].")
+@click.option("--all-pairs", is_flag=True, help="Every pair of minima, not only each against the reference.")
+@click.option("--points", type=int, default=51, show_default=True, help="Points on each straight line, ends included.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@progress_option
+@threads_option
+def align_cmd(file: str, reference: str | None, all_pairs: bool, points: int, as_json: bool, progress: bool | None,
+              threads: int | None) -> None:
+    """Distances and straight-line barriers between stored minima, plain and modulo the
+    potential's symmetry (permuted hidden units, rotated and relabelled atoms).
+
+    \b
+    Example: landscape align lj7 --all-pairs
+    """
+    import numpy as np
+
+    from landscape.store import Store
+    from landscape.symmetry import compare_lines, symmetry_of
+
+    from .explore import potential_from_description
+
+    if points < 2:
+        raise LandscapeError(f"--points must be at least 2, got {points}")
+    set_threads(threads)
+    with Store.open(file) as store:
+        coords, energies, names = store.read_minima()
+        pot = potential_from_description(store.potential_description)[0]
+    if symmetry_of(pot) is None:
+        raise LandscapeError(f"{pot.name} declares no symmetry: its minima are aligned as they are")
+    if len(names) < 2:
+        raise LandscapeError(f"{file} holds {len(names)} minimum; aligning needs two")
+    ref = int(np.argmin(energies)) if reference is None else _index(names, reference, file)
+    pairs = ([(i, j) for i in range(len(names)) for j in range(i + 1, len(names))] if all_pairs
+             else [(ref, j) for j in range(len(names)) if j != ref])
+    bar = pairs
+    if want_progress(progress):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(pairs, unit="pair", desc="align", leave=False, dynamic_ncols=True)
+    rows = {f"{names[i]}-{names[j]}": compare_lines(pot, coords[i], coords[j], points) for i, j in bar}
+    lines = [f"{file}: {len(rows)} pair(s) of {pot.name} minima, plain and aligned ({points} points per line)",
+             f"  {'pair':<14}{'distance':>12}{'aligned':>12}{'line barrier':>16}{'aligned line':>16}"]
+    lines += [f"  {k:<14}{r['distance']:>12.6g}{r['aligned_distance']:>12.6g}{r['line_barrier']:>16.6g}"
+              f"{r['aligned_line_barrier']:>16.6g}" for k, r in rows.items()]
+    emit(as_json, {"store": file, "potential": pot.name, "reference": None if all_pairs else names[ref],
+                   "points": points, "symmetry": pot.symmetry.describe(), "pairs": rows}, lines)
+
+
+def _index(names: list[str], name: str, file: str) -> int:
+    if name not in names:
+        raise LandscapeError(f"{file} has no minimum {name!r} (known: {', '.join(names[:8])})")
+    return names.index(name)
