@@ -41,7 +41,7 @@ MLP = ("-o", "hidden=8", "-o", "n_train=128", "-o", "n_test=64")
 # load changes, and with them the order of float32 sums, so two uninterrupted runs can
 # differ in the last bits (measured: edges 0.5570236 vs 0.5570235 under load).
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-TRAIN = ("train", "mlp", *MLP, "--n", "2", "--epochs", "60", "--batch-size", "32", "--lr", "0.05",
+TRAIN = ("train", "mlp", *MLP, "--minima", "2", "--epochs", "60", "--batch-size", "32", "--lr", "0.05",
          "--optimizer", "sgd", "--json")
 
 
@@ -77,14 +77,14 @@ def _train_outcome(store: str) -> Any:
 
 def _minima_base(tmp: str) -> str:
     base = os.path.join(tmp, "gm-minima")
-    subprocess.run(landscape_command("minima", "gaussian-mixture", "-o", "wells=12", "-o", "seed=7", "--n", "200",
+    subprocess.run(landscape_command("minima", "gaussian-mixture", "-o", "wells=12", "-o", "seed=7", "--starts", "200",
                                      "--out", base), check=True, capture_output=True)
     return base
 
 
 def _network_base(tmp: str) -> str:
     base = os.path.join(tmp, "mlp-minima")
-    subprocess.run(landscape_command(*TRAIN[:-1], "--n", "3", "--out", base), check=True, capture_output=True)
+    subprocess.run(landscape_command(*TRAIN[:-1], "--minima", "3", "--out", base), check=True, capture_output=True)
     return base
 
 

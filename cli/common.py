@@ -13,12 +13,45 @@ from landscape.errors import LandscapeError
 from landscape.path import to_numpy
 from landscape.potential import Potential
 
-__all__ = ["LandscapeGroup", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
+__all__ = ["LandscapeGroup", "RENAMED", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
            "picture_name", "dpi_option", "progress_option", "want_progress", "threads_option", "set_threads"]
 
 
+#: Options renamed for one vocabulary (`--out` a store, `--figure` a picture,
+#: `--out-dir` a folder; counts named for what they count): old -> new, per command.
+RENAMED: dict[str, dict[str, str]] = {
+    "minima": {"--n": "--starts"},
+    "train": {"--n": "--minima"},
+    "explore": {"--batch": "--pairs-per-round"},
+    "report": {"--level": "--clusters-at"},
+    "dgraph": {"--levels": "--guide-levels", "--out": "--figure"},
+    "plane": {"--out": "--figure"},
+    "profile": {"--out": "--figure"},
+    "evaluate": {"--out": "--figure"},
+    "demo": {"--out": "--out-dir"},
+    "xor": {"--out": "--out-dir"},
+}
+
+
+def _renamed(command: str, args: list[str]) -> list[str]:
+    """`args` with the command's old option names replaced, each noted once on stderr."""
+    table = RENAMED.get(command, {})
+    out = []
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in table:
+            click.echo(f"note: {command} {name} is now {table[name]}", err=True)
+            arg = table[name] + eq + value
+        out.append(arg)
+    return out
+
+
 class LandscapeGroup(click.Group):
-    """A click group; kept as the one place to hook shared behaviour of commands."""
+    """A click group; the one place to hook shared behaviour of commands (renamed options)."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[Any, Any, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        return name, cmd, _renamed(name or "", rest)
 
 
 def potential_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -270,13 +270,14 @@ def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, gr
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", default="landscape-demo", show_default=True, help="Folder for the store and the pictures.")
+@click.option("--out-dir", "out_dir", default="landscape-demo", show_default=True,
+              help="Folder for the store and the pictures.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def demo_cmd(out_dir: str, as_json: bool) -> None:
     """AutoNEB with climbing image between Mueller-Brown minima A and B.
 
     \b
-    Example: landscape demo --out landscape-demo
+    Example: landscape demo --out-dir landscape-demo
     """
     from landscape.plot import plot_plane, plot_profile, save_figure
     from landscape.registry import load_potential

@@ -46,7 +46,7 @@ def _check_out(out: str, force: bool) -> None:
 
 @click.command("minima")
 @potential_options
-@click.option("--n", "n_starts", type=int, default=64, show_default=True, help="Random starts (local minimisations).")
+@click.option("--starts", "n_starts", type=int, default=64, show_default=True, help="Random starts (local minimisations).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts.")
 @click.option("--out", "out", required=True, help="New store (a folder) for the potential and its minima.")
 @click.option("--force", is_flag=True, help="Replace an existing store.")
@@ -57,7 +57,7 @@ def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: in
     """Find the minima of POTENTIAL from seeded random starts and start a store.
 
     \b
-    Example: landscape minima gaussian-mixture -o wells=12 -o seed=7 --n 200 --out gm
+    Example: landscape minima gaussian-mixture -o wells=12 -o seed=7 --starts 200 --out gm
     """
     from landscape.identity import record
     from landscape.lock import WriterLock
@@ -65,7 +65,7 @@ def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: in
     from landscape.store import Store
 
     if not 1 <= n_starts <= 1_000_000:
-        raise LandscapeError(f"--n must be from 1 to 1000000 starts, got {n_starts}")
+        raise LandscapeError(f"--starts must be from 1 to 1000000, got {n_starts}")
     _check_out(out, force)
     pot = build_potential(potential, options)
     found = find_minima(pot, n_starts, seed=seed, progress=want_progress(progress))
@@ -144,7 +144,8 @@ def _tree_lines(ex: Any) -> list[str]:
 @click.option("--max-runs", type=int, default=None, help="Run at most this many paths now.")
 @click.option("--max-evaluations", type=int, default=None, help="Stop after this many evaluated points.")
 @click.option("--max-seconds", type=float, default=None, help="Start no batch after this many seconds.")
-@click.option("--batch", type=int, default=None, help="Pairs per round [default: the executor's workers].")
+@click.option("--pairs-per-round", "batch", type=int, default=None,
+              help="Pairs computed per round [default: the executor's workers].")
 @click.option("--rule", type=click.Choice(["closest", "lowest"]), default=None,
               help="Which pair under an edge [default: closest].")
 @click.option("--order", type=click.Choice(["highest", "nearest"]), default=None,
@@ -173,7 +174,7 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
     from landscape.explore import ExploreBudget, ExploreStatus, explore
     from landscape.store import Store
 
-    _check_positive(pivots=pivots, steps=steps, batch=batch, workers=workers, max_runs=max_runs,
+    _check_positive(pivots=pivots, steps=steps, pairs_per_round=batch, workers=workers, max_runs=max_runs,
                     max_evaluations=max_evaluations, max_seconds=max_seconds)
     if not math.isfinite(checkpoint_every) or checkpoint_every < 0:
         raise LandscapeError(f"--checkpoint-every must be a number of seconds >= 0, got {checkpoint_every}")
@@ -229,19 +230,20 @@ def _matrix_json(values: np.ndarray) -> list[list[float | None]]:
 
 @click.command("report")
 @click.argument("file")
-@click.option("--level", type=float, default=None, help="Clusters of minima joined at or below this saddle energy.")
+@click.option("--clusters-at", "level", type=float, default=None, metavar="ENERGY",
+              help="Clusters of minima joined at or below this saddle energy.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def report_cmd(file: str, level: float | None, as_json: bool) -> None:
     """Pairs computed, saddle bounds, minimum spanning tree, final edges and clusters of a store.
 
     \b
-    Example: landscape report gm --level -2
+    Example: landscape report gm --clusters-at -2
     """
     from landscape.explore import load_exploration
 
     ex = load_exploration(file)
     if level is not None and not math.isfinite(level):
-        raise LandscapeError(f"--level must be a finite energy, got {level}")
+        raise LandscapeError(f"--clusters-at must be a finite energy, got {level}")
     labels = ex.clusters(level) if level is not None else None
     payload = {
         "store": file, "status": ex.status.value, "message": ex.message, "complete": ex.complete,
@@ -267,11 +269,11 @@ def report_cmd(file: str, level: float | None, as_json: bool) -> None:
 
 @plot_group.command("dgraph")
 @click.argument("file")
-@click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -dgraph.png).")
+@click.option("--figure", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -dgraph.png).")
 @dpi_option
 @click.option("--order", type=click.Choice(["energy", "index", "basin"]), default="energy", show_default=True,
               help="Left-to-right order of sibling basins.")
-@click.option("--levels", type=int, default=None, help="Number of dotted guide levels.")
+@click.option("--guide-levels", "levels", type=int, default=None, help="Number of dotted guide levels.")
 @click.option("--emin", type=float, default=None, help="Lower end of the energy axis.")
 @click.option("--emax", type=float, default=None, help="Upper end of the energy axis.")
 def dgraph_cmd(file: str, out: str | None, dpi: int, order: str, levels: int | None, emin: float | None,
@@ -279,7 +281,7 @@ def dgraph_cmd(file: str, out: str | None, dpi: int, order: str, levels: int | N
     """Disconnectivity graph of the minima in FILE (joins at the explored saddle bounds).
 
     \b
-    Example: landscape plot dgraph gm --out gm-dgraph.pdf
+    Example: landscape plot dgraph gm --figure gm-dgraph.pdf
     """
     from landscape.explore import load_exploration
     from landscape.plot import save_figure
@@ -290,7 +292,7 @@ def dgraph_cmd(file: str, out: str | None, dpi: int, order: str, levels: int | N
     if not ex.edges:
         raise LandscapeError(f"{file} holds no paths between its minima; run `landscape explore {file}` first")
     if levels is not None and not 0 <= levels <= 1000:
-        raise LandscapeError(f"--levels must be from 0 to 1000, got {levels}")
+        raise LandscapeError(f"--guide-levels must be from 0 to 1000, got {levels}")
     if (emin is None) != (emax is None):
         raise LandscapeError("give both --emin and --emax, or neither")
     energy_range = None if emin is None else (emin, emax)

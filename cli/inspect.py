@@ -7,7 +7,7 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import build_potential, dpi_option, emit, picture_name, potential_options
+from .common import LandscapeGroup, build_potential, dpi_option, emit, picture_name, potential_options
 
 __all__ = ["inspect_cmd", "plot_group", "plugins_cmd", "check_cmd"]
 
@@ -60,7 +60,7 @@ def _saddle_words(info: dict[str, Any]) -> str:
     return f"climbing image {saddle:.10g}, upper bound {bound:.10g}"
 
 
-@click.group("plot")
+@click.group("plot", cls=LandscapeGroup)
 def plot_group() -> None:
     """Pictures from a store."""
 
@@ -79,7 +79,7 @@ def _pick_path(store: Any, name: str | None) -> str:
 @plot_group.command("profile")
 @click.argument("file")
 @click.option("--path", "path_name", default=None, help="Path name in the store (default: the first).")
-@click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -profile.png).")
+@click.option("--figure", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -profile.png).")
 @dpi_option
 def plot_profile_cmd(file: str, path_name: str | None, out: str | None, dpi: int) -> None:
     """Energy along a stored path.
@@ -103,13 +103,13 @@ def plot_profile_cmd(file: str, path_name: str | None, out: str | None, dpi: int
 
 @plot_group.command("plane")
 @click.argument("file")
-@click.option("--out", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -plane.png).")
+@click.option("--figure", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -plane.png).")
 @dpi_option
 def plot_plane_cmd(file: str, out: str | None, dpi: int) -> None:
     """A 2D surface with every stored path on it.
 
     \b
-    Example: landscape plot plane mb --out mb-plane.svg
+    Example: landscape plot plane mb --figure mb-plane.svg
     """
     from landscape.plot import plot_plane, save_figure
 

@@ -101,8 +101,8 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 
 @click.command("train")
 @potential_options
-@click.option("--n", "n", type=int, required=True, help="Number of minima to train (named 0, 1, ...).")
-@click.option("--out", required=True, help="HDF5 store; every epoch and minimum is committed, running again continues.")
+@click.option("--minima", "n", type=int, required=True, help="Number of minima to train (named 0, 1, ...).")
+@click.option("--out", required=True, help="Store (a folder); every epoch and minimum is committed, running again continues.")
 @click.option("--epochs", type=int, default=None, help="Epochs per minimum [default: the plugin's recipe].")
 @click.option("--lr", type=float, default=None, help="Initial learning rate [default: the recipe's].")
 @click.option("--batch-size", type=int, default=None,
@@ -117,16 +117,16 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs: int | None, lr: float | None,
               batch_size: int | None, weight_decay: float | None, optimizer: str | None, seed: int, force: bool,
               as_json: bool, progress: bool | None, threads: int | None) -> None:
-    """Train N seeded minima of a network POTENTIAL into a store, with learning curves.
+    """Train seeded minima of a network POTENTIAL into a store, with learning curves.
 
     \b
-    Example: landscape train mlp --n 3 --out mlp
+    Example: landscape train mlp --minima 3 --out mlp
     """
     from landscape.identity import record
     from landscape.registry import load_potential
     from landscape_plugins.torchnet.trainrun import train_stored
 
-    _positive(n=n, epochs=epochs, lr=lr)
+    _positive(minima=n, epochs=epochs, lr=lr)
     set_threads(threads)
     if batch_size is not None and batch_size < 0:
         raise LandscapeError(f"--batch-size must be >= 0 (0: full batch), got {batch_size}")
@@ -201,7 +201,7 @@ def _evaluation_lines(name: str, info: Mapping[str, Any]) -> list[str]:
 @click.option("--per-segment", type=int, default=9, show_default=True,
               help="Evaluated points between neighbouring pivots.")
 @click.option("--batch-size", type=int, default=1024, show_default=True, help="Samples per evaluation batch.")
-@click.option("--out", default=None, help="Profile picture, .png, .pdf or .svg (one path only) "
+@click.option("--figure", "out", default=None, help="Profile picture, .png, .pdf or .svg (one path only) "
               "[default: FILE-PATH-evaluation.png].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
@@ -226,7 +226,7 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     if not names:
         raise LandscapeError(f"{file} holds no finished paths; run `landscape explore {file}` first")
     if out is not None and len(names) > 1:
-        raise LandscapeError("--out names one picture; give one --path with it")
+        raise LandscapeError("--figure names one picture; give one --path with it")
     if out is not None:
         figure_name(out)  # a bad picture name fails before any work
     from landscape.lock import WriterLock
@@ -370,7 +370,7 @@ def _generic_hessian(file: str, pot: Any, minima: dict[str, Any], results: dict[
 
 @click.command("xor")
 @click.option("--seed", "seeds", type=int, multiple=True, help="Seed of the trained minimum (repeatable) [default: 0].")
-@click.option("--out", "out_dir", default="xor-experiment", show_default=True,
+@click.option("--out-dir", "out_dir", default="xor-experiment", show_default=True,
               help="Folder for xor-seed<k>.json and xor-seed<k>.png.")
 @click.option("--activation", type=click.Choice(["tanh", "sigmoid"]), default="tanh", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -380,7 +380,7 @@ def xor_cmd(seeds: tuple[int, ...], out_dir: str, activation: str, as_json: bool
     minima keeps all four points correct; with a helper neuron one does.
 
     \b
-    Example: landscape xor --seed 0 --seed 1 --out xor-experiment
+    Example: landscape xor --seed 0 --seed 1 --out-dir xor-experiment
     """
     from landscape_plugins.xor.experiment import run_xor_experiment
 

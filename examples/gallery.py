@@ -20,19 +20,19 @@ GALLERY = os.path.join(HERE, "..", "docs", "img", "gallery")
 #: (command, the picture it writes, the name in the gallery)
 STEPS: list[tuple[str, str | None, str | None]] = [
     ("connect mueller-brown --start A --end B --method autoneb --out mb", None, None),
-    ("plot profile mb --out profile.png", "profile.png", "profile-mueller-brown.png"),
-    ("plot plane mb --out plane.png", "plane.png", "plane-mueller-brown.png"),
-    ("minima gaussian-mixture -o wells=12 -o seed=7 --n 200 --out gm", None, None),
+    ("plot profile mb --figure profile.png", "profile.png", "profile-mueller-brown.png"),
+    ("plot plane mb --figure plane.png", "plane.png", "plane-mueller-brown.png"),
+    ("minima gaussian-mixture -o wells=12 -o seed=7 --starts 200 --out gm", None, None),
     ("explore gm", None, None),
-    ("plot plane gm --out gm-plane.png", "gm-plane.png", "plane-gaussian-mixture-36-paths.png"),
-    ("plot dgraph gm --out gm-dgraph.png", "gm-dgraph.png", "dgraph-gaussian-mixture.png"),
-    ("train mlp -o hidden=8 -o n_train=128 --n 2 --epochs 60 --out net --threads 1", None, None),
+    ("plot plane gm --figure gm-plane.png", "gm-plane.png", "plane-gaussian-mixture-36-paths.png"),
+    ("plot dgraph gm --figure gm-dgraph.png", "gm-dgraph.png", "dgraph-gaussian-mixture.png"),
+    ("train mlp -o hidden=8 -o n_train=128 --minima 2 --epochs 60 --out net --threads 1", None, None),
     ("explore net --method neb --steps 300", None, None),
-    ("evaluate net --path 0-1 --out evaluation.png", "evaluation.png", "evaluate-mlp.png"),
-    ("xor --seed 0 --out xor", "xor/xor-seed0.png", "xor-seed0.png"),
-    ("minima lj -o atoms=7 --n 200 --out lj7", None, None),
+    ("evaluate net --path 0-1 --figure evaluation.png", "evaluation.png", "evaluate-mlp.png"),
+    ("xor --seed 0 --out-dir xor", "xor/xor-seed0.png", "xor-seed0.png"),
+    ("minima lj -o atoms=7 --starts 200 --out lj7", None, None),
     ("explore lj7", None, None),
-    ("plot dgraph lj7 --out lj7-dgraph.png", "lj7-dgraph.png", "dgraph-lj7.png"),
+    ("plot dgraph lj7 --figure lj7-dgraph.png", "lj7-dgraph.png", "dgraph-lj7.png"),
 ]
 
 

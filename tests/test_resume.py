@@ -219,7 +219,7 @@ def test_kill_minus_nine_during_exploration_then_continue(tmp_path):
     from landscape.explore import load_exploration
 
     base = tmp_path / "minima.h5"
-    subprocess.run(landscape_command("minima", "gaussian-mixture", "-o", "wells=8", "-o", "seed=3", "--n", "80",
+    subprocess.run(landscape_command("minima", "gaussian-mixture", "-o", "wells=8", "-o", "seed=3", "--starts", "80",
                                      "--out", str(base)), check=True, capture_output=True)
     explore_args = ("--method", "neb", "--fmax", "0.01", "--pivots", "15", "--json")
     ref = tmp_path / "ref.h5"

@@ -137,7 +137,7 @@ def test_cli_upgrade_export_then_inspect_report_and_plot(v1, tmp_path):
     for store in (v1, shared):
         report = json.loads(run(["report", store, "--json"]).stdout)
         assert report["pairs_computed"] == 3
-        run(["plot", "profile", store, "--out", tmp_path / f"{store.name}.png"])
+        run(["plot", "profile", store, "--figure", tmp_path / f"{store.name}.png"])
     assert "already exists" in error_line(invoke(["export", v1, shared]))
     assert "not a single-file store" in error_line(invoke(["upgrade", tmp_path / "nothing.h5"]))
 

@@ -16,7 +16,7 @@ builds the model by name and returns a `CifarPotential`:
 - `describe()` carries the options, so `load_potential("cifar", desc["options"])`
   rebuilds the same potential (the store of `landscape train` records them).
 
-No minima are trained at build time: `landscape train cifar --n N --out FILE` does it.
+No minima are trained at build time: `landscape train cifar --minima N --out FILE` does it.
 """
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ def _read(filename: str, description: Mapping[str, Any], config: TrainConfig, se
         except LandscapeError:
             coords, energies, names, meta, curves = np.zeros((0, 0)), np.zeros(0), [], {}, {}
     if len(names) > len(seeds):
-        raise LandscapeError(f"{filename} already holds {len(names)} minima, more than --n {len(seeds)}")
+        raise LandscapeError(f"{filename} already holds {len(names)} minima, more than --minima {len(seeds)}")
     stored_seeds = [int(meta.get("minima", {}).get(n, {}).get("seed", -1)) for n in names]
     if stored_seeds != [int(s) for s in seeds[: len(names)]]:
         raise LandscapeError(f"{filename} holds minima of seeds {stored_seeds}, not {list(seeds[: len(names)])}; "

@@ -17,7 +17,7 @@ MB_SADDLE = -40.664844
 
 
 def test_demo_writes_store_pictures_and_reports_the_saddle(tmp_path):
-    r = run(["demo", "--out", str(tmp_path), "--json"])
+    r = run(["demo", "--out-dir", str(tmp_path), "--json"])
     data = json.loads(r.stdout)
     assert abs(data["saddle_energy"] - MB_SADDLE) <= 1e-3
     assert data["reference_saddle_energy"] == MB_SADDLE
@@ -31,7 +31,7 @@ def test_demo_writes_store_pictures_and_reports_the_saddle(tmp_path):
 
 
 def test_demo_text_output_names_the_reference(tmp_path):
-    out = run(["demo", "--out", str(tmp_path)]).stdout
+    out = run(["demo", "--out-dir", str(tmp_path)]).stdout
     assert "reference" in out and "-40.664844" in out
 
 
@@ -162,7 +162,7 @@ def test_pictures_take_their_format_from_the_extension_and_say_what_they_wrote(t
     run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string", "--out", store])
     heads = {".pdf": b"%PDF", ".svg": b"<?xml", ".png": b"\x89PNG"}
     for name, ext in (("p.pdf", ".pdf"), ("p.svg", ".svg"), ("pfile", ".png")):
-        printed = run(["plot", "profile", store, "--out", tmp_path / name]).stdout.strip()
+        printed = run(["plot", "profile", store, "--figure", tmp_path / name]).stdout.strip()
         assert printed.endswith(ext) and open(printed, "rb").read(len(heads[ext])) == heads[ext]
     assert run(["plot", "plane", store]).stdout.strip() == str(tmp_path / "mb-plane.png")
 
@@ -216,3 +216,27 @@ def test_log_writes_one_line_per_step_and_appends_when_continued(tmp_path):
     assert log.read_text().count("# run started") == 2
     assert "is not a regular file" in one_line_error(invoke(["connect", "mueller-brown", "--start", "A", "--end", "B",
                                                              "--log", tmp_path]))
+
+
+def test_renamed_options_still_work_with_a_note(tmp_path):
+    """One vocabulary (--out a store, --figure a picture, --out-dir a folder); the old
+    names are rewritten with a note, so scripts written before keep running."""
+    import subprocess
+    import sys
+
+    from landscape_cli.common import RENAMED
+
+    store = str(tmp_path / "mb")
+    old = subprocess.run([sys.executable, "-m", "landscape_cli.main", "minima", "mueller-brown", "--n", "12",
+                          "--out", store, "--no-progress"], capture_output=True, text=True)
+    assert old.returncode == 0 and "note: minima --n is now --starts" in old.stderr
+    new = subprocess.run([sys.executable, "-m", "landscape_cli.main", "minima", "mueller-brown", "--starts", "12",
+                          "--out", store, "--force", "--no-progress"], capture_output=True, text=True)
+    assert new.returncode == 0 and "note:" not in new.stderr
+    from landscape_cli.main import cli
+
+    commands = {**cli.commands, **cli.commands["plot"].commands}
+    for command, table in RENAMED.items():
+        options = {o for p in commands[command].params for o in p.opts}
+        for old_name, new_name in table.items():
+            assert new_name in options and old_name not in options, (command, old_name)

@@ -23,7 +23,7 @@ def error_of(args, expect=1) -> str:
 def gm_store(tmp_path_factory):
     """Minima of a 9-minimum Gaussian mixture in a fresh store."""
     out = tmp_path_factory.mktemp("cli") / "gm.h5"
-    data = json.loads(run(["minima", "gaussian-mixture", "-o", "wells=12", "-o", "seed=7", "--n", "48",
+    data = json.loads(run(["minima", "gaussian-mixture", "-o", "wells=12", "-o", "seed=7", "--starts", "48",
                            "--out", out, "--json"]).stdout)
     assert data["count"] == 9 and data["names"][0] == "m0"
     return out
@@ -68,10 +68,10 @@ def test_explore_in_steps_then_report_and_plot(gm_store, tmp_path):
     first = json.loads(run(["explore", f, *FAST, "--max-runs", "5", "--json"]).stdout)
     assert first["status"] == "max_runs" and first["runs"] == 5 and first["pairs_computed"] == 5
     # continuing reuses the stored settings (neb, fmax, steps) without repeating them
-    second = json.loads(run(["explore", f, "--batch", "2", "--json"]).stdout)
+    second = json.loads(run(["explore", f, "--pairs-per-round", "2", "--json"]).stdout)
     assert second["complete"] and second["pairs_computed"] <= 36
     assert all(len(b) <= 2 for b in second["batches"])
-    report = json.loads(run(["report", f, "--level", "-2.5", "--json"]).stdout)
+    report = json.loads(run(["report", f, "--clusters-at", "-2.5", "--json"]).stdout)
     assert report["complete"] and report["final_edges"] == report["tree_edges"] == 8
     assert report["clusters"][:2] == [0, 0] and len(set(report["clusters"])) == 8  # m0, m1 join at -2.96
     exact = pairwise_minimax(GaussianMixture(12, seed=7), np.array(
@@ -82,14 +82,14 @@ def test_explore_in_steps_then_report_and_plot(gm_store, tmp_path):
     text = run(["report", f]).stdout
     assert "minimum spanning tree (8 of 8 edges final)" in text and "saddle bounds" in text
     png = tmp_path / "d.png"
-    assert run(["plot", "dgraph", f, "--out", png, "--levels", "3"]).stdout.strip() == str(png)
+    assert run(["plot", "dgraph", f, "--figure", png, "--guide-levels", "3"]).stdout.strip() == str(png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert run(["inspect", f, "--check"]).exit_code == 0
 
 
 def test_explore_text_output_and_process_executor(tmp_path):
     f = tmp_path / "mb.h5"
-    run(["minima", "mueller-brown", "--n", "20", "--out", f])
+    run(["minima", "mueller-brown", "--starts", "20", "--out", f])
     out = run(["explore", f, *FAST, "--executor", "process", "--workers", "2"]).stdout
     assert "complete" in out and "process executor" in out and "m1 - m2" in out
     data = json.loads(run(["report", f, "--json"]).stdout)
@@ -100,7 +100,7 @@ def test_explore_text_output_and_process_executor(tmp_path):
 
 def test_explore_embedded_potential_with_autoneb(tmp_path):
     f = tmp_path / "mb5.h5"
-    run(["minima", "mueller-brown", "-o", "dim=5", "--n", "9", "--out", f])
+    run(["minima", "mueller-brown", "-o", "dim=5", "--starts", "9", "--out", f])
     data = json.loads(run(["explore", f, "--json"]).stdout)  # AutoNEB, analytic schedule
     assert data["complete"] and data["pairs_computed"] == 3
     top = max(edge["energy"] for edge in data["tree"])
@@ -116,7 +116,7 @@ def bad(tmp_path_factory):
         pass
     with Store.create(tmp / "alien.h5", {"name": "alien-surface", "dim": 2}) as store:
         store.write_minima(np.eye(2), np.zeros(2), ["a", "b"])
-    run(["minima", "mueller-brown", "--n", "12", "--out", tmp / "mb.h5"])
+    run(["minima", "mueller-brown", "--starts", "12", "--out", tmp / "mb.h5"])
     shutil.copytree(tmp / "mb.h5", tmp / "done.h5")
     run(["explore", tmp / "done.h5", *FAST])
     return tmp
@@ -124,7 +124,7 @@ def bad(tmp_path_factory):
 
 @pytest.mark.parametrize("args, message", [
     (["minima", "no-such-potential", "--out", "{tmp}/x.h5"], "unknown potential"),
-    (["minima", "mueller-brown", "--n", "0", "--out", "{tmp}/x.h5"], "--n must be from 1 to 1000000"),
+    (["minima", "mueller-brown", "--starts", "0", "--out", "{tmp}/x.h5"], "--starts must be from 1 to 1000000"),
     (["minima", "mueller-brown", "--out", "{tmp}/missing/x.h5"], "does not exist"),
     (["minima", "mueller-brown", "-o", "wells=3", "--out", "{tmp}/x.h5"], "unknown option"),
     (["explore", "{tmp}/nothing.h5"], "does not exist"),
@@ -134,10 +134,10 @@ def bad(tmp_path_factory):
     (["explore", "{tmp}/mb.h5", "--method", "neb", "--schedule", "quick"], "--schedule applies to --method autoneb"),
     (["explore", "{tmp}/mb.h5", "--address", "auto"], "--address and --gpus-per-task apply to --executor ray"),
     (["explore", "{tmp}/mb.h5", "--max-runs", "-1"], "--max-runs must be >= 0"),
-    (["explore", "{tmp}/mb.h5", "--batch", "0"], "--batch must be positive"),
+    (["explore", "{tmp}/mb.h5", "--pairs-per-round", "0"], "--pairs-per-round must be positive"),
     (["explore", "{tmp}/mb.h5", "--schedule", "nope"], "unknown schedule"),
     (["report", "{tmp}/text.h5"], "not an HDF5 file"),
-    (["report", "{tmp}/mb.h5", "--level", "nan"], "--level must be a finite energy"),
+    (["report", "{tmp}/mb.h5", "--clusters-at", "nan"], "--clusters-at must be a finite energy"),
     (["plot", "dgraph", "{tmp}/mb.h5"], "holds no paths"),
     (["plot", "dgraph", "{tmp}/done.h5", "--emin", "0"], "both --emin and --emax"),
 ])
@@ -148,9 +148,9 @@ def test_bad_input_gives_one_line_errors(bad, args, message):
 
 def test_minima_refuses_to_overwrite_without_force(tmp_path):
     f = tmp_path / "mb.h5"
-    run(["minima", "mueller-brown", "--n", "12", "--out", f])
+    run(["minima", "mueller-brown", "--starts", "12", "--out", f])
     assert "pass --force" in error_of(["minima", "mueller-brown", "--out", f])
-    data = json.loads(run(["minima", "three-hole", "--n", "30", "--out", f, "--force", "--json"]).stdout)
+    data = json.loads(run(["minima", "three-hole", "--starts", "30", "--out", f, "--force", "--json"]).stdout)
     assert data["count"] == 3
     with Store.open(f) as store:
         assert store.potential_description["name"] == "three-hole"

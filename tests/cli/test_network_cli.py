@@ -39,14 +39,14 @@ def explored(tmp_path_factory):
     """An MLP store with 2 trained minima and an AutoNEB path between them."""
     folder = tmp_path_factory.mktemp("mlp")
     store = folder / "m.h5"
-    run(["train", "mlp", *MLP, "--n", 2, "--epochs", 60, "--out", store])
+    run(["train", "mlp", *MLP, "--minima", 2, "--epochs", 60, "--out", store])
     run(["explore", store, "--schedule", _schedule(folder / "s.json")])
     return store
 
 
 def test_train_writes_minima_curves_and_a_rebuildable_description(tmp_path):
     store = tmp_path / "t.h5"
-    out = json.loads(run(["train", "mlp", *MLP, "--n", 2, "--epochs", 5, "--seed", 3, "--out", store, "--json"]).stdout)
+    out = json.loads(run(["train", "mlp", *MLP, "--minima", 2, "--epochs", 5, "--seed", 3, "--out", store, "--json"]).stdout)
     assert out["names"] == ["0", "1"] and out["seeds"] == [3, 4] and out["trained"] == ["0", "1"]
     assert all(math.isfinite(v["train_loss"]) for v in out["final"].values())
     with Store.open(store) as s:
@@ -63,9 +63,9 @@ def test_train_writes_minima_curves_and_a_rebuildable_description(tmp_path):
 
     assert load_potential(desc["plugin"]["name"], opts).dim == coords.shape[1]  # no minima trained on build
     common = ["--epochs", 5, "--seed", 3, "--out", store, "--json"]
-    again = json.loads(run(["train", "mlp", *MLP, "--n", 2, *common]).stdout)
+    again = json.loads(run(["train", "mlp", *MLP, "--minima", 2, *common]).stdout)
     assert again["trained"] == []  # finished: nothing to do
-    more = json.loads(run(["train", "mlp", *MLP, "--n", 3, *common]).stdout)
+    more = json.loads(run(["train", "mlp", *MLP, "--minima", 3, *common]).stdout)
     assert more["trained"] == ["2"] and more["seeds"] == [3, 4, 5]
 
 
@@ -79,7 +79,7 @@ def test_evaluate_stores_the_evaluation_and_prints_three_barriers(explored, tmp_
     with Store.open(explored) as s:
         arrays, attrs = s.read_array_group("evaluation-0-1")
     assert attrs["per_segment"] == 3 and arrays["train_loss"].shape == arrays["t"].shape
-    text = run(["evaluate", explored, "--path", "0-1", "--per-segment", 1, "--out", tmp_path / "p.png"]).stdout
+    text = run(["evaluate", explored, "--path", "0-1", "--per-segment", 1, "--figure", tmp_path / "p.png"]).stdout
     assert "max-mean" in text and "gap-line" in text and "sad-high" in text and (tmp_path / "p.png").exists()
 
 
@@ -96,32 +96,32 @@ def test_hessian_at_minima_and_climbing_image(explored):
 
 
 def test_xor_command(tmp_path):
-    out = json.loads(run(["xor", "--seed", 0, "--out", tmp_path, "--json"]).stdout)
+    out = json.loads(run(["xor", "--seed", 0, "--out-dir", tmp_path, "--json"]).stdout)
     assert out["holds"] and os.path.exists(out["seeds"]["0"]["files"]["figure"])
-    assert "HOLDS" in run(["xor", "--out", tmp_path]).stdout
+    assert "HOLDS" in run(["xor", "--out-dir", tmp_path]).stdout
 
 
 def _bad_cases(store, folder):
     (folder / "notes.txt").write_text("notes")
     return [
-        ["train", "no-such-plugin", "--n", 1, "--out", folder / "x.h5"],
-        ["train", "mueller-brown", "--n", 1, "--out", folder / "x.h5"],
-        ["train", "mlp", "--n", 0, "--out", folder / "x.h5"],
-        ["train", "mlp", "--n", 1, "--epochs", 0, "--out", folder / "x.h5"],
-        ["train", "mlp", "--n", 1, "--lr", -1, "--out", folder / "x.h5"],
-        ["train", "mlp", "-o", "minima=2", "--n", 1, "--out", folder / "x.h5"],
-        ["train", "mlp", "-o", "hidden=abc", "--n", 1, "--out", folder / "x.h5"],
-        ["train", "mlp", "--n", 1, "--out", folder / "no-such-dir" / "x.h5"],
-        ["train", "mlp", *MLP, "--n", 2, "--epochs", 7, "--out", store],  # other recipe
-        ["train", "mlp", "-o", "hidden=4", "--n", 2, "--epochs", 60, "--out", store],  # other potential
+        ["train", "no-such-plugin", "--minima", 1, "--out", folder / "x.h5"],
+        ["train", "mueller-brown", "--minima", 1, "--out", folder / "x.h5"],
+        ["train", "mlp", "--minima", 0, "--out", folder / "x.h5"],
+        ["train", "mlp", "--minima", 1, "--epochs", 0, "--out", folder / "x.h5"],
+        ["train", "mlp", "--minima", 1, "--lr", -1, "--out", folder / "x.h5"],
+        ["train", "mlp", "-o", "minima=2", "--minima", 1, "--out", folder / "x.h5"],
+        ["train", "mlp", "-o", "hidden=abc", "--minima", 1, "--out", folder / "x.h5"],
+        ["train", "mlp", "--minima", 1, "--out", folder / "no-such-dir" / "x.h5"],
+        ["train", "mlp", *MLP, "--minima", 2, "--epochs", 7, "--out", store],  # other recipe
+        ["train", "mlp", "-o", "hidden=4", "--minima", 2, "--epochs", 60, "--out", store],  # other potential
         ["evaluate", folder / "missing.h5"],
         ["evaluate", store, "--path", "9-9"],
         ["evaluate", store, "--per-segment", -1],
-        ["evaluate", store, "--out", folder / "a.png", "--path", "0-1", "--path", "0-1", "--batch-size", 0],
+        ["evaluate", store, "--figure", folder / "a.png", "--path", "0-1", "--path", "0-1", "--batch-size", 0],
         ["hessian", store, "--minimum", "7"],
         ["hessian", store, "--rtol", 0],
-        ["xor", "--seed", -1, "--out", folder / "xor"],
-        ["xor", "--out", folder / "notes.txt"],  # a file, not a folder
+        ["xor", "--seed", -1, "--out-dir", folder / "xor"],
+        ["xor", "--out-dir", folder / "notes.txt"],  # a file, not a folder
         ["report-table", store, "--json", "--csv"],
     ]
 
@@ -138,7 +138,7 @@ def test_bad_input_gives_one_line_and_leaves_files_alone(explored, tmp_path):
 
 def test_evaluate_on_a_store_without_paths(tmp_path):
     store = tmp_path / "t.h5"
-    run(["train", "mlp", *MLP, "--n", 2, "--epochs", 2, "--out", store])
+    run(["train", "mlp", *MLP, "--minima", 2, "--epochs", 2, "--out", store])
     before = snapshot(store)
     assert "no finished paths" in run(["evaluate", store], expect=1).stderr
     assert snapshot(store) == before

@@ -41,19 +41,19 @@ MLP = ["-o", "hidden=8", "-o", "n_train=64", "-o", "n_test=64"]
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tty")
-    subprocess.run([sys.executable, "-m", "landscape_cli.main", "train", "mlp", *MLP, "--n", "2", "--epochs", "20",
+    subprocess.run([sys.executable, "-m", "landscape_cli.main", "train", "mlp", *MLP, "--minima", "2", "--epochs", "20",
                     "--out", str(folder / "net"), "--no-progress"], check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "landscape_cli.main", "explore", str(folder / "net"), "--method", "neb",
                     "--steps", "50", "--no-progress"], check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "landscape_cli.main", "minima", "gaussian-mixture", "-o", "wells=6", "--n",
+    subprocess.run([sys.executable, "-m", "landscape_cli.main", "minima", "gaussian-mixture", "-o", "wells=6", "--starts",
                     "40", "--out", str(folder / "gmx"), "--no-progress"], check=True, capture_output=True)
     return folder
 
 
 @pytest.mark.parametrize("args, unit", [
     (["connect", "mueller-brown", "--start", "A", "--end", "B"], "step"),
-    (["minima", "gaussian-mixture", "-o", "wells=6", "--n", "40", "--out", "gm"], "start"),
-    (["train", "mlp", *MLP, "--n", "1", "--epochs", "30", "--out", "t"], "epoch"),
+    (["minima", "gaussian-mixture", "-o", "wells=6", "--starts", "40", "--out", "gm"], "start"),
+    (["train", "mlp", *MLP, "--minima", "1", "--epochs", "30", "--out", "t"], "epoch"),
     (["explore", "{gmx}", "--method", "neb", "--steps", "100"], "run"),
     (["evaluate", "{net}", "--per-segment", "2"], "path"),
     (["hessian", "{net}", "--samples", "32", "--path", "0-1"], "path"),

@@ -86,7 +86,7 @@ def test_fifos_and_devices_are_refused_as_stores(tmp_path):
     fifo = tmp_path / "pipe.h5"
     os.mkfifo(fifo)
     for args in (["inspect", fifo], ["connect", "mueller-brown", "--start", "A", "--end", "B", "--out", fifo],
-                 ["minima", "mueller-brown", "--n", 4, "--out", fifo, "--force"]):
+                 ["minima", "mueller-brown", "--starts", 4, "--out", fifo, "--force"]):
         r = invoke(args)
         assert r.exit_code == 1 and "is a fifo" in error_line(r), args
     with pytest.raises(LandscapeError, match="character device"):
@@ -96,10 +96,10 @@ def test_fifos_and_devices_are_refused_as_stores(tmp_path):
 
 def test_minima_force_waits_for_no_one_and_refuses_a_running_writer(tmp_path):
     out = tmp_path / "gm.h5"
-    run(["minima", "gaussian-mixture", "-o", "wells=4", "--n", 8, "--out", out])
+    run(["minima", "gaussian-mixture", "-o", "wells=4", "--starts", 8, "--out", out])
     before = snapshot(out)
     with WriterLock(out):
-        r = invoke(["minima", "gaussian-mixture", "-o", "wells=5", "--n", 8, "--out", out, "--force"])
+        r = invoke(["minima", "gaussian-mixture", "-o", "wells=5", "--starts", 8, "--out", out, "--force"])
         assert r.exit_code == 1 and "is writing" in error_line(r)
     assert snapshot(out) == before
 

@@ -88,7 +88,7 @@ def _schedule(path) -> str:
 
 def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
     store = tmp_path / "c.h5"
-    out = json.loads(run(["train", "cifar", *TINY, "-o", f"data={npz}", "--n", 2, "--epochs", 2, "--batch-size", 8,
+    out = json.loads(run(["train", "cifar", *TINY, "-o", f"data={npz}", "--minima", 2, "--epochs", 2, "--batch-size", 8,
                           "--out", store, "--json"]).stdout)
     assert out["names"] == ["0", "1"] and out["epochs"] == 2
     with Store.open(store) as s:
@@ -133,7 +133,7 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
 def test_report_table_bad_input(tmp_path, npz, cifar_plugin):
     run(["report-table", tmp_path / "missing.h5"], expect=1)
     store = tmp_path / "c.h5"
-    run(["train", "cifar", *TINY, "-o", f"data={npz}", "--n", 2, "--epochs", 1, "--out", store])
+    run(["train", "cifar", *TINY, "-o", f"data={npz}", "--minima", 2, "--epochs", 1, "--out", store])
     before = snapshot(store)
     run(["report-table", store], expect=1)  # no paths yet
     run(["report-table", store, "--json", "--csv"], expect=1)

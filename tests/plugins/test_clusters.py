@@ -169,12 +169,12 @@ def test_align_command_reports_plain_and_aligned_lines(tmp_path):
     from landscape_cli.testing import error_line, invoke, run
 
     store = str(tmp_path / "lj6")
-    run(["minima", "lj", "-o", "atoms=6", "--n", "40", "--out", store])
+    run(["minima", "lj", "-o", "atoms=6", "--starts", "40", "--out", store])
     out = json.loads(run(["align", store, "--all-pairs", "--points", "21", "--json"]).output)
     assert out["pairs"] and out["symmetry"]["zero_modes"] == 6
     for row in out["pairs"].values():
         assert row["aligned_distance"] <= row["distance"] + 1e-12
         assert row["aligned_line_barrier"] < row["line_barrier"]
     plain = str(tmp_path / "mb")
-    run(["minima", "mueller-brown", "--n", "20", "--out", plain])
+    run(["minima", "mueller-brown", "--starts", "20", "--out", plain])
     assert "declares no symmetry" in error_line(invoke(["align", plain]))

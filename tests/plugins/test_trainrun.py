@@ -111,7 +111,7 @@ def test_kill_9_during_training_then_resume(tmp_path, potential):
     """A real kill -9 of `landscape train` at a moment when epochs are being committed."""
     options = sum((["-o", f"{k}={v}"] for k, v in OPTIONS.items() if k != "minima"), [])
     args = [sys.executable, "-m", "landscape_cli.main", "train", "mlp", *options,
-            "--n", "2", "--epochs", "40", "--batch-size", "32", "--lr", "0.05", "--optimizer", "sgd"]
+            "--minima", "2", "--epochs", "40", "--batch-size", "32", "--lr", "0.05", "--optimizer", "sgd"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(args + ["--out", str(tmp_path / "ref.h5")], check=True, env=env, capture_output=True)
     proc = subprocess.Popen(args + ["--out", str(tmp_path / "run.h5")], env=env, stdout=subprocess.DEVNULL,
