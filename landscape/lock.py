@@ -8,6 +8,12 @@ lock is released by the kernel when the process dies (even on kill -9).  The sto
 name is resolved first (`landscape.files.store_path`), so a store reached through a
 symlink has one lock; a symlink or anything but a regular file in the lock's place is
 refused, never followed or written through.
+
+The lock file exists only while a writer runs: the holder unlinks it before unlocking,
+and a writer that locked a file already unlinked (it opened the name just before the
+holder released) sees that the name no longer leads to its file and tries again, so
+two writers never hold two different files.  A killed writer leaves the file behind;
+the next writer takes it over and removes it in turn.
 """
 from __future__ import annotations
 
@@ -31,6 +37,23 @@ class WriterLock:
         self._fd: int | None = None
 
     def acquire(self) -> WriterLock:
+        while True:
+            fd = self._locked()
+            if self._still_named(fd):
+                break
+            os.close(fd)  # the holder released and removed it between our open and lock
+        try:  # the owner's pid, for the message a second writer gets
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError as exc:  # a full disk, say: the lock is ours, but say why nothing can be written
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise LandscapeError(f"cannot write lock file {self.path}: {exc.strerror or exc}") from None
+        self._fd = fd
+        return self
+
+    def _locked(self) -> int:
+        """The lock file opened and locked (a one-line error when another writer holds it)."""
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
@@ -46,15 +69,16 @@ class WriterLock:
             owner = self._owner()
             raise LandscapeError(f"another process{owner} is writing {self.path[:-5].replace('/.', '/', 1)}; "
                                  "wait for it to finish") from None
-        try:  # the owner's pid, for the message a second writer gets
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
-        except OSError as exc:  # a full disk, say: the lock is ours, but say why nothing can be written
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-            raise LandscapeError(f"cannot write lock file {self.path}: {exc.strerror or exc}") from None
-        self._fd = fd
-        return self
+        return fd
+
+    def _still_named(self, fd: int) -> bool:
+        """Whether the lock's name still leads to the file `fd` holds."""
+        try:
+            here = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(fd)
+        return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
 
     def _owner(self) -> str:
         try:
@@ -66,6 +90,11 @@ class WriterLock:
 
     def release(self) -> None:
         if self._fd is not None:
+            try:  # while still locked: nobody else can hold this file now
+                if self._still_named(self._fd):
+                    os.unlink(self.path)
+            except OSError:
+                pass  # a read-only folder, say: the file stays, harmless
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

@@ -100,7 +100,7 @@ def coerce_option(name: str, value: Any, kind: type) -> Any:
 
 
 #: Optional packages and the extra of this project that installs them.
-EXTRAS = {"torch": "torch", "torchvision": "torch", "ray": "ray", "ase": "bench"}
+EXTRAS = {"torch": "torch", "torchvision": "torch", "ray": "ray", "ase": "ase"}
 
 
 def _import_target(target: str) -> Any:

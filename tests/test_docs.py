@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
-FILES = ["README.md", "docs/plugins.md", "docs/exploration.md", "docs/store.md"]
+FILES = ["README.md", "docs/plugins.md", "docs/exploration.md", "docs/store.md", "docs/symmetry.md", "docs/ase.md"]
 TEMPLATES = {"docs/torch.md"}
 
 

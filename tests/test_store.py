@@ -710,3 +710,47 @@ def test_check_finds_nan_in_a_history(tmp_path):
         f[f"paths/{name}/history"][0] = np.nan
     with Store.open(filename) as store:
         assert "history contains NaN or inf" in " ".join(store.check())
+
+
+def test_no_lock_file_is_left_after_a_writer_finishes(tmp_path):
+    from landscape.lock import WriterLock
+
+    store = tmp_path / "s"
+    with WriterLock(store) as lock:
+        assert os.path.exists(lock.path)
+    assert not os.path.exists(lock.path)
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".lock")]
+
+
+def test_writers_racing_for_a_lock_never_hold_it_together(tmp_path):
+    """Each worker takes and releases the lock many times while the holder unlinks the
+    file on release; a shared counter file shows whether two ever held it at once."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_lock_worker, args=(str(tmp_path / "s"), str(tmp_path / "inside"), 200))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+
+
+def _lock_worker(store: str, marker: str, rounds: int) -> None:
+    from landscape.errors import LandscapeError
+    from landscape.lock import WriterLock
+
+    held = 0
+    while held < rounds:
+        try:
+            with WriterLock(store):
+                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # fails if another holder is inside
+                os.close(fd)
+                os.unlink(marker)
+                held += 1
+        except LandscapeError:
+            continue
+        except FileExistsError:
+            os._exit(3)
+    os._exit(0)

@@ -15,6 +15,7 @@ import torch
 
 from landscape.errors import LandscapeError
 
+from .matching import network_symmetry
 from .models import make_mlp
 from .potential import NetworkPotential
 from .train import TrainConfig, train_minimum
@@ -106,11 +107,13 @@ def build_mlp(
     device: str = "cpu",
     batched: str = "auto",
     chunk: int = 0,
+    align: bool = False,
 ) -> NetworkPotential:
     """An MLP potential on a synthetic set, with `minima` trained minima "0", "1", ...
 
     batch_size / train_batch 0 mean full batch; minima k is trained with seed
     train_seed + k using `optimizer` (adam or sgd with momentum 0.9), cosine schedule.
+    `align` declares the hidden-unit permutation symmetry (`matching`, weight matching).
     """
     if dtype not in _DTYPES:
         raise LandscapeError(f"dtype must be float32 or float64, got {dtype!r}")
@@ -127,6 +130,8 @@ def build_mlp(
     key = (widths, activation, batchnorm, dataset, n_train, n_test, noise, classes, data_seed, config, dtype, str(dev))
     for k in range(minima):
         potential.add_minimum(str(k), _trained(key, train_seed + k, potential, config))
+    if align:
+        potential.symmetry = network_symmetry(potential)
     return potential
 
 

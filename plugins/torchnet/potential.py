@@ -363,6 +363,7 @@ class NetworkPotential(Potential):
             "chunk": self.chunk,
             "bn_mode": self.bn_mode,
             "calibration": dict(self.calibration) if self.batchnorm else None,
+            **({"symmetry": self.symmetry.describe()} if self.symmetry is not None else {}),
         }
 
     def __repr__(self) -> str:

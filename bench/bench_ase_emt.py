@@ -1,0 +1,119 @@
+"""Au adatom hop on Al(100) under EMT, climbing-image NEB: ASE and landscape side by side.
+
+    pip install -e '.[bench]' && python bench/bench_ase_emt.py [--images 7] [--fmax 0.05]
+
+The system of ASE's diffusion tutorial, kept small: a 2x2x3 Al(100) slab, the Au
+adatom in a hollow site, the two bottom layers fixed, EMT; both ends relaxed with ASE's
+BFGS to fmax 0.01, the final one in the neighbouring hollow site.  ASE runs its NEB
+(improved tangent, k = 0.1, climbing image) with FIRE and with BFGS; landscape runs
+`connect` through the `ase` plugin (NEB and the string method, climbing image, each
+band stepper), same images, same straight-line start, same --fmax.
+
+The tolerances read differently: ASE stops when the largest force on any one atom is
+below fmax, landscape when the norm of the force on any whole image (all its free
+atoms) is, which is the stricter of the two.  Force calls are calculator evaluations
+with forces, the two fixed ends included once each; landscape's `connect` also
+evaluates the final path's energy profile (9 points a segment, energies only), shown
+apart.  "error" is the barrier minus the converged one (ASE's NEB + FIRE at fmax
+1e-4); wall times are one run each on whatever machine this is.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from landscape.connect import connect
+from landscape.potential import CountingPotential
+from landscape.steppers import stepper_from_config
+from landscape_plugins.atoms.calculator import AtomsPotential
+
+
+def hop() -> tuple[Any, Any]:
+    """Relaxed initial and final states of the adatom hop (ASE's BFGS, fmax 0.01)."""
+    from ase.build import add_adsorbate, fcc100
+    from ase.calculators.emt import EMT
+    from ase.constraints import FixAtoms
+    from ase.optimize import BFGS
+
+    initial = fcc100("Al", size=(2, 2, 3))
+    add_adsorbate(initial, "Au", 1.7, "hollow")
+    initial.center(axis=2, vacuum=4.0)
+    initial.set_constraint(FixAtoms(mask=[atom.tag > 1 for atom in initial]))
+    final = initial.copy()
+    final[-1].x += initial.cell[0, 0] / 2
+    for atoms in (initial, final):
+        atoms.calc = EMT()
+        BFGS(atoms, logfile=None).run(fmax=0.01)
+    return initial, final
+
+
+def run_ase(initial: Any, final: Any, images: int, fmax: float, optimizer: str) -> tuple[float, int, float, bool]:
+    """ASE's climbing-image NEB: (barrier, force calls, seconds, converged)."""
+    from ase.calculators.emt import EMT
+    from ase.mep import NEB
+    from ase.optimize import BFGS, FIRE
+
+    class CountingEMT(EMT):
+        calls = 0
+
+        def calculate(self, *args: Any, **kwargs: Any) -> None:
+            CountingEMT.calls += 1
+            super().calculate(*args, **kwargs)
+
+    band = [initial.copy() for _ in range(images - 1)] + [final.copy()]
+    for atoms in band:
+        atoms.calc = CountingEMT()
+    neb = NEB(band, climb=True, method="improvedtangent")
+    neb.interpolate()
+    began = time.perf_counter()
+    converged = {"fire": FIRE, "bfgs": BFGS}[optimizer](neb, logfile=None).run(fmax=fmax, steps=5000)
+    seconds = time.perf_counter() - began
+    energies = [atoms.get_potential_energy() for atoms in band]
+    return max(energies) - energies[0], CountingEMT.calls, seconds, bool(converged)
+
+
+def run_landscape(pot: AtomsPotential, images: int, fmax: float, method: str,
+                  kind: str) -> tuple[float, int, int, float, bool]:
+    """landscape's band through the plugin: (barrier, force calls, profile energies,
+    seconds, converged)."""
+    counter = CountingPotential(pot)
+    began = time.perf_counter()
+    r = connect(counter, pot.minima["start"], pot.minima["end"], method=method, pivots=images,
+                stepper=stepper_from_config({"kind": kind}), fmax=fmax)
+    seconds = time.perf_counter() - began
+    return r.forward_barrier, counter.gradient_points, counter.energy_points, seconds, r.success
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=7, help="images, the two ends included")
+    parser.add_argument("--fmax", type=float, default=0.05, help="force tolerance of both, eV/Å (ASE's default)")
+    args = parser.parse_args()
+    initial, final = hop()
+    from ase.calculators.emt import EMT
+
+    pot = AtomsPotential(initial, EMT, minima={"start": initial, "end": final})
+    rows: dict[str, tuple[float, int, int, float, bool]] = {}
+    for optimizer in ("fire", "bfgs"):
+        barrier, calls, seconds, ok = run_ase(initial, final, args.images, args.fmax, optimizer)
+        rows[f"ASE NEB + {optimizer.upper()}"] = (barrier, calls, 0, seconds, ok)
+    for method in ("neb", "string"):
+        for kind in ("fire", "fire2", "lbfgs"):
+            rows[f"landscape {method} + {kind}"] = run_landscape(pot, args.images, args.fmax, method, kind)
+    reference = rows["ASE NEB + FIRE"][0]
+    converged = run_ase(initial, final, args.images, 1e-4, "fire")[0]
+    print(f"Au on Al(100), EMT: {pot.dim} coordinates ({len(pot.free)} free atoms), {args.images} images, "
+          f"climbing image, fmax {args.fmax} eV/Å")
+    print(f"{'method':24s} {'barrier eV':>10s} {'vs ASE FIRE':>11s} {'error':>8s} {'forces':>6s} {'profile':>7s} {'wall s':>6s}")
+    for name, (barrier, calls, energies, seconds, ok) in rows.items():
+        note = "" if ok else "  (not converged)"
+        print(f"{name:24s} {barrier:10.5f} {barrier - reference:+11.1e} {barrier - converged:+8.1e} {calls:6d} {energies:7d} {seconds:6.2f}{note}")
+    spread = np.ptp([r[0] for r in rows.values()])
+    print(f"converged barrier {converged:.5f} eV; largest difference between rows {spread:.1e} eV")
+
+
+if __name__ == "__main__":
+    main()
