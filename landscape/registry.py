@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from .errors import LandscapeError
+from .errors import LandscapeError, collapse
 from .guard import guard
 from .potential import Potential
 
@@ -43,11 +43,6 @@ OptionSpec = tuple[type, Any, str]
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
-
-
-def _one_line(text: object) -> str:
-    """Collapse whitespace so that a message stays on one line."""
-    return " ".join(str(text).split())
 
 
 def _to_bool(value: Any) -> bool:
@@ -96,7 +91,7 @@ def coerce_option(name: str, value: Any, kind: type) -> Any:
         return _COERCE.get(kind, kind)(value)
     except Exception:  # noqa: BLE001 - any conversion failure means "bad value"
         pass
-    raise LandscapeError(_one_line(f"option {name}={value!r} must be of type {getattr(kind, '__name__', kind)}"))
+    raise LandscapeError(collapse(f"option {name}={value!r} must be of type {getattr(kind, '__name__', kind)}"))
 
 
 #: Optional packages and the extra of this project that installs them.
@@ -113,9 +108,9 @@ def _import_target(target: str) -> Any:
         if missing in EXTRAS:  # an optional dependency, not a broken plugin: say how to get it
             raise LandscapeError(f"{module_name} needs {missing}, which is not installed: "
                                  f"pip install 'landscape[{EXTRAS[missing]}]'") from None
-        raise LandscapeError(_one_line(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}")) from exc
+        raise LandscapeError(collapse(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}")) from exc
     except Exception as exc:  # noqa: BLE001 - plugin modules may fail in any way at import
-        raise LandscapeError(_one_line(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}")) from exc
+        raise LandscapeError(collapse(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}")) from exc
     for part in attr.split(".") if attr else ():
         if not hasattr(obj, part):
             raise LandscapeError(f"{module_name!r} has no attribute {attr!r}")
@@ -161,7 +156,7 @@ class PotentialPlugin:
     def build(self, **options: Any) -> Potential:
         """Import the factory and build the potential; failures are one-line LandscapeErrors."""
         if self.broken:
-            raise LandscapeError(_one_line(f"potential plugin {self.name!r} is broken: {self.broken}"))
+            raise LandscapeError(collapse(f"potential plugin {self.name!r} is broken: {self.broken}"))
         values = self.validate(options)
         factory = _import_target(self.target)
         potential = _call(factory, values, f"potential {self.name!r}")
@@ -186,7 +181,7 @@ def _call(factory: Callable[..., Any], values: Mapping[str, Any], what: str) -> 
     except LandscapeError:
         raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin code may fail in any way; report it in one line
-        raise LandscapeError(_one_line(f"could not build {what}: {type(exc).__name__}: {exc}")) from exc
+        raise LandscapeError(collapse(f"could not build {what}: {type(exc).__name__}: {exc}")) from exc
 
 
 # discovery ---------------------------------------------------------------------------
@@ -195,7 +190,7 @@ def _from_entry_point(ep: EntryPoint) -> PotentialPlugin:
     try:
         obj = ep.load()
     except Exception as exc:  # noqa: BLE001 - a bad third-party plugin must not break the others
-        return PotentialPlugin(ep.name, "(broken)", ep.value, broken=_one_line(f"{type(exc).__name__}: {exc}"))
+        return PotentialPlugin(ep.name, "(broken)", ep.value, broken=collapse(f"{type(exc).__name__}: {exc}"))
     if isinstance(obj, PotentialPlugin):
         return obj if obj.name == ep.name else replace(obj, name=ep.name)
     if isinstance(obj, type) and issubclass(obj, Potential):
@@ -311,7 +306,7 @@ def _load_file(path: str) -> Any:
         module_spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code: report any failure in one line
         sys.modules.pop(name, None)
-        raise LandscapeError(_one_line(f"error while loading {path}: {type(exc).__name__}: {exc}")) from exc
+        raise LandscapeError(collapse(f"error while loading {path}: {type(exc).__name__}: {exc}")) from exc
     return module
 
 

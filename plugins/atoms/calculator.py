@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.errors import LandscapeError, collapse
 from landscape.potential import Potential, as_batch
 from landscape.symmetry import Symmetry
 from landscape_plugins.clusters.alignment import ClusterSymmetry
@@ -29,10 +29,6 @@ from landscape_plugins.clusters.alignment import ClusterSymmetry
 __all__ = ["AtomsPotential", "LatticeSymmetry", "free_indices"]
 
 _MAX_REFINE = 50  # assignment / translation alternations of LatticeSymmetry.align
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def free_indices(atoms: Any) -> np.ndarray:
@@ -54,7 +50,7 @@ def _calculator(calculator: Any) -> Any:
         try:
             calculator = calculator()
         except Exception as exc:  # noqa: BLE001 - user factory: report any failure in one line
-            raise LandscapeError(_one_line(f"the calculator factory failed: {type(exc).__name__}: {exc}")) from exc
+            raise LandscapeError(collapse(f"the calculator factory failed: {type(exc).__name__}: {exc}")) from exc
     if not hasattr(calculator, "get_potential_energy"):
         raise LandscapeError(f"expected an ASE calculator or a factory of one, got {type(calculator).__name__}")
     return calculator
@@ -141,7 +137,7 @@ class AtomsPotential(Potential):
                 if grads is not None:
                     grads[i] = -self._work.get_forces()[self.free].reshape(-1)
             except Exception as exc:  # noqa: BLE001 - calculators fail in many ways: one line
-                raise LandscapeError(_one_line(f"calculator {type(self.calculator).__name__} failed on point {i} "
+                raise LandscapeError(collapse(f"calculator {type(self.calculator).__name__} failed on point {i} "
                                                f"of {len(x)}: {type(exc).__name__}: {exc}")) from exc
         return energies, grads
 

@@ -37,5 +37,7 @@ CIFAR = PotentialPlugin(
         "calibration_size": (int, 2048, "samples for the BatchNorm statistics of every evaluated point"),
         "calibration_batch": (int, 256, "batch size of the BatchNorm calibration"),
         "cache_dir": (str, "", "folder for the decoded images of the .npz file (reused across runs)"),
+        "align": (bool, False, "declare the channel-permutation symmetry (weight matching): connect --align, "
+                               "exploration and `landscape align` then work modulo it"),
     },
 )

@@ -196,6 +196,7 @@ def build_cifar(
     calibration_batch: int = 256,
     cache_dir: str = "",
     balanced: bool = False,
+    align: bool = False,
 ) -> CifarPotential:
     """The loss of CIFAR model `model` on `data` (see the module docstring; options as
     listed by `landscape plugins`)."""
@@ -205,6 +206,8 @@ def build_cifar(
                    calibration_size=calibration_size, calibration_batch=calibration_batch, cache_dir=cache_dir)
     if balanced:  # recorded only when set, so stores made before the option keep their identity
         options["balanced"] = True
+    if align:
+        options["align"] = True
     _check(model, batched, n_train, n_test, batch_size, chunk, l2)
     dev = resolve_device(device)
     source = _source(data)
@@ -221,7 +224,12 @@ def build_cifar(
         net = net.to(memory_format=torch.channels_last)
     if bf16:
         net = Autocast(net)
-    return CifarPotential(net, train, test, options=options, model=model, augment=augment,
-                          batch_size=batch_size or paper_batch_size(model), seed=seed, l2=l2, batched=batched,
-                          chunk=chunk or None, calibration_size=calibration_size,
-                          calibration_batch=calibration_batch)
+    potential = CifarPotential(net, train, test, options=options, model=model, augment=augment,
+                               batch_size=batch_size or paper_batch_size(model), seed=seed, l2=l2, batched=batched,
+                               chunk=chunk or None, calibration_size=calibration_size,
+                               calibration_batch=calibration_batch)
+    if align:  # channels permuted through residual streams and BatchNorm (weight matching)
+        from landscape_plugins.torchnet.matching import network_symmetry
+
+        potential.symmetry = network_symmetry(potential)
+    return potential

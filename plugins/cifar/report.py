@@ -15,7 +15,10 @@ Definitions (Draxler et al. 2018, section 4 and Table 1):
   loss, measured after each epoch) falls below the mean saddle training loss, as in
   Figure 7; per minimum also against its own join level (its lowest MST saddle).
 - Beside it, the straight line between the same MST pairs, evaluated the same way:
-  its maxima and barriers, the baseline that AutoNEB's paths are compared with.
+  its maxima and barriers, the baseline that AutoNEB's paths are compared with.  When
+  the potential declares its channel-permutation symmetry (`-o align=true`), also the
+  straight line to the second minimum's weight-matched image (`landscape.symmetry`):
+  how much of the plain line's barrier is the relabelling of channels.
 
 Evaluations are stored (groups `evaluation-<path>`, `evaluation-line-<a>-<b>` and
 `minima_metrics`, each with a digest of the points it belongs to) and reused; missing
@@ -53,7 +56,8 @@ CSV_COLUMNS = ("architecture", "dataset", "minima", "paths", "mst_edges", "train
                "test_error_sadd_pct", "test_error_delta_pct", "minima_never_crossing", "line_train_loss", "line_factor",
                "line_test_loss",
                "line_test_error_pct", "autoneb_train_barrier", "line_train_barrier", "paths_max_inside",
-               "autoneb_saddle_minus_higher_end", "line_saddle_minus_higher_end")
+               "autoneb_saddle_minus_higher_end", "line_saddle_minus_higher_end", "aligned_line_train_loss",
+               "aligned_line_factor", "aligned_line_train_barrier")
 
 
 # --------------------------------------------------------------------------- evaluations
@@ -67,7 +71,7 @@ def evaluation_digest(points: Any, per_segment: int | None = None) -> str:
 
 
 def _group(kind: str, name: str) -> str:
-    return f"evaluation-{name}" if kind == "path" else f"evaluation-line-{name}"
+    return {"path": f"evaluation-{name}", "line": f"evaluation-line-{name}"}.get(kind, f"evaluation-aligned-line-{name}")
 
 
 def save_path_evaluation(store: Store, group: str, evaluation: Any, digest: str) -> None:
@@ -89,7 +93,7 @@ def _read_eval(store: Store, group: str) -> tuple[dict[str, np.ndarray], str | N
 class _Job:
     """One evaluation the table needs: a stored path, a straight line, or the minima."""
 
-    kind: str  # "path", "line" or "minima"
+    kind: str  # "path", "line", "aligned" (the line to the matched image) or "minima"
     name: str
     points: np.ndarray  # pivots (path, line) or minima coordinates
 
@@ -98,7 +102,7 @@ class _Job:
         return MINIMA_GROUP if self.kind == "minima" else _group(self.kind, self.name)
 
     def points_per_segment(self, per_segment: int, line_points: int) -> int | None:
-        return {"path": per_segment, "line": line_points}.get(self.kind)
+        return {"path": per_segment, "line": line_points, "aligned": line_points}.get(self.kind)
 
     def digest(self, per_segment: int, line_points: int) -> str:
         return evaluation_digest(self.points, self.points_per_segment(per_segment, line_points))
@@ -177,6 +181,8 @@ class PathMetrics:
     line_barriers: Mapping[str, float] | None = None
     interior_max_train_loss: float = float("nan")  # highest training loss away from the two minima
     end_train_losses: tuple[float, float] = (float("nan"), float("nan"))  # at t = 0 and t = 1
+    aligned_maxima: Mapping[str, float] | None = None  # the straight line to the matched image
+    aligned_barriers: Mapping[str, float] | None = None
 
     @property
     def max_inside(self) -> bool:
@@ -227,6 +233,10 @@ class Table1:
         """The same mean for the straight lines between the MST's pairs."""
         return _mean([p.line_maxima[metric] for p in self.mst if p.line_maxima])
 
+    def aligned_line(self, metric: str) -> float:
+        """The same mean for the straight lines to the matched images (NaN without a symmetry)."""
+        return _mean([p.aligned_maxima[metric] for p in self.mst if p.aligned_maxima])
+
     def minimum(self, metric: str) -> float:
         return _mean(list(self.minima[metric]))
 
@@ -276,6 +286,10 @@ class Table1:
             "autoneb_saddle_minus_higher_end": _mean([p.barriers["saddle_minus_higher_end"] for p in mst]),
             "line_saddle_minus_higher_end": _mean([p.line_barriers["saddle_minus_higher_end"]
                                                    for p in mst if p.line_barriers]),
+            "aligned_line_train_loss": self.aligned_line("train_loss"),
+            "aligned_line_factor": self.aligned_line("train_loss") / train_min if train_min > 0 else float("nan"),
+            "aligned_line_train_barrier": _mean([p.aligned_barriers["max_minus_mean_ends"]
+                                                 for p in mst if p.aligned_barriers]),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -289,7 +303,10 @@ class Table1:
                      "max_inside": p.max_inside, "end_train_losses": list(p.end_train_losses),
                      "factor": p.factor,
                      "line_maxima": None if p.line_maxima is None else dict(p.line_maxima),
-                     "line_train_loss_barriers": None if p.line_barriers is None else dict(p.line_barriers)}
+                     "line_train_loss_barriers": None if p.line_barriers is None else dict(p.line_barriers),
+                     "aligned_line_maxima": None if p.aligned_maxima is None else dict(p.aligned_maxima),
+                     "aligned_line_train_loss_barriers": None if p.aligned_barriers is None
+                     else dict(p.aligned_barriers)}
                     for p in self.paths]
         out = {"store": self.store, "row": self.row(), "connected": self.connected, "minima": per_min,
                "paths": per_path}
@@ -323,6 +340,9 @@ class Table1:
             f"{r['autoneb_saddle_minus_higher_end']:.4g} / {r['line_saddle_minus_higher_end']:.4g}",
             f"MST paths whose maximum lies strictly inside: {r['paths_max_inside']} of {r['mst_edges']}",
         ]
+        if math.isfinite(r["aligned_line_train_loss"]):
+            lines.insert(-1, f"straight line to the weight-matched image: train loss {r['aligned_line_train_loss']:.4g} "
+                             f"({r['aligned_line_factor']:.3g}x Min.), barrier {r['aligned_line_train_barrier']:.4g}")
         for p in self.paths:
             line = f"; straight line {p.line_maxima['train_loss']:.4g}" if p.line_maxima else ""
             where = (f"at t={p.barriers['saddle_t']:.2f}" if p.max_inside
@@ -423,19 +443,44 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
         ensure_evaluations(filename, potential, line_jobs, per_segment=per_segment, line_points=line_points,
                            batch_size=batch_size, progress=progress)
         evals.update(_load_evals(filename, [j.group for j in line_jobs]))
+        evals.update(_aligned_lines(filename, desc, potential, line_jobs, per_segment=per_segment,
+                                    line_points=line_points, batch_size=batch_size, progress=progress))
     rows = []
     for (name, i, j, cycles), job in zip(paths, jobs[1:]):
         ev = evals[job.group]
         line = evals.get(_group("line", f"{names[i]}-{names[j]}")) if name in in_mst else None
+        matched = evals.get(_group("aligned", f"{names[i]}-{names[j]}")) if name in in_mst else None
         rows.append(PathMetrics(
             name, i, j, {k: float(np.max(ev[k])) for k in METRICS}, _barrier_dict(barriers(ev["t"], ev["train_loss"])),
             name in in_mst, int(np.sum(ev["is_pivot"])), cycles,
             None if line is None else {k: float(np.max(line[k])) for k in METRICS},
             None if line is None else _barrier_dict(barriers(line["t"], line["train_loss"])),
-            _interior_max(ev["t"], ev["train_loss"]), _end_values(ev["t"], ev["train_loss"])))
+            _interior_max(ev["t"], ev["train_loss"]), _end_values(ev["t"], ev["train_loss"]),
+            aligned_maxima=None if matched is None else {k: float(np.max(matched[k])) for k in METRICS},
+            aligned_barriers=None if matched is None else _barrier_dict(barriers(matched["t"], matched["train_loss"]))))
     arch, dataset = _labels(desc)
     minima = {k: np.asarray(evals[MINIMA_GROUP][k], dtype=float) for k in METRICS}
     return Table1(filename, arch, dataset, tuple(names), minima, tuple(rows), len(in_mst) == len(names) - 1, curves)
+
+
+def _aligned_lines(filename: str, desc: Mapping[str, Any], potential: Any, line_jobs: Sequence[_Job],
+                   **settings: Any) -> dict[str, dict[str, np.ndarray]]:
+    """Evaluations of the straight lines to the matched images, when the potential
+    declares a symmetry: computed (and stored) with a potential, else whatever the store
+    holds.  The matched image needs the potential, so without one stored ones are
+    taken as they are."""
+    from landscape.symmetry import align
+
+    if not desc.get("options", {}).get("align"):
+        return {}
+    if potential is None:
+        with Store.open(filename) as store:
+            held = {g: _read_eval(store, g) for g in (_group("aligned", j.name) for j in line_jobs)}
+        return {g: have[0] for g, have in held.items() if have is not None}
+    pot = potential() if callable(potential) and not hasattr(potential, "dim") else potential
+    jobs = [_Job("aligned", j.name, np.stack([j.points[0], align(pot, j.points[0], j.points[1])])) for j in line_jobs]
+    ensure_evaluations(filename, pot, jobs, **settings)
+    return _load_evals(filename, [j.group for j in jobs])
 
 
 def _end_values(t: Any, values: Any) -> tuple[float, float]:

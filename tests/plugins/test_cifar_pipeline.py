@@ -174,3 +174,46 @@ def test_table_needs_paths(tmp_path):
         s.write_minima(np.zeros((2, 2)) + [[0], [1]], np.zeros(2), ["a", "b"])
     with pytest.raises(LandscapeError, match="no finished paths"):
         table1(tmp_path / "e.h5")
+
+
+def test_align_option_declares_the_channel_symmetry(npz):
+    """-o align=true: a relabelled copy of a ResNet's channels aligns back exactly and
+    has the same loss; without it the potential declares no symmetry (and its stored
+    description is as before)."""
+    import numpy as np
+
+    from landscape.symmetry import align
+    from landscape_plugins.cifar.potential import build_cifar
+
+    common = dict(model="resnet8-w4", data=str(npz), device="cpu", augment=False, batch_size=0,
+                  calibration_size=20)
+    plain, aligned = build_cifar(**common), build_cifar(**common, align=True)
+    assert plain.symmetry is None and "align" not in plain.describe().get("options", {})
+    x = np.random.default_rng(0).standard_normal(aligned.dim) * 0.1
+    perms = aligned.symmetry.permutations(x, np.random.default_rng(1).standard_normal(aligned.dim))
+    shuffled = aligned.symmetry.apply({k: np.random.default_rng(2).permutation(len(p)) for k, p in perms.items()}, x)
+    assert np.linalg.norm(shuffled - x) > 1.0
+    assert np.linalg.norm(align(aligned, x, shuffled) - x) < 1e-12
+    energies = aligned.energy(aligned.asarray(np.stack([x, shuffled])))
+    assert float(energies[0]) == pytest.approx(float(energies[1]), rel=1e-5)
+
+
+def test_table1_adds_the_straight_line_to_the_matched_image(tmp_path, npz, cifar_plugin):
+    """With -o align=true, Table 1 evaluates the straight line to the second minimum's
+    weight-matched image too; that image computes the same function, so the line ends
+    at the minimum's own training loss."""
+    store = tmp_path / "a"
+    run(["train", "cifar", *TINY, "-o", f"data={npz}", "-o", "align=true", "--minima", 2, "--epochs", 2,
+         "--batch-size", 8, "--out", store])
+    run(["explore", store, "--schedule", _schedule(tmp_path / "s.json"), "--no-climb"])
+    report = json.loads(run(["report-table", store, "--json", "--per-segment", 1, "--line-points", 3,
+                             "--no-figures"]).stdout)
+    row, path = report["row"], report["paths"][0]
+    assert math.isfinite(row["aligned_line_train_loss"]) and math.isfinite(row["aligned_line_train_barrier"])
+    with Store.open(store) as s:
+        matched = s.read_array_group(f"evaluation-aligned-line-{path['a']}-{path['b']}")[0]
+        plain = s.read_array_group(f"evaluation-line-{path['a']}-{path['b']}")[0]
+    end = int(np.argmax(matched["t"]))
+    assert matched["train_loss"][end] == pytest.approx(plain["train_loss"][int(np.argmax(plain["t"]))], rel=1e-4)
+    text = run(["report-table", store, "--no-evaluate", "--no-figures", "--per-segment", 1, "--line-points", 3]).stdout
+    assert "straight line to the weight-matched image" in text
