@@ -46,7 +46,7 @@ def test_numpy_and_torch_take_the_same_band_steps(method, stepper):
         connect(pot, pot.asarray(a), pot.asarray(b), method=method, pivots=9, climb=True, fmax=1e-12,
                 stepper=stepper_from_config({"kind": stepper}), budget=Budget(max_steps=40),
                 callbacks=[lambda state, seen=steps[use_torch]: seen.append(state.path.pivots)])
-    assert len(steps[False]) == len(steps[True]) >= 30  # L-BFGS reaches fmax 1e-12 in 37 steps
+    assert len(steps[False]) == len(steps[True]) >= 25  # L-BFGS reaches fmax 1e-12 in 29-37 steps
     assert all(isinstance(p, torch.Tensor) for p in steps[True])  # the path stayed a torch tensor
     for plain, on_torch in zip(steps[False], steps[True]):
         np.testing.assert_allclose(on_torch.numpy(), plain, rtol=0, atol=1e-12)
