@@ -59,14 +59,16 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 
 @click.command("connect")
 @potential_options
-@click.option("--start", required=True, help="Named minimum or comma-separated coordinates.")
-@click.option("--end", required=True, help="Named minimum or comma-separated coordinates.")
+@click.option("--start", default=None, help="Named minimum or comma-separated coordinates [default: --init's first pivot].")
+@click.option("--end", default=None, help="Named minimum or comma-separated coordinates [default: --init's last pivot].")
 @click.option("--method", type=click.Choice(["neb", "string", "autoneb"]), default="autoneb", show_default=True,
               help="Path optimizer: nudged elastic band, string method, or AutoNEB (bands with pivots inserted).")
 @click.option("--climb/--no-climb", default=True, show_default=True, help="Climbing image (final AutoNEB cycle).")
 @click.option("--via", "via", multiple=True, metavar="POINT",
               help="Draw the starting path through this point (a named minimum or coordinates; repeatable, in order) "
                    "instead of the straight line.")
+@click.option("--init", "init", default=None, metavar="FILE",
+              help="Starting path, used as it is: one pivot per row, ends included (.npy, or text: .txt/.csv/.dat).")
 @click.option("--spring", type=float, default=1.0, show_default=True,
               help="NEB spring constant (along the path only: every value > 0 gives the same converged path).")
 @click.option("--pivots", type=int, default=None,
@@ -100,8 +102,8 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
 @click.option("--align", "align_end", is_flag=True,
               help="Move the end onto its image closest to the start under the potential's symmetry (permuted "
                    "atoms or hidden units) before the band starts.")
-def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, method: str, climb: bool,
-                via: tuple[str, ...], spring: float, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None, stepper: str,
+def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end: str | None, method: str,
+                climb: bool, via: tuple[str, ...], init: str | None, spring: float, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None, stepper: str,
                 out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
                 progress: bool | None, max_pivots: int | None, log: str | None, certify: bool, threads: int | None,
                 relax_ends: bool, align_end: bool) -> None:
@@ -117,8 +119,11 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         raise LandscapeError("--resume, --force and --checkpoint-every need --out")
     if resume and force:
         raise LandscapeError("--resume and --force contradict each other")
+    rows = _initial_path(init) if init else None
+    if rows is None and (start is None or end is None):
+        raise LandscapeError("give --start and --end (or an --init path, whose ends they default to)")
     pot = build_potential(potential, options)
-    (a_name, a), (b_name, b) = resolve_point(pot, start, "start"), resolve_point(pot, end, "end")
+    (a_name, a), (b_name, b) = _ends(pot, start, end, rows)
     settings = _connect_settings(method, climb, schedule, fmax, steps)
     if not (spring > 0 and spring < float("inf")):
         raise LandscapeError(f"--spring must be a finite number > 0, got {spring}")
@@ -126,6 +131,8 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         settings["spring"] = spring
     if via:
         settings["via"] = [resolve_point(pot, p, "via")[1] for p in via]
+    if rows is not None:
+        settings["initial"] = rows
     if stepper != "fire":
         if method == "autoneb":
             raise LandscapeError("--stepper applies to --method neb or string; an AutoNEB schedule names its steppers")
@@ -170,6 +177,38 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str, end: str, 
         f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations" + (f", stored in {stored}" if stored else ""),
         *_certificate_lines(hessian),
     ])
+
+
+def _initial_path(file: str) -> Any:
+    """The pivots of --init FILE: a .npy array, or whitespace/comma-separated text."""
+    import numpy as np
+
+    from landscape.files import readable_file
+
+    path = readable_file(file, "--init")
+    try:
+        if path.endswith(".npy"):
+            rows = np.load(path, allow_pickle=False)
+        else:
+            with open(path) as fh:
+                text = fh.read().replace(",", " ")
+            rows = np.loadtxt(text.splitlines(), ndmin=2)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise LandscapeError(f"--init {file}: not a table of numbers ({' '.join(str(exc).split())[:120]})") from None
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _ends(pot: Any, start: str | None, end: str | None, rows: Any) -> tuple[tuple[str, Any], tuple[str, Any]]:
+    """(name, point) of both ends: as given, else --init's first and last pivots."""
+    import numpy as np
+
+    if rows is not None and (rows.ndim != 2 or len(rows) < 3):
+        raise LandscapeError(f"--init needs at least 3 pivots, one per row; got an array of shape {rows.shape}")
+    if rows is not None and rows.shape[1] != pot.dim:
+        raise LandscapeError(f"--init holds pivots of {rows.shape[1]} coordinates; {pot.name} has dim={pot.dim}")
+    a = resolve_point(pot, start, "start") if start is not None else ("init-first", np.asarray(rows[0]))
+    b = resolve_point(pot, end, "end") if end is not None else ("init-last", np.asarray(rows[-1]))
+    return a, b
 
 
 def _aligned_end(pot: Any, a: Any, b: Any) -> tuple[Any, dict[str, float]]:

@@ -120,6 +120,7 @@ class Plan:
     start_path: Path
     budget: Budget
     via: tuple[Any, ...] = ()  # the points the starting path was drawn through, if any
+    given: bool = False  # the starting path is the caller's pivots as they are (`initial`)
 
     @property
     def n_pivots(self) -> int:
@@ -132,16 +133,19 @@ MAX_PIVOTS = 10_000
 
 def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb", pivots: int | None = None,
          budget: Budget | None = None, optimizer: PathOptimizer | None = None, via: Sequence[Any] = (),
-         **settings: Any) -> Plan:
+         initial: Any = None, **settings: Any) -> Plan:
     """Check the endpoints and settings and build the job `connect` runs.
 
     The starting path has `pivots` points (ends included; default 5 for AutoNEB,
     which inserts more, and 9 otherwise), evenly spaced along the straight line, or
     along the broken line through the points `via` (to start in another valley, as an
-    initial path does in ASE); a band without a schedule gets 5000 steps unless a
-    budget says otherwise.
+    initial path does in ASE), or `initial` itself: (k, dim) pivots from `start` to
+    `end`, ends included, used as they are (an interpolation made elsewhere, an earlier
+    run's path); a band without a schedule gets 5000 steps unless a budget says otherwise.
     """
     a, b = check_endpoints(potential, start, end)
+    if initial is not None:
+        return _given_path(potential, a, b, initial, via, pivots, budget, optimizer, method, settings)
     through = [potential.asarray(check_point(potential, p, f"via {k + 1}")) for k, p in enumerate(via)]
     if optimizer is not None and settings:
         raise LandscapeError(f"give an optimizer or its settings ({', '.join(sorted(settings))}), not both")
@@ -162,6 +166,29 @@ def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb",
     t = np.linspace(0.0, 1.0, n)
     pivots = xp.concat([a[None], potential.asarray(corners.interpolate(t[1:-1])), b[None]])  # ends exactly
     return Plan(opt, Path(pivots), budget, tuple(through))
+
+
+def _given_path(potential: Potential, a: Any, b: Any, initial: Any, via: Sequence[Any], pivots: int | None,
+                budget: Budget | None, optimizer: PathOptimizer | None, method: str,
+                settings: dict[str, Any]) -> Plan:
+    """The plan for a starting path given pivot by pivot (see `plan`)."""
+    rows = np.asarray(to_numpy(initial), dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != potential.dim or not 3 <= len(rows) <= MAX_PIVOTS:
+        raise LandscapeError(f"an initial path needs 3 to {MAX_PIVOTS} pivots of {potential.dim} coordinates, "
+                             f"got shape {rows.shape}")
+    if not np.all(np.isfinite(rows)):
+        raise LandscapeError("the initial path holds NaN or infinite coordinates")
+    if via or pivots is not None:
+        raise LandscapeError("an initial path sets the pivots itself: give it without via or pivots")
+    scale = max(1.0, float(np.max(np.abs(rows))))
+    for label, row, end in (("first", rows[0], a), ("last", rows[-1], b)):
+        if np.max(np.abs(row - np.asarray(to_numpy(end), dtype=np.float64))) > 1e-9 * scale:
+            raise LandscapeError(f"the initial path's {label} pivot is not the {'start' if label == 'first' else 'end'}")
+    job = plan(potential, a, b, method=method, pivots=len(rows), budget=budget, optimizer=optimizer, **settings)
+    interior = potential.asarray(rows[1:-1])
+    xp = namespace(a)
+    path = Path(xp.concat([a[None], interior, b[None]]))  # the ends exactly as checked
+    return Plan(job.optimizer, path, job.budget, tuple(interior[k] for k in range(len(rows) - 2)), given=True)
 
 
 # Arrays a band keeps per pivot: pivots, gradients, forces, the stepper's velocity, and

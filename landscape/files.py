@@ -13,7 +13,7 @@ import stat
 
 from .errors import LandscapeError
 
-__all__ = ["store_path"]
+__all__ = ["store_path", "readable_file"]
 
 _KINDS = {stat.S_IFIFO: "a fifo", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
           stat.S_IFSOCK: "a socket"}
@@ -34,3 +34,20 @@ def store_path(path: str | os.PathLike[str]) -> str:
         kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file or folder")
         raise LandscapeError(f"{os.fspath(path)} is {kind}, not a store; give a folder or file name")
     return resolved
+
+
+def readable_file(path: str | os.PathLike[str], what: str) -> str:
+    """`path` when it is a regular file (symlinks followed) that can be opened for
+    reading; a one-line error naming `what` otherwise.  A fifo would block the reader
+    forever and a folder or device is no input file, so they are refused before opening."""
+    name = os.fspath(path)
+    try:
+        mode = os.stat(name).st_mode
+    except OSError as exc:
+        raise LandscapeError(f"{what} {name}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise LandscapeError(f"{what} {name} is {kind}, not a file")
+    if not os.access(name, os.R_OK):
+        raise LandscapeError(f"{what} {name}: permission denied")
+    return name

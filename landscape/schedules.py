@@ -11,6 +11,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from .errors import LandscapeError
+from .files import readable_file
 from .steppers import FIRE, SGD, Stepper, stepper_from_config
 from .values import check_flag, check_number
 
@@ -121,7 +122,7 @@ PRESETS = {"paper": _paper, "analytic": _analytic, "quick": _quick}
 def load_schedule(path: str) -> Schedule:
     """Read a schedule from a JSON file (see `Schedule.to_config` for the format)."""
     try:
-        text = FilePath(path).read_text(encoding="utf-8")
+        text = FilePath(readable_file(path, "schedule file")).read_text(encoding="utf-8")
     except OSError as exc:
         raise LandscapeError(f"cannot read schedule file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
