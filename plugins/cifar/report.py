@@ -538,6 +538,9 @@ def plot_cycles(filename: str, path_name: str, file: str, snapshots: int = 4) ->
     picks = sorted({round(k * (len(cycles) - 1) / max(1, snapshots - 1)) for k in range(snapshots)})
     fig = Figure(figsize=(3.2 * len(picks), 3.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(picks), sharey=True))
+    # one scale for all panels; log when the first cycle's bump dwarfs the levelled path
+    _scale(axes[0], [float(v) for k in picks for v in np.concatenate([cycles[k].path.energies,
+                                                                       cycles[k].dense_energies])])
     for ax, k in zip(axes, picks):
         c = cycles[k]
         s = _arc(np.asarray(c.path.pivots, dtype=np.float64))

@@ -22,7 +22,6 @@ from landscape.errors import LandscapeError
 __all__ = ["Slot", "Group", "PermutationSpec", "mlp_spec", "resnet_spec", "densenet_spec", "permutation_spec"]
 
 
-
 @dataclass(frozen=True)
 class Slot:
     """Where a group's permutation acts: the positions `index` along `axis` of the
