@@ -78,9 +78,9 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
               help="Converged when the largest pivot force is below this [default for neb/string: 1e-4 of the "
                    "starting path's largest force; autoneb: its schedule].")
 @click.option("--steps", type=int, default=None, help="Step budget (default 5000 for neb/string).")
-@click.option("--stepper", type=click.Choice(["fire", "fire2", "lbfgs"]), default="fire", show_default=True,
-              help="neb/string: FIRE, FIRE 2.0, or the band's global L-BFGS (fewest force calls with the string "
-                   "method; docs/benchmarks.md).")
+@click.option("--stepper", type=click.Choice(["fire", "fire2", "lbfgs"]), default=None,
+              help="neb/string: FIRE 2.0 [default], FIRE, or the band's global L-BFGS (fewest force calls with the "
+                   "string method where it converges; docs/benchmarks.md).")
 @click.option("--out", "out", default=None,
               help="Store (a folder): AutoNEB commits every cycle, neb/string their state every "
                    "--checkpoint-every seconds; running the same command again continues it.")
@@ -103,8 +103,8 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
               help="Move the end onto its image closest to the start under the potential's symmetry (permuted "
                    "atoms or hidden units) before the band starts.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end: str | None, method: str,
-                climb: bool, via: tuple[str, ...], init: str | None, spring: float, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None, stepper: str,
-                out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
+                climb: bool, via: tuple[str, ...], init: str | None, spring: float, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
+                stepper: str | None, out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
                 progress: bool | None, max_pivots: int | None, log: str | None, certify: bool, threads: int | None,
                 relax_ends: bool, align_end: bool) -> None:
     """Find the minimum energy path of POTENTIAL between two points.
@@ -133,7 +133,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         settings["via"] = [resolve_point(pot, p, "via")[1] for p in via]
     if rows is not None:
         settings["initial"] = rows
-    if stepper != "fire":
+    if stepper is not None:
         if method == "autoneb":
             raise LandscapeError("--stepper applies to --method neb or string; an AutoNEB schedule names its steppers")
         from landscape.steppers import stepper_from_config

@@ -1,0 +1,112 @@
+"""The default NEB settings by measurement: every band stepper and spring constant on
+the analytic surfaces, side by side in one run.
+
+    python bench/bench_defaults.py            # about a minute on one core
+
+For each surface (Mueller-Brown, LEPS + harmonic oscillator, three-hole, ring, four
+seeded Gaussian mixtures, Mueller-Brown embedded in 50 dimensions), one pair of minima,
+9 pivots, climbing image, `connect`'s default tolerance (1e-4 of the starting path's
+largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at springs 1, 0.3, 0.1 and 0.03,
+and the string method with each stepper.  A run counts when its climbing image is a
+saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.hessian.refine_saddle`)
+from it reaches a first-order saddle whose energy differs by at most that (which saddle
+a band finds depends on where it starts; any first-order saddle on a path is an
+answer); evaluations are single-point energy+gradient evaluations
+(`CountingPotential`), the final dense profile left out.  Prints one table per surface
+and a summary per setting: runs that failed, and total evaluations over the surfaces.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from landscape.connect import connect
+from landscape.driver import Budget
+from landscape.errors import LandscapeError
+from landscape.minima import find_minima
+from landscape.potential import CountingPotential
+from landscape.registry import load_potential
+from landscape.steppers import stepper_from_config
+
+SPRINGS = (1.0, 0.3, 0.1, 0.03)
+STEPPERS = ("fire", "fire2", "lbfgs")
+
+
+def surfaces() -> list[tuple[str, Any, Any, Any, tuple[Any, ...]]]:
+    """(label, potential, start, end, via) for every surface of the sweep.  The ring's
+    straight line runs through its index-2 hilltop, where every band stays by symmetry:
+    it starts through a point of the upper half instead."""
+    out = []
+    for name, a, b in (("mueller-brown", "A", "B"), ("leps", "A", "B"), ("three-hole", "A", "B")):
+        pot = load_potential(name)
+        out.append((name, pot, pot.minimum(a), pot.minimum(b), ()))
+    ring = load_potential("ring")
+    out.append(("ring (via 0, 0.8)", ring, ring.minimum("A"), ring.minimum("B"), (np.array([0.0, 0.8]),)))
+    for seed in range(4):
+        pot = load_potential("gaussian-mixture", {"wells": 6, "seed": seed})
+        m = find_minima(pot, 60, seed=0)
+        out.append((f"gaussian-mixture seed {seed}", pot, m.coords[0], m.coords[1], ()))
+    pot = load_potential("mueller-brown", {"dim": 50})
+    out.append(("mueller-brown 50-D", pot, pot.minimum("A"), pot.minimum("B"), ()))
+    return out
+
+
+def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float, via: tuple[Any, ...] = ()) -> dict[str, Any]:
+    """One band from the straight line: evaluations, its saddle, and whether it is one."""
+    from landscape.hessian import refine_saddle
+
+    counted = CountingPotential(pot)
+    settings: dict[str, Any] = {"method": method, "pivots": 9, "climb": True, "budget": Budget(max_steps=5000),
+                                "stepper": stepper_from_config({"kind": stepper}), "via": via}
+    if method == "neb":
+        settings["spring"] = spring
+    try:
+        r = connect(counted, a, b, **settings)
+    except LandscapeError as exc:
+        return {"evaluations": counted.gradient_points, "ok": False, "note": " ".join(str(exc).split())[:50]}
+    evaluations = counted.gradient_points
+    top = int(np.argmax(np.asarray(r.path.energies)[1:-1])) + 1
+    try:
+        point, cert, _ = refine_saddle(pot, np.asarray(r.path.pivots)[top])
+    except LandscapeError:
+        return {"evaluations": evaluations, "ok": False, "note": "no saddle near the climbing image"}
+    energy = float(np.asarray(pot.energy(pot.asarray(point[None])))[0])
+    low = float(max(np.asarray(pot.energy(pot.asarray(np.stack([np.asarray(a), np.asarray(b)]))))))
+    ok = cert.first_order and abs(float(r.saddle_energy) - energy) <= 1e-3 * max(energy - low, 1e-12)
+    note = "" if ok else f"saddle {float(r.saddle_energy):.6g}, nearest {energy:.6g} (index {cert.index})"
+    return {"evaluations": evaluations, "ok": ok, "note": note if r.success else f"{r.status.value} {note}"}
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.parse_args(argv)
+    settings = [("neb", s, k) for s in STEPPERS for k in SPRINGS] + [("string", s, 1.0) for s in STEPPERS]
+    totals = {_key(m, s, k): {"failed": 0, "evaluations": 0} for m, s, k in settings}
+    per_surface: dict[str, list[int | None]] = {key: [] for key in totals}  # evaluations, None: failed
+    for label, pot, a, b, via in surfaces():
+        print(f"\n{label}")
+        for method, stepper, k in settings:
+            r = run(pot, a, b, method, stepper, k, via)
+            totals[_key(method, stepper, k)]["evaluations"] += r["evaluations"]
+            totals[_key(method, stepper, k)]["failed"] += 0 if r["ok"] else 1
+            per_surface[_key(method, stepper, k)].append(r["evaluations"] if r["ok"] else None)
+            print(f"  {_key(method, stepper, k):<22}{r['evaluations']:>8}  {'ok' if r['ok'] else 'FAILED'} {r['note']}",
+                  flush=True)
+    print("\nsummary over the surfaces: failed runs, total evaluations, geometric mean of evaluations "
+          "against NEB + FIRE at k=1 (the surfaces where both succeeded)")
+    base = per_surface[_key("neb", "fire", 1.0)]
+    for key, t in totals.items():
+        ratios = [r / b for r, b in zip(per_surface[key], base) if r and b]
+        gm = float(np.exp(np.mean(np.log(ratios)))) if ratios else float("nan")
+        print(f"  {key:<22}{t['failed']:>4}{t['evaluations']:>10}{gm:>8.2f}")
+    return totals
+
+
+def _key(method: str, stepper: str, spring: float) -> str:
+    return f"{method} {stepper}" + (f" k={spring:g}" if method == "neb" else "")
+
+
+if __name__ == "__main__":
+    main()
