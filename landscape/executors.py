@@ -91,19 +91,20 @@ class InFlight:
 Batch = Sequence[tuple[int, int, PairTask]]
 
 
-def run_pair(potential: Potential, task: PairTask) -> Result:
-    """Run one task; the optimizer state is dropped (it is large and never stored)."""
+def run_pair(potential: Potential, task: PairTask, callbacks: Sequence[Any] = ()) -> Result:
+    """Run one task; the optimizer state is dropped (it is large and never stored).
+    `callbacks` see every step (the local executor's progress display)."""
     from .connect import connect, plan
     from .runs import run_in_store
 
     if task.in_flight is None:
         result = connect(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots,
-                         budget=task.budget)
+                         budget=task.budget, callbacks=callbacks)
     else:
         where = task.in_flight
         job = plan(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots, budget=task.budget)
         result, _ = run_in_store(where.store, where.name, job, potential, where.names,
-                                 checkpoint_seconds=where.checkpoint_seconds)
+                                 checkpoint_seconds=where.checkpoint_seconds, callbacks=callbacks)
         result = replace(result, config=task.optimizer.to_config())  # as a run without a store reports it
     return replace(result, state=None)
 
@@ -184,9 +185,11 @@ class Executor(ABC):
 
 
 class LocalExecutor(Executor):
-    """Sequential, in this process (the default)."""
+    """Sequential, in this process (the default).  `on_step(i, j, state)`, when set,
+    sees every step of every run (workers elsewhere cannot report steps)."""
 
     _potential: Potential | None = None
+    on_step: Any = None
 
     def _started(self, source: PotentialSource, token: str) -> None:
         self._potential = source.build() if isinstance(source, PotentialSpec) else source
@@ -194,7 +197,10 @@ class LocalExecutor(Executor):
     def submit(self, batch: Batch) -> list[Result]:
         self._require_started()
         assert self._potential is not None
-        return [run_pair(self._potential, task) for _, _, task in batch]
+        if self.on_step is None:
+            return [run_pair(self._potential, task) for _, _, task in batch]
+        return [run_pair(self._potential, task, [lambda state, i=i, j=j: self.on_step(i, j, state)])
+                for i, j, task in batch]
 
 
 def _process_init(source: PotentialSource, token: str) -> None:

@@ -657,6 +657,22 @@ def _progress(enabled: bool, total: int) -> Any:
     return tqdm(total=total, unit="run", leave=False, dynamic_ncols=True, desc="explore")
 
 
+def _show_steps(bar: Any, ex: Executor, names: Sequence[str]) -> None:
+    """Let a local executor show the run in progress on the bar: its pair, step and
+    highest energy (a bar that counts whole runs alone sits still for minutes)."""
+    from .executors import LocalExecutor
+
+    if bar is None or not isinstance(ex, LocalExecutor):
+        return
+
+    def on_step(i: int, j: int, state: Any) -> None:
+        top = float(np.asarray(to_numpy(state.max_energy)))
+        bar.set_postfix_str(f"{names[i]}-{names[j]} step {state.nit}, highest {top:.6g}", refresh=False)
+        bar.update(0)  # redraws at tqdm's own pace
+
+    ex.on_step = on_step
+
+
 def _tick(bar: Any, runs: int, p: ExplorePlan) -> None:
     if bar is not None:
         bar.update(runs)
@@ -795,6 +811,7 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
     if filename is not None and given:
         _commit(filename, state, given, p, attrs(), run)
     bar = _progress(progress, n * (n - 1) // 2 - len(state.edges))
+    _show_steps(bar, ex, state.names)
     try:
         while not p.complete:
             stop = budget.exceeded(runs, evaluations, time.monotonic() - started)
@@ -825,6 +842,8 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
     finally:
         if bar is not None:
             bar.close()
+            if getattr(ex, "on_step", None) is not None:  # a caller's executor outlives this bar
+                ex.on_step = None
     if status is ExploreStatus.COMPLETE and p.unconnected:
         message = f"every edge is final, but {p.unconnected + 1} groups of minima stay apart: their paths failed"
     if filename is not None:

@@ -259,7 +259,8 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
 
 
 def run_in_store(filename: str, name: str, job: Plan, potential: Potential, names: tuple[str, str], *,
-                 checkpoint_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS) -> tuple[Result, tuple[str, int] | None]:
+                 checkpoint_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
+                 callbacks: Sequence[StepCallback] = ()) -> tuple[Result, tuple[str, int] | None]:
     """Run `job` with its progress committed to path `name` of the store `filename` as
     it goes, for a caller that writes the final result itself (an exploration's worker).
 
@@ -278,7 +279,8 @@ def run_in_store(filename: str, name: str, job: Plan, potential: Potential, name
         else:
             with Store.write(filename) as store:
                 store.delete_path(name)
-    return _run(filename, name, config, job, potential, mode, False, checkpoint_seconds, final=False)
+    return _run(filename, name, config, job, potential, mode, False, checkpoint_seconds, final=False,
+                callbacks=callbacks)
 
 
 def connect_stored(

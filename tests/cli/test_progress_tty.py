@@ -7,6 +7,7 @@ import fcntl
 import os
 import pty
 import struct
+import re
 import subprocess
 import sys
 import termios
@@ -63,6 +64,8 @@ def test_long_commands_show_progress_on_a_terminal(folder, args, unit):
     code, err = _stderr_on_a_terminal(args, str(folder))
     assert code == 0, err
     assert "it/s" in err or "s/it" in err or f"{unit}/s" in err or f"s/{unit}" in err, err[-500:]
+    if args[0] == "explore":  # the run in progress, step by step, not only whole runs
+        assert re.search(r"m\d+-m\d+ step \d+, highest", err), err[-500:]
     code, quiet = _stderr_on_a_terminal([*args, "--no-progress"] if args[0] != "minima" else
                                         [*args[:-2], "--out", "gm2", "--no-progress"], str(folder))
     assert code == 0 and "it/s" not in quiet and "/s]" not in quiet, quiet[-500:]
