@@ -184,6 +184,10 @@ def plot_disconnectivity(
         if segs:
             dashes = {"linestyles": "dashed"} if name == "unconnected" else {}
             ax.add_collection(LineCollection(segs, gid=f"dgraph-{name}", **style, **dashes))
+    # a dot at every minimum: a basin barely below its join (a leg shorter than the line
+    # is wide) stays visible without drawing any energy where it is not
+    ends = [n for n in tree if tree.nodes[n]["kind"] == "minimum"]
+    ax.plot([x[n] for n in ends], [y[n] for n in ends], "o", color=color, ms=2.5 * linewidth, gid="dgraph-minima-ends")
     _set_limits(ax, tree, x, root_top, energy_range)
     _draw_levels(ax, levels)
     _decorate(ax, tree, x, label_minima, ylabel)

@@ -153,3 +153,14 @@ def test_png_is_written(tmp_path) -> None:
     assert out.exists() and out.stat().st_size > 5_000
     image = plt.imread(out)
     assert image.shape[0] > 100 and np.ptp(image[..., :3]) > 0.5  # dark lines on white
+
+
+def test_a_basin_just_below_its_join_is_still_visible_as_a_dot() -> None:
+    """A minimum 1e-6 below its saddle has a leg far thinner than a line: a dot marks it
+    at its own energy (nothing drawn at an energy the landscape does not have)."""
+    m = saddle_matrix(3, [(0, 1, -1.0), (1, 2, -0.5)], [-3.0, -1.000001, -2.0])
+    ax = plot_disconnectivity(m)
+    (dots,) = [line for line in ax.lines if line.get_gid() == "dgraph-minima-ends"]
+    legs = collection(ax, "dgraph-minima").get_segments()
+    assert sorted(zip(dots.get_xdata(), dots.get_ydata())) == sorted((seg[0][0], seg[0][1]) for seg in legs)
+    assert -1.000001 in set(dots.get_ydata())
