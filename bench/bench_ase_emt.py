@@ -29,25 +29,12 @@ from landscape.connect import connect
 from landscape.potential import CountingPotential
 from landscape.steppers import stepper_from_config
 from landscape_plugins.atoms.calculator import AtomsPotential
+from landscape_plugins.atoms.systems import adatom_hop
 
 
 def hop() -> tuple[Any, Any]:
     """Relaxed initial and final states of the adatom hop (ASE's BFGS, fmax 0.01)."""
-    from ase.build import add_adsorbate, fcc100
-    from ase.calculators.emt import EMT
-    from ase.constraints import FixAtoms
-    from ase.optimize import BFGS
-
-    initial = fcc100("Al", size=(2, 2, 3))
-    add_adsorbate(initial, "Au", 1.7, "hollow")
-    initial.center(axis=2, vacuum=4.0)
-    initial.set_constraint(FixAtoms(mask=[atom.tag > 1 for atom in initial]))
-    final = initial.copy()
-    final[-1].x += initial.cell[0, 0] / 2
-    for atoms in (initial, final):
-        atoms.calc = EMT()
-        BFGS(atoms, logfile=None).run(fmax=0.01)
-    return initial, final
+    return adatom_hop()
 
 
 def run_ase(initial: Any, final: Any, images: int, fmax: float, optimizer: str) -> tuple[float, int, float, bool]:

@@ -13,13 +13,13 @@ import pytest
 pytest.importorskip("ase")
 
 from ase import Atoms  # noqa: E402
-from ase.build import add_adsorbate, fcc100  # noqa: E402
+from ase.build import fcc100  # noqa: E402
 from ase.calculators.calculator import Calculator, all_changes  # noqa: E402
 from ase.calculators.emt import EMT  # noqa: E402
 from ase.constraints import FixAtoms, FixBondLength  # noqa: E402
 from ase.io import write  # noqa: E402
 from ase.mep import NEB  # noqa: E402
-from ase.optimize import BFGS, FIRE  # noqa: E402
+from ase.optimize import FIRE  # noqa: E402
 
 from landscape.connect import connect  # noqa: E402
 from landscape.errors import LandscapeError  # noqa: E402
@@ -38,16 +38,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def hop() -> tuple[Atoms, Atoms]:
     """ASE's diffusion tutorial on a 2x2x3 slab: the Au adatom in a hollow site and in
     the neighbouring one, bottom two layers fixed, relaxed with BFGS to fmax 0.01."""
-    initial = fcc100("Al", size=(2, 2, 3))
-    add_adsorbate(initial, "Au", 1.7, "hollow")
-    initial.center(axis=2, vacuum=4.0)
-    initial.set_constraint(FixAtoms(mask=[atom.tag > 1 for atom in initial]))
-    final = initial.copy()
-    final[-1].x += initial.cell[0, 0] / 2
-    for atoms in (initial, final):
-        atoms.calc = EMT()
-        BFGS(atoms, logfile=None).run(fmax=0.01)
-    return initial, final
+    from landscape_plugins.atoms.systems import adatom_hop
+
+    return adatom_hop()
 
 
 @pytest.fixture(scope="module")
