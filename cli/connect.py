@@ -71,6 +71,9 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
               help="Starting path, used as it is: one pivot per row, ends included (.npy, or text: .txt/.csv/.dat).")
 @click.option("--spring", type=float, default=1.0, show_default=True,
               help="NEB spring constant (along the path only: every value > 0 gives the same converged path).")
+@click.option("--spring-min", "spring_min", type=float, default=None,
+              help="NEB: energy-weighted springs, from this constant at the higher end's energy up to --spring at "
+                   "the top, so pivots gather near the saddle [default: one constant].")
 @click.option("--pivots", type=int, default=None,
               help="Pivots on the initial straight line, ends included [default: 5 for autoneb, 9 for neb/string].")
 @click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
@@ -103,7 +106,7 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
               help="Move the end onto its image closest to the start under the potential's symmetry (permuted "
                    "atoms or hidden units) before the band starts.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end: str | None, method: str,
-                climb: bool, via: tuple[str, ...], init: str | None, spring: float, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
+                climb: bool, via: tuple[str, ...], init: str | None, spring: float, spring_min: float | None, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
                 stepper: str | None, out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
                 progress: bool | None, max_pivots: int | None, log: str | None, certify: bool, threads: int | None,
                 relax_ends: bool, align_end: bool) -> None:
@@ -129,6 +132,12 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         raise LandscapeError(f"--spring must be a finite number > 0, got {spring}")
     if spring != 1.0:
         settings["spring"] = spring
+    if spring_min is not None:
+        if method != "neb":
+            raise LandscapeError("--spring-min applies to --method neb only")
+        if not 0 < spring_min <= spring:
+            raise LandscapeError(f"--spring-min must be > 0 and at most --spring ({spring:g}), got {spring_min}")
+        settings["spring_min"] = spring_min
     if via:
         settings["via"] = [resolve_point(pot, p, "via")[1] for p in via]
     if rows is not None:

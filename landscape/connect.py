@@ -41,6 +41,7 @@ def make_optimizer(
     schedule: str | Schedule = "analytic",
     band: str = "string",
     spring: float = 1.0,
+    spring_min: float | None = None,
     stepper: Stepper | None = None,
     fmax: float | None = None,
     climb_after: int = 0,
@@ -61,13 +62,16 @@ def make_optimizer(
     """
     if method not in METHODS:
         raise LandscapeError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if spring_min is not None and method != "neb":
+        raise LandscapeError("spring_min (energy-weighted springs) applies to method neb only")
     if method in ("neb", "string"):
         if autoneb:
             raise LandscapeError(f"{', '.join(sorted(autoneb))} applies to method autoneb only, not {method}")
         # Without a tolerance a band would spend its whole budget: stop it, scale-free.
         frtol = DEFAULT_FRTOL if fmax is None else None
-        return ElasticBand(method=method, spring=spring, stepper=stepper or FIRE2(), climb=climb,
-                           climb_after=climb_after, fmax=fmax, frtol=frtol, fault_check_every=fault_check_every)
+        return ElasticBand(method=method, spring=spring, spring_min=spring_min, stepper=stepper or FIRE2(),
+                           climb=climb, climb_after=climb_after, fmax=fmax, frtol=frtol,
+                           fault_check_every=fault_check_every)
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
     inner = ElasticBand(method=band, spring=spring, fmax=fmax, fault_check_every=fault_check_every)
     return AutoNEB(schedule=sched, band=inner, **autoneb)

@@ -19,6 +19,7 @@ __all__ = [
     "improved_tangents",
     "project_perpendicular",
     "spring_forces",
+    "energy_weighted_springs",
     "climbing_forces",
     "interpolate",
     "redistribute",
@@ -101,10 +102,26 @@ def project_perpendicular(vectors: Any, tangents: Any) -> Any:
     return vectors - xp.sum(vectors * tangents, axis=-1)[:, None] * tangents
 
 
-def spring_forces(pivots: Any, tangents: Any, k: float) -> Any:
-    """NEB spring force k (|R+ - R| - |R - R-|) tau, acting only along the tangent."""
+def spring_forces(pivots: Any, tangents: Any, k: Any) -> Any:
+    """NEB spring force (k+ |R+ - R| - k- |R - R-|) tau, acting only along the tangent;
+    `k` one constant, or one per segment (N+1,) (`energy_weighted_springs`)."""
     seg = segment_lengths(pivots)
-    return (k * (seg[1:] - seg[:-1]))[:, None] * tangents
+    if isinstance(k, (int, float)):
+        return (k * (seg[1:] - seg[:-1]))[:, None] * tangents
+    pull = k * seg
+    return (pull[1:] - pull[:-1])[:, None] * tangents
+
+
+def energy_weighted_springs(energies: Any, k_max: float, k_min: float) -> Any:
+    """Per-segment spring constants that stiffen with energy (Henkelman, Uberuaga and
+    Jonsson 2000): `k_max` where a segment reaches the highest pivot, falling linearly
+    to `k_min` at the higher end's energy and below, so pivots gather near the saddle."""
+    xp = array_namespace(energies)
+    seg_e = xp.maximum(energies[1:], energies[:-1])
+    e_ref = xp.maximum(energies[0], energies[-1])
+    span = xp.max(energies) - e_ref
+    frac = xp.where(span > 0, (seg_e - e_ref) / xp.where(span > 0, span, xp.ones_like(span)), xp.zeros_like(seg_e))
+    return k_min + (k_max - k_min) * xp.clip(frac, 0.0, 1.0)
 
 
 def climbing_forces(gradients: Any, tangents: Any) -> Any:

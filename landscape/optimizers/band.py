@@ -53,11 +53,11 @@ class BandState(OptimizerState):
     dense: tuple[int, np.ndarray] | None = None  # (per_segment, energies) between pivots, if evaluated
 
 
-def band_forces(pivots: Any, energies: Any, gradients: Any, spring: float | None, climbing: bool) -> Any:
+def band_forces(pivots: Any, energies: Any, gradients: Any, spring: Any, climbing: bool) -> Any:
     """Forces (N, dim) on the interior pivots.
 
     Perpendicular part of minus the gradient, plus springs along the tangent when
-    `spring` is given (NEB).  With `climbing` the highest interior pivot instead feels
+    `spring` is given (NEB; one constant, or one per segment).  With `climbing` the highest interior pivot instead feels
     -g + 2 (g . tau) tau: it descends across the path and climbs along it.
     """
     xp = array_namespace(pivots)
@@ -121,6 +121,7 @@ class ElasticBand(PathOptimizer):
 
     method: str = "neb"
     spring: float = 1.0
+    spring_min: float | None = None  # energy-weighted springs from this (ends) to `spring` (top)
     stepper: Stepper = field(default_factory=FIRE)
     climb: bool = False
     climb_after: int = 0
@@ -144,6 +145,8 @@ class ElasticBand(PathOptimizer):
         for name in ("fmax", "frtol", "etol"):
             if getattr(self, name) is not None:
                 check_number(name, getattr(self, name), lambda v: v > 0, "> 0")
+        if self.spring_min is not None:
+            check_number("spring_min", self.spring_min, lambda v: 0 < v <= self.spring, f"in (0, spring={self.spring}]")
 
     # PathOptimizer ---------------------------------------------------------------
     def init(self, path: Path, potential: Potential) -> BandState:
@@ -301,6 +304,8 @@ class ElasticBand(PathOptimizer):
         return {
             "method": self.method,
             "spring": self.spring if self.method == "neb" else None,
+            # only when set: stored runs keep the identity they had before the option
+            **({"spring_min": self.spring_min} if self.spring_min is not None and self.method == "neb" else {}),
             "stepper": self.stepper.to_config(),
             "climb": self.climb,
             "climb_after": self.climb_after,
@@ -317,7 +322,9 @@ class ElasticBand(PathOptimizer):
 
     # internals -------------------------------------------------------------------
     def _forces(self, pivots: Any, energies: Any, g: Any, climbing: bool) -> Any:
-        spring = self.spring if self.method == "neb" else None
+        spring: Any = self.spring if self.method == "neb" else None
+        if spring is not None and self.spring_min is not None:
+            spring = geometry.energy_weighted_springs(energies, self.spring, self.spring_min)
         return band_forces(pivots, energies, g, spring, climbing)
 
     def _reparametrise(self, pivots: Any, climber: Any) -> Any:
