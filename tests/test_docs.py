@@ -2,8 +2,8 @@
 
 The blocks of one file run in order in a fresh folder: Python blocks in one namespace
 (a later block may use what an earlier one defined, as a reader would), shell blocks
-with bash, `landscape` on the PATH, and `examples/` and `bench/` reachable as from the
-project's root.  A block runs unless the line before it says why not,
+with bash, `landscape` on the PATH, and `examples/`, `bench/` and `tests/` reachable as
+from the project's root.  A block runs unless the line before it says why not,
 `<!-- not run by the docs test: REASON -->` (a GPU, full CIFAR, a benchmark, a template
 around the reader's own network); nothing else is exempt.
 """
@@ -39,7 +39,7 @@ def test_every_exempt_block_says_why_and_no_block_hides():
 def test_code_blocks_run_as_written(name, tmp_path, monkeypatch):
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)
-    for folder in ("examples", "bench"):
+    for folder in ("examples", "bench", "tests"):
         (tmp_path / folder).symlink_to(ROOT / folder)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
