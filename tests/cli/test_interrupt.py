@@ -50,7 +50,7 @@ def test_ctrl_c_in_a_neb_run_keeps_its_state_and_the_rerun_continues_it(tmp_path
     neb = ["connect", SPEC, "-o", "bend=0.6", "--start", "L", "--end", "R", "--method", "neb", "--fmax", "0.0001", "--json"]
     whole = json.loads(invoke(neb + ["--out", tmp_path / "whole"]).stdout)
     out = tmp_path / "parts"
-    command = neb + ["-o", "after=40", "--out", out]
+    command = neb + ["-o", "after=15", "--out", out]
     steps = []
     for _ in range(40):
         r = invoke(command)
