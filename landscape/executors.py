@@ -12,6 +12,7 @@ Neither ray nor torch is imported by this module; `RayExecutor` imports ray when
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ import numpy as np
 from .driver import Budget
 from .errors import LandscapeError
 from .optimizers.base import PathOptimizer
+from .path import to_numpy
 from .potential import Potential
 from .result import Result
 
@@ -135,10 +137,14 @@ def _check_source(source: Any) -> PotentialSource:
 
 
 class Executor(ABC):
-    """Runs batches of path runs; use as a context manager or call `close()`."""
+    """Runs batches of path runs; use as a context manager or call `close()`.
+
+    `on_step(i, j, step, highest)`, when set, hears how the runs in flight go (the
+    local and process executors report; Ray tasks report only when they finish)."""
 
     _source: PotentialSource | None = None
     _token: str = ""
+    on_step: Any = None
 
     def start(self, source: PotentialSource) -> None:
         """Ship the potential to the workers (again only when it changed)."""
@@ -185,11 +191,9 @@ class Executor(ABC):
 
 
 class LocalExecutor(Executor):
-    """Sequential, in this process (the default).  `on_step(i, j, state)`, when set,
-    sees every step of every run (workers elsewhere cannot report steps)."""
+    """Sequential, in this process (the default)."""
 
     _potential: Potential | None = None
-    on_step: Any = None
 
     def _started(self, source: PotentialSource, token: str) -> None:
         self._potential = source.build() if isinstance(source, PotentialSpec) else source
@@ -199,19 +203,39 @@ class LocalExecutor(Executor):
         assert self._potential is not None
         if self.on_step is None:
             return [run_pair(self._potential, task) for _, _, task in batch]
-        return [run_pair(self._potential, task, [lambda state, i=i, j=j: self.on_step(i, j, state)])
-                for i, j, task in batch]
+        return [run_pair(self._potential, task, [_Reporter((i, j), self.on_step, 0.1)]) for i, j, task in batch]
 
 
-def _process_init(source: PotentialSource, token: str) -> None:
+class _Reporter:
+    """A step callback that tells `send(i, j, step, highest)` at most every `every` seconds."""
+
+    def __init__(self, pair: tuple[int, int], send: Any, every: float):
+        self.pair, self.send, self.every, self.last = pair, send, every, -float("inf")
+
+    def __call__(self, state: Any) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self.send(*self.pair, int(state.nit), float(np.asarray(to_numpy(state.max_energy))))
+
+
+# Worker side of a process pool: where progress goes (a queue the driver reads), if anywhere.
+_EVENTS: list[Any] = []
+
+
+def _process_init(source: PotentialSource, token: str, events: Any = None) -> None:
     _resolve(source, token)
+    _EVENTS[:] = [] if events is None else [events]
 
 
-def _process_run(token: str, task: PairTask) -> Result:
+def _process_run(token: str, task: PairTask, pair: tuple[int, int] | None = None) -> Result:
     potential = _WORKER.get(token)
     if potential is None:  # pragma: no cover - the initializer always ran first
         raise LandscapeError("worker lost its potential")
-    return run_pair(potential, task)
+    if pair is None or not _EVENTS:
+        return run_pair(potential, task)
+    events = _EVENTS[0]
+    return run_pair(potential, task, [_Reporter(pair, lambda *m: events.put(m), 0.25)])
 
 
 class ProcessExecutor(Executor):
@@ -220,6 +244,8 @@ class ProcessExecutor(Executor):
     The potential is pickled once per worker by the pool's initializer, so it must be
     picklable, or be given as a `PotentialSpec`.
     """
+
+    _events: Any = None
 
     def __init__(self, workers: int | None = None, mp_context: str = "spawn"):
         if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 1):
@@ -237,20 +263,38 @@ class ProcessExecutor(Executor):
         from concurrent.futures import ProcessPoolExecutor
 
         self._shutdown()
-        self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context(self._context),
-                                         initializer=_process_init, initargs=(source, token))
+        context = multiprocessing.get_context(self._context)
+        self._events = context.Queue()  # the workers' progress, read while a batch runs
+        self._pool = ProcessPoolExecutor(self._workers, mp_context=context,
+                                         initializer=_process_init, initargs=(source, token, self._events))
 
     def submit(self, batch: Batch) -> list[Result]:
         self._require_started()
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            futures = [self._pool.submit(_process_run, self._token, task) for _, _, task in batch]
+            report = self.on_step is not None
+            futures = [self._pool.submit(_process_run, self._token, task, (i, j) if report else None)
+                       for i, j, task in batch]
+            if report:
+                self._relay(futures)
             return [f.result() for f in futures]
         except BrokenProcessPool:
             self.close()
             raise LandscapeError("a worker process died (out of memory? a script that starts workers needs an "
                                  "`if __name__ == \"__main__\":` guard)") from None
+
+    def _relay(self, futures: list[Any]) -> None:
+        """Pass the workers' progress to `on_step` until every run of the batch is done."""
+        import queue
+
+        while not all(f.done() for f in futures):
+            try:
+                message = self._events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if self.on_step is not None:
+                self.on_step(*message)
 
     def close(self) -> None:
         self._source = None  # a later start() builds a new pool

@@ -658,16 +658,13 @@ def _progress(enabled: bool, total: int) -> Any:
 
 
 def _show_steps(bar: Any, ex: Executor, names: Sequence[str]) -> None:
-    """Let a local executor show the run in progress on the bar: its pair, step and
-    highest energy (a bar that counts whole runs alone sits still for minutes)."""
-    from .executors import LocalExecutor
-
-    if bar is None or not isinstance(ex, LocalExecutor):
+    """Let the executor show the run in progress on the bar: its pair, step and highest
+    energy (a bar that counts whole runs alone sits still for minutes)."""
+    if bar is None:
         return
 
-    def on_step(i: int, j: int, state: Any) -> None:
-        top = float(np.asarray(to_numpy(state.max_energy)))
-        bar.set_postfix_str(f"{names[i]}-{names[j]} step {state.nit}, highest {top:.6g}", refresh=False)
+    def on_step(i: int, j: int, step: int, top: float) -> None:
+        bar.set_postfix_str(f"{names[i]}-{names[j]} step {step}, highest {top:.6g}", refresh=False)
         bar.update(0)  # redraws at tqdm's own pace
 
     ex.on_step = on_step

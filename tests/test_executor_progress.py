@@ -1,0 +1,28 @@
+"""Executors report the runs in flight: pair, step and highest energy, as they go."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscape.connect import make_optimizer
+from landscape.driver import Budget
+from landscape.executors import LocalExecutor, PairTask, ProcessExecutor, PotentialSpec
+from landscape.registry import load_potential
+
+
+@pytest.mark.parametrize("make", [LocalExecutor, lambda: ProcessExecutor(workers=2)])
+def test_runs_in_flight_report_their_steps(make):
+    pot = load_potential("mueller-brown")
+    task = PairTask(np.asarray(pot.minimum("A")), np.asarray(pot.minimum("B")),
+                    make_optimizer("neb", fmax=1e-6), 9, Budget(max_steps=3000))
+    heard: list[tuple] = []
+    with make() as ex:
+        ex.start(PotentialSpec("mueller-brown", {}))
+        plain = ex.submit([(0, 1, task)])[0]
+        ex.on_step = lambda *m: heard.append(m)
+        reported = ex.submit([(0, 1, task), (1, 0, task)])
+    assert heard and {m[:2] for m in heard} <= {(0, 1), (1, 0)}
+    steps = [m[2] for m in heard if m[:2] == (0, 1)]
+    assert steps == sorted(steps) and max(steps) <= reported[0].nit
+    assert all(np.isfinite(m[3]) for m in heard)  # the highest energy on the band at that step
+    assert reported[0].saddle_energy == plain.saddle_energy  # reporting changes nothing
