@@ -122,6 +122,8 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         raise LandscapeError("--resume, --force and --checkpoint-every need --out")
     if resume and force:
         raise LandscapeError("--resume and --force contradict each other")
+    if init and align_end:
+        raise LandscapeError("--align moves the end, an --init path fixes it: give one of them")
     rows = _initial_path(init) if init else None
     if rows is None and (start is None or end is None):
         raise LandscapeError("give --start and --end (or an --init path, whose ends they default to)")
