@@ -482,6 +482,9 @@ def _stored_edges(store: Store, state: _State) -> None:
         state.add(pair, energy, -1)
         state.paths.setdefault(pair, name)
     arrays, attrs = _read_graph(store)
+    stored = arrays.get("distances")  # aligned distances an earlier call computed
+    if stored is not None and stored.shape == (len(state.names),) * 2:
+        state.aligned_distances = np.asarray(stored, dtype=np.float64)
     state.evaluations_before = int(attrs.get("evaluations_total", 0))
     state.batches_before = int(attrs.get("batches_total", 0))
     for (i, j), w, b in zip(arrays.get("pairs", []), arrays.get("energies", []), arrays.get("batch", [])):
@@ -510,18 +513,21 @@ def _check_minima(coords: np.ndarray, dim: int) -> np.ndarray:
     return c
 
 
-def _check_images(potential: Potential, coords: np.ndarray, names: Sequence[str] | None) -> None:
+def _check_images(potential: Potential, coords: np.ndarray, names: Sequence[str] | None) -> np.ndarray | None:
     """No two minima may be images of one state under the potential's symmetry: a run
-    between them would measure the symmetry, not the landscape."""
-    if symmetry_of(potential) is None or len(coords) < 2:
-        return
+    between them would measure the symmetry, not the landscape.  Returns the aligned
+    distances it computed (the exploration's proposals use them), None without a symmetry."""
+    if symmetry_of(potential) is None:
+        return None
+    d = distance_matrix(potential, coords)
     tol = 1e-6 * max(1.0, float(np.max(np.abs(coords))))
-    same = images(potential, coords, tol)
+    same = images(potential, coords, tol, d)
     if same:
         i, j = same[0]
         label = (lambda k: f"m{k}") if names is None else (lambda k: str(names[k]))
         raise LandscapeError(f"minima {label(i)} and {label(j)} are images of one state under {potential.name}'s "
                              f"symmetry ({len(same)} such pair(s)); keep one of each (landscape minima does)")
+    return d
 
 
 def _same_minima(a: np.ndarray, b: np.ndarray) -> bool:
@@ -554,14 +560,14 @@ def _open_or_create(filename: str, potential: Potential, coords: np.ndarray | No
 
 def _fresh_state(potential: Potential, coords: Any, names: Sequence[str] | None) -> _State:
     c = _check_minima(coords, potential.dim)
-    _check_images(potential, c, names)
+    aligned = _check_images(potential, c, names)
     names = [f"m{i}" for i in range(len(c))] if names is None else [str(n) for n in names]
     if len(names) != len(c) or len(set(names)) != len(names):
         raise LandscapeError(f"need {len(c)} distinct names for the minima, got {len(names)} ({len(set(names))} distinct)")
     energies = np.asarray(to_numpy(potential.energy(potential.asarray(c))), dtype=np.float64)
     if not np.all(np.isfinite(energies)):
         raise LandscapeError("a minimum has a NaN or infinite energy")
-    return _State(names, c, energies)
+    return _State(names, c, energies, aligned_distances=aligned)
 
 
 def _commit(filename: str, state: _State, batch: Sequence[tuple[Pair, Result | None]], p: ExplorePlan,
@@ -608,11 +614,14 @@ class _Settings:
         end = state.coords[j] if self.aligner is None else align(self.aligner, state.coords[i], state.coords[j])
         return PairTask(state.coords[i], end, self.optimizer, self.pivots, self.run_budget, in_flight)
 
-    def distances(self, coords: np.ndarray) -> np.ndarray | None:
-        """Distances between the minima (modulo the symmetry), when the rule or order needs them."""
+    def distances(self, state: _State) -> np.ndarray | None:
+        """Distances between the minima (modulo the symmetry), when the rule or order
+        needs them; aligned ones computed once per store (kept in the state and /graph)."""
+        if self.aligner is not None and state.aligned_distances is None:
+            state.aligned_distances = distance_matrix(self.aligner, state.coords)
         if self.rule != "closest" and self.order != "nearest":
             return None
-        return distance_matrix(self.aligner, coords) if self.aligner is not None else _distances(coords)
+        return state.aligned_distances if self.aligner is not None else distance_matrix(None, state.coords)
 
     def propose(self, state: _State, distances: np.ndarray | None) -> ExplorePlan:
         return propose(len(state.names), state.energies, state.edges, batch=self.batch, rule=self.rule,
@@ -634,12 +643,6 @@ class _Settings:
             "aligned_ends": self.aligner is not None,
             "tags": dict(self.tags),
         }
-
-
-def _distances(coords: np.ndarray) -> np.ndarray:
-    """Euclidean distances between the minima."""
-    sq = np.einsum("ij,ij->i", coords, coords)
-    return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * coords @ coords.T, 0.0))
 
 
 def _check_choice(rule: str, order: str) -> None:
@@ -790,9 +793,7 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
          filename: str | None, given: list[tuple[Pair, Result | None]]) -> Exploration:
     n = len(state.names)
     in_flight = filename if filename is not None and ex.shares_files else None
-    distances = run.distances(state.coords)
-    if run.aligner is not None:
-        state.aligned_distances = distances
+    distances = run.distances(state)
     config = run.config(ex)
     started = time.monotonic()
     runs = evaluations = resumed = 0
@@ -873,14 +874,14 @@ def load_exploration(filename: str | os.PathLike[str]) -> Exploration:
         coords, energies, names = store.read_minima()
         state = _State(list(names), np.asarray(coords, dtype=np.float64), np.asarray(energies, dtype=np.float64))
         _stored_edges(store, state)
-        arrays, attrs = _read_graph(store)
+        attrs = _read_graph(store)[1]
     config = attrs.get("config", {})
     rule, order = config.get("rule", "closest"), config.get("order", "highest")
     _check_choice(rule, order)
     # an exploration modulo a symmetry stored the distances it used; others are Euclidean
-    distances = arrays.get("distances")
+    distances = state.aligned_distances
     if distances is None and (rule == "closest" or order == "nearest"):
-        distances = _distances(state.coords)
+        distances = distance_matrix(None, state.coords)
     p = propose(len(names), state.energies, state.edges, rule=rule, order=order, distances=distances)
     if p.complete:
         status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"

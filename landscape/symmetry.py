@@ -90,10 +90,13 @@ def distance(potential: Any, a: Any, b: Any) -> float:
 
 
 def distance_matrix(potential: Any, points: Any) -> np.ndarray:
-    """(m, m) symmetric distances between the states of `points` (m, dim)."""
+    """(m, m) symmetric distances between the states of `points` (m, dim); Euclidean
+    for a potential without a symmetry (or None), from the Gram matrix: no (m, m, dim)
+    intermediate for network-sized points."""
     p = np.asarray(to_numpy(points), dtype=np.float64)
     if symmetry_of(potential) is None:
-        return np.linalg.norm(p[:, None, :] - p[None, :, :], axis=-1)
+        sq = np.einsum("ij,ij->i", p, p)
+        return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * p @ p.T, 0.0))
     m = len(p)
     d = np.zeros((m, m))
     for i in range(m):
@@ -102,9 +105,10 @@ def distance_matrix(potential: Any, points: Any) -> np.ndarray:
     return d
 
 
-def images(potential: Any, points: Any, tol: float) -> list[tuple[int, int]]:
-    """Pairs (i, j), i < j, of `points` that are images of one state (distance <= tol)."""
-    d = distance_matrix(potential, points)
+def images(potential: Any, points: Any, tol: float, distances: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, of `points` that are images of one state (distance <= tol);
+    `distances` when the caller has `distance_matrix(potential, points)` already."""
+    d = distance_matrix(potential, points) if distances is None else distances
     m = len(d)
     return [(i, j) for i in range(m) for j in range(i + 1, m) if d[i, j] <= tol]
 
