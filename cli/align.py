@@ -11,7 +11,7 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import emit, progress_option, set_threads, threads_option, want_progress
+from .common import emit, progress_bar, progress_option, set_threads, threads_option
 
 __all__ = ["align_cmd"]
 
@@ -52,12 +52,8 @@ def align_cmd(file: str, reference: str | None, all_pairs: bool, points: int, as
     ref = int(np.argmin(energies)) if reference is None else _index(names, reference, file)
     pairs = ([(i, j) for i in range(len(names)) for j in range(i + 1, len(names))] if all_pairs
              else [(ref, j) for j in range(len(names)) if j != ref])
-    bar = pairs
-    if want_progress(progress):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(pairs, unit="pair", desc="align", leave=False, dynamic_ncols=True)
-    rows = {f"{names[i]}-{names[j]}": compare_lines(pot, coords[i], coords[j], points) for i, j in bar}
+    rows = {f"{names[i]}-{names[j]}": compare_lines(pot, coords[i], coords[j], points)
+            for i, j in progress_bar(pairs, progress, "pairs")}
     lines = [f"{file}: {len(rows)} pair(s) of {pot.name} minima, plain and aligned ({points} points per line)",
              f"  {'pair':<14}{'distance':>12}{'aligned':>12}{'line barrier':>16}{'aligned line':>16}"]
     lines += [f"  {k:<14}{r['distance']:>12.6g}{r['aligned_distance']:>12.6g}{r['line_barrier']:>16.6g}"

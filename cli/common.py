@@ -14,7 +14,7 @@ from landscape.path import to_numpy
 from landscape.potential import Potential
 
 __all__ = ["LandscapeGroup", "RENAMED", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
-           "picture_name", "dpi_option", "progress_option", "want_progress", "threads_option", "set_threads"]
+           "picture_name", "dpi_option", "progress_option", "want_progress", "progress_bar", "threads_option", "set_threads"]
 
 
 #: Options renamed for one vocabulary (`--out` a store, `--figure` a picture,
@@ -122,6 +122,15 @@ def want_progress(flag: bool | None) -> bool:
     import sys
 
     return sys.stderr.isatty() if flag is None else flag
+
+
+def progress_bar(items: Any, flag: bool | None, unit: str) -> Any:
+    """`items`, with a progress bar over them on stderr when asked (or on a terminal)."""
+    if not want_progress(flag):
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, unit=unit[:-1] if unit.endswith("s") else unit, desc=unit, leave=False, dynamic_ncols=True)
 
 
 def threads_option(fn: Callable[..., Any]) -> Callable[..., Any]:

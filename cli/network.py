@@ -10,22 +10,13 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import (emit, json_number, picture_name, potential_options, progress_option, set_threads, threads_option,
-                     want_progress)
+from .common import (emit, json_number, picture_name, potential_options, progress_bar, progress_option, set_threads,
+                     threads_option, want_progress)
 
 __all__ = ["train_cmd", "evaluate_cmd", "hessian_cmd", "xor_cmd", "report_table_cmd"]
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _bar(items: Any, flag: bool | None, unit: str) -> Any:
-    """`items`, with a progress bar over them on stderr when asked (or on a terminal)."""
-    if not want_progress(flag):
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, unit=unit[:-1] if unit.endswith("s") else unit, desc=unit, leave=False, dynamic_ncols=True)
 
 
 def _network(potential: Any, what: str) -> Any:
@@ -234,7 +225,7 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     with WriterLock(file):  # one writer: a second one fails at once, before any work
         pot = _stored_network(file, "evaluate")
         results = {name: _evaluate_one(file, pot, name, per_segment, batch_size, out)
-                   for name in _bar(names, progress, "paths")}
+                   for name in progress_bar(names, progress, "paths")}
     lines = [f"{file}: {len(names)} paths evaluated on the full train and test sets "
              f"({'no BatchNorm' if pot.bn_mode == 'none' else 'BatchNorm statistics: ' + pot.bn_mode})",
              "barriers: max-mean = max minus mean of the ends; gap-line = largest excess over the straight line "
@@ -307,12 +298,12 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
         return
     pot = _network(pot, "hessian")
     at_minima = {}
-    for m in _bar(pick_min, progress, "minima"):
+    for m in progress_bar(pick_min, progress, "minima"):
         tangent, along = tangents[m]
         report = analyse_point(pot, coords[names.index(m)], tangent, rtol=rtol, dense_limit=dense_limit, **kw)
         at_minima[m] = {**report.to_dict(), "tangent_of": along}
     at_paths = {p: {**climbing_image_analysis(pot, results[p], **kw), "climbing": bool(results[p].climbing)}
-                for p in _bar(list(results), progress, "paths")}
+                for p in progress_bar(list(results), progress, "paths")}
     lines = [f"{file}: Hessian of the data loss ({'all' if not samples else samples} training samples, "
              f"{pot.dim} parameters)"]
     for m, r in at_minima.items():

@@ -304,6 +304,10 @@ class ProcessExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._events is not None:  # its feeder thread goes with it
+            self._events.close()
+            self._events.join_thread()
+            self._events = None
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "mp_context": self._context}
