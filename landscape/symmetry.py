@@ -61,17 +61,16 @@ def symmetry_of(potential: Any) -> Symmetry | None:
     return sym
 
 
-def _vector(x: Any, dim: int, what: str) -> np.ndarray:
-    v = np.asarray(to_numpy(x), dtype=np.float64).reshape(-1)
-    if v.size != dim or not np.all(np.isfinite(v)):
-        raise LandscapeError(f"{what} must be {dim} finite numbers")
-    return v
+def _point(potential: Any, x: Any, label: str) -> np.ndarray:
+    from .connect import check_point  # lazily: connect imports the optimizers
+
+    return check_point(potential, x, label)
 
 
 def align(potential: Any, reference: Any, x: Any) -> np.ndarray:
     """`x` moved onto its image closest to `reference` (`x` itself without a symmetry);
     the aligned point has the same energy by the symmetry's contract."""
-    ref, v = _vector(reference, potential.dim, "the reference"), _vector(x, potential.dim, "the point to align")
+    ref, v = _point(potential, reference, "reference"), _point(potential, x, "moved")
     sym = symmetry_of(potential)
     if sym is None:
         return v
@@ -84,7 +83,7 @@ def align(potential: Any, reference: Any, x: Any) -> np.ndarray:
 
 def distance(potential: Any, a: Any, b: Any) -> float:
     """Distance between the states of `a` and `b` (Euclidean without a symmetry)."""
-    u, v = _vector(a, potential.dim, "a point"), _vector(b, potential.dim, "a point")
+    u, v = _point(potential, a, "first"), _point(potential, b, "second")
     sym = symmetry_of(potential)
     return float(np.linalg.norm(u - v)) if sym is None else float(sym.distance(u, v))
 
@@ -118,7 +117,7 @@ def line_energies(potential: Any, a: Any, b: Any, points: int = 51, chunk: int =
     included, evaluated `chunk` points at a time (network losses are heavy)."""
     if isinstance(points, bool) or int(points) != points or points < 2:
         raise LandscapeError(f"a straight line needs at least 2 points, got {points!r}")
-    u, v = _vector(a, potential.dim, "a point"), _vector(b, potential.dim, "a point")
+    u, v = _point(potential, a, "first"), _point(potential, b, "second")
     t = np.linspace(0.0, 1.0, int(points))[:, None]
     line = (1 - t) * u + t * v
     parts = [np.asarray(to_numpy(potential.energy(potential.asarray(line[k:k + chunk]))), dtype=np.float64)
@@ -133,7 +132,7 @@ def compare_lines(potential: Any, a: Any, b: Any, points: int = 51) -> dict[str,
     beat (weight matching makes it low for wide networks)."""
     moved = align(potential, a, b)
     plain, aligned = line_energies(potential, a, b, points), line_energies(potential, a, moved, points)
-    u, v = _vector(a, potential.dim, "a point"), _vector(b, potential.dim, "a point")
+    u, v = _point(potential, a, "first"), _point(potential, b, "second")
     return {"distance": float(np.linalg.norm(v - u)), "aligned_distance": float(np.linalg.norm(moved - u)),
             "line_barrier": float(plain.max() - max(plain[0], plain[-1])),
             "aligned_line_barrier": float(aligned.max() - max(aligned[0], aligned[-1])),
