@@ -22,7 +22,7 @@ from .path import Path, to_numpy
 from .potential import Potential
 from .result import Result
 from .schedules import Schedule, get_schedule, with_climbing
-from .steppers import FIRE2, Stepper
+from .steppers import Stepper
 
 __all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "check_point", "plan", "Plan"]
 
@@ -69,8 +69,8 @@ def make_optimizer(
             raise LandscapeError(f"{', '.join(sorted(autoneb))} applies to method autoneb only, not {method}")
         # Without a tolerance a band would spend its whole budget: stop it, scale-free.
         frtol = DEFAULT_FRTOL if fmax is None else None
-        return ElasticBand(method=method, spring=spring, spring_min=spring_min, stepper=stepper or FIRE2(),
-                           climb=climb, climb_after=climb_after, fmax=fmax, frtol=frtol,
+        band_stepper = {} if stepper is None else {"stepper": stepper}
+        return ElasticBand(method=method, spring=spring, spring_min=spring_min, **band_stepper, climb=climb, climb_after=climb_after, fmax=fmax, frtol=frtol,
                            fault_check_every=fault_check_every)
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
     inner = ElasticBand(method=band, spring=spring, fmax=fmax, fault_check_every=fault_check_every)

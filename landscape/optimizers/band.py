@@ -20,7 +20,7 @@ from ..errors import LandscapeError
 from ..path import Path, to_numpy
 from ..potential import Potential
 from ..result import Status
-from ..steppers import FIRE, Stepper
+from ..steppers import FIRE2, Stepper
 from ..values import check_number
 from .base import OptimizerState, PathOptimizer
 from .insertion import insert_at_segment
@@ -122,7 +122,7 @@ class ElasticBand(PathOptimizer):
     method: str = "neb"
     spring: float = 1.0
     spring_min: float | None = None  # energy-weighted springs from this (ends) to `spring` (top)
-    stepper: Stepper = field(default_factory=FIRE)
+    stepper: Stepper = field(default_factory=FIRE2)  # by measurement: bench/bench_defaults.py
     climb: bool = False
     climb_after: int = 0
     fmax: float | None = None
