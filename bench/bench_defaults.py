@@ -1,12 +1,14 @@
 """The default NEB settings by measurement: every band stepper and spring constant on
 the analytic surfaces, side by side in one run.
 
-    python bench/bench_defaults.py            # about a minute on one core
+    python bench/bench_defaults.py              # about two minutes on one core
+    python bench/bench_defaults.py --pivots 17  # the same sweep with more pivots
 
 For each surface (Mueller-Brown, LEPS + harmonic oscillator, three-hole, ring, four
 seeded Gaussian mixtures, Mueller-Brown embedded in 50 dimensions), one pair of minima,
-9 pivots, climbing image, `connect`'s default tolerance (1e-4 of the starting path's
-largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at springs 1, 0.3, 0.1 and 0.03,
+9 pivots (--pivots), climbing image, `connect`'s default tolerance (1e-4 of the starting path's
+largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at the automatic spring
+(`landscape.optimizers.band.auto_spring`) and at springs 1, 0.3, 0.1 and 0.03,
 and the string method with each stepper.  A run counts when its climbing image is a
 saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.hessian.refine_saddle`)
 from it reaches a first-order saddle whose energy differs by at most that (which saddle
@@ -30,7 +32,7 @@ from landscape.potential import CountingPotential
 from landscape.registry import load_potential
 from landscape.steppers import stepper_from_config
 
-SPRINGS = (1.0, 0.3, 0.1, 0.03)
+SPRINGS: tuple[float | str, ...] = ("auto", 1.0, 0.3, 0.1, 0.03)
 STEPPERS = ("fire", "fire2", "lbfgs")
 
 
@@ -53,12 +55,13 @@ def surfaces() -> list[tuple[str, Any, Any, Any, tuple[Any, ...]]]:
     return out
 
 
-def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float, via: tuple[Any, ...] = ()) -> dict[str, Any]:
+def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float | str, via: tuple[Any, ...] = (),
+        pivots: int = 9) -> dict[str, Any]:
     """One band from the straight line: evaluations, its saddle, and whether it is one."""
     from landscape.hessian import refine_saddle
 
     counted = CountingPotential(pot)
-    settings: dict[str, Any] = {"method": method, "pivots": 9, "climb": True, "budget": Budget(max_steps=5000),
+    settings: dict[str, Any] = {"method": method, "pivots": pivots, "climb": True, "budget": Budget(max_steps=5000),
                                 "stepper": stepper_from_config({"kind": stepper}), "via": via}
     if method == "neb":
         settings["spring"] = spring
@@ -81,14 +84,15 @@ def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float, via:
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.parse_args(argv)
+    p.add_argument("--pivots", type=int, default=9, help="pivots of every band, ends included (default 9)")
+    args = p.parse_args(argv)
     settings = [("neb", s, k) for s in STEPPERS for k in SPRINGS] + [("string", s, 1.0) for s in STEPPERS]
     totals = {_key(m, s, k): {"failed": 0, "evaluations": 0} for m, s, k in settings}
     per_surface: dict[str, list[int | None]] = {key: [] for key in totals}  # evaluations, None: failed
     for label, pot, a, b, via in surfaces():
         print(f"\n{label}")
         for method, stepper, k in settings:
-            r = run(pot, a, b, method, stepper, k, via)
+            r = run(pot, a, b, method, stepper, k, via, args.pivots)
             totals[_key(method, stepper, k)]["evaluations"] += r["evaluations"]
             totals[_key(method, stepper, k)]["failed"] += 0 if r["ok"] else 1
             per_surface[_key(method, stepper, k)].append(r["evaluations"] if r["ok"] else None)
@@ -104,8 +108,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
     return totals
 
 
-def _key(method: str, stepper: str, spring: float) -> str:
-    return f"{method} {stepper}" + (f" k={spring:g}" if method == "neb" else "")
+def _key(method: str, stepper: str, spring: float | str) -> str:
+    return f"{method} {stepper}" + (f" k={spring}" if method == "neb" else "")
 
 
 if __name__ == "__main__":

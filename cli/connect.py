@@ -33,6 +33,7 @@ def _result_payload(result: Any, store: str | None,
         "evaluations": result.nfev,
         "iterations": result.nit,
         "pivots": result.path.n_pivots,
+        "spring": json_number(getattr(result.state, "spring", 0.0)) or None,  # NEB's constant, measured when auto
         "cycles": len(result.cycles),
         "status": result.status.value,
         "message": result.message,
@@ -57,6 +58,27 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
     return settings
 
 
+def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict[str, Any]:
+    """The spring settings of --spring and --spring-min, checked; empty for the defaults."""
+    settings: dict[str, Any] = {}
+    if spring != "auto":
+        try:
+            settings["spring"] = float(spring)
+        except ValueError:
+            raise LandscapeError(f"--spring must be a number > 0 or auto, got {spring!r}") from None
+        if not 0 < settings["spring"] < float("inf"):
+            raise LandscapeError(f"--spring must be a finite number > 0, got {spring}")
+    if spring_min is not None:
+        if method != "neb":
+            raise LandscapeError("--spring-min applies to --method neb only")
+        if "spring" not in settings:
+            raise LandscapeError("--spring-min needs a numeric --spring (the top constant), not auto")
+        if not 0 < spring_min <= settings["spring"]:
+            raise LandscapeError(f"--spring-min must be > 0 and at most --spring ({spring}), got {spring_min}")
+        settings["spring_min"] = spring_min
+    return settings
+
+
 @click.command("connect")
 @potential_options
 @click.option("--start", default=None, help="Named minimum or comma-separated coordinates [default: --init's first pivot].")
@@ -69,8 +91,9 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
                    "instead of the straight line.")
 @click.option("--init", "init", default=None, metavar="FILE",
               help="Starting path, used as it is: one pivot per row, ends included (.npy, or text: .txt/.csv/.dat).")
-@click.option("--spring", type=float, default=1.0, show_default=True,
-              help="NEB spring constant (along the path only: every value > 0 gives the same converged path).")
+@click.option("--spring", default="auto", show_default=True,
+              help="NEB spring constant, or auto: measured from the starting band's stiffness, in the potential's "
+                   "units (along the path only: every value > 0 gives the same converged path).")
 @click.option("--spring-min", "spring_min", type=float, default=None,
               help="NEB: energy-weighted springs, from this constant at the higher end's energy up to --spring at "
                    "the top, so pivots gather near the saddle [default: one constant].")
@@ -106,7 +129,7 @@ def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: floa
               help="Move the end onto its image closest to the start under the potential's symmetry (permuted "
                    "atoms or hidden units) before the band starts.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end: str | None, method: str,
-                climb: bool, via: tuple[str, ...], init: str | None, spring: float, spring_min: float | None, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
+                climb: bool, via: tuple[str, ...], init: str | None, spring: str, spring_min: float | None, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
                 stepper: str | None, out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
                 progress: bool | None, max_pivots: int | None, log: str | None, certify: bool, threads: int | None,
                 relax_ends: bool, align_end: bool) -> None:
@@ -130,16 +153,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
     pot = build_potential(potential, options)
     (a_name, a), (b_name, b) = _ends(pot, start, end, rows)
     settings = _connect_settings(method, climb, schedule, fmax, steps)
-    if not (spring > 0 and spring < float("inf")):
-        raise LandscapeError(f"--spring must be a finite number > 0, got {spring}")
-    if spring != 1.0:
-        settings["spring"] = spring
-    if spring_min is not None:
-        if method != "neb":
-            raise LandscapeError("--spring-min applies to --method neb only")
-        if not 0 < spring_min <= spring:
-            raise LandscapeError(f"--spring-min must be > 0 and at most --spring ({spring:g}), got {spring_min}")
-        settings["spring_min"] = spring_min
+    settings.update(_spring_settings(method, spring, spring_min))
     if via:
         settings["via"] = [resolve_point(pot, p, "via")[1] for p in via]
     if rows is not None:

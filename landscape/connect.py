@@ -40,7 +40,7 @@ def make_optimizer(
     climb: bool = True,
     schedule: str | Schedule = "analytic",
     band: str = "string",
-    spring: float = 1.0,
+    spring: float | str = "auto",
     spring_min: float | None = None,
     stepper: Stepper | None = None,
     fmax: float | None = None,

@@ -20,6 +20,7 @@ __all__ = [
     "project_perpendicular",
     "spring_forces",
     "energy_weighted_springs",
+    "secant_stiffness",
     "climbing_forces",
     "interpolate",
     "redistribute",
@@ -122,6 +123,22 @@ def energy_weighted_springs(energies: Any, k_max: float, k_min: float) -> Any:
     span = xp.max(energies) - e_ref
     frac = xp.where(span > 0, (seg_e - e_ref) / xp.where(span > 0, span, xp.ones_like(span)), xp.zeros_like(seg_e))
     return k_min + (k_max - k_min) * xp.clip(frac, 0.0, 1.0)
+
+
+def secant_stiffness(pivots: Any, energies: Any, gradients: Any) -> Any:
+    """The largest secant curvature (energy / length^2, a 0-d array) the band measures
+    between neighbouring interior pivots: max |g_i+1 - g_i| / |p_i+1 - p_i| over the
+    interior gradients (N, dim).  With one interior pivot, the energy's second divided
+    difference along the path instead.  Zero where nothing varies."""
+    xp = array_namespace(pivots)
+    seg = segment_lengths(pivots)
+    if gradients.shape[0] >= 2:
+        dg = _norm(xp, gradients[1:] - gradients[:-1])
+        gap = seg[1:-1]
+        return xp.max(xp.where(gap > 0, dg / xp.where(gap > 0, gap, xp.ones_like(gap)), xp.zeros_like(gap)))
+    slopes = (energies[1:] - energies[:-1]) / xp.where(seg > 0, seg, xp.ones_like(seg))
+    span = seg[0] + seg[1]
+    return xp.abs(2 * (slopes[1] - slopes[0]) / xp.where(span > 0, span, xp.ones_like(span)))
 
 
 def climbing_forces(gradients: Any, tangents: Any) -> Any:

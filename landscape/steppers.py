@@ -35,6 +35,7 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "dt_min": (lambda v: v >= 0, ">= 0"),
     "memory": (lambda v: v >= 1, ">= 1"),
     "n_delay": (lambda v: v >= 0, ">= 0"),
+    "force_growth": (lambda v: v >= 1, ">= 1"),
 }
 
 
@@ -245,13 +246,20 @@ class LBFGS(Stepper):
     The band's force is not the gradient of one function, so the curvature pairs are
     (step, minus the change of force); `lr` is the inverse curvature of the first step
     and after a reset; `memory` pairs are kept.  A direction that points against the
-    force (uphill) resets the memory and steps along the force; every step is capped
-    at `max_step` in norm.  Pairs with no positive curvature are not stored.
+    force (uphill) resets the memory and steps along the force.  Pairs with no positive
+    curvature are not stored.
+
+    With no energy to line-search (NEB's forces have none), the force norm is the
+    merit: when it grows by more than `force_growth` in one step the memory is reset
+    and the trust radius (the largest step norm, at most `max_step`) halves; every
+    other step it grows by 1.2.  Without this, NEB with soft springs on Mueller-Brown
+    ran off to E = 8e4 (bench/bench_defaults.py has the side-by-side figures).
     """
 
     lr: float = 0.01
     memory: int = 20
     max_step: float = 0.2
+    force_growth: float = 1.5
     kind: str = "lbfgs"
 
     def init(self, x: Any) -> Any:
@@ -259,24 +267,29 @@ class LBFGS(Stepper):
         zeros = xp.zeros((self.memory,) + tuple(x.shape), dtype=x.dtype, device=getattr(x, "device", None))
         scalar = _scalar(xp, x)
         return {"s": zeros, "y": xp.zeros_like(zeros), "rho": xp.zeros((self.memory,), dtype=x.dtype,
-                device=getattr(x, "device", None)), "x": xp.zeros_like(x), "f": xp.zeros_like(x), "k": scalar}
+                device=getattr(x, "device", None)), "x": xp.zeros_like(x), "f": xp.zeros_like(x), "k": scalar,
+                "r": scalar + self.max_step}
 
     def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
         xp = array_namespace(x)
         started = state["k"] > 0
         s_new, y_new = x - state["x"], state["f"] - force  # y: change of the gradient, minus that of the force
         sy = xp.sum(s_new * y_new)
-        keep = started & (sy > 0)
+        grew = started & (_norm(xp, force) > self.force_growth * _norm(xp, state["f"]))
+        radius = state.get("r", _scalar(xp, x) + self.max_step)  # snapshots from before the trust radius
+        radius = xp.where(grew, 0.5 * radius, xp.minimum(1.2 * radius, xp.ones_like(radius) * self.max_step))
+        keep = started & (sy > 0) & ~grew
         s_hist = xp.where(keep, xp.concat([state["s"][1:], s_new[None]]), state["s"])
         y_hist = xp.where(keep, xp.concat([state["y"][1:], y_new[None]]), state["y"])
         rho_new = xp.where(keep, 1.0 / xp.where(sy > 0, sy, xp.ones_like(sy)), xp.zeros_like(sy))
         rho = xp.where(keep, xp.concat([state["rho"][1:], rho_new[None]]), state["rho"])
+        rho = xp.where(grew, xp.zeros_like(rho), rho)  # the model misled: forget every pair
         d = self._direction(xp, force, s_hist, y_hist, rho)
         uphill = xp.sum(d * force) <= 0
         d = xp.where(uphill, self.lr * force, d)
         rho = xp.where(uphill, xp.zeros_like(rho), rho)  # reset: forget every pair
-        d = d * _cap(xp, _norm(xp, d), self.max_step)
-        return x + d, {"s": s_hist, "y": y_hist, "rho": rho, "x": x, "f": force, "k": state["k"] + 1}
+        d = d * _cap(xp, _norm(xp, d), radius)
+        return x + d, {"s": s_hist, "y": y_hist, "rho": rho, "x": x, "f": force, "k": state["k"] + 1, "r": radius}
 
     def _direction(self, xp: Any, force: Any, s: Any, y: Any, rho: Any) -> Any:
         """H times the force by the two-loop recursion over the stored pairs (rho 0: empty)."""

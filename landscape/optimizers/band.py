@@ -26,9 +26,13 @@ from .base import OptimizerState, PathOptimizer
 from .insertion import insert_at_segment
 from .snapshot import band_restore, band_snapshot
 
-__all__ = ["ElasticBand", "NEB", "StringMethod", "BandState", "band_forces"]
+__all__ = ["ElasticBand", "NEB", "StringMethod", "BandState", "band_forces", "auto_spring"]
 
 _METHODS = ("neb", "string")
+
+#: The automatic spring is this many times the number of segments times the measured
+#: stiffness (bench/bench_defaults.py: best on the analytic surfaces at 5-33 pivots).
+AUTO_SPRING_SCALE = 1 / 40
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +55,7 @@ class BandState(OptimizerState):
     force0: float = float("inf")  # largest pivot force of the starting path (for frtol)
     repairs: int = 0  # pivots inserted because the climber was not the top of the path
     dense: tuple[int, np.ndarray] | None = None  # (per_segment, energies) between pivots, if evaluated
+    spring: float = 0.0  # the NEB spring constant in use (measured at init when "auto"); 0: string
 
 
 def band_forces(pivots: Any, energies: Any, gradients: Any, spring: Any, climbing: bool) -> Any:
@@ -69,6 +74,22 @@ def band_forces(pivots: Any, energies: Any, gradients: Any, spring: Any, climbin
         mask = _climber_mask(xp, energies)
         forces = xp.where(mask[:, None], geometry.climbing_forces(gradients, tau), forces)
     return forces
+
+
+def auto_spring(pivots: Any, energies: Any, gradients: Any) -> float:
+    """A spring constant in the potential's own units: `AUTO_SPRING_SCALE` x segments x
+    the band's secant stiffness (`geometry.secant_stiffness`); 1.0 where nothing varies.
+
+    Why: the springs' slowest mode (stiffness ~ k / segments^2) sets how many steps a band
+    needs once the perpendicular forces are relaxed, and the potential's stiffness sets
+    the largest stable step.  A fixed k = 1 is too soft on Mueller-Brown (curvatures in
+    the thousands: 3,243 evaluations instead of 492) and its best value grows with the
+    number of pivots.  Scale-free: energies x a gives a k x a; coordinates x b, k / b^2.
+    One host sync, once per band."""
+    stiffness = float(to_numpy(geometry.secant_stiffness(pivots, energies, gradients)))
+    if not (np.isfinite(stiffness) and stiffness > 0):
+        return 1.0
+    return AUTO_SPRING_SCALE * (int(pivots.shape[0]) - 1) * stiffness
 
 
 def _largest_force(forces: Any) -> float:
@@ -120,7 +141,7 @@ class ElasticBand(PathOptimizer):
     """
 
     method: str = "neb"
-    spring: float = 1.0
+    spring: float | str = "auto"  # a constant, or "auto": measured per band (`auto_spring`)
     spring_min: float | None = None  # energy-weighted springs from this (ends) to `spring` (top)
     stepper: Stepper = field(default_factory=FIRE2)  # by measurement: bench/bench_defaults.py
     climb: bool = False
@@ -145,7 +166,11 @@ class ElasticBand(PathOptimizer):
         for name in ("fmax", "frtol", "etol"):
             if getattr(self, name) is not None:
                 check_number(name, getattr(self, name), lambda v: v > 0, "> 0")
+        if self.spring != "auto":
+            check_number("spring", self.spring, lambda v: v > 0, '> 0 (or "auto")')
         if self.spring_min is not None:
+            if self.spring == "auto":
+                raise LandscapeError("spring_min (energy-weighted springs) needs a numeric spring, not \"auto\"")
             check_number("spring_min", self.spring_min, lambda v: 0 < v <= self.spring, f"in (0, spring={self.spring}]")
 
     # PathOptimizer ---------------------------------------------------------------
@@ -164,7 +189,8 @@ class ElasticBand(PathOptimizer):
         if not (np.all(np.isfinite(host)) and bool(xp.all(xp.isfinite(g)))):
             raise LandscapeError("the starting path has NaN or infinite energies or gradients")
         climbing = self.climb and self.climb_after == 0
-        forces = self._forces(pivots, energies, g, climbing)
+        spring = self._spring(pivots, energies, g)
+        forces = self._forces(pivots, energies, g, climbing, spring)
         force0 = _largest_force(forces) if self.frtol is not None else float("inf")  # one host sync, once
         state = BandState(
             ceiling=float(host.max() + self.divergence * max(host.max() - host[[0, -1]].min(), 1.0)),
@@ -175,6 +201,7 @@ class ElasticBand(PathOptimizer):
             nfev=nfev,
             climbing=climbing,
             force0=force0,
+            spring=spring,
         )
         return self._track(state)
 
@@ -202,7 +229,7 @@ class ElasticBand(PathOptimizer):
             state,
             path=Path(pivots, energies),
             gradients=g,
-            forces=self._forces(pivots, energies, g, climbing),
+            forces=self._forces(pivots, energies, g, climbing, state.spring),
             stepper_state=stepper_state,
             nit=nit,
             nfev=nfev,
@@ -289,7 +316,7 @@ class ElasticBand(PathOptimizer):
         energies, g = _evaluate(xp, potential, pivots, known)
         nfev = state.nfev + int(pivots.shape[0]) - (0 if known is None else 2)
         new = replace(state, path=Path(pivots, energies), gradients=g,
-                      forces=self._forces(pivots, energies, g, True),
+                      forces=self._forces(pivots, energies, g, True, state.spring),
                       stepper_state=self.stepper.init(pivots[1:-1]), nfev=nfev, climbing=True,
                       recent_max=(), faults=0, fault=None, verified=None, repairs=state.repairs + 1, dense=None)
         return self._track(new)
@@ -303,7 +330,7 @@ class ElasticBand(PathOptimizer):
     def to_config(self) -> dict[str, Any]:
         return {
             "method": self.method,
-            "spring": self.spring if self.method == "neb" else None,
+            "spring": self.spring if self.method == "neb" else None,  # "auto": each band's is in its state
             # only when set: stored runs keep the identity they had before the option
             **({"spring_min": self.spring_min} if self.spring_min is not None and self.method == "neb" else {}),
             "stepper": self.stepper.to_config(),
@@ -321,11 +348,17 @@ class ElasticBand(PathOptimizer):
         }
 
     # internals -------------------------------------------------------------------
-    def _forces(self, pivots: Any, energies: Any, g: Any, climbing: bool) -> Any:
-        spring: Any = self.spring if self.method == "neb" else None
-        if spring is not None and self.spring_min is not None:
-            spring = geometry.energy_weighted_springs(energies, self.spring, self.spring_min)
-        return band_forces(pivots, energies, g, spring, climbing)
+    def _spring(self, pivots: Any, energies: Any, g: Any) -> float:
+        """The spring constant of a band starting here (0 for the string method)."""
+        if self.method != "neb":
+            return 0.0
+        return auto_spring(pivots, energies, g) if self.spring == "auto" else float(self.spring)
+
+    def _forces(self, pivots: Any, energies: Any, g: Any, climbing: bool, spring: float) -> Any:
+        k: Any = spring if self.method == "neb" else None
+        if k is not None and self.spring_min is not None:
+            k = geometry.energy_weighted_springs(energies, spring, self.spring_min)
+        return band_forces(pivots, energies, g, k, climbing)
 
     def _reparametrise(self, pivots: Any, climber: Any) -> Any:
         if self.method != "string":

@@ -23,6 +23,14 @@ _ARRAYS = ("gradients", "forces")
 _NUMBERS = ("nit", "nfev", "climbing", "ceiling", "step_scale", "faults", "force0", "repairs")
 
 
+def _configured_spring(optimizer: Any) -> float:
+    if optimizer.method != "neb":
+        return 0.0
+    if optimizer.spring == "auto":
+        raise KeyError("spring")  # an automatic spring must have been saved
+    return float(optimizer.spring)
+
+
 def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
     """(arrays, attributes) of a clean band state; None for a state mid-fault."""
     if state.verified is not None or state.faults:
@@ -30,7 +38,7 @@ def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | 
     arrays = {"pivots": to_numpy(state.path.pivots), "energies": to_numpy(state.path.energies),
               **{k: to_numpy(getattr(state, k)) for k in _ARRAYS},
               "recent_max": host_scalars(state.recent_max)}
-    attrs: dict[str, Any] = {k: getattr(state, k) for k in _NUMBERS}
+    attrs: dict[str, Any] = {k: getattr(state, k) for k in _NUMBERS + ("spring",)}
     attrs["stepper_numbers"] = {}
     for key, value in state.stepper_state.items():  # arrays, or plain numbers (Adam's t)
         if isinstance(value, (int, float)):
@@ -53,6 +61,8 @@ def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str,
         stepper.update(attrs.get("stepper_numbers", {}))
         dense = (int(attrs["dense_per_segment"]), np.asarray(arrays["dense"])) if "dense" in arrays else None
         numbers = {k: type(getattr(BandState, k))(attrs[k]) for k in _NUMBERS}  # int, bool or float
+        # Snapshots from before the automatic spring hold none: theirs was the configured one.
+        numbers["spring"] = float(attrs["spring"] if "spring" in attrs else _configured_spring(optimizer))
         state = BandState(path=Path(on(arrays["pivots"]), on(arrays["energies"])),
                           **{k: on(arrays[k]) for k in _ARRAYS}, stepper_state=stepper,
                           recent_max=tuple(on(np.asarray(v)) for v in arrays["recent_max"]), dense=dense, **numbers)

@@ -193,12 +193,19 @@ def test_via_starts_the_path_in_another_valley_and_is_part_of_a_stored_run(tmp_p
     assert "other settings" in line and "via" in line
 
 
-def test_a_softer_spring_gives_the_same_saddle():
-    stiff, soft = (json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb",
-                                   "--spring", k, "--json"]).stdout) for k in ("1", "0.1"))
+def test_every_spring_gives_the_same_saddle_and_the_automatic_one_is_reported():
+    auto, stiff, soft = (json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb",
+                                         "--spring", k, "--json"]).stdout) for k in ("auto", "1", "0.1"))
     assert soft["saddle_energy"] == pytest.approx(stiff["saddle_energy"], abs=1e-5)
-    assert "--spring must be a finite number > 0" in one_line_error(invoke(
-        ["connect", "mueller-brown", "--start", "A", "--end", "B", "--spring", "0"]))
+    assert auto["saddle_energy"] == pytest.approx(stiff["saddle_energy"], abs=1e-5)
+    assert (stiff["spring"], soft["spring"]) == (1.0, 0.1) and auto["spring"] > 100  # Mueller-Brown is stiff
+    string = json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string",
+                             "--json"]).stdout)
+    assert string["spring"] is None
+    for bad, words in (("0", "--spring must be a finite number > 0"), ("stiff", "--spring must be a number > 0 or auto")):
+        assert words in one_line_error(invoke(["connect", "mueller-brown", "--start", "A", "--end", "B", "--spring", bad]))
+    assert "--spring-min needs a numeric --spring" in one_line_error(invoke(
+        ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--spring-min", "0.1"]))
 
 
 def test_log_writes_one_line_per_step_and_appends_when_continued(tmp_path):
