@@ -1,18 +1,27 @@
-"""PyTorch backend benchmark: batched (vmap) vs looped pivot evaluation, and NEB step overhead.
+"""PyTorch backend benchmark: batched (vmap) vs looped pivot evaluation, and band step overhead.
 
     python bench/bench_torch.py                 # XOR, MLP, ResNet-20; 16 pivots
     python bench/bench_torch.py --threads 1 --nets xor,mlp --repeats 30
+    python bench/bench_torch.py --threads 1 --nets mlp --profile   # where the batched call's time goes
 
 For every network, 16 pivots (random perturbations of one initialisation) are
 evaluated with energy and gradient on one mini-batch, once with `batched="vmap"`
 (torch.func.vmap over stacked parameters) and once with `batched="loop"` (one
-forward per pivot, one backward).  Then a string-method band step with those 16
-interior pivots (SGD stepper, what AutoNEB runs) is timed against the bare
-`energy_and_gradient` call on the same pivots and samples, both with
-`batched="auto"` (which measures both strategies once and keeps the faster; the
-"chosen" column): the difference is what the path maths costs on top of forward +
-backward.  Timings are medians over `--repeats` rounds after a warm-up; within a
-round the four measurements alternate, so that machine load affects them alike.
+forward per pivot, one backward).  Then band steps with those 16 interior pivots are
+timed against the bare `energy_and_gradient` call on the same pivots and samples, all
+with `batched="auto"` (which measures both strategies once and keeps the faster; the
+"chosen" column): a string-method step (SGD, what AutoNEB runs) and an NEB step (the
+defaults: FIRE 2.0, automatic spring), each with the path maths on torch tensors (what
+an accelerator runs) and on the host numpy views that `connect` uses for a CPU
+network (`landscape.host`).  The difference to the bare call is what the path maths
+costs on top of forward + backward.  Timings are medians over `--repeats` rounds
+after a warm-up; within a round the measurements alternate, so that machine load
+affects them alike.
+
+`--profile` runs torch's profiler over the vmap and the loop call and prints their
+top operators and the bound that the arithmetic sets: the loop's whole time over the
+batched call's time in arithmetic kernels (matrix products, activations, the loss),
+which no batching can remove.
 """
 from __future__ import annotations
 
@@ -26,7 +35,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from landscape.optimizers.band import StringMethod
+from landscape.host import host_job
+from landscape.optimizers.band import NEB, StringMethod
 from landscape.path import Path
 from landscape.steppers import SGD
 from landscape_plugins.torchnet.models import make_mlp, resnet20
@@ -91,34 +101,78 @@ def _pivots(module: nn.Module, n: int, device: torch.device) -> torch.Tensor:
 
 
 def bench_net(name: str, device: torch.device, pivots: int, repeats: int | None) -> dict[str, Any]:
-    """Times (seconds) of vmap, loop, the auto-chosen bare call and a band step."""
+    """Times (seconds) of vmap, loop, the auto-chosen bare call and the band steps."""
     module, data, loss = NETS[name][1](device)
     module = module.to(device)
     x = _pivots(module, pivots, device)
     pots = {how: NetworkPotential(module, data, loss, batched=how) for how in ("vmap", "loop", "auto")}
     auto = pots["auto"]
-    band = StringMethod(stepper=SGD(lr=1e-4, momentum=0.9))
-    state = band.init(Path(torch.cat([x[:1] - 0.01, x, x[-1:] + 0.01])), auto)  # 16 interior pivots
-    interior = state.path.pivots[1:-1]
-    times = _medians({
+    start = Path(torch.cat([x[:1] - 0.01, x, x[-1:] + 0.01]))  # 16 interior pivots
+    host, host_start = host_job(auto, start)
+    fns: dict[str, Callable[[], Any]] = {
         "vmap": lambda: pots["vmap"].energy_and_gradient(x),
         "loop": lambda: pots["loop"].energy_and_gradient(x),
-        "bare": lambda: auto.energy_and_gradient(interior),
-        "step": lambda: band.step(state, auto),  # states are immutable: the same step each time
-    }, device, repeats)
+    }
+    interior = start.pivots[1:-1]
+    fns["bare"] = lambda: auto.energy_and_gradient(interior)
+    for method, band in (("string", StringMethod(stepper=SGD(lr=1e-4, momentum=0.9))), ("neb", NEB())):
+        on_tensors, on_numpy = band.init(start, auto), band.init(host_start, host)
+        # states are immutable: the same step each time
+        fns[f"{method} torch"] = lambda band=band, state=on_tensors: band.step(state, auto)
+        if host is not auto:
+            fns[f"{method} host"] = lambda band=band, state=on_numpy: band.step(state, host)
+    times = _medians(fns, device, repeats)
     chosen = auto.choices.get(f"grad<={2 ** pivots.bit_length() - 1}", "?")
     return {"net": name, "params": int(x.shape[1]), "chosen": chosen, **times}
 
 
+#: Operators that do the arithmetic of a forward and backward pass (not views, copies,
+#: reshapes or dispatch): batching can remove everything but these.
+ARITHMETIC = frozenset({
+    "aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::tanh", "aten::tanh_backward", "aten::relu",
+    "aten::threshold_backward", "aten::sigmoid", "aten::sigmoid_backward", "aten::_log_softmax",
+    "aten::_log_softmax_backward_data", "aten::nll_loss_forward", "aten::nll_loss_backward", "aten::mse_loss",
+    "aten::mse_loss_backward", "aten::convolution", "aten::convolution_backward", "aten::native_batch_norm",
+    "aten::native_batch_norm_backward",
+})
+
+
+def profile_net(name: str, device: torch.device, pivots: int, rounds: int = 50) -> None:
+    """torch's profiler over the vmap and the loop call: top operators, and the bound."""
+    from torch.profiler import ProfilerActivity, profile
+
+    module, data, loss = NETS[name][1](device)
+    x = _pivots(module.to(device), pivots, device)
+    totals: dict[str, tuple[float, float]] = {}
+    for how in ("vmap", "loop"):
+        pot = NetworkPotential(module, data, loss, batched=how)
+        for _ in range(5):
+            pot.energy_and_gradient(x)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(rounds):
+                pot.energy_and_gradient(x)
+        ops = prof.key_averages()
+        whole = sum(op.self_cpu_time_total for op in ops) / rounds / 1e3
+        arithmetic = sum(op.self_cpu_time_total for op in ops if op.key in ARITHMETIC) / rounds / 1e3
+        totals[how] = (whole, arithmetic)
+        print(f"\n{name}, {how}: {whole:.2f} ms per call in operators, {arithmetic:.2f} ms of it arithmetic")
+        for op in sorted(ops, key=lambda o: -o.self_cpu_time_total)[:8]:
+            print(f"  {op.key:<40}{op.self_cpu_time_total / rounds / 1e3:>8.3f} ms{op.count // rounds:>6} calls")
+    bound = totals["loop"][0] / totals["vmap"][1]
+    print(f"\n{name}: loop {totals['loop'][0]:.2f} ms / vmap's arithmetic {totals['vmap'][1]:.2f} ms = at most "
+          f"{bound:.2f}x from batching, were vmap's dispatch free")
+
+
 def _report(rows: list[dict[str, Any]], pivots: int) -> None:
-    print(f"\n{pivots} pivots; times are medians in ms")
-    print(f"{'network':<10}{'params':>9}{'vmap':>10}{'loop':>10}{'loop/vmap':>11}{'chosen':>8}"
-          f"{'fwd+bwd':>10}{'band step':>11}{'overhead':>10}")
+    print(f"\n{pivots} pivots; times are medians in ms; overhead: a band step over the bare call")
+    print(f"{'network':<10}{'params':>9}{'vmap':>9}{'loop':>9}{'loop/vmap':>10}{'chosen':>7}{'fwd+bwd':>9}"
+          f"{'string torch':>13}{'string host':>12}{'neb torch':>10}{'neb host':>9}")
     for r in rows:
-        over = (r["step"] - r["bare"]) / r["bare"]
-        print(f"{r['net']:<10}{r['params']:>9}{1e3 * r['vmap']:>10.2f}{1e3 * r['loop']:>10.2f}"
-              f"{r['loop'] / r['vmap']:>10.2f}x{r['chosen']:>8}{1e3 * r['bare']:>10.2f}{1e3 * r['step']:>11.2f}"
-              f"{100 * over:>9.1f}%")
+        over = {k: "" if k not in r else f"{100 * (r[k] - r['bare']) / r['bare']:.0f}%"
+                for k in ("string torch", "string host", "neb torch", "neb host")}
+        print(f"{r['net']:<10}{r['params']:>9}{1e3 * r['vmap']:>9.2f}{1e3 * r['loop']:>9.2f}"
+              f"{r['loop'] / r['vmap']:>9.2f}x{r['chosen']:>7}{1e3 * r['bare']:>9.2f}"
+              f"{over['string torch']:>13}{over['string host']:>12}{over['neb torch']:>10}{over['neb host']:>9}")
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -128,12 +182,17 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--repeats", type=int, default=None, help="rounds per network (default: 3 to 30 by speed)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--profile", action="store_true", help="profile the batched and looped calls instead")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, device {device}, "
           f"{torch.get_num_threads()} threads")
+    if args.profile:
+        for name in args.nets.split(","):
+            profile_net(name, device, args.pivots)
+        return []
     rows = []
     for name in args.nets.split(","):
         print(f"  {name}: {NETS[name][0]}", flush=True)

@@ -14,6 +14,7 @@ import numpy as np
 from .driver import Budget, CycleCallback, StepCallback, optimize
 from .arrays import device, namespace
 from .errors import LandscapeError
+from .host import host_job
 from .memory import require_memory
 from .optimizers.autoneb import AutoNEB
 from .optimizers.band import ElasticBand
@@ -114,7 +115,8 @@ def connect(
     from the straight line between them; see `plan` for the defaults.  `callbacks`
     see the state after every step (a log, say), as `optimize`'s do."""
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, optimizer=optimizer, **settings)
-    return optimize(job.optimizer, potential, job.start_path, budget=job.budget, progress=progress,
+    stepped_on, start_path = host_job(potential, job.start_path)
+    return optimize(job.optimizer, stepped_on, start_path, budget=job.budget, progress=progress,
                     on_cycle=on_cycle, callbacks=callbacks, check_every=check_every)
 
 

@@ -3,7 +3,8 @@
 A potential evaluates many points at once: `energy(x)` maps (n, dim) -> (n,) and
 `energy_and_gradient(x)` maps (n, dim) -> ((n,), (n, dim)).  Arrays may be numpy
 arrays or torch tensors; a potential returns arrays of the kind it was given (or of
-its own device for network potentials), so path maths never leaves that device.
+its own device for network potentials), so path maths on an accelerator never leaves
+it (on CPU tensors `connect` steps on numpy views instead: landscape.host).
 Counting, caching, chunking and gradient checks are wrappers, not built-ins.
 """
 from __future__ import annotations

@@ -24,6 +24,7 @@ from .connect import Plan, plan
 from .driver import Budget, StepCallback, optimize
 from .errors import DamagedCheckpoint, LandscapeError
 from .files import store_path
+from .host import host_job
 from .identity import differences, record, require_same
 from .lock import WriterLock
 from .optimizers.autoneb import AutoNEB, AutoNEBState
@@ -239,6 +240,8 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
     """Run (or continue) the optimisation, committing its progress; with `final`, write
     the final result too."""
     optimizer = job.optimizer
+    potential, start_path = host_job(potential, job.start_path)  # every step, resumed or not, on the same arrays
+    job = replace(job, start_path=start_path)
     resumed = _resumed(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
     state, history, seen, where = resumed
     if state is None:  # fresh start: evaluate here so the history holds the first entry
