@@ -38,20 +38,25 @@ class HostArrays(PotentialWrapper):
         return to_numpy(self.inner.energy(self.inner.asarray(x)))
 
 
-def on_host(potential: Potential) -> Potential:
+def _cpu_tensor(x: Any) -> bool:
+    return not isinstance(x, (np.ndarray, np.generic)) and str(device(x)) == "cpu"
+
+
+def on_host(potential: Potential, probe: Any = None) -> Potential:
     """`HostArrays(potential)` when the potential computes on CPU tensors; the
-    potential itself when it computes on numpy arrays or on an accelerator."""
+    potential itself when it computes on numpy arrays or on an accelerator.  `probe`
+    is an array the potential made (`asarray`); without one, a point at the origin."""
     if isinstance(potential, HostArrays):
         return potential
-    probe = potential.asarray(np.zeros((1, potential.dim)))
-    if isinstance(probe, np.ndarray) or str(device(probe)) != "cpu":
-        return potential
-    return HostArrays(potential)
+    if probe is None:
+        probe = potential.asarray(np.zeros((1, potential.dim)))
+    return HostArrays(potential) if _cpu_tensor(probe) else potential
 
 
 def host_job(potential: Potential, path: Path) -> tuple[Potential, Path]:
-    """The potential a band should step on (`on_host`) and `path` on its arrays."""
-    view = on_host(potential)
+    """The potential a band should step on (`on_host`, judged by the path's own
+    arrays) and `path` on its arrays."""
+    view = on_host(potential, path.pivots)
     if view is potential:
         return potential, path
     energies = None if path.energies is None else to_numpy(path.energies)
