@@ -199,7 +199,9 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climber_at_top else 'upper bound along the path'})",
         f"barrier {result.forward_barrier:.6f} from the start, {result.backward_barrier:.6f} from the end; "
         f"reaction energy {result.reaction_energy:.6f}",
-        f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations" + (f", stored in {stored}" if stored else ""),
+        f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations"
+        + (f", spring {result.state.spring:.4g}" if getattr(result.state, "spring", 0.0) else "")
+        + (f", stored in {stored}" if stored else ""),
         *_certificate_lines(hessian),
     ])
 
