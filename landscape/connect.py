@@ -15,6 +15,7 @@ from .driver import Budget, CycleCallback, StepCallback, optimize
 from .arrays import device, namespace
 from .errors import LandscapeError
 from .host import host_job
+from .identity import points_digest
 from .memory import require_memory
 from .optimizers.autoneb import AutoNEB
 from .optimizers.band import ElasticBand
@@ -128,7 +129,7 @@ class Plan:
     start_path: Path
     budget: Budget
     via: tuple[Any, ...] = ()  # the points the starting path was drawn through, if any
-    given: bool = False  # the starting path is the caller's pivots as they are (`initial`)
+    given: str | None = None  # digest of the caller's starting pivots (`initial`), used as they are
 
     @property
     def n_pivots(self) -> int:
@@ -196,7 +197,7 @@ def _given_path(potential: Potential, a: Any, b: Any, initial: Any, via: Sequenc
     interior = potential.asarray(rows[1:-1])
     xp = namespace(a)
     path = Path(xp.concat([a[None], interior, b[None]]))  # the ends exactly as checked
-    return Plan(job.optimizer, path, job.budget, tuple(interior[k] for k in range(len(rows) - 2)), given=True)
+    return Plan(job.optimizer, path, job.budget, given=points_digest(rows))
 
 
 # Arrays a band keeps per pivot: pivots, gradients, forces, the stepper's velocity, and

@@ -10,13 +10,23 @@ store never mix.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .errors import LandscapeError
 
-__all__ = ["record", "identity", "differences", "require_same", "spec_of", "rebuild"]
+__all__ = ["record", "identity", "differences", "require_same", "spec_of", "rebuild", "points_digest"]
+
+
+def points_digest(points: Any, tag: Any = None) -> str:
+    """A short digest of host points (as float64) and a tag: what a store keeps instead
+    of the points themselves when only "the same points?" matters."""
+    a = np.ascontiguousarray(np.asarray(points, dtype=np.float64))
+    return hashlib.sha1(a.tobytes() + f"{a.shape}|{tag}".encode()).hexdigest()[:16]
 
 
 def _plain(value: Any) -> Any:

@@ -124,8 +124,8 @@ def _run_config(job: Plan, names: tuple[str, str]) -> dict[str, Any]:
               "budget": asdict(job.budget)}
     if job.via:  # a starting path through other points is another run
         config["via"] = [host(p) for p in job.via]
-    if job.given:  # ... and so is one given pivot by pivot
-        config["initial_path"] = True
+    if job.given:  # ... and so is one given pivot by pivot (its digest: the pivots may be millions of numbers)
+        config["initial_path"] = job.given
     return json.loads(json.dumps(config))
 
 

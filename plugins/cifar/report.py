@@ -28,7 +28,6 @@ store's writer lock), so an interrupted report loses at most one evaluation.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
@@ -42,6 +41,7 @@ import numpy as np
 from landscape.errors import LandscapeError
 from landscape.files import store_path
 from landscape.graphs import minimum_spanning_edges
+from landscape.identity import points_digest
 from landscape.lock import WriterLock
 from landscape.result import Status
 from landscape.store import Store
@@ -66,8 +66,7 @@ CSV_COLUMNS = ("architecture", "dataset", "minima", "paths", "mst_edges", "train
 def evaluation_digest(points: Any, per_segment: int | None = None) -> str:
     """A short digest of the points (and points per segment) an evaluation belongs to:
     an evaluation whose digest differs is stale and done again."""
-    a = np.ascontiguousarray(np.asarray(points, dtype=np.float64))
-    return hashlib.sha1(a.tobytes() + f"{a.shape}|{per_segment}".encode()).hexdigest()[:16]
+    return points_digest(points, per_segment)
 
 
 def _group(kind: str, name: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from landscape.connect import plan
 from landscape.errors import LandscapeError
+from landscape.identity import points_digest
 from landscape.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run
 
@@ -27,7 +28,8 @@ def test_the_starting_path_is_the_given_pivots_exactly():
     rows = _rows()
     job = plan(MB, rows[0], rows[-1], method="neb", initial=rows)
     np.testing.assert_array_equal(job.start_path.pivots, rows)
-    assert job.given and len(job.via) == len(rows) - 2
+    assert job.via == () and job.given == points_digest(rows)
+    assert plan(MB, rows[0], rows[-1], method="neb", initial=_rows(lift=0.2)).given != job.given
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".txt", ".csv"])
