@@ -276,7 +276,8 @@ class LBFGS(Stepper):
         s_new, y_new = x - state["x"], state["f"] - force  # y: change of the gradient, minus that of the force
         sy = xp.sum(s_new * y_new)
         grew = started & (_norm(xp, force) > self.force_growth * _norm(xp, state["f"]))
-        radius = state.get("r", _scalar(xp, x) + self.max_step)  # snapshots from before the trust radius
+        # Snapshots from before the trust radius hold none (the default is built only then).
+        radius = state["r"] if "r" in state else _scalar(xp, x) + self.max_step
         radius = xp.where(grew, 0.5 * radius, xp.minimum(1.2 * radius, xp.ones_like(radius) * self.max_step))
         keep = started & (sy > 0) & ~grew
         s_hist = xp.where(keep, xp.concat([state["s"][1:], s_new[None]]), state["s"])

@@ -1,13 +1,17 @@
-"""Energy-weighted NEB springs: the constants against their definition, and the band
-they make (the same saddle, pivots gathered near it)."""
+"""NEB springs: energy-weighted constants against their definition and the band they
+make (the same saddle, pivots gathered near it); the automatic spring against exact
+curvatures, its units, and its place in snapshots."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from landscape import geometry
+from landscape import Path, geometry
 from landscape.connect import connect, make_optimizer
-from landscape.errors import LandscapeError
+from landscape.errors import DamagedCheckpoint, LandscapeError
+from landscape.optimizers.band import AUTO_SPRING_SCALE, NEB, auto_spring
 from landscape.registry import load_potential
 
 
@@ -59,13 +63,6 @@ def test_spring_min_is_checked_and_belongs_to_neb():
 
 
 # The automatic spring ------------------------------------------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from landscape import Path  # noqa: E402
-from landscape.errors import DamagedCheckpoint  # noqa: E402
-from landscape.optimizers.band import AUTO_SPRING_SCALE, NEB, auto_spring  # noqa: E402
 
 
 def _quadratic(eigenvalues, x):

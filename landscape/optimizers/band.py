@@ -83,7 +83,7 @@ def auto_spring(pivots: Any, energies: Any, gradients: Any) -> float:
     Why: the springs' slowest mode (stiffness ~ k / segments^2) sets how many steps a band
     needs once the perpendicular forces are relaxed, and the potential's stiffness sets
     the largest stable step.  A fixed k = 1 is too soft on Mueller-Brown (curvatures in
-    the thousands: 3,243 evaluations instead of 492) and its best value grows with the
+    the thousands: 3,243 evaluations instead of 450 at 9 pivots, bench/bench_defaults.py) and its best value grows with the
     number of pivots.  Scale-free: energies x a gives a k x a; coordinates x b, k / b^2.
     One host sync, once per band."""
     stiffness = float(to_numpy(geometry.secant_stiffness(pivots, energies, gradients)))
