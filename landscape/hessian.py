@@ -30,7 +30,8 @@ from .potential import Potential
 from .symmetry import symmetry_of
 
 __all__ = ["DENSE_MAX", "CERTIFY_MAX", "SaddleCertificate", "hessian_vector_products", "dense_hessian",
-           "lowest_modes", "certify", "refine_saddle", "saddle_warnings", "analyse_top", "analyse_minimum"]
+           "lowest_modes", "split_spectrum", "certify", "minimum_problems", "refine_saddle", "saddle_warnings",
+           "analyse_top", "analyse_minimum"]
 
 #: Largest dimension whose Hessian is formed whole; above it, Lanczos.
 DENSE_MAX = 400
@@ -98,13 +99,30 @@ def lowest_modes(potential: Potential, x: Any, k: int = 3, *,
     return values[order], vectors[:, order], "lanczos", values[order]
 
 
+def split_spectrum(values: Any, symmetry_zero_modes: int = 0,
+                   scale: float | None = None) -> tuple[int, int, float]:
+    """(negative, flat, lowest non-zero) among the eigenvalues `values`.
+
+    The `symmetry_zero_modes` of smallest magnitude are the continuous symmetry's and
+    set aside: they vanish exactly only where the gradient does, so at a band converged
+    to a loose tolerance a rotation's eigenvalue can lie outside any relative zero
+    band (1e-3 against 1e-4 on LJ7).  Of the rest, those within ZERO_RTOL of `scale`
+    (default: the largest |lambda| given) are flat directions, those below negative."""
+    v = np.asarray(values, dtype=np.float64)
+    tol = ZERO_RTOL * max(float(np.max(np.abs(v))) if scale is None else abs(scale), 1e-300)
+    rest = np.sort(v[np.argsort(np.abs(v), kind="stable")[symmetry_zero_modes:]])
+    nonzero = rest[np.abs(rest) > tol]
+    return int(np.sum(rest < -tol)), int(np.sum(np.abs(rest) <= tol)), float(nonzero.min()) if nonzero.size else float("nan")
+
+
 @dataclass(frozen=True)
 class SaddleCertificate:
     """What the Hessian says about a point.
 
     index: negative eigenvalues (of the whole spectrum for a dense Hessian; with
         Lanczos, among the lowest computed, so `complete` is False when all of those
-        are negative); near-zero ones (below ZERO_RTOL of `scale`) do not count.
+        are negative); the symmetry's zero modes and near-zero ones (below ZERO_RTOL
+        of `scale`) do not count (`split_spectrum`).
     eigenvalues: the lowest ones, ascending; `mode`: the eigenvector of the lowest.
     gradient_norm: |g| at the point; a saddle needs it small against `scale`, the
         largest |lambda| known (`saddle_warnings` judges it).
@@ -139,16 +157,26 @@ def certify(potential: Potential, x: Any, *, k: int = 3) -> SaddleCertificate:
     if potential.stochastic:
         raise LandscapeError("a mini-batch loss has no Hessian to certify with; use the full-batch potential")
     x = np.asarray(to_numpy(x), dtype=np.float64)
-    values, vectors, method, known = lowest_modes(potential, x, k)
-    scale = max(float(np.max(np.abs(known))), 1e-300)
-    negative = int(np.sum(known < -ZERO_RTOL * scale))
-    zero_band = np.abs(known) <= ZERO_RTOL * scale
-    nonzero = known[~zero_band]
-    complete = method == "dense" or negative < len(known)
-    grad = float(np.linalg.norm(_gradients(potential, x[None])[0]))
     sym = symmetry_of(potential)
-    return SaddleCertificate(negative, values, vectors[:, 0], grad, method, complete, scale, int(zero_band.sum()),
-                             float(nonzero.min()) if nonzero.size else float("nan"), 0 if sym is None else sym.zero_modes)
+    z = 0 if sym is None else sym.zero_modes
+    values, vectors, method, known = lowest_modes(potential, x, k + z)  # Lanczos: the symmetry's modes and k more
+    scale = max(float(np.max(np.abs(known))), 1e-300)
+    negative, flat, lowest = split_spectrum(known, z)
+    set_aside = min(z, len(known))
+    complete = method == "dense" or negative + set_aside < len(known)
+    grad = float(np.linalg.norm(_gradients(potential, x[None])[0]))
+    return SaddleCertificate(negative, values, vectors[:, 0], grad, method, complete, scale, set_aside + flat,
+                             lowest, z)
+
+
+def minimum_problems(cert: SaddleCertificate) -> list[str]:
+    """Why the point `cert` describes is no strict minimum modulo the symmetry, or []:
+    a negative eigenvalue, or (dense Hessian) more near-zero ones than it explains."""
+    out = [] if cert.index == 0 else [f"{cert.index} negative eigenvalues: not a minimum"]
+    if cert.method == "dense" and cert.zero_modes > cert.symmetry_zero_modes:
+        out.append(f"{cert.zero_modes} near-zero eigenvalues where the symmetry explains "
+                   f"{cert.symmetry_zero_modes}: a flat direction, not a strict minimum")
+    return out
 
 
 def refine_saddle(potential: Potential, x: Any, *, gtol: float | None = None, max_steps: int = 100,
@@ -208,19 +236,19 @@ def _newton(potential: Potential, x: np.ndarray, g: np.ndarray, scale: float) ->
 
 
 def saddle_warnings(climbing: bool, eigenvalues: Any, tangent_curvature: float, gradient_norm: float,
-                    largest: float, gtol: float = 1e-3) -> list[str]:
+                    largest: float, gtol: float = 1e-3, zero_modes: int = 0) -> list[str]:
     """Why a highest pivot is not (yet) a converged first-order saddle, or []: it must
     be a climbing image, with exactly one negative eigenvalue among `eigenvalues` (the
-    few smallest, near-zero ones below ZERO_RTOL of `largest` not counted: a continuous
-    symmetry's modes), negative curvature along the path, and a gradient norm below
+    symmetry's `zero_modes` and near-zero ones below ZERO_RTOL of `largest` not counted,
+    `split_spectrum`), negative curvature along the path, and a gradient norm below
     `gtol` times the largest curvature (a scale-free stationarity test)."""
     ev = np.sort(np.asarray(eigenvalues, dtype=float))
     out = [] if climbing else ["not a climbing image: the highest pivot bounds the saddle from above, it is not on it"]
-    negatives = int((ev < -ZERO_RTOL * abs(largest)).sum())
+    negatives = split_spectrum(ev, zero_modes, largest)[0]
     if negatives == 0:
         out.append(f"no negative eigenvalue (smallest {ev[0]:.3g}): not a saddle")
     elif negatives > 1:
-        more = "at least " if negatives == ev.size else ""
+        more = "at least " if negatives >= ev.size - zero_modes else ""
         out.append(f"{more}{negatives} negative eigenvalues: a saddle of index >= 2, not first-order")
     if tangent_curvature >= 0:
         out.append(f"curvature along the path {tangent_curvature:.3g} >= 0: the negative mode does not lie along the path")
@@ -249,7 +277,7 @@ def analyse_top(potential: Potential, result: Any, *, k: int = 3) -> dict[str, A
     cert = certify(potential, x, k=k)
     curvature = float(tau @ hessian_vector_products(potential, x, tau[None])[0])
     warnings = saddle_warnings(bool(getattr(result, "climbing", False)), cert.eigenvalues, curvature,
-                               cert.gradient_norm, cert.scale)
+                               cert.gradient_norm, cert.scale, zero_modes=cert.symmetry_zero_modes)
     return {"pivot": i, **cert.summary(), "tangent_curvature": curvature,
             "mode_along_path": float(abs(cert.mode @ tau)), "warnings": warnings}
 
@@ -258,8 +286,4 @@ def analyse_minimum(potential: Potential, x: Any, *, k: int = 3) -> dict[str, An
     """The Hessian at a stored minimum: its lowest eigenvalues (none may be negative, and
     no more may vanish than the potential's symmetry explains)."""
     cert = certify(potential, x, k=k)
-    warnings = [] if cert.index == 0 else [f"{cert.index} negative eigenvalues: not a minimum"]
-    if cert.method == "dense" and cert.zero_modes > cert.symmetry_zero_modes:
-        warnings.append(f"{cert.zero_modes} near-zero eigenvalues where the symmetry explains "
-                        f"{cert.symmetry_zero_modes}: a flat direction, not a strict minimum")
-    return {**cert.summary(), "warnings": warnings}
+    return {**cert.summary(), "warnings": minimum_problems(cert)}

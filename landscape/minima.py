@@ -17,13 +17,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import LandscapeError
+from .hessian import certify, minimum_problems
 from .memory import require_memory
 from .path import to_numpy
 from .potential import Potential
+from .symmetry import distance
 
 __all__ = ["Minima", "find_minima", "random_starts", "is_minimum"]
 
-_HESSIAN_MAX_DIM = 120  # finite-difference Hessian checks cost 2 * dim gradients (one batched call)
+_HESSIAN_MAX_DIM = 120  # finite-difference Hessian checks cost 2 * dim gradients (one batched call up to dim 128)
 
 
 class Minima(NamedTuple):
@@ -95,18 +97,11 @@ def _local_minimum(potential: Potential, start: np.ndarray, gtol: float, maxiter
 
 
 def is_minimum(potential: Potential, point: Any) -> bool:
-    """Whether the central-difference Hessian at `point` is positive definite beyond the
-    zero modes of the potential's continuous symmetry (six for a cluster in space):
-    no eigenvalue below -ZERO_RTOL of the largest, and no more near-zero ones than the
-    symmetry explains (a flat direction otherwise: a detached atom, a plateau)."""
-    from .hessian import ZERO_RTOL, dense_hessian
-    from .symmetry import symmetry_of
-
-    values = np.linalg.eigvalsh(dense_hessian(potential, np.asarray(to_numpy(point), dtype=np.float64)))
-    tol = ZERO_RTOL * max(float(np.max(np.abs(values))), 1e-300)
-    sym = symmetry_of(potential)
-    zero_modes = 0 if sym is None else sym.zero_modes
-    return bool(values.min() > -tol and int(np.sum(np.abs(values) <= tol)) <= zero_modes)
+    """Whether the Hessian at `point` is positive definite beyond the zero modes of the
+    potential's continuous symmetry (six for a cluster in space): no negative
+    eigenvalue, and no more near-zero ones than the symmetry explains (a flat direction
+    otherwise: a detached atom, a plateau).  `landscape.hessian.minimum_problems`."""
+    return not minimum_problems(certify(potential, point))
 
 
 def _deduplicate(potential: Potential, points: np.ndarray, energies: np.ndarray, xtol: float,
@@ -114,8 +109,6 @@ def _deduplicate(potential: Potential, points: np.ndarray, energies: np.ndarray,
     """Indices of distinct minima, lowest energy first: a point is a duplicate of a kept
     one when their energies differ by at most `etol` and it is within `xtol` of it
     (modulo the potential's symmetry: `landscape.symmetry.distance`)."""
-    from .symmetry import distance
-
     kept: list[int] = []
     for k in np.argsort(energies, kind="stable"):
         if not any(abs(energies[k] - energies[q]) <= etol and distance(potential, points[q], points[k]) <= xtol
@@ -166,16 +159,18 @@ def find_minima(
     if starts.ndim != 2 or starts.shape[1] != potential.dim or starts.shape[0] == 0:
         raise LandscapeError(f"starts must have shape (k, {potential.dim}), got {starts.shape}")
     check = potential.dim <= _HESSIAN_MAX_DIM if check_hessian is None else check_hessian
-    points, energies = _converged(potential, starts, gtol, maxiter, check, progress)
-    if not points:
+    points, energies = _converged(potential, starts, gtol, maxiter, progress)
+    keep = _deduplicate(potential, np.stack(points), np.asarray(energies), xtol, etol) if points else []
+    if check:  # once per distinct point, not per start: 2 dim gradients each
+        keep = [k for k in keep if is_minimum(potential, points[k])]
+    if not keep:
         raise LandscapeError(f"none of the {len(starts)} starts converged to a minimum of {potential.name}")
-    pts, es = np.stack(points), np.asarray(energies)
-    keep = _deduplicate(potential, pts, es, xtol, etol)
-    return Minima(pts[keep], es[keep], [f"m{i}" for i in range(len(keep))])
+    return Minima(np.stack([points[k] for k in keep]), np.asarray([energies[k] for k in keep]),
+                  [f"m{i}" for i in range(len(keep))])
 
 
 def _converged(potential: Potential, starts: Sequence[np.ndarray], gtol: float, maxiter: int,
-               check: bool, progress: bool = False) -> tuple[list[np.ndarray], list[float]]:
+               progress: bool = False) -> tuple[list[np.ndarray], list[float]]:
     limit = max(100 * gtol, 1e-6)
     points, energies = [], []
     if progress:
@@ -184,7 +179,7 @@ def _converged(potential: Potential, starts: Sequence[np.ndarray], gtol: float, 
         starts = tqdm(starts, unit="start", desc="minima", leave=False, dynamic_ncols=True)
     for start in starts:
         p, e, gnorm = _local_minimum(potential, start, gtol, maxiter)
-        if np.isfinite(e) and np.all(np.isfinite(p)) and gnorm <= limit and (not check or is_minimum(potential, p)):
+        if np.isfinite(e) and np.all(np.isfinite(p)) and gnorm <= limit:
             points.append(p)
             energies.append(e)
     return points, energies

@@ -110,8 +110,22 @@ def test_lj7_from_200_random_starts_gives_exactly_its_four_minima(lj7_minima):
 def test_a_detached_atom_is_no_minimum():
     p = LennardJones(7)
     x, _ = _relax(LennardJones(6), np.random.default_rng(0).uniform(-0.8, 0.8, 18))
+    assert is_minimum(LennardJones(6), x)  # the control: the six atoms alone are a minimum
     far = np.concatenate([x, [30.0, 0.0, 0.0]])  # gradient ~1e-9, but three more flat directions
     assert not is_minimum(p, far)
+
+
+def test_a_loosely_converged_saddle_is_first_order_modulo_rotations(lj7_minima):
+    """At fmax 0.05 a rotation's eigenvalue (-3.7e-3 here) lies far outside the relative
+    zero band (2.7e-5): the symmetry's six modes are set aside by count, not by size."""
+    from landscape.connect import connect
+    from landscape.hessian import analyse_top
+
+    p = LennardJones(7)
+    a, b = lj7_minima.coords[1], align(p, lj7_minima.coords[1], lj7_minima.coords[3])
+    report = analyse_top(p, connect(p, a, b, method="neb", fmax=0.05))
+    assert report["saddle_index_of_hessian"] == 1 and report["warnings"] == [], report
+    assert report["hessian_zero_modes"] == 6
 
 
 def test_exploration_refuses_two_images_of_one_minimum(lj7_minima):
