@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Any
 
 import click
 
-from landscape.errors import Interrupted, LandscapeError
+from landscape.errors import Interrupted, LandscapeError, collapse
 from landscape.result import Status
 
 from .common import (build_potential, emit, json_number, potential_options, progress_option, resolve_point, set_threads,
@@ -172,7 +173,8 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
     from landscape.connect import check_endpoints
     from landscape.endpoints import check_and_relax
 
-    a, b, ends = check_and_relax(pot, *check_endpoints(pot, a, b), relax=relax_ends)
+    # An --init path is used as it is: its ends are checked and reported, never moved.
+    a, b, ends = check_and_relax(pot, *check_endpoints(pot, a, b), relax=relax_ends and rows is None)
     b, aligned = _aligned_end(pot, a, b) if align_end else (b, None)
     from contextlib import nullcontext
 
@@ -192,7 +194,8 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         *[f"{e.label} point was not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance {e.tolerance:.3g}): "
           f"relaxed {e.steps} steps, moved {e.moved:.3g}, energy down {e.energy_drop:.3g}" for e in ends if e.relaxed],
         *[f"warning: {e.label} point is not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance "
-          f"{e.tolerance:.3g}); kept as given (--no-relax-ends)" for e in ends if not e.is_minimum and not e.relaxed],
+          f"{e.tolerance:.3g}); kept as given ({'--init' if rows is not None else '--no-relax-ends'})"
+          for e in ends if not e.is_minimum and not e.relaxed],
         *([f"aligned the end onto the start: distance {aligned['distance_before']:.6g} -> "
            f"{aligned['distance_after']:.6g}"] if aligned else []),
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
@@ -216,13 +219,17 @@ def _initial_path(file: str) -> Any:
     try:
         if path.endswith(".npy"):
             rows = np.load(path, allow_pickle=False)
+            if not isinstance(rows, np.ndarray):  # an .npz archive under an .npy name
+                raise ValueError(f"an archive of {len(rows.files)} arrays, not one array")
         else:
             with open(path) as fh:
                 text = fh.read().replace(",", " ")
-            rows = np.loadtxt(text.splitlines(), ndmin=2)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise LandscapeError(f"--init {file}: not a table of numbers ({' '.join(str(exc).split())[:120]})") from None
-    return np.asarray(rows, dtype=np.float64)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # an empty file is an error, not a warning and an empty table
+                rows = np.loadtxt(text.splitlines(), ndmin=2)
+        return np.asarray(rows, dtype=np.float64)
+    except (OSError, ValueError, TypeError, UnicodeDecodeError, UserWarning) as exc:
+        raise LandscapeError(f"--init {file}: not a table of numbers ({collapse(str(exc))[:120]})") from None
 
 
 def _ends(pot: Any, start: str | None, end: str | None, rows: Any) -> tuple[tuple[str, Any], tuple[str, Any]]:

@@ -85,5 +85,25 @@ def test_files_that_are_no_table_get_one_line(tmp_path):
     assert "last pivot is not the end" in error_line(invoke(["connect", "mueller-brown", "--init", rows,
                                                              "--start", "A", "--end", "C"]))
     assert "give --start and --end" in error_line(invoke(["connect", "mueller-brown", "--start", "A"]))
+    np.savez(tmp_path / "two.npz", a=_rows(), b=_rows())
+    os.rename(tmp_path / "two.npz", tmp_path / "two.npy")  # an archive under an array's name
+    (tmp_path / "empty.txt").write_text("")
+    np.save(tmp_path / "words.npy", np.array(["a", "b"]))
+    for name in ("two.npy", "empty.txt", "words.npy"):
+        assert "not a table of numbers" in error_line(invoke(["connect", "mueller-brown", "--init",
+                                                              str(tmp_path / name)])), name
     with pytest.raises(LandscapeError, match="without via or pivots"):
         plan(MB, MB.minima["A"], MB.minima["B"], method="neb", initial=_rows(), pivots=11)
+
+
+def test_an_initial_path_whose_ends_are_no_minima_is_used_as_it_is(tmp_path):
+    """Relaxing an end would move it off the path's first pivot: the ends of an --init
+    path are checked and reported, never moved."""
+    rows = _rows()
+    rows[0, 0] += 0.05
+    f = str(tmp_path / "off.npy")
+    np.save(f, rows)
+    out = run(["connect", "mueller-brown", "--init", f, "--method", "neb"])
+    assert "start point is not a minimum" in out.output and "kept as given (--init)" in out.output
+    assert json.loads(run(["connect", "mueller-brown", "--init", f, "--method", "neb", "--json"]).output)["status"] \
+        == "converged"
