@@ -140,7 +140,7 @@ class Executor(ABC):
     """Runs batches of path runs; use as a context manager or call `close()`.
 
     `on_step(i, j, step, highest)`, when set, hears how the runs in flight go (the
-    local and process executors report; Ray tasks report only when they finish)."""
+    local and process executors report; Ray tasks do not)."""
 
     _source: PotentialSource | None = None
     _token: str = ""
@@ -201,9 +201,8 @@ class LocalExecutor(Executor):
     def submit(self, batch: Batch) -> list[Result]:
         self._require_started()
         assert self._potential is not None
-        if self.on_step is None:
-            return [run_pair(self._potential, task) for _, _, task in batch]
-        return [run_pair(self._potential, task, [_Reporter((i, j), self.on_step, 0.1)]) for i, j, task in batch]
+        return [run_pair(self._potential, task, [] if self.on_step is None else [_Reporter((i, j), self.on_step, 0.1)])
+                for i, j, task in batch]
 
 
 class _Reporter:
@@ -295,6 +294,11 @@ class ProcessExecutor(Executor):
                 continue
             if self.on_step is not None:
                 self.on_step(*message)
+        while True:  # what the finished runs sent last must not show as the next batch's
+            try:
+                self._events.get_nowait()
+            except queue.Empty:
+                return
 
     def close(self) -> None:
         self._source = None  # a later start() builds a new pool

@@ -616,12 +616,11 @@ class _Settings:
 
     def distances(self, state: _State) -> np.ndarray | None:
         """Distances between the minima (modulo the symmetry), when the rule or order
-        needs them; aligned ones computed once per store (kept in the state and /graph)."""
+        needs them; aligned ones computed once per store (kept in the state and /graph,
+        where the image check reads them too)."""
         if self.aligner is not None and state.aligned_distances is None:
             state.aligned_distances = distance_matrix(self.aligner, state.coords)
-        if self.rule != "closest" and self.order != "nearest":
-            return None
-        return state.aligned_distances if self.aligner is not None else distance_matrix(None, state.coords)
+        return _distances(state, self.rule, self.order)
 
     def propose(self, state: _State, distances: np.ndarray | None) -> ExplorePlan:
         return propose(len(state.names), state.energies, state.edges, batch=self.batch, rule=self.rule,
@@ -645,6 +644,14 @@ class _Settings:
         }
 
 
+def _distances(state: _State, rule: str, order: str) -> np.ndarray | None:
+    """The distances `rule` or `order` needs, None when neither does: the aligned ones
+    an exploration modulo a symmetry keeps (and stores), else Euclidean."""
+    if rule != "closest" and order != "nearest":
+        return None
+    return state.aligned_distances if state.aligned_distances is not None else distance_matrix(None, state.coords)
+
+
 def _check_choice(rule: str, order: str) -> None:
     if rule not in RULES:
         raise LandscapeError(f"unknown pair rule {rule!r}; choose one of {', '.join(RULES)}")
@@ -660,17 +667,20 @@ def _progress(enabled: bool, total: int) -> Any:
     return tqdm(total=total, unit="run", leave=False, dynamic_ncols=True, desc="explore")
 
 
-def _show_steps(bar: Any, ex: Executor, names: Sequence[str]) -> None:
+def _show_steps(bar: Any, ex: Executor, names: Sequence[str]) -> Any:
     """Let the executor show the run in progress on the bar: its pair, step and highest
-    energy (a bar that counts whole runs alone sits still for minutes)."""
+    energy (a bar that counts whole runs alone sits still for minutes).  Returns the
+    executor's own `on_step`, to put back when the bar closes."""
+    previous = ex.on_step
     if bar is None:
-        return
+        return previous
 
     def on_step(i: int, j: int, step: int, top: float) -> None:
         bar.set_postfix_str(f"{names[i]}-{names[j]} step {step}, highest {top:.6g}", refresh=False)
         bar.update(0)  # redraws at tqdm's own pace
 
     ex.on_step = on_step
+    return previous
 
 
 def _tick(bar: Any, runs: int, p: ExplorePlan) -> None:
@@ -809,7 +819,7 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
     if filename is not None and given:
         _commit(filename, state, given, p, attrs(), run)
     bar = _progress(progress, n * (n - 1) // 2 - len(state.edges))
-    _show_steps(bar, ex, state.names)
+    callers_on_step = _show_steps(bar, ex, state.names)
     try:
         while not p.complete:
             stop = budget.exceeded(runs, evaluations, time.monotonic() - started)
@@ -840,8 +850,7 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
     finally:
         if bar is not None:
             bar.close()
-            if getattr(ex, "on_step", None) is not None:  # a caller's executor outlives this bar
-                ex.on_step = None
+            ex.on_step = callers_on_step  # a caller's executor outlives this bar
     if status is ExploreStatus.COMPLETE and p.unconnected:
         message = f"every edge is final, but {p.unconnected + 1} groups of minima stay apart: their paths failed"
     if filename is not None:
@@ -878,11 +887,8 @@ def load_exploration(filename: str | os.PathLike[str]) -> Exploration:
     config = attrs.get("config", {})
     rule, order = config.get("rule", "closest"), config.get("order", "highest")
     _check_choice(rule, order)
-    # an exploration modulo a symmetry stored the distances it used; others are Euclidean
-    distances = state.aligned_distances
-    if distances is None and (rule == "closest" or order == "nearest"):
-        distances = distance_matrix(None, state.coords)
-    p = propose(len(names), state.energies, state.edges, rule=rule, order=order, distances=distances)
+    p = propose(len(names), state.energies, state.edges, rule=rule, order=order,
+                distances=_distances(state, rule, order))
     if p.complete:
         status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"
     else:

@@ -26,3 +26,20 @@ def test_runs_in_flight_report_their_steps(make):
     assert steps == sorted(steps) and max(steps) <= reported[0].nit
     assert all(np.isfinite(m[3]) for m in heard)  # the highest energy on the band at that step
     assert reported[0].saddle_energy == plain.saddle_energy  # reporting changes nothing
+
+
+def test_exploring_with_a_bar_gives_the_callers_executor_its_own_listener_back():
+    from landscape.explore import explore
+    from landscape.minima import find_minima
+
+    pot = load_potential("three-hole")
+    minima = find_minima(pot, 30, seed=0)
+    mine = []
+
+    def listener(*m):
+        mine.append(m)
+
+    with LocalExecutor() as ex:
+        ex.on_step = listener
+        explore(pot, minima.coords[:3], method="neb", fmax=1e-2, executor=ex, progress=True)
+        assert ex.on_step is listener  # the bar's hook was taken off, the caller's put back
