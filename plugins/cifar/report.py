@@ -112,6 +112,10 @@ def _run_job(potential: Any, job: _Job, per_segment: int, line_points: int, batc
     from landscape_plugins.torchnet.evaluate import evaluate_path, evaluate_points
 
     digest = job.digest(per_segment, line_points)
+    if job.kind == "aligned":  # the plain ends identify it; the end moves onto its matched image here
+        from landscape.symmetry import align
+
+        job = _Job("aligned", job.name, np.stack([job.points[0], align(potential, job.points[0], job.points[1])]))
     if job.kind == "minima":
         arrays: dict[str, np.ndarray] = {}
         for split in ("train", "test"):
@@ -464,21 +468,13 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
 
 def _aligned_lines(filename: str, desc: Mapping[str, Any], potential: Any, line_jobs: Sequence[_Job],
                    **settings: Any) -> dict[str, dict[str, np.ndarray]]:
-    """Evaluations of the straight lines to the matched images, when the potential
-    declares a symmetry: computed (and stored) with a potential, else whatever the store
-    holds.  The matched image needs the potential, so without one stored ones are
-    taken as they are."""
-    from landscape.symmetry import align
-
-    if not desc.get("options", {}).get("align"):
+    """Evaluations of the straight lines to the matched images, when the stored
+    potential declares a symmetry (its description names one): jobs on the plain ends,
+    whose far end `_run_job` aligns, so a store evaluated before is read as it is."""
+    if "symmetry" not in desc:
         return {}
-    if potential is None:
-        with Store.open(filename) as store:
-            held = {g: _read_eval(store, g) for g in (_group("aligned", j.name) for j in line_jobs)}
-        return {g: have[0] for g, have in held.items() if have is not None}
-    pot = potential() if callable(potential) and not hasattr(potential, "dim") else potential
-    jobs = [_Job("aligned", j.name, np.stack([j.points[0], align(pot, j.points[0], j.points[1])])) for j in line_jobs]
-    ensure_evaluations(filename, pot, jobs, **settings)
+    jobs = [_Job("aligned", j.name, j.points) for j in line_jobs]
+    ensure_evaluations(filename, potential, jobs, **settings)
     return _load_evals(filename, [j.group for j in jobs])
 
 

@@ -215,5 +215,6 @@ def test_table1_adds_the_straight_line_to_the_matched_image(tmp_path, npz, cifar
         plain = s.read_array_group(f"evaluation-line-{path['a']}-{path['b']}")[0]
     end = int(np.argmax(matched["t"]))
     assert matched["train_loss"][end] == pytest.approx(plain["train_loss"][int(np.argmax(plain["t"]))], rel=1e-4)
+    assert not np.allclose(matched["train_loss"], plain["train_loss"])  # the end moved: another line inside
     text = run(["report-table", store, "--no-evaluate", "--no-figures", "--per-segment", 1, "--line-points", 3]).stdout
     assert "straight line to the weight-matched image" in text
