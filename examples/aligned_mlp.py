@@ -1,5 +1,5 @@
 """Weight matching between two trained MLP minima: how much of the straight line's barrier
-is only the relabelling of hidden units (CPU, one thread, about a minute).
+is only the relabelling of hidden units (CPU, one thread, 24 s measured).
 
     python examples/aligned_mlp.py [--hidden 32,32 --hidden 128,128] [--schedule quick]
 
@@ -23,14 +23,6 @@ import numpy as np
 LINE_POINTS = 101
 
 
-def line_barrier(pot: Any, a: Any, b: Any) -> float:
-    """Highest energy on the straight line (LINE_POINTS points) minus the higher end."""
-    from landscape.path import Path, to_numpy
-
-    e = to_numpy(pot.energy(Path.straight(a, b, LINE_POINTS).pivots)).astype(np.float64)
-    return float(e.max() - max(e[0], e[-1]))
-
-
 def autoneb_barrier(pot: Any, a: Any, b: Any, schedule: str) -> tuple[float, int]:
     """(AutoNEB path's highest energy minus the higher end, evaluations)."""
     from landscape.connect import connect
@@ -41,22 +33,26 @@ def autoneb_barrier(pot: Any, a: Any, b: Any, schedule: str) -> tuple[float, int
     return float(result.upper_bound - max(e[0], e[-1])), int(result.nfev)
 
 
-def measure(hidden: str, schedule: str = "quick") -> tuple[list[float], list[tuple[str, float, int, float]]]:
-    """(the minima's energies, rows (what, barrier, evaluations, end distance)) for one width."""
+def measure(hidden: str, schedule: str = "quick",
+            autoneb: bool = True) -> tuple[list[float], list[tuple[str, float, int, float]]]:
+    """(the minima's energies, rows (what, barrier, evaluations, end distance)) for one
+    width; the two straight lines by `landscape.symmetry.compare_lines`."""
     from landscape.path import to_numpy
     from landscape.registry import load_potential
-    from landscape.symmetry import align
+    from landscape.symmetry import align, compare_lines
 
     pot = load_potential("mlp", {"hidden": hidden, "minima": 2, "align": True})
     a, b = pot.minimum("0"), pot.minimum("1")
-    b_aligned = pot.asarray(align(pot, a, b))  # b's relabelled image closest to a
     energies = [float(e) for e in to_numpy(pot.energy(pot.asarray(np.stack([to_numpy(a), to_numpy(b)]))))]
-    dist = (float(np.linalg.norm(to_numpy(b - a))), float(np.linalg.norm(to_numpy(b_aligned - a))))
-    rows = [("straight line", line_barrier(pot, a, b), LINE_POINTS, dist[0]),
-            ("straight line, weight matched", line_barrier(pot, a, b_aligned), LINE_POINTS, dist[1])]
-    for label, end, d in (("AutoNEB", b, dist[0]), ("AutoNEB, weight matched", b_aligned, dist[1])):
-        barrier, nfev = autoneb_barrier(pot, a, end, schedule)
-        rows.append((label, barrier, nfev, d))
+    lines = compare_lines(pot, a, b, LINE_POINTS)
+    rows = [("straight line", lines["line_barrier"], LINE_POINTS, lines["distance"]),
+            ("straight line, weight matched", lines["aligned_line_barrier"], LINE_POINTS, lines["aligned_distance"])]
+    if autoneb:
+        b_aligned = pot.asarray(align(pot, a, b))  # b's relabelled image closest to a
+        for label, end, d in (("AutoNEB", b, lines["distance"]),
+                              ("AutoNEB, weight matched", b_aligned, lines["aligned_distance"])):
+            barrier, nfev = autoneb_barrier(pot, a, end, schedule)
+            rows.append((label, barrier, nfev, d))
     return energies, rows
 
 

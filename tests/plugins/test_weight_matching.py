@@ -140,9 +140,7 @@ def test_aligned_mlp_example_matching_lowers_the_straight_line():
     from pathlib import Path
 
     example = runpy.run_path(str(Path(__file__).resolve().parents[2] / "examples" / "aligned_mlp.py"), run_name="x")
-    energies, rows = example["measure"]("8,8")
+    energies, rows = example["measure"]("8,8", autoneb=False)  # the lines; AutoNEB is the script's own cost
     table = {what: (barrier, nfev, dist) for what, barrier, nfev, dist in rows}
     line, matched = table["straight line"], table["straight line, weight matched"]
     assert matched[0] < line[0] and matched[2] < line[2] and line[1] == matched[1] == 101
-    assert all(b >= 0 for b, _, _ in table.values()) and table["AutoNEB"][1] > 101
-    assert "weight matched" in example["table"]("8,8", energies, rows)
