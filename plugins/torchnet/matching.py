@@ -36,7 +36,7 @@ from .permspec import (Group, PermutationSpec, Slot, densenet_spec, mlp_spec, pe
                        resnet_spec)
 
 __all__ = ["Slot", "Group", "PermutationSpec", "mlp_spec", "resnet_spec", "densenet_spec", "permutation_spec",
-           "match_weights", "permute", "NetworkSymmetry", "network_symmetry"]
+           "match_weights", "NetworkSymmetry", "network_symmetry"]
 
 Tensors = Mapping[str, np.ndarray]
 
@@ -63,13 +63,6 @@ def _permute_all(spec: PermutationSpec, perms: Mapping[str, np.ndarray], tensors
         if g.name in perms:
             for s in g.slots:
                 _permute_slot(tensors[s.name], s, np.asarray(perms[g.name]))
-
-
-def permute(spec: PermutationSpec, perms: Mapping[str, np.ndarray], tensors: Tensors) -> dict[str, np.ndarray]:
-    """Copies of `tensors` with each group's permutation applied (missing groups: identity)."""
-    out = {k: np.array(v, copy=True) for k, v in tensors.items()}
-    _permute_all(spec, perms, out)
-    return out
 
 
 def match_weights(spec: PermutationSpec, reference: Tensors, other: Tensors, *, seed: int = 0,
@@ -155,10 +148,6 @@ class NetworkSymmetry(Symmetry):
 
     def align(self, reference: Any, x: Any) -> np.ndarray:
         return self.apply(self.permutations(reference, x), x)
-
-    def distance(self, a: Any, b: Any) -> float:
-        a = np.asarray(to_numpy(a), dtype=np.float64).reshape(-1)
-        return float(np.linalg.norm(a - self.align(a, b)))
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "method": "weight matching (Ainsworth et al. 2023)",
