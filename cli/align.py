@@ -11,7 +11,7 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import emit, progress_bar, progress_option, set_threads, threads_option
+from .common import emit, pick_names, progress_bar, progress_option, set_threads, threads_option
 
 __all__ = ["align_cmd"]
 
@@ -49,7 +49,10 @@ def align_cmd(file: str, reference: str | None, all_pairs: bool, points: int, as
         raise LandscapeError(f"{pot.name} declares no symmetry: its minima are aligned as they are")
     if len(names) < 2:
         raise LandscapeError(f"{file} holds {len(names)} minimum; aligning needs two")
-    ref = int(np.argmin(energies)) if reference is None else _index(names, reference, file)
+    if reference is not None and all_pairs:
+        raise LandscapeError("--reference and --all-pairs contradict each other: every pair has no reference")
+    ref = int(np.argmin(energies)) if reference is None else names.index(pick_names(names, (reference,), "minimum",
+                                                                                    file)[0])
     pairs = ([(i, j) for i in range(len(names)) for j in range(i + 1, len(names))] if all_pairs
              else [(ref, j) for j in range(len(names)) if j != ref])
     rows = {f"{names[i]}-{names[j]}": compare_lines(pot, coords[i], coords[j], points)
@@ -61,8 +64,3 @@ def align_cmd(file: str, reference: str | None, all_pairs: bool, points: int, as
     emit(as_json, {"store": file, "potential": pot.name, "reference": None if all_pairs else names[ref],
                    "points": points, "symmetry": pot.symmetry.describe(), "pairs": rows}, lines)
 
-
-def _index(names: list[str], name: str, file: str) -> int:
-    if name not in names:
-        raise LandscapeError(f"{file} has no minimum {name!r} (known: {', '.join(names[:8])})")
-    return names.index(name)

@@ -14,7 +14,8 @@ from landscape.path import to_numpy
 from landscape.potential import Potential
 
 __all__ = ["LandscapeGroup", "RENAMED", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
-           "picture_name", "dpi_option", "progress_option", "want_progress", "progress_bar", "threads_option", "set_threads"]
+           "picture_name", "dpi_option", "progress_option", "want_progress", "progress_bar", "threads_option", "set_threads",
+           "pick_names"]
 
 
 #: Options renamed for one vocabulary (`--out` a store, `--figure` a picture,
@@ -177,3 +178,12 @@ def emit(as_json: bool, payload: dict[str, Any], lines: list[str]) -> None:
     else:
         for line in lines:
             click.echo(line, file=out)
+
+
+def pick_names(available: list[str], wanted: tuple[str, ...], what: str, file: str) -> list[str]:
+    """The names `wanted` (all `available` when none are), each checked to be in the
+    store `file`: one line naming the first missing `what` (a minimum, a path)."""
+    missing = [w for w in wanted if w not in available]
+    if missing:
+        raise LandscapeError(f"{file} has no {what} {missing[0]!r} ({what}s: {', '.join(available) or 'none'})")
+    return list(wanted) if wanted else available

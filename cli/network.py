@@ -10,7 +10,7 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import (emit, json_number, picture_name, potential_options, progress_bar, progress_option, set_threads,
+from .common import (emit, json_number, pick_names, picture_name, potential_options, progress_bar, progress_option, set_threads,
                      threads_option, want_progress)
 
 __all__ = ["train_cmd", "evaluate_cmd", "hessian_cmd", "xor_cmd", "report_table_cmd"]
@@ -42,13 +42,6 @@ def _positive(**values: Any) -> None:
     for name, value in values.items():
         if value is not None and not value > 0:
             raise LandscapeError(f"--{name.replace('_', '-')} must be positive, got {value}")
-
-
-def _pick(available: list[str], wanted: tuple[str, ...], what: str, file: str) -> list[str]:
-    missing = [w for w in wanted if w not in available]
-    if missing:
-        raise LandscapeError(f"{file} has no {what} {missing[0]!r} ({what}s: {', '.join(available) or 'none'})")
-    return list(wanted) if wanted else available
 
 
 def _finished_paths(store: Any) -> list[str]:
@@ -213,7 +206,7 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     _positive(batch_size=batch_size)
     set_threads(threads)
     with Store.open(file) as store:
-        names = _pick(_finished_paths(store), paths, "path", file)
+        names = pick_names(_finished_paths(store), paths, "path", file)
     if not names:
         raise LandscapeError(f"{file} holds no finished paths; run `landscape explore {file}` first")
     if out is not None and len(names) > 1:
@@ -288,8 +281,8 @@ def hessian_cmd(file: str, minima: tuple[str, ...], paths: tuple[str, ...], samp
     with Store.open(file) as store:
         coords, _, names = store.read_minima()
         finished = _finished_paths(store)
-        pick_min = _pick(names, minima, "minimum", file) if minima or not paths else []
-        pick_paths = _pick(finished, paths, "path", file) if paths or not minima else []
+        pick_min = pick_names(names, minima, "minimum", file) if minima or not paths else []
+        pick_paths = pick_names(finished, paths, "path", file) if paths or not minima else []
         tangents = {m: _tangent_at(store, m, finished) for m in pick_min}
         results = {p: store.read_result(p) for p in pick_paths}
         pot = potential_from_description(store.potential_description)[0]

@@ -192,3 +192,5 @@ def test_align_command_reports_plain_and_aligned_lines(tmp_path):
     plain = str(tmp_path / "mb")
     run(["minima", "mueller-brown", "--starts", "20", "--out", plain])
     assert "declares no symmetry" in error_line(invoke(["align", plain]))
+    assert "has no minimum 'm9'" in error_line(invoke(["align", store, "--reference", "m9"]))
+    assert "contradict" in error_line(invoke(["align", store, "--reference", "m0", "--all-pairs"]))
