@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from landscape.errors import LandscapeError
+from landscape.errors import LandscapeError, collapse
 
 from .common import LandscapeGroup, build_potential, dpi_option, emit, picture_name, potential_options
 
@@ -155,7 +155,7 @@ def check_cmd(potential: str, options: tuple[str, ...], points: int, seed: int, 
     try:
         check_potential(pot, sample, fd_tolerance=fd_tolerance or None, minima_gradient=1e-3)
     except AssertionError as exc:
-        first = " ".join(str(exc).split()) or "a check failed"
+        first = collapse(exc) or "a check failed"
         raise LandscapeError(f"potential {pot.name} fails the interface check: {first}") from None
     emit(as_json, {"potential": pot.name, "dim": pot.dim, "points": int(len(sample)), "passed": True},
          [f"{pot.name} ({pot.dim} dimensions) passes the interface check at {len(sample)} points "

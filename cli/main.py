@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from landscape.errors import Interrupted, LandscapeError
+from landscape.errors import Interrupted, LandscapeError, collapse
 
 from .align import align_cmd
 from .common import RESULTS, LandscapeGroup
@@ -49,18 +49,18 @@ def main(argv: list[str] | None = None) -> int:
                    "command continues it", err=True)
         return 130
     except Interrupted as exc:
-        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        click.echo(f"error: {collapse(exc)}", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        click.echo(f"error: {collapse(exc.format_message())}", err=True)
         return exc.exit_code
     except LandscapeError as exc:
-        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        click.echo(f"error: {collapse(exc)}", err=True)
         return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         if os.environ.get("LANDSCAPE_DEBUG"):
             raise
-        click.echo(f"error: internal error {type(exc).__name__}: {' '.join(str(exc).split())} "
+        click.echo(f"error: internal error {type(exc).__name__}: {collapse(exc)} "
                    "(LANDSCAPE_DEBUG=1 shows the traceback)", err=True)
         return 3
     return 0

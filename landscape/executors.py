@@ -23,7 +23,7 @@ from typing import Any, Union
 import numpy as np
 
 from .driver import Budget
-from .errors import LandscapeError
+from .errors import LandscapeError, collapse
 from .optimizers.base import PathOptimizer
 from .path import to_numpy
 from .potential import Potential
@@ -353,7 +353,7 @@ class RayExecutor(Executor):
                 ray.init(address=self.address, **kwargs)
             except Exception as exc:  # noqa: BLE001 - ray raises many kinds; report one line
                 raise LandscapeError(f"cannot start or reach Ray ({type(exc).__name__}: "
-                                     f"{' '.join(str(exc).split())})") from exc
+                                     f"{collapse(exc)})") from exc
             self._owns = True
         return ray
 

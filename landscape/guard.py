@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import LandscapeError
+from .errors import LandscapeError, collapse
 from .potential import Potential, PotentialWrapper
 
 __all__ = ["GuardedPotential", "guard"]
@@ -42,7 +42,7 @@ class GuardedPotential(PotentialWrapper):
             raise LandscapeError(f"potential {self.name} ran out of memory in {method}() on {len(x)} points; "
                                  "evaluate fewer at once (a ChunkedPotential)") from None
         except Exception as exc:  # noqa: BLE001 - user code may fail in any way: report it in one line
-            text = " ".join(str(exc).split()) or "(no message)"
+            text = collapse(exc) or "(no message)"
             raise LandscapeError(f"potential {self.name} raised {type(exc).__name__} in {method}(): {text}") from None
 
     def _energies(self, e: Any, n: int, method: str) -> Any:

@@ -24,7 +24,7 @@ import numpy as np
 from landscape.errors import LandscapeError, collapse
 from landscape.potential import Potential, as_batch
 from landscape.symmetry import Symmetry
-from landscape_plugins.clusters.alignment import ClusterSymmetry
+from landscape_plugins.clusters.alignment import ClusterSymmetry, assign
 
 __all__ = ["AtomsPotential", "LatticeSymmetry", "free_indices"]
 
@@ -85,7 +85,10 @@ class AtomsPotential(Potential):
                        for key, value in (minima or {}).items()}
 
     def _vector(self, value: Any, key: str) -> np.ndarray:
-        v = np.asarray(value, dtype=np.float64).reshape(-1)
+        try:
+            v = np.asarray(value, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise LandscapeError(f"minimum {key!r} is not a structure or numbers ({collapse(exc)})") from None
         if v.shape != (self.dim,):
             raise LandscapeError(f"minimum {key!r} has {v.size} coordinates, the potential has dim={self.dim}")
         return v
@@ -187,22 +190,11 @@ class LatticeSymmetry(Symmetry):
 
         return find_mic(v.reshape(-1, 3), np.array(self.cell), self.pbc)[0].reshape(v.shape)
 
-    def _assign(self, reference: np.ndarray, x: np.ndarray) -> np.ndarray:
-        from scipy.optimize import linear_sum_assignment
-
-        perm = np.arange(len(x))
-        for s in np.unique(self._labels):
-            idx = np.flatnonzero(self._labels == s)
-            cost = (self._mic(reference[idx, None, :] - x[None, idx, :]) ** 2).sum(-1)
-            rows, cols = linear_sum_assignment(cost)
-            perm[idx[rows]] = idx[cols]
-        return perm
-
     def align(self, reference: np.ndarray, x: np.ndarray) -> np.ndarray:
         ref, y = reference.reshape(-1, 3), x.reshape(-1, 3)
         shift, perm = np.zeros(3), None
         for _ in range(_MAX_REFINE):
-            new = self._assign(ref, y + shift)
+            new = assign(ref, y + shift, self._labels, wrap=self._mic)
             step = self._mic(ref - (y[new] + shift)).mean(axis=0) if self.translations else np.zeros(3)
             done = perm is not None and np.array_equal(perm, new) and np.abs(step).max() <= 1e-12
             perm, shift = new, shift + step

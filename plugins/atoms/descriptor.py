@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from landscape.errors import LandscapeError
+from landscape.errors import LandscapeError, collapse
 from landscape.registry import PotentialPlugin
 
 __all__ = ["ASE", "StructureFile", "ase_potential", "CALCULATORS"]
@@ -37,7 +37,7 @@ def _read(path: str, what: str, index: Any) -> Any:
     try:
         return read(path, index=index)
     except Exception as exc:  # noqa: BLE001 - ase.io fails in many ways on a bad file: one line
-        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        message = collapse(f"{type(exc).__name__}: {exc}")
         raise LandscapeError(f"option {what}: cannot read {path} with ase.io.read ({message})") from exc
 
 

@@ -12,6 +12,7 @@ cluster codes of the field (pele, GMIN/OPTIM).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,15 +36,18 @@ def kabsch(reference: np.ndarray, x: np.ndarray, inversion: bool = False) -> np.
     return u @ vt
 
 
-def assign(reference: np.ndarray, x: np.ndarray, species: np.ndarray) -> np.ndarray:
+def assign(reference: np.ndarray, x: np.ndarray, species: np.ndarray,
+           wrap: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """perm such that x[perm] matches `reference` atom by atom with the least squared
-    distance, atoms relabelled only within one species."""
+    distance, atoms relabelled only within one species; `wrap` maps the differences
+    first (minimum-image ones in a periodic cell)."""
     from scipy.optimize import linear_sum_assignment
 
     perm = np.arange(len(x))
     for s in np.unique(species):
         idx = np.flatnonzero(species == s)
-        cost = ((reference[idx, None, :] - x[None, idx, :]) ** 2).sum(-1)
+        diff = reference[idx, None, :] - x[None, idx, :]
+        cost = ((diff if wrap is None else wrap(diff)) ** 2).sum(-1)
         rows, cols = linear_sum_assignment(cost)
         perm[idx[rows]] = idx[cols]
     return perm

@@ -165,6 +165,7 @@ def test_bad_input_is_one_line(pot, hop):
     bond.set_constraint(FixBondLength(0, 1))
     _one_line(lambda: AtomsPotential(bond, EMT), "only FixAtoms")
     _one_line(lambda: AtomsPotential(hop[0], EMT, minima={"m": np.zeros(3)}), "dim=15")
+    _one_line(lambda: AtomsPotential(hop[0], EMT, minima={"m": ["a", "b"]}), "not a structure or numbers")
     _one_line(lambda: AtomsPotential(hop[0], "EMT"), "ASE calculator")
     other = fcc100("Cu", size=(2, 2, 3))
     _one_line(lambda: pot.point(other), "same order")
