@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["adatom_hop"]
+__all__ = ["adatom_hop", "ase_neb_barrier"]
 
 
 def adatom_hop(size: tuple[int, int, int] = (2, 2, 3)) -> tuple[Any, Any]:
@@ -25,3 +25,29 @@ def adatom_hop(size: tuple[int, int, int] = (2, 2, 3)) -> tuple[Any, Any]:
         atoms.calc = EMT()
         BFGS(atoms, logfile=None).run(fmax=0.01)
     return initial, final
+
+
+def ase_neb_barrier(initial: Any, final: Any, images: int, fmax: float, optimizer: str = "fire",
+                    steps: int = 5000) -> tuple[float, int, bool]:
+    """ASE's own climbing-image NEB (improved tangent, linear interpolation, EMT) between
+    two structures, the reference this plugin is checked against: (barrier from the
+    initial state, EMT force calls, converged to `fmax` within `steps`)."""
+    from ase.calculators.emt import EMT
+    from ase.mep import NEB
+    from ase.optimize import BFGS, FIRE
+
+    calls = [0]
+
+    class CountingEMT(EMT):
+        def calculate(self, *args: Any, **kwargs: Any) -> None:
+            calls[0] += 1
+            super().calculate(*args, **kwargs)
+
+    band = [initial.copy() for _ in range(images - 1)] + [final.copy()]
+    for atoms in band:
+        atoms.calc = CountingEMT()
+    neb = NEB(band, climb=True, method="improvedtangent")
+    neb.interpolate()
+    converged = {"fire": FIRE, "bfgs": BFGS}[optimizer](neb, logfile=None).run(fmax=fmax, steps=steps)
+    energies = [atoms.get_potential_energy() for atoms in band]
+    return max(energies) - energies[0], calls[0], bool(converged)

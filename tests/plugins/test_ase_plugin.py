@@ -18,8 +18,6 @@ from ase.calculators.calculator import Calculator, all_changes  # noqa: E402
 from ase.calculators.emt import EMT  # noqa: E402
 from ase.constraints import FixAtoms, FixBondLength  # noqa: E402
 from ase.io import write  # noqa: E402
-from ase.mep import NEB  # noqa: E402
-from ase.optimize import FIRE  # noqa: E402
 
 from landscape.connect import connect  # noqa: E402
 from landscape.errors import LandscapeError  # noqa: E402
@@ -29,6 +27,7 @@ from landscape.steppers import stepper_from_config  # noqa: E402
 from landscape.symmetry import align, distance  # noqa: E402
 from landscape_cli.testing import error_line, invoke, run  # noqa: E402
 from landscape_plugins.atoms.calculator import AtomsPotential, LatticeSymmetry  # noqa: E402
+from landscape_plugins.atoms.systems import ase_neb_barrier  # noqa: E402
 from landscape_plugins.clusters.alignment import ClusterSymmetry  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,14 +57,9 @@ def files(hop, tmp_path, monkeypatch):
 
 
 def _ase_barrier(initial: Atoms, final: Atoms, images: int, fmax: float) -> float:
-    band = [initial.copy() for _ in range(images - 1)] + [final.copy()]
-    for atoms in band:
-        atoms.calc = EMT()
-    neb = NEB(band, climb=True, method="improvedtangent")
-    neb.interpolate()
-    assert FIRE(neb, logfile=None).run(fmax=fmax, steps=2000)
-    energies = [atoms.get_potential_energy() for atoms in band]
-    return max(energies) - energies[0]
+    barrier, _, converged = ase_neb_barrier(initial, final, images, fmax, steps=2000)
+    assert converged
+    return barrier
 
 
 def test_energies_are_ases_and_gradients_match_central_differences(pot, hop):
