@@ -70,7 +70,11 @@ def _point(potential: Any, x: Any, label: str) -> np.ndarray:
 def align(potential: Any, reference: Any, x: Any) -> np.ndarray:
     """`x` moved onto its image closest to `reference` (`x` itself without a symmetry);
     the aligned point has the same energy by the symmetry's contract."""
-    ref, v = _point(potential, reference, "reference"), _point(potential, x, "moved")
+    return _aligned(potential, _point(potential, reference, "reference"), _point(potential, x, "moved"))
+
+
+def _aligned(potential: Any, ref: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """`align` on points already checked."""
     sym = symmetry_of(potential)
     if sym is None:
         return v
@@ -96,11 +100,12 @@ def distance_matrix(potential: Any, points: Any) -> np.ndarray:
     if symmetry_of(potential) is None:
         sq = np.einsum("ij,ij->i", p, p)
         return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * p @ p.T, 0.0))
-    m = len(p)
-    d = np.zeros((m, m))
-    for i in range(m):
-        for j in range(i + 1, m):
-            d[i, j] = d[j, i] = distance(potential, p[i], p[j])
+    sym = symmetry_of(potential)
+    rows = [_point(potential, x, f"point {k}") for k, x in enumerate(p)]  # each checked once, not per pair
+    d = np.zeros((len(rows), len(rows)))
+    for i in range(len(rows)):
+        for j in range(i + 1, len(rows)):
+            d[i, j] = d[j, i] = float(sym.distance(rows[i], rows[j]))
     return d
 
 
@@ -130,9 +135,9 @@ def compare_lines(potential: Any, a: Any, b: Any, points: int = 51) -> dict[str,
     lengths and barriers (highest energy on the line minus the higher end).  With a
     symmetry, the aligned line is the cheap baseline a path between two minima has to
     beat (weight matching makes it low for wide networks)."""
-    moved = align(potential, a, b)
-    plain, aligned = line_energies(potential, a, b, points), line_energies(potential, a, moved, points)
     u, v = _point(potential, a, "first"), _point(potential, b, "second")
+    moved = _aligned(potential, u, v)
+    plain, aligned = line_energies(potential, u, v, points), line_energies(potential, u, moved, points)
     return {"distance": float(np.linalg.norm(v - u)), "aligned_distance": float(np.linalg.norm(moved - u)),
             "line_barrier": float(plain.max() - max(plain[0], plain[-1])),
             "aligned_line_barrier": float(aligned.max() - max(aligned[0], aligned[-1])),
