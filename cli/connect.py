@@ -69,6 +69,8 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
             raise LandscapeError(f"--spring must be a number > 0 or auto, got {spring!r}") from None
         if not 0 < settings["spring"] < float("inf"):
             raise LandscapeError(f"--spring must be a finite number > 0, got {spring}")
+        if method != "neb":  # the string method and AutoNEB's string bands have no springs to set
+            raise LandscapeError("--spring applies to --method neb only")
     if spring_min is not None:
         if method != "neb":
             raise LandscapeError("--spring-min applies to --method neb only")

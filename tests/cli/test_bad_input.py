@@ -67,6 +67,9 @@ def files(tmp_path_factory):
     text = root / "notes.h5"
     text.write_text("these are notes, not HDF5\n")
     f["text"] = str(text)
+    np.savez(root / "archive.npz", a=np.zeros((3, 2)))
+    os.rename(root / "archive.npz", root / "archive.npy")  # an archive under an array's name
+    f["npz"] = str(root / "archive.npy")
     (root / "empty.h5").write_bytes(b"")
     f["empty"] = str(root / "empty.h5")
     export_store(f["store"], root / "one.h5")  # damage lands in single files, where h5py can write

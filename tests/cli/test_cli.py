@@ -206,6 +206,8 @@ def test_every_spring_gives_the_same_saddle_and_the_automatic_one_is_reported():
     assert ", spring 0.5" in text
     for bad, words in (("0", "--spring must be a finite number > 0"), ("stiff", "--spring must be a number > 0 or auto")):
         assert words in one_line_error(invoke(["connect", "mueller-brown", "--start", "A", "--end", "B", "--spring", bad]))
+    assert "--spring applies to --method neb only" in one_line_error(invoke(
+        ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string", "--spring", "2"]))
     assert "--spring-min needs a numeric --spring" in one_line_error(invoke(
         ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--spring-min", "0.1"]))
 
