@@ -178,7 +178,8 @@ def plot_disconnectivity(
 
     tree = _as_tree(tree_or_matrix, minima_energies, names)
     x, y, root_top = _layout(tree, order)
-    ax = _new_axes(sum(1 for n in tree if tree.nodes[n]["kind"] == "minimum")) if ax is None else ax
+    ends = [n for n in tree if tree.nodes[n]["kind"] == "minimum"]
+    ax = _new_axes(len(ends)) if ax is None else ax
     style = {"colors": color, "linewidths": linewidth}
     for name, segs in _segments(tree, x, y, root_top).items():
         if segs:
@@ -186,7 +187,6 @@ def plot_disconnectivity(
             ax.add_collection(LineCollection(segs, gid=f"dgraph-{name}", **style, **dashes))
     # a dot at every minimum: a basin barely below its join (a leg shorter than the line
     # is wide) stays visible without drawing any energy where it is not
-    ends = [n for n in tree if tree.nodes[n]["kind"] == "minimum"]
     ax.plot([x[n] for n in ends], [y[n] for n in ends], "o", color=color, ms=2.5 * linewidth, gid="dgraph-minima-ends")
     _set_limits(ax, tree, x, root_top, energy_range)
     _draw_levels(ax, levels)

@@ -50,6 +50,8 @@ def test_ctrl_c_in_a_neb_run_keeps_its_state_and_the_rerun_continues_it(tmp_path
     neb = ["connect", SPEC, "-o", "bend=0.6", "--start", "L", "--end", "R", "--method", "neb", "--fmax", "0.0001", "--json"]
     whole = json.loads(invoke(neb + ["--out", tmp_path / "whole"]).stdout)
     out = tmp_path / "parts"
+    # Ctrl-C at every 15th evaluation call: the whole run is 56 steps with the default
+    # band, so the rerun is interrupted several times before it finishes
     command = neb + ["-o", "after=15", "--out", out]
     steps = []
     for _ in range(40):
