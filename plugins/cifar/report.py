@@ -70,7 +70,8 @@ def evaluation_digest(points: Any, per_segment: int | None = None) -> str:
 
 
 def _group(kind: str, name: str) -> str:
-    return {"path": f"evaluation-{name}", "line": f"evaluation-line-{name}"}.get(kind, f"evaluation-aligned-line-{name}")
+    return {"path": f"evaluation-{name}", "line": f"evaluation-line-{name}",
+            "aligned": f"evaluation-aligned-line-{name}"}[kind]  # an unknown kind is a bug, not a group
 
 
 def save_path_evaluation(store: Store, group: str, evaluation: Any, digest: str) -> None:
@@ -421,8 +422,6 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
     """Table 1 of store `filename`, evaluating what is missing with `potential` (a network
     potential, a zero-argument factory of one, or None to use stored evaluations only).
     `progress(message)` is told about each evaluation."""
-    from landscape_plugins.torchnet.evaluate import barriers
-
     filename = store_path(filename)
     potential = _once(potential)
     if per_segment < 0 or line_points < 1:
@@ -453,14 +452,12 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
         ev = evals[job.group]
         line = evals.get(_group("line", f"{names[i]}-{names[j]}")) if name in in_mst else None
         matched = evals.get(_group("aligned", f"{names[i]}-{names[j]}")) if name in in_mst else None
+        (maxima, barrier), (line_maxima, line_barriers), (aligned_maxima, aligned_barriers) = (
+            _summary(e) for e in (ev, line, matched))
         rows.append(PathMetrics(
-            name, i, j, {k: float(np.max(ev[k])) for k in METRICS}, _barrier_dict(barriers(ev["t"], ev["train_loss"])),
-            name in in_mst, int(np.sum(ev["is_pivot"])), cycles,
-            None if line is None else {k: float(np.max(line[k])) for k in METRICS},
-            None if line is None else _barrier_dict(barriers(line["t"], line["train_loss"])),
-            _interior_max(ev["t"], ev["train_loss"]), _end_values(ev["t"], ev["train_loss"]),
-            aligned_maxima=None if matched is None else {k: float(np.max(matched[k])) for k in METRICS},
-            aligned_barriers=None if matched is None else _barrier_dict(barriers(matched["t"], matched["train_loss"]))))
+            name, i, j, maxima, barrier, name in in_mst, int(np.sum(ev["is_pivot"])), cycles,
+            line_maxima, line_barriers, _interior_max(ev["t"], ev["train_loss"]),
+            _end_values(ev["t"], ev["train_loss"]), aligned_maxima=aligned_maxima, aligned_barriers=aligned_barriers))
     arch, dataset = _labels(desc)
     minima = {k: np.asarray(evals[MINIMA_GROUP][k], dtype=float) for k in METRICS}
     return Table1(filename, arch, dataset, tuple(names), minima, tuple(rows), len(in_mst) == len(names) - 1, curves)
@@ -476,6 +473,16 @@ def _aligned_lines(filename: str, desc: Mapping[str, Any], potential: Any, line_
     jobs = [_Job("aligned", j.name, j.points) for j in line_jobs]
     ensure_evaluations(filename, potential, jobs, **settings)
     return _load_evals(filename, [j.group for j in jobs])
+
+
+def _summary(ev: Mapping[str, np.ndarray] | None) -> tuple[dict[str, float] | None, dict[str, float] | None]:
+    """(the maximum of each metric, the training loss's barriers) along an evaluated
+    path or line; (None, None) for one not evaluated."""
+    from landscape_plugins.torchnet.evaluate import barriers
+
+    if ev is None:
+        return None, None
+    return {k: float(np.max(ev[k])) for k in METRICS}, _barrier_dict(barriers(ev["t"], ev["train_loss"]))
 
 
 def _end_values(t: Any, values: Any) -> tuple[float, float]:

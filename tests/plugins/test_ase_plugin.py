@@ -83,6 +83,8 @@ def test_fixed_atoms_are_no_coordinates_and_never_move(pot, hop):
     assert desc["calculator"] == "EMT" and desc["pbc"] == [True, True, False]
     r = connect(pot, pot.minima["start"], pot.minima["end"], method="neb", pivots=5,
                 stepper=stepper_from_config({"kind": "lbfgs"}), fmax=0.05)
+    # what the calculator saw last: the fixed atoms where the reference has them
+    np.testing.assert_array_equal(pot._work.positions[fixed], hop[0].positions[fixed])
     for x in r.path.pivots:
         atoms = pot.atoms_at(x)
         np.testing.assert_array_equal(atoms.positions[fixed], hop[0].positions[fixed])
