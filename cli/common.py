@@ -35,7 +35,8 @@ RENAMED: dict[str, dict[str, str]] = {
 
 
 def _renamed(command: str, args: list[str]) -> list[str]:
-    """`args` with the command's old option names replaced, each noted once on stderr."""
+    """`args` with the command's old option names replaced, each replacement noted on stderr
+    (a token equal to an old name is taken for the option: no option value looks like one)."""
     table = RENAMED.get(command, {})
     out = []
     for arg in args:
