@@ -9,16 +9,18 @@ tests drive it rather than the bare click group.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import sqlite3
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from click.testing import CliRunner, Result
 
 from .main import main
 
-__all__ = ["invoke", "run", "error_line", "snapshot"]
+__all__ = ["invoke", "run", "error_line", "snapshot", "unprivileged"]
 
 
 class _Script:
@@ -77,3 +79,55 @@ def snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
                 with open(full, "rb") as fh:
                     out[full] = fh.read()
     return out
+
+
+# Capabilities that let root ignore file permissions: DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER.
+_FILE_OVERRIDES = (1 << 1) | (1 << 2) | (1 << 3)
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_file_overrides() -> None:
+    """Make file permissions apply to this process as they do to a user, while it keeps
+    its own user id.  Dropping to another user (nobody) instead would also lock it out
+    of a checkout and a virtual environment inside a private (mode 0700) folder."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget failed")
+    for field in ("effective", "permitted", "inheritable"):
+        setattr(data[0], field, getattr(data[0], field) & ~_FILE_OVERRIDES)
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def unprivileged(fn: Callable[[], int]) -> tuple[int, str]:
+    """(exit code, stderr) of `fn()` run in a forked child for which file permissions
+    apply even when the tests run as root (chmod alone stops nothing for root).  The
+    child's stderr is a pipe the parent reads; the child never returns into the caller."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            os.close(read_fd)
+            os.dup2(write_fd, 2)
+            sys.stderr = os.fdopen(2, "w", closefd=False)  # pytest replaced sys.stderr
+            _drop_file_overrides()
+            code = fn()
+            sys.stderr.flush()
+        except BaseException as exc:  # noqa: BLE001 - reported through the pipe
+            os.write(2, f"child failed: {type(exc).__name__}: {exc}\n".encode())
+        os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, errors="replace") as fh:
+        err = fh.read()
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), err

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import tempfile
+import sys
 import threading
 import time
 
@@ -24,6 +25,7 @@ from landscape.path import Path, Profile
 from landscape.result import CycleRecord, Result, Status
 from landscape.store import SCHEMA_VERSION, Store
 from landscape.testing import examples
+from landscape_cli.testing import unprivileged
 
 POTENTIAL = {"name": "toy", "dim": 3, "class": "Toy", "options": {"scale": 1.5}}
 
@@ -544,58 +546,40 @@ def test_forgotten_writer_leaves_no_temp_file(tmp_path):
     assert temp_leftovers(tmp_path) == []
 
 
-def _attempt_write(filename) -> str:
-    """Try a write transaction; the outcome as one line for the parent process."""
+def _attempt_write(filename) -> int:
+    """Try a write transaction; the outcome as one line on stderr for the parent process."""
     try:
         with Store.write(filename) as s:
             s.write_result("X", make_result())
+        outcome = "written"
     except LandscapeError as exc:
-        return f"LandscapeError: {exc}"
-    return "written"
+        outcome = f"LandscapeError: {exc}"
+    print(outcome, file=sys.stderr)
+    return 0
 
 
-def _as_nobody(fn, *args) -> str:
-    """fn(*args) in a forked child that dropped root, so permissions apply as for users."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never returns into pytest
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            out = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            out = f"{type(exc).__name__}: {exc}"
-        os.write(write_end, out.encode())
-        os._exit(0)
-    os.close(write_end)
-    chunks = []
-    while chunk := os.read(read_end, 65536):
-        chunks.append(chunk)
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    return b"".join(chunks).decode()
+def _chmod_tree(top, folders: int, files: int) -> None:
+    for here, _, names in os.walk(top):
+        os.chmod(here, folders)
+        for name in names:
+            os.chmod(os.path.join(here, name), files)
 
 
-def test_read_only_directory():
-    # As root chmod stops nothing, so the attempt runs in a child that drops to nobody;
-    # the folder lives under /tmp because pytest's own tmp folders are root-only.
-    if os.geteuid() == 0 and not hasattr(os, "fork"):
-        pytest.skip("running as root without fork: cannot drop privileges to test chmod")
-    with tempfile.TemporaryDirectory(dir="/tmp") as top:
-        os.chmod(top, 0o755)
-        folder = os.path.join(top, "out")
-        os.mkdir(folder)
-        filename = os.path.join(folder, "s.h5")
-        write_store(filename)
-        before = contents(filename)
-        os.chmod(folder, 0o555)
-        try:
-            outcome = _as_nobody(_attempt_write, filename) if os.geteuid() == 0 else _attempt_write(filename)
-        finally:
-            os.chmod(folder, 0o755)
-        assert outcome.startswith("LandscapeError: cannot write store") and "\n" not in outcome, outcome
-        assert "Permission denied" in outcome
-        assert contents(filename) == before and temp_leftovers(folder) == []
+def test_read_only_directory(tmp_path):
+    # As root chmod stops nothing, so the attempt runs in a child for which permissions apply.
+    folder = tmp_path / "out"
+    folder.mkdir()
+    filename = str(folder / "s.h5")
+    write_store(filename)
+    before = contents(filename)
+    _chmod_tree(folder, 0o555, 0o444)
+    try:
+        code, outcome = unprivileged(lambda: _attempt_write(filename))
+    finally:
+        _chmod_tree(folder, 0o755, 0o644)
+    assert code == 0 and outcome.startswith("LandscapeError: cannot write store") and outcome.count("\n") == 1, outcome
+    assert "Permission denied" in outcome
+    assert contents(filename) == before and temp_leftovers(folder) == []
 
 
 def test_permission_denied_injected(tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ import pytest
 from landscape.lock import WriterLock
 from landscape.store.export import export_store
 from landscape_cli.main import main
-from landscape_cli.testing import invoke, snapshot
+from landscape_cli.testing import invoke, snapshot, unprivileged
 
 SCALED = (Path(__file__).resolve().parents[1] / "data" / "scaled_potential.py").read_text()
 
@@ -30,28 +30,6 @@ ROWS = [m.groups() for m in map(ROW.match, DOC.read_text().splitlines()) if m]
 def run_cli(args: list[str]) -> tuple[int, str, str]:
     r = invoke(args)
     return r.exit_code, r.stdout, r.stderr
-
-
-def run_cli_as_nobody(args: list[str]) -> tuple[int, str, str]:
-    """In a forked child that dropped root, so permissions apply (tests run as root)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        try:
-            os.close(read_fd)
-            os.dup2(write_fd, 2)
-            sys.stderr = os.fdopen(2, "w", closefd=False)  # pytest replaced sys.stderr
-            os.setgid(65534)
-            os.setuid(65534)
-            code = main(args)
-        except BaseException:  # noqa: BLE001 - a child must never return into pytest
-            code = 99
-        os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as fh:
-        err = fh.read()
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), "", err
 
 
 @pytest.fixture(scope="module")
@@ -102,19 +80,16 @@ def files(tmp_path_factory):
     _damaged_checkpoint(root, f)
     (root / "broken.py").write_text("class Thing(:\n    pass\n")
     f["broken_py"] = str(root / "broken.py")
-    # pytest's own tmp folders are private to root, so the unprivileged child could
-    # not even see this one: make it under a world-traversable folder.
-    public = tempfile.mkdtemp(prefix="landscape-ro-", dir="/tmp")
-    os.chmod(public, 0o755)
+    outside = tempfile.mkdtemp(prefix="landscape-bad-")  # what `root`'s snapshots must not read
     f["scaled_py"] = str(root / "scaled.py")
     Path(f["scaled_py"]).write_text(SCALED)
     f["scaled_store"] = str(root / "scaled.h5")
     code, _, err = run_cli(["connect", f"{f['scaled_py']}:Scaled", "-o", "scale=1", "--start", "L", "--end", "R",
                             "--method", "neb", "--fmax", "0.1", "--out", f["scaled_store"]])
     assert code == 0, err
-    f["fifo"] = os.path.join(public, "pipe.h5")  # outside `root`: its snapshot would block reading a fifo
+    f["fifo"] = os.path.join(outside, "pipe.h5")  # outside `root`: its snapshot would block reading a fifo
     os.mkfifo(f["fifo"])
-    f["readonly"] = os.path.join(public, "readonly")
+    f["readonly"] = os.path.join(outside, "readonly")
     os.mkdir(f["readonly"], 0o555)
     os.chmod(f["readonly"], 0o555)
     f["locked"] = str(root / "locked.h5")
@@ -124,7 +99,7 @@ def files(tmp_path_factory):
     yield f, mounted
     if mounted:
         subprocess.run(["umount", f["full"]], check=False)
-    shutil.rmtree(public, ignore_errors=True)
+    shutil.rmtree(outside, ignore_errors=True)
 
 
 def _damaged_checkpoint(root: Path, f: dict[str, str]) -> None:
@@ -162,7 +137,7 @@ def test_bad_input_row(files, number, case, command, expected):
         with WriterLock(f["locked"]):
             code, out, err = run_cli(args)
     elif "{readonly}" in command:
-        code, out, err = run_cli_as_nobody(args)
+        (code, err), out = unprivileged(lambda: main(args)), ""
     else:
         code, out, err = run_cli(args)
     lines = [line for line in err.splitlines() if line.strip()]
