@@ -3,10 +3,18 @@
 A store keeps `record(potential)`: the potential's `describe()` plus, when it was built
 by `landscape.registry.load_potential`, the spec and every option value (defaults
 included) that rebuilds it (`"plugin": {"name": ..., "options": {...}}`, file paths
-made absolute).  Two records are the same potential when their `identity` agrees: the plugin spec with all
-its options when both have one, else the whole description.  A mismatch is refused
-with the differing keys named (`require_same`), so `-o scale=1` and `-o scale=2` on one
-store never mix.
+made absolute), each option's declared type, and for code loaded from a file or a
+module the digest of its source (`"sha256"`, with the file digested as `"source"`).
+Two records are the same potential when their `identity` agrees: the plugin spec with
+all its options, each compared as its declared type, and the source digest, when both
+have one; else the whole description.  A mismatch is refused with the differing keys
+named (`require_same`), so `-o scale=1` and `-o scale=2`, or a file before and after an
+edit, never share a store.
+
+Stores written before a key was recorded stay usable: an option one side does not name
+is not compared, nor is a digest one side lacks (a store that predates digests is
+continued by the file as it is now: refusing would strand every such store, and its
+content then is not known).
 """
 from __future__ import annotations
 
@@ -19,7 +27,7 @@ import numpy as np
 
 from .errors import LandscapeError
 
-__all__ = ["record", "identity", "differences", "require_same", "spec_of", "rebuild", "points_digest"]
+__all__ = ["record", "identity", "differences", "shown", "require_same", "spec_of", "rebuild", "points_digest"]
 
 
 def points_digest(points: Any, tag: Any = None) -> str:
@@ -43,32 +51,45 @@ def record(potential: Any) -> dict[str, Any]:
     return _plain(desc)
 
 
-def identity(description: Mapping[str, Any]) -> dict[str, Any]:
-    """What must match for a store to be continued by a potential.  Option values are
-    compared as values: "12" (as stores made from command-line strings hold them),
-    12 and 12.0 are one."""
+#: Origin keys that describe rather than identify: the declared option types (they say
+#: how to compare the values) and where the digested source lay (it moves with a venv).
+_DESCRIPTIVE = ("types", "source")
+_KINDS: dict[str, type] = {"bool": bool, "int": int, "float": float}
+
+
+def identity(description: Mapping[str, Any], types: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What must match for a store to be continued by a potential.  A string option
+    value is compared as its declared type (`types`, default the description's own):
+    "12" (as stores made from command-line strings hold them), 12 and 12.0 are one int
+    or float, "yes" and "on" one bool, while a `str` option's "1" and "1.0" differ.
+    An option of no known type is compared as it is."""
     plugin = description.get("plugin")
     if not plugin:
         return _plain(dict(description))
     plugin = _plain(plugin)
-    plugin["options"] = {k: _value(v) for k, v in dict(plugin.get("options") or {}).items()}
+    declared = dict(types if types is not None else plugin.get("types") or {})
+    for key in _DESCRIPTIVE:
+        plugin.pop(key, None)
+    plugin["options"] = {k: _value(k, v, declared.get(k)) for k, v in dict(plugin.get("options") or {}).items()}
     return {"plugin": plugin}
 
 
-def _value(v: Any) -> Any:
-    if not isinstance(v, str):
-        return v
-    text = v.strip()
-    if text.lower() in ("true", "yes", "on"):
-        return True
-    if text.lower() in ("false", "no", "off"):
-        return False
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return v
+def _value(name: str, value: Any, kind: str | None) -> Any:
+    """A stored option value as its declared type; a string of another or unknown type,
+    or one that does not convert, stays as it is (never guessed into a number)."""
+    if not isinstance(value, str) or kind not in _KINDS:
+        return value
+    from .registry import coerce_option  # the same conversion as the plugin's own
+
+    try:
+        return coerce_option(name, value, _KINDS[kind])
+    except LandscapeError:
+        return value
+
+
+def _declared(description: Mapping[str, Any]) -> dict[str, str]:
+    plugin = description.get("plugin")
+    return dict(plugin.get("types") or {}) if isinstance(plugin, Mapping) else {}
 
 
 def differences(a: Any, b: Any, prefix: str = "") -> list[str]:
@@ -82,12 +103,20 @@ def differences(a: Any, b: Any, prefix: str = "") -> list[str]:
             else:
                 out += differences(a[key], b[key], where)
         return out
-    return [] if a == b else [prefix or "(value)"]
+    return [] if a == b or _both_nan(a, b) else [prefix or "(value)"]
+
+
+def _both_nan(a: Any, b: Any) -> bool:
+    """NaN equals NaN here: `-o x=nan` names one setting, which a store must match."""
+    return isinstance(a, float) and isinstance(b, float) and a != a and b != b
 
 
 def require_same(stored: Mapping[str, Any], current: Mapping[str, Any], filename: str) -> None:
-    """Refuse (one line, naming the differing keys) a store of another potential."""
-    old, new = identity(stored), identity(current)
+    """Refuse (one line, naming the differing keys) a store of another potential.
+    Option values are compared as the types the current potential declares (else as
+    the stored ones)."""
+    types = _declared(current) or _declared(stored)
+    old, new = identity(stored, types), identity(current, types)
     if "plugin" in old and "plugin" not in new or "plugin" in new and "plugin" not in old:
         old, new = _plain(stored), _plain(current)  # one side lacks a spec: compare descriptions
         old.pop("plugin", None)
@@ -99,11 +128,25 @@ def require_same(stored: Mapping[str, Any], current: Mapping[str, Any], filename
         for key in set(o) ^ set(n):
             o.pop(key, None)
             n.pop(key, None)
+        if "sha256" not in old["plugin"] or "sha256" not in new["plugin"]:  # written before digests
+            old["plugin"].pop("sha256", None)
+            new["plugin"].pop("sha256", None)
     diff = differences(old, new)
     if diff:
-        shown = ", ".join(diff[:5]) + (f" and {len(diff) - 5} more" if len(diff) > 5 else "")
-        raise LandscapeError(f"{filename} holds results of another potential (differs in {shown}); "
-                             "choose another --out or pass --force")
+        raise LandscapeError(f"{filename} holds results of another potential{_edited(diff, current)} "
+                             f"(differs in {shown(diff)}); choose another --out or pass --force")
+
+
+def shown(keys: list[str], limit: int = 5) -> str:
+    """The first `limit` differing keys, and how many more."""
+    return ", ".join(keys[:limit]) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def _edited(diff: list[str], current: Mapping[str, Any]) -> str:
+    """Names the edited source when its digest is what differs."""
+    if "plugin.sha256" not in diff:
+        return ""
+    return f": {current['plugin'].get('source') or 'its source'} changed since the store was written"
 
 
 def spec_of(description: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -118,11 +161,23 @@ def spec_of(description: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def rebuild(description: Mapping[str, Any]) -> Any:
-    """The potential a store describes, rebuilt with `load_potential`."""
+    """The potential a store describes, rebuilt with `load_potential`; refused when its
+    source was edited since (readers would compute on another surface than the store's)."""
     from .registry import load_potential
 
     name, options = spec_of(description)
     try:
-        return load_potential(name, options)
+        potential = load_potential(name, options)
     except LandscapeError as exc:
         raise LandscapeError(f"cannot rebuild the store's potential {name!r}: {exc}") from None
+    stored, now = _digest(description), _digest(record(potential))
+    if stored and now and stored != now:  # its results belong to the code as it was
+        source = description["plugin"].get("source") or name
+        raise LandscapeError(f"cannot rebuild the store's potential {name!r}: {source} changed since the store "
+                             "was written; compute the results again (--force) with the code as it is now")
+    return potential
+
+
+def _digest(description: Mapping[str, Any]) -> str | None:
+    plugin = description.get("plugin")
+    return plugin.get("sha256") if isinstance(plugin, Mapping) else None

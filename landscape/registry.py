@@ -248,14 +248,20 @@ def load_potential(spec: str, options: Mapping[str, Any] | None = None) -> Poten
     if eps:
         plugin = _from_entry_point(eps[0])
         potential = plugin.build(**options)
-        return _with_origin(potential, spec, plugin.validate(options))
+        # An installed plugin is a versioned package: its name and options are its identity,
+        # its code is not digested (an upgrade that changes a surface should change an option).
+        kinds = {k: option[0] for k, option in plugin.options.items()}
+        return _with_origin(potential, spec, plugin.validate(options), kinds)
     if ":" not in spec:
         known = ", ".join(available()) or "none"
         raise LandscapeError(f"unknown potential {spec!r} (known: {known}; or give module:Class or file.py:Class)")
     source, _, cls_name = spec.rpartition(":")
     if not source or not cls_name:
         raise LandscapeError(f"potential spec {spec!r} must look like module:Class or file.py:Class")
-    module = _load_file(source) if _is_file_spec(source) else _import_target(source)
+    is_file = _is_file_spec(source)
+    source_file = os.path.abspath(os.path.expanduser(source)) if is_file else None
+    digest = _source_digest(source_file) if source_file else None  # the bytes about to run
+    module = _load_file(source) if is_file else _import_target(source)
     cls = getattr(module, cls_name, None)
     if cls is None:
         raise LandscapeError(f"{source!r} has no attribute {cls_name!r}")
@@ -265,20 +271,43 @@ def load_potential(spec: str, options: Mapping[str, Any] | None = None) -> Poten
         raise LandscapeError(f"{spec} is abstract (implement energy_and_gradient)")
     arguments = _class_arguments(cls, options, spec)
     potential = _call(cls, arguments, spec)
-    if _is_file_spec(source):  # absolute, so the store rebuilds it from any folder
-        spec = f"{os.path.abspath(os.path.expanduser(source))}:{cls_name}"
-    return guard(_with_origin(potential, spec, {**_defaults(cls), **arguments}))
+    if is_file:  # absolute, so the store rebuilds it from any folder
+        spec = f"{source_file}:{cls_name}"
+    else:
+        # A module spec is most often the user's own code on the path, edited like a file:
+        # digest the file that defines the class (where its energy is written).  Not what it
+        # imports (numpy and the rest are no part of a surface one edits), so an edit
+        # elsewhere goes unseen, as it would for a file spec.
+        source_file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        digest = _source_digest(source_file) if source_file else None
+    kinds = {p.name: _kind_of(p) for p in _parameters(cls)}
+    source_digest = {"sha256": digest, "source": source_file} if digest else None
+    return guard(_with_origin(potential, spec, {**_defaults(cls), **arguments}, kinds, source_digest))
 
 
-def _with_origin(potential: Potential, spec: str, values: Mapping[str, Any]) -> Potential:
+def _with_origin(potential: Potential, spec: str, values: Mapping[str, Any], kinds: Mapping[str, type],
+                 source: Mapping[str, Any] | None = None) -> Potential:
     """Record on the potential how it was built: the spec and every option value,
-    defaults included, so spelling a default out changes nothing
-    (`landscape.identity.record` stores it)."""
+    defaults included, so spelling a default out changes nothing; each option's declared
+    type, so values are compared as that type (`landscape.identity`); and, for code
+    loaded from a file or module, the digest of its bytes and the file digested
+    (`landscape.identity.record` stores it all)."""
+    types = {k: t.__name__ for k, t in kinds.items() if k in values and t in _COERCE}
     try:
-        potential.origin = {"name": spec, "options": dict(values)}
+        potential.origin = {"name": spec, "options": dict(values), "types": types, **(source or {})}
     except AttributeError:  # a class with __slots__: it keeps no origin
         pass
     return potential
+
+
+def _source_digest(path: str) -> str | None:
+    """A digest of a source file's bytes (None when it cannot be read): a store made by
+    one version of a potential's code is never continued by another."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()[:16]
+    except OSError:
+        return None
 
 
 def _defaults(cls: type) -> dict[str, Any]:

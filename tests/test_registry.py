@@ -269,3 +269,9 @@ def test_importing_a_plugin_without_its_optional_package_says_which_extra(monkey
     monkeypatch.delitem(sys.modules, "landscape_plugins.torchnet.potential", raising=False)
     with pytest.raises(LandscapeError, match=r"needs torch, which is not installed: pip install 'landscape\[torch\]'"):
         _import_target("landscape_plugins.torchnet.mlp:build_mlp")
+
+
+def test_the_origin_records_declared_types_and_no_digest_for_installed_plugins():
+    origin = load_potential("gaussian-mixture", {"wells": "5"}).origin
+    assert origin["options"]["wells"] == 5 and origin["types"]["wells"] == "int"
+    assert origin["types"]["box"] == "float" and "sha256" not in origin  # a versioned package: name and options

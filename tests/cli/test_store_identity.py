@@ -2,6 +2,7 @@
 lead to one store with one lock, and anything but a regular file is refused."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -47,9 +48,12 @@ def test_another_option_on_the_same_store_is_refused_naming_the_key(tmp_path, sc
 def test_the_record_holds_the_absolute_spec_and_coerced_options(tmp_path, scaled):
     pot = load_potential(os.path.relpath(scaled.rpartition(":")[0]) + ":Scaled", {"scale": "2"})
     rec = record(pot)
-    assert rec["plugin"] == {"name": scaled, "options": {"scale": 2.0}}  # every option, coerced
+    path = scaled.rpartition(":")[0]
+    assert rec["plugin"] == {"name": scaled, "options": {"scale": 2.0}, "types": {"scale": "float"},  # every option, coerced
+                             "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16], "source": path}
     old_style = {**rec, "plugin": {"name": scaled, "options": {"scale": "2"}}}  # CLI strings, as stored before
-    assert identity(old_style) == identity(rec)
+    assert identity(old_style, {"scale": "float"})["plugin"]["options"] == identity(rec)["plugin"]["options"]
+    assert identity(old_style)["plugin"]["options"] == {"scale": "2"}  # no declared type: never guessed
     require_same(old_style, rec, "x.h5")
     with pytest.raises(LandscapeError, match="differs in plugin.options.scale"):
         require_same(rec, record(load_potential(scaled, {"scale": 3})), "x.h5")
@@ -150,3 +154,127 @@ def test_a_file_potential_is_rebuilt_from_its_store_by_every_reader(tmp_path, sc
     top1 = json.loads(run(["hessian", plain, "--json"]).stdout)["paths"]["L-R"]
     assert top["hessian_eigenvalues"][0] == pytest.approx(3 * top1["hessian_eigenvalues"][0], rel=1e-4)
     assert json.loads(run(["explore", out, "--json"]).stdout)["complete"]
+
+
+# the same surface: a file's content and each option in its declared type ---------------
+VERSIONED = '''
+import numpy as np
+from landscape import Potential
+
+class Versioned(Potential):
+    """A double well whose str options name a version, like a number or a flag would."""
+    dim = 2
+    name = "versioned"
+    minima = {"L": np.array([-1.0, 0.0]), "R": np.array([1.0, 0.0])}
+
+    def __init__(self, version: str = "a", flag: str = "no", scale: float = 1.0, on: bool = False):
+        self.scale = scale
+
+    def energy_and_gradient(self, x):
+        e = self.scale * ((x[:, 0] ** 2 - 1) ** 2 + 2 * x[:, 1] ** 2)
+        return e, self.scale * np.stack([4 * x[:, 0] * (x[:, 0] ** 2 - 1), 4 * x[:, 1]], axis=1)
+'''
+
+
+@pytest.fixture()
+def versioned(tmp_path):
+    path = tmp_path / "versioned.py"
+    path.write_text(VERSIONED)
+    return f"{path}:Versioned"
+
+
+def _edit(spec: str, old: str, new: str) -> None:
+    path = Path(spec.rpartition(":")[0])
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_an_edited_potential_file_is_refused_naming_the_change(tmp_path, scaled):
+    out = tmp_path / "s"
+    first = json.loads(run(_connect(scaled, out)).stdout)
+    _edit(scaled, "e = self.scale", "e = 0.25 + self.scale")  # another surface, same path and options
+    before = snapshot(out)
+    r = invoke(_connect(scaled, out))
+    line = error_line(r)
+    assert r.exit_code == 1 and scaled.rpartition(":")[0] + " changed since the store was written" in line
+    assert "plugin.sha256" in line and "--force" in line
+    assert snapshot(out) == before  # neither the old saddle ("reused") nor a continuation
+    for reader in (["hessian", out], ["plot", "plane", out]):  # readers would compute on the new surface
+        r = invoke(reader)
+        assert r.exit_code == 1 and "changed since the store was written" in error_line(r), reader
+    forced = json.loads(run(_connect(scaled, out, "--force")).stdout)
+    assert not forced["reused"] and forced["saddle_energy"] == pytest.approx(first["saddle_energy"] + 0.25)
+    assert json.loads(run(_connect(scaled, out)).stdout)["reused"]  # the file as it is now: its own store
+
+
+def test_an_edited_file_does_not_continue_an_interrupted_run(tmp_path, scaled):
+    from landscape.driver import Budget
+    from landscape.runs import connect_stored
+
+    out = str(tmp_path / "s")
+    pot = load_potential(scaled)
+    stop = lambda state: (_ for _ in ()).throw(KeyboardInterrupt) if state.nit == 3 else None  # noqa: E731
+    r = connect_stored(out, pot, ("L", "R"), pot.minima["L"], pot.minima["R"], method="neb",
+                       budget=Budget(max_steps=50), callbacks=[stop])
+    assert r.result.status.value == "interrupted"
+    _edit(scaled, "e = self.scale", "e = 0.25 + self.scale")
+    edited = load_potential(scaled)
+    with pytest.raises(LandscapeError, match="changed since the store was written"):
+        connect_stored(out, edited, ("L", "R"), pot.minima["L"], pot.minima["R"], method="neb",
+                       budget=Budget(max_steps=50))
+
+
+def test_a_store_written_before_digests_is_continued(tmp_path, scaled, monkeypatch):
+    """No digest recorded: not compared (its content then is unknown, and refusing would
+    strand every store made before digests were kept)."""
+    import landscape.registry as registry
+
+    out = tmp_path / "old"
+    monkeypatch.setattr(registry, "_source_digest", lambda path: None)
+    first = json.loads(run(_connect(scaled, out)).stdout)
+    monkeypatch.undo()
+    Path(scaled.rpartition(":")[0]).write_text(SCALED + "\n# edited\n")  # unknown before: not compared
+    again = json.loads(run(_connect(scaled, out)).stdout)
+    assert again["reused"] and again["saddle_energy"] == first["saddle_energy"]
+    rec = record(load_potential(scaled))
+    legacy = {**rec, "plugin": {"name": rec["plugin"]["name"], "options": {"scale": "1.0"}}}  # no types, no digest
+    require_same(legacy, rec, "x.h5")
+    require_same(rec, legacy, "x.h5")
+
+
+def test_a_module_spec_digests_the_file_that_defines_the_class(tmp_path, monkeypatch):
+    (tmp_path / "usermod.py").write_text(VERSIONED)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin = record(load_potential("usermod:Versioned"))["plugin"]
+    assert plugin["source"] == str(tmp_path / "usermod.py")
+    assert plugin["sha256"] == hashlib.sha256(VERSIONED.encode()).hexdigest()[:16]
+    assert "sha256" not in record(load_potential("mueller-brown"))["plugin"]  # an installed plugin: name and options
+
+
+@pytest.mark.parametrize("option, a, b, same", [
+    ("version", "1", "1.0", False), ("version", "yes", "on", False), ("flag", "no", "off", False),
+    ("version", " 1", "1", False), ("version", "nan", "nan", True), ("version", "1", "1", True),
+    ("scale", "1", "1.0", True), ("scale", "2", "2e0", True), ("scale", "nan", "nan", True),
+    ("on", "yes", "on", True), ("on", "true", "1", True), ("on", "yes", "no", False),
+])
+def test_options_are_compared_as_their_declared_type(versioned, option, a, b, same):
+    ra, rb = (record(load_potential(versioned, {option: v})) for v in (a, b))
+    old_a = {**ra, "plugin": {"name": versioned, "options": {option: a}}}  # CLI strings, as stored before types
+    for stored in (ra, old_a):
+        if same:
+            require_same(stored, rb, "x.h5")
+        else:
+            with pytest.raises(LandscapeError, match=f"differs in plugin.options.{option}"):
+                require_same(stored, rb, "x.h5")
+
+
+def test_str_options_that_look_like_numbers_keep_their_own_stores(tmp_path, versioned):
+    out = tmp_path / "v"
+    run(_connect(versioned, out, "-o", "version=1"))
+    r = invoke(_connect(versioned, out, "-o", "version=1.0"))
+    assert r.exit_code == 1 and "plugin.options.version" in error_line(r)
+    nan = tmp_path / "nan"
+    run(_connect(versioned, nan, "-o", "version=nan", "-o", "scale=1"))
+    again = json.loads(run(_connect(versioned, nan, "-o", "version=nan", "-o", "scale=1.0")).stdout)
+    assert again["reused"]  # a NaN-looking value names one setting, which its store matches
