@@ -537,9 +537,9 @@ def _same_minima(a: np.ndarray, b: np.ndarray) -> bool:
 def _open_or_create(filename: str, potential: Potential, coords: np.ndarray | None, names: Sequence[str] | None,
                     description: Mapping[str, Any] | None) -> _State:
     """The exploration state of a store; a new store is created (with the minima) first."""
-    from .store import Store, is_store
+    from .store import Store, vacant
 
-    if not is_store(filename):
+    if vacant(filename):  # a damaged store is refused by Store.open below, never replaced
         if coords is None:
             raise LandscapeError(f"store {filename} does not exist; give the minima to create it")
         state = _fresh_state(potential, coords, names)

@@ -9,11 +9,12 @@ device node would destroy what it names.
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 from .errors import LandscapeError
 
-__all__ = ["store_path", "readable_file"]
+__all__ = ["store_path", "readable_file", "stale_temporaries", "bytes_under"]
 
 _KINDS = {stat.S_IFIFO: "a fifo", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
           stat.S_IFSOCK: "a socket"}
@@ -51,3 +52,32 @@ def readable_file(path: str | os.PathLike[str], what: str) -> str:
     if not os.access(name, os.R_OK):
         raise LandscapeError(f"{what} {name}: permission denied")
     return name
+
+
+def stale_temporaries(folder: str, prefix: str) -> list[str]:
+    """Paths in `folder` named PREFIX<pid> whose process is gone: what a writer killed
+    before it could clean up left behind (a live process's own temporaries are kept)."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [os.path.join(folder, name) for name in sorted(names)
+            if (m := pattern.fullmatch(name)) and not _alive(int(m.group(1)))]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def bytes_under(path: str) -> int:
+    """The bytes of a file, or of every file below a folder (symlinks not followed)."""
+    if not os.path.isdir(path):
+        return os.path.getsize(path)
+    return sum(os.lstat(os.path.join(here, name)).st_size for here, _, names in os.walk(path) for name in names)

@@ -32,7 +32,7 @@ from .optimizers.base import OptimizerState, PathOptimizer
 from .path import Path, to_numpy
 from .potential import Potential
 from .result import Result, Status
-from .store import Store, is_store, remove_store
+from .store import Store, remove_store, vacant
 from .values import check_number
 
 __all__ = ["StoredRun", "connect_stored", "run_in_store", "discard_if_empty", "DEFAULT_CHECKPOINT_SECONDS"]
@@ -131,8 +131,8 @@ def _run_config(job: Plan, names: tuple[str, str]) -> dict[str, Any]:
 
 def _existing(filename: str, potential: Potential, name: str, config: dict[str, Any], force: bool) -> str:
     """How to treat an existing store: 'new' (replace it), 'resume' or 'done'."""
-    if force or not is_store(filename):
-        return "new"
+    if force or vacant(filename):
+        return "new"  # anything else that does not open is refused below, never replaced
     with Store.open(filename) as store:
         require_same(store.potential_description, record(potential), filename)
         names = store.path_names()

@@ -5,8 +5,8 @@ import contextlib
 import errno
 import json
 import os
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 

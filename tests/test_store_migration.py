@@ -139,7 +139,7 @@ def test_cli_upgrade_export_then_inspect_report_and_plot(v1, tmp_path):
         assert report["pairs_computed"] == 3
         run(["plot", "profile", store, "--figure", tmp_path / f"{store.name}.png"])
     assert "already exists" in error_line(invoke(["export", v1, shared]))
-    assert "not a single-file store" in error_line(invoke(["upgrade", tmp_path / "nothing.h5"]))
+    assert "does not exist" in error_line(invoke(["upgrade", tmp_path / "nothing.h5"]))
 
 
 def test_writers_on_a_v1_file_get_one_line_naming_upgrade(v1):

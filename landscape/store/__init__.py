@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from .core import Store, remove_store
 from .layout import FORMAT, SCHEMA_VERSION
-from .opening import is_store
+from .opening import is_store, vacant
 
-__all__ = ["SCHEMA_VERSION", "FORMAT", "Store", "is_store", "remove_store"]
+__all__ = ["SCHEMA_VERSION", "FORMAT", "Store", "is_store", "remove_store", "vacant"]

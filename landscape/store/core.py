@@ -28,7 +28,7 @@ from .check import check_store
 from .codec import check_name, decode, dumps, get_attrs, library_versions, now, one_line, set_attrs, validate_json
 from .layout import (CYCLE_ARRAYS, FORMAT, PATH_ATTRS, PROFILE_ARRAYS, RESERVED_GROUPS, SCHEMA_VERSION, cycle_groups,
                      cycle_key, read_cycle, read_path, read_profile, result_attrs, write_path, write_rows)
-from .opening import OURS, is_store, layout_of, open_reader, unfinished_folder
+from .opening import OURS, enclosing_store, is_store, layout_of, open_reader, unfinished_folder
 from .tree import INDEX, UNITS, FolderTree, is_group
 
 __all__ = ["Store", "remove_store"]
@@ -86,6 +86,10 @@ def _writable_folder(filename: str) -> None:
         )
     if os.path.isdir(filename) and kind is None and not unfinished_folder(filename):
         raise LandscapeError(f"{filename} is a folder that is not a landscape store; choose another name")
+    outer = enclosing_store(filename)
+    if outer is not None:
+        raise LandscapeError(f"{filename} lies inside the store {outer}, whose folder holds only what its own "
+                             "writers made; choose a name outside it")
 
 
 def _begin(filename: str, *, create: bool) -> FolderTree:
@@ -179,7 +183,13 @@ class Store:
         if layout_of(filename) is None:
             raise LandscapeError(f"store {filename} does not exist; create it with Store.create")
         root, tree = open_reader(filename)  # never build on a damaged or newer store
-        (tree or root).close()
+        try:
+            foreign = tree.foreign_units() if tree is not None else []
+        finally:
+            (tree or root).close()
+        if foreign:
+            raise LandscapeError(f"store {filename} is damaged: its index names {foreign[0]!r} as a unit, which is "
+                                 "not a file of its units/ folder; `landscape inspect --check` lists the damage")
         tree = _begin(filename, create=False)
         return cls(tree.root(), filename, tree=tree, writable=True, compression=compression)
 

@@ -8,15 +8,17 @@ fsynced and renamed: an interrupted export leaves no half file.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import h5py
 
 from ..errors import LandscapeError
-from ..files import store_path
+from ..files import bytes_under, stale_temporaries, store_path
 from .codec import decode, now, one_line
 from .layout import SCHEMA_VERSION
+from .opening import enclosing_store
 from .tree import LIBVER, fsync_path, is_group
 
 __all__ = ["export_store", "walk"]
@@ -57,7 +59,25 @@ def _target(path: str | os.PathLike[str], overwrite: bool) -> str:
         raise LandscapeError(f"{target} already exists; pass --force to replace it")
     if not os.path.isdir(os.path.dirname(target)):
         raise LandscapeError(f"output folder {os.path.dirname(target)} does not exist")
+    outer = enclosing_store(target)
+    if outer is not None:
+        raise LandscapeError(f"{target} lies inside the store {outer}, whose folder holds only what its own "
+                             "writers made; export to a name outside it")
     return target
+
+
+def _require_space(source: str, target: str) -> None:
+    """Refuse an export that cannot fit: HDF5 meets a full disk half-way through with a
+    crash (a segmentation fault after pages of messages), not with an error to catch.
+    The export is about the size of what the store holds; a margin covers HDF5's overhead."""
+    try:
+        free = shutil.disk_usage(os.path.dirname(target)).free
+        need = bytes_under(source) + (1 << 20)
+    except OSError:
+        return  # no figure to judge by: HDF5's own error (or crash) is all there is
+    if free < need:
+        raise LandscapeError(f"cannot export {source} to {target}: No space left on device (about {need:,} bytes "
+                             f"needed, {free:,} free)")
 
 
 def export_store(source: str | os.PathLike[str], path: str | os.PathLike[str], *,
@@ -66,10 +86,14 @@ def export_store(source: str | os.PathLike[str], path: str | os.PathLike[str], *
     from .core import Store
 
     target = _target(path, overwrite)
-    temp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
+    prefix = f".{os.path.basename(target)}.tmp-"
+    for stale in stale_temporaries(os.path.dirname(target), prefix):  # left by a killed export
+        os.remove(stale)
+    temp = os.path.join(os.path.dirname(target), f"{prefix}{os.getpid()}")
     with Store.open(source) as store:
         if os.path.realpath(store.filename) == target:
             raise LandscapeError(f"cannot export {target} onto itself")
+        _require_space(store.filename, target)
         try:
             with h5py.File(temp, "w", libver=LIBVER) as out:
                 copy_tree(store._f, out)

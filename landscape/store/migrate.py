@@ -13,7 +13,7 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LandscapeError
-from ..files import store_path
+from ..files import stale_temporaries, store_path
 from ..lock import WriterLock
 from .codec import decode, now
 from .export import copy_tree
@@ -35,9 +35,11 @@ def _summary(store: Store) -> dict[str, Any]:
 def upgrade_store(source: str | os.PathLike[str], target: str | os.PathLike[str] | None = None) -> str:
     """Turn the single-file store `source` into a store folder at `target` (default: in
     place, keeping the file as `<source>.v1`); returns the folder's name."""
-    from .core import Store
+    from .core import Store, remove_store
 
     filename = store_path(source)
+    if not os.path.lexists(filename):
+        raise LandscapeError(f"store {filename} does not exist")
     if layout_of(filename) != "file":
         raise LandscapeError(f"{filename} is not a single-file store" +
                              (" (it is already a store folder)" if layout_of(filename) == "folder" else ""))
@@ -47,8 +49,11 @@ def upgrade_store(source: str | os.PathLike[str], target: str | os.PathLike[str]
         raise LandscapeError(f"{backup} exists; move it away so the original can be kept there")
     if target is not None and os.path.lexists(folder):
         raise LandscapeError(f"{folder} already exists; choose a new folder name")
-    temp = os.path.join(os.path.dirname(folder), f".{os.path.basename(folder)}.upgrade-{os.getpid()}")
+    prefix = f".{os.path.basename(folder)}.upgrade-"
+    temp = os.path.join(os.path.dirname(folder), f"{prefix}{os.getpid()}")
     with WriterLock(filename):
+        for stale in stale_temporaries(os.path.dirname(folder), prefix):  # left by a killed upgrade
+            remove_store(stale)
         shutil.rmtree(temp, ignore_errors=True)
         with Store.open(filename) as old:
             before = _summary(old)

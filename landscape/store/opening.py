@@ -17,9 +17,9 @@ import h5py
 from ..errors import LandscapeError
 from .codec import decode, one_line
 from .layout import FORMAT, SCHEMA_VERSION
-from .tree import INDEX, UNITS, FolderTree
+from .tree import INDEX, UNITS, FolderTree, is_unit_name
 
-__all__ = ["OURS", "layout_of", "open_reader", "check_version", "unfinished_folder", "is_store"]
+__all__ = ["OURS", "layout_of", "open_reader", "check_version", "unfinished_folder", "is_store", "vacant", "enclosing_store"]
 
 # What a store folder may hold: anything else means the folder belongs to someone else.
 OURS = frozenset({INDEX, f"{INDEX}-wal", f"{INDEX}-shm", f"{INDEX}-journal", UNITS, "README.txt"})
@@ -33,13 +33,15 @@ def layout_of(filename: str) -> str | None:
 
 
 def unfinished_folder(filename: str) -> bool:
-    """A folder a writer may (re)create a store in: empty, or ours without a committed root."""
+    """A folder a writer may (re)create a store in: empty, or ours without a committed
+    root and without committed units (units beside an index that lost its root mean a
+    damaged store, whose data a new store must not sweep away)."""
     if not os.path.isdir(filename):
         return False
     entries = set(os.listdir(filename))
     if not entries:
         return True
-    if not entries <= OURS or INDEX not in entries:
+    if not entries <= OURS or INDEX not in entries or _holds_units(filename):
         return False
     try:
         tree = FolderTree(filename, write=False)
@@ -51,6 +53,34 @@ def unfinished_folder(filename: str) -> bool:
         return True
     finally:
         tree.close()
+
+
+def _holds_units(filename: str) -> bool:
+    try:
+        return any(is_unit_name(name) for name in os.listdir(os.path.join(filename, UNITS)))
+    except OSError:
+        return False
+
+
+def vacant(filename: str) -> bool:
+    """Whether a writer may make a new store at `filename` without replacing anything:
+    nothing is there, or a store folder that was never committed.  Anything else that
+    is not a sound store (a damaged index, a stranger's file) is the user's to judge,
+    so writers refuse it unless asked to replace it."""
+    return not os.path.lexists(filename) or unfinished_folder(filename)
+
+
+def enclosing_store(path: str) -> str | None:
+    """The store folder that `path` lies inside, if any: a store's folder holds only what
+    its own writers made, so nothing else may be written there."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while True:
+        if os.path.isfile(os.path.join(folder, INDEX)):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def is_store(filename: str) -> bool:

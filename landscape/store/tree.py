@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator, MutableMapping
@@ -31,12 +32,16 @@ import numpy as np
 from ..errors import LandscapeError
 from .codec import one_line
 
-__all__ = ["INDEX", "UNITS", "LIBVER", "FolderTree", "Group", "is_group"]
+__all__ = ["INDEX", "UNITS", "LIBVER", "FolderTree", "Group", "is_group", "is_unit_name"]
 
 INDEX = "index.sqlite"
 UNITS = "units"
 # HDF5 1.8 format or newer (large attributes) but nothing newer than 1.10 readers know.
 LIBVER = ("v108", "v110")
+# The only names a unit (or its temporary file) ever has: a writer removes nothing else, so a
+# damaged index or a user's own file in units/ can never make it delete a file it did not write.
+_UNIT_NAME = re.compile(r"[0-9a-f]{32}\.h5")
+_TEMP_NAME = re.compile(r"\.tmp-[0-9a-f]{32}\.h5")
 # How long a writer waits for another process's commit (commits take seconds at most).
 _BUSY_SECONDS = 120.0
 _SCHEMA = """
@@ -60,6 +65,11 @@ def fsync_path(name: str) -> None:
         os.close(fd)
 
 
+def is_unit_name(name: str) -> bool:
+    """Whether `name` is a unit's name as writers make them (no folder, no link out)."""
+    return _UNIT_NAME.fullmatch(name) is not None
+
+
 def _remove(name: str) -> None:
     try:
         os.remove(name)
@@ -77,6 +87,9 @@ class FolderTree:
         self._unit_mode = "r+" if edit_units else "r"
         self.writable = write
         self.units_dir = os.path.join(folder, UNITS)
+        if write and os.path.islink(self.units_dir):
+            raise LandscapeError(f"store {folder}: units/ is a symbolic link; a writer manages the files in "
+                                 "its units folder, so it must be the store's own folder")
         index = os.path.join(folder, INDEX)
         mode = "rwc" if create else ("rw" if write else "ro")
         db = sqlite3.connect(f"file:{quote(index)}?mode={mode}", uri=True, isolation_level=None,
@@ -110,7 +123,15 @@ class FolderTree:
         return self._db.execute(query, params)
 
     def unit_file(self, unit: str) -> str:
+        if not is_unit_name(unit):
+            raise LandscapeError(f"store {self.folder} is damaged: its index names {unit!r} as a unit, "
+                                 "which is not a file of its units/ folder")
         return os.path.join(self.units_dir, unit)
+
+    def _remove_unit(self, unit: str) -> None:
+        """Delete a unit this store wrote; a name a damaged index made up is left alone."""
+        if is_unit_name(unit):
+            _remove(os.path.join(self.units_dir, unit))
 
     def _named(self, unit: str) -> bool:
         return self._sql("SELECT 1 FROM arrays WHERE unit = ? LIMIT 1", (unit,)).fetchone() is not None
@@ -127,8 +148,8 @@ class FolderTree:
             return
         referenced = self._referenced()
         for name in names:
-            if name.startswith(".tmp-") or (name.endswith(".h5") and name not in referenced):
-                _remove(self.unit_file(name))
+            if _TEMP_NAME.fullmatch(name) or (is_unit_name(name) and name not in referenced):
+                _remove(os.path.join(self.units_dir, name))
 
     # groups -----------------------------------------------------------------------------
     def attrs(self, path: str) -> dict[str, Any] | None:
@@ -213,7 +234,7 @@ class FolderTree:
 
     def _new_unit(self, group: str) -> str:
         unit = f"{uuid.uuid4().hex}.h5"
-        temp = self.unit_file(f".tmp-{unit}")
+        temp = os.path.join(self.units_dir, f".tmp-{unit}")
         file = h5py.File(temp, "w", libver=LIBVER)
         file.attrs["group"] = f"/{group}"  # for people reading a unit on its own
         self._pending[unit] = (file, temp)
@@ -232,10 +253,18 @@ class FolderTree:
         return self._readers[unit]
 
     def missing_units(self) -> list[str]:
-        """Integrity: every unit the index names must be there."""
+        """Integrity: every unit the index names is a unit's name, and there."""
         rows = self._sql("SELECT unit, min(grp || '/' || name) FROM arrays GROUP BY unit").fetchall()
-        return [f"units/{unit}: missing (holds /{where})" for unit, where in rows
-                if not os.path.isfile(self.unit_file(unit))]
+        problems = [f"units/: the index names {unit!r} (for /{where}), which is not a unit's name"
+                    for unit, where in rows if not is_unit_name(unit)]
+        if os.path.islink(self.units_dir):
+            problems.append("units/: a symbolic link, not the store's own folder")
+        return problems + [f"units/{unit}: missing (holds /{where})" for unit, where in rows
+                           if is_unit_name(unit) and not os.path.isfile(self.unit_file(unit))]
+
+    def foreign_units(self) -> list[str]:
+        """Names the index gives as units that no writer made (a damaged or edited index)."""
+        return sorted(u for u in self._referenced() if not is_unit_name(u))
 
     # transaction ------------------------------------------------------------------------
     def commit(self) -> None:
@@ -256,11 +285,11 @@ class FolderTree:
             self._sql("COMMIT")
         except BaseException:
             for unit in finished:
-                _remove(self.unit_file(unit))
+                self._remove_unit(unit)
             self.abort()
             raise
         for unit in [u for u in self._released if not self._named(u)]:
-            _remove(self.unit_file(unit))
+            self._remove_unit(unit)
         self.close()
 
     def abort(self) -> None:

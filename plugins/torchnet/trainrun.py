@@ -36,7 +36,7 @@ from landscape.identity import record, require_same
 from landscape.lock import WriterLock
 from landscape.path import to_numpy
 from landscape.runs import discard_if_empty
-from landscape.store import Store, is_store
+from landscape.store import Store, vacant
 
 from .potential import NetworkPotential
 from .train import TrainConfig, TrainedMinimum, TrainingState, train_minimum
@@ -257,7 +257,7 @@ def train_stored(
     description = dict(description or potential.describe())
     began = time.perf_counter()
     with WriterLock(filename):
-        created = force or not is_store(filename)
+        created = force or vacant(filename)  # a damaged store is refused when read, never replaced
         if created:
             _create(filename, description, config, seeds)
         try:
