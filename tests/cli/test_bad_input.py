@@ -96,6 +96,7 @@ def files(tmp_path_factory):
     f["full"] = str(root / "full")
     os.mkdir(f["full"])
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", f["full"]], capture_output=True).returncode == 0
+    _damaged_stores(root, f)
     yield f, mounted
     if mounted:
         subprocess.run(["umount", f["full"]], check=False)
@@ -119,6 +120,27 @@ def _damaged_checkpoint(root: Path, f: dict[str, str]) -> None:
     f["damaged_ck"] = str(store)
     f["interrupting_py"] = spec.rsplit(":", 1)[0]
     f["faulty_py"] = str(Path(__file__).resolve().parents[1] / "data" / "faulty_potential.py")
+
+
+def _damaged_stores(root: Path, f: dict[str, str]) -> None:
+    """`{foreign_unit}`, `{linked_units}`, `{emptied}`: copies of `{store}` whose index names
+    a file outside units/, whose units/ is a link to a folder of the user's own files, and
+    whose index was emptied."""
+    import sqlite3
+
+    for name in ("foreign_unit", "linked_units", "emptied"):
+        f[name] = str(root / name)
+        shutil.copytree(f["store"], f[name])
+    db = sqlite3.connect(os.path.join(f["foreign_unit"], "index.sqlite"))
+    with db:
+        db.execute("UPDATE arrays SET unit = ? WHERE grp = 'paths/A-B/profile'", (f["text"],))
+    db.close()
+    units = os.path.join(f["linked_units"], "units")
+    shutil.move(units, root / "own_files")
+    os.symlink(root / "own_files", units)
+    for side in ("", "-wal", "-shm"):
+        if os.path.exists(index := os.path.join(f["emptied"], f"index.sqlite{side}")):
+            os.truncate(index, 0) if not side else os.remove(index)
 
 
 def _snapshot(folder: str) -> dict[str, Any]:
