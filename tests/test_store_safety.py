@@ -7,15 +7,21 @@ import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from landscape.errors import LandscapeError
 from landscape.files import stale_temporaries
+from landscape.path import Path as LPath
+from landscape.path import Profile
+from landscape.result import Result, Status
 from landscape.store import Store, vacant
 from landscape.store import export as store_export
 from landscape.store.export import export_store
+from landscape.store.tree import FolderTree
 from landscape_cli.testing import error_line, invoke, run, snapshot
 
 CONNECT = ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string", "--fmax", "0.5"]
@@ -138,3 +144,72 @@ def test_a_killed_exports_temporary_file_goes_with_the_next_export(store, tmp_pa
     assert stale_temporaries(str(tmp_path), ".out.h5.tmp-") == [str(stale)]
     export_store(folder, tmp_path / "out.h5")
     assert not stale.exists() and live.exists() and (tmp_path / "out.h5").exists()
+
+
+# the integrity check sees damage a resume or a report would trip over ---------------------
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _interrupted(tmp_path, method: str) -> Path:
+    """A store holding a run of `method` stopped by Ctrl-C with its state committed."""
+    folder = tmp_path / method
+    spec = f"{DATA / 'interrupting_potential.py'}:Interrupting"
+    args = ["connect", spec, "-o", "bend=0.6", "-o", f"after={400 if method == 'autoneb' else 30}", "--start", "L",
+            "--end", "R", "--method", method, "--out", folder]
+    run([*args, *(["--fmax", "1e-4"] if method == "neb" else ["--schedule", "quick"])], expect=130)
+    return folder
+
+
+def _edit(folder, edit) -> None:
+    tree = FolderTree(str(folder), write=True, edit_units=True)
+    try:
+        edit(tree.root(), tree)
+    finally:
+        tree.commit()
+
+
+def _problems(folder) -> list[str]:
+    with Store.open(folder) as s:
+        return s.check()
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda f, t: f["paths/L-R/checkpoint/history"].__setitem__(0, np.nan), "checkpoint: history contains NaN"),
+    (lambda f, t: f["paths/L-R/checkpoint"].attrs.__setitem__("nit", "twelve"), "'nit' is 'twelve', not a number"),
+    (lambda f, t: f["paths/L-R/checkpoint"].__delitem__("forces"), "checkpoint: missing dataset 'forces'"),
+    (lambda f, t: f["paths/L-R"].attrs.__setitem__("upper_bound", np.inf), "upper_bound is inf"),
+])
+def test_check_sees_a_damaged_running_band(tmp_path, edit, expected):
+    folder = _interrupted(tmp_path, "neb")
+    assert _problems(folder) == []
+    _edit(folder, edit)
+    problems = _problems(folder)
+    assert any(expected in p for p in problems), problems
+
+
+def test_check_sees_a_lost_cycle(tmp_path):
+    folder = _interrupted(tmp_path, "autoneb")
+    with Store.open(folder) as s:
+        n = s.path_info("L-R")["cycles"]
+    assert n >= 2 and _problems(folder) == []
+    db = sqlite3.connect(folder / "index.sqlite")
+    with db:  # the group row of the first cycle, deleted by hand: its arrays stay behind
+        db.execute("DELETE FROM groups WHERE path = 'paths/L-R/cycles/000000'")
+    db.close()
+    problems = _problems(folder)
+    assert any("not numbered 0 to" in p for p in problems), problems
+    assert any("cycles/000000/pivots: its group is not in the index" in p for p in problems), problems
+
+
+def test_check_accepts_integer_energies(tmp_path):
+    """A store written from an int-valued potential is sound (the dense maximum of its
+    profile once overflowed: "cannot convert float infinity to integer")."""
+    e = np.array([0, 3, 1])
+    result = Result(path=LPath(np.zeros((3, 2)), e), status=Status.CONVERGED, message="", nit=1, nfev=3,
+                    history=np.array([3.0]), profile=Profile(np.linspace(0, 1, 5), np.array([0, 2, 3, 2, 1]),
+                                                             np.array([1, 0, 1, 0, 1], dtype=bool)),
+                    climbing=False, cycles=(), config={}, state=None)
+    with Store.create(tmp_path / "s", {"name": "ints"}) as s:
+        s.write_minima(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([0.0, 1.0]), ["A", "B"])
+        s.write_result("A-B", result, start="A", end="B")
+    assert _problems(tmp_path / "s") == []

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..climber import climber_energy
 from ..result import Status
-from .codec import decode, one_line
+from .codec import decode, get_attrs, one_line
 from .layout import CYCLE_ARRAYS, CYCLE_ATTRS, PROFILE_ARRAYS, cycle_groups, nonfinite
+from .tree import is_group
 
 __all__ = ["check_store"]
 
@@ -108,7 +109,8 @@ def _check_arrays(g: Any, dim: int | None, extra_energies: Sequence[str] = (),
         elif nonfinite(e):
             problems.append("energies contain NaN or inf")
         elif "saddle_energy" in g.attrs:
-            highest = max([float(np.max(e[()]))] + [float(np.max(g[k][()], initial=-np.inf))
+            # as floats: an int-valued potential's energies have no -inf to start from
+            highest = max([float(np.max(e[()]))] + [float(np.max(np.asarray(g[k][()], dtype=float), initial=-np.inf))
                                                     for k in extra_energies if k in g])
             # a climbing image at the top of its path reports its own energy
             climber = climber_energy(e[()]) if climbing else highest
@@ -128,15 +130,63 @@ def _check_path(g: Any, minima_names: list[str] | None) -> list[str]:
         problems += _check_endpoint(key, decode(g.attrs.get(key)), minima_names)
     if "history" in g and isinstance(g["history"], h5py.Dataset) and nonfinite(g["history"]):
         problems.append("history contains NaN or inf")
+    problems += [f"{key} is {value!r}, not a finite number" for key in ("saddle_energy", "upper_bound")
+                 if key in g.attrs and not _finite_number(value := decode(g.attrs[key]))]
     climbing = bool(decode(g.attrs.get("climbing", False)))
     problems += [p for p in _check_arrays(g, None, ("profile/energies",), climbing) if not p.startswith("missing")]
     if "profile" in g:
         problems += [f"profile: {p}" for p in _check_profile(g["profile"])]
     dim = g["pivots"].shape[1] if "pivots" in g and g["pivots"].ndim == 2 else None
-    for c in cycle_groups(g):
+    cycles = cycle_groups(g)
+    for position, c in enumerate(cycles):
         where = f"cycle {c.name.rsplit('/', 1)[-1]}"
         problems += [f"{where}: {p}" for p in _check_cycle(c, dim)]
+        if int(c.name.rsplit("/", 1)[-1]) != position or decode(c.attrs.get("index", position)) != position:
+            problems.append(f"{where}: cycles are not numbered 0 to {len(cycles) - 1} (one was lost)")
+    if is_group(g.get("checkpoint")):
+        problems += [f"checkpoint: {p}" for p in _check_checkpoint(g["checkpoint"], dim, len(cycles))]
     return problems
+
+
+# What a checkpoint holds (landscape/runs.py writes them): a band's exact state mid-run
+# (kind "state", from landscape/optimizers/snapshot.py), or the path AutoNEB's next cycle
+# starts from (schema-1 stores hold no energies or climbing flag there: not required).
+_CHECKPOINT_ARRAYS = {"state": ("pivots", "energies", "gradients", "forces", "recent_max", "history"),
+                      "cycle": ("pivots", "history")}
+_CHECKPOINT_NUMBERS = {"state": ("nit", "nfev", "climbing", "ceiling", "step_scale", "faults", "force0", "repairs"),
+                       "cycle": ("cycle", "nit", "nfev")}
+# Attributes that are not numbers: the stepper's own numbers and a potential's sampler state.
+_CHECKPOINT_OTHER = frozenset({"kind", "stepper_numbers", "potential_state"})
+
+
+def _check_checkpoint(c: Any, dim: int | None, n_cycles: int) -> list[str]:
+    """What resuming from checkpoint `c` needs: its arrays, finite, of the path's shape,
+    and its counters as numbers (a resume reads them back as such)."""
+    attrs = get_attrs(c)
+    kind = "state" if attrs.get("kind") == "state" else "cycle"
+    problems = _missing(c, _CHECKPOINT_ARRAYS[kind], "dataset") + _missing(c, _CHECKPOINT_NUMBERS[kind], "attribute")
+    # inf is a counter's "not yet" (the starting force before the first step); NaN is damage
+    problems += [f"attribute {k!r} is {v!r}, not a number" for k, v in attrs.items()
+                 if k not in _CHECKPOINT_OTHER and not (_number(v) and not np.isnan(v))]
+    problems += [f"{k} contains NaN or inf" for k in sorted(c) if isinstance(c[k], h5py.Dataset) and nonfinite(c[k])]
+    shape = c["pivots"].shape if "pivots" in c else None
+    if shape is not None and dim is not None and shape[1:] != (dim,):
+        problems.append(f"pivots of shape {shape} do not fit the path's dim {dim}")
+    interior = None if shape is None else (shape[0] - 2, *shape[1:])  # forces act on the movable pivots
+    problems += [f"{k} of shape {c[k].shape} do not fit {shape[0]} pivots" for k in ("gradients", "forces")
+                 if interior is not None and k in c and c[k].shape != interior]
+    if kind == "cycle" and _number(attrs.get("cycle")) and attrs["cycle"] > n_cycles:
+        problems.append(f"resumes after cycle {attrs['cycle']}, but {n_cycles} cycles are stored (some were lost)")
+    return problems
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _finite_number(value: Any) -> bool:
+    """A stored energy: int or float, finite."""
+    return _number(value) and bool(np.isfinite(value))
 
 
 def _check_endpoint(key: str, value: Any, minima_names: list[str] | None) -> list[str]:

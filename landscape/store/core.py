@@ -594,7 +594,7 @@ class Store:
         self._require_open()
         problems = check_store(self._f, self.path_names())
         if self._tree is not None:
-            problems += self._tree.missing_units()
+            problems += self._tree.missing_units() + self._tree.orphan_rows()
         return problems
 
 

@@ -262,6 +262,15 @@ class FolderTree:
         return problems + [f"units/{unit}: missing (holds /{where})" for unit, where in rows
                            if is_unit_name(unit) and not os.path.isfile(self.unit_file(unit))]
 
+    def orphan_rows(self) -> list[str]:
+        """Integrity: every array's group, and every group's parent, is in the index (a
+        group row deleted by hand leaves its arrays and children behind)."""
+        groups = {p for (p,) in self._sql("SELECT path FROM groups")}
+        problems = [f"/{grp}/{name}: its group is not in the index" for grp, name in
+                    self._sql("SELECT grp, name FROM arrays").fetchall() if grp not in groups]
+        return problems + [f"/{path}: its parent group is not in the index" for path in sorted(groups)
+                           if path and _split(path)[0] not in groups]
+
     def foreign_units(self) -> list[str]:
         """Names the index gives as units that no writer made (a damaged or edited index)."""
         return sorted(u for u in self._referenced() if not is_unit_name(u))
