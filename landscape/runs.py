@@ -7,6 +7,12 @@ of their whole state (`PathOptimizer.snapshot`) every `checkpoint_seconds` and w
 interrupted.  A crash (even kill -9) leaves the store readable with all of it.
 Resuming rebuilds the state from the checkpoint, so a resumed run of a deterministic
 potential ends exactly where an uninterrupted one does.
+
+A run that stopped at its budget (`max_steps`, `max_evaluations`) keeps its checkpoint
+beside its result: the same budget returns the result, a larger one continues the run
+from there (ending where one run with that budget ends), and a budget below what it
+used is refused, so a stored answer is never returned for a budget it was not computed
+under.
 """
 from __future__ import annotations
 
@@ -130,7 +136,8 @@ def _run_config(job: Plan, names: tuple[str, str]) -> dict[str, Any]:
 
 
 def _existing(filename: str, potential: Potential, name: str, config: dict[str, Any], force: bool) -> str:
-    """How to treat an existing store: 'new' (replace it), 'resume' or 'done'."""
+    """How to treat an existing store: 'new' (replace it), 'resume', 'reopen' (a path
+    that stopped at its budget, continued under a larger one) or 'done'."""
     if force or vacant(filename):
         return "new"  # anything else that does not open is refused below, never replaced
     with Store.open(filename) as store:
@@ -149,23 +156,32 @@ def _existing(filename: str, potential: Potential, name: str, config: dict[str, 
                                  "pass --force to replace it")
         if info.status in (Status.RUNNING, Status.INTERRUPTED):
             return "resume"  # continued under this run's budget
-        _check_budget(filename, name, info, info.config.get("budget"), config["budget"])
-        return "done"
+        return _check_budget(filename, name, info, info.config.get("budget"), config["budget"],
+                             store.read_checkpoint(name) is not None)
 
 
-def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: dict[str, Any]) -> None:
-    """A finished path answers a new budget only when the budget cannot change it: it
-    stopped on its own criterion and used no more than the new budget allows."""
+#: Statuses of a run that stopped at its budget, not on its own criterion.
+_SPENT = (Status.MAX_STEPS, Status.MAX_EVALUATIONS)
+
+
+def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: dict[str, Any],
+                  continuable: bool) -> str:
+    """How a finished path answers a new budget: 'done' when the budget cannot change
+    it (it stopped on its own criterion, or at this very budget), 'reopen' when it
+    stopped at a smaller budget and kept its state (the run continues from there), and
+    never a shorter answer than the one asked for: a budget below what it used, or a
+    spent budget with no state kept (stores from before), is refused."""
     used = {"max_steps": info.nit, "max_evaluations": info.nfev}
-    if info.status in (Status.MAX_STEPS, Status.MAX_EVALUATIONS):
-        if stored != asked:
-            raise LandscapeError(f"{filename}: path {name} stopped at its budget ({info.message}); a run with "
-                                 "another budget would compute more or less: pass --force to compute it again")
-        return
     for key, value in asked.items():
         if key in used and value is not None and value < used[key]:
             raise LandscapeError(f"{filename}: path {name} used {used[key]} {key.split('_')[1]}, more than the "
                                  f"budget of {value} asked for; pass --force to compute it within that budget")
+    if info.status not in _SPENT or stored == asked:
+        return "done"
+    if not continuable:
+        raise LandscapeError(f"{filename}: path {name} stopped at its budget ({info.message}) and kept no state "
+                             "to continue from; pass --force to compute it again")
+    return "reopen"
 
 
 def _same_minima(store: Store, config: dict[str, Any]) -> bool:
@@ -255,10 +271,31 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
         if result.state is not None and not isinstance(result.state, AutoNEBState):
             committer.commit_state(result.state)
     elif final:
+        if result.status in _SPENT and result.state is not None and not isinstance(result.state, AutoNEBState):
+            committer.commit_state(result.state)  # the state a larger budget continues from
         with Store.write(filename) as store:
+            kept = store.read_checkpoint(name) if result.status in _SPENT else None
             store.write_result(name, result, start=config["start_name"], end=config["end_name"],
                                extra_attrs=potential.result_attrs())
+            if kept is not None:  # a spent budget leaves the run continuable (`_reopen`)
+                store.write_checkpoint(name, *kept)
     return result, where
+
+
+def _reopen(filename: str, name: str, config: dict[str, Any]) -> None:
+    """Turn a path that stopped at its budget back into a running one, as its last
+    commit left it (the cycles its checkpoint follows, the checkpoint), so that a run
+    under a larger budget continues it: one transaction, so a crash leaves either."""
+    with Store.write(filename) as store:
+        info = store.read_result(name)
+        arrays, attrs = store.read_checkpoint(name)  # `_check_budget` saw it
+        ends = {"start": config["start_name"], "end": config["end_name"], "config": config}
+        store.delete_path(name)
+        for cycle in info.cycles[: int(attrs.get("cycle", 0))]:  # AutoNEB: those before its checkpoint
+            store.append_cycle(name, cycle, **ends)
+        store.write_progress(name, arrays, attrs, nit=int(attrs.get("nit", info.nit)),
+                             nfev=int(attrs.get("nfev", info.nfev)), climbing=bool(attrs.get("climbing", False)),
+                             **ends)
 
 
 def run_in_store(filename: str, name: str, job: Plan, potential: Potential, names: tuple[str, str], *,
@@ -321,6 +358,9 @@ def connect_stored(
         raise LandscapeError(f"output folder {os.path.dirname(filename)} does not exist")
     with WriterLock(filename):
         mode = _existing(filename, potential, name, config, force)
+        if mode == "reopen":
+            _reopen(filename, name, config)
+            mode = "resume"
         if require_resume and mode != "resume":
             raise LandscapeError(f"nothing to resume in {filename}: " + ("no such store" if mode == "new" else "the path is finished"))
         if mode == "done":

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from landscape.errors import LandscapeError
@@ -108,19 +109,34 @@ def test_minima_force_waits_for_no_one_and_refuses_a_running_writer(tmp_path):
     assert snapshot(out) == before
 
 
-def test_a_finished_path_answers_another_budget_only_when_it_cannot_change_it(tmp_path):
-    out = tmp_path / "b.h5"
-    args = ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--fmax", "0.01",
-            "--out", out, "--json"]
-    short = json.loads(run(args + ["--steps", 5]).stdout)
+def _answer(args):
+    """The JSON a connect printed; a run stopped at its budget exits 1 or 0 (not what
+    these tests are about), the answer is the same."""
+    r = invoke(args)
+    assert r.exit_code in (0, 1) and r.stdout.strip(), r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def test_a_spent_budget_is_continued_by_a_larger_one_and_never_answers_another(tmp_path):
+    """A path that stopped at its budget keeps its state: a larger --steps continues it
+    (to where one run with that budget ends), the same --steps returns it, and a smaller
+    one is refused: never a stale shorter answer as if it were the one asked for."""
+    out = tmp_path / "b"
+    args = ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--fmax", "0.01", "--json"]
+    short = _answer(args + ["--out", out, "--steps", 5])
     assert short["status"] == "max_steps" and short["iterations"] == 5
-    assert json.loads(run(args + ["--steps", 5]).stdout)["iterations"] == 5  # the same request: reused
-    r = invoke(args + ["--steps", 50])
-    assert r.exit_code == 1 and "stopped at its budget" in error_line(r)  # never the stale 5-step answer
-    full = json.loads(run(args + ["--steps", 5000, "--force"]).stdout)
-    assert full["status"] == "converged"
-    assert json.loads(run(args + ["--steps", 9000]).stdout)["iterations"] == full["iterations"]  # cannot change it
-    r = invoke(args + ["--steps", full["iterations"] - 1])
+    assert _answer(args + ["--out", out, "--steps", 5])["reused"]  # the same request
+    longer = _answer(args + ["--out", out, "--steps", 50])
+    assert longer["resumed_from_step"] == 5 and not longer["reused"] and longer["iterations"] == 50
+    straight = _answer(args + ["--out", tmp_path / "straight", "--steps", 50])
+    assert longer["saddle_energy"] == straight["saddle_energy"]  # as if it had run on, not a mix
+    r = invoke(args + ["--out", out, "--steps", 20])
+    assert r.exit_code == 1 and "used 50 steps, more than the budget of 20" in error_line(r)
+    full = _answer(args + ["--out", out, "--steps", 5000])
+    assert full["status"] == "converged" and full["resumed_from_step"] == 50
+    assert full["iterations"] == _answer(args + ["--out", tmp_path / "whole", "--steps", 5000])["iterations"]
+    assert _answer(args + ["--out", out, "--steps", 9000])["iterations"] == full["iterations"]  # cannot change it
+    r = invoke(args + ["--out", out, "--steps", full["iterations"] - 1])
     assert r.exit_code == 1 and "more than the budget" in error_line(r)
 
 
@@ -212,17 +228,18 @@ def test_an_edited_file_does_not_continue_an_interrupted_run(tmp_path, scaled):
     from landscape.driver import Budget
     from landscape.runs import connect_stored
 
+    def ctrl_c(state):
+        if state.nit == 3:
+            raise KeyboardInterrupt
+
     out = str(tmp_path / "s")
-    pot = load_potential(scaled)
-    stop = lambda state: (_ for _ in ()).throw(KeyboardInterrupt) if state.nit == 3 else None  # noqa: E731
-    r = connect_stored(out, pot, ("L", "R"), pot.minima["L"], pot.minima["R"], method="neb",
-                       budget=Budget(max_steps=50), callbacks=[stop])
+    ends = (np.array([-1.0, 0.4]), np.array([1.0, -0.4]))  # the straight line between them is no minimum energy path
+    r = connect_stored(out, load_potential(scaled), ("L", "R"), *ends, method="neb", budget=Budget(max_steps=50),
+                       callbacks=[ctrl_c])
     assert r.result.status.value == "interrupted"
     _edit(scaled, "e = self.scale", "e = 0.25 + self.scale")
-    edited = load_potential(scaled)
     with pytest.raises(LandscapeError, match="changed since the store was written"):
-        connect_stored(out, edited, ("L", "R"), pot.minima["L"], pot.minima["R"], method="neb",
-                       budget=Budget(max_steps=50))
+        connect_stored(out, load_potential(scaled), ("L", "R"), *ends, method="neb", budget=Budget(max_steps=50))
 
 
 def test_a_store_written_before_digests_is_continued(tmp_path, scaled, monkeypatch):

@@ -1,0 +1,70 @@
+"""A run that stopped at its budget stays continuable: a larger budget continues it to
+where one run with that budget ends (issue 21, item 10), never a stale shorter answer."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscape.driver import Budget
+from landscape.errors import LandscapeError
+from landscape.registry import load_potential
+from landscape.result import Status
+from landscape.runs import connect_stored
+from landscape.store import Store
+
+POT = load_potential("mueller-brown")
+SETTINGS = {"neb": {"method": "neb", "fmax": 1e-9}, "autoneb": {"method": "autoneb"}}
+
+
+def _connect(out, method, steps, **extra):
+    return connect_stored(str(out), POT, ("A", "B"), POT.minima["A"], POT.minima["B"], budget=Budget(max_steps=steps),
+                          **SETTINGS[method], **extra)
+
+
+def _same_answer(a, b) -> None:
+    assert (a.status, a.nit, a.nfev) == (b.status, b.nit, b.nfev)
+    np.testing.assert_array_equal(np.asarray(a.path.pivots), np.asarray(b.path.pivots))
+    np.testing.assert_array_equal(np.asarray(a.history), np.asarray(b.history))
+
+
+@pytest.mark.parametrize("method, short, long", [("neb", 20, 60), ("autoneb", 150, 400)])
+def test_a_larger_budget_continues_where_the_spent_one_stopped(tmp_path, method, short, long):
+    first = _connect(tmp_path / "s", method, short)
+    assert first.result.status is Status.MAX_STEPS and first.result.nit == short
+    with Store.open(first.store) as store:
+        assert store.read_checkpoint("A-B") is not None  # the state a larger budget continues from
+    assert _connect(tmp_path / "s", method, short).reused
+    more = _connect(tmp_path / "s", method, long)
+    assert not more.reused and (more.resumed_from_step, more.resumed_from_cycle) != (None, None)
+    _same_answer(more.result, _connect(tmp_path / "straight", method, long).result)
+    with Store.open(more.store) as store:
+        _same_answer(store.read_result("A-B"), more.result)
+    with pytest.raises(LandscapeError, match=f"used {long} steps, more than the budget of {short}"):
+        _connect(tmp_path / "s", method, short)
+
+
+def test_a_smaller_budget_after_ctrl_c_does_not_close_the_run(tmp_path):
+    """Ctrl-C at step 30, then --steps 10: max_steps at once; then --steps 80 continues."""
+    def ctrl_c(state):
+        if state.nit == 30:
+            raise KeyboardInterrupt
+
+    stopped = _connect(tmp_path / "s", "neb", 500, callbacks=[ctrl_c])
+    assert stopped.result.status is Status.INTERRUPTED
+    spent = _connect(tmp_path / "s", "neb", 10)
+    assert spent.result.status is Status.MAX_STEPS and spent.result.nit == 30
+    more = _connect(tmp_path / "s", "neb", 80)
+    assert more.resumed_from_step == 30 and more.result.nit == 80
+    _same_answer(more.result, _connect(tmp_path / "straight", "neb", 80).result)
+
+
+def test_a_spent_budget_with_no_state_kept_is_refused(tmp_path):
+    """Stores written before spent budgets kept their state: nothing to continue from, so
+    a larger budget is refused rather than answered with the shorter run."""
+    first = _connect(tmp_path / "s", "neb", 20)
+    with Store.write(first.store) as store:  # as such a store holds it: the result alone
+        store.write_result("A-B", store.read_result("A-B"), start="A", end="B")
+    assert _connect(tmp_path / "s", "neb", 20).reused
+    with pytest.raises(LandscapeError, match="stopped at its budget .* kept no state to continue from; pass --force"):
+        _connect(tmp_path / "s", "neb", 60)
+    assert _connect(tmp_path / "s", "neb", 60, force=True).result.nit == 60
