@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from landscape.errors import LandscapeError
+from landscape.memory import require_memory
 from landscape.potential import Potential, as_batch
 
 __all__ = ["Embedded", "random_plane"]
@@ -40,6 +41,9 @@ class Embedded(Potential):
         if not float(stiffness) > 0:
             raise LandscapeError(f"embedding stiffness must be positive, got {stiffness}")
         self.base, self.dim, self.seed, self.stiffness = base, int(dim), int(seed), float(stiffness)
+        # the Gaussian draw, its QR factors and the basis: four (dim, 2) float64 arrays
+        require_memory(f"embedding {base.name} in {self.dim} dimensions", 4.0 * self.dim * 2 * 8,
+                       hint="use a smaller dim")
         self.basis = random_plane(self.dim, self.seed)
         self.name = f"{base.name}-{self.dim}d"
         self.minima = {k: self.from_plane(v) for k, v in base.minima.items()}
