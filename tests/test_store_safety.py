@@ -213,3 +213,35 @@ def test_check_accepts_integer_energies(tmp_path):
         s.write_minima(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([0.0, 1.0]), ["A", "B"])
         s.write_result("A-B", result, start="A", end="B")
     assert _problems(tmp_path / "s") == []
+
+
+def _damage_page(index, page: int) -> None:
+    """Overwrite the head of one page of an SQLite file, as a bad sector would."""
+    data = bytearray(index.read_bytes())
+    data[page * 4096 : page * 4096 + 16] = b"\xab" * 16
+    index.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("page", [1, 2, 3])
+def test_a_damaged_index_page_is_one_line_for_every_command(store, page, tmp_path):
+    folder, _ = store
+    with Store.open(folder):
+        pass  # a reader's open checkpoints nothing: the pages below are the committed ones
+    if (folder / "index.sqlite").stat().st_size <= page * 4096:
+        pytest.skip("the index has fewer pages")
+    _damage_page(folder / "index.sqlite", page)
+    failed = 0
+    for args in (["inspect", "--check", folder], [*CONNECT, "--out", folder], ["report", folder],
+                 ["plot", "profile", folder, "--figure", tmp_path / "p.png"]):
+        r = invoke(args)
+        if r.exit_code:  # a page a command does not read leaves it working
+            assert "its index is damaged" in error_line(r) or "cannot read its index" in error_line(r)
+            failed += 1
+    assert failed, "the damage went unnoticed by every command"
+
+
+def test_a_description_that_is_not_an_object_is_one_line(store):
+    folder, _ = store
+    _edit(folder, lambda f, t: f["potential"].attrs.__setitem__("description", "[1, 2, 3]"))
+    for args in (["inspect", folder], [*CONNECT, "--out", folder], ["explore", folder]):
+        assert "it is a JSON list, not an object" in error_line(invoke(args))

@@ -287,7 +287,10 @@ class Store:
     @property
     @_reporting("read the potential description")
     def potential_description(self) -> dict[str, Any]:
-        return json.loads(self._f["potential"].attrs["description"])
+        description = json.loads(self._f["potential"].attrs["description"])
+        if not isinstance(description, dict):  # every reader takes it as a mapping
+            raise ValueError(f"it is a JSON {type(description).__name__}, not an object")
+        return description
 
     # minima -----------------------------------------------------------------------------
     @_reporting("write minima", writes=True)

@@ -115,10 +115,7 @@ def _open_folder(filename: str) -> tuple[Any, FolderTree]:
                                  "run the command again or remove it")
         root = tree.root()
         check_version(root.attrs, filename)
-    except sqlite3.Error as exc:
-        tree.close()
-        raise LandscapeError(f"store {filename}: its index is damaged ({one_line(exc)})") from exc
-    except BaseException:
+    except BaseException:  # DamagedIndex (an sqlite3 error) names the store already
         tree.close()
         raise
     return root, tree

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import LandscapeError
 from .codec import one_line
 
-__all__ = ["INDEX", "UNITS", "LIBVER", "FolderTree", "Group", "is_group", "is_unit_name"]
+__all__ = ["INDEX", "UNITS", "LIBVER", "FolderTree", "Group", "is_group", "is_unit_name", "DamagedIndex"]
 
 INDEX = "index.sqlite"
 UNITS = "units"
@@ -63,6 +63,11 @@ def fsync_path(name: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class DamagedIndex(LandscapeError, sqlite3.DatabaseError):
+    """The index could not be read: one line for the user, and still an sqlite3 error for
+    the code that tells an index that never got its tables from a sound one."""
 
 
 def is_unit_name(name: str) -> bool:
@@ -117,10 +122,23 @@ class FolderTree:
             self._remove_orphans()
 
     # sql --------------------------------------------------------------------------------
-    def _sql(self, query: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def _sql(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Every row of `query`, fetched at once, so that damage met on any page of the
+        index surfaces here, as one error naming the store."""
         if self._db is None:
             raise LandscapeError(f"store {self.folder} is closed")
-        return self._db.execute(query, params)
+        try:
+            return self._db.execute(query, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise  # another writer, not damage: the callers say so
+            raise DamagedIndex(f"store {self.folder}: its index is damaged ({one_line(exc)})") from exc
+        except sqlite3.DatabaseError as exc:
+            raise DamagedIndex(f"store {self.folder}: its index is damaged ({one_line(exc)})") from exc
+
+    def _row(self, query: str, params: tuple[Any, ...] = ()) -> Any:
+        rows = self._sql(query, params)
+        return rows[0] if rows else None
 
     def unit_file(self, unit: str) -> str:
         if not is_unit_name(unit):
@@ -134,7 +152,7 @@ class FolderTree:
             _remove(os.path.join(self.units_dir, unit))
 
     def _named(self, unit: str) -> bool:
-        return self._sql("SELECT 1 FROM arrays WHERE unit = ? LIMIT 1", (unit,)).fetchone() is not None
+        return self._row("SELECT 1 FROM arrays WHERE unit = ? LIMIT 1", (unit,)) is not None
 
     def _referenced(self) -> set[str]:
         return {u for (u,) in self._sql("SELECT DISTINCT unit FROM arrays")}
@@ -153,7 +171,7 @@ class FolderTree:
 
     # groups -----------------------------------------------------------------------------
     def attrs(self, path: str) -> dict[str, Any] | None:
-        row = self._sql("SELECT attrs FROM groups WHERE path = ?", (path,)).fetchone()
+        row = self._row("SELECT attrs FROM groups WHERE path = ?", (path,))
         return None if row is None else json.loads(row[0])
 
     def set_attrs(self, path: str, attrs: dict[str, Any]) -> None:
@@ -198,7 +216,7 @@ class FolderTree:
         return [r[0] for r in self._sql("SELECT name FROM arrays WHERE grp = ?", (group,))]
 
     def ref(self, group: str, name: str) -> tuple[str, str] | None:
-        row = self._sql("SELECT unit, dataset FROM arrays WHERE grp = ? AND name = ?", (group, name)).fetchone()
+        row = self._row("SELECT unit, dataset FROM arrays WHERE grp = ? AND name = ?", (group, name))
         return None if row is None else (row[0], row[1])
 
     def set_ref(self, group: str, name: str, ref: tuple[str, str]) -> None:
@@ -254,7 +272,7 @@ class FolderTree:
 
     def missing_units(self) -> list[str]:
         """Integrity: every unit the index names is a unit's name, and there."""
-        rows = self._sql("SELECT unit, min(grp || '/' || name) FROM arrays GROUP BY unit").fetchall()
+        rows = self._sql("SELECT unit, min(grp || '/' || name) FROM arrays GROUP BY unit")
         problems = [f"units/: the index names {unit!r} (for /{where}), which is not a unit's name"
                     for unit, where in rows if not is_unit_name(unit)]
         if os.path.islink(self.units_dir):
@@ -267,7 +285,7 @@ class FolderTree:
         group row deleted by hand leaves its arrays and children behind)."""
         groups = {p for (p,) in self._sql("SELECT path FROM groups")}
         problems = [f"/{grp}/{name}: its group is not in the index" for grp, name in
-                    self._sql("SELECT grp, name FROM arrays").fetchall() if grp not in groups]
+                    self._sql("SELECT grp, name FROM arrays") if grp not in groups]
         return problems + [f"/{path}: its parent group is not in the index" for path in sorted(groups)
                            if path and _split(path)[0] not in groups]
 
