@@ -284,6 +284,9 @@ class LepsHO(AnalyticSurface):
 
 
 # Seeded random Gaussian mixture ----------------------------------------------------------
+_MAX_WELLS = 10_000
+
+
 class GaussianMixture(AnalyticSurface):
     """A seeded random surface: negative Gaussian wells plus a weak quartic confinement.
 
@@ -300,6 +303,9 @@ class GaussianMixture(AnalyticSurface):
     def __init__(self, n_wells: int = 8, seed: int = 0, box: float = 2.0, confinement: float = 0.5):
         if int(n_wells) < 1:
             raise LandscapeError(f"a gaussian mixture needs at least one well, got n_wells={n_wells}")
+        if int(n_wells) > _MAX_WELLS:  # minima are searched from every well: the cost grows as wells^2
+            raise LandscapeError(f"a gaussian mixture takes at most {_MAX_WELLS:,} wells (building 5,000 takes "
+                                 f"about a minute), got {n_wells}")
         if not box > 0 or confinement < 0:
             raise LandscapeError(f"gaussian mixture needs box > 0 and confinement >= 0, got {box}, {confinement}")
         self.n_wells, self.seed = int(n_wells), int(seed)
