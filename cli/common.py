@@ -165,8 +165,9 @@ def picture_name(store: str, out: str | None, suffix: str) -> str:
     return figure_name(out or os.path.splitext(store.rstrip("/"))[0] + f"-{suffix}.png")
 
 
-#: Where results go: the real stdout, set by `main` while a `--json` command runs with
-#: sys.stdout pointed at stderr (so a potential that prints cannot spoil the JSON).
+#: Where results go: the real stdout, guarded, set by `process.results` while a command
+#: runs (a --json command runs with sys.stdout and descriptor 1 pointed at stderr, so a
+#: potential that prints cannot spoil the JSON).
 RESULTS: list[Any] = []
 
 

@@ -1,13 +1,15 @@
 """The `landscape` command: a thin click layer over the library.
 
 Every failure a user can cause ends as one line on stderr and a non-zero exit:
-LandscapeError and click's usage errors exit 2 (usage) or 1; Ctrl-C, at start-up or
-mid-run, exits 130 (the store keeps what was committed); anything unexpected exits 3
-with its type and message (set LANDSCAPE_DEBUG=1 for the traceback).
+LandscapeError and click's usage errors exit 2 (usage) or 1; Ctrl-C exits 130 and
+SIGTERM 143 (the store keeps what was committed; `landscape_cli.entry`, the console
+script, handles both from the first moment); anything unexpected exits 3 with its type
+and message (set LANDSCAPE_DEBUG=1 for the traceback).  An environment the command
+cannot work in (a deleted current folder, a closed or failing standard output, a bogus
+MPLBACKEND) is a one-line error too.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -16,11 +18,13 @@ import click
 from landscape.errors import Interrupted, LandscapeError, collapse
 
 from .align import align_cmd
-from .common import RESULTS, LandscapeGroup
+from .common import LandscapeGroup
 from .connect import connect_cmd, demo_cmd, exact_cmd
+from .entry import INTERRUPTED, say, settle, status, who
 from .explore import explore_cmd, minima_cmd, report_cmd
 from .inspect import check_cmd, inspect_cmd, plot_group, plugins_cmd
 from .network import evaluate_cmd, hessian_cmd, report_table_cmd, train_cmd, xor_cmd
+from .process import check_environment, results
 from .stores import export_cmd, upgrade_cmd
 
 __all__ = ["cli", "main"]
@@ -40,46 +44,47 @@ for command in (demo_cmd, connect_cmd, exact_cmd, minima_cmd, explore_cmd, repor
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every error into one line."""
+    code, message = _outcome(argv)
+    settle(code)  # from here a signal no longer interrupts the report
+    if message is not None:
+        say(message)
+    return code
+
+
+def _outcome(argv: list[str] | None) -> tuple[int, str | None]:
+    """The command's exit status and its one error line (None when it has none)."""
     try:
-        _run(argv)
+        check_environment()
+        _run(sys.argv[1:] if argv is None else list(argv))
     except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C anywhere, start-up included
-        click.echo("error: interrupted by the user; a store keeps what was committed, and the same "
-                   "command continues it", err=True)
-        return 130
-    except Interrupted as exc:
-        click.echo(f"error: {collapse(exc)}", err=True)
-        return 130
+        return exc.exit_code, None
+    except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C or SIGTERM anywhere
+        return status(), INTERRUPTED.format(who())
+    except Interrupted as exc:  # a run that stopped and said where it keeps its work
+        return status(), collapse(exc).replace("interrupted by the user", f"interrupted by {who()}")
     except click.ClickException as exc:
-        click.echo(f"error: {collapse(exc.format_message())}", err=True)
-        return exc.exit_code
+        return exc.exit_code, collapse(exc.format_message())
     except LandscapeError as exc:
-        click.echo(f"error: {collapse(exc)}", err=True)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        return 1, collapse(exc)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         if os.environ.get("LANDSCAPE_DEBUG"):
             raise
-        click.echo(f"error: internal error {type(exc).__name__}: {collapse(exc)} "
-                   "(LANDSCAPE_DEBUG=1 shows the traceback)", err=True)
-        return 3
-    return 0
+        return 3, (f"internal error {type(exc).__name__}: {collapse(exc)} "
+                   "(LANDSCAPE_DEBUG=1 shows the traceback)")
+    return 0, None
 
 
-def _run(argv: list[str] | None) -> None:
-    """The command; with --json everything but the result goes to stderr, so what a
-    user's potential prints (at import, in __init__, per evaluation) never lands in
-    the JSON on stdout."""
-    args = sys.argv[1:] if argv is None else argv
-    if "--json" not in args:
-        cli.main(args=argv, prog_name="landscape", standalone_mode=False)
-        return
-    RESULTS.append(sys.stdout)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            cli.main(args=argv, prog_name="landscape", standalone_mode=False)
-    finally:
-        RESULTS.pop()
+def _run(args: list[str]) -> None:
+    """The command, with its results on stdout.  With --json everything but the result
+    goes to stderr, file descriptor 1 included, so what a user's potential prints (at
+    import, in __init__, per evaluation, from C or Fortran code) never lands in the JSON."""
+    with results("--json" in args):
+        cli._main_shell_completion({}, "landscape", None)  # as click's own main() does
+        # Not cli.main(): on Ctrl-C it prints a blank line before our message.
+        with cli.make_context("landscape", args) as ctx:
+            cli.invoke(ctx)
 
 
 if __name__ == "__main__":  # python -m landscape_cli.main (used by the fault-injection runs)

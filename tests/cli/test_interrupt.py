@@ -1,15 +1,33 @@
-"""Ctrl-C, at start-up or mid-run, ends with exit 130 and one line, never a
-success-shaped answer, and a store it leaves behind is resumable."""
+"""Ctrl-C, at start-up or mid-run, ends with exit 130 and one line, SIGTERM the same
+with 143, never a success-shaped answer, and a store either leaves behind is resumable.
+
+The in-process tests use a potential that raises KeyboardInterrupt itself; the others
+send real signals to the installed `landscape` script (landscape_cli.entry)."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import entry_points
 from pathlib import Path
 
+import pytest
+
 from landscape.store import Store
+from landscape_cli import entry
 from landscape_cli.testing import error_line, invoke
 
-SPEC = f"{Path(__file__).resolve().parents[1] / 'data' / 'interrupting_potential.py'}:Interrupting"
+DATA = Path(__file__).resolve().parents[1] / "data"
+SPEC = f"{DATA / 'interrupting_potential.py'}:Interrupting"
 CONNECT = ["connect", SPEC, "--start", "L", "--end", "R", "--schedule", "quick"]
+SLOW = f"{DATA / 'slow_potential.py'}:Slow"
+SCRIPT = os.path.join(os.path.dirname(sys.executable), "landscape")
+SIGNALS = [(signal.SIGINT, 130, "interrupted by the user"), (signal.SIGTERM, 143, "interrupted by SIGTERM")]
 
 
 def test_ctrl_c_mid_run_exits_130_and_the_store_resumes(tmp_path):
@@ -66,3 +84,149 @@ def test_ctrl_c_in_a_neb_run_keeps_its_state_and_the_rerun_continues_it(tmp_path
     assert done["resumed_from_step"] == steps[-1]
     for key in ("saddle_energy", "iterations", "evaluations", "status"):
         assert done[key] == whole[key], key
+
+
+# Real signals to the installed script ---------------------------------------------------
+def _start(args: list[str], cwd: Path, delay: float = 0.02) -> subprocess.Popen[str]:
+    """`landscape ARGS`, its SLOW potential sleeping `delay` s per call."""
+    return subprocess.Popen([SCRIPT, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "SLOW_POTENTIAL_DELAY": str(delay)})
+
+
+def _handlers_installed(proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    """Wait until `proc` catches SIGTERM (Linux: /proc/PID/status), i.e. until the entry
+    module's first lines ran: the moment from which every signal must give one line."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        with open(f"/proc/{proc.pid}/status") as fh:
+            caught = int(re.search(r"SigCgt:\s*([0-9a-f]+)", fh.read()).group(1), 16)
+        if caught >> (signal.SIGTERM - 1) & 1:
+            return
+        time.sleep(0.0005)
+    raise AssertionError("the handlers were never installed")
+
+
+def _wait_for_steps(log: Path, steps: int, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if log.exists() and sum(line[:1].isdigit() for line in log.read_text().splitlines()) >= steps:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{log} never reached {steps} steps")
+
+
+def _one_line(err: str, expected: str) -> str:
+    """The whole of stderr: exactly one line, no blank line before it, no traceback."""
+    assert err.count("\n") == 1 and err.startswith("error: ") and expected in err, repr(err)
+    return err
+
+
+def _interrupt_after(signum: int, delay: float, tmp_path: Path) -> tuple[int, str, str]:
+    # A run of several seconds: each delay lands in start-up (click, numpy, the registry) or in the run
+    proc = _start(["connect", SLOW, "--start", "L", "--end", "R", "--method", "neb", "--json"], tmp_path, 0.05)
+    _handlers_installed(proc)
+    time.sleep(delay)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to see the handlers installed")
+@pytest.mark.parametrize("signum, code, expected", SIGNALS, ids=["SIGINT", "SIGTERM"])
+def test_a_signal_at_any_moment_from_the_first_line_on_is_one_line(tmp_path, signum, code, expected):
+    """0 s is the moment the script's handlers are in place: from there on the heavy
+    imports run (where a traceback used to come), then the command."""
+    delays = (0, 0.02, 0.05, 0.1, 0.2, 0.4, 1.0)
+    with ThreadPoolExecutor(len(delays)) as pool:
+        outcomes = list(pool.map(lambda d: _interrupt_after(signum, d, tmp_path), delays))
+    for delay, (returncode, out, err) in zip(delays, outcomes):
+        assert returncode == code and out == "", (delay, returncode, err)
+        _one_line(err, expected)
+
+
+@pytest.mark.parametrize("signum, code, expected", SIGNALS, ids=["SIGINT", "SIGTERM"])
+def test_a_signal_as_the_script_starts_is_no_traceback(tmp_path, signum, code, expected):
+    """Sent as soon as the process exists: before the interpreter has run a line of the
+    script, the signal's default action ends it (no output; a shell reports 128 + the
+    signal's number, 130 or 143, as for a handled one); after, the one line."""
+    proc = _start(["plugins"], tmp_path)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode == -signum:
+        assert out == err == ""
+    else:
+        assert proc.returncode == code and out == "", (proc.returncode, err)
+        _one_line(err, expected)
+
+
+@pytest.mark.parametrize("signum, code, expected", SIGNALS, ids=["SIGINT", "SIGTERM"])
+def test_a_signal_mid_run_commits_and_the_same_command_continues(tmp_path, signum, code, expected):
+    """SIGTERM (`timeout`, a container stop, a batch limit) takes Ctrl-C's path: the band's
+    state is committed, one line, and running the same command again continues it."""
+    out, log = tmp_path / "s", tmp_path / "steps.log"
+    args = ["connect", SLOW, "--start", "L", "--end", "R", "--method", "neb", "--fmax", "1e-4", "--out", out]
+    proc = _start([*args, "--log", log], tmp_path)
+    _wait_for_steps(log, 5, proc)
+    proc.send_signal(signum)
+    stdout, err = proc.communicate(timeout=120)
+    assert proc.returncode == code and stdout == "", err
+    assert "continues it" in _one_line(err, expected)
+    with Store.open(out) as s:
+        info = s.path_info("L-R")
+    assert info["status"] == "running" and info["nit"] >= 5
+    done = json.loads(invoke([*args, "--json"]).stdout)  # in this process: no delay
+    assert done["status"] == "converged" and done["resumed_from_step"] == info["nit"]
+
+
+def test_a_second_ctrl_c_10_ms_after_the_first_still_commits_in_one_line(tmp_path):
+    out, log = tmp_path / "s", tmp_path / "steps.log"
+    proc = _start(["connect", SLOW, "--start", "L", "--end", "R", "--method", "neb", "--fmax", "1e-4", "--out", out,
+                   "--log", log], tmp_path)
+    _wait_for_steps(log, 5, proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    _one_line(err, "interrupted by the user")
+    with Store.open(out) as s:
+        assert s.path_info("L-R")["nit"] >= 5
+
+
+@pytest.fixture
+def handler(monkeypatch):
+    """entry's signal handler, called directly, with os._exit recorded instead of exiting."""
+    exits: list[int] = []
+    monkeypatch.setattr(entry.os, "_exit", exits.append)
+    monkeypatch.setattr(entry, "_first", [])
+    monkeypatch.setattr(entry, "_settled", [])
+    return exits
+
+
+def test_a_repeat_within_the_grace_is_ignored_and_one_after_it_ends_at_once(handler, monkeypatch, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        entry._on_signal(signal.SIGTERM, None)
+    entry._on_signal(signal.SIGINT, None)  # a double press: the first one's commit goes on
+    assert handler == [] and capsys.readouterr().err == ""
+    monkeypatch.setattr(entry, "GRACE", 0.0)  # stuck, or the interrupt was swallowed: the user insists
+    entry._on_signal(signal.SIGINT, None)
+    assert handler == [143]
+    _one_line(capsys.readouterr().err, "interrupted by SIGTERM")
+
+
+def test_once_the_outcome_is_decided_a_signal_waits_for_its_report(handler, monkeypatch, capsys):
+    entry.settle(0)
+    entry._on_signal(signal.SIGINT, None)  # no KeyboardInterrupt: the report and the exit follow
+    monkeypatch.setattr(entry, "GRACE", 0.0)
+    entry._on_signal(signal.SIGINT, None)  # a repeat: exit as decided, with no second line
+    assert handler == [0] and capsys.readouterr().err == ""
+
+
+def test_the_console_script_is_the_light_entry_module():
+    """The script installs the handlers before click and numpy load (they take most of the
+    start-up), so the entry module must not import them."""
+    (script,) = [ep for ep in entry_points(group="console_scripts") if ep.name == "landscape"]
+    assert script.value == "landscape_cli.entry:main"
+    code = "import sys, landscape_cli.entry; print(sorted({'click', 'numpy', 'landscape'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "[]\n"
