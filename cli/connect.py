@@ -14,7 +14,7 @@ from landscape.result import Status
 from .common import (build_potential, emit, json_number, potential_options, progress_option, resolve_point, set_threads,
                      threads_option, want_progress)
 
-__all__ = ["demo_cmd", "connect_cmd", "exact_cmd"]
+__all__ = ["demo_cmd", "connect_cmd", "exact_cmd", "fail_unless_success"]
 
 MB_REFERENCE = -40.664844  # DESIGN.md: Mueller-Brown A-C saddle, the highest point of the A-B MEP
 
@@ -37,6 +37,7 @@ def _result_payload(result: Any, store: str | None,
         "spring": json_number(getattr(result.state, "spring", 0.0)) or None,  # NEB's constant, measured when auto
         "cycles": len(result.cycles),
         "status": result.status.value,
+        "success": result.success,
         "message": result.message,
         "store": store,
         "resumed_from_cycle": resumed[0] if resumed else None,
@@ -189,6 +190,9 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         where = f"; {stored} keeps what was committed and the same command continues it" if stored else ""
         raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
     hessian = _certificate(pot, result, certify)
+    from landscape.hessian import judge
+
+    result = judge(result, hessian.get("hessian", {}))
     emit(as_json, {**_result_payload(result, stored, resumed), "ends": {e.label: e.as_dict() for e in ends},
                    "reused": reused, **({"aligned": aligned} if aligned else {}), **hessian}, [
         *([f"{stored} already holds this path, finished with the same settings: reused it, nothing was computed "
@@ -201,14 +205,47 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         *([f"aligned the end onto the start: distance {aligned['distance_before']:.6g} -> "
            f"{aligned['distance_after']:.6g}"] if aligned else []),
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
-        f"saddle energy {result.saddle_energy:.6f} ({'climbing image' if result.climber_at_top else 'upper bound along the path'})",
-        f"barrier {result.forward_barrier:.6f} from the start, {result.backward_barrier:.6f} from the end; "
-        f"reaction energy {result.reaction_energy:.6f}",
+        *_energy_lines(result),
         f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations"
         + (f", spring {result.state.spring:.4g}" if getattr(result.state, "spring", 0.0) else "")
         + (f", stored in {stored}" if stored else ""),
         *_certificate_lines(hessian),
     ])
+    fail_unless_success(result, f"{method} {a_name} -> {b_name}")
+    _fail_uncertified(hessian, certify)
+
+
+def _energy_lines(result: Any) -> list[str]:
+    """The saddle estimate and barriers of a success; of a failed run, only its highest
+    point (what it reached is no saddle estimate)."""
+    if not result.success:
+        return [f"highest energy on the final path {result.upper_bound:.6f} (not a saddle estimate: the run did "
+                "not succeed)"]
+    return [f"saddle energy {result.saddle_energy:.6f} "
+            f"({'climbing image' if result.climber_at_top else 'upper bound along the path'})",
+            f"barrier {result.forward_barrier:.6f} from the start, {result.backward_barrier:.6f} from the end; "
+            f"reaction energy {result.reaction_energy:.6f}"]
+
+
+def fail_unless_success(result: Any, what: str) -> None:
+    """Exit 1 with one line saying why, after the result was reported, when `result`
+    is not a success (docs/cli.md: a failed run exits 1)."""
+    if not result.success:
+        raise LandscapeError(f"{what} did not succeed: {result.status.value} ({collapse(result.message)})")
+
+
+def _fail_uncertified(hessian: dict[str, Any], certify: bool) -> None:
+    """With --certify, exit 1 when the saddle could not be certified first-order."""
+    if not certify:
+        return
+    h = hessian.get("hessian", {})
+    refined = h.get("refined", {})
+    why = h.get("unavailable") or refined.get("unavailable")
+    if why:
+        raise LandscapeError(f"--certify could not certify the saddle: {why}")
+    if not (refined.get("saddle_index_of_hessian") == 1 and refined.get("index_complete")):
+        raise LandscapeError(f"--certify could not certify the saddle: the refined point has "
+                             f"{refined.get('saddle_index_of_hessian')} negative eigenvalues, not one")
 
 
 def _initial_path(file: str) -> Any:
@@ -229,6 +266,8 @@ def _initial_path(file: str) -> Any:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # an empty file is an error, not a warning and an empty table
                 rows = np.loadtxt(text.splitlines(), ndmin=2)
+        if np.iscomplexobj(rows):  # float64 would drop the imaginary parts, with only a warning
+            raise ValueError("complex numbers; a path needs real coordinates")
         return np.asarray(rows, dtype=np.float64)
     except (OSError, ValueError, TypeError, UnicodeDecodeError, UserWarning) as exc:
         raise LandscapeError(f"--init {file}: not a table of numbers ({collapse(str(exc))[:120]})") from None
@@ -293,10 +332,19 @@ def _certificate(pot: Any, result: Any, refine: bool) -> dict[str, Any]:
 
     from landscape.path import to_numpy
 
-    out = analyse_top(pot, result)
+    # A Hessian that cannot be formed (a NaN gradient near the top) loses only this
+    # report, never the band: it is marked unavailable, with the reason.
+    try:
+        out = analyse_top(pot, result)
+    except LandscapeError as exc:
+        return {"hessian": {"unavailable": collapse(str(exc))}}
     if refine:
         start = np.asarray(to_numpy(result.path.pivots))[out["pivot"]]
-        point, cert, steps = refine_saddle(pot, start)
+        try:
+            point, cert, steps = refine_saddle(pot, start)
+        except LandscapeError as exc:
+            out["refined"] = {"unavailable": collapse(str(exc))}
+            return {"hessian": out}
         energy = float(np.asarray(to_numpy(pot.energy(pot.asarray(point[None]))))[0])
         out["refined"] = {"saddle_energy": energy, "saddle_point": [float(v) for v in point[:10]], "steps": steps,
                           "moved": float(np.linalg.norm(point - start)), **cert.summary()}
@@ -307,10 +355,14 @@ def _certificate_lines(payload: dict[str, Any]) -> list[str]:
     h = payload.get("hessian")
     if not h:
         return []
+    if "unavailable" in h:
+        return [f"Hessian at the climbing image: unavailable ({h['unavailable']})"]
     lines = [f"Hessian at the climbing image ({h['hessian_method']}): {h['saddle_index_of_hessian']} negative "
              f"eigenvalue(s), lowest {h['hessian_eigenvalues'][0]:.6g}, gradient norm {h['saddle_gradient_norm']:.3g}"]
     lines += [f"warning: {w}" for w in h["warnings"]]
-    if "refined" in h:
+    if "unavailable" in h.get("refined", {}):
+        lines.append(f"refined saddle: unavailable ({h['refined']['unavailable']})")
+    elif "refined" in h:
         r = h["refined"]
         lines.append(f"refined saddle: energy {r['saddle_energy']:.8f}, index {r['saddle_index_of_hessian']}, "
                      f"gradient norm {r['saddle_gradient_norm']:.3g}, moved {r['moved']:.3g} in {r['steps']} steps")
@@ -387,3 +439,4 @@ def demo_cmd(out_dir: str, as_json: bool) -> None:
         f"straight line   {straight.saddle_energy:.6f}   (highest point of the linear interpolation)",
         f"wrote {store}, {pictures[0]}, {pictures[1]}",
     ])
+    fail_unless_success(result, "the demo's AutoNEB run")

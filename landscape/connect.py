@@ -168,6 +168,7 @@ def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb",
     if budget is None:
         budget = Budget() if isinstance(opt, AutoNEB) else Budget(max_steps=5000)
     _check_memory(potential, a, n, opt)
+    _check_length([a, *through, b])
     if not through:
         return Plan(opt, Path.straight(a, b, n), budget)
     xp = namespace(a)
@@ -198,6 +199,17 @@ def _given_path(potential: Potential, a: Any, b: Any, initial: Any, via: Sequenc
     xp = namespace(a)
     path = Path(xp.concat([a[None], interior, b[None]]))  # the ends exactly as checked
     return Plan(job.optimizer, path, job.budget, given=points_digest(rows))
+
+
+def _check_length(corners: Sequence[Any]) -> None:
+    """Refuse a starting path whose length overflows float64 (a `via` point at 1e300):
+    its arc fractions would be NaN, and every step after them."""
+    points = np.asarray([to_numpy(c) for c in corners], dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        length = float(np.sum(np.linalg.norm(np.diff(points, axis=0), axis=1)))
+    if not np.isfinite(length):
+        raise LandscapeError("the starting path is too long to measure in float64 (a point too far out: "
+                             f"largest coordinate {float(np.max(np.abs(points))):.3g})")
 
 
 # Arrays a band keeps per pivot: pivots, gradients, forces, the stepper's velocity, and

@@ -20,6 +20,7 @@ from .optimizers.base import OptimizerState, PathOptimizer
 from .path import Path, Profile, dense_fractions, merge_profile, to_numpy
 from .potential import Potential
 from .result import CycleRecord, Result, Status
+from .sanity import bounds_problem, rise_problem
 
 __all__ = ["Budget", "optimize", "StepCallback", "CycleCallback"]
 
@@ -84,6 +85,9 @@ def optimize(
             raise LandscapeError("no way to stop: give a step/evaluation/time budget or a convergence tolerance")
     started = time.monotonic()
     state = optimizer.init(path, potential) if state is None else state
+    # The evaluated starting path, for the sanity test at the end (a resumed run has
+    # moved on from it: its energies are evaluated again then).
+    start = state.path if state.nit == 0 else None
     history: list[Any] = [state.max_energy]
     seen_cycles = len(state.cycles)
     bar = _progress_bar(progress, total)
@@ -127,7 +131,30 @@ def optimize(
         result = replace(result, status=Status.SADDLE_NOT_AT_TOP, message=(
             f"{message}, but the climbing image (E={climber_energy(final.energies):.8g}) is below its path's top "
             f"(E={result.upper_bound:.8g}); saddle_energy is the path's upper bound"))
-    return result
+    return _check_sane(result, potential, path if start is None else start, per_segment)
+
+
+#: Statuses that say nothing against the band itself: a sanity test may overrule them.
+_JUDGED = (Status.CONVERGED, Status.SCHEDULE_DONE, Status.MAX_STEPS, Status.MAX_EVALUATIONS, Status.SADDLE_NOT_AT_TOP)
+
+
+def _check_sane(result: Result, potential: Potential, start: Path, per_segment: int) -> Result:
+    """`result`, or the same marked DIVERGED when its highest point rose above the
+    starting path's or left the potential's declared bounds (`landscape.sanity`).
+    A mini-batch loss is left alone: its energies differ from batch to batch."""
+    if result.status not in _JUDGED or potential.stochastic or result.path.energies is None:
+        return result
+    energies = start.energies
+    if energies is None:  # a resumed run: its starting pivots again, energies only; not
+        # counted, as the fresh run's first evaluation already counted them (a resumed
+        # run reports the evaluations of the uninterrupted one)
+        energies = potential.energy(start.pivots)
+    why, spent = rise_problem(result.upper_bound, start, energies, potential, per_segment)
+    why = why or bounds_problem(result.saddle, start, potential)
+    result = replace(result, nfev=result.nfev + spent)
+    if why is None:
+        return result
+    return replace(result, status=Status.DIVERGED, message=f"{result.message}; but {why}")
 
 
 def _report_cycles(state: OptimizerState, seen: int, on_cycle: Sequence[CycleCallback]) -> int:

@@ -19,7 +19,7 @@ Hessian's eigenbasis, uphill along the lowest mode and downhill along the others
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,11 +27,12 @@ import numpy as np
 from .errors import LandscapeError
 from .path import to_numpy
 from .potential import Potential
+from .result import Status
 from .symmetry import symmetry_of
 
 __all__ = ["DENSE_MAX", "CERTIFY_MAX", "SaddleCertificate", "hessian_vector_products", "dense_hessian",
            "lowest_modes", "split_spectrum", "certify", "minimum_problems", "refine_saddle", "saddle_warnings",
-           "analyse_top", "analyse_minimum"]
+           "analyse_top", "analyse_minimum", "judge"]
 
 #: Largest dimension whose Hessian is formed whole; above it, Lanczos.
 DENSE_MAX = 400
@@ -287,3 +288,29 @@ def analyse_minimum(potential: Potential, x: Any, *, k: int = 3) -> dict[str, An
     no more may vanish than the potential's symmetry explains)."""
     cert = certify(potential, x, k=k)
     return {**cert.summary(), "warnings": minimum_problems(cert)}
+
+
+def judge(result: Any, report: dict[str, Any]) -> Any:
+    """`result`, marked NOT_A_SADDLE when it claims success with its climbing image at
+    the top of its path while the Hessian there (`report`, from `analyse_top`) is not
+    certified index 1; unchanged when it claims no success, has no climber at the top,
+    or `report` holds no Hessian (none affordable, or none could be formed).
+
+    Examples
+    --------
+    >>> from landscape import connect
+    >>> from landscape.registry import load_potential
+    >>> ring = load_potential("ring")
+    >>> r = connect(ring, ring.minima["A"], ring.minima["B"], method="neb", spring=50.0)
+    >>> judge(r, analyse_top(ring, r)).status.value
+    'not_a_saddle'
+    """
+    if not (result.success and result.climber_at_top) or "saddle_index_of_hessian" not in report:
+        return result
+    index, complete = int(report["saddle_index_of_hessian"]), bool(report["index_complete"])
+    if index == 1 and complete:
+        return result
+    what = ("no negative eigenvalue (a minimum across every direction)" if index == 0 else
+            f"{'' if complete else 'at least '}{index} negative eigenvalues (a maximum of index {index})")
+    return replace(result, status=Status.NOT_A_SADDLE, message=(
+        f"{result.message}; but the Hessian at the climbing image has {what}, so it is no first-order saddle"))

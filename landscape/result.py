@@ -27,6 +27,9 @@ class Status(str, Enum):
     #: the climbing image stopped below the highest point of its own path, and
     #: repairs did not move it there; `saddle_energy` is then the path's upper bound
     SADDLE_NOT_AT_TOP = "saddle_not_at_top"
+    #: the climbing image is the top of its path, but the Hessian there is not index 1
+    #: (a maximum, or a point that is no stationary point at all): `hessian.judge`
+    NOT_A_SADDLE = "not_a_saddle"
 
     @property
     def success(self) -> bool:

@@ -75,9 +75,12 @@ def test_cli_relaxes_a_start_that_is_not_a_minimum_and_finds_the_saddle():
 
 
 def test_cli_keeps_the_ends_with_no_relax_ends_and_warns():
+    # The kept start (E=-14.8) is above the saddle, so the climber is not the top of its
+    # path: the run is reported, with the warning, and is no success (exit 1).
     r = run(["connect", "mueller-brown", "--start", "-0.3,1.2", "--end", "B", "--method", "string",
-             "--no-relax-ends"])
+             "--no-relax-ends"], expect=1)
     assert "warning: start point is not a minimum" in r.stdout and "kept as given" in r.stdout
+    assert "did not succeed: saddle_not_at_top" in error_line(r)
 
 
 def test_cli_refuses_ends_that_relax_into_one_minimum():

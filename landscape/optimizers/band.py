@@ -26,13 +26,17 @@ from .base import OptimizerState, PathOptimizer
 from .insertion import insert_at_segment
 from .snapshot import band_restore, band_snapshot
 
-__all__ = ["ElasticBand", "NEB", "StringMethod", "BandState", "band_forces", "auto_spring"]
+__all__ = ["ElasticBand", "NEB", "StringMethod", "BandState", "band_forces", "auto_spring", "force_floor"]
 
 _METHODS = ("neb", "string")
 
 #: The automatic spring is this many times the number of segments times the measured
 #: stiffness (bench/bench_defaults.py: best on the analytic surfaces at 5-33 pivots).
 AUTO_SPRING_SCALE = 1 / 40
+
+#: A force this small against the starting path's energy scale over its pivot spacing
+#: is round-off, not a direction to move in (`force_floor`).
+FORCE_FLOOR_RTOL = 1e-10
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +57,7 @@ class BandState(OptimizerState):
     fault: str | None = None  # why the last step was rejected
     verified: BandState | None = None  # last state checked for faults; None: this one
     force0: float = float("inf")  # largest pivot force of the starting path (for frtol)
+    force_floor: float = 0.0  # forces at or below this are round-off: converged (`force_floor`)
     repairs: int = 0  # pivots inserted because the climber was not the top of the path
     dense: tuple[int, np.ndarray] | None = None  # (per_segment, energies) between pivots, if evaluated
     spring: float = 0.0  # the NEB spring constant in use (measured at init when "auto"); 0: string
@@ -90,6 +95,24 @@ def auto_spring(pivots: Any, energies: Any, gradients: Any) -> float:
     if not (np.isfinite(stiffness) and stiffness > 0):
         return 1.0
     return AUTO_SPRING_SCALE * (int(pivots.shape[0]) - 1) * stiffness
+
+
+def force_floor(pivots: Any, energies: Any) -> float:
+    """The force below which a band counts as converged whatever the relative test
+    says: `FORCE_FLOOR_RTOL` x the largest |energy| / the mean pivot spacing.
+
+    Why: `frtol` is relative to the starting path's largest force, which is 0 for a
+    start that already is the minimum energy path (a straight line across a symmetric
+    double well), so the relative test alone never passes and such a band spends its
+    whole budget standing still (5,000 steps, 35,081 evaluations).  Energy over length
+    is a force on the potential's own scale, and 1e-10 of it is round-off."""
+    e = to_numpy(energies)
+    xp = array_namespace(pivots)
+    spacing = float(to_numpy(xp.sum(xp.sqrt(xp.sum((pivots[1:] - pivots[:-1]) ** 2, axis=1))))) / (len(e) - 1)
+    scale = float(np.max(np.abs(e)))
+    if not (np.isfinite(scale) and np.isfinite(spacing) and spacing > 0):
+        return 0.0
+    return FORCE_FLOOR_RTOL * scale / spacing
 
 
 def _largest_force(forces: Any) -> float:
@@ -130,7 +153,9 @@ class ElasticBand(PathOptimizer):
     fmax: converged when the largest force norm on any pivot is at most this.
     frtol: converged when the largest force norm is at most this fraction of the
         starting path's (scale-free: `connect` uses 1e-4 for neb and string when no
-        other criterion is given, so every method stops by itself).
+        other criterion is given, so every method stops by itself), or at most the
+        round-off floor of the starting path's energy scale (`force_floor`), so an
+        exact start converges at once.
     etol: converged when the highest pivot energy changed by less than this over
         the last `patience` steps (climbing switched on, if requested, first).
     check_per_segment: before a climbing band says converged, the energy is
@@ -192,6 +217,7 @@ class ElasticBand(PathOptimizer):
         spring = self._spring(pivots, energies, g)
         forces = self._forces(pivots, energies, g, climbing, spring)
         force0 = _largest_force(forces) if self.frtol is not None else float("inf")  # one host sync, once
+        floor = force_floor(pivots, host) if self.frtol is not None else 0.0
         state = BandState(
             ceiling=float(host.max() + self.divergence * max(host.max() - host[[0, -1]].min(), 1.0)),
             path=Path(pivots, energies),
@@ -201,6 +227,7 @@ class ElasticBand(PathOptimizer):
             nfev=nfev,
             climbing=climbing,
             force0=force0,
+            force_floor=floor,
             spring=spring,
         )
         return self._track(state)
@@ -270,8 +297,11 @@ class ElasticBand(PathOptimizer):
             f = _largest_force(state.forces)
             if self.fmax is not None and f <= self.fmax:
                 return Status.CONVERGED, f"largest pivot force {f:.3g} <= fmax {self.fmax:g}"
-            # A start with no force at all (a symmetric, unstable band) has no scale to judge by.
-            if self.frtol is not None and state.force0 > 0 and f <= self.frtol * state.force0:
+            # A start with (almost) no force, an exact path, has no scale of its own to judge by.
+            if self.frtol is not None and f <= state.force_floor:
+                return Status.CONVERGED, (f"largest pivot force {f:.3g} <= {state.force_floor:.3g}, round-off on "
+                                          "the starting path's energy scale")
+            if self.frtol is not None and f <= self.frtol * state.force0:
                 return Status.CONVERGED, (f"largest pivot force {f:.3g} <= frtol {self.frtol:g} x the starting "
                                           f"path's {state.force0:.3g}")
         if self.etol is not None and len(state.recent_max) > self.patience:

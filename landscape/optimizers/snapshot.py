@@ -38,7 +38,7 @@ def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | 
     arrays = {"pivots": to_numpy(state.path.pivots), "energies": to_numpy(state.path.energies),
               **{k: to_numpy(getattr(state, k)) for k in _ARRAYS},
               "recent_max": host_scalars(state.recent_max)}
-    attrs: dict[str, Any] = {k: getattr(state, k) for k in _NUMBERS + ("spring",)}
+    attrs: dict[str, Any] = {k: getattr(state, k) for k in _NUMBERS + ("spring", "force_floor")}
     attrs["stepper_numbers"] = {}
     for key, value in state.stepper_state.items():  # arrays, or plain numbers (Adam's t)
         if isinstance(value, (int, float)):
@@ -63,6 +63,7 @@ def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str,
         numbers = {k: type(getattr(BandState, k))(attrs[k]) for k in _NUMBERS}  # int, bool or float
         # Snapshots from before the automatic spring hold none: theirs was the configured one.
         numbers["spring"] = float(attrs["spring"] if "spring" in attrs else _configured_spring(optimizer))
+        numbers["force_floor"] = float(attrs.get("force_floor", 0.0))  # none before the floor: never by it
         state = BandState(path=Path(on(arrays["pivots"]), on(arrays["energies"])),
                           **{k: on(arrays[k]) for k in _ARRAYS}, stepper_state=stepper,
                           recent_max=tuple(on(np.asarray(v)) for v in arrays["recent_max"]), dense=dense, **numbers)

@@ -77,17 +77,20 @@ class Embedded(Potential):
         off = np.einsum("ij,ij->i", x, x) - np.einsum("ij,ij->i", y, y)
         return x, y, np.maximum(off, 0.0)
 
+    # Overflow far away is the non-finite energy it is (as in the base surfaces).
     def energy(self, x: Any) -> np.ndarray:
-        _, y, off = self._split(x)
-        return np.asarray(self.base.energy(y)) + 0.5 * self.stiffness * off
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, y, off = self._split(x)
+            return np.asarray(self.base.energy(y)) + 0.5 * self.stiffness * off
 
     def energy_and_gradient(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        x, y, off = self._split(x)
-        e, g = self.base.energy_and_gradient(y)
-        g = np.asarray(g)
-        # d/dx of |x_perp|^2 / 2 is x_perp = x - (x Q2) Q2^T
-        grad = g @ self.basis.T + self.stiffness * (x - y @ self.basis.T)
-        return np.asarray(e) + 0.5 * self.stiffness * off, grad
+        with np.errstate(over="ignore", invalid="ignore"):
+            x, y, off = self._split(x)
+            e, g = self.base.energy_and_gradient(y)
+            g = np.asarray(g)
+            # d/dx of |x_perp|^2 / 2 is x_perp = x - (x Q2) Q2^T
+            grad = g @ self.basis.T + self.stiffness * (x - y @ self.basis.T)
+            return np.asarray(e) + 0.5 * self.stiffness * off, grad
 
     def describe(self) -> dict[str, Any]:
         # "name" and "options" are the base plugin's, so that

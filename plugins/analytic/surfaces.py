@@ -61,13 +61,18 @@ class AnalyticSurface(Potential):
     def _energy_gradient(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    # Far from the box an exponential overflows (Mueller-Brown at x = 50): the energy is
+    # then the inf or NaN it is, which every caller refuses or handles as a non-finite
+    # energy (endpoint checks, band faults), so numpy's warning would only be noise.
     def energy(self, x: Any) -> np.ndarray:
         p = _points(x)
-        return self._energy(p[:, 0], p[:, 1])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._energy(p[:, 0], p[:, 1])
 
     def energy_and_gradient(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         p = _points(x)
-        e, gx, gy = self._energy_gradient(p[:, 0], p[:, 1])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            e, gx, gy = self._energy_gradient(p[:, 0], p[:, 1])
         return e, np.stack([gx, gy], axis=1)
 
     def options(self) -> dict[str, Any]:

@@ -1,0 +1,84 @@
+"""Did a band stay sane?  The test a run must pass before it may call itself a success.
+
+A minimum energy path never needs to go higher than the path it started from: the
+starting path is itself a path between the two minima, so its highest point already
+bounds the minimax energy from above.  A band whose highest point ends above the
+starting path's has run off (a stepper that overshot, springs that pulled it over a
+wall), and what it reports is worse than what it was given.  Likewise a potential
+that declares `bounds` (the box its minima and saddles live in) says where a path's
+top may be; the box is widened to hold the starting path, so a user who asked for
+points outside it (ends, `via` points, an initial path) gets no complaint.
+
+Cheap by design: the starting path's pivot energies are the ones the optimizer's
+`init` already evaluated (re-evaluated only for a resumed run), and its dense points
+are evaluated only when the final top lies above every starting pivot, which a band
+that improved on its start never does.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .path import Path, to_numpy
+from .potential import Potential
+
+__all__ = ["RISE_RTOL", "rise_tolerance", "rise_problem", "bounds_problem"]
+
+#: How far above the starting path's highest sampled point the final top may lie, as
+#: a fraction of the starting barrier: sampling a smooth bump at 9 points a segment
+#: misses its top by ~1e-3 of its height, and a band that ran off is far above.
+RISE_RTOL = 1e-2
+
+
+def rise_tolerance(start_energies: np.ndarray) -> float:
+    """The allowed excess of a final top over the starting path's top."""
+    e = np.asarray(start_energies, dtype=float)
+    top = float(np.max(e))
+    return RISE_RTOL * max(top - float(min(e[0], e[-1])), 0.0) + 1e-10 * max(1.0, abs(top))
+
+
+def rise_problem(final_top: float, start: Path, start_energies: Any, potential: Potential,
+                 per_segment: int) -> tuple[str | None, int]:
+    """(why the final top is above the starting path's, or None; evaluations spent).
+
+    `start_energies` are the energies at `start`'s pivots.  Only when `final_top` is
+    above all of them are the starting path's points between pivots evaluated
+    (`per_segment` a segment, energies only), and compared again.
+    """
+    e = np.asarray(to_numpy(start_energies), dtype=float)
+    top, tol = float(np.max(e)), rise_tolerance(e)
+    if final_top <= top + tol or per_segment < 1:
+        return _rise_message(final_top, top, tol, "pivots") if final_top > top + tol else None, 0
+    profile = Path(start.pivots, start_energies).profile(potential, per_segment)
+    spent = (start.n_pivots - 1) * per_segment
+    dense_top = float(np.max(profile.energies))
+    if np.isfinite(dense_top) and final_top > dense_top + tol:
+        return _rise_message(final_top, dense_top, tol, "points"), spent
+    return None, spent
+
+
+def _rise_message(final_top: float, top: float, tol: float, what: str) -> str:
+    return (f"the band ran away: its highest point (E={final_top:.8g}) is above the starting path's highest "
+            f"{what} (E={top:.8g}, tolerance {tol:.3g}), so the starting path is the better answer")
+
+
+def bounds_problem(point: Any, start: Path, potential: Potential) -> str | None:
+    """Why `point` (the band's highest point) lies outside the potential's declared
+    `bounds` widened to hold the starting path's pivots, or None (also when the
+    potential declares none)."""
+    bounds = getattr(potential, "bounds", None)
+    x = np.asarray(to_numpy(point), dtype=float).ravel()
+    if bounds is None or len(bounds) != x.size:
+        return None
+    box = np.asarray(bounds, dtype=float)
+    pivots = np.asarray(to_numpy(start.pivots), dtype=float)
+    lo = np.minimum(box[:, 0], pivots.min(axis=0))
+    hi = np.maximum(box[:, 1], pivots.max(axis=0))
+    slack = 1e-9 * np.maximum(hi - lo, 1.0)
+    outside = np.flatnonzero((x < lo - slack) | (x > hi + slack))
+    if outside.size == 0:
+        return None
+    k = int(outside[0])
+    return (f"the band ran away: its highest point has coordinate {k} = {x[k]:.6g}, outside {potential.name}'s "
+            f"declared bounds [{lo[k]:.6g}, {hi[k]:.6g}] (widened to hold the starting path)")

@@ -1,0 +1,88 @@
+"""A run that is not a success is still reported, marked so, and exits 1 with one line
+saying why; a Hessian that cannot be formed loses only its own report."""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from landscape.registry import load_potential
+from landscape_cli.testing import error_line, run
+
+NAN_TOP = f"{Path(__file__).resolve().parents[1] / 'data' / 'nan_top_potential.py'}:NanTop"
+
+
+def test_a_diverged_run_is_reported_and_exits_1():
+    r = run(["connect", "gaussian-mixture", "-o", "wells=5", "-o", "seed=11", "--start", "m0", "--end", "m1",
+             "--method", "neb", "--pivots", "3", "--json"], expect=1)
+    data = json.loads(r.stdout)
+    assert data["status"] == "diverged" and data["success"] is False
+    assert "did not succeed: diverged" in error_line(r)
+
+
+def test_a_failed_run_prints_no_saddle_energy():
+    r = run(["connect", "gaussian-mixture", "-o", "wells=5", "-o", "seed=11", "--start", "m0", "--end", "m1",
+             "--method", "neb", "--pivots", "3"], expect=1)
+    assert "saddle energy" not in r.stdout and "not a saddle estimate" in r.stdout
+
+
+def test_the_rings_maximum_is_no_success_and_its_true_saddle_is():
+    truth = load_potential("ring").reference_energies["AB_upper"]  # 1.0
+    r = run(["connect", "ring", "--start", "A", "--end", "B", "--json"], expect=1)
+    data = json.loads(r.stdout)
+    assert data["status"] == "not_a_saddle" and data["hessian"]["saddle_index_of_hessian"] == 2
+    assert abs(data["upper_bound"] - 2.0) < 1e-9 and "not_a_saddle" in error_line(r)
+    ok = json.loads(run(["connect", "ring", "--start", "A", "--end", "B", "--via", "0,1", "--certify",
+                         "--json"]).stdout)
+    assert ok["success"] and abs(ok["saddle_energy"] - truth) < 1e-6
+    assert ok["hessian"]["refined"]["saddle_index_of_hessian"] == 1
+
+
+def test_certify_on_a_maximum_exits_1():
+    r = run(["connect", "ring", "--start", "A", "--end", "B", "--method", "neb", "--spring", "50", "--spring-min",
+             "1", "--certify"], expect=1)
+    assert "index 2" in r.stdout and "not_a_saddle" in error_line(r)
+
+
+def test_mueller_brown_run_off_its_box_is_diverged():
+    truth = load_potential("mueller-brown").reference_energies["CB"]  # -72.2489
+    r = run(["connect", "mueller-brown", "--start", "C", "--end", "B", "--schedule", "quick", "--json"], expect=1)
+    data = json.loads(r.stdout)
+    assert data["status"] == "diverged" and data["upper_bound"] > truth + 1e4
+    line = error_line(r)  # one line: no RuntimeWarning from the overflowing exponential either
+    assert "the band ran away" in line
+
+
+def test_a_nan_gradient_beside_the_top_marks_only_the_hessian_unavailable():
+    r = run(["connect", NAN_TOP, "--start", "L", "--end", "R", "--method", "neb", "--json"])
+    data = json.loads(r.stdout)
+    assert data["success"] and abs(data["saddle_energy"] - 1.0) < 1e-12  # the band is reported
+    assert "NaN" in data["hessian"]["unavailable"] and r.stderr == ""
+    text = run(["connect", NAN_TOP, "--start", "L", "--end", "R", "--method", "neb"]).stdout
+    assert "Hessian at the climbing image: unavailable" in text and "saddle energy 1.000000" in text
+    r = run(["connect", NAN_TOP, "--start", "L", "--end", "R", "--method", "neb", "--certify", "--json"], expect=1)
+    assert json.loads(r.stdout)["success"] and "--certify could not certify the saddle" in error_line(r)
+
+
+def test_complex_starting_pivots_are_refused(tmp_path):
+    f = tmp_path / "c.npy"
+    np.save(f, np.array([[-0.558 + 1j, 1.442], [0.0, 0.5], [0.623, 0.028]]))
+    r = run(["connect", "mueller-brown", "--init", str(f)], expect=1)
+    assert "complex numbers" in error_line(r)
+
+
+def test_far_points_end_in_one_line_without_warnings():
+    for args in (["--end", "50,0"], ["--end", "1e300,0"], ["--end", "B", "--via", "1e300,0"]):
+        with warnings.catch_warnings(record=True) as caught:  # pytest would hide them from stderr
+            warnings.simplefilter("always")
+            r = run(["connect", "mueller-brown", "--start", "A", *args], expect=1)
+        assert [str(w.message) for w in caught] == [] and error_line(r)
+
+
+def test_a_run_off_the_box_warns_nothing():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(["connect", "mueller-brown", "--start", "C", "--end", "B", "--schedule", "quick"], expect=1)
+    assert [str(w.message) for w in caught] == []

@@ -1,0 +1,98 @@
+"""A success is a sane band: an exact start converges at once, a band that ran off or
+climbed onto a maximum is no success (checked against the surfaces' known saddles)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscape.connect import connect
+from landscape.hessian import analyse_top, judge
+from landscape.path import Path
+from landscape.potential import CountingPotential, Potential
+from landscape.registry import load_potential
+from landscape.result import Status
+from landscape.sanity import bounds_problem, rise_problem
+
+
+class DoubleWell(Potential):
+    """(x^2 - 1)^2 + 2 y^2: the straight line between its minima is the exact MEP,
+    the saddle (0, 0) at energy 1."""
+
+    dim = 2
+    name = "double-well"
+    minima = {"L": np.array([-1.0, 0.0]), "R": np.array([1.0, 0.0])}
+
+    def energy_and_gradient(self, x):
+        e = (x[:, 0] ** 2 - 1) ** 2 + 2 * x[:, 1] ** 2
+        return e, np.stack([4 * x[:, 0] * (x[:, 0] ** 2 - 1), 4 * x[:, 1]], axis=1)
+
+
+@pytest.mark.parametrize("method", ["neb", "string"])
+def test_an_exact_start_converges_at_once(method):
+    pot = CountingPotential(DoubleWell())
+    r = connect(pot, pot.minima["L"], pot.minima["R"], method=method)
+    # Before the round-off floor: max_steps after 5,000 steps and 35,081 evaluations.
+    assert r.status is Status.CONVERGED and r.nit == 0, r.message
+    assert r.nfev == pot.points == 9 + 8 * 9  # the band once, then its profile
+    assert abs(r.saddle_energy - 1.0) < 1e-12 and judge(r, analyse_top(pot, r)).success
+
+
+def test_a_nearly_exact_start_still_converges_by_the_relative_test():
+    pot = DoubleWell()
+    r = connect(pot, pot.minima["L"], pot.minima["R"] + np.array([0.0, 1e-3]), method="neb")
+    assert r.status is Status.CONVERGED and "frtol" in r.message and abs(r.saddle_energy - 1.0) < 1e-4
+
+
+def test_a_climber_on_the_rings_maximum_is_not_a_saddle():
+    ring = load_potential("ring")
+    r = connect(ring, ring.minima["A"], ring.minima["B"], method="neb")  # the straight line, exact and symmetric
+    assert r.success and abs(r.saddle_energy - 2.0) < 1e-12  # the band alone cannot tell
+    judged = judge(r, analyse_top(ring, r))
+    assert judged.status is Status.NOT_A_SADDLE and not judged.success and "2 negative" in judged.message
+    assert ring.reference_energies["AB_upper"] == 1.0  # the true saddle, reached through the upper half
+    through = connect(ring, ring.minima["A"], ring.minima["B"], via=[np.array([0.0, 1.0])])
+    assert judge(through, analyse_top(ring, through)).success
+    assert abs(through.saddle_energy - ring.reference_energies["AB_upper"]) < 1e-6
+
+
+def test_judge_leaves_failures_and_missing_hessians_alone():
+    ring = load_potential("ring")
+    r = connect(ring, ring.minima["A"], ring.minima["B"], method="neb")
+    assert judge(r, {}) is r and judge(r, {"unavailable": "NaN"}) is r
+
+
+def test_a_band_that_ran_off_mueller_brown_is_diverged():
+    mb = load_potential("mueller-brown")
+    r = connect(mb, mb.minima["C"], mb.minima["B"], schedule="quick")
+    assert r.status is Status.DIVERGED and not r.success and "ran away" in r.message
+    assert r.upper_bound > 1e4 > mb.reference_energies["CB"]  # the truth is -72.2489
+
+
+def test_an_lbfgs_band_that_ran_off_is_diverged_not_max_steps():
+    from landscape.steppers import stepper_from_config
+
+    gm = load_potential("gaussian-mixture", {"wells": 5, "seed": 3})
+    r = connect(gm, gm.minima["m1"], gm.minima["m3"], method="neb", stepper=stepper_from_config({"kind": "lbfgs"}))
+    assert r.status is Status.DIVERGED and "step budget of 5000 spent" in r.message and "ran away" in r.message
+
+
+def test_rise_evaluates_the_starting_points_between_pivots_only_when_needed():
+    pot = CountingPotential(DoubleWell())
+    start = Path(np.array([[-1.0, 0.0], [-0.1, 0.0], [1.0, 0.0]]))  # no pivot on the top (0, 0) at 1
+    energies = pot.energy(start.pivots)
+    pot.reset()
+    assert rise_problem(0.5, start, energies, pot, 9) == (None, 0) and pot.points == 0
+    # 1.0 is above every starting pivot (0.98 at most) but on the starting line itself
+    assert rise_problem(1.0, start, energies, pot, 9) == (None, 18) and pot.points == 18
+    why, spent = rise_problem(1.5, start, energies, pot, 9)
+    assert "ran away" in why and spent == 18
+
+
+def test_bounds_are_widened_to_hold_what_the_user_asked_for():
+    mb = load_potential("mueller-brown")  # bounds x in [-1.5, 1.2], y in [-0.2, 2.0]
+    start = Path(np.stack([mb.minima["A"], mb.minima["B"]]))
+    assert bounds_problem(np.array([-4.64, 2.99]), start, mb).startswith("the band ran away")
+    assert bounds_problem(np.array([0.0, 1.0]), start, mb) is None
+    far = Path(np.array([[-5.0, 1.0], [0.6, 0.0]]))  # a start the user placed outside the box
+    assert bounds_problem(np.array([-4.64, 2.0]), far, mb) is None
+    assert bounds_problem(np.array([0.0, 1.0]), start, DoubleWell()) is None  # no bounds declared
