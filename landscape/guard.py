@@ -4,9 +4,10 @@ becomes one line naming it.
 `landscape.registry.load_potential` wraps every potential built from a user's file or
 class (`module:Class`, `file.py:Class`) in `GuardedPotential`.  A potential that returns
 a scalar, a list, None or arrays of the wrong shape, raises (RuntimeError, KeyError,
-MemoryError, ...) or calls `sys.exit()` then ends the command with exit 1 and
-`error: potential NAME ...` saying what it returned and what was expected, instead of
-an internal error deep inside the band.  Checks read shapes only: no host sync on a GPU.
+MemoryError, a library's timeout deriving from BaseException, ...) or calls `sys.exit()`
+then ends the command with exit 1 and `error: potential NAME ...` saying what it
+returned and what was expected, instead of an internal error deep inside the band.
+Only KeyboardInterrupt (Ctrl-C, SIGTERM) passes through: it stops the run.  Checks read shapes only: no host sync on a GPU.
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class GuardedPotential(PotentialWrapper):
         except MemoryError:
             raise LandscapeError(f"potential {self.name} ran out of memory in {method}() on {len(x)} points; "
                                  "evaluate fewer at once (a ChunkedPotential)") from None
-        except Exception as exc:  # noqa: BLE001 - user code may fail in any way: report it in one line
+        except BaseException as exc:  # noqa: BLE001 - user code may fail in any way (a library's timeout or
+            # cancellation class, GeneratorExit: not Exceptions): report it in one line
             text = collapse(exc) or "(no message)"
             raise LandscapeError(f"potential {self.name} raised {type(exc).__name__} in {method}(): {text}") from None
 

@@ -178,9 +178,9 @@ class PotentialPlugin:
 def _call(factory: Callable[..., Any], values: Mapping[str, Any], what: str) -> Any:
     try:
         return factory(**values)
-    except LandscapeError:
+    except (LandscapeError, KeyboardInterrupt):
         raise
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin code may fail in any way; report it in one line
+    except BaseException as exc:  # noqa: BLE001 - plugin code may fail in any way (sys.exit, a library's timeout); one line
         raise LandscapeError(collapse(f"could not build {what}: {type(exc).__name__}: {exc}")) from exc
 
 
@@ -333,8 +333,10 @@ def _load_file(path: str) -> Any:
     sys.modules[name] = module  # dataclasses and pickling look modules up here
     try:
         module_spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code: report any failure in one line
+    except BaseException as exc:  # noqa: BLE001 - user code: report any failure (sys.exit included) in one line
         sys.modules.pop(name, None)
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C or SIGTERM: the command stops
+            raise
         raise LandscapeError(collapse(f"error while loading {path}: {type(exc).__name__}: {exc}")) from exc
     return module
 

@@ -80,6 +80,7 @@ def files(tmp_path_factory):
     _damaged_checkpoint(root, f)
     (root / "broken.py").write_text("class Thing(:\n    pass\n")
     f["broken_py"] = str(root / "broken.py")
+    f["lowlevel_py"] = str(Path(__file__).resolve().parents[1] / "data" / "lowlevel_potential.py")  # rows 101-103
     outside = tempfile.mkdtemp(prefix="landscape-bad-")  # what `root`'s snapshots must not read
     f["scaled_py"] = str(root / "scaled.py")
     Path(f["scaled_py"]).write_text(SCALED)
