@@ -39,8 +39,8 @@ def align_cmd(file: str, reference: str | None, all_pairs: bool, points: int, as
 
     from .explore import potential_from_description
 
-    if points < 2:
-        raise LandscapeError(f"--points must be at least 2, got {points}")
+    if not 2 <= points <= 10_000:  # each point is an evaluation of the potential on every pair's line
+        raise LandscapeError(f"--points must be from 2 to 10000, got {points}")
     set_threads(threads)
     with Store.open(file) as store:
         coords, energies, names = store.read_minima()

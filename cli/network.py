@@ -15,6 +15,11 @@ from .common import (emit, json_number, pick_names, picture_name, potential_opti
 
 __all__ = ["train_cmd", "evaluate_cmd", "hessian_cmd", "xor_cmd", "report_table_cmd"]
 
+# Evaluated points are whole passes over the evaluation data each (or a potential call):
+# beyond these a run takes days or more memory than the points are worth.
+_MAX_PER_SEGMENT = 1000
+_MAX_LINE_POINTS = 10_000
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -201,8 +206,8 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     from landscape.plot import figure_name
     from landscape.store import Store
 
-    if per_segment < 0:
-        raise LandscapeError(f"--per-segment must be >= 0, got {per_segment}")
+    if not 0 <= per_segment <= _MAX_PER_SEGMENT:
+        raise LandscapeError(f"--per-segment must be from 0 to {_MAX_PER_SEGMENT}, got {per_segment}")
     _positive(batch_size=batch_size)
     set_threads(threads)
     with Store.open(file) as store:
@@ -420,8 +425,9 @@ def report_table_cmd(file: str, as_json: bool, as_csv: bool, figures: str | None
 
     if as_json and as_csv:
         raise LandscapeError("--json and --csv exclude each other")
-    if per_segment < 0 or line_points < 1:
-        raise LandscapeError(f"--per-segment must be >= 0 and --line-points >= 1, got {per_segment} and {line_points}")
+    if not (0 <= per_segment <= _MAX_PER_SEGMENT and 1 <= line_points <= _MAX_LINE_POINTS):
+        raise LandscapeError(f"--per-segment must be from 0 to {_MAX_PER_SEGMENT} and --line-points from 1 to "
+                             f"{_MAX_LINE_POINTS}, got {per_segment} and {line_points}")
     _positive(batch_size=batch_size)
     set_threads(threads)
     factory = None if no_evaluate else (lambda: _stored_network(file, "report-table"))

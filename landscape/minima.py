@@ -22,6 +22,7 @@ from .memory import require_memory
 from .path import to_numpy
 from .potential import Potential
 from .symmetry import distance
+from .values import seeded
 
 __all__ = ["Minima", "find_minima", "random_starts", "is_minimum"]
 
@@ -61,7 +62,7 @@ def random_starts(potential: Potential, n: int, *, seed: int = 0, bounds: Any = 
         raise LandscapeError(f"the number of starts must be a positive integer, got {n!r}")
     if not scale > 0:
         raise LandscapeError(f"scale must be positive, got {scale}")
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     box = _box(potential, bounds)
     if around is None and box is None and potential.minima:
         around = np.stack([np.asarray(to_numpy(v), dtype=np.float64) for v in potential.minima.values()])

@@ -20,6 +20,7 @@ from .optimizers.base import PathOptimizer
 from .path import Path, to_numpy
 from .potential import Potential, gradient_error
 from .result import Result, Status
+from .values import seeded
 
 __all__ = ["check_potential", "check_optimizer", "sample_points", "exact_saddle", "examples"]
 
@@ -43,7 +44,7 @@ def sample_points(potential: Potential, n: int = 8, seed: int = 0, scale: float 
     saddles, and along the straight lines between minima (where a band starts, and
     where a gradient bug confined to the barrier region shows); without minima, inside
     `bounds`, else N(0, scale)."""
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     minima = [np.asarray(to_numpy(m), dtype=float) for m in potential.minima.values()]
     saddles = [np.asarray(to_numpy(s), dtype=float) for s in getattr(potential, "saddles", {}).values()]
     if minima:

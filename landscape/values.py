@@ -8,9 +8,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .errors import LandscapeError
 
-__all__ = ["check_flag", "check_number"]
+__all__ = ["check_flag", "check_number", "seeded"]
 
 
 def check_flag(name: str, value: Any) -> bool:
@@ -29,3 +31,11 @@ def check_number(name: str, value: Any, test: Callable[[Any], bool] | None = Non
     if test is not None and not test(value):
         raise LandscapeError(f"{name} must be {words}, got {value!r}")
     return value
+
+
+def seeded(seed: Any, name: str = "seed") -> np.random.Generator:
+    """numpy's generator for a user's seed, which must be an integer >= 0 (numpy's own
+    refusal of -5 says only "expected non-negative integer", naming nothing)."""
+    value = int(seed) if isinstance(seed, np.integer) else seed
+    check_number(name, value, lambda s: s >= 0, ">= 0", integer=True)
+    return np.random.default_rng(value)
