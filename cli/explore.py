@@ -199,18 +199,37 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
     if ex.status is ExploreStatus.INTERRUPTED:
         raise Interrupted(f"{file}: {ex.message}; the same command continues the exploration")
     computed = len(ex.edges)
+    failed = _failed_paths(ex, file)
     emit(as_json, {
         "store": file, "status": ex.status.value, "message": ex.message, "complete": ex.complete,
         "runs": ex.runs, "runs_resumed": ex.runs_resumed, "evaluations": ex.evaluations, "seconds": ex.seconds,
         "pairs_computed": computed,
         "pairs_total": ex.pairs_total, "names": list(ex.names), "tree": _tree_rows(ex),
         "executor": executor_kind, "batches": [[list(p) for p in b] for b in ex.batches],
+        "paths_failed": failed,
     }, [
         f"{file}: {ex.status.value} ({ex.message})",
         f"this call: {ex.runs} runs, {ex.evaluations} evaluations, {ex.seconds:.2f} s ({executor_kind} executor)",
         f"pairs with a path: {computed} of {ex.pairs_total}; minimum spanning tree:",
         *_tree_lines(ex),
     ])
+    if failed:  # reported above; a failed path makes the command fail too (docs/cli.md)
+        raise LandscapeError(f"{file}: {failed} of {computed} paths failed (diverged, numerical "
+                             "fault, or a climber that is no saddle; or no finite bound); landscape inspect shows "
+                             "each status")
+
+
+def _failed_paths(ex: Any, file: str) -> int:
+    """Pairs of the store `file` whose path failed: its band went wrong (`Status.failed`;
+    a spent budget still bounds its pair and is no failure), or it has no finite bound
+    (an edge at +inf)."""
+    from landscape.result import Status
+    from landscape.store import Store
+
+    with Store.open(file) as store:
+        statuses = {pair: store.path_info(name).get("status") for pair, name in ex.paths.items()}
+    failed = {pair for pair, status in statuses.items() if status in {s.value for s in Status if s.failed}}
+    return len(failed | {pair for pair, w in ex.edges.items() if not math.isfinite(w)})
 
 
 def _matrix_lines(ex: Any, limit: int = 12) -> list[str]:

@@ -35,6 +35,12 @@ class Status(str, Enum):
     def success(self) -> bool:
         return self in (Status.CONVERGED, Status.SCHEDULE_DONE)
 
+    @property
+    def failed(self) -> bool:
+        """The band itself went wrong (not merely stopped early by a budget or the user):
+        what it reached is no saddle estimate, though its path still bounds the minimax."""
+        return self in (Status.NUMERICAL_FAULT, Status.DIVERGED, Status.SADDLE_NOT_AT_TOP, Status.NOT_A_SADDLE)
+
     def __str__(self) -> str:  # prints as the word stores and --json use
         return self.value
 

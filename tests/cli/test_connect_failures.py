@@ -86,3 +86,20 @@ def test_a_run_off_the_box_warns_nothing():
         warnings.simplefilter("always")
         run(["connect", "mueller-brown", "--start", "C", "--end", "B", "--schedule", "quick"], expect=1)
     assert [str(w.message) for w in caught] == []
+
+
+def test_an_exploration_with_failed_paths_says_how_many_and_exits_1(tmp_path):
+    store = str(tmp_path / "gm")
+    run(["minima", "gaussian-mixture", "-o", "wells=5", "-o", "seed=11", "--out", store])
+    for _ in range(2):  # the run that computes the paths, then one that only reads them
+        r = run(["explore", store, "--method", "neb", "--pivots", "3", "--json"], expect=1)
+        data = json.loads(r.stdout)
+        assert data["paths_failed"] == 2 and data["pairs_computed"] == 10
+        assert "2 of 10 paths failed" in error_line(r)
+
+
+def test_an_exploration_stopped_by_its_budgets_is_no_failure(tmp_path):
+    store = str(tmp_path / "gm")
+    run(["minima", "gaussian-mixture", "-o", "wells=5", "-o", "seed=11", "--out", store])
+    data = json.loads(run(["explore", store, "--method", "neb", "--steps", "5", "--json"]).stdout)
+    assert data["paths_failed"] == 0 and data["pairs_computed"] >= 1
