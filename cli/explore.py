@@ -20,6 +20,10 @@ __all__ = ["minima_cmd", "explore_cmd", "report_cmd", "dgraph_cmd", "potential_f
 
 # Options of `explore` that are kept in the store and reused when continuing.
 _KEPT = ("method", "schedule", "climb", "fmax", "pivots", "steps", "batch", "rule", "order")
+# Those of them that decide how each path is computed: a continuation may not change
+# them (docs/exploration.md).  A schedule is compared by its content, by the library
+# (`landscape.explore.PATH_SETTINGS`): one file may be named in two ways, or edited.
+_PATH_OPTIONS = ("method", "climb", "fmax", "pivots", "steps")
 _DEFAULTS: dict[str, Any] = {"method": "autoneb", "schedule": None, "climb": True, "fmax": None, "pivots": None,
                              "steps": None, "batch": None, "rule": "closest", "order": "highest"}
 
@@ -90,6 +94,22 @@ def _stored_options(file: str) -> dict[str, Any]:
             return {}
     tags = (attrs.get("config") or {}).get("tags") or {}
     return dict(tags.get("cli") or {})
+
+
+def _check_kept(file: str, given: dict[str, Any], stored: dict[str, Any]) -> None:
+    """Refuse, naming them, path options given unlike the stored exploration's."""
+    changed = [k for k in _PATH_OPTIONS if given[k] is not None and k in stored and given[k] != stored[k]]
+    if changed:
+        said = "; ".join(f"it has {_flag(k, stored[k])}, this call {_flag(k, given[k])}" for k in changed)
+        raise LandscapeError(f"{file} holds an exploration whose paths were computed with other settings ({said}); "
+                             f"`landscape explore {file}` continues it with its own, or explore a new store")
+
+
+def _flag(name: str, value: Any) -> str:
+    """An option as typed: --climb / --no-climb, --fmax 0.5, --fmax default."""
+    if isinstance(value, bool):
+        return f"--{name}" if value else f"--no-{name}"
+    return f"--{name} {'default' if value is None else value}"
 
 
 def _resolve(given: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
@@ -187,8 +207,11 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
     with Store.open(file) as store:
         desc = store.potential_description
         store.read_minima()  # a clear error when there are none
-    opts = _resolve({"method": method, "schedule": schedule, "climb": climb, "fmax": fmax, "pivots": pivots,
-                     "steps": steps, "batch": batch, "rule": rule, "order": order}, _stored_options(file))
+    given = {"method": method, "schedule": schedule, "climb": climb, "fmax": fmax, "pivots": pivots,
+             "steps": steps, "batch": batch, "rule": rule, "order": order}
+    stored = _stored_options(file)
+    _check_kept(file, given, stored)
+    opts = _resolve(given, stored)
     pot, spec = potential_from_description(desc)
     executor = make_executor(executor_kind, workers=workers, address=address, num_gpus_per_task=gpus_per_task)
     with executor:

@@ -37,11 +37,15 @@ an edge at +inf (it bounds nothing) and is not retried.
 
 With a store, every merged batch is one atomic transaction (its paths and the /graph
 group), so a crash loses at most the runs in flight; `explore` on that store continues
-from its paths and reaches the same final tree as an uninterrupted run.
+from its paths and reaches the same final tree as an uninterrupted run.  A continuation
+must compute its paths as the stored ones were (`PATH_SETTINGS`, refused otherwise,
+naming them); what only chooses the next pair, where it runs or how it is shown may
+change.  A complete exploration that runs nothing is left as it was stored.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -54,7 +58,7 @@ import numpy as np
 from .driver import Budget
 from .errors import LandscapeError
 from .files import store_path
-from .identity import record, require_same
+from .identity import differences, record, require_same, shown
 from .graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
 from .lock import WriterLock
 from .path import to_numpy
@@ -74,6 +78,7 @@ __all__ = [
     "RULES",
     "ORDERS",
     "GRAPH_GROUP",
+    "PATH_SETTINGS",
     "ExploreBudget",
     "ExploreStatus",
     "ExplorePlan",
@@ -90,6 +95,11 @@ RULES = ("closest", "lowest")
 ORDERS = ("highest", "nearest")
 #: The store group holding the exploration graph (see `_graph_arrays`).
 GRAPH_GROUP = "graph"
+#: Keys of the stored config that decide how each path is computed, and so its answer:
+#: a continued exploration keeps them, or its paths would mix two computations.  The
+#: others (pairs per round, rule, order, executor, seed, tags) choose which pair runs
+#: next, where and how: every stored path stays valid under any of them.
+PATH_SETTINGS = ("optimizer", "pivots", "run_budget", "edge_energy", "aligned_ends")
 
 
 @dataclass(frozen=True)
@@ -430,6 +440,7 @@ class _State:
     evaluations_before: int = 0  # by earlier calls on the same store
     batches_before: int = 0
     running: set[str] = field(default_factory=set)  # paths an earlier call left in flight
+    recorded: dict[str, Any] = field(default_factory=dict)  # /graph attributes an earlier call committed
     aligned_distances: np.ndarray | None = None  # between the minima modulo a symmetry, stored in /graph
 
     def add(self, pair: Pair, energy: float, batch: int) -> None:
@@ -485,6 +496,7 @@ def _stored_edges(store: Store, state: _State) -> None:
     stored = arrays.get("distances")  # aligned distances an earlier call computed
     if stored is not None and stored.shape == (len(state.names),) * 2:
         state.aligned_distances = np.asarray(stored, dtype=np.float64)
+    state.recorded = dict(attrs)
     state.evaluations_before = int(attrs.get("evaluations_total", 0))
     state.batches_before = int(attrs.get("batches_total", 0))
     for (i, j), w, b in zip(arrays.get("pairs", []), arrays.get("energies", []), arrays.get("batch", [])):
@@ -627,21 +639,40 @@ class _Settings:
                     order=self.order, distances=distances)
 
     def config(self, ex: Executor) -> dict[str, Any]:
-        rb = self.run_budget or Budget()
         return {
-            "optimizer": self.optimizer.to_config(),
-            "pivots": self.pivots,
-            "run_budget": {"max_steps": rb.max_steps, "max_evaluations": rb.max_evaluations,
-                           "max_seconds": rb.max_seconds},
+            **_path_settings(self.optimizer, self.pivots, self.run_budget, self.aligner is not None),
             "batch": self.batch,
             "rule": self.rule,
             "order": self.order,
             "seed": self.seed,
             "executor": ex.describe(),
-            "edge_energy": "upper_bound",
-            "aligned_ends": self.aligner is not None,
             "tags": dict(self.tags),
         }
+
+
+def _path_settings(optimizer: PathOptimizer, pivots: int | None, run_budget: Budget | None,
+                   aligned: bool) -> dict[str, Any]:
+    """The `PATH_SETTINGS` of a config, as the store gives them back (JSON)."""
+    rb = run_budget or Budget()
+    return json.loads(json.dumps({
+        "optimizer": optimizer.to_config(),
+        "pivots": pivots,
+        "run_budget": {"max_steps": rb.max_steps, "max_evaluations": rb.max_evaluations,
+                       "max_seconds": rb.max_seconds},
+        "edge_energy": "upper_bound",
+        "aligned_ends": aligned,
+    }))
+
+
+def _check_continuation(filename: str, state: _State, ours: Mapping[str, Any]) -> None:
+    """Refuse, in one line naming them, to continue a stored exploration whose paths were
+    computed with other `PATH_SETTINGS` (a key an older store lacks is not compared)."""
+    stored = state.recorded.get("config") or {}
+    keys = [k for k in PATH_SETTINGS if k in stored]
+    diff = differences({k: stored[k] for k in keys}, {k: ours[k] for k in keys})
+    if diff:
+        raise LandscapeError(f"{filename} holds an exploration whose paths were computed with other settings "
+                             f"(differs in {shown(diff)}); continue it with its own, or explore a new store")
 
 
 def _distances(state: _State, rule: str, order: str) -> np.ndarray | None:
@@ -781,12 +812,15 @@ def explore(
         if filename is not None:  # one writer per store, for the whole exploration
             stack.enter_context(WriterLock(filename))
         state = _load_state(potential, minima, names, filename, store_description)
+        aligner = potential if symmetry_of(potential) is not None else None
+        if filename is not None:  # before any work: the stored paths and the new ones must agree
+            _check_continuation(filename, state, _path_settings(opt, pivots, run_budget, aligner is not None))
         given = _initial(state, initial_edges)
         ex = executor if isinstance(executor, Executor) else stack.enter_context(make_executor(executor or "local"))
         ex.start(potential if source is None or isinstance(ex, LocalExecutor) else source)
         k = int(batch) if batch is not None else ex.workers
         run = _Settings(opt, pivots, run_budget, k, rule, order, int(seed), dict(tags or {}), checkpoint_seconds,
-                        potential.result_attrs(), potential if symmetry_of(potential) is not None else None)
+                        potential.result_attrs(), aligner)
         return _run(state, ex, run, budget or ExploreBudget(), progress, filename, given)
 
 
@@ -816,6 +850,8 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
                 "batches_total": state.batches_before + len(batches)}
 
     p = run.propose(state, distances)
+    # a complete exploration that this call leaves unchanged keeps its record as it is
+    unchanged = p.complete and not given and state.recorded.get("status") == ExploreStatus.COMPLETE.value
     if filename is not None and given:
         _commit(filename, state, given, p, attrs(), run)
     bar = _progress(progress, n * (n - 1) // 2 - len(state.edges))
@@ -853,7 +889,7 @@ def _run(state: _State, ex: Executor, run: _Settings, budget: ExploreBudget, pro
             ex.on_step = callers_on_step  # a caller's executor outlives this bar
     if status is ExploreStatus.COMPLETE and p.unconnected:
         message = f"every edge is final, but {p.unconnected + 1} groups of minima stay apart: their paths failed"
-    if filename is not None:
+    if filename is not None and not unchanged:
         _commit(filename, state, [], p, attrs(), run)  # the final status
     return _exploration(state, p, runs, evaluations, time.monotonic() - started, batches, status, message,
                         config, filename, resumed)

@@ -22,6 +22,7 @@ from landscape.store import Store
 from landscape.testing import examples
 from landscape_plugins.analytic.strategies import gaussian_surfaces
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown, ThreeHole
+from landscape_cli.testing import snapshot
 
 # Climbing-image NEB, 15 pivots, to fmax 1e-2: the saddle to ~1e-4, about 0.03 s per pair
 # here.  (With 9 pivots a band between distant minima of GaussianMixture(12, 5129) runs
@@ -420,3 +421,38 @@ def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, mon
         assert (r.nit, r.nfev, len(r.cycles)) == (want.results[pair].nit, want.results[pair].nfev,
                                                   len(want.results[pair].cycles))
         assert store.check() == []
+
+
+# --------------------------------------------------------------------------- continuing with other settings
+
+
+def test_a_continuation_computes_its_paths_as_the_stored_ones(tmp_path, reference):
+    """Settings that decide a path's answer must match the stored exploration's (named
+    when they differ); those that choose the next pair (batch, rule, order) may change."""
+    f = tmp_path / "run.h5"
+    explore(SURFACE, minima_of(SURFACE), store=f, batch=2, budget=ExploreBudget(max_runs=4), **FAST)
+    before = snapshot(f)
+    others = [({"method": "string"}, "optimizer.method"), ({"fmax": 0.5}, "optimizer.fmax"),
+              ({"pivots": 9}, "pivots"), ({"run_budget": Budget(max_steps=100)}, "run_budget.max_steps"),
+              ({"climb": False}, "optimizer.climb")]
+    for change, key in others:
+        with pytest.raises(LandscapeError, match=f"other settings \\(differs in [^)]*{key}"):
+            explore(SURFACE, None, store=f, batch=2, **{**FAST, **change})
+    assert snapshot(f) == before  # refused before any work
+    ex = explore(SURFACE, None, store=f, batch=3, rule="lowest", order="nearest", **FAST)
+    assert ex.complete and ex.runs > 0 and ex.config["rule"] == "lowest"
+
+
+def test_a_complete_exploration_keeps_its_record(tmp_path):
+    """Nothing to run: the stored config and status stay as they were, whatever the call's
+    pairs per round, rule or order; other path settings are refused as before."""
+    f = tmp_path / "run.h5"
+    x = minima_of(SMALL)
+    assert explore(SMALL, x, store=f, **FAST).complete
+    before = snapshot(f)
+    again = explore(SMALL, None, store=f, batch=4, rule="lowest", order="nearest", **FAST)
+    assert again.complete and again.runs == 0
+    assert snapshot(f) == before
+    with pytest.raises(LandscapeError, match="differs in optimizer.fmax"):
+        explore(SMALL, None, store=f, **{**FAST, "fmax": 0.5})
+    assert snapshot(f) == before

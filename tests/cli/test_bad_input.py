@@ -48,6 +48,9 @@ def files(tmp_path_factory):
     np.savez(root / "archive.npz", a=np.zeros((3, 2)))
     os.rename(root / "archive.npz", root / "archive.npy")  # an archive under an array's name
     f["npz"] = str(root / "archive.npy")
+    np.save(root / "complex.npy", np.array([[-0.5, 1.4], [0.1 + 1j, 0.7], [0.6, 0.0]]))  # rows 125-126
+    f["complex_npy"] = str(root / "complex.npy")
+    f["nan_top_py"] = str(Path(__file__).resolve().parents[1] / "data" / "nan_top_potential.py")
     (root / "empty.h5").write_bytes(b"")
     f["empty"] = str(root / "empty.h5")
     export_store(f["store"], root / "one.h5")  # damage lands in single files, where h5py can write
@@ -88,6 +91,16 @@ def files(tmp_path_factory):
     code, _, err = run_cli(["connect", f"{f['scaled_py']}:Scaled", "-o", "scale=1", "--start", "L", "--end", "R",
                             "--method", "neb", "--fmax", "0.1", "--out", f["scaled_store"]])
     assert code == 0, err
+    # rows 110-111: a store of a file edited since, and an exploration made with neb
+    f.update(edited_py=str(root / "edited.py"), edited_store=str(root / "edited.h5"), explored=str(root / "explored"))
+    Path(f["edited_py"]).write_text(SCALED)
+    for args in (["connect", f"{f['edited_py']}:Scaled", "--start", "L", "--end", "R", "--method", "neb", "--fmax",
+                  "0.1", "--out", f["edited_store"]],
+                 ["minima", "mueller-brown", "--starts", "20", "--out", f["explored"]],
+                 ["explore", f["explored"], "--method", "neb", "--fmax", "0.1", "--max-runs", "1"]):
+        code, _, err = run_cli(args)
+        assert code == 0, err
+    Path(f["edited_py"]).write_text(SCALED + "\n# edited since its store was written\n")
     f["fifo"] = os.path.join(outside, "pipe.h5")  # outside `root`: its snapshot would block reading a fifo
     os.mkfifo(f["fifo"])
     f["readonly"] = os.path.join(outside, "readonly")

@@ -9,7 +9,7 @@ import pytest
 
 from landscape.exact import pairwise_minimax
 from landscape.store import Store
-from landscape_cli.testing import error_line, run
+from landscape_cli.testing import error_line, run, snapshot
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown
 
 FAST = ["--method", "neb", "--fmax", "1e-2", "--pivots", "15", "--steps", "500"]
@@ -154,3 +154,46 @@ def test_minima_refuses_to_overwrite_without_force(tmp_path):
     assert data["count"] == 3
     with Store.open(f) as store:
         assert store.potential_description["name"] == "three-hole"
+
+
+def test_a_continuation_keeps_the_path_settings_and_may_change_the_rest(gm_store, tmp_path):
+    """Options that decide how a path is computed are refused when they differ from the
+    stored exploration's, naming them, before any work; pairs per round, rule, order and
+    executor may change; a finished exploration keeps its record."""
+    f = tmp_path / "gm.h5"
+    shutil.copytree(gm_store, f)
+    run(["explore", f, *FAST, "--max-runs", "2"])
+    before = snapshot(f)
+    for args, said in ((["--method", "string"], "it has --method neb, this call --method string"),
+                       (["--fmax", "0.5"], "it has --fmax 0.01, this call --fmax 0.5"),
+                       (["--pivots", "9"], "--pivots 15, this call --pivots 9"),
+                       (["--steps", "100"], "--steps 500, this call --steps 100"),
+                       (["--no-climb"], "it has --climb, this call --no-climb")):
+        line = error_of(["explore", f, *args])
+        assert said in line and f"`landscape explore {f}` continues it" in line, line
+    assert snapshot(f) == before
+    done = json.loads(run(["explore", f, "--pairs-per-round", "3", "--rule", "lowest", "--order", "nearest",
+                           "--checkpoint-every", "5", "--json"]).stdout)
+    assert done["complete"] and all(len(b) <= 3 for b in done["batches"])
+    finished = snapshot(f)
+    assert "--fmax 0.01, this call --fmax 0.5" in error_of(["explore", f, "--fmax", "0.5"])
+    assert json.loads(run(["explore", f, "--pairs-per-round", "1", "--rule", "closest", "--json"]).stdout)["runs"] == 0
+    assert snapshot(f) == finished  # its stored config is never rewritten
+
+
+def test_an_edited_schedule_file_does_not_continue_an_exploration(tmp_path):
+    from landscape.connect import make_optimizer
+
+    f = tmp_path / "mb.h5"
+    run(["minima", "mueller-brown", "--starts", "20", "--out", f])
+    schedule = make_optimizer("autoneb", schedule="analytic").to_config()["schedule"]
+    sched = tmp_path / "s.json"
+    sched.write_text(json.dumps(schedule))
+    assert json.loads(run(["explore", f, "--schedule", sched, "--max-runs", "1", "--json"]).stdout)["runs"] == 1
+    before = snapshot(f)
+    schedule["cycles"][0]["steps"] += 1
+    sched.write_text(json.dumps(schedule))  # the same name, another schedule
+    for args in ([], ["--schedule", sched]):  # stored, or given again
+        line = error_of(["explore", f, *args])
+        assert "other settings (differs in optimizer.schedule.cycles" in line, line
+    assert snapshot(f) == before
