@@ -13,7 +13,7 @@ from landscape.errors import LandscapeError
 from landscape.path import to_numpy
 from landscape.potential import Potential
 
-__all__ = ["LandscapeGroup", "RENAMED", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
+__all__ = ["LandscapeGroup", "named", "RENAMED", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
            "picture_name", "dpi_option", "progress_option", "want_progress", "progress_bar", "threads_option", "set_threads",
            "pick_names"]
 
@@ -54,6 +54,14 @@ class LandscapeGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[Any, Any, list[str]]:
         name, cmd, rest = super().resolve_command(ctx, args)
         return name, cmd, _renamed(name or "", rest)
+
+
+def named(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Callback of a file or folder option: an empty name is refused, not read as "none"
+    (`--out ''` once ran and stored nothing) nor as the current folder."""
+    if value is not None and not value.strip():
+        raise LandscapeError(f"{param.opts[0]} needs a name, got an empty one")
+    return value
 
 
 def potential_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,8 +11,8 @@ import click
 from landscape.errors import Interrupted, LandscapeError, collapse
 from landscape.result import Status
 
-from .common import (build_potential, emit, json_number, potential_options, progress_option, resolve_point, set_threads,
-                     threads_option, want_progress)
+from .common import (build_potential, emit, json_number, named, potential_options, progress_option, resolve_point,
+                     set_threads, threads_option, want_progress)
 
 __all__ = ["demo_cmd", "connect_cmd", "exact_cmd", "fail_unless_success"]
 
@@ -111,7 +111,7 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
 @click.option("--stepper", type=click.Choice(["fire", "fire2", "lbfgs"]), default=None,
               help="neb/string: FIRE 2.0 [default], FIRE, or the band's global L-BFGS (fewest force calls with the "
                    "string method where it converges; docs/benchmarks.md).")
-@click.option("--out", "out", default=None,
+@click.option("--out", "out", default=None, callback=named,
               help="Store (a folder): AutoNEB commits every cycle, neb/string their state every "
                    "--checkpoint-every seconds; running the same command again continues it.")
 @click.option("--checkpoint-every", "checkpoint_every", type=float, default=None,
@@ -397,7 +397,7 @@ def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, gr
 
 
 @click.command("demo")
-@click.option("--out-dir", "out_dir", default="landscape-demo", show_default=True,
+@click.option("--out-dir", "out_dir", default="landscape-demo", callback=named, show_default=True,
               help="Folder for the store and the pictures.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def demo_cmd(out_dir: str, as_json: bool) -> None:

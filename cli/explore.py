@@ -12,8 +12,8 @@ import numpy as np
 from landscape.errors import Interrupted, LandscapeError
 from landscape.files import store_path
 
-from .common import (build_potential, dpi_option, emit, json_number, picture_name, potential_options, progress_option,
-                     set_threads, threads_option, want_progress)
+from .common import (build_potential, dpi_option, emit, json_number, named, picture_name, potential_options,
+                     progress_option, set_threads, threads_option, want_progress)
 from .inspect import plot_group
 
 __all__ = ["minima_cmd", "explore_cmd", "report_cmd", "dgraph_cmd", "potential_from_description"]
@@ -52,7 +52,7 @@ def _check_out(out: str, force: bool) -> None:
 @potential_options
 @click.option("--starts", "n_starts", type=int, default=64, show_default=True, help="Random starts (local minimisations).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts.")
-@click.option("--out", "out", required=True, help="New store (a folder) for the potential and its minima.")
+@click.option("--out", "out", required=True, callback=named, help="New store (a folder) for the potential and its minima.")
 @click.option("--force", is_flag=True, help="Replace an existing store.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
@@ -311,7 +311,7 @@ def report_cmd(file: str, level: float | None, as_json: bool) -> None:
 
 @plot_group.command("dgraph")
 @click.argument("file")
-@click.option("--figure", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -dgraph.png).")
+@click.option("--figure", "out", default=None, callback=named, help="Picture, .png, .pdf or .svg (default: FILE with -dgraph.png).")
 @dpi_option
 @click.option("--order", type=click.Choice(["energy", "index", "basin"]), default="energy", show_default=True,
               help="Left-to-right order of sibling basins.")

@@ -7,7 +7,7 @@ import click
 
 from landscape.errors import LandscapeError, collapse
 
-from .common import LandscapeGroup, build_potential, dpi_option, emit, picture_name, potential_options
+from .common import LandscapeGroup, build_potential, dpi_option, emit, named, picture_name, potential_options
 
 __all__ = ["inspect_cmd", "plot_group", "plugins_cmd", "check_cmd"]
 
@@ -53,6 +53,8 @@ def _saddle_words(info: dict[str, Any]) -> str:
     saddle, bound = info.get("saddle_energy"), info.get("upper_bound")
     if saddle is None:
         return "no energies"
+    if info.get("status") in ("running", "interrupted"):  # a climber still on its way up
+        return f"highest pivot so far {saddle:.10g} (the run is not finished)"
     if not info.get("climbing"):
         return f"upper bound {saddle:.10g} (no climbing image)"
     if bound is None or saddle == bound:
@@ -79,7 +81,7 @@ def _pick_path(store: Any, name: str | None) -> str:
 @plot_group.command("profile")
 @click.argument("file")
 @click.option("--path", "path_name", default=None, help="Path name in the store (default: the first).")
-@click.option("--figure", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -profile.png).")
+@click.option("--figure", "out", default=None, callback=named, help="Picture, .png, .pdf or .svg (default: FILE with -profile.png).")
 @dpi_option
 def plot_profile_cmd(file: str, path_name: str | None, out: str | None, dpi: int) -> None:
     """Energy along a stored path.
@@ -103,7 +105,7 @@ def plot_profile_cmd(file: str, path_name: str | None, out: str | None, dpi: int
 
 @plot_group.command("plane")
 @click.argument("file")
-@click.option("--figure", "out", default=None, help="Picture, .png, .pdf or .svg (default: FILE with -plane.png).")
+@click.option("--figure", "out", default=None, callback=named, help="Picture, .png, .pdf or .svg (default: FILE with -plane.png).")
 @dpi_option
 def plot_plane_cmd(file: str, out: str | None, dpi: int) -> None:
     """A 2D surface with every stored path on it.

@@ -10,8 +10,8 @@ import click
 
 from landscape.errors import LandscapeError
 
-from .common import (emit, json_number, pick_names, picture_name, potential_options, progress_bar, progress_option, set_threads,
-                     threads_option, want_progress)
+from .common import (emit, json_number, named, pick_names, picture_name, potential_options, progress_bar,
+                     progress_option, set_threads, threads_option, want_progress)
 
 __all__ = ["train_cmd", "evaluate_cmd", "hessian_cmd", "xor_cmd", "report_table_cmd"]
 
@@ -91,7 +91,7 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 @click.command("train")
 @potential_options
 @click.option("--minima", "n", type=int, required=True, help="Number of minima to train (named 0, 1, ...).")
-@click.option("--out", required=True, help="Store (a folder); every epoch and minimum is committed, running again continues.")
+@click.option("--out", required=True, callback=named, help="Store (a folder); every epoch and minimum is committed, running again continues.")
 @click.option("--epochs", type=int, default=None, help="Epochs per minimum [default: the plugin's recipe].")
 @click.option("--lr", type=float, default=None, help="Initial learning rate [default: the recipe's].")
 @click.option("--batch-size", type=int, default=None,
@@ -190,7 +190,7 @@ def _evaluation_lines(name: str, info: Mapping[str, Any]) -> list[str]:
 @click.option("--per-segment", type=int, default=9, show_default=True,
               help="Evaluated points between neighbouring pivots.")
 @click.option("--batch-size", type=int, default=1024, show_default=True, help="Samples per evaluation batch.")
-@click.option("--figure", "out", default=None, help="Profile picture, .png, .pdf or .svg (one path only) "
+@click.option("--figure", "out", default=None, callback=named, help="Profile picture, .png, .pdf or .svg (one path only) "
               "[default: FILE-PATH-evaluation.png].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
@@ -359,7 +359,7 @@ def _generic_hessian(file: str, pot: Any, minima: dict[str, Any], results: dict[
 
 @click.command("xor")
 @click.option("--seed", "seeds", type=int, multiple=True, help="Seed of the trained minimum (repeatable) [default: 0].")
-@click.option("--out-dir", "out_dir", default="xor-experiment", show_default=True,
+@click.option("--out-dir", "out_dir", default="xor-experiment", callback=named, show_default=True,
               help="Folder for xor-seed<k>.json and xor-seed<k>.png.")
 @click.option("--activation", type=click.Choice(["tanh", "sigmoid"]), default="tanh", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -24,6 +24,8 @@ def store_path(path: str | os.PathLike[str]) -> str:
     """The absolute, symlink-free name of the store at `path` (a folder, or a single
     file for version-1 stores and exports); a one-line error when it exists and is
     neither (a dangling link names its future target)."""
+    if not os.fspath(path).strip():  # abspath would make it the current folder
+        raise LandscapeError("an empty name is no store; give a folder name")
     resolved = os.path.realpath(os.path.abspath(os.path.expanduser(os.fspath(path))))
     try:
         mode = os.stat(resolved).st_mode

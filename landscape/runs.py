@@ -146,7 +146,8 @@ def _existing(filename: str, potential: Potential, name: str, config: dict[str, 
         if not names and _same_minima(store, config):
             return "new"  # killed between creating the store and the first commit
         if name not in names:
-            raise LandscapeError(f"{filename} holds other paths ({', '.join(names) or 'none'}); choose another --out or pass --force")
+            held = f"the paths {', '.join(names)}" if names else f"{len(store.read_minima()[2])} minima and no path"
+            raise LandscapeError(f"{filename} holds {held}, not path {name}; choose another --out or pass --force")
         info = store.read_result(name)
         stored = {k: v for k, v in info.config.items() if k != "budget"}
         ours = {k: v for k, v in config.items() if k != "budget"}
@@ -323,6 +324,11 @@ def run_in_store(filename: str, name: str, job: Plan, potential: Potential, name
                 callbacks=callbacks)
 
 
+def _reused(filename: str, name: str) -> StoredRun:
+    with Store.open(filename) as store:
+        return StoredRun(store.read_result(name), filename, name, reused=True)
+
+
 def connect_stored(
     filename: str,
     potential: Potential,
@@ -356,6 +362,8 @@ def connect_stored(
     filename = store_path(filename)
     if not os.path.isdir(os.path.dirname(filename)):
         raise LandscapeError(f"output folder {os.path.dirname(filename)} does not exist")
+    if not (force or require_resume) and _existing(filename, potential, name, config, force) == "done":
+        return _reused(filename, name)  # a reader's answer: no lock, so it works on read-only media too
     with WriterLock(filename):
         mode = _existing(filename, potential, name, config, force)
         if mode == "reopen":
@@ -364,8 +372,7 @@ def connect_stored(
         if require_resume and mode != "resume":
             raise LandscapeError(f"nothing to resume in {filename}: " + ("no such store" if mode == "new" else "the path is finished"))
         if mode == "done":
-            with Store.open(filename) as store:
-                return StoredRun(store.read_result(name), filename, name, reused=True)
+            return _reused(filename, name)
         if mode == "new":
             _create(filename, potential, names, (job.start_path.start, job.start_path.end))
         try:

@@ -96,23 +96,27 @@ class FolderTree:
             raise LandscapeError(f"store {folder}: units/ is a symbolic link; a writer manages the files in "
                                  "its units folder, so it must be the store's own folder")
         index = os.path.join(folder, INDEX)
-        mode = "rwc" if create else ("rw" if write else "ro")
-        db = sqlite3.connect(f"file:{quote(index)}?mode={mode}", uri=True, isolation_level=None,
-                             timeout=_BUSY_SECONDS)
-        try:
-            if write:
+        if write:
+            db = self._connect(index, "rwc" if create else "rw")
+            try:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
                 if create:
                     os.makedirs(self.units_dir, exist_ok=True)
                     db.executescript(_SCHEMA)
                 db.execute("BEGIN IMMEDIATE")
-            else:
-                db.execute("BEGIN")
-                db.execute("SELECT count(*) FROM groups").fetchone()  # pins the snapshot
-        except BaseException:
-            db.close()
-            raise
+            except BaseException:
+                db.close()
+                raise
+        else:
+            try:
+                db = self._reader(index, "")
+            except sqlite3.OperationalError as exc:
+                if "readonly" not in str(exc) or os.access(folder, os.W_OK):
+                    raise
+                # Read-only media: SQLite cannot set up its shared memory beside a WAL index
+                # there; nobody can write such a store, so reading it as immutable is exact.
+                db = self._reader(index, "&immutable=1")
         self._db: sqlite3.Connection | None = db
         self._pending: dict[str, tuple[h5py.File, str]] = {}  # unit -> (open file, temporary name)
         self._group_unit: dict[str, str] = {}  # group -> the unit it writes in this transaction
@@ -120,6 +124,22 @@ class FolderTree:
         self._readers: dict[str, h5py.File] = {}
         if write:
             self._remove_orphans()
+
+    @staticmethod
+    def _connect(index: str, mode: str, extra: str = "") -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{quote(index)}?mode={mode}{extra}", uri=True, isolation_level=None,
+                               timeout=_BUSY_SECONDS)
+
+    @classmethod
+    def _reader(cls, index: str, extra: str) -> sqlite3.Connection:
+        db = cls._connect(index, "ro", extra)
+        try:
+            db.execute("BEGIN")
+            db.execute("SELECT count(*) FROM groups").fetchone()  # pins the snapshot
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     # sql --------------------------------------------------------------------------------
     def _sql(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
