@@ -33,6 +33,7 @@ def test_a_larger_budget_continues_where_the_spent_one_stopped(tmp_path, method,
     assert first.result.status is Status.MAX_STEPS and first.result.nit == short
     with Store.open(first.store) as store:
         assert store.read_checkpoint("A-B") is not None  # the state a larger budget continues from
+        assert store.check() == []  # beside a finished result, it is no damage
     assert _connect(tmp_path / "s", method, short).reused
     more = _connect(tmp_path / "s", method, long)
     assert not more.reused and (more.resumed_from_step, more.resumed_from_cycle) != (None, None)

@@ -50,8 +50,9 @@ def test_the_record_holds_the_absolute_spec_and_coerced_options(tmp_path, scaled
     pot = load_potential(os.path.relpath(scaled.rpartition(":")[0]) + ":Scaled", {"scale": "2"})
     rec = record(pot)
     path = scaled.rpartition(":")[0]
-    assert rec["plugin"] == {"name": scaled, "options": {"scale": 2.0}, "types": {"scale": "float"},  # every option, coerced
-                             "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16], "source": path}
+    assert rec["plugin"] == {"name": scaled, "options": {"scale": 2.0},  # every option, coerced
+                             "types": {"scale": "float"}, "source": path,
+                             "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]}
     old_style = {**rec, "plugin": {"name": scaled, "options": {"scale": "2"}}}  # CLI strings, as stored before
     assert identity(old_style, {"scale": "float"})["plugin"]["options"] == identity(rec)["plugin"]["options"]
     assert identity(old_style)["plugin"]["options"] == {"scale": "2"}  # no declared type: never guessed
@@ -216,7 +217,7 @@ def test_an_edited_potential_file_is_refused_naming_the_change(tmp_path, scaled)
     assert r.exit_code == 1 and scaled.rpartition(":")[0] + " changed since the store was written" in line
     assert "plugin.sha256" in line and "--force" in line
     assert snapshot(out) == before  # neither the old saddle ("reused") nor a continuation
-    for reader in (["hessian", out], ["plot", "plane", out]):  # readers would compute on the new surface
+    for reader in (["hessian", out], ["plot", "plane", out], ["explore", out]):  # they would use the new surface
         r = invoke(reader)
         assert r.exit_code == 1 and "changed since the store was written" in error_line(r), reader
     forced = json.loads(run(_connect(scaled, out, "--force")).stdout)
