@@ -137,7 +137,8 @@ def _run_config(job: Plan, names: tuple[str, str]) -> dict[str, Any]:
 
 def _existing(filename: str, potential: Potential, name: str, config: dict[str, Any], force: bool) -> str:
     """How to treat an existing store: 'new' (replace it), 'resume', 'reopen' (a path
-    that stopped at its budget, continued under a larger one) or 'done'."""
+    that stopped at its budget, continued under a larger one), 'restart' (such a path
+    that kept nothing to continue from, computed afresh) or 'done'."""
     if force or vacant(filename):
         return "new"  # anything else that does not open is refused below, never replaced
     with Store.open(filename) as store:
@@ -168,10 +169,11 @@ _SPENT = (Status.MAX_STEPS, Status.MAX_EVALUATIONS)
 def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: dict[str, Any],
                   continuable: bool) -> str:
     """How a finished path answers a new budget: 'done' when the budget cannot change
-    it (it stopped on its own criterion, or at this very budget), 'reopen' when it
-    stopped at a smaller budget and kept its state (the run continues from there), and
-    never a shorter answer than the one asked for: a budget below what it used, or a
-    spent budget with no state kept (stores from before), is refused."""
+    it (it stopped on its own criterion, or at this very budget); when it stopped at a
+    smaller budget, 'reopen' (the run continues from the state it kept) or, with none
+    kept (an AutoNEB run stopped in its first cycle, a store from before), 'restart':
+    a fresh run under the new budget passes where it stopped and goes on.  Never a
+    shorter answer than the one asked for: a budget below what it used is refused."""
     used = {"max_steps": info.nit, "max_evaluations": info.nfev}
     for key, value in asked.items():
         if key in used and value is not None and value < used[key]:
@@ -179,10 +181,7 @@ def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: di
                                  f"budget of {value} asked for; pass --force to compute it within that budget")
     if info.status not in _SPENT or stored == asked:
         return "done"
-    if not continuable:
-        raise LandscapeError(f"{filename}: path {name} stopped at its budget ({info.message}) and kept no state "
-                             "to continue from; pass --force to compute it again")
-    return "reopen"
+    return "reopen" if continuable else "restart"
 
 
 def _same_minima(store: Store, config: dict[str, Any]) -> bool:
@@ -275,12 +274,19 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
         if result.status in _SPENT and result.state is not None and not isinstance(result.state, AutoNEBState):
             committer.commit_state(result.state)  # the state a larger budget continues from
         with Store.write(filename) as store:
-            kept = store.read_checkpoint(name) if result.status in _SPENT else None
+            spent = result.status in _SPENT and name in store.path_names()  # else nothing was committed
+            kept = store.read_checkpoint(name) if spent else None
             store.write_result(name, result, start=config["start_name"], end=config["end_name"],
                                extra_attrs=potential.result_attrs())
             if kept is not None:  # a spent budget leaves the run continuable (`_reopen`)
                 store.write_checkpoint(name, *kept)
     return result, where
+
+
+def _discard(filename: str, name: str) -> None:
+    """Remove path `name`, to be computed afresh in the same store."""
+    with Store.write(filename) as store:
+        store.delete_path(name)
 
 
 def _reopen(filename: str, name: str, config: dict[str, Any]) -> None:
@@ -366,11 +372,14 @@ def connect_stored(
         return _reused(filename, name)  # a reader's answer: no lock, so it works on read-only media too
     with WriterLock(filename):
         mode = _existing(filename, potential, name, config, force)
+        if require_resume and mode not in ("resume", "reopen"):
+            why = {"new": "no such store", "done": "the path is finished"}.get(mode, "the path kept no state to resume")
+            raise LandscapeError(f"nothing to resume in {filename}: {why}")
         if mode == "reopen":
             _reopen(filename, name, config)
             mode = "resume"
-        if require_resume and mode != "resume":
-            raise LandscapeError(f"nothing to resume in {filename}: " + ("no such store" if mode == "new" else "the path is finished"))
+        elif mode == "restart":
+            _discard(filename, name)
         if mode == "done":
             return _reused(filename, name)
         if mode == "new":

@@ -59,13 +59,23 @@ def test_a_smaller_budget_after_ctrl_c_does_not_close_the_run(tmp_path):
     _same_answer(more.result, _connect(tmp_path / "straight", "neb", 80).result)
 
 
-def test_a_spent_budget_with_no_state_kept_is_refused(tmp_path):
-    """Stores written before spent budgets kept their state: nothing to continue from, so
-    a larger budget is refused rather than answered with the shorter run."""
+def test_a_spent_budget_with_no_state_kept_is_computed_afresh(tmp_path):
+    """Stores written before spent budgets kept their state hold the result alone: a
+    larger budget computes the path afresh (passing where it stopped), never returns it."""
     first = _connect(tmp_path / "s", "neb", 20)
     with Store.write(first.store) as store:  # as such a store holds it: the result alone
         store.write_result("A-B", store.read_result("A-B"), start="A", end="B")
     assert _connect(tmp_path / "s", "neb", 20).reused
-    with pytest.raises(LandscapeError, match="stopped at its budget .* kept no state to continue from; pass --force"):
-        _connect(tmp_path / "s", "neb", 60)
-    assert _connect(tmp_path / "s", "neb", 60, force=True).result.nit == 60
+    again = _connect(tmp_path / "s", "neb", 60)
+    assert not again.reused and again.resumed_from_step is None
+    _same_answer(again.result, _connect(tmp_path / "straight", "neb", 60).result)
+
+
+def test_autoneb_stopped_in_its_first_cycle_is_computed_afresh(tmp_path):
+    """No cycle finished, so nothing was committed to continue from: a larger budget
+    computes the path afresh, as one run with that budget would."""
+    first = _connect(tmp_path / "s", "autoneb", 50)
+    assert first.result.status is Status.MAX_STEPS and not first.result.cycles
+    again = _connect(tmp_path / "s", "autoneb", 400)
+    assert not again.reused and again.resumed_from_cycle is None
+    _same_answer(again.result, _connect(tmp_path / "straight", "autoneb", 400).result)
