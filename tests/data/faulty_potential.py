@@ -12,6 +12,15 @@ class Faulty(Potential):
 
     def __init__(self, mode: str = "none"):
         self.mode = mode
+        if mode == "badmin":  # a minimum with one coordinate too many
+            self.minima = {"L": np.array([-1.0, 0.0, 0.0]), "R": np.array([1.0, 0.0])}
+        if mode == "nodim":
+            self.dim = None
+
+    def describe(self):
+        if self.mode == "describe":
+            raise ValueError("no description today")
+        return super().describe()
 
     def energy_and_gradient(self, x):
         e = (x[:, 0] ** 2 - 1) ** 2 + 2 * x[:, 1] ** 2
@@ -32,4 +41,6 @@ class Faulty(Potential):
             raise MemoryError
         if self.mode == "exit":
             sys.exit(2)
+        if self.mode in ("int64", "bool", "str", "complex128"):  # values of a dtype that is no real float
+            return e.astype(self.mode), g
         return e, g
