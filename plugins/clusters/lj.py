@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from landscape.errors import LandscapeError
+from landscape.memory import require_memory
 from landscape.potential import Potential, as_batch
 
 from .alignment import ClusterSymmetry
@@ -38,6 +39,10 @@ class LennardJones(Potential):
             raise LandscapeError(f"a Lennard-Jones cluster needs at least 2 atoms, got {atoms!r}")
         if not (epsilon > 0 and sigma > 0 and np.isfinite(epsilon) and np.isfinite(sigma)):
             raise LandscapeError(f"epsilon and sigma must be positive and finite, got {epsilon}, {sigma}")
+        # One point's evaluation holds about six (atoms, atoms, 3) float64 arrays (pair vectors, their
+        # squares, the products of the gradient): refuse a cluster whose single evaluation cannot fit.
+        require_memory(f"a Lennard-Jones cluster of {int(atoms)} atoms", 6.0 * 8 * 3 * float(atoms) ** 2,
+                       hint="use fewer atoms")
         self.atoms, self.epsilon, self.sigma = int(atoms), float(epsilon), float(sigma)
         self.dim = 3 * self.atoms
         self.name = f"lj{self.atoms}"
