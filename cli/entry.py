@@ -2,7 +2,8 @@
 
 Ctrl-C (SIGINT) and SIGTERM (`timeout`, a container stop, a batch system's time limit)
 both raise KeyboardInterrupt, so one path handles them: a run keeps what it computed
-(`landscape.driver.run`, `landscape.explore.explore`), its store commits it, and
+(`landscape.driver.run`, `landscape.explore.explore`; a SIGTERM is passed on to worker
+processes as the Ctrl-C a terminal would have sent them), its store commits it, and
 `landscape_cli.main.main` ends the command in one line with exit 130 (SIGINT) or 143
 (SIGTERM).  This module imports nothing heavy and installs the handlers before it imports
 the command line (click, numpy, the plugins' registry), so a signal during start-up is
@@ -15,6 +16,7 @@ no longer interrupts the report of it.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -74,12 +76,29 @@ def settle(code: int) -> None:
     _settled[:] = [code]
 
 
+def _forward(signum: int) -> None:
+    """Pass a SIGTERM on to this process's worker processes as the Ctrl-C they handle.
+
+    A terminal's Ctrl-C reaches every process of the command, but a SIGTERM (`kill`,
+    a container stop) only this one: without it a process pool's workers would finish
+    their runs, for minutes, before the exploration could stop and commit."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    if signum != signal.SIGTERM or multiprocessing is None:
+        return
+    for child in multiprocessing.active_children():
+        try:
+            os.kill(child.pid, signal.SIGINT)
+        except (OSError, TypeError):  # gone already, or not started (no pid)
+            pass
+
+
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     now = time.monotonic()
     if not _first:
         _first.append((signum, now))
         if _settled:
             return  # only the report and the exit are left: let them happen
+        _forward(signum)
         raise KeyboardInterrupt
     if now - _first[0][1] < GRACE:
         return  # a double press: let the first one's commit finish
@@ -102,6 +121,15 @@ def install() -> None:
     for signum in EXIT_STATUS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, _on_signal)
+    atexit.register(_ignore)  # registered first, so called last
+
+
+def _ignore() -> None:
+    """Ignore both signals once every atexit callback ran: the interpreter's teardown then
+    resets Python-handled signals to their default, and a late one (a double press, after
+    the one line) would kill the process instead of letting it exit with its status."""
+    for signum in EXIT_STATUS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def main() -> int:

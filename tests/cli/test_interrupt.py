@@ -20,7 +20,7 @@ import pytest
 
 from landscape.store import Store
 from landscape_cli import entry
-from landscape_cli.testing import error_line, invoke
+from landscape_cli.testing import error_line, invoke, run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SPEC = f"{DATA / 'interrupting_potential.py'}:Interrupting"
@@ -230,3 +230,26 @@ def test_the_console_script_is_the_light_entry_module():
     assert script.value == "landscape_cli.entry:main"
     code = "import sys, landscape_cli.entry; print(sorted({'click', 'numpy', 'landscape'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "[]\n"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the worker processes")
+def test_sigterm_stops_a_process_pool_exploration_as_ctrl_c_would(tmp_path):
+    """SIGTERM reaches the main process only (Ctrl-C reaches the whole group): its workers
+    get it as Ctrl-C, so the exploration stops at once instead of after their runs (11 s
+    each here), keeps their progress, and the same command finishes it."""
+    store = tmp_path / "m"
+    run(["minima", SLOW, "--starts", "10", "--out", store])
+    args = ["explore", store, "--method", "neb", "--fmax", "1e-4"]
+    proc = _start([*args, "--executor", "process", "--workers", "2"], tmp_path, delay=0.2)
+    deadline = time.monotonic() + 60
+    while not Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    time.sleep(1.5)  # the workers start (numpy, the potential) and begin the run
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and time.monotonic() - started < 5
+    _one_line(err, "the same command continues the exploration")
+    done = json.loads(run([*args, "--json"]).stdout)
+    assert done["complete"] and done["runs"] == 1
