@@ -76,6 +76,7 @@ class _Output(io.TextIOBase):
 
     def __init__(self, inner: TextIO) -> None:
         self._inner = inner
+        self._error: LandscapeError | None = None  # once failed, always: a caller may swallow one (click does)
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -96,23 +97,27 @@ class _Output(io.TextIOBase):
 
     def write(self, text: str) -> int:
         try:
-            return self._inner.write(text)
+            if self._error is None:
+                return self._inner.write(text)
         except OSError as exc:
-            raise self._failed(exc) from None
+            self._failed(exc)
+        raise self._error  # type: ignore[misc]
 
     def flush(self) -> None:
         try:
-            self._inner.flush()
+            if self._error is None:
+                return self._inner.flush()
         except OSError as exc:
-            raise self._failed(exc) from None
+            self._failed(exc)
+        raise self._error  # type: ignore[misc]
 
-    def _failed(self, exc: OSError) -> LandscapeError:
+    def _failed(self, exc: OSError) -> None:
         fd = _descriptor(self._inner)
         if fd is not None:
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, fd)
             os.close(null)
-        return LandscapeError(f"cannot write the result to standard output: {exc.strerror or exc}")
+        self._error = LandscapeError(f"cannot write the result to standard output: {exc.strerror or exc}")
 
 
 def check_environment() -> None:

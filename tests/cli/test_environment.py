@@ -33,8 +33,11 @@ def run_with_stdout(args: list[str], stdout: int) -> subprocess.CompletedProcess
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-@pytest.mark.parametrize("args", [CONNECT + ["--json"], ["plugins"]], ids=["connect --json", "plugins"])
+@pytest.mark.parametrize("args", [CONNECT + ["--json"], ["plugins"], ["connect", "--help"]],
+                         ids=["connect --json", "plugins", "help"])
 def test_a_full_standard_output_is_one_line(args):
+    """Results (`emit`), and what goes to sys.stdout past it (help, a picture's name),
+    though click swallows the first failure while it probes the stream."""
     with open("/dev/full", "w") as full:
         r = run_with_stdout(args, full.fileno())
     assert r.returncode == 1
