@@ -20,7 +20,7 @@ from landscape.errors import Interrupted, LandscapeError, collapse
 from .align import align_cmd
 from .common import LandscapeGroup
 from .connect import connect_cmd, demo_cmd, exact_cmd
-from .entry import INTERRUPTED, say, settle, status, who
+from .entry import INTERRUPTED, install, say, settle, status, who
 from .explore import explore_cmd, minima_cmd, report_cmd
 from .inspect import check_cmd, inspect_cmd, plot_group, plugins_cmd
 from .network import evaluate_cmd, hessian_cmd, report_table_cmd, train_cmd, xor_cmd
@@ -87,5 +87,6 @@ def _run(args: list[str]) -> None:
             cli.invoke(ctx)
 
 
-if __name__ == "__main__":  # python -m landscape_cli.main (used by the fault-injection runs)
+if __name__ == "__main__":  # python -m landscape_cli.main (the fault-injection runs): signals as the script,
+    install()  # once the imports are done (landscape_cli.entry, the script, handles them from its first line)
     sys.exit(main())
