@@ -194,6 +194,34 @@ def test_a_second_ctrl_c_10_ms_after_the_first_still_commits_in_one_line(tmp_pat
         assert s.path_info("L-R")["nit"] >= 5
 
 
+def test_on_a_terminal_the_line_replaces_the_echoed_ctrl_c(tmp_path):
+    """A terminal echoes "^C" where the cursor is; the line starts with a carriage return
+    so it writes over it: still one line, and no blank one (click's echo made one)."""
+    import pty
+
+    master, slave = pty.openpty()
+    log = tmp_path / "steps.log"
+    proc = subprocess.Popen([SCRIPT, "connect", SLOW, "--start", "L", "--end", "R", "--method", "neb", "--no-progress",
+                             "--log", log], stdout=subprocess.DEVNULL, stderr=slave, cwd=tmp_path,
+                            env={**os.environ, "SLOW_POTENTIAL_DELAY": "0.02"})
+    os.close(slave)
+    _wait_for_steps(log, 2, proc)
+    proc.send_signal(signal.SIGINT)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=60) == 130
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert text.startswith("\rerror: interrupted by the user") and text.count("\n") == 1, repr(text)
+
+
 @pytest.fixture
 def handler(monkeypatch):
     """entry's signal handler, called directly, with os._exit recorded instead of exiting."""
