@@ -237,15 +237,14 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
         *_tree_lines(ex),
     ])
     if failed:  # reported above; a failed path makes the command fail too (docs/cli.md)
-        raise LandscapeError(f"{file}: {failed} of {computed} paths failed (diverged, numerical "
-                             "fault, or a climber that is no saddle; or no finite bound); landscape inspect shows "
-                             "each status")
+        raise LandscapeError(f"{file}: {failed} of {computed} paths failed (diverged or a numerical fault, "
+                             "or no finite bound); landscape inspect shows each status")
 
 
 def _failed_paths(ex: Any, file: str) -> int:
-    """Pairs of the store `file` whose path failed: its band went wrong (`Status.failed`;
-    a spent budget still bounds its pair and is no failure), or it has no finite bound
-    (an edge at +inf)."""
+    """Pairs of the store `file` whose path failed: its band broke (`Status.failed`; a
+    spent budget or a climber below its path's top still bounds its pair, which is all
+    an exploration uses), or it has no finite bound (an edge at +inf)."""
     from landscape.result import Status
     from landscape.store import Store
 

@@ -37,9 +37,10 @@ class Status(str, Enum):
 
     @property
     def failed(self) -> bool:
-        """The band itself went wrong (not merely stopped early by a budget or the user):
-        what it reached is no saddle estimate, though its path still bounds the minimax."""
-        return self in (Status.NUMERICAL_FAULT, Status.DIVERGED, Status.SADDLE_NOT_AT_TOP, Status.NOT_A_SADDLE)
+        """The band itself broke (NaN, rejected steps, or it ran away), rather than
+        stopping early (a budget, the user) or ending with a climber that is no saddle
+        estimate (SADDLE_NOT_AT_TOP, NOT_A_SADDLE), whose path is a sound bound."""
+        return self in (Status.NUMERICAL_FAULT, Status.DIVERGED)
 
     def __str__(self) -> str:  # prints as the word stores and --json use
         return self.value

@@ -5,9 +5,11 @@ starting path is itself a path between the two minima, so its highest point alre
 bounds the minimax energy from above.  A band whose highest point ends above the
 starting path's has run off (a stepper that overshot, springs that pulled it over a
 wall), and what it reports is worse than what it was given.  Likewise a potential
-that declares `bounds` (the box its minima and saddles live in) says where a path's
-top may be; the box is widened to hold the starting path, so a user who asked for
-points outside it (ends, `via` points, an initial path) gets no complaint.
+that declares `bounds` says where its minima and saddles live: the box of its plots
+and random starts (a soft box: a Lennard-Jones atom may step a little outside it on a
+true path), so a top more than one box width beyond it is no transition between
+those minima.  The box is widened to hold the starting path too, so a user who asked
+for points outside it (ends, `via` points, an initial path) gets no complaint.
 
 Cheap by design: the starting path's pivot energies are the ones the optimizer's
 `init` already evaluated (re-evaluated only for a resumed run), and its dense points
@@ -64,21 +66,21 @@ def _rise_message(final_top: float, top: float, tol: float, what: str) -> str:
 
 
 def bounds_problem(point: Any, start: Path, potential: Potential) -> str | None:
-    """Why `point` (the band's highest point) lies outside the potential's declared
-    `bounds` widened to hold the starting path's pivots, or None (also when the
-    potential declares none)."""
+    """Why `point` (the band's highest point) lies more than one box width outside the
+    potential's declared `bounds`, widened to hold the starting path's pivots, or None
+    (also when the potential declares none)."""
     bounds = getattr(potential, "bounds", None)
     x = np.asarray(to_numpy(point), dtype=float).ravel()
     if bounds is None or len(bounds) != x.size:
         return None
     box = np.asarray(bounds, dtype=float)
+    width = box[:, 1] - box[:, 0]
     pivots = np.asarray(to_numpy(start.pivots), dtype=float)
-    lo = np.minimum(box[:, 0], pivots.min(axis=0))
-    hi = np.maximum(box[:, 1], pivots.max(axis=0))
-    slack = 1e-9 * np.maximum(hi - lo, 1.0)
-    outside = np.flatnonzero((x < lo - slack) | (x > hi + slack))
+    lo = np.minimum(box[:, 0] - width, pivots.min(axis=0))
+    hi = np.maximum(box[:, 1] + width, pivots.max(axis=0))
+    outside = np.flatnonzero((x < lo) | (x > hi))
     if outside.size == 0:
         return None
     k = int(outside[0])
-    return (f"the band ran away: its highest point has coordinate {k} = {x[k]:.6g}, outside {potential.name}'s "
-            f"declared bounds [{lo[k]:.6g}, {hi[k]:.6g}] (widened to hold the starting path)")
+    return (f"the band ran away: its highest point has coordinate {k} = {x[k]:.6g}, outside [{lo[k]:.6g}, "
+            f"{hi[k]:.6g}], {potential.name}'s declared bounds widened by their width and to hold the starting path")

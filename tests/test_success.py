@@ -89,10 +89,11 @@ def test_rise_evaluates_the_starting_points_between_pivots_only_when_needed():
 
 
 def test_bounds_are_widened_to_hold_what_the_user_asked_for():
-    mb = load_potential("mueller-brown")  # bounds x in [-1.5, 1.2], y in [-0.2, 2.0]
+    mb = load_potential("mueller-brown")  # bounds x in [-1.5, 1.2], y in [-0.2, 2.0]: widths 2.7, 2.2
     start = Path(np.stack([mb.minima["A"], mb.minima["B"]]))
-    assert bounds_problem(np.array([-4.64, 2.99]), start, mb).startswith("the band ran away")
-    assert bounds_problem(np.array([0.0, 1.0]), start, mb) is None
+    assert bounds_problem(np.array([-4.64, 2.99]), start, mb).startswith("the band ran away")  # x < -4.2
+    assert bounds_problem(np.array([-4.1, 4.1]), start, mb) is None  # a soft box: one width of slack
+    assert "coordinate 1" in bounds_problem(np.array([0.0, 4.3]), start, mb)
     far = Path(np.array([[-5.0, 1.0], [0.6, 0.0]]))  # a start the user placed outside the box
     assert bounds_problem(np.array([-4.64, 2.0]), far, mb) is None
     assert bounds_problem(np.array([0.0, 1.0]), start, DoubleWell()) is None  # no bounds declared
