@@ -135,10 +135,11 @@ class AtomsPotential(Potential):
         for i, row in enumerate(x):
             positions[self.free] = row.reshape(-1, 3)
             self._work.set_positions(positions)
-            try:
-                energies[i] = self._work.get_potential_energy()
-                if grads is not None:
-                    grads[i] = -self._work.get_forces()[self.free].reshape(-1)
+            try:  # two atoms on one spot divide by zero in EMT: the NaN it gives is handled as such
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    energies[i] = self._work.get_potential_energy()
+                    if grads is not None:
+                        grads[i] = -self._work.get_forces()[self.free].reshape(-1)
             except Exception as exc:  # noqa: BLE001 - calculators fail in many ways: one line
                 raise LandscapeError(collapse(f"calculator {type(self.calculator).__name__} failed on point {i} "
                                                f"of {len(x)}: {type(exc).__name__}: {exc}")) from exc

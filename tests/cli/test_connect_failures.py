@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from landscape.registry import load_potential
 from landscape_cli.testing import error_line, run
@@ -103,3 +104,17 @@ def test_an_exploration_stopped_by_its_budgets_is_no_failure(tmp_path):
     run(["minima", "gaussian-mixture", "-o", "wells=5", "-o", "seed=11", "--out", store])
     data = json.loads(run(["explore", store, "--method", "neb", "--steps", "5", "--json"]).stdout)
     assert data["paths_failed"] == 0 and data["pairs_computed"] >= 1
+
+
+def test_atoms_on_one_spot_end_in_one_line_without_emts_warnings(tmp_path):
+    pytest.importorskip("ase")
+    from ase import Atoms
+    from ase.io import write
+
+    write(tmp_path / "a.xyz", Atoms("Cu2", positions=[[0, 0, 0], [2.5, 0, 0]]))
+    write(tmp_path / "b.xyz", Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 0]]))  # EMT divides by zero here
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = run(["connect", "ase", "-o", f"start={tmp_path / 'a.xyz'}", "-o", f"end={tmp_path / 'b.xyz'}",
+                 "--start", "start", "--end", "end", "--method", "neb"], expect=1)
+    assert [str(w.message) for w in caught] == [] and "NaN or infinite" in error_line(r)
