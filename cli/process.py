@@ -86,6 +86,11 @@ class _Output(io.TextIOBase):
     def errors(self) -> str | None:  # type: ignore[override]
         return self._inner.errors
 
+    @property
+    def buffer(self) -> Any:
+        """The binary stream below (click writes bytes there: shell completion's script)."""
+        return self._inner.buffer
+
     def writable(self) -> bool:
         return True
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from landscape_cli.testing import run
+from landscape_cli.testing import invoke, run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "landscape")
@@ -91,3 +91,10 @@ def test_json_is_intact_when_compiled_code_writes_to_descriptor_1():
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["status"]  # the whole of stdout is the one JSON object
     assert "compiled code says hello" in r.stderr and "SCF converged" in r.stderr
+
+
+def test_shell_completion_still_reaches_stdout(monkeypatch):
+    """click writes the completion script as bytes, below the guarded text stream."""
+    monkeypatch.setenv("_LANDSCAPE_COMPLETE", "bash_source")
+    r = invoke([])
+    assert r.exit_code == 0 and "_landscape_completion()" in r.stdout, r.stderr
