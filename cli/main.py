@@ -68,6 +68,9 @@ def _outcome(argv: list[str] | None) -> tuple[int, str | None]:
         return 1, collapse(exc)
     except SystemExit:
         raise
+    except MemoryError as exc:  # a size the guards did not foresee: the user's to change, not a bug
+        return 1, (f"out of memory{': ' + collapse(exc) if str(exc) else ''}; a store keeps what was committed; "
+                   "ask for fewer points, pivots, samples or a smaller potential")
     except BaseException as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         if os.environ.get("LANDSCAPE_DEBUG"):
             raise

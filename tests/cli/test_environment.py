@@ -98,3 +98,17 @@ def test_shell_completion_still_reaches_stdout(monkeypatch):
     monkeypatch.setenv("_LANDSCAPE_COMPLETE", "bash_source")
     r = invoke([])
     assert r.exit_code == 0 and "_landscape_completion()" in r.stdout, r.stderr
+
+
+def test_memory_that_runs_out_unforeseen_is_one_line_exit_1(monkeypatch):
+    """A MemoryError no size check foresaw is the size the user asked for, not a bug."""
+    from landscape_cli import main as cli_main
+
+    def exhausted() -> None:
+        raise MemoryError("Unable to allocate 224. GiB for an array")
+
+    monkeypatch.setattr(cli_main, "check_environment", exhausted)
+    r = invoke(["plugins"])
+    assert r.exit_code == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: out of memory: Unable to allocate 224. GiB"), r.stderr
