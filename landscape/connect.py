@@ -188,6 +188,7 @@ def _given_path(potential: Potential, a: Any, b: Any, initial: Any, via: Sequenc
                              f"got shape {rows.shape}")
     if not np.all(np.isfinite(rows)):
         raise LandscapeError("the initial path holds NaN or infinite coordinates")
+    _check_length(rows)
     if via or pivots is not None:
         raise LandscapeError("an initial path sets the pivots itself: give it without via or pivots")
     scale = max(1.0, float(np.max(np.abs(rows))))

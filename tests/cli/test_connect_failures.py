@@ -118,3 +118,12 @@ def test_atoms_on_one_spot_end_in_one_line_without_emts_warnings(tmp_path):
         r = run(["connect", "ase", "-o", f"start={tmp_path / 'a.xyz'}", "-o", f"end={tmp_path / 'b.xyz'}",
                  "--start", "start", "--end", "end", "--method", "neb"], expect=1)
     assert [str(w.message) for w in caught] == [] and "NaN or infinite" in error_line(r)
+
+
+def test_a_starting_path_too_long_to_measure_is_refused(tmp_path):
+    f = tmp_path / "far.txt"
+    f.write_text("-0.5582236346 1.4417258418\n1e300 0\n0.6234994049 0.0280377585\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = run(["connect", "mueller-brown", "--init", str(f), "--method", "string"], expect=1)
+    assert [str(w.message) for w in caught] == [] and "too long to measure" in error_line(r)
