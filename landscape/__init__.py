@@ -1,8 +1,20 @@
 """landscape: minimum energy paths between minima of any energy surface.
 
-The core imports numpy and scipy only; torch lives in the plugins that need it.
+Every public name comes from here, whatever module it lives in::
+
+    from landscape import NEB, Store, connect, load_potential
+
+The core imports numpy and scipy only; torch lives in the plugins that need it.  Names
+load on first use (PEP 562), so `import landscape` stays light and imports the
+potential and path types only.  `connect` and `explore` are the functions here; their
+modules of the same names are reached with `from landscape.connect import ...`.
 """
 from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
 
 from .errors import LandscapeError
 from .path import Path, Profile
@@ -10,14 +22,71 @@ from .potential import CachedPotential, ChunkedPotential, CountingPotential, Pot
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "LandscapeError",
-    "Path",
-    "Profile",
-    "Potential",
-    "PotentialWrapper",
-    "CountingPotential",
-    "CachedPotential",
-    "ChunkedPotential",
-    "__version__",
-]
+# The public API by home module (relative to this package).  A name listed twice shows
+# up twice in `__all__`, which tests/test_public_api.py refuses.
+_HOMES: dict[str, tuple[str, ...]] = {
+    "errors": ("LandscapeError", "Interrupted", "DamagedCheckpoint"),
+    "potential": ("Potential", "PotentialWrapper", "CountingPotential", "CachedPotential", "ChunkedPotential",
+                  "gradient_error"),
+    "guard": ("GuardedPotential",),
+    "registry": ("load_potential", "PotentialPlugin", "OptionSpec"),
+    "path": ("Path", "Profile", "to_numpy"),
+    "result": ("Result", "Status", "CycleRecord"),
+    "driver": ("Budget", "optimize"),
+    "optimizers.base": ("PathOptimizer",),
+    "optimizers.band": ("ElasticBand", "NEB", "StringMethod", "auto_spring"),
+    "optimizers.autoneb": ("AutoNEB",),
+    "steppers": ("Stepper", "SGD", "Adam", "FIRE", "FIRE2", "LBFGS", "stepper_from_config"),
+    "schedules": ("Schedule", "Cycle", "get_schedule", "load_schedule"),
+    "connect": ("connect", "make_optimizer"),
+    "runs": ("connect_stored",),
+    "minima": ("find_minima", "Minima"),
+    "explore": ("explore", "load_exploration", "Exploration", "ExploreBudget", "ExploreStatus"),
+    "executors": ("Executor", "LocalExecutor", "ProcessExecutor", "RayExecutor", "PotentialSpec", "PairTask",
+                  "make_executor"),
+    "store": ("Store", "remove_store", "is_store"),
+    "exact": ("grid_minimax", "pairwise_minimax", "Grid", "ExactPath"),
+    "hessian": ("certify", "SaddleCertificate", "refine_saddle", "dense_hessian", "lowest_modes"),
+    "graphs": ("saddle_matrix", "SaddleMatrix", "minimum_spanning_edges", "single_linkage",
+               "disconnectivity_tree", "is_ultrametric"),
+    "dgraph": ("plot_disconnectivity",),
+    "plot": ("plot_profile", "plot_plane", "save_figure"),
+    "symmetry": ("Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "compare_lines"),
+    "geometry": ("redistribute",),
+    "host": ("host_job",),
+    "testing": ("check_potential", "check_optimizer"),
+}
+_HOME_OF: dict[str, str] = {name: home for home, names in _HOMES.items() for name in names}
+# Functions named like their module: importing the module must not rebind the name.
+_SHADOWED = frozenset(name for name, home in _HOME_OF.items() if name == home)
+
+__all__ = ["__version__", *(name for names in _HOMES.values() for name in names)]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's home module on its first use and keep the name here."""
+    home = _HOME_OF.get(name)
+    if home is None:  # AttributeError, so that `from landscape import geometry` finds the submodule
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """What `dir` shows for any module, plus the public names not loaded yet (tab completion)."""
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Root(types.ModuleType):
+    """This package's module type.  Importing `landscape.connect` (any module may) makes
+    the import system set the package's `connect` to that module; it stays the function,
+    so `from landscape import connect` never depends on what was imported before."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Root
