@@ -21,11 +21,7 @@ import time
 
 import numpy as np
 
-from landscape import Path
-from landscape.driver import Budget, optimize
-from landscape.optimizers.band import ElasticBand, auto_spring
-from landscape.potential import CountingPotential
-from landscape.steppers import FIRE, FIRE2, LBFGS, Stepper
+from landscape import FIRE, FIRE2, LBFGS, Budget, CountingPotential, ElasticBand, Path, Stepper, auto_spring, optimize
 from landscape_plugins.analytic.surfaces import MuellerBrown
 
 REFERENCE = -40.664844

@@ -25,9 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.connect import connect
-from landscape.potential import CountingPotential
-from landscape.steppers import stepper_from_config
+from landscape import CountingPotential, connect, stepper_from_config
 from landscape_plugins.atoms.calculator import AtomsPotential
 from landscape_plugins.atoms.systems import adatom_hop, ase_neb_barrier
 

@@ -24,13 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from landscape.connect import connect
-from landscape.driver import Budget
-from landscape.errors import LandscapeError
-from landscape.minima import find_minima
-from landscape.potential import CountingPotential
-from landscape.registry import load_potential
-from landscape.steppers import stepper_from_config
+from landscape import (
+    Budget,
+    CountingPotential,
+    LandscapeError,
+    connect,
+    find_minima,
+    load_potential,
+    stepper_from_config,
+)
 
 SPRINGS: tuple[float | str, ...] = ("auto", 1.0, 0.3, 0.1, 0.03)
 STEPPERS = ("fire", "fire2", "lbfgs")
@@ -58,7 +60,7 @@ def surfaces() -> list[tuple[str, Any, Any, Any, tuple[Any, ...]]]:
 def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float | str, via: tuple[Any, ...] = (),
         pivots: int = 9) -> dict[str, Any]:
     """One band from the straight line: evaluations, its saddle, and whether it is one."""
-    from landscape.hessian import refine_saddle
+    from landscape import refine_saddle
 
     counted = CountingPotential(pot)
     settings: dict[str, Any] = {"method": method, "pivots": pivots, "climb": True, "budget": Budget(max_steps=5000),

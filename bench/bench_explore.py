@@ -25,14 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from landscape.connect import make_optimizer
-from landscape.driver import Budget
-from landscape.exact import pairwise_minimax
-from landscape.executors import Executor, LocalExecutor, PairTask, ProcessExecutor, RayExecutor
-from landscape.explore import Exploration, explore
-from landscape.graphs import saddle_matrix
-from landscape.registry import load_potential
-from landscape.schedules import get_schedule
+from landscape import (
+    Budget,
+    Executor,
+    Exploration,
+    LocalExecutor,
+    PairTask,
+    ProcessExecutor,
+    RayExecutor,
+    explore,
+    get_schedule,
+    load_potential,
+    make_optimizer,
+    pairwise_minimax,
+    saddle_matrix,
+)
 from landscape_plugins.analytic.surfaces import GaussianMixture
 
 SURFACE = (24, 76)  # GaussianMixture(wells, seed) with 10 minima

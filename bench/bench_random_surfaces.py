@@ -32,13 +32,19 @@ from dataclasses import replace
 
 import numpy as np
 
-from landscape import Path
-from landscape.driver import Budget, optimize
-from landscape.exact import grid_minimax
-from landscape.geometry import redistribute
-from landscape.optimizers.band import NEB, StringMethod
-from landscape.result import Status
-from landscape.steppers import FIRE, Stepper, stepper_from_config
+from landscape import (
+    FIRE,
+    NEB,
+    Budget,
+    Path,
+    Status,
+    Stepper,
+    StringMethod,
+    grid_minimax,
+    optimize,
+    redistribute,
+    stepper_from_config,
+)
 from landscape_plugins.analytic.surfaces import GaussianMixture
 
 PIVOTS = 15

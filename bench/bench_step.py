@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import timeit
 
-from landscape import Path
-from landscape.optimizers.band import NEB, StringMethod
+from landscape import NEB, Path, StringMethod
 from landscape_plugins.analytic.surfaces import MuellerBrown
 
 

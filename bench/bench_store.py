@@ -24,9 +24,7 @@ import time
 import h5py
 import numpy as np
 
-from landscape.path import Path
-from landscape.result import CycleRecord
-from landscape.store import Store
+from landscape import CycleRecord, Path, Store
 
 
 def _record(index: int, pivots: np.ndarray) -> CycleRecord:

@@ -35,10 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from landscape.host import host_job
-from landscape.optimizers.band import NEB, StringMethod
-from landscape.path import Path
-from landscape.steppers import SGD
+from landscape import NEB, SGD, Path, StringMethod, host_job
 from landscape_plugins.torchnet.models import make_mlp, resnet20
 from landscape_plugins.torchnet.params import flatten_parameters
 from landscape_plugins.torchnet.potential import NetworkPotential

@@ -31,8 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.explore import load_exploration
-from landscape.store import Store
+from landscape import Store, load_exploration
 from landscape_cli.faults import kill_and_resume, landscape_command
 
 MB = ("mueller-brown", "--start", "A", "--end", "B", "--json", "--checkpoint-every", "0")

@@ -92,9 +92,7 @@ def throughput(potential: Any, pivots: Any, steps: int) -> dict[str, Any]:
 
     import torch
 
-    from landscape.optimizers.band import ElasticBand
-    from landscape.path import Path
-    from landscape.steppers import SGD
+    from landscape import SGD, ElasticBand, Path
 
     device = potential.device
     # Fault checks read flags on the host: every 50 steps, the steps between them never sync.
@@ -129,7 +127,7 @@ def throughput(potential: Any, pivots: Any, steps: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     import torch
 
-    from landscape.store import Store
+    from landscape import Store
     from landscape_plugins.cifar.claim import criteria, cycle_curves
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
     from landscape_plugins.cifar.report import write_figures

@@ -25,8 +25,7 @@ LINE_POINTS = 101
 
 def autoneb_barrier(pot: Any, a: Any, b: Any, schedule: str) -> tuple[float, int]:
     """(AutoNEB path's highest energy minus the higher end, evaluations)."""
-    from landscape.connect import connect
-    from landscape.path import to_numpy
+    from landscape import connect, to_numpy
 
     result = connect(pot, a, b, method="autoneb", schedule=schedule)
     e = to_numpy(result.path.energies)
@@ -37,9 +36,7 @@ def measure(hidden: str, schedule: str = "quick",
             autoneb: bool = True) -> tuple[list[float], list[tuple[str, float, int, float]]]:
     """(the minima's energies, rows (what, barrier, evaluations, end distance)) for one
     width; the two straight lines by `landscape.symmetry.compare_lines`."""
-    from landscape.path import to_numpy
-    from landscape.registry import load_potential
-    from landscape.symmetry import align, compare_lines
+    from landscape import align, compare_lines, load_potential, to_numpy
 
     pot = load_potential("mlp", {"hidden": hidden, "minima": 2, "align": True})
     a, b = pot.minimum("0"), pot.minimum("1")

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
     from landscape_plugins.cifar.recipes import scaled_schedule
     from landscape_plugins.cifar.report import write_figures
-    from landscape.store import Store, remove_store
+    from landscape import Store, remove_store
 
     args = parse(argv)
     torch.set_num_threads(args.threads)

@@ -11,11 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from landscape.connect import connect
-from landscape.exact import grid_minimax
-from landscape.plot import plot_plane, plot_profile, save_figure
-from landscape.registry import load_potential
-from landscape.runs import connect_stored
+from landscape import connect, connect_stored, grid_minimax, load_potential, plot_plane, plot_profile, save_figure
 
 REFERENCE = -40.664844  # the A-C saddle, the highest point of the A-B minimum energy path
 

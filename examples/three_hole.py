@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from landscape.connect import connect
-from landscape.exact import pairwise_minimax
-from landscape.graphs import saddle_matrix
-from landscape.registry import load_potential
+from landscape import connect, load_potential, pairwise_minimax, saddle_matrix
 
 
 def main() -> None:

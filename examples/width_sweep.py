@@ -38,7 +38,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run_width(width: int, args: argparse.Namespace) -> dict[str, Any]:
-    from landscape.store import Store
+    from landscape import Store
     from landscape_plugins.cifar.claim import criteria, cycle_curves, gradient_norms
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
     from landscape_plugins.cifar.recipes import scaled_schedule

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from landscape.registry import PotentialPlugin
+from landscape import PotentialPlugin
 
 __all__ = ["TILTED_DOUBLE_WELL", "build"]
 
