@@ -1,8 +1,11 @@
-"""Small reference networks: a configurable MLP and a compact CIFAR ResNet-20.
+"""Reference networks: a configurable MLP and the CIFAR ResNets.
 
-ResNet-20 follows He et al. 2016 (section 4.2): 3 stages of 3 basic blocks with 16,
-32 and 64 channels and parameter-free "option A" shortcuts (stride-2 subsampling and
-zero-padded channels), 0.27M parameters.
+The ResNets follow He et al. 2016 (section 4.2): 3 stages of n basic blocks with
+W, 2W and 4W channels (W = 16: ResNet-20 has n = 3 and 0.27M parameters) and
+parameter-free "option A" shortcuts (stride-2 subsampling and zero-padded channels),
+He-initialised convolutions.  The CIFAR plugin builds them by name
+(`landscape_plugins.cifar.models.build_model`); they live here, with the MLP, so every
+network plugin shares one implementation.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from torch import nn
 
 from landscape.errors import LandscapeError
 
-__all__ = ["ACTIVATIONS", "make_mlp", "BasicBlock", "CifarResNet", "resnet20"]
+__all__ = ["ACTIVATIONS", "make_mlp", "HeConv2d", "conv3x3", "BasicBlock", "CifarResNet", "resnet20"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
 
@@ -36,22 +39,44 @@ def make_mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: str =
     return nn.Sequential(*layers)
 
 
+class HeConv2d(nn.Conv2d):
+    """Conv2d with He et al. 2015 init (normal, fan_out, ReLU gain), as both papers' code.
+
+    The init lives in `reset_parameters`, so a generic seeded re-initialisation that
+    calls every module's `reset_parameters` keeps it. BatchNorm resets to the identity;
+    linear layers keep PyTorch's default init.
+    """
+
+    def reset_parameters(self) -> None:
+        nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+
+def conv3x3(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
+    return HeConv2d(c_in, c_out, 3, stride, 1, bias=False)
+
+
+# --- ResNet (He et al. 2016, section 4.2) ---------------------------------------------
+
+
 class BasicBlock(nn.Module):
-    """Two 3x3 conv-BN layers with an identity or option-A (padding) shortcut."""
+    """Two 3x3 conv-BN layers; option-A shortcut (subsample, zero-pad the new channels)."""
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1):
         super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.conv1 = conv3x3(c_in, c_out, stride)
         self.bn1 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.conv2 = conv3x3(c_out, c_out)
         self.bn2 = nn.BatchNorm2d(c_out)
         self.stride, self.pad = stride, c_out - c_in
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride == 1 and self.pad == 0:
-            return x
-        x = x[:, :, :: self.stride, :: self.stride]
-        return F.pad(x, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        if self.pad:  # parameter-free, so the counts match the paper's
+            x = F.pad(x, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+        return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
@@ -60,26 +85,37 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    """CIFAR ResNet-(6n+2): 3 stages of `n` blocks, widths 16/32/64, global pooling."""
+    """ResNet-`depth` for 32x32 images: depth = 6n+2, stage widths `width`*(1, 2, 4).
 
-    def __init__(self, n: int = 3, num_classes: int = 10, width: int = 16):
+    He et al. 2016, section 4.2: a 3x3 conv with 16 filters, three stages of n basic
+    blocks on 32x32, 16x16 and 8x8 maps with 16, 32 and 64 filters (stride-2 first
+    conv in stages 2 and 3), global average pooling and a linear classifier.
+    """
+
+    def __init__(self, depth: int = 20, width: int = 16, num_classes: int = 10, in_channels: int = 3):
         super().__init__()
-        self.conv = nn.Conv2d(3, width, 3, 1, 1, bias=False)
+        if depth < 8 or (depth - 2) % 6:
+            raise LandscapeError(f"a CIFAR ResNet needs depth 6n+2 >= 8 (8, 14, 20, ...), got {depth}")
+        if width < 1 or num_classes < 1:
+            raise LandscapeError(f"ResNet width and num_classes must be >= 1, got {width} and {num_classes}")
+        n = (depth - 2) // 6
+        self.depth, self.width = depth, width
+        self.conv = conv3x3(in_channels, width)
         self.bn = nn.BatchNorm2d(width)
-        blocks: list[nn.Module] = []
-        c = width
-        for stage, c_out in enumerate((width, 2 * width, 4 * width)):
-            for k in range(n):
-                blocks.append(BasicBlock(c, c_out, 2 if stage > 0 and k == 0 else 1))
-                c = c_out
-        self.blocks = nn.Sequential(*blocks)
+        widths = (width, 2 * width, 4 * width)
+        stages, c = [], width
+        for k, w in enumerate(widths):
+            blocks = [BasicBlock(c if i == 0 else w, w, 2 if (i == 0 and k > 0) else 1) for i in range(n)]
+            stages.append(nn.Sequential(*blocks))
+            c = w
+        self.stages = nn.Sequential(*stages)
         self.fc = nn.Linear(c, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(F.relu(self.bn(self.conv(x))))
-        return self.fc(x.mean(dim=(2, 3)))
+        x = self.stages(F.relu(self.bn(self.conv(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
 def resnet20(num_classes: int = 10) -> CifarResNet:
     """ResNet-20 for 32x32 inputs (0.27M parameters)."""
-    return CifarResNet(3, num_classes)
+    return CifarResNet(20, num_classes=num_classes)

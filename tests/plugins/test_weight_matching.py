@@ -106,7 +106,7 @@ def test_small_resnet_of_torchnet_models_and_wrappers():
     from landscape_plugins.cifar.potential import Autocast
 
     torch.manual_seed(0)
-    _check_exact(_potential(SmallResNet(1, 10, 4), torch.randn(8, 3, 8, 8), 10), seeds=(1,))
+    _check_exact(_potential(SmallResNet(8, width=4, num_classes=10), torch.randn(8, 3, 8, 8), 10), seeds=(1,))
     spec = permutation_spec(Autocast(build_model("resnet8-w4")))  # the bf16 wrapper of the CIFAR plugin
     assert all(s.name.startswith("net.") for g in spec.groups for s in g.slots)
     # the stage-2 stream: stage 1's channels shifted by the padding, plus a group of new ones
