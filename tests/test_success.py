@@ -97,3 +97,13 @@ def test_bounds_are_widened_to_hold_what_the_user_asked_for():
     far = Path(np.array([[-5.0, 1.0], [0.6, 0.0]]))  # a start the user placed outside the box
     assert bounds_problem(np.array([-4.64, 2.0]), far, mb) is None
     assert bounds_problem(np.array([0.0, 1.0]), start, DoubleWell()) is None  # no bounds declared
+
+
+def test_the_force_floor_ignores_an_energy_offset_and_scales_with_the_range():
+    from landscape.optimizers.band import force_floor
+
+    pivots = np.stack([np.linspace(-1.0, 1.0, 9), np.zeros(9)], axis=1)
+    e = DoubleWell().energy_and_gradient(pivots)[0]
+    assert force_floor(pivots, e + 1e8) == pytest.approx(force_floor(pivots, e), rel=1e-6)
+    assert force_floor(pivots, 3 * e) == pytest.approx(3 * force_floor(pivots, e))
+    assert force_floor(pivots, e) == pytest.approx(1e-10 * 1.0 / 0.25)  # range 1 over spacing 0.25

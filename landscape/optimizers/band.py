@@ -34,7 +34,7 @@ _METHODS = ("neb", "string")
 #: stiffness (bench/bench_defaults.py: best on the analytic surfaces at 5-33 pivots).
 AUTO_SPRING_SCALE = 1 / 40
 
-#: A force this small against the starting path's energy scale over its pivot spacing
+#: A force this small against the starting path's energy range over its pivot spacing
 #: is round-off, not a direction to move in (`force_floor`).
 FORCE_FLOOR_RTOL = 1e-10
 
@@ -99,17 +99,18 @@ def auto_spring(pivots: Any, energies: Any, gradients: Any) -> float:
 
 def force_floor(pivots: Any, energies: Any) -> float:
     """The force below which a band counts as converged whatever the relative test
-    says: `FORCE_FLOOR_RTOL` x the largest |energy| / the mean pivot spacing.
+    says: `FORCE_FLOOR_RTOL` x the energy range along the path / the mean pivot spacing.
 
     Why: `frtol` is relative to the starting path's largest force, which is 0 for a
     start that already is the minimum energy path (a straight line across a symmetric
     double well), so the relative test alone never passes and such a band spends its
     whole budget standing still (5,000 steps, 35,081 evaluations).  Energy over length
-    is a force on the potential's own scale, and 1e-10 of it is round-off."""
+    is a force on the potential's own scale, and 1e-10 of it is round-off; the range,
+    not the size, of the energies, so that a constant offset changes nothing."""
     e = to_numpy(energies)
     xp = array_namespace(pivots)
     spacing = float(to_numpy(xp.sum(xp.sqrt(xp.sum((pivots[1:] - pivots[:-1]) ** 2, axis=1))))) / (len(e) - 1)
-    scale = float(np.max(np.abs(e)))
+    scale = float(np.max(e) - np.min(e))
     if not (np.isfinite(scale) and np.isfinite(spacing) and spacing > 0):
         return 0.0
     return FORCE_FLOOR_RTOL * scale / spacing
