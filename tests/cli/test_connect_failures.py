@@ -127,3 +127,25 @@ def test_a_starting_path_too_long_to_measure_is_refused(tmp_path):
         warnings.simplefilter("always")
         r = run(["connect", "mueller-brown", "--init", str(f), "--method", "string"], expect=1)
     assert [str(w.message) for w in caught] == [] and "too long to measure" in error_line(r)
+
+
+def test_a_numerical_fault_is_reported_and_exits_1(tmp_path):
+    f = tmp_path / "nanmid.py"
+    f.write_text(
+        "import numpy as np\n"
+        "from landscape import Potential\n"
+        "class NanMid(Potential):\n"
+        "    '''A tilted double well that turns NaN near its middle after 40 evaluations.'''\n"
+        "    dim = 2\n"
+        "    minima = {'L': np.array([-1.0, 0.0]), 'R': np.array([1.0, 0.0])}\n"
+        "    calls = 0\n"
+        "    def energy_and_gradient(self, x):\n"
+        "        NanMid.calls += len(x)\n"
+        "        e = (x[:, 0] ** 2 - 1) ** 2 + 2 * x[:, 1] ** 2 + 0.1 * x[:, 0] * x[:, 1]\n"
+        "        g = np.stack([4 * x[:, 0] * (x[:, 0] ** 2 - 1) + 0.1 * x[:, 1], 4 * x[:, 1] + 0.1 * x[:, 0]], 1)\n"
+        "        if NanMid.calls > 40:\n"
+        "            e = np.where(np.abs(x[:, 0]) < 0.3, np.nan, e)\n"
+        "        return e, g\n")
+    r = run(["connect", f"{f}:NanMid", "--start", "L", "--end", "R", "--method", "neb", "--no-relax-ends", "--json"],
+            expect=1)
+    assert json.loads(r.stdout)["status"] == "numerical_fault" and "did not succeed: numerical_fault" in error_line(r)
