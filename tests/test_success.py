@@ -107,3 +107,29 @@ def test_the_force_floor_ignores_an_energy_offset_and_scales_with_the_range():
     assert force_floor(pivots, e + 1e8) == pytest.approx(force_floor(pivots, e), rel=1e-6)
     assert force_floor(pivots, 3 * e) == pytest.approx(3 * force_floor(pivots, e))
     assert force_floor(pivots, e) == pytest.approx(1e-10 * 1.0 / 0.25)  # range 1 over spacing 0.25
+
+
+def test_the_sanity_test_runs_on_torch_arrays_and_on_a_resumed_state():
+    torch = pytest.importorskip("torch")
+    from landscape.driver import Budget, optimize
+    from landscape.optimizers.band import ElasticBand
+
+    class TorchWell(DoubleWell):
+        def asarray(self, x):
+            return torch.as_tensor(np.asarray(x), dtype=torch.float64)
+
+        def energy_and_gradient(self, x):
+            e = (x[:, 0] ** 2 - 1) ** 2 + 2 * x[:, 1] ** 2
+            return e, torch.stack([4 * x[:, 0] * (x[:, 0] ** 2 - 1), 4 * x[:, 1]], dim=1)
+
+    pot = TorchWell()
+    start = Path(pot.asarray(np.array([[-1.0, 0.0], [-0.1, 0.0], [1.0, 0.0]])))
+    energies = pot.energy(start.pivots)
+    assert rise_problem(1.0, start, energies, pot, 9) == (None, 18)  # the dense points, as tensors
+    assert bounds_problem(torch.tensor([0.0, 0.0]), start, pot) is None
+    band = ElasticBand(method="neb", climb=True, fmax=1e-6)
+    line = Path(pot.asarray(np.stack([np.linspace(-1.0, 1.0, 5), np.linspace(0.0, 0.2, 5)], axis=1)))
+    first = optimize(band, pot, line, budget=Budget(max_steps=3))
+    resumed = optimize(band, pot, line, state=first.state, budget=Budget(max_steps=2000))  # nit > 0: start re-evaluated
+    fresh = optimize(band, pot, line, budget=Budget(max_steps=2000))
+    assert resumed.success and resumed.nfev == fresh.nfev and resumed.saddle_energy == pytest.approx(1.0, abs=1e-6)
