@@ -192,7 +192,7 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
     """
     from landscape.executors import make_executor
     from landscape.explore import ExploreBudget, ExploreStatus, explore
-    from landscape.store import Store
+    from landscape.store import Store, check_writable
 
     _check_positive(pivots=pivots, steps=steps, pairs_per_round=batch, workers=workers, max_runs=max_runs,
                     max_evaluations=max_evaluations, max_seconds=max_seconds)
@@ -207,6 +207,7 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
     with Store.open(file) as store:
         desc = store.potential_description
         store.read_minima()  # a clear error when there are none
+    check_writable(file)  # a read-only store is refused before its settings are compared
     given = {"method": method, "schedule": schedule, "climb": climb, "fmax": fmax, "pivots": pivots,
              "steps": steps, "batch": batch, "rule": rule, "order": order}
     stored = _stored_options(file)

@@ -800,6 +800,7 @@ def explore(
     """
     from .connect import make_optimizer
     from .executors import Executor, LocalExecutor, make_executor
+    from .store import check_writable
 
     _check_choice(rule, order)
     if pivots is not None and pivots < 3:
@@ -810,6 +811,7 @@ def explore(
     filename = None if store is None else store_path(store)
     with contextlib.ExitStack() as stack:
         if filename is not None:  # one writer per store, for the whole exploration
+            check_writable(filename)
             stack.enter_context(WriterLock(filename))
         state = _load_state(potential, minima, names, filename, store_description)
         aligner = potential if symmetry_of(potential) is not None else None

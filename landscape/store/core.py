@@ -31,7 +31,7 @@ from .layout import (CYCLE_ARRAYS, FORMAT, PATH_ATTRS, PROFILE_ARRAYS, RESERVED_
 from .opening import OURS, enclosing_store, is_store, layout_of, open_reader, unfinished_folder
 from .tree import INDEX, UNITS, FolderTree, is_group
 
-__all__ = ["Store", "remove_store"]
+__all__ = ["Store", "remove_store", "check_writable"]
 
 _COMPRESSIONS = (None, "gzip", "lzf")
 _README = """This folder is a landscape store.  index.sqlite (SQLite) names every group,
@@ -76,8 +76,10 @@ def _check_compression(compression: str | None) -> None:
         raise LandscapeError(f"unknown compression {compression!r}; use one of {_COMPRESSIONS}")
 
 
-def _writable_folder(filename: str) -> None:
-    """Refuse, in one line, a target a writer must not touch."""
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Refuse, in one line, a target a writer must not touch (before any other check, so
+    the user learns first that no run can write there)."""
+    filename = store_path(path)
     kind = layout_of(filename)
     if kind == "file":
         raise LandscapeError(
@@ -142,7 +144,7 @@ class Store:
         _check_compression(compression)
         if overwrite and layout_of(filename) == "file" and is_store(filename):
             _remove_file(filename)  # replacing a single-file store by a folder, as asked
-        _writable_folder(filename)
+        check_writable(filename)
         if layout_of(filename) == "folder" and not overwrite and not unfinished_folder(filename):
             raise LandscapeError(f"store {filename} already exists; pass overwrite=True to replace it")
         created = not os.path.exists(filename)
@@ -179,7 +181,7 @@ class Store:
         """Start a transaction on an existing store: its writes commit together or not at all."""
         filename = store_path(path)
         _check_compression(compression)
-        _writable_folder(filename)
+        check_writable(filename)
         if layout_of(filename) is None:
             raise LandscapeError(f"store {filename} does not exist; create it with Store.create")
         root, tree = open_reader(filename)  # never build on a damaged or newer store

@@ -208,4 +208,4 @@ def test_the_docs_run_as_written(tmp_path, monkeypatch):
                 for line in block.splitlines() if line.startswith("landscape ")]
     assert commands
     for line in commands:
-        run(shlex.split(line)[1:])
+        run(shlex.split(line, comments=True)[1:])
