@@ -192,7 +192,10 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
     hessian = _certificate(pot, result, certify)
     from landscape.hessian import judge
 
-    result = judge(result, hessian.get("hessian", {}))
+    judged = judge(result, hessian.get("hessian", {}))
+    if stored and judged.status is not result.status:
+        _store_verdict(stored, f"{a_name}-{b_name}", judged)
+    result = judged
     emit(as_json, {**_result_payload(result, stored, resumed), "ends": {e.label: e.as_dict() for e in ends},
                    "reused": reused, **({"aligned": aligned} if aligned else {}), **hessian}, [
         *([f"{stored} already holds this path, finished with the same settings: reused it, nothing was computed "
@@ -213,6 +216,20 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
     ])
     fail_unless_success(result, f"{method} {a_name} -> {b_name}")
     _fail_uncertified(hessian, certify)
+
+
+def _store_verdict(filename: str, name: str, result: Any) -> None:
+    """Record the Hessian's verdict in the store, so `inspect` and later readers see the
+    status this command reports.  A store that cannot be written (read-only media, a
+    writer at work) keeps the run's own status; the verdict is reported all the same."""
+    from landscape.lock import WriterLock
+    from landscape.store import Store
+
+    try:
+        with WriterLock(filename), Store.write(filename) as store:
+            store.set_status(name, result.status, result.message)
+    except LandscapeError:
+        pass
 
 
 def _energy_lines(result: Any) -> list[str]:

@@ -48,6 +48,10 @@ def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
         raise LandscapeError(f"{file}: {len(problems)} integrity problems: " + "; ".join(problems))
 
 
+# Statuses whose climber is no saddle estimate: the path's highest point still bounds the barrier.
+_NO_SADDLE = frozenset({"saddle_not_at_top", "not_a_saddle", "max_steps", "max_evaluations"})
+
+
 def _saddle_words(info: dict[str, Any]) -> str:
     """The path's saddle figures, each named for what it is (as `report` names them)."""
     saddle, bound = info.get("saddle_energy"), info.get("upper_bound")
@@ -55,6 +59,10 @@ def _saddle_words(info: dict[str, Any]) -> str:
         return "no energies"
     if info.get("status") in ("running", "interrupted"):  # a climber still on its way up
         return f"highest pivot so far {saddle:.10g} (the run is not finished)"
+    if info.get("status") in _NO_SADDLE:
+        return f"highest point {bound if bound is not None else saddle:.10g} (an upper bound, no saddle estimate)"
+    if info.get("status") in ("diverged", "numerical_fault"):
+        return f"highest point {saddle:.10g} (the band broke: neither a saddle estimate nor a bound)"
     if not info.get("climbing"):
         return f"upper bound {saddle:.10g} (no climbing image)"
     if bound is None or saddle == bound:

@@ -448,6 +448,14 @@ class Store:
         c.attrs.update(attrs)
         return c
 
+    @_reporting("write a verdict", writes=True)
+    def set_status(self, name: str, status: Status, message: str) -> None:
+        """Replace the status and message of finished path `name`, nothing else: a verdict
+        reached after the run (a climber whose Hessian is not index 1 is no saddle)."""
+        self._require_writable()
+        g = self._path_group(name)
+        g.attrs.update({"status": Status(status).value, "message": str(message)})
+
     @_reporting("delete path", writes=True)
     def delete_path(self, name: str) -> None:
         """Remove /paths/<name> with its cycles and checkpoint."""

@@ -63,3 +63,14 @@ def test_a_finished_answer_needs_no_write_access(tmp_path):
                 os.chmod(os.path.join(here, name), 0o755)
     assert code == 0, err
     assert refused == 1 and "ermission denied" in why  # writing still needs the lock, and fails in one line
+
+
+def test_a_climber_that_is_no_saddle_is_recorded_as_such(tmp_path):
+    """The ring's AutoNEB climber ends on the index-2 maximum at (0, 0), energy 2 (the
+    true saddles are 1): connect says not_a_saddle, and so does the store afterwards."""
+    r = invoke(["connect", "ring", "--start", "A", "--end", "B", "--out", tmp_path / "r"])
+    assert r.exit_code == 1 and "not_a_saddle" in error_line(r)
+    line = [x for x in run(["inspect", tmp_path / "r"]).stdout.splitlines() if x.startswith("path A-B")][0]
+    assert "not_a_saddle" in line and "highest point 2 (an upper bound, no saddle estimate)" in line
+    again = invoke(["connect", "ring", "--start", "A", "--end", "B", "--out", tmp_path / "r"])
+    assert again.exit_code == 1 and "not_a_saddle" in error_line(again)  # the stored answer, judged the same
