@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from .main import main
 
-__all__ = ["invoke", "run", "error_line", "snapshot", "unprivileged"]
+__all__ = ["invoke", "run", "error_line", "snapshot", "unprivileged", "read_terminal"]
 
 
 class _Script:
@@ -131,3 +131,19 @@ def unprivileged(fn: Callable[[], int]) -> tuple[int, str]:
         err = fh.read()
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), err
+
+
+def read_terminal(master: int) -> bytes:
+    """Everything written to a pseudo-terminal until the process on its other side closes
+    it (reading then fails with EIO on Linux, or returns nothing); `master` is closed."""
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return b"".join(chunks)

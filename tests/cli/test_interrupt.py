@@ -20,7 +20,7 @@ import pytest
 
 from landscape.store import Store
 from landscape_cli import entry
-from landscape_cli.testing import error_line, invoke, run
+from landscape_cli.testing import error_line, invoke, read_terminal, run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SPEC = f"{DATA / 'interrupting_potential.py'}:Interrupting"
@@ -209,18 +209,8 @@ def test_on_a_terminal_the_line_replaces_the_echoed_ctrl_c(tmp_path):
     os.close(slave)
     _wait_for_steps(log, 2, proc)
     proc.send_signal(signal.SIGINT)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the terminal closed with the process
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
+    text = read_terminal(master).decode().replace("\r\n", "\n")
     assert proc.wait(timeout=60) == 130
-    text = b"".join(chunks).decode().replace("\r\n", "\n")
     assert text.startswith("\rerror: interrupted by the user") and text.count("\n") == 1, repr(text)
 
 

@@ -14,6 +14,8 @@ import termios
 
 import pytest
 
+from landscape_cli.testing import read_terminal
+
 pytest.importorskip("torch")
 
 
@@ -23,17 +25,8 @@ def _stderr_on_a_terminal(args: list[str], cwd: str) -> tuple[int, str]:
     proc = subprocess.Popen([sys.executable, "-m", "landscape_cli.main", *args], stdout=subprocess.DEVNULL,
                             stderr=slave, cwd=cwd, env={**os.environ, "OMP_NUM_THREADS": "1"})
     os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the terminal closed with the process
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    return proc.wait(timeout=300), b"".join(chunks).decode(errors="replace")
+    text = read_terminal(master).decode(errors="replace")
+    return proc.wait(timeout=300), text
 
 
 MLP = ["-o", "hidden=8", "-o", "n_train=64", "-o", "n_test=64"]
