@@ -12,6 +12,7 @@ Neither ray nor torch is imported by this module; `RayExecutor` imports ray when
 from __future__ import annotations
 
 import os
+import signal
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -223,8 +224,36 @@ _EVENTS: list[Any] = []
 
 
 def _process_init(source: PotentialSource, token: str, events: Any = None) -> None:
+    _interrupt_once()
     _resolve(source, token)
     _EVENTS[:] = [] if events is None else [events]
+
+
+# Seconds after a worker's first SIGINT/SIGTERM during which another one is ignored.
+_WORKER_GRACE = 2.0
+
+
+def _interrupt_once() -> None:
+    """In a pool worker: the first SIGINT or SIGTERM stops the run in hand as Ctrl-C does
+    (KeyboardInterrupt: the run returns its state for the main process to commit), and a
+    second one within `_WORKER_GRACE` is ignored.  A signal sent to the whole process group
+    (a batch system's time limit) and the Ctrl-C the main process forwards then interrupt
+    once, instead of killing the worker with its run's progress; a later one acts as usual."""
+    first: list[float] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        now = time.monotonic()
+        if not first:
+            first.append(now)
+            raise KeyboardInterrupt
+        if now - first[0] < _WORKER_GRACE:
+            return
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, handler)
 
 
 def _process_run(token: str, task: PairTask, pair: tuple[int, int] | None = None) -> Result:

@@ -272,3 +272,29 @@ def test_sigterm_stops_a_process_pool_exploration_as_ctrl_c_would(tmp_path):
     _one_line(err, "the same command continues the exploration")
     done = json.loads(run([*args, "--json"]).stdout)
     assert done["complete"] and done["runs"] == 1
+
+
+def test_sigterm_to_the_whole_process_group_keeps_the_workers_progress(tmp_path):
+    """A batch system's time limit signals every process of the job at once: the workers
+    get SIGTERM themselves and, right after, the Ctrl-C the main process forwards.  They
+    stop their runs once, hand back the state, and the main process commits it."""
+    store = tmp_path / "m"
+    run(["minima", SLOW, "--starts", "10", "--out", store])
+    trace = tmp_path / "calls"
+    env = {**os.environ, "SLOW_POTENTIAL_DELAY": "0.2", "SLOW_POTENTIAL_TRACE": str(trace)}
+    proc = subprocess.Popen([SCRIPT, "explore", str(store), "--method", "neb", "--fmax", "1e-4", "--executor",
+                             "process", "--workers", "2"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (trace.exists() and len(trace.read_text().splitlines()) >= 6):  # the workers are computing
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    _one_line(err, "the same command continues the exploration")
+    from landscape.store import Store
+
+    with Store.open(store) as s:
+        kept = [s.path_info(name) for name in s.path_names()]
+    assert kept and all(info["nit"] > 0 and info["status"] in ("running", "interrupted") for info in kept), kept
