@@ -34,7 +34,7 @@ def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
     from landscape.executors import PotentialSpec
     from landscape.identity import rebuild, spec_of
 
-    return rebuild(desc), PotentialSpec(*spec_of(desc))
+    return rebuild(desc), PotentialSpec(*spec_of(desc), description=desc)  # workers check its source too
 
 
 def _check_out(out: str, force: bool) -> None:

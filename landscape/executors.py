@@ -49,14 +49,22 @@ EXECUTORS = ("local", "process", "ray")
 
 @dataclass(frozen=True)
 class PotentialSpec:
-    """A potential by registry name and options: rebuilt with `load_potential` where it runs."""
+    """A potential by registry name and options: rebuilt with `load_potential` where it runs.
+
+    With the `description` a store recorded, a worker rebuilds it as readers of the store
+    do (`landscape.identity.rebuild`): a potential file edited since the store was written
+    is refused there too, instead of computing paths on another surface."""
 
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    description: Mapping[str, Any] | None = None
 
     def build(self) -> Potential:
+        from .identity import rebuild
         from .registry import load_potential
 
+        if self.description is not None:
+            return rebuild(self.description)
         return load_potential(self.name, dict(self.options))
 
 

@@ -296,3 +296,18 @@ def test_str_options_that_look_like_numbers_keep_their_own_stores(tmp_path, vers
     run(_connect(versioned, nan, "-o", "version=nan", "-o", "scale=1"))
     again = json.loads(run(_connect(versioned, nan, "-o", "version=nan", "-o", "scale=1.0")).stdout)
     assert again["reused"]  # a NaN-looking value names one setting, which its store matches
+
+
+def test_a_worker_rebuilding_an_edited_file_refuses_it(scaled):
+    """A process or Ray worker rebuilds the store's potential from its description: an
+    edit made during the exploration is refused there as the main process refuses it."""
+    from landscape.executors import PotentialSpec
+    from landscape.identity import spec_of
+
+    description = record(load_potential(scaled))
+    spec = PotentialSpec(*spec_of(description), description=description)
+    assert spec.build().describe()["name"] == load_potential(scaled).describe()["name"]
+    _edit(scaled, "e = self.scale", "e = 0.25 + self.scale")
+    with pytest.raises(LandscapeError, match="changed since the store was written"):
+        spec.build()
+    PotentialSpec(*spec_of(description)).build()  # by name and options alone: no store to answer to
