@@ -4,8 +4,9 @@
     run(["connect", "mueller-brown", "--start", "A", "--end", "B"])      # asserts exit 0
     error_line(invoke(["inspect", "missing.h5"]))                          # the one error line
 
-`main()` (the script's entry point) is what turns every failure into one line, so the
-tests drive it rather than the bare click group.
+`main()` (what the console script, `landscape_cli.entry`, runs once its signal handlers
+are in place) turns every failure into one line, so the tests drive it rather than the
+bare click group.
 """
 from __future__ import annotations
 
