@@ -114,3 +114,14 @@ def test_a_module_imported_first_does_not_hide_the_function_of_its_name():
             "assert connect is sys.modules['landscape.connect'].connect; "
             "assert explore is sys.modules['landscape.explore'].explore")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_readme_map_names_every_module_of_the_core():
+    """README's "What is inside" is kept by hand: every module of landscape/ (and every
+    subpackage) must be named in it, so a new one cannot hide."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    modules = [p for p in (root / "landscape").iterdir() if p.name != "__init__.py" and not p.name.startswith("_")
+               and (p.suffix == ".py" or (p / "__init__.py").exists() or p.is_dir() and any(p.glob("*.py")))]
+    missing = [p.name for p in modules if f"`landscape/{p.name}{'/' if p.is_dir() else ''}`" not in readme]
+    assert not missing, f"README's map misses {missing}"
