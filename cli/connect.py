@@ -32,6 +32,7 @@ def _result_payload(result: Any, store: str | None,
         "climbing": result.climbing,
         "climber_at_top": result.climber_at_top,
         "evaluations": result.nfev,
+        "samples": result.samples,  # {"gradient", "forward"}: data samples a network evaluated, else None
         "iterations": result.nit,
         "pivots": result.path.n_pivots,
         "spring": json_number(getattr(result.state, "spring", 0.0)) or None,  # NEB's constant, measured when auto
@@ -210,6 +211,8 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
         *_energy_lines(result),
         f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations"
+        + (f" ({result.samples['gradient']:,} sample-gradients, {result.samples['forward']:,} sample-evaluations)"
+           if result.samples else "")
         + (f", spring {result.state.spring:.4g}" if getattr(result.state, "spring", 0.0) else "")
         + (f", stored in {stored}" if stored else ""),
         *_certificate_lines(hessian),

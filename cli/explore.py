@@ -224,22 +224,36 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
         raise Interrupted(f"{file}: {ex.message}; the same command continues the exploration")
     computed = len(ex.edges)
     failed = _failed_paths(ex, file)
+    spent = _samples(ex)
     emit(as_json, {
         "store": file, "status": ex.status.value, "message": ex.message, "complete": ex.complete,
         "runs": ex.runs, "runs_resumed": ex.runs_resumed, "evaluations": ex.evaluations, "seconds": ex.seconds,
         "pairs_computed": computed,
         "pairs_total": ex.pairs_total, "names": list(ex.names), "tree": _tree_rows(ex),
         "executor": executor_kind, "batches": [[list(p) for p in b] for b in ex.batches],
-        "paths_failed": failed,
+        "paths_failed": failed, **spent,
     }, [
         f"{file}: {ex.status.value} ({ex.message})",
         f"this call: {ex.runs} runs, {ex.evaluations} evaluations, {ex.seconds:.2f} s ({executor_kind} executor)",
+        *([f"this call's paths evaluated {spent['samples']['gradient']:,} sample-gradients and "
+           f"{spent['samples']['forward']:,} sample-evaluations"] if spent["samples"] else []),
         f"pairs with a path: {computed} of {ex.pairs_total}; minimum spanning tree:",
         *_tree_lines(ex),
     ])
     if failed:  # reported above; a failed path makes the command fail too (docs/cli.md)
         raise LandscapeError(f"{file}: {failed} of {computed} paths failed (diverged or a numerical fault, "
                              "or no finite bound); landscape inspect shows each status")
+
+
+def _samples(ex: Any) -> dict[str, Any]:
+    """The samples of the paths this call ran: their total ("samples") and per path
+    ("path_samples"); None and {} for a potential that counts none."""
+    from landscape.potential import SAMPLE_KINDS
+
+    per_path = {ex.paths.get(pair, f"{ex.names[pair[0]]}-{ex.names[pair[1]]}"): r.samples
+                for pair, r in ex.results.items() if r.samples is not None}
+    total = {k: sum(s[k] for s in per_path.values()) for k in SAMPLE_KINDS} if per_path else None
+    return {"samples": total, "path_samples": per_path}
 
 
 def _failed_paths(ex: Any, file: str) -> int:

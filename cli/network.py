@@ -137,10 +137,19 @@ def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs
              f"{config.epochs} epochs each, {run.seconds:.1f} s)"
              + (f"; continued minimum {run.resumed[0]} after epoch {run.resumed[1]}" if run.resumed else "")]
     lines += [f"  {name} (seed {s}): train loss {_g(v.get('train_loss'))}, test loss {_g(v.get('test_loss'))}, "
-              f"test error {_pct(v.get('test_error'))}" for (name, v), s in zip(run.final.items(), run.seeds)]
+              f"test error {_pct(v.get('test_error'))}, {_samples_line(run.samples.get(name))}"
+              for (name, v), s in zip(run.final.items(), run.seeds)]
     emit(as_json, {"store": run.store, "names": list(run.names), "seeds": list(run.seeds),
                    "trained": list(run.trained), "resumed": list(run.resumed) if run.resumed else None,
-                   "epochs": config.epochs, "seconds": run.seconds, "final": rows}, lines)
+                   "epochs": config.epochs, "seconds": run.seconds, "final": rows,
+                   "samples": {name: dict(v) for name, v in run.samples.items()}}, lines)
+
+
+def _samples_line(samples: Any) -> str:
+    """Samples spent, as the lines of `train` and `connect` print them."""
+    if not samples:
+        return "samples not counted"
+    return f"{samples['gradient']:,} sample-gradients + {samples['forward']:,} sample-evaluations"
 
 
 def _g(v: Any) -> str:
@@ -155,24 +164,29 @@ def _pct(v: Any) -> str:
 
 
 def _evaluate_one(file: str, pot: Any, name: str, per_segment: int, batch_size: int, out: str | None) -> dict[str, Any]:
+    from landscape.potential import samples_since
     from landscape.store import Store
     from landscape_plugins.cifar.report import evaluation_digest, save_path_evaluation
     from landscape_plugins.torchnet.evaluate import evaluate_path, plot_profile
 
     with Store.open(file) as store:
         result = store.read_result(name)
+    mark = pot.cost()
     ev = evaluate_path(pot, result, per_segment, batch_size=batch_size)
+    spent = samples_since(pot, mark)
     with Store.write(file) as store:
         save_path_evaluation(store, f"evaluation-{name}", ev, evaluation_digest(result.path.pivots, per_segment))
     png = picture_name(file, out, f"{name}-evaluation")
     fig = plot_profile(ev, png, title=f"{os.path.basename(file)}: path {name}")
     fig.clf()
-    return {"summary": ev.summary(), "figure": png}
+    # samples: what the path's run evaluated (None before the counters); evaluation_samples: this evaluation
+    return {"summary": ev.summary(), "figure": png, "samples": result.samples, "evaluation_samples": spent}
 
 
 def _evaluation_lines(name: str, info: Mapping[str, Any]) -> list[str]:
     s = info["summary"]
-    lines = [f"path {name}: {s['points']} points; figure {info['figure']}",
+    lines = [f"path {name}: {s['points']} points; figure {info['figure']}; the path's run: "
+             f"{_samples_line(info.get('samples'))}; this evaluation: {_samples_line(info.get('evaluation_samples'))}",
              f"  {'metric':<12}{'start':>10}{'end':>10}{'max':>10}{'max-mean':>11}{'gap-line':>11}{'sad-high':>11}"]
     for key in ("train_loss", "train_error", "test_loss", "test_error"):
         if key in s:

@@ -18,7 +18,7 @@ from .climber import climber_energy
 from .errors import LandscapeError
 from .optimizers.base import OptimizerState, PathOptimizer
 from .path import Path, Profile, dense_fractions, merge_profile, to_numpy
-from .potential import Potential
+from .potential import Potential, add_samples, samples_since
 from .result import CycleRecord, Result, Status
 from .sanity import bounds_problem, rise_problem
 
@@ -68,6 +68,7 @@ def optimize(
     check_every: int = 1,
     state: OptimizerState | None = None,
     per_segment: int = 9,
+    samples_from: dict[str, int] | None = None,
 ) -> Result:
     """Run `optimizer` from `path` (or from a saved `state`) until it stops.
 
@@ -75,6 +76,10 @@ def optimize(
     never stop, so one of them is required.  The final path's energy profile, with
     `per_segment` points between pivots, is reused from a final AutoNEB cycle or
     evaluated once at the end (energies only).
+
+    `samples` of the result and of each new cycle count from `samples_from`, a reading
+    of `potential.cost()` (default: the reading before `init`, or now when a `state` is
+    given): a resumed run passes the reading that makes it count on where it stopped.
     """
     if check_every < 1:
         raise LandscapeError(f"check_every must be >= 1, got {check_every}")
@@ -84,6 +89,7 @@ def optimize(
         if all(t is None for t in tolerances):
             raise LandscapeError("no way to stop: give a step/evaluation/time budget or a convergence tolerance")
     started = time.monotonic()
+    origin = potential.cost() if samples_from is None else samples_from
     state = optimizer.init(path, potential) if state is None else state
     # The evaluated starting path, for the sanity test at the end (a resumed run has
     # moved on from it: its energies are evaluated again then).
@@ -104,7 +110,7 @@ def optimize(
                 break
             state = optimizer.step(state, potential)
             history.append(state.max_energy)
-            seen_cycles = _report_cycles(state, seen_cycles, on_cycle)
+            state, seen_cycles = _report_cycles(state, seen_cycles, on_cycle, potential, origin)
             if bar is not None:
                 bar.update(1)
                 if state.nit % check_every == 0:
@@ -124,7 +130,7 @@ def optimize(
     climbing = bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False))
     result = Result(path=final, status=status, message=message, nit=state.nit, nfev=state.nfev + extra,
                     profile=profile, climbing=climbing, history=host_scalars(history), cycles=state.cycles,
-                    config=optimizer.to_config(), state=state)
+                    config=optimizer.to_config(), state=state, samples=samples_since(potential, origin))
     # No run ends in success with its climber below the top of its own path (a
     # mini-batch loss is left alone: its profile mixes batches).
     if climbing and result.success and not result.climber_at_top and not potential.stochastic:
@@ -149,20 +155,28 @@ def _check_sane(result: Result, potential: Potential, start: Path, per_segment: 
         # counted, as the fresh run's first evaluation already counted them (a resumed
         # run reports the evaluations of the uninterrupted one)
         energies = potential.energy(start.pivots)
+    mark = potential.cost()
     why, spent = rise_problem(result.upper_bound, start, energies, potential, per_segment)
     why = why or bounds_problem(result.saddle, start, potential)
-    result = replace(result, nfev=result.nfev + spent)
+    result = replace(result, nfev=result.nfev + spent,
+                     samples=add_samples(result.samples, samples_since(potential, mark)))
     if why is None:
         return result
     return replace(result, status=Status.DIVERGED, message=f"{result.message}; but {why}")
 
 
-def _report_cycles(state: OptimizerState, seen: int, on_cycle: Sequence[CycleCallback]) -> int:
+def _report_cycles(state: OptimizerState, seen: int, on_cycle: Sequence[CycleCallback], potential: Potential,
+                   origin: dict[str, int] | None) -> tuple[OptimizerState, int]:
+    """Stamp new cycle records with the samples spent so far, then report them."""
     cycles = state.cycles
+    if len(cycles) > seen and origin is not None:
+        spent = samples_since(potential, origin)
+        state = state.with_cycles(cycles[:seen] + tuple(replace(r, samples=spent) for r in cycles[seen:]))
+        cycles = state.cycles
     for record in cycles[seen:]:
         for cb in on_cycle:
             cb(record)
-    return len(cycles)
+    return state, len(cycles)
 
 
 def _final_profile(state: OptimizerState, potential: Potential, per_segment: int) -> tuple[Profile | None, int]:

@@ -28,7 +28,15 @@ __all__ = [
     "ChunkedPotential",
     "gradient_error",
     "as_batch",
+    "SAMPLE_KINDS",
+    "add_samples",
+    "samples_since",
 ]
+
+#: The counters of `Potential.cost`: data samples pushed through forward and backward
+#: ("gradient") and through forward only ("forward": energies, BatchNorm calibration,
+#: whole-set evaluations).  Results carry them as `samples`, the device-independent cost.
+SAMPLE_KINDS = ("gradient", "forward")
 
 
 def as_batch(x: Any, dim: int) -> Any:
@@ -88,6 +96,12 @@ class Potential(ABC):
         its description: what a reader needs to interpret the energies (a network's
         BatchNorm mode, say).  None by default."""
         return {}
+
+    def cost(self) -> dict[str, int] | None:
+        """Samples evaluated so far, {"gradient": n, "forward": m} (`SAMPLE_KINDS`), for
+        potentials over data (networks); None for analytic ones, whose cost is the
+        evaluated points that results already count (`nfev`)."""
+        return None
 
     def checkpoint_state(self) -> dict[str, Any] | None:
         """JSON-able state a resumed run must restore to continue identically (e.g. a
@@ -157,6 +171,9 @@ class PotentialWrapper(Potential):
 
     def result_attrs(self) -> dict[str, Any]:
         return self.inner.result_attrs()
+
+    def cost(self) -> dict[str, int] | None:
+        return self.inner.cost()
 
     def checkpoint_state(self) -> dict[str, Any] | None:
         return self.inner.checkpoint_state()
@@ -253,6 +270,23 @@ class ChunkedPotential(PotentialWrapper):
 
         xp = array_namespace(x)
         return xp.concat([self.inner.energy(c) for c in self._split(x)])
+
+
+def add_samples(a: Mapping[str, int] | None, b: Mapping[str, int] | None, sign: int = 1) -> dict[str, int] | None:
+    """`a + sign * b` per counter; None when `a` is None (a potential that counts nothing).
+
+    >>> add_samples({"gradient": 5, "forward": 1}, {"gradient": 2}, -1)
+    {'gradient': 3, 'forward': 1}
+    """
+    if a is None:
+        return None
+    b = b or {}
+    return {k: int(a.get(k, 0)) + sign * int(b.get(k, 0)) for k in SAMPLE_KINDS}
+
+
+def samples_since(potential: Potential, mark: Mapping[str, int] | None) -> dict[str, int] | None:
+    """Samples `potential` evaluated since its `cost()` read `mark`; None when it counts none."""
+    return add_samples(potential.cost(), mark, -1)
 
 
 def gradient_error(potential: Potential, x: Any, eps: float = 1e-6) -> float:

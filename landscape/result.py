@@ -52,7 +52,9 @@ class CycleRecord:
 
     `dense_t`/`dense_energies` are the arc-length fractions and energies of the
     points evaluated between pivots; `inserted` holds the arc fractions of the pivots
-    added after the cycle (empty when none were needed).
+    added after the cycle (empty when none were needed).  `nfev` and `samples` count
+    since the run began, up to the cycle's commit (`samples` includes the first
+    evaluation of the next cycle's band; None for potentials that count no samples).
     """
 
     index: int
@@ -65,6 +67,7 @@ class CycleRecord:
     residuals: np.ndarray
     inserted: np.ndarray
     nfev: int
+    samples: dict[str, int] | None = None
 
     @property
     def saddle_energy(self) -> float:
@@ -84,7 +87,9 @@ class Result:
     `saddle_energy` is never below `upper_bound` by more than the climber tolerance.
     `history` holds the highest pivot energy after every step; `cycles` the AutoNEB
     cycle records; `config` the optimizer's settings as JSON-able
-    data; `state` the final optimizer state for resuming (not stored).
+    data; `state` the final optimizer state for resuming (not stored).  `samples`
+    counts the data samples the run evaluated, {"gradient": ..., "forward": ...}
+    (`Potential.cost`), None for a potential that counts none.
     """
 
     path: Path
@@ -98,6 +103,7 @@ class Result:
     cycles: tuple[CycleRecord, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
     state: Any = None
+    samples: dict[str, int] | None = None
 
     @property
     def success(self) -> bool:
@@ -110,7 +116,8 @@ class Result:
         rows = [("message", self.message), ("success", self.success), ("status", str(self.status)),
                 ("saddle_energy", f"{self.saddle_energy:.10g} ({what})" if self.path.energies is not None else None),
                 ("upper_bound", f"{self.upper_bound:.10g}" if self.path.energies is not None else None),
-                ("nit", self.nit), ("nfev", self.nfev), ("path", f"{self.path.n_pivots} pivots in {dim} dimensions"),
+                ("nit", self.nit), ("nfev", self.nfev), ("samples", self.samples),
+                ("path", f"{self.path.n_pivots} pivots in {dim} dimensions"),
                 ("cycles", len(self.cycles))]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:>{width}}: {v}" for k, v in rows if v is not None)

@@ -6,7 +6,9 @@ from, the counters, the history so far); NEB and the string method commit a snap
 of their whole state (`PathOptimizer.snapshot`) every `checkpoint_seconds` and when
 interrupted.  A crash (even kill -9) leaves the store readable with all of it.
 Resuming rebuilds the state from the checkpoint, so a resumed run of a deterministic
-potential ends exactly where an uninterrupted one does.
+potential ends exactly where an uninterrupted one does.  Checkpoints keep the samples
+spent (`Potential.cost`), so a resumed run reports the samples of the uninterrupted one
+(what rebuilding its state evaluates again is not counted twice).
 
 A run that stopped at its budget (`max_steps`, `max_evaluations`) keeps its checkpoint
 beside its result: the same budget returns the result, a larger one continues the run
@@ -36,7 +38,7 @@ from .lock import WriterLock
 from .optimizers.autoneb import AutoNEB, AutoNEBState
 from .optimizers.base import OptimizerState, PathOptimizer
 from .path import Path, to_numpy
-from .potential import Potential
+from .potential import Potential, add_samples, samples_since
 from .result import Result, Status
 from .store import Store, remove_store, vacant
 from .values import check_number
@@ -68,8 +70,10 @@ class _Committer:
     """
 
     def __init__(self, filename: str, name: str, config: dict[str, Any], history: list[float], seen: int,
-                 optimizer: PathOptimizer, potential: Potential, every: float | None):
+                 optimizer: PathOptimizer, potential: Potential, every: float | None,
+                 origin: dict[str, int] | None = None):
         self.filename, self.name, self.config = filename, name, config
+        self.origin = origin  # the cost() reading this run's samples count from
         self.history: list[Any] = list(history)
         self.seen = seen
         self.optimizer, self.potential, self.every = optimizer, potential, every
@@ -89,6 +93,9 @@ class _Committer:
     def _potential_state(self, attrs: dict[str, Any], saved: Any) -> dict[str, Any]:
         if saved is not None:  # a sampler's position, for instance
             attrs["potential_state"] = saved
+        spent = samples_since(self.potential, self.origin)
+        if spent is not None:  # what a resumed run counts on from
+            attrs["samples"] = spent
         return attrs
 
     def commit_cycles(self, state: AutoNEBState) -> None:
@@ -198,19 +205,21 @@ def _create(filename: str, potential: Potential, names: tuple[str, str], points:
 
 
 def _resume_state(filename: str, name: str, optimizer: PathOptimizer,
-                  potential: Potential) -> tuple[Any, list[float], int, tuple[str, int] | None]:
-    """(state or None, history so far, cycles already stored, ("cycle"|"step", where) resumed)."""
+                  potential: Potential) -> tuple[Any, list[float], int, tuple[str, int] | None, dict[str, int] | None]:
+    """(state or None, history so far, cycles already stored, ("cycle"|"step", where) resumed,
+    samples spent up to the checkpoint (None when it holds none))."""
     with Store.open(filename) as store:
         stored = store.read_result(name)
         checkpoint = store.read_checkpoint(name)
     if checkpoint is None:
-        return None, [], 0, None
+        return None, [], 0, None, None
     arrays, attrs = checkpoint
+    samples = attrs.get("samples")
     if "potential_state" in attrs:
         potential.restore_checkpoint_state(attrs["potential_state"])
     if attrs.get("kind") == "state":  # a band's exact state mid-run
         state = optimizer.restore(arrays, attrs, potential)
-        return state, list(arrays["history"]), 0, ("step", state.nit)
+        return state, list(arrays["history"]), 0, ("step", state.nit), samples
     if not isinstance(optimizer, AutoNEB):
         raise LandscapeError(f"{filename}: path {name} holds an AutoNEB checkpoint, but the method is another")
     path = Path(potential.asarray(arrays["pivots"]), potential.asarray(arrays["energies"]))
@@ -218,11 +227,11 @@ def _resume_state(filename: str, name: str, optimizer: PathOptimizer,
     records = stored.cycles[:cycle]
     state = optimizer.resume(path, cycle, potential, records=records, nit=int(attrs["nit"]), nfev=int(attrs["nfev"]),
                              climbing=attrs.get("climbing"))
-    return state, list(arrays["history"]), len(records), ("cycle", cycle)
+    return state, list(arrays["history"]), len(records), ("cycle", cycle), samples
 
 
 def _resumed(filename: str, name: str, optimizer: PathOptimizer,
-             potential: Potential) -> tuple[Any, list[float], int, tuple[str, int] | None]:
+             potential: Potential) -> tuple[Any, list[float], int, tuple[str, int] | None, dict[str, int] | None]:
     """`_resume_state`, with a damaged checkpoint (an array or attribute missing, wrong
     shapes) reported in one line instead of surfacing as an internal error."""
     try:
@@ -258,14 +267,17 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
     optimizer = job.optimizer
     potential, start_path = host_job(potential, job.start_path)  # every step, resumed or not, on the same arrays
     job = replace(job, start_path=start_path)
-    resumed = _resumed(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None)
-    state, history, seen, where = resumed
+    origin = potential.cost()
+    resumed = _resumed(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None, None)
+    state, history, seen, where, spent = resumed
     if state is None:  # fresh start: evaluate here so the history holds the first entry
         state = optimizer.init(job.start_path, potential)
         history = [state.max_energy]
-    committer = _Committer(filename, name, config, history, seen, optimizer, potential, checkpoint_seconds)
+    else:  # count on from the checkpoint; rebuilding the state evaluated again what it counts
+        origin = add_samples(potential.cost(), spent, -1)
+    committer = _Committer(filename, name, config, history, seen, optimizer, potential, checkpoint_seconds, origin)
     result = optimize(optimizer, potential, job.start_path, budget=job.budget, progress=progress,
-                      callbacks=[committer, *callbacks], state=state)
+                      callbacks=[committer, *callbacks], state=state, samples_from=origin)
     result = replace(result, history=committer.host_history(), config=config)
     if result.status is Status.INTERRUPTED:  # keep the latest state (AutoNEB keeps its last cycle)
         if result.state is not None and not isinstance(result.state, AutoNEBState):

@@ -238,3 +238,73 @@ def test_kill_minus_nine_during_exploration_then_continue(tmp_path):
         got = load_exploration(out)
         assert got.edges == reference.edges and got.tree == reference.tree
     assert any(kills), "every run finished before its kill: nothing was tested"
+
+
+class SampledMuellerBrown:
+    """Mueller-Brown that counts 10 data samples per point, as a network counts its
+    batch: resumed runs must report the samples of the uninterrupted one."""
+
+    def __new__(cls):
+        from landscape.potential import PotentialWrapper
+
+        class Sampled(PotentialWrapper):
+            def __init__(self):
+                super().__init__(load_potential("mueller-brown"))
+                self.samples = {"gradient": 0, "forward": 0}
+
+            def energy_and_gradient(self, x):
+                self.samples["gradient"] += 10 * len(x)
+                return self.inner.energy_and_gradient(x)
+
+            def energy(self, x):
+                self.samples["forward"] += 10 * len(x)
+                return self.inner.energy(x)
+
+            def cost(self):
+                return dict(self.samples)
+
+        return Sampled()
+
+
+def test_a_resumed_autoneb_run_reports_the_samples_of_the_uninterrupted_one(tmp_path, monkeypatch):
+    pot = SampledMuellerBrown()
+    a, b = pot.minima["A"], pot.minima["B"]
+    fresh = connect_stored(str(tmp_path / "fresh.h5"), pot, ("A", "B"), a, b).result
+    with monkeypatch.context() as patch:
+        crash_after_cycles(patch, 2)
+        with pytest.raises(Crash):
+            connect_stored(str(tmp_path / "s.h5"), SampledMuellerBrown(), ("A", "B"), a, b)
+    resumed = connect_stored(str(tmp_path / "s.h5"), SampledMuellerBrown(), ("A", "B"), a, b)
+    assert resumed.resumed_from_cycle == 2
+    assert fresh.samples["gradient"] > 0 and fresh.samples["forward"] > 0
+    assert resumed.result.samples == fresh.samples
+    assert [c.samples for c in resumed.result.cycles] == [c.samples for c in fresh.cycles]
+    with Store.open(tmp_path / "s.h5") as s:
+        assert s.read_result("A-B").samples == fresh.samples
+
+
+def test_a_resumed_band_reports_the_samples_of_the_uninterrupted_one(tmp_path, monkeypatch):
+    """NEB commits its state every step here (checkpoint_seconds=0); a crash after the
+    5th commit, then the same call continues from it."""
+    import landscape.runs as runs
+
+    settings = dict(method="neb", fmax=0.5, checkpoint_seconds=0)
+    pot = SampledMuellerBrown()
+    a, b = pot.minima["A"], pot.minima["B"]
+    fresh = connect_stored(str(tmp_path / "fresh.h5"), pot, ("A", "B"), a, b, **settings).result
+    original, commits = runs._Committer.commit_state, []
+
+    def commit_then_crash(self, state):
+        done = original(self, state)
+        commits.append(done)
+        if len(commits) == 5:
+            raise Crash
+        return done
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runs._Committer, "commit_state", commit_then_crash)
+        with pytest.raises(Crash):
+            connect_stored(str(tmp_path / "s.h5"), SampledMuellerBrown(), ("A", "B"), a, b, **settings)
+    resumed = connect_stored(str(tmp_path / "s.h5"), SampledMuellerBrown(), ("A", "B"), a, b, **settings)
+    assert resumed.resumed_from_step and fresh.nit > resumed.resumed_from_step
+    assert (resumed.result.nfev, resumed.result.samples) == (fresh.nfev, fresh.samples)

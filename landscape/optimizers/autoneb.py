@@ -51,6 +51,9 @@ class AutoNEBState(OptimizerState):
     def cycles(self) -> tuple[CycleRecord, ...]:
         return self.records
 
+    def with_cycles(self, cycles: tuple[CycleRecord, ...]) -> AutoNEBState:
+        return replace(self, records=tuple(cycles))
+
 
 @dataclass(frozen=True)
 class AutoNEB(PathOptimizer):

@@ -28,6 +28,11 @@ class OptimizerState(ABC):
     def cycles(self) -> tuple[CycleRecord, ...]:
         return ()
 
+    def with_cycles(self, cycles: tuple[CycleRecord, ...]) -> OptimizerState:
+        """This state holding `cycles` instead (the driver stamps each new cycle record
+        with the samples spent); a state without cycles has nothing to replace."""
+        return self
+
     @property
     def max_energy(self) -> Any:
         """Highest pivot energy now, as a 0-d array (no host sync)."""

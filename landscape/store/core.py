@@ -27,6 +27,7 @@ from ..result import CycleRecord, Result, Status
 from .check import check_store
 from .codec import check_name, decode, dumps, get_attrs, library_versions, now, one_line, set_attrs, validate_json
 from .layout import (CYCLE_ARRAYS, FORMAT, PATH_ATTRS, PROFILE_ARRAYS, RESERVED_GROUPS, SCHEMA_VERSION, cycle_groups,
+                     read_samples, samples_attrs,
                      cycle_key, read_cycle, read_path, read_profile, result_attrs, write_path, write_rows)
 from .opening import OURS, enclosing_store, is_store, layout_of, open_reader, unfinished_folder
 from .tree import INDEX, UNITS, FolderTree, is_group
@@ -421,6 +422,7 @@ class Store:
         g.attrs["climbing"] = bool(record.climb)
         g.attrs["nit"] = int(g.attrs["nit"]) + int(record.steps)
         g.attrs["nfev"] = int(record.nfev)  # a record counts evaluations since the run began
+        g.attrs.update(samples_attrs(record.samples))  # ... and samples
 
     def _new_running_path(self, paths: Any, name: str, start: Any, end: Any,
                           config: Mapping[str, Any] | None, message: str = "AutoNEB cycles in progress") -> None:
@@ -434,7 +436,7 @@ class Store:
     def _write_cycle(self, cycles: Any, record: CycleRecord,
                      stored: tuple[dict[str, Any], dict[str, Any]] | None = None) -> Any:
         attrs = {"index": int(record.index), "steps": int(record.steps), "lr": float(record.lr),
-                 "climb": bool(record.climb), "nfev": int(record.nfev)}
+                 "climb": bool(record.climb), "nfev": int(record.nfev), **samples_attrs(record.samples)}
         if record.path.energies is not None:
             attrs["saddle_energy"] = float(record.saddle_energy)
         c = cycles.create_group(cycle_key(int(record.index)))
@@ -478,7 +480,7 @@ class Store:
             nit=int(a["nit"]), nfev=int(a["nfev"]), history=g["history"][()],
             profile=read_profile(g), climbing=bool(a.get("climbing", False)),
             cycles=tuple(read_cycle(c) for c in cycle_groups(g)),
-            config=json.loads(a["config"]), state=None,
+            config=json.loads(a["config"]), state=None, samples=read_samples(a),
         )
 
     @_reporting("write progress", writes=True)
@@ -584,7 +586,7 @@ class Store:
         minima = self._f.get("minima")
         names = [str(n) for n in minima["names"].asstr()[()]] if minima is not None else []
         keep = ("name", "start", "end", "status", "message", "saddle_energy", "upper_bound", "saddle_index",
-                "climbing", "n_pivots", "dim", "nit", "nfev", "cycles", "seed")
+                "climbing", "n_pivots", "dim", "nit", "nfev", "samples_gradient", "samples_forward", "cycles", "seed")
         paths = []
         for name in self.path_names():
             info = self.path_info(name)

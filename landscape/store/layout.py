@@ -8,6 +8,8 @@
                           attrs: metadata (JSON)
     /paths/<name>         pivots (N+2, dim) row-chunked, energies (N+2,), history (steps,)
                           attrs: status, message, nit, nfev, config (JSON), climbing,
+                                 samples_gradient, samples_forward (Result.samples, when
+                                 the potential counts samples; absent in older stores),
                                  saddle_energy (Result.saddle_energy), upper_bound,
                                  saddle_index, and when given start, end, seed, and extras
                                  (e.g. a network potential's bn_mode: Potential.result_attrs),
@@ -15,7 +17,8 @@
     /paths/<name>/profile t, energies, is_pivot (the final energy profile, when computed)
     /paths/<name>/cycles/<k>   (k zero-padded to 6 digits, so lexical order is cycle order)
                           pivots, energies, dense_t, dense_energies, residuals, inserted
-                          attrs: index, steps, lr, climb, nfev, saddle_energy
+                          attrs: index, steps, lr, climb, nfev, saddle_energy,
+                                 samples_gradient, samples_forward (as for the path)
     /paths/<name>/checkpoint   what a running path needs to resume (arrays and attrs)
     /<group>              generic array groups (e.g. /graph) via write_array_group
 
@@ -33,7 +36,8 @@ from ..result import CycleRecord, Result, Status
 
 __all__ = ["SCHEMA_VERSION", "FORMAT", "CHUNK_BYTES", "PATH_ATTRS", "CYCLE_ARRAYS", "CYCLE_ATTRS",
            "PROFILE_ARRAYS", "RESERVED_GROUPS", "result_attrs", "write_rows", "write_path", "read_path",
-           "cycle_key", "cycle_groups", "read_profile", "read_cycle", "nonfinite"]
+           "cycle_key", "cycle_groups", "read_profile", "read_cycle", "nonfinite", "SAMPLE_ATTRS",
+           "samples_attrs", "read_samples"]
 
 #: Schema version written by this library (2: the folder store); higher ones are refused.
 SCHEMA_VERSION = 2
@@ -44,8 +48,11 @@ CHUNK_BYTES = 1 << 20
 _CYCLE_DIGITS = 6
 PATH_ATTRS = frozenset(
     {"status", "message", "nit", "nfev", "config", "climbing", "saddle_energy", "saddle_index",
-     "upper_bound", "start", "end", "seed", "json_attrs", "extras"}
+     "upper_bound", "start", "end", "seed", "json_attrs", "extras", "samples_gradient", "samples_forward"}
 )
+#: The attribute of each counter of `Result.samples` and `CycleRecord.samples` (plain
+#: integers, so any HDF5 reader shows them).
+SAMPLE_ATTRS = {"gradient": "samples_gradient", "forward": "samples_forward"}
 CYCLE_ARRAYS = ("dense_t", "dense_energies", "residuals", "inserted")
 PROFILE_ARRAYS = ("t", "energies", "is_pivot")
 CYCLE_ATTRS = ("index", "steps", "lr", "climb", "nfev")
@@ -60,10 +67,24 @@ def result_attrs(result: Result, start: Any, end: Any, seed: int | None) -> dict
     }
     if result.path.energies is not None:
         attrs.update(saddle_energy=float(result.saddle_energy), upper_bound=float(result.upper_bound))
+    attrs.update(samples_attrs(result.samples))
     seed = result.config.get("seed") if seed is None else seed
     optional = {"start": start, "end": end, "seed": seed}
     attrs.update({k: v for k, v in optional.items() if v is not None})
     return attrs
+
+
+def samples_attrs(samples: Any) -> dict[str, int]:
+    """The attributes of `samples` ({"gradient": n, "forward": m}); none for None."""
+    return {} if samples is None else {attr: int(samples[kind]) for kind, attr in SAMPLE_ATTRS.items()}
+
+
+def read_samples(attrs: Any) -> dict[str, int] | None:
+    """`samples` back from a group's attributes; None where they are absent (a store
+    written before the counters, or a potential that counts none)."""
+    if not all(attr in attrs for attr in SAMPLE_ATTRS.values()):
+        return None
+    return {kind: int(attrs[attr]) for kind, attr in SAMPLE_ATTRS.items()}
 
 
 def write_rows(group: Any, name: str, array: Any, compression: str | None) -> None:
@@ -110,7 +131,7 @@ def read_cycle(group: Any) -> CycleRecord:
     a = group.attrs
     return CycleRecord(
         index=int(a["index"]), steps=int(a["steps"]), lr=float(a["lr"]), climb=bool(a["climb"]),
-        path=read_path(group), nfev=int(a["nfev"]),
+        path=read_path(group), nfev=int(a["nfev"]), samples=read_samples(a),
         **{name: group[name][()] for name in CYCLE_ARRAYS},
     )
 

@@ -39,7 +39,9 @@ def cycle_curves(store: str, names: Sequence[str], potential: Any = None, *, per
     its dense points); their batch noise alone can move the maximum by tens of percent.
     With it, every stored cycle's path is evaluated on the whole training set (pivots and
     `per_segment` points between them, BatchNorm recalibrated per point, as Table 1
-    does), and `curve` is that; `minibatch_curve` keeps the other."""
+    does), and `curve` is that; `minibatch_curve` keeps the other.  `samples` holds,
+    per cycle, the samples the run had evaluated by then (`CycleRecord.samples`: the
+    x axis of a cost curve; None for cycles stored before the counters)."""
     from landscape.store import Store
 
     with Store.open(store) as s:
@@ -50,7 +52,8 @@ def cycle_curves(store: str, names: Sequence[str], potential: Any = None, *, per
         curve = noisy if potential is None else [_interior_max(potential, c.path.pivots, per_segment) for c in records]
         change = abs(curve[-1] - curve[-2]) / abs(curve[-2]) if len(curve) > 1 and curve[-2] else math.nan
         out[name] = {"curve": curve, "minibatch_curve": noisy, "full_batch": potential is not None,
-                     "last_change": change, "levelled": bool(change < level)}
+                     "last_change": change, "levelled": bool(change < level),
+                     "samples": [None if c.samples is None else dict(c.samples) for c in records]}
     return out
 
 

@@ -19,6 +19,9 @@ Definitions (Draxler et al. 2018, section 4 and Table 1):
   the potential declares its channel-permutation symmetry (`-o align=true`), also the
   straight line to the second minimum's weight-matched image (`landscape.symmetry`):
   how much of the plain line's barrier is the relabelling of channels.
+- "Samples per path": the mean over the stored paths of the data samples each run
+  evaluated (`Result.samples`: sample-gradients and forward-only sample-evaluations),
+  the device-independent cost of the row; absent for paths stored before the counters.
 
 Evaluations are stored (groups `evaluation-<path>`, `evaluation-line-<a>-<b>` and
 `minima_metrics`, each with a digest of the points it belongs to) and reused; missing
@@ -57,7 +60,8 @@ CSV_COLUMNS = ("architecture", "dataset", "minima", "paths", "mst_edges", "train
                "line_test_loss",
                "line_test_error_pct", "autoneb_train_barrier", "line_train_barrier", "paths_max_inside",
                "autoneb_saddle_minus_higher_end", "line_saddle_minus_higher_end", "aligned_line_train_loss",
-               "aligned_line_factor", "aligned_line_train_barrier")
+               "aligned_line_factor", "aligned_line_train_barrier", "samples_gradient_per_path",
+               "samples_forward_per_path")
 
 
 # --------------------------------------------------------------------------- evaluations
@@ -187,6 +191,7 @@ class PathMetrics:
     end_train_losses: tuple[float, float] = (float("nan"), float("nan"))  # at t = 0 and t = 1
     aligned_maxima: Mapping[str, float] | None = None  # the straight line to the matched image
     aligned_barriers: Mapping[str, float] | None = None
+    samples: Mapping[str, int] | None = None  # what the run evaluated (None: not counted)
 
     @property
     def max_inside(self) -> bool:
@@ -294,7 +299,13 @@ class Table1:
             "aligned_line_factor": self.aligned_line("train_loss") / train_min if train_min > 0 else float("nan"),
             "aligned_line_train_barrier": _mean([p.aligned_barriers["max_minus_mean_ends"]
                                                  for p in mst if p.aligned_barriers]),
+            **{f"samples_{kind}_per_path": self.samples_per_path(kind) for kind in ("gradient", "forward")},
         }
+
+    def samples_per_path(self, kind: str) -> float | None:
+        """Mean samples of `kind` ("gradient", "forward") over the paths that counted them."""
+        counted = [p.samples[kind] for p in self.paths if p.samples is not None]
+        return _mean(counted) if counted else None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able: the row, per minimum and per path details (NaN as null)."""
@@ -305,7 +316,7 @@ class Table1:
                      "pivots": p.pivots, "cycles": p.cycles, "maxima": dict(p.maxima),
                      "train_loss_barriers": dict(p.barriers), "interior_max_train_loss": p.interior_max_train_loss,
                      "max_inside": p.max_inside, "end_train_losses": list(p.end_train_losses),
-                     "factor": p.factor,
+                     "factor": p.factor, "samples": None if p.samples is None else dict(p.samples),
                      "line_maxima": None if p.line_maxima is None else dict(p.line_maxima),
                      "line_train_loss_barriers": None if p.line_barriers is None else dict(p.line_barriers),
                      "aligned_line_maxima": None if p.aligned_maxima is None else dict(p.aligned_maxima),
@@ -344,6 +355,9 @@ class Table1:
             f"{r['autoneb_saddle_minus_higher_end']:.4g} / {r['line_saddle_minus_higher_end']:.4g}",
             f"MST paths whose maximum lies strictly inside: {r['paths_max_inside']} of {r['mst_edges']}",
         ]
+        if r["samples_gradient_per_path"] is not None:
+            lines.insert(-1, f"samples per path (mean): {r['samples_gradient_per_path']:,.0f} sample-gradients, "
+                             f"{r['samples_forward_per_path']:,.0f} sample-evaluations")
         if math.isfinite(r["aligned_line_train_loss"]):
             lines.insert(-1, f"straight line to the weight-matched image: train loss {r['aligned_line_train_loss']:.4g} "
                              f"({r['aligned_line_factor']:.3g}x Min.), barrier {r['aligned_line_train_barrier']:.4g}")
@@ -355,7 +369,8 @@ class Table1:
                          f"{p.end_train_losses[0]:.4g} / {p.end_train_losses[1]:.4g}, Sadd./Min. {p.factor:.3g}, "
                          f"saddle minus higher end {p.barriers['saddle_minus_higher_end']:.4g}, interior max "
                          f"{p.interior_max_train_loss:.4g}{line}; max test error "
-                         f"{100 * p.maxima['test_error']:.2f}%; {p.pivots} pivots" + ("; in MST" if p.in_mst else ""))
+                         f"{100 * p.maxima['test_error']:.2f}%; {p.pivots} pivots" + ("; in MST" if p.in_mst else "")
+                         + (f"; {p.samples['gradient']:,} sample-gradients" if p.samples else ""))
         return "\n".join(lines)
 
 
@@ -391,6 +406,14 @@ def _stored_paths(store: Store, names: list[str]) -> list[tuple[str, int, int, i
         if a in names and b in names and a != b and info.get("status") != Status.RUNNING.value:
             out.append((name, names.index(a), names.index(b), int(info.get("cycles", 0))))
     return out
+
+
+def _stored_samples(filename: str, names: Sequence[str]) -> dict[str, dict[str, int] | None]:
+    """The samples each stored path's run evaluated (None where not counted)."""
+    from landscape.store.layout import read_samples
+
+    with Store.open(filename) as store:
+        return {name: read_samples(store.path_info(name)) for name in names}
 
 
 def _labels(desc: Mapping[str, Any]) -> tuple[str, str]:
@@ -448,6 +471,7 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
         evals.update(_aligned_lines(filename, desc, potential, line_jobs, per_segment=per_segment,
                                     line_points=line_points, batch_size=batch_size, progress=progress))
     rows = []
+    samples = _stored_samples(filename, [p[0] for p in paths])
     for (name, i, j, cycles), job in zip(paths, jobs[1:]):
         ev = evals[job.group]
         line = evals.get(_group("line", f"{names[i]}-{names[j]}")) if name in in_mst else None
@@ -457,7 +481,8 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
         rows.append(PathMetrics(
             name, i, j, maxima, barrier, name in in_mst, int(np.sum(ev["is_pivot"])), cycles,
             line_maxima, line_barriers, _interior_max(ev["t"], ev["train_loss"]),
-            _end_values(ev["t"], ev["train_loss"]), aligned_maxima=aligned_maxima, aligned_barriers=aligned_barriers))
+            _end_values(ev["t"], ev["train_loss"]), aligned_maxima=aligned_maxima, aligned_barriers=aligned_barriers,
+            samples=samples[name]))
     arch, dataset = _labels(desc)
     minima = {k: np.asarray(evals[MINIMA_GROUP][k], dtype=float) for k in METRICS}
     return Table1(filename, arch, dataset, tuple(names), minima, tuple(rows), len(in_mst) == len(names) - 1, curves)
@@ -551,7 +576,8 @@ def plot_cycles(filename: str, path_name: str, file: str, snapshots: int = 4) ->
         order = np.argsort(t, kind="stable")
         ax.plot(t[order], e[order], color="tab:blue", lw=1)
         ax.plot(s, c.path.energies, "o", color="tab:blue", ms=3)
-        ax.set_title(f"after cycle {c.index + 1} (lr {c.lr:g})", fontsize=9)
+        spent = f", {c.samples['gradient']:.3g} sample-grads" if c.samples else ""  # since the run began
+        ax.set_title(f"after cycle {c.index + 1} (lr {c.lr:g}{spent})", fontsize=9)
         ax.set_xlabel("arc-length fraction")
     axes[0].set_ylabel("loss (mini-batch energy)")
     fig.suptitle(f"{path_name}: loss along the path after AutoNEB cycles", fontsize=10)

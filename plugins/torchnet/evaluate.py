@@ -139,6 +139,7 @@ def recalibrated_buffers(potential: NetworkPotential, points: Any) -> dict[str, 
                 m.momentum = 1.0 / k
             for i in range(0, int(x.shape[0]), step):
                 fn(x[i : i + step], {key: v[i : i + step] for key, v in stats.items()}, inputs)
+            potential.count("forward", x.shape[0], inputs.shape[0])
     return stats
 
 
@@ -153,6 +154,7 @@ def recalibrate_module(potential: NetworkPotential, module: nn.Module, inputs: S
             for _, m in layers:
                 m.momentum = 1.0 / k
             module(batch)
+            potential.count("forward", 1, batch.shape[0])
     module.eval()
 
 
@@ -205,6 +207,7 @@ def _vmap_eval(potential: NetworkPotential, x: torch.Tensor, source: Any, batch_
         l, e = fn(x, bufs, inputs, targets)
         loss += l.double() * inputs.shape[0]
         err += e.double() * inputs.shape[0]
+        potential.count("forward", x.shape[0], inputs.shape[0])
     return loss / len(source), err / len(source)
 
 
@@ -218,6 +221,7 @@ def _loop_eval(potential: NetworkPotential, x: torch.Tensor, source: Any, batch_
         if potential.batchnorm:
             recalibrate_module(potential, module, calib)
         m = module_metrics(module, source, potential.loss, potential.error, batch_size)
+        potential.count("forward", 1, len(source))
         loss[i], err[i] = m["loss"], m["error"]
     return loss, err
 
@@ -256,7 +260,9 @@ def outputs_at(potential: NetworkPotential, points: Any, inputs: torch.Tensor) -
         bufs = recalibrated_buffers(potential, x) if potential.batchnorm else {}
         fn = vmap(lambda flat, b, i: functional_call(twin, {**potential.spec.unflatten(flat), **b}, (i,)),
                   in_dims=(0, 0, None), chunk_size=potential.chunk)
-        return fn(x, bufs, inputs.to(potential.device))
+        out = fn(x, bufs, inputs.to(potential.device))
+    potential.count("forward", x.shape[0], inputs.shape[0])
+    return out
 
 
 def module_metrics(module: nn.Module, data: Any, loss: Callable[..., torch.Tensor],

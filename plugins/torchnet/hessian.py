@@ -100,6 +100,7 @@ def hvp_function(potential: NetworkPotential, point: Any, *, batch: tuple[torch.
     g = grad(_loss_fn(potential, (inputs, targets), samples, data_seed, include_l2))
     if mode == "rev":
         _, pullback = vjp(g, x)  # H is symmetric: the vector-Jacobian product of grad is H v
+        potential.count("gradient", 1, inputs.shape[0])  # the gradient's graph, built once
 
         def hvp(v: torch.Tensor) -> torch.Tensor:
             return pullback(v.to(x))[0]
@@ -109,9 +110,16 @@ def hvp_function(potential: NetworkPotential, point: Any, *, batch: tuple[torch.
             return jvp(g, (x,), (v.to(x),))[1]
 
     def apply(v: torch.Tensor) -> torch.Tensor:
+        _count_products(potential, v, inputs.shape[0])
         return vmap(hvp)(v) if v.dim() == 2 else hvp(v)
 
     return apply
+
+
+def _count_products(potential: NetworkPotential, v: torch.Tensor, images: int) -> None:
+    """A Hessian-vector product on `images` samples differentiates each of them again:
+    it counts as `images` sample-gradient evaluations per vector."""
+    potential.count("gradient", v.shape[0] if v.dim() == 2 else 1, images)
 
 
 def _chunks(inputs: torch.Tensor, targets: torch.Tensor, chunk: int | None) -> list[tuple[Any, float]]:
@@ -132,6 +140,7 @@ def _chunked_hvp(potential: NetworkPotential, x: torch.Tensor, inputs: torch.Ten
         return out + l2 * v if l2 else out
 
     def apply(v: torch.Tensor) -> torch.Tensor:
+        _count_products(potential, v, inputs.shape[0])
         return torch.stack([hvp(row) for row in v]) if v.dim() == 2 else hvp(v)
 
     return apply
@@ -315,6 +324,7 @@ def _gradient_norm(potential: NetworkPotential, point: Any, *, batch: Any = None
     x = potential._points(potential.asarray(point).reshape(1, -1))[0]
     inputs, targets = batch if batch is not None else _fixed_batch(potential, samples, data_seed)
     g = sum(w * grad(_loss_fn(potential, piece, None, 0, include_l2))(x) for piece, w in _chunks(inputs, targets, chunk))
+    potential.count("gradient", 1, inputs.shape[0])
     return float(torch.linalg.vector_norm(g))
 
 

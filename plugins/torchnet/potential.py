@@ -19,6 +19,12 @@ computes batch statistics of the current batch (train mode) per point.  Evaluati
 (`evaluate`) recomputes running statistics for every evaluated point from a fixed
 seeded calibration set.  `bn_mode` says which was used and goes with the results.
 
+Cost.  `samples` counts the data samples every evaluation pushes through the network:
+"gradient" (forward and backward) and "forward" (forward only), points x images, read
+through `cost()`.  Energies, gradients, BatchNorm calibration and whole-set evaluations
+(`evaluate`), Hessian products (`hessian`) and training (`train`) add to it; the timing
+runs of `batched="auto"` do not (they depend on the machine, not the method).
+
 L2.  `l2` adds (l2 / 2) |theta|^2 to the energy, explicitly; `last_terms` holds the
 data loss and the penalty of the last call separately.  Leave it 0 when the stepper
 already applies weight decay (the paper schedule's SGD does).
@@ -38,7 +44,7 @@ from torch import nn
 from torch.func import functional_call, replace_all_batch_norm_modules_, vmap
 
 from landscape.errors import LandscapeError
-from landscape.potential import Potential, as_batch
+from landscape.potential import SAMPLE_KINDS, Potential, as_batch
 
 from .data import BatchSampler, as_data, calibration_batches
 from .params import ParamSpec, param_spec
@@ -136,6 +142,7 @@ class NetworkPotential(Potential):
         self._calib: list[torch.Tensor] | None = None
         self.minima: dict[str, torch.Tensor] = {}
         self.last_terms: dict[str, torch.Tensor] = {}
+        self.samples: dict[str, int] = dict.fromkeys(SAMPLE_KINDS, 0)
         for key, value in (minima or {}).items():
             self.add_minimum(key, value)
 
@@ -191,6 +198,14 @@ class NetworkPotential(Potential):
     def stochastic(self) -> bool:
         """Mini-batch losses change per call: bands then evaluate their ends each step too."""
         return not self.sampler.full
+
+    def cost(self) -> dict[str, int]:
+        """Samples evaluated so far: {"gradient": ..., "forward": ...} (a copy)."""
+        return dict(self.samples)
+
+    def count(self, kind: str, points: int, images: int) -> None:
+        """Add `points` x `images` samples of `kind` ("gradient" or "forward")."""
+        self.samples[kind] += int(points) * int(images)
 
     def result_attrs(self) -> dict[str, Any]:
         return {"bn_mode": self.bn_mode}  # which BatchNorm statistics the energies used
@@ -294,7 +309,9 @@ class NetworkPotential(Potential):
 
     def _run(self, kind: str, x: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> Any:
         how = self.batched if self.batched != "auto" else self._choose(kind, x, xb, yb)
-        return self._via(how, kind, x, xb, yb)
+        out = self._via(how, kind, x, xb, yb)
+        self.count("gradient" if kind == "grad" else "forward", x.shape[0], xb.shape[0])
+        return out
 
     def _choose(self, kind: str, x: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> str:
         """Measured once per (kind, size class): the faster of vmap and the loop."""

@@ -9,6 +9,10 @@ recomputed from the potential's calibration set (`landscape_plugins.torchnet.eva
 not the training batches' moving averages.  So the last point of a curve is the
 minimum's own "Min." of Table 1, and the paper's "epoch at which the learning curve
 falls below the saddle loss" compares like with like.
+
+The curves also count the samples spent since training began (`samples_gradient`:
+mini-batch images through forward and backward; `samples_forward`: the curves' own
+calibration and whole-set passes), so a resumed training continues the count.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import torch
 from torch import nn
 
 from landscape.errors import LandscapeError
+from landscape.potential import samples_since
 
 from .data import BatchSampler
 from .evaluate import module_metrics
@@ -31,7 +36,10 @@ from .params import flatten_parameters
 from .potential import NetworkPotential
 
 __all__ = ["TrainConfig", "TrainedMinimum", "TrainingState", "init_parameters", "train_minimum", "train_minima",
-           "learning_rate", "save_minima", "load_learning_curves"]
+           "learning_rate", "save_minima", "load_learning_curves", "SAMPLE_CURVES"]
+
+#: Learning-curve entries that count samples since training began, per counter.
+SAMPLE_CURVES = {"gradient": "samples_gradient", "forward": "samples_forward"}
 
 _SCHEDULES = ("constant", "step", "cosine")
 _OPTIMIZERS = ("sgd", "adam")
@@ -86,11 +94,18 @@ class TrainedMinimum:
     @property
     def final(self) -> dict[str, float]:
         """Metrics after the last epoch."""
-        return {k: float(v[-1]) for k, v in self.curves.items() if k not in ("epoch", "lr")}
+        skip = ("epoch", "lr", *SAMPLE_CURVES.values())
+        return {k: float(v[-1]) for k, v in self.curves.items() if k not in skip}
+
+    @property
+    def samples(self) -> dict[str, int]:
+        """Samples the training evaluated: mini-batches ("gradient"), and the per-epoch
+        curves' BatchNorm calibration and whole-set evaluations ("forward")."""
+        return {kind: int(self.curves[key][-1]) if key in self.curves else 0 for kind, key in SAMPLE_CURVES.items()}
 
     def metadata(self) -> dict[str, Any]:
-        """JSON-able: seed, recipe and final metrics (for a store's minima metadata)."""
-        return {"seed": self.seed, "config": asdict(self.config), "final": self.final}
+        """JSON-able: seed, recipe, final metrics and samples (for a store's minima metadata)."""
+        return {"seed": self.seed, "config": asdict(self.config), "final": self.final, "samples": self.samples}
 
 
 @dataclass(eq=False)
@@ -161,6 +176,7 @@ def _epoch(module: nn.Module, potential: NetworkPotential, source: Any, sampler:
         opt.step()
         total += loss.detach()
         batches += 1
+        potential.count("gradient", 1, inputs.shape[0])
     return float(total) / batches  # one host sync per epoch
 
 
@@ -195,8 +211,10 @@ def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = 
         lr = learning_rate(config, epoch)
         for group in state.optimizer.param_groups:
             group["lr"] = lr
+        mark = potential.cost()
         running = _epoch(module, potential, source, sampler, state.optimizer)
-        state.rows.append(_curve_row(module, potential, config, epoch, lr, running))
+        row = _curve_row(module, potential, config, epoch, lr, running)
+        state.rows.append({**row, **_cumulative(state.rows, samples_since(potential, mark))})
         bar.set_postfix(loss=f"{state.rows[-1]['train_loss']:.4g}", refresh=False)
         if on_epoch is not None:
             on_epoch(state)
@@ -206,6 +224,14 @@ def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = 
     curves = {k: np.array([r[k] for r in rows]) for k in rows[0]}
     buffers = {k: v.detach().clone() for k, v in module.named_buffers()}
     return TrainedMinimum(int(seed), flatten_parameters(module, potential.spec), curves, config, buffers)
+
+
+def _cumulative(rows: Sequence[dict[str, float]], spent: dict[str, int]) -> dict[str, float]:
+    """The samples since training began, as curve entries: the last row's plus this
+    epoch's (rows are checkpointed, so a resumed training counts on where it stopped;
+    a row from before the counters counts as 0)."""
+    last = rows[-1] if rows else {}
+    return {key: float(last.get(key, 0.0)) + spent[kind] for kind, key in SAMPLE_CURVES.items()}
 
 
 def _curve_row(module: nn.Module, potential: NetworkPotential, config: TrainConfig, epoch: int, lr: float,
@@ -220,6 +246,8 @@ def _curve_row(module: nn.Module, potential: NetworkPotential, config: TrainConf
     nan = {"loss": float("nan"), "error": float("nan")}
     test = nan if potential.test_data is None else module_metrics(module, potential.test_data, potential.loss,
                                                                    potential.error, config.eval_batch)
+    tested = 0 if potential.test_data is None else len(potential.test_data)
+    potential.count("forward", 1, len(potential.train_data) + tested)
     return {"epoch": float(epoch + 1), "lr": lr, "train_loss": train["loss"], "train_error": train["error"],
             "test_loss": test["loss"], "test_error": test["error"], "running_loss": running}
 

@@ -4,8 +4,8 @@
 `seed + k`) and commits as it goes:
 
 - every finished minimum: /minima (coordinates, energies, names, seeds, recipe, final
-  metrics) and /learning_curves (per-epoch train/test loss and error), one atomic
-  transaction each;
+  metrics, samples) and /learning_curves (per-epoch train/test loss and error, and the
+  samples counted since training began), one atomic transaction each;
 - every finished epoch (`epoch_checkpoints`): the group /training with the state of
   the minimum in progress: module parameters and buffers, optimizer state (momentum),
   the batch sampler's position, the augmentation generator of the training source and
@@ -24,7 +24,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ from landscape.runs import discard_if_empty
 from landscape.store import Store, vacant
 
 from .potential import NetworkPotential
-from .train import TrainConfig, TrainedMinimum, TrainingState, train_minimum
+from .train import SAMPLE_CURVES, TrainConfig, TrainedMinimum, TrainingState, train_minimum
 
 __all__ = ["TRAINING_GROUP", "CURVES_GROUP", "TrainingRun", "train_stored", "default_config", "store_description"]
 
@@ -63,6 +63,9 @@ class TrainingRun:
     resumed: tuple[str, int] | None  # (minimum, epochs already done) when one was continued
     seconds: float
     final: Mapping[str, Mapping[str, float]]  # name -> final curve values
+    #: name -> samples its training evaluated, {"gradient": ..., "forward": ...} (0 for a
+    #: minimum trained before the counters)
+    samples: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- descriptions
@@ -269,7 +272,7 @@ def train_stored(
                 discard_if_empty(filename, _holds_work)
             raise
     return TrainingRun(filename, tuple(stored.names), tuple(seeds[: len(stored.names)]), tuple(trained), resumed,
-                       time.perf_counter() - began, _final(stored))
+                       time.perf_counter() - began, _final(stored), _samples(stored))
 
 
 def _holds_work(store: Store) -> bool:
@@ -325,6 +328,15 @@ def _final(stored: _Stored) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for key, values in stored.curves.items():
         name, _, metric = key.rpartition(".")
-        if metric not in ("epoch", "lr") and len(values):
+        if metric not in ("epoch", "lr", *SAMPLE_CURVES.values()) and len(values):
             out.setdefault(name, {})[metric] = float(np.asarray(values)[-1])
     return out
+
+
+def _samples(stored: _Stored) -> dict[str, dict[str, int]]:
+    """Samples every stored minimum's training evaluated (its curves' last entries)."""
+    def last(name: str, key: str) -> int:
+        values = np.asarray(stored.curves.get(f"{name}.{key}", ()))
+        return int(values[-1]) if values.size else 0
+
+    return {name: {kind: last(name, key) for kind, key in SAMPLE_CURVES.items()} for name in stored.names}

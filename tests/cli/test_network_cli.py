@@ -49,12 +49,17 @@ def test_train_writes_minima_curves_and_a_rebuildable_description(tmp_path):
     out = json.loads(run(["train", "mlp", *MLP, "--minima", 2, "--epochs", 5, "--seed", 3, "--out", store, "--json"]).stdout)
     assert out["names"] == ["0", "1"] and out["seeds"] == [3, 4] and out["trained"] == ["0", "1"]
     assert all(math.isfinite(v["train_loss"]) for v in out["final"].values())
+    # full batches of the 64 training samples for 5 epochs; after each epoch the curves
+    # evaluate the 64 training and 64 test samples (no BatchNorm to recalibrate)
+    assert out["samples"] == {n: {"gradient": 5 * 64, "forward": 5 * 128} for n in ("0", "1")}
     with Store.open(store) as s:
         coords, energies, names = s.read_minima()
         desc = s.potential_description
         curves, _ = s.read_array_group("learning_curves")
         meta = s.minima_metadata()
     assert coords.shape[0] == 2 and names == ["0", "1"] and curves["1.train_loss"].shape == (5,)
+    assert list(curves["1.samples_gradient"]) == [64, 128, 192, 256, 320] and meta["minima"]["1"]["samples"] == \
+        out["samples"]["1"]
     opts = desc["plugin"]["options"]  # every option of the plugin, coerced (minima=0: none trained on build)
     assert desc["plugin"]["name"] == "mlp" and {k: opts[k] for k in ("hidden", "n_train", "n_test", "data_seed", "minima")} \
         == {"hidden": "8", "n_train": 64, "n_test": 64, "data_seed": 1, "minima": 0}
@@ -73,6 +78,12 @@ def test_evaluate_stores_the_evaluation_and_prints_three_barriers(explored, tmp_
     out = json.loads(run(["evaluate", explored, "--per-segment", 3, "--json"]).stdout)
     (name, info), = out["paths"].items()
     assert name == "0-1" and os.path.exists(info["figure"])
+    with Store.open(explored) as s:
+        stored = s.read_result("0-1")
+    # every evaluated point (pivots, 3 per segment) runs forward over 64 train + 64 test samples
+    points = stored.path.n_pivots + 3 * (stored.path.n_pivots - 1)
+    assert info["evaluation_samples"] == {"gradient": 0, "forward": points * 128}
+    assert info["samples"] == stored.samples and stored.samples["gradient"] > 0
     for key in ("train_loss", "train_error", "test_loss", "test_error"):
         b = info["summary"][key]["barriers"]
         assert set(b) >= {"max_minus_mean_ends", "max_gap_to_line", "saddle_minus_higher_end"}

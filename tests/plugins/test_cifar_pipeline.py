@@ -105,6 +105,9 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
         assert row[key] is not None and math.isfinite(row[key]), key
     assert row["minima"] == 2 and row["mst_edges"] == 1 and row["train_loss_sadd"] >= row["train_loss_min"]
     assert row["line_factor"] == pytest.approx(row["line_train_loss"] / row["train_loss_min"], rel=1e-9)
+    with Store.open(store) as s:
+        spent = s.read_result(report["paths"][0]["name"]).samples
+    assert report["paths"][0]["samples"] == spent and row["samples_gradient_per_path"] == spent["gradient"] > 0
     # fields that cannot hide the spread between the ends
     path = report["paths"][0]
     ends, t_max = path["end_train_losses"], path["train_loss_barriers"]["saddle_t"]
@@ -122,6 +125,7 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
     with Store.open(store) as s:
         n_cycles = len(s.read_result(path["name"]).cycles)
     assert len(curves["curve"]) == len(curves["minibatch_curve"]) == n_cycles and curves["full_batch"]
+    assert curves["samples"][-1] == spent and curves["samples"][0]["gradient"] < spent["gradient"]
     assert curves["curve"][-1] == pytest.approx(path["interior_max_train_loss"], rel=1e-5)
     text = run(["report-table", store, "--no-evaluate", "--no-figures", "--per-segment", 1, "--line-points", 3]).stdout
     assert "Min." in text and "straight line" in text

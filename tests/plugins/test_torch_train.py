@@ -30,7 +30,7 @@ def test_torch_training_is_seeded_and_records_learning_curves(potential):
         assert a.curves[key].shape == (6,), key
     np.testing.assert_allclose(a.curves["lr"], [0.1] * 3 + [0.01] * 3)
     assert a.curves["train_loss"][-1] < a.curves["train_loss"][0]
-    assert set(a.metadata()) == {"seed", "config", "final"}
+    assert set(a.metadata()) == {"seed", "config", "final", "samples"}
 
 
 def test_torch_train_minima_registers_named_minima(potential):

@@ -1,0 +1,157 @@
+"""Sample counters: a network potential counts the data samples every evaluation pushes
+through it, and runs, cycles, stores, training and evaluation report them.  Every
+expected figure is counted by hand from the settings."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
+from torch import nn  # noqa: E402
+
+from landscape import connect  # noqa: E402
+from landscape.driver import Budget  # noqa: E402
+from landscape.steppers import SGD  # noqa: E402
+from landscape.schedules import Cycle, Schedule  # noqa: E402
+from landscape.store import Store  # noqa: E402
+from landscape_plugins.torchnet.evaluate import evaluate_path  # noqa: E402
+from landscape_plugins.torchnet.hessian import hvp_function  # noqa: E402
+from landscape_plugins.torchnet.params import flatten_parameters  # noqa: E402
+from landscape_plugins.torchnet.potential import NetworkPotential  # noqa: E402
+from landscape_plugins.torchnet.train import TrainConfig, train_minimum  # noqa: E402
+
+N_TRAIN, N_TEST, BATCH = 64, 32, 16
+
+
+def _data(n: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 2, generator=g, dtype=torch.float64)
+    return x, (x[:, 0] * x[:, 1] > 0).long()
+
+
+def _potential(batch_size: int | None = BATCH, batchnorm: bool = False, **kw) -> NetworkPotential:
+    torch.manual_seed(0)
+    layers = [nn.Linear(2, 6)] + ([nn.BatchNorm1d(6)] if batchnorm else []) + [nn.Tanh(), nn.Linear(6, 2)]
+    net = nn.Sequential(*layers).double()
+    return NetworkPotential(net, _data(N_TRAIN, 0), test_data=_data(N_TEST, 1), batch_size=batch_size,
+                            batched="vmap", **kw)
+
+
+def _ends(pot: NetworkPotential) -> tuple[torch.Tensor, torch.Tensor]:
+    x0 = flatten_parameters(pot.module)
+    g = torch.Generator().manual_seed(3)
+    return x0, x0 + 0.5 * torch.randn(x0.numel(), generator=g, dtype=x0.dtype)
+
+
+def test_the_counters_count_points_times_images_and_analytic_potentials_count_none():
+    from landscape.registry import load_potential
+
+    pot = _potential()
+    x = torch.stack(_ends(pot))
+    assert pot.cost() == {"gradient": 0, "forward": 0}
+    pot.energy_and_gradient(x)  # 2 points on a batch of 16
+    pot.energy(x[:1])  # 1 point on the same batch
+    assert pot.cost() == {"gradient": 2 * BATCH, "forward": BATCH}
+    assert load_potential("mueller-brown").cost() is None
+
+
+def test_neb_samples_equal_a_hand_count():
+    """5 pivots (3 moving), 3 NEB steps on mini-batches of 16 of 64 samples."""
+    pot = _potential()
+    a, b = _ends(pot)
+    result = connect(pot, a, b, method="neb", pivots=5, budget=Budget(max_steps=3))
+    assert result.path.n_pivots == 5 and result.nit == 3
+    # A mini-batch loss changes per batch, so every gradient call evaluates the two
+    # ends with the 3 moving pivots: all 5, on one batch each.  Calls: the start, then
+    # one per step.  The climber is not checked on a mini-batch loss (its profile mixes
+    # batches).  The final profile: 9 points in each of the 4 segments, energies only,
+    # on the current batch.
+    calls = 1 + 3
+    gradient = calls * 5 * BATCH
+    forward = 4 * 9 * BATCH
+    assert result.samples == {"gradient": gradient, "forward": forward}
+
+
+def test_autoneb_cycles_record_the_samples_spent_so_far():
+    """2 cycles of 2 SGD steps, 3 pivots, 3 points per segment, nothing inserted."""
+    pot = _potential()
+    a, b = _ends(pot)
+    sgd = SGD(lr=0.01, momentum=0.0)
+    schedule = Schedule("tiny", (Cycle(2, sgd), Cycle(2, sgd)), threshold=1e9, per_segment=3)
+    result = connect(pot, a, b, method="autoneb", schedule=schedule, climb=False, pivots=3)
+    assert result.path.n_pivots == 3 and len(result.cycles) == 2
+    band = 3 * BATCH  # one gradient call of the whole band (ends included: mini-batches)
+    dense = 2 * 3 * BATCH  # the energies between pivots after a cycle: 2 segments x 3
+    # cycle 0: its start and 2 steps, its dense energies, and the start of cycle 1's band
+    first = {"gradient": 3 * band + band, "forward": dense}
+    # cycle 1: 2 more steps and its dense energies (the final profile reuses them)
+    second = {"gradient": first["gradient"] + 2 * band, "forward": 2 * dense}
+    assert [c.samples for c in result.cycles] == [first, second]
+    assert result.samples == second
+
+
+def test_evaluate_path_counts_calibration_and_whole_set_passes():
+    pot = _potential(batchnorm=True, calibration_size=48, calibration_batch=16)
+    a, b = _ends(pot)
+    pivots = torch.stack([a, (a + b) / 2, b])
+    before = pot.cost()
+    ev = evaluate_path(pot, pivots, per_segment=2)
+    points = 3 + 2 * 2  # pivots and 2 points in each of 2 segments
+    assert ev.t.size == points
+    # every point: its BatchNorm statistics from 48 calibration samples, then the whole
+    # train and test sets (forward only; the calibration runs once for both sets)
+    forward = points * 48 + points * (N_TRAIN + N_TEST)
+    assert pot.cost() == {"gradient": before["gradient"], "forward": before["forward"] + forward}
+
+
+def test_training_counts_its_batches_and_curves_per_minimum():
+    pot = _potential(batchnorm=True, calibration_size=32, calibration_batch=16)
+    trained = train_minimum(pot, 0, TrainConfig(epochs=3, lr=0.01, batch_size=24))
+    # 64 samples in batches of 24: 2 full batches per epoch (the tail is dropped);
+    # after each epoch the curves recalibrate (32 samples) and evaluate both sets
+    gradient = [48 * (e + 1) for e in range(3)]
+    forward = [(32 + N_TRAIN + N_TEST) * (e + 1) for e in range(3)]
+    np.testing.assert_array_equal(trained.curves["samples_gradient"], gradient)
+    np.testing.assert_array_equal(trained.curves["samples_forward"], forward)
+    assert trained.samples == {"gradient": 144, "forward": 3 * 128}
+    assert trained.metadata()["samples"] == trained.samples and "samples_gradient" not in trained.final
+    assert pot.cost() == trained.samples
+
+
+def test_hessian_vector_products_count_as_sample_gradients():
+    pot = _potential()
+    x = _ends(pot)[0]
+    hvp = hvp_function(pot, x, samples=40)  # the graph of the gradient on 40 samples, once
+    hvp(torch.ones(2, pot.dim, dtype=torch.float64))  # two products
+    assert pot.cost() == {"gradient": 40 + 2 * 40, "forward": 0}
+
+
+def test_samples_go_to_the_store_and_a_store_without_them_reads_none(tmp_path):
+    pot = _potential()
+    a, b = _ends(pot)
+    sgd = SGD(lr=0.01, momentum=0.0)
+    result = connect(pot, a, b, method="autoneb", climb=False, pivots=3,
+                     schedule=Schedule("tiny", (Cycle(1, sgd), Cycle(1, sgd)), threshold=1e9, per_segment=2))
+    from dataclasses import replace
+
+    with Store.create(tmp_path / "s", {"name": "net"}) as store:
+        store.write_result("new", result)
+        # what a store written before the counters holds: no sample attributes at all
+        old = replace(result, samples=None, cycles=tuple(replace(c, samples=None) for c in result.cycles))
+        store.write_result("old", old)
+    with Store.open(tmp_path / "s") as store:
+        got, before = store.read_result("new"), store.read_result("old")
+        info = store.path_info("new")
+        assert store.check() == []
+    assert got.samples == result.samples and [c.samples for c in got.cycles] == [c.samples for c in result.cycles]
+    assert (info["samples_gradient"], info["samples_forward"]) == (result.samples["gradient"],
+                                                                   result.samples["forward"])
+    assert before.samples is None and all(c.samples is None for c in before.cycles)
+    assert "samples_gradient" not in store_attrs(tmp_path / "s", "old")
+
+
+def store_attrs(folder, name: str) -> dict:
+    with Store.open(folder) as store:
+        return store.path_info(name)
