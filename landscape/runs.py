@@ -74,6 +74,9 @@ class _Committer:
                  origin: dict[str, int] | None = None):
         self.filename, self.name, self.config = filename, name, config
         self.origin = origin  # the cost() reading this run's samples count from
+        # The samples the latest state cost: a commit after the run stores them, not
+        # what the final profile or an interrupted step evaluated after that state.
+        self.spent = samples_since(potential, origin)
         self.history: list[Any] = list(history)
         self.seen = seen
         self.optimizer, self.potential, self.every = optimizer, potential, every
@@ -81,6 +84,7 @@ class _Committer:
 
     def __call__(self, state: OptimizerState) -> None:
         self.history.append(state.max_energy)
+        self.spent = samples_since(self.potential, self.origin)
         if isinstance(state, AutoNEBState):
             if len(state.cycles) > self.seen:
                 self.commit_cycles(state)
@@ -93,9 +97,8 @@ class _Committer:
     def _potential_state(self, attrs: dict[str, Any], saved: Any) -> dict[str, Any]:
         if saved is not None:  # a sampler's position, for instance
             attrs["potential_state"] = saved
-        spent = samples_since(self.potential, self.origin)
-        if spent is not None:  # what a resumed run counts on from
-            attrs["samples"] = spent
+        if self.spent is not None:  # what a resumed run counts on from
+            attrs["samples"] = self.spent
         return attrs
 
     def commit_cycles(self, state: AutoNEBState) -> None:

@@ -308,3 +308,19 @@ def test_a_resumed_band_reports_the_samples_of_the_uninterrupted_one(tmp_path, m
     resumed = connect_stored(str(tmp_path / "s.h5"), SampledMuellerBrown(), ("A", "B"), a, b, **settings)
     assert resumed.resumed_from_step and fresh.nit > resumed.resumed_from_step
     assert (resumed.result.nfev, resumed.result.samples) == (fresh.nfev, fresh.samples)
+
+
+def test_a_larger_budget_continues_the_samples_of_the_spent_one(tmp_path):
+    """NEB stopped at 20 steps, continued to 60: the samples of one 60-step run (the
+    short run's final profile is not carried into the continued count)."""
+    from landscape.driver import Budget
+
+    def run(out, steps):
+        pot = SampledMuellerBrown()
+        return connect_stored(str(out), pot, ("A", "B"), pot.minima["A"], pot.minima["B"], method="neb", fmax=1e-9,
+                              budget=Budget(max_steps=steps)).result
+
+    short = run(tmp_path / "s", 20)
+    longer, straight = run(tmp_path / "s", 60), run(tmp_path / "straight", 60)
+    assert short.nit == 20 and longer.nit == straight.nit == 60
+    assert longer.samples == straight.samples != short.samples
