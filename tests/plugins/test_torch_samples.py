@@ -155,3 +155,39 @@ def test_samples_go_to_the_store_and_a_store_without_them_reads_none(tmp_path):
 def store_attrs(folder, name: str) -> dict:
     with Store.open(folder) as store:
         return store.path_info(name)
+
+
+def test_a_training_store_from_before_the_counters_reads_zero_samples(tmp_path):
+    from landscape_plugins.torchnet.trainrun import CURVES_GROUP, train_stored
+
+    pot, config = _potential(), TrainConfig(epochs=2, lr=0.01, batch_size=None)
+    out = tmp_path / "t"
+    first = train_stored(out, pot, 1, config)
+    assert first.samples == {"0": {"gradient": 2 * N_TRAIN, "forward": 2 * (N_TRAIN + N_TEST)}}
+    with Store.write(out) as store:  # what an older store holds: curves without the sample counts
+        arrays, attrs = store.read_array_group(CURVES_GROUP)
+        store.write_array_group(CURVES_GROUP, {k: v for k, v in arrays.items() if ".samples_" not in k}, attrs)
+    again = train_stored(out, pot, 1, config)
+    assert again.trained == () and again.samples == {"0": {"gradient": 0, "forward": 0}}
+    assert "samples_gradient" not in again.final["0"]
+
+
+def test_table1_reports_samples_per_path_and_leaves_uncounted_paths_out():
+    from landscape_plugins.cifar.report import PathMetrics, Table1
+
+    def path(name, samples):
+        maxima = {k: 1.0 for k in ("train_loss", "train_error", "test_loss", "test_error")}
+        barriers = {"max_minus_mean_ends": 0.5, "max_gap_to_line": 0.5, "saddle_minus_higher_end": 0.5, "saddle_t": 0.5}
+        return PathMetrics(name, 0, 1, maxima, barriers, True, 5, 2, end_train_losses=(0.5, 0.5), samples=samples)
+
+    minima = {k: np.array([0.5, 0.5]) for k in ("train_loss", "train_error", "test_loss", "test_error")}
+    counted = [path("0-1", {"gradient": 300, "forward": 30}), path("1-0", {"gradient": 100, "forward": 10}),
+               path("old", None)]
+    table = Table1("s", "net", "data", ("0", "1"), minima, tuple(counted), True)
+    row = table.row()
+    assert (row["samples_gradient_per_path"], row["samples_forward_per_path"]) == (200, 20)
+    assert "samples per path (mean): 200 sample-gradients, 20 sample-evaluations" in table.to_text()
+    assert table.to_json()["paths"][2]["samples"] is None
+    none = Table1("s", "net", "data", ("0", "1"), minima, (path("old", None),), True)
+    assert none.row()["samples_gradient_per_path"] is None and "samples per path" not in none.to_text()
+    assert none.to_csv().splitlines()[1].endswith(",,")
