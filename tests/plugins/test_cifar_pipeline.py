@@ -96,7 +96,8 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
         assert desc["plugin"]["name"] == "cifar" and desc["options"]["model"] == "resnet8-w2"
         assert set(s.read_array_group("learning_curves")[0]) >= {"0.train_loss", "1.test_error"}
     assert isinstance(load_potential(desc["name"], desc["options"]), CifarPotential)  # rebuilt from the store
-    run(["explore", store, "--schedule", _schedule(tmp_path / "s.json"), "--no-climb"])
+    explored = json.loads(run(["explore", store, "--schedule", _schedule(tmp_path / "s.json"), "--no-climb",
+                               "--json"]).stdout)
     report = json.loads(run(["report-table", store, "--json", "--per-segment", 1, "--line-points", 3,
                              "--figures", tmp_path / "fig"]).stdout)
     row = report["row"]
@@ -108,6 +109,7 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
     with Store.open(store) as s:
         spent = s.read_result(report["paths"][0]["name"]).samples
     assert report["paths"][0]["samples"] == spent and row["samples_gradient_per_path"] == spent["gradient"] > 0
+    assert explored["samples"] == spent and explored["path_samples"] == {report["paths"][0]["name"]: spent}
     # fields that cannot hide the spread between the ends
     path = report["paths"][0]
     ends, t_max = path["end_train_losses"], path["train_loss_barriers"]["saddle_t"]
