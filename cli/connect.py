@@ -122,6 +122,10 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
 @click.option("--max-pivots", type=int, default=None, help="AutoNEB: cap on the number of pivots, ends included.")
+@click.option("--check-per-segment", "check_per_segment", type=int, default=None,
+              help="neb/string: points per segment at which a converged climbing image is checked to be the top "
+                   "of its path, and of the final profile [default: 9]; fewer for a calculator that costs minutes "
+                   "a call, at the risk of missing a narrow bump between pivots.")
 @click.option("--log", "log", default=None, metavar="FILE",
               help="Append one tab-separated line per step (step, evaluations, highest energy, largest force, "
                    "climbing, cycle) to FILE.")
@@ -136,8 +140,8 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
 def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end: str | None, method: str,
                 climb: bool, via: tuple[str, ...], init: str | None, spring: str, spring_min: float | None, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
                 stepper: str | None, out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
-                progress: bool | None, max_pivots: int | None, log: str | None, certify: bool, threads: int | None,
-                relax_ends: bool, align_end: bool) -> None:
+                progress: bool | None, max_pivots: int | None, check_per_segment: int | None, log: str | None,
+                certify: bool, threads: int | None, relax_ends: bool, align_end: bool) -> None:
     """Find the minimum energy path of POTENTIAL between two points.
 
     \b
@@ -173,6 +177,11 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         if method != "autoneb":
             raise LandscapeError("--max-pivots applies to --method autoneb only")
         settings["max_pivots"] = max_pivots
+    if check_per_segment is not None:
+        if method == "autoneb":
+            raise LandscapeError("--check-per-segment applies to --method neb or string; AutoNEB's points per "
+                                 "segment are its schedule's (per_segment)")
+        settings["check_per_segment"] = check_per_segment
     progress = want_progress(progress)
     from landscape.connect import check_endpoints
     from landscape.endpoints import check_and_relax

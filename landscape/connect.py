@@ -48,6 +48,7 @@ def make_optimizer(
     fmax: float | None = None,
     climb_after: int = 0,
     fault_check_every: int = 1,
+    check_per_segment: int = 9,
     **autoneb: Any,
 ) -> PathOptimizer:
     """An optimizer from plain settings.
@@ -61,6 +62,9 @@ def make_optimizer(
     (`fmax` then ends a cycle early); `climb` switches the climbing image on in the
     final cycle unless the schedule marks cycles itself, and `climb=False` removes it.
     `fault_check_every` > 1 keeps a GPU step loop free of host syncs (see ElasticBand).
+    `check_per_segment` sets the points per segment of the check that a converged climber
+    is the top of its path (ElasticBand): fewer for a calculator that costs minutes a
+    call, at the risk of a bump between pivots going unseen.
     """
     if method not in METHODS:
         raise LandscapeError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -72,10 +76,12 @@ def make_optimizer(
         # Without a tolerance a band would spend its whole budget: stop it, scale-free.
         frtol = DEFAULT_FRTOL if fmax is None else None
         band_stepper = {} if stepper is None else {"stepper": stepper}
-        return ElasticBand(method=method, spring=spring, spring_min=spring_min, **band_stepper, climb=climb, climb_after=climb_after, fmax=fmax, frtol=frtol,
-                           fault_check_every=fault_check_every)
+        return ElasticBand(method=method, spring=spring, spring_min=spring_min, **band_stepper, climb=climb,
+                           climb_after=climb_after, fmax=fmax, frtol=frtol, fault_check_every=fault_check_every,
+                           check_per_segment=check_per_segment)
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
-    inner = ElasticBand(method=band, spring=spring, fmax=fmax, fault_check_every=fault_check_every)
+    inner = ElasticBand(method=band, spring=spring, fmax=fmax, fault_check_every=fault_check_every,
+                        check_per_segment=check_per_segment)
     return AutoNEB(schedule=sched, band=inner, **autoneb)
 
 

@@ -67,15 +67,17 @@ def optimize(
     progress: bool = False,
     check_every: int = 1,
     state: OptimizerState | None = None,
-    per_segment: int = 9,
+    per_segment: int | None = None,
     samples_from: dict[str, int] | None = None,
 ) -> Result:
     """Run `optimizer` from `path` (or from a saved `state`) until it stops.
 
     Without a step budget, a method with no schedule and no convergence test would
     never stop, so one of them is required.  The final path's energy profile, with
-    `per_segment` points between pivots, is reused from a final AutoNEB cycle or
-    evaluated once at the end (energies only).
+    `per_segment` points between pivots, is reused from a final AutoNEB cycle or a
+    band's climber check, or evaluated once at the end (energies only).  By default a
+    band's profile has its climber check's points (`ElasticBand.check_per_segment`, so
+    a calculator thinned there is not evaluated at more points afterwards), else 9.
 
     `samples` of the result and of each new cycle count from `samples_from`, a reading
     of `potential.cost()` (default: the reading before `init`, or now when a `state` is
@@ -83,6 +85,8 @@ def optimize(
     """
     if check_every < 1:
         raise LandscapeError(f"check_every must be >= 1, got {check_every}")
+    if per_segment is None:
+        per_segment = int(getattr(optimizer, "check_per_segment", 9))
     total = getattr(optimizer, "total_steps", None) or budget.max_steps
     if total is None and budget.max_evaluations is None and budget.max_seconds is None:
         tolerances = [getattr(optimizer, k, None) for k in ("fmax", "frtol", "etol")]

@@ -187,8 +187,11 @@ class ElasticBand(PathOptimizer):
             raise LandscapeError(f"unknown band method {self.method!r}; choose neb or string")
         if self.climb_after < 0 or self.patience < 1 or self.fault_check_every < 1:
             raise LandscapeError("climb_after must be >= 0, patience and fault_check_every >= 1")
-        if self.check_per_segment < 1 or self.max_repairs < 0:
-            raise LandscapeError("check_per_segment must be >= 1 and max_repairs >= 0")
+        # the check evaluates (pivots - 1) x check_per_segment points in one batch: bounded
+        check_number("check_per_segment", self.check_per_segment, lambda v: 1 <= v <= 1000, "from 1 to 1000",
+                     integer=True)
+        if self.max_repairs < 0:
+            raise LandscapeError("max_repairs must be >= 0")
         for name in ("fmax", "frtol", "etol"):
             if getattr(self, name) is not None:
                 check_number(name, getattr(self, name), lambda v: v > 0, "> 0")
