@@ -49,7 +49,7 @@ def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
 
 
 # Statuses whose climber is no saddle estimate: the path's highest point still bounds the barrier.
-_NO_SADDLE = frozenset({"saddle_not_at_top", "not_a_saddle", "max_steps", "max_evaluations"})
+_NO_SADDLE = frozenset({"saddle_not_at_top", "not_a_saddle", "max_steps", "max_evaluations", "max_seconds"})
 
 
 def _saddle_words(info: dict[str, Any]) -> str:

@@ -44,7 +44,7 @@ class Budget:
         if self.max_evaluations is not None and state.nfev >= self.max_evaluations:
             return Status.MAX_EVALUATIONS, f"evaluation budget of {self.max_evaluations} spent"
         if self.max_seconds is not None and time.monotonic() - started >= self.max_seconds:
-            return Status.MAX_STEPS, f"time budget of {self.max_seconds:g} s spent"
+            return Status.MAX_SECONDS, f"time budget of {self.max_seconds:g} s spent"
         return None
 
 
@@ -145,7 +145,8 @@ def optimize(
 
 
 #: Statuses that say nothing against the band itself: a sanity test may overrule them.
-_JUDGED = (Status.CONVERGED, Status.SCHEDULE_DONE, Status.MAX_STEPS, Status.MAX_EVALUATIONS, Status.SADDLE_NOT_AT_TOP)
+_JUDGED = (Status.CONVERGED, Status.SCHEDULE_DONE, Status.MAX_STEPS, Status.MAX_EVALUATIONS, Status.MAX_SECONDS,
+           Status.SADDLE_NOT_AT_TOP)
 
 
 def _check_sane(result: Result, potential: Potential, start: Path, per_segment: int) -> Result:

@@ -58,7 +58,7 @@ import numpy as np
 from .driver import Budget
 from .errors import LandscapeError
 from .files import store_path
-from .identity import differences, record, require_same, shown
+from .identity import differences, record, require_same, same_points, shown
 from .graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
 from .lock import WriterLock
 from .path import to_numpy
@@ -542,10 +542,6 @@ def _check_images(potential: Potential, coords: np.ndarray, names: Sequence[str]
     return d
 
 
-def _same_minima(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-10, atol=1e-12))
-
-
 def _open_or_create(filename: str, potential: Potential, coords: np.ndarray | None, names: Sequence[str] | None,
                     description: Mapping[str, Any] | None) -> _State:
     """The exploration state of a store; a new store is created (with the minima) first."""
@@ -561,7 +557,7 @@ def _open_or_create(filename: str, potential: Potential, coords: np.ndarray | No
     with Store.open(filename) as store:
         require_same(store.potential_description, description or record(potential), filename)
         stored, energies, stored_names = store.read_minima()
-        if coords is not None and not _same_minima(_check_minima(coords, potential.dim), stored):
+        if coords is not None and not same_points(_check_minima(coords, potential.dim), stored):
             raise LandscapeError(f"store {filename} holds different minima than the ones given")
         if names is not None and list(names) != stored_names:
             raise LandscapeError(f"store {filename} names its minima {stored_names[:5]}..., not as given")

@@ -27,7 +27,14 @@ import numpy as np
 
 from .errors import LandscapeError
 
-__all__ = ["record", "identity", "differences", "shown", "require_same", "spec_of", "rebuild", "points_digest"]
+__all__ = ["same_points", "record", "identity", "differences", "shown", "require_same", "spec_of", "rebuild", "points_digest"]
+
+
+def same_points(a: Any, b: Any) -> bool:
+    """Whether two sets of host points are the same ones as a store gives them back: equal
+    shapes and values up to the round-off of a float64 round trip (a store, a JSON file)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-10, atol=1e-12))
 
 
 def points_digest(points: Any, tag: Any = None) -> str:

@@ -21,6 +21,7 @@ class Status(str, Enum):
     SCHEDULE_DONE = "schedule_done"
     MAX_STEPS = "max_steps"
     MAX_EVALUATIONS = "max_evaluations"
+    MAX_SECONDS = "max_seconds"
     NUMERICAL_FAULT = "numerical_fault"
     DIVERGED = "diverged"
     INTERRUPTED = "interrupted"

@@ -33,7 +33,7 @@ from .driver import Budget, StepCallback, optimize
 from .errors import DamagedCheckpoint, LandscapeError
 from .files import store_path
 from .host import host_job
-from .identity import differences, record, require_same
+from .identity import differences, record, require_same, same_points
 from .lock import WriterLock
 from .optimizers.autoneb import AutoNEB, AutoNEBState
 from .optimizers.base import OptimizerState, PathOptimizer
@@ -173,7 +173,7 @@ def _existing(filename: str, potential: Potential, name: str, config: dict[str, 
 
 
 #: Statuses of a run that stopped at its budget, not on its own criterion.
-_SPENT = (Status.MAX_STEPS, Status.MAX_EVALUATIONS)
+_SPENT = (Status.MAX_STEPS, Status.MAX_EVALUATIONS, Status.MAX_SECONDS)
 
 
 def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: dict[str, Any],
@@ -195,9 +195,8 @@ def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: di
 
 
 def _same_minima(store: Store, config: dict[str, Any]) -> bool:
-    """Whether the store's minima are exactly this run's two endpoints."""
-    coords, _, _ = store.read_minima()
-    return coords.shape[0] == 2 and np.array_equal(coords, np.array([config["start"], config["end"]]))
+    """Whether the store's minima are this run's two endpoints."""
+    return same_points(store.read_minima()[0], [config["start"], config["end"]])
 
 
 def _create(filename: str, potential: Potential, names: tuple[str, str], points: tuple[Any, Any]) -> None:

@@ -177,3 +177,13 @@ def test_the_climber_checks_points_per_segment_are_a_setting():
     for bad in (0, 10**9, 2.5, True):
         with pytest.raises(LandscapeError, match="check_per_segment"):
             make_optimizer("neb", check_per_segment=bad)
+
+
+def test_a_spent_time_budget_says_so():
+    """A run stopped by its time budget reports MAX_SECONDS (it was reported as
+    MAX_STEPS, a step budget that was never given)."""
+    from landscape import Budget, Status, connect, load_potential
+
+    mb = load_potential("mueller-brown")
+    r = connect(mb, mb.minima["A"], mb.minima["B"], method="neb", budget=Budget(max_seconds=0.0))
+    assert r.status is Status.MAX_SECONDS and "time budget of 0 s spent" in r.message and not r.success
