@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -200,16 +201,23 @@ class NoisyMuellerBrown:
         return Noisy()
 
 
-def test_stochastic_potential_resumes_exactly_with_its_sampler_state(tmp_path, monkeypatch):
-    pot = NoisyMuellerBrown()
+def _fresh_and_resumed(tmp_path, monkeypatch, make: Any) -> tuple[Any, Any]:
+    """(the result of an uninterrupted AutoNEB run of `make()`, the run crashed after two
+    cycles and resumed), each on a fresh potential, A to B."""
+    pot = make()
     a, b = pot.minima["A"], pot.minima["B"]
     fresh = connect_stored(str(tmp_path / "fresh.h5"), pot, ("A", "B"), a, b).result
     with monkeypatch.context() as patch:
         crash_after_cycles(patch, 2)
         with pytest.raises(Crash):
-            connect_stored(str(tmp_path / "s.h5"), NoisyMuellerBrown(), ("A", "B"), a, b)
-    resumed = connect_stored(str(tmp_path / "s.h5"), NoisyMuellerBrown(), ("A", "B"), a, b)
+            connect_stored(str(tmp_path / "s.h5"), make(), ("A", "B"), a, b)
+    resumed = connect_stored(str(tmp_path / "s.h5"), make(), ("A", "B"), a, b)
     assert resumed.resumed_from_cycle == 2
+    return fresh, resumed
+
+
+def test_stochastic_potential_resumes_exactly_with_its_sampler_state(tmp_path, monkeypatch):
+    fresh, resumed = _fresh_and_resumed(tmp_path, monkeypatch, NoisyMuellerBrown)
     np.testing.assert_array_equal(resumed.result.path.pivots, fresh.path.pivots)
     np.testing.assert_array_equal(resumed.result.history, fresh.history)
 
@@ -267,15 +275,7 @@ class SampledMuellerBrown:
 
 
 def test_a_resumed_autoneb_run_reports_the_samples_of_the_uninterrupted_one(tmp_path, monkeypatch):
-    pot = SampledMuellerBrown()
-    a, b = pot.minima["A"], pot.minima["B"]
-    fresh = connect_stored(str(tmp_path / "fresh.h5"), pot, ("A", "B"), a, b).result
-    with monkeypatch.context() as patch:
-        crash_after_cycles(patch, 2)
-        with pytest.raises(Crash):
-            connect_stored(str(tmp_path / "s.h5"), SampledMuellerBrown(), ("A", "B"), a, b)
-    resumed = connect_stored(str(tmp_path / "s.h5"), SampledMuellerBrown(), ("A", "B"), a, b)
-    assert resumed.resumed_from_cycle == 2
+    fresh, resumed = _fresh_and_resumed(tmp_path, monkeypatch, SampledMuellerBrown)
     assert fresh.samples["gradient"] > 0 and fresh.samples["forward"] > 0
     assert resumed.result.samples == fresh.samples
     assert [c.samples for c in resumed.result.cycles] == [c.samples for c in fresh.cycles]
