@@ -118,10 +118,10 @@ def install() -> None:
     without job control) stays ignored."""
     _first.clear()
     _settled.clear()
+    atexit.register(_ignore)  # registered first, so called last; and before a handler can fire
     for signum in EXIT_STATUS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, _on_signal)
-    atexit.register(_ignore)  # registered first, so called last
 
 
 def _ignore() -> None:
@@ -134,8 +134,8 @@ def _ignore() -> None:
 
 def main() -> int:
     """The console script: handlers, then the command line (see `landscape_cli.main.main`)."""
-    install()
     try:
+        install()  # inside: a signal may arrive between installing one handler and the next
         from .main import main as run
 
         return run()
