@@ -48,21 +48,24 @@ def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
         raise LandscapeError(f"{file}: {len(problems)} integrity problems: " + "; ".join(problems))
 
 
-# Statuses whose climber is no saddle estimate: the path's highest point still bounds the barrier.
-_NO_SADDLE = frozenset({"saddle_not_at_top", "not_a_saddle", "max_steps", "max_evaluations", "max_seconds"})
-
-
 def _saddle_words(info: dict[str, Any]) -> str:
-    """The path's saddle figures, each named for what it is (as `report` names them)."""
+    """The path's saddle figures, each named for what it is (as `report` names them); a
+    run that did not succeed has no saddle estimate (`Status.success`, `Status.failed`)."""
+    from landscape import Status
+
     saddle, bound = info.get("saddle_energy"), info.get("upper_bound")
     if saddle is None:
         return "no energies"
-    if info.get("status") in ("running", "interrupted"):  # a climber still on its way up
+    try:
+        status: Status | None = Status(info.get("status"))
+    except ValueError:  # no status, or one the integrity check reports
+        status = None
+    if status in (Status.RUNNING, Status.INTERRUPTED):  # a climber still on its way up
         return f"highest pivot so far {saddle:.10g} (the run is not finished)"
-    if info.get("status") in _NO_SADDLE:
-        return f"highest point {bound if bound is not None else saddle:.10g} (an upper bound, no saddle estimate)"
-    if info.get("status") in ("diverged", "numerical_fault"):
+    if status is not None and status.failed:
         return f"highest point {saddle:.10g} (the band broke: neither a saddle estimate nor a bound)"
+    if status is not None and not status.success:  # a budget spent, or a climber that is no saddle
+        return f"highest point {bound if bound is not None else saddle:.10g} (an upper bound, no saddle estimate)"
     if not info.get("climbing"):
         return f"upper bound {saddle:.10g} (no climbing image)"
     if bound is None or saddle == bound:
