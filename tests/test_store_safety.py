@@ -3,6 +3,7 @@ folder says: unit names that leave units/, a symlinked units/, an emptied or gar
 index, exports aimed inside a store, a disk too full for an export, killed exports."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -20,6 +21,7 @@ from landscape.path import Profile
 from landscape.result import Result, Status
 from landscape.store import Store, vacant
 from landscape.store import export as store_export
+from landscape.store.codec import set_attrs
 from landscape.store.export import export_store
 from landscape.store.tree import FolderTree
 from landscape_cli.testing import error_line, invoke, run, snapshot
@@ -185,6 +187,17 @@ def test_check_sees_a_damaged_running_band(tmp_path, edit, expected):
     _edit(folder, edit)
     problems = _problems(folder)
     assert any(expected in p for p in problems), problems
+
+
+def test_check_reads_a_checkpoints_sample_counts(tmp_path):
+    """A network run's checkpoint keeps the samples it spent (a mapping): sound counts
+    pass the check, anything else is reported."""
+    folder = _interrupted(tmp_path, "neb")
+    counts = '{"gradient": 3200, "forward": 576}'
+    _edit(folder, lambda f, t: set_attrs(f["paths/L-R/checkpoint"], {"samples": json.loads(counts)}))
+    assert _problems(folder) == []
+    _edit(folder, lambda f, t: set_attrs(f["paths/L-R/checkpoint"], {"samples": {"gradient": -1}}))
+    assert any("not counts of samples" in p for p in _problems(folder))
 
 
 def test_check_sees_a_lost_cycle(tmp_path):

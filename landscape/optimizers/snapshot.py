@@ -17,10 +17,13 @@ from ..errors import DamagedCheckpoint
 from ..path import Path, to_numpy
 from ..potential import Potential
 
-__all__ = ["band_snapshot", "band_restore"]
+__all__ = ["band_snapshot", "band_restore", "SNAPSHOT_ARRAYS", "SNAPSHOT_NUMBERS"]
 
 _ARRAYS = ("gradients", "forces")
 _NUMBERS = ("nit", "nfev", "climbing", "ceiling", "step_scale", "faults", "force0", "repairs")
+#: What every snapshot holds besides the stepper's own state (the store's integrity check reads them).
+SNAPSHOT_ARRAYS = ("pivots", "energies", *_ARRAYS, "recent_max")
+SNAPSHOT_NUMBERS = _NUMBERS
 
 
 def _configured_spring(optimizer: Any) -> float:

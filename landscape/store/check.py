@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 
 from ..climber import climber_energy
+from ..optimizers.snapshot import SNAPSHOT_ARRAYS, SNAPSHOT_NUMBERS
 from ..result import Status
 from .codec import decode, get_attrs, one_line
 from .layout import CYCLE_ARRAYS, CYCLE_ATTRS, PROFILE_ARRAYS, cycle_groups, nonfinite
@@ -151,12 +152,11 @@ def _check_path(g: Any, minima_names: list[str] | None) -> list[str]:
 # What a checkpoint holds (landscape/runs.py writes them): a band's exact state mid-run
 # (kind "state", from landscape/optimizers/snapshot.py), or the path AutoNEB's next cycle
 # starts from (schema-1 stores hold no energies or climbing flag there: not required).
-_CHECKPOINT_ARRAYS = {"state": ("pivots", "energies", "gradients", "forces", "recent_max", "history"),
-                      "cycle": ("pivots", "history")}
-_CHECKPOINT_NUMBERS = {"state": ("nit", "nfev", "climbing", "ceiling", "step_scale", "faults", "force0", "repairs"),
-                       "cycle": ("cycle", "nit", "nfev")}
-# Attributes that are not numbers: the stepper's own numbers and a potential's sampler state.
-_CHECKPOINT_OTHER = frozenset({"kind", "stepper_numbers", "potential_state"})
+_CHECKPOINT_ARRAYS = {"state": (*SNAPSHOT_ARRAYS, "history"), "cycle": ("pivots", "history")}
+_CHECKPOINT_NUMBERS = {"state": SNAPSHOT_NUMBERS, "cycle": ("cycle", "nit", "nfev")}
+# Attributes that are not numbers: the stepper's own numbers, a potential's sampler state,
+# and the samples spent so far (a mapping of counts, checked on its own).
+_CHECKPOINT_OTHER = frozenset({"kind", "stepper_numbers", "potential_state", "samples"})
 
 
 def _check_checkpoint(c: Any, dim: int | None, n_cycles: int) -> list[str]:
@@ -168,6 +168,9 @@ def _check_checkpoint(c: Any, dim: int | None, n_cycles: int) -> list[str]:
     # inf is a counter's "not yet" (the starting force before the first step); NaN is damage
     problems += [f"attribute {k!r} is {v!r}, not a number" for k, v in attrs.items()
                  if k not in _CHECKPOINT_OTHER and not (_number(v) and not np.isnan(v))]
+    samples = attrs.get("samples", {})
+    if not (isinstance(samples, dict) and all(isinstance(v, int) and v >= 0 for v in samples.values())):
+        problems.append(f"attribute 'samples' is {samples!r}, not counts of samples")
     problems += [f"{k} contains NaN or inf" for k in sorted(c) if isinstance(c[k], h5py.Dataset) and nonfinite(c[k])]
     shape = c["pivots"].shape if "pivots" in c else None
     if shape is not None and dim is not None and shape[1:] != (dim,):
