@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, replace
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -206,22 +206,33 @@ def _create(filename: str, potential: Potential, names: tuple[str, str], points:
         store.write_minima(coords, energies, list(names))
 
 
-def _resume_state(filename: str, name: str, optimizer: PathOptimizer,
-                  potential: Potential) -> tuple[Any, list[float], int, tuple[str, int] | None, dict[str, int] | None]:
-    """(state or None, history so far, cycles already stored, ("cycle"|"step", where) resumed,
-    samples spent up to the checkpoint (None when it holds none))."""
+class _Resumed(NamedTuple):
+    """Where a run goes on from its checkpoint."""
+
+    state: Any  # None: nothing to go on from, a fresh start
+    history: list[float]  # the highest energy after each step so far
+    seen: int  # cycles already stored
+    where: tuple[str, int] | None  # ("cycle" | "step", where it resumed)
+    samples: dict[str, int] | None  # spent up to the checkpoint (None when it holds none)
+
+
+_FRESH = _Resumed(None, [], 0, None, None)
+
+
+def _resume_state(filename: str, name: str, optimizer: PathOptimizer, potential: Potential) -> _Resumed:
+    """The state and bookkeeping of path `name`'s checkpoint (`_FRESH` without one)."""
     with Store.open(filename) as store:
         stored = store.read_result(name)
         checkpoint = store.read_checkpoint(name)
     if checkpoint is None:
-        return None, [], 0, None, None
+        return _FRESH
     arrays, attrs = checkpoint
     samples = attrs.get("samples")
     if "potential_state" in attrs:
         potential.restore_checkpoint_state(attrs["potential_state"])
     if attrs.get("kind") == "state":  # a band's exact state mid-run
         state = optimizer.restore(arrays, attrs, potential)
-        return state, list(arrays["history"]), 0, ("step", state.nit), samples
+        return _Resumed(state, list(arrays["history"]), 0, ("step", state.nit), samples)
     if not isinstance(optimizer, AutoNEB):
         raise LandscapeError(f"{filename}: path {name} holds an AutoNEB checkpoint, but the method is another")
     path = Path(potential.asarray(arrays["pivots"]), potential.asarray(arrays["energies"]))
@@ -229,11 +240,10 @@ def _resume_state(filename: str, name: str, optimizer: PathOptimizer,
     records = stored.cycles[:cycle]
     state = optimizer.resume(path, cycle, potential, records=records, nit=int(attrs["nit"]), nfev=int(attrs["nfev"]),
                              climbing=attrs.get("climbing"))
-    return state, list(arrays["history"]), len(records), ("cycle", cycle), samples
+    return _Resumed(state, list(arrays["history"]), len(records), ("cycle", cycle), samples)
 
 
-def _resumed(filename: str, name: str, optimizer: PathOptimizer,
-             potential: Potential) -> tuple[Any, list[float], int, tuple[str, int] | None, dict[str, int] | None]:
+def _resumed(filename: str, name: str, optimizer: PathOptimizer, potential: Potential) -> _Resumed:
     """`_resume_state`, with a damaged checkpoint (an array or attribute missing, wrong
     shapes) reported in one line instead of surfacing as an internal error."""
     try:
@@ -270,8 +280,7 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
     potential, start_path = host_job(potential, job.start_path)  # every step, resumed or not, on the same arrays
     job = replace(job, start_path=start_path)
     origin = potential.cost()
-    resumed = _resumed(filename, name, optimizer, potential) if mode == "resume" else (None, [], 0, None, None)
-    state, history, seen, where, spent = resumed
+    state, history, seen, where, spent = _resumed(filename, name, optimizer, potential) if mode == "resume" else _FRESH
     if state is None:  # fresh start: evaluate here so the history holds the first entry
         state = optimizer.init(job.start_path, potential)
         history = [state.max_energy]

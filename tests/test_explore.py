@@ -411,7 +411,7 @@ def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, mon
     original_resume = runs._resume_state
     monkeypatch.setattr(runs, "_resume_state", lambda *a: resumed.append(original_resume(*a)) or resumed[-1])
     got = explore(SURFACE, None, store=f, batch=2, method=method, checkpoint_seconds=0, **settings)
-    assert sorted(r[3] for r in resumed) == sorted((kind, commits.count(n)) for n in running)
+    assert sorted(r.where for r in resumed) == sorted((kind, commits.count(n)) for n in running)
     assert got.runs_resumed == len(running)
     assert got.complete and got.tree == want.tree and got.edges == want.edges
     with Store.open(f) as store:
