@@ -16,9 +16,9 @@ import sys
 import types
 from typing import Any
 
-from .errors import LandscapeError
-from .path import Path, Profile
-from .potential import CachedPotential, ChunkedPotential, CountingPotential, Potential, PotentialWrapper
+from landscape.errors import LandscapeError
+from landscape.path import Path, Profile
+from landscape.potential import CachedPotential, ChunkedPotential, CountingPotential, Potential, PotentialWrapper
 
 __version__ = "0.1.0"
 

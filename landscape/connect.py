@@ -11,20 +11,20 @@ from typing import Any
 
 import numpy as np
 
-from .driver import Budget, CycleCallback, StepCallback, optimize
-from .arrays import device, namespace
-from .errors import LandscapeError
-from .host import host_job
-from .identity import points_digest
-from .memory import require_memory
-from .optimizers.autoneb import AutoNEB
-from .optimizers.band import ElasticBand
-from .optimizers.base import PathOptimizer
-from .path import Path, to_numpy
-from .potential import Potential
-from .result import Result
-from .schedules import Schedule, get_schedule, with_climbing
-from .steppers import Stepper
+from landscape.driver import Budget, CycleCallback, StepCallback, optimize
+from landscape.arrays import device, namespace
+from landscape.errors import LandscapeError
+from landscape.host import host_job
+from landscape.identity import points_digest
+from landscape.memory import require_memory
+from landscape.optimizers.autoneb import AutoNEB
+from landscape.optimizers.band import ElasticBand
+from landscape.optimizers.base import PathOptimizer
+from landscape.path import Path, to_numpy
+from landscape.potential import Potential
+from landscape.result import Result
+from landscape.schedules import Schedule, get_schedule, with_climbing
+from landscape.steppers import Stepper
 
 __all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "check_point", "plan", "Plan"]
 

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 import numpy as np
 
-from .errors import LandscapeError
-from .graphs import SaddleMatrix, disconnectivity_tree
+from landscape.errors import LandscapeError
+from landscape.graphs import SaddleMatrix, disconnectivity_tree
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import host_scalars
-from .climber import climber_energy
-from .errors import LandscapeError
-from .optimizers.base import OptimizerState, PathOptimizer
-from .path import Path, Profile, dense_fractions, merge_profile, to_numpy
-from .potential import Potential, add_samples, samples_since
-from .result import CycleRecord, Result, Status
-from .sanity import bounds_problem, rise_problem
+from landscape.arrays import host_scalars
+from landscape.climber import climber_energy
+from landscape.errors import LandscapeError
+from landscape.optimizers.base import OptimizerState, PathOptimizer
+from landscape.path import Path, Profile, dense_fractions, merge_profile, to_numpy
+from landscape.potential import Potential, add_samples, samples_since
+from landscape.result import CycleRecord, Result, Status
+from landscape.sanity import bounds_problem, rise_problem
 
 __all__ = ["Budget", "optimize", "StepCallback", "CycleCallback"]
 

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import namespace
-from .errors import LandscapeError
-from .path import to_numpy
-from .potential import Potential
-from .steppers import FIRE
+from landscape.arrays import namespace
+from landscape.errors import LandscapeError
+from landscape.path import to_numpy
+from landscape.potential import Potential
+from landscape.steppers import FIRE
 
 __all__ = ["GTOL", "EndCheck", "check_and_relax"]
 

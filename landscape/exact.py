@@ -31,9 +31,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from .errors import LandscapeError
-from .memory import human, require_memory
-from .potential import Potential
+from landscape.errors import LandscapeError
+from landscape.memory import human, require_memory
+from landscape.potential import Potential
 
 __all__ = ["Grid", "ExactPath", "evaluate_grid", "grid_minimax", "pairwise_minimax"]
 

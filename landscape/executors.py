@@ -23,12 +23,12 @@ from typing import Any, Union
 
 import numpy as np
 
-from .driver import Budget
-from .errors import LandscapeError, collapse
-from .optimizers.base import PathOptimizer
-from .path import to_numpy
-from .potential import Potential
-from .result import Result
+from landscape.driver import Budget
+from landscape.errors import LandscapeError, collapse
+from landscape.optimizers.base import PathOptimizer
+from landscape.path import to_numpy
+from landscape.potential import Potential
+from landscape.result import Result
 
 __all__ = [
     "InFlight",
@@ -60,8 +60,8 @@ class PotentialSpec:
     description: Mapping[str, Any] | None = None
 
     def build(self) -> Potential:
-        from .identity import rebuild
-        from .registry import load_potential
+        from landscape.identity import rebuild
+        from landscape.registry import load_potential
 
         if self.description is not None:
             return rebuild(self.description)
@@ -105,8 +105,8 @@ Batch = Sequence[tuple[int, int, PairTask]]
 def run_pair(potential: Potential, task: PairTask, callbacks: Sequence[Any] = ()) -> Result:
     """Run one task; the optimizer state is dropped (it is large and never stored).
     `callbacks` see every step (the local executor's progress display)."""
-    from .connect import connect, plan
-    from .runs import run_in_store
+    from landscape.connect import connect, plan
+    from landscape.runs import run_in_store
 
     if task.in_flight is None:
         result = connect(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots,

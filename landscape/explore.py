@@ -55,24 +55,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .driver import Budget
-from .errors import LandscapeError
-from .files import store_path
-from .identity import differences, record, require_same, same_points, shown
-from .graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
-from .lock import WriterLock
-from .path import to_numpy
-from .potential import Potential
-from .result import Result, Status
-from .symmetry import align, distance_matrix, images, symmetry_of
+from landscape.driver import Budget
+from landscape.errors import LandscapeError
+from landscape.files import store_path
+from landscape.identity import differences, record, require_same, same_points, shown
+from landscape.graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
+from landscape.lock import WriterLock
+from landscape.path import to_numpy
+from landscape.potential import Potential
+from landscape.result import Result, Status
+from landscape.symmetry import align, distance_matrix, images, symmetry_of
 
 if TYPE_CHECKING:
     import networkx as nx
     from matplotlib.axes import Axes
 
-    from .executors import Executor, PairTask, PotentialSource
-    from .optimizers.base import PathOptimizer
-    from .store import Store
+    from landscape.executors import Executor, PairTask, PotentialSource
+    from landscape.optimizers.base import PathOptimizer
+    from landscape.store import Store
 
 __all__ = [
     "RULES",
@@ -418,7 +418,7 @@ class Exploration:
 
     def plot(self, **kwargs: Any) -> Axes:
         """The disconnectivity graph (see `landscape.dgraph.plot_disconnectivity`)."""
-        from .dgraph import plot_disconnectivity
+        from landscape.dgraph import plot_disconnectivity
 
         return plot_disconnectivity(self.disconnectivity_tree(), **kwargs)
 
@@ -545,7 +545,7 @@ def _check_images(potential: Potential, coords: np.ndarray, names: Sequence[str]
 def _open_or_create(filename: str, potential: Potential, coords: np.ndarray | None, names: Sequence[str] | None,
                     description: Mapping[str, Any] | None) -> _State:
     """The exploration state of a store; a new store is created (with the minima) first."""
-    from .store import Store, vacant
+    from landscape.store import Store, vacant
 
     if vacant(filename):  # a damaged store is refused by Store.open below, never replaced
         if coords is None:
@@ -581,7 +581,7 @@ def _fresh_state(potential: Potential, coords: Any, names: Sequence[str] | None)
 def _commit(filename: str, state: _State, batch: Sequence[tuple[Pair, Result | None]], p: ExplorePlan,
             attrs: Mapping[str, Any], run: _Settings) -> None:
     """One transaction: the batch's paths (finite ones) and the whole /graph group."""
-    from .store import Store
+    from landscape.store import Store
 
     with Store.write(filename) as store:
         for (i, j), result in batch:
@@ -615,7 +615,7 @@ class _Settings:
     def task(self, state: _State, i: int, j: int, store: str | None) -> PairTask:
         """The run between minima i < j, from i to the image of j closest to i (under the
         potential's symmetry, if any); with `store`, it commits its progress there as it goes."""
-        from .executors import InFlight, PairTask
+        from landscape.executors import InFlight, PairTask
 
         in_flight = None if store is None else InFlight(store, path_name(state.names, i, j),
                                                         (state.names[i], state.names[j]), self.checkpoint_seconds)
@@ -794,9 +794,9 @@ def explore(
     Raises:
         LandscapeError: bad settings or minima, or a store that does not match them.
     """
-    from .connect import make_optimizer
-    from .executors import Executor, LocalExecutor, make_executor
-    from .store import check_writable
+    from landscape.connect import make_optimizer
+    from landscape.executors import Executor, LocalExecutor, make_executor
+    from landscape.store import check_writable
 
     _check_choice(rule, order)
     if pivots is not None and pivots < 3:
@@ -910,7 +910,7 @@ def load_exploration(filename: str | os.PathLike[str]) -> Exploration:
     """The exploration state of a store, no potential needed: edges, tree, final edges,
     matrix (rule and order from the stored config).  `results` stay in the store: read
     them with ``Store.read_result(exploration.paths[pair])``."""
-    from .store import Store
+    from landscape.store import Store
 
     name = store_path(filename)
     with Store.open(name) as store:

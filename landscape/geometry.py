@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import device as _device
-from .arrays import namespace as array_namespace
+from landscape.arrays import device as _device
+from landscape.arrays import namespace as array_namespace
 
 __all__ = [
     "segment_lengths",

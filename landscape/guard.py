@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LandscapeError, collapse
-from .potential import Potential, PotentialWrapper
+from landscape.errors import LandscapeError, collapse
+from landscape.potential import Potential, PotentialWrapper
 
 __all__ = ["GuardedPotential", "guard"]
 

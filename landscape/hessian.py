@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LandscapeError
-from .path import to_numpy
-from .potential import Potential
-from .result import Status
-from .symmetry import symmetry_of
+from landscape.errors import LandscapeError
+from landscape.path import to_numpy
+from landscape.potential import Potential
+from landscape.result import Status
+from landscape.symmetry import symmetry_of
 
 __all__ = ["DENSE_MAX", "CERTIFY_MAX", "SaddleCertificate", "hessian_vector_products", "dense_hessian",
            "lowest_modes", "split_spectrum", "certify", "minimum_problems", "refine_saddle", "saddle_warnings",
@@ -261,7 +261,7 @@ def saddle_warnings(climbing: bool, eigenvalues: Any, tangent_curvature: float, 
 
 def _top(path: Any) -> tuple[int, np.ndarray, np.ndarray]:
     """(index, point, unit tangent) of the highest interior pivot (the climbing image)."""
-    from . import geometry
+    from landscape import geometry
 
     pivots = np.asarray(to_numpy(path.pivots), dtype=np.float64)
     energies = np.asarray(to_numpy(path.energies), dtype=np.float64)

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import device
-from .path import Path, to_numpy
-from .potential import Potential, PotentialWrapper
+from landscape.arrays import device
+from landscape.path import Path, to_numpy
+from landscape.potential import Potential, PotentialWrapper
 
 __all__ = ["HostArrays", "on_host", "host_job"]
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LandscapeError
+from landscape.errors import LandscapeError
 
 __all__ = ["same_points", "record", "identity", "differences", "shown", "require_same", "spec_of", "rebuild", "points_digest"]
 
@@ -86,7 +86,7 @@ def _value(name: str, value: Any, kind: str | None) -> Any:
     or one that does not convert, stays as it is (never guessed into a number)."""
     if not isinstance(value, str) or kind not in _KINDS:
         return value
-    from .registry import coerce_option  # the same conversion as the plugin's own
+    from landscape.registry import coerce_option  # the same conversion as the plugin's own
 
     try:
         return coerce_option(name, value, _KINDS[kind])
@@ -170,7 +170,7 @@ def spec_of(description: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 def rebuild(description: Mapping[str, Any]) -> Any:
     """The potential a store describes, rebuilt with `load_potential`; refused when its
     source was edited since (readers would compute on another surface than the store's)."""
-    from .registry import load_potential
+    from landscape.registry import load_potential
 
     name, options = spec_of(description)
     try:

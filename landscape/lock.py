@@ -22,8 +22,8 @@ import os
 import stat
 from types import TracebackType
 
-from .errors import LandscapeError
-from .files import store_path
+from landscape.errors import LandscapeError
+from landscape.files import store_path
 
 __all__ = ["WriterLock"]
 

@@ -5,12 +5,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from .arrays import device as _device
-from .arrays import namespace as array_namespace
+from landscape.arrays import device as _device
+from landscape.arrays import namespace as array_namespace
 
-from . import geometry
-from .errors import LandscapeError
-from .potential import Potential
+from landscape import geometry
+from landscape.errors import LandscapeError
+from landscape.potential import Potential
 
 __all__ = ["Path", "Profile", "to_numpy", "dense_fractions", "merge_profile"]
 

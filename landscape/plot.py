@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LandscapeError
-from .path import Path, Profile, to_numpy
-from .potential import Potential
+from landscape.errors import LandscapeError
+from landscape.path import Path, Profile, to_numpy
+from landscape.potential import Potential
 
 __all__ = ["plot_profile", "plot_plane", "save_figure"]
 
@@ -92,7 +92,7 @@ def plot_plane(
     `LEGEND_PATHS` paths, only the highest ones get a legend entry, so it stays readable.
     """
     plt = _pyplot()
-    from .exact import evaluate_grid
+    from landscape.exact import evaluate_grid
 
     if bounds is None and getattr(potential, "bounds", None) is None and paths:
         bounds = _around(paths)

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from .errors import LandscapeError, collapse
-from .guard import guard
-from .potential import Potential
+from landscape.errors import LandscapeError, collapse
+from landscape.guard import guard
+from landscape.potential import Potential
 
 __all__ = [
     "GROUP",

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .climber import climber_energy, climber_tolerance
-from .path import Path, Profile, to_numpy
+from landscape.climber import climber_energy, climber_tolerance
+from landscape.path import Path, Profile, to_numpy
 
 __all__ = ["Status", "CycleRecord", "Result"]
 

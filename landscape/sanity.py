@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .path import Path, to_numpy
-from .potential import Potential
+from landscape.path import Path, to_numpy
+from landscape.potential import Potential
 
 __all__ = ["RISE_RTOL", "rise_tolerance", "rise_problem", "bounds_problem"]
 

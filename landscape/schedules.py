@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path as FilePath
 from typing import Any
 
-from .errors import LandscapeError
-from .files import readable_file
-from .steppers import FIRE, SGD, Stepper, stepper_from_config
-from .values import check_flag, check_number
+from landscape.errors import LandscapeError
+from landscape.files import readable_file
+from landscape.steppers import FIRE, SGD, Stepper, stepper_from_config
+from landscape.values import check_flag, check_number
 
 __all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule", "with_climbing"]
 

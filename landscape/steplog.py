@@ -13,8 +13,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from .errors import LandscapeError
-from .path import to_numpy
+from landscape.errors import LandscapeError
+from landscape.path import to_numpy
 
 __all__ = ["StepLog", "COLUMNS"]
 

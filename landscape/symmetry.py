@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LandscapeError
-from .path import to_numpy
+from landscape.errors import LandscapeError
+from landscape.path import to_numpy
 
 __all__ = ["Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "images", "line_energies",
            "compare_lines"]
@@ -62,7 +62,7 @@ def symmetry_of(potential: Any) -> Symmetry | None:
 
 
 def _point(potential: Any, x: Any, label: str) -> np.ndarray:
-    from .connect import check_point  # lazily: connect imports the optimizers
+    from landscape.connect import check_point  # lazily: connect imports the optimizers
 
     return check_point(potential, x, label)
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from .. import geometry
-from ..errors import LandscapeError
-from ..path import Path, dense_fractions, to_numpy
-from ..potential import Potential
-from ..result import CycleRecord, Status
-from ..schedules import Schedule, get_schedule
-from .band import BandState, ElasticBand, StringMethod
-from .base import OptimizerState, PathOptimizer
-from .insertion import insert_pivots
+from landscape import geometry
+from landscape.errors import LandscapeError
+from landscape.path import Path, dense_fractions, to_numpy
+from landscape.potential import Potential
+from landscape.result import CycleRecord, Status
+from landscape.schedules import Schedule, get_schedule
+from landscape.optimizers.band import BandState, ElasticBand, StringMethod
+from landscape.optimizers.base import OptimizerState, PathOptimizer
+from landscape.optimizers.insertion import insert_pivots
 
 __all__ = ["AutoNEB", "AutoNEBState", "insert_pivots"]
 

@@ -11,20 +11,20 @@ from typing import Any
 
 import numpy as np
 
-from .. import geometry
-from ..arrays import device as _device
-from ..arrays import host_scalars
-from ..arrays import namespace as array_namespace
-from ..climber import ClimberCheck, check_climber
-from ..errors import LandscapeError
-from ..path import Path, to_numpy
-from ..potential import Potential
-from ..result import Status
-from ..steppers import FIRE2, Stepper
-from ..values import check_number
-from .base import OptimizerState, PathOptimizer
-from .insertion import insert_at_segment
-from .snapshot import band_restore, band_snapshot
+from landscape import geometry
+from landscape.arrays import device as _device
+from landscape.arrays import host_scalars
+from landscape.arrays import namespace as array_namespace
+from landscape.climber import ClimberCheck, check_climber
+from landscape.errors import LandscapeError
+from landscape.path import Path, to_numpy
+from landscape.potential import Potential
+from landscape.result import Status
+from landscape.steppers import FIRE2, Stepper
+from landscape.values import check_number
+from landscape.optimizers.base import OptimizerState, PathOptimizer
+from landscape.optimizers.insertion import insert_at_segment
+from landscape.optimizers.snapshot import band_restore, band_snapshot
 
 __all__ = ["ElasticBand", "NEB", "StringMethod", "BandState", "band_forces", "auto_spring", "force_floor"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from ..path import Path
-from ..potential import Potential
-from ..result import CycleRecord, Status
+from landscape.path import Path
+from landscape.potential import Potential
+from landscape.result import CycleRecord, Status
 
 __all__ = ["PathOptimizer", "OptimizerState"]
 

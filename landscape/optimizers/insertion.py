@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import namespace as array_namespace
-from ..path import Path, to_numpy
+from landscape.arrays import namespace as array_namespace
+from landscape.path import Path, to_numpy
 
 __all__ = ["insert_pivots", "insert_at_segment"]
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import host_scalars
-from ..errors import DamagedCheckpoint
-from ..path import Path, to_numpy
-from ..potential import Potential
+from landscape.arrays import host_scalars
+from landscape.errors import DamagedCheckpoint
+from landscape.path import Path, to_numpy
+from landscape.potential import Potential
 
 __all__ = ["band_snapshot", "band_restore", "SNAPSHOT_ARRAYS", "SNAPSHOT_NUMBERS"]
 
@@ -56,7 +56,7 @@ def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | 
 
 def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str, Any], potential: Potential) -> Any:
     """The `BandState` that `band_snapshot` saved, on the potential's arrays."""
-    from .band import BandState
+    from landscape.optimizers.band import BandState
 
     try:
         on = potential.asarray

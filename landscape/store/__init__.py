@@ -7,8 +7,8 @@ and arrays), `tree` (the folder: SQLite index + HDF5 units), `opening`, `check`
 """
 from __future__ import annotations
 
-from .core import Store, check_writable, remove_store
-from .layout import FORMAT, SCHEMA_VERSION
-from .opening import is_store, vacant
+from landscape.store.core import Store, check_writable, remove_store
+from landscape.store.layout import FORMAT, SCHEMA_VERSION
+from landscape.store.opening import is_store, vacant
 
 __all__ = ["SCHEMA_VERSION", "FORMAT", "Store", "is_store", "remove_store", "vacant", "check_writable"]

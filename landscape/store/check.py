@@ -12,12 +12,12 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..climber import climber_energy
-from ..optimizers.snapshot import SNAPSHOT_ARRAYS, SNAPSHOT_NUMBERS
-from ..result import Status
-from .codec import decode, get_attrs, one_line
-from .layout import CYCLE_ARRAYS, CYCLE_ATTRS, PROFILE_ARRAYS, cycle_groups, nonfinite
-from .tree import is_group
+from landscape.climber import climber_energy
+from landscape.optimizers.snapshot import SNAPSHOT_ARRAYS, SNAPSHOT_NUMBERS
+from landscape.result import Status
+from landscape.store.codec import decode, get_attrs, one_line
+from landscape.store.layout import CYCLE_ARRAYS, CYCLE_ATTRS, PROFILE_ARRAYS, cycle_groups, nonfinite
+from landscape.store.tree import is_group
 
 __all__ = ["check_store"]
 

@@ -18,8 +18,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..errors import LandscapeError
-from ..path import to_numpy
+from landscape.errors import LandscapeError
+from landscape.path import to_numpy
 
 __all__ = ["dumps", "decode", "set_attrs", "get_attrs", "one_line", "now", "library_versions",
            "check_name", "validate_json"]

@@ -20,17 +20,17 @@ from typing import Any, TypeVar
 import h5py
 import numpy as np
 
-from ..errors import LandscapeError
-from ..files import store_path
-from ..path import to_numpy
-from ..result import CycleRecord, Result, Status
-from .check import check_store
-from .codec import check_name, decode, dumps, get_attrs, library_versions, now, one_line, set_attrs, validate_json
-from .layout import (CYCLE_ARRAYS, FORMAT, PATH_ATTRS, PROFILE_ARRAYS, RESERVED_GROUPS, SCHEMA_VERSION, cycle_groups,
+from landscape.errors import LandscapeError
+from landscape.files import store_path
+from landscape.path import to_numpy
+from landscape.result import CycleRecord, Result, Status
+from landscape.store.check import check_store
+from landscape.store.codec import check_name, decode, dumps, get_attrs, library_versions, now, one_line, set_attrs, validate_json
+from landscape.store.layout import (CYCLE_ARRAYS, FORMAT, PATH_ATTRS, PROFILE_ARRAYS, RESERVED_GROUPS, SCHEMA_VERSION, cycle_groups,
                      read_samples, samples_attrs,
                      cycle_key, read_cycle, read_path, read_profile, result_attrs, write_path, write_rows)
-from .opening import OURS, enclosing_store, is_store, layout_of, open_reader, unfinished_folder
-from .tree import INDEX, UNITS, FolderTree, is_group
+from landscape.store.opening import OURS, enclosing_store, is_store, layout_of, open_reader, unfinished_folder
+from landscape.store.tree import INDEX, UNITS, FolderTree, is_group
 
 __all__ = ["Store", "remove_store", "check_writable"]
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import h5py
 
-from ..errors import LandscapeError
-from ..files import bytes_under, stale_temporaries, store_path
-from .codec import decode, now, one_line
-from .layout import SCHEMA_VERSION
-from .opening import enclosing_store
-from .tree import LIBVER, fsync_path, is_group
+from landscape.errors import LandscapeError
+from landscape.files import bytes_under, stale_temporaries, store_path
+from landscape.store.codec import decode, now, one_line
+from landscape.store.layout import SCHEMA_VERSION
+from landscape.store.opening import enclosing_store
+from landscape.store.tree import LIBVER, fsync_path, is_group
 
 __all__ = ["export_store", "walk"]
 
@@ -83,7 +83,7 @@ def _require_space(source: str, target: str) -> None:
 def export_store(source: str | os.PathLike[str], path: str | os.PathLike[str], *,
                  overwrite: bool = False) -> str:
     """Write the store at `source` as one HDF5 file at `path`; returns its name."""
-    from .core import Store
+    from landscape.store.core import Store
 
     target = _target(path, overwrite)
     prefix = f".{os.path.basename(target)}.tmp-"

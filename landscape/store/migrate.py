@@ -12,16 +12,16 @@ import os
 import shutil
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LandscapeError
-from ..files import stale_temporaries, store_path
-from ..lock import WriterLock
-from .codec import decode, now
-from .export import copy_tree
-from .layout import SCHEMA_VERSION
-from .opening import layout_of
+from landscape.errors import LandscapeError
+from landscape.files import stale_temporaries, store_path
+from landscape.lock import WriterLock
+from landscape.store.codec import decode, now
+from landscape.store.export import copy_tree
+from landscape.store.layout import SCHEMA_VERSION
+from landscape.store.opening import layout_of
 
 if TYPE_CHECKING:
-    from .core import Store
+    from landscape.store.core import Store
 
 __all__ = ["upgrade_store"]
 
@@ -35,7 +35,7 @@ def _summary(store: Store) -> dict[str, Any]:
 def upgrade_store(source: str | os.PathLike[str], target: str | os.PathLike[str] | None = None) -> str:
     """Turn the single-file store `source` into a store folder at `target` (default: in
     place, keeping the file as `<source>.v1`); returns the folder's name."""
-    from .core import Store, remove_store
+    from landscape.store.core import Store, remove_store
 
     filename = store_path(source)
     if not os.path.lexists(filename):

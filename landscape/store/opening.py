@@ -14,10 +14,10 @@ from typing import Any
 
 import h5py
 
-from ..errors import LandscapeError
-from .codec import decode, one_line
-from .layout import FORMAT, SCHEMA_VERSION
-from .tree import INDEX, UNITS, FolderTree, is_unit_name
+from landscape.errors import LandscapeError
+from landscape.store.codec import decode, one_line
+from landscape.store.layout import FORMAT, SCHEMA_VERSION
+from landscape.store.tree import INDEX, UNITS, FolderTree, is_unit_name
 
 __all__ = ["OURS", "layout_of", "open_reader", "check_version", "unfinished_folder", "is_store", "vacant", "enclosing_store"]
 
