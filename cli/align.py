@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 from .common import emit, pick_names, progress_bar, progress_option, set_threads, threads_option
 

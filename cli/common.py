@@ -9,7 +9,7 @@ from typing import Any
 import click
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
 from landscape.potential import Potential
 

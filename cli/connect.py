@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from landscape.errors import Interrupted, LandscapeError, collapse
+from landscape.foundations.errors import Interrupted, LandscapeError, collapse
 from landscape.result import Status
 
 from .common import (build_potential, emit, json_number, named, potential_options, progress_option, resolve_point,
@@ -234,7 +234,7 @@ def _store_verdict(filename: str, name: str, result: Any) -> None:
     """Record the Hessian's verdict in the store, so `inspect` and later readers see the
     status this command reports.  A store that cannot be written (read-only media, a
     writer at work) keeps the run's own status; the verdict is reported all the same."""
-    from landscape.lock import WriterLock
+    from landscape.foundations.lock import WriterLock
     from landscape.store import Store
 
     try:
@@ -281,7 +281,7 @@ def _initial_path(file: str) -> Any:
     """The pivots of --init FILE: a .npy array, or whitespace/comma-separated text."""
     import numpy as np
 
-    from landscape.files import readable_file
+    from landscape.foundations.files import readable_file
 
     path = readable_file(file, "--init")
     try:

@@ -9,8 +9,8 @@ from typing import Any
 import click
 import numpy as np
 
-from landscape.errors import Interrupted, LandscapeError
-from landscape.files import store_path
+from landscape.foundations.errors import Interrupted, LandscapeError
+from landscape.foundations.files import store_path
 
 from .common import (build_potential, dpi_option, emit, json_number, named, picture_name, potential_options,
                      progress_option, set_threads, threads_option, want_progress)
@@ -64,7 +64,7 @@ def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: in
     Example: landscape minima gaussian-mixture -o wells=12 -o seed=7 --starts 200 --out gm
     """
     from landscape.identity import record
-    from landscape.lock import WriterLock
+    from landscape.foundations.lock import WriterLock
     from landscape.minima import find_minima
     from landscape.store import Store
 

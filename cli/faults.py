@@ -44,7 +44,7 @@ def landscape_command(*args: str) -> list[str]:
 
 
 def _check_store(store: str) -> tuple[bool, bool, tuple[str, ...]]:
-    from landscape.errors import LandscapeError
+    from landscape.foundations.errors import LandscapeError
     from landscape.store import Store
     from landscape.store.opening import unfinished_folder
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from landscape.errors import LandscapeError, collapse
+from landscape.foundations.errors import LandscapeError, collapse
 
 from .common import LandscapeGroup, build_potential, dpi_option, emit, named, picture_name, potential_options
 

@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from landscape.errors import Interrupted, LandscapeError, collapse
+from landscape.foundations.errors import Interrupted, LandscapeError, collapse
 
 from .align import align_cmd
 from .common import LandscapeGroup

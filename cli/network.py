@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 from .common import (emit, json_number, named, pick_names, picture_name, potential_options, progress_bar,
                      progress_option, set_threads, threads_option, want_progress)
@@ -232,7 +232,7 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
         raise LandscapeError("--figure names one picture; give one --path with it")
     if out is not None:
         figure_name(out)  # a bad picture name fails before any work
-    from landscape.lock import WriterLock
+    from landscape.foundations.lock import WriterLock
 
     with WriterLock(file):  # one writer: a second one fails at once, before any work
         pot = _stored_network(file, "evaluate")

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 from .common import RESULTS
 

@@ -12,11 +12,14 @@ modules of the same names are reached with `from landscape.connect import ...`.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import sys
 import types
+import warnings
 from typing import Any
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import Path, Profile
 from landscape.potential import CachedPotential, ChunkedPotential, CountingPotential, Potential, PotentialWrapper
 
@@ -25,7 +28,7 @@ __version__ = "0.1.0"
 # The public API by home module (relative to this package).  A name listed twice shows
 # up twice in `__all__`, which tests/test_public_api.py refuses.
 _HOMES: dict[str, tuple[str, ...]] = {
-    "errors": ("LandscapeError", "Interrupted", "DamagedCheckpoint"),
+    "foundations.errors": ("LandscapeError", "Interrupted", "DamagedCheckpoint"),
     "potential": ("Potential", "PotentialWrapper", "CountingPotential", "CachedPotential", "ChunkedPotential",
                   "gradient_error"),
     "guard": ("GuardedPotential",),
@@ -90,3 +93,44 @@ class _Root(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Root
+
+# Modules that moved into topic folders: old name -> new home (relative to this package).
+# Code written against the flat layout keeps importing; it is told where the module went.
+_MOVED: dict[str, str] = {
+    "errors": "foundations.errors",
+    "arrays": "foundations.arrays",
+    "values": "foundations.values",
+    "memory": "foundations.memory",
+    "files": "foundations.files",
+    "lock": "foundations.lock",
+    # end of moved modules
+}
+
+
+_HOME_SPECS: dict[str, Any] = {}
+
+
+class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves `landscape.<old>` to the module's new home: one module object under
+    both names, so state and `isinstance` agree whichever name imported it."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        package, _, old = fullname.partition(".")
+        if package != __name__ or old not in _MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        new = f"{__name__}.{_MOVED[spec.name.partition('.')[2]]}"
+        warnings.warn(f"{spec.name} moved to {new}; import it from there, or its public names "
+                      f"from {__name__}", DeprecationWarning, stacklevel=3)
+        module = importlib.import_module(new)
+        _HOME_SPECS[new] = module.__spec__  # the import system sets the alias's spec on it next
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        """The new home already ran; it keeps its own spec."""
+        module.__spec__ = _HOME_SPECS[module.__name__]
+
+
+sys.meta_path.append(_MovedFinder())

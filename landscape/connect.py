@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from landscape.driver import Budget, CycleCallback, StepCallback, optimize
-from landscape.arrays import device, namespace
-from landscape.errors import LandscapeError
+from landscape.foundations.arrays import device, namespace
+from landscape.foundations.errors import LandscapeError
 from landscape.host import host_job
 from landscape.identity import points_digest
-from landscape.memory import require_memory
+from landscape.foundations.memory import require_memory
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
 from landscape.optimizers.base import PathOptimizer

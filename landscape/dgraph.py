@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.graphs import SaddleMatrix, disconnectivity_tree
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from landscape.arrays import host_scalars
+from landscape.foundations.arrays import host_scalars
 from landscape.climber import climber_energy
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.path import Path, Profile, dense_fractions, merge_profile, to_numpy
 from landscape.potential import Potential, add_samples, samples_since

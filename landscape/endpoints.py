@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.arrays import namespace
-from landscape.errors import LandscapeError
+from landscape.foundations.arrays import namespace
+from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
 from landscape.potential import Potential
 from landscape.steppers import FIRE

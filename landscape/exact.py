@@ -31,8 +31,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from landscape.errors import LandscapeError
-from landscape.memory import human, require_memory
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.memory import human, require_memory
 from landscape.potential import Potential
 
 __all__ = ["Grid", "ExactPath", "evaluate_grid", "grid_minimax", "pairwise_minimax"]

@@ -24,7 +24,7 @@ from typing import Any, Union
 import numpy as np
 
 from landscape.driver import Budget
-from landscape.errors import LandscapeError, collapse
+from landscape.foundations.errors import LandscapeError, collapse
 from landscape.optimizers.base import PathOptimizer
 from landscape.path import to_numpy
 from landscape.potential import Potential

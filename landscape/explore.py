@@ -56,11 +56,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from landscape.driver import Budget
-from landscape.errors import LandscapeError
-from landscape.files import store_path
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import store_path
 from landscape.identity import differences, record, require_same, same_points, shown
 from landscape.graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
-from landscape.lock import WriterLock
+from landscape.foundations.lock import WriterLock
 from landscape.path import to_numpy
 from landscape.potential import Potential
 from landscape.result import Result, Status

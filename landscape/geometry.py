@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.arrays import device as _device
-from landscape.arrays import namespace as array_namespace
+from landscape.foundations.arrays import device as _device
+from landscape.foundations.arrays import namespace as array_namespace
 
 __all__ = [
     "segment_lengths",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 if TYPE_CHECKING:  # networkx is imported lazily, only when a tree is built
     import networkx as nx

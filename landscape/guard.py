@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError, collapse
+from landscape.foundations.errors import LandscapeError, collapse
 from landscape.potential import Potential, PotentialWrapper
 
 __all__ = ["GuardedPotential", "guard"]

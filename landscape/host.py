@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.arrays import device
+from landscape.foundations.arrays import device
 from landscape.path import Path, to_numpy
 from landscape.potential import Potential, PotentialWrapper
 

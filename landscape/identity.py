@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 __all__ = ["same_points", "record", "identity", "differences", "shown", "require_same", "spec_of", "rebuild", "points_digest"]
 

@@ -16,13 +16,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.hessian import certify, minimum_problems
-from landscape.memory import require_memory
+from landscape.foundations.memory import require_memory
 from landscape.path import to_numpy
 from landscape.potential import Potential
 from landscape.symmetry import distance
-from landscape.values import seeded
+from landscape.foundations.values import seeded
 
 __all__ = ["Minima", "find_minima", "random_starts", "is_minimum"]
 

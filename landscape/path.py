@@ -5,11 +5,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from landscape.arrays import device as _device
-from landscape.arrays import namespace as array_namespace
+from landscape.foundations.arrays import device as _device
+from landscape.foundations.arrays import namespace as array_namespace
 
 from landscape import geometry
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.potential import Potential
 
 __all__ = ["Path", "Profile", "to_numpy", "dense_fractions", "merge_profile"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import Path, Profile, to_numpy
 from landscape.potential import Potential
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 if TYPE_CHECKING:
     from landscape.symmetry import Symmetry
@@ -259,14 +259,14 @@ class ChunkedPotential(PotentialWrapper):
         return [x[i : i + self.chunk] for i in range(0, int(x.shape[0]), self.chunk)]
 
     def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
-        from landscape.arrays import namespace as array_namespace
+        from landscape.foundations.arrays import namespace as array_namespace
 
         xp = array_namespace(x)
         parts = [self.inner.energy_and_gradient(c) for c in self._split(x)]
         return xp.concat([p[0] for p in parts]), xp.concat([p[1] for p in parts])
 
     def energy(self, x: Any) -> Any:
-        from landscape.arrays import namespace as array_namespace
+        from landscape.foundations.arrays import namespace as array_namespace
 
         xp = array_namespace(x)
         return xp.concat([self.inner.energy(c) for c in self._split(x)])

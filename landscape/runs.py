@@ -27,21 +27,21 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from landscape.arrays import host_scalars
+from landscape.foundations.arrays import host_scalars
 from landscape.connect import Plan, plan
 from landscape.driver import Budget, StepCallback, optimize
-from landscape.errors import DamagedCheckpoint, LandscapeError
-from landscape.files import store_path
+from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
+from landscape.foundations.files import store_path
 from landscape.host import host_job
 from landscape.identity import differences, record, require_same, same_points
-from landscape.lock import WriterLock
+from landscape.foundations.lock import WriterLock
 from landscape.optimizers.autoneb import AutoNEB, AutoNEBState
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.path import Path, to_numpy
 from landscape.potential import Potential, add_samples, samples_since
 from landscape.result import Result, Status
 from landscape.store import Store, remove_store, vacant
-from landscape.values import check_number
+from landscape.foundations.values import check_number
 
 __all__ = ["StoredRun", "connect_stored", "run_in_store", "discard_if_empty", "DEFAULT_CHECKPOINT_SECONDS"]
 

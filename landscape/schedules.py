@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path as FilePath
 from typing import Any
 
-from landscape.errors import LandscapeError
-from landscape.files import readable_file
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import readable_file
 from landscape.steppers import FIRE, SGD, Stepper, stepper_from_config
-from landscape.values import check_flag, check_number
+from landscape.foundations.values import check_flag, check_number
 
 __all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule", "with_climbing"]
 

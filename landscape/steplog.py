@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
 
 __all__ = ["StepLog", "COLUMNS"]

@@ -11,9 +11,9 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from landscape.arrays import namespace as array_namespace
-from landscape.errors import LandscapeError
-from landscape.values import check_flag, check_number
+from landscape.foundations.arrays import namespace as array_namespace
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.values import check_flag, check_number
 
 __all__ = ["Stepper", "SGD", "Adam", "FIRE", "FIRE2", "LBFGS", "stepper_from_config"]
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
 
 __all__ = ["Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "images", "line_energies",

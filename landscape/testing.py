@@ -20,7 +20,7 @@ from landscape.optimizers.base import PathOptimizer
 from landscape.path import Path, to_numpy
 from landscape.potential import Potential, gradient_error
 from landscape.result import Result, Status
-from landscape.values import seeded
+from landscape.foundations.values import seeded
 
 __all__ = ["check_potential", "check_optimizer", "sample_points", "exact_saddle", "examples"]
 

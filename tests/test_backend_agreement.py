@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landscape.arrays import namespace
+from landscape.foundations.arrays import namespace
 from landscape.connect import connect, plan
 from landscape.driver import Budget, optimize
 from landscape.host import HostArrays, on_host

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from landscape.endpoints import GTOL, RELAX_GTOL, check_and_relax
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.potential import Potential
 from landscape_cli.testing import error_line, invoke, run
 

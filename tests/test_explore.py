@@ -12,12 +12,12 @@ from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
 from landscape.driver import Budget
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.exact import pairwise_minimax
 from landscape.executors import LocalExecutor, PotentialSpec, ProcessExecutor
 from landscape.explore import ExploreBudget, ExploreStatus, edge_energy, explore, load_exploration, propose
 from landscape.graphs import is_ultrametric
-from landscape.lock import WriterLock
+from landscape.foundations.lock import WriterLock
 from landscape.store import Store
 from landscape.testing import examples
 from landscape_plugins.analytic.strategies import gaussian_surfaces

@@ -7,7 +7,7 @@ import pytest
 from landscape import Path, Potential
 from landscape.connect import connect
 from landscape.driver import Budget, optimize
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.band import NEB, StringMethod
 from landscape.result import Status
 from landscape.steppers import SGD

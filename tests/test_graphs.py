@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.cluster.hierarchy import cophenet, fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.testing import examples
 from landscape.graphs import (
     SaddleMatrix,

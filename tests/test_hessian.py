@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.hessian import DENSE_MAX, certify, dense_hessian, hessian_vector_products, lowest_modes, refine_saddle
 from landscape.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from landscape import memory
-from landscape.errors import LandscapeError
+from landscape.foundations import memory
+from landscape.foundations.errors import LandscapeError
 
 
 def test_the_least_of_the_three_figures_counts(monkeypatch):

@@ -12,7 +12,7 @@ from landscape import Path
 from landscape.climber import climber_tolerance
 from landscape.connect import connect, make_optimizer
 from landscape.driver import Budget, optimize
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.exact import grid_minimax
 from landscape.geometry import redistribute
 from landscape.optimizers.autoneb import AutoNEB

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from landscape import CachedPotential, ChunkedPotential, CountingPotential, Path
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.potential import as_batch, gradient_error
 from landscape.testing import check_potential
 from landscape_plugins.analytic.surfaces import MuellerBrown
@@ -98,7 +98,7 @@ def test_chunked_wrapper_keeps_torch_tensors(mb):
 
 def test_host_scalars_moves_device_values_in_one_transfer():
     torch = pytest.importorskip("torch")
-    from landscape.arrays import host_scalars
+    from landscape.foundations.arrays import host_scalars
 
     values = [1.0, np.float64(2.0), torch.tensor(3.0), np.array(4.0), torch.tensor(5.0, dtype=torch.float64)]
     np.testing.assert_array_equal(host_scalars(values), [1, 2, 3, 4, 5])

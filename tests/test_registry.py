@@ -210,7 +210,7 @@ def test_broken_entry_point_does_not_break_the_others(tmp_path, fresh_import_sta
         tmp_path,
         "[landscape.potentials]\n"
         "broken-import = broken_plugin_mod_does_not_exist:THING\n"
-        "not-a-plugin = landscape.errors:LandscapeError\n",
+        "not-a-plugin = landscape.foundations.errors:LandscapeError\n",
         name="broken_plugins",
     )
     fresh_import_state.syspath_prepend(str(tmp_path))

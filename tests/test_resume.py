@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape_cli.faults import kill_and_resume, landscape_command
 from landscape_cli.testing import snapshot
-from landscape.lock import WriterLock
+from landscape.foundations.lock import WriterLock
 from landscape.registry import load_potential
 from landscape.runs import connect_stored
 from landscape.store import Store

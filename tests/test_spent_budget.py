@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from landscape.driver import Budget
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.registry import load_potential
 from landscape.result import Status
 from landscape.runs import connect_stored

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from landscape import Path, geometry
 from landscape.connect import connect, make_optimizer
-from landscape.errors import DamagedCheckpoint, LandscapeError
+from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.optimizers.band import AUTO_SPRING_SCALE, NEB, auto_spring
 from landscape.registry import load_potential
 

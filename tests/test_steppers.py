@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.steppers import FIRE, FIRE2, LBFGS, SGD, Adam, stepper_from_config
 
 

@@ -20,7 +20,7 @@ from landscape.store import layout as store_layout
 from landscape.store import tree as store_tree
 from landscape.store.export import export_store
 from landscape.store.tree import FolderTree
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import Path, Profile
 from landscape.result import CycleRecord, Result, Status
 from landscape.store import SCHEMA_VERSION, Store
@@ -697,7 +697,7 @@ def test_check_finds_nan_in_a_history(tmp_path):
 
 
 def test_no_lock_file_is_left_after_a_writer_finishes(tmp_path):
-    from landscape.lock import WriterLock
+    from landscape.foundations.lock import WriterLock
 
     store = tmp_path / "s"
     with WriterLock(store) as lock:
@@ -726,8 +726,8 @@ def test_writers_racing_for_a_lock_never_hold_it_together(tmp_path):
 
 
 def _lock_worker(store: str, marker: str, rounds: int) -> None:
-    from landscape.errors import LandscapeError
-    from landscape.lock import WriterLock
+    from landscape.foundations.errors import LandscapeError
+    from landscape.foundations.lock import WriterLock
 
     held = 0
     while held < rounds:

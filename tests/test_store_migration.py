@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.store import Store
 from landscape.store.export import export_store
 from landscape.store.migrate import upgrade_store

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from landscape.errors import LandscapeError
-from landscape.files import stale_temporaries
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import stale_temporaries
 from landscape.path import Path as LPath
 from landscape.path import Profile
 from landscape.result import Result, Status

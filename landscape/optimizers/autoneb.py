@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from landscape import geometry
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import Path, dense_fractions, to_numpy
 from landscape.potential import Potential
 from landscape.result import CycleRecord, Status

@@ -12,16 +12,16 @@ from typing import Any
 import numpy as np
 
 from landscape import geometry
-from landscape.arrays import device as _device
-from landscape.arrays import host_scalars
-from landscape.arrays import namespace as array_namespace
+from landscape.foundations.arrays import device as _device
+from landscape.foundations.arrays import host_scalars
+from landscape.foundations.arrays import namespace as array_namespace
 from landscape.climber import ClimberCheck, check_climber
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import Path, to_numpy
 from landscape.potential import Potential
 from landscape.result import Status
 from landscape.steppers import FIRE2, Stepper
-from landscape.values import check_number
+from landscape.foundations.values import check_number
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.optimizers.insertion import insert_at_segment
 from landscape.optimizers.snapshot import band_restore, band_snapshot

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.arrays import host_scalars
-from landscape.errors import DamagedCheckpoint
+from landscape.foundations.arrays import host_scalars
+from landscape.foundations.errors import DamagedCheckpoint
 from landscape.path import Path, to_numpy
 from landscape.potential import Potential
 

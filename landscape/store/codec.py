@@ -18,7 +18,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
 
 __all__ = ["dumps", "decode", "set_attrs", "get_attrs", "one_line", "now", "library_versions",

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import h5py
 import numpy as np
 
-from landscape.errors import LandscapeError
-from landscape.files import store_path
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import store_path
 from landscape.path import to_numpy
 from landscape.result import CycleRecord, Result, Status
 from landscape.store.check import check_store

@@ -14,8 +14,8 @@ from typing import Any
 
 import h5py
 
-from landscape.errors import LandscapeError
-from landscape.files import bytes_under, stale_temporaries, store_path
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import bytes_under, stale_temporaries, store_path
 from landscape.store.codec import decode, now, one_line
 from landscape.store.layout import SCHEMA_VERSION
 from landscape.store.opening import enclosing_store

@@ -12,9 +12,9 @@ import os
 import shutil
 from typing import TYPE_CHECKING, Any
 
-from landscape.errors import LandscapeError
-from landscape.files import stale_temporaries, store_path
-from landscape.lock import WriterLock
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import stale_temporaries, store_path
+from landscape.foundations.lock import WriterLock
 from landscape.store.codec import decode, now
 from landscape.store.export import copy_tree
 from landscape.store.layout import SCHEMA_VERSION

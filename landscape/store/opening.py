@@ -14,7 +14,7 @@ from typing import Any
 
 import h5py
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.store.codec import decode, one_line
 from landscape.store.layout import FORMAT, SCHEMA_VERSION
 from landscape.store.tree import INDEX, UNITS, FolderTree, is_unit_name

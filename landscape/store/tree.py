@@ -29,7 +29,7 @@ from urllib.parse import quote
 import h5py
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.store.codec import one_line
 
 __all__ = ["INDEX", "UNITS", "LIBVER", "FolderTree", "Group", "is_group", "is_unit_name", "DamagedIndex"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.potential import Potential, as_batch
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError, collapse
+from landscape.foundations.errors import LandscapeError, collapse
 from landscape.potential import Potential, as_batch
 from landscape.symmetry import Symmetry
 from landscape_plugins.clusters.alignment import ClusterSymmetry, assign

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from landscape.errors import LandscapeError, collapse
+from landscape.foundations.errors import LandscapeError, collapse
 from landscape.registry import PotentialPlugin
 
 __all__ = ["ASE", "StructureFile", "ase_potential", "CALCULATORS"]

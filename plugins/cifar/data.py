@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 __all__ = [
     "CIFAR_STATS",

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape_plugins.torchnet.models import BasicBlock, CifarResNet, HeConv2d, conv3x3
 
 __all__ = [

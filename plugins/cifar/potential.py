@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape_plugins.torchnet.potential import NetworkPotential
 from landscape_plugins.torchnet.train import TrainConfig
 

@@ -41,11 +41,11 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
-from landscape.files import store_path
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import store_path
 from landscape.graphs import minimum_spanning_edges
 from landscape.identity import points_digest
-from landscape.lock import WriterLock
+from landscape.foundations.lock import WriterLock
 from landscape.result import Status
 from landscape.store import Store
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
-from landscape.memory import require_memory
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.memory import require_memory
 from landscape.potential import Potential, as_batch
 
 from .alignment import ClusterSymmetry

@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 __all__ = ["DataSource", "TensorData", "DatasetData", "as_data", "BatchSampler", "calibration_batches"]
 

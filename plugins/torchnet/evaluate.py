@@ -30,7 +30,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from landscape import geometry
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
 
 from .params import load_parameters

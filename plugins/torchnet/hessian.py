@@ -29,7 +29,7 @@ import torch
 from torch.func import grad, jvp, vjp, vmap
 
 from landscape import geometry
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.hessian import saddle_warnings  # noqa: F401 - generic, re-exported here
 from landscape.path import to_numpy
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
 from landscape.symmetry import Symmetry
 

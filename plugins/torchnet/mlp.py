@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 from .matching import network_symmetry
 from .models import make_mlp

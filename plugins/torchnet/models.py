@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 __all__ = ["ACTIVATIONS", "make_mlp", "HeConv2d", "conv3x3", "BasicBlock", "CifarResNet", "resnet20"]
 

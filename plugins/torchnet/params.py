@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 __all__ = ["ParamSpec", "param_spec", "flatten_parameters", "unflatten_parameters", "load_parameters"]
 

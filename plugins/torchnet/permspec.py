@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 __all__ = ["Slot", "Group", "PermutationSpec", "mlp_spec", "resnet_spec", "densenet_spec", "permutation_spec"]
 

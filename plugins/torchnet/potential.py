@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, replace_all_batch_norm_modules_, vmap
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.potential import SAMPLE_KINDS, Potential, as_batch
 
 from .data import BatchSampler, as_data, calibration_batches

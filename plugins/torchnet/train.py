@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.potential import samples_since
 
 from .data import BatchSampler

@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from landscape.errors import LandscapeError
-from landscape.files import store_path
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import store_path
 from landscape.identity import record, require_same
-from landscape.lock import WriterLock
+from landscape.foundations.lock import WriterLock
 from landscape.path import to_numpy
 from landscape.runs import discard_if_empty
 from landscape.store import Store, vacant

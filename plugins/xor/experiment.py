@@ -26,7 +26,7 @@ import torch
 from landscape import geometry
 from landscape.connect import connect
 from landscape.driver import optimize
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
 from landscape.path import Path, to_numpy

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 __all__ = [
     "XOR_INPUTS",

@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
-from landscape.lock import WriterLock
+from landscape.foundations.lock import WriterLock
 from landscape.store.export import export_store
 from landscape_cli.main import main
 from landscape_cli.testing import invoke, snapshot, unprivileged

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.registry import load_potential
 from landscape_cli.testing import error_line, invoke
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from landscape.connect import plan
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.identity import points_digest
 from landscape.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run

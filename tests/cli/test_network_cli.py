@@ -156,7 +156,7 @@ def test_evaluate_on_a_store_without_paths(tmp_path):
 
 
 def test_one_writer_evaluate_refuses_while_reading_goes_on(explored):
-    from landscape.lock import WriterLock
+    from landscape.foundations.lock import WriterLock
 
     table = ["report-table", explored, "--no-line", "--no-figures", "--per-segment", 2]
     run(table)  # evaluates the minima and the path

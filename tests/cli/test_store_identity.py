@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landscape.errors import LandscapeError
-from landscape.files import store_path
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import store_path
 from landscape.identity import differences, identity, record, require_same
-from landscape.lock import WriterLock
+from landscape.foundations.lock import WriterLock
 from landscape.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run, snapshot
 

@@ -20,7 +20,7 @@ from ase.constraints import FixAtoms, FixBondLength  # noqa: E402
 from ase.io import write  # noqa: E402
 
 from landscape.connect import connect  # noqa: E402
-from landscape.errors import LandscapeError  # noqa: E402
+from landscape.foundations.errors import LandscapeError  # noqa: E402
 from landscape.potential import gradient_error  # noqa: E402
 from landscape.registry import load_potential  # noqa: E402
 from landscape.steppers import stepper_from_config  # noqa: E402

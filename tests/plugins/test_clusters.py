@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from scipy.spatial.distance import pdist
 from scipy.spatial.transform import Rotation
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.explore import explore
 from landscape.hessian import certify
 from landscape.minima import find_minima, is_minimum

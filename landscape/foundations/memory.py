@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import resource
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 __all__ = ["available_bytes", "require_memory", "human"]
 

@@ -12,7 +12,7 @@ import os
 import re
 import stat
 
-from landscape.errors import LandscapeError
+from landscape.foundations.errors import LandscapeError
 
 __all__ = ["store_path", "readable_file", "stale_temporaries", "bytes_under"]
 

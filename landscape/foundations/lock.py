@@ -5,7 +5,7 @@ holds `WriterLock(store)` for its whole length: a second writer fails at once wi
 one-line error instead of interleaving its commits.  Readers never lock: they read the
 last committed state, so `landscape inspect` can read a store while a run writes it.  The
 lock is released by the kernel when the process dies (even on kill -9).  The store's
-name is resolved first (`landscape.files.store_path`), so a store reached through a
+name is resolved first (`landscape.foundations.files.store_path`), so a store reached through a
 symlink has one lock; a symlink or anything but a regular file in the lock's place is
 refused, never followed or written through.
 
@@ -22,8 +22,8 @@ import os
 import stat
 from types import TracebackType
 
-from landscape.errors import LandscapeError
-from landscape.files import store_path
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import store_path
 
 __all__ = ["WriterLock"]
 
