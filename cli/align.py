@@ -35,7 +35,7 @@ def align_cmd(file: str, reference: str | None, all_pairs: bool, points: int, as
     import numpy as np
 
     from landscape.store import Store
-    from landscape.symmetry import compare_lines, symmetry_of
+    from landscape.potentials.symmetry import compare_lines, symmetry_of
 
     from .explore import potential_from_description
 

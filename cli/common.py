@@ -11,7 +11,7 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 
 __all__ = ["LandscapeGroup", "named", "RENAMED", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
            "picture_name", "dpi_option", "progress_option", "want_progress", "progress_bar", "threads_option", "set_threads",
@@ -72,7 +72,7 @@ def potential_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def build_potential(spec: str, options: tuple[str, ...]) -> Potential:
-    from landscape.registry import load_potential, parse_options
+    from landscape.potentials.registry import load_potential, parse_options
 
     return load_potential(spec, parse_options(options))
 

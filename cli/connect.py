@@ -320,7 +320,7 @@ def _aligned_end(pot: Any, a: Any, b: Any) -> tuple[Any, dict[str, float]]:
     import numpy as np
 
     from landscape.path import to_numpy
-    from landscape.symmetry import align, symmetry_of
+    from landscape.potentials.symmetry import align, symmetry_of
 
     if symmetry_of(pot) is None:
         raise LandscapeError(f"{pot.name} declares no symmetry, so --align has nothing to align")
@@ -436,7 +436,7 @@ def demo_cmd(out_dir: str, as_json: bool) -> None:
     Example: landscape demo --out-dir landscape-demo
     """
     from landscape.plot import plot_plane, plot_profile, save_figure
-    from landscape.registry import load_potential
+    from landscape.potentials.registry import load_potential
     from landscape.runs import connect_stored
 
     try:

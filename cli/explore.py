@@ -30,9 +30,9 @@ _DEFAULTS: dict[str, Any] = {"method": "autoneb", "schedule": None, "climb": Tru
 
 def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
     """(potential, PotentialSpec) rebuilt from a store's potential description
-    (`landscape.identity.rebuild`); the spec lets executors rebuild it in workers."""
+    (`landscape.potentials.identity.rebuild`); the spec lets executors rebuild it in workers."""
     from landscape.executors import PotentialSpec
-    from landscape.identity import rebuild, spec_of
+    from landscape.potentials.identity import rebuild, spec_of
 
     return rebuild(desc), PotentialSpec(*spec_of(desc), description=desc)  # workers check its source too
 
@@ -63,7 +63,7 @@ def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: in
     \b
     Example: landscape minima gaussian-mixture -o wells=12 -o seed=7 --starts 200 --out gm
     """
-    from landscape.identity import record
+    from landscape.potentials.identity import record
     from landscape.foundations.lock import WriterLock
     from landscape.minima import find_minima
     from landscape.store import Store
@@ -248,7 +248,7 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
 def _samples(ex: Any) -> dict[str, Any]:
     """The samples of the paths this call ran: their total ("samples") and per path
     ("path_samples"); None and {} for a potential that counts none."""
-    from landscape.potential import SAMPLE_KINDS
+    from landscape.potentials.potential import SAMPLE_KINDS
 
     per_path = {ex.paths.get(pair, f"{ex.names[pair[0]]}-{ex.names[pair[1]]}"): r.samples
                 for pair, r in ex.results.items() if r.samples is not None}

@@ -183,7 +183,7 @@ def plugins_cmd(as_json: bool) -> None:
     \b
     Example: landscape plugins --json
     """
-    from landscape.registry import available
+    from landscape.potentials.registry import available
 
     plugins = available()
     payload = {name: {"summary": p.summary, "target": p.target, "broken": p.broken, "missing": p.missing(),

@@ -60,7 +60,7 @@ def _finished_paths(store: Any) -> list[str]:
 
 def _train_options(spec: str, options: tuple[str, ...]) -> tuple[dict[str, str], dict[str, Any]]:
     """(options as given plus minima=0 where the plugin trains on build, validated ones)."""
-    from landscape.registry import available, parse_options
+    from landscape.potentials.registry import available, parse_options
 
     raw = parse_options(options)
     plugin = available().get(spec)
@@ -111,8 +111,8 @@ def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs
     \b
     Example: landscape train mlp --minima 3 --out mlp
     """
-    from landscape.identity import record
-    from landscape.registry import load_potential
+    from landscape.potentials.identity import record
+    from landscape.potentials.registry import load_potential
     from landscape_plugins.torchnet.trainrun import train_stored
 
     _positive(minima=n, epochs=epochs, lr=lr)
@@ -164,7 +164,7 @@ def _pct(v: Any) -> str:
 
 
 def _evaluate_one(file: str, pot: Any, name: str, per_segment: int, batch_size: int, out: str | None) -> dict[str, Any]:
-    from landscape.potential import samples_since
+    from landscape.potentials.potential import samples_since
     from landscape.store import Store
     from landscape_plugins.cifar.report import evaluation_digest, save_path_evaluation
     from landscape_plugins.torchnet.evaluate import evaluate_path, plot_profile

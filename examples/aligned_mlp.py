@@ -7,7 +7,7 @@ Trains two minima of the `mlp` plugin (spirals, full-batch cross entropy, seeds 
 with `align=True`, then measures between the same two minima: the straight line's
 barrier (the highest of 101 evenly spaced energies minus the higher end), the straight
 line after weight matching moved the second minimum onto its closest relabelled image
-(`landscape.symmetry.align`; same function, same energy), and AutoNEB's path from the
+(`landscape.potentials.symmetry.align`; same function, same energy), and AutoNEB's path from the
 first minimum to the second, as found and after matching.  Prints one row per
 measurement: barrier, evaluations (`Result.nfev`; 101 for a line) and the distance
 between the ends.
@@ -35,7 +35,7 @@ def autoneb_barrier(pot: Any, a: Any, b: Any, schedule: str) -> tuple[float, int
 def measure(hidden: str, schedule: str = "quick",
             autoneb: bool = True) -> tuple[list[float], list[tuple[str, float, int, float]]]:
     """(the minima's energies, rows (what, barrier, evaluations, end distance)) for one
-    width; the two straight lines by `landscape.symmetry.compare_lines`."""
+    width; the two straight lines by `landscape.potentials.symmetry.compare_lines`."""
     from landscape import align, compare_lines, load_potential, to_numpy
 
     pot = load_potential("mlp", {"hidden": hidden, "minima": 2, "align": True})

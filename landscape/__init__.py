@@ -21,7 +21,7 @@ from typing import Any
 
 from landscape.foundations.errors import LandscapeError
 from landscape.path import Path, Profile
-from landscape.potential import CachedPotential, ChunkedPotential, CountingPotential, Potential, PotentialWrapper
+from landscape.potentials.potential import CachedPotential, ChunkedPotential, CountingPotential, Potential, PotentialWrapper
 
 __version__ = "0.1.0"
 
@@ -29,10 +29,10 @@ __version__ = "0.1.0"
 # up twice in `__all__`, which tests/test_public_api.py refuses.
 _HOMES: dict[str, tuple[str, ...]] = {
     "foundations.errors": ("LandscapeError", "Interrupted", "DamagedCheckpoint"),
-    "potential": ("Potential", "PotentialWrapper", "CountingPotential", "CachedPotential", "ChunkedPotential",
+    "potentials.potential": ("Potential", "PotentialWrapper", "CountingPotential", "CachedPotential", "ChunkedPotential",
                   "gradient_error"),
-    "guard": ("GuardedPotential",),
-    "registry": ("load_potential", "PotentialPlugin", "OptionSpec"),
+    "potentials.guard": ("GuardedPotential",),
+    "potentials.registry": ("load_potential", "PotentialPlugin", "OptionSpec"),
     "path": ("Path", "Profile", "to_numpy"),
     "result": ("Result", "Status", "CycleRecord"),
     "driver": ("Budget", "optimize"),
@@ -54,9 +54,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
                "disconnectivity_tree", "is_ultrametric"),
     "dgraph": ("plot_disconnectivity",),
     "plot": ("plot_profile", "plot_plane", "save_figure"),
-    "symmetry": ("Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "compare_lines"),
+    "potentials.symmetry": ("Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "compare_lines"),
     "geometry": ("redistribute",),
-    "host": ("host_job",),
+    "potentials.host": ("host_job",),
     "testing": ("check_potential", "check_optimizer"),
 }
 _HOME_OF: dict[str, str] = {name: home for home, names in _HOMES.items() for name in names}
@@ -103,6 +103,12 @@ _MOVED: dict[str, str] = {
     "memory": "foundations.memory",
     "files": "foundations.files",
     "lock": "foundations.lock",
+    "potential": "potentials.potential",
+    "guard": "potentials.guard",
+    "host": "potentials.host",
+    "symmetry": "potentials.symmetry",
+    "identity": "potentials.identity",
+    "registry": "potentials.registry",
     # end of moved modules
 }
 

@@ -14,14 +14,14 @@ import numpy as np
 from landscape.driver import Budget, CycleCallback, StepCallback, optimize
 from landscape.foundations.arrays import device, namespace
 from landscape.foundations.errors import LandscapeError
-from landscape.host import host_job
-from landscape.identity import points_digest
+from landscape.potentials.host import host_job
+from landscape.potentials.identity import points_digest
 from landscape.foundations.memory import require_memory
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
 from landscape.optimizers.base import PathOptimizer
 from landscape.path import Path, to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 from landscape.result import Result
 from landscape.schedules import Schedule, get_schedule, with_climbing
 from landscape.steppers import Stepper

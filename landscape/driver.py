@@ -18,7 +18,7 @@ from landscape.climber import climber_energy
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.path import Path, Profile, dense_fractions, merge_profile, to_numpy
-from landscape.potential import Potential, add_samples, samples_since
+from landscape.potentials.potential import Potential, add_samples, samples_since
 from landscape.result import CycleRecord, Result, Status
 from landscape.sanity import bounds_problem, rise_problem
 

@@ -26,7 +26,7 @@ import numpy as np
 from landscape.foundations.arrays import namespace
 from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 from landscape.steppers import FIRE
 
 __all__ = ["GTOL", "EndCheck", "check_and_relax"]

@@ -33,7 +33,7 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.memory import human, require_memory
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 
 __all__ = ["Grid", "ExactPath", "evaluate_grid", "grid_minimax", "pairwise_minimax"]
 

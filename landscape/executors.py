@@ -27,7 +27,7 @@ from landscape.driver import Budget
 from landscape.foundations.errors import LandscapeError, collapse
 from landscape.optimizers.base import PathOptimizer
 from landscape.path import to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 from landscape.result import Result
 
 __all__ = [
@@ -52,7 +52,7 @@ class PotentialSpec:
     """A potential by registry name and options: rebuilt with `load_potential` where it runs.
 
     With the `description` a store recorded, a worker rebuilds it as readers of the store
-    do (`landscape.identity.rebuild`): a potential file edited since the store was written
+    do (`landscape.potentials.identity.rebuild`): a potential file edited since the store was written
     is refused there too, instead of computing paths on another surface."""
 
     name: str
@@ -60,8 +60,8 @@ class PotentialSpec:
     description: Mapping[str, Any] | None = None
 
     def build(self) -> Potential:
-        from landscape.identity import rebuild
-        from landscape.registry import load_potential
+        from landscape.potentials.identity import rebuild
+        from landscape.potentials.registry import load_potential
 
         if self.description is not None:
             return rebuild(self.description)

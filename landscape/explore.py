@@ -58,13 +58,13 @@ import numpy as np
 from landscape.driver import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.identity import differences, record, require_same, same_points, shown
+from landscape.potentials.identity import differences, record, require_same, same_points, shown
 from landscape.graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
 from landscape.foundations.lock import WriterLock
 from landscape.path import to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 from landscape.result import Result, Status
-from landscape.symmetry import align, distance_matrix, images, symmetry_of
+from landscape.potentials.symmetry import align, distance_matrix, images, symmetry_of
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -610,7 +610,7 @@ class _Settings:
     tags: Mapping[str, Any]
     checkpoint_seconds: float | None = None
     path_attrs: Mapping[str, Any] = field(default_factory=dict)  # Potential.result_attrs()
-    aligner: Potential | None = None  # the potential, when it has a symmetry (`landscape.symmetry`)
+    aligner: Potential | None = None  # the potential, when it has a symmetry (`landscape.potentials.symmetry`)
 
     def task(self, state: _State, i: int, j: int, store: str | None) -> PairTask:
         """The run between minima i < j, from i to the image of j closest to i (under the

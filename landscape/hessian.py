@@ -26,9 +26,9 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 from landscape.result import Status
-from landscape.symmetry import symmetry_of
+from landscape.potentials.symmetry import symmetry_of
 
 __all__ = ["DENSE_MAX", "CERTIFY_MAX", "SaddleCertificate", "hessian_vector_products", "dense_hessian",
            "lowest_modes", "split_spectrum", "certify", "minimum_problems", "refine_saddle", "saddle_warnings",
@@ -128,7 +128,7 @@ class SaddleCertificate:
     gradient_norm: |g| at the point; a saddle needs it small against `scale`, the
         largest |lambda| known (`saddle_warnings` judges it).
     zero_modes: near-zero eigenvalues among those known (a continuous symmetry's
-        modes, six for a cluster in space: `landscape.symmetry`).
+        modes, six for a cluster in space: `landscape.potentials.symmetry`).
     """
 
     index: int
@@ -299,7 +299,7 @@ def judge(result: Any, report: dict[str, Any]) -> Any:
     Examples
     --------
     >>> from landscape.connect import connect
-    >>> from landscape.registry import load_potential
+    >>> from landscape.potentials.registry import load_potential
     >>> ring = load_potential("ring")
     >>> r = connect(ring, ring.minima["A"], ring.minima["B"], method="neb", spring=50.0)
     >>> judge(r, analyse_top(ring, r)).status.value

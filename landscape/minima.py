@@ -20,8 +20,8 @@ from landscape.foundations.errors import LandscapeError
 from landscape.hessian import certify, minimum_problems
 from landscape.foundations.memory import require_memory
 from landscape.path import to_numpy
-from landscape.potential import Potential
-from landscape.symmetry import distance
+from landscape.potentials.potential import Potential
+from landscape.potentials.symmetry import distance
 from landscape.foundations.values import seeded
 
 __all__ = ["Minima", "find_minima", "random_starts", "is_minimum"]
@@ -109,7 +109,7 @@ def _deduplicate(potential: Potential, points: np.ndarray, energies: np.ndarray,
                  etol: float) -> list[int]:
     """Indices of distinct minima, lowest energy first: a point is a duplicate of a kept
     one when their energies differ by at most `etol` and it is within `xtol` of it
-    (modulo the potential's symmetry: `landscape.symmetry.distance`)."""
+    (modulo the potential's symmetry: `landscape.potentials.symmetry.distance`)."""
     kept: list[int] = []
     for k in np.argsort(energies, kind="stable"):
         if not any(abs(energies[k] - energies[q]) <= etol and distance(potential, points[q], points[k]) <= xtol
@@ -142,7 +142,7 @@ def find_minima(
         gtol, maxiter: L-BFGS-B settings; a point counts as converged when its gradient
             norm is at most ``max(100 * gtol, 1e-6)``.
         xtol, etol: two points are one minimum when closer than `xtol` (modulo the
-            potential's symmetry, `landscape.symmetry`) with energies within `etol`
+            potential's symmetry, `landscape.potentials.symmetry`) with energies within `etol`
             (both must hold, so distinct minima at equal energy stay apart).
         check_hessian: reject saddles and maxima by a finite-difference Hessian; default
             on for dim <= 120.

@@ -10,7 +10,7 @@ from landscape.foundations.arrays import namespace as array_namespace
 
 from landscape import geometry
 from landscape.foundations.errors import LandscapeError
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 
 __all__ = ["Path", "Profile", "to_numpy", "dense_fractions", "merge_profile"]
 

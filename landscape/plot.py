@@ -13,7 +13,7 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.path import Path, Profile, to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 
 __all__ = ["plot_profile", "plot_plane", "save_figure"]
 

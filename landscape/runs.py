@@ -32,13 +32,13 @@ from landscape.connect import Plan, plan
 from landscape.driver import Budget, StepCallback, optimize
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.foundations.files import store_path
-from landscape.host import host_job
-from landscape.identity import differences, record, require_same, same_points
+from landscape.potentials.host import host_job
+from landscape.potentials.identity import differences, record, require_same, same_points
 from landscape.foundations.lock import WriterLock
 from landscape.optimizers.autoneb import AutoNEB, AutoNEBState
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.path import Path, to_numpy
-from landscape.potential import Potential, add_samples, samples_since
+from landscape.potentials.potential import Potential, add_samples, samples_since
 from landscape.result import Result, Status
 from landscape.store import Store, remove_store, vacant
 from landscape.foundations.values import check_number

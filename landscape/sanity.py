@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from landscape.path import Path, to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 
 __all__ = ["RISE_RTOL", "rise_tolerance", "rise_problem", "bounds_problem"]
 

@@ -18,7 +18,7 @@ import numpy as np
 from landscape.driver import Budget, optimize
 from landscape.optimizers.base import PathOptimizer
 from landscape.path import Path, to_numpy
-from landscape.potential import Potential, gradient_error
+from landscape.potentials.potential import Potential, gradient_error
 from landscape.result import Result, Status
 from landscape.foundations.values import seeded
 

@@ -8,7 +8,7 @@ import pytest
 
 from landscape.endpoints import GTOL, RELAX_GTOL, check_and_relax
 from landscape.foundations.errors import LandscapeError
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 from landscape_cli.testing import error_line, invoke, run
 
 MB_SADDLE = -40.664844

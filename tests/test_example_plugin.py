@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from landscape.connect import connect
-from landscape.registry import available, load_potential
+from landscape.potentials.registry import available, load_potential
 from landscape.testing import check_potential
 
 pytest.importorskip("landscape_example_plugin", reason="pip install ./examples/third_party_plugin to run this check")

@@ -7,7 +7,7 @@ import pytest
 from landscape.connect import make_optimizer
 from landscape.driver import Budget
 from landscape.executors import LocalExecutor, PairTask, ProcessExecutor, PotentialSpec
-from landscape.registry import load_potential
+from landscape.potentials.registry import load_potential
 
 
 @pytest.mark.parametrize("make", [LocalExecutor, lambda: ProcessExecutor(workers=2)])

@@ -11,7 +11,7 @@ import pytest
 
 from landscape.foundations.errors import LandscapeError
 from landscape.hessian import DENSE_MAX, certify, dense_hessian, hessian_vector_products, lowest_modes, refine_saddle
-from landscape.registry import load_potential
+from landscape.potentials.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run
 from landscape_plugins.analytic.surfaces import MuellerBrown
 

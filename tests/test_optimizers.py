@@ -17,7 +17,7 @@ from landscape.exact import grid_minimax
 from landscape.geometry import redistribute
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import NEB, StringMethod
-from landscape.potential import CountingPotential
+from landscape.potentials.potential import CountingPotential
 from landscape.result import Status
 from landscape.schedules import get_schedule
 from landscape.steppers import SGD, Adam, FIRE

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from landscape import CachedPotential, ChunkedPotential, CountingPotential, Path
 from landscape.foundations.errors import LandscapeError
-from landscape.potential import as_batch, gradient_error
+from landscape.potentials.potential import as_batch, gradient_error
 from landscape.testing import check_potential
 from landscape_plugins.analytic.surfaces import MuellerBrown
 
@@ -83,7 +83,7 @@ def test_counting_cached_and_chunked_wrappers_agree_with_the_potential(mb):
 
 def test_chunked_wrapper_keeps_torch_tensors(mb):
     torch = pytest.importorskip("torch")
-    from landscape.potential import Potential
+    from landscape.potentials.potential import Potential
 
     class TorchQuadratic(Potential):
         dim = 3

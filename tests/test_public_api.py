@@ -104,7 +104,7 @@ def test_import_landscape_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = set(ast.literal_eval(out))
     assert loaded <= {"landscape", "landscape.foundations.errors", "landscape.foundations.arrays", "landscape.geometry",
-                      "landscape.potential", "landscape.path"}, loaded
+                      "landscape.potentials.potential", "landscape.path"}, loaded
 
 
 def test_a_module_imported_first_does_not_hide_the_function_of_its_name():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from landscape import LandscapeError, Potential
-from landscape.registry import PotentialPlugin, available, coerce_option, load_potential, parse_options
+from landscape.potentials.registry import PotentialPlugin, available, coerce_option, load_potential, parse_options
 
 BUILTINS = {"mueller-brown", "three-hole", "ring", "leps", "gaussian-mixture"}
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "third_party_plugin"
@@ -148,8 +148,8 @@ def test_unknown_and_bad_options():
 def test_missing_file_and_module():
     one_line_error(lambda: load_potential("no/such/file.py:Thing"), "no such file")
     one_line_error(lambda: load_potential("no_such_module_xyz:Thing"), "cannot import 'no_such_module_xyz'")
-    one_line_error(lambda: load_potential("landscape.potential:gradient_error"), "not a subclass")
-    one_line_error(lambda: load_potential("landscape.potential:Potential"), "abstract")
+    one_line_error(lambda: load_potential("landscape.potentials.potential:gradient_error"), "not a subclass")
+    one_line_error(lambda: load_potential("landscape.potentials.potential:Potential"), "abstract")
 
 
 # third-party plugins via entry points -----------------------------------------------------------------
@@ -224,7 +224,7 @@ def test_broken_entry_point_does_not_break_the_others(tmp_path, fresh_import_sta
 
 
 def test_core_imports_no_torch():
-    code = "import sys, landscape.registry, landscape.exact; assert 'torch' not in sys.modules"
+    code = "import sys, landscape.potentials.registry, landscape.exact; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
     code = "import sys, landscape_plugins.analytic.descriptors; assert 'landscape_plugins.analytic.surfaces' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -250,7 +250,7 @@ def test_the_core_imports_no_plugin_and_no_cli():
 def test_a_missing_optional_package_is_named_with_the_extra_that_installs_it(monkeypatch):
     import importlib.util
 
-    from landscape.registry import PotentialPlugin
+    from landscape.potentials.registry import PotentialPlugin
 
     plugin = PotentialPlugin("needs-torch", "a network", "landscape_plugins.torchnet.mlp:build_mlp", requires=("torch",))
     real = importlib.util.find_spec
@@ -262,7 +262,7 @@ def test_a_missing_optional_package_is_named_with_the_extra_that_installs_it(mon
 def test_importing_a_plugin_without_its_optional_package_says_which_extra(monkeypatch):
     import sys
 
-    from landscape.registry import _import_target
+    from landscape.potentials.registry import _import_target
 
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ModuleNotFoundError
     monkeypatch.delitem(sys.modules, "landscape_plugins.torchnet.mlp", raising=False)

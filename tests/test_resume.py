@@ -15,7 +15,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape_cli.faults import kill_and_resume, landscape_command
 from landscape_cli.testing import snapshot
 from landscape.foundations.lock import WriterLock
-from landscape.registry import load_potential
+from landscape.potentials.registry import load_potential
 from landscape.runs import connect_stored
 from landscape.store import Store
 
@@ -174,7 +174,7 @@ class NoisyMuellerBrown:
     is exact only when the sampler's position is checkpointed and restored."""
 
     def __new__(cls):
-        from landscape.potential import PotentialWrapper
+        from landscape.potentials.potential import PotentialWrapper
 
         class Noisy(PotentialWrapper):
             def __init__(self):
@@ -253,7 +253,7 @@ class SampledMuellerBrown:
     batch: resumed runs must report the samples of the uninterrupted one."""
 
     def __new__(cls):
-        from landscape.potential import PotentialWrapper
+        from landscape.potentials.potential import PotentialWrapper
 
         class Sampled(PotentialWrapper):
             def __init__(self):

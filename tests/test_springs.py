@@ -12,7 +12,7 @@ from landscape import Path, geometry
 from landscape.connect import connect, make_optimizer
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.optimizers.band import AUTO_SPRING_SCALE, NEB, auto_spring
-from landscape.registry import load_potential
+from landscape.potentials.registry import load_potential
 
 
 def test_constants_follow_the_energy_of_each_segment():

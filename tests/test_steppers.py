@@ -105,7 +105,7 @@ def test_lbfgs_on_a_soft_spring_neb_reaches_the_saddle_where_it_used_to_diverge(
     from landscape import Path
     from landscape.driver import Budget, optimize
     from landscape.optimizers.band import NEB
-    from landscape.registry import load_potential
+    from landscape.potentials.registry import load_potential
 
     mb = load_potential("mueller-brown")
     band = NEB(spring=1.0, climb=True, fmax=0.05, stepper=LBFGS())

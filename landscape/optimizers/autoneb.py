@@ -15,7 +15,7 @@ import numpy as np
 from landscape import geometry
 from landscape.foundations.errors import LandscapeError
 from landscape.path import Path, dense_fractions, to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 from landscape.result import CycleRecord, Status
 from landscape.schedules import Schedule, get_schedule
 from landscape.optimizers.band import BandState, ElasticBand, StringMethod

@@ -18,7 +18,7 @@ from landscape.foundations.arrays import namespace as array_namespace
 from landscape.climber import ClimberCheck, check_climber
 from landscape.foundations.errors import LandscapeError
 from landscape.path import Path, to_numpy
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 from landscape.result import Status
 from landscape.steppers import FIRE2, Stepper
 from landscape.foundations.values import check_number

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from landscape.path import Path
-from landscape.potential import Potential
+from landscape.potentials.potential import Potential
 from landscape.result import CycleRecord, Status
 
 __all__ = ["PathOptimizer", "OptimizerState"]

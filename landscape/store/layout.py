@@ -3,7 +3,7 @@
     /                     attrs: format="landscape", schema_version, created, modified
                                  (ISO 8601 UTC), library_versions (JSON)
     /potential            attrs: description (JSON of Potential.describe(), or the record
-                                 of `landscape.identity` that rebuilds it)
+                                 of `landscape.potentials.identity` that rebuilds it)
     /minima               coords (m, dim), energies (m,), names (m,) UTF-8
                           attrs: metadata (JSON)
     /paths/<name>         pivots (N+2, dim) row-chunked, energies (N+2,), history (steps,)

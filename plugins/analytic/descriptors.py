@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from landscape.registry import OptionSpec, PotentialPlugin
+from landscape.potentials.registry import OptionSpec, PotentialPlugin
 
 __all__ = [
     "MUELLER_BROWN",

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.potential import Potential, as_batch
+from landscape.potentials.potential import Potential, as_batch
 
 __all__ = [
     "AnalyticSurface",

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError, collapse
-from landscape.potential import Potential, as_batch
-from landscape.symmetry import Symmetry
+from landscape.potentials.potential import Potential, as_batch
+from landscape.potentials.symmetry import Symmetry
 from landscape_plugins.clusters.alignment import ClusterSymmetry, assign
 
 __all__ = ["AtomsPotential", "LatticeSymmetry", "free_indices"]

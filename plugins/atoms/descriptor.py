@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from landscape.foundations.errors import LandscapeError, collapse
-from landscape.registry import PotentialPlugin
+from landscape.potentials.registry import PotentialPlugin
 
 __all__ = ["ASE", "StructureFile", "ase_potential", "CALCULATORS"]
 

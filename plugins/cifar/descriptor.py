@@ -5,7 +5,7 @@ Register it under the `landscape.potentials` group as
 """
 from __future__ import annotations
 
-from landscape.registry import PotentialPlugin
+from landscape.potentials.registry import PotentialPlugin
 
 __all__ = ["CIFAR"]
 

@@ -17,7 +17,7 @@ Definitions (Draxler et al. 2018, section 4 and Table 1):
 - Beside it, the straight line between the same MST pairs, evaluated the same way:
   its maxima and barriers, the baseline that AutoNEB's paths are compared with.  When
   the potential declares its channel-permutation symmetry (`-o align=true`), also the
-  straight line to the second minimum's weight-matched image (`landscape.symmetry`):
+  straight line to the second minimum's weight-matched image (`landscape.potentials.symmetry`):
   how much of the plain line's barrier is the relabelling of channels.
 - "Samples per path": the mean over the stored paths of the data samples each run
   evaluated (`Result.samples`: sample-gradients and forward-only sample-evaluations),
@@ -44,7 +44,7 @@ import numpy as np
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.graphs import minimum_spanning_edges
-from landscape.identity import points_digest
+from landscape.potentials.identity import points_digest
 from landscape.foundations.lock import WriterLock
 from landscape.result import Status
 from landscape.store import Store
@@ -118,7 +118,7 @@ def _run_job(potential: Any, job: _Job, per_segment: int, line_points: int, batc
 
     digest = job.digest(per_segment, line_points)
     if job.kind == "aligned":  # the plain ends identify it; the end moves onto its matched image here
-        from landscape.symmetry import align
+        from landscape.potentials.symmetry import align
 
         job = _Job("aligned", job.name, np.stack([job.points[0], align(potential, job.points[0], job.points[1])]))
     if job.kind == "minima":

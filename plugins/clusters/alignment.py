@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.symmetry import Symmetry
+from landscape.potentials.symmetry import Symmetry
 
 __all__ = ["kabsch", "assign", "align_structures", "ClusterSymmetry"]
 

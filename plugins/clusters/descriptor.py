@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from landscape.registry import PotentialPlugin
+from landscape.potentials.registry import PotentialPlugin
 
 __all__ = ["LJ", "lennard_jones"]
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.memory import require_memory
-from landscape.potential import Potential, as_batch
+from landscape.potentials.potential import Potential, as_batch
 
 from .alignment import ClusterSymmetry
 

@@ -5,7 +5,7 @@ Relabelling the hidden units of a layer (the rows of its weight, its bias and Ba
 parameters, and with them the matching columns of the next layer's weight) leaves the
 network's function unchanged.  Two minima that differ only by such a relabelling are one
 state, and the straight line between them crosses a barrier that says nothing about the
-landscape.  `NetworkSymmetry` makes this a `landscape.symmetry.Symmetry`: `align(a, b)`
+landscape.  `NetworkSymmetry` makes this a `landscape.potentials.symmetry.Symmetry`: `align(a, b)`
 returns b relabelled to lie as close to a as coordinate descent finds.
 
 A `PermutationSpec` says which parameter axes each group of units permutes (`Slot`s).
@@ -30,7 +30,7 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.path import to_numpy
-from landscape.symmetry import Symmetry
+from landscape.potentials.symmetry import Symmetry
 
 from .permspec import (Group, PermutationSpec, Slot, densenet_spec, mlp_spec, permutation_spec,  # noqa: F401
                        resnet_spec)

@@ -44,7 +44,7 @@ from torch import nn
 from torch.func import functional_call, replace_all_batch_norm_modules_, vmap
 
 from landscape.foundations.errors import LandscapeError
-from landscape.potential import SAMPLE_KINDS, Potential, as_batch
+from landscape.potentials.potential import SAMPLE_KINDS, Potential, as_batch
 
 from .data import BatchSampler, as_data, calibration_batches
 from .params import ParamSpec, param_spec

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from landscape.foundations.errors import LandscapeError
-from landscape.potential import samples_since
+from landscape.potentials.potential import samples_since
 
 from .data import BatchSampler
 from .evaluate import module_metrics

@@ -32,7 +32,7 @@ import torch
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.identity import record, require_same
+from landscape.potentials.identity import record, require_same
 from landscape.foundations.lock import WriterLock
 from landscape.path import to_numpy
 from landscape.runs import discard_if_empty
@@ -73,7 +73,7 @@ class TrainingRun:
 
 def store_description(potential: NetworkPotential, plugin: str | None = None,
                       options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """`landscape.identity.record(potential)`; for a potential built without
+    """`landscape.potentials.identity.record(potential)`; for a potential built without
     `load_potential`, `plugin` and `options` say how to rebuild it."""
     desc = record(potential)
     if plugin is not None and "plugin" not in desc:

@@ -1,7 +1,7 @@
 """Entry-point descriptor of the XOR plugin (light: torch is imported on build only)."""
 from __future__ import annotations
 
-from landscape.registry import PotentialPlugin
+from landscape.potentials.registry import PotentialPlugin
 
 __all__ = ["XOR"]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from landscape.foundations.errors import LandscapeError
-from landscape.registry import load_potential
+from landscape.potentials.registry import load_potential
 from landscape_cli.testing import error_line, invoke
 
 LOWLEVEL = f"{Path(__file__).resolve().parents[1] / 'data' / 'lowlevel_potential.py'}:LowLevel"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landscape.registry import load_potential
+from landscape.potentials.registry import load_potential
 from landscape_cli.testing import error_line, run
 
 NAN_TOP = f"{Path(__file__).resolve().parents[1] / 'data' / 'nan_top_potential.py'}:NanTop"

@@ -9,8 +9,8 @@ import pytest
 
 from landscape.connect import plan
 from landscape.foundations.errors import LandscapeError
-from landscape.identity import points_digest
-from landscape.registry import load_potential
+from landscape.potentials.identity import points_digest
+from landscape.potentials.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run
 
 MB = load_potential("mueller-brown")

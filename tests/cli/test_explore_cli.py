@@ -33,7 +33,7 @@ def test_minima_store_rebuilds_its_potential(gm_store):
     with Store.open(gm_store) as store:
         desc = store.potential_description
         coords, energies, names = store.read_minima()
-    from landscape.registry import available
+    from landscape.potentials.registry import available
 
     declared = set(available()["gaussian-mixture"].options)
     assert desc["name"] == "gaussian-mixture" and desc["plugin"]["name"] == "gaussian-mixture"
@@ -52,7 +52,7 @@ def test_minima_store_rebuilds_its_potential(gm_store):
 ])
 def test_descriptions_rebuild_every_analytic_plugin(spec, options):
     """`explore` rebuilds a store's potential with load_potential(d["name"], d["options"])."""
-    from landscape.registry import load_potential
+    from landscape.potentials.registry import load_potential
     from landscape_cli.explore import potential_from_description
 
     pot = load_potential(spec, options)

@@ -64,7 +64,7 @@ def test_train_writes_minima_curves_and_a_rebuildable_description(tmp_path):
     assert desc["plugin"]["name"] == "mlp" and {k: opts[k] for k in ("hidden", "n_train", "n_test", "data_seed", "minima")} \
         == {"hidden": "8", "n_train": 64, "n_test": 64, "data_seed": 1, "minima": 0}
     assert meta["minima"]["1"]["seed"] == 4 and meta["config"]["epochs"] == 5
-    from landscape.registry import load_potential
+    from landscape.potentials.registry import load_potential
 
     assert load_potential(desc["plugin"]["name"], opts).dim == coords.shape[1]  # no minima trained on build
     common = ["--epochs", 5, "--seed", 3, "--out", store, "--json"]

@@ -12,9 +12,9 @@ import pytest
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.identity import differences, identity, record, require_same
+from landscape.potentials.identity import differences, identity, record, require_same
 from landscape.foundations.lock import WriterLock
-from landscape.registry import load_potential
+from landscape.potentials.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run, snapshot
 
 SCALED = (Path(__file__).resolve().parents[1] / "data" / "scaled_potential.py").read_text()
@@ -246,7 +246,7 @@ def test_an_edited_file_does_not_continue_an_interrupted_run(tmp_path, scaled):
 def test_a_store_written_before_digests_is_continued(tmp_path, scaled, monkeypatch):
     """No digest recorded: not compared (its content then is unknown, and refusing would
     strand every store made before digests were kept)."""
-    import landscape.registry as registry
+    import landscape.potentials.registry as registry
 
     out = tmp_path / "old"
     monkeypatch.setattr(registry, "_source_digest", lambda path: None)
@@ -302,7 +302,7 @@ def test_a_worker_rebuilding_an_edited_file_refuses_it(scaled):
     """A process or Ray worker rebuilds the store's potential from its description: an
     edit made during the exploration is refused there as the main process refuses it."""
     from landscape.executors import PotentialSpec
-    from landscape.identity import spec_of
+    from landscape.potentials.identity import spec_of
 
     description = record(load_potential(scaled))
     spec = PotentialSpec(*spec_of(description), description=description)

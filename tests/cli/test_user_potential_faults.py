@@ -1,5 +1,5 @@
 """A user's potential that breaks the interface ends with exit 1 and one line that names
-it, says what it returned and what was expected (landscape/guard.py)."""
+it, says what it returned and what was expected (landscape/potentials/guard.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from landscape.foundations.errors import LandscapeError
-from landscape.guard import GuardedPotential
-from landscape.registry import load_potential
+from landscape.potentials.guard import GuardedPotential
+from landscape.potentials.registry import load_potential
 from landscape_cli.testing import error_line, invoke
 
 SPEC = f"{Path(__file__).resolve().parents[1] / 'data' / 'faulty_potential.py'}:Faulty"

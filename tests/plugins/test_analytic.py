@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.optimize import root
 
 from landscape import LandscapeError
-from landscape.potential import gradient_error
+from landscape.potentials.potential import gradient_error
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, LepsHO, MuellerBrown, Ring, ThreeHole
 from landscape.testing import examples

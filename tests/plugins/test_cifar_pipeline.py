@@ -23,7 +23,7 @@ torchvision = pytest.importorskip("torchvision")
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 from landscape import LandscapeError  # noqa: E402
-from landscape.registry import available, load_potential  # noqa: E402
+from landscape.potentials.registry import available, load_potential  # noqa: E402
 from landscape.store import Store  # noqa: E402
 from landscape_cli.testing import run, snapshot  # noqa: E402
 from landscape_plugins.cifar.potential import AugmentedSource, CifarPotential, build_cifar  # noqa: E402
@@ -188,7 +188,7 @@ def test_align_option_declares_the_channel_symmetry(npz):
     description is as before)."""
     import numpy as np
 
-    from landscape.symmetry import align
+    from landscape.potentials.symmetry import align
     from landscape_plugins.cifar.potential import build_cifar
 
     common = dict(model="resnet8-w4", data=str(npz), device="cpu", augment=False, batch_size=0,

@@ -15,8 +15,8 @@ from landscape.foundations.errors import LandscapeError
 from landscape.explore import explore
 from landscape.hessian import certify
 from landscape.minima import find_minima, is_minimum
-from landscape.potential import gradient_error
-from landscape.symmetry import align, distance
+from landscape.potentials.potential import gradient_error
+from landscape.potentials.symmetry import align, distance
 from landscape_plugins.clusters.lj import LennardJones, icosahedron_13, truncated_octahedron_38
 
 # The four LJ7 minima, found from 200 random starts, each certified by its Hessian (six

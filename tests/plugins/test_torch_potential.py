@@ -12,7 +12,7 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 from torch import nn  # noqa: E402
 
 from landscape import LandscapeError  # noqa: E402
-from landscape.potential import gradient_error  # noqa: E402
+from landscape.potentials.potential import gradient_error  # noqa: E402
 from landscape.testing import check_potential  # noqa: E402
 from landscape_plugins.torchnet.params import flatten_parameters  # noqa: E402
 from landscape_plugins.torchnet.potential import NetworkPotential  # noqa: E402

@@ -46,7 +46,7 @@ def _ends(pot: NetworkPotential) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_the_counters_count_points_times_images_and_analytic_potentials_count_none():
-    from landscape.registry import load_potential
+    from landscape.potentials.registry import load_potential
 
     pot = _potential()
     x = torch.stack(_ends(pot))

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 from landscape import LandscapeError  # noqa: E402
-from landscape.registry import load_potential  # noqa: E402
+from landscape.potentials.registry import load_potential  # noqa: E402
 from landscape.store import Store  # noqa: E402
 from landscape_plugins.torchnet.train import TrainConfig  # noqa: E402
 from landscape_plugins.torchnet.trainrun import store_description, train_stored  # noqa: E402

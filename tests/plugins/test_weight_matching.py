@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 from landscape.foundations.errors import LandscapeError  # noqa: E402
-from landscape.symmetry import align, distance, images  # noqa: E402
+from landscape.potentials.symmetry import align, distance, images  # noqa: E402
 from landscape_plugins.torchnet.matching import NetworkSymmetry, network_symmetry, permutation_spec  # noqa: E402
 from landscape_plugins.torchnet.models import CifarResNet as SmallResNet  # noqa: E402
 from landscape_plugins.torchnet.models import make_mlp  # noqa: E402

@@ -1,6 +1,6 @@
 """An example third-party plugin for landscape: the descriptor only (cheap to import).
 
-`landscape potentials` (or `landscape.registry.available()`) lists it once this
+`landscape potentials` (or `landscape.potentials.registry.available()`) lists it once this
 package is installed; `build(**options)` imports the potential on demand.
 """
 from __future__ import annotations

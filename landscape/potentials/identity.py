@@ -1,7 +1,7 @@
 """What a store records of its potential, and when two records are the same potential.
 
 A store keeps `record(potential)`: the potential's `describe()` plus, when it was built
-by `landscape.registry.load_potential`, the spec and every option value (defaults
+by `landscape.potentials.registry.load_potential`, the spec and every option value (defaults
 included) that rebuilds it (`"plugin": {"name": ..., "options": {...}}`, file paths
 made absolute), each option's declared type, and for code loaded from a file or a
 module the digest of its source (`"sha256"`, with the file digested as `"source"`).
@@ -86,7 +86,7 @@ def _value(name: str, value: Any, kind: str | None) -> Any:
     or one that does not convert, stays as it is (never guessed into a number)."""
     if not isinstance(value, str) or kind not in _KINDS:
         return value
-    from landscape.registry import coerce_option  # the same conversion as the plugin's own
+    from landscape.potentials.registry import coerce_option  # the same conversion as the plugin's own
 
     try:
         return coerce_option(name, value, _KINDS[kind])
@@ -170,7 +170,7 @@ def spec_of(description: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 def rebuild(description: Mapping[str, Any]) -> Any:
     """The potential a store describes, rebuilt with `load_potential`; refused when its
     source was edited since (readers would compute on another surface than the store's)."""
-    from landscape.registry import load_potential
+    from landscape.potentials.registry import load_potential
 
     name, options = spec_of(description)
     try:

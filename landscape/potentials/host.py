@@ -18,7 +18,7 @@ import numpy as np
 
 from landscape.foundations.arrays import device
 from landscape.path import Path, to_numpy
-from landscape.potential import Potential, PotentialWrapper
+from landscape.potentials.potential import Potential, PotentialWrapper
 
 __all__ = ["HostArrays", "on_host", "host_job"]
 

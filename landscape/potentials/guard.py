@@ -1,7 +1,7 @@
 """A user's potential held to the interface: what it returns is checked, what it raises
 becomes one line naming it.
 
-`landscape.registry.load_potential` wraps every potential built from a user's file or
+`landscape.potentials.registry.load_potential` wraps every potential built from a user's file or
 class (`module:Class`, `file.py:Class`) in `GuardedPotential`.  A potential that returns
 a scalar, a list, None, arrays of the wrong shape or of numbers that are not real
 floats (int, bool, str, complex), raises (RuntimeError, KeyError,
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError, collapse
-from landscape.potential import Potential, PotentialWrapper
+from landscape.potentials.potential import Potential, PotentialWrapper
 
 __all__ = ["GuardedPotential", "guard"]
 

@@ -4,7 +4,7 @@ A potential evaluates many points at once: `energy(x)` maps (n, dim) -> (n,) and
 `energy_and_gradient(x)` maps (n, dim) -> ((n,), (n, dim)).  Arrays may be numpy
 arrays or torch tensors; a potential returns arrays of the kind it was given (or of
 its own device for network potentials), so path maths on an accelerator never leaves
-it (on CPU tensors `connect` steps on numpy views instead: landscape.host).
+it (on CPU tensors `connect` steps on numpy views instead: landscape.potentials.host).
 Counting, caching, chunking and gradient checks are wrappers, not built-ins.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from landscape.foundations.errors import LandscapeError
 
 if TYPE_CHECKING:
-    from landscape.symmetry import Symmetry
+    from landscape.potentials.symmetry import Symmetry
 
 __all__ = [
     "Potential",
@@ -68,9 +68,9 @@ class Potential(ABC):
     #: evaluate their fixed ends together with the moving pivots, on the same batch.
     stochastic: bool = False
     #: How to rebuild this potential, {"name": spec, "options": {...}}, set by
-    #: `landscape.registry.load_potential`; stores record it (`landscape.identity`).
+    #: `landscape.potentials.registry.load_potential`; stores record it (`landscape.potentials.identity`).
     origin: dict[str, Any] | None = None
-    #: Transformations that leave the energy unchanged (`landscape.symmetry`): permuted
+    #: Transformations that leave the energy unchanged (`landscape.potentials.symmetry`): permuted
     #: hidden units, rotated and relabelled atoms.  None: every point is its own state.
     symmetry: Symmetry | None = None
 

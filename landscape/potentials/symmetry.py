@@ -57,7 +57,7 @@ def symmetry_of(potential: Any) -> Symmetry | None:
     sym = getattr(potential, "symmetry", None)
     if sym is not None and not isinstance(sym, Symmetry):
         raise LandscapeError(f"{getattr(potential, 'name', 'the potential')}.symmetry must be a "
-                             f"landscape.symmetry.Symmetry, got {type(sym).__name__}")
+                             f"landscape.potentials.symmetry.Symmetry, got {type(sym).__name__}")
     return sym
 
 

@@ -22,8 +22,8 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from landscape.foundations.errors import LandscapeError, collapse
-from landscape.guard import guard
-from landscape.potential import Potential
+from landscape.potentials.guard import guard
+from landscape.potentials.potential import Potential
 
 __all__ = [
     "GROUP",
@@ -289,9 +289,9 @@ def _with_origin(potential: Potential, spec: str, values: Mapping[str, Any], kin
                  source: Mapping[str, Any] | None = None) -> Potential:
     """Record on the potential how it was built: the spec and every option value,
     defaults included, so spelling a default out changes nothing; each option's declared
-    type, so values are compared as that type (`landscape.identity`); and, for code
+    type, so values are compared as that type (`landscape.potentials.identity`); and, for code
     loaded from a file or module, the digest of its bytes and the file digested
-    (`landscape.identity.record` stores it all)."""
+    (`landscape.potentials.identity.record` stores it all)."""
     types = {k: t.__name__ for k, t in kinds.items() if k in values and t in _COERCE}
     try:
         potential.origin = {"name": spec, "options": dict(values), "types": types, **(source or {})}
