@@ -5,6 +5,8 @@ minima into `store` (crash-safe, `torchnet.trainrun`), explores them with AutoNE
 (`landscape.explore`, paper Algorithm 3), evaluates every path and the straight lines
 and returns Table 1 (`report.table1`) with the time of each stage.  Each stage
 continues what the store already holds, so running it again after a crash resumes.
+The stages are functions of their own (`prepare`, `train`, `explore_paths`,
+`tabulate`), for callers that check a clock between them (bench/gpu_paper.py).
 `landscape train cifar` / `landscape explore` / `landscape report-table` are the same
 steps on the command line.
 """
@@ -18,7 +20,8 @@ from typing import Any
 
 from landscape.foundations.errors import LandscapeError
 
-__all__ = ["Experiment", "ExperimentResult", "run_experiment", "schedule_for"]
+__all__ = ["Experiment", "ExperimentResult", "Setup", "prepare", "train", "explore_paths", "tabulate",
+           "run_experiment", "schedule_for"]
 
 
 @dataclass(frozen=True)
@@ -90,51 +93,91 @@ def _training_config(potential: Any, exp: Experiment) -> Any:
     return replace(config, **changes)
 
 
+@dataclass(frozen=True, eq=False)
+class Setup:
+    """What the stages of one experiment share: the built potential, its plugin options,
+    the AutoNEB schedule and the training recipe."""
+
+    potential: Any
+    options: dict[str, Any]
+    schedule: Any
+    config: Any
+
+
+def prepare(exp: Experiment) -> Setup:
+    """Build the `cifar` potential of `exp` (its images decoded once, onto its device),
+    with the schedule's loss batch unless the options name one."""
+    from .potential import build_cifar
+
+    options = dict(exp.potential)
+    schedule, batch = schedule_for(str(options.get("model", "resnet20")), exp.preset, exp.cycle_steps)
+    if batch is not None and not options.get("batch_size"):
+        options["batch_size"] = batch
+    potential = build_cifar(**options)
+    return Setup(potential, options, schedule, _training_config(potential, exp))
+
+
+def train(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, minima: int | None = None,
+          progress: bool = False, after_commit: Callable[[str, int], None] | None = None) -> Any:
+    """Train minima "0".."minima-1" (default `exp.minima`) into `store`, continuing what it
+    holds (`torchnet.trainrun.train_stored`; `after_commit(name, epoch)` after every commit)."""
+    from landscape_plugins.torchnet.trainrun import store_description, train_stored
+
+    pot = setup.potential
+    return train_stored(store, pot, exp.minima if minima is None else minima, setup.config, seed=exp.seed,
+                        progress=progress, description=store_description(pot, "cifar", setup.options),
+                        train_source=pot.training_source, after_commit=after_commit)
+
+
+def explore_paths(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, budget: Any = None,
+                  executor: Any = None, progress: bool = False) -> Any:
+    """AutoNEB between the stored minima (`landscape.explore`, Algorithm 3), continuing
+    what the store holds; `budget` an `ExploreBudget` (default: `exp.explore_seconds`)."""
+    from landscape import ExploreBudget, explore, make_optimizer
+
+    settings: dict[str, Any] = {} if exp.max_pivots is None else {"max_pivots": exp.max_pivots}
+    if str(setup.potential.device).startswith("cuda"):
+        settings["fault_check_every"] = 50  # no host sync between fault checks on a GPU
+    optimizer = make_optimizer("autoneb", schedule=setup.schedule, climb=exp.climb, **settings)
+    return explore(setup.potential, None, store=store, optimizer=optimizer, pivots=exp.pivots, progress=progress,
+                   budget=budget or ExploreBudget(max_seconds=exp.explore_seconds), executor=executor,
+                   tags={"experiment": asdict(replace(exp, preset=setup.schedule.name))})
+
+
+def tabulate(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *,
+             progress: Callable[[str], None] | None = None) -> Any:
+    """Table 1 of the store (`report.table1`), evaluating what it lacks;
+    `progress(message)` hears of each evaluation before it runs."""
+    from .report import table1
+
+    return table1(store, setup.potential, per_segment=exp.per_segment, line_points=exp.line_points,
+                  batch_size=exp.eval_batch, progress=progress)
+
+
 def run_experiment(store: str | os.PathLike[str], exp: Experiment, *, progress: bool = False,
                    log: Callable[[str], None] = print) -> ExperimentResult:
     """Train, explore and tabulate (see the module docstring)."""
-    from landscape.connect import make_optimizer
-    from landscape.explore import ExploreBudget, explore
-    from landscape_plugins.torchnet.trainrun import store_description, train_stored
-
-    from .potential import build_cifar
-    from .report import table1
-
-    options = dict(exp.potential)
-    model = str(options.get("model", "resnet20"))
-    schedule, batch = schedule_for(model, exp.preset, exp.cycle_steps)
-    if batch is not None and not options.get("batch_size"):
-        options["batch_size"] = batch
     seconds: dict[str, float] = {}
     began = time.perf_counter()
-    potential = build_cifar(**options)
+    setup = prepare(exp)
+    potential, schedule, config = setup.potential, setup.schedule, setup.config
     seconds["build"] = time.perf_counter() - began
-    config = _training_config(potential, exp)
-    log(f"{model}: dim {potential.dim}, {len(potential.train_data)} train / {len(potential.test_data)} test images, "
-        f"{exp.minima} minima x {config.epochs} epochs; AutoNEB '{schedule.name}' ({len(schedule.cycles)} cycles, "
-        f"{schedule.total_steps} steps, batch {potential.sampler.batch_size})")
+    log(f"{potential.model}: dim {potential.dim}, {len(potential.train_data)} train / {len(potential.test_data)} "
+        f"test images, {exp.minima} minima x {config.epochs} epochs; AutoNEB '{schedule.name}' "
+        f"({len(schedule.cycles)} cycles, {schedule.total_steps} steps, batch {potential.sampler.batch_size})")
     t = time.perf_counter()
-    training = train_stored(store, potential, exp.minima, config, seed=exp.seed, progress=progress,
-                            description=store_description(potential, "cifar", options),
-                            train_source=potential.training_source)
+    training = train(store, setup, exp, progress=progress)
     seconds["train"] = time.perf_counter() - t
     log(f"trained {len(training.trained)} minima in {seconds['train']:.0f} s: "
         + ", ".join(f"{n}: train loss {v.get('train_loss', float('nan')):.4f}, test error "
                     f"{100 * v.get('test_error', float('nan')):.1f}%" for n, v in training.final.items()))
     t = time.perf_counter()
-    settings: dict[str, Any] = {} if exp.max_pivots is None else {"max_pivots": exp.max_pivots}
-    if str(potential.device).startswith("cuda"):
-        settings["fault_check_every"] = 50  # no host sync between fault checks on a GPU
-    optimizer = make_optimizer("autoneb", schedule=schedule, climb=exp.climb, **settings)
-    exploration = explore(potential, None, store=store, optimizer=optimizer, pivots=exp.pivots, progress=progress,
-                          budget=ExploreBudget(max_seconds=exp.explore_seconds),
-                          tags={"experiment": asdict(replace(exp, preset=schedule.name))})
+    exploration = explore_paths(store, setup, exp, progress=progress)
     seconds["explore"] = time.perf_counter() - t
     log(f"explored: {exploration.status.value}, {exploration.runs} AutoNEB runs, {len(exploration.edges)} pairs "
         f"in {seconds['explore']:.0f} s")
     t = time.perf_counter()
-    table = table1(store, potential, per_segment=exp.per_segment, line_points=exp.line_points,
-                   batch_size=exp.eval_batch, progress=log if progress else None)
+    table = tabulate(store, setup, exp, progress=log if progress else None)
     seconds["evaluate"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - began
     return ExperimentResult(table, seconds, exploration, training, potential)
