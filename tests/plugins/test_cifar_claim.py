@@ -68,3 +68,15 @@ def test_minima_that_never_cross_the_saddle_loss_are_counted_not_dropped():
     assert table.epochs() == {"0": 3, "1": None}
     assert row["epoch"] == 3 and row["minima_never_crossing"] == 1
     assert "(1 never)" in table.to_text() and "minima_never_crossing" in table.to_csv()
+
+
+def test_the_paper_regime_allows_training_error_and_bounds_the_minima_test_error():
+    """On all 50,000 images the minima keep some training error (paper: train loss 0.016);
+    `fit_error=None` checks the loss alone, `test_error` bounds each minimum's test error."""
+    table = _table(FLAT, train_error=(0.0, 0.002))  # minima test error 0.29
+    assert criteria(table)["minima_fit_training_set"] is False
+    assert criteria(table, fit_error=None)["minima_fit_training_set"] is True
+    assert criteria(table, fit_error=0.002)["minima_fit_training_set"] is True
+    assert criteria(table, test_error=0.29)["minima_test_error_within"] is True
+    assert criteria(table, test_error=0.2899)["minima_test_error_within"] is False
+    assert "minima_test_error_within" not in criteria(table)
