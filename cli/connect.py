@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from landscape.foundations.errors import Interrupted, LandscapeError, collapse
-from landscape.result import Status
+from landscape.paths.result import Status
 
 from .common import (build_potential, emit, json_number, named, potential_options, progress_option, resolve_point,
                      set_threads, threads_option, want_progress)
@@ -184,7 +184,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         settings["check_per_segment"] = check_per_segment
     progress = want_progress(progress)
     from landscape.connect import check_endpoints
-    from landscape.endpoints import check_and_relax
+    from landscape.paths.endpoints import check_and_relax
 
     # An --init path is used as it is: its ends are checked and reported, never moved.
     a, b, ends = check_and_relax(pot, *check_endpoints(pot, a, b), relax=relax_ends and rows is None)
@@ -319,7 +319,7 @@ def _aligned_end(pot: Any, a: Any, b: Any) -> tuple[Any, dict[str, float]]:
     """(the end's image closest to the start, distances before and after)."""
     import numpy as np
 
-    from landscape.path import to_numpy
+    from landscape.paths.path import to_numpy
     from landscape.potentials.symmetry import align, symmetry_of
 
     if symmetry_of(pot) is None:
@@ -359,7 +359,7 @@ def _certificate(pot: Any, result: Any, refine: bool) -> dict[str, Any]:
         return {}
     import numpy as np
 
-    from landscape.path import to_numpy
+    from landscape.paths.path import to_numpy
 
     # A Hessian that cannot be formed (a NaN gradient near the top) loses only this
     # report, never the band: it is marked unavailable, with the reason.
@@ -410,7 +410,7 @@ def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, gr
     \b
     Example: landscape exact mueller-brown --start A --end B --grid 801
     """
-    from landscape.exact import grid_minimax
+    from landscape.paths.exact import grid_minimax
 
     pot = build_potential(potential, options)
     if pot.dim != 2:
@@ -449,7 +449,7 @@ def demo_cmd(out_dir: str, as_json: bool) -> None:
     run = connect_stored(os.path.join(out_dir, "store"), pot, ("A", "B"), a, b, method="autoneb", climb=True, force=True)
     seconds = time.perf_counter() - began
     result, store = run.result, run.store
-    from landscape.path import Path
+    from landscape.paths.path import Path
 
     straight = Path.straight(a, b, 2).profile(pot, per_segment=100)
     pictures = [

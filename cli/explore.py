@@ -260,7 +260,7 @@ def _failed_paths(ex: Any, file: str) -> int:
     """Pairs of the store `file` whose path failed: its band broke (`Status.failed`; a
     spent budget or a climber below its path's top still bounds its pair, which is all
     an exploration uses), or it has no finite bound (an edge at +inf)."""
-    from landscape.result import Status
+    from landscape.paths.result import Status
     from landscape.store import Store
 
     with Store.open(file) as store:

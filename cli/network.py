@@ -50,7 +50,7 @@ def _positive(**values: Any) -> None:
 
 
 def _finished_paths(store: Any) -> list[str]:
-    from landscape.result import Status
+    from landscape.paths.result import Status
 
     return [n for n in store.path_names() if store.path_info(n).get("status") != Status.RUNNING.value]
 

@@ -20,7 +20,7 @@ import warnings
 from typing import Any
 
 from landscape.foundations.errors import LandscapeError
-from landscape.path import Path, Profile
+from landscape.paths.path import Path, Profile
 from landscape.potentials.potential import CachedPotential, ChunkedPotential, CountingPotential, Potential, PotentialWrapper
 
 __version__ = "0.1.0"
@@ -33,8 +33,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
                   "gradient_error"),
     "potentials.guard": ("GuardedPotential",),
     "potentials.registry": ("load_potential", "PotentialPlugin", "OptionSpec"),
-    "path": ("Path", "Profile", "to_numpy"),
-    "result": ("Result", "Status", "CycleRecord"),
+    "paths.path": ("Path", "Profile", "to_numpy"),
+    "paths.result": ("Result", "Status", "CycleRecord"),
     "driver": ("Budget", "optimize"),
     "optimizers.base": ("PathOptimizer",),
     "optimizers.band": ("ElasticBand", "NEB", "StringMethod", "auto_spring"),
@@ -48,14 +48,14 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "executors": ("Executor", "LocalExecutor", "ProcessExecutor", "RayExecutor", "PotentialSpec", "PairTask",
                   "make_executor"),
     "store": ("Store", "remove_store", "is_store"),
-    "exact": ("grid_minimax", "pairwise_minimax", "Grid", "ExactPath"),
+    "paths.exact": ("grid_minimax", "pairwise_minimax", "Grid", "ExactPath"),
     "hessian": ("certify", "SaddleCertificate", "refine_saddle", "dense_hessian", "lowest_modes"),
     "graphs": ("saddle_matrix", "SaddleMatrix", "minimum_spanning_edges", "single_linkage",
                "disconnectivity_tree", "is_ultrametric"),
     "dgraph": ("plot_disconnectivity",),
     "plot": ("plot_profile", "plot_plane", "save_figure"),
     "potentials.symmetry": ("Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "compare_lines"),
-    "geometry": ("redistribute",),
+    "paths.geometry": ("redistribute",),
     "potentials.host": ("host_job",),
     "testing": ("check_potential", "check_optimizer"),
 }
@@ -109,6 +109,12 @@ _MOVED: dict[str, str] = {
     "symmetry": "potentials.symmetry",
     "identity": "potentials.identity",
     "registry": "potentials.registry",
+    "path": "paths.path",
+    "geometry": "paths.geometry",
+    "result": "paths.result",
+    "climber": "paths.climber",
+    "endpoints": "paths.endpoints",
+    "exact": "paths.exact",
     # end of moved modules
 }
 

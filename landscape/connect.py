@@ -20,9 +20,9 @@ from landscape.foundations.memory import require_memory
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
 from landscape.optimizers.base import PathOptimizer
-from landscape.path import Path, to_numpy
+from landscape.paths.path import Path, to_numpy
 from landscape.potentials.potential import Potential
-from landscape.result import Result
+from landscape.paths.result import Result
 from landscape.schedules import Schedule, get_schedule, with_climbing
 from landscape.steppers import Stepper
 

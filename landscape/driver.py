@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.arrays import host_scalars
-from landscape.climber import climber_energy
+from landscape.paths.climber import climber_energy
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.base import OptimizerState, PathOptimizer
-from landscape.path import Path, Profile, dense_fractions, merge_profile, to_numpy
+from landscape.paths.path import Path, Profile, dense_fractions, merge_profile, to_numpy
 from landscape.potentials.potential import Potential, add_samples, samples_since
-from landscape.result import CycleRecord, Result, Status
+from landscape.paths.result import CycleRecord, Result, Status
 from landscape.sanity import bounds_problem, rise_problem
 
 __all__ = ["Budget", "optimize", "StepCallback", "CycleCallback"]

@@ -26,9 +26,9 @@ import numpy as np
 from landscape.driver import Budget
 from landscape.foundations.errors import LandscapeError, collapse
 from landscape.optimizers.base import PathOptimizer
-from landscape.path import to_numpy
+from landscape.paths.path import to_numpy
 from landscape.potentials.potential import Potential
-from landscape.result import Result
+from landscape.paths.result import Result
 
 __all__ = [
     "InFlight",

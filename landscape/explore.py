@@ -61,9 +61,9 @@ from landscape.foundations.files import store_path
 from landscape.potentials.identity import differences, record, require_same, same_points, shown
 from landscape.graphs import Edge, SaddleMatrix, _UnionFind, clusters, disconnectivity_tree, saddle_matrix, single_linkage
 from landscape.foundations.lock import WriterLock
-from landscape.path import to_numpy
+from landscape.paths.path import to_numpy
 from landscape.potentials.potential import Potential
-from landscape.result import Result, Status
+from landscape.paths.result import Result, Status
 from landscape.potentials.symmetry import align, distance_matrix, images, symmetry_of
 
 if TYPE_CHECKING:

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.path import to_numpy
+from landscape.paths.path import to_numpy
 from landscape.potentials.potential import Potential
-from landscape.result import Status
+from landscape.paths.result import Status
 from landscape.potentials.symmetry import symmetry_of
 
 __all__ = ["DENSE_MAX", "CERTIFY_MAX", "SaddleCertificate", "hessian_vector_products", "dense_hessian",
@@ -261,7 +261,7 @@ def saddle_warnings(climbing: bool, eigenvalues: Any, tangent_curvature: float, 
 
 def _top(path: Any) -> tuple[int, np.ndarray, np.ndarray]:
     """(index, point, unit tangent) of the highest interior pivot (the climbing image)."""
-    from landscape import geometry
+    from landscape.paths import geometry
 
     pivots = np.asarray(to_numpy(path.pivots), dtype=np.float64)
     energies = np.asarray(to_numpy(path.energies), dtype=np.float64)

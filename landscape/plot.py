@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.path import Path, Profile, to_numpy
+from landscape.paths.path import Path, Profile, to_numpy
 from landscape.potentials.potential import Potential
 
 __all__ = ["plot_profile", "plot_plane", "save_figure"]
@@ -92,7 +92,7 @@ def plot_plane(
     `LEGEND_PATHS` paths, only the highest ones get a legend entry, so it stays readable.
     """
     plt = _pyplot()
-    from landscape.exact import evaluate_grid
+    from landscape.paths.exact import evaluate_grid
 
     if bounds is None and getattr(potential, "bounds", None) is None and paths:
         bounds = _around(paths)

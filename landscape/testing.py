@@ -17,9 +17,9 @@ import numpy as np
 
 from landscape.driver import Budget, optimize
 from landscape.optimizers.base import PathOptimizer
-from landscape.path import Path, to_numpy
+from landscape.paths.path import Path, to_numpy
 from landscape.potentials.potential import Potential, gradient_error
-from landscape.result import Result, Status
+from landscape.paths.result import Result, Status
 from landscape.foundations.values import seeded
 
 __all__ = ["check_potential", "check_optimizer", "sample_points", "exact_saddle", "examples"]
@@ -133,7 +133,7 @@ class _HostView(Potential):
 
 def exact_saddle(potential: Potential, start: Any, end: Any, grid: int = 401) -> tuple[float, float]:
     """Grid-exact minimax energy between two points of a 2D potential, and its tolerance."""
-    from landscape.exact import grid_minimax
+    from landscape.paths.exact import grid_minimax
 
     ex = grid_minimax(potential, start, end, grid=grid)
     return float(ex.saddle_energy), float(ex.tolerance)

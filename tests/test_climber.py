@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from landscape import Path
-from landscape.climber import CLIMBER_RTOL, check_climber, climber_tolerance
+from landscape.paths.climber import CLIMBER_RTOL, check_climber, climber_tolerance
 from landscape.driver import Budget, optimize
-from landscape.exact import grid_minimax
-from landscape.geometry import redistribute
+from landscape.paths.exact import grid_minimax
+from landscape.paths.geometry import redistribute
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import NEB, StringMethod
-from landscape.result import Status
+from landscape.paths.result import Status
 from landscape.schedules import Cycle, Schedule
 from landscape.steppers import FIRE
 from landscape_plugins.analytic.surfaces import GaussianMixture

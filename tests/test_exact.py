@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from landscape import LandscapeError
-from landscape.exact import ExactPath, Grid, evaluate_grid, grid_minimax, pairwise_minimax
+from landscape.paths.exact import ExactPath, Grid, evaluate_grid, grid_minimax, pairwise_minimax
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, LepsHO, MuellerBrown, Ring, ThreeHole
 from landscape.testing import examples

@@ -13,7 +13,7 @@ from scipy.spatial.distance import squareform
 
 from landscape.driver import Budget
 from landscape.foundations.errors import LandscapeError
-from landscape.exact import pairwise_minimax
+from landscape.paths.exact import pairwise_minimax
 from landscape.executors import LocalExecutor, PotentialSpec, ProcessExecutor
 from landscape.explore import ExploreBudget, ExploreStatus, edge_energy, explore, load_exploration, propose
 from landscape.graphs import is_ultrametric

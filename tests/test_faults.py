@@ -9,7 +9,7 @@ from landscape.connect import connect
 from landscape.driver import Budget, optimize
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.band import NEB, StringMethod
-from landscape.result import Status
+from landscape.paths.result import Status
 from landscape.steppers import SGD
 from landscape_plugins.analytic.surfaces import MuellerBrown
 

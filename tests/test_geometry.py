@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from landscape import geometry
+from landscape.paths import geometry
 from landscape.testing import examples
 
 coords = st.floats(-10, 10, allow_nan=False, width=64)

@@ -9,16 +9,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from landscape import Path
-from landscape.climber import climber_tolerance
+from landscape.paths.climber import climber_tolerance
 from landscape.connect import connect, make_optimizer
 from landscape.driver import Budget, optimize
 from landscape.foundations.errors import LandscapeError
-from landscape.exact import grid_minimax
-from landscape.geometry import redistribute
+from landscape.paths.exact import grid_minimax
+from landscape.paths.geometry import redistribute
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import NEB, StringMethod
 from landscape.potentials.potential import CountingPotential
-from landscape.result import Status
+from landscape.paths.result import Status
 from landscape.schedules import get_schedule
 from landscape.steppers import SGD, Adam, FIRE
 from landscape.testing import check_optimizer, examples

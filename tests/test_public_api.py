@@ -103,8 +103,8 @@ def test_import_landscape_stays_light():
             "and not (m.startswith('landscape.') and hasattr(sys.modules[m], '__path__'))))")  # folders: no code
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = set(ast.literal_eval(out))
-    assert loaded <= {"landscape", "landscape.foundations.errors", "landscape.foundations.arrays", "landscape.geometry",
-                      "landscape.potentials.potential", "landscape.path"}, loaded
+    assert loaded <= {"landscape", "landscape.foundations.errors", "landscape.foundations.arrays", "landscape.paths.geometry",
+                      "landscape.potentials.potential", "landscape.paths.path"}, loaded
 
 
 def test_a_module_imported_first_does_not_hide_the_function_of_its_name():

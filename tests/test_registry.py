@@ -199,7 +199,7 @@ def test_third_party_entry_point(tmp_path, fresh_import_state):
     np.testing.assert_allclose(e, [-0.25 + 2 * t / 3, -0.25 - 2 * t / 3, t * t / 2 - t**4 / 12], atol=1e-12)
     assert np.abs(g).max() < 1e-12
     # the grid ground truth agrees with the closed-form saddle
-    from landscape.exact import grid_minimax
+    from landscape.paths.exact import grid_minimax
 
     path = grid_minimax(pot, pot.minima["A"], pot.minima["B"], grid=201)
     assert path.saddle_energy == pytest.approx(pot.reference_energies["AB"], abs=path.tolerance)
@@ -224,7 +224,7 @@ def test_broken_entry_point_does_not_break_the_others(tmp_path, fresh_import_sta
 
 
 def test_core_imports_no_torch():
-    code = "import sys, landscape.potentials.registry, landscape.exact; assert 'torch' not in sys.modules"
+    code = "import sys, landscape.potentials.registry, landscape.paths.exact; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
     code = "import sys, landscape_plugins.analytic.descriptors; assert 'landscape_plugins.analytic.surfaces' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

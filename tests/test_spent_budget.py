@@ -8,7 +8,7 @@ import pytest
 from landscape.driver import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.registry import load_potential
-from landscape.result import Status
+from landscape.paths.result import Status
 from landscape.runs import connect_stored
 from landscape.store import Store
 

@@ -21,8 +21,8 @@ from landscape.store import tree as store_tree
 from landscape.store.export import export_store
 from landscape.store.tree import FolderTree
 from landscape.foundations.errors import LandscapeError
-from landscape.path import Path, Profile
-from landscape.result import CycleRecord, Result, Status
+from landscape.paths.path import Path, Profile
+from landscape.paths.result import CycleRecord, Result, Status
 from landscape.store import SCHEMA_VERSION, Store
 from landscape.testing import examples
 from landscape_cli.testing import unprivileged

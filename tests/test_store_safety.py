@@ -16,9 +16,9 @@ import pytest
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import stale_temporaries
-from landscape.path import Path as LPath
-from landscape.path import Profile
-from landscape.result import Result, Status
+from landscape.paths.path import Path as LPath
+from landscape.paths.path import Profile
+from landscape.paths.result import Result, Status
 from landscape.store import Store, vacant
 from landscape.store import export as store_export
 from landscape.store.codec import set_attrs

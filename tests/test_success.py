@@ -7,10 +7,10 @@ import pytest
 
 from landscape.connect import connect
 from landscape.hessian import analyse_top, judge
-from landscape.path import Path
+from landscape.paths.path import Path
 from landscape.potentials.potential import CountingPotential, Potential
 from landscape.potentials.registry import load_potential
-from landscape.result import Status
+from landscape.paths.result import Status
 from landscape.sanity import bounds_problem, rise_problem
 
 

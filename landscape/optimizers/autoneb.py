@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from landscape import geometry
+from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
-from landscape.path import Path, dense_fractions, to_numpy
+from landscape.paths.path import Path, dense_fractions, to_numpy
 from landscape.potentials.potential import Potential
-from landscape.result import CycleRecord, Status
+from landscape.paths.result import CycleRecord, Status
 from landscape.schedules import Schedule, get_schedule
 from landscape.optimizers.band import BandState, ElasticBand, StringMethod
 from landscape.optimizers.base import OptimizerState, PathOptimizer

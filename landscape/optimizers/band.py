@@ -11,15 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from landscape import geometry
+from landscape.paths import geometry
 from landscape.foundations.arrays import device as _device
 from landscape.foundations.arrays import host_scalars
 from landscape.foundations.arrays import namespace as array_namespace
-from landscape.climber import ClimberCheck, check_climber
+from landscape.paths.climber import ClimberCheck, check_climber
 from landscape.foundations.errors import LandscapeError
-from landscape.path import Path, to_numpy
+from landscape.paths.path import Path, to_numpy
 from landscape.potentials.potential import Potential
-from landscape.result import Status
+from landscape.paths.result import Status
 from landscape.steppers import FIRE2, Stepper
 from landscape.foundations.values import check_number
 from landscape.optimizers.base import OptimizerState, PathOptimizer
@@ -161,7 +161,7 @@ class ElasticBand(PathOptimizer):
         the last `patience` steps (climbing switched on, if requested, first).
     check_per_segment: before a climbing band says converged, the energy is
         evaluated at this many points inside every segment; when one of them is
-        higher than the climber (`landscape.climber`), a pivot is inserted there,
+        higher than the climber (`landscape.paths.climber`), a pivot is inserted there,
         it becomes the climber and the run goes on, at most `max_repairs` times;
         after that the run ends with status SADDLE_NOT_AT_TOP.
     """

@@ -10,9 +10,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from landscape.path import Path
+from landscape.paths.path import Path
 from landscape.potentials.potential import Potential
-from landscape.result import CycleRecord, Status
+from landscape.paths.result import CycleRecord, Status
 
 __all__ = ["PathOptimizer", "OptimizerState"]
 
@@ -60,7 +60,7 @@ class PathOptimizer(ABC):
 
         Returns the state and the outcome to end with, or a repaired state and None to
         go on.  Bands with a climbing image use it to make sure the climber is the top
-        of its own path before they say converged (`landscape.climber`).
+        of its own path before they say converged (`landscape.paths.climber`).
         """
         return state, outcome
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.path import to_numpy
+from landscape.paths.path import to_numpy
 
 __all__ = ["Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "images", "line_energies",
            "compare_lines"]

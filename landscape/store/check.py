@@ -12,9 +12,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from landscape.climber import climber_energy
+from landscape.paths.climber import climber_energy
 from landscape.optimizers.snapshot import SNAPSHOT_ARRAYS, SNAPSHOT_NUMBERS
-from landscape.result import Status
+from landscape.paths.result import Status
 from landscape.store.codec import decode, get_attrs, one_line
 from landscape.store.layout import CYCLE_ARRAYS, CYCLE_ATTRS, PROFILE_ARRAYS, cycle_groups, nonfinite
 from landscape.store.tree import is_group

@@ -22,8 +22,8 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.path import to_numpy
-from landscape.result import CycleRecord, Result, Status
+from landscape.paths.path import to_numpy
+from landscape.paths.result import CycleRecord, Result, Status
 from landscape.store.check import check_store
 from landscape.store.codec import check_name, decode, dumps, get_attrs, library_versions, now, one_line, set_attrs, validate_json
 from landscape.store.layout import (CYCLE_ARRAYS, FORMAT, PATH_ATTRS, PROFILE_ARRAYS, RESERVED_GROUPS, SCHEMA_VERSION, cycle_groups,

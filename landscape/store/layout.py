@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.path import Path, Profile, to_numpy
-from landscape.result import CycleRecord, Result, Status
+from landscape.paths.path import Path, Profile, to_numpy
+from landscape.paths.result import CycleRecord, Result, Status
 
 __all__ = ["SCHEMA_VERSION", "FORMAT", "CHUNK_BYTES", "PATH_ATTRS", "CYCLE_ARRAYS", "CYCLE_ATTRS",
            "PROFILE_ARRAYS", "RESERVED_GROUPS", "result_attrs", "write_rows", "write_path", "read_path",

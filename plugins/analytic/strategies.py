@@ -1,7 +1,7 @@
 """Hypothesis strategies of the analytic surfaces, for property tests of optimizers.
 
 Each drawn surface has at least two minima and a 2D domain, so
-`landscape.exact.grid_minimax` gives its exact saddles:
+`landscape.paths.exact.grid_minimax` gives its exact saddles:
 
     from hypothesis import given
     from landscape_plugins.analytic.strategies import gaussian_surfaces

@@ -300,7 +300,7 @@ class GaussianMixture(AnalyticSurface):
     [0.25, 0.6] * box / 2.  The confinement keeps V bounded below and the minima
     inside `bounds` (1.5 * box).  `minima` ("m0" the lowest, then by energy) come from
     local minimisation started at every centre, de-duplicated; `saddles` is empty
-    (landscape.exact.pairwise_minimax gives the exact joins on a grid).
+    (landscape.paths.exact.pairwise_minimax gives the exact joins on a grid).
     """
 
     name = "gaussian-mixture"

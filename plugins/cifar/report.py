@@ -46,7 +46,7 @@ from landscape.foundations.files import store_path
 from landscape.graphs import minimum_spanning_edges
 from landscape.potentials.identity import points_digest
 from landscape.foundations.lock import WriterLock
-from landscape.result import Status
+from landscape.paths.result import Status
 from landscape.store import Store
 
 __all__ = ["METRICS", "PathMetrics", "Table1", "table1", "ensure_evaluations", "evaluation_digest",

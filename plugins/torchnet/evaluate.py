@@ -29,9 +29,9 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
-from landscape import geometry
+from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
-from landscape.path import to_numpy
+from landscape.paths.path import to_numpy
 
 from .params import load_parameters
 from .potential import NetworkPotential

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from torch.func import grad, jvp, vjp, vmap
 
-from landscape import geometry
+from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
 from landscape.hessian import saddle_warnings  # noqa: F401 - generic, re-exported here
-from landscape.path import to_numpy
+from landscape.paths.path import to_numpy
 
 from .invariances import invariance_directions
 from .potential import NetworkPotential

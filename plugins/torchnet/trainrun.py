@@ -34,7 +34,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.potentials.identity import record, require_same
 from landscape.foundations.lock import WriterLock
-from landscape.path import to_numpy
+from landscape.paths.path import to_numpy
 from landscape.runs import discard_if_empty
 from landscape.store import Store, vacant
 

@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from landscape import geometry
+from landscape.paths import geometry
 from landscape.connect import connect
 from landscape.driver import optimize
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
-from landscape.path import Path, to_numpy
+from landscape.paths.path import Path, to_numpy
 from landscape.schedules import Cycle, Schedule
 from landscape.steppers import FIRE
 from landscape_plugins.torchnet.evaluate import evaluate_path

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from landscape.exact import pairwise_minimax
+from landscape.paths.exact import pairwise_minimax
 from landscape.store import Store
 from landscape_cli.testing import error_line, run, snapshot
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 from landscape.connect import connect  # noqa: E402
-from landscape.path import Path  # noqa: E402
+from landscape.paths.path import Path  # noqa: E402
 from landscape.schedules import Cycle, Schedule  # noqa: E402
 from landscape.steppers import SGD  # noqa: E402
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 from torch import nn  # noqa: E402
 from torch.optim.swa_utils import update_bn  # noqa: E402
 
-from landscape.path import Path  # noqa: E402
+from landscape.paths.path import Path  # noqa: E402
 from landscape_plugins.torchnet.evaluate import (  # noqa: E402
     barriers,
     evaluate_path,

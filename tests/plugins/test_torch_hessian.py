@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-from landscape.path import Path  # noqa: E402
+from landscape.paths.path import Path  # noqa: E402
 from landscape_plugins.torchnet.hessian import (  # noqa: E402
     analyse_path,
     analyse_point,

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-from landscape import geometry  # noqa: E402
+from landscape.paths import geometry  # noqa: E402
 from landscape_plugins.xor.network import (  # noqa: E402
     choreography,
     embed_helper,

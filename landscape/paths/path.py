@@ -8,7 +8,7 @@ import numpy as np
 from landscape.foundations.arrays import device as _device
 from landscape.foundations.arrays import namespace as array_namespace
 
-from landscape import geometry
+from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import Potential
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.climber import climber_energy, climber_tolerance
-from landscape.path import Path, Profile, to_numpy
+from landscape.paths.climber import climber_energy, climber_tolerance
+from landscape.paths.path import Path, Profile, to_numpy
 
 __all__ = ["Status", "CycleRecord", "Result"]
 
@@ -82,7 +82,7 @@ class Result:
 
     `profile` holds the energies of the final path at its pivots and at dense points
     between them.  `saddle_energy` is the estimate users want: with a climbing image
-    at the end (`climbing`) that is the top of its own path (`landscape.climber`), the
+    at the end (`climbing`) that is the top of its own path (`landscape.paths.climber`), the
     climber's energy (it sits on the saddle); otherwise the highest energy of the
     profile, an upper bound on the minimax energy that this path certifies.  So
     `saddle_energy` is never below `upper_bound` by more than the climber tolerance.
