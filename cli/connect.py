@@ -47,7 +47,7 @@ def _result_payload(result: Any, store: str | None,
 
 
 def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: float | None, steps: int | None) -> dict[str, Any]:
-    from landscape.driver import Budget
+    from landscape.optimizers.driver import Budget
 
     settings: dict[str, Any] = {"method": method, "climb": climb, "fmax": fmax}
     if schedule is not None:
@@ -170,7 +170,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
     if stepper is not None:
         if method == "autoneb":
             raise LandscapeError("--stepper applies to --method neb or string; an AutoNEB schedule names its steppers")
-        from landscape.steppers import stepper_from_config
+        from landscape.optimizers.steppers import stepper_from_config
 
         settings["stepper"] = stepper_from_config({"kind": stepper})
     if max_pivots is not None:
@@ -191,7 +191,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
     b, aligned = _aligned_end(pot, a, b) if align_end else (b, None)
     from contextlib import nullcontext
 
-    from landscape.steplog import StepLog
+    from landscape.optimizers.steplog import StepLog
 
     with StepLog(log) if log else nullcontext() as steplog:
         result, stored, resumed, reused = _connect_run(pot, a, b, a_name, b_name, out, pivots, progress, force, resume,

@@ -119,7 +119,7 @@ def _resolve(given: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
 
 def _settings(opts: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments of `explore` for the path optimizer."""
-    from landscape.driver import Budget
+    from landscape.optimizers.driver import Budget
 
     settings: dict[str, Any] = {"method": opts["method"], "climb": opts["climb"], "pivots": opts["pivots"]}
     if opts["fmax"] is not None:

@@ -35,12 +35,12 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "potentials.registry": ("load_potential", "PotentialPlugin", "OptionSpec"),
     "paths.path": ("Path", "Profile", "to_numpy"),
     "paths.result": ("Result", "Status", "CycleRecord"),
-    "driver": ("Budget", "optimize"),
+    "optimizers.driver": ("Budget", "optimize"),
     "optimizers.base": ("PathOptimizer",),
     "optimizers.band": ("ElasticBand", "NEB", "StringMethod", "auto_spring"),
     "optimizers.autoneb": ("AutoNEB",),
-    "steppers": ("Stepper", "SGD", "Adam", "FIRE", "FIRE2", "LBFGS", "stepper_from_config"),
-    "schedules": ("Schedule", "Cycle", "get_schedule", "load_schedule"),
+    "optimizers.steppers": ("Stepper", "SGD", "Adam", "FIRE", "FIRE2", "LBFGS", "stepper_from_config"),
+    "optimizers.schedules": ("Schedule", "Cycle", "get_schedule", "load_schedule"),
     "connect": ("connect", "make_optimizer"),
     "runs": ("connect_stored",),
     "minima": ("find_minima", "Minima"),
@@ -115,6 +115,10 @@ _MOVED: dict[str, str] = {
     "climber": "paths.climber",
     "endpoints": "paths.endpoints",
     "exact": "paths.exact",
+    "steppers": "optimizers.steppers",
+    "schedules": "optimizers.schedules",
+    "driver": "optimizers.driver",
+    "steplog": "optimizers.steplog",
     # end of moved modules
 }
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.driver import Budget, CycleCallback, StepCallback, optimize
+from landscape.optimizers.driver import Budget, CycleCallback, StepCallback, optimize
 from landscape.foundations.arrays import device, namespace
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.host import host_job
@@ -23,8 +23,8 @@ from landscape.optimizers.base import PathOptimizer
 from landscape.paths.path import Path, to_numpy
 from landscape.potentials.potential import Potential
 from landscape.paths.result import Result
-from landscape.schedules import Schedule, get_schedule, with_climbing
-from landscape.steppers import Stepper
+from landscape.optimizers.schedules import Schedule, get_schedule, with_climbing
+from landscape.optimizers.steppers import Stepper
 
 __all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "check_point", "plan", "Plan"]
 

@@ -23,7 +23,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from landscape.driver import Budget
+from landscape.optimizers.driver import Budget
 from landscape.foundations.errors import LandscapeError, collapse
 from landscape.optimizers.base import PathOptimizer
 from landscape.paths.path import to_numpy

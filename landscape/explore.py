@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landscape.driver import Budget
+from landscape.optimizers.driver import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.potentials.identity import differences, record, require_same, same_points, shown

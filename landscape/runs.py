@@ -29,7 +29,7 @@ import numpy as np
 
 from landscape.foundations.arrays import host_scalars
 from landscape.connect import Plan, plan
-from landscape.driver import Budget, StepCallback, optimize
+from landscape.optimizers.driver import Budget, StepCallback, optimize
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.foundations.files import store_path
 from landscape.potentials.host import host_job

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.driver import Budget, optimize
+from landscape.optimizers.driver import Budget, optimize
 from landscape.optimizers.base import PathOptimizer
 from landscape.paths.path import Path, to_numpy
 from landscape.potentials.potential import Potential, gradient_error

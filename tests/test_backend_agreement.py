@@ -9,10 +9,10 @@ import pytest
 
 from landscape.foundations.arrays import namespace
 from landscape.connect import connect, plan
-from landscape.driver import Budget, optimize
+from landscape.optimizers.driver import Budget, optimize
 from landscape.potentials.host import HostArrays, on_host
 from landscape.potentials.potential import Potential
-from landscape.steppers import stepper_from_config
+from landscape.optimizers.steppers import stepper_from_config
 
 torch = pytest.importorskip("torch")
 

@@ -12,14 +12,14 @@ import pytest
 
 from landscape import Path
 from landscape.paths.climber import CLIMBER_RTOL, check_climber, climber_tolerance
-from landscape.driver import Budget, optimize
+from landscape.optimizers.driver import Budget, optimize
 from landscape.paths.exact import grid_minimax
 from landscape.paths.geometry import redistribute
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import NEB, StringMethod
 from landscape.paths.result import Status
-from landscape.schedules import Cycle, Schedule
-from landscape.steppers import FIRE
+from landscape.optimizers.schedules import Cycle, Schedule
+from landscape.optimizers.steppers import FIRE
 from landscape_plugins.analytic.surfaces import GaussianMixture
 
 STEPPER = FIRE(lr=0.01, dt_max=0.05, max_step=0.02)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from landscape.connect import make_optimizer
-from landscape.driver import Budget
+from landscape.optimizers.driver import Budget
 from landscape.executors import LocalExecutor, PairTask, ProcessExecutor, PotentialSpec
 from landscape.potentials.registry import load_potential
 

@@ -6,11 +6,11 @@ import pytest
 
 from landscape import Path, Potential
 from landscape.connect import connect
-from landscape.driver import Budget, optimize
+from landscape.optimizers.driver import Budget, optimize
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.band import NEB, StringMethod
 from landscape.paths.result import Status
-from landscape.steppers import SGD
+from landscape.optimizers.steppers import SGD
 from landscape_plugins.analytic.surfaces import MuellerBrown
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from landscape import Path
 from landscape.paths.climber import climber_tolerance
 from landscape.connect import connect, make_optimizer
-from landscape.driver import Budget, optimize
+from landscape.optimizers.driver import Budget, optimize
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.exact import grid_minimax
 from landscape.paths.geometry import redistribute
@@ -19,8 +19,8 @@ from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import NEB, StringMethod
 from landscape.potentials.potential import CountingPotential
 from landscape.paths.result import Status
-from landscape.schedules import get_schedule
-from landscape.steppers import SGD, Adam, FIRE
+from landscape.optimizers.schedules import get_schedule
+from landscape.optimizers.steppers import SGD, Adam, FIRE
 from landscape.testing import check_optimizer, examples
 from landscape_plugins.analytic.strategies import gaussian_surfaces
 from landscape_plugins.analytic.embedding import Embedded

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from landscape.foundations.errors import LandscapeError
-from landscape.steppers import FIRE, FIRE2, LBFGS, SGD, Adam, stepper_from_config
+from landscape.optimizers.steppers import FIRE, FIRE2, LBFGS, SGD, Adam, stepper_from_config
 
 
 def _run(stepper, x0, steps, hess):
@@ -103,7 +103,7 @@ def test_lbfgs_on_a_soft_spring_neb_reaches_the_saddle_where_it_used_to_diverge(
     """Mueller-Brown, NEB at k = 1, climbing image: without the trust radius the band ran
     off to E = 8e4 (docs/benchmarks.md)."""
     from landscape import Path
-    from landscape.driver import Budget, optimize
+    from landscape.optimizers.driver import Budget, optimize
     from landscape.optimizers.band import NEB
     from landscape.potentials.registry import load_potential
 

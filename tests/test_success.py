@@ -69,7 +69,7 @@ def test_a_band_that_ran_off_mueller_brown_is_diverged():
 
 
 def test_an_lbfgs_band_that_ran_off_is_diverged_not_max_steps():
-    from landscape.steppers import stepper_from_config
+    from landscape.optimizers.steppers import stepper_from_config
 
     gm = load_potential("gaussian-mixture", {"wells": 5, "seed": 3})
     r = connect(gm, gm.minima["m1"], gm.minima["m3"], method="neb", stepper=stepper_from_config({"kind": "lbfgs"}))
@@ -111,7 +111,7 @@ def test_the_force_floor_ignores_an_energy_offset_and_scales_with_the_range():
 
 def test_the_sanity_test_runs_on_torch_arrays_and_on_a_resumed_state():
     torch = pytest.importorskip("torch")
-    from landscape.driver import Budget, optimize
+    from landscape.optimizers.driver import Budget, optimize
     from landscape.optimizers.band import ElasticBand
 
     class TorchWell(DoubleWell):

@@ -17,7 +17,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape.paths.path import Path, dense_fractions, to_numpy
 from landscape.potentials.potential import Potential
 from landscape.paths.result import CycleRecord, Status
-from landscape.schedules import Schedule, get_schedule
+from landscape.optimizers.schedules import Schedule, get_schedule
 from landscape.optimizers.band import BandState, ElasticBand, StringMethod
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.optimizers.insertion import insert_pivots

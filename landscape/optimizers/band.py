@@ -20,7 +20,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape.paths.path import Path, to_numpy
 from landscape.potentials.potential import Potential
 from landscape.paths.result import Status
-from landscape.steppers import FIRE2, Stepper
+from landscape.optimizers.steppers import FIRE2, Stepper
 from landscape.foundations.values import check_number
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.optimizers.insertion import insert_at_segment

@@ -3,7 +3,7 @@
 An optimizer never owns a loop.  `init` evaluates a starting path, `step` advances
 the state by one iteration, `terminate` says whether (and why) to stop, and
 `confirm` may check (and repair) a stop before the driver accepts it.  The driver
-(`landscape.driver.optimize`) owns the loop, budget, callbacks, progress and storage.
+(`landscape.optimizers.driver.optimize`) owns the loop, budget, callbacks, progress and storage.
 """
 from __future__ import annotations
 

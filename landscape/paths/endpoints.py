@@ -27,7 +27,7 @@ from landscape.foundations.arrays import namespace
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.path import to_numpy
 from landscape.potentials.potential import Potential
-from landscape.steppers import FIRE
+from landscape.optimizers.steppers import FIRE
 
 __all__ = ["GTOL", "EndCheck", "check_and_relax"]
 

@@ -70,7 +70,7 @@ class ExperimentResult:
 
 def schedule_for(model: str, preset: Any, cycle_steps: int | None = None) -> tuple[Any, int | None]:
     """(schedule, loss batch size or None) for a preset name or a ready `Schedule`."""
-    from landscape.schedules import Cycle, Schedule
+    from landscape.optimizers.schedules import Cycle, Schedule
 
     from .recipes import autoneb_preset
 

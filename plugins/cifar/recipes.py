@@ -11,7 +11,7 @@ Draxler et al.'s Table 1 quotes 136 (ResNets) and 266 (DenseNets) training epoch
 `recipe.scaled(epochs=136)` gives that length with the same milestone fractions.
 
 AutoNEB (`autoneb_preset(model, preset)`), Draxler et al. section 4.1: the `paper`
-schedule of `landscape.schedules` (14 cycles: 4x1000 steps lr 0.1, 2x2000 lr 0.1,
+schedule of `landscape.optimizers.schedules` (14 cycles: 4x1000 steps lr 0.1, 2x2000 lr 0.1,
 4x1000 lr 0.01, 4x1000 lr 0.001; SGD momentum 0.9, L2 1e-4; insertion at 20% of the
 energy range, 9 points per segment) with a loss batch of 512 for ResNet-20/32 and 256
 for ResNet-44/56 and the DenseNets; plus shortened presets for quick GPU checks and CPU.
@@ -22,8 +22,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from landscape.foundations.errors import LandscapeError
-from landscape.schedules import PRESETS, Cycle, Schedule
-from landscape.steppers import SGD
+from landscape.optimizers.schedules import PRESETS, Cycle, Schedule
+from landscape.optimizers.steppers import SGD
 
 from .models import parse_model_name
 
@@ -124,7 +124,7 @@ def paper_batch_size(model: str) -> int:
 
 
 def paper_schedule(weight_decay: float = 1e-4) -> Schedule:
-    """The `paper` preset of landscape.schedules (14 cycles, 16,000 steps)."""
+    """The `paper` preset of landscape.optimizers.schedules (14 cycles, 16,000 steps)."""
     return PRESETS["paper"](weight_decay)
 
 

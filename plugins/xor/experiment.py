@@ -25,13 +25,13 @@ import torch
 
 from landscape.paths import geometry
 from landscape.connect import connect
-from landscape.driver import optimize
+from landscape.optimizers.driver import optimize
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
 from landscape.paths.path import Path, to_numpy
-from landscape.schedules import Cycle, Schedule
-from landscape.steppers import FIRE
+from landscape.optimizers.schedules import Cycle, Schedule
+from landscape.optimizers.steppers import FIRE
 from landscape_plugins.torchnet.evaluate import evaluate_path
 from landscape_plugins.torchnet.params import flatten_parameters
 from landscape_plugins.torchnet.potential import NetworkPotential

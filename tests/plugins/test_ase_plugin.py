@@ -23,7 +23,7 @@ from landscape.connect import connect  # noqa: E402
 from landscape.foundations.errors import LandscapeError  # noqa: E402
 from landscape.potentials.potential import gradient_error  # noqa: E402
 from landscape.potentials.registry import load_potential  # noqa: E402
-from landscape.steppers import stepper_from_config  # noqa: E402
+from landscape.optimizers.steppers import stepper_from_config  # noqa: E402
 from landscape.potentials.symmetry import align, distance  # noqa: E402
 from landscape_cli.testing import error_line, invoke, run  # noqa: E402
 from landscape_plugins.atoms.calculator import AtomsPotential, LatticeSymmetry  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from landscape import LandscapeError  # noqa: E402
-from landscape.schedules import get_schedule  # noqa: E402
+from landscape.optimizers.schedules import get_schedule  # noqa: E402
 from landscape_plugins.cifar.models import (  # noqa: E402
     EXACT_PARAMS,
     LITERATURE_PARAMS,

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 from landscape.connect import connect  # noqa: E402
 from landscape.paths.path import Path  # noqa: E402
-from landscape.schedules import Cycle, Schedule  # noqa: E402
-from landscape.steppers import SGD  # noqa: E402
+from landscape.optimizers.schedules import Cycle, Schedule  # noqa: E402
+from landscape.optimizers.steppers import SGD  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 from torch import nn  # noqa: E402
 
 from landscape import connect  # noqa: E402
-from landscape.driver import Budget  # noqa: E402
-from landscape.steppers import SGD  # noqa: E402
-from landscape.schedules import Cycle, Schedule  # noqa: E402
+from landscape.optimizers.driver import Budget  # noqa: E402
+from landscape.optimizers.steppers import SGD  # noqa: E402
+from landscape.optimizers.schedules import Cycle, Schedule  # noqa: E402
 from landscape.store import Store  # noqa: E402
 from landscape_plugins.torchnet.evaluate import evaluate_path  # noqa: E402
 from landscape_plugins.torchnet.hessian import hvp_function  # noqa: E402

@@ -12,7 +12,7 @@ from typing import Any
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import readable_file
-from landscape.steppers import FIRE, SGD, Stepper, stepper_from_config
+from landscape.optimizers.steppers import FIRE, SGD, Stepper, stepper_from_config
 from landscape.foundations.values import check_flag, check_number
 
 __all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule", "with_climbing"]

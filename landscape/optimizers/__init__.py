@@ -1,0 +1,1 @@
+"""Path optimizers: the PathOptimizer interface (init/step/terminate over frozen state), the elastic band (NEB, string method, climbing image), AutoNEB and its schedules, the steppers (SGD, Adam, FIRE, FIRE 2.0, L-BFGS), and the one driver loop with its budget and step log."""
