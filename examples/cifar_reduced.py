@@ -22,6 +22,15 @@ line is >= 100x, test error at the saddle within 3 points of the minima.
 
 Running it again continues from the store (each finished minimum, epoch, path cycle
 and evaluation is committed); --force starts over.  Measured numbers: docs/cifar.md.
+
+Other AutoNEB schedules on the same minima, without training them again:
+
+    python examples/cifar_reduced.py --out out/fast --minima-from out/reduced-paper/cifar-reduced --schedule fast
+
+copies the minima of an earlier run's store bit for bit (checked at the end) into a
+fresh store and runs AutoNEB with `--schedule` (`paper` scaled by `--fraction`, another
+preset of `landscape_plugins.cifar.recipes.AUTONEB_PRESETS`, or a schedule JSON file);
+`--align` starts every band from the weight-matched straight line.
 """
 from __future__ import annotations
 
@@ -31,7 +40,7 @@ import os
 import time
 
 DEFAULTS = dict(model="resnet8-w8", n_train=500, n_test=1000, minima=3, epochs=100, train_batch=32, lr=0.05,
-                fraction=0.05, neb_batch=100, max_pivots=15)
+                fraction=0.05, neb_batch=100, max_pivots=15, schedule="paper")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,7 +56,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="training learning rate")
     p.add_argument("--fraction", type=float, default=DEFAULTS["fraction"],
                    help="AutoNEB: the paper's 14 cycles with this fraction of their steps (0.05: 800 steps)")
-    p.add_argument("--neb-batch", type=int, default=DEFAULTS["neb_batch"], help="images per AutoNEB loss evaluation")
+    p.add_argument("--schedule", default=DEFAULTS["schedule"],
+                   help="AutoNEB schedule: paper (its 14 cycles times --fraction), another preset of "
+                        "recipes.AUTONEB_PRESETS, or a schedule JSON file")
+    p.add_argument("--neb-batch", type=int, default=None,
+                   help=f"images per AutoNEB loss evaluation (default: the preset's, else {DEFAULTS['neb_batch']})")
+    p.add_argument("--minima-from", default="", metavar="STORE",
+                   help="copy the trained minima of this store (same data and recipe) instead of training")
+    p.add_argument("--align", action="store_true",
+                   help="declare the channel-permutation symmetry: every band starts on the weight-matched line")
     p.add_argument("--max-pivots", type=int, default=DEFAULTS["max_pivots"],
                    help="cap on a path's pivots: on a near-flat path the paper's relative insertion rule keeps "
                         "inserting (0: no cap)")
@@ -61,13 +78,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    import numpy as np
     import torch
 
     from landscape_plugins.cifar.claim import criteria, cycle_curves, gradient_norms
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
-    from landscape_plugins.cifar.recipes import scaled_schedule
+    from landscape_plugins.cifar.potential import build_cifar
+    from landscape_plugins.cifar.recipes import AUTONEB_PRESETS, scaled_schedule
     from landscape_plugins.cifar.report import write_figures
-    from landscape import Store, remove_store
+    from landscape_plugins.torchnet.trainrun import copy_minima, store_description
+    from landscape import Store, load_schedule, remove_store
 
     args = parse(argv)
     torch.set_num_threads(args.threads)
@@ -75,14 +95,22 @@ def main(argv: list[str] | None = None) -> dict:
     store = os.path.join(args.out, "cifar-reduced")
     if args.force:
         remove_store(store)
+    if args.schedule == "paper":
+        preset, batch = scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"), None
+    elif args.schedule in AUTONEB_PRESETS:
+        preset, batch = args.schedule, AUTONEB_PRESETS[args.schedule][1]
+    else:
+        preset, batch = load_schedule(args.schedule), None
+    options = dict(model=args.model, data=args.data, n_train=args.n_train, n_test=args.n_test, balanced=True,
+                   augment=False, device="cpu", batched="loop", calibration_size=args.calibration,
+                   batch_size=args.neb_batch or batch or DEFAULTS["neb_batch"], **({"align": True} if args.align else {}))
     exp = Experiment(
-        potential=dict(model=args.model, data=args.data, n_train=args.n_train, n_test=args.n_test, balanced=True,
-                       augment=False, device="cpu", batched="loop", calibration_size=args.calibration,
-                       batch_size=args.neb_batch),
-        minima=args.minima, epochs=args.epochs, train_batch=args.train_batch, lr=args.lr, milestones=(0.6, 0.85),
-        preset=scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"), max_pivots=args.max_pivots or None,
+        potential=options, minima=args.minima, epochs=args.epochs, train_batch=args.train_batch, lr=args.lr,
+        milestones=(0.6, 0.85), preset=preset, max_pivots=args.max_pivots or None,
         per_segment=args.per_segment, line_points=args.line_points)
     began = time.perf_counter()
+    if args.minima_from and not os.path.lexists(store):  # a second call continues the copy's store
+        copy_minima(args.minima_from, store, store_description(build_cifar(**options), "cifar", options))
     result = run_experiment(store, exp, progress=args.progress)
     table = result.table
     with Store.open(store) as s:
@@ -93,6 +121,14 @@ def main(argv: list[str] | None = None) -> dict:
     row = table.row()
     line_factor = row["line_factor"]
     checks = criteria(table, curves)
+    identical = None
+    if args.minima_from:  # the paths must connect the very minima of the other run
+        with Store.open(args.minima_from) as s:
+            source, source_e, source_names = s.read_minima()
+        with Store.open(store) as s:
+            copied, copied_e, _ = s.read_minima()
+        identical = bool(source_names == names and np.array_equal(source, copied) and np.array_equal(source_e, copied_e))
+        print(f"minima bit-identical to {args.minima_from}: {'yes' if identical else 'NO'}")
     print(table.to_text())
     print("minima (full training subset): " + ", ".join(
         f"{n}: train loss {table.minima['train_loss'][i]:.4g}, train error {100 * table.minima['train_error'][i]:.1f}%, "
@@ -106,7 +142,8 @@ def main(argv: list[str] | None = None) -> dict:
     figures = write_figures(table, args.out)
     payload = {**table.to_json(), "seconds": {**result.seconds, "wall": wall}, "figures": figures,
                "gradient_norms": dict(zip(names, norms)), "cycle_curves": curves, "line_factor": line_factor,
-               "criteria": checks, "command": "python examples/cifar_reduced.py " + " ".join(argv or []),
+               "criteria": checks, "minima_from": args.minima_from or None, "minima_identical": identical,
+               "command": "python examples/cifar_reduced.py " + " ".join(argv or []),
                "exploration": {"status": result.exploration.status.value, "runs": result.exploration.runs}}
     with open(os.path.join(args.out, "table1.json"), "w") as fh:
         json.dump(json.loads(json.dumps(payload, default=float), parse_constant=lambda _: None), fh, indent=2)

@@ -32,7 +32,7 @@ import torch
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.potentials.identity import record, require_same
+from landscape.potentials.identity import differences, record, require_same, shown
 from landscape.foundations.lock import WriterLock
 from landscape.paths.path import to_numpy
 from landscape.runs import discard_if_empty
@@ -41,7 +41,8 @@ from landscape.store import Store, vacant
 from .potential import NetworkPotential
 from .train import SAMPLE_CURVES, TrainConfig, TrainedMinimum, TrainingState, train_minimum
 
-__all__ = ["TRAINING_GROUP", "CURVES_GROUP", "TrainingRun", "train_stored", "default_config", "store_description"]
+__all__ = ["TRAINING_GROUP", "CURVES_GROUP", "TrainingRun", "train_stored", "default_config", "store_description",
+           "copy_minima"]
 
 #: Store group with the training settings and the checkpoint of the minimum in progress.
 TRAINING_GROUP = "training"
@@ -340,3 +341,46 @@ def _samples(stored: _Stored) -> dict[str, dict[str, int]]:
         return int(values[-1]) if values.size else 0
 
     return {name: {kind: last(name, key) for kind, key in SAMPLE_CURVES.items()} for name in stored.names}
+
+
+# --------------------------------------------------------------------------- reuse
+
+
+def _without(description: Any, keys: Sequence[str]) -> Any:
+    """`description` with `keys` dropped at every level."""
+    if isinstance(description, Mapping):
+        return {k: _without(v, keys) for k, v in description.items() if k not in keys}
+    return description
+
+
+def copy_minima(source: str | os.PathLike[str], target: str | os.PathLike[str], description: Mapping[str, Any],
+                *, ignore: Sequence[str] = ("batch_size", "align", "symmetry")) -> list[str]:
+    """Start the training store `target` with the finished minima of `source`, bit for bit:
+    coordinates, energies, metadata, learning curves and the recipe they were trained with,
+    recorded under `description` (the potential of the new run).  `train_stored` on
+    `target` with the same recipe and seeds then trains nothing, so the paths of the new
+    run connect the very minima of the old one.  Refused (one line) unless `source`
+    finished training and its potential differs from `description` only in `ignore`
+    (settings of the path search, not of the minima: the loss batch, a declared
+    symmetry), and when `target` already holds anything."""
+    source, target = store_path(source), store_path(target)
+    _check_target(target)
+    with Store.open(source) as store:
+        diff = differences(_without(store.potential_description, ignore), _without(dict(description), ignore))
+        if diff:
+            raise LandscapeError(f"{source} holds minima of another potential (differs in {shown(diff)})")
+        _, attrs = store.read_array_group(TRAINING_GROUP)
+        if attrs.get("status") != "done":
+            raise LandscapeError(f"{source} has not finished training its minima")
+        coords, energies, names = store.read_minima()
+        meta = store.minima_metadata()
+        curves, curve_attrs = store.read_array_group(CURVES_GROUP)
+    with WriterLock(target):
+        if not vacant(target):
+            raise LandscapeError(f"{target} already exists; pass --force to replace it")
+        with Store.create(target, dict(description), overwrite=True) as store:
+            store.write_minima(coords, energies, names, metadata=meta)
+            store.write_array_group(CURVES_GROUP, curves, curve_attrs)
+            store.write_array_group(TRAINING_GROUP, {}, {k: v for k, v in attrs.items() if k in ("config", "seeds")}
+                                    | {"status": "done"})
+    return names

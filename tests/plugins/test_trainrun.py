@@ -18,7 +18,7 @@ from landscape import LandscapeError  # noqa: E402
 from landscape.potentials.registry import load_potential  # noqa: E402
 from landscape.store import Store  # noqa: E402
 from landscape_plugins.torchnet.train import TrainConfig  # noqa: E402
-from landscape_plugins.torchnet.trainrun import store_description, train_stored  # noqa: E402
+from landscape_plugins.torchnet.trainrun import copy_minima, store_description, train_stored  # noqa: E402
 
 OPTIONS = {"hidden": "8", "n_train": "128", "n_test": "64", "minima": "0"}
 CONFIG = TrainConfig(epochs=5, lr=0.05, optimizer="sgd", batch_size=32, schedule="step")
@@ -129,3 +129,39 @@ def test_kill_9_during_training_then_resume(tmp_path, potential):
     ref, got = _contents(tmp_path / "ref.h5"), _contents(tmp_path / "run.h5")
     assert got[2] == ref[2] and np.array_equal(got[0], ref[0])
     assert all(np.array_equal(got[3][k], ref[3][k]) for k in ref[3])
+
+
+def test_copied_minima_are_the_trained_ones_bit_for_bit_and_train_nothing(tmp_path, potential):
+    source = _train(tmp_path / "a.h5", potential).store
+    options = {**OPTIONS, "batch_size": "16"}  # another loss batch: a setting of the path search
+    batched = load_potential("mlp", options)
+    description = store_description(batched, "mlp", options)
+    assert copy_minima(source, tmp_path / "b.h5", description) == ["0", "1"]
+    run = train_stored(tmp_path / "b.h5", batched, 2, CONFIG, description=description)
+    assert run.trained == () and run.names == ("0", "1")
+    got, want = _contents(tmp_path / "b.h5"), _contents(source)
+    assert got[2] == want[2] and np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    assert all(np.array_equal(got[3][k], want[3][k]) for k in want[3])
+    with pytest.raises(LandscapeError, match="already exists"):
+        copy_minima(source, tmp_path / "b.h5", description)
+    wider = {**OPTIONS, "hidden": "9"}
+    with pytest.raises(LandscapeError, match="another potential"):
+        copy_minima(source, tmp_path / "c.h5", store_description(load_potential("mlp", wider), "mlp", wider))
+    with pytest.raises(LandscapeError, match="another recipe"):  # the recipe travels with the minima
+        train_stored(tmp_path / "b.h5", batched, 2, TrainConfig(epochs=6, lr=0.05, optimizer="sgd", batch_size=32),
+                     description=description)
+
+
+def test_minima_of_an_unfinished_training_are_not_copied(tmp_path, potential):
+    class Stop(Exception):
+        pass
+
+    def stop(name, epoch):
+        if (name, epoch) == ("0", 0):
+            raise Stop
+
+    with pytest.raises(Stop):
+        _train(tmp_path / "a.h5", potential, after_commit=stop)
+    with pytest.raises(LandscapeError, match="not finished"):
+        copy_minima(tmp_path / "a.h5", tmp_path / "b.h5", store_description(potential, "mlp", OPTIONS))
+    assert not os.path.exists(tmp_path / "b.h5")
