@@ -183,7 +183,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
                                  "segment are its schedule's (per_segment)")
         settings["check_per_segment"] = check_per_segment
     progress = want_progress(progress)
-    from landscape.connect import check_endpoints
+    from landscape.runs.pair import check_endpoints
     from landscape.paths.endpoints import check_and_relax
 
     # An --init path is used as it is: its ends are checked and reported, never moved.
@@ -335,8 +335,8 @@ def _connect_run(pot: Any, a: Any, b: Any, a_name: str, b_name: str, out: str | 
                  callbacks: list[Any]) -> tuple[Any, str | None, tuple[int | None, int | None] | None, bool]:
     """(result, store, where it resumed, whether a finished path was reused): the run,
     in a store when `out` is given."""
-    from landscape.connect import connect
-    from landscape.runs import DEFAULT_CHECKPOINT_SECONDS, connect_stored
+    from landscape.runs.pair import connect
+    from landscape.runs.stored import DEFAULT_CHECKPOINT_SECONDS, connect_stored
 
     if not out:
         return connect(pot, a, b, pivots=pivots, progress=progress, callbacks=callbacks, **settings), None, None, False
@@ -437,7 +437,7 @@ def demo_cmd(out_dir: str, as_json: bool) -> None:
     """
     from landscape.plot import plot_plane, plot_profile, save_figure
     from landscape.potentials.registry import load_potential
-    from landscape.runs import connect_stored
+    from landscape.runs.stored import connect_stored
 
     try:
         os.makedirs(out_dir, exist_ok=True)

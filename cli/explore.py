@@ -31,7 +31,7 @@ _DEFAULTS: dict[str, Any] = {"method": "autoneb", "schedule": None, "climb": Tru
 def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
     """(potential, PotentialSpec) rebuilt from a store's potential description
     (`landscape.potentials.identity.rebuild`); the spec lets executors rebuild it in workers."""
-    from landscape.executors import PotentialSpec
+    from landscape.runs.executors import PotentialSpec
     from landscape.potentials.identity import rebuild, spec_of
 
     return rebuild(desc), PotentialSpec(*spec_of(desc), description=desc)  # workers check its source too
@@ -190,7 +190,7 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
     \b
     Example: landscape explore gm --max-runs 12 --executor process
     """
-    from landscape.executors import make_executor
+    from landscape.runs.executors import make_executor
     from landscape.explore import ExploreBudget, ExploreStatus, explore
     from landscape.store import Store, check_writable
 

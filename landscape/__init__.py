@@ -6,8 +6,8 @@ Every public name comes from here, whatever module it lives in::
 
 The core imports numpy and scipy only; torch lives in the plugins that need it.  Names
 load on first use (PEP 562), so `import landscape` stays light and imports the
-potential and path types only.  `connect` and `explore` are the functions here; their
-modules of the same names are reached with `from landscape.connect import ...`.
+potential and path types only.  The modules live in topic folders (README,
+"Architecture"); names they had before the folders still import, with a warning.
 """
 from __future__ import annotations
 
@@ -41,11 +41,11 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "optimizers.autoneb": ("AutoNEB",),
     "optimizers.steppers": ("Stepper", "SGD", "Adam", "FIRE", "FIRE2", "LBFGS", "stepper_from_config"),
     "optimizers.schedules": ("Schedule", "Cycle", "get_schedule", "load_schedule"),
-    "connect": ("connect", "make_optimizer"),
-    "runs": ("connect_stored",),
+    "runs.pair": ("connect", "make_optimizer"),
+    "runs.stored": ("connect_stored",),
     "minima": ("find_minima", "Minima"),
     "explore": ("explore", "load_exploration", "Exploration", "ExploreBudget", "ExploreStatus"),
-    "executors": ("Executor", "LocalExecutor", "ProcessExecutor", "RayExecutor", "PotentialSpec", "PairTask",
+    "runs.executors": ("Executor", "LocalExecutor", "ProcessExecutor", "RayExecutor", "PotentialSpec", "PairTask",
                   "make_executor"),
     "store": ("Store", "remove_store", "is_store"),
     "paths.exact": ("grid_minimax", "pairwise_minimax", "Grid", "ExactPath"),
@@ -60,40 +60,6 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "testing": ("check_potential", "check_optimizer"),
 }
 _HOME_OF: dict[str, str] = {name: home for home, names in _HOMES.items() for name in names}
-# Functions named like their module: importing the module must not rebind the name.
-_SHADOWED = frozenset(name for name, home in _HOME_OF.items() if name == home)
-
-__all__ = ["__version__", *(name for names in _HOMES.values() for name in names)]
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name's home module on its first use and keep the name here."""
-    home = _HOME_OF.get(name)
-    if home is None:  # AttributeError, so that `from landscape import geometry` finds the submodule
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """What `dir` shows for any module, plus the public names not loaded yet (tab completion)."""
-    return sorted(set(globals()) | set(__all__))
-
-
-class _Root(types.ModuleType):
-    """This package's module type.  Importing `landscape.connect` (any module may) makes
-    the import system set the package's `connect` to that module; it stays the function,
-    so `from landscape import connect` never depends on what was imported before."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Root
-
 # Modules that moved into topic folders: old name -> new home (relative to this package).
 # Code written against the flat layout keeps importing; it is told where the module went.
 _MOVED: dict[str, str] = {
@@ -119,9 +85,45 @@ _MOVED: dict[str, str] = {
     "schedules": "optimizers.schedules",
     "driver": "optimizers.driver",
     "steplog": "optimizers.steplog",
+    "connect": "runs.pair",
+    "executors": "runs.executors",
+    "sanity": "runs.sanity",
     # end of moved modules
 }
+# Functions named like a module's old name (`landscape.connect`): importing that name
+# must not rebind the function.
+_SHADOWED = frozenset(_HOME_OF) & frozenset(_MOVED)
 
+__all__ = ["__version__", *(name for names in _HOMES.values() for name in names)]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's home module on its first use and keep the name here."""
+    home = _HOME_OF.get(name)
+    if home is None:  # AttributeError, so that `from landscape import geometry` finds the submodule
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """What `dir` shows for any module, plus the public names not loaded yet (tab completion)."""
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Root(types.ModuleType):
+    """This package's module type.  Importing the old module name `landscape.connect` makes
+    the import system set the package's `connect` to that module; it stays the function,
+    so `from landscape import connect` never depends on what was imported before."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Root
 
 _HOME_SPECS: dict[str, Any] = {}
 

@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     import networkx as nx
     from matplotlib.axes import Axes
 
-    from landscape.executors import Executor, PairTask, PotentialSource
+    from landscape.runs.executors import Executor, PairTask, PotentialSource
     from landscape.optimizers.base import PathOptimizer
     from landscape.store import Store
 
@@ -615,7 +615,7 @@ class _Settings:
     def task(self, state: _State, i: int, j: int, store: str | None) -> PairTask:
         """The run between minima i < j, from i to the image of j closest to i (under the
         potential's symmetry, if any); with `store`, it commits its progress there as it goes."""
-        from landscape.executors import InFlight, PairTask
+        from landscape.runs.executors import InFlight, PairTask
 
         in_flight = None if store is None else InFlight(store, path_name(state.names, i, j),
                                                         (state.names[i], state.names[j]), self.checkpoint_seconds)
@@ -768,12 +768,12 @@ def explore(
     Args:
         minima: coordinates (m, dim), index 0 the star's centre (sort by energy first);
             None to take them from `store`.  `names` default to "m0", "m1", ...
-        method, settings: the path optimizer as in :func:`landscape.connect.make_optimizer`
+        method, settings: the path optimizer as in :func:`landscape.runs.pair.make_optimizer`
             (e.g. ``method="neb", fmax=1e-3``), or a ready `optimizer`; `pivots` and
-            `run_budget` limit each run as in :func:`landscape.connect.connect`.
+            `run_budget` limit each run as in :func:`landscape.runs.pair.connect`.
         budget: limits on the whole call (:class:`ExploreBudget`).
         batch: pairs proposed per round (default: the executor's workers).
-        executor: an :class:`~landscape.executors.Executor`, or "local" (default),
+        executor: an :class:`~landscape.runs.executors.Executor`, or "local" (default),
             "process", "ray"; one made here is closed here.  `source`: how workers get the
             potential (default `potential` itself, pickled; a `PotentialSpec` rebuilds it).
         store: HDF5 file; created with the minima when missing (`store_description`
@@ -794,8 +794,8 @@ def explore(
     Raises:
         LandscapeError: bad settings or minima, or a store that does not match them.
     """
-    from landscape.connect import make_optimizer
-    from landscape.executors import Executor, LocalExecutor, make_executor
+    from landscape.runs.pair import make_optimizer
+    from landscape.runs.executors import Executor, LocalExecutor, make_executor
     from landscape.store import check_writable
 
     _check_choice(rule, order)

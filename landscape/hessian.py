@@ -298,7 +298,7 @@ def judge(result: Any, report: dict[str, Any]) -> Any:
 
     Examples
     --------
-    >>> from landscape.connect import connect
+    >>> from landscape.runs.pair import connect
     >>> from landscape.potentials.registry import load_potential
     >>> ring = load_potential("ring")
     >>> r = connect(ring, ring.minima["A"], ring.minima["B"], method="neb", spring=50.0)

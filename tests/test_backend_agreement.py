@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from landscape.foundations.arrays import namespace
-from landscape.connect import connect, plan
+from landscape.runs.pair import connect, plan
 from landscape.optimizers.driver import Budget, optimize
 from landscape.potentials.host import HostArrays, on_host
 from landscape.potentials.potential import Potential

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landscape.connect import connect
+from landscape.runs.pair import connect
 from landscape.potentials.registry import available, load_potential
 from landscape.testing import check_potential
 

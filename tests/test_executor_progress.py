@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landscape.connect import make_optimizer
+from landscape.runs.pair import make_optimizer
 from landscape.optimizers.driver import Budget
-from landscape.executors import LocalExecutor, PairTask, ProcessExecutor, PotentialSpec
+from landscape.runs.executors import LocalExecutor, PairTask, ProcessExecutor, PotentialSpec
 from landscape.potentials.registry import load_potential
 
 

@@ -14,7 +14,7 @@ from scipy.spatial.distance import squareform
 from landscape.optimizers.driver import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.exact import pairwise_minimax
-from landscape.executors import LocalExecutor, PotentialSpec, ProcessExecutor
+from landscape.runs.executors import LocalExecutor, PotentialSpec, ProcessExecutor
 from landscape.explore import ExploreBudget, ExploreStatus, edge_energy, explore, load_exploration, propose
 from landscape.graphs import is_ultrametric
 from landscape.foundations.lock import WriterLock
@@ -90,7 +90,7 @@ def test_plan_rejects_bad_settings():
 
 def test_edge_energy_is_the_certified_upper_bound():
     mb = MuellerBrown()
-    from landscape.connect import connect
+    from landscape.runs.pair import connect
 
     r = connect(mb, mb.minima["A"], mb.minima["B"], method="neb", fmax=1e-2)
     assert edge_energy(r, -200.0, -200.0) == r.upper_bound >= r.saddle_energy - 1e-9
@@ -340,7 +340,7 @@ def test_process_executor_gives_the_local_result():
 @pytest.mark.slow  # deselect with -m "not slow" (or -k "not ray")
 def test_ray_executor_gives_the_local_result():
     ray = pytest.importorskip("ray")
-    from landscape.executors import RayExecutor
+    from landscape.runs.executors import RayExecutor
 
     x = minima_of(SMALL)
     local = explore(SMALL, x, batch=2, **FAST)
@@ -365,7 +365,7 @@ def test_explore_does_not_import_ray_or_torch():
     import subprocess
     import sys
 
-    code = "import sys, landscape, landscape.explore, landscape.executors, landscape.minima; " \
+    code = "import sys, landscape, landscape.explore, landscape.runs.executors, landscape.minima; " \
            "print(sorted(m for m in ('ray', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -383,7 +383,7 @@ def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, mon
     """A run in flight commits every AutoNEB cycle (or a band's state, here every step)
     to its path as it goes: a crash loses at most one of them, continuing resumes the
     run there, and the exploration ends exactly as an uninterrupted one."""
-    import landscape.runs as runs
+    import landscape.runs.stored as runs
 
     x = minima_of(SURFACE)
     want = explore(SURFACE, x, batch=2, method=method, **settings)

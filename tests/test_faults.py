@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from landscape import Path, Potential
-from landscape.connect import connect
+from landscape.runs.pair import connect
 from landscape.optimizers.driver import Budget, optimize
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.band import NEB, StringMethod

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from landscape import Path
 from landscape.paths.climber import climber_tolerance
-from landscape.connect import connect, make_optimizer
+from landscape.runs.pair import connect, make_optimizer
 from landscape.optimizers.driver import Budget, optimize
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.exact import grid_minimax
@@ -165,7 +165,7 @@ def test_the_climber_checks_points_per_segment_are_a_setting():
     """Fewer points in the climber's check cost fewer evaluations; a converged NEB on
     Mueller-Brown finds the same saddle with 3 as with the default 9."""
     from landscape import connect, load_potential
-    from landscape.connect import make_optimizer
+    from landscape.runs.pair import make_optimizer
 
     assert make_optimizer("neb", check_per_segment=3).check_per_segment == 3
     assert make_optimizer("autoneb", check_per_segment=3).band.check_per_segment == 3

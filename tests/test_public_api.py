@@ -108,13 +108,36 @@ def test_import_landscape_stays_light():
 
 
 def test_a_module_imported_first_does_not_hide_the_function_of_its_name():
-    """`landscape.runs` imports the module `landscape.connect`, which the import system
-    binds to the name `connect` of the package; the root's `connect` stays the function."""
-    code = ("import sys, types, landscape.runs, landscape.explore; from landscape import connect, explore; "
-            "import landscape; assert not isinstance(landscape.connect, types.ModuleType); "
-            "assert connect is sys.modules['landscape.connect'].connect; "
-            "assert explore is sys.modules['landscape.explore'].explore")
+    """The old module name `landscape.connect` still imports, which makes the import
+    system bind it to the name `connect` of the package; the root's `connect` stays the
+    function."""
+    code = ("import sys, types, warnings; warnings.simplefilter('ignore'); import landscape.connect; "
+            "from landscape import connect; import landscape; "
+            "assert not isinstance(landscape.connect, types.ModuleType); "
+            "assert connect is sys.modules['landscape.runs.pair'].connect")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("old", sorted(landscape._MOVED))
+def test_a_moved_module_imports_by_its_old_name_with_a_warning(old):
+    """Code written before the topic folders keeps working: the old name is the same
+    module object (so classes and state agree), which keeps its own spec."""
+    new = f"landscape.{landscape._MOVED[old]}"
+    code = ("import importlib, sys, warnings\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            f"    module = importlib.import_module('landscape.{old}')\n"
+            f"assert module is importlib.import_module('{new}') and module.__spec__.name == '{new}'\n"
+            f"assert any('{new}' in str(w.message) and w.category is DeprecationWarning for w in caught)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_old_runs_module_names_resolve_from_the_runs_folder():
+    from landscape.runs import stored
+
+    with pytest.warns(DeprecationWarning, match="landscape.runs.stored.connect_stored"):
+        from landscape.runs import connect_stored
+    assert connect_stored is stored.connect_stored
 
 
 def test_the_readme_map_names_every_module_of_the_core():

@@ -16,7 +16,7 @@ from landscape_cli.faults import kill_and_resume, landscape_command
 from landscape_cli.testing import snapshot
 from landscape.foundations.lock import WriterLock
 from landscape.potentials.registry import load_potential
-from landscape.runs import connect_stored
+from landscape.runs.stored import connect_stored
 from landscape.store import Store
 
 # Mueller-Brown embedded in 5000 dimensions: about 2 s, long enough to be killed mid-run.
@@ -26,7 +26,7 @@ class Crash(Exception):
 
 def crash_after_cycles(monkeypatch, n: int) -> None:
     """Make the run die right after committing its n-th cycle."""
-    import landscape.runs as runs
+    import landscape.runs.stored as runs
 
     original = runs._Committer.commit_cycles
 
@@ -159,7 +159,7 @@ def test_other_settings_or_potential_are_refused_without_force(tmp_path):
 
 
 def test_a_store_killed_before_its_first_cycle_is_started_afresh(tmp_path):
-    from landscape.runs import _create
+    from landscape.runs.stored import _create
 
     pot = load_potential("mueller-brown")
     a, b = pot.minima["A"], pot.minima["B"]
@@ -286,7 +286,7 @@ def test_a_resumed_autoneb_run_reports_the_samples_of_the_uninterrupted_one(tmp_
 def test_a_resumed_band_reports_the_samples_of_the_uninterrupted_one(tmp_path, monkeypatch):
     """NEB commits its state every step here (checkpoint_seconds=0); a crash after the
     5th commit, then the same call continues from it."""
-    import landscape.runs as runs
+    import landscape.runs.stored as runs
 
     settings = dict(method="neb", fmax=0.5, checkpoint_seconds=0)
     pot = SampledMuellerBrown()

@@ -9,7 +9,7 @@ from landscape.optimizers.driver import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.registry import load_potential
 from landscape.paths.result import Status
-from landscape.runs import connect_stored
+from landscape.runs.stored import connect_stored
 from landscape.store import Store
 
 POT = load_potential("mueller-brown")

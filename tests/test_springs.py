@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from landscape import Path, geometry
-from landscape.connect import connect, make_optimizer
+from landscape.runs.pair import connect, make_optimizer
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.optimizers.band import AUTO_SPRING_SCALE, NEB, auto_spring
 from landscape.potentials.registry import load_potential

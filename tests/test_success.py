@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landscape.connect import connect
+from landscape.runs.pair import connect
 from landscape.hessian import analyse_top, judge
 from landscape.paths.path import Path
 from landscape.potentials.potential import CountingPotential, Potential
 from landscape.potentials.registry import load_potential
 from landscape.paths.result import Status
-from landscape.sanity import bounds_problem, rise_problem
+from landscape.runs.sanity import bounds_problem, rise_problem
 
 
 class DoubleWell(Potential):

@@ -62,7 +62,7 @@ class Potential(ABC):
     saddles: Mapping[str, Any] = {}
     #: Axis-aligned box ((xmin, xmax), (ymin, ymax)) for 2D grids and plots, or None;
     #: a band whose highest point ends more than one box width outside it (and outside
-    #: its starting path) is no success (`landscape.sanity`).
+    #: its starting path) is no success (`landscape.runs.sanity`).
     bounds: tuple[tuple[float, float], ...] | None = None
     #: True when energies change from call to call (mini-batch losses): bands then
     #: evaluate their fixed ends together with the moving pivots, on the same batch.

@@ -62,7 +62,7 @@ def symmetry_of(potential: Any) -> Symmetry | None:
 
 
 def _point(potential: Any, x: Any, label: str) -> np.ndarray:
-    from landscape.connect import check_point  # lazily: connect imports the optimizers
+    from landscape.runs.pair import check_point  # lazily: connect imports the optimizers
 
     return check_point(potential, x, label)
 

@@ -149,7 +149,7 @@ def _check_path(g: Any, minima_names: list[str] | None) -> list[str]:
     return problems
 
 
-# What a checkpoint holds (landscape/runs.py writes them): a band's exact state mid-run
+# What a checkpoint holds (landscape/runs/stored.py writes them): a band's exact state mid-run
 # (kind "state", from landscape/optimizers/snapshot.py), or the path AutoNEB's next cycle
 # starts from (schema-1 stores hold no energies or climbing flag there: not required).
 _CHECKPOINT_ARRAYS = {"state": (*SNAPSHOT_ARRAYS, "history"), "cycle": ("pivots", "history")}

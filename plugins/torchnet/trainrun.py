@@ -35,7 +35,7 @@ from landscape.foundations.files import store_path
 from landscape.potentials.identity import differences, record, require_same, shown
 from landscape.foundations.lock import WriterLock
 from landscape.paths.path import to_numpy
-from landscape.runs import discard_if_empty
+from landscape.runs.stored import discard_if_empty
 from landscape.store import Store, vacant
 
 from .potential import NetworkPotential

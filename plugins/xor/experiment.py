@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from landscape.paths import geometry
-from landscape.connect import connect
+from landscape.runs.pair import connect
 from landscape.optimizers.driver import optimize
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.autoneb import AutoNEB

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from landscape.connect import plan
+from landscape.runs.pair import plan
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.identity import points_digest
 from landscape.potentials.registry import load_potential

@@ -182,7 +182,7 @@ def test_a_continuation_keeps_the_path_settings_and_may_change_the_rest(gm_store
 
 
 def test_an_edited_schedule_file_does_not_continue_an_exploration(tmp_path):
-    from landscape.connect import make_optimizer
+    from landscape.runs.pair import make_optimizer
 
     f = tmp_path / "mb.h5"
     run(["minima", "mueller-brown", "--starts", "20", "--out", f])

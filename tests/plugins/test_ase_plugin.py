@@ -19,7 +19,7 @@ from ase.calculators.emt import EMT  # noqa: E402
 from ase.constraints import FixAtoms, FixBondLength  # noqa: E402
 from ase.io import write  # noqa: E402
 
-from landscape.connect import connect  # noqa: E402
+from landscape.runs.pair import connect  # noqa: E402
 from landscape.foundations.errors import LandscapeError  # noqa: E402
 from landscape.potentials.potential import gradient_error  # noqa: E402
 from landscape.potentials.registry import load_potential  # noqa: E402

@@ -118,7 +118,7 @@ def test_a_detached_atom_is_no_minimum():
 def test_a_loosely_converged_saddle_is_first_order_modulo_rotations(lj7_minima):
     """At fmax 0.05 a rotation's eigenvalue (-3.7e-3 here) lies far outside the relative
     zero band (2.7e-5): the symmetry's six modes are set aside by count, not by size."""
-    from landscape.connect import connect
+    from landscape.runs.pair import connect
     from landscape.hessian import analyse_top
 
     p = LennardJones(7)
@@ -148,7 +148,7 @@ def test_lj7_exploration_gives_certified_first_order_saddles(lj7_minima):
 
 
 def test_aligning_the_end_gives_the_path_to_the_image_closest_to_the_start(lj7_minima):
-    from landscape.connect import connect
+    from landscape.runs.pair import connect
 
     p = LennardJones(7)
     a, b = lj7_minima.coords[0], lj7_minima.coords[1]
@@ -162,7 +162,7 @@ def test_aligning_the_end_gives_the_path_to_the_image_closest_to_the_start(lj7_m
 def test_connect_align_from_the_command_line(lj7_minima):
     import json
 
-    from landscape.connect import connect
+    from landscape.runs.pair import connect
     from landscape_cli.testing import run
 
     p = LennardJones(7)

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-from landscape.connect import connect  # noqa: E402
+from landscape.runs.pair import connect  # noqa: E402
 from landscape.paths.path import Path  # noqa: E402
 from landscape.optimizers.schedules import Cycle, Schedule  # noqa: E402
 from landscape.optimizers.steppers import SGD  # noqa: E402

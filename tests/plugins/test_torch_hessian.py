@@ -88,7 +88,7 @@ def test_torch_hessian_curvature_along_directions_and_path_ends(setup):
 def test_torch_hessian_climbing_image_has_negative_curvature():
     from landscape_plugins.xor.experiment import train_xor, xor_potential, xor_schedule
     from landscape_plugins.xor.network import swap_hidden
-    from landscape.connect import connect
+    from landscape.runs.pair import connect
 
     a = train_xor(0)
     p = xor_potential(2)
@@ -147,7 +147,7 @@ def test_saddle_warnings_name_every_way_to_miss_a_first_order_saddle():
 
 
 def test_a_highest_pivot_without_climbing_is_flagged(setup):
-    from landscape.connect import connect
+    from landscape.runs.pair import connect
     from landscape_plugins.xor.experiment import train_xor, xor_potential, xor_schedule
     from landscape_plugins.xor.network import swap_hidden
 

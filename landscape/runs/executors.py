@@ -76,7 +76,7 @@ class PairTask:
     """One path run between two points: the optimizer, its start and its budget.
 
     `start`/`end` are host float64 arrays; the worker moves them to the potential's
-    device.  `pivots` and `budget` as in :func:`landscape.connect.connect`.
+    device.  `pivots` and `budget` as in :func:`landscape.runs.pair.connect`.
     """
 
     start: np.ndarray
@@ -105,8 +105,8 @@ Batch = Sequence[tuple[int, int, PairTask]]
 def run_pair(potential: Potential, task: PairTask, callbacks: Sequence[Any] = ()) -> Result:
     """Run one task; the optimizer state is dropped (it is large and never stored).
     `callbacks` see every step (the local executor's progress display)."""
-    from landscape.connect import connect, plan
-    from landscape.runs import run_in_store
+    from landscape.runs.pair import connect, plan
+    from landscape.runs.stored import run_in_store
 
     if task.in_flight is None:
         result = connect(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots,

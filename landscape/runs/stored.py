@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from landscape.foundations.arrays import host_scalars
-from landscape.connect import Plan, plan
+from landscape.runs.pair import Plan, plan
 from landscape.optimizers.driver import Budget, StepCallback, optimize
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.foundations.files import store_path
