@@ -47,6 +47,7 @@ __all__ = [
     "load_cifar",
     "load_splits",
     "default_npz_path",
+    "write_synthetic_npz",
 ]
 
 # Per-channel mean and standard deviation of the training pixels (values in [0, 1]).
@@ -476,3 +477,34 @@ def load_splits(source: str | os.PathLike, **kw: Any) -> tuple[ImageData, ImageD
     """(train, test) from one source; subset keywords apply to the training split only."""
     test_kw = {k: v for k, v in kw.items() if k not in ("per_class", "n", "seed", "augment", "augment_seed")}
     return load_cifar(source, "train", **kw), load_cifar(source, "test", **test_kw)
+
+
+def write_synthetic_npz(path: str | os.PathLike, n_train: int = 40, n_test: int = 20, *, seed: int = 0,
+                        classes: int = 10) -> Path:
+    """A small synthetic data set in the cifar10_jpeg.npz layout: blocky random 32x32
+    images (4x4 blocks of 8x8 pixels, so JPEG keeps them), label k % `classes` for
+    image k, JPEG-encoded at quality 95.  For runs and tests where the real copy is absent;
+    nothing about it resembles CIFAR but its format."""
+    from torchvision.io import encode_jpeg
+
+    if n_train < 1 or n_test < 1 or classes < 1:
+        raise LandscapeError(f"a synthetic data set needs n_train, n_test, classes >= 1, got {n_train}, {n_test}, "
+                             f"{classes}")
+    rng = np.random.default_rng(seed)
+
+    def encode(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        coarse = rng.integers(0, 256, (n, 4, 4, 3)).astype(np.float64)
+        images = np.kron(coarse, np.ones((1, 8, 8, 1))).astype(np.uint8)
+        with warnings.catch_warnings():  # torchvision 0.29 flags its image I/O as deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            files = [encode_jpeg(torch.from_numpy(im).permute(2, 0, 1).contiguous(), quality=95).numpy()
+                     for im in images]
+        offsets = np.concatenate([[0], np.cumsum([len(f) for f in files])]).astype(np.int64)
+        return np.concatenate(files), offsets, (np.arange(n) % classes).astype(np.uint8)
+
+    tj, to, tl = encode(n_train)
+    ej, eo, el = encode(n_test)
+    path = Path(path)
+    np.savez(path, train_jpeg=tj, train_offsets=to, train_labels=tl, test_jpeg=ej, test_offsets=eo, test_labels=el,
+             classes=np.array([f"c{k}" for k in range(classes)]))
+    return path

@@ -12,7 +12,6 @@ import io
 import json
 import math
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -35,22 +34,9 @@ TINY = ["-o", "model=resnet8-w2", "-o", "device=cpu", "-o", "batched=loop", "-o"
 
 def _write_npz(path, n_train: int = 40, n_test: int = 20) -> None:
     """Blocky random images of 10 classes, JPEG-encoded in the cifar10_jpeg.npz layout."""
-    rng = np.random.default_rng(0)
+    from landscape_plugins.cifar.data import write_synthetic_npz
 
-    def encode(n: int):
-        coarse = rng.integers(0, 256, (n, 4, 4, 3)).astype(np.float64)
-        images = np.kron(coarse, np.ones((1, 8, 8, 1))).astype(np.uint8)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            files = [torchvision.io.encode_jpeg(torch.from_numpy(im).permute(2, 0, 1).contiguous(), quality=95).numpy()
-                     for im in images]
-        offsets = np.concatenate([[0], np.cumsum([len(f) for f in files])]).astype(np.int64)
-        return np.concatenate(files), offsets, (np.arange(n) % 10).astype(np.uint8)
-
-    tj, to, tl = encode(n_train)
-    ej, eo, el = encode(n_test)
-    np.savez(path, train_jpeg=tj, train_offsets=to, train_labels=tl, test_jpeg=ej, test_offsets=eo, test_labels=el,
-             classes=np.array([f"c{k}" for k in range(10)]))
+    write_synthetic_npz(path, n_train, n_test)
 
 
 @pytest.fixture(scope="module")
