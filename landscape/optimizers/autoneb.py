@@ -17,7 +17,8 @@ from landscape.foundations.errors import LandscapeError
 from landscape.paths.path import Path, dense_fractions, to_numpy
 from landscape.potentials.potential import Potential
 from landscape.paths.result import CycleRecord, Status
-from landscape.optimizers.schedules import Schedule, get_schedule
+from landscape.optimizers.schedules import Schedule, get_schedule, levelled
+from landscape.foundations.arrays import host_scalars
 from landscape.optimizers.band import BandState, ElasticBand, StringMethod
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.optimizers.insertion import insert_pivots
@@ -36,6 +37,7 @@ class AutoNEBState(OptimizerState):
     fault: str | None = None  # set when a dense evaluation was not finite
     cycle_start: Path | None = None  # the evaluated path the running cycle began from
     cycle_start_potential_state: Any = None  # potential.checkpoint_state() just before that
+    levels: tuple[Any, ...] = ()  # the running cycle's last highest pivot energies (Schedule.level_window)
 
     @property
     def path(self) -> Path:  # type: ignore[override]
@@ -104,6 +106,11 @@ class AutoNEB(PathOptimizer):
         state = replace(state, inner=inner, cycle_step=state.cycle_step + 1, nit=state.nit + 1,
                         nfev=state.nfev + inner.nfev - before)
         done = state.cycle_step >= self.schedule.cycles[state.cycle].steps
+        window = self.schedule.level_window
+        if window:  # device scalars kept; the host reads them once a window
+            state = replace(state, levels=(state.levels + (inner.max_energy,))[-2 * window :])
+            if not done and state.cycle_step % window == 0:
+                done = levelled(host_scalars(state.levels), window, self.schedule.level_tol)
         if not done and self.stop_cycle_early and any(t is not None for t in (band.fmax, band.frtol, band.etol)):
             done = band.terminate(inner) is not None
         return self._finish_cycle(state, potential) if done else state
@@ -145,7 +152,7 @@ class AutoNEB(PathOptimizer):
         limit = self._insert_limit(path.n_pivots)
         new_path, chosen = insert_pivots(path, dense, dense_e, res, self.per_segment, self.threshold, limit)
         record = self._record(state, path, to_numpy(dense_e), res, chosen)
-        state = replace(state, records=state.records + (record,), cycle=state.cycle + 1, cycle_step=0)
+        state = replace(state, records=state.records + (record,), cycle=state.cycle + 1, cycle_step=0, levels=())
         if state.cycle >= len(self.schedule.cycles):  # done: no next cycle starts anywhere
             return replace(state, cycle_start=None, cycle_start_potential_state=None)
         # Each cycle starts a fresh band (new stepper state), as in the paper, from the

@@ -15,7 +15,7 @@ from landscape.foundations.files import readable_file
 from landscape.optimizers.steppers import FIRE, SGD, Stepper, stepper_from_config
 from landscape.foundations.values import check_flag, check_number
 
-__all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule", "with_climbing"]
+__all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule", "with_climbing", "levelled"]
 
 
 #: A cycle longer than this is a typo (the paper's longest has 2,000 steps).
@@ -48,25 +48,38 @@ class Schedule:
     After each cycle the energy is evaluated at `per_segment` points between
     neighbouring pivots and a pivot is inserted where it exceeds the straight line
     between them by more than `threshold` times the energy range along the path.
+
+    With `level_window` > 0 a cycle also ends once the band has levelled off: at a
+    multiple of `level_window` steps, when the mean over the last window of the highest
+    pivot energy (the energies the band computes anyway, so it costs no evaluation)
+    fell by less than `level_tol` (relative) from the window before (`levelled`).
+    A cycle's `steps` is then its cap.
     """
 
     name: str
     cycles: tuple[Cycle, ...] = field(default_factory=tuple)
     threshold: float = 0.2
     per_segment: int = 9
+    level_window: int = 0
+    level_tol: float = 0.02
 
     def __post_init__(self) -> None:
         if not self.cycles:
             raise LandscapeError(f"schedule {self.name!r} has no cycles")
         check_number("per_segment", self.per_segment, lambda n: 1 <= n <= 1000, "from 1 to 1000", integer=True)
         check_number("threshold", self.threshold, lambda v: v >= 0, ">= 0")
+        check_number("level_window", self.level_window, lambda n: 0 <= n <= MAX_CYCLE_STEPS,
+                     f"0 (off) to {MAX_CYCLE_STEPS}", integer=True)
+        check_number("level_tol", self.level_tol, lambda v: 0 <= v < 1, "in [0, 1)")
 
     @property
     def total_steps(self) -> int:
         return sum(c.steps for c in self.cycles)
 
     def to_config(self) -> dict[str, Any]:
-        return {"name": self.name, "threshold": self.threshold, "per_segment": self.per_segment,
+        # The levelling keys only when set: configs (and stored runs) without it stay as they were.
+        level = {"level_window": self.level_window, "level_tol": self.level_tol} if self.level_window else {}
+        return {"name": self.name, "threshold": self.threshold, "per_segment": self.per_segment, **level,
                 "cycles": [c.to_config() for c in self.cycles]}
 
     @classmethod
@@ -78,11 +91,28 @@ class Schedule:
             if not isinstance(c, dict) or "steps" not in c or "stepper" not in c:
                 raise LandscapeError(f"schedule cycle {k} needs 'steps' and 'stepper'")
             cycles.append(Cycle(c["steps"], stepper_from_config(c["stepper"]), c.get("climb", False)))
-        extra = {k: config[k] for k in ("threshold", "per_segment") if k in config}
+        extra = {k: config[k] for k in ("threshold", "per_segment", "level_window", "level_tol") if k in config}
         try:
             return cls(str(config.get("name", name)), tuple(cycles), **extra)
         except TypeError as exc:
             raise LandscapeError(f"bad schedule settings: {exc}") from None
+
+
+def levelled(trace: Any, window: int, tol: float) -> bool:
+    """Whether a cycle's per-step highest energies `trace` have levelled off: the mean of
+    the last `window` fell by less than `tol` (relative to its size) from the mean of the
+    `window` before.  Window means, because a mini-batch energy is noisy step by step.
+
+    >>> levelled([4.0, 4.0, 2.0, 2.0], 2, 0.1), levelled([4.0, 4.0, 3.9, 3.7], 2, 0.1)
+    (False, True)
+    """
+    import numpy as np
+
+    values = np.asarray(trace, dtype=float)
+    if window < 1 or values.size < 2 * window:
+        return False
+    last, before = values[-window:].mean(), values[-2 * window : -window].mean()
+    return bool(before - last < tol * abs(before))
 
 
 def _paper(weight_decay: float = 1e-4) -> Schedule:
