@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 import warnings
 from typing import Any
@@ -130,6 +129,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from landscape import Store
     from landscape_plugins.cifar.claim import criteria, cycle_curves
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
+    from landscape_plugins.cifar.potential import device_name
     from landscape_plugins.cifar.report import write_figures
 
     args = parse(argv)
@@ -163,8 +163,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print("claim criteria: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
     speed = throughput(result.potential, longest.pivots, args.time_steps)
     wall = time.perf_counter() - began
-    dev = result.potential.device
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or "cpu"
+    name = device_name(result.potential.device)
     print(f"throughput on {name}: one NEB step ({speed['pivots']} pivots x {speed['batch_per_pivot']} samples) "
           f"{1000 * speed['neb_step_s']:.1f} ms, one training step of a single network on {speed['samples']} samples "
           f"{1000 * speed['train_step_s']:.1f} ms: ratio {speed['ratio']:.2f} (goal <= 1.2); strategy "

@@ -2,7 +2,7 @@
 
 Ctrl-C (SIGINT) and SIGTERM (`timeout`, a container stop, a batch system's time limit)
 both raise KeyboardInterrupt, so one path handles them: a run keeps what it computed
-(`landscape.optimizers.driver.run`, `landscape.explore.explore`; a SIGTERM is passed on to worker
+(`landscape.optimizers.driver.run`, `landscape.exploration.loop.explore`; a SIGTERM is passed on to worker
 processes as the Ctrl-C a terminal would have sent them), its store commits it, and
 `landscape_cli.main.main` ends the command in one line with exit 130 (SIGINT) or 143
 (SIGTERM).  This module imports nothing heavy and installs the handlers before it imports

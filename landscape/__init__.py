@@ -44,7 +44,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "runs.pair": ("connect", "make_optimizer"),
     "runs.stored": ("connect_stored",),
     "minima": ("find_minima", "Minima"),
-    "explore": ("explore", "load_exploration", "Exploration", "ExploreBudget", "ExploreStatus"),
+    "exploration.loop": ("explore", "load_exploration", "Exploration", "ExploreBudget", "ExploreStatus"),
     "runs.executors": ("Executor", "LocalExecutor", "ProcessExecutor", "RayExecutor", "PotentialSpec", "PairTask",
                   "make_executor"),
     "store": ("Store", "remove_store", "is_store"),
@@ -88,6 +88,7 @@ _MOVED: dict[str, str] = {
     "connect": "runs.pair",
     "executors": "runs.executors",
     "sanity": "runs.sanity",
+    "explore": "exploration.loop",
     # end of moved modules
 }
 # Functions named like a module's old name (`landscape.connect`): importing that name

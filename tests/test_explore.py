@@ -15,7 +15,7 @@ from landscape.optimizers.driver import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.exact import pairwise_minimax
 from landscape.runs.executors import LocalExecutor, PotentialSpec, ProcessExecutor
-from landscape.explore import ExploreBudget, ExploreStatus, edge_energy, explore, load_exploration, propose
+from landscape.exploration.loop import ExploreBudget, ExploreStatus, edge_energy, explore, load_exploration, propose
 from landscape.graphs import is_ultrametric
 from landscape.foundations.lock import WriterLock
 from landscape.store import Store
@@ -365,7 +365,7 @@ def test_explore_does_not_import_ray_or_torch():
     import subprocess
     import sys
 
-    code = "import sys, landscape, landscape.explore, landscape.runs.executors, landscape.minima; " \
+    code = "import sys, landscape, landscape.exploration.loop, landscape.runs.executors, landscape.minima; " \
            "print(sorted(m for m in ('ray', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

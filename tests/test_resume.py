@@ -224,7 +224,7 @@ def test_stochastic_potential_resumes_exactly_with_its_sampler_state(tmp_path, m
 
 def test_kill_minus_nine_during_exploration_then_continue(tmp_path):
     """An exploration killed mid-run continues from its committed edges to the same tree."""
-    from landscape.explore import load_exploration
+    from landscape.exploration.loop import load_exploration
 
     base = tmp_path / "minima.h5"
     subprocess.run(landscape_command("minima", "gaussian-mixture", "-o", "wells=8", "-o", "seed=3", "--starts", "80",

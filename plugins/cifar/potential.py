@@ -37,7 +37,7 @@ from .models import build_model, parse_model_name
 from .recipes import paper_batch_size, training_recipe
 
 __all__ = ["PAPER_EPOCHS", "Autocast", "AugmentedSource", "CifarPotential", "build_cifar", "resolve_device",
-           "clear_data_cache"]
+           "device_name", "clear_data_cache"]
 
 #: Training epochs of Draxler et al. 2018, Table 1.
 PAPER_EPOCHS = {"resnet": 136, "densenet": 266}
@@ -125,6 +125,16 @@ def resolve_device(device: str) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise LandscapeError(f"device {device!r} asked for, but CUDA is not available here")
     return dev
+
+
+def device_name(device: torch.device | str) -> str:
+    """The accelerator's name ("NVIDIA H200"), or the processor's for a CPU, for reports."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    import platform
+
+    return platform.processor() or platform.machine() or "cpu"
 
 
 def clear_data_cache() -> None:

@@ -12,7 +12,7 @@ from scipy.spatial.distance import pdist
 from scipy.spatial.transform import Rotation
 
 from landscape.foundations.errors import LandscapeError
-from landscape.explore import explore
+from landscape.exploration.loop import explore
 from landscape.hessian import certify
 from landscape.minima import find_minima, is_minimum
 from landscape.potentials.potential import gradient_error
