@@ -267,13 +267,18 @@ def outputs_at(potential: NetworkPotential, points: Any, inputs: torch.Tensor) -
 
 def module_metrics(module: nn.Module, data: Any, loss: Callable[..., torch.Tensor],
                    error: Callable[..., torch.Tensor], batch_size: int = 1024) -> dict[str, float]:
-    """Loss and error of a module as it is (its own mode and statistics) on a data source."""
-    total_l = total_e = 0.0
+    """Loss and error of a module as it is (its own mode and statistics) on a data source.
+
+    The sums stay on the device in float64 (the values the host sums had) and are read
+    once at the end: no host synchronisation per batch.
+    """
+    totals = None
     with torch.inference_mode():
         for inputs, targets in _batches(data, batch_size):
             out = module(inputs)
-            total_l += float(loss(out, targets)) * inputs.shape[0]
-            total_e += float(error(out, targets)) * inputs.shape[0]
+            pair = torch.stack([loss(out, targets).to(torch.float64), error(out, targets).to(torch.float64)])
+            totals = pair * inputs.shape[0] if totals is None else totals + pair * inputs.shape[0]
+    total_l, total_e = totals.tolist()  # type: ignore[union-attr]
     return {"loss": total_l / len(data), "error": total_e / len(data)}
 
 

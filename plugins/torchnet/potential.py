@@ -48,6 +48,7 @@ from landscape.potentials.potential import SAMPLE_KINDS, Potential, as_batch
 
 from .data import BatchSampler, as_data, calibration_batches
 from .params import ParamSpec, param_spec
+from .speed import Speed, compiled
 
 __all__ = ["NetworkPotential", "classification_error", "has_batchnorm", "BATCHED_MODES", "Loss"]
 
@@ -91,6 +92,9 @@ class NetworkPotential(Potential):
     chunk: at most this many points per vmap call / backward pass (bounds memory).
     calibration_size, calibration_batch, calibration_seed: the fixed calibration set
         from which BatchNorm statistics are recomputed for evaluation.
+    speed: autocast, channels-last inputs or torch.compile for the energies and
+        gradients of the band (`speed.Speed`; default: none, the plain code).  The
+        evaluation along a path (`evaluate`) and Hessians run without them.
     """
 
     name = "network"
@@ -114,6 +118,7 @@ class NetworkPotential(Potential):
         trainable_only: bool = False,
         name: str | None = None,
         minima: Mapping[str, Any] | None = None,
+        speed: Speed | None = None,
     ):
         if batched not in BATCHED_MODES:
             raise LandscapeError(f"batched must be one of {', '.join(BATCHED_MODES)}, got {batched!r}")
@@ -139,6 +144,8 @@ class NetworkPotential(Potential):
         self._frozen = 0
         self._choice: dict[tuple[str, int], str] = {}
         self._vfn: Callable[..., Any] | None = None
+        self.speed = speed or Speed()
+        self._fast: dict[str, Callable[..., Any]] = {}
         self._calib: list[torch.Tensor] | None = None
         self.minima: dict[str, torch.Tensor] = {}
         self.last_terms: dict[str, torch.Tensor] = {}
@@ -286,7 +293,7 @@ class NetworkPotential(Potential):
     def _via(self, how: str, kind: str, x: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> Any:
         """Losses (and gradients) chunk by chunk; the forward of a chunk is batched
         (vmap) or looped, its backward is one reverse pass for all its points."""
-        forward = self._vmap_chunk if how == "vmap" else self._loop_chunk
+        forward = self._chunk_function(how)
         step = self.chunk or int(x.shape[0])
         losses, grads = [], []
         for i in range(0, int(x.shape[0]), step):
@@ -306,6 +313,26 @@ class NetworkPotential(Potential):
         if kind == "value":
             return e
         return e, (torch.cat(grads) if len(grads) > 1 else grads[0])
+
+    def _chunk_function(self, how: str) -> Callable[..., torch.Tensor]:
+        """The losses of a chunk of points, "vmap" or "loop", with the speed options
+        (autocast, channels-last inputs, compiled) when any is set."""
+        plain = self._vmap_chunk if how == "vmap" else self._loop_chunk
+        if self.speed.is_default:
+            return plain
+        if how not in self._fast:
+            speed = self.speed
+
+            def objective(flat: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+                return self.loss(speed.run(lambda inputs: self.forward(flat, inputs), xb), yb)
+
+            if how == "vmap":
+                fn = vmap(objective, in_dims=(0, None, None), randomness="same")
+            else:
+                def fn(x: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+                    return torch.stack([objective(row, xb, yb) for row in x.unbind(0)])
+            self._fast[how] = compiled(fn, speed, f"the network's {how} evaluation")
+        return self._fast[how]
 
     def _run(self, kind: str, x: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> Any:
         how = self.batched if self.batched != "auto" else self._choose(kind, x, xb, yb)
@@ -340,7 +367,7 @@ class NetworkPotential(Potential):
 
     def __getstate__(self) -> dict[str, Any]:
         # The vmapped function is a transform of a bound method: rebuilt lazily instead.
-        return {**self.__dict__, "_vfn": None}
+        return {**self.__dict__, "_vfn": None, "_fast": {}}
 
     # description ----------------------------------------------------------------------
     @property
@@ -380,6 +407,7 @@ class NetworkPotential(Potential):
             "chunk": self.chunk,
             "bn_mode": self.bn_mode,
             "calibration": dict(self.calibration) if self.batchnorm else None,
+            **({"speed": self.speed.describe()} if not self.speed.is_default else {}),
             **({"symmetry": self.symmetry.describe()} if self.symmetry is not None else {}),
         }
 

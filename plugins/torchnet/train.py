@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ from .data import BatchSampler
 from .evaluate import module_metrics
 from .params import flatten_parameters
 from .potential import NetworkPotential
+from .speed import Speed, compiled
 
 __all__ = ["TrainConfig", "TrainedMinimum", "TrainingState", "init_parameters", "train_minimum", "train_minima",
            "learning_rate", "save_minima", "load_learning_curves", "SAMPLE_CURVES"]
@@ -156,22 +157,31 @@ def init_parameters(module: nn.Module, seed: int) -> nn.Module:
     return cpu.to(device)
 
 
-def _optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def _optimizer(params: Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
+    """The recipe's optimizer over `params` (a module's, or stacked ones: the update is elementwise)."""
     if config.optimizer == "adam":
-        return torch.optim.Adam(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(module.parameters(), lr=config.lr, momentum=config.momentum,
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
                            nesterov=config.nesterov, weight_decay=config.weight_decay)
 
 
+def _step_loss(module: nn.Module, potential: NetworkPotential, speed: Speed | None) -> Callable[..., torch.Tensor]:
+    """(inputs, targets) -> the mini-batch loss of `module`, with the speed options."""
+    if speed is None or speed.is_default:
+        return lambda inputs, targets: potential.loss(module(inputs), targets)
+    return compiled(lambda inputs, targets: potential.loss(speed.run(module, inputs), targets), speed,
+                    "the training step")
+
+
 def _epoch(module: nn.Module, potential: NetworkPotential, source: Any, sampler: BatchSampler,
-           opt: torch.optim.Optimizer) -> float:
+           opt: torch.optim.Optimizer, step_loss: Callable[..., torch.Tensor]) -> float:
     module.train()
     total = torch.zeros((), device=potential.device)
     batches = 0
     for idx in sampler.epoch():
         inputs, targets = source.get(idx)
         opt.zero_grad(set_to_none=True)
-        loss = potential.loss(module(inputs), targets)
+        loss = step_loss(inputs, targets)
         loss.backward()
         opt.step()
         total += loss.detach()
@@ -183,7 +193,8 @@ def _epoch(module: nn.Module, potential: NetworkPotential, source: Any, sampler:
 def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = TrainConfig(), *,
                   progress: bool = False, init: torch.Tensor | None = None, train_source: Any = None,
                   on_epoch: Callable[[TrainingState], None] | None = None,
-                  restore: Callable[[TrainingState], None] | None = None) -> TrainedMinimum:
+                  restore: Callable[[TrainingState], None] | None = None,
+                  speed: Speed | None = None) -> TrainedMinimum:
     """Train a seeded copy of `potential.module`; the seed fixes initialisation and batches.
 
     `init` starts from given flat parameters instead of a fresh initialisation.
@@ -192,6 +203,7 @@ def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = 
     potential's own train and test data.  `on_epoch(state)` runs after every epoch
     (e.g. to checkpoint); `restore(state)` runs once before the first epoch and may
     load a checkpoint into the state: training continues after its last epoch.
+    `speed` runs the steps with autocast, channels-last or torch.compile (`speed.Speed`).
     """
     from tqdm.auto import tqdm
 
@@ -202,7 +214,10 @@ def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = 
         load_parameters(module, potential.asarray(init), potential.spec)
     source = potential.train_data if train_source is None else train_source
     sampler = BatchSampler(len(source), config.batch_size, seed, source.index_device)
-    state = TrainingState(int(seed), module, _optimizer(module, config), sampler, source)
+    if speed is not None:
+        speed.prepare(module)
+    state = TrainingState(int(seed), module, _optimizer(module.parameters(), config), sampler, source)
+    step_loss = _step_loss(module, potential, speed)
     if restore is not None:
         restore(state)
     bar = tqdm(range(state.epoch, config.epochs), desc=f"train seed {seed}", unit="epoch", disable=not progress,
@@ -212,7 +227,7 @@ def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = 
         for group in state.optimizer.param_groups:
             group["lr"] = lr
         mark = potential.cost()
-        running = _epoch(module, potential, source, sampler, state.optimizer)
+        running = _epoch(module, potential, source, sampler, state.optimizer, step_loss)
         row = _curve_row(module, potential, config, epoch, lr, running)
         state.rows.append({**row, **_cumulative(state.rows, samples_since(potential, mark))})
         bar.set_postfix(loss=f"{state.rows[-1]['train_loss']:.4g}", refresh=False)
@@ -253,12 +268,22 @@ def _curve_row(module: nn.Module, potential: NetworkPotential, config: TrainConf
 
 
 def train_minima(potential: NetworkPotential, n: int, config: TrainConfig = TrainConfig(), *,
-                 seeds: Sequence[int] | None = None, progress: bool = False, register: bool = True) -> list[TrainedMinimum]:
-    """Train `n` minima (seeds 0..n-1 unless given); register them as minima "0", "1", ..."""
+                 seeds: Sequence[int] | None = None, progress: bool = False, register: bool = True,
+                 stacked: bool = False, speed: Speed | None = None) -> list[TrainedMinimum]:
+    """Train `n` minima (seeds 0..n-1 unless given); register them as minima "0", "1", ...
+
+    `stacked=True` trains all of them at once (`stacked.train_stacked`: the same minima
+    up to rounding, one vmapped step for all); `speed` as for `train_minimum`.
+    """
     seeds = list(range(n)) if seeds is None else [int(s) for s in seeds]
     if len(seeds) != n:
         raise LandscapeError(f"{n} minima need {n} seeds, got {len(seeds)}")
-    out = [train_minimum(potential, s, config, progress=progress) for s in seeds]
+    if stacked:
+        from .stacked import train_stacked
+
+        out = train_stacked(potential, seeds, config, speed=speed, progress=progress)
+    else:
+        out = [train_minimum(potential, s, config, progress=progress, speed=speed) for s in seeds]
     if register:
         for k, m in enumerate(out):
             potential.add_minimum(str(k), m.params)
