@@ -1,0 +1,154 @@
+"""bench/gpu_paper.py on a CPU at the smallest size: summary.json, the samples of every
+phase against a hand count, the wall-clock guard (stop, then continue to the same row),
+and its one-line errors.  A ResNet-8 of width 2 on 40 synthetic training images, seconds."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torchvision")
+
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_paper.py"
+M, N, NT, EPOCHS, TRAIN_BATCH, NEB_BATCH, CAL = 3, 40, 20, 2, 15, 8, 16
+CYCLE_STEPS, PIVOTS, PER_SEGMENT, LINE_POINTS = 1, 3, 1, 2
+TINY = ["--smoke", "--data", "synthetic", "--model", "resnet8-w2", "--n-train", str(N), "--n-test", str(NT),
+        "--minima", str(M), "--epochs", str(EPOCHS), "--train-batch", str(TRAIN_BATCH), "--neb-batch", str(NEB_BATCH),
+        "--calibration", str(CAL), "--cycle-steps", str(CYCLE_STEPS), "--pivots", str(PIVOTS),
+        "--max-pivots", str(PIVOTS), "--per-segment", str(PER_SEGMENT), "--line-points", str(LINE_POINTS),
+        "--preset", "cpu"]
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("gpu_paper", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gpu_paper"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+gpu_paper = _module()
+
+
+def _ticks():
+    """A clock that advances one 'second' per reading: the guard's decisions then depend
+    on the work done, not on the machine's speed."""
+    ticks = count()
+    return lambda: float(next(ticks))
+
+
+def _run(out, *extra, budget=1e9):
+    return gpu_paper.main([*TINY, "--out", str(out), "--budget-seconds", str(budget), *extra], clock=_ticks(),
+                          log=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory):
+    """One uninterrupted run of the tiny row."""
+    out = tmp_path_factory.mktemp("whole")
+    return out, _run(out)
+
+
+def test_the_smoke_run_writes_the_row_phase_times_samples_and_criteria(whole):
+    out, summary = whole
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk == summary
+    assert summary["completed"] is True and summary["phase"] == "done"
+    assert summary["phases_done"] == list(gpu_paper.PHASES) == list(summary["phase_seconds"])
+    assert summary["data"] == {"file": str(out / f"synthetic-{N}-{NT}.npz"), "kind": "synthetic", "n_train": N,
+                               "n_test": NT}
+    assert set(summary["samples"]) == set(gpu_paper.PHASES)
+    assert all(v > 0 for k, v in summary["images_per_second"].items() if k != "criteria")
+    assert summary["row"]["minima"] == M and summary["row"]["paths"] == summary["exploration"]["paths"]
+    assert summary["row"]["aligned_line_train_loss"] is not None  # the weight-matched line is in the row
+    assert {"minima_fit_training_set", "every_maximum_inside", "saddle_within_factor", "straight_line_above_factor",
+            "test_error_within_points", "minima_test_error_within", "autoneb_levelled_off"} == set(summary["criteria"])
+    assert summary["device"] and summary["paper_row"]["train_loss_min"] == 0.016
+    assert len(summary["calls"]) == 1 and summary["total"]["samples"] == summary["samples"]
+
+
+def test_the_samples_of_every_phase_equal_a_hand_count(whole):
+    _, summary = whole
+    s = summary["samples"]
+    paths = summary["exploration"]["paths"]
+    assert s["data"] == {"gradient": 0, "forward": 0}
+    # training: every epoch's full batches (the tail of 40 = 2 x 15 + 10 is dropped); after
+    # each epoch the curves recalibrate BatchNorm on 16 images and evaluate both sets;
+    # the committed minimum's energy is one mini-batch loss of the band's batch (8)
+    per_minimum = {"gradient": EPOCHS * (N // TRAIN_BATCH) * TRAIN_BATCH, "forward": EPOCHS * (CAL + N + NT)}
+    assert s["train"] == {"gradient": M * per_minimum["gradient"], "forward": M * per_minimum["forward"] + M * NEB_BATCH}
+    assert summary["stored_samples"]["train"] == {str(k): per_minimum for k in range(M)}
+    # AutoNEB: the 4 cycles of the `cpu` preset at 1 step each, 3 pivots capped at 3
+    # (nothing inserted); every cycle's band is evaluated at its start and after each
+    # step, all pivots (ends included: a mini-batch loss); after each cycle the insertion
+    # test evaluates 9 points (the schedule's) in each of the 2 segments
+    cycles = summary["schedule"]["cycles"]
+    assert cycles == 4 and summary["schedule"]["steps"] == cycles * CYCLE_STEPS
+    per_path = {"gradient": (cycles * CYCLE_STEPS + cycles) * PIVOTS * NEB_BATCH,
+                "forward": cycles * (PIVOTS - 1) * 9 * NEB_BATCH}
+    assert s["autoneb"] == {k: paths * v for k, v in per_path.items()}
+    assert list(summary["stored_samples"]["autoneb"].values()) == [per_path] * paths
+    # Table 1 (potential evaluated point by point, batched="loop" on the CPU: each
+    # point's BatchNorm statistics are recomputed for each data set): the minima; every
+    # path's pivots and 1 point per segment; the straight and the aligned line between
+    # the MST's M - 1 pairs, 2 + 2 points each
+    mst = M - 1
+    points = paths * (PIVOTS + (PIVOTS - 1) * PER_SEGMENT) + 2 * mst * (2 + LINE_POINTS)
+    forward = M * (CAL + N) + M * (CAL + NT) + points * (2 * CAL + N + NT)
+    assert s["table1"] == {"gradient": 0, "forward": forward}
+    assert s["criteria"] == {"gradient": 0, "forward": 0}  # the mini-batch maxima AutoNEB recorded
+
+
+@pytest.mark.parametrize("phase, into", [("train", 3), ("autoneb", 1.5), ("table1", 1.5)])
+def test_the_guard_stops_early_and_a_rerun_completes_the_same_row(whole, tmp_path, phase, into):
+    """A budget that ends `into` clock readings after `phase` began (the uninterrupted
+    run's timeline): the guard stops in that phase (training between two epochs; AutoNEB
+    at the first step of the first path, which the step hook interrupts; Table 1 before
+    its first evaluation), and the same command then finishes the row of the
+    uninterrupted run."""
+    _, full = whole
+    budget = full["phase_began"][phase] + gpu_paper.RESERVE_SECONDS + into
+    first = _run(tmp_path, budget=budget)
+    assert first["completed"] is False and first["phase"] == phase and first["stopped"]
+    assert first["wall_seconds"] <= budget and first["phases_done"] == list(gpu_paper.PHASES[:gpu_paper.PHASES.index(phase)])
+    assert json.loads((tmp_path / "summary.json").read_text()) == first
+    second = _run(tmp_path)
+    assert second["completed"] is True and [c["phase"] for c in second["calls"]] == [phase, "done"]
+    # the stored minima, paths and their evaluations are those of the uninterrupted run
+    assert second["minima"] == full["minima"] and second["table"]["paths"] == full["table"]["paths"]
+    assert second["row"] == full["row"] and second["stored_samples"] == full["stored_samples"]
+    # the calls together spent at least what one uninterrupted run spends
+    for name, spent in full["samples"].items():
+        assert second["total"]["samples"][name]["gradient"] >= spent["gradient"]
+
+
+def test_no_time_at_all_stops_before_the_data_and_says_so(tmp_path):
+    summary = _run(tmp_path, budget=0)
+    assert summary["completed"] is False and summary["phase"] == "data" and summary["phases_done"] == []
+    assert summary["device"] is None and summary["samples"] == {}
+
+
+def test_bad_input_is_one_line_and_exit_1(tmp_path, capsys):
+    assert gpu_paper.cli(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    assert gpu_paper.cli([*TINY, "--minima", "1", "--out", str(tmp_path)]) == 1
+    assert "at least 2 minima" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert gpu_paper.cli([*TINY, "--device", "cuda", "--out", str(tmp_path / "x")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "CUDA is not available" in err
+        assert not (tmp_path / "x").exists()  # refused before anything was written
+
+
+def test_the_command_line_exits_1_with_one_line(tmp_path):
+    done = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path / "none.npz"), "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "not found" in done.stderr
