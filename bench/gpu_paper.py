@@ -401,7 +401,8 @@ def summarise(run: _Run, args: argparse.Namespace, exp: Any, data: dict[str, Any
     pot = run.setup.potential if run.setup is not None else None
     phase = "done" if stopped is None else stopped.phase
     call = {"completed": stopped is None, "phase": phase, "stopped": None if stopped is None else str(stopped),
-            "phase_seconds": run.seconds, "phase_began": run.began, "samples": run.samples, "images_per_second": _per_second(run),
+            "phase_seconds": run.seconds, "phase_began": run.began, "samples": run.samples,
+            "images_per_second": _per_second(run),
             "wall_seconds": guard.elapsed(), "budget_seconds": guard.budget}
     calls = _previous_calls(file, run.store) + [call]
     table = run.table.to_json() if run.table is not None else None

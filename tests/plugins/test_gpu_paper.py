@@ -84,7 +84,8 @@ def test_the_samples_of_every_phase_equal_a_hand_count(whole):
     # each epoch the curves recalibrate BatchNorm on 16 images and evaluate both sets;
     # the committed minimum's energy is one mini-batch loss of the band's batch (8)
     per_minimum = {"gradient": EPOCHS * (N // TRAIN_BATCH) * TRAIN_BATCH, "forward": EPOCHS * (CAL + N + NT)}
-    assert s["train"] == {"gradient": M * per_minimum["gradient"], "forward": M * per_minimum["forward"] + M * NEB_BATCH}
+    assert s["train"] == {"gradient": M * per_minimum["gradient"],
+                          "forward": M * per_minimum["forward"] + M * NEB_BATCH}
     assert summary["stored_samples"]["train"] == {str(k): per_minimum for k in range(M)}
     # AutoNEB: the 4 cycles of the `cpu` preset at 1 step each, 3 pivots capped at 3
     # (nothing inserted); every cycle's band is evaluated at its start and after each
@@ -118,7 +119,8 @@ def test_the_guard_stops_early_and_a_rerun_completes_the_same_row(whole, tmp_pat
     budget = full["phase_began"][phase] + gpu_paper.RESERVE_SECONDS + into
     first = _run(tmp_path, budget=budget)
     assert first["completed"] is False and first["phase"] == phase and first["stopped"]
-    assert first["wall_seconds"] <= budget and first["phases_done"] == list(gpu_paper.PHASES[:gpu_paper.PHASES.index(phase)])
+    assert first["wall_seconds"] <= budget
+    assert first["phases_done"] == list(gpu_paper.PHASES[:gpu_paper.PHASES.index(phase)])
     assert json.loads((tmp_path / "summary.json").read_text()) == first
     second = _run(tmp_path)
     assert second["completed"] is True and [c["phase"] for c in second["calls"]] == [phase, "done"]
