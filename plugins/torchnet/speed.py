@@ -29,7 +29,7 @@ import torch
 
 from landscape import LandscapeError
 
-__all__ = ["Speed", "AUTOCAST_DTYPES", "COMPILE_MODES", "compiled", "CompileFallbackWarning"]
+__all__ = ["AUTOCAST_DTYPES", "COMPILE_MODES", "CompileFallbackWarning", "Speed", "compiled"]
 
 AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")

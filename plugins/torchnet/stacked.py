@@ -28,8 +28,8 @@ with dropout is trained like one alone in distribution, not in its masks.
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -43,9 +43,17 @@ from .data import BatchSampler
 from .params import flatten_parameters
 from .potential import NetworkPotential
 from .speed import Speed, compiled
-from .train import SAMPLE_CURVES, TrainConfig, TrainedMinimum, _curve_row, _optimizer, init_parameters, learning_rate
+from .train import (
+    SAMPLE_CURVES,
+    TrainConfig,
+    TrainedMinimum,
+    _curve_row,
+    _optimizer,
+    init_parameters,
+    learning_rate,
+)
 
-__all__ = ["train_stacked", "StackedNetworks"]
+__all__ = ["StackedNetworks", "train_stacked"]
 
 
 class StackedNetworks:

@@ -11,14 +11,15 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-from landscape import LandscapeError  # noqa: E402
-from landscape_plugins.torchnet.evaluate import module_metrics  # noqa: E402
-from landscape_plugins.torchnet.models import CifarResNet, make_mlp  # noqa: E402
-from landscape_plugins.torchnet.params import flatten_parameters, load_parameters  # noqa: E402
-from landscape_plugins.torchnet.potential import NetworkPotential  # noqa: E402
-from landscape_plugins.torchnet.speed import CompileFallbackWarning, Speed  # noqa: E402
-from landscape_plugins.torchnet.stacked import train_stacked  # noqa: E402
-from landscape_plugins.torchnet.train import TrainConfig, train_minimum  # noqa: E402
+from landscape_plugins.torchnet.evaluate import module_metrics
+from landscape_plugins.torchnet.models import CifarResNet, make_mlp
+from landscape_plugins.torchnet.params import flatten_parameters, load_parameters
+from landscape_plugins.torchnet.potential import NetworkPotential
+from landscape_plugins.torchnet.speed import CompileFallbackWarning, Speed
+from landscape_plugins.torchnet.stacked import train_stacked
+from landscape_plugins.torchnet.train import TrainConfig, train_minimum
+
+from landscape import LandscapeError
 
 CONFIG = TrainConfig(epochs=2, lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=16, milestones=(0.5,))
 # The compile tests use the "aot_eager" backend: it traces forward and backward as torch.compile
@@ -110,7 +111,10 @@ def test_compiled_steps_equal_the_eager_ones():
         pot = _resnet_potential(batched="loop")
         ref = train_minimum(pot, 3, CONFIG)
         m = train_minimum(pot, 3, CONFIG, speed=COMPILED)
+        s = train_stacked(pot, [3], CONFIG, speed=COMPILED)[0]
     torch.testing.assert_close(m.params, ref.params, rtol=0, atol=1e-6)
+    torch.testing.assert_close(s.params, ref.params, rtol=0, atol=1e-5)
+    torch.testing.assert_close(s.buffers["bn.running_var"], ref.buffers["bn.running_var"], rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("where", ["wrap", "call"])

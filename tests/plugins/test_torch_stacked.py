@@ -8,11 +8,12 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-from landscape import LandscapeError  # noqa: E402
-from landscape_plugins.torchnet.models import CifarResNet  # noqa: E402
-from landscape_plugins.torchnet.potential import NetworkPotential  # noqa: E402
-from landscape_plugins.torchnet.stacked import train_stacked  # noqa: E402
-from landscape_plugins.torchnet.train import TrainConfig, train_minima, train_minimum  # noqa: E402
+from landscape_plugins.torchnet.models import CifarResNet
+from landscape_plugins.torchnet.potential import NetworkPotential
+from landscape_plugins.torchnet.stacked import train_stacked
+from landscape_plugins.torchnet.train import TrainConfig, train_minima, train_minimum
+
+from landscape import LandscapeError
 
 # 48 images of 8x8 pixels, batches of 16: 3 SGD steps per epoch, 6 in all.
 CONFIG = TrainConfig(epochs=2, lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=16, milestones=(0.5,))
