@@ -118,15 +118,16 @@ def prepare(exp: Experiment) -> Setup:
 
 
 def train(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, minima: int | None = None,
-          progress: bool = False, after_commit: Callable[[str, int], None] | None = None) -> Any:
+          progress: bool = False, after_commit: Callable[[str, int], None] | None = None, **options: Any) -> Any:
     """Train minima "0".."minima-1" (default `exp.minima`) into `store`, continuing what it
-    holds (`torchnet.trainrun.train_stored`; `after_commit(name, epoch)` after every commit)."""
+    holds (`torchnet.trainrun.train_stored`; `after_commit(name, epoch)` after every commit;
+    further `options` go to `train_stored` as they are)."""
     from landscape_plugins.torchnet.trainrun import store_description, train_stored
 
     pot = setup.potential
     return train_stored(store, pot, exp.minima if minima is None else minima, setup.config, seed=exp.seed,
                         progress=progress, description=store_description(pot, "cifar", setup.options),
-                        train_source=pot.training_source, after_commit=after_commit)
+                        train_source=pot.training_source, after_commit=after_commit, **options)
 
 
 def explore_paths(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, budget: Any = None,
