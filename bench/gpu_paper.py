@@ -44,6 +44,7 @@ GPU machine: copy ../shared/data/cifar10_jpeg.npz into an ignored folder (e.g. d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -98,6 +99,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="no channel-permutation symmetry: plain straight starts, no aligned line in Table 1")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast of the network")
     p.add_argument("--channels-last", action="store_true", help="NHWC images and weights")
+    p.add_argument("--compile", default=None, metavar="MODE",
+                   help="torch.compile the network (default, reduce-overhead, max-autotune), where the cifar plugin "
+                        "has the option")
+    p.add_argument("--stacked", action="store_true",
+                   help="train the minima at once (plugins/torchnet/stacked.py), where the stored training has it")
     p.add_argument("--batched", default=None, help="auto, vmap or loop: how a band's pivots are evaluated")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (--smoke: 1)")
     p.add_argument("--force", action="store_true", help="start over (replace the store)")
@@ -108,18 +114,19 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 # --------------------------------------------------------------------------- the guard
 
 
-class OutOfTime(Exception):
-    """The next unit of work would not fit in the time left."""
+class Stopped(Exception):
+    """Why a call ended before the row: the next unit of work would not fit in the time
+    left, or (`by_user`) Ctrl-C."""
 
-    def __init__(self, phase: str, message: str):
+    def __init__(self, phase: str, message: str, by_user: bool = False):
         super().__init__(message)
-        self.phase = phase
+        self.phase, self.by_user = phase, by_user
 
 
 @dataclass
 class Guard:
     """The wall clock of one call.  `check(phase)` before a unit of work stops (raises
-    OutOfTime) when the longest unit of that phase seen so far would end past the budget
+    Stopped) when the longest unit of that phase seen so far would end past the budget
     less a reserve; `done(phase)` marks a unit's end.  `expired()` says the budget less
     the reserve is spent (a hook for work that can stop in the middle)."""
 
@@ -140,11 +147,11 @@ class Guard:
         return self.elapsed() >= self.budget - self.reserve
 
     def check(self, phase: str, what: str) -> float:
-        """The seconds spent so far, when `what` (a unit of `phase`) fits; else OutOfTime."""
+        """The seconds spent so far, when `what` (a unit of `phase`) fits; else Stopped."""
         now = self.clock() - self.began
         need = self.longest.get(phase, 0.0)
         if now + need > self.budget - self.reserve:
-            raise OutOfTime(phase, f"stopped before {what}: {now:.0f} s of {self.budget:g} s spent"
+            raise Stopped(phase, f"stopped before {what}: {now:.0f} s of {self.budget:g} s spent"
                                    + (f", the longest unit so far took {need:.0f} s" if need else ""))
         self._mark[phase] = now
         return now
@@ -221,9 +228,31 @@ def _data(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"file": file, "kind": "synthetic"}
 
 
+def _has_option(func: Callable[..., Any], name: str) -> bool:
+    import inspect
+
+    return name in inspect.signature(func).parameters
+
+
+def training_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keywords for the stored training (`trainrun.train_stored`) that the flags ask for;
+    a flag this checkout cannot honour is a one-line error, not a silent no."""
+    from landscape import LandscapeError
+    from landscape_plugins.torchnet.trainrun import train_stored
+
+    if not args.stacked:
+        return {}
+    if not _has_option(train_stored, "stacked"):
+        raise LandscapeError("--stacked: this checkout trains stored minima one at a time (train_stored has no "
+                             "stacked option yet; torchnet.train_minima(stacked=True) does not commit epochs)")
+    return {"stacked": True}
+
+
 def experiment(args: argparse.Namespace, cfg: dict[str, Any], data_file: str) -> Any:
     """The `Experiment` of this call (plugins/cifar/experiment.py)."""
+    from landscape import LandscapeError
     from landscape_plugins.cifar.experiment import Experiment
+    from landscape_plugins.cifar.potential import build_cifar
 
     potential = dict(model=cfg["model"], data=data_file, n_train=cfg["n_train"], n_test=cfg["n_test"],
                      device=cfg["device"], bf16=args.bf16, channels_last=args.channels_last,
@@ -231,6 +260,11 @@ def experiment(args: argparse.Namespace, cfg: dict[str, Any], data_file: str) ->
                      calibration_size=cfg["calibration"], batch_size=cfg["neb_batch"])
     if args.align:
         potential["align"] = True
+    if args.compile:
+        if not _has_option(build_cifar, "compile"):
+            raise LandscapeError("--compile: this checkout's cifar plugin has no compile option yet "
+                                 "(plugins/torchnet/speed.py has torch.compile for NetworkPotential)")
+        potential["compile"] = args.compile
     return Experiment(potential=potential, minima=args.minima, epochs=cfg["epochs"], train_batch=cfg["train_batch"],
                       lr=cfg["lr"], milestones=_milestones(args.milestones), preset=args.preset or _default_preset(),
                       cycle_steps=cfg["cycle_steps"], pivots=cfg["pivots"], max_pivots=cfg["max_pivots"] or None,
@@ -250,6 +284,7 @@ class _Run:
     samples: dict[str, dict[str, int]] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)  # images decoded (data phase)
     done: list[str] = field(default_factory=list)
+    current: str = PHASES[0]  # the phase in progress (or the next one)
     setup: Any = None
     training: Any = None
     exploration: Any = None
@@ -262,6 +297,7 @@ class _Run:
 def _phase(run: _Run, guard: Guard, name: str, work: Callable[[], None]) -> None:
     """Run one phase: checked before it starts, timed, and its samples counted (the
     counters of the potential: what it cost even when the guard stops it)."""
+    run.current = name
     run.began[name] = guard.check(name, f"the {name} phase")
     pot = run.setup.potential if run.setup is not None else None
     mark = pot.cost() if pot is not None else None
@@ -277,7 +313,7 @@ def _phase(run: _Run, guard: Guard, name: str, work: Callable[[], None]) -> None
     run.done.append(name)
 
 
-def _train(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
+def _train(run: _Run, guard: Guard, exp: Any, progress: bool, options: dict[str, Any]) -> None:
     """Train the missing minima; the guard looks after every committed epoch."""
     from landscape_plugins.cifar.experiment import train
 
@@ -288,7 +324,7 @@ def _train(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
         elif int(name) + 1 < exp.minima:
             guard.check("train", f"minimum {int(name) + 1}")
 
-    run.training = train(run.store, run.setup, exp, progress=progress, after_commit=after_commit)
+    run.training = train(run.store, run.setup, exp, progress=progress, after_commit=after_commit, **options)
 
 
 def _autoneb(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
@@ -312,8 +348,10 @@ def _autoneb(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
             guard.done("autoneb")
             if ex.status is ExploreStatus.COMPLETE:
                 return
-            if stop.fired or ex.status is ExploreStatus.INTERRUPTED:
-                raise OutOfTime("autoneb", "stopped a path in flight at the deadline (its finished cycles are stored)")
+            if stop.fired:
+                raise Stopped("autoneb", "stopped a path in flight at the deadline (its finished cycles are stored)")
+            if ex.status is ExploreStatus.INTERRUPTED:  # Ctrl-C, which explore caught and committed
+                raise KeyboardInterrupt
             guard.check("autoneb", "the next path")
 
 
@@ -391,7 +429,7 @@ def _totals(calls: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def summarise(run: _Run, args: argparse.Namespace, exp: Any, data: dict[str, Any], guard: Guard,
-              stopped: OutOfTime | None) -> dict[str, Any]:
+              stopped: Stopped | None) -> dict[str, Any]:
     """summary.json: how far this call got, what each phase cost, the row and the criteria."""
     import torch
 
@@ -461,9 +499,12 @@ def main(argv: list[str] | None = None, *, clock: Callable[[], float] | None = N
     os.makedirs(args.out, exist_ok=True)
     data = _data(args, cfg)
     exp = experiment(args, cfg, data["file"])
+    trained_with = training_options(args)
     run = _Run(os.path.join(args.out, "paper"))
     if args.force:
         remove_store(run.store)
+        with contextlib.suppress(FileNotFoundError):  # its calls belong to the store just removed
+            os.remove(os.path.join(args.out, "summary.json"))
     stopped = None
     try:
         def build() -> None:
@@ -476,7 +517,7 @@ def main(argv: list[str] | None = None, *, clock: Callable[[], float] | None = N
             f"{len(pot.test_data)} test images ({data['kind']}), {exp.minima} minima x {run.setup.config.epochs} "
             f"epochs; AutoNEB '{run.setup.schedule.name}' ({run.setup.schedule.total_steps} steps, batch "
             f"{pot.sampler.batch_size}); budget {args.budget_seconds:g} s")
-        _phase(run, guard, "train", lambda: _train(run, guard, exp, args.progress))
+        _phase(run, guard, "train", lambda: _train(run, guard, exp, args.progress, trained_with))
         log("minima: " + ", ".join(f"{n}: train loss {v.get('train_loss', float('nan')):.4f}, test error "
                                    f"{100 * v.get('test_error', float('nan')):.1f}%"
                                    for n, v in run.training.final.items()))
@@ -486,17 +527,22 @@ def main(argv: list[str] | None = None, *, clock: Callable[[], float] | None = N
         log(run.table.to_text())
         _phase(run, guard, "criteria", lambda: _criteria(run, args))
         log("criteria: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in run.checks.items()))
-    except OutOfTime as exc:
+    except Stopped as exc:
         stopped = exc
         log(f"out of time in phase {exc.phase}: {exc}; the store keeps what was done, run the same command again")
+    except KeyboardInterrupt:
+        stopped = Stopped(run.current, "interrupted by the user", by_user=True)
     summary = summarise(run, args, exp, data, guard, stopped)
+    if stopped is not None and stopped.by_user:
+        raise KeyboardInterrupt
     log(f"{'completed' if stopped is None else 'not completed'} in {guard.elapsed():.0f} s ("
         + ", ".join(f"{k} {v:.0f} s" for k, v in run.seconds.items()) + f"); wrote {args.out}/summary.json")
     return summary
 
 
 def cli(argv: list[str] | None = None) -> int:
-    """The command line: a bad input is one line on stderr and exit status 1."""
+    """The command line: a bad input is one line on stderr and exit status 1; Ctrl-C
+    writes the summary and exits 130."""
     from landscape import LandscapeError
 
     try:
@@ -504,6 +550,9 @@ def cli(argv: list[str] | None = None) -> int:
     except LandscapeError as exc:
         print(f"gpu_paper: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("gpu_paper: interrupted; summary.json says where, and the same command continues", file=sys.stderr)
+        return 130
     return 0
 
 

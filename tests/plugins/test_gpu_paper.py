@@ -154,3 +154,39 @@ def test_the_command_line_exits_1_with_one_line(tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path / "none.npz"), "--out",
                            str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "not found" in done.stderr
+
+
+def test_a_throughput_flag_this_checkout_cannot_honour_is_one_line(tmp_path, capsys):
+    """--stacked and --compile switch on what plugins/torchnet offers once the stored
+    training and the cifar plugin take it; until then they say so instead of ignoring it."""
+    import inspect
+
+    from landscape_plugins.cifar.potential import build_cifar
+    from landscape_plugins.torchnet.trainrun import train_stored
+
+    for flag, func, name in ((["--stacked"], train_stored, "stacked"), (["--compile", "default"], build_cifar,
+                                                                        "compile")):
+        if name in inspect.signature(func).parameters:
+            continue
+        assert gpu_paper.cli([*TINY, *flag, "--out", str(tmp_path)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and flag[0] in err
+
+
+def test_ctrl_c_writes_the_summary_and_the_same_command_continues(whole, tmp_path):
+    _, full = whole
+    ticks, at = count(), full["phase_began"]["train"] + 4  # a few readings into the training
+
+    def clock() -> float:  # Ctrl-C arrives once, at reading `at`
+        now = next(ticks)
+        if now == at:
+            raise KeyboardInterrupt
+        return float(now)
+
+    with pytest.raises(KeyboardInterrupt):
+        gpu_paper.main([*TINY, "--out", str(tmp_path)], clock=clock, log=lambda _: None)
+    stopped = json.loads((tmp_path / "summary.json").read_text())
+    assert stopped["completed"] is False and stopped["phase"] == "train"
+    assert stopped["stopped"] == "interrupted by the user"
+    again = _run(tmp_path)
+    assert again["completed"] is True and again["row"] == full["row"]
