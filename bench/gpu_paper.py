@@ -8,8 +8,8 @@ Phases, each continuing what the store DIR/paper already holds (plugins/cifar/ex
 - data: the `cifar` potential; all 50,000 / 10,000 images decoded once onto the device,
   where the training batches are cropped and flipped too.
 - train: 3 ResNet-20 minima, He et al.'s recipe (SGD 0.1, momentum 0.9, weight decay
-  1e-4, batch 128, lr /10 at 50% and 75%) shortened to `--epochs` (default 16: about
-  230 s at the 4.7 s per epoch measured on an H200 in docs/cifar.md).  The paper trains
+  1e-4, batch 128, lr /10 at 50% and 75%) shortened to `--epochs` (default 16: 3 x 16
+  epochs at the 4.7 s per epoch measured on an H200 in docs/cifar.md are 226 s).  The paper trains
   136 epochs to train loss 0.016 and 8.5% test error; 16 epochs will not reach the
   target of train loss <= 0.02 and test error <= 9%, which the criteria report.
 - autoneb: AutoNEB between the minima (Algorithm 3; with 3 minima the star and any
@@ -30,6 +30,8 @@ with the longest such unit so far, and stops when the next one would not fit: th
 store keeps every finished epoch, path cycle and evaluation, summary.json says
 `completed: false` and the phase it reached, and the same command continues.  A path
 in flight at the deadline is stopped at its next step (its finished cycles are kept).
+A unit longer than every one before it in its phase can end past the budget by the
+difference (the default leaves 60 s to a 10-minute limit).
 
 DIR/summary.json: `completed`, `phase`, `phase_seconds`, `samples` per phase (sample-
 gradients and sample-evaluations, from the potential's counters: docs/torch.md),
