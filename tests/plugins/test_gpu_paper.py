@@ -190,3 +190,16 @@ def test_ctrl_c_writes_the_summary_and_the_same_command_continues(whole, tmp_pat
     assert stopped["stopped"] == "interrupted by the user"
     again = _run(tmp_path)
     assert again["completed"] is True and again["row"] == full["row"]
+
+
+def test_a_full_run_without_any_data_file_is_one_line(tmp_path, capsys, monkeypatch):
+    from landscape_plugins.cifar import data
+
+    monkeypatch.setattr(data, "default_npz_path", lambda: None)  # as on a machine without ../shared/data
+    assert gpu_paper.cli(["--device", "cpu", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no CIFAR data" in err
+    # --smoke falls back to a synthetic data set instead (a budget of 0: nothing else runs)
+    summary = gpu_paper.main(["--smoke", "--out", str(tmp_path / "smoke"), "--budget-seconds", "0"],
+                             log=lambda _: None)
+    assert summary["data"]["kind"] == "synthetic" and Path(summary["data"]["file"]).is_file()
