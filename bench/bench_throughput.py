@@ -12,8 +12,9 @@ Two workloads on synthetic 32x32x3 images held on the device:
   vmapped step (`stacked.StackedNetworks`, as `train_stacked` runs it), counted as
   N x batch images, against N plain steps one after the other;
 - band: one `energy_and_gradient` of `--pivots` points on a batch of `--band-batch`
-  (sample-gradients per second = pivots x batch / time), with the potential's own
-  choice of vmap or loop (`batched="auto"`), under the same options.
+  (sample-gradients per second = pivots x batch / time), with each potential's own
+  choice of vmap or loop (`--batched auto`, printed beside it) or the one forced,
+  under the same options.
 
 Each configuration runs `--steps` steps between two device synchronisations; rounds
 alternate between the configurations (so machine load hits them alike) and the
@@ -101,18 +102,19 @@ def training_steps(model: str, batch: int, speeds: dict[str, Speed], stacked: in
     return steps
 
 
-def band_steps(model: str, pivots: int, batch: int, speeds: dict[str, Speed],
-               device: torch.device) -> dict[str, tuple[Callable[[], None], int]]:
-    """name -> (one energy_and_gradient of all pivots, sample-gradients it evaluates)."""
+def band_steps(model: str, pivots: int, batch: int, speeds: dict[str, Speed], device: torch.device,
+               batched: str = "auto") -> tuple[dict[str, tuple[Callable[[], None], int]], dict[str, NetworkPotential]]:
+    """name -> (one energy_and_gradient of all pivots, sample-gradients it evaluates), and
+    name -> its potential (whose `choices` say whether vmap or the loop ran)."""
     x, y = _data(batch, device, 1)
     module = build_model(model).to(device)
     x0 = flatten_parameters(module)
     points = x0 + 0.01 * torch.randn(pivots, x0.numel(), generator=torch.Generator().manual_seed(2)).to(device)
-    steps = {}
+    steps, pots = {}, {}
     for name, speed in speeds.items():
-        pot = NetworkPotential(module, (x, y), batch_size=None, speed=speed)
+        pots[name] = pot = NetworkPotential(module, (x, y), batch_size=None, speed=speed, batched=batched)
         steps[name] = ((lambda pot=pot: pot.energy_and_gradient(points)), pivots * batch)
-    return steps
+    return steps, pots
 
 
 def measure(steps: dict[str, tuple[Callable[[], None], int]], device: torch.device, per_round: int,
@@ -140,9 +142,11 @@ def measure(steps: dict[str, tuple[Callable[[], None], int]], device: torch.devi
 
 def _print(title: str, rows: dict[str, dict[str, float]]) -> None:
     print(f"\n{title}")
-    print(f"{'configuration':<36}{'ms/step':>10}{'images/s':>12}{'ratio':>8}")
+    how = "vmap or loop" if any("how" in r for r in rows.values()) else ""
+    print(f"{'configuration':<36}{'ms/step':>10}{'images/s':>12}{'ratio':>8}  {how}")
     for name, r in rows.items():
-        print(f"{name:<36}{1e3 * r['seconds_per_step']:>10.2f}{r['images_per_second']:>12.0f}{r['ratio']:>7.2f}x")
+        print(f"{name:<36}{1e3 * r['seconds_per_step']:>10.2f}{r['images_per_second']:>12.0f}{r['ratio']:>7.2f}x"
+              f"  {r.get('how', '')}")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -154,6 +158,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--band-batch", type=int, default=64, help="images per pivot in the band evaluation")
     p.add_argument("--steps", type=int, default=3, help="steps per round between two synchronisations")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--batched", default="auto", help="band evaluation: auto, vmap or loop")
     p.add_argument("--compile", action="store_true", help="also measure torch.compile (inductor)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -168,8 +173,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train = measure(training_steps(args.model, args.batch, speeds, args.stacked, device), device, args.steps,
                     args.rounds)
     _print(f"training step, batch {args.batch}", train)
-    band = measure(band_steps(args.model, args.pivots, args.band_batch, speeds, device), device, args.steps,
-                   args.rounds)
+    steps, pots = band_steps(args.model, args.pivots, args.band_batch, speeds, device, args.batched)
+    band = measure(steps, device, args.steps, args.rounds)
+    for key, row in band.items():
+        row["how"] = ",".join(sorted(set(pots[key].choices.values()))) or args.batched
     _print(f"band evaluation, {args.pivots} pivots x {args.band_batch} images (energy and gradient)", band)
     result = {"device": name, "torch": torch.__version__, "args": vars(args), "training": train, "band": band}
     if args.out:
