@@ -22,7 +22,7 @@ __all__ = ["minima_cmd", "explore_cmd", "report_cmd", "dgraph_cmd", "potential_f
 _KEPT = ("method", "schedule", "climb", "fmax", "pivots", "steps", "batch", "rule", "order")
 # Those of them that decide how each path is computed: a continuation may not change
 # them (docs/exploration.md).  A schedule is compared by its content, by the library
-# (`landscape.exploration.loop.PATH_SETTINGS`): one file may be named in two ways, or edited.
+# (`landscape.exploration.state.PATH_SETTINGS`): one file may be named in two ways, or edited.
 _PATH_OPTIONS = ("method", "climb", "fmax", "pivots", "steps")
 _DEFAULTS: dict[str, Any] = {"method": "autoneb", "schedule": None, "climb": True, "fmax": None, "pivots": None,
                              "steps": None, "batch": None, "rule": "closest", "order": "highest"}
@@ -84,7 +84,7 @@ def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: in
 
 def _stored_options(file: str) -> dict[str, Any]:
     """The CLI options an earlier `explore` recorded in the store (empty if none)."""
-    from landscape.exploration.loop import GRAPH_GROUP
+    from landscape.exploration.state import GRAPH_GROUP
     from landscape.store import Store
 
     with Store.open(file) as store:
@@ -191,7 +191,8 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
     Example: landscape explore gm --max-runs 12 --executor process
     """
     from landscape.runs.executors import make_executor
-    from landscape.exploration.loop import ExploreBudget, ExploreStatus, explore
+    from landscape.exploration.loop import explore
+    from landscape.exploration.results import ExploreBudget, ExploreStatus
     from landscape.store import Store, check_writable
 
     _check_positive(pivots=pivots, steps=steps, pairs_per_round=batch, workers=workers, max_runs=max_runs,

@@ -15,7 +15,9 @@ from landscape.optimizers.driver import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.exact import pairwise_minimax
 from landscape.runs.executors import LocalExecutor, PotentialSpec, ProcessExecutor
-from landscape.exploration.loop import ExploreBudget, ExploreStatus, edge_energy, explore, load_exploration, propose
+from landscape.exploration.loop import explore, load_exploration
+from landscape.exploration.planning import propose
+from landscape.exploration.results import ExploreBudget, ExploreStatus, edge_energy
 from landscape.graphs import is_ultrametric
 from landscape.foundations.lock import WriterLock
 from landscape.store import Store

@@ -2,7 +2,7 @@
 
 `run_experiment(store, Experiment(...))` builds the `cifar` potential, trains the
 minima into `store` (crash-safe, `torchnet.trainrun`), explores them with AutoNEB
-(`landscape.exploration.loop`, paper Algorithm 3), evaluates every path and the straight lines
+(`landscape.exploration`, paper Algorithm 3), evaluates every path and the straight lines
 and returns Table 1 (`report.table1`) with the time of each stage.  Each stage
 continues what the store already holds, so running it again after a crash resumes.
 The stages are functions of their own (`prepare`, `train`, `explore_paths`,
@@ -132,7 +132,7 @@ def train(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, minim
 
 def explore_paths(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, budget: Any = None,
                   executor: Any = None, progress: bool = False) -> Any:
-    """AutoNEB between the stored minima (`landscape.exploration.loop`, Algorithm 3), continuing
+    """AutoNEB between the stored minima (`landscape.exploration`, Algorithm 3), continuing
     what the store holds; `budget` an `ExploreBudget` (default: `exp.explore_seconds`)."""
     from landscape import ExploreBudget, explore, make_optimizer
 
