@@ -10,7 +10,7 @@ seeded Gaussian mixtures, Mueller-Brown embedded in 50 dimensions), one pair of 
 largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at the automatic spring
 (`landscape.optimizers.band.auto_spring`) and at springs 1, 0.3, 0.1 and 0.03,
 and the string method with each stepper.  A run counts when its climbing image is a
-saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.hessian.refine_saddle`)
+saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.analysis.hessian.refine_saddle`)
 from it reaches a first-order saddle whose energy differs by at most that (which saddle
 a band finds depends on where it starts; any first-order saddle on a path is an
 answer); evaluations are single-point energy+gradient evaluations

@@ -200,7 +200,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         where = f"; {stored} keeps what was committed and the same command continues it" if stored else ""
         raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
     hessian = _certificate(pot, result, certify)
-    from landscape.hessian import judge
+    from landscape.analysis.hessian import judge
 
     judged = judge(result, hessian.get("hessian", {}))
     if stored and judged.status is not result.status:
@@ -349,7 +349,7 @@ def _connect_run(pot: Any, a: Any, b: Any, a_name: str, b_name: str, out: str | 
 def _certificate(pot: Any, result: Any, refine: bool) -> dict[str, Any]:
     """What the Hessian says of the climbing image (and, with `refine`, of the saddle it
     converges to); empty when there is no climbing image or no affordable Hessian."""
-    from landscape.hessian import CERTIFY_MAX, analyse_top, refine_saddle
+    from landscape.analysis.hessian import CERTIFY_MAX, analyse_top, refine_saddle
 
     if not result.climbing or pot.stochastic or pot.dim > CERTIFY_MAX or result.path.energies is None:
         if refine:

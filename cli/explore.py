@@ -65,7 +65,7 @@ def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: in
     """
     from landscape.potentials.identity import record
     from landscape.foundations.lock import WriterLock
-    from landscape.minima import find_minima
+    from landscape.analysis.minima import find_minima
     from landscape.store import Store
 
     if not 1 <= n_starts <= 1_000_000:

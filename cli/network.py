@@ -349,7 +349,7 @@ def _lowest(r: dict[str, Any]) -> float:
 
 
 def _generic_hessian(file: str, pot: Any, minima: dict[str, Any], results: dict[str, Any], as_json: bool) -> None:
-    from landscape.hessian import analyse_minimum, analyse_top
+    from landscape.analysis.hessian import analyse_minimum, analyse_top
 
     at_minima = {m: analyse_minimum(pot, x) for m, x in minima.items()}
     at_paths = {p: {**analyse_top(pot, r), "climbing": bool(r.climbing)} for p, r in results.items()

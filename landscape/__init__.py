@@ -43,15 +43,15 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "optimizers.schedules": ("Schedule", "Cycle", "get_schedule", "load_schedule"),
     "runs.pair": ("connect", "make_optimizer"),
     "runs.stored": ("connect_stored",),
-    "minima": ("find_minima", "Minima"),
+    "analysis.minima": ("find_minima", "Minima"),
     "exploration.loop": ("explore", "load_exploration"),
     "exploration.results": ("Exploration", "ExploreBudget", "ExploreStatus"),
     "runs.executors": ("Executor", "LocalExecutor", "ProcessExecutor", "RayExecutor", "PotentialSpec", "PairTask",
                   "make_executor"),
     "store": ("Store", "remove_store", "is_store"),
     "paths.exact": ("grid_minimax", "pairwise_minimax", "Grid", "ExactPath"),
-    "hessian": ("certify", "SaddleCertificate", "refine_saddle", "dense_hessian", "lowest_modes"),
-    "graphs": ("saddle_matrix", "SaddleMatrix", "minimum_spanning_edges", "single_linkage",
+    "analysis.hessian": ("certify", "SaddleCertificate", "refine_saddle", "dense_hessian", "lowest_modes"),
+    "analysis.graphs": ("saddle_matrix", "SaddleMatrix", "minimum_spanning_edges", "single_linkage",
                "disconnectivity_tree", "is_ultrametric"),
     "dgraph": ("plot_disconnectivity",),
     "plot": ("plot_profile", "plot_plane", "save_figure"),
@@ -90,6 +90,9 @@ _MOVED: dict[str, str] = {
     "executors": "runs.executors",
     "sanity": "runs.sanity",
     "explore": "exploration.loop",
+    "hessian": "analysis.hessian",
+    "minima": "analysis.minima",
+    "graphs": "analysis.graphs",
     # end of moved modules
 }
 # Functions named like a module's old name (`landscape.connect`): importing that name

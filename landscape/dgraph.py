@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.graphs import SaddleMatrix, disconnectivity_tree
+from landscape.analysis.graphs import SaddleMatrix, disconnectivity_tree
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -162,8 +162,8 @@ def plot_disconnectivity(
     """Draw the disconnectivity graph of minima and return the Axes.
 
     Args:
-        tree_or_matrix: a :func:`~landscape.graphs.disconnectivity_tree`, or a saddle matrix
-            (:class:`~landscape.graphs.SaddleMatrix` or (n, n) array) to build one from.
+        tree_or_matrix: a :func:`~landscape.analysis.graphs.disconnectivity_tree`, or a saddle matrix
+            (:class:`~landscape.analysis.graphs.SaddleMatrix` or (n, n) array) to build one from.
         minima_energies, names: for a matrix only (a tree carries them).
         ax: Axes to draw into; a new figure if ``None`` (Agg backend when headless).
         energy_range: ``(low, high)`` y-limits; the default covers every minimum and the top

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 from landscape.dgraph import leaf_order, plot_disconnectivity  # noqa: E402
 from landscape.foundations.errors import LandscapeError  # noqa: E402
-from landscape.graphs import disconnectivity_tree, saddle_matrix  # noqa: E402
+from landscape.analysis.graphs import disconnectivity_tree, saddle_matrix  # noqa: E402
 
 MB_ENERGIES = [-146.699517, -108.166724, -80.767818]  # Mueller-Brown A, B, C
 MB_EDGES = {(0, 2): -40.664844, (2, 1): -72.248940}

@@ -30,7 +30,7 @@ def test_runs_in_flight_report_their_steps(make):
 
 def test_exploring_with_a_bar_gives_the_callers_executor_its_own_listener_back():
     from landscape.exploration.loop import explore
-    from landscape.minima import find_minima
+    from landscape.analysis.minima import find_minima
 
     pot = load_potential("three-hole")
     minima = find_minima(pot, 30, seed=0)

@@ -18,7 +18,7 @@ from landscape.runs.executors import LocalExecutor, PotentialSpec, ProcessExecut
 from landscape.exploration.loop import explore, load_exploration
 from landscape.exploration.planning import propose
 from landscape.exploration.results import ExploreBudget, ExploreStatus, edge_energy
-from landscape.graphs import is_ultrametric
+from landscape.analysis.graphs import is_ultrametric
 from landscape.foundations.lock import WriterLock
 from landscape.store import Store
 from landscape.testing import examples
@@ -367,7 +367,7 @@ def test_explore_does_not_import_ray_or_torch():
     import subprocess
     import sys
 
-    code = "import sys, landscape, landscape.exploration.loop, landscape.runs.executors, landscape.minima; " \
+    code = "import sys, landscape, landscape.exploration.loop, landscape.runs.executors, landscape.analysis.minima; " \
            "print(sorted(m for m in ('ray', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

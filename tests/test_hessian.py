@@ -1,4 +1,4 @@
-"""Saddle certificates for any potential (landscape.hessian) against independent truth:
+"""Saddle certificates for any potential (landscape.analysis.hessian) against independent truth:
 Mueller-Brown's Hessian written out by hand, LEPS's from second differences of its
 energies alone, and the 1000-D embedding, whose spectrum is the plane's plus its
 stiffness."""
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from landscape.foundations.errors import LandscapeError
-from landscape.hessian import DENSE_MAX, certify, dense_hessian, hessian_vector_products, lowest_modes, refine_saddle
+from landscape.analysis.hessian import DENSE_MAX, certify, dense_hessian, hessian_vector_products, lowest_modes, refine_saddle
 from landscape.potentials.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run
 from landscape_plugins.analytic.surfaces import MuellerBrown

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from landscape.foundations.errors import LandscapeError
-from landscape.minima import find_minima, is_minimum, random_starts
+from landscape.analysis.minima import find_minima, is_minimum, random_starts
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown, Ring, ThreeHole
 

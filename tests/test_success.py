@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from landscape.runs.pair import connect
-from landscape.hessian import analyse_top, judge
+from landscape.analysis.hessian import analyse_top, judge
 from landscape.paths.path import Path
 from landscape.potentials.potential import CountingPotential, Potential
 from landscape.potentials.registry import load_potential

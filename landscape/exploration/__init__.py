@@ -2,7 +2,7 @@
 
 Saddle energies obey the ultrametric inequality ``L_ik <= max(L_ij, L_jk)``, so any
 spanning tree of computed paths bounds every pair, and the minimum spanning tree (MST)
-of the computed paths gives the best bounds (`landscape.graphs`).  Exploration:
+of the computed paths gives the best bounds (`landscape.analysis.graphs`).  Exploration:
 
 1. Start from a star, minimum 0 (the lowest) to every other minimum, or from given
    paths; while the computed paths leave minima unconnected, connect each component to

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.graphs import Edge, SaddleMatrix, _UnionFind, saddle_matrix
+from landscape.analysis.graphs import Edge, SaddleMatrix, _UnionFind, saddle_matrix
 
 if TYPE_CHECKING:
 

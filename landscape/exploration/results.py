@@ -10,7 +10,7 @@ import numpy as np
 
 from landscape.exploration.planning import Pair
 from landscape.foundations.errors import LandscapeError
-from landscape.graphs import Edge, SaddleMatrix, clusters, disconnectivity_tree
+from landscape.analysis.graphs import Edge, SaddleMatrix, clusters, disconnectivity_tree
 from landscape.paths.path import to_numpy
 from landscape.paths.result import Result
 

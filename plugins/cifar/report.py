@@ -43,7 +43,7 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.graphs import minimum_spanning_edges
+from landscape.analysis.graphs import minimum_spanning_edges
 from landscape.potentials.identity import points_digest
 from landscape.foundations.lock import WriterLock
 from landscape.paths.result import Status

@@ -13,8 +13,8 @@ from scipy.spatial.transform import Rotation
 
 from landscape.foundations.errors import LandscapeError
 from landscape.exploration.loop import explore
-from landscape.hessian import certify
-from landscape.minima import find_minima, is_minimum
+from landscape.analysis.hessian import certify
+from landscape.analysis.minima import find_minima, is_minimum
 from landscape.potentials.potential import gradient_error
 from landscape.potentials.symmetry import align, distance
 from landscape_plugins.clusters.lj import LennardJones, icosahedron_13, truncated_octahedron_38
@@ -119,7 +119,7 @@ def test_a_loosely_converged_saddle_is_first_order_modulo_rotations(lj7_minima):
     """At fmax 0.05 a rotation's eigenvalue (-3.7e-3 here) lies far outside the relative
     zero band (2.7e-5): the symmetry's six modes are set aside by count, not by size."""
     from landscape.runs.pair import connect
-    from landscape.hessian import analyse_top
+    from landscape.analysis.hessian import analyse_top
 
     p = LennardJones(7)
     a, b = lj7_minima.coords[1], align(p, lj7_minima.coords[1], lj7_minima.coords[3])

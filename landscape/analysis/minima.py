@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.hessian import certify, minimum_problems
+from landscape.analysis.hessian import certify, minimum_problems
 from landscape.foundations.memory import require_memory
 from landscape.paths.path import to_numpy
 from landscape.potentials.potential import Potential
@@ -101,7 +101,7 @@ def is_minimum(potential: Potential, point: Any) -> bool:
     """Whether the Hessian at `point` is positive definite beyond the zero modes of the
     potential's continuous symmetry (six for a cluster in space): no negative
     eigenvalue, and no more near-zero ones than the symmetry explains (a flat direction
-    otherwise: a detached atom, a plateau).  `landscape.hessian.minimum_problems`."""
+    otherwise: a detached atom, a plateau).  `landscape.analysis.hessian.minimum_problems`."""
     return not minimum_problems(certify(potential, point))
 
 
