@@ -168,7 +168,7 @@ def picture_name(store: str, out: str | None, suffix: str) -> str:
     checked (folder, format) before any work."""
     import os
 
-    from landscape.plot import figure_name
+    from landscape.plotting.figures import figure_name
 
     return figure_name(out or os.path.splitext(store.rstrip("/"))[0] + f"-{suffix}.png")
 

@@ -435,7 +435,7 @@ def demo_cmd(out_dir: str, as_json: bool) -> None:
     \b
     Example: landscape demo --out-dir landscape-demo
     """
-    from landscape.plot import plot_plane, plot_profile, save_figure
+    from landscape.plotting.figures import plot_plane, plot_profile, save_figure
     from landscape.potentials.registry import load_potential
     from landscape.runs.stored import connect_stored
 

@@ -341,7 +341,7 @@ def dgraph_cmd(file: str, out: str | None, dpi: int, order: str, levels: int | N
     Example: landscape plot dgraph gm --figure gm-dgraph.pdf
     """
     from landscape.exploration.loop import load_exploration
-    from landscape.plot import save_figure
+    from landscape.plotting.figures import save_figure
     from landscape.store import Store
 
     out = picture_name(file, out, "dgraph")

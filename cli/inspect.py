@@ -100,7 +100,7 @@ def plot_profile_cmd(file: str, path_name: str | None, out: str | None, dpi: int
     \b
     Example: landscape plot profile mb --path A-B
     """
-    from landscape.plot import plot_profile, save_figure
+    from landscape.plotting.figures import plot_profile, save_figure
 
     out = picture_name(file, out, "profile")
     with _open(file) as store:
@@ -124,7 +124,7 @@ def plot_plane_cmd(file: str, out: str | None, dpi: int) -> None:
     \b
     Example: landscape plot plane mb --figure mb-plane.svg
     """
-    from landscape.plot import plot_plane, save_figure
+    from landscape.plotting.figures import plot_plane, save_figure
 
     from .explore import potential_from_description
 

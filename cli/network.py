@@ -217,7 +217,7 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
     \b
     Example: landscape evaluate mlp --path 0-1
     """
-    from landscape.plot import figure_name
+    from landscape.plotting.figures import figure_name
     from landscape.store import Store
 
     if not 0 <= per_segment <= _MAX_PER_SEGMENT:

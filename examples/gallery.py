@@ -4,7 +4,7 @@
 
 Each picture is made by the command docs/gallery.md shows beside it, in a scratch
 folder, then copied into docs/img/gallery/.  Look at them after any change to
-`landscape/plot.py` or a plugin's figures.
+`landscape/plotting/figures.py` or a plugin's figures.
 """
 from __future__ import annotations
 

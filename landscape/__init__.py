@@ -53,8 +53,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "analysis.hessian": ("certify", "SaddleCertificate", "refine_saddle", "dense_hessian", "lowest_modes"),
     "analysis.graphs": ("saddle_matrix", "SaddleMatrix", "minimum_spanning_edges", "single_linkage",
                "disconnectivity_tree", "is_ultrametric"),
-    "dgraph": ("plot_disconnectivity",),
-    "plot": ("plot_profile", "plot_plane", "save_figure"),
+    "plotting.dgraph": ("plot_disconnectivity",),
+    "plotting.figures": ("plot_profile", "plot_plane", "save_figure"),
     "potentials.symmetry": ("Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "compare_lines"),
     "paths.geometry": ("redistribute",),
     "potentials.host": ("host_job",),
@@ -93,6 +93,8 @@ _MOVED: dict[str, str] = {
     "hessian": "analysis.hessian",
     "minima": "analysis.minima",
     "graphs": "analysis.graphs",
+    "plot": "plotting.figures",
+    "dgraph": "plotting.dgraph",
     # end of moved modules
 }
 # Functions named like a module's old name (`landscape.connect`): importing that name

@@ -10,7 +10,7 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from landscape.dgraph import leaf_order, plot_disconnectivity  # noqa: E402
+from landscape.plotting.dgraph import leaf_order, plot_disconnectivity  # noqa: E402
 from landscape.foundations.errors import LandscapeError  # noqa: E402
 from landscape.analysis.graphs import disconnectivity_tree, saddle_matrix  # noqa: E402
 

@@ -161,8 +161,8 @@ class Exploration:
         return disconnectivity_tree(self.matrix, self.energies, list(self.names))
 
     def plot(self, **kwargs: Any) -> Axes:
-        """The disconnectivity graph (see `landscape.dgraph.plot_disconnectivity`)."""
-        from landscape.dgraph import plot_disconnectivity
+        """The disconnectivity graph (see `landscape.plotting.dgraph.plot_disconnectivity`)."""
+        from landscape.plotting.dgraph import plot_disconnectivity
 
         return plot_disconnectivity(self.disconnectivity_tree(), **kwargs)
 

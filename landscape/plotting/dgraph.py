@@ -7,7 +7,7 @@ Joins sit at their exact saddle energies: optional ``levels`` are dotted guide l
 never a grid joins are rounded to, and no minimum is ever dropped (pele drops those that
 join only through its top level).
 
-matplotlib is imported inside the functions, so ``import landscape.dgraph`` stays light.
+matplotlib is imported inside the functions, so ``import landscape.plotting.dgraph`` stays light.
 
 The drawn artists carry gids, for inspection and styling:
 ``"dgraph-minima"`` (LineCollection, one vertical segment per minimum in index order,
