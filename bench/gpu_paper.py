@@ -61,7 +61,7 @@ FULL = dict(model="resnet20", n_train=0, n_test=0, epochs=16, train_batch=128, l
             cycle_steps=None, pivots=None, max_pivots=15, per_segment=2, line_points=9, calibration=2048,
             eval_batch=2048, device="auto")
 SMOKE = dict(model="resnet8-w4", n_train=300, n_test=200, epochs=2, train_batch=50, lr=0.05, neb_batch=16,
-             cycle_steps=2, pivots=3, max_pivots=4, per_segment=1, line_points=3, calibration=64, eval_batch=512,
+             cycle_steps=1, pivots=3, max_pivots=4, per_segment=1, line_points=3, calibration=64, eval_batch=512,
              device="cpu")
 #: Draxler et al. 2018, Table 1, ResNet-20 on CIFAR-10 (Min. and Sadd.).
 PAPER_ROW = {"train_loss_min": 0.016, "train_loss_sadd": 0.032, "test_loss_min": 0.36, "test_loss_sadd": 0.38,
