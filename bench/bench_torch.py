@@ -13,7 +13,7 @@ with `batched="auto"` (which measures both strategies once and keeps the faster;
 "chosen" column): a string-method step (SGD, what AutoNEB runs) and an NEB step (the
 defaults: FIRE 2.0, automatic spring), each with the path maths on torch tensors (what
 an accelerator runs) and on the host numpy views that `connect` uses for a CPU
-network (`landscape.potentials.host`).  The difference to the bare call is what the path maths
+network (`landscape.paths.host`).  The difference to the bare call is what the path maths
 costs on top of forward + backward.  Timings are medians over `--repeats` rounds
 after a warm-up; within a round the measurements alternate, so that machine load
 affects them alike.

@@ -57,7 +57,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "plotting.figures": ("plot_profile", "plot_plane", "save_figure"),
     "potentials.symmetry": ("Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "compare_lines"),
     "paths.geometry": ("redistribute",),
-    "potentials.host": ("host_job",),
+    "paths.host": ("host_job",),
     "testing": ("check_potential", "check_optimizer"),
 }
 _HOME_OF: dict[str, str] = {name: home for home, names in _HOMES.items() for name in names}
@@ -72,7 +72,7 @@ _MOVED: dict[str, str] = {
     "lock": "foundations.lock",
     "potential": "potentials.potential",
     "guard": "potentials.guard",
-    "host": "potentials.host",
+    "host": "paths.host",
     "symmetry": "potentials.symmetry",
     "identity": "potentials.identity",
     "registry": "potentials.registry",
@@ -88,7 +88,7 @@ _MOVED: dict[str, str] = {
     "steplog": "optimizers.steplog",
     "connect": "runs.pair",
     "executors": "runs.executors",
-    "sanity": "runs.sanity",
+    "sanity": "paths.sanity",
     "explore": "exploration.loop",
     "hessian": "analysis.hessian",
     "minima": "analysis.minima",

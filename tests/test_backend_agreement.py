@@ -1,7 +1,7 @@
 """The band's path maths gives the same steps on numpy and on torch (float64): one
 implementation over the array API, so a network's path on an accelerator never leaves
 it and never changes its answer by doing so; on CPU tensors `connect` steps on numpy
-views (landscape.potentials.host), bit for bit the numpy steps."""
+views (landscape.paths.host), bit for bit the numpy steps."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +10,7 @@ import pytest
 from landscape.foundations.arrays import namespace
 from landscape.runs.pair import connect, plan
 from landscape.optimizers.driver import Budget, optimize
-from landscape.potentials.host import HostArrays, on_host
+from landscape.paths.host import HostArrays, on_host
 from landscape.potentials.potential import Potential
 from landscape.optimizers.steppers import stepper_from_config
 
@@ -40,7 +40,7 @@ class _Valley(Potential):
 
 def _steps(pot, method, stepper, host_path_maths):
     """The pivots after every step: through `connect` (which steps a CPU tensor potential
-    on host numpy views, landscape.potentials.host) or through `optimize` on the potential's own
+    on host numpy views, landscape.paths.host) or through `optimize` on the potential's own
     arrays (what a GPU potential gets)."""
     a, b = np.array([-1.0, 0.5, 0.2, 0.1]), np.array([1.0, 0.5, -0.2, -0.1])
     seen: list = []

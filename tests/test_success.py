@@ -11,7 +11,7 @@ from landscape.paths.path import Path
 from landscape.potentials.potential import CountingPotential, Potential
 from landscape.potentials.registry import load_potential
 from landscape.paths.result import Status
-from landscape.runs.sanity import bounds_problem, rise_problem
+from landscape.paths.sanity import bounds_problem, rise_problem
 
 
 class DoubleWell(Potential):

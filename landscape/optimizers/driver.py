@@ -20,7 +20,7 @@ from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.paths.path import Path, Profile, dense_fractions, merge_profile, to_numpy
 from landscape.potentials.potential import Potential, add_samples, samples_since
 from landscape.paths.result import CycleRecord, Result, Status
-from landscape.runs.sanity import bounds_problem, rise_problem
+from landscape.paths.sanity import bounds_problem, rise_problem
 
 __all__ = ["Budget", "optimize", "StepCallback", "CycleCallback"]
 
@@ -151,7 +151,7 @@ _JUDGED = (Status.CONVERGED, Status.SCHEDULE_DONE, Status.MAX_STEPS, Status.MAX_
 
 def _check_sane(result: Result, potential: Potential, start: Path, per_segment: int) -> Result:
     """`result`, or the same marked DIVERGED when its highest point rose above the
-    starting path's or left the potential's declared bounds (`landscape.runs.sanity`).
+    starting path's or left the potential's declared bounds (`landscape.paths.sanity`).
     A mini-batch loss is left alone: its energies differ from batch to batch."""
     if result.status not in _JUDGED or potential.stochastic or result.path.energies is None:
         return result

@@ -4,7 +4,7 @@ A potential evaluates many points at once: `energy(x)` maps (n, dim) -> (n,) and
 `energy_and_gradient(x)` maps (n, dim) -> ((n,), (n, dim)).  Arrays may be numpy
 arrays or torch tensors; a potential returns arrays of the kind it was given (or of
 its own device for network potentials), so path maths on an accelerator never leaves
-it (on CPU tensors `connect` steps on numpy views instead: landscape.potentials.host).
+it (on CPU tensors `connect` steps on numpy views instead: landscape.paths.host).
 Counting, caching, chunking and gradient checks are wrappers, not built-ins.
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Potential(ABC):
     saddles: Mapping[str, Any] = {}
     #: Axis-aligned box ((xmin, xmax), (ymin, ymax)) for 2D grids and plots, or None;
     #: a band whose highest point ends more than one box width outside it (and outside
-    #: its starting path) is no success (`landscape.runs.sanity`).
+    #: its starting path) is no success (`landscape.paths.sanity`).
     bounds: tuple[tuple[float, float], ...] | None = None
     #: True when energies change from call to call (mini-batch losses): bands then
     #: evaluate their fixed ends together with the moving pivots, on the same batch.

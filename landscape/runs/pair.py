@@ -14,7 +14,7 @@ import numpy as np
 from landscape.optimizers.driver import Budget, CycleCallback, StepCallback, optimize
 from landscape.foundations.arrays import device, namespace
 from landscape.foundations.errors import LandscapeError
-from landscape.potentials.host import host_job
+from landscape.paths.host import host_job
 from landscape.potentials.identity import points_digest
 from landscape.foundations.memory import require_memory
 from landscape.optimizers.autoneb import AutoNEB

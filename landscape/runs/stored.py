@@ -32,7 +32,7 @@ from landscape.runs.pair import Plan, plan
 from landscape.optimizers.driver import Budget, StepCallback, optimize
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.foundations.files import store_path
-from landscape.potentials.host import host_job
+from landscape.paths.host import host_job
 from landscape.potentials.identity import differences, record, require_same, same_points
 from landscape.foundations.lock import WriterLock
 from landscape.optimizers.autoneb import AutoNEB, AutoNEBState

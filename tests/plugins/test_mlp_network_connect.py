@@ -43,7 +43,7 @@ def test_mlp_plugin_builds_trained_minima(mlp):
 
 
 def test_mlp_connect_runs_unchanged_with_its_path_maths_on_the_host(mlp):
-    """On a CPU network the band steps on numpy views of its tensors (landscape.potentials.host):
+    """On a CPU network the band steps on numpy views of its tensors (landscape.paths.host):
     the network's own dtype, no copies; only an accelerator keeps the path a tensor."""
     a, b = mlp.minimum("0"), mlp.minimum("1")
     sched = Schedule("test", tuple(Cycle(100, SGD(lr=0.1, momentum=0.9)) for _ in range(3)))
