@@ -184,7 +184,7 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         settings["check_per_segment"] = check_per_segment
     progress = want_progress(progress)
     from landscape.runs.pair import check_endpoints
-    from landscape.paths.endpoints import check_and_relax
+    from landscape.optimizers.endpoints import check_and_relax
 
     # An --init path is used as it is: its ends are checked and reported, never moved.
     a, b, ends = check_and_relax(pot, *check_endpoints(pot, a, b), relax=relax_ends and rows is None)

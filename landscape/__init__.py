@@ -80,7 +80,7 @@ _MOVED: dict[str, str] = {
     "geometry": "paths.geometry",
     "result": "paths.result",
     "climber": "paths.climber",
-    "endpoints": "paths.endpoints",
+    "endpoints": "optimizers.endpoints",
     "exact": "paths.exact",
     "steppers": "optimizers.steppers",
     "schedules": "optimizers.schedules",

@@ -1,4 +1,4 @@
-"""Ends that are not minima: measured, relaxed by default, reported (landscape.paths.endpoints)."""
+"""Ends that are not minima: measured, relaxed by default, reported (landscape.optimizers.endpoints)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from landscape.paths.endpoints import GTOL, RELAX_GTOL, check_and_relax
+from landscape.optimizers.endpoints import GTOL, RELAX_GTOL, check_and_relax
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import Potential
 from landscape_cli.testing import error_line, invoke, run
