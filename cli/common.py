@@ -10,7 +10,7 @@ import click
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 
 __all__ = ["LandscapeGroup", "named", "RENAMED", "potential_options", "build_potential", "resolve_point", "emit", "json_number",

@@ -319,7 +319,7 @@ def _aligned_end(pot: Any, a: Any, b: Any) -> tuple[Any, dict[str, float]]:
     """(the end's image closest to the start, distances before and after)."""
     import numpy as np
 
-    from landscape.paths.path import to_numpy
+    from landscape.foundations.arrays import to_numpy
     from landscape.potentials.symmetry import align, symmetry_of
 
     if symmetry_of(pot) is None:
@@ -359,7 +359,7 @@ def _certificate(pot: Any, result: Any, refine: bool) -> dict[str, Any]:
         return {}
     import numpy as np
 
-    from landscape.paths.path import to_numpy
+    from landscape.foundations.arrays import to_numpy
 
     # A Hessian that cannot be formed (a NaN gradient near the top) loses only this
     # report, never the band: it is marked unavailable, with the reason.

@@ -17,7 +17,8 @@ import numpy as np
 
 from landscape.optimizers.driver import Budget, optimize
 from landscape.optimizers.base import PathOptimizer
-from landscape.paths.path import Path, to_numpy
+from landscape.paths.path import Path
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential, gradient_error
 from landscape.paths.result import Result, Status
 from landscape.foundations.values import seeded

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 from landscape.paths.result import Status
 from landscape.potentials.symmetry import symmetry_of

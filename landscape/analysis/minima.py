@@ -19,7 +19,7 @@ import numpy as np
 from landscape.foundations.errors import LandscapeError
 from landscape.analysis.hessian import certify, minimum_problems
 from landscape.foundations.memory import require_memory
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 from landscape.potentials.symmetry import distance
 from landscape.foundations.values import seeded

@@ -11,7 +11,7 @@ import numpy as np
 from landscape.exploration.planning import Pair
 from landscape.foundations.errors import LandscapeError
 from landscape.analysis.graphs import Edge, SaddleMatrix, clusters, disconnectivity_tree
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.paths.result import Result
 
 if TYPE_CHECKING:

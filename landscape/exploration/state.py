@@ -11,7 +11,7 @@ from landscape.exploration.planning import ExplorePlan, Pair, ordered_pair
 from landscape.exploration.results import path_name
 from landscape.foundations.errors import LandscapeError
 from landscape.analysis.graphs import single_linkage
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.paths.result import Result, Status
 from landscape.potentials.identity import record, require_same, same_points
 from landscape.potentials.potential import Potential

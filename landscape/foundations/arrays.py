@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace, device as _compat_device
 
-__all__ = ["namespace", "device", "host_scalars"]
+__all__ = ["namespace", "device", "host_scalars", "to_numpy"]
 
 
 def namespace(*arrays: Any) -> Any:
@@ -45,3 +45,9 @@ def host_scalars(values: Any) -> np.ndarray:
     host = [i for i in range(len(values)) if i not in set(on_device)]
     out[host] = [float(values[i]) for i in host]
     return out
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A host numpy copy of a numpy array or (possibly GPU) torch tensor."""
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)

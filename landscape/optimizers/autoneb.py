@@ -14,7 +14,8 @@ import numpy as np
 
 from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import Path, dense_fractions, to_numpy
+from landscape.paths.path import Path, dense_fractions
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 from landscape.paths.result import CycleRecord, Status
 from landscape.optimizers.schedules import Schedule, get_schedule, levelled

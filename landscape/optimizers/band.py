@@ -17,7 +17,8 @@ from landscape.foundations.arrays import host_scalars
 from landscape.foundations.arrays import namespace as array_namespace
 from landscape.paths.climber import ClimberCheck, check_climber
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import Path, to_numpy
+from landscape.paths.path import Path
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 from landscape.paths.result import Status
 from landscape.optimizers.steppers import FIRE2, Stepper

@@ -17,7 +17,8 @@ from landscape.foundations.arrays import host_scalars
 from landscape.paths.climber import climber_energy
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.base import OptimizerState, PathOptimizer
-from landscape.paths.path import Path, Profile, dense_fractions, merge_profile, to_numpy
+from landscape.paths.path import Path, Profile, dense_fractions, merge_profile
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential, add_samples, samples_since
 from landscape.paths.result import CycleRecord, Result, Status
 from landscape.paths.sanity import bounds_problem, rise_problem

@@ -25,7 +25,7 @@ import numpy as np
 
 from landscape.foundations.arrays import namespace
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 from landscape.optimizers.steppers import FIRE
 

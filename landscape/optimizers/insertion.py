@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.arrays import namespace as array_namespace
-from landscape.paths.path import Path, to_numpy
+from landscape.paths.path import Path
+from landscape.foundations.arrays import to_numpy
 
 __all__ = ["insert_pivots", "insert_at_segment"]
 

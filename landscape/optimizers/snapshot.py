@@ -14,7 +14,8 @@ import numpy as np
 
 from landscape.foundations.arrays import host_scalars
 from landscape.foundations.errors import DamagedCheckpoint
-from landscape.paths.path import Path, to_numpy
+from landscape.paths.path import Path
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 
 __all__ = ["band_snapshot", "band_restore", "SNAPSHOT_ARRAYS", "SNAPSHOT_NUMBERS"]

@@ -14,7 +14,7 @@ from typing import IO, Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 
 __all__ = ["StepLog", "COLUMNS"]
 

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.arrays import device
-from landscape.paths.path import Path, to_numpy
+from landscape.paths.path import Path
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential, PotentialWrapper
 
 __all__ = ["HostArrays", "on_host", "host_job"]

@@ -7,19 +7,15 @@ from typing import Any
 import numpy as np
 from landscape.foundations.arrays import device as _device
 from landscape.foundations.arrays import namespace as array_namespace
+from landscape.foundations.arrays import to_numpy
 
 from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import Potential
 
-__all__ = ["Path", "Profile", "to_numpy", "dense_fractions", "merge_profile"]
+__all__ = ["Path", "Profile", "dense_fractions", "merge_profile"]
 
 
-def to_numpy(x: Any) -> np.ndarray:
-    """A host numpy copy of a numpy array or (possibly GPU) torch tensor."""
-    if hasattr(x, "detach"):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 @dataclass(frozen=True)

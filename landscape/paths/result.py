@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from landscape.paths.climber import climber_energy, climber_tolerance
-from landscape.paths.path import Path, Profile, to_numpy
+from landscape.paths.path import Path, Profile
+from landscape.foundations.arrays import to_numpy
 
 __all__ = ["Status", "CycleRecord", "Result"]
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.paths.path import Path, to_numpy
+from landscape.paths.path import Path
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 
 __all__ = ["RISE_RTOL", "rise_tolerance", "rise_problem", "bounds_problem"]

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import Path, Profile, to_numpy
+from landscape.paths.path import Path, Profile
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 
 __all__ = ["plot_profile", "plot_plane", "save_figure"]

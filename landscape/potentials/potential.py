@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 
 if TYPE_CHECKING:
     from landscape.potentials.symmetry import Symmetry
 
 __all__ = [
+    "check_point",
     "Potential",
     "PotentialWrapper",
     "CountingPotential",
@@ -305,3 +307,12 @@ def gradient_error(potential: Potential, x: Any, eps: float = 1e-6) -> float:
         fd[:, j] = (np.asarray(potential.energy(x + step)) - np.asarray(potential.energy(x - step))) / (2 * eps)
     scale = np.maximum(np.linalg.norm(g, axis=1), 1.0)
     return float(np.max(np.linalg.norm(g - fd, axis=1) / scale))
+
+def check_point(potential: Potential, point: Any, label: str) -> np.ndarray:
+    """A point as a host float64 vector of the potential's dimension, finite; one-line errors."""
+    host = np.asarray(to_numpy(point), dtype=np.float64)
+    if host.shape != (potential.dim,):
+        raise LandscapeError(f"{label} point has shape {host.shape}, the potential needs ({potential.dim},)")
+    if not np.all(np.isfinite(host)):
+        raise LandscapeError(f"{label} point contains NaN or infinite coordinates")
+    return host

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
+from landscape.potentials.potential import check_point
 
 __all__ = ["Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "images", "line_energies",
            "compare_lines"]
@@ -62,8 +63,6 @@ def symmetry_of(potential: Any) -> Symmetry | None:
 
 
 def _point(potential: Any, x: Any, label: str) -> np.ndarray:
-    from landscape.runs.pair import check_point  # lazily: connect imports the optimizers
-
     return check_point(potential, x, label)
 
 

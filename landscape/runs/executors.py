@@ -26,7 +26,7 @@ import numpy as np
 from landscape.optimizers.driver import Budget
 from landscape.foundations.errors import LandscapeError, collapse
 from landscape.optimizers.base import PathOptimizer
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 from landscape.paths.result import Result
 

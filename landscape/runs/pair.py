@@ -20,13 +20,14 @@ from landscape.foundations.memory import require_memory
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
 from landscape.optimizers.base import PathOptimizer
-from landscape.paths.path import Path, to_numpy
-from landscape.potentials.potential import Potential
+from landscape.paths.path import Path
+from landscape.foundations.arrays import to_numpy
+from landscape.potentials.potential import Potential, check_point
 from landscape.paths.result import Result
 from landscape.optimizers.schedules import Schedule, get_schedule, with_climbing
 from landscape.optimizers.steppers import Stepper
 
-__all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "check_point", "plan", "Plan"]
+__all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "plan", "Plan"]
 
 METHODS = ("neb", "string", "autoneb")
 
@@ -85,14 +86,6 @@ def make_optimizer(
     return AutoNEB(schedule=sched, band=inner, **autoneb)
 
 
-def check_point(potential: Potential, point: Any, label: str) -> np.ndarray:
-    """A point as a host float64 vector of the potential's dimension, finite; one-line errors."""
-    host = np.asarray(to_numpy(point), dtype=np.float64)
-    if host.shape != (potential.dim,):
-        raise LandscapeError(f"{label} point has shape {host.shape}, the potential needs ({potential.dim},)")
-    if not np.all(np.isfinite(host)):
-        raise LandscapeError(f"{label} point contains NaN or infinite coordinates")
-    return host
 
 
 def check_endpoints(potential: Potential, start: Any, end: Any) -> tuple[Any, Any]:

@@ -37,7 +37,8 @@ from landscape.potentials.identity import differences, record, require_same, sam
 from landscape.foundations.lock import WriterLock
 from landscape.optimizers.autoneb import AutoNEB, AutoNEBState
 from landscape.optimizers.base import OptimizerState, PathOptimizer
-from landscape.paths.path import Path, to_numpy
+from landscape.paths.path import Path
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential, add_samples, samples_since
 from landscape.paths.result import Result, Status
 from landscape.store import Store, remove_store, vacant

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 
 __all__ = ["dumps", "decode", "set_attrs", "get_attrs", "one_line", "now", "library_versions",
            "check_name", "validate_json"]

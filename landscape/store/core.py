@@ -22,7 +22,7 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.paths.result import CycleRecord, Result, Status
 from landscape.store.check import check_store
 from landscape.store.codec import check_name, decode, dumps, get_attrs, library_versions, now, one_line, set_attrs, validate_json

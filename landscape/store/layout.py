@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.paths.path import Path, Profile, to_numpy
+from landscape.paths.path import Path, Profile
+from landscape.foundations.arrays import to_numpy
 from landscape.paths.result import CycleRecord, Result, Status
 
 __all__ = ["SCHEMA_VERSION", "FORMAT", "CHUNK_BYTES", "PATH_ATTRS", "CYCLE_ARRAYS", "CYCLE_ATTRS",

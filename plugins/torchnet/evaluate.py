@@ -31,7 +31,7 @@ from torch.func import functional_call, vmap
 
 from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 
 from .params import load_parameters
 from .potential import NetworkPotential

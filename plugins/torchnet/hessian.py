@@ -31,7 +31,7 @@ from torch.func import grad, jvp, vjp, vmap
 from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
 from landscape.analysis.hessian import saddle_warnings  # noqa: F401 - generic, re-exported here
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 
 from .invariances import invariance_directions
 from .potential import NetworkPotential

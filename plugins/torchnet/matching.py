@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.potentials.symmetry import Symmetry
 
 from .permspec import (Group, PermutationSpec, Slot, densenet_spec, mlp_spec, permutation_spec,  # noqa: F401

@@ -34,7 +34,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.potentials.identity import differences, record, require_same, shown
 from landscape.foundations.lock import WriterLock
-from landscape.paths.path import to_numpy
+from landscape.foundations.arrays import to_numpy
 from landscape.runs.stored import discard_if_empty
 from landscape.store import Store, vacant
 

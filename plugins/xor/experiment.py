@@ -29,7 +29,8 @@ from landscape.optimizers.driver import optimize
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
-from landscape.paths.path import Path, to_numpy
+from landscape.paths.path import Path
+from landscape.foundations.arrays import to_numpy
 from landscape.optimizers.schedules import Cycle, Schedule
 from landscape.optimizers.steppers import FIRE
 from landscape_plugins.torchnet.evaluate import evaluate_path
