@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 from torch import nn  # noqa: E402
 
-from landscape.runs.stored import pair as connect  # noqa: E402
+from landscape import connect  # noqa: E402
 from landscape.optimizers.driver import Budget  # noqa: E402
 from landscape.optimizers.steppers import SGD  # noqa: E402
 from landscape.optimizers.schedules import Cycle, Schedule  # noqa: E402
