@@ -25,7 +25,7 @@ and evaluation is committed); --force starts over.  Measured numbers: docs/cifar
 
 Other AutoNEB schedules on the same minima, without training them again:
 
-    python examples/cifar_reduced.py --out out/fast --minima-from out/reduced-paper/cifar-reduced --schedule fast
+    python examples/cifar_reduced.py --out out/tenth --minima-from out/reduced-paper/cifar-reduced --schedule tenth
 
 copies the minima of an earlier run's store bit for bit (checked at the end) into a
 fresh store and runs AutoNEB with `--schedule` (`paper` scaled by `--fraction`, another
@@ -57,8 +57,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fraction", type=float, default=DEFAULTS["fraction"],
                    help="AutoNEB: the paper's 14 cycles with this fraction of their steps (0.05: 800 steps)")
     p.add_argument("--schedule", default=DEFAULTS["schedule"],
-                   help="AutoNEB schedule: paper (its 14 cycles times --fraction), another preset of "
-                        "recipes.AUTONEB_PRESETS, or a schedule JSON file")
+                   help="AutoNEB schedule: paper (its 14 cycles times --fraction), tenth (the same at a "
+                        "tenth of the batch and learning rates), another preset of recipes.AUTONEB_PRESETS, "
+                        "or a schedule JSON file")
     p.add_argument("--neb-batch", type=int, default=None,
                    help=f"images per AutoNEB loss evaluation (default: the preset's, else {DEFAULTS['neb_batch']})")
     p.add_argument("--minima-from", default="", metavar="STORE",
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
     from landscape_plugins.cifar.claim import criteria, cycle_curves, gradient_norms
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
     from landscape_plugins.cifar.potential import build_cifar
-    from landscape_plugins.cifar.recipes import AUTONEB_PRESETS, scaled_schedule
+    from landscape_plugins.cifar.recipes import AUTONEB_PRESETS, TENTH, scaled_schedule, tenth_schedule
     from landscape_plugins.cifar.report import write_figures
     from landscape_plugins.torchnet.trainrun import copy_minima, store_description
     from landscape import Store, load_schedule, remove_store
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> dict:
         remove_store(store)
     if args.schedule == "paper":
         preset, batch = scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"), None
+    elif args.schedule == "tenth":  # scaled as paper is: a tenth of its samples per pivot
+        preset, batch = tenth_schedule(args.fraction), int(DEFAULTS["neb_batch"] * TENTH)
     elif args.schedule in AUTONEB_PRESETS:
         preset, batch = args.schedule, AUTONEB_PRESETS[args.schedule][1]
     else:

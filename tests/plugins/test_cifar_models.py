@@ -23,11 +23,13 @@ from landscape_plugins.cifar.models import (  # noqa: E402
 from landscape_plugins.cifar.recipes import (  # noqa: E402
     AUTONEB_PRESETS,
     DENSENET_RECIPE,
+    TENTH,
     RESNET_RECIPE,
     autoneb_preset,
     cpu_schedule,
     paper_batch_size,
     scaled_schedule,
+    tenth_schedule,
     training_recipe,
 )
 
@@ -173,3 +175,23 @@ def test_autoneb_presets_follow_the_paper():
         autoneb_preset("resnet20", "fast")
     with pytest.raises(LandscapeError):
         scaled_schedule(0)
+
+
+def _per_pivot(schedule, batch):
+    """Sample-gradients one pivot costs over the whole schedule."""
+    return schedule.total_steps * batch
+
+
+@pytest.mark.parametrize("model", ["resnet20", "resnet56", "densenet40-k12"])
+def test_tenth_preset_costs_a_tenth_of_the_paper_per_pivot(model):
+    paper, paper_batch = autoneb_preset(model, "paper")
+    tenth, tenth_batch = autoneb_preset(model, "tenth")
+    assert tenth_batch == int(paper_batch * TENTH) and _per_pivot(tenth, tenth_batch) <= _per_pivot(paper, paper_batch) / 10
+    # the same SGD noise per step: learning rate over batch as the paper's, cycle by cycle
+    assert [c.stepper.step_size / tenth_batch for c in tenth.cycles] == pytest.approx(
+        [c.stepper.step_size / paper_batch for c in paper.cycles], rel=0.03)
+    # and at the reduced run's fraction and batch (examples/cifar_reduced.py --schedule tenth)
+    for fraction in (0.05, 0.01):
+        cheap = tenth_schedule(fraction)
+        assert _per_pivot(cheap, int(100 * TENTH)) <= _per_pivot(scaled_schedule(fraction), 100) / 10
+    assert paper.to_config() == get_schedule("paper").to_config()  # paper unchanged beside it
