@@ -20,7 +20,8 @@ from landscape.potentials.potential import Potential
 from landscape.paths.result import CycleRecord, Status
 from landscape.optimizers.schedules import Schedule, get_schedule, levelled
 from landscape.foundations.arrays import host_scalars
-from landscape.optimizers.band import BandState, ElasticBand, StringMethod
+from landscape.optimizers.band import ElasticBand, StringMethod
+from landscape.optimizers.snapshot import BandState
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.optimizers.insertion import insert_pivots
 

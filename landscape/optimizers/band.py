@@ -23,11 +23,11 @@ from landscape.potentials.potential import Potential
 from landscape.paths.result import Status
 from landscape.optimizers.steppers import FIRE2, Stepper
 from landscape.foundations.values import check_number
-from landscape.optimizers.base import OptimizerState, PathOptimizer
+from landscape.optimizers.base import PathOptimizer
 from landscape.optimizers.insertion import insert_at_segment
-from landscape.optimizers.snapshot import band_restore, band_snapshot
+from landscape.optimizers.snapshot import BandState, band_restore, band_snapshot
 
-__all__ = ["ElasticBand", "NEB", "StringMethod", "BandState", "band_forces", "auto_spring", "force_floor"]
+__all__ = ["ElasticBand", "NEB", "StringMethod", "band_forces", "auto_spring", "force_floor"]
 
 _METHODS = ("neb", "string")
 
@@ -40,28 +40,6 @@ AUTO_SPRING_SCALE = 1 / 40
 FORCE_FLOOR_RTOL = 1e-10
 
 
-@dataclass(frozen=True, eq=False)
-class BandState(OptimizerState):
-    """Pivots with energies, the interior gradients and forces at them, stepper state."""
-
-    path: Path
-    gradients: Any
-    forces: Any
-    stepper_state: Any
-    nit: int = 0
-    nfev: int = 0
-    climbing: bool = False
-    recent_max: tuple[Any, ...] = ()
-    ceiling: float = float("inf")  # energies above this count as divergence
-    step_scale: float = 1.0  # shrinks after every rejected step
-    faults: int = 0  # consecutive rejected steps
-    fault: str | None = None  # why the last step was rejected
-    verified: BandState | None = None  # last state checked for faults; None: this one
-    force0: float = float("inf")  # largest pivot force of the starting path (for frtol)
-    force_floor: float = 0.0  # forces at or below this are round-off: converged (`force_floor`)
-    repairs: int = 0  # pivots inserted because the climber was not the top of the path
-    dense: tuple[int, np.ndarray] | None = None  # (per_segment, energies) between pivots, if evaluated
-    spring: float = 0.0  # the NEB spring constant in use (measured at init when "auto"); 0: string
 
 
 def band_forces(pivots: Any, energies: Any, gradients: Any, spring: Any, climbing: bool) -> Any:

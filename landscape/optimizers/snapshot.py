@@ -1,4 +1,4 @@
-"""A band's state as arrays and JSON attributes, and back, so a run resumes mid-band.
+"""A band's state (`BandState`), as arrays and JSON attributes and back, so a run resumes mid-band.
 
 Everything `ElasticBand.step` reads is saved (pivots, energies, gradients, forces, the
 stepper's state, the counters and the recent saddle energies), so a run continued from
@@ -8,6 +8,7 @@ next clean step is.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,15 +17,39 @@ from landscape.foundations.arrays import host_scalars
 from landscape.foundations.errors import DamagedCheckpoint
 from landscape.paths.path import Path
 from landscape.foundations.arrays import to_numpy
+from landscape.optimizers.base import OptimizerState
 from landscape.potentials.potential import Potential
 
-__all__ = ["band_snapshot", "band_restore", "SNAPSHOT_ARRAYS", "SNAPSHOT_NUMBERS"]
+__all__ = ["BandState", "band_snapshot", "band_restore", "SNAPSHOT_ARRAYS", "SNAPSHOT_NUMBERS"]
 
 _ARRAYS = ("gradients", "forces")
 _NUMBERS = ("nit", "nfev", "climbing", "ceiling", "step_scale", "faults", "force0", "repairs")
 #: What every snapshot holds besides the stepper's own state (the store's integrity check reads them).
 SNAPSHOT_ARRAYS = ("pivots", "energies", *_ARRAYS, "recent_max")
 SNAPSHOT_NUMBERS = _NUMBERS
+
+@dataclass(frozen=True, eq=False)
+class BandState(OptimizerState):
+    """Pivots with energies, the interior gradients and forces at them, stepper state."""
+
+    path: Path
+    gradients: Any
+    forces: Any
+    stepper_state: Any
+    nit: int = 0
+    nfev: int = 0
+    climbing: bool = False
+    recent_max: tuple[Any, ...] = ()
+    ceiling: float = float("inf")  # energies above this count as divergence
+    step_scale: float = 1.0  # shrinks after every rejected step
+    faults: int = 0  # consecutive rejected steps
+    fault: str | None = None  # why the last step was rejected
+    verified: BandState | None = None  # last state checked for faults; None: this one
+    force0: float = float("inf")  # largest pivot force of the starting path (for frtol)
+    force_floor: float = 0.0  # forces at or below this are round-off: converged (`force_floor`)
+    repairs: int = 0  # pivots inserted because the climber was not the top of the path
+    dense: tuple[int, np.ndarray] | None = None  # (per_segment, energies) between pivots, if evaluated
+    spring: float = 0.0  # the NEB spring constant in use (measured at init when "auto"); 0: string
 
 
 def _configured_spring(optimizer: Any) -> float:
@@ -57,8 +82,6 @@ def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | 
 
 def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str, Any], potential: Potential) -> Any:
     """The `BandState` that `band_snapshot` saved, on the potential's arrays."""
-    from landscape.optimizers.band import BandState
-
     try:
         on = potential.asarray
         stepper = {k[len("stepper."):]: on(v) for k, v in arrays.items() if k.startswith("stepper.")}
