@@ -13,9 +13,11 @@ Phases, each continuing what the store DIR/paper already holds (plugins/cifar/ex
   136 epochs to train loss 0.016 and 8.5% test error; 16 epochs will not reach the
   target of train loss <= 0.02 and test error <= 9%, which the criteria report.
 - autoneb: AutoNEB between the minima (Algorithm 3; with 3 minima the star and any
-  pair that can lower the tree), with `--preset` (default `fast` where
-  recipes.AUTONEB_PRESETS has it, else `short`: the paper's 14 cycles at a tenth of
-  their steps), at most `--max-pivots` pivots.  By default the potential declares the
+  pair that can lower the tree), with `--preset` (default the cheap preset `tenth`
+  where recipes.AUTONEB_PRESETS has it: the paper's 14 cycles and 16,000 steps at a
+  tenth of its batch and learning rates, a tenth of its sample-gradients per pivot;
+  else `short`: the paper's cycles at a tenth of their steps), at most `--max-pivots`
+  pivots.  By default the potential declares the
   channel-permutation symmetry (`--no-align` turns it off), so every band starts on the
   straight line to the weight-matched image of its far end.
 - table1: Table 1 (plugins/cifar/report.py): every path and the minima on all images,
@@ -88,7 +90,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--train-batch", type=int, default=None, help="training batch (default 128)")
     p.add_argument("--lr", type=float, default=None, help="training learning rate (default 0.1)")
     p.add_argument("--milestones", default="0.5,0.75", help="fractions of the epochs where the lr drops x0.1")
-    p.add_argument("--preset", default=None, help="AutoNEB preset of recipes.AUTONEB_PRESETS (default: fast if "
+    p.add_argument("--preset", default=None, help="AutoNEB preset of recipes.AUTONEB_PRESETS (default: tenth if "
                                                    "present, else short)")
     p.add_argument("--cycle-steps", type=int, default=None, help="rescale every AutoNEB cycle to this many steps")
     p.add_argument("--neb-batch", type=int, default=None, help="images per AutoNEB loss (0: the preset's)")
@@ -204,7 +206,7 @@ def _milestones(text: str) -> tuple[float, ...]:
 def _default_preset() -> str:
     from landscape_plugins.cifar.recipes import AUTONEB_PRESETS
 
-    return "fast" if "fast" in AUTONEB_PRESETS else "short"
+    return "tenth" if "tenth" in AUTONEB_PRESETS else "short"
 
 
 def _data(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
