@@ -12,7 +12,8 @@ import pytest  # noqa: E402
 
 from landscape.plotting.dgraph import leaf_order, plot_disconnectivity  # noqa: E402
 from landscape.foundations.errors import LandscapeError  # noqa: E402
-from landscape.analysis.graphs import disconnectivity_tree, saddle_matrix  # noqa: E402
+from landscape.analysis.graphs import saddle_matrix  # noqa: E402
+from landscape.analysis.disconnectivity import disconnectivity_tree
 
 MB_ENERGIES = [-146.699517, -108.166724, -80.767818]  # Mueller-Brown A, B, C
 MB_EDGES = {(0, 2): -40.664844, (2, 1): -72.248940}

@@ -15,16 +15,9 @@ from scipy.spatial.distance import squareform
 
 from landscape.foundations.errors import LandscapeError
 from landscape.testing import examples
-from landscape.analysis.graphs import (
-    SaddleMatrix,
-    clusters,
-    disconnectivity_tree,
-    is_ultrametric,
-    linkage_sentinel,
-    minimum_spanning_edges,
-    saddle_matrix,
-    single_linkage,
-)
+from landscape.analysis.graphs import SaddleMatrix, is_ultrametric, minimum_spanning_edges, saddle_matrix
+from landscape.analysis.disconnectivity import disconnectivity_tree
+from landscape.analysis.linkage import clusters, linkage_sentinel, single_linkage
 
 SETTINGS = settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

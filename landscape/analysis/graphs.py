@@ -14,7 +14,8 @@ Conventions:
 * ``+inf`` marks pairs that no chain of computed paths connects.
 * Energies are never shifted or rounded; heights may be negative (Mueller-Brown).
 
-Pure numpy; networkx is imported only by :func:`disconnectivity_tree`.
+Pure numpy.  Single linkage and clusters: `landscape.analysis.linkage`; the
+disconnectivity tree: `landscape.analysis.disconnectivity`.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import numpy as np
 from landscape.foundations.errors import LandscapeError
 
 if TYPE_CHECKING:  # networkx is imported lazily, only when a tree is built
-    import networkx as nx
+    pass
 
 __all__ = [
     "Edge",
@@ -35,10 +36,12 @@ __all__ = [
     "minimum_spanning_edges",
     "saddle_matrix",
     "is_ultrametric",
-    "linkage_sentinel",
-    "single_linkage",
-    "clusters",
-    "disconnectivity_tree",
+    "MatrixLike",
+    "UnionFind",
+    "as_values",
+    "energies_of",
+    "prim_forest",
+    "check_saddles_above_minima",
 ]
 
 Edge = tuple[int, int, float]
@@ -81,7 +84,7 @@ class SaddleMatrix:
 MatrixLike = Union[SaddleMatrix, np.ndarray, Sequence[Sequence[float]]]
 
 
-class _UnionFind:
+class UnionFind:
     """Disjoint sets with path halving and union by size."""
 
     def __init__(self, n: int) -> None:
@@ -160,7 +163,7 @@ def _check_energies(n: int, minima_energies: Any) -> np.ndarray | None:
     return e
 
 
-def _check_saddles_above_minima(edges: Iterable[Edge], energies: np.ndarray | None) -> None:
+def check_saddles_above_minima(edges: Iterable[Edge], energies: np.ndarray | None) -> None:
     """A path's maximum includes its ends, so a saddle below an end is inconsistent input."""
     if energies is None:
         return
@@ -172,7 +175,7 @@ def _check_saddles_above_minima(edges: Iterable[Edge], energies: np.ndarray | No
             )
 
 
-def _as_values(matrix: MatrixLike) -> np.ndarray:
+def as_values(matrix: MatrixLike) -> np.ndarray:
     """Validated square float matrix with a symmetric off-diagonal (diagonal untouched)."""
     v = matrix.values if isinstance(matrix, SaddleMatrix) else np.asarray(matrix, dtype=float)
     if v.ndim != 2 or v.shape[0] != v.shape[1] or v.shape[0] < 1:
@@ -185,7 +188,7 @@ def _as_values(matrix: MatrixLike) -> np.ndarray:
     return np.minimum(v, v.T)  # exact symmetry; the lower bound of near-equal pairs
 
 
-def _energies_of(matrix: MatrixLike, minima_energies: Any, n: int) -> np.ndarray | None:
+def energies_of(matrix: MatrixLike, minima_energies: Any, n: int) -> np.ndarray | None:
     if minima_energies is not None:
         return _check_energies(n, minima_energies)
     if isinstance(matrix, SaddleMatrix):
@@ -209,7 +212,7 @@ def minimum_spanning_edges(n: int, edges: EdgesLike) -> list[Edge]:
         ties are broken by ``(w, i, j)`` so the result does not depend on input order.
     """
     n = _check_n(n)
-    uf = _UnionFind(n)
+    uf = UnionFind(n)
     tree: list[Edge] = []
     for i, j, w in sorted(_normalise_edges(n, edges), key=lambda e: (e[2], e[0], e[1])):
         ri, rj = uf.find(i), uf.find(j)
@@ -221,7 +224,7 @@ def minimum_spanning_edges(n: int, edges: EdgesLike) -> list[Edge]:
     return tree
 
 
-def _prim_forest(v: np.ndarray) -> list[Edge]:
+def prim_forest(v: np.ndarray) -> list[Edge]:
     """MST edges of a dense symmetric matrix (off-diagonal ``+inf`` = no edge), O(n^2)."""
     n = v.shape[0]
     in_tree = np.zeros(n, dtype=bool)
@@ -250,7 +253,7 @@ def _tree_minimax(n: int, tree: Iterable[Edge]) -> tuple[np.ndarray, np.ndarray]
     """
     values = np.full((n, n), np.inf)
     via = np.full((n, n, 2), -1, dtype=np.intp)
-    uf = _UnionFind(n)
+    uf = UnionFind(n)
     members = {k: [k] for k in range(n)}
     for i, j, w in sorted(tree, key=lambda e: (e[2], e[0], e[1])):
         ri, rj = uf.find(i), uf.find(j)
@@ -275,7 +278,7 @@ def saddle_matrix(n: int, edges: EdgesLike, minima_energies: Any = None) -> Sadd
     n = _check_n(n)
     energies = _check_energies(n, minima_energies)
     edges = _normalise_edges(n, edges)  # once: `edges` may be a one-shot iterator
-    _check_saddles_above_minima(edges, energies)
+    check_saddles_above_minima(edges, energies)
     tree = minimum_spanning_edges(n, edges)
     values, via = _tree_minimax(n, tree)
     np.fill_diagonal(values, -np.inf if energies is None else energies)
@@ -305,167 +308,6 @@ def is_ultrametric(values: MatrixLike, rtol: float = 0.0, atol: float = 0.0) -> 
         return False
     # ultrametric <=> every entry is at most the minimax over paths (the MST bound),
     # which checks all triples in O(n^2) instead of O(n^3)
-    closure, _ = _tree_minimax(v.shape[0], _prim_forest(off))
+    closure, _ = _tree_minimax(v.shape[0], prim_forest(off))
     np.fill_diagonal(closure, np.inf)
     return not np.any(off > closure + slack)
-
-
-# --------------------------------------------------------------------------- linkage
-
-
-def linkage_sentinel(matrix: MatrixLike, minima_energies: Any = None) -> float:
-    """The finite height :func:`single_linkage` gives merges of unconnected components.
-
-    It is ``top + max(top - bottom, |top|, 1)`` over the finite saddles and minimum energies
-    (``minima_energies``, a SaddleMatrix's energies, and any finite diagonal entries), so
-    it lies clearly above every real saddle.  Rows of the linkage with
-    ``Z[:, 2] == linkage_sentinel(matrix)`` are the sentinel merges.
-    """
-    v = _as_values(matrix)
-    e = _energies_of(matrix, minima_energies, v.shape[0])
-    finite = v[np.isfinite(v)]
-    if e is not None:
-        finite = np.concatenate([finite, e])
-    if finite.size == 0:
-        return 1.0
-    top, bottom = float(finite.max()), float(finite.min())
-    return top + max(top - bottom, abs(top), 1.0)
-
-
-def single_linkage(matrix: MatrixLike, minima_energies: Any = None) -> np.ndarray:
-    """Single-linkage dendrogram of the minima in scipy's linkage format.
-
-    Row ``r`` of the ``(n-1, 4)`` result merges clusters ``Z[r, 0] < Z[r, 1]`` into cluster
-    ``n + r`` at height ``Z[r, 2]`` with ``Z[r, 3]`` members, as
-    ``scipy.cluster.hierarchy.linkage(squareform(matrix), method="single")`` does (same
-    rows when merge heights are distinct; equal heights are ordered by ``(height, i, j)``
-    of the merging MST edge).  Only the off-diagonal of ``matrix`` is merged.
-
-    Heights are in energy units and may be negative; scipy's ``linkage`` accepts that, but
-    ``fcluster``/``dendrogram``/``cophenet`` reject negative heights, so shift column 2 by a
-    constant before calling them (clusterings are invariant to the shift).  Unconnected
-    components merge last, at :func:`linkage_sentinel` (scipy refuses ``inf``), in order of
-    their lowest minimum index; ``minima_energies`` only lifts that sentinel above them.
-    """
-    v = _as_values(matrix)
-    n = v.shape[0]
-    sentinel = linkage_sentinel(matrix, minima_energies)
-    off = v.copy()
-    np.fill_diagonal(off, np.inf)
-    tree = sorted(_prim_forest(off), key=lambda e: (e[2], e[0], e[1]))
-    uf = _UnionFind(n)
-    label = list(range(n))  # cluster id of each union-find root
-    rows: list[list[float]] = []
-
-    def merge(i: int, j: int, height: float) -> None:
-        ri, rj = uf.find(i), uf.find(j)
-        a, b = sorted((label[ri], label[rj]))
-        root = uf.union(ri, rj)
-        rows.append([a, b, height, uf.size[root]])
-        label[root] = n + len(rows) - 1
-
-    for i, j, w in tree:
-        merge(i, j, w)
-    firsts = list({uf.find(k): k for k in reversed(range(n))}.values())  # lowest index per component
-    for k in sorted(firsts)[1:]:
-        merge(0, k, sentinel)  # minimum 0 is always in the first component
-    return np.asarray(rows, dtype=float).reshape(n - 1, 4)
-
-
-def clusters(matrix: MatrixLike, level: float) -> np.ndarray:
-    """Cluster labels of the minima: minima joined at or below the saddle energy ``level``.
-
-    Labels are ``0..k-1`` numbered by each cluster's lowest minimum index (minimum 0 is in
-    cluster 0).  The partition equals scipy's ``fcluster(Z, level, criterion="distance")``
-    on the single linkage (whose labels are 1-based in dendrogram order).  Unconnected
-    minima never share a cluster, whatever ``level``.
-    """
-    v = _as_values(matrix)
-    n = v.shape[0]
-    if np.isnan(level):
-        raise LandscapeError("cluster level must be a number, got nan")
-    off = v.copy()
-    np.fill_diagonal(off, np.inf)
-    uf = _UnionFind(n)
-    for i, j, w in _prim_forest(off):  # MST edges below a level connect what all pairs do
-        if w <= level:
-            uf.union(uf.find(i), uf.find(j))
-    roots = [uf.find(k) for k in range(n)]
-    first: dict[int, int] = {}
-    return np.array([first.setdefault(r, len(first)) for r in roots], dtype=np.intp)
-
-
-# --------------------------------------------------------------------------- tree
-
-
-def disconnectivity_tree(
-    matrix: MatrixLike, minima_energies: Any = None, names: Sequence[str] | None = None
-) -> nx.DiGraph:
-    """Rooted disconnectivity tree (Wales et al. 1998) of the minima.
-
-    Nodes ``0..n-1`` are the minima (attributes ``kind="minimum"``, ``index``, ``name``,
-    ``energy``).  Nodes ``n, n+1, ...`` are joins (``kind="join"``, ``energy`` = the exact
-    saddle energy, ``children`` and ``leaves`` as sorted tuples); edges point from a join
-    to its children.  Joins at exactly equal energy that are nested merge into one node, so
-    a join may have more than two children.  If the minima are not all connected, the root
-    is a join at ``energy=inf``.  For any two minima, the energy of their lowest common
-    ancestor equals ``values[i, j]``.  ``graph.graph["root"]`` names the root.
-
-    Every minimum appears, whatever its energy or join height.  ``minima_energies`` defaults
-    to those of a :class:`SaddleMatrix`.
-    """
-    import networkx as nx
-
-    v = _as_values(matrix)
-    n = v.shape[0]
-    energies = _energies_of(matrix, minima_energies, n)
-    if energies is None:
-        raise LandscapeError("disconnectivity_tree needs minima_energies")
-    if names is not None and len(names) != n:
-        raise LandscapeError(f"names must have {n} entries, got {len(names)}")
-    off = v.copy()
-    np.fill_diagonal(off, np.inf)
-    _check_saddles_above_minima(_prim_forest(off), energies)
-
-    g = nx.DiGraph()
-    for k in range(n):
-        name = str(k) if names is None else str(names[k])
-        g.add_node(k, kind="minimum", index=k, name=name, energy=float(energies[k]))
-    z = single_linkage(v, energies)
-    sentinel = linkage_sentinel(v, energies)
-    node_of = list(range(n))  # linkage cluster id -> tree node
-    next_node = n
-    for a, b, height, _ in z:
-        energy = np.inf if height == sentinel else float(height)
-        children: list[int] = []
-        for c in (node_of[int(a)], node_of[int(b)]):
-            if g.nodes[c]["kind"] == "join" and g.nodes[c]["energy"] == energy:
-                children.extend(g.successors(c))  # nested join at the same energy: absorb it
-                g.remove_node(c)
-            else:
-                children.append(c)
-        g.add_node(next_node, kind="join", energy=energy)
-        g.add_edges_from((next_node, c) for c in children)
-        node_of.append(next_node)
-        next_node += 1
-    # number the joins n, n+1, ... in order of creation despite absorbed ones
-    joins = sorted(node for node in g if node >= n)
-    g = nx.relabel_nodes(g, {old: n + k for k, old in enumerate(joins)})
-    _annotate_joins(g)
-    g.graph["root"] = n + len(joins) - 1 if joins else 0
-    return g
-
-
-def _annotate_joins(g: nx.DiGraph) -> None:
-    """Store each join's sorted children and leaves (as attributes, for plotting and I/O)."""
-    import networkx as nx
-
-    for node in reversed(list(nx.topological_sort(g))):
-        if g.nodes[node]["kind"] != "join":
-            continue
-        children = tuple(sorted(g.successors(node)))
-        leaves: list[int] = []
-        for c in children:
-            leaves.extend(g.nodes[c]["leaves"] if g.nodes[c]["kind"] == "join" else (c,))
-        g.nodes[node]["children"] = children
-        g.nodes[node]["leaves"] = tuple(sorted(leaves))

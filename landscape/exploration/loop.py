@@ -37,7 +37,7 @@ from landscape.exploration.state import (
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.foundations.lock import WriterLock
-from landscape.analysis.graphs import single_linkage
+from landscape.analysis.linkage import single_linkage
 from landscape.optimizers.driver import Budget
 from landscape.paths.result import Result, Status
 from landscape.potentials.identity import differences, shown

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.analysis.graphs import Edge, SaddleMatrix, _UnionFind, saddle_matrix
+from landscape.analysis.graphs import Edge, SaddleMatrix, UnionFind, saddle_matrix
 
 if TYPE_CHECKING:
 
@@ -51,7 +51,7 @@ def ordered_pair(i: int, j: int) -> Pair:
 
 def _components(n: int, tree: Sequence[Edge]) -> np.ndarray:
     """Component label of every minimum, labels numbered by lowest member (0's is 0)."""
-    uf = _UnionFind(n)
+    uf = UnionFind(n)
     for i, j, _ in tree:
         uf.union(uf.find(i), uf.find(j))
     first: dict[int, int] = {}

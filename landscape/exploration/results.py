@@ -10,7 +10,9 @@ import numpy as np
 
 from landscape.exploration.planning import Pair
 from landscape.foundations.errors import LandscapeError
-from landscape.analysis.graphs import Edge, SaddleMatrix, clusters, disconnectivity_tree
+from landscape.analysis.graphs import Edge, SaddleMatrix
+from landscape.analysis.disconnectivity import disconnectivity_tree
+from landscape.analysis.linkage import clusters
 from landscape.foundations.arrays import to_numpy
 from landscape.paths.result import Result
 

@@ -10,7 +10,7 @@ import numpy as np
 from landscape.exploration.planning import ExplorePlan, Pair, ordered_pair
 from landscape.exploration.results import path_name
 from landscape.foundations.errors import LandscapeError
-from landscape.analysis.graphs import single_linkage
+from landscape.analysis.linkage import single_linkage
 from landscape.foundations.arrays import to_numpy
 from landscape.paths.result import Result, Status
 from landscape.potentials.identity import record, require_same, same_points

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
-from landscape.analysis.graphs import SaddleMatrix, disconnectivity_tree
+from landscape.analysis.graphs import SaddleMatrix
+from landscape.analysis.disconnectivity import disconnectivity_tree
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -162,7 +163,7 @@ def plot_disconnectivity(
     """Draw the disconnectivity graph of minima and return the Axes.
 
     Args:
-        tree_or_matrix: a :func:`~landscape.analysis.graphs.disconnectivity_tree`, or a saddle matrix
+        tree_or_matrix: a :func:`~landscape.analysis.disconnectivity.disconnectivity_tree`, or a saddle matrix
             (:class:`~landscape.analysis.graphs.SaddleMatrix` or (n, n) array) to build one from.
         minima_energies, names: for a matrix only (a tree carries them).
         ax: Axes to draw into; a new figure if ``None`` (Agg backend when headless).
