@@ -50,36 +50,77 @@ def _check_out(out: str, force: bool) -> None:
 
 @click.command("minima")
 @potential_options
-@click.option("--starts", "n_starts", type=int, default=64, show_default=True, help="Random starts (local minimisations).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts.")
+@click.option("--method", type=click.Choice(["starts", "basinhopping"]), default="starts", show_default=True,
+              help="starts: one local minimisation per random start; basinhopping: a walk between minima.")
+@click.option("--starts", "n_starts", type=int, default=None, help="Random starts (local minimisations) [default: 64].")
+@click.option("--steps", type=int, default=None, help="Basin-hopping steps, one quench each [default: 1000].")
+@click.option("--temperature", type=float, default=None, help="Basin-hopping Metropolis temperature [default: 1.0].")
+@click.option("--step-size", "step_size", type=float, default=None,
+              help="Basin-hopping initial step per coordinate, adapted as it runs [default: 0.5].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts (or of the walk).")
 @click.option("--out", "out", required=True, callback=named, help="New store (a folder) for the potential and its minima.")
 @click.option("--force", is_flag=True, help="Replace an existing store.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
-def minima_cmd(potential: str, options: tuple[str, ...], n_starts: int, seed: int, out: str, force: bool,
+def minima_cmd(potential: str, options: tuple[str, ...], method: str, n_starts: int | None, steps: int | None,
+               temperature: float | None, step_size: float | None, seed: int, out: str, force: bool,
                as_json: bool, progress: bool | None) -> None:
-    """Find the minima of POTENTIAL from seeded random starts and start a store.
+    """Find the minima of POTENTIAL from seeded random starts (or by basin-hopping) and start a store.
 
     \b
     Example: landscape minima gaussian-mixture -o wells=12 -o seed=7 --starts 200 --out gm
+             landscape minima lj -o atoms=13 --method basinhopping --steps 300 --out lj13
     """
     from landscape.potentials.identity import record
     from landscape.foundations.lock import WriterLock
-    from landscape.analysis.minima import find_minima
     from landscape.store import Store
 
+    hopping = {"--steps": steps, "--temperature": temperature, "--step-size": step_size}
+    if method == "starts" and any(v is not None for v in hopping.values()):
+        given = [k for k, v in hopping.items() if v is not None]
+        raise LandscapeError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                             "--method basinhopping only")
+    if method == "basinhopping" and n_starts is not None:
+        raise LandscapeError("--starts applies to --method starts; basin-hopping walks from one start (--steps)")
+    n_starts = 64 if n_starts is None else n_starts
     if not 1 <= n_starts <= 1_000_000:
         raise LandscapeError(f"--starts must be from 1 to 1000000, got {n_starts}")
     _check_out(out, force)
     pot = build_potential(potential, options)
-    found = find_minima(pot, n_starts, seed=seed, progress=want_progress(progress))
+    if method == "basinhopping":
+        found, metadata, extra, said = _basin_hopping(pot, steps, temperature, step_size, seed, progress)
+    else:
+        from landscape.analysis.minima import find_minima
+
+        found = find_minima(pot, n_starts, seed=seed, progress=want_progress(progress))
+        metadata = {"method": "find_minima", "starts": n_starts, "seed": seed}
+        extra, said = {"starts": n_starts}, f"from {n_starts} starts (seed {seed})"
     with WriterLock(out), Store.create(out, record(pot), overwrite=force) as store:  # never under a running writer
-        store.write_minima(found.coords, found.energies, found.names,
-                           metadata={"method": "find_minima", "starts": n_starts, "seed": seed})
-    emit(as_json, {"store": out, "count": len(found.names), "names": found.names,
-                   "energies": [float(e) for e in found.energies], "starts": n_starts, "seed": seed},
-         [f"{len(found.names)} minima of {pot.name} from {n_starts} starts (seed {seed}), stored in {out}"]
-         + [f"  {name}: energy {e:.6f}" for name, e in zip(found.names, found.energies)])
+        store.write_minima(found.coords, found.energies, found.names, metadata=metadata)
+    hits = extra.get("hits")
+    emit(as_json, {"store": out, "method": method, "count": len(found.names), "names": found.names,
+                   "energies": [float(e) for e in found.energies], **extra, "seed": seed},
+         [f"{len(found.names)} minima of {pot.name} {said}, stored in {out}"]
+         + [f"  {name}: energy {e:.6f}" + (f", hit {hits[k]} times" if hits else "")
+            for k, (name, e) in enumerate(zip(found.names, found.energies))])
+
+
+def _basin_hopping(pot: Any, steps: int | None, temperature: float | None, step_size: float | None, seed: int,
+                   progress: bool | None) -> tuple[Any, dict[str, Any], dict[str, Any], str]:
+    """(minima, store metadata, JSON fields, words for the summary line) of `--method basinhopping`."""
+    from landscape.analysis.basinhopping import basin_hopping
+
+    steps = 1000 if steps is None else steps
+    if not 0 <= steps <= 10_000_000:
+        raise LandscapeError(f"--steps must be from 0 to 10000000, got {steps}")
+    run = basin_hopping(pot, steps, seed=seed, temperature=1.0 if temperature is None else temperature,
+                        stepsize=0.5 if step_size is None else step_size, progress=want_progress(progress))
+    summary = run.summary()
+    extra = {k: summary[k] for k in ("steps", "temperature", "stepsize", "quenches", "failed_quenches", "evaluations",
+                                     "hits", "first_hit", "rejected_by_hessian")}
+    said = (f"by basin-hopping ({run.quenches} quenches, {run.failed} failed, {run.evaluations} gradient "
+            f"evaluations; seed {seed})")
+    return run.minima, summary, extra, said
 
 
 def _stored_options(file: str) -> dict[str, Any]:
