@@ -2,8 +2,9 @@
 
 `Store` is the API; `export_store` writes one shareable HDF5 file and `upgrade_store`
 turns a schema-1 file into a folder.  Modules: `codec` (attributes), `layout` (groups
-and arrays), `tree` (the folder: SQLite index + HDF5 units), `opening`, `check`
-(integrity), `core` (`Store`), `export` and `migrate`.
+and arrays), `tree` (the folder: SQLite index + HDF5 units), `groups` (the folder's
+groups as h5py shows them), `opening`, `check` (integrity), `core` (`Store`), `export`
+and `migrate`.
 """
 from __future__ import annotations
 

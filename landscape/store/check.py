@@ -16,8 +16,8 @@ from landscape.paths.climber import climber_energy
 from landscape.optimizers.snapshot import SNAPSHOT_ARRAYS, SNAPSHOT_NUMBERS
 from landscape.paths.result import Status
 from landscape.store.codec import decode, get_attrs, one_line
+from landscape.store.groups import is_group
 from landscape.store.layout import CYCLE_ARRAYS, CYCLE_ATTRS, PROFILE_ARRAYS, cycle_groups, nonfinite
-from landscape.store.tree import is_group
 
 __all__ = ["check_store"]
 

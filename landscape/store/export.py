@@ -17,9 +17,10 @@ import h5py
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import bytes_under, stale_temporaries, store_path
 from landscape.store.codec import decode, now, one_line
+from landscape.store.groups import is_group
 from landscape.store.layout import SCHEMA_VERSION
 from landscape.store.opening import enclosing_store
-from landscape.store.tree import LIBVER, fsync_path, is_group
+from landscape.store.tree import LIBVER, fsync_path
 
 __all__ = ["export_store", "walk"]
 

@@ -20,10 +20,11 @@
                           attrs: index, steps, lr, climb, nfev, saddle_energy,
                                  samples_gradient, samples_forward (as for the path)
     /paths/<name>/checkpoint   what a running path needs to resume (arrays and attrs)
-    /<group>              generic array groups (e.g. /graph) via write_array_group
+    /<group>              generic array groups via write_array_group; those the library
+                          and its plugins write are named below (GRAPH_GROUP, ...)
 
 Attributes follow `landscape.store.codec`.  The functions here work on a group of
-either layout (an h5py group, or `landscape.store.tree.Group`).
+either layout (an h5py group, or `landscape.store.groups.Group`).
 """
 from __future__ import annotations
 
@@ -33,12 +34,14 @@ import numpy as np
 
 from landscape.paths.path import Path, Profile
 from landscape.foundations.arrays import to_numpy
+from landscape.potentials.identity import points_digest
 from landscape.paths.result import CycleRecord, Result, Status
 
 __all__ = ["SCHEMA_VERSION", "FORMAT", "CHUNK_BYTES", "PATH_ATTRS", "CYCLE_ARRAYS", "CYCLE_ATTRS",
            "PROFILE_ARRAYS", "RESERVED_GROUPS", "result_attrs", "write_rows", "write_path", "read_path",
            "cycle_key", "cycle_groups", "read_profile", "read_cycle", "nonfinite", "SAMPLE_ATTRS",
-           "samples_attrs", "read_samples"]
+           "samples_attrs", "read_samples", "GRAPH_GROUP", "TRAINING_GROUP", "CURVES_GROUP", "MINIMA_METRICS_GROUP",
+           "EVALUATION_GROUPS", "evaluation_group", "evaluation_digest"]
 
 #: Schema version written by this library (2: the folder store); higher ones are refused.
 SCHEMA_VERSION = 2
@@ -58,6 +61,32 @@ CYCLE_ARRAYS = ("dense_t", "dense_energies", "residuals", "inserted")
 PROFILE_ARRAYS = ("t", "energies", "is_pivot")
 CYCLE_ATTRS = ("index", "steps", "lr", "climb", "nfev")
 RESERVED_GROUPS = frozenset({"potential", "minima", "paths"})
+
+# The array groups written beside the records above, each named here once.
+#: An exploration's graph of minima and paths, and the settings a continuation keeps.
+GRAPH_GROUP = "graph"
+#: Network training: its settings and the checkpoint of the minimum in progress.
+TRAINING_GROUP = "training"
+#: Network training: one (epochs,) array "<minimum>.<metric>" per minimum and metric.
+CURVES_GROUP = "learning_curves"
+#: Table 1: the train/test loss and error of every minimum.
+MINIMA_METRICS_GROUP = "minima_metrics"
+#: A network evaluation along a stored path, a straight line between two minima, or the
+#: line to the second minimum's weight-matched image: kind -> group name pattern.
+EVALUATION_GROUPS = {"path": "evaluation-{}", "line": "evaluation-line-{}", "aligned": "evaluation-aligned-line-{}"}
+
+
+def evaluation_group(name: str, kind: str = "path") -> str:
+    """The group of an evaluation (`EVALUATION_GROUPS`): a path's, or a line's ("a-b")."""
+    if kind not in EVALUATION_GROUPS:  # a bug in the caller, not a user's input
+        raise ValueError(f"unknown evaluation kind {kind!r}")
+    return EVALUATION_GROUPS[kind].format(name)
+
+
+def evaluation_digest(points: Any, per_segment: int | None = None) -> str:
+    """A short digest of the points (and points per segment) an evaluation belongs to,
+    kept in its group's `digest` attribute: an evaluation whose digest differs is stale."""
+    return points_digest(points, per_segment)
 
 
 def result_attrs(result: Result, start: Any, end: Any, seed: int | None) -> dict[str, Any]:

@@ -12,8 +12,8 @@ unwritten (its units are orphans that the next writer removes); after it, everyt
 there.  Units that the index no longer names are deleted after the commit, so a commit
 costs the bytes it writes and a few fsyncs, whatever the store already holds.
 
-`Group` gives the slice of h5py's Group API the store uses, so one set of store methods
-and integrity checks reads this layout and the single-file one (plain h5py) alike.
+`FolderTree.root()` shows the tree as h5py groups (`landscape.store.groups`), so one set
+of store methods and integrity checks reads this layout and the single-file one alike.
 """
 from __future__ import annotations
 
@@ -22,16 +22,16 @@ import os
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterator, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
 import h5py
-import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 from landscape.store.codec import one_line
+from landscape.store.groups import Group, is_group, join_path, split_path
 
+# Group and is_group live in landscape.store.groups; named here too, where they were first.
 __all__ = ["INDEX", "UNITS", "LIBVER", "FolderTree", "Group", "is_group", "is_unit_name", "DamagedIndex"]
 
 INDEX = "index.sqlite"
@@ -198,9 +198,9 @@ class FolderTree:
         self._sql("UPDATE groups SET attrs = ? WHERE path = ?", (json.dumps(attrs), path))
 
     def create_group(self, path: str) -> None:
-        if self.attrs(path) is not None or self.ref(*_split(path)) is not None:
+        if self.attrs(path) is not None or self.ref(*split_path(path)) is not None:
             raise ValueError(f"unable to create group /{path} (name already exists)")
-        parent = _split(path)[0]
+        parent = split_path(path)[0]
         if path and self.attrs(parent) is None:
             self.create_group(parent)
         self._sql("INSERT INTO groups (path, attrs) VALUES (?, '{}')", (path,))
@@ -261,7 +261,7 @@ class FolderTree:
         return self._open_unit(unit, f"/{group}/{name}")[dataset]
 
     def create_dataset(self, group: str, name: str, **kwargs: Any) -> h5py.Dataset:
-        if self.ref(group, name) is not None or self.attrs(_join(group, name)) is not None:
+        if self.ref(group, name) is not None or self.attrs(join_path(group, name)) is not None:
             raise ValueError(f"unable to create dataset /{group}/{name} (name already exists)")
         unit = self._group_unit.get(group) or self._new_unit(group)
         file = self._pending[unit][0]
@@ -307,7 +307,7 @@ class FolderTree:
         problems = [f"/{grp}/{name}: its group is not in the index" for grp, name in
                     self._sql("SELECT grp, name FROM arrays") if grp not in groups]
         return problems + [f"/{path}: its parent group is not in the index" for path in sorted(groups)
-                           if path and _split(path)[0] not in groups]
+                           if path and split_path(path)[0] not in groups]
 
     def foreign_units(self) -> list[str]:
         """Names the index gives as units that no writer made (a damaged or edited index)."""
@@ -377,154 +377,3 @@ class FolderTree:
 
     def root(self) -> Group:
         return Group(self, "")
-
-
-def _split(path: str) -> tuple[str, str]:
-    head, _, tail = path.rpartition("/")
-    return head, tail
-
-
-def _join(group: str, name: str) -> str:
-    return f"{group}/{name}" if group else name
-
-
-class Attrs(MutableMapping[str, Any]):
-    """A group's attributes, read and written through the index."""
-
-    def __init__(self, tree: FolderTree, path: str):
-        self._tree, self._path = tree, path
-
-    def _all(self) -> dict[str, Any]:
-        attrs = self._tree.attrs(self._path)
-        if attrs is None:
-            raise KeyError(f"group /{self._path} does not exist")
-        return attrs
-
-    def __getitem__(self, key: str) -> Any:
-        return self._all()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if isinstance(value, np.generic):
-            value = value.item()
-        if not isinstance(value, (str, bool, int, float)):
-            raise TypeError(f"attribute {key!r}: {type(value).__name__} is not a str, int, float or bool")
-        attrs = self._all()
-        attrs[key] = value
-        self._tree.set_attrs(self._path, attrs)
-
-    def __delitem__(self, key: str) -> None:
-        attrs = self._all()
-        del attrs[key]
-        self._tree.set_attrs(self._path, attrs)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-    # One query each: the mixin versions would read the whole row once per key.
-    def __contains__(self, key: object) -> bool:
-        return key in self._all()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._all().get(key, default)
-
-    def items(self) -> Any:
-        return self._all().items()
-
-    def update(self, other: Any = (), **kwargs: Any) -> None:  # one write instead of one per key
-        attrs = self._all()
-        for key, value in dict(other, **kwargs).items():
-            attrs[key] = value.item() if isinstance(value, np.generic) else value
-        self._tree.set_attrs(self._path, attrs)
-
-
-class Group:
-    """A group of the folder tree, with the slice of h5py.Group's API the store uses."""
-
-    def __init__(self, tree: FolderTree, path: str):
-        self._tree, self._path = tree, path
-
-    @property
-    def name(self) -> str:
-        return "/" + self._path
-
-    @property
-    def attrs(self) -> Attrs:
-        return Attrs(self._tree, self._path)
-
-    def _lookup(self, key: str) -> Group | h5py.Dataset | None:
-        full = _join(self._path, key.strip("/"))
-        if self._tree.attrs(full) is not None:
-            return Group(self._tree, full)
-        return self._tree.dataset(*_split(full))
-
-    def __contains__(self, key: str) -> bool:
-        full = _join(self._path, key.strip("/"))
-        return self._tree.attrs(full) is not None or self._tree.ref(*_split(full)) is not None
-
-    def __getitem__(self, key: str) -> Group | h5py.Dataset:
-        found = self._lookup(key)
-        if found is None:
-            raise KeyError(f"object {key!r} does not exist in {self.name}")
-        return found
-
-    def get(self, key: str, default: Any = None) -> Any:
-        found = self._lookup(key)
-        return default if found is None else found
-
-    def keys(self) -> list[str]:
-        return sorted(self._tree.children(self._path) + self._tree.array_names(self._path))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def items(self) -> list[tuple[str, Group | h5py.Dataset]]:
-        return [(k, self[k]) for k in self.keys()]
-
-    def create_group(self, name: str) -> Group:
-        full = _join(self._path, name)
-        self._tree.create_group(full)
-        return Group(self._tree, full)
-
-    def require_group(self, name: str) -> Group:
-        found = self._lookup(name)
-        if isinstance(found, Group):
-            return found
-        return self.create_group(name)
-
-    def create_dataset(self, name: str, **kwargs: Any) -> h5py.Dataset:
-        return self._tree.create_dataset(self._path, name, **kwargs)
-
-    def link(self, name: str, source: Group, source_name: str) -> None:
-        """Array `name` here is `source[source_name]`, sharing its unit (nothing is copied)."""
-        ref = self._tree.ref(source._path, source_name)
-        if ref is None:
-            raise KeyError(f"{source.name} has no array {source_name!r}")
-        self._tree.set_ref(self._path, name, ref)
-
-    def refs(self) -> dict[str, tuple[str, str]]:
-        """Where each array lives (unit, dataset), to carry it to another group."""
-        return {n: self._tree.ref(self._path, n) for n in self._tree.array_names(self._path)}  # type: ignore[misc]
-
-    def adopt(self, refs: dict[str, tuple[str, str]]) -> None:
-        for name, ref in refs.items():
-            self._tree.set_ref(self._path, name, ref)
-
-    def __delitem__(self, key: str) -> None:
-        full = _join(self._path, key.strip("/"))
-        if self._tree.attrs(full) is not None:
-            self._tree.delete(full)
-        elif self._tree.ref(*_split(full)) is not None:
-            self._tree.delete_array(*_split(full))
-        else:
-            raise KeyError(f"object {key!r} does not exist in {self.name}")
-
-
-def is_group(obj: Any) -> bool:
-    """A group of either layout (h5py for the single file, `Group` for the folder)."""
-    return isinstance(obj, (h5py.Group, Group))
