@@ -40,7 +40,7 @@ from landscape.paths.result import CycleRecord, Result, Status
 __all__ = ["SCHEMA_VERSION", "FORMAT", "CHUNK_BYTES", "PATH_ATTRS", "CYCLE_ARRAYS", "CYCLE_ATTRS",
            "PROFILE_ARRAYS", "RESERVED_GROUPS", "result_attrs", "write_rows", "write_path", "read_path",
            "cycle_key", "cycle_groups", "read_profile", "read_cycle", "nonfinite", "SAMPLE_ATTRS",
-           "samples_attrs", "read_samples", "GRAPH_GROUP", "TRAINING_GROUP", "CURVES_GROUP", "MINIMA_METRICS_GROUP",
+           "samples_attrs", "read_samples", "TRAINING_GROUP", "CURVES_GROUP", "MINIMA_METRICS_GROUP",
            "EVALUATION_GROUPS", "evaluation_group", "evaluation_digest"]
 
 #: Schema version written by this library (2: the folder store); higher ones are refused.
@@ -62,9 +62,9 @@ PROFILE_ARRAYS = ("t", "energies", "is_pivot")
 CYCLE_ATTRS = ("index", "steps", "lr", "climb", "nfev")
 RESERVED_GROUPS = frozenset({"potential", "minima", "paths"})
 
-# The array groups written beside the records above, each named here once.
-#: An exploration's graph of minima and paths, and the settings a continuation keeps.
-GRAPH_GROUP = "graph"
+# The array groups written beside the records above, each named here once (but /graph,
+# an exploration's graph, named by `landscape.exploration.state.GRAPH_GROUP`, which
+# imports the store only when it opens one).
 #: Network training: its settings and the checkpoint of the minimum in progress.
 TRAINING_GROUP = "training"
 #: Network training: one (epochs,) array "<minimum>.<metric>" per minimum and metric.
