@@ -25,6 +25,7 @@ from .explore import explore_cmd, minima_cmd, report_cmd
 from .inspect import check_cmd, inspect_cmd, plot_group, plugins_cmd
 from .network import evaluate_cmd, hessian_cmd, report_table_cmd, train_cmd, xor_cmd
 from .process import check_environment, results
+from .rates import rates_cmd
 from .stores import export_cmd, upgrade_cmd
 
 __all__ = ["cli", "main"]
@@ -38,7 +39,7 @@ def cli() -> None:
 
 for command in (demo_cmd, connect_cmd, exact_cmd, minima_cmd, explore_cmd, report_cmd, inspect_cmd, plot_group,
                 plugins_cmd, train_cmd, evaluate_cmd, hessian_cmd, xor_cmd, report_table_cmd, export_cmd, upgrade_cmd,
-                check_cmd, align_cmd):
+                check_cmd, align_cmd, rates_cmd):
     cli.add_command(command)
 
 
