@@ -18,7 +18,7 @@ from landscape.foundations.lock import WriterLock
 from landscape.store.codec import decode, now
 from landscape.store.export import copy_tree
 from landscape.store.layout import SCHEMA_VERSION
-from landscape.store.opening import layout_of
+from landscape.store.opening import layout_of, remove_store
 
 if TYPE_CHECKING:
     from landscape.store.core import Store
@@ -35,7 +35,7 @@ def _summary(store: Store) -> dict[str, Any]:
 def upgrade_store(source: str | os.PathLike[str], target: str | os.PathLike[str] | None = None) -> str:
     """Turn the single-file store `source` into a store folder at `target` (default: in
     place, keeping the file as `<source>.v1`); returns the folder's name."""
-    from landscape.store.core import Store, remove_store
+    from landscape.store.core import Store
 
     filename = store_path(source)
     if not os.path.lexists(filename):

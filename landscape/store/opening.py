@@ -1,4 +1,5 @@
-"""Opening a store of either layout, with one-line errors for everything that is not one.
+"""Where stores are: opening one of either layout (one-line errors for everything that
+is not one), the targets a writer refuses, and removing a store.
 
 A store is a folder (`landscape.store.tree`: written by this version) or a single HDF5
 file (a schema-1 store written before the folder layout, or `landscape export`'s
@@ -9,20 +10,29 @@ unfinished store that a writer may take over and a reader refuses.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from typing import Any
 
 import h5py
 
 from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import store_path
 from landscape.store.codec import decode, one_line
 from landscape.store.layout import FORMAT, SCHEMA_VERSION
 from landscape.store.tree import INDEX, UNITS, FolderTree, is_unit_name
 
-__all__ = ["OURS", "layout_of", "open_reader", "check_version", "unfinished_folder", "is_store", "vacant", "enclosing_store"]
+__all__ = ["OURS", "README", "layout_of", "open_reader", "check_version", "unfinished_folder", "is_store", "vacant",
+           "enclosing_store", "check_writable", "write_readme", "remove_file", "remove_store"]
 
 # What a store folder may hold: anything else means the folder belongs to someone else.
 OURS = frozenset({INDEX, f"{INDEX}-wal", f"{INDEX}-shm", f"{INDEX}-journal", UNITS, "README.txt"})
+#: What README.txt in a store folder says.
+README = """This folder is a landscape store.  index.sqlite (SQLite) names every group,
+attribute and array; the arrays live in units/*.h5, one immutable HDF5 file per group
+and transaction.  Read it with `landscape inspect FOLDER`; share it as one HDF5 file
+with `landscape export FOLDER FILE.h5`.  Do not edit or remove files in it by hand.
+"""
 
 
 def layout_of(filename: str) -> str | None:
@@ -157,3 +167,47 @@ def check_version(attrs: Any, filename: str) -> None:
             f"store {filename} has schema version {version}; this landscape reads up to "
             f"{SCHEMA_VERSION} — upgrade landscape"
         )
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Refuse, in one line, a target a writer must not touch (before any other check, so
+    the user learns first that no run can write there)."""
+    filename = store_path(path)
+    kind = layout_of(filename)
+    if kind == "file":
+        raise LandscapeError(
+            f"{filename} is a single-file store (schema 1, or an export), which opens read-only; "
+            f"`landscape upgrade {filename}` turns it into a store folder"
+        )
+    if os.path.isdir(filename) and kind is None and not unfinished_folder(filename):
+        raise LandscapeError(f"{filename} is a folder that is not a landscape store; choose another name")
+    outer = enclosing_store(filename)
+    if outer is not None:
+        raise LandscapeError(f"{filename} lies inside the store {outer}, whose folder holds only what its own "
+                             "writers made; choose a name outside it")
+
+
+def write_readme(folder: str) -> None:
+    """Leave a README.txt in a new store folder for whoever opens it without this library."""
+    name = os.path.join(folder, "README.txt")
+    if not os.path.exists(name):
+        with open(name, "w", encoding="utf-8") as fh:
+            fh.write(README)
+
+
+def remove_file(filename: str) -> None:
+    """Delete a single-file store that a folder replaces (one line when it cannot)."""
+    try:
+        os.remove(filename)
+    except OSError as exc:
+        raise LandscapeError(f"cannot replace store {filename}: {one_line(exc)}") from exc
+
+
+def remove_store(path: str | os.PathLike[str]) -> None:
+    """Delete the store at `path` (a folder of ours, or a single-file store); a folder
+    holding anything else is left alone."""
+    filename = store_path(path)
+    if layout_of(filename) == "file":
+        remove_file(filename)
+    elif os.path.isdir(filename) and set(os.listdir(filename)) <= OURS:
+        shutil.rmtree(filename, ignore_errors=True)
