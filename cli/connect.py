@@ -36,6 +36,8 @@ def _result_payload(result: Any, store: str | None,
         "iterations": result.nit,
         "pivots": result.path.n_pivots,
         "spring": json_number(getattr(result.state, "spring", 0.0)) or None,  # NEB's constant, measured when auto
+        # energy+gradient evaluations of each pivot (ends included) and the climber checks' points: a band's
+        "pivot_evaluations": _pivot_counts(result.state),
         "cycles": len(result.cycles),
         "status": result.status.value,
         "success": result.success,
@@ -44,6 +46,16 @@ def _result_payload(result: Any, store: str | None,
         "resumed_from_cycle": resumed[0] if resumed else None,
         "resumed_from_step": resumed[1] if resumed else None,
     }
+
+
+def _pivot_counts(state: Any) -> dict[str, Any] | None:
+    """A band's evaluations per pivot and its climber checks' points (None for AutoNEB,
+    or a band resumed from a snapshot without them); the rest of `evaluations` is the
+    final profile and the sanity test."""
+    counts = getattr(state, "evaluations", None)
+    if counts is None:
+        return None
+    return {"per_pivot": [int(c) for c in counts], "checks": int(state.checks)}
 
 
 def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: float | None, steps: int | None) -> dict[str, Any]:
@@ -109,9 +121,13 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
               help="Converged when the largest pivot force is below this [default for neb/string: 1e-4 of the "
                    "starting path's largest force; autoneb: its schedule].")
 @click.option("--steps", type=int, default=None, help="Step budget (default 5000 for neb/string).")
-@click.option("--stepper", type=click.Choice(["fire", "fire2", "lbfgs"]), default=None,
-              help="neb/string: FIRE 2.0 [default], FIRE, or the band's global L-BFGS (fewest force calls with the "
-                   "string method where it converges; docs/benchmarks.md).")
+@click.option("--stepper", type=click.Choice(["fire", "fire2", "lbfgs", "fire2-lbfgs"]), default=None,
+              help="neb/string: FIRE, FIRE 2.0, the band's global L-BFGS, or FIRE 2.0 handed to L-BFGS near the path "
+                   "[default: fire2-lbfgs for neb on a deterministic potential, else fire2; docs/benchmarks.md].")
+@click.option("--freeze", type=float, default=None,
+              help="neb: hold pivots whose force is below this fraction of the tolerance (their neighbours' at most "
+                   "the tolerance): not moved, not evaluated until a neighbour moves them; 0 switches it off "
+                   "[default: 1 on a deterministic potential, else 0].")
 @click.option("--out", "out", default=None, callback=named,
               help="Store (a folder): AutoNEB commits every cycle, neb/string their state every "
                    "--checkpoint-every seconds; running the same command again continues it.")
@@ -139,7 +155,7 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
                    "atoms or hidden units) before the band starts.")
 def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end: str | None, method: str,
                 climb: bool, via: tuple[str, ...], init: str | None, spring: str, spring_min: float | None, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
-                stepper: str | None, out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
+                stepper: str | None, freeze: float | None, out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
                 progress: bool | None, max_pivots: int | None, check_per_segment: int | None, log: str | None,
                 certify: bool, threads: int | None, relax_ends: bool, align_end: bool) -> None:
     """Find the minimum energy path of POTENTIAL between two points.
@@ -173,6 +189,12 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         from landscape.optimizers.steppers import stepper_from_config
 
         settings["stepper"] = stepper_from_config({"kind": stepper})
+    if freeze is not None:
+        if method != "neb":
+            raise LandscapeError("--freeze applies to --method neb only (a string's redistribution moves every pivot)")
+        if not 0 <= freeze <= 1:
+            raise LandscapeError(f"--freeze must be in [0, 1] (0: off), got {freeze}")
+        settings["freeze"] = freeze
     if max_pivots is not None:
         if method != "autoneb":
             raise LandscapeError("--max-pivots applies to --method autoneb only")

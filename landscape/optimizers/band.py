@@ -113,6 +113,28 @@ def _evaluate(xp: Any, potential: Potential, pivots: Any, known: Any) -> tuple[A
     return xp.concat([known[:1], e_int, known[-1:]]), g
 
 
+def _evaluate_rows(xp: Any, potential: Potential, pivots: Any, energies: Any, gradients: Any,
+                   rows: list[int]) -> tuple[Any, Any]:
+    """`energies` (N+2,) and interior `gradients` (N, dim) with the interior pivots
+    `rows` (interior numbering) evaluated again, in one batch; the others kept as they
+    are (a deterministic potential gives the same numbers at a point that did not move)."""
+    at = [r + 1 for r in rows]
+    e_new, g_new = potential.energy_and_gradient(pivots[at])
+    energies, gradients = xp.asarray(energies, copy=True), xp.asarray(gradients, copy=True)
+    energies[at] = e_new
+    gradients[rows] = g_new
+    return energies, gradients
+
+
+def _counted(counts: np.ndarray | None, rows: Any) -> np.ndarray | None:
+    """Per-pivot evaluation counts with one more for the pivots `rows` (pivot numbering)."""
+    if counts is None:
+        return None
+    out = counts.copy()
+    out[rows] += 1
+    return out
+
+
 def _climber_index(xp: Any, energies: Any) -> Any:
     """Index (0-d array, interior numbering) of the highest interior pivot."""
     return xp.argmax(energies[1:-1])
@@ -138,6 +160,17 @@ class ElasticBand(PathOptimizer):
         exact start converges at once.
     etol: converged when the highest pivot energy changed by less than this over
         the last `patience` steps (climbing switched on, if requested, first).
+    freeze: per-image convergence (after ASE's DyNEB, Lindgren et al. 2019): a pivot
+        whose force norm is at most `freeze` x the band's force tolerance (`fmax`, or
+        the `frtol` / floor figure), with each neighbour at most the tolerance, is
+        neither moved nor evaluated in the next step; the others step with its force
+        held at zero.  Every force is still computed from gradients at the pivots'
+        present coordinates (a held pivot's gradient is that of its unmoved point),
+        so a neighbour that moves a held pivot's tangent or spring force is seen at
+        once and the pivot moves again when its force rises above the threshold; the
+        band converges only on these exact forces.  Off (0) for the string method
+        (its redistribution moves every pivot), for mini-batch losses and without a
+        force tolerance.
     check_per_segment: before a climbing band says converged, the energy is
         evaluated at this many points inside every segment; when one of them is
         higher than the climber (`landscape.paths.climber`), a pivot is inserted there,
@@ -160,6 +193,7 @@ class ElasticBand(PathOptimizer):
     fault_check_every: int = 1
     check_per_segment: int = 9
     max_repairs: int = 3
+    freeze: float = 0.0
 
     def __post_init__(self) -> None:
         if self.method not in _METHODS:
@@ -171,6 +205,7 @@ class ElasticBand(PathOptimizer):
                      integer=True)
         if self.max_repairs < 0:
             raise LandscapeError("max_repairs must be >= 0")
+        check_number("freeze", self.freeze, lambda v: 0 <= v <= 1, "in [0, 1] (0: off)")
         for name in ("fmax", "frtol", "etol"):
             if getattr(self, name) is not None:
                 check_number(name, getattr(self, name), lambda v: v > 0, "> 0")
@@ -187,12 +222,13 @@ class ElasticBand(PathOptimizer):
             raise LandscapeError(f"a band needs at least one interior pivot, got {path.n_pivots} pivots")
         xp = array_namespace(path.pivots)
         pivots = self._reparametrise(path.pivots, None)
+        counts = np.ones(int(pivots.shape[0]), dtype=np.int64)
         if potential.stochastic or path.energies is None:
             energies, g = _evaluate(xp, potential, pivots, None)
-            nfev = int(pivots.shape[0])
         else:
             energies, g = _evaluate(xp, potential, pivots, path.energies)
-            nfev = int(pivots.shape[0]) - 2
+            counts[[0, -1]] = 0
+        nfev = int(counts.sum())
         host = to_numpy(energies)
         if not (np.all(np.isfinite(host)) and bool(xp.all(xp.isfinite(g)))):
             raise LandscapeError("the starting path has NaN or infinite energies or gradients")
@@ -212,6 +248,7 @@ class ElasticBand(PathOptimizer):
             force0=force0,
             force_floor=floor,
             spring=spring,
+            evaluations=counts,
         )
         return self._track(state)
 
@@ -219,21 +256,36 @@ class ElasticBand(PathOptimizer):
         xp = array_namespace(state.path.pivots)
         pivots = state.path.pivots
         forces = state.forces if state.step_scale == 1.0 else state.step_scale * state.forces
+        moving = self._moving(state, potential)
+        if moving is not None:  # held pivots: no force, no step
+            mask = potential.asarray(moving.astype(np.float64))[:, None] > 0
+            forces = xp.where(mask, forces, xp.zeros_like(forces))
         interior, stepper_state = self.stepper.update(pivots[1:-1], forces, state.stepper_state)
+        if moving is not None:
+            interior = xp.where(mask, interior, pivots[1:-1])
+            stepper_state = self.stepper.hold(stepper_state, mask)
         pivots = xp.concat([pivots[:1], interior, pivots[-1:]])
         climber = _climber_index(xp, state.path.energies) + 1 if state.climbing else None
         pivots = self._reparametrise(pivots, climber)
-        # A mini-batch loss moves with its batch: then the ends are evaluated again too,
-        # so every pivot's energy in this step comes from the same batch.
-        known = None if potential.stochastic else state.path.energies
-        energies, g = _evaluate(xp, potential, pivots, known)
-        nfev = state.nfev + int(pivots.shape[0]) - (0 if known is None else 2)
+        n = int(pivots.shape[0])
+        if moving is not None:
+            rows = [int(i) for i in np.flatnonzero(moving)]
+            energies, g = _evaluate_rows(xp, potential, pivots, state.path.energies, state.gradients, rows)
+            evaluated: Any = [r + 1 for r in rows]
+        else:
+            # A mini-batch loss moves with its batch: then the ends are evaluated again too,
+            # so every pivot's energy in this step comes from the same batch.
+            known = None if potential.stochastic else state.path.energies
+            energies, g = _evaluate(xp, potential, pivots, known)
+            evaluated = slice(None) if known is None else slice(1, n - 1)
+        counts = _counted(state.evaluations, evaluated)
+        nfev = state.nfev + (len(range(n)[evaluated]) if isinstance(evaluated, slice) else len(evaluated))
         nit = state.nit + 1
         checked = nit % self.fault_check_every == 0
         if checked:
             fault = self._fault(xp, energies, g, state.ceiling)
             if fault is not None:
-                return self._reject(state.verified or state, fault, nit, nfev)
+                return self._reject(state.verified or state, fault, nit, nfev, counts)
         climbing = self.climb and nit >= self.climb_after
         new = replace(
             state,
@@ -247,8 +299,32 @@ class ElasticBand(PathOptimizer):
             faults=0,
             verified=None if checked else (state.verified or state),
             dense=None,
+            evaluations=counts,
         )
         return self._track(new)
+
+    def tolerance(self, state: BandState) -> float:
+        """The largest pivot force at which `terminate` says converged (0: no force test)."""
+        bounds = [self.fmax] if self.fmax is not None else []
+        if self.frtol is not None:
+            bounds.append(max(self.frtol * state.force0, state.force_floor))
+        return max(bounds, default=0.0)
+
+    def _moving(self, state: BandState, potential: Potential) -> np.ndarray | None:
+        """The interior pivots that step and are evaluated next (`freeze`), as a host
+        bool array; None when all of them do (nothing held, or freezing off).  One host
+        read of the pivot force norms."""
+        if self.freeze == 0 or self.method != "neb" or potential.stochastic or state.faults:
+            return None
+        limit = self.tolerance(state)
+        if not 0 < limit < float("inf"):
+            return None
+        norms = np.sqrt(np.sum(to_numpy(state.forces).astype(np.float64) ** 2, axis=1))
+        done = np.concatenate([[True], norms <= limit, [True]])  # the fixed ends count as converged
+        held = (norms <= self.freeze * limit) & done[:-2] & done[2:]
+        if not held.any() or held.all():  # all held: a test other than the force's is pending
+            return None
+        return ~held
 
     def _fault(self, xp: Any, energies: Any, gradients: Any, ceiling: float) -> str | None:
         """Why a freshly evaluated step must be rejected, or None.  One host sync."""
@@ -263,10 +339,12 @@ class ElasticBand(PathOptimizer):
             return "NaN or infinite energy or gradient"
         return "energy diverged" if too_high else None
 
-    def _reject(self, good: BandState, fault: str, nit: int, nfev: int) -> BandState:
-        """Back to the last good state; restart momentum and halve the step."""
+    def _reject(self, good: BandState, fault: str, nit: int, nfev: int, counts: np.ndarray | None) -> BandState:
+        """Back to the last good state; restart momentum and halve the step (the
+        rejected step's evaluations stay counted)."""
         return replace(good, nit=nit, nfev=nfev, stepper_state=self.stepper.init(good.path.pivots[1:-1]),
-                       step_scale=good.step_scale * 0.5, faults=good.faults + 1, fault=fault, verified=None)
+                       step_scale=good.step_scale * 0.5, faults=good.faults + 1, fault=fault, verified=None,
+                       evaluations=counts)
 
     def terminate(self, state: BandState) -> tuple[Status, str] | None:
         if state.faults >= self.max_faults:
@@ -304,7 +382,8 @@ class ElasticBand(PathOptimizer):
         k = self.check_per_segment
         dense = geometry.dense_points(state.path.pivots, k)
         dense_e = potential.energy(dense)
-        state = replace(state, nfev=state.nfev + int(dense.shape[0]), dense=(k, to_numpy(dense_e)))
+        state = replace(state, nfev=state.nfev + int(dense.shape[0]), checks=state.checks + int(dense.shape[0]),
+                        dense=(k, to_numpy(dense_e)))
         check, repaired = self.retarget(state, dense, dense_e, k, potential)
         if check.ok:
             return state, outcome
@@ -323,6 +402,8 @@ class ElasticBand(PathOptimizer):
         if check.ok or check.segment is None or state.repairs >= self.max_repairs:
             return check, None
         path = insert_at_segment(state.path, dense, dense_energies, check.segment, per_segment)
+        if state.evaluations is not None:  # the new pivot has had no evaluation of its own yet
+            state = replace(state, evaluations=np.insert(state.evaluations, check.segment + 1, 0))
         return check, self._climb_from(state, path, check.segment + 1, potential)
 
     def _climb_from(self, state: BandState, path: Path, climber: int, potential: Potential) -> BandState:
@@ -332,7 +413,8 @@ class ElasticBand(PathOptimizer):
         known = None if potential.stochastic else path.energies
         energies, g = _evaluate(xp, potential, pivots, known)
         nfev = state.nfev + int(pivots.shape[0]) - (0 if known is None else 2)
-        new = replace(state, path=Path(pivots, energies), gradients=g,
+        counts = _counted(state.evaluations, slice(None) if known is None else slice(1, -1))
+        new = replace(state, path=Path(pivots, energies), gradients=g, evaluations=counts,
                       forces=self._forces(pivots, energies, g, True, state.spring),
                       stepper_state=self.stepper.init(pivots[1:-1]), nfev=nfev, climbing=True,
                       recent_max=(), faults=0, fault=None, verified=None, repairs=state.repairs + 1, dense=None)
@@ -362,6 +444,8 @@ class ElasticBand(PathOptimizer):
             "divergence": self.divergence,
             "check_per_segment": self.check_per_segment,
             "max_repairs": self.max_repairs,
+            # only when on: stored runs without it held no pivot
+            **({"freeze": self.freeze} if self.freeze else {}),
         }
 
     # internals -------------------------------------------------------------------

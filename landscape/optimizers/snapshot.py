@@ -50,6 +50,8 @@ class BandState(OptimizerState):
     repairs: int = 0  # pivots inserted because the climber was not the top of the path
     dense: tuple[int, np.ndarray] | None = None  # (per_segment, energies) between pivots, if evaluated
     spring: float = 0.0  # the NEB spring constant in use (measured at init when "auto"); 0: string
+    evaluations: np.ndarray | None = None  # energy+gradient evaluations of each pivot (None: a snapshot without)
+    checks: int = 0  # energy-only points of the climber checks (nfev = evaluations.sum() + checks)
 
 
 def _configured_spring(optimizer: Any) -> float:
@@ -74,6 +76,9 @@ def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | 
             attrs["stepper_numbers"][key] = value
         else:
             arrays[f"stepper.{key}"] = to_numpy(value)
+    if state.evaluations is not None:
+        arrays["evaluations"] = np.asarray(state.evaluations)
+        attrs["checks"] = int(state.checks)
     if state.dense is not None:
         attrs["dense_per_segment"] = int(state.dense[0])
         arrays["dense"] = np.asarray(state.dense[1])
@@ -91,9 +96,13 @@ def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str,
         # Snapshots from before the automatic spring hold none: theirs was the configured one.
         numbers["spring"] = float(attrs["spring"] if "spring" in attrs else _configured_spring(optimizer))
         numbers["force_floor"] = float(attrs.get("force_floor", 0.0))  # none before the floor: never by it
+        # Snapshots from before the per-pivot counts hold none: the counts stay unknown.
+        counts = np.asarray(arrays["evaluations"], dtype=np.int64) if "evaluations" in arrays else None
+        numbers["checks"] = int(attrs.get("checks", 0))
         state = BandState(path=Path(on(arrays["pivots"]), on(arrays["energies"])),
                           **{k: on(arrays[k]) for k in _ARRAYS}, stepper_state=stepper,
-                          recent_max=tuple(on(np.asarray(v)) for v in arrays["recent_max"]), dense=dense, **numbers)
+                          recent_max=tuple(on(np.asarray(v)) for v in arrays["recent_max"]), dense=dense,
+                          evaluations=counts, **numbers)
     except (KeyError, TypeError, ValueError) as exc:
         raise DamagedCheckpoint(f"it does not describe a band state ({type(exc).__name__}: {exc})") from None
     if not optimizer.climb and state.climbing:
