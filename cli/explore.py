@@ -68,8 +68,7 @@ def minima_cmd(potential: str, options: tuple[str, ...], method: str, n_starts: 
     """Find the minima of POTENTIAL from seeded random starts (or by basin-hopping) and start a store.
 
     \b
-    Example: landscape minima gaussian-mixture -o wells=12 -o seed=7 --starts 200 --out gm
-             landscape minima lj -o atoms=13 --method basinhopping --steps 300 --out lj13
+    Example: landscape minima lj -o atoms=13 --method basinhopping --steps 300 --out lj13
     """
     from landscape.potentials.identity import record
     from landscape.foundations.lock import WriterLock

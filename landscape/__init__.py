@@ -46,7 +46,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "runs.stored": ("connect_stored",),
     "analysis.minima": ("find_minima", "Minima"),
     "analysis.basinhopping": ("basin_hopping", "BasinHopping"),
-    "analysis.rates": ("saddle_network", "SaddleNetwork", "stationary_point", "StationaryPoint", "log_rate"),
+    "analysis.rates": ("saddle_network", "SaddleNetwork", "Transition", "stationary_point", "StationaryPoint", "log_rate"),
     "analysis.kinetics": ("graph_transformation", "master_equation", "Passage"),
     "exploration.loop": ("explore", "load_exploration"),
     "exploration.results": ("Exploration", "ExploreBudget", "ExploreStatus"),
