@@ -15,7 +15,7 @@ from landscape.potentials.potential import Potential
 
 __all__ = ["LandscapeGroup", "named", "RENAMED", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
            "picture_name", "dpi_option", "progress_option", "want_progress", "progress_bar", "threads_option", "set_threads",
-           "pick_names"]
+           "pick_names", "positive", "finished_paths"]
 
 
 #: Options renamed for one vocabulary (`--out` a store, `--figure` a picture,
@@ -197,3 +197,18 @@ def pick_names(available: list[str], wanted: tuple[str, ...], what: str, file: s
     if missing:
         raise LandscapeError(f"{file} has no {what} {missing[0]!r} ({what}s: {', '.join(available) or 'none'})")
     return list(wanted) if wanted else available
+
+
+def positive(**values: Any) -> None:
+    """Each option given (not None) must be a positive number: one line naming the first
+    that is not (`batch_size=0` -> "--batch-size must be positive, got 0")."""
+    for name, value in values.items():
+        if value is not None and not value > 0:
+            raise LandscapeError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def finished_paths(store: Any) -> list[str]:
+    """The paths of an open store whose run has ended (any status but running)."""
+    from landscape.paths.result import Status
+
+    return [n for n in store.path_names() if store.path_info(n).get("status") != Status.RUNNING.value]

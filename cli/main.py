@@ -18,12 +18,12 @@ import click
 from landscape.foundations.errors import Interrupted, LandscapeError, collapse
 
 from .align import align_cmd
-from .common import LandscapeGroup
+from .commands import PluginCommandGroup
 from .connect import connect_cmd, demo_cmd, exact_cmd
 from .entry import INTERRUPTED, install, say, settle, status, who
 from .explore import explore_cmd, minima_cmd, report_cmd
+from .hessian import hessian_cmd
 from .inspect import check_cmd, inspect_cmd, plot_group, plugins_cmd
-from .network import evaluate_cmd, hessian_cmd, report_table_cmd, train_cmd, xor_cmd
 from .process import check_environment, results
 from .rates import rates_cmd
 from .stores import export_cmd, upgrade_cmd
@@ -31,15 +31,16 @@ from .stores import export_cmd, upgrade_cmd
 __all__ = ["cli", "main"]
 
 
-@click.group(cls=LandscapeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# The commands here, and those plugins register under `landscape.commands` (train,
+# evaluate, xor, report-table among them), loaded when named (`landscape_cli.commands`).
+@click.group(cls=PluginCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="landscape")
 def cli() -> None:
     """Minimum energy paths between minima: NEB, string method, AutoNEB."""
 
 
 for command in (demo_cmd, connect_cmd, exact_cmd, minima_cmd, explore_cmd, report_cmd, inspect_cmd, plot_group,
-                plugins_cmd, train_cmd, evaluate_cmd, hessian_cmd, xor_cmd, report_table_cmd, export_cmd, upgrade_cmd,
-                check_cmd, align_cmd, rates_cmd):
+                plugins_cmd, hessian_cmd, export_cmd, upgrade_cmd, check_cmd, align_cmd, rates_cmd):
     cli.add_command(command)
 
 

@@ -27,12 +27,24 @@ def commands(group: click.Group | None = None, prefix: str = "") -> Iterator[tup
         from .main import cli
 
         group = cli
-    for name in sorted(group.commands):
-        cmd = group.commands[name]
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if cmd is None or not _ours(group, name):
+            continue
         if isinstance(cmd, click.Group):
             yield from commands(cmd, f"{prefix}{name} ")
         else:
             yield f"{prefix}{name}", cmd
+
+
+def _ours(group: click.Group, name: str) -> bool:
+    """Whether `name` is this project's command: built in, or a plugin command of the
+    `landscape` distribution (a third-party plugin's commands are its own to document)."""
+    from .commands import available_commands
+
+    plugin = available_commands().get(name)
+    return name in group.commands or plugin is None or plugin.distribution == "landscape"
 
 
 def _cell(text: str) -> str:

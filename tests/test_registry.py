@@ -262,13 +262,13 @@ def test_a_missing_optional_package_is_named_with_the_extra_that_installs_it(mon
 def test_importing_a_plugin_without_its_optional_package_says_which_extra(monkeypatch):
     import sys
 
-    from landscape.potentials.registry import _import_target
+    from landscape.potentials.registry import import_target
 
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ModuleNotFoundError
     monkeypatch.delitem(sys.modules, "landscape_plugins.torchnet.mlp", raising=False)
     monkeypatch.delitem(sys.modules, "landscape_plugins.torchnet.potential", raising=False)
     with pytest.raises(LandscapeError, match=r"needs torch, which is not installed: pip install 'landscape\[torch\]'"):
-        _import_target("landscape_plugins.torchnet.mlp:build_mlp")
+        import_target("landscape_plugins.torchnet.mlp:build_mlp")
 
 
 def test_the_origin_records_declared_types_and_no_digest_for_installed_plugins():

@@ -33,6 +33,7 @@ __all__ = [
     "load_potential",
     "parse_options",
     "coerce_option",
+    "import_target",
 ]
 
 #: The entry-point group that potential plugins register under.
@@ -98,7 +99,7 @@ def coerce_option(name: str, value: Any, kind: type) -> Any:
 EXTRAS = {"torch": "torch", "torchvision": "torch", "ray": "ray", "ase": "ase"}
 
 
-def _import_target(target: str) -> Any:
+def import_target(target: str) -> Any:
     """The object named by 'package.module:attr.path'."""
     module_name, _, attr = target.partition(":")
     try:
@@ -158,7 +159,7 @@ class PotentialPlugin:
         if self.broken:
             raise LandscapeError(collapse(f"potential plugin {self.name!r} is broken: {self.broken}"))
         values = self.validate(options)
-        factory = _import_target(self.target)
+        factory = import_target(self.target)
         potential = _call(factory, values, f"potential {self.name!r}")
         if not isinstance(potential, Potential):
             raise LandscapeError(f"plugin {self.name!r} built a {type(potential).__name__}, not a landscape.Potential")
@@ -261,7 +262,7 @@ def load_potential(spec: str, options: Mapping[str, Any] | None = None) -> Poten
     is_file = _is_file_spec(source)
     source_file = os.path.abspath(os.path.expanduser(source)) if is_file else None
     digest = _source_digest(source_file) if source_file else None  # the bytes about to run
-    module = _load_file(source) if is_file else _import_target(source)
+    module = _load_file(source) if is_file else import_target(source)
     cls = getattr(module, cls_name, None)
     if cls is None:
         raise LandscapeError(f"{source!r} has no attribute {cls_name!r}")

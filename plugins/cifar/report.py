@@ -24,7 +24,8 @@ Definitions (Draxler et al. 2018, section 4 and Table 1):
   the device-independent cost of the row; absent for paths stored before the counters.
 
 Evaluations are stored (groups `evaluation-<path>`, `evaluation-line-<a>-<b>` and
-`minima_metrics`, each with a digest of the points it belongs to) and reused; missing
+`minima_metrics`, named in `landscape.store.layout`, each with a digest of the points it
+belongs to, written by `torchnet.evaluate.save_evaluation`) and reused; missing
 or stale ones are computed when a potential is given (one commit each, under the
 store's writer lock), so an interrupted report loses at most one evaluation.
 """
@@ -44,16 +45,15 @@ import numpy as np
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.analysis.graphs import minimum_spanning_edges
-from landscape.potentials.identity import points_digest
 from landscape.foundations.lock import WriterLock
 from landscape.paths.result import Status
 from landscape.store import Store
+from landscape.store.layout import CURVES_GROUP, MINIMA_METRICS_GROUP, evaluation_digest, evaluation_group
 
-__all__ = ["METRICS", "PathMetrics", "Table1", "table1", "ensure_evaluations", "evaluation_digest",
-           "save_path_evaluation", "plot_cycles", "plot_minima_vs_saddles", "plot_learning_curves", "write_figures"]
+__all__ = ["METRICS", "PathMetrics", "Table1", "table1", "ensure_evaluations", "evaluation_digest", "plot_cycles",
+           "plot_minima_vs_saddles", "plot_learning_curves", "write_figures"]
 
 METRICS = ("train_loss", "train_error", "test_loss", "test_error")
-MINIMA_GROUP = "minima_metrics"
 CSV_COLUMNS = ("architecture", "dataset", "minima", "paths", "mst_edges", "train_loss_min", "train_loss_sadd",
                "factor", "epoch", "epochs_trained", "test_loss_min", "test_loss_sadd", "test_error_min_pct",
                "test_error_sadd_pct", "test_error_delta_pct", "minima_never_crossing", "line_train_loss", "line_factor",
@@ -65,24 +65,6 @@ CSV_COLUMNS = ("architecture", "dataset", "minima", "paths", "mst_edges", "train
 
 
 # --------------------------------------------------------------------------- evaluations
-
-
-def evaluation_digest(points: Any, per_segment: int | None = None) -> str:
-    """A short digest of the points (and points per segment) an evaluation belongs to:
-    an evaluation whose digest differs is stale and done again."""
-    return points_digest(points, per_segment)
-
-
-def _group(kind: str, name: str) -> str:
-    return {"path": f"evaluation-{name}", "line": f"evaluation-line-{name}",
-            "aligned": f"evaluation-aligned-line-{name}"}[kind]  # an unknown kind is a bug, not a group
-
-
-def save_path_evaluation(store: Store, group: str, evaluation: Any, digest: str) -> None:
-    """Write an evaluation in `torchnet.evaluate.save_evaluation`'s layout, plus `digest`."""
-    attrs = {"bn_mode": evaluation.bn_mode, "per_segment": evaluation.per_segment,
-             "summary": json.dumps(evaluation.summary()), "digest": digest}
-    store.write_array_group(group, evaluation.to_arrays(), attrs)
 
 
 def _read_eval(store: Store, group: str) -> tuple[dict[str, np.ndarray], str | None] | None:
@@ -103,7 +85,7 @@ class _Job:
 
     @property
     def group(self) -> str:
-        return MINIMA_GROUP if self.kind == "minima" else _group(self.kind, self.name)
+        return MINIMA_METRICS_GROUP if self.kind == "minima" else evaluation_group(self.name, self.kind)
 
     def points_per_segment(self, per_segment: int, line_points: int) -> int | None:
         return {"path": per_segment, "line": line_points, "aligned": line_points}.get(self.kind)
@@ -155,6 +137,8 @@ def ensure_evaluations(filename: str, potential: Any, jobs: Sequence[_Job], *, p
         job = todo[0]
         raise LandscapeError(f"{filename} lacks the evaluation of {job.kind} {job.name!r}; "
                              "run without --no-evaluate to compute it")
+    from landscape_plugins.torchnet.evaluate import save_evaluation
+
     with WriterLock(filename):
         pot = potential() if callable(potential) and not hasattr(potential, "dim") else potential
         for job in _missing(filename, todo, per_segment, line_points):  # another writer may have done some
@@ -163,9 +147,9 @@ def ensure_evaluations(filename: str, potential: Any, jobs: Sequence[_Job], *, p
             value, digest = _run_job(pot, job, per_segment, line_points, batch_size)
             with Store.write(filename) as store:
                 if job.kind == "minima":
-                    store.write_array_group(MINIMA_GROUP, value, {"digest": digest, "bn_mode": pot.bn_mode})
+                    store.write_array_group(MINIMA_METRICS_GROUP, value, {"digest": digest, "bn_mode": pot.bn_mode})
                 else:
-                    save_path_evaluation(store, job.group, value, digest)
+                    save_evaluation(store, job.name, value, kind=job.kind, digest=digest)
     return len(todo)
 
 
@@ -391,7 +375,7 @@ def _csv_value(v: Any) -> Any:
 
 def _curves(store: Store) -> dict[str, np.ndarray]:
     try:
-        arrays, _ = store.read_array_group("learning_curves")
+        arrays, _ = store.read_array_group(CURVES_GROUP)
     except LandscapeError:
         return {}
     return {k.rpartition(".")[0]: np.asarray(v) for k, v in arrays.items() if k.endswith(".train_loss")}
@@ -474,8 +458,8 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
     samples = _stored_samples(filename, [p[0] for p in paths])
     for (name, i, j, cycles), job in zip(paths, jobs[1:]):
         ev = evals[job.group]
-        line = evals.get(_group("line", f"{names[i]}-{names[j]}")) if name in in_mst else None
-        matched = evals.get(_group("aligned", f"{names[i]}-{names[j]}")) if name in in_mst else None
+        line = evals.get(evaluation_group(f"{names[i]}-{names[j]}", "line")) if name in in_mst else None
+        matched = evals.get(evaluation_group(f"{names[i]}-{names[j]}", "aligned")) if name in in_mst else None
         (maxima, barrier), (line_maxima, line_barriers), (aligned_maxima, aligned_barriers) = (
             _summary(e) for e in (ev, line, matched))
         rows.append(PathMetrics(
@@ -484,7 +468,7 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
             _end_values(ev["t"], ev["train_loss"]), aligned_maxima=aligned_maxima, aligned_barriers=aligned_barriers,
             samples=samples[name]))
     arch, dataset = _labels(desc)
-    minima = {k: np.asarray(evals[MINIMA_GROUP][k], dtype=float) for k in METRICS}
+    minima = {k: np.asarray(evals[MINIMA_METRICS_GROUP][k], dtype=float) for k in METRICS}
     return Table1(filename, arch, dataset, tuple(names), minima, tuple(rows), len(in_mst) == len(names) - 1, curves)
 
 

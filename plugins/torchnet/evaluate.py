@@ -32,6 +32,7 @@ from torch.func import functional_call, vmap
 from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.arrays import to_numpy
+from landscape.store.layout import evaluation_group
 
 from .params import load_parameters
 from .potential import NetworkPotential
@@ -387,20 +388,21 @@ def plot_profile(evaluation: PathEvaluation, file: str | None = None, title: str
     return fig
 
 
-def _group_name(path_name: str) -> str:
-    return f"evaluation-{path_name}"
-
-
-def save_evaluation(store: Any, path_name: str, evaluation: PathEvaluation) -> None:
-    """Write the evaluation of stored path `path_name` to the group /evaluation-<name>."""
+def save_evaluation(store: Any, name: str, evaluation: PathEvaluation, *, kind: str = "path",
+                    digest: str | None = None) -> None:
+    """Write an evaluation to its group (`landscape.store.layout.evaluation_group`: for a
+    stored path `name`, /evaluation-<name>), with the `digest` of the points it belongs to
+    when given (`layout.evaluation_digest`; Table 1 redoes one whose digest differs)."""
     attrs = {"bn_mode": evaluation.bn_mode, "per_segment": evaluation.per_segment,
              "summary": json.dumps(evaluation.summary())}
-    store.write_array_group(_group_name(path_name), evaluation.to_arrays(), attrs)
+    if digest is not None:
+        attrs["digest"] = digest
+    store.write_array_group(evaluation_group(name, kind), evaluation.to_arrays(), attrs)
 
 
-def load_evaluation(store: Any, path_name: str) -> PathEvaluation:
+def load_evaluation(store: Any, name: str, *, kind: str = "path") -> PathEvaluation:
     """Read back what `save_evaluation` wrote (barriers recomputed from the profiles)."""
-    arrays, attrs = store.read_array_group(_group_name(path_name))
+    arrays, attrs = store.read_array_group(evaluation_group(name, kind))
     t = np.asarray(arrays.pop("t"), dtype=float)
     is_pivot = np.asarray(arrays.pop("is_pivot"), dtype=bool)
     l2 = np.asarray(arrays.pop("l2"), dtype=float)

@@ -98,6 +98,9 @@ class NetworkPotential(Potential):
     """
 
     name = "network"
+    #: What `landscape hessian` runs for a network: the Hessian of the data loss by
+    #: autograd, not the generic one from gradients (named, so the CLI imports no plugin).
+    hessian_command = "landscape_plugins.torchnet.commands:network_hessian"
 
     def __init__(
         self,

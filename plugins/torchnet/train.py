@@ -29,6 +29,7 @@ from torch import nn
 
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import samples_since
+from landscape.store.layout import CURVES_GROUP
 
 from .data import BatchSampler
 from .evaluate import module_metrics
@@ -301,12 +302,12 @@ def save_minima(store: Any, potential: NetworkPotential, trained: Sequence[Train
     meta = {"minima": {n: m.metadata() for n, m in zip(names, trained)}, "bn_mode": potential.bn_mode}
     store.write_minima(coords, energies, names, metadata=meta)
     arrays = {f"{n}.{key}": v for n, m in zip(names, trained) for key, v in m.curves.items()}
-    store.write_array_group("learning_curves", arrays, {"names": json.dumps(names)})
+    store.write_array_group(CURVES_GROUP, arrays, {"names": json.dumps(names)})
 
 
 def load_learning_curves(store: Any) -> dict[str, dict[str, np.ndarray]]:
     """name -> {metric: per-epoch array}, as written by `save_minima`."""
-    arrays, _ = store.read_array_group("learning_curves")
+    arrays, _ = store.read_array_group(CURVES_GROUP)
     out: dict[str, dict[str, np.ndarray]] = {}
     for key, value in arrays.items():
         name, _, metric = key.rpartition(".")

@@ -37,17 +37,13 @@ from landscape.foundations.lock import WriterLock
 from landscape.foundations.arrays import to_numpy
 from landscape.runs.stored import discard_if_empty
 from landscape.store import Store, vacant
+from landscape.store.layout import CURVES_GROUP, TRAINING_GROUP  # the groups training writes
 
 from .potential import NetworkPotential
 from .train import SAMPLE_CURVES, TrainConfig, TrainedMinimum, TrainingState, train_minimum
 
 __all__ = ["TRAINING_GROUP", "CURVES_GROUP", "TrainingRun", "train_stored", "default_config", "store_description",
            "copy_minima"]
-
-#: Store group with the training settings and the checkpoint of the minimum in progress.
-TRAINING_GROUP = "training"
-#: Store group with the learning curves, one array "<name>.<metric>" per minimum and metric.
-CURVES_GROUP = "learning_curves"
 
 #: seed -> the data source of that minimum's training batches (e.g. augmented images).
 SourceFactory = Callable[[int], Any]

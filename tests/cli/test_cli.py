@@ -250,10 +250,10 @@ def test_renamed_options_still_work_with_a_note(tmp_path):
     new = subprocess.run([sys.executable, "-m", "landscape_cli.main", "minima", "mueller-brown", "--starts", "12",
                           "--out", store, "--force", "--no-progress"], capture_output=True, text=True)
     assert new.returncode == 0 and "note:" not in new.stderr
-    from landscape_cli.main import cli
+    from landscape_cli.reference import commands
 
-    commands = {**cli.commands, **cli.commands["plot"].commands}
+    by_name = {name.split()[-1]: cmd for name, cmd in commands()}  # plugin commands and `plot`'s included
     for command, table in RENAMED.items():
-        options = {o for p in commands[command].params for o in p.opts}
+        options = {o for p in by_name[command].params for o in p.opts}
         for old_name, new_name in table.items():
             assert new_name in options and old_name not in options, (command, old_name)
