@@ -106,7 +106,7 @@ class PluginCommandGroup(LandscapeGroup):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._loaded: dict[str, click.Command] = {}
+        self._loaded: dict[tuple[str, str], click.Command] = {}  # by (name, target): installs may change
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(self.commands) | set(available_commands()))
@@ -114,12 +114,13 @@ class PluginCommandGroup(LandscapeGroup):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
-        if cmd_name not in self._loaded:
-            plugin = available_commands().get(cmd_name)
-            if plugin is None:
-                return None
-            self._loaded[cmd_name] = load_command(cmd_name, plugin.target)
-        return self._loaded[cmd_name]
+        plugin = available_commands().get(cmd_name)
+        if plugin is None:
+            return None
+        key = (cmd_name, plugin.target)
+        if key not in self._loaded:
+            self._loaded[key] = load_command(cmd_name, plugin.target)
+        return self._loaded[key]
 
     def plugin_status(self) -> dict[str, dict[str, Any]]:
         """name -> target, distribution and the reason it is broken (None when it loads),

@@ -178,7 +178,8 @@ def check_cmd(potential: str, options: tuple[str, ...], points: int, seed: int, 
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def plugins_cmd(as_json: bool) -> None:
-    """List the registered potential plugins and their options.
+    """List the registered potential plugins and their options, then the plugin commands
+    (text only; a broken one says why).
 
     \b
     Example: landscape plugins --json
@@ -189,4 +190,9 @@ def plugins_cmd(as_json: bool) -> None:
     payload = {name: {"summary": p.summary, "target": p.target, "broken": p.broken, "missing": p.missing(),
                       "options": {k: {"type": t.__name__, "default": d, "help": h} for k, (t, d, h) in p.options.items()}}
                for name, p in plugins.items()}
-    emit(as_json, payload, [p.help() if not p.broken else f"{name}: BROKEN ({p.broken})" for name, p in plugins.items()])
+    lines = [p.help() if not p.broken else f"{name}: BROKEN ({p.broken})" for name, p in plugins.items()]
+    group = click.get_current_context().find_root().command
+    commands = group.plugin_status() if hasattr(group, "plugin_status") else {}  # landscape_cli.commands
+    lines += [f"command {name}: " + (f"BROKEN ({c['broken']})" if c["broken"] else f"{c['target']} ({c['distribution']})")
+              for name, c in commands.items()]
+    emit(as_json, payload, lines)
