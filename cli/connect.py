@@ -59,7 +59,7 @@ def _pivot_counts(state: Any) -> dict[str, Any] | None:
 
 
 def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: float | None, steps: int | None) -> dict[str, Any]:
-    from landscape.optimizers.driver import Budget
+    from landscape.paths.budget import Budget
 
     settings: dict[str, Any] = {"method": method, "climb": climb, "fmax": fmax}
     if schedule is not None:

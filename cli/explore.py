@@ -159,7 +159,7 @@ def _resolve(given: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
 
 def _settings(opts: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments of `explore` for the path optimizer."""
-    from landscape.optimizers.driver import Budget
+    from landscape.paths.budget import Budget
 
     settings: dict[str, Any] = {"method": opts["method"], "climb": opts["climb"], "pivots": opts["pivots"]}
     if opts["fmax"] is not None:
@@ -258,7 +258,8 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
     executor = make_executor(executor_kind, workers=workers, address=address, num_gpus_per_task=gpus_per_task)
     with executor:
         ex = explore(pot, None, store=file, executor=executor, source=spec, batch=opts["batch"],
-                     budget=ExploreBudget(max_runs, max_evaluations, max_seconds), rule=opts["rule"],
+                     budget=ExploreBudget(max_runs=max_runs, max_evaluations=max_evaluations,
+                                          max_seconds=max_seconds), rule=opts["rule"],
                      order=opts["order"], progress=progress, tags={"cli": opts}, checkpoint_seconds=checkpoint_every,
                      **_settings(opts))
     if ex.status is ExploreStatus.INTERRUPTED:

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.optimizers.driver import Budget, optimize
+from landscape.optimizers.driver import optimize
+from landscape.paths.budget import Budget
 from landscape.optimizers.base import PathOptimizer
 from landscape.paths.path import Path
 from landscape.foundations.arrays import to_numpy

@@ -9,7 +9,8 @@ import pytest
 
 from landscape.foundations.arrays import namespace
 from landscape.runs.pair import connect, plan
-from landscape.optimizers.driver import Budget, optimize
+from landscape.optimizers.driver import optimize
+from landscape.paths.budget import Budget
 from landscape.paths.host import HostArrays, on_host
 from landscape.potentials.potential import Potential
 from landscape.optimizers.steppers import stepper_from_config

@@ -12,7 +12,8 @@ import pytest
 
 from landscape import Path
 from landscape.paths.climber import CLIMBER_RTOL, check_climber, climber_tolerance
-from landscape.optimizers.driver import Budget, optimize
+from landscape.optimizers.driver import optimize
+from landscape.paths.budget import Budget
 from landscape.paths.exact import grid_minimax
 from landscape.paths.geometry import redistribute
 from landscape.optimizers.autoneb import AutoNEB

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from landscape.runs.pair import make_optimizer
-from landscape.optimizers.driver import Budget
+from landscape.paths.budget import Budget
 from landscape.runs.executors import LocalExecutor, PairTask, ProcessExecutor, PotentialSpec
 from landscape.potentials.registry import load_potential
 

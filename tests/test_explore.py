@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
-from landscape.optimizers.driver import Budget
+from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.exact import pairwise_minimax
 from landscape.runs.executors import LocalExecutor, PotentialSpec, ProcessExecutor

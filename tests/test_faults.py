@@ -6,7 +6,8 @@ import pytest
 
 from landscape import Path, Potential
 from landscape.runs.pair import connect
-from landscape.optimizers.driver import Budget, optimize
+from landscape.optimizers.driver import optimize
+from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.band import NEB, StringMethod
 from landscape.paths.result import Status

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from landscape import Path
 from landscape.paths.climber import climber_tolerance
 from landscape.runs.pair import connect, make_optimizer
-from landscape.optimizers.driver import Budget, optimize
+from landscape.optimizers.driver import optimize
+from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.exact import grid_minimax
 from landscape.paths.geometry import redistribute

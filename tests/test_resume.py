@@ -313,7 +313,7 @@ def test_a_resumed_band_reports_the_samples_of_the_uninterrupted_one(tmp_path, m
 def test_a_larger_budget_continues_the_samples_of_the_spent_one(tmp_path):
     """NEB stopped at 20 steps, continued to 60: the samples of one 60-step run (the
     short run's final profile is not carried into the continued count)."""
-    from landscape.optimizers.driver import Budget
+    from landscape.paths.budget import Budget
 
     def run(out, steps):
         pot = SampledMuellerBrown()

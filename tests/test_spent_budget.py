@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landscape.optimizers.driver import Budget
+from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.registry import load_potential
 from landscape.paths.result import Status

@@ -103,7 +103,8 @@ def test_lbfgs_on_a_soft_spring_neb_reaches_the_saddle_where_it_used_to_diverge(
     """Mueller-Brown, NEB at k = 1, climbing image: without the trust radius the band ran
     off to E = 8e4 (docs/benchmarks.md)."""
     from landscape import Path
-    from landscape.optimizers.driver import Budget, optimize
+    from landscape.optimizers.driver import optimize
+    from landscape.paths.budget import Budget
     from landscape.optimizers.band import NEB
     from landscape.potentials.registry import load_potential
 

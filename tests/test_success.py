@@ -111,7 +111,8 @@ def test_the_force_floor_ignores_an_energy_offset_and_scales_with_the_range():
 
 def test_the_sanity_test_runs_on_torch_arrays_and_on_a_resumed_state():
     torch = pytest.importorskip("torch")
-    from landscape.optimizers.driver import Budget, optimize
+    from landscape.optimizers.driver import optimize
+    from landscape.paths.budget import Budget
     from landscape.optimizers.band import ElasticBand
 
     class TorchWell(DoubleWell):

@@ -38,7 +38,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.foundations.lock import WriterLock
 from landscape.analysis.linkage import single_linkage
-from landscape.optimizers.driver import Budget
+from landscape.paths.budget import Budget
 from landscape.paths.result import Result, Status
 from landscape.potentials.identity import differences, shown
 from landscape.potentials.potential import Potential
@@ -306,7 +306,7 @@ def _run(state: ExploreState, ex: Executor, run: _Settings, budget: ExploreBudge
     callers_on_step = _show_steps(bar, ex, state.names)
     try:
         while not p.complete:
-            stop = budget.exceeded(runs, evaluations, time.monotonic() - started)
+            stop = budget.exceeded(runs=runs, evaluations=evaluations, seconds=time.monotonic() - started)
             if stop is not None:
                 status, message = stop
                 break

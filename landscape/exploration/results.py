@@ -3,18 +3,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from landscape.exploration.planning import Pair
-from landscape.foundations.errors import LandscapeError
 from landscape.analysis.graphs import Edge, SaddleMatrix
 from landscape.analysis.disconnectivity import disconnectivity_tree
 from landscape.analysis.linkage import clusters
 from landscape.foundations.arrays import to_numpy
-from landscape.paths.result import Result
+from landscape.paths.budget import Budget
+from landscape.paths.result import Result, Status
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -23,48 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ExploreBudget", "ExploreStatus", "Exploration", "edge_energy", "path_name"]
 
-@dataclass(frozen=True)
-class ExploreBudget:
-    """Limits on one `explore` call; None means unlimited.
-
-    `max_runs` counts path runs and `max_evaluations` the points they evaluated, both in
-    this call; `max_seconds` is wall time.  Checked between batches: a batch in flight
-    always finishes, and a batch never starts more runs than `max_runs` leaves.
-    """
-
-    max_runs: int | None = None
-    max_evaluations: int | None = None
-    max_seconds: float | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("max_runs", "max_evaluations"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or int(value) != value or value < 0):
-                raise LandscapeError(f"{name} must be a non-negative integer, got {value!r}")
-        if self.max_seconds is not None and not self.max_seconds >= 0:
-            raise LandscapeError(f"max_seconds must be >= 0, got {self.max_seconds!r}")
-
-    def exceeded(self, runs: int, evaluations: int, seconds: float) -> tuple[ExploreStatus, str] | None:
-        if self.max_runs is not None and runs >= self.max_runs:
-            return ExploreStatus.MAX_RUNS, f"run budget of {self.max_runs} spent"
-        if self.max_evaluations is not None and evaluations >= self.max_evaluations:
-            return ExploreStatus.MAX_EVALUATIONS, f"evaluation budget of {self.max_evaluations} spent"
-        if self.max_seconds is not None and seconds >= self.max_seconds:
-            return ExploreStatus.MAX_SECONDS, f"time budget of {self.max_seconds:g} s spent"
-        return None
-
-    def runs_left(self, runs: int) -> int | None:
-        return None if self.max_runs is None else self.max_runs - runs
-
-
-class ExploreStatus(str, Enum):
-    """Why an exploration stopped; `complete` means every MST edge is final."""
-
-    COMPLETE = "complete"
-    MAX_RUNS = "max_runs"
-    MAX_EVALUATIONS = "max_evaluations"
-    MAX_SECONDS = "max_seconds"
-    INTERRUPTED = "interrupted"
+#: The budget and status vocabulary of explorations are those of runs (one of each):
+#: `Budget(max_runs=, max_evaluations=, max_seconds=)`; `Status.COMPLETE`, `MAX_RUNS`, ...
+ExploreBudget = Budget
+ExploreStatus = Status
 
 
 

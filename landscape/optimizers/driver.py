@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from landscape.foundations.arrays import host_scalars
+from landscape.paths.budget import Budget
 from landscape.paths.climber import climber_energy
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.base import OptimizerState, PathOptimizer
@@ -23,7 +24,7 @@ from landscape.potentials.potential import Potential, add_samples, samples_since
 from landscape.paths.result import CycleRecord, Result, Status
 from landscape.paths.sanity import bounds_problem, rise_problem
 
-__all__ = ["Budget", "optimize", "StepCallback", "CycleCallback"]
+__all__ = ["optimize", "StepCallback", "CycleCallback"]
 
 #: Called after every step; returning True stops the run (status INTERRUPTED).
 StepCallback = Callable[[OptimizerState], "bool | None"]
@@ -31,22 +32,6 @@ StepCallback = Callable[[OptimizerState], "bool | None"]
 CycleCallback = Callable[[CycleRecord], None]
 
 
-@dataclass(frozen=True)
-class Budget:
-    """Limits on one run; None means unlimited.  Evaluations count points."""
-
-    max_steps: int | None = None
-    max_evaluations: int | None = None
-    max_seconds: float | None = None
-
-    def exceeded(self, state: OptimizerState, started: float) -> tuple[Status, str] | None:
-        if self.max_steps is not None and state.nit >= self.max_steps:
-            return Status.MAX_STEPS, f"step budget of {self.max_steps} spent"
-        if self.max_evaluations is not None and state.nfev >= self.max_evaluations:
-            return Status.MAX_EVALUATIONS, f"evaluation budget of {self.max_evaluations} spent"
-        if self.max_seconds is not None and time.monotonic() - started >= self.max_seconds:
-            return Status.MAX_SECONDS, f"time budget of {self.max_seconds:g} s spent"
-        return None
 
 
 def _progress_bar(enabled: bool, total: int | None) -> Any:
@@ -106,7 +91,7 @@ def optimize(
         while True:
             # Budgets are host-side counters; the optimizer's own test may sync, so
             # it runs every `check_every` steps only.
-            outcome = budget.exceeded(state, started)
+            outcome = budget.exceeded(steps=state.nit, evaluations=state.nfev, seconds=time.monotonic() - started)
             if outcome is None and state.nit % check_every == 0:
                 outcome = optimizer.terminate(state)
                 if outcome is not None:  # the optimizer may check (and repair) its own stop

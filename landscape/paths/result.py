@@ -15,12 +15,16 @@ __all__ = ["Status", "CycleRecord", "Result"]
 
 
 class Status(str, Enum):
-    """Why a run stopped.  `success` is true for CONVERGED and SCHEDULE_DONE."""
+    """Why a run or an exploration stopped: one vocabulary for both.  `success` is true
+    for CONVERGED and SCHEDULE_DONE (a run) and COMPLETE (an exploration)."""
 
     RUNNING = "running"
     CONVERGED = "converged"
     SCHEDULE_DONE = "schedule_done"
+    #: an exploration: every edge of its minimum spanning tree is final
+    COMPLETE = "complete"
     MAX_STEPS = "max_steps"
+    MAX_RUNS = "max_runs"
     MAX_EVALUATIONS = "max_evaluations"
     MAX_SECONDS = "max_seconds"
     NUMERICAL_FAULT = "numerical_fault"
@@ -35,7 +39,7 @@ class Status(str, Enum):
 
     @property
     def success(self) -> bool:
-        return self in (Status.CONVERGED, Status.SCHEDULE_DONE)
+        return self in (Status.CONVERGED, Status.SCHEDULE_DONE, Status.COMPLETE)
 
     @property
     def failed(self) -> bool:

@@ -23,7 +23,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from landscape.optimizers.driver import Budget
+from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError, collapse
 from landscape.optimizers.base import PathOptimizer
 from landscape.foundations.arrays import to_numpy

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from landscape.optimizers.driver import Budget, CycleCallback, StepCallback, optimize
+from landscape.optimizers.driver import CycleCallback, StepCallback, optimize
+from landscape.paths.budget import Budget
 from landscape.foundations.arrays import device, namespace
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.host import host_job

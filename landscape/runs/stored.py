@@ -29,7 +29,8 @@ import numpy as np
 
 from landscape.foundations.arrays import host_scalars
 from landscape.runs.pair import Plan, plan
-from landscape.optimizers.driver import Budget, StepCallback, optimize
+from landscape.optimizers.driver import StepCallback, optimize
+from landscape.paths.budget import Budget
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.foundations.files import store_path
 from landscape.paths.host import host_job

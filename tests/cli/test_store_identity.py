@@ -226,7 +226,7 @@ def test_an_edited_potential_file_is_refused_naming_the_change(tmp_path, scaled)
 
 
 def test_an_edited_file_does_not_continue_an_interrupted_run(tmp_path, scaled):
-    from landscape.optimizers.driver import Budget
+    from landscape.paths.budget import Budget
     from landscape.runs.stored import connect_stored
 
     def ctrl_c(state):

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 from torch import nn  # noqa: E402
 
 from landscape import connect  # noqa: E402
-from landscape.optimizers.driver import Budget  # noqa: E402
+from landscape.paths.budget import Budget
 from landscape.optimizers.steppers import SGD  # noqa: E402
 from landscape.optimizers.schedules import Cycle, Schedule  # noqa: E402
 from landscape.store import Store  # noqa: E402
