@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.analysis.graphs import minimum_spanning_edges
@@ -532,12 +533,6 @@ def _load_evals(filename: str, groups: Sequence[str]) -> dict[str, dict[str, np.
 # --------------------------------------------------------------------------- figures
 
 
-def _arc(pivots: np.ndarray) -> np.ndarray:
-    seg = np.linalg.norm(np.diff(pivots, axis=0), axis=1)
-    s = np.concatenate([[0.0], np.cumsum(seg)])
-    return s / s[-1] if s[-1] > 0 else s
-
-
 def plot_cycles(filename: str, path_name: str, file: str, snapshots: int = 4) -> str:
     """Figure 5: the loss (mini-batch energy) along one path after selected AutoNEB cycles."""
     from matplotlib.figure import Figure
@@ -554,7 +549,7 @@ def plot_cycles(filename: str, path_name: str, file: str, snapshots: int = 4) ->
                                                                        cycles[k].dense_energies])])
     for ax, k in zip(axes, picks):
         c = cycles[k]
-        s = _arc(np.asarray(c.path.pivots, dtype=np.float64))
+        s = np.asarray(to_numpy(c.path.arc_fractions()), dtype=np.float64)
         t = np.concatenate([s, c.dense_t])
         e = np.concatenate([c.path.energies, c.dense_energies])
         order = np.argsort(t, kind="stable")
