@@ -137,7 +137,8 @@ def scaled_schedule(fraction: float, *, weight_decay: float = 1e-4, name: str | 
     if not fraction > 0 or not lr_scale > 0:
         raise LandscapeError(f"schedule fraction and lr_scale must be > 0, got {fraction}, {lr_scale}")
     sgd = SGD(lr=0.1, momentum=0.9, weight_decay=weight_decay)
-    cycles = tuple(Cycle(max(1, round(n * fraction)), sgd.with_lr(lr * lr_scale)) for n, lr in _PAPER_PLAN)
+    # rounded: 0.1 x 0.1 is 0.010000000000000002, and a run must not hang on the last bit
+    cycles = tuple(Cycle(max(1, round(n * fraction)), sgd.with_lr(round(lr * lr_scale, 12))) for n, lr in _PAPER_PLAN)
     return Schedule(name or f"paper-x{fraction:g}", cycles)
 
 

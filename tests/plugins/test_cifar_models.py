@@ -191,6 +191,7 @@ def test_tenth_preset_costs_a_tenth_of_the_paper_per_pivot(model):
     assert [c.stepper.step_size / tenth_batch for c in tenth.cycles] == pytest.approx(
         [c.stepper.step_size / paper_batch for c in paper.cycles], rel=0.03)
     # and at the reduced run's fraction and batch (examples/cifar_reduced.py --schedule tenth)
+    assert [c.stepper.step_size for c in tenth.cycles] == [0.01] * 6 + [0.001] * 4 + [0.0001] * 4  # exact decimals
     for fraction in (0.05, 0.01):
         cheap = tenth_schedule(fraction)
         assert _per_pivot(cheap, int(100 * TENTH)) <= _per_pivot(scaled_schedule(fraction), 100) / 10
