@@ -9,7 +9,10 @@ seeded Gaussian mixtures, Mueller-Brown embedded in 50 dimensions), one pair of 
 9 pivots (--pivots), climbing image, `connect`'s default tolerance (1e-4 of the starting path's
 largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at the automatic spring
 (`landscape.optimizers.band.auto_spring`) and at springs 1, 0.3, 0.1 and 0.03,
-and the string method with each stepper.  A run counts when its climbing image is a
+the string method with each stepper, and `neb default`: what `connect --method neb` runs
+with no stepper or spring option (on these deterministic surfaces FIRE 2.0 handed to
+L-BFGS, `landscape.optimizers.steppers.Hybrid`, with converged pivots held,
+`ElasticBand.freeze`; --only picks settings by name).  A run counts when its climbing image is a
 saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.analysis.hessian.refine_saddle`)
 from it reaches a first-order saddle whose energy differs by at most that (which saddle
 a band finds depends on where it starts; any first-order saddle on a path is an
@@ -64,9 +67,11 @@ def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float | str
 
     counted = CountingPotential(pot)
     settings: dict[str, Any] = {"method": method, "pivots": pivots, "climb": True, "budget": Budget(max_steps=5000),
-                                "stepper": stepper_from_config({"kind": stepper}), "via": via}
-    if method == "neb":
-        settings["spring"] = spring
+                                "via": via}
+    if stepper != "default":  # default: connect's own stepper, spring and held pivots
+        settings["stepper"] = stepper_from_config({"kind": stepper})
+        if method == "neb":
+            settings["spring"] = spring
     try:
         r = connect(counted, a, b, **settings)
     except LandscapeError as exc:
@@ -87,8 +92,16 @@ def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float | str
 def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pivots", type=int, default=9, help="pivots of every band, ends included (default 9)")
+    p.add_argument("--only", default=None, metavar="KEYS",
+                   help="comma-separated settings as the summary names them (e.g. 'neb default,neb fire2 k=auto')")
     args = p.parse_args(argv)
-    settings = [("neb", s, k) for s in STEPPERS for k in SPRINGS] + [("string", s, 1.0) for s in STEPPERS]
+    settings = [("neb", "default", "auto")] + [("neb", s, k) for s in STEPPERS for k in SPRINGS]
+    settings += [("string", s, 1.0) for s in STEPPERS]
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",")]
+        settings = [t for t in settings if _key(*t) in wanted]
+        if len(settings) != len(wanted):
+            p.error(f"--only: unknown setting among {wanted}")
     totals = {_key(m, s, k): {"failed": 0, "evaluations": 0} for m, s, k in settings}
     per_surface: dict[str, list[int | None]] = {key: [] for key in totals}  # evaluations, None: failed
     for label, pot, a, b, via in surfaces():
@@ -102,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
                   flush=True)
     print("\nsummary over the surfaces: failed runs, total evaluations, geometric mean of evaluations "
           "against NEB + FIRE at k=1 (the surfaces where both succeeded)")
-    base = per_surface[_key("neb", "fire", 1.0)]
+    base = per_surface.get(_key("neb", "fire", 1.0)) or [None] * len(per_surface[_key(*settings[0])])
     for key, t in totals.items():
         ratios = [r / b for r, b in zip(per_surface[key], base) if r and b]
         gm = float(np.exp(np.mean(np.log(ratios)))) if ratios else float("nan")
@@ -111,6 +124,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
 
 
 def _key(method: str, stepper: str, spring: float | str) -> str:
+    if stepper == "default":
+        return f"{method} default"
     return f"{method} {stepper}" + (f" k={spring}" if method == "neb" else "")
 
 

@@ -15,7 +15,9 @@ channel), which is counted apart, but never a saddle below the truth.
 
 `--stepper small-fire` (the default) is FIRE with small steps (lr 0.01, dt_max 0.05,
 max_step 0.02), the setting these figures were first measured with; `fire`, `fire2`
-and `lbfgs` are the steppers with their own defaults, as `connect --stepper` runs them.
+and `lbfgs` are the steppers with their own defaults, as `connect --stepper` runs them;
+`default` is what `connect` runs with no stepper option (NEB: FIRE 2.0 handed to L-BFGS,
+converged pivots held; string: FIRE 2.0).
 
 The last line is `wrong converged saddles: N of M` (goal: 0).  Figures are recorded
 in docs/benchmarks.md.
@@ -26,11 +28,11 @@ import argparse
 import multiprocessing as mp
 import time
 from collections import Counter
+from dataclasses import replace
 from functools import partial
 
-from dataclasses import replace
-
 import numpy as np
+from landscape_plugins.analytic.surfaces import GaussianMixture
 
 from landscape import (
     FIRE,
@@ -41,11 +43,11 @@ from landscape import (
     Stepper,
     StringMethod,
     grid_minimax,
+    make_optimizer,
     optimize,
     redistribute,
     stepper_from_config,
 )
-from landscape_plugins.analytic.surfaces import GaussianMixture
 
 PIVOTS = 15
 GRID = 301
@@ -67,7 +69,17 @@ def _stepper(name: str) -> Stepper:
     return stepper_from_config({"kind": name})
 
 
-def run_case(seed: int, stepper: str = "small-fire") -> list[dict]:
+def _band_settings(name: str, method: str) -> dict:
+    """The band's stepper (and pivots held) for --stepper `name`; `default` is what
+    `connect` runs on a deterministic potential (`landscape.runs.pair.make_optimizer`)."""
+    if name != "default":
+        return {"stepper": _stepper(name)}
+    band = make_optimizer(method, deterministic=True)
+    return {"stepper": band.stepper, "freeze": band.freeze}
+
+
+def run_case(seed: int, stepper: str = "small-fire", methods: tuple[str, ...] = ("neb", "string"),
+             baseline: bool = True) -> list[dict]:
     found = case(seed)
     if found is None:
         return []
@@ -79,16 +91,19 @@ def run_case(seed: int, stepper: str = "small-fire") -> list[dict]:
               "exact": Path(np.concatenate([a[None], on_exact[1:-1], b[None]]))}
     rows = []
     for method, cls in (("neb", NEB), ("string", StringMethod)):
-        band = cls(climb=True, fmax=1e-3, stepper=_stepper(stepper))
+        if method not in methods:
+            continue
+        band = cls(climb=True, fmax=1e-3, **_band_settings(stepper, method))
         for start_name, start in starts.items():
             r = optimize(band, surface, start, budget=Budget(max_steps=3000))
             # Baseline, side by side: no repair, so a climber below its path's top ends
             # with status saddle_not_at_top; before the check it said converged.
-            base = optimize(replace(band, max_repairs=0), surface, start, budget=Budget(max_steps=3000))
+            base = optimize(replace(band, max_repairs=0), surface, start, budget=Budget(max_steps=3000)) \
+                if baseline else r
             rows.append({"seed": seed, "method": method, "start": start_name, "status": r.status.value,
                          "success": r.success, "saddle": r.saddle_energy, "upper": r.upper_bound,
                          "truth": exact.saddle_energy, "tol": tol, "repairs": getattr(r.state, "repairs", 0),
-                         "nfev": r.nfev, "caught": base.status is Status.SADDLE_NOT_AT_TOP,
+                         "nfev": r.nfev, "caught": baseline and base.status is Status.SADDLE_NOT_AT_TOP,
                          "caught_climber": float(np.max(base.path.energies[1:-1]))})
     return rows
 
@@ -116,16 +131,23 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=1000, help="number of surfaces with >= 2 minima (default 1000)")
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--stepper", choices=("small-fire", "fire", "fire2", "lbfgs"), default="small-fire",
-                    help="band stepper of every run (default: small-fire, FIRE with small steps)")
+    ap.add_argument("--stepper", choices=("small-fire", "fire", "fire2", "lbfgs", "fire2-lbfgs", "default"),
+                    default="small-fire", help="band stepper of every run (default: small-fire, FIRE with small "
+                    "steps; default: connect's own choice, with converged pivots held)")
+    ap.add_argument("--methods", default="neb,string", help="comma-separated band methods (default neb,string)")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the runs without repairs (the caught columns then read 0): half the time")
     args = ap.parse_args()
+    methods = tuple(m for m in args.methods.split(",") if m)
+    if not methods or set(methods) - {"neb", "string"}:
+        ap.error(f"--methods: neb and/or string, got {args.methods!r}")
     t0 = time.perf_counter()
     rows: list[dict] = []
     seed = args.first_seed
     with mp.Pool(args.workers) as pool:
         while len({r["seed"] for r in rows}) < args.cases:
             need = args.cases - len({r["seed"] for r in rows})
-            for found in pool.map(partial(run_case, stepper=args.stepper), range(seed, seed + need), chunksize=4):
+            for found in pool.map(partial(run_case, stepper=args.stepper, methods=methods, baseline=not args.no_baseline), range(seed, seed + need), chunksize=4):
                 rows.extend(found)
             seed += need
     seeds = sorted({r["seed"] for r in rows})[: args.cases]
@@ -134,7 +156,7 @@ def main() -> None:
     print(f"{len(seeds)} cases (seeds {seeds[0]}..{seeds[-1]}), {len(rows)} runs, {time.perf_counter() - t0:.0f} s")
     print(f"{'method':8s} {'start':9s} {'ok':>6s} {'other_pass':>10s} {'not_success':>11s} {'wrong':>6s} {'repaired':>8s}"
           f" | {'caught':>6s} {'caught_wrong':>12s} | {'mean evaluations':>16s}")
-    for method in ("neb", "string"):
+    for method in methods:
         for start in ("straight", "exact"):
             sel = [r for r in rows if r["method"] == method and r["start"] == start]
             counts = [kinds[(method, start, k)] for k in ("ok", "other_pass", "not_success", "wrong")]
