@@ -31,7 +31,7 @@ _DEFAULTS: dict[str, Any] = {"method": "autoneb", "schedule": None, "climb": Tru
 def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
     """(potential, PotentialSpec) rebuilt from a store's potential description
     (`landscape.potentials.identity.rebuild`); the spec lets executors rebuild it in workers."""
-    from landscape.runs.executors import PotentialSpec
+    from landscape.runs.tasks import PotentialSpec
     from landscape.potentials.identity import rebuild, spec_of
 
     return rebuild(desc), PotentialSpec(*spec_of(desc), description=desc)  # workers check its source too

@@ -6,7 +6,8 @@ import pytest
 
 from landscape.runs.pair import make_optimizer
 from landscape.paths.budget import Budget
-from landscape.runs.executors import LocalExecutor, PairTask, ProcessExecutor, PotentialSpec
+from landscape.runs.executors import LocalExecutor, ProcessExecutor
+from landscape.runs.tasks import PairTask, PotentialSpec
 from landscape.potentials.registry import load_potential
 
 

@@ -47,7 +47,8 @@ from landscape.potentials.symmetry import align, distance_matrix, symmetry_of
 if TYPE_CHECKING:
 
     from landscape.optimizers.base import PathOptimizer
-    from landscape.runs.executors import Executor, PairTask, PotentialSource
+    from landscape.runs.executors import Executor
+    from landscape.runs.tasks import PairTask, PotentialSource
 
 __all__ = ["explore", "load_exploration"]
 
@@ -70,7 +71,7 @@ class _Settings:
     def task(self, state: ExploreState, i: int, j: int, store: str | None) -> PairTask:
         """The run between minima i < j, from i to the image of j closest to i (under the
         potential's symmetry, if any); with `store`, it commits its progress there as it goes."""
-        from landscape.runs.executors import InFlight, PairTask
+        from landscape.runs.tasks import InFlight, PairTask
 
         in_flight = None if store is None else InFlight(store, path_name(state.names, i, j),
                                                         (state.names[i], state.names[j]), self.checkpoint_seconds)

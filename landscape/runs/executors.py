@@ -7,29 +7,24 @@ once per exploration (`start`): a picklable Potential (analytic ones are), or a
 `PotentialSpec` that every worker rebuilds from the plugin registry (network potentials:
 nothing heavy travels, and a GPU worker builds the model on its own device).
 
-Neither ray nor torch is imported by this module; `RayExecutor` imports ray when it starts.
+The tasks are `landscape.runs.tasks`, what runs inside a worker `landscape.runs.workers`.
+Neither ray nor torch is imported by these modules; `RayExecutor` imports ray when it starts.
 """
 from __future__ import annotations
 
 import os
-import signal
-import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any, Union
+from typing import Any
 
-import numpy as np
-
-from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError, collapse
-from landscape.optimizers.base import PathOptimizer
-from landscape.foundations.arrays import to_numpy
-from landscape.potentials.potential import Potential
 from landscape.paths.result import Result
+from landscape.potentials.potential import Potential
+from landscape.runs.tasks import Batch, InFlight, PairTask, PotentialSource, PotentialSpec, run_pair
+from landscape.runs.workers import Reporter, process_init, process_run, ray_run
 
+# The tasks they run live in landscape.runs.tasks; named here too, where they were first.
 __all__ = [
     "InFlight",
     "PotentialSpec",
@@ -45,93 +40,6 @@ __all__ = [
 ]
 
 EXECUTORS = ("local", "process", "ray")
-
-
-@dataclass(frozen=True)
-class PotentialSpec:
-    """A potential by registry name and options: rebuilt with `load_potential` where it runs.
-
-    With the `description` a store recorded, a worker rebuilds it as readers of the store
-    do (`landscape.potentials.identity.rebuild`): a potential file edited since the store was written
-    is refused there too, instead of computing paths on another surface."""
-
-    name: str
-    options: Mapping[str, Any] = field(default_factory=dict)
-    description: Mapping[str, Any] | None = None
-
-    def build(self) -> Potential:
-        from landscape.potentials.identity import rebuild
-        from landscape.potentials.registry import load_potential
-
-        if self.description is not None:
-            return rebuild(self.description)
-        return load_potential(self.name, dict(self.options))
-
-
-PotentialSource = Union[Potential, PotentialSpec]
-
-
-@dataclass(frozen=True, eq=False)
-class PairTask:
-    """One path run between two points: the optimizer, its start and its budget.
-
-    `start`/`end` are host float64 arrays; the worker moves them to the potential's
-    device.  `pivots` and `budget` as in :func:`landscape.runs.pair.connect`.
-    """
-
-    start: np.ndarray
-    end: np.ndarray
-    optimizer: PathOptimizer
-    pivots: int | None = None
-    budget: Budget | None = None
-    in_flight: InFlight | None = None
-
-
-@dataclass(frozen=True)
-class InFlight:
-    """Where a run commits its progress as it goes, so a killed exploration loses at most
-    one AutoNEB cycle (or `checkpoint_seconds` of a band) of each run in flight: path
-    `name`, joining minima `names`, of the store `store` whose lock the exploration holds."""
-
-    store: str
-    name: str
-    names: tuple[str, str]
-    checkpoint_seconds: float | None = None
-
-
-Batch = Sequence[tuple[int, int, PairTask]]
-
-
-def run_pair(potential: Potential, task: PairTask, callbacks: Sequence[Any] = ()) -> Result:
-    """Run one task; the optimizer state is dropped (it is large and never stored).
-    `callbacks` see every step (the local executor's progress display)."""
-    from landscape.runs.pair import connect, plan
-    from landscape.runs.stored import run_in_store
-
-    if task.in_flight is None:
-        result = connect(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots,
-                         budget=task.budget, callbacks=callbacks)
-    else:
-        where = task.in_flight
-        job = plan(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots, budget=task.budget)
-        result, _ = run_in_store(where.store, where.name, job, potential, where.names,
-                                 checkpoint_seconds=where.checkpoint_seconds, callbacks=callbacks)
-        result = replace(result, config=task.optimizer.to_config())  # as a run without a store reports it
-    return replace(result, state=None)
-
-
-# Worker-side cache: a worker process builds (or unpickles) the potential once per
-# exploration, keyed by the token the executor gave it.
-_WORKER: dict[str, Potential] = {}
-
-
-def _resolve(source: PotentialSource, token: str) -> Potential:
-    potential = _WORKER.get(token)
-    if potential is None:
-        potential = source.build() if isinstance(source, PotentialSpec) else source
-        _WORKER.clear()  # one exploration at a time per worker
-        _WORKER[token] = potential
-    return potential
 
 
 def _one_line(exc: BaseException) -> str:
@@ -210,68 +118,8 @@ class LocalExecutor(Executor):
     def submit(self, batch: Batch) -> list[Result]:
         self._require_started()
         assert self._potential is not None
-        return [run_pair(self._potential, task, [] if self.on_step is None else [_Reporter((i, j), self.on_step, 0.1)])
+        return [run_pair(self._potential, task, [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)])
                 for i, j, task in batch]
-
-
-class _Reporter:
-    """A step callback that tells `send(i, j, step, highest)` at most every `every` seconds."""
-
-    def __init__(self, pair: tuple[int, int], send: Any, every: float):
-        self.pair, self.send, self.every, self.last = pair, send, every, -float("inf")
-
-    def __call__(self, state: Any) -> None:
-        now = time.monotonic()
-        if now - self.last >= self.every:
-            self.last = now
-            self.send(*self.pair, int(state.nit), float(np.asarray(to_numpy(state.max_energy))))
-
-
-# Worker side of a process pool: where progress goes (a queue the driver reads), if anywhere.
-_EVENTS: list[Any] = []
-
-
-def _process_init(source: PotentialSource, token: str, events: Any = None) -> None:
-    _interrupt_once()
-    _resolve(source, token)
-    _EVENTS[:] = [] if events is None else [events]
-
-
-# Seconds after a worker's first SIGINT/SIGTERM during which another one is ignored.
-_WORKER_GRACE = 2.0
-
-
-def _interrupt_once() -> None:
-    """In a pool worker: the first SIGINT or SIGTERM stops the run in hand as Ctrl-C does
-    (KeyboardInterrupt: the run returns its state for the main process to commit), and a
-    second one within `_WORKER_GRACE` is ignored.  A signal sent to the whole process group
-    (a batch system's time limit) and the Ctrl-C the main process forwards then interrupt
-    once, instead of killing the worker with its run's progress; a later one acts as usual."""
-    first: list[float] = []
-
-    def handler(signum: int, frame: Any) -> None:
-        now = time.monotonic()
-        if not first:
-            first.append(now)
-            raise KeyboardInterrupt
-        if now - first[0] < _WORKER_GRACE:
-            return
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(signum) is not signal.SIG_IGN:
-            signal.signal(signum, handler)
-
-
-def _process_run(token: str, task: PairTask, pair: tuple[int, int] | None = None) -> Result:
-    potential = _WORKER.get(token)
-    if potential is None:  # pragma: no cover - the initializer always ran first
-        raise LandscapeError("worker lost its potential")
-    if pair is None or not _EVENTS:
-        return run_pair(potential, task)
-    events = _EVENTS[0]
-    return run_pair(potential, task, [_Reporter(pair, lambda *m: events.put(m), 0.25)])
 
 
 class ProcessExecutor(Executor):
@@ -302,7 +150,7 @@ class ProcessExecutor(Executor):
         context = multiprocessing.get_context(self._context)
         self._events = context.Queue()  # the workers' progress, read while a batch runs
         self._pool = ProcessPoolExecutor(self._workers, mp_context=context,
-                                         initializer=_process_init, initargs=(source, token, self._events))
+                                         initializer=process_init, initargs=(source, token, self._events))
 
     def submit(self, batch: Batch) -> list[Result]:
         self._require_started()
@@ -310,7 +158,7 @@ class ProcessExecutor(Executor):
 
         try:
             report = self.on_step is not None
-            futures = [self._pool.submit(_process_run, self._token, task, (i, j) if report else None)
+            futures = [self._pool.submit(process_run, self._token, task, (i, j) if report else None)
                        for i, j, task in batch]
             if report:
                 self._relay(futures)
@@ -352,10 +200,6 @@ class ProcessExecutor(Executor):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "mp_context": self._context}
-
-
-def _ray_run(source: PotentialSource, token: str, task: PairTask) -> Result:
-    return run_pair(_resolve(source, token), task)
 
 
 class RayExecutor(Executor):
@@ -409,7 +253,7 @@ class RayExecutor(Executor):
 
     def _started(self, source: PotentialSource, token: str) -> None:
         ray = self._ray()
-        self._remote = ray.remote(_ray_run).options(num_cpus=1, num_gpus=self.num_gpus_per_task, max_retries=0)
+        self._remote = ray.remote(ray_run).options(num_cpus=1, num_gpus=self.num_gpus_per_task, max_retries=0)
         self._ref = ray.put(source)
 
     def submit(self, batch: Batch) -> list[Result]:

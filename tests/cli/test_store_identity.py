@@ -301,7 +301,7 @@ def test_str_options_that_look_like_numbers_keep_their_own_stores(tmp_path, vers
 def test_a_worker_rebuilding_an_edited_file_refuses_it(scaled):
     """A process or Ray worker rebuilds the store's potential from its description: an
     edit made during the exploration is refused there as the main process refuses it."""
-    from landscape.runs.executors import PotentialSpec
+    from landscape.runs.tasks import PotentialSpec
     from landscape.potentials.identity import spec_of
 
     description = record(load_potential(scaled))
