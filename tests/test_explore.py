@@ -14,7 +14,8 @@ from scipy.spatial.distance import squareform
 from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.exact import pairwise_minimax
-from landscape.runs.executors import LocalExecutor, PotentialSpec, ProcessExecutor
+from landscape.runs.executors import LocalExecutor, ProcessExecutor
+from landscape.runs.tasks import PotentialSpec
 from landscape.exploration.loop import explore, load_exploration
 from landscape.exploration.planning import propose
 from landscape.exploration.results import ExploreBudget, ExploreStatus, edge_energy
@@ -385,11 +386,11 @@ def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, mon
     """A run in flight commits every AutoNEB cycle (or a band's state, here every step)
     to its path as it goes: a crash loses at most one of them, continuing resumes the
     run there, and the exploration ends exactly as an uninterrupted one."""
-    import landscape.runs.stored as runs
+    import landscape.runs.checkpoints as checkpoints
 
     x = minima_of(SURFACE)
     want = explore(SURFACE, x, batch=2, method=method, **settings)
-    original, commits, resumed = getattr(runs._Committer, commit), [], []
+    original, commits, resumed = getattr(checkpoints.Committer, commit), [], []
 
     def commit_then_crash(self, state):
         done = original(self, state)
@@ -398,7 +399,7 @@ def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, mon
             raise Crash
         return done
 
-    monkeypatch.setattr(runs._Committer, commit, commit_then_crash)
+    monkeypatch.setattr(checkpoints.Committer, commit, commit_then_crash)
     f = tmp_path / "run"
     with pytest.raises(Crash):
         explore(SURFACE, x, store=f, batch=2, method=method, checkpoint_seconds=0, **settings)
@@ -410,8 +411,8 @@ def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, mon
     assert crashed in running
     for name, info in running.items():
         assert (info["cycles"] if method == "autoneb" else info["nit"]) == commits.count(name) > 0
-    original_resume = runs._resume_state
-    monkeypatch.setattr(runs, "_resume_state", lambda *a: resumed.append(original_resume(*a)) or resumed[-1])
+    original_resume = checkpoints.resume_state
+    monkeypatch.setattr(checkpoints, "resume_state", lambda *a: resumed.append(original_resume(*a)) or resumed[-1])
     got = explore(SURFACE, None, store=f, batch=2, method=method, checkpoint_seconds=0, **settings)
     assert sorted(r.where for r in resumed) == sorted((kind, commits.count(n)) for n in running)
     assert got.runs_resumed == len(running)

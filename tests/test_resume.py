@@ -26,16 +26,16 @@ class Crash(Exception):
 
 def crash_after_cycles(monkeypatch, n: int) -> None:
     """Make the run die right after committing its n-th cycle."""
-    import landscape.runs.stored as runs
+    import landscape.runs.checkpoints as checkpoints
 
-    original = runs._Committer.commit_cycles
+    original = checkpoints.Committer.commit_cycles
 
     def commit_then_crash(self, state):
         original(self, state)
         if len(state.cycles) == n:
             raise Crash
 
-    monkeypatch.setattr(runs._Committer, "commit_cycles", commit_then_crash)
+    monkeypatch.setattr(checkpoints.Committer, "commit_cycles", commit_then_crash)
 
 
 ARGS = ("connect", "mueller-brown", "-o", "dim=5000", "--start", "A", "--end", "B", "--json")
@@ -286,13 +286,13 @@ def test_a_resumed_autoneb_run_reports_the_samples_of_the_uninterrupted_one(tmp_
 def test_a_resumed_band_reports_the_samples_of_the_uninterrupted_one(tmp_path, monkeypatch):
     """NEB commits its state every step here (checkpoint_seconds=0); a crash after the
     5th commit, then the same call continues from it."""
-    import landscape.runs.stored as runs
+    import landscape.runs.checkpoints as checkpoints
 
     settings = dict(method="neb", fmax=0.5, checkpoint_seconds=0)
     pot = SampledMuellerBrown()
     a, b = pot.minima["A"], pot.minima["B"]
     fresh = connect_stored(str(tmp_path / "fresh.h5"), pot, ("A", "B"), a, b, **settings).result
-    original, commits = runs._Committer.commit_state, []
+    original, commits = checkpoints.Committer.commit_state, []
 
     def commit_then_crash(self, state):
         done = original(self, state)
@@ -302,7 +302,7 @@ def test_a_resumed_band_reports_the_samples_of_the_uninterrupted_one(tmp_path, m
         return done
 
     with monkeypatch.context() as patch:
-        patch.setattr(runs._Committer, "commit_state", commit_then_crash)
+        patch.setattr(checkpoints.Committer, "commit_state", commit_then_crash)
         with pytest.raises(Crash):
             connect_stored(str(tmp_path / "s.h5"), SampledMuellerBrown(), ("A", "B"), a, b, **settings)
     resumed = connect_stored(str(tmp_path / "s.h5"), SampledMuellerBrown(), ("A", "B"), a, b, **settings)

@@ -1,6 +1,8 @@
 """Runs: one pair connected (`pair`: connect, the plan of a run, the checks of its ends),
-runs backed by a store that resume after a crash (`stored`), executors that run many
-pairs (local, process pool, Ray), and the verdicts on a finished band (`sanity`)."""
+runs backed by a store that resume after a crash (`stored`, with their `checkpoints` and
+what a store already there means for a run, `existing`), and executors that run many
+pairs (`executors`: local, process pool, Ray; the `tasks` they run and the `workers`
+side)."""
 from __future__ import annotations
 
 import importlib
