@@ -98,6 +98,7 @@ def _generic_hessian(file: str, pot: Any, minima: dict[str, Any], results: dict[
         lines.append(f"  path {p}, {'climbing image' if r['climbing'] else 'highest pivot'} (pivot {r['pivot']}): "
                      f"index {r['saddle_index_of_hessian']}, {_zero_note(r)}lowest eigenvalue "
                      f"{r['hessian_eigenvalues'][0]:.6g}, "
-                     f"curvature along the path {r['tangent_curvature']:.4g}, gradient norm {r['saddle_gradient_norm']:.3g}")
+                     f"curvature along the path {r['tangent_curvature']:.4g}, "
+                     f"gradient norm {r['saddle_gradient_norm']:.3g}")
         lines += [f"    warning: {w}" for w in r["warnings"]]
     emit(as_json, {"store": file, "minima": at_minima, "paths": at_paths}, lines)

@@ -193,6 +193,6 @@ def plugins_cmd(as_json: bool) -> None:
     lines = [p.help() if not p.broken else f"{name}: BROKEN ({p.broken})" for name, p in plugins.items()]
     group = click.get_current_context().find_root().command
     commands = group.plugin_status() if hasattr(group, "plugin_status") else {}  # landscape_cli.commands
-    lines += [f"command {name}: " + (f"BROKEN ({c['broken']})" if c["broken"] else f"{c['target']} ({c['distribution']})")
-              for name, c in commands.items()]
+    lines += [f"command {name}: " + (f"BROKEN ({c['broken']})" if c["broken"]
+                                     else f"{c['target']} ({c['distribution']})") for name, c in commands.items()]
     emit(as_json, payload, lines)
