@@ -342,10 +342,6 @@ def _autoneb(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
     executor.on_step = stop = _StopAtDeadline(guard)
     with executor:
         while True:
-            # Each path draws its mini-batches from the start of the seeded stream, so a path
-            # run after a restart equals the same path in an uninterrupted call (the stream
-            # would otherwise go on from wherever the previous path left it).
-            run.setup.potential.reset_sampler()
             ex = explore_paths(run.store, run.setup, exp, budget=ExploreBudget(max_runs=1), executor=executor,
                                progress=progress)
             run.exploration = ex

@@ -114,6 +114,12 @@ class Potential(ABC):
         """Restore what `checkpoint_state` returned."""
         raise LandscapeError(f"{self.name} keeps no checkpoint state, but the store holds some")
 
+    def restart_stream(self) -> None:
+        """Restart a stochastic potential's seeded sample stream.  Every pair an
+        exploration runs starts here, so a path depends on nothing that ran before it in
+        the same process: not on the executor, the worker, nor a restart in between.
+        Deterministic potentials have nothing to restart."""
+
     def minimum(self, key: str) -> Any:
         """The named minimum `key` as a (dim,) array; a clear error when unknown."""
         if key not in self.minima:
@@ -182,6 +188,9 @@ class PotentialWrapper(Potential):
 
     def restore_checkpoint_state(self, state: dict[str, Any]) -> None:
         self.inner.restore_checkpoint_state(state)
+
+    def restart_stream(self) -> None:
+        self.inner.restart_stream()
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()

@@ -82,6 +82,7 @@ def run_pair(potential: Potential, task: PairTask, callbacks: Sequence[Any] = ()
     from landscape.runs.pair import connect, plan
     from landscape.runs.stored import run_in_store
 
+    potential.restart_stream()  # a resumed run then replays the stream from its start
     if task.in_flight is None:
         result = connect(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots,
                          budget=task.budget, callbacks=callbacks)

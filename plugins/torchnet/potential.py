@@ -239,6 +239,10 @@ class NetworkPotential(Potential):
         self.sampler.reset()
         self._batch = self.train_data.get(self.sampler.next())
 
+    def restart_stream(self) -> None:
+        """`Potential.restart_stream`: each path starts at the stream's first batch."""
+        self.reset_sampler()
+
     # the Potential interface ----------------------------------------------------------
     def energy_and_gradient(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
         x = self._points(x)
