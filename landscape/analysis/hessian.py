@@ -7,11 +7,13 @@ gradients, so the Hessian is built from them by central differences,
 
     H v ~ (g(x + h v) - g(x - h v)) / (2 h),
 
-each product one batched evaluation of two points.  Up to `DENSE_MAX` dimensions the
-whole matrix is formed (dim products, in chunks) and diagonalised; above it, the lowest
+each product one batched evaluation of two points.  A potential with exact products
+gives them through its hook `Potential.hessian_products` (network potentials: autograd
+on a fixed batch, `landscape_plugins.torchnet.hessian`), and every function here then
+uses those instead (`hessian_products`).  Up to `DENSE_MAX` dimensions the whole
+matrix is formed (dim products, in chunks) and diagonalised; above it, the lowest
 eigenpairs come from Lanczos iterations (scipy's `eigsh`) on the same products, so
-memory stays at a few vectors.  Network potentials have exact Hessian-vector products
-by autograd (`landscape_plugins.torchnet.hessian`); this module is for everything else.
+memory stays at a few vectors.
 
 `refine_saddle` moves a point that is close to a saddle onto it: Newton steps in the
 Hessian's eigenbasis, uphill along the lowest mode and downhill along the others
@@ -19,6 +21,7 @@ Hessian's eigenbasis, uphill along the lowest mode and downhill along the others
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,8 +33,8 @@ from landscape.potentials.potential import Potential
 from landscape.paths.result import Status
 from landscape.potentials.symmetry import symmetry_of
 
-__all__ = ["DENSE_MAX", "CERTIFY_MAX", "SaddleCertificate", "hessian_vector_products", "dense_hessian",
-           "lowest_modes", "split_spectrum", "certify", "minimum_problems", "refine_saddle", "saddle_warnings",
+__all__ = ["DENSE_MAX", "CERTIFY_MAX", "Products", "SaddleCertificate", "hessian_products", "hessian_vector_products",
+           "hessian_operator", "dense_hessian", "lowest_modes", "split_spectrum", "certify", "minimum_problems", "refine_saddle", "saddle_warnings",
            "analyse_top", "analyse_minimum", "judge"]
 
 #: Largest dimension whose Hessian is formed whole; above it, Lanczos.
@@ -56,9 +59,12 @@ def _gradients(potential: Potential, points: np.ndarray) -> np.ndarray:
     return g
 
 
-def hessian_vector_products(potential: Potential, x: Any, directions: np.ndarray) -> np.ndarray:
-    """H @ d for each row d of `directions` (k, dim), by central differences of gradients."""
-    x = np.asarray(to_numpy(x), dtype=np.float64)
+#: Hessian-vector products at one point: directions (k, dim) -> H @ directions (k, dim), float64.
+Products = Callable[[np.ndarray], np.ndarray]
+
+
+def _differences(potential: Potential, x: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """H @ d for each row d of `directions`, by central differences of gradients."""
     d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
     norms = np.linalg.norm(d, axis=1, keepdims=True)
     unit = d / np.where(norms > 0, norms, 1.0)
@@ -68,31 +74,69 @@ def hessian_vector_products(potential: Potential, x: Any, directions: np.ndarray
     return (g[:k] - g[k:]) / (2 * h) * norms
 
 
-def dense_hessian(potential: Potential, x: Any, *, chunk: int = 128) -> np.ndarray:
-    """The whole (dim, dim) Hessian at `x`, symmetrised; `chunk` directions per evaluation."""
+def hessian_products(potential: Potential, x: Any) -> Products:
+    """The Hessian-vector products at `x`: the potential's exact ones when its hook
+    `hessian_products(x)` gives a function (built once per point, so a network keeps one
+    gradient graph for all of Lanczos's products), else central differences of gradients."""
+    x = np.asarray(to_numpy(x), dtype=np.float64)
+    hook = getattr(potential, "hessian_products", None)
+    exact = hook(x) if hook is not None else None
+    if exact is None:
+        return lambda directions: _differences(potential, x, directions)
+
+    def products(directions: np.ndarray) -> np.ndarray:
+        d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
+        out = np.asarray(to_numpy(exact(d)), dtype=np.float64)
+        if out.shape != d.shape:
+            raise LandscapeError(f"potential {potential.name}: hessian_products gave shape {out.shape} for "
+                                 f"directions of shape {d.shape}")
+        return out
+
+    return products
+
+
+def hessian_vector_products(potential: Potential, x: Any, directions: np.ndarray) -> np.ndarray:
+    """H @ d for each row d of `directions` (k, dim): exact when the potential has
+    products (`hessian_products`), else by central differences of gradients."""
+    return hessian_products(potential, x)(directions)
+
+
+def hessian_operator(potential: Potential, x: Any, products: Products | None = None) -> Any:
+    """The Hessian at `x` as a scipy `LinearOperator` (for `eigsh`, `minres`), on
+    `products` (default: `hessian_products(potential, x)`)."""
+    from scipy.sparse.linalg import LinearOperator
+
+    hv = products if products is not None else hessian_products(potential, x)
+    dim = potential.dim
+    return LinearOperator((dim, dim), matvec=lambda v: hv(np.reshape(v, (1, -1)))[0], dtype=np.float64)
+
+
+def dense_hessian(potential: Potential, x: Any, *, chunk: int = 128, products: Products | None = None) -> np.ndarray:
+    """The whole (dim, dim) Hessian at `x`, symmetrised, float64; `chunk` directions per
+    call of `products` (default: `hessian_products(potential, x)`)."""
+    hv = products if products is not None else hessian_products(potential, x)
     dim = potential.dim
     eye = np.eye(dim)
-    rows = [hessian_vector_products(potential, x, eye[i:i + chunk]) for i in range(0, dim, chunk)]
-    h = np.concatenate(rows)
+    h = np.concatenate([hv(eye[i:i + chunk]) for i in range(0, dim, chunk)])
     return (h + h.T) / 2
 
 
-def lowest_modes(potential: Potential, x: Any, k: int = 3, *,
-                 tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+def lowest_modes(potential: Potential, x: Any, k: int = 3, *, tol: float = 1e-8,
+                 products: Products | None = None) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
     """(eigenvalues (k,), eigenvectors (dim, k), "dense" or "lanczos", every eigenvalue
     known): the `k` lowest, ascending; the last is the whole spectrum for a dense
     Hessian and the `k` found by Lanczos otherwise."""
     dim = potential.dim
     k = max(1, min(k, dim - 1 if dim > DENSE_MAX else dim))
+    hv = products if products is not None else hessian_products(potential, x)
     if dim <= DENSE_MAX:
-        values, vectors = np.linalg.eigh(dense_hessian(potential, x))
+        values, vectors = np.linalg.eigh(dense_hessian(potential, x, products=hv))
         return values[:k], vectors[:, :k], "dense", values
-    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-    op = LinearOperator((dim, dim), matvec=lambda v: hessian_vector_products(potential, x, v.reshape(1, -1))[0],
-                        dtype=np.float64)
     try:
-        values, vectors = eigsh(op, k=k, which="SA", tol=tol, v0=np.ones(dim) / np.sqrt(dim))
+        values, vectors = eigsh(hessian_operator(potential, x, hv), k=k, which="SA", tol=tol,
+                                v0=np.ones(dim) / np.sqrt(dim))
     except ArpackNoConvergence as exc:
         raise LandscapeError(f"Lanczos found {len(exc.eigenvalues)} of the {k} lowest Hessian eigenvalues before "
                              "its iteration limit; the Hessian is too ill-conditioned here to certify") from None
@@ -153,14 +197,15 @@ class SaddleCertificate:
                 "symmetry_zero_modes": self.symmetry_zero_modes, "lowest_nonzero_eigenvalue": self.lowest_nonzero}
 
 
-def certify(potential: Potential, x: Any, *, k: int = 3) -> SaddleCertificate:
-    """The Hessian's verdict at `x` (see `SaddleCertificate`); not for mini-batch losses."""
+def certify(potential: Potential, x: Any, *, k: int = 3, products: Products | None = None) -> SaddleCertificate:
+    """The Hessian's verdict at `x` (see `SaddleCertificate`), on `products` (default:
+    `hessian_products`); not for mini-batch losses."""
     if potential.stochastic:
         raise LandscapeError("a mini-batch loss has no Hessian to certify with; use the full-batch potential")
     x = np.asarray(to_numpy(x), dtype=np.float64)
     sym = symmetry_of(potential)
     z = 0 if sym is None else sym.zero_modes
-    values, vectors, method, known = lowest_modes(potential, x, k + z)  # Lanczos: the symmetry's modes and k more
+    values, vectors, method, known = lowest_modes(potential, x, k + z, products=products)  # Lanczos: the symmetry's modes and k more
     scale = max(float(np.max(np.abs(known))), 1e-300)
     negative, flat, lowest = split_spectrum(known, z)
     set_aside = min(z, len(known))
@@ -223,11 +268,10 @@ def _eigenvector_following(g: np.ndarray, values: np.ndarray, vectors: np.ndarra
 
 def _newton(potential: Potential, x: np.ndarray, g: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
     """The Newton step H d = -g by MINRES (H symmetric, indefinite), and a curvature scale."""
-    from scipy.sparse.linalg import LinearOperator, minres
+    from scipy.sparse.linalg import minres
 
     dim = potential.dim
-    op = LinearOperator((dim, dim), matvec=lambda v: hessian_vector_products(potential, x, v.reshape(1, -1))[0],
-                        dtype=np.float64)
+    op = hessian_operator(potential, x)
     if scale == 0.0:  # once: the largest curvature, from a few power iterations' worth of Lanczos
         from scipy.sparse.linalg import eigsh
 
@@ -275,8 +319,9 @@ def analyse_top(potential: Potential, result: Any, *, k: int = 3) -> dict[str, A
     curvature along the path's tangent, and `warnings` when it is not a converged
     first-order saddle (see `saddle_warnings`)."""
     i, x, tau = _top(result.path)
-    cert = certify(potential, x, k=k)
-    curvature = float(tau @ hessian_vector_products(potential, x, tau[None])[0])
+    products = hessian_products(potential, x)  # one set for the spectrum and the tangent
+    cert = certify(potential, x, k=k, products=products)
+    curvature = float(tau @ products(tau[None])[0])
     warnings = saddle_warnings(bool(getattr(result, "climbing", False)), cert.eigenvalues, curvature,
                                cert.gradient_norm, cert.scale, zero_modes=cert.symmetry_zero_modes)
     return {"pivot": i, **cert.summary(), "tangent_curvature": curvature,

@@ -114,6 +114,13 @@ class Potential(ABC):
         """Restore what `checkpoint_state` returned."""
         raise LandscapeError(f"{self.name} keeps no checkpoint state, but the store holds some")
 
+    def hessian_products(self, x: Any) -> Any:
+        """Exact Hessian-vector products at the point `x` (dim,): a function from
+        directions (k, dim) to H @ directions (k, dim), or None, the default, for "use
+        central differences of the gradients" (`landscape.analysis.hessian`, whose every
+        function calls this hook).  Network potentials give autograd products."""
+        return None
+
     def restart_stream(self) -> None:
         """Restart a stochastic potential's seeded sample stream.  Every pair an
         exploration runs starts here, so a path depends on nothing that ran before it in
@@ -191,6 +198,11 @@ class PotentialWrapper(Potential):
 
     def restart_stream(self) -> None:
         self.inner.restart_stream()
+
+    def hessian_products(self, x: Any) -> Any:
+        # The inner potential's exact products: a wrapper that changes the energy overrides this.
+        hook = getattr(self.inner, "hessian_products", None)  # a user's class need not derive from Potential
+        return None if hook is None else hook(x)
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()

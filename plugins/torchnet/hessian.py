@@ -6,7 +6,10 @@ with BatchNorm in train mode (batch statistics), the function the optimiser sees
 
 - `hvp_function`: v -> H v by double backward (`vjp` of `grad`, graph kept for
   repeated products) or forward-over-reverse (`jvp` of `grad`); H is never formed.
-- `dense_hessian`: H from HVPs with the basis (small networks), symmetrised.
+- `network_products`: the same as numpy-in, numpy-out products for the core's
+  Hessian analysis (`landscape.analysis.hessian`: `dense_hessian`, `lowest_modes`,
+  `certify`, ...); `NetworkPotential.hessian_products` hands the core these products
+  on the whole training set, so the core's functions are exact on networks.
 - `extreme_eigenvalues`: largest and smallest eigenvalues by Lanczos (ARPACK's
   `eigsh` on a `LinearOperator`).
 - `lanczos`: our own Lanczos with full reorthogonalisation, for spectral densities.
@@ -30,6 +33,7 @@ from torch.func import grad, jvp, vjp, vmap
 
 from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
+from landscape.analysis.hessian import Products, dense_hessian, hessian_operator
 from landscape.analysis.hessian import saddle_warnings  # noqa: F401 - generic, re-exported here
 from landscape.foundations.arrays import to_numpy
 
@@ -38,7 +42,7 @@ from .potential import NetworkPotential
 
 __all__ = [
     "hvp_function",
-    "dense_hessian",
+    "network_products",
     "lanczos",
     "extreme_eigenvalues",
     "count_near_zero",
@@ -146,23 +150,18 @@ def _chunked_hvp(potential: NetworkPotential, x: torch.Tensor, inputs: torch.Ten
     return apply
 
 
-def dense_hessian(potential: NetworkPotential, point: Any, *, chunk: int = 256, **kw: Any) -> torch.Tensor:
-    """The full (dim, dim) Hessian from HVPs with the unit vectors, symmetrised."""
+def network_products(potential: NetworkPotential, point: Any, **kw: Any) -> Products:
+    """`hvp_function` (same options) as the core's `Products`: directions (k, dim) as
+    numpy -> H @ directions (k, dim) as float64 numpy.  One direction goes through the
+    product unbatched, as Lanczos's matrix-vector products always did."""
     hvp = hvp_function(potential, point, **kw)
-    eye = torch.eye(potential.dim, dtype=potential.dtype, device=potential.device)
-    rows = [hvp(eye[i : i + chunk]) for i in range(0, potential.dim, chunk)]
-    h = torch.cat(rows).detach()  # BatchNorm's batch statistics leave autograd links behind
-    return 0.5 * (h + h.T)
 
+    def products(directions: np.ndarray) -> np.ndarray:
+        d = torch.as_tensor(np.ascontiguousarray(directions), dtype=potential.dtype, device=potential.device)
+        out = hvp(d[0])[None] if d.dim() == 2 and d.shape[0] == 1 else hvp(d)
+        return to_numpy(out.detach()).astype(np.float64)  # BatchNorm's batch statistics leave autograd links behind
 
-def _operator(hvp: Callable[[torch.Tensor], torch.Tensor], potential: NetworkPotential) -> Any:
-    from scipy.sparse.linalg import LinearOperator
-
-    def matvec(v: np.ndarray) -> np.ndarray:
-        t = torch.as_tensor(np.ascontiguousarray(v).reshape(-1), dtype=potential.dtype, device=potential.device)
-        return to_numpy(hvp(t)).astype(np.float64)
-
-    return LinearOperator((potential.dim, potential.dim), matvec=matvec, dtype=np.float64)
+    return products
 
 
 def extreme_eigenvalues(potential: NetworkPotential, point: Any, k: int = 1, *, tol: float = 1e-6,
@@ -172,7 +171,7 @@ def extreme_eigenvalues(potential: NetworkPotential, point: Any, k: int = 1, *, 
 
     if not 1 <= k < potential.dim - 1:
         raise LandscapeError(f"k must be between 1 and dim - 2 = {potential.dim - 2}, got {k}")
-    op = _operator(hvp_function(potential, point, **kw), potential)
+    op = hessian_operator(potential, point, network_products(potential, point, **kw))
     v0 = np.random.default_rng(seed).standard_normal(potential.dim)
     out = {}
     for which, key in (("LA", "largest"), ("SA", "smallest")):
@@ -223,7 +222,10 @@ def count_near_zero(potential: NetworkPotential, point: Any, *, rtol: float = 1e
     dense.
     """
     if potential.dim <= dense_limit:
-        vals = torch.linalg.eigvalsh(dense_hessian(potential, point, **kw).double()).cpu().numpy()
+        # The samples' `chunk` never reached the dense Hessian (taken as its directions per
+        # call until the two Hessian modules became one): kept, so the results stay the same.
+        whole = {key: value for key, value in kw.items() if key != "chunk"}
+        vals = np.linalg.eigvalsh(dense_hessian(potential, point, products=network_products(potential, point, **whole)))
         thresh = rtol * float(np.abs(vals).max())
         return {"count": int(np.sum(np.abs(vals) <= thresh)), "method": "dense", "threshold": thresh,
                 "rtol": rtol, "largest": float(vals[-1]), "smallest": float(vals[0]), "spectrum": vals}

@@ -243,6 +243,13 @@ class NetworkPotential(Potential):
         """`Potential.restart_stream`: each path starts at the stream's first batch."""
         self.reset_sampler()
 
+    def hessian_products(self, x: Any) -> Any:
+        """`Potential.hessian_products`: exact products of the energy (L2 included) on the
+        whole training set, by autograd (`hessian.network_products`)."""
+        from .hessian import network_products
+
+        return network_products(self, x, include_l2=True)
+
     # the Potential interface ----------------------------------------------------------
     def energy_and_gradient(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
         x = self._points(x)

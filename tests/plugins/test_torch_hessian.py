@@ -8,6 +8,7 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
+from landscape.analysis.hessian import dense_hessian  # noqa: E402
 from landscape.paths.path import Path  # noqa: E402
 from landscape_plugins.torchnet.hessian import (  # noqa: E402
     analyse_path,
@@ -15,7 +16,6 @@ from landscape_plugins.torchnet.hessian import (  # noqa: E402
     climbing_image_analysis,
     count_near_zero,
     curvature_along,
-    dense_hessian,
     extreme_eigenvalues,
     hvp_function,
     lanczos,
@@ -44,7 +44,8 @@ def test_torch_hessian_network_is_small_enough(setup):
 
 def test_torch_hessian_from_hvps_equals_autograd_hessian(setup):
     p, x, h, _ = setup
-    torch.testing.assert_close(dense_hessian(p, x, chunk=64), h, rtol=1e-9, atol=1e-11)
+    # the core's one dense Hessian, on the network's exact products (its hook)
+    np.testing.assert_allclose(dense_hessian(p, x, chunk=64), h.numpy(), rtol=1e-9, atol=1e-11)
     v = torch.randn(3, p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(hvp_function(p, x)(v), v @ h, rtol=1e-9, atol=1e-11)
 
@@ -163,7 +164,7 @@ def test_a_highest_pivot_without_climbing_is_flagged(setup):
     (True, 2 * (6 + 5) + 5 + 1),  # and per BatchNorm channel the weights' scale and the bias's shift
 ])
 def test_trivial_invariances_are_found_and_flat(batchnorm, expected):
-    from landscape_plugins.torchnet.hessian import analyse_point, dense_hessian
+    from landscape_plugins.torchnet.hessian import analyse_point
     from landscape_plugins.torchnet.invariances import invariance_directions
 
     train, test = make_dataset("blobs", 128, 64, noise=0.2, seed=3)
@@ -172,9 +173,39 @@ def test_trivial_invariances_are_found_and_flat(batchnorm, expected):
     directions, labels = invariance_directions(pot, point)
     assert len(directions) == len(labels) == expected
     np.testing.assert_allclose(directions @ directions.T, np.eye(expected), atol=1e-10)
-    h = dense_hessian(pot, point).double().numpy()
+    h = dense_hessian(pot, point)
     scale = float(np.abs(np.linalg.eigvalsh(h)).max())
     assert np.abs(np.einsum("ki,ij,kj->k", directions, h, directions)).max() <= 1e-4 * scale
     report = analyse_point(pot, point, rtol=1e-3)
     assert report.invariances == expected and report.invariance_curvature <= report.threshold
     assert report.near_zero_beyond_invariances == max(0, report.near_zero - expected)
+
+
+@pytest.mark.parametrize("dense_max", [400, 10])  # the whole spectrum, and Lanczos above the dense limit
+def test_the_core_analysis_is_exact_on_a_network_through_its_hook(dense_max, monkeypatch):
+    """`certify` and `lowest_modes` of the core, on a network, equal the eigenvalues of
+    the dense autograd Hessian of its energy (data loss + L2) to 1e-8 of the largest, and
+    cost what autograd products cost (one batch for the gradient's graph, one per
+    direction, one for the gradient norm), not the 2 dim gradients of finite differences;
+    a wrapper passes the hook through."""
+    from landscape.analysis import hessian as core
+    from landscape.potentials.potential import CountingPotential
+
+    monkeypatch.setattr(core, "DENSE_MAX", dense_max)
+    train, _ = make_dataset("spirals", 64, 0, seed=2)
+    p = NetworkPotential(make_mlp(2, (6,), 2, "tanh").double(), train, l2=0.1)
+    x = 0.7 * torch.randn(p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    inputs, targets = p.train_data.all()
+    h = torch.autograd.functional.hessian(lambda z: p._objective(z, inputs, targets) + 0.05 * (z * z).sum(), x)
+    ev = torch.linalg.eigvalsh(h).numpy()
+    scale = np.abs(ev).max()
+    counted = CountingPotential(p)
+    cert = core.certify(counted, x, k=3)
+    assert cert.method == ("dense" if dense_max == 400 else "lanczos")
+    np.testing.assert_allclose(cert.eigenvalues, ev[:3], rtol=0, atol=1e-8 * scale)
+    negatives = int(np.sum(ev < -core.ZERO_RTOL * scale))  # 7 here: Lanczos sees those among its 3
+    assert cert.index == (negatives if dense_max == 400 else min(negatives, 3))
+    assert counted.gradient_points == 1  # the gradient norm only: no finite differences
+    if dense_max == 400:
+        assert p.cost()["gradient"] == 64 * (1 + p.dim + 1)
+        np.testing.assert_allclose(core.lowest_modes(p, x, 3)[3], ev, rtol=0, atol=1e-8 * scale)
