@@ -132,8 +132,8 @@ def main() -> None:
         failed = "  (failed)" if saddle != saddle or abs(saddle - REFERENCE) > 1e-3 else ""
         print(f"{name:30s} {saddle:11.6f} {saddle - REFERENCE:+8.1e} {n:6d} {wall * 1e3:8.1f} "
               f"{n / evals[0]:10.3f} {n / evals[1]:12.3f} {wall / walls[0]:12.4f}{failed}")
-    print("goals (issue 13): the default NEB (automatic spring, FIRE 2.0) at most 0.5 of ASE's evaluations "
-          "at k = 1, the saddle within 1e-3")
+    print("issue 13's goal: NEB + FIRE 2.0 on the automatic spring (then the default) at most 0.5 of ASE's "
+          "evaluations at k = 1, the saddle within 1e-3")
     saddle, calls = run_default(pot, args.fmax)
     best = evals[1]  # ASE's FIRE at its own default spring
     print(f"landscape connect --method neb --pivots 9 --fmax {args.fmax:g} (no stepper or spring option): "

@@ -12,7 +12,7 @@ largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at the automatic spring
 the string method with each stepper, and `neb default`: what `connect --method neb` runs
 with no stepper or spring option (on these deterministic surfaces FIRE 2.0 handed to
 L-BFGS, `landscape.optimizers.steppers.Hybrid`, with converged pivots held,
-`ElasticBand.freeze`; --only picks settings by name).  A run counts when its climbing image is a
+`ElasticBand.freeze`; the other NEB settings hold none; --only picks settings by name).  A run counts when its climbing image is a
 saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.analysis.hessian.refine_saddle`)
 from it reaches a first-order saddle whose energy differs by at most that (which saddle
 a band finds depends on where it starts; any first-order saddle on a path is an
@@ -70,8 +70,8 @@ def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float | str
                                 "via": via}
     if stepper != "default":  # default: connect's own stepper, spring and held pivots
         settings["stepper"] = stepper_from_config({"kind": stepper})
-        if method == "neb":
-            settings["spring"] = spring
+        if method == "neb":  # the stepper and spring alone, as measured before pivots were held
+            settings.update(spring=spring, freeze=0.0)
     try:
         r = connect(counted, a, b, **settings)
     except LandscapeError as exc:
