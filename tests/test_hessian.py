@@ -133,3 +133,30 @@ def test_hessian_command_works_on_any_potential(tmp_path):
     out = json.loads(run(["hessian", store, "--json"]).stdout)
     assert out["paths"]["A-B"]["saddle_index_of_hessian"] == 1 and out["paths"]["A-B"]["warnings"] == []
     assert all(m["saddle_index_of_hessian"] == 0 for m in out["minima"].values())
+
+
+class _ExactMuellerBrown(MuellerBrown):
+    """Mueller-Brown with exact Hessian products from the hand-written Hessian: the
+    analysis must use them (no gradient evaluated for a product) and nothing else."""
+
+    def __init__(self, shape_bug: bool = False):
+        super().__init__()
+        self.shape_bug = shape_bug
+
+    def hessian_products(self, x):
+        h = mueller_brown_hessian(*x)
+        return (lambda d: (d @ h)[:, :1]) if self.shape_bug else (lambda d: d @ h)
+
+
+def test_a_potential_with_exact_products_is_analysed_with_them():
+    from landscape.potentials.potential import CountingPotential
+
+    pot = CountingPotential(_ExactMuellerBrown())  # a wrapper passes the hook through
+    x = pot.saddles["AC"]
+    np.testing.assert_array_equal(dense_hessian(pot, x), mueller_brown_hessian(*x))
+    assert pot.gradient_points == 0  # finite differences would have taken 4 gradients
+    cert = certify(pot, x)
+    np.testing.assert_allclose(cert.eigenvalues, np.linalg.eigvalsh(mueller_brown_hessian(*x)), rtol=1e-12)
+    assert cert.first_order and pot.gradient_points == 1  # the gradient norm only
+    with pytest.raises(LandscapeError, match=r"hessian_products gave shape \(2, 1\) for directions of shape \(2, 2\)"):
+        dense_hessian(_ExactMuellerBrown(shape_bug=True), x)

@@ -36,7 +36,7 @@ def test_the_cli_core_imports_no_plugin():
 
 def test_the_walk_sees_a_plugin_import(tmp_path):
     probe = tmp_path / "probe.py"
-    probe.write_text("def f():\n    from landscape_plugins.torchnet.hessian import dense_hessian\n"
+    probe.write_text("def f():\n    from landscape_plugins.torchnet.hessian import hvp_function\n"
                      "import landscape_plugins.xor\n")
     assert len(_plugin_imports(probe)) == 2
 
