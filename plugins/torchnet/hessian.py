@@ -33,7 +33,8 @@ from torch.func import grad, jvp, vjp, vmap
 
 from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
-from landscape.analysis.hessian import Products, dense_hessian, hessian_operator
+from landscape import dense_hessian
+from landscape.analysis.hessian import Products, hessian_operator
 from landscape.analysis.hessian import saddle_warnings  # noqa: F401 - generic, re-exported here
 from landscape.foundations.arrays import to_numpy
 
