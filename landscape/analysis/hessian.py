@@ -34,8 +34,8 @@ from landscape.paths.result import Status
 from landscape.potentials.symmetry import symmetry_of
 
 __all__ = ["DENSE_MAX", "CERTIFY_MAX", "Products", "SaddleCertificate", "hessian_products", "hessian_vector_products",
-           "hessian_operator", "dense_hessian", "lowest_modes", "split_spectrum", "certify", "minimum_problems", "refine_saddle", "saddle_warnings",
-           "analyse_top", "analyse_minimum", "judge"]
+           "hessian_operator", "dense_hessian", "lowest_modes", "split_spectrum", "certify", "minimum_problems",
+           "refine_saddle", "saddle_warnings", "analyse_top", "analyse_minimum", "judge"]
 
 #: Largest dimension whose Hessian is formed whole; above it, Lanczos.
 DENSE_MAX = 400
@@ -205,7 +205,8 @@ def certify(potential: Potential, x: Any, *, k: int = 3, products: Products | No
     x = np.asarray(to_numpy(x), dtype=np.float64)
     sym = symmetry_of(potential)
     z = 0 if sym is None else sym.zero_modes
-    values, vectors, method, known = lowest_modes(potential, x, k + z, products=products)  # Lanczos: the symmetry's modes and k more
+    # Lanczos: the symmetry's modes and k more
+    values, vectors, method, known = lowest_modes(potential, x, k + z, products=products)
     scale = max(float(np.max(np.abs(known))), 1e-300)
     negative, flat, lowest = split_spectrum(known, z)
     set_aside = min(z, len(known))
