@@ -8,7 +8,7 @@ diag(8, 3) and the saddle (0, 0) with diag(-4, 2), barrier 1; its y-stiffness di
 between minimum and saddle, so the multidimensional prefactor matters.  Walkers start
 at (-1, 0) and stop at x >= 1 (Euler-Maruyama, friction dx = -grad E dt +
 sqrt(2 friction T) dW); Kramers-Langer is exact only as T -> 0, so the ratio shows its
-finite-barrier error shrinking with T.  tests/test_rates.py runs one small row.
+finite-barrier error shrinking with T.  tests/analysis/test_rates.py runs one small row.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Fault injection: kill a running command at a random moment, then resume it.
 
-Used by tests/test_resume.py (a few seeds) and bench/fault_injection.py (many); it
+Used by tests/runs/test_resume.py (a few seeds) and bench/fault_injection.py (many); it
 drives the command line, so it lives with it, not in the core.
 `kill_and_resume` runs `argv` (a `landscape ...` command that writes `store`) in a
 subprocess, sends SIGKILL after `delay` seconds, checks that whatever is on disk is a

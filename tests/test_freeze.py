@@ -16,7 +16,8 @@ from landscape import (
     optimize,
 )
 from landscape.optimizers.band import band_forces
-from landscape.optimizers.steppers import FIRE2, LBFGS, Hybrid, stepper_from_config
+from landscape.optimizers.hybrid import Hybrid
+from landscape.optimizers.steppers import FIRE2, LBFGS, stepper_from_config
 
 SURFACES = [("mueller-brown", {}, "A", "B", 17), ("leps", {}, "A", "B", 9), ("three-hole", {}, "A", "B", 9)]
 

@@ -139,7 +139,7 @@ surface_cases = gaussian_surfaces(4, 7).flatmap(lambda s: st.tuples(st.just(s), 
 
 
 @given(surface_cases)
-@example((GaussianMixture(n_wells=5, seed=633), [0, 1, 2, 3]))  # two passes: tests/test_climber.py
+@example((GaussianMixture(n_wells=5, seed=633), [0, 1, 2, 3]))  # two passes: tests/paths/test_climber.py
 @settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_surfaces_never_beat_the_exact_saddle_and_climbing_reaches_it(case):
     """The path maximum is an upper bound on the minimax energy (up to grid

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from landscape import Path, geometry
+from landscape import Path
+from landscape.paths import geometry
 from landscape.runs.pair import connect, make_optimizer
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.optimizers.band import AUTO_SPRING_SCALE, NEB, auto_spring

@@ -18,7 +18,7 @@ from landscape.store.export import export_store
 from landscape.store.migrate import upgrade_store
 from landscape_cli.testing import error_line, invoke, run, snapshot
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 EXPECTED = json.loads((DATA / "store_v1.expected.json").read_text())
 
 

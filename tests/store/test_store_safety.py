@@ -149,7 +149,7 @@ def test_a_killed_exports_temporary_file_goes_with_the_next_export(store, tmp_pa
 
 
 # the integrity check sees damage a resume or a report would trip over ---------------------
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _interrupted(tmp_path, method: str) -> Path:

@@ -13,7 +13,7 @@ from landscape import LandscapeError, Potential
 from landscape.potentials.registry import PotentialPlugin, available, coerce_option, load_potential, parse_options
 
 BUILTINS = {"mueller-brown", "three-hole", "ring", "leps", "gaussian-mixture"}
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "third_party_plugin"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "third_party_plugin"
 
 
 def one_line_error(call, match: str) -> str:
@@ -236,7 +236,7 @@ def test_the_core_imports_no_plugin_and_no_cli():
     import ast
     from pathlib import Path
 
-    core = Path(__file__).resolve().parents[1] / "landscape"
+    core = Path(__file__).resolve().parents[2] / "landscape"
     offenders = []
     for file in sorted(core.rglob("*.py")):
         for node in ast.walk(ast.parse(file.read_text())):

@@ -26,7 +26,7 @@ from landscape.analysis.rates import (
 )
 
 _spec = importlib.util.spec_from_file_location(
-    "bench_rates", pathlib.Path(__file__).resolve().parents[1] / "bench" / "bench_rates.py")
+    "bench_rates", pathlib.Path(__file__).resolve().parents[2] / "bench" / "bench_rates.py")
 bench_rates = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_rates)
 
