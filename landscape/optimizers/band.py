@@ -24,6 +24,7 @@ from landscape.paths.result import Status
 from landscape.optimizers.steppers import FIRE2, Stepper
 from landscape.foundations.values import check_number
 from landscape.optimizers.base import PathOptimizer
+from landscape.optimizers.holding import counted, evaluate_rows, held_pivots
 from landscape.optimizers.insertion import insert_at_segment
 from landscape.optimizers.snapshot import BandState, band_restore, band_snapshot
 
@@ -113,28 +114,6 @@ def _evaluate(xp: Any, potential: Potential, pivots: Any, known: Any) -> tuple[A
     return xp.concat([known[:1], e_int, known[-1:]]), g
 
 
-def _evaluate_rows(xp: Any, potential: Potential, pivots: Any, energies: Any, gradients: Any,
-                   rows: list[int]) -> tuple[Any, Any]:
-    """`energies` (N+2,) and interior `gradients` (N, dim) with the interior pivots
-    `rows` (interior numbering) evaluated again, in one batch; the others kept as they
-    are (a deterministic potential gives the same numbers at a point that did not move)."""
-    at = [r + 1 for r in rows]
-    e_new, g_new = potential.energy_and_gradient(pivots[at])
-    energies, gradients = xp.asarray(energies, copy=True), xp.asarray(gradients, copy=True)
-    energies[at] = e_new
-    gradients[rows] = g_new
-    return energies, gradients
-
-
-def _counted(counts: np.ndarray | None, rows: Any) -> np.ndarray | None:
-    """Per-pivot evaluation counts with one more for the pivots `rows` (pivot numbering)."""
-    if counts is None:
-        return None
-    out = counts.copy()
-    out[rows] += 1
-    return out
-
-
 def _climber_index(xp: Any, energies: Any) -> Any:
     """Index (0-d array, interior numbering) of the highest interior pivot."""
     return xp.argmax(energies[1:-1])
@@ -160,17 +139,9 @@ class ElasticBand(PathOptimizer):
         exact start converges at once.
     etol: converged when the highest pivot energy changed by less than this over
         the last `patience` steps (climbing switched on, if requested, first).
-    freeze: per-image convergence (after ASE's DyNEB, Lindgren et al. 2019): a pivot
-        whose force norm is at most `freeze` x the band's force tolerance (`fmax`, or
-        the `frtol` / floor figure), with each neighbour at most the tolerance, is
-        neither moved nor evaluated in the next step; the others step with its force
-        held at zero.  Every force is still computed from gradients at the pivots'
-        present coordinates (a held pivot's gradient is that of its unmoved point),
-        so a neighbour that moves a held pivot's tangent or spring force is seen at
-        once and the pivot moves again when its force rises above the threshold; the
-        band converges only on these exact forces.  Off (0) for the string method
-        (its redistribution moves every pivot), for mini-batch losses and without a
-        force tolerance.
+    freeze: hold pivots whose force is at most this fraction of the force tolerance,
+        their neighbours' at most the tolerance (`landscape.optimizers.holding`); 0
+        (off), and no effect for the string method, mini-batch losses or no tolerance.
     check_per_segment: before a climbing band says converged, the energy is
         evaluated at this many points inside every segment; when one of them is
         higher than the climber (`landscape.paths.climber`), a pivot is inserted there,
@@ -270,7 +241,7 @@ class ElasticBand(PathOptimizer):
         n = int(pivots.shape[0])
         if moving is not None:
             rows = [int(i) for i in np.flatnonzero(moving)]
-            energies, g = _evaluate_rows(xp, potential, pivots, state.path.energies, state.gradients, rows)
+            energies, g = evaluate_rows(xp, potential, pivots, state.path.energies, state.gradients, rows)
             evaluated: Any = [r + 1 for r in rows]
         else:
             # A mini-batch loss moves with its batch: then the ends are evaluated again too,
@@ -278,7 +249,7 @@ class ElasticBand(PathOptimizer):
             known = None if potential.stochastic else state.path.energies
             energies, g = _evaluate(xp, potential, pivots, known)
             evaluated = slice(None) if known is None else slice(1, n - 1)
-        counts = _counted(state.evaluations, evaluated)
+        counts = counted(state.evaluations, evaluated)
         nfev = state.nfev + (len(range(n)[evaluated]) if isinstance(evaluated, slice) else len(evaluated))
         nit = state.nit + 1
         checked = nit % self.fault_check_every == 0
@@ -311,20 +282,11 @@ class ElasticBand(PathOptimizer):
         return max(bounds, default=0.0)
 
     def _moving(self, state: BandState, potential: Potential) -> np.ndarray | None:
-        """The interior pivots that step and are evaluated next (`freeze`), as a host
-        bool array; None when all of them do (nothing held, or freezing off).  One host
-        read of the pivot force norms."""
+        """The interior pivots that step next (`freeze`, `holding.held_pivots`); None: all."""
         if self.freeze == 0 or self.method != "neb" or potential.stochastic or state.faults:
             return None
         limit = self.tolerance(state)
-        if not 0 < limit < float("inf"):
-            return None
-        norms = np.sqrt(np.sum(to_numpy(state.forces).astype(np.float64) ** 2, axis=1))
-        done = np.concatenate([[True], norms <= limit, [True]])  # the fixed ends count as converged
-        held = (norms <= self.freeze * limit) & done[:-2] & done[2:]
-        if not held.any() or held.all():  # all held: a test other than the force's is pending
-            return None
-        return ~held
+        return held_pivots(state.forces, limit, self.freeze) if 0 < limit < float("inf") else None
 
     def _fault(self, xp: Any, energies: Any, gradients: Any, ceiling: float) -> str | None:
         """Why a freshly evaluated step must be rejected, or None.  One host sync."""
@@ -413,7 +375,7 @@ class ElasticBand(PathOptimizer):
         known = None if potential.stochastic else path.energies
         energies, g = _evaluate(xp, potential, pivots, known)
         nfev = state.nfev + int(pivots.shape[0]) - (0 if known is None else 2)
-        counts = _counted(state.evaluations, slice(None) if known is None else slice(1, -1))
+        counts = counted(state.evaluations, slice(None) if known is None else slice(1, -1))
         new = replace(state, path=Path(pivots, energies), gradients=g, evaluations=counts,
                       forces=self._forces(pivots, energies, g, True, state.spring),
                       stepper_state=self.stepper.init(pivots[1:-1]), nfev=nfev, climbing=True,

@@ -8,14 +8,14 @@ stays in the arrays' own namespace, branch-free, so a GPU path never syncs.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from landscape.foundations.arrays import namespace as array_namespace
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.values import check_flag, check_number
 
-__all__ = ["Stepper", "SGD", "Adam", "FIRE", "FIRE2", "LBFGS", "Hybrid", "stepper_from_config"]
+__all__ = ["Stepper", "SGD", "Adam", "FIRE", "FIRE2", "LBFGS", "register_stepper", "stepper_from_config"]
 
 # The allowed range of each numeric setting: a test and its words.
 _RANGES: dict[str, tuple[Any, str]] = {
@@ -53,6 +53,11 @@ def _cap(xp: Any, norm: Any, largest: float) -> Any:
     return xp.where(norm > largest, largest / xp.where(norm > 0, norm, xp.ones_like(norm)), xp.ones_like(norm))
 
 
+def _at_rest(state: Any, moving: Any) -> Any:
+    """A velocity stepper's state with the held rows' velocity zeroed: they start from rest."""
+    return {**state, "v": array_namespace(state["v"]).where(moving, state["v"], 0 * state["v"])}
+
+
 def _mix(xp: Any, v: Any, force: Any, a: Any) -> Any:
     """FIRE's velocity mixing: (1 - a) v + a |v| F / |F|."""
     f_norm = _norm(xp, force)
@@ -87,10 +92,8 @@ class Stepper(ABC):
         """New coordinates and state after one step along `force`."""
 
     def hold(self, state: Any, moving: Any) -> Any:
-        """The state after a step in which only the rows where `moving` (a bool array
-        shaped (rows, 1)) moved, the others held in place with no force (a band's
-        converged pivots, `ElasticBand.freeze`).  Unchanged by default: the rule saw
-        zero force there."""
+        """The state after a step that moved only the rows where `moving` ((rows, 1) bools;
+        `ElasticBand.freeze`); unchanged by default: the rule saw no force elsewhere."""
         return state
 
     def with_lr(self, lr: float) -> Stepper:
@@ -195,9 +198,7 @@ class FIRE(Stepper):
         return x + _cap(xp, _norm(xp, dx), self.max_step) * dx, {"v": v, "dt": dt, "a": a, "n": n}
 
     def hold(self, state: Any, moving: Any) -> Any:
-        """Held rows keep no velocity: a held pivot starts again from rest."""
-        xp = array_namespace(state["v"])
-        return {**state, "v": xp.where(moving, state["v"], xp.zeros_like(state["v"]))}
+        return _at_rest(state, moving)
 
 
 @dataclass(frozen=True)
@@ -249,9 +250,7 @@ class FIRE2(Stepper):
         return x + dt * v, {"v": v, "dt": dt, "a": a, "n": n, "i": i}
 
     def hold(self, state: Any, moving: Any) -> Any:
-        """Held rows keep no velocity: a held pivot starts again from rest."""
-        xp = array_namespace(state["v"])
-        return {**state, "v": xp.where(moving, state["v"], xp.zeros_like(state["v"]))}
+        return _at_rest(state, moving)
 
 
 @dataclass(frozen=True)
@@ -328,88 +327,14 @@ class LBFGS(Stepper):
         return r
 
 
-@dataclass(frozen=True)
-class Hybrid(Stepper):
-    """FIRE 2.0 (`first`) until the band's force norm is down to `near` x the first
-    step's, then L-BFGS (`then`, fresh memory) to the end; back to FIRE 2.0 (from rest,
-    for good) if L-BFGS's trust radius is cut `resets` times.
-
-    Why: on a deterministic band L-BFGS needs about half of FIRE 2.0's force calls once
-    its quasi-Newton model fits, near the path; far from it (a band of few pivots across
-    a curved valley) the model misleads it and it can climb out of the valley (5-pivot
-    bands on two Gaussian mixtures ran to E = 3e3, bench/bench_defaults.py), where FIRE
-    2.0 never failed.  Each cut of the radius is a step whose force grew by half: the
-    model's own sign that it does not fit.  Branch-free: both rules are computed every
-    step and the phase is a 0-d array, so a GPU path never syncs.  Not for mini-batch
-    losses (L-BFGS's curvature pairs assume a deterministic force).
-    """
-
-    first: Any = field(default_factory=lambda: FIRE2())
-    then: Any = field(default_factory=lambda: LBFGS())
-    near: float = 0.3  # by measurement: bench/bench_defaults.py, docs/benchmarks.md
-    resets: int = 4
-    kind: str = "fire2-lbfgs"
-
-    def __post_init__(self) -> None:
-        for name, cls in (("first", FIRE2), ("then", LBFGS)):  # from a config: the inner steppers' own
-            value = getattr(self, name)
-            if isinstance(value, dict):
-                value = stepper_from_config(value)
-                object.__setattr__(self, name, value)
-            if not isinstance(value, cls):
-                raise LandscapeError(f"{self.kind} {name} must be a {cls.kind} stepper, got {value!r}")
-        check_number(f"{self.kind} near", self.near, lambda v: 0 <= v < 1, "in [0, 1)")
-        check_number(f"{self.kind} resets", self.resets, lambda v: v >= 1, ">= 1", integer=True)
-
-    def init(self, x: Any) -> Any:
-        scalar = _scalar(array_namespace(x), x)
-        return {**_prefixed("1.", self.first.init(x)), **_prefixed("2.", self.then.init(x)),
-                "phase": scalar, "cuts": scalar, "f0": scalar - 1}
-
-    def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
-        xp = array_namespace(x)
-        fire, lbfgs = _part(state, "1."), _part(state, "2.")
-        phase, one, zero = state["phase"], xp.ones_like(state["phase"]), xp.zeros_like(state["phase"])
-        f_norm = _norm(xp, force)
-        f0 = xp.where(state["f0"] < 0, f_norm, state["f0"])  # the first step's force
-        x1, s1 = self.first.update(x, force, fire)
-        x2, s2 = self.then.update(x, force, lbfgs)
-        on = phase == 1
-        cuts = state["cuts"] + xp.where(on & (s2["r"] < lbfgs["r"]), one, zero)
-        rest = self.first.init(x)
-        s1 = {k: xp.where(on, rest[k], v) for k, v in s1.items()}  # FIRE 2.0 waits at rest while L-BFGS runs
-        s2 = {k: xp.where(on, v, lbfgs[k]) for k, v in s2.items()}  # L-BFGS waits with an empty memory
-        phase = xp.where((phase == 0) & (f_norm <= self.near * f0), one,
-                         xp.where(on & (cuts >= self.resets), 2 * one, phase))
-        return xp.where(on, x2, x1), {**_prefixed("1.", s1), **_prefixed("2.", s2), "phase": phase, "cuts": cuts,
-                                      "f0": f0}
-
-    def hold(self, state: Any, moving: Any) -> Any:
-        return {**state, **_prefixed("1.", self.first.hold(_part(state, "1."), moving))}
-
-    def with_lr(self, lr: float) -> Stepper:
-        return replace(self, first=self.first.with_lr(lr))
-
-    @property
-    def step_size(self) -> float:
-        return self.first.step_size
-
-    def to_config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "first": self.first.to_config(), "then": self.then.to_config(),
-                "near": self.near, "resets": self.resets}
+_KINDS: dict[str, type[Stepper]] = {"sgd": SGD, "adam": Adam, "fire": FIRE, "fire2": FIRE2, "lbfgs": LBFGS}
 
 
-def _prefixed(prefix: str, state: Any) -> dict[str, Any]:
-    """A part's state in a composed stepper's flat state (snapshots store flat keys)."""
-    return {prefix + k: v for k, v in state.items()}
-
-
-def _part(state: Any, prefix: str) -> dict[str, Any]:
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-
-
-_KINDS: dict[str, type[Stepper]] = {"sgd": SGD, "adam": Adam, "fire": FIRE, "fire2": FIRE2, "lbfgs": LBFGS,
-                                    "fire2-lbfgs": Hybrid}
+def register_stepper(cls: type[Stepper]) -> type[Stepper]:
+    """Make `stepper_from_config` build `cls` for its `kind` (composed steppers live in
+    modules of their own, `landscape.optimizers.hybrid`); a class decorator."""
+    _KINDS[cls.kind] = cls
+    return cls
 
 
 def stepper_from_config(config: dict[str, Any]) -> Stepper:

@@ -26,7 +26,8 @@ from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential, check_point
 from landscape.paths.result import Result
 from landscape.optimizers.schedules import Schedule, get_schedule, with_climbing
-from landscape.optimizers.steppers import Hybrid, Stepper
+from landscape.optimizers.hybrid import Hybrid
+from landscape.optimizers.steppers import Stepper
 
 __all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "plan", "Plan"]
 

@@ -1,0 +1,100 @@
+"""FIRE 2.0 handed to L-BFGS near the path: the default NEB stepper on deterministic potentials.
+
+A composed stepper: both rules' states live side by side in one flat state (keys
+"1.*" and "2.*", as a band's snapshot stores them), and a 0-d phase says which rule
+moves the band, so the step stays branch-free and a GPU path never syncs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from landscape.foundations.arrays import namespace as array_namespace
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.values import check_number
+from landscape.optimizers.steppers import (
+    FIRE2,
+    LBFGS,
+    Stepper,
+    _norm,
+    _scalar,
+    register_stepper,
+    stepper_from_config,
+)
+
+__all__ = ["Hybrid"]
+
+
+@register_stepper
+@dataclass(frozen=True)
+class Hybrid(Stepper):
+    """FIRE 2.0 (`first`) until the band's force norm is down to `near` x the first
+    step's, then L-BFGS (`then`, fresh memory); back to FIRE 2.0 (from rest, for good)
+    after `resets` cuts of L-BFGS's trust radius (each a step whose force grew by half).
+
+    Why: L-BFGS needs far fewer force calls once its model fits, near the path; far from
+    it a 5-pivot band ran out of its valley to E = 3e3, where FIRE 2.0 never failed
+    (docs/benchmarks.md).  Branch-free (both rules every step, the phase a 0-d array).
+    Not for mini-batch losses: L-BFGS's pairs assume a deterministic force."""
+
+    first: Any = field(default_factory=lambda: FIRE2())
+    then: Any = field(default_factory=lambda: LBFGS())
+    near: float = 0.3  # by measurement: bench/bench_defaults.py, docs/benchmarks.md
+    resets: int = 4
+    kind: str = "fire2-lbfgs"
+
+    def __post_init__(self) -> None:
+        for name, cls in (("first", FIRE2), ("then", LBFGS)):  # from a config: the inner steppers' own
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                value = stepper_from_config(value)
+                object.__setattr__(self, name, value)
+            if not isinstance(value, cls):
+                raise LandscapeError(f"{self.kind} {name} must be a {cls.kind} stepper, got {value!r}")
+        check_number(f"{self.kind} near", self.near, lambda v: 0 <= v < 1, "in [0, 1)")
+        check_number(f"{self.kind} resets", self.resets, lambda v: v >= 1, ">= 1", integer=True)
+
+    def init(self, x: Any) -> Any:
+        scalar = _scalar(array_namespace(x), x)
+        return {**_prefixed("1.", self.first.init(x)), **_prefixed("2.", self.then.init(x)),
+                "phase": scalar, "cuts": scalar, "f0": scalar - 1}
+
+    def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
+        xp = array_namespace(x)
+        fire, lbfgs = _part(state, "1."), _part(state, "2.")
+        phase, one, zero = state["phase"], xp.ones_like(state["phase"]), xp.zeros_like(state["phase"])
+        f_norm = _norm(xp, force)
+        f0 = xp.where(state["f0"] < 0, f_norm, state["f0"])  # the first step's force
+        x1, s1 = self.first.update(x, force, fire)
+        x2, s2 = self.then.update(x, force, lbfgs)
+        on = phase == 1
+        cuts = state["cuts"] + xp.where(on & (s2["r"] < lbfgs["r"]), one, zero)
+        rest = self.first.init(x)
+        s1 = {k: xp.where(on, rest[k], v) for k, v in s1.items()}  # FIRE 2.0 waits at rest while L-BFGS runs
+        s2 = {k: xp.where(on, v, lbfgs[k]) for k, v in s2.items()}  # L-BFGS waits with an empty memory
+        phase = xp.where((phase == 0) & (f_norm <= self.near * f0), one,
+                         xp.where(on & (cuts >= self.resets), 2 * one, phase))
+        return xp.where(on, x2, x1), {**_prefixed("1.", s1), **_prefixed("2.", s2), "phase": phase, "cuts": cuts,
+                                      "f0": f0}
+
+    def hold(self, state: Any, moving: Any) -> Any:
+        return {**state, **_prefixed("1.", self.first.hold(_part(state, "1."), moving))}
+
+    def with_lr(self, lr: float) -> Stepper:
+        return replace(self, first=self.first.with_lr(lr))
+
+    @property
+    def step_size(self) -> float:
+        return self.first.step_size
+
+    def to_config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "first": self.first.to_config(), "then": self.then.to_config(),
+                "near": self.near, "resets": self.resets}
+
+
+def _prefixed(prefix: str, state: Any) -> dict[str, Any]:  # a part's state, flat (as snapshots store it)
+    return {prefix + k: v for k, v in state.items()}
+
+
+def _part(state: Any, prefix: str) -> dict[str, Any]:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
