@@ -11,7 +11,7 @@ largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at the automatic spring
 (`landscape.optimizers.band.auto_spring`) and at springs 1, 0.3, 0.1 and 0.03,
 the string method with each stepper, and `neb default`: what `connect --method neb` runs
 with no stepper or spring option (on these deterministic surfaces FIRE 2.0 handed to
-L-BFGS, `landscape.optimizers.steppers.Hybrid`, with converged pivots held,
+L-BFGS, `landscape.optimizers.hybrid.Hybrid`, with converged pivots held,
 `ElasticBand.freeze`; the other NEB settings hold none; --only picks settings by name).  A run counts when its climbing image is a
 saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.analysis.hessian.refine_saddle`)
 from it reaches a first-order saddle whose energy differs by at most that (which saddle
