@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: test files holding @given property tests
-PROPERTY_FILES = ["tests/test_optimizers.py", "tests/paths/test_exact.py", "tests/paths/test_geometry.py", "tests/paths/test_path.py",
+PROPERTY_FILES = ["tests/optimizers/test_optimizers.py", "tests/paths/test_exact.py", "tests/paths/test_geometry.py", "tests/paths/test_path.py",
                   "tests/analysis/test_graphs.py", "tests/store/test_store.py", "tests/exploration/test_explore.py",
                   "tests/plugins/test_analytic.py"]
 

@@ -15,7 +15,7 @@ from landscape import (
     make_optimizer,
     optimize,
 )
-from landscape.optimizers.band import band_forces
+from landscape.optimizers.forces import band_forces
 from landscape.optimizers.hybrid import Hybrid
 from landscape.optimizers.steppers import FIRE2, LBFGS, stepper_from_config
 

@@ -12,7 +12,9 @@ from landscape import Path
 from landscape.paths import geometry
 from landscape.runs.pair import connect, make_optimizer
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
-from landscape.optimizers.band import AUTO_SPRING_SCALE, NEB, auto_spring
+from landscape.optimizers.band import NEB
+from landscape.optimizers.forces import auto_spring
+from landscape.optimizers.forces import AUTO_SPRING_SCALE
 from landscape.potentials.registry import load_potential
 
 

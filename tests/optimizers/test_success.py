@@ -100,7 +100,7 @@ def test_bounds_are_widened_to_hold_what_the_user_asked_for():
 
 
 def test_the_force_floor_ignores_an_energy_offset_and_scales_with_the_range():
-    from landscape.optimizers.band import force_floor
+    from landscape.optimizers.forces import force_floor
 
     pivots = np.stack([np.linspace(-1.0, 1.0, 9), np.zeros(9)], axis=1)
     e = DoubleWell().energy_and_gradient(pivots)[0]
