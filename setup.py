@@ -1,6 +1,7 @@
 """Finds every package below the three import roots, whose folders are named otherwise
 (`plugins/` is `landscape_plugins`, `cli/` is `landscape_cli`): setuptools' own discovery
 cannot rename, and a hand-kept list once left `landscape.store` out of every wheel."""
+
 from __future__ import annotations
 
 import os

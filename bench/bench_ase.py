@@ -16,6 +16,7 @@ ASE's default k = 0.1.  The last line is `default / ASE best: R`: the points tha
 images, same fmax; its end check, climber check and profile counted) over ASE FIRE's
 calls at ASE's default k = 0.1 (issue 26's goal: R <= 0.5, the saddle within 1e-3).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,6 @@ import statistics
 import time
 
 import numpy as np
-from landscape_plugins.analytic.surfaces import MuellerBrown
 
 from landscape import (
     FIRE,
@@ -40,6 +40,7 @@ from landscape import (
 )
 from landscape.optimizers.endpoints import check_and_relax
 from landscape.runs.pair import check_endpoints
+from landscape_plugins.analytic.surfaces import MuellerBrown
 
 REFERENCE = -40.664844
 
@@ -77,8 +78,9 @@ def run_ase(pot: MuellerBrown, fmax: float = 0.1, dtmax: float = 1.0, k: float =
     return saddle, MBCalculator.calls, seconds
 
 
-def run_landscape(pot: MuellerBrown, method: str, fmax: float, stepper: Stepper,
-                  spring: float | str = "auto") -> tuple[float, int, float]:
+def run_landscape(
+    pot: MuellerBrown, method: str, fmax: float, stepper: Stepper, spring: float | str = "auto"
+) -> tuple[float, int, float]:
     """One band (no AutoNEB), 9 pivots, climbing image; no final dense profile, so the
     work matches ASE's (pivot evaluations only).  A failed run reports NaN."""
     counter = CountingPotential(pot)
@@ -105,7 +107,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--fmax", type=float, default=0.05, help="force tolerance of both (ASE's default 0.05)")
-    parser.add_argument("--dtmax", type=float, default=1.0, help="FIRE's largest time step, for both (ASE's default 1.0)")
+    parser.add_argument(
+        "--dtmax", type=float, default=1.0, help="FIRE's largest time step, for both (ASE's default 1.0)"
+    )
     args = parser.parse_args()
     pot = MuellerBrown()
     start = Path.straight(pot.minima["A"], pot.minima["B"], 9)
@@ -118,28 +122,38 @@ def main() -> None:
     settings += [("string", name, None) for name in steppers]
     for method, name, spring in settings:
         label = f"landscape {method} + {name}" + ("" if spring is None else f" k={spring}")
-        rows[label] = [run_landscape(pot, method, args.fmax, steppers[name], spring or "auto")
-                       for _ in range(args.repeat)]
+        rows[label] = [
+            run_landscape(pot, method, args.fmax, steppers[name], spring or "auto") for _ in range(args.repeat)
+        ]
     base = [rows[f"ASE NEB + FIRE k={k:.4g}"] for k in (1.0, 0.1)]
     evals = [b[0][1] for b in base]
     walls = [statistics.median(r[2] for r in b) for b in base]
     print(f"landscape's automatic spring for this band: k = {k_auto:.4g}")
-    print(f"{'method':30s} {'saddle':>11s} {'error':>8s} {'evals':>6s} {'wall ms':>8s} "
-          f"{'ev/ASE k=1':>10s} {'ev/ASE k=0.1':>12s} {'wall/ASE k=1':>12s}")
+    print(
+        f"{'method':30s} {'saddle':>11s} {'error':>8s} {'evals':>6s} {'wall ms':>8s} "
+        f"{'ev/ASE k=1':>10s} {'ev/ASE k=0.1':>12s} {'wall/ASE k=1':>12s}"
+    )
     for name, runs in rows.items():
         saddle, n, _ = runs[0]
         wall = statistics.median(r[2] for r in runs)
         failed = "  (failed)" if saddle != saddle or abs(saddle - REFERENCE) > 1e-3 else ""
-        print(f"{name:30s} {saddle:11.6f} {saddle - REFERENCE:+8.1e} {n:6d} {wall * 1e3:8.1f} "
-              f"{n / evals[0]:10.3f} {n / evals[1]:12.3f} {wall / walls[0]:12.4f}{failed}")
-    print("issue 13's goal: NEB + FIRE 2.0 on the automatic spring (then the default) at most 0.5 of ASE's "
-          "evaluations at k = 1, the saddle within 1e-3")
+        print(
+            f"{name:30s} {saddle:11.6f} {saddle - REFERENCE:+8.1e} {n:6d} {wall * 1e3:8.1f} "
+            f"{n / evals[0]:10.3f} {n / evals[1]:12.3f} {wall / walls[0]:12.4f}{failed}"
+        )
+    print(
+        "issue 13's goal: NEB + FIRE 2.0 on the automatic spring (then the default) at most 0.5 of ASE's "
+        "evaluations at k = 1, the saddle within 1e-3"
+    )
     saddle, calls = run_default(pot, args.fmax)
     best = evals[1]  # ASE's FIRE at its own default spring
-    print(f"landscape connect --method neb --pivots 9 --fmax {args.fmax:g} (no stepper or spring option): "
-          f"saddle {saddle:.6f} ({saddle - REFERENCE:+.1e}{'' if abs(saddle - REFERENCE) <= 1e-3 else ', FAILED'}), "
-          f"{calls} force calls, everything counted (end check, band, climber check); ASE FIRE k=0.1: {best}")
+    print(
+        f"landscape connect --method neb --pivots 9 --fmax {args.fmax:g} (no stepper or spring option): "
+        f"saddle {saddle:.6f} ({saddle - REFERENCE:+.1e}{'' if abs(saddle - REFERENCE) <= 1e-3 else ', FAILED'}), "
+        f"{calls} force calls, everything counted (end check, band, climber check); ASE FIRE k=0.1: {best}"
+    )
     print(f"default / ASE best: {calls / best:.3f}")
+
 
 if __name__ == "__main__":
     main()

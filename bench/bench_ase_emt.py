@@ -21,6 +21,7 @@ stepper or spring option (same images, same fmax; end check, climber check and p
 counted) over the better of ASE's FIRE and BFGS (issue 26's goal: R <= 0.5, the barrier
 within 1e-3 eV of the converged one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,12 +29,12 @@ import time
 from typing import Any
 
 import numpy as np
-from landscape_plugins.atoms.calculator import AtomsPotential
-from landscape_plugins.atoms.systems import adatom_hop, ase_neb_barrier
 
 from landscape import CountingPotential, connect, stepper_from_config
 from landscape.optimizers.endpoints import check_and_relax
 from landscape.runs.pair import check_endpoints
+from landscape_plugins.atoms.calculator import AtomsPotential
+from landscape_plugins.atoms.systems import adatom_hop, ase_neb_barrier
 
 
 def run_ase(initial: Any, final: Any, images: int, fmax: float, optimizer: str) -> tuple[float, int, float, bool]:
@@ -43,14 +44,22 @@ def run_ase(initial: Any, final: Any, images: int, fmax: float, optimizer: str) 
     return barrier, calls, time.perf_counter() - began, converged
 
 
-def run_landscape(pot: AtomsPotential, images: int, fmax: float, method: str,
-                  kind: str) -> tuple[float, int, int, float, bool]:
+def run_landscape(
+    pot: AtomsPotential, images: int, fmax: float, method: str, kind: str
+) -> tuple[float, int, int, float, bool]:
     """landscape's band through the plugin: (barrier, force calls, profile energies,
     seconds, converged)."""
     counter = CountingPotential(pot)
     began = time.perf_counter()
-    r = connect(counter, pot.minima["start"], pot.minima["end"], method=method, pivots=images,
-                stepper=stepper_from_config({"kind": kind}), fmax=fmax)
+    r = connect(
+        counter,
+        pot.minima["start"],
+        pot.minima["end"],
+        method=method,
+        pivots=images,
+        stepper=stepper_from_config({"kind": kind}),
+        fmax=fmax,
+    )
     seconds = time.perf_counter() - began
     return r.forward_barrier, counter.gradient_points, counter.energy_points, seconds, r.success
 
@@ -85,19 +94,30 @@ def main() -> None:
     converged, _, _, done = run_ase(initial, final, args.images, 1e-4, "fire")
     if not done:
         raise SystemExit("ASE's reference band did not reach fmax 1e-4 in 5000 steps: no converged barrier to compare")
-    print(f"Au on Al(100), EMT: {pot.dim} coordinates ({len(pot.free)} free atoms), {args.images} images, "
-          f"climbing image, fmax {args.fmax} eV/Å")
-    print(f"{'method':24s} {'barrier eV':>10s} {'vs ASE FIRE':>11s} {'error':>8s} {'forces':>6s} {'profile':>7s} {'wall s':>6s}")
+    print(
+        f"Au on Al(100), EMT: {pot.dim} coordinates ({len(pot.free)} free atoms), {args.images} images, "
+        f"climbing image, fmax {args.fmax} eV/Å"
+    )
+    print(
+        f"{'method':24s} {'barrier eV':>10s} {'vs ASE FIRE':>11s} {'error':>8s} {'forces':>6s} {'profile':>7s} "
+        f"{'wall s':>6s}"
+    )
     for name, (barrier, calls, energies, seconds, ok) in rows.items():
         note = "" if ok else "  (not converged)"
-        print(f"{name:24s} {barrier:10.5f} {barrier - reference:+11.1e} {barrier - converged:+8.1e} {calls:6d} {energies:7d} {seconds:6.2f}{note}")
+        print(
+            f"{name:24s} {barrier:10.5f} {barrier - reference:+11.1e} {barrier - converged:+8.1e} {calls:6d} "
+            f"{energies:7d} {seconds:6.2f}{note}"
+        )
     spread = np.ptp([r[0] for r in rows.values()])
     print(f"converged barrier {converged:.5f} eV; largest difference between rows {spread:.1e} eV")
     barrier, calls = run_default(pot, args.images, args.fmax)
     best_name, best = min(((n, r[1]) for n, r in rows.items() if n.startswith("ASE") and r[4]), key=lambda t: t[1])
-    print(f"landscape connect --method neb --pivots {args.images} --fmax {args.fmax:g} (no stepper or spring option): "
-          f"barrier {barrier:.5f} eV ({barrier - converged:+.1e}{'' if abs(barrier - converged) <= 1e-3 else ', FAILED'}), "
-          f"{calls} force calls, everything counted (end check, band, climber check); {best_name}: {best}")
+    verdict = "" if abs(barrier - converged) <= 1e-3 else ", FAILED"
+    print(
+        f"landscape connect --method neb --pivots {args.images} --fmax {args.fmax:g} (no stepper or spring option): "
+        f"barrier {barrier:.5f} eV ({barrier - converged:+.1e}{verdict}), "
+        f"{calls} force calls, everything counted (end check, band, climber check); {best_name}: {best}"
+    )
     print(f"default / ASE best: {calls / best:.3f}")
 
 

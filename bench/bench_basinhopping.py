@@ -9,6 +9,7 @@ steps (temperature 0.8, initial step 0.4, adapted by scipy); the row records the
 quench that first reached the target (or that none did), gradient evaluations and
 seconds, so runs compare in units that travel (quenches) as well as in wall time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,13 +32,28 @@ def main() -> None:
     pot, target = load_potential("lj", {"atoms": args.atoms}), TARGETS[args.atoms]
     for seed in args.seeds:
         t0 = time.perf_counter()
-        run = basin_hopping(pot, args.steps, seed=seed, temperature=args.temperature, stepsize=args.stepsize,
-                            target=target, check_hessian=False)
-        row = {"atoms": args.atoms, "seed": seed, "steps_cap": args.steps, "reached": run.stopped_at_target,
-               "quenches": run.quenches, "first_hit_quench": int(run.first_hit[0]) if run.stopped_at_target else None,
-               "lowest": float(run.minima.energies[0]), "distinct_minima": len(run.hits),
-               "gradient_evaluations": run.evaluations, "failed_quenches": run.failed,
-               "seconds": round(time.perf_counter() - t0, 1)}
+        run = basin_hopping(
+            pot,
+            args.steps,
+            seed=seed,
+            temperature=args.temperature,
+            stepsize=args.stepsize,
+            target=target,
+            check_hessian=False,
+        )
+        row = {
+            "atoms": args.atoms,
+            "seed": seed,
+            "steps_cap": args.steps,
+            "reached": run.stopped_at_target,
+            "quenches": run.quenches,
+            "first_hit_quench": int(run.first_hit[0]) if run.stopped_at_target else None,
+            "lowest": float(run.minima.energies[0]),
+            "distinct_minima": len(run.hits),
+            "gradient_evaluations": run.evaluations,
+            "failed_quenches": run.failed,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
         print(json.dumps(row), flush=True)
 
 

@@ -12,7 +12,8 @@ largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at the automatic spring
 the string method with each stepper, and `neb default`: what `connect --method neb` runs
 with no stepper or spring option (on these deterministic surfaces FIRE 2.0 handed to
 L-BFGS, `landscape.optimizers.hybrid.Hybrid`, with converged pivots held,
-`ElasticBand.freeze`; the other NEB settings hold none; --only picks settings by name).  A run counts when its climbing image is a
+`ElasticBand.freeze`; the other NEB settings hold none; --only picks settings by name).  A run counts when
+its climbing image is a
 saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.analysis.hessian.refine_saddle`)
 from it reaches a first-order saddle whose energy differs by at most that (which saddle
 a band finds depends on where it starts; any first-order saddle on a path is an
@@ -20,6 +21,7 @@ answer); evaluations are single-point energy+gradient evaluations
 (`CountingPotential`), the final dense profile left out.  Prints one table per surface
 and a summary per setting: runs that failed, and total evaluations over the surfaces.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,14 +62,20 @@ def surfaces() -> list[tuple[str, Any, Any, Any, tuple[Any, ...]]]:
     return out
 
 
-def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float | str, via: tuple[Any, ...] = (),
-        pivots: int = 9) -> dict[str, Any]:
+def run(
+    pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float | str, via: tuple[Any, ...] = (), pivots: int = 9
+) -> dict[str, Any]:
     """One band from the straight line: evaluations, its saddle, and whether it is one."""
     from landscape import refine_saddle
 
     counted = CountingPotential(pot)
-    settings: dict[str, Any] = {"method": method, "pivots": pivots, "climb": True, "budget": Budget(max_steps=5000),
-                                "via": via}
+    settings: dict[str, Any] = {
+        "method": method,
+        "pivots": pivots,
+        "climb": True,
+        "budget": Budget(max_steps=5000),
+        "via": via,
+    }
     if stepper != "default":  # default: connect's own stepper, spring and held pivots
         settings["stepper"] = stepper_from_config({"kind": stepper})
         if method == "neb":  # the stepper and spring alone, as measured before pivots were held
@@ -92,8 +100,12 @@ def run(pot: Any, a: Any, b: Any, method: str, stepper: str, spring: float | str
 def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pivots", type=int, default=9, help="pivots of every band, ends included (default 9)")
-    p.add_argument("--only", default=None, metavar="KEYS",
-                   help="comma-separated settings as the summary names them (e.g. 'neb default,neb fire2 k=auto')")
+    p.add_argument(
+        "--only",
+        default=None,
+        metavar="KEYS",
+        help="comma-separated settings as the summary names them (e.g. 'neb default,neb fire2 k=auto')",
+    )
     args = p.parse_args(argv)
     settings = [("neb", "default", "auto")] + [("neb", s, k) for s in STEPPERS for k in SPRINGS]
     settings += [("string", s, 1.0) for s in STEPPERS]
@@ -111,10 +123,14 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
             totals[_key(method, stepper, k)]["evaluations"] += r["evaluations"]
             totals[_key(method, stepper, k)]["failed"] += 0 if r["ok"] else 1
             per_surface[_key(method, stepper, k)].append(r["evaluations"] if r["ok"] else None)
-            print(f"  {_key(method, stepper, k):<22}{r['evaluations']:>8}  {'ok' if r['ok'] else 'FAILED'} {r['note']}",
-                  flush=True)
-    print("\nsummary over the surfaces: failed runs, total evaluations, geometric mean of evaluations "
-          "against NEB + FIRE at k=1 (the surfaces where both succeeded)")
+            print(
+                f"  {_key(method, stepper, k):<22}{r['evaluations']:>8}  {'ok' if r['ok'] else 'FAILED'} {r['note']}",
+                flush=True,
+            )
+    print(
+        "\nsummary over the surfaces: failed runs, total evaluations, geometric mean of evaluations "
+        "against NEB + FIRE at k=1 (the surfaces where both succeeded)"
+    )
     base = per_surface.get(_key("neb", "fire", 1.0)) or [None] * len(per_surface[_key(*settings[0])])
     for key, t in totals.items():
         ratios = [r / b for r, b in zip(per_surface[key], base) if r and b]

@@ -14,6 +14,7 @@
     python bench/bench_explore.py --part runs --sweep
     python bench/bench_explore.py --part ray --repeat 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,9 +69,17 @@ def _runs_row(surface: GaussianMixture, order: str, settings: dict[str, Any]) ->
     tree_at, matrix_at = _replay(ex)
     exact = pairwise_minimax(surface, x, grid=401)
     off = ~np.eye(ex.n, dtype=bool)
-    return {"surface": [surface.n_wells, surface.seed], "minima": ex.n, "pairs": ex.pairs_total, "order": order,
-            "runs_to_final_bounds": matrix_at, "runs_to_final_tree": tree_at, "runs_to_certified": ex.runs,
-            "max_error_vs_exact": float(np.abs(ex.matrix.values - exact)[off].max()), "seconds": seconds}
+    return {
+        "surface": [surface.n_wells, surface.seed],
+        "minima": ex.n,
+        "pairs": ex.pairs_total,
+        "order": order,
+        "runs_to_final_bounds": matrix_at,
+        "runs_to_final_tree": tree_at,
+        "runs_to_certified": ex.runs,
+        "max_error_vs_exact": float(np.abs(ex.matrix.values - exact)[off].max()),
+        "seconds": seconds,
+    }
 
 
 def part_runs(sweep: bool) -> list[dict[str, Any]]:
@@ -80,9 +89,11 @@ def part_runs(sweep: bool) -> list[dict[str, Any]]:
     for order in ("highest", "nearest"):
         row = _runs_row(surface, order, {"method": "autoneb"})
         rows.append(row)
-        print(f"  10 minima, AutoNEB, order {order:8}: bounds final after {row['runs_to_final_bounds']:2d}, "
-              f"tree after {row['runs_to_final_tree']:2d}, certified after {row['runs_to_certified']:2d} of "
-              f"{row['pairs']} pairs; max |bound - exact| {row['max_error_vs_exact']:.1e}; {row['seconds']:.1f} s")
+        print(
+            f"  10 minima, AutoNEB, order {order:8}: bounds final after {row['runs_to_final_bounds']:2d}, "
+            f"tree after {row['runs_to_final_tree']:2d}, certified after {row['runs_to_certified']:2d} of "
+            f"{row['pairs']} pairs; max |bound - exact| {row['max_error_vs_exact']:.1e}; {row['seconds']:.1f} s"
+        )
     if sweep:
         fast = {"method": "neb", "fmax": 1e-2, "run_budget": Budget(max_steps=500)}
         for order in ("highest", "nearest"):
@@ -91,8 +102,10 @@ def part_runs(sweep: bool) -> list[dict[str, Any]]:
                 row = _runs_row(GaussianMixture(wells, seed), order, fast)
                 rows.append(row)
                 fractions.append(row["runs_to_final_bounds"] / row["pairs"])
-            print(f"  sweep of {len(SWEEP)} surfaces (8-10 minima, NEB), order {order:8}: bounds final after "
-                  f"{np.mean(fractions):.0%} of the pairs on average (worst {np.max(fractions):.0%})")
+            print(
+                f"  sweep of {len(SWEEP)} surfaces (8-10 minima, NEB), order {order:8}: bounds final after "
+                f"{np.mean(fractions):.0%} of the pairs on average (worst {np.max(fractions):.0%})"
+            )
     return rows
 
 
@@ -100,7 +113,9 @@ def _tasks(dim: int, scale: int) -> tuple[Any, list[tuple[int, int, PairTask]]]:
     potential = load_potential("gaussian-mixture", {"wells": SURFACE[0], "seed": SURFACE[1], "dim": dim})
     x = np.array([potential.minima[k] for k in potential.minima])
     base = get_schedule("analytic")
-    long = replace(base, name=f"analytic-x{scale}", cycles=tuple(replace(c, steps=scale * c.steps) for c in base.cycles))
+    long = replace(
+        base, name=f"analytic-x{scale}", cycles=tuple(replace(c, steps=scale * c.steps) for c in base.cycles)
+    )
     opt = make_optimizer("autoneb", schedule=long)
     pairs = [(0, j) for j in range(1, 9)]  # 8 independent pairs
     return potential, [(i, j, PairTask(x[i], x[j], opt)) for i, j in pairs]
@@ -122,8 +137,10 @@ def part_ray(dim: int, scale: int, repeat: int, cpus: int) -> dict[str, Any]:
 
     potential, tasks = _tasks(dim, scale)
     load = os.getloadavg()[0]
-    print(f"(b) 8 independent pairs, AutoNEB x{scale} schedule, dim {dim}, {repeat} repeats "
-          f"(load average before: {load:.2f} on {os.cpu_count()} cores)")
+    print(
+        f"(b) 8 independent pairs, AutoNEB x{scale} schedule, dim {dim}, {repeat} repeats "
+        f"(load average before: {load:.2f} on {os.cpu_count()} cores)"
+    )
     seq, reference = _time(LocalExecutor(), potential, tasks, repeat)
     print(f"  sequential: {', '.join(f'{t:.2f}' for t in seq)} s")
     with ProcessExecutor(cpus) as pool:
@@ -134,14 +151,26 @@ def part_ray(dim: int, scale: int, repeat: int, cpus: int) -> dict[str, Any]:
             par, ray_results = _time(executor, potential, tasks, repeat)
     finally:
         ray.shutdown()
-    same = all(np.array_equal(a.path.pivots, b.path.pivots) and a.upper_bound == b.upper_bound
-               for other in (proc_results, ray_results) for a, b in zip(reference, other))
+    same = all(
+        np.array_equal(a.path.pivots, b.path.pivots) and a.upper_bound == b.upper_bound
+        for other in (proc_results, ray_results)
+        for a, b in zip(reference, other)
+    )
     speedup, proc_speedup = min(seq) / min(par), min(seq) / min(proc)
     print(f"  ray ({cpus} CPUs): {', '.join(f'{t:.2f}' for t in par)} s -> speed-up {speedup:.2f}x (best of each)")
     print(f"  process pool ({cpus}): {', '.join(f'{t:.2f}' for t in proc)} s -> speed-up {proc_speedup:.2f}x")
     print(f"  identical results on every executor: {same}")
-    return {"dim": dim, "scale": scale, "load_average": load, "sequential_s": seq, "ray_s": par, "process_s": proc,
-            "ray_speedup": speedup, "process_speedup": proc_speedup, "identical": same}
+    return {
+        "dim": dim,
+        "scale": scale,
+        "load_average": load,
+        "sequential_s": seq,
+        "ray_s": par,
+        "process_s": proc,
+        "ray_speedup": speedup,
+        "process_speedup": proc_speedup,
+        "identical": same,
+    }
 
 
 def main() -> None:

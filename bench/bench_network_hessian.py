@@ -12,6 +12,7 @@ largest error of the lowest eigenvalues against the dense autograd Hessian of th
 energy, relative to its largest |eigenvalue|.  The last line gives the ratios.  Lanczos's
 iteration count, and so its samples, varies by a few percent from run to run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,7 @@ def measure(potential: Any, x: torch.Tensor, truth: np.ndarray, k: int, repeats:
         times.append(time.perf_counter() - t0)
     seconds = float(np.median(times))
     error = float(np.max(np.abs(cert.eigenvalues - truth[: len(cert.eigenvalues)])) / np.abs(truth).max())
-    return {"samples": potential.cost()["gradient"] - before, "seconds": seconds, "error": error,
-            "method": cert.method}
+    return {"samples": potential.cost()["gradient"] - before, "seconds": seconds, "error": error, "method": cert.method}
 
 
 def main() -> None:
@@ -78,8 +78,10 @@ def main() -> None:
     print(f"MLP 2-{args.hidden}-2 tanh, {pot.dim} parameters, {args.samples} samples, {args.dtype}")
     rows = {"exact (hook)": measure(pot, x, truth, 3), "differences": measure(Differences(pot), x, truth, 3)}
     for name, r in rows.items():
-        print(f"  {name:14s} {r['method']:8s} samples {r['samples']:>9d}  {r['seconds']:7.3f} s  "
-              f"eigenvalue error {r['error']:.2e} of max|lambda|")
+        print(
+            f"  {name:14s} {r['method']:8s} samples {r['samples']:>9d}  {r['seconds']:7.3f} s  "
+            f"eigenvalue error {r['error']:.2e} of max|lambda|"
+        )
     a, b = rows["exact (hook)"], rows["differences"]
     print(f"exact / differences: samples {a['samples'] / b['samples']:.3f}, time {a['seconds'] / b['seconds']:.3f}")
 

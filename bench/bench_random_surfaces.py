@@ -22,6 +22,7 @@ converged pivots held; string: FIRE 2.0).
 The last line is `wrong converged saddles: N of M` (goal: 0).  Figures are recorded
 in docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,6 @@ from dataclasses import replace
 from functools import partial
 
 import numpy as np
-from landscape_plugins.analytic.surfaces import GaussianMixture
 
 from landscape import (
     FIRE,
@@ -48,6 +48,7 @@ from landscape import (
     redistribute,
     stepper_from_config,
 )
+from landscape_plugins.analytic.surfaces import GaussianMixture
 
 PIVOTS = 15
 GRID = 301
@@ -78,8 +79,9 @@ def _band_settings(name: str, method: str) -> dict:
     return {"stepper": band.stepper, "freeze": band.freeze}
 
 
-def run_case(seed: int, stepper: str = "small-fire", methods: tuple[str, ...] = ("neb", "string"),
-             baseline: bool = True) -> list[dict]:
+def run_case(
+    seed: int, stepper: str = "small-fire", methods: tuple[str, ...] = ("neb", "string"), baseline: bool = True
+) -> list[dict]:
     found = case(seed)
     if found is None:
         return []
@@ -87,8 +89,10 @@ def run_case(seed: int, stepper: str = "small-fire", methods: tuple[str, ...] = 
     exact = grid_minimax(surface, a, b, grid=GRID)
     tol = max(exact.tolerance, 1e-3)
     on_exact = redistribute(exact.points.astype(float), PIVOTS)
-    starts = {"straight": Path.straight(a, b, PIVOTS),
-              "exact": Path(np.concatenate([a[None], on_exact[1:-1], b[None]]))}
+    starts = {
+        "straight": Path.straight(a, b, PIVOTS),
+        "exact": Path(np.concatenate([a[None], on_exact[1:-1], b[None]])),
+    }
     rows = []
     for method, cls in (("neb", NEB), ("string", StringMethod)):
         if method not in methods:
@@ -98,13 +102,26 @@ def run_case(seed: int, stepper: str = "small-fire", methods: tuple[str, ...] = 
             r = optimize(band, surface, start, budget=Budget(max_steps=3000))
             # Baseline, side by side: no repair, so a climber below its path's top ends
             # with status saddle_not_at_top; before the check it said converged.
-            base = optimize(replace(band, max_repairs=0), surface, start, budget=Budget(max_steps=3000)) \
-                if baseline else r
-            rows.append({"seed": seed, "method": method, "start": start_name, "status": r.status.value,
-                         "success": r.success, "saddle": r.saddle_energy, "upper": r.upper_bound,
-                         "truth": exact.saddle_energy, "tol": tol, "repairs": getattr(r.state, "repairs", 0),
-                         "nfev": r.nfev, "caught": baseline and base.status is Status.SADDLE_NOT_AT_TOP,
-                         "caught_climber": float(np.max(base.path.energies[1:-1]))})
+            base = (
+                optimize(replace(band, max_repairs=0), surface, start, budget=Budget(max_steps=3000)) if baseline else r
+            )
+            rows.append(
+                {
+                    "seed": seed,
+                    "method": method,
+                    "start": start_name,
+                    "status": r.status.value,
+                    "success": r.success,
+                    "saddle": r.saddle_energy,
+                    "upper": r.upper_bound,
+                    "truth": exact.saddle_energy,
+                    "tol": tol,
+                    "repairs": getattr(r.state, "repairs", 0),
+                    "nfev": r.nfev,
+                    "caught": baseline and base.status is Status.SADDLE_NOT_AT_TOP,
+                    "caught_climber": float(np.max(base.path.energies[1:-1])),
+                }
+            )
     return rows
 
 
@@ -131,12 +148,19 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=1000, help="number of surfaces with >= 2 minima (default 1000)")
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--stepper", choices=("small-fire", "fire", "fire2", "lbfgs", "fire2-lbfgs", "default"),
-                    default="small-fire", help="band stepper of every run (default: small-fire, FIRE with small "
-                    "steps; default: connect's own choice, with converged pivots held)")
+    ap.add_argument(
+        "--stepper",
+        choices=("small-fire", "fire", "fire2", "lbfgs", "fire2-lbfgs", "default"),
+        default="small-fire",
+        help="band stepper of every run (default: small-fire, FIRE with small "
+        "steps; default: connect's own choice, with converged pivots held)",
+    )
     ap.add_argument("--methods", default="neb,string", help="comma-separated band methods (default neb,string)")
-    ap.add_argument("--no-baseline", action="store_true",
-                    help="skip the runs without repairs (the caught columns then read 0): half the time")
+    ap.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the runs without repairs (the caught columns then read 0): half the time",
+    )
     args = ap.parse_args()
     methods = tuple(m for m in args.methods.split(",") if m)
     if not methods or set(methods) - {"neb", "string"}:
@@ -147,31 +171,44 @@ def main() -> None:
     with mp.Pool(args.workers) as pool:
         while len({r["seed"] for r in rows}) < args.cases:
             need = args.cases - len({r["seed"] for r in rows})
-            for found in pool.map(partial(run_case, stepper=args.stepper, methods=methods, baseline=not args.no_baseline), range(seed, seed + need), chunksize=4):
+            for found in pool.map(
+                partial(run_case, stepper=args.stepper, methods=methods, baseline=not args.no_baseline),
+                range(seed, seed + need),
+                chunksize=4,
+            ):
                 rows.extend(found)
             seed += need
     seeds = sorted({r["seed"] for r in rows})[: args.cases]
     rows = [r for r in rows if r["seed"] in set(seeds)]
     kinds = Counter((r["method"], r["start"], classify(r)) for r in rows)
     print(f"{len(seeds)} cases (seeds {seeds[0]}..{seeds[-1]}), {len(rows)} runs, {time.perf_counter() - t0:.0f} s")
-    print(f"{'method':8s} {'start':9s} {'ok':>6s} {'other_pass':>10s} {'not_success':>11s} {'wrong':>6s} {'repaired':>8s}"
-          f" | {'caught':>6s} {'caught_wrong':>12s} | {'mean evaluations':>16s}")
+    print(
+        f"{'method':8s} {'start':9s} {'ok':>6s} {'other_pass':>10s} {'not_success':>11s} {'wrong':>6s} {'repaired':>8s}"
+        f" | {'caught':>6s} {'caught_wrong':>12s} | {'mean evaluations':>16s}"
+    )
     for method in methods:
         for start in ("straight", "exact"):
             sel = [r for r in rows if r["method"] == method and r["start"] == start]
             counts = [kinds[(method, start, k)] for k in ("ok", "other_pass", "not_success", "wrong")]
             repaired = sum(1 for r in sel if r["repairs"])
             caught = sum(1 for r in sel if r["caught"])
-            print(f"{method:8s} {start:9s} {counts[0]:6d} {counts[1]:10d} {counts[2]:11d} {counts[3]:6d} {repaired:8d}"
-                  f" | {caught:6d} {sum(1 for r in sel if caught_wrong(r)):12d} | {np.mean([r['nfev'] for r in sel]):16.0f}")
-    print("caught: runs that end saddle_not_at_top without repairs (max_repairs=0), i.e. that said converged\n"
-          "before the check; caught_wrong: of those, the ones whose climber the grid truth rules out")
+            print(
+                f"{method:8s} {start:9s} {counts[0]:6d} {counts[1]:10d} {counts[2]:11d} {counts[3]:6d} {repaired:8d}"
+                f" | {caught:6d} {sum(1 for r in sel if caught_wrong(r)):12d} | "
+                f"{np.mean([r['nfev'] for r in sel]):16.0f}"
+            )
+    print(
+        "caught: runs that end saddle_not_at_top without repairs (max_repairs=0), i.e. that said converged\n"
+        "before the check; caught_wrong: of those, the ones whose climber the grid truth rules out"
+    )
     statuses = Counter(r["status"] for r in rows if not r["success"])
     print("statuses of runs without success:", dict(statuses) or "none")
     for r in rows:
         if classify(r) == "wrong":
-            print(f"  WRONG seed {r['seed']} {r['method']} from {r['start']}: saddle {r['saddle']:.6f}, "
-                  f"truth {r['truth']:.6f}, tol {r['tol']:.2g}")
+            print(
+                f"  WRONG seed {r['seed']} {r['method']} from {r['start']}: saddle {r['saddle']:.6f}, "
+                f"truth {r['truth']:.6f}, tol {r['tol']:.2g}"
+            )
     wrong = sum(1 for r in rows if classify(r) == "wrong")
     print(f"wrong converged saddles: {wrong} of {sum(1 for r in rows if r['success'])}")
 

@@ -10,6 +10,7 @@ at (-1, 0) and stop at x >= 1 (Euler-Maruyama, friction dx = -grad E dt +
 sqrt(2 friction T) dW); Kramers-Langer is exact only as T -> 0, so the ratio shows its
 finite-barrier error shrinking with T.  tests/analysis/test_rates.py runs one small row.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,12 +32,13 @@ class DoubleWell(Potential):
     def energy_and_gradient(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         a, b = x[:, 0], x[:, 1]
-        energy = (a ** 2 - 1) ** 2 + 0.5 * (2 + a ** 2) * b ** 2
-        return energy, np.stack([4 * a * (a ** 2 - 1) + a * b ** 2, (2 + a ** 2) * b], axis=1)
+        energy = (a**2 - 1) ** 2 + 0.5 * (2 + a**2) * b**2
+        return energy, np.stack([4 * a * (a**2 - 1) + a * b**2, (2 + a**2) * b], axis=1)
 
 
-def first_passage_times(temperature: float, friction: float, walkers: int, dt: float, seed: int,
-                        chunk: int = 64) -> np.ndarray:
+def first_passage_times(
+    temperature: float, friction: float, walkers: int, dt: float, seed: int, chunk: int = 64
+) -> np.ndarray:
     """First times at which overdamped walkers from (-1, 0) reach x >= 1 on `DoubleWell`;
     all walkers advance together, `chunk` steps between removing those that arrived."""
     rng = np.random.default_rng(seed)
@@ -49,8 +51,10 @@ def first_passage_times(temperature: float, friction: float, walkers: int, dt: f
         arrived = np.full(alive.size, np.inf)
         for _ in range(chunk):
             xi = rng.standard_normal((2, alive.size))
-            a, b = (a - (4 * a * (a * a - 1) + a * b * b) * dt / friction + noise * xi[0],
-                    b - (2 + a * a) * b * dt / friction + noise * xi[1])
+            a, b = (
+                a - (4 * a * (a * a - 1) + a * b * b) * dt / friction + noise * xi[0],
+                b - (2 + a * a) * b * dt / friction + noise * xi[1],
+            )
             now += dt
             arrived = np.where(np.isinf(arrived) & (a >= 1.0), now, arrived)
         x[alive, 0], x[alive, 1] = a, b
@@ -76,8 +80,11 @@ def main() -> None:
         times = first_passage_times(temperature, friction, args.walkers, args.dt, args.seed)
         k = np.exp(log_rate(low, top, temperature, theory="kramers-langer", friction=friction))
         err = times.std() / times.mean() / np.sqrt(len(times))
-        print(f"{temperature:<6} {friction:<9} {k:<15.5g} {1 / times.mean():<11.5g} {k * times.mean():<7.3f} "
-              f"{err:<8.3f} {times.sum() / args.dt:<13.3g} {time.perf_counter() - t0:.1f}", flush=True)
+        print(
+            f"{temperature:<6} {friction:<9} {k:<15.5g} {1 / times.mean():<11.5g} {k * times.mean():<7.3f} "
+            f"{err:<8.3f} {times.sum() / args.dt:<13.3g} {time.perf_counter() - t0:.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 Shows how much of a step on a tiny analytic problem is path maths (tangents, forces,
 redistribution, stepper, fault check) rather than the potential.
 """
+
 from __future__ import annotations
 
 import timeit
@@ -24,7 +25,9 @@ def main(repeat: int = 3000) -> None:
         for _ in range(20):
             state = opt.step(state, pot)
         step = min(timeit.repeat(lambda: opt.step(state, pot), number=repeat, repeat=3)) / repeat
-        print(f"{type(opt).__name__:13s} step: {step * 1e6:7.1f} us, of which path maths {(step - energy) * 1e6:7.1f} us")
+        print(
+            f"{type(opt).__name__:13s} step: {step * 1e6:7.1f} us, of which path maths {(step - energy) * 1e6:7.1f} us"
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ decide the ratio; the page cache is flushed (`os.sync`, untimed) between the two
 line is `commit cost last/first: R` (the goal: at most 1.5, and the total within 2x of
 h5py alone); figures in docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,18 @@ from landscape import CycleRecord, Path, Store
 def _record(index: int, pivots: np.ndarray) -> CycleRecord:
     n = pivots.shape[0]
     dense = np.zeros((n - 1) * 9)
-    return CycleRecord(index=index, steps=1000, lr=0.1, climb=False, path=Path(pivots, np.linspace(0.0, 1.0, n)),
-                       dense_t=np.linspace(0.0, 1.0, dense.size), dense_energies=dense, residuals=np.zeros(n - 1),
-                       inserted=np.zeros(0), nfev=index)
+    return CycleRecord(
+        index=index,
+        steps=1000,
+        lr=0.1,
+        climb=False,
+        path=Path(pivots, np.linspace(0.0, 1.0, n)),
+        dense_t=np.linspace(0.0, 1.0, dense.size),
+        dense_energies=dense,
+        residuals=np.zeros(n - 1),
+        inserted=np.zeros(0),
+        nfev=index,
+    )
 
 
 def with_store(folder: str, commits: int, pivots: np.ndarray) -> list[float]:
@@ -75,12 +85,16 @@ def main() -> None:
         os.remove(os.path.join(folder, "plain.h5"))
         os.sync()
         store = with_store(folder, args.commits, pivots)
-        size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(folder, "store"))
-                   for f in fs)
+        size = sum(
+            os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(folder, "store")) for f in fs
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     mb = pivots.nbytes / 1e6
-    print(f"{args.commits} commits of {args.pivots} x {args.dim} float32 ({mb:.1f} MB each); store folder {size / 1e6:.0f} MB")
+    print(
+        f"{args.commits} commits of {args.pivots} x {args.dim} float32 ({mb:.1f} MB each); store folder "
+        f"{size / 1e6:.0f} MB"
+    )
     print(f"{'':14s}{'first':>10s}{'last':>10s}{'total':>10s}")
     for name, t in (("h5py alone", plain), ("landscape", store)):
         print(f"{name:14s}{_ends(t)[0]:10.3f}{_ends(t)[1]:10.3f}{sum(t):10.1f}   seconds")

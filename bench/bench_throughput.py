@@ -21,6 +21,7 @@ alternate between the configurations (so machine load hits them alike) and the
 median is kept.  Ratios are to the plain configuration of the same workload, measured
 in the same run on the same device.  `--out FILE` writes the rows as JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+
 from landscape_plugins.cifar.models import build_model
 from landscape_plugins.torchnet.params import flatten_parameters
 from landscape_plugins.torchnet.potential import NetworkPotential
@@ -53,8 +55,10 @@ OPTIONS: dict[str, Speed] = {
     "channels-last": Speed(channels_last=True),
     "bf16 + channels-last": Speed(autocast="bfloat16", channels_last=True),
 }
-COMPILED = {"compile": Speed(compile="default"), "compile + bf16 + channels-last":
-            Speed(autocast="bfloat16", channels_last=True, compile="default")}
+COMPILED = {
+    "compile": Speed(compile="default"),
+    "compile + bf16 + channels-last": Speed(autocast="bfloat16", channels_last=True, compile="default"),
+}
 
 
 def _sync(device: torch.device) -> None:
@@ -67,8 +71,9 @@ def _data(n: int, device: torch.device, seed: int) -> tuple[torch.Tensor, torch.
     return torch.randn(n, 3, 32, 32, generator=g).to(device), torch.randint(0, 10, (n,), generator=g).to(device)
 
 
-def training_steps(model: str, batch: int, speeds: dict[str, Speed], stacked: int,
-                   device: torch.device) -> dict[str, tuple[Callable[[], None], int]]:
+def training_steps(
+    model: str, batch: int, speeds: dict[str, Speed], stacked: int, device: torch.device
+) -> dict[str, tuple[Callable[[], None], int]]:
     """name -> (one training step, images it trains on)."""
     x, y = _data(batch * max(1, stacked), device, 0)
     pot = NetworkPotential(build_model(model).to(device), (x[:batch], y[:batch]), batched="loop")
@@ -102,8 +107,9 @@ def training_steps(model: str, batch: int, speeds: dict[str, Speed], stacked: in
     return steps
 
 
-def band_steps(model: str, pivots: int, batch: int, speeds: dict[str, Speed], device: torch.device,
-               batched: str = "auto") -> tuple[dict[str, tuple[Callable[[], None], int]], dict[str, NetworkPotential]]:
+def band_steps(
+    model: str, pivots: int, batch: int, speeds: dict[str, Speed], device: torch.device, batched: str = "auto"
+) -> tuple[dict[str, tuple[Callable[[], None], int]], dict[str, NetworkPotential]]:
     """name -> (one energy_and_gradient of all pivots, sample-gradients it evaluates), and
     name -> its potential (whose `choices` say whether vmap or the loop ran)."""
     x, y = _data(batch, device, 1)
@@ -117,8 +123,9 @@ def band_steps(model: str, pivots: int, batch: int, speeds: dict[str, Speed], de
     return steps, pots
 
 
-def measure(steps: dict[str, tuple[Callable[[], None], int]], device: torch.device, per_round: int,
-            rounds: int) -> dict[str, dict[str, float]]:
+def measure(
+    steps: dict[str, tuple[Callable[[], None], int]], device: torch.device, per_round: int, rounds: int
+) -> dict[str, dict[str, float]]:
     """Images per second of each step (median over interleaved rounds) and the ratio to the first."""
     for fn, _ in steps.values():  # warm-up: compilation, `auto`'s choice, allocator
         fn()
@@ -132,8 +139,10 @@ def measure(steps: dict[str, tuple[Callable[[], None], int]], device: torch.devi
                 fn()
             _sync(device)
             times[name].append((time.perf_counter() - t0) / per_round)
-    out = {name: {"seconds_per_step": statistics.median(t), "images_per_second": steps[name][1] / statistics.median(t)}
-           for name, t in times.items()}
+    out = {
+        name: {"seconds_per_step": statistics.median(t), "images_per_second": steps[name][1] / statistics.median(t)}
+        for name, t in times.items()
+    }
     base = next(iter(out.values()))["images_per_second"]
     for row in out.values():
         row["ratio"] = row["images_per_second"] / base
@@ -145,8 +154,10 @@ def _print(title: str, rows: dict[str, dict[str, float]]) -> None:
     how = "vmap or loop" if any("how" in r for r in rows.values()) else ""
     print(f"{'configuration':<36}{'ms/step':>10}{'images/s':>12}{'ratio':>8}  {how}")
     for name, r in rows.items():
-        print(f"{name:<36}{1e3 * r['seconds_per_step']:>10.2f}{r['images_per_second']:>12.0f}{r['ratio']:>7.2f}x"
-              f"  {r.get('how', '')}")
+        print(
+            f"{name:<36}{1e3 * r['seconds_per_step']:>10.2f}{r['images_per_second']:>12.0f}{r['ratio']:>7.2f}x"
+            f"  {r.get('how', '')}"
+        )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -170,8 +181,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"torch {torch.__version__}, {name}, device {device}, {torch.get_num_threads()} threads, model {args.model}")
     speeds = {**OPTIONS, **(COMPILED if args.compile else {})}
-    train = measure(training_steps(args.model, args.batch, speeds, args.stacked, device), device, args.steps,
-                    args.rounds)
+    train = measure(
+        training_steps(args.model, args.batch, speeds, args.stacked, device), device, args.steps, args.rounds
+    )
     _print(f"training step, batch {args.batch}", train)
     steps, pots = band_steps(args.model, args.pivots, args.band_batch, speeds, device, args.batched)
     band = measure(steps, device, args.steps, args.rounds)

@@ -23,6 +23,7 @@ top operators and the bound that the arithmetic sets: the loop's whole time over
 batched call's time in arithmetic kernels (matrix products, activations, the loss),
 which no batching can remove.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -125,13 +126,30 @@ def bench_net(name: str, device: torch.device, pivots: int, repeats: int | None)
 
 #: Operators that do the arithmetic of a forward and backward pass (not views, copies,
 #: reshapes or dispatch): batching can remove everything but these.
-ARITHMETIC = frozenset({
-    "aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::tanh", "aten::tanh_backward", "aten::relu",
-    "aten::threshold_backward", "aten::sigmoid", "aten::sigmoid_backward", "aten::_log_softmax",
-    "aten::_log_softmax_backward_data", "aten::nll_loss_forward", "aten::nll_loss_backward", "aten::mse_loss",
-    "aten::mse_loss_backward", "aten::convolution", "aten::convolution_backward", "aten::native_batch_norm",
-    "aten::native_batch_norm_backward",
-})
+ARITHMETIC = frozenset(
+    {
+        "aten::mm",
+        "aten::bmm",
+        "aten::addmm",
+        "aten::baddbmm",
+        "aten::tanh",
+        "aten::tanh_backward",
+        "aten::relu",
+        "aten::threshold_backward",
+        "aten::sigmoid",
+        "aten::sigmoid_backward",
+        "aten::_log_softmax",
+        "aten::_log_softmax_backward_data",
+        "aten::nll_loss_forward",
+        "aten::nll_loss_backward",
+        "aten::mse_loss",
+        "aten::mse_loss_backward",
+        "aten::convolution",
+        "aten::convolution_backward",
+        "aten::native_batch_norm",
+        "aten::native_batch_norm_backward",
+    }
+)
 
 
 def profile_net(name: str, device: torch.device, pivots: int, rounds: int = 50) -> None:
@@ -156,20 +174,28 @@ def profile_net(name: str, device: torch.device, pivots: int, rounds: int = 50) 
         for op in sorted(ops, key=lambda o: -o.self_cpu_time_total)[:8]:
             print(f"  {op.key:<40}{op.self_cpu_time_total / rounds / 1e3:>8.3f} ms{op.count // rounds:>6} calls")
     bound = totals["loop"][0] / totals["vmap"][1]
-    print(f"\n{name}: loop {totals['loop'][0]:.2f} ms / vmap's arithmetic {totals['vmap'][1]:.2f} ms = at most "
-          f"{bound:.2f}x from batching, were vmap's dispatch free")
+    print(
+        f"\n{name}: loop {totals['loop'][0]:.2f} ms / vmap's arithmetic {totals['vmap'][1]:.2f} ms = at most "
+        f"{bound:.2f}x from batching, were vmap's dispatch free"
+    )
 
 
 def _report(rows: list[dict[str, Any]], pivots: int) -> None:
     print(f"\n{pivots} pivots; times are medians in ms; overhead: a band step over the bare call")
-    print(f"{'network':<10}{'params':>9}{'vmap':>9}{'loop':>9}{'loop/vmap':>10}{'chosen':>7}{'fwd+bwd':>9}"
-          f"{'string torch':>13}{'string host':>12}{'neb torch':>10}{'neb host':>9}")
+    print(
+        f"{'network':<10}{'params':>9}{'vmap':>9}{'loop':>9}{'loop/vmap':>10}{'chosen':>7}{'fwd+bwd':>9}"
+        f"{'string torch':>13}{'string host':>12}{'neb torch':>10}{'neb host':>9}"
+    )
     for r in rows:
-        over = {k: "" if k not in r else f"{100 * (r[k] - r['bare']) / r['bare']:.0f}%"
-                for k in ("string torch", "string host", "neb torch", "neb host")}
-        print(f"{r['net']:<10}{r['params']:>9}{1e3 * r['vmap']:>9.2f}{1e3 * r['loop']:>9.2f}"
-              f"{r['loop'] / r['vmap']:>9.2f}x{r['chosen']:>7}{1e3 * r['bare']:>9.2f}"
-              f"{over['string torch']:>13}{over['string host']:>12}{over['neb torch']:>10}{over['neb host']:>9}")
+        over = {
+            k: "" if k not in r else f"{100 * (r[k] - r['bare']) / r['bare']:.0f}%"
+            for k in ("string torch", "string host", "neb torch", "neb host")
+        }
+        print(
+            f"{r['net']:<10}{r['params']:>9}{1e3 * r['vmap']:>9.2f}{1e3 * r['loop']:>9.2f}"
+            f"{r['loop'] / r['vmap']:>9.2f}x{r['chosen']:>7}{1e3 * r['bare']:>9.2f}"
+            f"{over['string torch']:>13}{over['string host']:>12}{over['neb torch']:>10}{over['neb host']:>9}"
+        )
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -184,8 +210,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, device {device}, "
-          f"{torch.get_num_threads()} threads")
+    print(
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, device {device}, "
+        f"{torch.get_num_threads()} threads"
+    )
     if args.profile:
         for name in args.nets.split(","):
             profile_net(name, device, args.pivots)

@@ -16,6 +16,7 @@ its temporary name), runs the same command again and compares the final result w
 the uninterrupted run's, exactly.  For explorations it also counts what the kill cost:
 the runs in flight that the rerun resumed rather than restarted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,22 @@ MLP = ("-o", "hidden=8", "-o", "n_train=128", "-o", "n_test=64")
 # load changes, and with them the order of float32 sums, so two uninterrupted runs can
 # differ in the last bits (measured: edges 0.5570236 vs 0.5570235 under load).
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-TRAIN = ("train", "mlp", *MLP, "--minima", "2", "--epochs", "60", "--batch-size", "32", "--lr", "0.05",
-         "--optimizer", "sgd", "--json")
+TRAIN = (
+    "train",
+    "mlp",
+    *MLP,
+    "--minima",
+    "2",
+    "--epochs",
+    "60",
+    "--batch-size",
+    "32",
+    "--lr",
+    "0.05",
+    "--optimizer",
+    "sgd",
+    "--json",
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +91,13 @@ def _train_outcome(store: str) -> Any:
 
 def _minima_base(tmp: str) -> str:
     base = os.path.join(tmp, "gm-minima")
-    subprocess.run(landscape_command("minima", "gaussian-mixture", "-o", "wells=12", "-o", "seed=7", "--starts", "200",
-                                     "--out", base), check=True, capture_output=True)
+    subprocess.run(
+        landscape_command(
+            "minima", "gaussian-mixture", "-o", "wells=12", "-o", "seed=7", "--starts", "200", "--out", base
+        ),
+        check=True,
+        capture_output=True,
+    )
     return base
 
 
@@ -88,13 +108,23 @@ def _network_base(tmp: str) -> str:
 
 
 TARGETS = {
-    **{f"connect-{m}": Target(lambda tmp: None, lambda out, m=m, d=d: landscape_command(
-        "connect", "-o", f"dim={d}", *MB, "--method", m, "--out", out), _path_outcome)
-       for m, d in (("autoneb", 5000), ("neb", 10000), ("string", 6000))},
+    **{
+        f"connect-{m}": Target(
+            lambda tmp: None,
+            lambda out, m=m, d=d: landscape_command("connect", "-o", f"dim={d}", *MB, "--method", m, "--out", out),
+            _path_outcome,
+        )
+        for m, d in (("autoneb", 5000), ("neb", 10000), ("string", 6000))
+    },
     "explore": Target(_minima_base, lambda out: landscape_command("explore", out, "--json"), _explore_outcome),
-    "explore-network": Target(_network_base, lambda out: landscape_command(
-        "explore", out, "--method", "neb", "--fmax", "0.05", "--steps", "300", "--checkpoint-every", "0", "--json"),
-        _explore_outcome, ONE_THREAD),
+    "explore-network": Target(
+        _network_base,
+        lambda out: landscape_command(
+            "explore", out, "--method", "neb", "--fmax", "0.05", "--steps", "300", "--checkpoint-every", "0", "--json"
+        ),
+        _explore_outcome,
+        ONE_THREAD,
+    ),
     "train": Target(lambda tmp: None, lambda out: landscape_command(*TRAIN, "--out", out), _train_outcome, ONE_THREAD),
 }
 
@@ -147,15 +177,21 @@ def _trials(name: str, target: Target, trials: int, rng: np.random.Generator, tm
         out = os.path.join(tmp, f"{name}-{k}")
         _fresh(base, out)
         delay = float(rng.uniform(0.05, 1.0) * seconds)
-        trial = kill_and_resume(target.command(out), out, delay, check=lambda s: stats.__setitem__(
-            "in_commit", stats["in_commit"] + _in_commit(s)))
+        trial = kill_and_resume(
+            target.command(out),
+            out,
+            delay,
+            check=lambda s: stats.__setitem__("in_commit", stats["in_commit"] + _in_commit(s)),
+        )
         same = _same(target.outcome(out), reference)
         stats["killed"] += trial.killed
         stats["unreadable"] += not trial.readable
         stats["mismatch"] += not same
         stats["resumed"] += trial.resumed
-        print(f"  trial {k:2d}: kill at {delay:5.2f} s killed={trial.killed!s:5} readable={trial.readable!s:5} "
-              f"resumed={trial.resumed!s:5} identical={same}")
+        print(
+            f"  trial {k:2d}: kill at {delay:5.2f} s killed={trial.killed!s:5} readable={trial.readable!s:5} "
+            f"resumed={trial.resumed!s:5} identical={same}"
+        )
         shutil.rmtree(out, ignore_errors=True)
     return stats
 

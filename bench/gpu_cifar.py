@@ -19,6 +19,7 @@ with `torch.cuda.set_sync_debug_mode`.  Prints everything and writes summary.jso
 The data file must travel with the working tree: copy ../shared/data/cifar10_jpeg.npz
 into an ignored folder (e.g. data/) and pass `--data data/cifar10_jpeg.npz`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,32 @@ import time
 import warnings
 from typing import Any
 
-FULL = dict(model="resnet20", n_train=0, n_test=0, epochs=5, train_batch=128, cycle_steps=60, per_segment=3,
-            line_points=9, calibration=2048, batch=512, explore_seconds=240.0)
-SMOKE = dict(model="resnet8-w4", n_train=512, n_test=256, epochs=1, train_batch=64, cycle_steps=3, per_segment=1,
-             line_points=3, calibration=128, batch=64, explore_seconds=None)
+FULL = dict(
+    model="resnet20",
+    n_train=0,
+    n_test=0,
+    epochs=5,
+    train_batch=128,
+    cycle_steps=60,
+    per_segment=3,
+    line_points=9,
+    calibration=2048,
+    batch=512,
+    explore_seconds=240.0,
+)
+SMOKE = dict(
+    model="resnet8-w4",
+    n_train=512,
+    n_test=256,
+    epochs=1,
+    train_batch=64,
+    cycle_steps=3,
+    per_segment=1,
+    line_points=3,
+    calibration=128,
+    batch=64,
+    explore_seconds=None,
+)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -118,9 +141,17 @@ def throughput(potential: Any, pivots: Any, steps: int) -> dict[str, Any]:
 
     neb = _timed(neb_step, steps, device)
     train = _timed(train_step, steps, device)
-    return {"pivots": evaluated, "batch_per_pivot": batch, "samples": samples, "neb_step_s": neb,
-            "train_step_s": train, "ratio": neb / train, "goal_ratio": 1.2, "choices": potential.choices,
-            "host_syncs_per_neb_step": _count_syncs(neb_step, device)}
+    return {
+        "pivots": evaluated,
+        "batch_per_pivot": batch,
+        "samples": samples,
+        "neb_step_s": neb,
+        "train_step_s": train,
+        "ratio": neb / train,
+        "goal_ratio": 1.2,
+        "choices": potential.choices,
+        "host_syncs_per_neb_step": _count_syncs(neb_step, device),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -142,12 +173,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.force and os.path.exists(store):
         os.remove(store)
     exp = Experiment(
-        potential=dict(model=cfg["model"], data=args.data, n_train=cfg["n_train"], n_test=cfg["n_test"], device=device,
-                       bf16=args.bf16, channels_last=args.channels_last, batched=args.batched,
-                       calibration_size=cfg["calibration"], batch_size=cfg["batch"]),
-        minima=args.minima, epochs=args.epochs or cfg["epochs"], train_batch=cfg["train_batch"], preset="cpu",
-        cycle_steps=args.cycle_steps or cfg["cycle_steps"], per_segment=cfg["per_segment"],
-        line_points=cfg["line_points"], explore_seconds=cfg["explore_seconds"], eval_batch=2048)
+        potential=dict(
+            model=cfg["model"],
+            data=args.data,
+            n_train=cfg["n_train"],
+            n_test=cfg["n_test"],
+            device=device,
+            bf16=args.bf16,
+            channels_last=args.channels_last,
+            batched=args.batched,
+            calibration_size=cfg["calibration"],
+            batch_size=cfg["batch"],
+        ),
+        minima=args.minima,
+        epochs=args.epochs or cfg["epochs"],
+        train_batch=cfg["train_batch"],
+        preset="cpu",
+        cycle_steps=args.cycle_steps or cfg["cycle_steps"],
+        per_segment=cfg["per_segment"],
+        line_points=cfg["line_points"],
+        explore_seconds=cfg["explore_seconds"],
+        eval_batch=2048,
+    )
     began = time.perf_counter()
     result = run_experiment(store, exp)
     table = result.table
@@ -157,22 +204,35 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     longest = max((r.path for r in results.values()), key=lambda path: path.n_pivots)
     curves = cycle_curves(store, list(results))  # mini-batch figures: no extra device time
     for name, c in curves.items():  # has the path's highest loss levelled off?
-        print(f"path {name}: highest mini-batch train loss inside the path after each AutoNEB cycle: "
-              f"{[round(v, 5) for v in c['curve']]}")
+        print(
+            f"path {name}: highest mini-batch train loss inside the path after each AutoNEB cycle: "
+            f"{[round(v, 5) for v in c['curve']]}"
+        )
     checks = criteria(table, curves)
     print("claim criteria: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
     speed = throughput(result.potential, longest.pivots, args.time_steps)
     wall = time.perf_counter() - began
     name = device_name(result.potential.device)
-    print(f"throughput on {name}: one NEB step ({speed['pivots']} pivots x {speed['batch_per_pivot']} samples) "
-          f"{1000 * speed['neb_step_s']:.1f} ms, one training step of a single network on {speed['samples']} samples "
-          f"{1000 * speed['train_step_s']:.1f} ms: ratio {speed['ratio']:.2f} (goal <= 1.2); strategy "
-          f"{speed['choices']}; host syncs per NEB step: {speed['host_syncs_per_neb_step']}")
-    summary = {"device": name, "torch": torch.__version__, "smoke": args.smoke, "bf16": args.bf16,
-               "channels_last": args.channels_last, "table": table.to_json(), "throughput": speed,
-               "cycle_maxima": curves, "criteria": checks,
-               "seconds": {**result.seconds, "wall": wall}, "exploration": result.exploration.status.value,
-               "figures": write_figures(table, args.out)}
+    print(
+        f"throughput on {name}: one NEB step ({speed['pivots']} pivots x {speed['batch_per_pivot']} samples) "
+        f"{1000 * speed['neb_step_s']:.1f} ms, one training step of a single network on {speed['samples']} samples "
+        f"{1000 * speed['train_step_s']:.1f} ms: ratio {speed['ratio']:.2f} (goal <= 1.2); strategy "
+        f"{speed['choices']}; host syncs per NEB step: {speed['host_syncs_per_neb_step']}"
+    )
+    summary = {
+        "device": name,
+        "torch": torch.__version__,
+        "smoke": args.smoke,
+        "bf16": args.bf16,
+        "channels_last": args.channels_last,
+        "table": table.to_json(),
+        "throughput": speed,
+        "cycle_maxima": curves,
+        "criteria": checks,
+        "seconds": {**result.seconds, "wall": wall},
+        "exploration": result.exploration.status.value,
+        "figures": write_figures(table, args.out),
+    }
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
         json.dump(summary, fh, indent=2, default=str)
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items())

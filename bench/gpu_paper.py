@@ -45,6 +45,7 @@ copy where present (../shared/data or --data), else a synthetic data set written
 DIR (summary.json says which).  The data file must travel with the working tree to a
 GPU machine: copy ../shared/data/cifar10_jpeg.npz into an ignored folder (e.g. data/).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,15 +60,49 @@ from typing import Any
 
 from landscape.potentials.potential import samples_since
 
-FULL = dict(model="resnet20", n_train=0, n_test=0, epochs=16, train_batch=128, lr=0.1, neb_batch=0,
-            cycle_steps=None, pivots=None, max_pivots=15, per_segment=2, line_points=9, calibration=2048,
-            eval_batch=2048, device="auto")
-SMOKE = dict(model="resnet8-w4", n_train=300, n_test=200, epochs=2, train_batch=50, lr=0.05, neb_batch=16,
-             cycle_steps=1, pivots=3, max_pivots=4, per_segment=1, line_points=3, calibration=64, eval_batch=512,
-             device="cpu")
+FULL = dict(
+    model="resnet20",
+    n_train=0,
+    n_test=0,
+    epochs=16,
+    train_batch=128,
+    lr=0.1,
+    neb_batch=0,
+    cycle_steps=None,
+    pivots=None,
+    max_pivots=15,
+    per_segment=2,
+    line_points=9,
+    calibration=2048,
+    eval_batch=2048,
+    device="auto",
+)
+SMOKE = dict(
+    model="resnet8-w4",
+    n_train=300,
+    n_test=200,
+    epochs=2,
+    train_batch=50,
+    lr=0.05,
+    neb_batch=16,
+    cycle_steps=1,
+    pivots=3,
+    max_pivots=4,
+    per_segment=1,
+    line_points=3,
+    calibration=64,
+    eval_batch=512,
+    device="cpu",
+)
 #: Draxler et al. 2018, Table 1, ResNet-20 on CIFAR-10 (Min. and Sadd.).
-PAPER_ROW = {"train_loss_min": 0.016, "train_loss_sadd": 0.032, "test_loss_min": 0.36, "test_loss_sadd": 0.38,
-             "test_error_min_pct": 8.5, "test_error_sadd_pct": 8.9}
+PAPER_ROW = {
+    "train_loss_min": 0.016,
+    "train_loss_sadd": 0.032,
+    "test_loss_min": 0.36,
+    "test_loss_sadd": 0.38,
+    "test_error_min_pct": 8.5,
+    "test_error_sadd_pct": 8.9,
+}
 #: The quality the minima must reach: the paper's, with a little room.
 TARGET = {"train_loss": 0.02, "test_error": 0.09}
 PHASES = ("data", "train", "autoneb", "table1", "criteria")
@@ -77,8 +112,12 @@ RESERVE_SECONDS = 5.0  # kept for the summary and the figures
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="gpu-paper", help="output folder (store, summary.json, figures)")
-    p.add_argument("--data", default="", help="cifar10_jpeg.npz-format file (default: the shared offline copy); "
-                                              "'synthetic' writes a small synthetic one into --out")
+    p.add_argument(
+        "--data",
+        default="",
+        help="cifar10_jpeg.npz-format file (default: the shared offline copy); "
+        "'synthetic' writes a small synthetic one into --out",
+    )
     p.add_argument("--smoke", action="store_true", help="the same code on a CPU, tiny ResNet, a few hundred images")
     p.add_argument("--budget-seconds", type=float, default=540.0, help="wall-clock budget of this call")
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto; --smoke: cpu)")
@@ -90,8 +129,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--train-batch", type=int, default=None, help="training batch (default 128)")
     p.add_argument("--lr", type=float, default=None, help="training learning rate (default 0.1)")
     p.add_argument("--milestones", default="0.5,0.75", help="fractions of the epochs where the lr drops x0.1")
-    p.add_argument("--preset", default=None, help="AutoNEB preset of recipes.AUTONEB_PRESETS (default: tenth if "
-                                                   "present, else short)")
+    p.add_argument(
+        "--preset",
+        default=None,
+        help="AutoNEB preset of recipes.AUTONEB_PRESETS (default: tenth if present, else short)",
+    )
     p.add_argument("--cycle-steps", type=int, default=None, help="rescale every AutoNEB cycle to this many steps")
     p.add_argument("--neb-batch", type=int, default=None, help="images per AutoNEB loss (0: the preset's)")
     p.add_argument("--pivots", type=int, default=None, help="starting pivots of each path, ends included")
@@ -99,15 +141,26 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--per-segment", type=int, default=None, help="Table 1: points evaluated between pivots")
     p.add_argument("--line-points", type=int, default=None, help="Table 1: points on each straight line")
     p.add_argument("--calibration", type=int, default=None, help="BatchNorm calibration samples per point")
-    p.add_argument("--no-align", dest="align", action="store_false",
-                   help="no channel-permutation symmetry: plain straight starts, no aligned line in Table 1")
+    p.add_argument(
+        "--no-align",
+        dest="align",
+        action="store_false",
+        help="no channel-permutation symmetry: plain straight starts, no aligned line in Table 1",
+    )
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast of the network")
     p.add_argument("--channels-last", action="store_true", help="NHWC images and weights")
-    p.add_argument("--compile", default=None, metavar="MODE",
-                   help="torch.compile the network (default, reduce-overhead, max-autotune), where the cifar plugin "
-                        "has the option")
-    p.add_argument("--stacked", action="store_true",
-                   help="train the minima at once (plugins/torchnet/stacked.py), where the stored training has it")
+    p.add_argument(
+        "--compile",
+        default=None,
+        metavar="MODE",
+        help="torch.compile the network (default, reduce-overhead, max-autotune), where the cifar plugin "
+        "has the option",
+    )
+    p.add_argument(
+        "--stacked",
+        action="store_true",
+        help="train the minima at once (plugins/torchnet/stacked.py), where the stored training has it",
+    )
     p.add_argument("--batched", default=None, help="auto, vmap or loop: how a band's pivots are evaluated")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (--smoke: 1)")
     p.add_argument("--force", action="store_true", help="start over (replace the store)")
@@ -155,8 +208,11 @@ class Guard:
         now = self.clock() - self.began
         need = self.longest.get(phase, 0.0)
         if now + need > self.budget - self.reserve:
-            raise Stopped(phase, f"stopped before {what}: {now:.0f} s of {self.budget:g} s spent"
-                                   + (f", the longest unit so far took {need:.0f} s" if need else ""))
+            raise Stopped(
+                phase,
+                f"stopped before {what}: {now:.0f} s of {self.budget:g} s spent"
+                + (f", the longest unit so far took {need:.0f} s" if need else ""),
+            )
         self._mark[phase] = now
         return now
 
@@ -187,8 +243,22 @@ class _StopAtDeadline:
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """The run's settings: the preset (full or smoke) with the options given."""
     cfg = dict(SMOKE if args.smoke else FULL)
-    for key in ("model", "n_train", "n_test", "epochs", "train_batch", "lr", "cycle_steps", "neb_batch", "pivots",
-                "max_pivots", "per_segment", "line_points", "calibration", "device"):
+    for key in (
+        "model",
+        "n_train",
+        "n_test",
+        "epochs",
+        "train_batch",
+        "lr",
+        "cycle_steps",
+        "neb_batch",
+        "pivots",
+        "max_pivots",
+        "per_segment",
+        "line_points",
+        "calibration",
+        "device",
+    ):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     return cfg
@@ -223,8 +293,10 @@ def _data(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
     if found is not None:
         return {"file": str(found), "kind": "real"}
     if not args.smoke and args.data != "synthetic":
-        raise LandscapeError("no CIFAR data: give --data PATH/cifar10_jpeg.npz (copy ../shared/data/cifar10_jpeg.npz "
-                             "into an ignored folder), or set LANDSCAPE_CIFAR_NPZ")
+        raise LandscapeError(
+            "no CIFAR data: give --data PATH/cifar10_jpeg.npz (copy ../shared/data/cifar10_jpeg.npz "
+            "into an ignored folder), or set LANDSCAPE_CIFAR_NPZ"
+        )
     n_train, n_test = cfg["n_train"] or 300, cfg["n_test"] or 200
     file = os.path.abspath(os.path.join(args.out, f"synthetic-{n_train}-{n_test}.npz"))
     if not os.path.isfile(file):
@@ -247,8 +319,10 @@ def training_options(args: argparse.Namespace) -> dict[str, Any]:
     if not args.stacked:
         return {}
     if not _has_option(train_stored, "stacked"):
-        raise LandscapeError("--stacked: this checkout trains stored minima one at a time (train_stored has no "
-                             "stacked option yet; torchnet.train_minima(stacked=True) does not commit epochs)")
+        raise LandscapeError(
+            "--stacked: this checkout trains stored minima one at a time (train_stored has no "
+            "stacked option yet; torchnet.train_minima(stacked=True) does not commit epochs)"
+        )
     return {"stacked": True}
 
 
@@ -258,21 +332,42 @@ def experiment(args: argparse.Namespace, cfg: dict[str, Any], data_file: str) ->
     from landscape_plugins.cifar.experiment import Experiment
     from landscape_plugins.cifar.potential import build_cifar
 
-    potential = dict(model=cfg["model"], data=data_file, n_train=cfg["n_train"], n_test=cfg["n_test"],
-                     device=cfg["device"], bf16=args.bf16, channels_last=args.channels_last,
-                     batched=args.batched or ("loop" if cfg["device"] == "cpu" else "auto"),
-                     calibration_size=cfg["calibration"], batch_size=cfg["neb_batch"])
+    potential = dict(
+        model=cfg["model"],
+        data=data_file,
+        n_train=cfg["n_train"],
+        n_test=cfg["n_test"],
+        device=cfg["device"],
+        bf16=args.bf16,
+        channels_last=args.channels_last,
+        batched=args.batched or ("loop" if cfg["device"] == "cpu" else "auto"),
+        calibration_size=cfg["calibration"],
+        batch_size=cfg["neb_batch"],
+    )
     if args.align:
         potential["align"] = True
     if args.compile:
         if not _has_option(build_cifar, "compile"):
-            raise LandscapeError("--compile: this checkout's cifar plugin has no compile option yet "
-                                 "(plugins/torchnet/speed.py has torch.compile for NetworkPotential)")
+            raise LandscapeError(
+                "--compile: this checkout's cifar plugin has no compile option yet "
+                "(plugins/torchnet/speed.py has torch.compile for NetworkPotential)"
+            )
         potential["compile"] = args.compile
-    return Experiment(potential=potential, minima=args.minima, epochs=cfg["epochs"], train_batch=cfg["train_batch"],
-                      lr=cfg["lr"], milestones=_milestones(args.milestones), preset=args.preset or _default_preset(),
-                      cycle_steps=cfg["cycle_steps"], pivots=cfg["pivots"], max_pivots=cfg["max_pivots"] or None,
-                      per_segment=cfg["per_segment"], line_points=cfg["line_points"], eval_batch=cfg["eval_batch"])
+    return Experiment(
+        potential=potential,
+        minima=args.minima,
+        epochs=cfg["epochs"],
+        train_batch=cfg["train_batch"],
+        lr=cfg["lr"],
+        milestones=_milestones(args.milestones),
+        preset=args.preset or _default_preset(),
+        cycle_steps=cfg["cycle_steps"],
+        pivots=cfg["pivots"],
+        max_pivots=cfg["max_pivots"] or None,
+        per_segment=cfg["per_segment"],
+        line_points=cfg["line_points"],
+        eval_batch=cfg["eval_batch"],
+    )
 
 
 # --------------------------------------------------------------------------- phases
@@ -342,8 +437,9 @@ def _autoneb(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
     executor.on_step = stop = _StopAtDeadline(guard)
     with executor:
         while True:
-            ex = explore_paths(run.store, run.setup, exp, budget=ExploreBudget(max_runs=1), executor=executor,
-                               progress=progress)
+            ex = explore_paths(
+                run.store, run.setup, exp, budget=ExploreBudget(max_runs=1), executor=executor, progress=progress
+            )
             run.exploration = ex
             guard.done("autoneb")
             if ex.status is ExploreStatus.COMPLETE:
@@ -371,8 +467,9 @@ def _criteria(run: _Run, args: argparse.Namespace) -> None:
     from landscape_plugins.cifar.report import write_figures
 
     run.curves = cycle_curves(run.store, [p.name for p in run.table.paths])
-    run.checks = criteria(run.table, run.curves, fit_loss=TARGET["train_loss"], fit_error=None,
-                          test_error=TARGET["test_error"])
+    run.checks = criteria(
+        run.table, run.curves, fit_loss=TARGET["train_loss"], fit_error=None, test_error=TARGET["test_error"]
+    )
     run.figures = write_figures(run.table, args.out)
 
 
@@ -424,12 +521,12 @@ def _totals(calls: list[dict[str, Any]]) -> dict[str, Any]:
             have = samples.setdefault(k, {"gradient": 0, "forward": 0})
             for kind, n in v.items():
                 have[kind] = have.get(kind, 0) + n
-    return {"phase_seconds": seconds, "samples": samples,
-            "seconds": sum(c["wall_seconds"] for c in calls)}
+    return {"phase_seconds": seconds, "samples": samples, "seconds": sum(c["wall_seconds"] for c in calls)}
 
 
-def summarise(run: _Run, args: argparse.Namespace, exp: Any, data: dict[str, Any], guard: Guard,
-              stopped: Stopped | None) -> dict[str, Any]:
+def summarise(
+    run: _Run, args: argparse.Namespace, exp: Any, data: dict[str, Any], guard: Guard, stopped: Stopped | None
+) -> dict[str, Any]:
     """summary.json: how far this call got, what each phase cost, the row and the criteria."""
     import torch
 
@@ -438,31 +535,55 @@ def summarise(run: _Run, args: argparse.Namespace, exp: Any, data: dict[str, Any
     file = os.path.join(args.out, "summary.json")
     pot = run.setup.potential if run.setup is not None else None
     phase = "done" if stopped is None else stopped.phase
-    call = {"completed": stopped is None, "phase": phase, "stopped": None if stopped is None else str(stopped),
-            "phase_seconds": run.seconds, "phase_began": run.began, "samples": run.samples,
-            "images_per_second": _per_second(run),
-            "wall_seconds": guard.elapsed(), "budget_seconds": guard.budget}
+    call = {
+        "completed": stopped is None,
+        "phase": phase,
+        "stopped": None if stopped is None else str(stopped),
+        "phase_seconds": run.seconds,
+        "phase_began": run.began,
+        "samples": run.samples,
+        "images_per_second": _per_second(run),
+        "wall_seconds": guard.elapsed(),
+        "budget_seconds": guard.budget,
+    }
     calls = _previous_calls(file, run.store) + [call]
     table = run.table.to_json() if run.table is not None else None
     summary = {
         **call,
-        "phases": list(PHASES), "phases_done": run.done,
-        "device": device_name(pot.device) if pot is not None else None, "torch": torch.__version__,
-        "smoke": args.smoke, "data": {**data, "n_train": len(pot.train_data) if pot else None,
-                                      "n_test": len(pot.test_data) if pot else None},
+        "phases": list(PHASES),
+        "phases_done": run.done,
+        "device": device_name(pot.device) if pot is not None else None,
+        "torch": torch.__version__,
+        "smoke": args.smoke,
+        "data": {
+            **data,
+            "n_train": len(pot.train_data) if pot else None,
+            "n_test": len(pot.test_data) if pot else None,
+        },
         "experiment": json.loads(json.dumps(asdict(exp), default=str)),
         "recipe": None if run.setup is None else asdict(run.setup.config),
-        "schedule": None if run.setup is None else {"name": run.setup.schedule.name,
-                                                    "cycles": len(run.setup.schedule.cycles),
-                                                    "steps": run.setup.schedule.total_steps,
-                                                    "batch": pot.sampler.batch_size},
+        "schedule": None
+        if run.setup is None
+        else {
+            "name": run.setup.schedule.name,
+            "cycles": len(run.setup.schedule.cycles),
+            "steps": run.setup.schedule.total_steps,
+            "batch": pot.sampler.batch_size,
+        },
         "stored_samples": _stored_samples(run),
         "minima": None if run.training is None else {k: dict(v) for k, v in run.training.final.items()},
-        "exploration": None if run.exploration is None else {"status": run.exploration.status.value,
-                                                             "paths": len(run.exploration.edges)},
-        "row": None if table is None else table["row"], "paper_row": PAPER_ROW, "target": TARGET,
-        "table": table, "cycle_maxima": run.curves, "criteria": run.checks, "figures": run.figures,
-        "calls": calls, "total": _totals(calls),
+        "exploration": None
+        if run.exploration is None
+        else {"status": run.exploration.status.value, "paths": len(run.exploration.edges)},
+        "row": None if table is None else table["row"],
+        "paper_row": PAPER_ROW,
+        "target": TARGET,
+        "table": table,
+        "cycle_maxima": run.curves,
+        "criteria": run.checks,
+        "figures": run.figures,
+        "calls": calls,
+        "total": _totals(calls),
     }
     summary = json.loads(json.dumps(summary, default=float), parse_constant=lambda _: None)
     tmp = f"{file}.tmp"
@@ -475,8 +596,9 @@ def summarise(run: _Run, args: argparse.Namespace, exp: Any, data: dict[str, Any
 # --------------------------------------------------------------------------- main
 
 
-def main(argv: list[str] | None = None, *, clock: Callable[[], float] | None = None,
-         log: Callable[[str], None] = print) -> dict[str, Any]:
+def main(
+    argv: list[str] | None = None, *, clock: Callable[[], float] | None = None, log: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Run (or continue) the row; returns the summary (also written to DIR/summary.json).
     `clock` replaces the wall clock (tests)."""
     import torch
@@ -507,20 +629,28 @@ def main(argv: list[str] | None = None, *, clock: Callable[[], float] | None = N
             os.remove(os.path.join(args.out, "summary.json"))
     stopped = None
     try:
+
         def build() -> None:
             run.setup = prepare(exp)
             run.images["data"] = len(run.setup.potential.train_data) + len(run.setup.potential.test_data)
 
         _phase(run, guard, "data", build)
         pot = run.setup.potential
-        log(f"{exp.potential['model']} on {device_name(pot.device)}: dim {pot.dim}, {len(pot.train_data)} train / "
+        log(
+            f"{exp.potential['model']} on {device_name(pot.device)}: dim {pot.dim}, {len(pot.train_data)} train / "
             f"{len(pot.test_data)} test images ({data['kind']}), {exp.minima} minima x {run.setup.config.epochs} "
             f"epochs; AutoNEB '{run.setup.schedule.name}' ({run.setup.schedule.total_steps} steps, batch "
-            f"{pot.sampler.batch_size}); budget {args.budget_seconds:g} s")
+            f"{pot.sampler.batch_size}); budget {args.budget_seconds:g} s"
+        )
         _phase(run, guard, "train", lambda: _train(run, guard, exp, args.progress, trained_with))
-        log("minima: " + ", ".join(f"{n}: train loss {v.get('train_loss', float('nan')):.4f}, test error "
-                                   f"{100 * v.get('test_error', float('nan')):.1f}%"
-                                   for n, v in run.training.final.items()))
+        log(
+            "minima: "
+            + ", ".join(
+                f"{n}: train loss {v.get('train_loss', float('nan')):.4f}, test error "
+                f"{100 * v.get('test_error', float('nan')):.1f}%"
+                for n, v in run.training.final.items()
+            )
+        )
         _phase(run, guard, "autoneb", lambda: _autoneb(run, guard, exp, args.progress))
         log(f"AutoNEB: {len(run.exploration.edges)} paths, {run.exploration.status.value}")
         _phase(run, guard, "table1", lambda: _table(run, guard, exp, log if args.progress else lambda _: None))
@@ -535,8 +665,11 @@ def main(argv: list[str] | None = None, *, clock: Callable[[], float] | None = N
     summary = summarise(run, args, exp, data, guard, stopped)
     if stopped is not None and stopped.by_user:
         raise KeyboardInterrupt
-    log(f"{'completed' if stopped is None else 'not completed'} in {guard.elapsed():.0f} s ("
-        + ", ".join(f"{k} {v:.0f} s" for k, v in run.seconds.items()) + f"); wrote {args.out}/summary.json")
+    log(
+        f"{'completed' if stopped is None else 'not completed'} in {guard.elapsed():.0f} s ("
+        + ", ".join(f"{k} {v:.0f} s" for k, v in run.seconds.items())
+        + f"); wrote {args.out}/summary.json"
+    )
     return summary
 
 

@@ -9,6 +9,7 @@ every machine.  This command draws new ones every time, `--scale` times as many:
 A failure prints hypothesis' reproduction blob and the falsifying example; add that
 example as an explicit `@example(...)` to the test, then fix the cause.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: test files holding @given property tests
-PROPERTY_FILES = ["tests/optimizers/test_optimizers.py", "tests/paths/test_exact.py", "tests/paths/test_geometry.py", "tests/paths/test_path.py",
-                  "tests/analysis/test_graphs.py", "tests/store/test_store.py", "tests/exploration/test_explore.py",
-                  "tests/plugins/test_analytic.py"]
+PROPERTY_FILES = [
+    "tests/optimizers/test_optimizers.py",
+    "tests/paths/test_exact.py",
+    "tests/paths/test_geometry.py",
+    "tests/paths/test_path.py",
+    "tests/analysis/test_graphs.py",
+    "tests/store/test_store.py",
+    "tests/exploration/test_explore.py",
+    "tests/plugins/test_analytic.py",
+]
 
 
 def main() -> int:
@@ -30,9 +38,20 @@ def main() -> int:
     ap.add_argument("pytest_args", nargs="*", help="passed on to pytest (after --)")
     args = ap.parse_args()
     env = {**os.environ, "HYPOTHESIS_PROFILE": "explore", "LANDSCAPE_HYPOTHESIS_SCALE": str(args.scale)}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not kill",
-           *PROPERTY_FILES, *args.pytest_args]
-    print("HYPOTHESIS_PROFILE=explore LANDSCAPE_HYPOTHESIS_SCALE=%g %s" % (args.scale, " ".join(cmd[1:])), flush=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "not kill",
+        *PROPERTY_FILES,
+        *args.pytest_args,
+    ]
+    scale = f"LANDSCAPE_HYPOTHESIS_SCALE={args.scale:g}"
+    print(f"HYPOTHESIS_PROFILE=explore {scale} {' '.join(cmd[1:])}", flush=True)
     return subprocess.call(cmd, cwd=ROOT, env=env)
 
 

@@ -5,6 +5,7 @@ line's barrier, plain and after moving the minimum onto its image closest to the
 reference.  Exploration and `connect --align` align by themselves; this command shows
 how much of the plain geometry was the symmetry.
 """
+
 from __future__ import annotations
 
 import click
@@ -24,8 +25,15 @@ __all__ = ["align_cmd"]
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
 @threads_option
-def align_cmd(file: str, reference: str | None, all_pairs: bool, points: int, as_json: bool, progress: bool | None,
-              threads: int | None) -> None:
+def align_cmd(
+    file: str,
+    reference: str | None,
+    all_pairs: bool,
+    points: int,
+    as_json: bool,
+    progress: bool | None,
+    threads: int | None,
+) -> None:
     """Distances and straight-line barriers between stored minima, plain and modulo the
     potential's symmetry (permuted hidden units, rotated and relabelled atoms).
 
@@ -34,8 +42,8 @@ def align_cmd(file: str, reference: str | None, all_pairs: bool, points: int, as
     """
     import numpy as np
 
-    from landscape.store import Store
     from landscape.potentials.symmetry import compare_lines, symmetry_of
+    from landscape.store import Store
 
     from .explore import potential_from_description
 
@@ -51,16 +59,38 @@ def align_cmd(file: str, reference: str | None, all_pairs: bool, points: int, as
         raise LandscapeError(f"{file} holds {len(names)} minimum; aligning needs two")
     if reference is not None and all_pairs:
         raise LandscapeError("--reference and --all-pairs contradict each other: every pair has no reference")
-    ref = int(np.argmin(energies)) if reference is None else names.index(pick_names(names, (reference,), "minimum",
-                                                                                    file)[0])
-    pairs = ([(i, j) for i in range(len(names)) for j in range(i + 1, len(names))] if all_pairs
-             else [(ref, j) for j in range(len(names)) if j != ref])
-    rows = {f"{names[i]}-{names[j]}": compare_lines(pot, coords[i], coords[j], points)
-            for i, j in progress_bar(pairs, progress, "pairs")}
-    lines = [f"{file}: {len(rows)} pair(s) of {pot.name} minima, plain and aligned ({points} points per line)",
-             f"  {'pair':<14}{'distance':>12}{'aligned':>12}{'line barrier':>16}{'aligned line':>16}"]
-    lines += [f"  {k:<14}{r['distance']:>12.6g}{r['aligned_distance']:>12.6g}{r['line_barrier']:>16.6g}"
-              f"{r['aligned_line_barrier']:>16.6g}" for k, r in rows.items()]
-    emit(as_json, {"store": file, "potential": pot.name, "reference": None if all_pairs else names[ref],
-                   "points": points, "symmetry": pot.symmetry.describe(), "pairs": rows}, lines)
-
+    ref = (
+        int(np.argmin(energies))
+        if reference is None
+        else names.index(pick_names(names, (reference,), "minimum", file)[0])
+    )
+    pairs = (
+        [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+        if all_pairs
+        else [(ref, j) for j in range(len(names)) if j != ref]
+    )
+    rows = {
+        f"{names[i]}-{names[j]}": compare_lines(pot, coords[i], coords[j], points)
+        for i, j in progress_bar(pairs, progress, "pairs")
+    }
+    lines = [
+        f"{file}: {len(rows)} pair(s) of {pot.name} minima, plain and aligned ({points} points per line)",
+        f"  {'pair':<14}{'distance':>12}{'aligned':>12}{'line barrier':>16}{'aligned line':>16}",
+    ]
+    lines += [
+        f"  {k:<14}{r['distance']:>12.6g}{r['aligned_distance']:>12.6g}{r['line_barrier']:>16.6g}"
+        f"{r['aligned_line_barrier']:>16.6g}"
+        for k, r in rows.items()
+    ]
+    emit(
+        as_json,
+        {
+            "store": file,
+            "potential": pot.name,
+            "reference": None if all_pairs else names[ref],
+            "points": points,
+            "symmetry": pot.symmetry.describe(),
+            "pairs": rows,
+        },
+        lines,
+    )

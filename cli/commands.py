@@ -11,6 +11,7 @@ placeholder: `landscape --help` and `landscape plugins` show it as broken with t
 and running it is one `error:` line with exit 1; the other commands work as before.  A
 plugin cannot replace a built-in command: one that tries is listed as broken.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,8 +53,7 @@ def _entry_points() -> dict[str, EntryPoint]:
 
 def available_commands() -> dict[str, CommandPlugin]:
     """Every registered plugin command by name, sorted (read from metadata, not imported)."""
-    return {name: CommandPlugin(name, ep.value, getattr(ep.dist, "name", None))
-            for name, ep in _entry_points().items()}
+    return {name: CommandPlugin(name, ep.value, getattr(ep.dist, "name", None)) for name, ep in _entry_points().items()}
 
 
 class BrokenCommand(click.Command):
@@ -63,9 +63,13 @@ class BrokenCommand(click.Command):
     def __init__(self, name: str, target: str, reason: str):
         self.reason = collapse(reason)
         self.target = target
-        super().__init__(name, help=f"BROKEN ({self.reason})", short_help=f"BROKEN ({self.reason})",
-                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-                         add_help_option=False)
+        super().__init__(
+            name,
+            help=f"BROKEN ({self.reason})",
+            short_help=f"BROKEN ({self.reason})",
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+            add_help_option=False,
+        )
 
     def invoke(self, ctx: click.Context) -> Any:
         raise LandscapeError(f"command plugin {self.name!r} ({self.target}) is broken: {self.reason}")

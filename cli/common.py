@@ -1,4 +1,5 @@
 """Shared CLI pieces: the group class, potential/point options, JSON output."""
+
 from __future__ import annotations
 
 import json
@@ -9,13 +10,30 @@ from typing import Any
 import click
 import numpy as np
 
-from landscape.foundations.errors import LandscapeError
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import Potential
 
-__all__ = ["LandscapeGroup", "named", "RENAMED", "potential_options", "build_potential", "resolve_point", "emit", "json_number",
-           "picture_name", "dpi_option", "progress_option", "want_progress", "progress_bar", "threads_option", "set_threads",
-           "pick_names", "positive", "finished_paths"]
+__all__ = [
+    "LandscapeGroup",
+    "named",
+    "RENAMED",
+    "potential_options",
+    "build_potential",
+    "resolve_point",
+    "emit",
+    "json_number",
+    "picture_name",
+    "dpi_option",
+    "progress_option",
+    "want_progress",
+    "progress_bar",
+    "threads_option",
+    "set_threads",
+    "pick_names",
+    "positive",
+    "finished_paths",
+]
 
 
 #: Options renamed for one vocabulary (`--out` a store, `--figure` a picture,
@@ -66,8 +84,14 @@ def named(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 
 def potential_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """POTENTIAL argument plus repeated `-o key=value` plugin options."""
-    fn = click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
-                      help="Option for the potential plugin (repeatable), e.g. -o dim=1000.")(fn)
+    fn = click.option(
+        "-o",
+        "--option",
+        "options",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Option for the potential plugin (repeatable), e.g. -o dim=1000.",
+    )(fn)
     return click.argument("potential")(fn)
 
 
@@ -85,7 +109,9 @@ def resolve_point(potential: Potential, text: str, what: str) -> tuple[str, np.n
         values = np.array([float(v) for v in text.split(",")], dtype=np.float64)
     except ValueError:
         known = ", ".join(sorted(potential.minima)) or "none"
-        raise LandscapeError(f"--{what} {text!r} is neither a named minimum (known: {known}) nor comma-separated numbers") from None
+        raise LandscapeError(
+            f"--{what} {text!r} is neither a named minimum (known: {known}) nor comma-separated numbers"
+        ) from None
     if values.shape != (potential.dim,):
         raise LandscapeError(f"--{what} has {values.size} coordinates, the potential has dim={potential.dim}")
     return text, values
@@ -114,8 +140,13 @@ def json_clean(value: Any) -> Any:
 
 def dpi_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """`--dpi`: resolution of raster pictures (PDF and SVG are vector)."""
-    return click.option("--dpi", type=click.IntRange(30, 1200), default=150, show_default=True,
-                        help="Resolution of a .png (PDF and SVG are vectors).")(fn)
+    return click.option(
+        "--dpi",
+        type=click.IntRange(30, 1200),
+        default=150,
+        show_default=True,
+        help="Resolution of a .png (PDF and SVG are vectors).",
+    )(fn)
 
 
 _PROGRESS_HELP = "Progress bar on stderr (default: when stderr is a terminal)."
@@ -145,9 +176,13 @@ def progress_bar(items: Any, flag: bool | None, unit: str) -> Any:
 
 def threads_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """`--threads N`: torch's intra-op threads for network potentials."""
-    return click.option("--threads", type=int, default=None,
-                        help="Torch threads for network potentials [default: torch's, one per core]; "
-                             "1 is faster for small networks (docs/torch.md).")(fn)
+    return click.option(
+        "--threads",
+        type=int,
+        default=None,
+        help="Torch threads for network potentials [default: torch's, one per core]; "
+        "1 is faster for small networks (docs/torch.md).",
+    )(fn)
 
 
 def set_threads(threads: int | None) -> None:
@@ -158,8 +193,9 @@ def set_threads(threads: int | None) -> None:
     try:
         import torch
     except ModuleNotFoundError:
-        raise LandscapeError("--threads sets torch's threads, and torch is not installed: "
-                             "pip install 'landscape[torch]'") from None
+        raise LandscapeError(
+            "--threads sets torch's threads, and torch is not installed: pip install 'landscape[torch]'"
+        ) from None
     torch.set_num_threads(threads)
 
 

@@ -14,6 +14,7 @@ first one's commit finishes; one after that ends the process at once, still in o
 (stores are written to survive a kill).  Once the outcome is decided (`settle`), a signal
 no longer interrupts the report of it.
 """
+
 from __future__ import annotations
 
 import atexit

@@ -1,4 +1,5 @@
 """Commands for many minima: minima, explore, report, and the `plot dgraph` picture."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,19 @@ import numpy as np
 from landscape.foundations.errors import Interrupted, LandscapeError
 from landscape.foundations.files import store_path
 
-from .common import (build_potential, dpi_option, emit, json_number, named, picture_name, potential_options,
-                     progress_option, set_threads, threads_option, want_progress)
+from .common import (
+    build_potential,
+    dpi_option,
+    emit,
+    json_number,
+    named,
+    picture_name,
+    potential_options,
+    progress_option,
+    set_threads,
+    threads_option,
+    want_progress,
+)
 from .inspect import plot_group
 
 __all__ = ["minima_cmd", "explore_cmd", "report_cmd", "dgraph_cmd", "potential_from_description"]
@@ -24,15 +36,24 @@ _KEPT = ("method", "schedule", "climb", "fmax", "pivots", "steps", "batch", "rul
 # them (docs/exploration.md).  A schedule is compared by its content, by the library
 # (`landscape.exploration.state.PATH_SETTINGS`): one file may be named in two ways, or edited.
 _PATH_OPTIONS = ("method", "climb", "fmax", "pivots", "steps")
-_DEFAULTS: dict[str, Any] = {"method": "autoneb", "schedule": None, "climb": True, "fmax": None, "pivots": None,
-                             "steps": None, "batch": None, "rule": "closest", "order": "highest"}
+_DEFAULTS: dict[str, Any] = {
+    "method": "autoneb",
+    "schedule": None,
+    "climb": True,
+    "fmax": None,
+    "pivots": None,
+    "steps": None,
+    "batch": None,
+    "rule": "closest",
+    "order": "highest",
+}
 
 
 def potential_from_description(desc: Mapping[str, Any]) -> tuple[Any, Any]:
     """(potential, PotentialSpec) rebuilt from a store's potential description
     (`landscape.potentials.identity.rebuild`); the spec lets executors rebuild it in workers."""
-    from landscape.runs.tasks import PotentialSpec
     from landscape.potentials.identity import rebuild, spec_of
+    from landscape.runs.tasks import PotentialSpec
 
     return rebuild(desc), PotentialSpec(*spec_of(desc), description=desc)  # workers check its source too
 
@@ -50,35 +71,59 @@ def _check_out(out: str, force: bool) -> None:
 
 @click.command("minima")
 @potential_options
-@click.option("--method", type=click.Choice(["starts", "basinhopping"]), default="starts", show_default=True,
-              help="starts: one local minimisation per random start; basinhopping: a walk between minima.")
+@click.option(
+    "--method",
+    type=click.Choice(["starts", "basinhopping"]),
+    default="starts",
+    show_default=True,
+    help="starts: one local minimisation per random start; basinhopping: a walk between minima.",
+)
 @click.option("--starts", "n_starts", type=int, default=None, help="Random starts (local minimisations) [default: 64].")
 @click.option("--steps", type=int, default=None, help="Basin-hopping steps, one quench each [default: 1000].")
 @click.option("--temperature", type=float, default=None, help="Basin-hopping Metropolis temperature [default: 1.0].")
-@click.option("--step-size", "step_size", type=float, default=None,
-              help="Basin-hopping initial step per coordinate, adapted as it runs [default: 0.5].")
+@click.option(
+    "--step-size",
+    "step_size",
+    type=float,
+    default=None,
+    help="Basin-hopping initial step per coordinate, adapted as it runs [default: 0.5].",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts (or of the walk).")
-@click.option("--out", "out", required=True, callback=named, help="New store (a folder) for the potential and its minima.")
+@click.option(
+    "--out", "out", required=True, callback=named, help="New store (a folder) for the potential and its minima."
+)
 @click.option("--force", is_flag=True, help="Replace an existing store.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
-def minima_cmd(potential: str, options: tuple[str, ...], method: str, n_starts: int | None, steps: int | None,
-               temperature: float | None, step_size: float | None, seed: int, out: str, force: bool,
-               as_json: bool, progress: bool | None) -> None:
+def minima_cmd(
+    potential: str,
+    options: tuple[str, ...],
+    method: str,
+    n_starts: int | None,
+    steps: int | None,
+    temperature: float | None,
+    step_size: float | None,
+    seed: int,
+    out: str,
+    force: bool,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
     """Find the minima of POTENTIAL from seeded random starts (or by basin-hopping) and start a store.
 
     \b
     Example: landscape minima lj -o atoms=13 --method basinhopping --steps 300 --out lj13
     """
-    from landscape.potentials.identity import record
     from landscape.foundations.lock import WriterLock
+    from landscape.potentials.identity import record
     from landscape.store import Store
 
     hopping = {"--steps": steps, "--temperature": temperature, "--step-size": step_size}
     if method == "starts" and any(v is not None for v in hopping.values()):
         given = [k for k, v in hopping.items() if v is not None]
-        raise LandscapeError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
-                             "--method basinhopping only")
+        raise LandscapeError(
+            f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to --method basinhopping only"
+        )
     if method == "basinhopping" and n_starts is not None:
         raise LandscapeError("--starts applies to --method starts; basin-hopping walks from one start (--steps)")
     n_starts = 64 if n_starts is None else n_starts
@@ -97,28 +142,61 @@ def minima_cmd(potential: str, options: tuple[str, ...], method: str, n_starts: 
     with WriterLock(out), Store.create(out, record(pot), overwrite=force) as store:  # never under a running writer
         store.write_minima(found.coords, found.energies, found.names, metadata=metadata)
     hits = extra.get("hits")
-    emit(as_json, {"store": out, "method": method, "count": len(found.names), "names": found.names,
-                   "energies": [float(e) for e in found.energies], **extra, "seed": seed},
-         [f"{len(found.names)} minima of {pot.name} {said}, stored in {out}"]
-         + [f"  {name}: energy {e:.6f}" + (f", hit {hits[k]} times" if hits else "")
-            for k, (name, e) in enumerate(zip(found.names, found.energies))])
+    emit(
+        as_json,
+        {
+            "store": out,
+            "method": method,
+            "count": len(found.names),
+            "names": found.names,
+            "energies": [float(e) for e in found.energies],
+            **extra,
+            "seed": seed,
+        },
+        [f"{len(found.names)} minima of {pot.name} {said}, stored in {out}"]
+        + [
+            f"  {name}: energy {e:.6f}" + (f", hit {hits[k]} times" if hits else "")
+            for k, (name, e) in enumerate(zip(found.names, found.energies))
+        ],
+    )
 
 
-def _basin_hopping(pot: Any, steps: int | None, temperature: float | None, step_size: float | None, seed: int,
-                   progress: bool | None) -> tuple[Any, dict[str, Any], dict[str, Any], str]:
+def _basin_hopping(
+    pot: Any, steps: int | None, temperature: float | None, step_size: float | None, seed: int, progress: bool | None
+) -> tuple[Any, dict[str, Any], dict[str, Any], str]:
     """(minima, store metadata, JSON fields, words for the summary line) of `--method basinhopping`."""
     from landscape.analysis.basinhopping import basin_hopping
 
     steps = 1000 if steps is None else steps
     if not 0 <= steps <= 10_000_000:
         raise LandscapeError(f"--steps must be from 0 to 10000000, got {steps}")
-    run = basin_hopping(pot, steps, seed=seed, temperature=1.0 if temperature is None else temperature,
-                        stepsize=0.5 if step_size is None else step_size, progress=want_progress(progress))
+    run = basin_hopping(
+        pot,
+        steps,
+        seed=seed,
+        temperature=1.0 if temperature is None else temperature,
+        stepsize=0.5 if step_size is None else step_size,
+        progress=want_progress(progress),
+    )
     summary = run.summary()
-    extra = {k: summary[k] for k in ("steps", "temperature", "stepsize", "quenches", "failed_quenches", "evaluations",
-                                     "hits", "first_hit", "rejected_by_hessian")}
-    said = (f"by basin-hopping ({run.quenches} quenches, {run.failed} failed, {run.evaluations} gradient "
-            f"evaluations; seed {seed})")
+    extra = {
+        k: summary[k]
+        for k in (
+            "steps",
+            "temperature",
+            "stepsize",
+            "quenches",
+            "failed_quenches",
+            "evaluations",
+            "hits",
+            "first_hit",
+            "rejected_by_hessian",
+        )
+    }
+    said = (
+        f"by basin-hopping ({run.quenches} quenches, {run.failed} failed, {run.evaluations} gradient "
+        f"evaluations; seed {seed})"
+    )
     return run.minima, summary, extra, said
 
 
@@ -141,8 +219,10 @@ def _check_kept(file: str, given: dict[str, Any], stored: dict[str, Any]) -> Non
     changed = [k for k in _PATH_OPTIONS if given[k] is not None and k in stored and given[k] != stored[k]]
     if changed:
         said = "; ".join(f"it has {_flag(k, stored[k])}, this call {_flag(k, given[k])}" for k in changed)
-        raise LandscapeError(f"{file} holds an exploration whose paths were computed with other settings ({said}); "
-                             f"`landscape explore {file}` continues it with its own, or explore a new store")
+        raise LandscapeError(
+            f"{file} holds an exploration whose paths were computed with other settings ({said}); "
+            f"`landscape explore {file}` continues it with its own, or explore a new store"
+        )
 
 
 def _flag(name: str, value: Any) -> str:
@@ -182,20 +262,37 @@ def _check_positive(**values: Any) -> None:
 
 
 def _tree_rows(ex: Any) -> list[dict[str, Any]]:
-    return [{"a": ex.names[i], "b": ex.names[j], "i": i, "j": j, "energy": json_number(w),
-             "final": (i, j) in ex.final, "open_pairs": int(ex.open.get((i, j), 0))} for i, j, w in ex.tree]
+    return [
+        {
+            "a": ex.names[i],
+            "b": ex.names[j],
+            "i": i,
+            "j": j,
+            "energy": json_number(w),
+            "final": (i, j) in ex.final,
+            "open_pairs": int(ex.open.get((i, j), 0)),
+        }
+        for i, j, w in ex.tree
+    ]
 
 
 def _tree_lines(ex: Any) -> list[str]:
     rows = sorted(_tree_rows(ex), key=lambda r: -(r["energy"] if r["energy"] is not None else math.inf))
-    return [f"  {r['a']:>6} - {r['b']:<6} upper bound {r['energy']:.6f}  "
-            + ("final" if r["final"] else f"open ({r['open_pairs']} pairs could lower it)") for r in rows]
+    return [
+        f"  {r['a']:>6} - {r['b']:<6} upper bound {r['energy']:.6f}  "
+        + ("final" if r["final"] else f"open ({r['open_pairs']} pairs could lower it)")
+        for r in rows
+    ]
 
 
 @click.command("explore")
 @click.argument("file")
-@click.option("--method", type=click.Choice(["autoneb", "neb", "string"]), default=None,
-              help="Path optimizer [default: autoneb, or as stored].")
+@click.option(
+    "--method",
+    type=click.Choice(["autoneb", "neb", "string"]),
+    default=None,
+    help="Path optimizer [default: autoneb, or as stored].",
+)
 @click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
 @click.option("--climb/--no-climb", default=None, help="Climbing image [default: on].")
 @click.option("--fmax", type=float, default=None, help="Converged when the largest pivot force is below this.")
@@ -204,39 +301,84 @@ def _tree_lines(ex: Any) -> list[str]:
 @click.option("--max-runs", type=int, default=None, help="Run at most this many paths now.")
 @click.option("--max-evaluations", type=int, default=None, help="Stop after this many evaluated points.")
 @click.option("--max-seconds", type=float, default=None, help="Start no batch after this many seconds.")
-@click.option("--pairs-per-round", "batch", type=int, default=None,
-              help="Pairs computed per round [default: the executor's workers].")
-@click.option("--rule", type=click.Choice(["closest", "lowest"]), default=None,
-              help="Which pair under an edge [default: closest].")
-@click.option("--order", type=click.Choice(["highest", "nearest"]), default=None,
-              help="Which open edge next [default: highest, as in the paper].")
-@click.option("--executor", "executor_kind", type=click.Choice(["local", "process", "ray"]), default="local",
-              show_default=True)
+@click.option(
+    "--pairs-per-round",
+    "batch",
+    type=int,
+    default=None,
+    help="Pairs computed per round [default: the executor's workers].",
+)
+@click.option(
+    "--rule",
+    type=click.Choice(["closest", "lowest"]),
+    default=None,
+    help="Which pair under an edge [default: closest].",
+)
+@click.option(
+    "--order",
+    type=click.Choice(["highest", "nearest"]),
+    default=None,
+    help="Which open edge next [default: highest, as in the paper].",
+)
+@click.option(
+    "--executor", "executor_kind", type=click.Choice(["local", "process", "ray"]), default="local", show_default=True
+)
 @click.option("--address", default=None, help="Ray cluster address (ray executor; 'auto' for a running one).")
 @click.option("--workers", type=int, default=None, help="Processes (process) or CPUs of a local Ray instance.")
 @click.option("--gpus-per-task", type=float, default=0.0, show_default=True, help="GPUs each Ray task asks for.")
-@click.option("--checkpoint-every", "checkpoint_every", type=float, default=30.0, show_default=True,
-              help="Seconds between commits of a neb/string run's state while it runs (AutoNEB commits every cycle).")
+@click.option(
+    "--checkpoint-every",
+    "checkpoint_every",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds between commits of a neb/string run's state while it runs (AutoNEB commits every cycle).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
 @threads_option
-def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool | None, fmax: float | None,
-                pivots: int | None, steps: int | None, max_runs: int | None, max_evaluations: int | None,
-                max_seconds: float | None, batch: int | None, rule: str | None, order: str | None,
-                executor_kind: str, address: str | None, workers: int | None, gpus_per_task: float,
-                checkpoint_every: float, as_json: bool, progress: bool | None, threads: int | None) -> None:
+def explore_cmd(
+    file: str,
+    method: str | None,
+    schedule: str | None,
+    climb: bool | None,
+    fmax: float | None,
+    pivots: int | None,
+    steps: int | None,
+    max_runs: int | None,
+    max_evaluations: int | None,
+    max_seconds: float | None,
+    batch: int | None,
+    rule: str | None,
+    order: str | None,
+    executor_kind: str,
+    address: str | None,
+    workers: int | None,
+    gpus_per_task: float,
+    checkpoint_every: float,
+    as_json: bool,
+    progress: bool | None,
+    threads: int | None,
+) -> None:
     """Explore the saddles between the minima in FILE (paper Algorithm 3); continues a stored exploration.
 
     \b
     Example: landscape explore gm --max-runs 12 --executor process
     """
-    from landscape.runs.executors import make_executor
     from landscape.exploration.loop import explore
     from landscape.exploration.results import ExploreBudget, ExploreStatus
+    from landscape.runs.executors import make_executor
     from landscape.store import Store, check_writable
 
-    _check_positive(pivots=pivots, steps=steps, pairs_per_round=batch, workers=workers, max_runs=max_runs,
-                    max_evaluations=max_evaluations, max_seconds=max_seconds)
+    _check_positive(
+        pivots=pivots,
+        steps=steps,
+        pairs_per_round=batch,
+        workers=workers,
+        max_runs=max_runs,
+        max_evaluations=max_evaluations,
+        max_seconds=max_seconds,
+    )
     if not math.isfinite(checkpoint_every) or checkpoint_every < 0:
         raise LandscapeError(f"--checkpoint-every must be a number of seconds >= 0, got {checkpoint_every}")
     set_threads(threads)
@@ -249,42 +391,83 @@ def explore_cmd(file: str, method: str | None, schedule: str | None, climb: bool
         desc = store.potential_description
         store.read_minima()  # a clear error when there are none
     check_writable(file)  # a read-only store is refused before its settings are compared
-    given = {"method": method, "schedule": schedule, "climb": climb, "fmax": fmax, "pivots": pivots,
-             "steps": steps, "batch": batch, "rule": rule, "order": order}
+    given = {
+        "method": method,
+        "schedule": schedule,
+        "climb": climb,
+        "fmax": fmax,
+        "pivots": pivots,
+        "steps": steps,
+        "batch": batch,
+        "rule": rule,
+        "order": order,
+    }
     stored = _stored_options(file)
     _check_kept(file, given, stored)
     opts = _resolve(given, stored)
     pot, spec = potential_from_description(desc)
     executor = make_executor(executor_kind, workers=workers, address=address, num_gpus_per_task=gpus_per_task)
     with executor:
-        ex = explore(pot, None, store=file, executor=executor, source=spec, batch=opts["batch"],
-                     budget=ExploreBudget(max_runs=max_runs, max_evaluations=max_evaluations,
-                                          max_seconds=max_seconds), rule=opts["rule"],
-                     order=opts["order"], progress=progress, tags={"cli": opts}, checkpoint_seconds=checkpoint_every,
-                     **_settings(opts))
+        ex = explore(
+            pot,
+            None,
+            store=file,
+            executor=executor,
+            source=spec,
+            batch=opts["batch"],
+            budget=ExploreBudget(max_runs=max_runs, max_evaluations=max_evaluations, max_seconds=max_seconds),
+            rule=opts["rule"],
+            order=opts["order"],
+            progress=progress,
+            tags={"cli": opts},
+            checkpoint_seconds=checkpoint_every,
+            **_settings(opts),
+        )
     if ex.status is ExploreStatus.INTERRUPTED:
         raise Interrupted(f"{file}: {ex.message}; the same command continues the exploration")
     computed = len(ex.edges)
     failed = _failed_paths(ex, file)
     spent = _samples(ex)
-    emit(as_json, {
-        "store": file, "status": ex.status.value, "message": ex.message, "complete": ex.complete,
-        "runs": ex.runs, "runs_resumed": ex.runs_resumed, "evaluations": ex.evaluations, "seconds": ex.seconds,
-        "pairs_computed": computed,
-        "pairs_total": ex.pairs_total, "names": list(ex.names), "tree": _tree_rows(ex),
-        "executor": executor_kind, "batches": [[list(p) for p in b] for b in ex.batches],
-        "paths_failed": failed, **spent,
-    }, [
-        f"{file}: {ex.status.value} ({ex.message})",
-        f"this call: {ex.runs} runs, {ex.evaluations} evaluations, {ex.seconds:.2f} s ({executor_kind} executor)",
-        *([f"this call's paths evaluated {spent['samples']['gradient']:,} sample-gradients and "
-           f"{spent['samples']['forward']:,} sample-evaluations"] if spent["samples"] else []),
-        f"pairs with a path: {computed} of {ex.pairs_total}; minimum spanning tree:",
-        *_tree_lines(ex),
-    ])
+    emit(
+        as_json,
+        {
+            "store": file,
+            "status": ex.status.value,
+            "message": ex.message,
+            "complete": ex.complete,
+            "runs": ex.runs,
+            "runs_resumed": ex.runs_resumed,
+            "evaluations": ex.evaluations,
+            "seconds": ex.seconds,
+            "pairs_computed": computed,
+            "pairs_total": ex.pairs_total,
+            "names": list(ex.names),
+            "tree": _tree_rows(ex),
+            "executor": executor_kind,
+            "batches": [[list(p) for p in b] for b in ex.batches],
+            "paths_failed": failed,
+            **spent,
+        },
+        [
+            f"{file}: {ex.status.value} ({ex.message})",
+            f"this call: {ex.runs} runs, {ex.evaluations} evaluations, {ex.seconds:.2f} s ({executor_kind} executor)",
+            *(
+                [
+                    f"this call's paths evaluated {spent['samples']['gradient']:,} sample-gradients and "
+                    f"{spent['samples']['forward']:,} sample-evaluations"
+                ]
+                if spent["samples"]
+                else []
+            ),
+            f"pairs with a path: {computed} of {ex.pairs_total}; minimum spanning tree:",
+            *_tree_lines(ex),
+        ],
+    )
     if failed:  # reported above; a failed path makes the command fail too (docs/cli.md)
-        raise LandscapeError(f"{file}: {failed} of {computed} paths failed (diverged or a numerical fault, "
-                             "or no finite bound); landscape inspect shows each status")
+        raise LandscapeError(
+            f"{file}: {failed} of {computed} paths failed (diverged or a numerical fault, "
+            "or no finite bound); landscape inspect shows each status"
+        )
 
 
 def _samples(ex: Any) -> dict[str, Any]:
@@ -292,8 +475,11 @@ def _samples(ex: Any) -> dict[str, Any]:
     ("path_samples"); None and {} for a potential that counts none."""
     from landscape.potentials.potential import SAMPLE_KINDS
 
-    per_path = {ex.paths.get(pair, f"{ex.names[pair[0]]}-{ex.names[pair[1]]}"): r.samples
-                for pair, r in ex.results.items() if r.samples is not None}
+    per_path = {
+        ex.paths.get(pair, f"{ex.names[pair[0]]}-{ex.names[pair[1]]}"): r.samples
+        for pair, r in ex.results.items()
+        if r.samples is not None
+    }
     total = {k: sum(s[k] for s in per_path.values()) for k in SAMPLE_KINDS} if per_path else None
     return {"samples": total, "path_samples": per_path}
 
@@ -328,8 +514,14 @@ def _matrix_json(values: np.ndarray) -> list[list[float | None]]:
 
 @click.command("report")
 @click.argument("file")
-@click.option("--clusters-at", "level", type=float, default=None, metavar="ENERGY",
-              help="Clusters of minima joined at or below this saddle energy.")
+@click.option(
+    "--clusters-at",
+    "level",
+    type=float,
+    default=None,
+    metavar="ENERGY",
+    help="Clusters of minima joined at or below this saddle energy.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def report_cmd(file: str, level: float | None, as_json: bool) -> None:
     """Pairs computed, saddle bounds, minimum spanning tree, final edges and clusters of a store.
@@ -344,20 +536,34 @@ def report_cmd(file: str, level: float | None, as_json: bool) -> None:
         raise LandscapeError(f"--clusters-at must be a finite energy, got {level}")
     labels = ex.clusters(level) if level is not None else None
     payload = {
-        "store": file, "status": ex.status.value, "message": ex.message, "complete": ex.complete,
-        "names": list(ex.names), "energies": [float(e) for e in ex.energies],
-        "pairs_computed": len(ex.edges), "pairs_total": ex.pairs_total,
-        "pairs": [{"a": ex.names[i], "b": ex.names[j], "energy": json_number(w), "path": ex.paths.get((i, j))}
-                  for (i, j), w in ex.edges.items()],
-        "bounds": _matrix_json(ex.matrix.values), "tree": _tree_rows(ex),
-        "final_edges": sum(1 for r in ex.tree if (r[0], r[1]) in ex.final), "tree_edges": len(ex.tree),
-        "linkage": ex.linkage.tolist(), "evaluations_total": ex.evaluations_total,
-        "level": level, "clusters": None if labels is None else [int(c) for c in labels],
+        "store": file,
+        "status": ex.status.value,
+        "message": ex.message,
+        "complete": ex.complete,
+        "names": list(ex.names),
+        "energies": [float(e) for e in ex.energies],
+        "pairs_computed": len(ex.edges),
+        "pairs_total": ex.pairs_total,
+        "pairs": [
+            {"a": ex.names[i], "b": ex.names[j], "energy": json_number(w), "path": ex.paths.get((i, j))}
+            for (i, j), w in ex.edges.items()
+        ],
+        "bounds": _matrix_json(ex.matrix.values),
+        "tree": _tree_rows(ex),
+        "final_edges": sum(1 for r in ex.tree if (r[0], r[1]) in ex.final),
+        "tree_edges": len(ex.tree),
+        "linkage": ex.linkage.tolist(),
+        "evaluations_total": ex.evaluations_total,
+        "level": level,
+        "clusters": None if labels is None else [int(c) for c in labels],
     }
     lines = [
-        f"{file}: {ex.n} minima, {len(ex.edges)} of {ex.pairs_total} pairs with a path; {ex.status.value} ({ex.message})",
-        f"minimum spanning tree ({payload['final_edges']} of {len(ex.tree)} edges final):", *_tree_lines(ex),
-        "saddle bounds (minimax over the tree):", *_matrix_lines(ex),
+        f"{file}: {ex.n} minima, {len(ex.edges)} of {ex.pairs_total} pairs with a path; {ex.status.value} "
+        f"({ex.message})",
+        f"minimum spanning tree ({payload['final_edges']} of {len(ex.tree)} edges final):",
+        *_tree_lines(ex),
+        "saddle bounds (minimax over the tree):",
+        *_matrix_lines(ex),
     ]
     if labels is not None:
         groups = [[ex.names[k] for k in np.flatnonzero(labels == c)] for c in range(int(labels.max()) + 1)]
@@ -367,15 +573,27 @@ def report_cmd(file: str, level: float | None, as_json: bool) -> None:
 
 @plot_group.command("dgraph")
 @click.argument("file")
-@click.option("--figure", "out", default=None, callback=named, help="Picture, .png, .pdf or .svg (default: FILE with -dgraph.png).")
+@click.option(
+    "--figure",
+    "out",
+    default=None,
+    callback=named,
+    help="Picture, .png, .pdf or .svg (default: FILE with -dgraph.png).",
+)
 @dpi_option
-@click.option("--order", type=click.Choice(["energy", "index", "basin"]), default="energy", show_default=True,
-              help="Left-to-right order of sibling basins.")
+@click.option(
+    "--order",
+    type=click.Choice(["energy", "index", "basin"]),
+    default="energy",
+    show_default=True,
+    help="Left-to-right order of sibling basins.",
+)
 @click.option("--guide-levels", "levels", type=int, default=None, help="Number of dotted guide levels.")
 @click.option("--emin", type=float, default=None, help="Lower end of the energy axis.")
 @click.option("--emax", type=float, default=None, help="Upper end of the energy axis.")
-def dgraph_cmd(file: str, out: str | None, dpi: int, order: str, levels: int | None, emin: float | None,
-               emax: float | None) -> None:
+def dgraph_cmd(
+    file: str, out: str | None, dpi: int, order: str, levels: int | None, emin: float | None, emax: float | None
+) -> None:
     """Disconnectivity graph of the minima in FILE (joins at the explored saddle bounds).
 
     \b
@@ -398,6 +616,9 @@ def dgraph_cmd(file: str, out: str | None, dpi: int, order: str, levels: int | N
     with Store.open(file) as store:
         potential = store.potential_description.get("name", "?")
     # two lines: the figure is as narrow as 4 inches for a few minima
-    ax.set_title(f"{potential}: {ex.n} minima\njoined at their explored saddle bounds"
-                 + ("" if ex.complete else "\n(exploration not complete)"), fontsize=10)
+    ax.set_title(
+        f"{potential}: {ex.n} minima\njoined at their explored saddle bounds"
+        + ("" if ex.complete else "\n(exploration not complete)"),
+        fontsize=10,
+    )
     click.echo(save_figure(ax, out, dpi=dpi))

@@ -6,6 +6,7 @@ drives the command line, so it lives with it, not in the core.
 subprocess, sends SIGKILL after `delay` seconds, checks that whatever is on disk is a
 readable store, then runs the same command again to completion.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,12 @@ class Trial:
     @property
     def resumed(self) -> bool:
         """Whether the rerun continued committed work (a cycle, or a band's step)."""
-        return (self.result.get("resumed_from_cycle") is not None or self.result.get("resumed_from_step") is not None
-                or bool(self.result.get("runs_resumed")) or bool(self.result.get("resumed")))
+        return (
+            self.result.get("resumed_from_cycle") is not None
+            or self.result.get("resumed_from_step") is not None
+            or bool(self.result.get("runs_resumed"))
+            or bool(self.result.get("resumed"))
+        )
 
 
 def landscape_command(*args: str) -> list[str]:
@@ -58,8 +63,9 @@ def _check_store(store: str) -> tuple[bool, bool, tuple[str, ...]]:
     return True, not problems, problems
 
 
-def kill_and_resume(argv: list[str], store: str, delay: float, timeout: float = 300.0,
-                    check: Callable[[str], None] | None = None) -> Trial:
+def kill_and_resume(
+    argv: list[str], store: str, delay: float, timeout: float = 300.0, check: Callable[[str], None] | None = None
+) -> Trial:
     """Start `argv`, SIGKILL it after `delay` s, check `store` (and call `check` on it,
     to look at what the kill left), rerun `argv` to the end."""
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

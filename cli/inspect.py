@@ -1,4 +1,5 @@
 """Commands that read stores and list plugins: inspect, plot, plugins."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,8 +40,10 @@ def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
     minima = summary.get("minima") or {}
     lines.append(f"minima: {minima.get('count', 0)} ({', '.join(map(str, minima.get('names', [])[:20]))})")
     for info in summary.get("paths") or []:
-        lines.append(f"path {info.get('name')}: {info.get('start')} -> {info.get('end')}, {_saddle_words(info)}, "
-                     f"{info.get('status')}, {info.get('n_pivots', '?')} pivots, {info.get('cycles', 0)} cycles")
+        lines.append(
+            f"path {info.get('name')}: {info.get('start')} -> {info.get('end')}, {_saddle_words(info)}, "
+            f"{info.get('status')}, {info.get('n_pivots', '?')} pivots, {info.get('cycles', 0)} cycles"
+        )
     if check and not problems:
         lines.append("integrity: ok")
     emit(as_json, summary, lines)
@@ -92,7 +95,13 @@ def _pick_path(store: Any, name: str | None) -> str:
 @plot_group.command("profile")
 @click.argument("file")
 @click.option("--path", "path_name", default=None, help="Path name in the store (default: the first).")
-@click.option("--figure", "out", default=None, callback=named, help="Picture, .png, .pdf or .svg (default: FILE with -profile.png).")
+@click.option(
+    "--figure",
+    "out",
+    default=None,
+    callback=named,
+    help="Picture, .png, .pdf or .svg (default: FILE with -profile.png).",
+)
 @dpi_option
 def plot_profile_cmd(file: str, path_name: str | None, out: str | None, dpi: int) -> None:
     """Energy along a stored path.
@@ -116,7 +125,9 @@ def plot_profile_cmd(file: str, path_name: str | None, out: str | None, dpi: int
 
 @plot_group.command("plane")
 @click.argument("file")
-@click.option("--figure", "out", default=None, callback=named, help="Picture, .png, .pdf or .svg (default: FILE with -plane.png).")
+@click.option(
+    "--figure", "out", default=None, callback=named, help="Picture, .png, .pdf or .svg (default: FILE with -plane.png)."
+)
 @dpi_option
 def plot_plane_cmd(file: str, out: str | None, dpi: int) -> None:
     """A 2D surface with every stored path on it.
@@ -142,14 +153,25 @@ def plot_plane_cmd(file: str, out: str | None, dpi: int) -> None:
 
 @click.command("check")
 @potential_options
-@click.option("--points", type=int, default=8, show_default=True,
-              help="Seeded points near each kind of place (minima, saddles, the lines between minima).")
+@click.option(
+    "--points",
+    type=int,
+    default=8,
+    show_default=True,
+    help="Seeded points near each kind of place (minima, saddles, the lines between minima).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the points.")
-@click.option("--fd-tolerance", type=float, default=1e-5, show_default=True,
-              help="Largest relative difference of the gradient from central differences (0: skip the test).")
+@click.option(
+    "--fd-tolerance",
+    type=float,
+    default=1e-5,
+    show_default=True,
+    help="Largest relative difference of the gradient from central differences (0: skip the test).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def check_cmd(potential: str, options: tuple[str, ...], points: int, seed: int, fd_tolerance: float,
-              as_json: bool) -> None:
+def check_cmd(
+    potential: str, options: tuple[str, ...], points: int, seed: int, fd_tolerance: float, as_json: bool
+) -> None:
     """Check that POTENTIAL honours the interface (shapes, batching, determinism, gradients
     against finite differences, stationary minima), near its minima and saddles and along
     the straight lines between minima.  Exit 1 with the first failure.
@@ -170,9 +192,14 @@ def check_cmd(potential: str, options: tuple[str, ...], points: int, seed: int, 
     except AssertionError as exc:
         first = collapse(exc) or "a check failed"
         raise LandscapeError(f"potential {pot.name} fails the interface check: {first}") from None
-    emit(as_json, {"potential": pot.name, "dim": pot.dim, "points": int(len(sample)), "passed": True},
-         [f"{pot.name} ({pot.dim} dimensions) passes the interface check at {len(sample)} points "
-          "(minima, saddles, lines between minima)"])
+    emit(
+        as_json,
+        {"potential": pot.name, "dim": pot.dim, "points": int(len(sample)), "passed": True},
+        [
+            f"{pot.name} ({pot.dim} dimensions) passes the interface check at {len(sample)} points "
+            "(minima, saddles, lines between minima)"
+        ],
+    )
 
 
 @click.command("plugins")
@@ -187,12 +214,21 @@ def plugins_cmd(as_json: bool) -> None:
     from landscape.potentials.registry import available
 
     plugins = available()
-    payload = {name: {"summary": p.summary, "target": p.target, "broken": p.broken, "missing": p.missing(),
-                      "options": {k: {"type": t.__name__, "default": d, "help": h} for k, (t, d, h) in p.options.items()}}
-               for name, p in plugins.items()}
+    payload = {
+        name: {
+            "summary": p.summary,
+            "target": p.target,
+            "broken": p.broken,
+            "missing": p.missing(),
+            "options": {k: {"type": t.__name__, "default": d, "help": h} for k, (t, d, h) in p.options.items()},
+        }
+        for name, p in plugins.items()
+    }
     lines = [p.help() if not p.broken else f"{name}: BROKEN ({p.broken})" for name, p in plugins.items()]
     group = click.get_current_context().find_root().command
     commands = group.plugin_status() if hasattr(group, "plugin_status") else {}  # landscape_cli.commands
-    lines += [f"command {name}: " + (f"BROKEN ({c['broken']})" if c["broken"]
-                                     else f"{c['target']} ({c['distribution']})") for name, c in commands.items()]
+    lines += [
+        f"command {name}: " + (f"BROKEN ({c['broken']})" if c["broken"] else f"{c['target']} ({c['distribution']})")
+        for name, c in commands.items()
+    ]
     emit(as_json, payload, lines)

@@ -8,6 +8,7 @@ and message (set LANDSCAPE_DEBUG=1 for the traceback).  An environment the comma
 cannot work in (a deleted current folder, a closed or failing standard output, a bogus
 MPLBACKEND) is a one-line error too.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,23 @@ def cli() -> None:
     """Minimum energy paths between minima: NEB, string method, AutoNEB."""
 
 
-for command in (demo_cmd, connect_cmd, exact_cmd, minima_cmd, explore_cmd, report_cmd, inspect_cmd, plot_group,
-                plugins_cmd, hessian_cmd, export_cmd, upgrade_cmd, check_cmd, align_cmd, rates_cmd):
+for command in (
+    demo_cmd,
+    connect_cmd,
+    exact_cmd,
+    minima_cmd,
+    explore_cmd,
+    report_cmd,
+    inspect_cmd,
+    plot_group,
+    plugins_cmd,
+    hessian_cmd,
+    export_cmd,
+    upgrade_cmd,
+    check_cmd,
+    align_cmd,
+    rates_cmd,
+):
     cli.add_command(command)
 
 
@@ -71,13 +87,14 @@ def _outcome(argv: list[str] | None) -> tuple[int, str | None]:
     except SystemExit:
         raise
     except MemoryError as exc:  # a size the guards did not foresee: the user's to change, not a bug
-        return 1, (f"out of memory{': ' + collapse(exc) if str(exc) else ''}; a store keeps what was committed; "
-                   "ask for fewer points, pivots, samples or a smaller potential")
+        return 1, (
+            f"out of memory{': ' + collapse(exc) if str(exc) else ''}; a store keeps what was committed; "
+            "ask for fewer points, pivots, samples or a smaller potential"
+        )
     except BaseException as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         if os.environ.get("LANDSCAPE_DEBUG"):
             raise
-        return 3, (f"internal error {type(exc).__name__}: {collapse(exc)} "
-                   "(LANDSCAPE_DEBUG=1 shows the traceback)")
+        return 3, (f"internal error {type(exc).__name__}: {collapse(exc)} (LANDSCAPE_DEBUG=1 shows the traceback)")
     return 0, None
 
 

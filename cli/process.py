@@ -7,6 +7,7 @@ writes there cannot spoil the JSON.  `check_environment` refuses, before any wor
 no command can work in: a closed standard output, a deleted current folder, a
 MPLBACKEND that matplotlib rejects.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -128,13 +129,15 @@ class _Output(io.TextIOBase):
 def check_environment() -> None:
     """One line, before any work, for an environment no command can work in."""
     if sys.stdout is None:  # started with descriptor 1 closed: the next file opened would take it
-        raise LandscapeError("standard output is closed; a command writes its result there "
-                             "(send it to /dev/null to discard it)")
+        raise LandscapeError(
+            "standard output is closed; a command writes its result there (send it to /dev/null to discard it)"
+        )
     try:
         os.getcwd()
     except OSError as exc:
-        raise LandscapeError(f"the current folder cannot be used ({exc.strerror}: deleted while in it?); "
-                             "cd to an existing folder") from None
+        raise LandscapeError(
+            f"the current folder cannot be used ({exc.strerror}: deleted while in it?); cd to an existing folder"
+        ) from None
     _check_backend()
 
 
@@ -151,8 +154,10 @@ def _check_backend() -> None:
 
         validate_backend(name)
     except ValueError:
-        raise LandscapeError(f"MPLBACKEND={name!r} in the environment is not a backend matplotlib knows; "
-                             "unset it (landscape draws its pictures with agg) or name one, e.g. agg") from None
+        raise LandscapeError(
+            f"MPLBACKEND={name!r} in the environment is not a backend matplotlib knows; "
+            "unset it (landscape draws its pictures with agg) or name one, e.g. agg"
+        ) from None
     finally:
         os.environ["MPLBACKEND"] = name
     matplotlib.rcParams["backend"] = name  # as if matplotlib had read it

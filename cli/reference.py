@@ -7,6 +7,7 @@ commands themselves, so it cannot drift from `--help`.
 The reference sits between two marker lines in docs/cli.md; tests/test_docs.py checks
 that it equals what this module generates.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,7 +79,7 @@ def _section(name: str, cmd: click.Command) -> list[str]:
     paragraphs = [" ".join(p.split()) for p in help_text.split("\n\n") if p.strip()]
     lines = [f"### `landscape {name}`", "", f"`{' '.join(cmd.collect_usage_pieces(ctx))}`", ""]
     for p in paragraphs:
-        lines += [p if not p.startswith("Example: ") else f"Example: `{p[len('Example: '):]}`", ""]
+        lines += [p if not p.startswith("Example: ") else f"Example: `{p[len('Example: ') :]}`", ""]
     rows = [p for p in cmd.params if isinstance(p, click.Option) and not p.hidden]
     if rows:
         lines += ["| option | kind | default | what it does |", "| --- | --- | --- | --- |"]

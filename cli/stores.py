@@ -1,4 +1,5 @@
 """Commands that move stores between layouts: export (one file to share), upgrade (schema 1 to a folder)."""
+
 from __future__ import annotations
 
 import click
@@ -42,5 +43,8 @@ def upgrade_cmd(file: str, target: str | None, as_json: bool) -> None:
 
     folder = upgrade_store(file, target)
     kept = f"; the original is kept as {file}.v1" if target is None else ""
-    emit(as_json, {"file": file, "store": folder, "kept": f"{file}.v1" if target is None else None},
-         [f"{folder}: store folder{kept}"])
+    emit(
+        as_json,
+        {"file": file, "store": folder, "kept": f"{file}.v1" if target is None else None},
+        [f"{folder}: store folder{kept}"],
+    )

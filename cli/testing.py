@@ -8,6 +8,7 @@
 are in place) turns every failure into one line, so the tests drive it rather than the
 bare click group.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -12,6 +12,7 @@ first minimum to the second, as found and after matching.  Prints one row per
 measurement: barrier, evaluations (`Result.nfev`; 101 for a line) and the distance
 between the ends.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,9 @@ def autoneb_barrier(pot: Any, a: Any, b: Any, schedule: str) -> tuple[float, int
     return float(result.upper_bound - max(e[0], e[-1])), int(result.nfev)
 
 
-def measure(hidden: str, schedule: str = "quick",
-            autoneb: bool = True) -> tuple[list[float], list[tuple[str, float, int, float]]]:
+def measure(
+    hidden: str, schedule: str = "quick", autoneb: bool = True
+) -> tuple[list[float], list[tuple[str, float, int, float]]]:
     """(the minima's energies, rows (what, barrier, evaluations, end distance)) for one
     width; the two straight lines by `landscape.potentials.symmetry.compare_lines`."""
     from landscape import align, compare_lines, load_potential, to_numpy
@@ -42,20 +44,26 @@ def measure(hidden: str, schedule: str = "quick",
     a, b = pot.minimum("0"), pot.minimum("1")
     energies = [float(e) for e in to_numpy(pot.energy(pot.asarray(np.stack([to_numpy(a), to_numpy(b)]))))]
     lines = compare_lines(pot, a, b, LINE_POINTS)
-    rows = [("straight line", lines["line_barrier"], LINE_POINTS, lines["distance"]),
-            ("straight line, weight matched", lines["aligned_line_barrier"], LINE_POINTS, lines["aligned_distance"])]
+    rows = [
+        ("straight line", lines["line_barrier"], LINE_POINTS, lines["distance"]),
+        ("straight line, weight matched", lines["aligned_line_barrier"], LINE_POINTS, lines["aligned_distance"]),
+    ]
     if autoneb:
         b_aligned = pot.asarray(align(pot, a, b))  # b's relabelled image closest to a
-        for label, end, d in (("AutoNEB", b, lines["distance"]),
-                              ("AutoNEB, weight matched", b_aligned, lines["aligned_distance"])):
+        for label, end, d in (
+            ("AutoNEB", b, lines["distance"]),
+            ("AutoNEB, weight matched", b_aligned, lines["aligned_distance"]),
+        ):
             barrier, nfev = autoneb_barrier(pot, a, end, schedule)
             rows.append((label, barrier, nfev, d))
     return energies, rows
 
 
 def table(hidden: str, energies: list[float], rows: list[tuple[str, float, int, float]]) -> str:
-    lines = [f"hidden {hidden}: minima at train loss {energies[0]:.4f} and {energies[1]:.4f}",
-             f"  {'path':31s} {'barrier':>9s} {'nfev':>7s} {'|a - b|':>8s}"]
+    lines = [
+        f"hidden {hidden}: minima at train loss {energies[0]:.4f} and {energies[1]:.4f}",
+        f"  {'path':31s} {'barrier':>9s} {'nfev':>7s} {'|a - b|':>8s}",
+    ]
     lines += [f"  {what:31s} {barrier:9.4f} {nfev:7d} {dist:8.2f}" for what, barrier, nfev, dist in rows]
     return "\n".join(lines)
 
@@ -64,8 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--hidden", action="append",
-                   help="hidden widths, e.g. 32,32; repeat for several (default: 32,32 and 128,128)")
+    p.add_argument(
+        "--hidden", action="append", help="hidden widths, e.g. 32,32; repeat for several (default: 32,32 and 128,128)"
+    )
     p.add_argument("--schedule", default="quick", help="AutoNEB schedule preset or file")
     args = p.parse_args(argv)
     torch.set_num_threads(1)

@@ -32,6 +32,7 @@ fresh store and runs AutoNEB with `--schedule` (`paper` scaled by `--fraction`, 
 preset of `landscape_plugins.cifar.recipes.AUTONEB_PRESETS`, or a schedule JSON file);
 `--align` starts every band from the weight-matched straight line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,19 @@ import json
 import os
 import time
 
-DEFAULTS = dict(model="resnet8-w8", n_train=500, n_test=1000, minima=3, epochs=100, train_batch=32, lr=0.05,
-                fraction=0.05, neb_batch=100, max_pivots=15, schedule="paper")
+DEFAULTS = dict(
+    model="resnet8-w8",
+    n_train=500,
+    n_test=1000,
+    minima=3,
+    epochs=100,
+    train_batch=32,
+    lr=0.05,
+    fraction=0.05,
+    neb_batch=100,
+    max_pivots=15,
+    schedule="paper",
+)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,25 +66,49 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
     p.add_argument("--train-batch", type=int, default=DEFAULTS["train_batch"])
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="training learning rate")
-    p.add_argument("--fraction", type=float, default=DEFAULTS["fraction"],
-                   help="AutoNEB: the paper's 14 cycles with this fraction of their steps (0.05: 800 steps)")
-    p.add_argument("--schedule", default=DEFAULTS["schedule"],
-                   help="AutoNEB schedule: paper (its 14 cycles times --fraction), tenth (the same at a "
-                        "tenth of the batch and learning rates), another preset of recipes.AUTONEB_PRESETS, "
-                        "or a schedule JSON file")
-    p.add_argument("--neb-batch", type=int, default=None,
-                   help=f"images per AutoNEB loss evaluation (default: the preset's, else {DEFAULTS['neb_batch']})")
-    p.add_argument("--minima-from", default="", metavar="STORE",
-                   help="copy the trained minima of this store (same data and recipe) instead of training")
-    p.add_argument("--align", action="store_true",
-                   help="declare the channel-permutation symmetry: every band starts on the weight-matched line")
-    p.add_argument("--max-pivots", type=int, default=DEFAULTS["max_pivots"],
-                   help="cap on a path's pivots: on a near-flat path the paper's relative insertion rule keeps "
-                        "inserting (0: no cap)")
+    p.add_argument(
+        "--fraction",
+        type=float,
+        default=DEFAULTS["fraction"],
+        help="AutoNEB: the paper's 14 cycles with this fraction of their steps (0.05: 800 steps)",
+    )
+    p.add_argument(
+        "--schedule",
+        default=DEFAULTS["schedule"],
+        help="AutoNEB schedule: paper (its 14 cycles times --fraction), tenth (the same at a "
+        "tenth of the batch and learning rates), another preset of recipes.AUTONEB_PRESETS, "
+        "or a schedule JSON file",
+    )
+    p.add_argument(
+        "--neb-batch",
+        type=int,
+        default=None,
+        help=f"images per AutoNEB loss evaluation (default: the preset's, else {DEFAULTS['neb_batch']})",
+    )
+    p.add_argument(
+        "--minima-from",
+        default="",
+        metavar="STORE",
+        help="copy the trained minima of this store (same data and recipe) instead of training",
+    )
+    p.add_argument(
+        "--align",
+        action="store_true",
+        help="declare the channel-permutation symmetry: every band starts on the weight-matched line",
+    )
+    p.add_argument(
+        "--max-pivots",
+        type=int,
+        default=DEFAULTS["max_pivots"],
+        help="cap on a path's pivots: on a near-flat path the paper's relative insertion rule keeps "
+        "inserting (0: no cap)",
+    )
     p.add_argument("--per-segment", type=int, default=3, help="evaluated points between pivots")
     p.add_argument("--line-points", type=int, default=9, help="evaluated points on each straight line")
     p.add_argument("--calibration", type=int, default=500, help="BatchNorm calibration samples per point")
-    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads (2 was faster on a quiet 2-core machine)")
+    p.add_argument(
+        "--threads", type=int, default=2, help="torch intra-op threads (2 was faster on a quiet 2-core machine)"
+    )
     p.add_argument("--force", action="store_true", help="start over (replace the store)")
     p.add_argument("--progress", action="store_true")
     return p.parse_args(argv)
@@ -82,13 +118,13 @@ def main(argv: list[str] | None = None) -> dict:
     import numpy as np
     import torch
 
+    from landscape import Store, load_schedule, remove_store
     from landscape_plugins.cifar.claim import criteria, cycle_curves, gradient_norms
     from landscape_plugins.cifar.experiment import Experiment, run_experiment
     from landscape_plugins.cifar.potential import build_cifar
     from landscape_plugins.cifar.recipes import AUTONEB_PRESETS, TENTH, scaled_schedule, tenth_schedule
     from landscape_plugins.cifar.report import write_figures
     from landscape_plugins.torchnet.trainrun import copy_minima, store_description
-    from landscape import Store, load_schedule, remove_store
 
     args = parse(argv)
     torch.set_num_threads(args.threads)
@@ -104,13 +140,31 @@ def main(argv: list[str] | None = None) -> dict:
         preset, batch = args.schedule, AUTONEB_PRESETS[args.schedule][1]
     else:
         preset, batch = load_schedule(args.schedule), None
-    options = dict(model=args.model, data=args.data, n_train=args.n_train, n_test=args.n_test, balanced=True,
-                   augment=False, device="cpu", batched="loop", calibration_size=args.calibration,
-                   batch_size=args.neb_batch or batch or DEFAULTS["neb_batch"], **({"align": True} if args.align else {}))
+    options = dict(
+        model=args.model,
+        data=args.data,
+        n_train=args.n_train,
+        n_test=args.n_test,
+        balanced=True,
+        augment=False,
+        device="cpu",
+        batched="loop",
+        calibration_size=args.calibration,
+        batch_size=args.neb_batch or batch or DEFAULTS["neb_batch"],
+        **({"align": True} if args.align else {}),
+    )
     exp = Experiment(
-        potential=options, minima=args.minima, epochs=args.epochs, train_batch=args.train_batch, lr=args.lr,
-        milestones=(0.6, 0.85), preset=preset, max_pivots=args.max_pivots or None,
-        per_segment=args.per_segment, line_points=args.line_points)
+        potential=options,
+        minima=args.minima,
+        epochs=args.epochs,
+        train_batch=args.train_batch,
+        lr=args.lr,
+        milestones=(0.6, 0.85),
+        preset=preset,
+        max_pivots=args.max_pivots or None,
+        per_segment=args.per_segment,
+        line_points=args.line_points,
+    )
     began = time.perf_counter()
     if args.minima_from and not os.path.lexists(store):  # a second call continues the copy's store
         copy_minima(args.minima_from, store, store_description(build_cifar(**options), "cifar", options))
@@ -130,31 +184,53 @@ def main(argv: list[str] | None = None) -> dict:
             source, source_e, source_names = s.read_minima()
         with Store.open(store) as s:
             copied, copied_e, _ = s.read_minima()
-        identical = bool(source_names == names and np.array_equal(source, copied) and np.array_equal(source_e, copied_e))
+        identical = bool(
+            source_names == names and np.array_equal(source, copied) and np.array_equal(source_e, copied_e)
+        )
         print(f"minima bit-identical to {args.minima_from}: {'yes' if identical else 'NO'}")
     print(table.to_text())
-    print("minima (full training subset): " + ", ".join(
-        f"{n}: train loss {table.minima['train_loss'][i]:.4g}, train error {100 * table.minima['train_error'][i]:.1f}%, "
-        f"gradient norm {norms[i]:.3g}" for i, n in enumerate(names)))
+    print(
+        "minima (full training subset): "
+        + ", ".join(
+            f"{n}: train loss {table.minima['train_loss'][i]:.4g}, train error "
+            f"{100 * table.minima['train_error'][i]:.1f}%, "
+            f"gradient norm {norms[i]:.3g}"
+            for i, n in enumerate(names)
+        )
+    )
     for name, c in curves.items():
-        print(f"path {name}: highest training loss inside the path after each cycle (whole training set) "
-              f"{[round(v, 4) for v in c['curve']]}; last cycle changed it {100 * c['last_change']:.1f}%"
-              + (" (levelled off)" if c["levelled"] else " (still changing)"))
-    print(f"straight line / minima: {line_factor:.0f}x; claim criteria: "
-          + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
+        print(
+            f"path {name}: highest training loss inside the path after each cycle (whole training set) "
+            f"{[round(v, 4) for v in c['curve']]}; last cycle changed it {100 * c['last_change']:.1f}%"
+            + (" (levelled off)" if c["levelled"] else " (still changing)")
+        )
+    print(
+        f"straight line / minima: {line_factor:.0f}x; claim criteria: "
+        + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items())
+    )
     figures = write_figures(table, args.out)
-    payload = {**table.to_json(), "seconds": {**result.seconds, "wall": wall}, "figures": figures,
-               "gradient_norms": dict(zip(names, norms)), "cycle_curves": curves, "line_factor": line_factor,
-               "criteria": checks, "minima_from": args.minima_from or None, "minima_identical": identical,
-               "command": "python examples/cifar_reduced.py " + " ".join(argv or []),
-               "exploration": {"status": result.exploration.status.value, "runs": result.exploration.runs}}
+    payload = {
+        **table.to_json(),
+        "seconds": {**result.seconds, "wall": wall},
+        "figures": figures,
+        "gradient_norms": dict(zip(names, norms)),
+        "cycle_curves": curves,
+        "line_factor": line_factor,
+        "criteria": checks,
+        "minima_from": args.minima_from or None,
+        "minima_identical": identical,
+        "command": "python examples/cifar_reduced.py " + " ".join(argv or []),
+        "exploration": {"status": result.exploration.status.value, "runs": result.exploration.runs},
+    }
     with open(os.path.join(args.out, "table1.json"), "w") as fh:
         json.dump(json.loads(json.dumps(payload, default=float), parse_constant=lambda _: None), fh, indent=2)
     with open(os.path.join(args.out, "table1.csv"), "w") as fh:
         fh.write(table.to_csv())
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items())
-    print(f"wall time {wall:.0f} s ({stages}); wrote {store}, table1.json, table1.csv and "
-          f"{len(figures)} figures in {args.out}")
+    print(
+        f"wall time {wall:.0f} s ({stages}); wrote {store}, table1.json, table1.csv and "
+        f"{len(figures)} figures in {args.out}"
+    )
     return payload
 
 

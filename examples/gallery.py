@@ -6,6 +6,7 @@ Each picture is made by the command docs/gallery.md shows beside it, in a scratc
 folder, then copied into docs/img/gallery/.  Look at them after any change to
 `landscape/plotting/figures.py` or a plugin's figures.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,10 +42,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         for command, made, name in STEPS:
             print(f"landscape {command}", flush=True)
-            subprocess.run([sys.executable, "-m", "landscape_cli.main", *command.split(), "--no-progress"]
-                           if command.split()[0] in ("minima", "explore", "train", "evaluate") else
-                           [sys.executable, "-m", "landscape_cli.main", *command.split()],
-                           cwd=work, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "landscape_cli.main", *command.split(), "--no-progress"]
+                if command.split()[0] in ("minima", "explore", "train", "evaluate")
+                else [sys.executable, "-m", "landscape_cli.main", *command.split()],
+                cwd=work,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             if made is not None and name is not None:
                 shutil.copyfile(os.path.join(work, made), os.path.join(GALLERY, name))
     print(f"pictures in {os.path.normpath(GALLERY)}")

@@ -9,6 +9,7 @@ saddle is only an upper bound.  The paths A-C and C-B concatenate into an A-B pa
 whose maximum is lower, the ultrametric bound L_AB <= max(L_AC, L_CB) that the
 landscape exploration (paper Algorithm 3) is built on.  The grid minimax confirms it.
 """
+
 from __future__ import annotations
 
 from itertools import combinations
@@ -29,8 +30,10 @@ def main() -> None:
     bounds = saddle_matrix(len(names), edges, energies).values
     exact = pairwise_minimax(pot, points, grid=801)
     for i, j in combinations(range(len(names)), 2):
-        print(f"{names[i]}-{names[j]}: direct path {edges[(i, j)]:.4f}, best bound over the tree {bounds[i, j]:.4f}, "
-              f"grid-exact {exact[i, j]:.4f}")
+        print(
+            f"{names[i]}-{names[j]}: direct path {edges[(i, j)]:.4f}, best bound over the tree {bounds[i, j]:.4f}, "
+            f"grid-exact {exact[i, j]:.4f}"
+        )
 
 
 if __name__ == "__main__":

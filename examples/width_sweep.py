@@ -12,6 +12,7 @@ rise at the saddle, where the maximum lies and whether AutoNEB levelled off
 (`landscape_plugins.cifar.claim`).  Writes one store per width, width-sweep.json and
 the figure width-sweep.png into --out.  Running it again continues every store.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--fraction", type=float, default=0.05, help="AutoNEB: fraction of the paper's 16,000 steps")
     p.add_argument("--neb-batch", type=int, default=100)
-    p.add_argument("--max-pivots", type=int, default=15,
-                   help="cap on a path's pivots: near-flat paths make the paper's relative insertion rule add many")
+    p.add_argument(
+        "--max-pivots",
+        type=int,
+        default=15,
+        help="cap on a path's pivots: near-flat paths make the paper's relative insertion rule add many",
+    )
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     return p.parse_args(argv)
 
@@ -45,12 +50,28 @@ def run_width(width: int, args: argparse.Namespace) -> dict[str, Any]:
 
     store = os.path.join(args.out, f"width-{width}")
     exp = Experiment(
-        potential=dict(model=f"resnet8-w{width}", data=args.data, n_train=args.n_train, n_test=args.n_test,
-                       balanced=True, augment=False, device="cpu", batched="loop", calibration_size=args.n_train,
-                       batch_size=args.neb_batch),
-        minima=2, epochs=args.epochs, train_batch=32, lr=0.05, milestones=(0.6, 0.85),
-        preset=scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"), max_pivots=args.max_pivots,
-        per_segment=3, line_points=9)
+        potential=dict(
+            model=f"resnet8-w{width}",
+            data=args.data,
+            n_train=args.n_train,
+            n_test=args.n_test,
+            balanced=True,
+            augment=False,
+            device="cpu",
+            batched="loop",
+            calibration_size=args.n_train,
+            batch_size=args.neb_batch,
+        ),
+        minima=2,
+        epochs=args.epochs,
+        train_batch=32,
+        lr=0.05,
+        milestones=(0.6, 0.85),
+        preset=scaled_schedule(args.fraction, name=f"paper-x{args.fraction:g}"),
+        max_pivots=args.max_pivots,
+        per_segment=3,
+        line_points=9,
+    )
     began = time.perf_counter()
     result = run_experiment(store, exp)
     table = result.table
@@ -59,10 +80,17 @@ def run_width(width: int, args: argparse.Namespace) -> dict[str, Any]:
     curves = cycle_curves(store, [p.name for p in table.paths], result.potential)
     row = table.row()
     path = table.mst[0]
-    return {"width": width, "parameters": result.potential.dim, "row": row, "criteria": criteria(table, curves),
-            "line_factor": row["line_factor"],
-            "max_t": path.barriers["saddle_t"], "curve": curves[path.name]["curve"],
-            "gradient_norms": gradient_norms(result.potential, coords), "seconds": time.perf_counter() - began}
+    return {
+        "width": width,
+        "parameters": result.potential.dim,
+        "row": row,
+        "criteria": criteria(table, curves),
+        "line_factor": row["line_factor"],
+        "max_t": path.barriers["saddle_t"],
+        "curve": curves[path.name]["curve"],
+        "gradient_norms": gradient_norms(result.potential, coords),
+        "seconds": time.perf_counter() - began,
+    }
 
 
 def plot(rows: list[dict[str, Any]], file: str) -> None:
@@ -73,11 +101,20 @@ def plot(rows: list[dict[str, Any]], file: str) -> None:
     ax_f, ax_e = fig.subplots(1, 2)
     ax_f.plot(widths, [r["row"]["factor"] for r in rows], "o-", label="AutoNEB path")
     ax_f.plot(widths, [r["line_factor"] for r in rows], "s--", label="straight line")
-    ax_f.set(xscale="log", yscale="log", xlabel="base width of ResNet-8", ylabel="Sadd./Min. (train loss)",
-             title="highest train loss on the path")
+    ax_f.set(
+        xscale="log",
+        yscale="log",
+        xlabel="base width of ResNet-8",
+        ylabel="Sadd./Min. (train loss)",
+        title="highest train loss on the path",
+    )
     ax_e.plot(widths, [r["row"]["test_error_delta_pct"] for r in rows], "o-")
-    ax_e.set(xscale="log", xlabel="base width of ResNet-8", ylabel="test error at saddle - minima (points)",
-             title="test-error rise along the path")
+    ax_e.set(
+        xscale="log",
+        xlabel="base width of ResNet-8",
+        ylabel="test error at saddle - minima (points)",
+        title="test-error rise along the path",
+    )
     for ax in (ax_f, ax_e):
         ax.minorticks_off()
         ax.set_xticks(widths, [str(w) for w in widths])
@@ -92,14 +129,18 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     rows = [run_width(int(w), args) for w in args.widths.split(",")]
-    print(f"{'width':>6}{'params':>9}{'Min.':>9}{'Sadd.':>9}{'factor':>8}{'line':>8}{'err min':>9}{'Δ err':>7}"
-          f"{'max t':>7}  levelled  minutes")
+    print(
+        f"{'width':>6}{'params':>9}{'Min.':>9}{'Sadd.':>9}{'factor':>8}{'line':>8}{'err min':>9}{'Δ err':>7}"
+        f"{'max t':>7}  levelled  minutes"
+    )
     for r in rows:
         row = r["row"]
-        print(f"{r['width']:>6}{r['parameters']:>9}{row['train_loss_min']:>9.4f}{row['train_loss_sadd']:>9.4f}"
-              f"{row['factor']:>8.2f}{r['line_factor']:>8.0f}{row['test_error_min_pct']:>9.2f}"
-              f"{row['test_error_delta_pct']:>7.2f}{r['max_t']:>7.2f}  {str(r['criteria']['autoneb_levelled_off']):8s}"
-              f"{r['seconds'] / 60:>8.1f}")
+        print(
+            f"{r['width']:>6}{r['parameters']:>9}{row['train_loss_min']:>9.4f}{row['train_loss_sadd']:>9.4f}"
+            f"{row['factor']:>8.2f}{r['line_factor']:>8.0f}{row['test_error_min_pct']:>9.2f}"
+            f"{row['test_error_delta_pct']:>7.2f}{r['max_t']:>7.2f}  {str(r['criteria']['autoneb_levelled_off']):8s}"
+            f"{r['seconds'] / 60:>8.1f}"
+        )
     plot(rows, os.path.join(args.out, "width-sweep.png"))
     with open(os.path.join(args.out, "width-sweep.json"), "w") as fh:
         json.dump(json.loads(json.dumps(rows, default=float), parse_constant=lambda _: None), fh, indent=2)

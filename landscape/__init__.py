@@ -9,6 +9,7 @@ load on first use (PEP 562), so `import landscape` stays light and imports the
 potential and path types only.  The modules live in topic folders (README,
 "Architecture"); names they had before the folders still import, with a warning.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,9 +20,16 @@ import types
 import warnings
 from typing import Any
 
-from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import Path, Profile
-from landscape.potentials.potential import CachedPotential, ChunkedPotential, CountingPotential, Potential, PotentialWrapper
+# Loaded eagerly: the types every user needs (the rest load on first use, below).
+from landscape.foundations.errors import LandscapeError  # noqa: F401
+from landscape.paths.path import Path, Profile  # noqa: F401
+from landscape.potentials.potential import (  # noqa: F401
+    CachedPotential,
+    ChunkedPotential,
+    CountingPotential,
+    Potential,
+    PotentialWrapper,
+)
 
 __version__ = "0.1.0"
 
@@ -29,8 +37,14 @@ __version__ = "0.1.0"
 # up twice in `__all__`, which tests/test_public_api.py refuses.
 _HOMES: dict[str, tuple[str, ...]] = {
     "foundations.errors": ("LandscapeError", "Interrupted", "DamagedCheckpoint"),
-    "potentials.potential": ("Potential", "PotentialWrapper", "CountingPotential", "CachedPotential", "ChunkedPotential",
-                  "gradient_error"),
+    "potentials.potential": (
+        "Potential",
+        "PotentialWrapper",
+        "CountingPotential",
+        "CachedPotential",
+        "ChunkedPotential",
+        "gradient_error",
+    ),
     "potentials.guard": ("GuardedPotential",),
     "potentials.registry": ("load_potential", "PotentialPlugin", "OptionSpec"),
     "paths.path": ("Path", "Profile"),
@@ -48,7 +62,14 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "runs.stored": ("connect_stored",),
     "analysis.minima": ("find_minima", "Minima"),
     "analysis.basinhopping": ("basin_hopping", "BasinHopping"),
-    "analysis.rates": ("saddle_network", "SaddleNetwork", "Transition", "stationary_point", "StationaryPoint", "log_rate"),
+    "analysis.rates": (
+        "saddle_network",
+        "SaddleNetwork",
+        "Transition",
+        "stationary_point",
+        "StationaryPoint",
+        "log_rate",
+    ),
     "analysis.kinetics": ("graph_transformation", "master_equation", "Passage"),
     "exploration.loop": ("explore", "load_exploration"),
     "exploration.results": ("Exploration", "ExploreBudget", "ExploreStatus"),
@@ -56,8 +77,14 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "runs.tasks": ("PotentialSpec", "PairTask"),
     "store": ("Store", "remove_store", "is_store"),
     "paths.exact": ("grid_minimax", "pairwise_minimax", "Grid", "ExactPath"),
-    "analysis.hessian": ("certify", "SaddleCertificate", "refine_saddle", "dense_hessian", "lowest_modes",
-                         "hessian_products"),
+    "analysis.hessian": (
+        "certify",
+        "SaddleCertificate",
+        "refine_saddle",
+        "dense_hessian",
+        "lowest_modes",
+        "hessian_products",
+    ),
     "analysis.graphs": ("saddle_matrix", "SaddleMatrix", "minimum_spanning_edges", "is_ultrametric"),
     "analysis.linkage": ("single_linkage",),
     "analysis.disconnectivity": ("disconnectivity_tree",),
@@ -155,8 +182,11 @@ class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec: Any) -> types.ModuleType:
         new = f"{__name__}.{_MOVED[spec.name.partition('.')[2]]}"
-        warnings.warn(f"{spec.name} moved to {new}; import it from there, or its public names "
-                      f"from {__name__}", DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"{spec.name} moved to {new}; import it from there, or its public names from {__name__}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         module = importlib.import_module(new)
         _HOME_SPECS[new] = module.__spec__  # the import system sets the alias's spec on it next
         return module

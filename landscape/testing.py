@@ -7,6 +7,7 @@
 The core knows no plugin: hypothesis strategies of random analytic surfaces with
 known exact saddles live with those surfaces (`landscape_plugins.analytic.strategies`).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from landscape.foundations.arrays import to_numpy
+from landscape.foundations.values import seeded
+from landscape.optimizers.base import PathOptimizer
 from landscape.optimizers.driver import optimize
 from landscape.paths.budget import Budget
-from landscape.optimizers.base import PathOptimizer
 from landscape.paths.path import Path
-from landscape.foundations.arrays import to_numpy
-from landscape.potentials.potential import Potential, gradient_error
 from landscape.paths.result import Result, Status
-from landscape.foundations.values import seeded
+from landscape.potentials.potential import Potential, gradient_error
 
 __all__ = ["check_potential", "check_optimizer", "sample_points", "exact_saddle", "examples"]
 
@@ -52,7 +53,7 @@ def sample_points(potential: Potential, n: int = 8, seed: int = 0, scale: float 
     if minima:
         centres = [minima[i % len(minima)] for i in range(n)]
         centres += [saddles[i % len(saddles)] for i in range(n // 2)] if saddles else []
-        pairs = [(a, b) for i, a in enumerate(minima) for b in minima[i + 1:]]
+        pairs = [(a, b) for i, a in enumerate(minima) for b in minima[i + 1 :]]
         centres += [a + t * (b - a) for a, b in pairs[:n] for t in (0.25, 0.5, 0.75)]
         jitter = scale * rng.standard_normal((len(centres), potential.dim))
         jitter[n:] *= 0.1  # near the saddles and on the lines, stay close
@@ -97,12 +98,24 @@ def check_potential(
     assert np.all(np.isfinite(e)) and np.all(np.isfinite(g)), "non-finite energy or gradient at test points"
     scale = max(1.0, float(np.abs(e).max()))
     e_only = _host(potential.energy(x))
-    np.testing.assert_allclose(e_only, e, rtol=rtol, atol=rtol * scale, err_msg="energy() disagrees with energy_and_gradient()")
+    np.testing.assert_allclose(
+        e_only, e, rtol=rtol, atol=rtol * scale, err_msg="energy() disagrees with energy_and_gradient()"
+    )
     rows = [potential.energy_and_gradient(potential.asarray(host[i : i + 1])) for i in range(n)]
-    np.testing.assert_allclose(np.concatenate([_host(r[0]) for r in rows]), e, rtol=rtol, atol=rtol * scale,
-                               err_msg="a batch differs from its rows evaluated one by one")
-    np.testing.assert_allclose(np.concatenate([_host(r[1]) for r in rows]), g, rtol=rtol, atol=rtol * max(1.0, np.abs(g).max()),
-                               err_msg="batched gradients differ from row-by-row gradients")
+    np.testing.assert_allclose(
+        np.concatenate([_host(r[0]) for r in rows]),
+        e,
+        rtol=rtol,
+        atol=rtol * scale,
+        err_msg="a batch differs from its rows evaluated one by one",
+    )
+    np.testing.assert_allclose(
+        np.concatenate([_host(r[1]) for r in rows]),
+        g,
+        rtol=rtol,
+        atol=rtol * max(1.0, np.abs(g).max()),
+        err_msg="batched gradients differ from row-by-row gradients",
+    )
     e2, g2 = potential.energy_and_gradient(x)
     np.testing.assert_array_equal(_host(e2), e, err_msg="repeated evaluation is not deterministic")
     if fd_tolerance is not None:
@@ -171,7 +184,9 @@ def check_optimizer(
     np.testing.assert_allclose(p.energies, fresh, rtol=1e-6, atol=1e-9, err_msg="stored energies are stale")
     if potential.dim == 2 and potential.bounds is not None:
         truth, tol = exact_saddle(potential, start, end, grid)
-        assert result.upper_bound >= truth - tol, f"path maximum {result.upper_bound} below the exact minimax {truth} - {tol}"
+        assert result.upper_bound >= truth - tol, (
+            f"path maximum {result.upper_bound} below the exact minimax {truth} - {tol}"
+        )
     back = optimize(optimizer, potential, Path.straight(b, a, pivots), budget=budget)
     spread = max(1e-6, 1e-3 * abs(result.saddle_energy))
     assert abs(back.saddle_energy - result.saddle_energy) <= max(spread, 1e-2 * np.ptp(p.energies)), (

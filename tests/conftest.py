@@ -7,6 +7,7 @@ with $LANDSCAPE_HYPOTHESIS_SCALE; `bench/property_tests.py` runs it.  Pick one w
 HYPOTHESIS_PROFILE=explore (or pytest's --hypothesis-profile).  Every failure it
 finds becomes an explicit @example in the test that found it.
 """
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ from the project's root.  A block runs unless the line before it says why not,
 `<!-- not run by the docs test: REASON -->` (a GPU, full CIFAR, a benchmark, a template
 around the reader's own network); nothing else is exempt.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,11 @@ import matplotlib
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BLOCK = re.compile(r"^(?:<!-- not run by the docs test: (?P<reason>[^\n]*?) -->\n)?```(?P<lang>python|bash)\n"
-                   r"(?P<code>.*?)^```", re.M | re.S)
+BLOCK = re.compile(
+    r"^(?:<!-- not run by the docs test: (?P<reason>[^\n]*?) -->\n)?```(?P<lang>python|bash)\n"
+    r"(?P<code>.*?)^```",
+    re.M | re.S,
+)
 DOCS = [str(p.relative_to(ROOT)) for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]]
 RUN = [name for name in DOCS if any(not m["reason"] for m in BLOCK.finditer((ROOT / name).read_text()))]
 
@@ -32,7 +36,9 @@ def test_every_exempt_block_says_why_and_no_block_hides():
             assert m["reason"] is None or len(m["reason"].strip()) > 5, f"{name}: an exemption without a reason"
         # code is python or bash, which run; json, toml and text blocks show output or settings
         fences = re.findall(r"^```(.*)$", text, re.M)  # an info string after the language counts too
-        assert set(fences[0::2]) <= {"python", "bash", "json", "toml", "text"}, f"{name}: fences {sorted(set(fences[0::2]))}"
+        assert set(fences[0::2]) <= {"python", "bash", "json", "toml", "text"}, (
+            f"{name}: fences {sorted(set(fences[0::2]))}"
+        )
 
 
 @pytest.mark.parametrize("name", RUN)
@@ -41,8 +47,12 @@ def test_code_blocks_run_as_written(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for folder in ("examples", "bench", "tests"):
         (tmp_path / folder).symlink_to(ROOT / folder)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OMP_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
     namespace: dict = {"__name__": "__doc__"}
     for k, m in enumerate(BLOCK.finditer((ROOT / name).read_text())):
         if m["reason"]:
@@ -51,8 +61,14 @@ def test_code_blocks_run_as_written(name, tmp_path, monkeypatch):
         if m["lang"] == "python":
             exec(compile(m["code"], where, "exec"), namespace)  # noqa: S102 - the docs' own code
             continue
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", m["code"]], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", m["code"]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, f"{where} failed:\n{done.stderr[-2000:]}"
 
 

@@ -1,11 +1,12 @@
 """The example third-party plugin, installed the way a user installs one (CI does)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from landscape.runs.pair import connect
 from landscape.potentials.registry import available, load_potential
+from landscape.runs.pair import connect
 from landscape.testing import check_potential
 
 pytest.importorskip("landscape_example_plugin", reason="pip install ./examples/third_party_plugin to run this check")

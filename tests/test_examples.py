@@ -1,4 +1,5 @@
 """The example scripts run and say what their docstrings promise."""
+
 from __future__ import annotations
 
 import runpy
@@ -16,7 +17,9 @@ def test_mueller_brown_example(tmp_path, capsys):
 def test_three_hole_example_beats_the_local_path(capsys):
     runpy.run_path(str(EXAMPLES / "three_hole.py"), run_name="example")["main"]()
     line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("A-B:"))
-    direct, bound, exact = (float(line.split(word)[1].split(",")[0]) for word in
-                            ("direct path ", "best bound over the tree ", "grid-exact "))
+    direct, bound, exact = (
+        float(line.split(word)[1].split(",")[0])
+        for word in ("direct path ", "best bound over the tree ", "grid-exact ")
+    )
     assert direct > bound + 0.2  # the straight-line start found the higher, direct route
     assert abs(bound - exact) < 0.01

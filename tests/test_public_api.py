@@ -4,6 +4,7 @@ The README, docs, examples and benchmarks are what users copy, so every name the
 from landscape must resolve from the root, and a public name must come from the root,
 not from the module that happens to hold it today (modules move; the root stays).
 """
+
 from __future__ import annotations
 
 import ast
@@ -83,38 +84,52 @@ def test_unknown_names_raise_attribute_error():
 
 
 def test_every_import_in_docs_examples_and_bench_resolves_from_the_root():
-    unresolved = [f"{where}: {name}" for where, module, name in USES
-                  if module == "landscape" and not hasattr(landscape, name)]
+    unresolved = [
+        f"{where}: {name}" for where, module, name in USES if module == "landscape" and not hasattr(landscape, name)
+    ]
     assert not unresolved
 
 
 def test_docs_examples_and_bench_take_public_names_from_the_root():
     """`from landscape.optimizers.band import NEB` would break when the module moves."""
-    deep = [f"{where}: from {module} import {name}" for where, module, name in USES
-            if module != "landscape" and name in landscape.__all__]
+    deep = [
+        f"{where}: from {module} import {name}"
+        for where, module, name in USES
+        if module != "landscape" and name in landscape.__all__
+    ]
     assert not deep, "import these from landscape"
 
 
 def test_import_landscape_stays_light():
     """The lazy root loads no optional dependency and no module beyond the eager types."""
-    code = ("import sys, landscape; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('landscape', 'scipy', 'torch', 'matplotlib', 'h5py', 'ray') "
-            "and not (m.startswith('landscape.') and hasattr(sys.modules[m], '__path__'))))")  # folders: no code
+    code = (
+        "import sys, landscape; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('landscape', 'scipy', 'torch', 'matplotlib', 'h5py', 'ray') "
+        "and not (m.startswith('landscape.') and hasattr(sys.modules[m], '__path__'))))"
+    )  # folders: no code
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = set(ast.literal_eval(out))
-    assert loaded <= {"landscape", "landscape.foundations.errors", "landscape.foundations.arrays", "landscape.paths.geometry",
-                      "landscape.potentials.potential", "landscape.paths.path"}, loaded
+    assert loaded <= {
+        "landscape",
+        "landscape.foundations.errors",
+        "landscape.foundations.arrays",
+        "landscape.paths.geometry",
+        "landscape.potentials.potential",
+        "landscape.paths.path",
+    }, loaded
 
 
 def test_a_module_imported_first_does_not_hide_the_function_of_its_name():
     """The old module name `landscape.connect` still imports, which makes the import
     system bind it to the name `connect` of the package; the root's `connect` stays the
     function."""
-    code = ("import sys, types, warnings; warnings.simplefilter('ignore'); import landscape.connect; "
-            "from landscape import connect; import landscape; "
-            "assert not isinstance(landscape.connect, types.ModuleType); "
-            "assert connect is sys.modules['landscape.runs.pair'].connect")
+    code = (
+        "import sys, types, warnings; warnings.simplefilter('ignore'); import landscape.connect; "
+        "from landscape import connect; import landscape; "
+        "assert not isinstance(landscape.connect, types.ModuleType); "
+        "assert connect is sys.modules['landscape.runs.pair'].connect"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -123,12 +138,14 @@ def test_a_moved_module_imports_by_its_old_name_with_a_warning(old):
     """Code written before the topic folders keeps working: the old name is the same
     module object (so classes and state agree), which keeps its own spec."""
     new = f"landscape.{landscape._MOVED[old]}"
-    code = ("import importlib, sys, warnings\n"
-            "with warnings.catch_warnings(record=True) as caught:\n"
-            "    warnings.simplefilter('always')\n"
-            f"    module = importlib.import_module('landscape.{old}')\n"
-            f"assert module is importlib.import_module('{new}') and module.__spec__.name == '{new}'\n"
-            f"assert any('{new}' in str(w.message) and w.category is DeprecationWarning for w in caught)\n")
+    code = (
+        "import importlib, sys, warnings\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    module = importlib.import_module('landscape.{old}')\n"
+        f"assert module is importlib.import_module('{new}') and module.__spec__.name == '{new}'\n"
+        f"assert any('{new}' in str(w.message) and w.category is DeprecationWarning for w in caught)\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -13,6 +13,7 @@ modulo the potential's symmetry (`landscape.potentials.symmetry.distance`), so t
 rotated, reflected and relabelled copies of a cluster's minimum count as one, with
 the number of quenches that hit it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -57,10 +58,17 @@ class BasinHopping:
 
     def summary(self) -> dict[str, Any]:
         """A JSON-able account (what the store's minima metadata records)."""
-        return {"method": "basinhopping", **self.settings, "quenches": self.quenches, "failed_quenches": self.failed,
-                "evaluations": self.evaluations, "hits": [int(h) for h in self.hits],
-                "first_hit": [int(q) for q in self.first_hit], "rejected_by_hessian": self.rejected_by_hessian,
-                "stopped_at_target": self.stopped_at_target}
+        return {
+            "method": "basinhopping",
+            **self.settings,
+            "quenches": self.quenches,
+            "failed_quenches": self.failed,
+            "evaluations": self.evaluations,
+            "hits": [int(h) for h in self.hits],
+            "first_hit": [int(q) for q in self.first_hit],
+            "rejected_by_hessian": self.rejected_by_hessian,
+            "stopped_at_target": self.stopped_at_target,
+        }
 
 
 class _Tally:
@@ -130,14 +138,22 @@ def basin_hopping(
 
     if isinstance(steps, bool) or int(steps) != steps or not 0 <= steps <= 10_000_000:
         raise LandscapeError(f"basin-hopping steps must be an integer from 0 to 10000000, got {steps!r}")
-    for name, value in (("temperature", temperature), ("stepsize", stepsize), ("gtol", gtol), ("xtol", xtol),
-                        ("etol", etol)):
+    for name, value in (
+        ("temperature", temperature),
+        ("stepsize", stepsize),
+        ("gtol", gtol),
+        ("xtol", xtol),
+        ("etol", etol),
+    ):
         if not (np.isfinite(value) and value > 0):
             raise LandscapeError(f"basin-hopping {name} must be positive and finite, got {value}")
     if target is not None and not np.isfinite(target):
         raise LandscapeError(f"the target energy must be finite, got {target}")
-    x0 = random_starts(potential, 1, seed=seed, bounds=bounds)[0] if start is None else \
-        np.asarray(check_point(potential, to_numpy(start), "start"), dtype=np.float64)
+    x0 = (
+        random_starts(potential, 1, seed=seed, bounds=bounds)[0]
+        if start is None
+        else np.asarray(check_point(potential, to_numpy(start), "start"), dtype=np.float64)
+    )
     limit = 100 * gtol
     counting = CountingPotential(potential)
     tally = _Tally(potential, xtol, etol)
@@ -170,17 +186,39 @@ def basin_hopping(
     rng = np.random.default_rng(seed)
     try:
         with np.errstate(all="ignore"):
-            res = basinhopping(lambda x: 0.0, x0, niter=int(steps), T=temperature, stepsize=stepsize,
-                               minimizer_kwargs={"method": quench}, accept_test=converged, callback=reached,
-                               rng=rng)
+            res = basinhopping(
+                lambda x: 0.0,
+                x0,
+                niter=int(steps),
+                T=temperature,
+                stepsize=stepsize,
+                minimizer_kwargs={"method": quench},
+                accept_test=converged,
+                callback=reached,
+                rng=rng,
+            )
     finally:
         if bar is not None:
             bar.close()
     del res  # its lowest minimum is the tally's m0; its other fields are the counts kept here
     stopped = target is not None and bool(tally.energies) and min(tally.energies) <= target + etol
-    return _result(potential, tally, count, stopped, check_hessian,
-                   {"steps": int(steps), "seed": seed, "temperature": temperature, "stepsize": stepsize,
-                    "gtol": gtol, "xtol": xtol, "etol": etol, "target": target})
+    return _result(
+        potential,
+        tally,
+        count,
+        stopped,
+        check_hessian,
+        {
+            "steps": int(steps),
+            "seed": seed,
+            "temperature": temperature,
+            "stepsize": stepsize,
+            "gtol": gtol,
+            "xtol": xtol,
+            "etol": etol,
+            "target": target,
+        },
+    )
 
 
 def _bar(steps: int, progress: bool) -> Any:
@@ -191,17 +229,34 @@ def _bar(steps: int, progress: bool) -> Any:
     return tqdm(total=steps, unit="step", desc="basin-hopping", leave=False, dynamic_ncols=True)
 
 
-def _result(potential: Potential, tally: _Tally, count: dict[str, int], stopped: bool, check_hessian: bool | None,
-            settings: dict[str, Any]) -> BasinHopping:
+def _result(
+    potential: Potential,
+    tally: _Tally,
+    count: dict[str, int],
+    stopped: bool,
+    check_hessian: bool | None,
+    settings: dict[str, Any],
+) -> BasinHopping:
     """The tally sorted by energy, after the Hessian check of each distinct point."""
     check = potential.dim <= _HESSIAN_MAX_DIM if check_hessian is None else check_hessian
-    keep = [k for k in np.argsort(tally.energies, kind="stable")
-            if not check or is_minimum(potential, tally.points[k])]
+    keep = [k for k in np.argsort(tally.energies, kind="stable") if not check or is_minimum(potential, tally.points[k])]
     if not keep:
-        raise LandscapeError(f"none of the {count['quenches']} basin-hopping quenches of {potential.name} converged "
-                             "to a minimum")
-    minima = Minima(np.stack([tally.points[k] for k in keep]), np.asarray([tally.energies[k] for k in keep]),
-                    [f"m{i}" for i in range(len(keep))])
-    return BasinHopping(minima, np.asarray([tally.hits[k] for k in keep]), np.asarray([tally.first[k] for k in keep]),
-                        count["quenches"], count["failed"], count["evaluations"], len(tally.energies) - len(keep),
-                        stopped, settings)
+        raise LandscapeError(
+            f"none of the {count['quenches']} basin-hopping quenches of {potential.name} converged to a minimum"
+        )
+    minima = Minima(
+        np.stack([tally.points[k] for k in keep]),
+        np.asarray([tally.energies[k] for k in keep]),
+        [f"m{i}" for i in range(len(keep))],
+    )
+    return BasinHopping(
+        minima,
+        np.asarray([tally.hits[k] for k in keep]),
+        np.asarray([tally.first[k] for k in keep]),
+        count["quenches"],
+        count["failed"],
+        count["evaluations"],
+        len(tally.energies) - len(keep),
+        stopped,
+        settings,
+    )

@@ -1,4 +1,5 @@
 """The disconnectivity tree of a saddle matrix as a networkx graph (networkx loads only here)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landscape.analysis.graphs import (MatrixLike, as_values, check_saddles_above_minima, energies_of,
-                                      prim_forest)
+from landscape.analysis.graphs import MatrixLike, as_values, check_saddles_above_minima, energies_of, prim_forest
 from landscape.analysis.linkage import linkage_sentinel, single_linkage
 from landscape.foundations.errors import LandscapeError
 

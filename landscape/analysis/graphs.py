@@ -17,11 +17,12 @@ Conventions:
 Pure numpy.  Single linkage and clusters: `landscape.analysis.linkage`; the
 disconnectivity tree: `landscape.analysis.disconnectivity`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 Edge = tuple[int, int, float]
-EdgesLike = Union[Mapping[tuple[int, int], float], Iterable[Sequence[Any]]]
+EdgesLike = Mapping[tuple[int, int], float] | Iterable[Sequence[Any]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,7 +82,7 @@ class SaddleMatrix:
         return len(self.mst) == self.n - 1
 
 
-MatrixLike = Union[SaddleMatrix, np.ndarray, Sequence[Sequence[float]]]
+MatrixLike = SaddleMatrix | np.ndarray | Sequence[Sequence[float]]
 
 
 class UnionFind:

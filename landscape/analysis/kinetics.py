@@ -17,6 +17,7 @@ the same first-passage statistics; ``1 - P_xx`` is summed from the other branche
 never subtracted, so it stays accurate when escape is rare.  `master_equation`
 solves the backward equation ``sum_j K[j, i] (T_j - T_i) = -1`` (T = 0 on B) directly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -42,8 +43,9 @@ class Passage:
     method: str
 
 
-def _check(rates: np.ndarray, A: Sequence[int], B: Sequence[int],
-           weights: Sequence[float] | None) -> tuple[np.ndarray, list[int], list[int], np.ndarray]:
+def _check(
+    rates: np.ndarray, A: Sequence[int], B: Sequence[int], weights: Sequence[float] | None
+) -> tuple[np.ndarray, list[int], list[int], np.ndarray]:
     K = np.array(rates, dtype=np.float64)
     if K.ndim != 2 or K.shape[0] != K.shape[1] or not np.all(np.isfinite(K)) or np.any(K < 0):
         raise LandscapeError("rate constants must be a square matrix of finite non-negative numbers")
@@ -81,8 +83,10 @@ def _relevant(K: np.ndarray, a: list[int], b: list[int]) -> np.ndarray:
     visited = _reach(K, a, forward=True, stop=b)
     lost = np.flatnonzero(visited & ~_reach(K, b, forward=False))
     if lost.size:
-        raise LandscapeError(f"B cannot be reached from state(s) {lost[:10].tolist()}, which A leads to: "
-                             "the mean first passage time is infinite")
+        raise LandscapeError(
+            f"B cannot be reached from state(s) {lost[:10].tolist()}, which A leads to: "
+            "the mean first passage time is infinite"
+        )
     return np.flatnonzero(visited | np.isin(np.arange(len(K)), b))
 
 
@@ -90,8 +94,9 @@ def _passage(times: np.ndarray, w: np.ndarray, method: str) -> Passage:
     return Passage(times, w, float(w @ times), float(w @ (1.0 / times)), method)
 
 
-def graph_transformation(rates: np.ndarray, A: Sequence[int], B: Sequence[int],
-                         weights: Sequence[float] | None = None) -> Passage:
+def graph_transformation(
+    rates: np.ndarray, A: Sequence[int], B: Sequence[int], weights: Sequence[float] | None = None
+) -> Passage:
     """First passage A -> B by removing every other state (graph transformation).
 
     Args:
@@ -141,8 +146,9 @@ def _remove(P: np.ndarray, tau: np.ndarray, alive: np.ndarray, x: int) -> None:
     P[:, x] = 0.0
 
 
-def master_equation(rates: np.ndarray, A: Sequence[int], B: Sequence[int],
-                    weights: Sequence[float] | None = None) -> Passage:
+def master_equation(
+    rates: np.ndarray, A: Sequence[int], B: Sequence[int], weights: Sequence[float] | None = None
+) -> Passage:
     """First passage A -> B by one linear solve of the backward master equation (the
     check on `graph_transformation`; same arguments and errors)."""
     K, a, b, w = _check(rates, A, B, weights)

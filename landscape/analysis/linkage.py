@@ -1,4 +1,5 @@
 """Single linkage of an ultrametric saddle matrix (scipy's `linkage` format) and flat clusters at a level."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

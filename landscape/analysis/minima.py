@@ -9,6 +9,7 @@ them sorted by energy as "m0" (the lowest), "m1", ...
 Meant for analytic surfaces and other cheap potentials, where one point per call is
 fine; network minima come from training (plugins), not from here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -16,13 +17,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from landscape.foundations.errors import LandscapeError
 from landscape.analysis.hessian import certify, minimum_problems
-from landscape.foundations.memory import require_memory
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
+from landscape.foundations.memory import require_memory
+from landscape.foundations.values import seeded
 from landscape.potentials.potential import Potential
 from landscape.potentials.symmetry import distance
-from landscape.foundations.values import seeded
 
 __all__ = ["Minima", "find_minima", "random_starts", "is_minimum"]
 
@@ -50,8 +51,9 @@ def _box(potential: Potential, bounds: Any) -> np.ndarray | None:
     return b
 
 
-def random_starts(potential: Potential, n: int, *, seed: int = 0, bounds: Any = None,
-                  around: Any = None, scale: float = 0.1) -> np.ndarray:
+def random_starts(
+    potential: Potential, n: int, *, seed: int = 0, bounds: Any = None, around: Any = None, scale: float = 0.1
+) -> np.ndarray:
     """`n` seeded starting points (n, dim).
 
     Around `around` (k, dim) points, cycled, with Gaussian noise of standard deviation
@@ -68,8 +70,12 @@ def random_starts(potential: Potential, n: int, *, seed: int = 0, bounds: Any = 
         around = np.stack([np.asarray(to_numpy(v), dtype=np.float64) for v in potential.minima.values()])
     if around is not None:
         centres = np.atleast_2d(np.asarray(to_numpy(around), dtype=np.float64))
-        if centres.ndim != 2 or centres.shape[1] != potential.dim or centres.shape[0] == 0 \
-                or not np.all(np.isfinite(centres)):
+        if (
+            centres.ndim != 2
+            or centres.shape[1] != potential.dim
+            or centres.shape[0] == 0
+            or not np.all(np.isfinite(centres))
+        ):
             raise LandscapeError(f"points to start around must be finite with shape (k, {potential.dim})")
         return centres[np.arange(n) % len(centres)] + scale * rng.standard_normal((n, potential.dim))
     if box is None:
@@ -82,7 +88,9 @@ def _energy_and_gradient(potential: Potential, x: np.ndarray) -> tuple[np.ndarra
     return np.asarray(to_numpy(e), dtype=np.float64), np.asarray(to_numpy(g), dtype=np.float64)
 
 
-def _local_minimum(potential: Potential, start: np.ndarray, gtol: float, maxiter: int) -> tuple[np.ndarray, float, float]:
+def _local_minimum(
+    potential: Potential, start: np.ndarray, gtol: float, maxiter: int
+) -> tuple[np.ndarray, float, float]:
     """L-BFGS-B from `start`: (point, energy, gradient norm)."""
     from scipy.optimize import minimize
 
@@ -91,8 +99,13 @@ def _local_minimum(potential: Potential, start: np.ndarray, gtol: float, maxiter
         return float(e[0]), g[0]
 
     with np.errstate(all="ignore"):
-        res = minimize(fun, start, jac=True, method="L-BFGS-B",
-                       options={"gtol": gtol, "ftol": 1e-15, "maxiter": maxiter, "maxcor": 20})
+        res = minimize(
+            fun,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            options={"gtol": gtol, "ftol": 1e-15, "maxiter": maxiter, "maxcor": 20},
+        )
     e, g = _energy_and_gradient(potential, res.x)
     return res.x, float(e[0]), float(np.linalg.norm(g[0]))
 
@@ -105,15 +118,15 @@ def is_minimum(potential: Potential, point: Any) -> bool:
     return not minimum_problems(certify(potential, point))
 
 
-def _deduplicate(potential: Potential, points: np.ndarray, energies: np.ndarray, xtol: float,
-                 etol: float) -> list[int]:
+def _deduplicate(potential: Potential, points: np.ndarray, energies: np.ndarray, xtol: float, etol: float) -> list[int]:
     """Indices of distinct minima, lowest energy first: a point is a duplicate of a kept
     one when their energies differ by at most `etol` and it is within `xtol` of it
     (modulo the potential's symmetry: `landscape.potentials.symmetry.distance`)."""
     kept: list[int] = []
     for k in np.argsort(energies, kind="stable"):
-        if not any(abs(energies[k] - energies[q]) <= etol and distance(potential, points[q], points[k]) <= xtol
-                   for q in kept):
+        if not any(
+            abs(energies[k] - energies[q]) <= etol and distance(potential, points[q], points[k]) <= xtol for q in kept
+        ):
             kept.append(int(k))
     return kept
 
@@ -153,8 +166,9 @@ def find_minima(
     """
     if starts is None:
         # the starts, the converged points and L-BFGS-B's memory of 10 steps per start
-        require_memory(f"{n} starts in {potential.dim} dimensions", float(n) * potential.dim * 8 * 24,
-                       "use fewer starts")
+        require_memory(
+            f"{n} starts in {potential.dim} dimensions", float(n) * potential.dim * 8 * 24, "use fewer starts"
+        )
         starts = random_starts(potential, n, seed=seed, bounds=bounds, around=around, scale=scale)
     starts = np.asarray(to_numpy(starts), dtype=np.float64)
     if starts.ndim != 2 or starts.shape[1] != potential.dim or starts.shape[0] == 0:
@@ -166,12 +180,16 @@ def find_minima(
         keep = [k for k in keep if is_minimum(potential, points[k])]
     if not keep:
         raise LandscapeError(f"none of the {len(starts)} starts converged to a minimum of {potential.name}")
-    return Minima(np.stack([points[k] for k in keep]), np.asarray([energies[k] for k in keep]),
-                  [f"m{i}" for i in range(len(keep))])
+    return Minima(
+        np.stack([points[k] for k in keep]),
+        np.asarray([energies[k] for k in keep]),
+        [f"m{i}" for i in range(len(keep))],
+    )
 
 
-def _converged(potential: Potential, starts: Sequence[np.ndarray], gtol: float, maxiter: int,
-               progress: bool = False) -> tuple[list[np.ndarray], list[float]]:
+def _converged(
+    potential: Potential, starts: Sequence[np.ndarray], gtol: float, maxiter: int, progress: bool = False
+) -> tuple[list[np.ndarray], list[float]]:
     limit = max(100 * gtol, 1e-6)
     points, energies = [], []
     if progress:

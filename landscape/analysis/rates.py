@@ -23,6 +23,7 @@ when its Hessian certifies index 1, and joined to the two minima that steepest d
 from either side of its negative mode reaches, identified with stored minima modulo
 the symmetry; saddles found twice count once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -82,8 +83,9 @@ def stationary_point(potential: Potential, x: Any, energy: float | None = None) 
     """
     if potential.dim > RATES_MAX_DIM:
         raise LandscapeError(f"rates need every Hessian eigenvalue; dim {potential.dim} > {RATES_MAX_DIM}")
-    require_memory(f"the Hessian of a {potential.dim}-dimensional potential", 3.0 * 8 * potential.dim ** 2,
-                   "use a smaller potential")
+    require_memory(
+        f"the Hessian of a {potential.dim}-dimensional potential", 3.0 * 8 * potential.dim**2, "use a smaller potential"
+    )
     x = np.asarray(to_numpy(x), dtype=np.float64)
     values = np.linalg.eigvalsh(dense_hessian(potential, x))
     sym = symmetry_of(potential)
@@ -105,13 +107,21 @@ def _check_theory(temperature: float, theory: str, friction: float) -> None:
         raise LandscapeError(f"temperature and friction must be positive and finite, got {temperature}, {friction}")
 
 
-def log_rate(minimum: StationaryPoint, saddle: StationaryPoint, temperature: float, *, theory: str = "htst",
-             friction: float = 1.0) -> float:
+def log_rate(
+    minimum: StationaryPoint,
+    saddle: StationaryPoint,
+    temperature: float,
+    *,
+    theory: str = "htst",
+    friction: float = 1.0,
+) -> float:
     """ln k from `minimum` over `saddle` (module docstring); both must be certified."""
     _check_theory(temperature, theory, friction)
     if minimum.index != 0 or saddle.index != 1:
-        raise LandscapeError(f"a rate needs a minimum (index 0) and a first-order saddle (index 1), got indices "
-                             f"{minimum.index} and {saddle.index}")
+        raise LandscapeError(
+            f"a rate needs a minimum (index 0) and a first-order saddle (index 1), got indices "
+            f"{minimum.index} and {saddle.index}"
+        )
     log_min = 0.5 * float(np.sum(np.log(minimum.eigenvalues)))
     log_sad = 0.5 * float(np.sum(np.log(np.abs(saddle.eigenvalues))))
     out = np.log(minimum.order / saddle.order) - np.log(2 * np.pi) - (saddle.energy - minimum.energy) / temperature
@@ -122,8 +132,7 @@ def log_rate(minimum: StationaryPoint, saddle: StationaryPoint, temperature: flo
 
 def log_weight(minimum: StationaryPoint, temperature: float) -> float:
     """ln of the harmonic equilibrium weight of `minimum`, up to a constant shared by all."""
-    return float(-minimum.energy / temperature - np.log(minimum.order)
-                 - 0.5 * np.sum(np.log(minimum.eigenvalues)))
+    return float(-minimum.energy / temperature - np.log(minimum.order) - 0.5 * np.sum(np.log(minimum.eigenvalues)))
 
 
 @dataclass(frozen=True)
@@ -151,12 +160,21 @@ class SaddleNetwork:
         out = np.full((len(self.names), len(self.names)), -np.inf)
         for t in self.transitions:
             for a, b in ((t.i, t.j), (t.j, t.i)):
-                out[b, a] = np.logaddexp(out[b, a], log_rate(self.minima[a], t.saddle, temperature, theory=theory,
-                                                             friction=friction))
+                out[b, a] = np.logaddexp(
+                    out[b, a], log_rate(self.minima[a], t.saddle, temperature, theory=theory, friction=friction)
+                )
         return out
 
-    def passage(self, A: Sequence[str], B: Sequence[str], temperature: float, *, theory: str = "htst",
-                friction: float = 1.0, method: str = "graph transformation") -> Passage:
+    def passage(
+        self,
+        A: Sequence[str],
+        B: Sequence[str],
+        temperature: float,
+        *,
+        theory: str = "htst",
+        friction: float = 1.0,
+        method: str = "graph transformation",
+    ) -> Passage:
         """First passage from the minima named in A to those in B (`landscape.analysis.kinetics`),
         by the graph transformation or, with ``method="master equation"``, a linear solve."""
         a, b = self._indices(A, "A"), self._indices(B, "B")
@@ -183,16 +201,25 @@ def _local_maxima(energies: np.ndarray) -> list[int]:
     return [k for k in range(1, len(e) - 1) if e[k] > e[k - 1] and e[k] >= e[k + 1]]
 
 
-def _identify(potential: Potential, x: np.ndarray, e: float, coords: np.ndarray, energies: np.ndarray,
-              xtol: float, etol: float) -> int | None:
+def _identify(
+    potential: Potential, x: np.ndarray, e: float, coords: np.ndarray, energies: np.ndarray, xtol: float, etol: float
+) -> int | None:
     for k in np.flatnonzero(np.abs(energies - e) <= etol * max(1.0, abs(e))):
         if distance(potential, coords[k], x) <= xtol:
             return int(k)
     return None
 
 
-def _descend(potential: Potential, saddle: np.ndarray, mode: np.ndarray, curvature: float, coords: np.ndarray,
-             energies: np.ndarray, xtol: float, etol: float) -> tuple[int | None, int | None]:
+def _descend(
+    potential: Potential,
+    saddle: np.ndarray,
+    mode: np.ndarray,
+    curvature: float,
+    coords: np.ndarray,
+    energies: np.ndarray,
+    xtol: float,
+    etol: float,
+) -> tuple[int | None, int | None]:
     """The stored minima steepest descent reaches from either side of the negative mode.
 
     Gradient steps of 1/`curvature` (the largest |eigenvalue|: stable along every mode),
@@ -201,7 +228,7 @@ def _descend(potential: Potential, saddle: np.ndarray, mode: np.ndarray, curvatu
     first steps could jump into another basin, as on Mueller-Brown)."""
     from landscape.analysis.hessian import _gradients
 
-    step = 1e-2 * max(1.0, float(np.sqrt(np.mean(saddle ** 2))))
+    step = 1e-2 * max(1.0, float(np.sqrt(np.mean(saddle**2))))
     ends = []
     for sign in (1.0, -1.0):
         x, peak = saddle + sign * step * mode, 0.0
@@ -217,8 +244,16 @@ def _descend(potential: Potential, saddle: np.ndarray, mode: np.ndarray, curvatu
     return ends[0], ends[1]
 
 
-def saddle_network(potential: Potential, coords: Any, energies: Any, names: Sequence[str],
-                   paths: dict[str, Any], *, xtol: float = 1e-2, etol: float = 1e-6) -> SaddleNetwork:
+def saddle_network(
+    potential: Potential,
+    coords: Any,
+    energies: Any,
+    names: Sequence[str],
+    paths: dict[str, Any],
+    *,
+    xtol: float = 1e-2,
+    etol: float = 1e-6,
+) -> SaddleNetwork:
     """Certified saddles between the minima (coords, energies, names) from the stored
     paths ``{name: (pivots, energies)}`` (module docstring).  `xtol`, `etol`: a point is
     a stored minimum (or two saddles one) within `xtol` modulo the symmetry and
@@ -243,8 +278,10 @@ def saddle_network(potential: Potential, coords: Any, energies: Any, names: Sequ
                 skipped.append((where, f"refined to a point of index {cert.index}, not a first-order saddle"))
                 continue
             e = float(np.asarray(to_numpy(potential.energy(potential.asarray(x[None]))))[0])
-            if any(abs(t.saddle.energy - e) <= etol * max(1.0, abs(e)) and distance(potential, t.saddle.point, x)
-                   <= xtol for t in transitions):
+            if any(
+                abs(t.saddle.energy - e) <= etol * max(1.0, abs(e)) and distance(potential, t.saddle.point, x) <= xtol
+                for t in transitions
+            ):
                 continue  # found before, from another pivot or path
             i, j = _descend(potential, x, cert.mode, cert.scale, coords, energies, xtol, etol)
             if i is None or j is None:

@@ -1,4 +1,5 @@
 """Which pairs to run next (pure: no I/O), so every executor merges the same answer."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -7,11 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landscape.foundations.errors import LandscapeError
 from landscape.analysis.graphs import Edge, SaddleMatrix, UnionFind, saddle_matrix
+from landscape.foundations.errors import LandscapeError
 
 if TYPE_CHECKING:
-
     pass
 
 __all__ = ["RULES", "ORDERS", "Pair", "ExplorePlan", "ordered_pair", "check_choice", "propose"]
@@ -104,8 +104,9 @@ def _connect_groups(n: int, labels: np.ndarray, computed: np.ndarray) -> list[li
     return groups
 
 
-def _rule_key(rule: str, i: np.ndarray, j: np.ndarray, energies: np.ndarray,
-              distances: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _rule_key(
+    rule: str, i: np.ndarray, j: np.ndarray, energies: np.ndarray, distances: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
     if rule == "closest":
         assert distances is not None  # propose() checked
         return distances[i, j], None
@@ -114,9 +115,16 @@ def _rule_key(rule: str, i: np.ndarray, j: np.ndarray, energies: np.ndarray,
     return high, low
 
 
-def _tree_groups(n: int, tree: Sequence[Edge], labels: np.ndarray, energies: np.ndarray,
-                 distances: np.ndarray | None, computed: np.ndarray, rule: str,
-                 order: str) -> tuple[list[list[Pair]], dict[Pair, int]]:
+def _tree_groups(
+    n: int,
+    tree: Sequence[Edge],
+    labels: np.ndarray,
+    energies: np.ndarray,
+    distances: np.ndarray | None,
+    computed: np.ndarray,
+    rule: str,
+    order: str,
+) -> tuple[list[list[Pair]], dict[Pair, int]]:
     """Per tree edge: the pairs across its cut (within its component) that could lower
     it, best first by `rule`; the groups in `order` ("highest" edge first, or the one
     with the "nearest" open pair)."""
@@ -157,6 +165,7 @@ def _round_robin(groups: Sequence[Sequence[Pair]], k: int) -> list[Pair]:
         cursors = alive
     return chosen
 
+
 def check_choice(rule: str, order: str) -> None:
     if rule not in RULES:
         raise LandscapeError(f"unknown pair rule {rule!r}; choose one of {', '.join(RULES)}")
@@ -195,5 +204,3 @@ def propose(
     tree_groups, open_ = _tree_groups(n, matrix.mst, labels, e, d, computed, rule, order)
     groups = _connect_groups(n, labels, computed) + tree_groups
     return ExplorePlan(tuple(_round_robin(groups, int(batch))), matrix.mst, open_, int(labels.max()), matrix)
-
-

@@ -1,4 +1,5 @@
 """What an exploration returns: its budget and status, each path's edge energy, and the `Exploration`."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -7,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landscape.exploration.planning import Pair
-from landscape.analysis.graphs import Edge, SaddleMatrix
 from landscape.analysis.disconnectivity import disconnectivity_tree
+from landscape.analysis.graphs import Edge, SaddleMatrix
 from landscape.analysis.linkage import clusters
+from landscape.exploration.planning import Pair
 from landscape.foundations.arrays import to_numpy
 from landscape.paths.budget import Budget
 from landscape.paths.result import Result, Status
@@ -26,7 +27,6 @@ __all__ = ["ExploreBudget", "ExploreStatus", "Exploration", "edge_energy", "path
 #: `Budget(max_runs=, max_evaluations=, max_seconds=)`; `Status.COMPLETE`, `MAX_RUNS`, ...
 ExploreBudget = Budget
 ExploreStatus = Status
-
 
 
 def edge_energy(result: Result, e_start: float, e_end: float) -> float:
@@ -91,12 +91,15 @@ class Exploration:
     def __repr__(self) -> str:
         """A short summary; the arrays and results stay attributes."""
         final = sum((i, j) in self.final for i, j, _ in self.tree)
-        rows = [("status", f"{self.status.value} ({self.message})"), ("minima", self.n),
-                ("pairs computed", f"{len(self.edges)} of {self.pairs_total}"),
-                ("tree", f"{len(self.tree)} edges, {final} final"),
-                ("highest tree edge", f"{max((w for *_, w in self.tree), default=float('nan')):.10g}"),
-                ("this call", f"{self.runs} runs, {self.evaluations} evaluations, {self.seconds:.2f} s"),
-                ("store", self.store)]
+        rows = [
+            ("status", f"{self.status.value} ({self.message})"),
+            ("minima", self.n),
+            ("pairs computed", f"{len(self.edges)} of {self.pairs_total}"),
+            ("tree", f"{len(self.tree)} edges, {final} final"),
+            ("highest tree edge", f"{max((w for *_, w in self.tree), default=float('nan')):.10g}"),
+            ("this call", f"{self.runs} runs, {self.evaluations} evaluations, {self.seconds:.2f} s"),
+            ("store", self.store),
+        ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:>{width}}: {v}" for k, v in rows if v is not None)
 
@@ -128,5 +131,3 @@ class Exploration:
         from landscape.plotting.dgraph import plot_disconnectivity
 
         return plot_disconnectivity(self.disconnectivity_tree(), **kwargs)
-
-

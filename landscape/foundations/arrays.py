@@ -5,12 +5,14 @@ numpy >= 2.1 implements the array-API standard itself, so numpy arrays use the
 dominated a band step on small analytic problems.  Other arrays (torch) go
 through array_api_compat.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, device as _compat_device
+from array_api_compat import array_namespace
+from array_api_compat import device as _compat_device
 
 __all__ = ["namespace", "device", "host_scalars", "to_numpy"]
 
@@ -45,6 +47,7 @@ def host_scalars(values: Any) -> np.ndarray:
     host = [i for i in range(len(values)) if i not in set(on_device)]
     out[host] = [float(values[i]) for i in host]
     return out
+
 
 def to_numpy(x: Any) -> np.ndarray:
     """A host numpy copy of a numpy array or (possibly GPU) torch tensor."""

@@ -1,4 +1,5 @@
 """The one exception type users see: its message is a complete one-line explanation."""
+
 from __future__ import annotations
 
 __all__ = ["LandscapeError", "Interrupted", "DamagedCheckpoint", "collapse"]

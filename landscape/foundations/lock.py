@@ -15,6 +15,7 @@ holder released) sees that the name no longer leads to its file and tries again,
 two writers never hold two different files.  A killed writer leaves the file behind;
 the next writer takes it over and removes it in turn.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -67,8 +68,9 @@ class WriterLock:
         except OSError:
             os.close(fd)
             owner = self._owner()
-            raise LandscapeError(f"another process{owner} is writing {self.path[:-5].replace('/.', '/', 1)}; "
-                                 "wait for it to finish") from None
+            raise LandscapeError(
+                f"another process{owner} is writing {self.path[:-5].replace('/.', '/', 1)}; wait for it to finish"
+            ) from None
         return fd
 
     def _still_named(self, fd: int) -> bool:
@@ -102,6 +104,7 @@ class WriterLock:
     def __enter__(self) -> WriterLock:
         return self.acquire()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.release()

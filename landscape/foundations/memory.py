@@ -4,6 +4,7 @@ line with the estimate, instead of being discovered as the kernel killing the pr
 Only host memory is judged: arrays on an accelerator are bounded by its own allocator,
 which raises a clear out-of-memory error of its own.
 """
+
 from __future__ import annotations
 
 import os
@@ -60,8 +61,10 @@ def _status_kib(key: str) -> int:
 
 
 # (limit, usage) files of a control group: version 2, then version 1.
-_CGROUP_FILES = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                 ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+_CGROUP_FILES = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+)
 # Version 1 writes "no limit" as a huge number rather than "max".
 _NO_LIMIT = 1 << 60
 
@@ -93,5 +96,6 @@ def require_memory(what: str, nbytes: float, hint: str = "use fewer pivots or po
     """Refuse `what` when its estimated `nbytes` exceed what this machine has free."""
     free = available_bytes()
     if free is not None and nbytes > _USABLE * free:
-        raise LandscapeError(f"{what} needs about {human(nbytes)} of memory; this machine has {human(free)} "
-                             f"available; {hint}")
+        raise LandscapeError(
+            f"{what} needs about {human(nbytes)} of memory; this machine has {human(free)} available; {hint}"
+        )

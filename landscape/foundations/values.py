@@ -2,6 +2,7 @@
 finiteness and range, with a one-line error that names it.  Steppers, schedules and
 bands check their settings with it, so "lr": Infinity, "climb": "no" or fmax=-1 is
 refused where it is given, not discovered as a run that diverges or never stops."""
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,9 @@ def check_flag(name: str, value: Any) -> bool:
     return value
 
 
-def check_number(name: str, value: Any, test: Callable[[Any], bool] | None = None, words: str = "",
-                 *, integer: bool = False) -> Any:
+def check_number(
+    name: str, value: Any, test: Callable[[Any], bool] | None = None, words: str = "", *, integer: bool = False
+) -> Any:
     """`value` when it is a finite number (an int with `integer`) passing `test`."""
     if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
         raise LandscapeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")

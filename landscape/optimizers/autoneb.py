@@ -5,6 +5,7 @@ evaluated at `per_segment` points between neighbouring pivots; where it exceeds 
 straight line between the pivots' energies by more than `threshold` times the energy
 range along the path, a pivot is inserted at the point of largest excess.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -12,18 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from landscape.paths import geometry
+from landscape.foundations.arrays import host_scalars, to_numpy
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import Path, dense_fractions
-from landscape.foundations.arrays import to_numpy
-from landscape.potentials.potential import Potential
-from landscape.paths.result import CycleRecord, Status
-from landscape.optimizers.schedules import Schedule, get_schedule, levelled
-from landscape.foundations.arrays import host_scalars
 from landscape.optimizers.band import ElasticBand, StringMethod
-from landscape.optimizers.snapshot import BandState
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.optimizers.insertion import insert_pivots
+from landscape.optimizers.schedules import Schedule, get_schedule, levelled
+from landscape.optimizers.snapshot import BandState
+from landscape.paths import geometry
+from landscape.paths.path import Path, dense_fractions
+from landscape.paths.result import CycleRecord, Status
+from landscape.potentials.potential import Potential
 
 __all__ = ["AutoNEB", "AutoNEBState", "insert_pivots"]
 
@@ -105,8 +105,13 @@ class AutoNEB(PathOptimizer):
         band = self._band(state.cycle)
         before = state.inner.nfev
         inner = band.step(state.inner, potential)
-        state = replace(state, inner=inner, cycle_step=state.cycle_step + 1, nit=state.nit + 1,
-                        nfev=state.nfev + inner.nfev - before)
+        state = replace(
+            state,
+            inner=inner,
+            cycle_step=state.cycle_step + 1,
+            nit=state.nit + 1,
+            nfev=state.nfev + inner.nfev - before,
+        )
         done = state.cycle_step >= self.schedule.cycles[state.cycle].steps
         window = self.schedule.level_window
         if window:  # device scalars kept; the host reads them once a window
@@ -126,7 +131,10 @@ class AutoNEB(PathOptimizer):
             if outcome is not None and outcome[0] in (Status.NUMERICAL_FAULT, Status.DIVERGED):
                 return outcome
         if state.cycle >= len(self.schedule.cycles):
-            return Status.SCHEDULE_DONE, f"all {len(self.schedule.cycles)} cycles of schedule {self.schedule.name!r} done"
+            return (
+                Status.SCHEDULE_DONE,
+                f"all {len(self.schedule.cycles)} cycles of schedule {self.schedule.name!r} done",
+            )
         return None
 
     def to_config(self) -> dict[str, Any]:
@@ -163,8 +171,13 @@ class AutoNEB(PathOptimizer):
         # evaluation, so a run resumed here draws the same batches.
         potential_state = potential.checkpoint_state()
         inner = self._band(state.cycle).init(new_path, potential)
-        return replace(state, inner=inner, nfev=state.nfev + inner.nfev, cycle_start=new_path,
-                       cycle_start_potential_state=potential_state)
+        return replace(
+            state,
+            inner=inner,
+            nfev=state.nfev + inner.nfev,
+            cycle_start=new_path,
+            cycle_start_potential_state=potential_state,
+        )
 
     def _repair(self, state: AutoNEBState, dense: Any, dense_e: Any, potential: Potential) -> AutoNEBState | None:
         """The final climbing cycle again, from the path with a pivot at its top, when
@@ -179,8 +192,17 @@ class AutoNEB(PathOptimizer):
             return None
         return replace(state, inner=inner, nfev=state.nfev + inner.nfev - state.inner.nfev, cycle_step=0)
 
-    def resume(self, path: Path, cycle: int, potential: Potential, *, records: tuple[CycleRecord, ...] = (),
-               nit: int = 0, nfev: int = 0, climbing: bool | None = None) -> AutoNEBState:
+    def resume(
+        self,
+        path: Path,
+        cycle: int,
+        potential: Potential,
+        *,
+        records: tuple[CycleRecord, ...] = (),
+        nit: int = 0,
+        nfev: int = 0,
+        climbing: bool | None = None,
+    ) -> AutoNEBState:
         """The state at the start of `cycle` from the path it starts with (pivots and
         energies, as checkpointed after the previous cycle); with `cycle` past the last,
         the finished run from its final path (`nfev` then counts everything, and
@@ -192,10 +214,19 @@ class AutoNEB(PathOptimizer):
         # A finished run takes no step: its final path as it is (a string's band would
         # redistribute it), with nothing evaluated again.
         climbed = band.climb if climbing is None else climbing
-        inner = (BandState(path=path, gradients=None, forces=None, stepper_state=None, climbing=climbed)
-                 if done else band.init(path, potential))
-        return AutoNEBState(inner=inner, cycle=cycle, records=records, nit=nit, nfev=nfev if done else nfev + inner.nfev,
-                            cycle_start=None if done else path)
+        inner = (
+            BandState(path=path, gradients=None, forces=None, stepper_state=None, climbing=climbed)
+            if done
+            else band.init(path, potential)
+        )
+        return AutoNEBState(
+            inner=inner,
+            cycle=cycle,
+            records=records,
+            nit=nit,
+            nfev=nfev if done else nfev + inner.nfev,
+            cycle_start=None if done else path,
+        )
 
     def _insert_limit(self, n_pivots: int) -> int:
         limit = n_pivots - 1 if self.max_inserts is None else self.max_inserts
@@ -203,13 +234,28 @@ class AutoNEB(PathOptimizer):
             limit = min(limit, self.max_pivots - n_pivots)
         return limit
 
-    def _record(self, state: AutoNEBState, path: Path, dense_e: np.ndarray, res: np.ndarray, chosen: np.ndarray) -> CycleRecord:
+    def _record(
+        self, state: AutoNEBState, path: Path, dense_e: np.ndarray, res: np.ndarray, chosen: np.ndarray
+    ) -> CycleRecord:
         cycle = self.schedule.cycles[state.cycle]
         s = to_numpy(path.arc_fractions())
         dense_t = dense_fractions(s, self.per_segment)
-        inserted = dense_t.reshape(-1, self.per_segment)[chosen, np.argmax(dense_e.reshape(-1, self.per_segment)[chosen], axis=1)] if chosen.size else np.zeros(0)
+        inserted = (
+            dense_t.reshape(-1, self.per_segment)[
+                chosen, np.argmax(dense_e.reshape(-1, self.per_segment)[chosen], axis=1)
+            ]
+            if chosen.size
+            else np.zeros(0)
+        )
         return CycleRecord(
-            index=state.cycle, steps=state.cycle_step, lr=cycle.stepper.step_size, climb=cycle.climb,
-            path=path.numpy(), dense_t=dense_t, dense_energies=dense_e, residuals=res,
-            inserted=np.asarray(inserted, dtype=float), nfev=state.nfev,
+            index=state.cycle,
+            steps=state.cycle_step,
+            lr=cycle.stepper.step_size,
+            climb=cycle.climb,
+            path=path.numpy(),
+            dense_t=dense_t,
+            dense_energies=dense_e,
+            residuals=res,
+            inserted=np.asarray(inserted, dtype=float),
+            nfev=state.nfev,
         )

@@ -4,6 +4,7 @@ One configurable method composed of a tangent rule (Henkelman-Jonsson improved
 tangent), a force projection, springs *or* equal-arc-length redistribution, an
 optional climbing image and a stepper.  `NEB` and `StringMethod` are the two presets.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -11,23 +12,28 @@ from typing import Any
 
 import numpy as np
 
-from landscape.paths import geometry
-from landscape.foundations.arrays import host_scalars
+from landscape.foundations.arrays import host_scalars, to_numpy
 from landscape.foundations.arrays import namespace as array_namespace
-from landscape.paths.climber import ClimberCheck, check_climber
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.path import Path
-from landscape.foundations.arrays import to_numpy
-from landscape.potentials.potential import Potential
-from landscape.paths.result import Status
-from landscape.optimizers.steppers import FIRE2, Stepper
 from landscape.foundations.values import check_number
 from landscape.optimizers.base import PathOptimizer
-from landscape.optimizers.forces import (auto_spring, band_forces, climber_index, evaluate_pivots,
-                                          force_floor, largest_force)
+from landscape.optimizers.forces import (
+    auto_spring,
+    band_forces,
+    climber_index,
+    evaluate_pivots,
+    force_floor,
+    largest_force,
+)
 from landscape.optimizers.holding import counted, evaluate_rows, held_pivots
 from landscape.optimizers.insertion import insert_at_segment
 from landscape.optimizers.snapshot import BandState, band_restore, band_snapshot
+from landscape.optimizers.steppers import FIRE2, Stepper
+from landscape.paths import geometry
+from landscape.paths.climber import ClimberCheck, check_climber
+from landscape.paths.path import Path
+from landscape.paths.result import Status
+from landscape.potentials.potential import Potential
 
 __all__ = ["ElasticBand", "NEB", "StringMethod"]
 
@@ -82,8 +88,9 @@ class ElasticBand(PathOptimizer):
         if self.climb_after < 0 or self.patience < 1 or self.fault_check_every < 1:
             raise LandscapeError("climb_after must be >= 0, patience and fault_check_every >= 1")
         # the check evaluates (pivots - 1) x check_per_segment points in one batch: bounded
-        check_number("check_per_segment", self.check_per_segment, lambda v: 1 <= v <= 1000, "from 1 to 1000",
-                     integer=True)
+        check_number(
+            "check_per_segment", self.check_per_segment, lambda v: 1 <= v <= 1000, "from 1 to 1000", integer=True
+        )
         if self.max_repairs < 0:
             raise LandscapeError("max_repairs must be >= 0")
         check_number("freeze", self.freeze, lambda v: 0 <= v <= 1, "in [0, 1] (0: off)")
@@ -94,7 +101,7 @@ class ElasticBand(PathOptimizer):
             check_number("spring", self.spring, lambda v: v > 0, '> 0 (or "auto")')
         if self.spring_min is not None:
             if self.spring == "auto":
-                raise LandscapeError("spring_min (energy-weighted springs) needs a numeric spring, not \"auto\"")
+                raise LandscapeError('spring_min (energy-weighted springs) needs a numeric spring, not "auto"')
             check_number("spring_min", self.spring_min, lambda v: 0 < v <= self.spring, f"in (0, spring={self.spring}]")
 
     # PathOptimizer ---------------------------------------------------------------
@@ -214,9 +221,17 @@ class ElasticBand(PathOptimizer):
     def _reject(self, good: BandState, fault: str, nit: int, nfev: int, counts: np.ndarray | None) -> BandState:
         """Back to the last good state; restart momentum and halve the step (the
         rejected step's evaluations stay counted)."""
-        return replace(good, nit=nit, nfev=nfev, stepper_state=self.stepper.init(good.path.pivots[1:-1]),
-                       step_scale=good.step_scale * 0.5, faults=good.faults + 1, fault=fault, verified=None,
-                       evaluations=counts)
+        return replace(
+            good,
+            nit=nit,
+            nfev=nfev,
+            stepper_state=self.stepper.init(good.path.pivots[1:-1]),
+            step_scale=good.step_scale * 0.5,
+            faults=good.faults + 1,
+            fault=fault,
+            verified=None,
+            evaluations=counts,
+        )
 
     def terminate(self, state: BandState) -> tuple[Status, str] | None:
         if state.faults >= self.max_faults:
@@ -232,20 +247,27 @@ class ElasticBand(PathOptimizer):
                 return Status.CONVERGED, f"largest pivot force {f:.3g} <= fmax {self.fmax:g}"
             # A start with (almost) no force, an exact path, has no scale of its own to judge by.
             if self.frtol is not None and f <= state.force_floor:
-                return Status.CONVERGED, (f"largest pivot force {f:.3g} <= {state.force_floor:.3g}, round-off on "
-                                          "the starting path's energy scale")
+                return Status.CONVERGED, (
+                    f"largest pivot force {f:.3g} <= {state.force_floor:.3g}, round-off on "
+                    "the starting path's energy scale"
+                )
             if self.frtol is not None and f <= self.frtol * state.force0:
-                return Status.CONVERGED, (f"largest pivot force {f:.3g} <= frtol {self.frtol:g} x the starting "
-                                          f"path's {state.force0:.3g}")
+                return Status.CONVERGED, (
+                    f"largest pivot force {f:.3g} <= frtol {self.frtol:g} x the starting path's {state.force0:.3g}"
+                )
         if self.etol is not None and len(state.recent_max) > self.patience:
             trace = host_scalars(state.recent_max)
             change = float(trace.max() - trace.min())
             if change < self.etol:
-                return Status.CONVERGED, f"saddle energy changed {change:.3g} < etol {self.etol:g} over {self.patience} steps"
+                return (
+                    Status.CONVERGED,
+                    f"saddle energy changed {change:.3g} < etol {self.etol:g} over {self.patience} steps",
+                )
         return None
 
-    def confirm(self, state: BandState, potential: Potential,
-                outcome: tuple[Status, str]) -> tuple[BandState, tuple[Status, str] | None]:
+    def confirm(
+        self, state: BandState, potential: Potential, outcome: tuple[Status, str]
+    ) -> tuple[BandState, tuple[Status, str] | None]:
         """A climbing band converges only with the climber at the top of its path;
         otherwise a pivot goes where the path is highest and the run continues."""
         # A mini-batch loss draws new batches for the check: its noise is no bump.
@@ -254,8 +276,12 @@ class ElasticBand(PathOptimizer):
         k = self.check_per_segment
         dense = geometry.dense_points(state.path.pivots, k)
         dense_e = potential.energy(dense)
-        state = replace(state, nfev=state.nfev + int(dense.shape[0]), checks=state.checks + int(dense.shape[0]),
-                        dense=(k, to_numpy(dense_e)))
+        state = replace(
+            state,
+            nfev=state.nfev + int(dense.shape[0]),
+            checks=state.checks + int(dense.shape[0]),
+            dense=(k, to_numpy(dense_e)),
+        )
         check, repaired = self.retarget(state, dense, dense_e, k, potential)
         if check.ok:
             return state, outcome
@@ -264,8 +290,9 @@ class ElasticBand(PathOptimizer):
             return state, (Status.SADDLE_NOT_AT_TOP, f"{check.message()}; {why}")
         return repaired, None
 
-    def retarget(self, state: BandState, dense: Any, dense_energies: Any, per_segment: int,
-                 potential: Potential) -> tuple[ClimberCheck, BandState | None]:
+    def retarget(
+        self, state: BandState, dense: Any, dense_energies: Any, per_segment: int, potential: Potential
+    ) -> tuple[ClimberCheck, BandState | None]:
         """The climber checked against the energies `dense_energies` at the points
         `dense` between the pivots (`per_segment` a segment), and, when a point is
         higher and a repair is left, a fresh band (stepper restarted, counters kept)
@@ -286,10 +313,22 @@ class ElasticBand(PathOptimizer):
         energies, g = evaluate_pivots(xp, potential, pivots, known)
         nfev = state.nfev + int(pivots.shape[0]) - (0 if known is None else 2)
         counts = counted(state.evaluations, slice(None) if known is None else slice(1, -1))
-        new = replace(state, path=Path(pivots, energies), gradients=g, evaluations=counts,
-                      forces=self._forces(pivots, energies, g, True, state.spring),
-                      stepper_state=self.stepper.init(pivots[1:-1]), nfev=nfev, climbing=True,
-                      recent_max=(), faults=0, fault=None, verified=None, repairs=state.repairs + 1, dense=None)
+        new = replace(
+            state,
+            path=Path(pivots, energies),
+            gradients=g,
+            evaluations=counts,
+            forces=self._forces(pivots, energies, g, True, state.spring),
+            stepper_state=self.stepper.init(pivots[1:-1]),
+            nfev=nfev,
+            climbing=True,
+            recent_max=(),
+            faults=0,
+            fault=None,
+            verified=None,
+            repairs=state.repairs + 1,
+            dense=None,
+        )
         return self._track(new)
 
     def snapshot(self, state: BandState) -> tuple[dict[str, Any], dict[str, Any]] | None:

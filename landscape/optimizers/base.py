@@ -5,14 +5,15 @@ the state by one iteration, `terminate` says whether (and why) to stop, and
 `confirm` may check (and repair) a stop before the driver accepts it.  The driver
 (`landscape.optimizers.driver.optimize`) owns the loop, budget, callbacks, progress and storage.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from typing import Any
 
 from landscape.paths.path import Path
-from landscape.potentials.potential import Potential
 from landscape.paths.result import CycleRecord, Status
+from landscape.potentials.potential import Potential
 
 __all__ = ["PathOptimizer", "OptimizerState"]
 
@@ -54,8 +55,9 @@ class PathOptimizer(ABC):
     def terminate(self, state: OptimizerState) -> tuple[Status, str] | None:
         """(status, message) when the method itself is done, else None."""
 
-    def confirm(self, state: OptimizerState, potential: Potential,
-                outcome: tuple[Status, str]) -> tuple[OptimizerState, tuple[Status, str] | None]:
+    def confirm(
+        self, state: OptimizerState, potential: Potential, outcome: tuple[Status, str]
+    ) -> tuple[OptimizerState, tuple[Status, str] | None]:
         """Check a stop that `terminate` reported, with the potential at hand.
 
         Returns the state and the outcome to end with, or a repaired state and None to

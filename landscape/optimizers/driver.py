@@ -4,6 +4,7 @@ Every optimizer is run by `optimize`; nothing else loops.  Host syncs happen onl
 every `check_every` steps (convergence tests, progress), so a GPU path can run
 many steps without leaving the device.
 """
+
 from __future__ import annotations
 
 import time
@@ -13,16 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from landscape.foundations.arrays import host_scalars
-from landscape.paths.budget import Budget
-from landscape.paths.climber import climber_energy
+from landscape.foundations.arrays import host_scalars, to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.base import OptimizerState, PathOptimizer
+from landscape.paths.budget import Budget
+from landscape.paths.climber import climber_energy
 from landscape.paths.path import Path, Profile, dense_fractions, merge_profile
-from landscape.foundations.arrays import to_numpy
-from landscape.potentials.potential import Potential, add_samples, samples_since
 from landscape.paths.result import CycleRecord, Result, Status
 from landscape.paths.sanity import bounds_problem, rise_problem
+from landscape.potentials.potential import Potential, add_samples, samples_since
 
 __all__ = ["optimize", "StepCallback", "CycleCallback"]
 
@@ -30,8 +30,6 @@ __all__ = ["optimize", "StepCallback", "CycleCallback"]
 StepCallback = Callable[[OptimizerState], "bool | None"]
 #: Called once for every completed AutoNEB cycle (e.g. to commit it to a store).
 CycleCallback = Callable[[CycleRecord], None]
-
-
 
 
 def _progress_bar(enabled: bool, total: int | None) -> Any:
@@ -118,21 +116,43 @@ def optimize(
     # An interrupted run computes nothing more (a second Ctrl-C would land in it).
     profile, extra = (None, 0) if status is Status.INTERRUPTED else _final_profile(state, potential, per_segment)
     climbing = bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False))
-    result = Result(path=final, status=status, message=message, nit=state.nit, nfev=state.nfev + extra,
-                    profile=profile, climbing=climbing, history=host_scalars(history), cycles=state.cycles,
-                    config=optimizer.to_config(), state=state, samples=samples_since(potential, origin))
+    result = Result(
+        path=final,
+        status=status,
+        message=message,
+        nit=state.nit,
+        nfev=state.nfev + extra,
+        profile=profile,
+        climbing=climbing,
+        history=host_scalars(history),
+        cycles=state.cycles,
+        config=optimizer.to_config(),
+        state=state,
+        samples=samples_since(potential, origin),
+    )
     # No run ends in success with its climber below the top of its own path (a
     # mini-batch loss is left alone: its profile mixes batches).
     if climbing and result.success and not result.climber_at_top and not potential.stochastic:
-        result = replace(result, status=Status.SADDLE_NOT_AT_TOP, message=(
-            f"{message}, but the climbing image (E={climber_energy(final.energies):.8g}) is below its path's top "
-            f"(E={result.upper_bound:.8g}); saddle_energy is the path's upper bound"))
+        result = replace(
+            result,
+            status=Status.SADDLE_NOT_AT_TOP,
+            message=(
+                f"{message}, but the climbing image (E={climber_energy(final.energies):.8g}) is below its path's top "
+                f"(E={result.upper_bound:.8g}); saddle_energy is the path's upper bound"
+            ),
+        )
     return _check_sane(result, potential, path if start is None else start, per_segment)
 
 
 #: Statuses that say nothing against the band itself: a sanity test may overrule them.
-_JUDGED = (Status.CONVERGED, Status.SCHEDULE_DONE, Status.MAX_STEPS, Status.MAX_EVALUATIONS, Status.MAX_SECONDS,
-           Status.SADDLE_NOT_AT_TOP)
+_JUDGED = (
+    Status.CONVERGED,
+    Status.SCHEDULE_DONE,
+    Status.MAX_STEPS,
+    Status.MAX_EVALUATIONS,
+    Status.MAX_SECONDS,
+    Status.SADDLE_NOT_AT_TOP,
+)
 
 
 def _check_sane(result: Result, potential: Potential, start: Path, per_segment: int) -> Result:
@@ -149,15 +169,21 @@ def _check_sane(result: Result, potential: Potential, start: Path, per_segment: 
     mark = potential.cost()
     why, spent = rise_problem(result.upper_bound, start, energies, potential, per_segment)
     why = why or bounds_problem(result.saddle, start, potential)
-    result = replace(result, nfev=result.nfev + spent,
-                     samples=add_samples(result.samples, samples_since(potential, mark)))
+    result = replace(
+        result, nfev=result.nfev + spent, samples=add_samples(result.samples, samples_since(potential, mark))
+    )
     if why is None:
         return result
     return replace(result, status=Status.DIVERGED, message=f"{result.message}; but {why}")
 
 
-def _report_cycles(state: OptimizerState, seen: int, on_cycle: Sequence[CycleCallback], potential: Potential,
-                   origin: dict[str, int] | None) -> tuple[OptimizerState, int]:
+def _report_cycles(
+    state: OptimizerState,
+    seen: int,
+    on_cycle: Sequence[CycleCallback],
+    potential: Potential,
+    origin: dict[str, int] | None,
+) -> tuple[OptimizerState, int]:
     """Stamp new cycle records with the samples spent so far, then report them."""
     cycles = state.cycles
     if len(cycles) > seen and origin is not None:

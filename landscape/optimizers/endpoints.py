@@ -16,6 +16,7 @@ gradient between two of them), and catches points that are not minima at all.
 Stochastic potentials (mini-batch losses) are reported as not checked: a gradient
 from one batch says nothing about the loss's minimum.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -23,11 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from landscape.foundations.arrays import namespace
+from landscape.foundations.arrays import namespace, to_numpy
 from landscape.foundations.errors import LandscapeError
-from landscape.foundations.arrays import to_numpy
-from landscape.potentials.potential import Potential
 from landscape.optimizers.steppers import FIRE
+from landscape.potentials.potential import Potential
 
 __all__ = ["GTOL", "EndCheck", "check_and_relax"]
 
@@ -66,7 +66,9 @@ def _norms(potential: Potential, points: Any) -> tuple[np.ndarray, np.ndarray]:
     energies, gradients = potential.energy_and_gradient(points)
     e, g = np.asarray(to_numpy(energies), dtype=float), np.asarray(to_numpy(gradients), dtype=float)
     if not (np.all(np.isfinite(e)) and np.all(np.isfinite(g))):
-        raise LandscapeError("the energy or gradient at an endpoint or the middle of the straight line is NaN or infinite")
+        raise LandscapeError(
+            "the energy or gradient at an endpoint or the middle of the straight line is NaN or infinite"
+        )
     return e, np.linalg.norm(g.reshape(len(e), -1), axis=1)
 
 
@@ -81,17 +83,22 @@ def _relax(potential: Potential, x: Any, tol: float, label: str) -> tuple[Any, i
         _, g = potential.energy_and_gradient(point)
         norm = float(np.linalg.norm(to_numpy(g)))
         if not np.isfinite(norm):
-            raise LandscapeError(f"relaxing the {label} point reached a NaN or infinite gradient; "
-                                 "pass --no-relax-ends to keep the points as given")
+            raise LandscapeError(
+                f"relaxing the {label} point reached a NaN or infinite gradient; "
+                "pass --no-relax-ends to keep the points as given"
+            )
         if norm <= tol:
             return point[0], step, norm
         point, state = stepper.update(point, -g, state)
-    raise LandscapeError(f"the {label} point is not a minimum (gradient norm {norm:.3g} after {MAX_RELAX_STEPS} "
-                         f"relaxation steps, tolerance {tol:.3g}); give a minimum, or pass --no-relax-ends")
+    raise LandscapeError(
+        f"the {label} point is not a minimum (gradient norm {norm:.3g} after {MAX_RELAX_STEPS} "
+        f"relaxation steps, tolerance {tol:.3g}); give a minimum, or pass --no-relax-ends"
+    )
 
 
-def check_and_relax(potential: Potential, start: Any, end: Any, *, relax: bool = True
-                    ) -> tuple[Any, Any, tuple[EndCheck, EndCheck]]:
+def check_and_relax(
+    potential: Potential, start: Any, end: Any, *, relax: bool = True
+) -> tuple[Any, Any, tuple[EndCheck, EndCheck]]:
     """(start, end, checks): the ends to use (relaxed when they are not minima and
     `relax`), and what was measured at each."""
     if potential.stochastic:
@@ -114,6 +121,8 @@ def check_and_relax(potential: Potential, start: Any, end: Any, *, relax: bool =
         checks.append(check)
     given = float(np.linalg.norm(to_numpy(end) - to_numpy(start)))
     if float(np.linalg.norm(to_numpy(ends[1]) - to_numpy(ends[0]))) <= 1e-3 * given:
-        raise LandscapeError("start and end relax into the same minimum; there is no path between them "
-                             "(pass --no-relax-ends to keep the points as given)")
+        raise LandscapeError(
+            "start and end relax into the same minimum; there is no path between them "
+            "(pass --no-relax-ends to keep the points as given)"
+        )
     return ends[0], ends[1], (checks[0], checks[1])

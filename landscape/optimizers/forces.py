@@ -1,19 +1,29 @@
 """The band's forces: the NEB or string force on each interior pivot, the automatic
 spring, the round-off floor below which a force is no direction, and the climber's index."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from landscape.paths import geometry
 from landscape.foundations.arrays import device as _device
 from landscape.foundations.arrays import namespace as array_namespace
 from landscape.foundations.arrays import to_numpy
+from landscape.paths import geometry
 from landscape.potentials.potential import Potential
 
-__all__ = ["AUTO_SPRING_SCALE", "FORCE_FLOOR_RTOL", "band_forces", "auto_spring", "force_floor", "largest_force",
-           "evaluate_pivots", "climber_index", "climber_mask"]
+__all__ = [
+    "AUTO_SPRING_SCALE",
+    "FORCE_FLOOR_RTOL",
+    "band_forces",
+    "auto_spring",
+    "force_floor",
+    "largest_force",
+    "evaluate_pivots",
+    "climber_index",
+    "climber_mask",
+]
 
 #: The automatic spring is this many times the number of segments times the measured
 #: stiffness (bench/bench_defaults.py: best on the analytic surfaces at 5-33 pivots).
@@ -22,8 +32,6 @@ AUTO_SPRING_SCALE = 1 / 40
 #: A force this small against the starting path's energy range over its pivot spacing
 #: is round-off, not a direction to move in (`force_floor`).
 FORCE_FLOOR_RTOL = 1e-10
-
-
 
 
 def band_forces(pivots: Any, energies: Any, gradients: Any, spring: Any, climbing: bool) -> Any:
@@ -51,8 +59,8 @@ def auto_spring(pivots: Any, energies: Any, gradients: Any) -> float:
     Why: the springs' slowest mode (stiffness ~ k / segments^2) sets how many steps a band
     needs once the perpendicular forces are relaxed, and the potential's stiffness sets
     the largest stable step.  A fixed k = 1 is too soft on Mueller-Brown (curvatures in
-    the thousands: 3,243 evaluations instead of 450 at 9 pivots, bench/bench_defaults.py) and its best value grows with the
-    number of pivots.  Scale-free: energies x a gives a k x a; coordinates x b, k / b^2.
+    the thousands: 3,243 evaluations instead of 450 at 9 pivots, bench/bench_defaults.py) and its best value
+    grows with the number of pivots.  Scale-free: energies x a gives a k x a; coordinates x b, k / b^2.
     One host sync, once per band."""
     stiffness = float(to_numpy(geometry.secant_stiffness(pivots, energies, gradients)))
     if not (np.isfinite(stiffness) and stiffness > 0):

@@ -9,6 +9,7 @@ pivots, tangents and springs after each step, so a neighbour's step that raises 
 pivot's force above the threshold releases it at once, and convergence is judged on
 these exact forces.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,8 +34,9 @@ def held_pivots(forces: Any, limit: float, fraction: float) -> np.ndarray | None
     return ~held
 
 
-def evaluate_rows(xp: Any, potential: Potential, pivots: Any, energies: Any, gradients: Any,
-                  rows: list[int]) -> tuple[Any, Any]:
+def evaluate_rows(
+    xp: Any, potential: Potential, pivots: Any, energies: Any, gradients: Any, rows: list[int]
+) -> tuple[Any, Any]:
     """`energies` (N+2,) and interior `gradients` (N, dim) with the interior pivots
     `rows` (interior numbering) evaluated again, in one batch; the others kept."""
     at = [r + 1 for r in rows]

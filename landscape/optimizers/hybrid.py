@@ -4,6 +4,7 @@ A composed stepper: both rules' states live side by side in one flat state (keys
 "1.*" and "2.*", as a band's snapshot stores them), and a 0-d phase says which rule
 moves the band, so the step stays branch-free and a GPU path never syncs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -56,8 +57,13 @@ class Hybrid(Stepper):
 
     def init(self, x: Any) -> Any:
         scalar = _scalar(array_namespace(x), x)
-        return {**_prefixed("1.", self.first.init(x)), **_prefixed("2.", self.then.init(x)),
-                "phase": scalar, "cuts": scalar, "f0": scalar - 1}
+        return {
+            **_prefixed("1.", self.first.init(x)),
+            **_prefixed("2.", self.then.init(x)),
+            "phase": scalar,
+            "cuts": scalar,
+            "f0": scalar - 1,
+        }
 
     def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
         xp = array_namespace(x)
@@ -72,10 +78,16 @@ class Hybrid(Stepper):
         rest = self.first.init(x)
         s1 = {k: xp.where(on, rest[k], v) for k, v in s1.items()}  # FIRE 2.0 waits at rest while L-BFGS runs
         s2 = {k: xp.where(on, v, lbfgs[k]) for k, v in s2.items()}  # L-BFGS waits with an empty memory
-        phase = xp.where((phase == 0) & (f_norm <= self.near * f0), one,
-                         xp.where(on & (cuts >= self.resets), 2 * one, phase))
-        return xp.where(on, x2, x1), {**_prefixed("1.", s1), **_prefixed("2.", s2), "phase": phase, "cuts": cuts,
-                                      "f0": f0}
+        phase = xp.where(
+            (phase == 0) & (f_norm <= self.near * f0), one, xp.where(on & (cuts >= self.resets), 2 * one, phase)
+        )
+        return xp.where(on, x2, x1), {
+            **_prefixed("1.", s1),
+            **_prefixed("2.", s2),
+            "phase": phase,
+            "cuts": cuts,
+            "f0": f0,
+        }
 
     def hold(self, state: Any, moving: Any) -> Any:
         return {**state, **_prefixed("1.", self.first.hold(_part(state, "1."), moving))}
@@ -88,8 +100,13 @@ class Hybrid(Stepper):
         return self.first.step_size
 
     def to_config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "first": self.first.to_config(), "then": self.then.to_config(),
-                "near": self.near, "resets": self.resets}
+        return {
+            "kind": self.kind,
+            "first": self.first.to_config(),
+            "then": self.then.to_config(),
+            "near": self.near,
+            "resets": self.resets,
+        }
 
 
 def _prefixed(prefix: str, state: Any) -> dict[str, Any]:  # a part's state, flat (as snapshots store it)
@@ -97,4 +114,4 @@ def _prefixed(prefix: str, state: Any) -> dict[str, Any]:  # a part's state, fla
 
 
 def _part(state: Any, prefix: str) -> dict[str, Any]:
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}

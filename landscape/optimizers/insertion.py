@@ -1,5 +1,6 @@
 """Pivot insertion at evaluated points between pivots (AutoNEB's rule and the
 climbing-image repair share it)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,14 +8,15 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.arrays import namespace as array_namespace
-from landscape.paths.path import Path
 from landscape.foundations.arrays import to_numpy
+from landscape.paths.path import Path
 
 __all__ = ["insert_pivots", "insert_at_segment"]
 
 
-def insert_pivots(path: Path, dense: Any, dense_energies: Any, residuals: np.ndarray, per_segment: int,
-                  threshold: float, limit: int) -> tuple[Path, np.ndarray]:
+def insert_pivots(
+    path: Path, dense: Any, dense_energies: Any, residuals: np.ndarray, per_segment: int, threshold: float, limit: int
+) -> tuple[Path, np.ndarray]:
     """The path with up to `limit` pivots inserted, and the segment indices chosen.
 
     A segment qualifies when its residual exceeds `threshold`; the largest residuals

@@ -3,6 +3,7 @@
 Named presets ship with the library (`paper` is Draxler et al.'s 14-cycle schedule);
 a JSON file with the same fields defines a custom one.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from typing import Any
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import readable_file
-from landscape.optimizers.steppers import FIRE, SGD, Stepper, stepper_from_config
 from landscape.foundations.values import check_flag, check_number
+from landscape.optimizers.steppers import FIRE, SGD, Stepper, stepper_from_config
 
 __all__ = ["Cycle", "Schedule", "PRESETS", "get_schedule", "load_schedule", "with_climbing", "levelled"]
 
@@ -31,8 +32,9 @@ class Cycle:
     climb: bool = False
 
     def __post_init__(self) -> None:
-        check_number("a cycle's steps", self.steps, lambda n: 1 <= n <= MAX_CYCLE_STEPS,
-                     f"1 to {MAX_CYCLE_STEPS}", integer=True)
+        check_number(
+            "a cycle's steps", self.steps, lambda n: 1 <= n <= MAX_CYCLE_STEPS, f"1 to {MAX_CYCLE_STEPS}", integer=True
+        )
         check_flag("a cycle's climb", self.climb)
         if not self.stepper.step_size > 0:
             raise LandscapeError(f"a cycle needs a positive learning rate, got {self.stepper.step_size}")
@@ -68,8 +70,13 @@ class Schedule:
             raise LandscapeError(f"schedule {self.name!r} has no cycles")
         check_number("per_segment", self.per_segment, lambda n: 1 <= n <= 1000, "from 1 to 1000", integer=True)
         check_number("threshold", self.threshold, lambda v: v >= 0, ">= 0")
-        check_number("level_window", self.level_window, lambda n: 0 <= n <= MAX_CYCLE_STEPS,
-                     f"0 (off) to {MAX_CYCLE_STEPS}", integer=True)
+        check_number(
+            "level_window",
+            self.level_window,
+            lambda n: 0 <= n <= MAX_CYCLE_STEPS,
+            f"0 (off) to {MAX_CYCLE_STEPS}",
+            integer=True,
+        )
         check_number("level_tol", self.level_tol, lambda v: 0 <= v < 1, "in [0, 1)")
 
     @property
@@ -79,8 +86,13 @@ class Schedule:
     def to_config(self) -> dict[str, Any]:
         # The levelling keys only when set: configs (and stored runs) without it stay as they were.
         level = {"level_window": self.level_window, "level_tol": self.level_tol} if self.level_window else {}
-        return {"name": self.name, "threshold": self.threshold, "per_segment": self.per_segment, **level,
-                "cycles": [c.to_config() for c in self.cycles]}
+        return {
+            "name": self.name,
+            "threshold": self.threshold,
+            "per_segment": self.per_segment,
+            **level,
+            "cycles": [c.to_config() for c in self.cycles],
+        }
 
     @classmethod
     def from_config(cls, config: Any, name: str = "custom") -> Schedule:

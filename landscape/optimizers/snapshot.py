@@ -6,6 +6,7 @@ a snapshot takes exactly the steps the uninterrupted run took.  A state in the m
 of a fault (a rejected step, or one not yet checked for faults) is not saved: the
 next clean step is.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from landscape.foundations.arrays import host_scalars
+from landscape.foundations.arrays import host_scalars, to_numpy
 from landscape.foundations.errors import DamagedCheckpoint
-from landscape.paths.path import Path
-from landscape.foundations.arrays import to_numpy
 from landscape.optimizers.base import OptimizerState
+from landscape.paths.path import Path
 from landscape.potentials.potential import Potential
 
 __all__ = ["BandState", "band_snapshot", "band_restore", "SNAPSHOT_ARRAYS", "SNAPSHOT_NUMBERS"]
@@ -27,6 +27,7 @@ _NUMBERS = ("nit", "nfev", "climbing", "ceiling", "step_scale", "faults", "force
 #: What every snapshot holds besides the stepper's own state (the store's integrity check reads them).
 SNAPSHOT_ARRAYS = ("pivots", "energies", *_ARRAYS, "recent_max")
 SNAPSHOT_NUMBERS = _NUMBERS
+
 
 @dataclass(frozen=True, eq=False)
 class BandState(OptimizerState):
@@ -66,9 +67,12 @@ def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | 
     """(arrays, attributes) of a clean band state; None for a state mid-fault."""
     if state.verified is not None or state.faults:
         return None
-    arrays = {"pivots": to_numpy(state.path.pivots), "energies": to_numpy(state.path.energies),
-              **{k: to_numpy(getattr(state, k)) for k in _ARRAYS},
-              "recent_max": host_scalars(state.recent_max)}
+    arrays = {
+        "pivots": to_numpy(state.path.pivots),
+        "energies": to_numpy(state.path.energies),
+        **{k: to_numpy(getattr(state, k)) for k in _ARRAYS},
+        "recent_max": host_scalars(state.recent_max),
+    }
     attrs: dict[str, Any] = {k: getattr(state, k) for k in _NUMBERS + ("spring", "force_floor")}
     attrs["stepper_numbers"] = {}
     for key, value in state.stepper_state.items():  # arrays, or plain numbers (Adam's t)
@@ -89,7 +93,7 @@ def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str,
     """The `BandState` that `band_snapshot` saved, on the potential's arrays."""
     try:
         on = potential.asarray
-        stepper = {k[len("stepper."):]: on(v) for k, v in arrays.items() if k.startswith("stepper.")}
+        stepper = {k[len("stepper.") :]: on(v) for k, v in arrays.items() if k.startswith("stepper.")}
         stepper.update(attrs.get("stepper_numbers", {}))
         dense = (int(attrs["dense_per_segment"]), np.asarray(arrays["dense"])) if "dense" in arrays else None
         numbers = {k: type(getattr(BandState, k))(attrs[k]) for k in _NUMBERS}  # int, bool or float
@@ -99,10 +103,15 @@ def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str,
         # Snapshots from before the per-pivot counts hold none: the counts stay unknown.
         counts = np.asarray(arrays["evaluations"], dtype=np.int64) if "evaluations" in arrays else None
         numbers["checks"] = int(attrs.get("checks", 0))
-        state = BandState(path=Path(on(arrays["pivots"]), on(arrays["energies"])),
-                          **{k: on(arrays[k]) for k in _ARRAYS}, stepper_state=stepper,
-                          recent_max=tuple(on(np.asarray(v)) for v in arrays["recent_max"]), dense=dense,
-                          evaluations=counts, **numbers)
+        state = BandState(
+            path=Path(on(arrays["pivots"]), on(arrays["energies"])),
+            **{k: on(arrays[k]) for k in _ARRAYS},
+            stepper_state=stepper,
+            recent_max=tuple(on(np.asarray(v)) for v in arrays["recent_max"]),
+            dense=dense,
+            evaluations=counts,
+            **numbers,
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise DamagedCheckpoint(f"it does not describe a band state ({type(exc).__name__}: {exc})") from None
     if not optimizer.climb and state.climbing:

@@ -3,6 +3,7 @@ step (step, evaluations, highest pivot energy, largest pivot force, climbing, Au
 cycle), appended to a text file, so a long run can be followed with `tail -f` and
 plotted afterwards.  A continued run appends below a `#` line that says so.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from landscape.foundations.errors import LandscapeError
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
 
 __all__ = ["StepLog", "COLUMNS"]
 
@@ -54,11 +55,14 @@ class StepLog:
         f = np.asarray(to_numpy(forces), dtype=float) if forces is not None else np.zeros((0, 0))
         largest = float(np.max(np.linalg.norm(f.reshape(len(f), -1), axis=1))) if f.size else float("nan")
         cycle = getattr(state, "cycle", "")
-        self._file.write(f"{state.nit}\t{state.nfev}\t{float(to_numpy(state.max_energy)):.10g}\t{largest:.6g}\t"
-                         f"{int(bool(getattr(band, 'climbing', False)))}\t{cycle}\n")
+        self._file.write(
+            f"{state.nit}\t{state.nfev}\t{float(to_numpy(state.max_energy)):.10g}\t{largest:.6g}\t"
+            f"{int(bool(getattr(band, 'climbing', False)))}\t{cycle}\n"
+        )
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None

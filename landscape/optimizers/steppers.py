@@ -5,6 +5,7 @@ takes the current coordinates and the *force* (the descent direction, minus the
 gradient of whatever is minimised) and returns new coordinates and state.  All maths
 stays in the arrays' own namespace, branch-free, so a GPU path never syncs.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -102,7 +103,7 @@ class Stepper(ABC):
 
     @property
     def step_size(self) -> float:
-        return float(getattr(self, "lr"))
+        return float(self.lr)
 
     def to_config(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}  # type: ignore[call-overload]
@@ -190,7 +191,9 @@ class FIRE(Stepper):
         uphill = xp.sum(force * v) <= 0
         grow = (~uphill) & (n > self.n_min)
         v = xp.where(uphill, xp.zeros_like(v), mixed)
-        dt = xp.where(uphill, dt * self.f_dec, xp.where(grow, xp.minimum(dt * self.f_inc, xp.ones_like(dt) * self.dt_max), dt))
+        dt = xp.where(
+            uphill, dt * self.f_dec, xp.where(grow, xp.minimum(dt * self.f_inc, xp.ones_like(dt) * self.dt_max), dt)
+        )
         a = xp.where(uphill, xp.ones_like(a) * self.a_start, xp.where(grow, a * self.f_a, a))
         n = xp.where(uphill, xp.zeros_like(n), n + 1)
         v = v + dt * force
@@ -239,8 +242,11 @@ class FIRE2(Stepper):
         uphill = xp.sum(force * v) <= 0
         grow = (~uphill) & (n + 1 > self.n_delay)
         shrink = uphill & (i >= self.n_delay)  # no shrinking in the first steps
-        dt = xp.where(grow, xp.minimum(dt * self.f_inc, one * self.dt_max),
-                      xp.where(shrink, xp.maximum(dt * self.f_dec, one * self.dt_min), dt))
+        dt = xp.where(
+            grow,
+            xp.minimum(dt * self.f_inc, one * self.dt_max),
+            xp.where(shrink, xp.maximum(dt * self.f_dec, one * self.dt_min), dt),
+        )
         a = xp.where(grow, a * self.f_a, xp.where(uphill, one * self.a_start, a))
         n = xp.where(uphill, xp.zeros_like(n), n + 1)
         x = xp.where(uphill, x - 0.5 * dt * v, x)  # back over part of the overshoot
@@ -282,9 +288,15 @@ class LBFGS(Stepper):
         xp = array_namespace(x)
         zeros = xp.zeros((self.memory,) + tuple(x.shape), dtype=x.dtype, device=getattr(x, "device", None))
         scalar = _scalar(xp, x)
-        return {"s": zeros, "y": xp.zeros_like(zeros), "rho": xp.zeros((self.memory,), dtype=x.dtype,
-                device=getattr(x, "device", None)), "x": xp.zeros_like(x), "f": xp.zeros_like(x), "k": scalar,
-                "r": scalar + self.max_step}
+        return {
+            "s": zeros,
+            "y": xp.zeros_like(zeros),
+            "rho": xp.zeros((self.memory,), dtype=x.dtype, device=getattr(x, "device", None)),
+            "x": xp.zeros_like(x),
+            "f": xp.zeros_like(x),
+            "k": scalar,
+            "r": scalar + self.max_step,
+        }
 
     def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
         xp = array_namespace(x)
@@ -318,8 +330,9 @@ class LBFGS(Stepper):
             alphas.append(alpha)
         last = self.memory - 1
         yy = xp.sum(y[last] * y[last])
-        gamma = xp.where(rho[last] > 0, 1.0 / xp.where(rho[last] > 0, rho[last] * yy, xp.ones_like(yy)),
-                         xp.ones_like(yy) * self.lr)
+        gamma = xp.where(
+            rho[last] > 0, 1.0 / xp.where(rho[last] > 0, rho[last] * yy, xp.ones_like(yy)), xp.ones_like(yy) * self.lr
+        )
         r = gamma * q
         for j, alpha in zip(range(self.memory), reversed(alphas)):
             beta = rho[j] * xp.sum(y[j] * r)

@@ -6,6 +6,7 @@ to `exceeded`; a limit on a counter that is not passed never stops anything.  Th
 status of a spent budget names what was spent (`Status.MAX_STEPS`, `MAX_RUNS`,
 `MAX_EVALUATIONS`, `MAX_SECONDS`), in the vocabulary of every result.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,11 +37,20 @@ class Budget:
         if self.max_seconds is not None and not self.max_seconds >= 0:
             raise LandscapeError(f"max_seconds must be >= 0, got {self.max_seconds!r}")
 
-    def exceeded(self, *, steps: int | None = None, runs: int | None = None, evaluations: int | None = None,
-                 seconds: float | None = None) -> tuple[Status, str] | None:
+    def exceeded(
+        self,
+        *,
+        steps: int | None = None,
+        runs: int | None = None,
+        evaluations: int | None = None,
+        seconds: float | None = None,
+    ) -> tuple[Status, str] | None:
         """(status, message) of the first limit the given counters reach, else None."""
-        limits = ((steps, self.max_steps, Status.MAX_STEPS, "step"), (runs, self.max_runs, Status.MAX_RUNS, "run"),
-                  (evaluations, self.max_evaluations, Status.MAX_EVALUATIONS, "evaluation"))
+        limits = (
+            (steps, self.max_steps, Status.MAX_STEPS, "step"),
+            (runs, self.max_runs, Status.MAX_RUNS, "run"),
+            (evaluations, self.max_evaluations, Status.MAX_EVALUATIONS, "evaluation"),
+        )
         for spent, limit, status, what in limits:
             if spent is not None and limit is not None and spent >= limit:
                 return status, f"{what} budget of {limit} spent"

@@ -12,6 +12,7 @@ must lie within `climber_tolerance` of the highest energy seen on its path (pivo
 and points between them), and where it does not, `ClimberCheck.segment` says where
 the path's maximum is, for a repair to insert a pivot there.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,10 +64,15 @@ class ClimberCheck:
         return self.top - self.climber <= self.tolerance
 
     def message(self) -> str:
-        where = ("an end of the path" if self.segment is None
-                 else f"a point between pivots {self.segment} and {self.segment + 1}")
-        return (f"the climbing image (E={self.climber:.8g}) is not the top of its path: {where} reaches "
-                f"E={self.top:.8g} ({self.top - self.climber:.3g} higher, tolerance {self.tolerance:.3g})")
+        where = (
+            "an end of the path"
+            if self.segment is None
+            else f"a point between pivots {self.segment} and {self.segment + 1}"
+        )
+        return (
+            f"the climbing image (E={self.climber:.8g}) is not the top of its path: {where} reaches "
+            f"E={self.top:.8g} ({self.top - self.climber:.3g} higher, tolerance {self.tolerance:.3g})"
+        )
 
 
 def check_climber(pivot_energies: np.ndarray, dense_energies: np.ndarray, per_segment: int) -> ClimberCheck:

@@ -23,11 +23,12 @@ over [-1.5, 1.2] x [-0.2, 2.0] gives -40.665389 with 8 (the reference -40.6654) 
 Grid convention: `energies[i, j]` is the energy at (x[i], y[j]) (``indexing="ij"``).
 Non-finite energies are walls: such cells never join a sublevel set.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from landscape.potentials.potential import Potential
 __all__ = ["Grid", "ExactPath", "evaluate_grid", "grid_minimax", "pairwise_minimax"]
 
 Bounds = Sequence[Sequence[float]]
-GridShape = Union[int, Sequence[int]]
+GridShape = int | Sequence[int]
 
 _BATCH = 65536  # points per potential call: bounds memory, keeps calls vectorised
 
@@ -125,8 +126,10 @@ def _shape(grid: GridShape) -> tuple[int, int]:
         raise LandscapeError(f"grid must be an int or (nx, ny) with at least 2 points each, got {grid!r}")
     cells = shape[0] * shape[1]
     if cells > MAX_CELLS:
-        raise LandscapeError(f"a {shape[0]} x {shape[1]} grid has more than {MAX_CELLS:,} points (about "
-                             f"{human(cells * BYTES_PER_CELL)} of memory); 801 already resolves 2D saddles to 1e-3")
+        raise LandscapeError(
+            f"a {shape[0]} x {shape[1]} grid has more than {MAX_CELLS:,} points (about "
+            f"{human(cells * BYTES_PER_CELL)} of memory); 801 already resolves 2D saddles to 1e-3"
+        )
     require_memory(f"a {shape[0]} x {shape[1]} grid", cells * BYTES_PER_CELL, "use a smaller --grid")
     return shape  # type: ignore[return-value]
 
@@ -224,7 +227,9 @@ def _bottleneck_level(sub: _Sublevel, a: tuple[int, int], b: tuple[int, int]) ->
 
 
 # paths ------------------------------------------------------------------------------------------
-def _tree_path(energies: np.ndarray, mask: np.ndarray, a: tuple[int, int], b: tuple[int, int], connectivity: int) -> np.ndarray:
+def _tree_path(
+    energies: np.ndarray, mask: np.ndarray, a: tuple[int, int], b: tuple[int, int], connectivity: int
+) -> np.ndarray:
     """Cells (m, 2) of the a -> b path in a minimum spanning tree of the cells in `mask`.
 
     Weights are lexicographic (higher cell energy, then lower cell energy), as ranks,

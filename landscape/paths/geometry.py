@@ -4,6 +4,7 @@ Conventions: `pivots` is (N+2, dim) with both ends included; functions that act 
 interior pivots return (N, dim).  Nothing here copies to the host, so a torch path
 stays on its device.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -10,15 +10,15 @@ only the evaluation crosses over, without copies (CPU tensors and numpy arrays s
 memory).  Potentials on an accelerator keep their arrays there, so a GPU band never
 syncs.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from landscape.foundations.arrays import device
+from landscape.foundations.arrays import device, to_numpy
 from landscape.paths.path import Path
-from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential, PotentialWrapper
 
 __all__ = ["HostArrays", "on_host", "host_job"]

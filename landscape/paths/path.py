@@ -1,21 +1,20 @@
 """The path type: pivots with fixed ends, their energies, and what follows from them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
 from landscape.foundations.arrays import device as _device
 from landscape.foundations.arrays import namespace as array_namespace
 from landscape.foundations.arrays import to_numpy
-
-from landscape.paths import geometry
 from landscape.foundations.errors import LandscapeError
+from landscape.paths import geometry
 from landscape.potentials.potential import Potential
 
 __all__ = ["Path", "Profile", "dense_fractions", "merge_profile"]
-
-
 
 
 @dataclass(frozen=True)

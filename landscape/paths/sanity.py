@@ -16,14 +16,15 @@ Cheap by design: the starting path's pivot energies are the ones the optimizer's
 are evaluated only when the final top lies above every starting pivot, which a band
 that improved on its start never does.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from landscape.paths.path import Path
 from landscape.foundations.arrays import to_numpy
+from landscape.paths.path import Path
 from landscape.potentials.potential import Potential
 
 __all__ = ["RISE_RTOL", "rise_tolerance", "rise_problem", "bounds_problem"]
@@ -41,8 +42,9 @@ def rise_tolerance(start_energies: np.ndarray) -> float:
     return RISE_RTOL * max(top - float(min(e[0], e[-1])), 0.0) + 1e-10 * max(1.0, abs(top))
 
 
-def rise_problem(final_top: float, start: Path, start_energies: Any, potential: Potential,
-                 per_segment: int) -> tuple[str | None, int]:
+def rise_problem(
+    final_top: float, start: Path, start_energies: Any, potential: Potential, per_segment: int
+) -> tuple[str | None, int]:
     """(why the final top is above the starting path's, or None; evaluations spent).
 
     `start_energies` are the energies at `start`'s pivots.  Only when `final_top` is
@@ -62,8 +64,10 @@ def rise_problem(final_top: float, start: Path, start_energies: Any, potential: 
 
 
 def _rise_message(final_top: float, top: float, tol: float, what: str) -> str:
-    return (f"the band ran away: its highest point (E={final_top:.8g}) is above the starting path's highest "
-            f"{what} (E={top:.8g}, tolerance {tol:.3g}), so the starting path is the better answer")
+    return (
+        f"the band ran away: its highest point (E={final_top:.8g}) is above the starting path's highest "
+        f"{what} (E={top:.8g}, tolerance {tol:.3g}), so the starting path is the better answer"
+    )
 
 
 def bounds_problem(point: Any, start: Path, potential: Potential) -> str | None:
@@ -83,5 +87,7 @@ def bounds_problem(point: Any, start: Path, potential: Potential) -> str | None:
     if outside.size == 0:
         return None
     k = int(outside[0])
-    return (f"the band ran away: its highest point has coordinate {k} = {x[k]:.6g}, outside [{lo[k]:.6g}, "
-            f"{hi[k]:.6g}], {potential.name}'s declared bounds widened by their width and to hold the starting path")
+    return (
+        f"the band ran away: its highest point has coordinate {k} = {x[k]:.6g}, outside [{lo[k]:.6g}, "
+        f"{hi[k]:.6g}], {potential.name}'s declared bounds widened by their width and to hold the starting path"
+    )

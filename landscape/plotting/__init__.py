@@ -1,1 +1,3 @@
-"""Pictures: energy profiles and paths on a plane (figures), and disconnectivity graphs (dgraph); matplotlib loads only here."""
+"""Pictures: energy profiles and paths on a plane (figures), and disconnectivity graphs
+(dgraph); matplotlib loads only here.
+"""

@@ -16,18 +16,19 @@ from its energy to its join), ``"dgraph-joins"`` (verticals above joins, the roo
 (dashed connector of components no path connects, drawn above the top saddle) and
 ``"dgraph-levels"`` (the guide lines).
 """
+
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from landscape.foundations.errors import LandscapeError
-from landscape.analysis.graphs import SaddleMatrix
 from landscape.analysis.disconnectivity import disconnectivity_tree
+from landscape.analysis.graphs import SaddleMatrix
+from landscape.foundations.errors import LandscapeError
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -153,7 +154,7 @@ def plot_disconnectivity(
     ax: Axes | None = None,
     names: Sequence[str] | None = None,
     energy_range: tuple[float, float] | None = None,
-    levels: Union[int, Sequence[float], None] = None,
+    levels: int | Sequence[float] | None = None,
     order: Order = "energy",
     label_minima: bool = True,
     color: Any = "k",

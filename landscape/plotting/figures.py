@@ -3,6 +3,7 @@
 matplotlib is imported inside the functions (Agg backend), so `import landscape`
 stays light and plotting works on machines without a display.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.path import Path, Profile
-from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 
 __all__ = ["plot_profile", "plot_plane", "save_figure"]
@@ -122,7 +123,9 @@ def plot_plane(
     ax.set_ylabel("y")
     if paths:
         more = len(paths) - len(named)
-        ax.legend(fontsize="small", loc="lower left", title=f"highest {len(named)} of {len(paths)}" if more > 0 else None)
+        ax.legend(
+            fontsize="small", loc="lower left", title=f"highest {len(named)} of {len(paths)}" if more > 0 else None
+        )
     if title:
         ax.set_title(title)
     return ax

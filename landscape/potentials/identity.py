@@ -16,6 +16,7 @@ is not compared, nor is a digest one side lacks (a store that predates digests i
 continued by the file as it is now: refusing would strand every such store, and its
 content then is not known).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,17 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 
-__all__ = ["same_points", "record", "identity", "differences", "shown", "require_same", "spec_of", "rebuild", "points_digest"]
+__all__ = [
+    "same_points",
+    "record",
+    "identity",
+    "differences",
+    "shown",
+    "require_same",
+    "spec_of",
+    "rebuild",
+    "points_digest",
+]
 
 
 def same_points(a: Any, b: Any) -> bool:
@@ -140,8 +151,10 @@ def require_same(stored: Mapping[str, Any], current: Mapping[str, Any], filename
             new["plugin"].pop("sha256", None)
     diff = differences(old, new)
     if diff:
-        raise LandscapeError(f"{filename} holds results of another potential{_edited(diff, current)} "
-                             f"(differs in {shown(diff)}); choose another --out or pass --force")
+        raise LandscapeError(
+            f"{filename} holds results of another potential{_edited(diff, current)} "
+            f"(differs in {shown(diff)}); choose another --out or pass --force"
+        )
 
 
 def shown(keys: list[str], limit: int = 5) -> str:
@@ -180,8 +193,10 @@ def rebuild(description: Mapping[str, Any]) -> Any:
     stored, now = _digest(description), _digest(record(potential))
     if stored and now and stored != now:  # its results belong to the code as it was
         source = description["plugin"].get("source") or name
-        raise LandscapeError(f"cannot rebuild the store's potential {name!r}: {source} changed since the store "
-                             "was written; compute the results again (--force) with the code as it is now")
+        raise LandscapeError(
+            f"cannot rebuild the store's potential {name!r}: {source} changed since the store "
+            "was written; compute the results again (--force) with the code as it is now"
+        )
     return potential
 
 

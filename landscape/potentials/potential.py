@@ -7,6 +7,7 @@ its own device for network potentials), so path maths on an accelerator never le
 it (on CPU tensors `connect` steps on numpy views instead: landscape.paths.host).
 Counting, caching, chunking and gradient checks are wrappers, not built-ins.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -121,7 +122,7 @@ class Potential(ABC):
         function calls this hook).  Network potentials give autograd products."""
         return None
 
-    def restart_stream(self) -> None:
+    def restart_stream(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Restart a stochastic potential's seeded sample stream.  Every pair an
         exploration runs starts here, so a path depends on nothing that ran before it in
         the same process: not on the executor, the worker, nor a restart in between.
@@ -328,6 +329,7 @@ def gradient_error(potential: Potential, x: Any, eps: float = 1e-6) -> float:
         fd[:, j] = (np.asarray(potential.energy(x + step)) - np.asarray(potential.energy(x - step))) / (2 * eps)
     scale = np.maximum(np.linalg.norm(g, axis=1), 1.0)
     return float(np.max(np.linalg.norm(g - fd, axis=1) / scale))
+
 
 def check_point(potential: Potential, point: Any, label: str) -> np.ndarray:
     """A point as a host float64 vector of the potential's dimension, finite; one-line errors."""

@@ -8,6 +8,7 @@ register exactly the way a third-party package does.
 `load_potential(spec, options)` accepts a plugin name, `package.module:ClassName`
 or `path/to/file.py:ClassName`.  Every failure is a one-line `LandscapeError`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -107,8 +108,9 @@ def import_target(target: str) -> Any:
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing in EXTRAS:  # an optional dependency, not a broken plugin: say how to get it
-            raise LandscapeError(f"{module_name} needs {missing}, which is not installed: "
-                                 f"pip install 'landscape[{EXTRAS[missing]}]'") from None
+            raise LandscapeError(
+                f"{module_name} needs {missing}, which is not installed: pip install 'landscape[{EXTRAS[missing]}]'"
+            ) from None
         raise LandscapeError(collapse(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}")) from exc
     except Exception as exc:  # noqa: BLE001 - plugin modules may fail in any way at import
         raise LandscapeError(collapse(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}")) from exc
@@ -197,7 +199,9 @@ def _from_entry_point(ep: EntryPoint) -> PotentialPlugin:
     if isinstance(obj, type) and issubclass(obj, Potential):
         doc = (inspect.getdoc(obj) or obj.__name__).splitlines()[0]
         return PotentialPlugin(ep.name, doc, ep.value, options=_class_options(obj))
-    return PotentialPlugin(ep.name, "(broken)", ep.value, broken=f"{ep.value} is neither a PotentialPlugin nor a Potential class")
+    return PotentialPlugin(
+        ep.name, "(broken)", ep.value, broken=f"{ep.value} is neither a PotentialPlugin nor a Potential class"
+    )
 
 
 def _class_options(cls: type) -> dict[str, OptionSpec]:
@@ -286,8 +290,13 @@ def load_potential(spec: str, options: Mapping[str, Any] | None = None) -> Poten
     return guard(_with_origin(potential, spec, {**_defaults(cls), **arguments}, kinds, source_digest))
 
 
-def _with_origin(potential: Potential, spec: str, values: Mapping[str, Any], kinds: Mapping[str, type],
-                 source: Mapping[str, Any] | None = None) -> Potential:
+def _with_origin(
+    potential: Potential,
+    spec: str,
+    values: Mapping[str, Any],
+    kinds: Mapping[str, type],
+    source: Mapping[str, Any] | None = None,
+) -> Potential:
     """Record on the potential how it was built: the spec and every option value,
     defaults included, so spelling a default out changes nothing; each option's declared
     type, so values are compared as that type (`landscape.potentials.identity`); and, for code

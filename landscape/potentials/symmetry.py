@@ -15,6 +15,7 @@ back to plain Euclidean geometry when a potential has no symmetry.
 Alignment is a best-effort minimisation over a discrete-and-continuous group: exact
 (distance 0) on true images of a point, an upper bound on the least distance otherwise.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -22,12 +23,20 @@ from typing import Any
 
 import numpy as np
 
-from landscape.foundations.errors import LandscapeError
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import check_point
 
-__all__ = ["Symmetry", "symmetry_of", "align", "distance", "distance_matrix", "images", "line_energies",
-           "compare_lines"]
+__all__ = [
+    "Symmetry",
+    "symmetry_of",
+    "align",
+    "distance",
+    "distance_matrix",
+    "images",
+    "line_energies",
+    "compare_lines",
+]
 
 
 class Symmetry(ABC):
@@ -57,8 +66,10 @@ def symmetry_of(potential: Any) -> Symmetry | None:
     """The potential's symmetry, or None (also for objects without the attribute)."""
     sym = getattr(potential, "symmetry", None)
     if sym is not None and not isinstance(sym, Symmetry):
-        raise LandscapeError(f"{getattr(potential, 'name', 'the potential')}.symmetry must be a "
-                             f"landscape.potentials.symmetry.Symmetry, got {type(sym).__name__}")
+        raise LandscapeError(
+            f"{getattr(potential, 'name', 'the potential')}.symmetry must be a "
+            f"landscape.potentials.symmetry.Symmetry, got {type(sym).__name__}"
+        )
     return sym
 
 
@@ -79,8 +90,9 @@ def _aligned(potential: Any, ref: np.ndarray, v: np.ndarray) -> np.ndarray:
         return v
     out = np.asarray(sym.align(ref, v), dtype=np.float64).reshape(-1)
     if out.shape != v.shape or not np.all(np.isfinite(out)):
-        raise LandscapeError(f"the symmetry of {potential.name} returned a point of shape {out.shape} "
-                             f"or non-finite values when aligning")
+        raise LandscapeError(
+            f"the symmetry of {potential.name} returned a point of shape {out.shape} or non-finite values when aligning"
+        )
     return out
 
 
@@ -124,8 +136,10 @@ def line_energies(potential: Any, a: Any, b: Any, points: int = 51, chunk: int =
     u, v = _point(potential, a, "first"), _point(potential, b, "second")
     t = np.linspace(0.0, 1.0, int(points))[:, None]
     line = (1 - t) * u + t * v
-    parts = [np.asarray(to_numpy(potential.energy(potential.asarray(line[k:k + chunk]))), dtype=np.float64)
-             for k in range(0, len(line), chunk)]
+    parts = [
+        np.asarray(to_numpy(potential.energy(potential.asarray(line[k : k + chunk]))), dtype=np.float64)
+        for k in range(0, len(line), chunk)
+    ]
     return np.concatenate(parts)
 
 
@@ -137,7 +151,11 @@ def compare_lines(potential: Any, a: Any, b: Any, points: int = 51) -> dict[str,
     u, v = _point(potential, a, "first"), _point(potential, b, "second")
     moved = _aligned(potential, u, v)
     plain, aligned = line_energies(potential, u, v, points), line_energies(potential, u, moved, points)
-    return {"distance": float(np.linalg.norm(v - u)), "aligned_distance": float(np.linalg.norm(moved - u)),
-            "line_barrier": float(plain.max() - max(plain[0], plain[-1])),
-            "aligned_line_barrier": float(aligned.max() - max(aligned[0], aligned[-1])),
-            "line_max": float(plain.max()), "aligned_line_max": float(aligned.max())}
+    return {
+        "distance": float(np.linalg.norm(v - u)),
+        "aligned_distance": float(np.linalg.norm(moved - u)),
+        "line_barrier": float(plain.max() - max(plain[0], plain[-1])),
+        "aligned_line_barrier": float(aligned.max() - max(aligned[0], aligned[-1])),
+        "line_max": float(plain.max()),
+        "aligned_line_max": float(aligned.max()),
+    }

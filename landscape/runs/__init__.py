@@ -3,6 +3,7 @@ runs backed by a store that resume after a crash (`stored`, with their `checkpoi
 what a store already there means for a run, `existing`), and executors that run many
 pairs (`executors`: local, process pool, Ray; the `tasks` they run and the `workers`
 side)."""
+
 from __future__ import annotations
 
 import importlib

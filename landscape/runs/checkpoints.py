@@ -6,6 +6,7 @@ the string method commit a snapshot of their whole state (`PathOptimizer.snapsho
 every `every` seconds and when interrupted.  Both keep the samples spent and the
 potential's own state (a sampler's position), so a resumed run counts on exactly.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,9 +33,18 @@ class Committer:
     `every` seconds of running, and once more when the run is interrupted.
     """
 
-    def __init__(self, filename: str, name: str, config: dict[str, Any], history: list[float], seen: int,
-                 optimizer: PathOptimizer, potential: Potential, every: float | None,
-                 origin: dict[str, int] | None = None):
+    def __init__(
+        self,
+        filename: str,
+        name: str,
+        config: dict[str, Any],
+        history: list[float],
+        seen: int,
+        optimizer: PathOptimizer,
+        potential: Potential,
+        every: float | None,
+        origin: dict[str, int] | None = None,
+    ):
         self.filename, self.name, self.config = filename, name, config
         self.origin = origin  # the cost() reading this run's samples count from
         # The samples the latest state cost: a commit after the run stores them, not
@@ -67,15 +77,20 @@ class Committer:
     def commit_cycles(self, state: AutoNEBState) -> None:
         with Store.write(self.filename) as store:
             for cycle in state.cycles[self.seen :]:
-                store.append_cycle(self.name, cycle, start=self.config["start_name"], end=self.config["end_name"],
-                                   config=self.config)
+                store.append_cycle(
+                    self.name, cycle, start=self.config["start_name"], end=self.config["end_name"], config=self.config
+                )
             # The path the next cycle starts from (its band's evaluations are counted again
             # when it is rebuilt), or, after the last cycle, the final path.
             done = state.cycle_start is None
             start = state.inner.path if done else state.cycle_start
             arrays = {"pivots": start.pivots, "energies": start.energies, "history": self.host_history()}
-            attrs = {"cycle": state.cycle, "nit": state.nit, "nfev": state.nfev - (0 if done else state.inner.nfev),
-                     "climbing": bool(state.inner.climbing)}
+            attrs = {
+                "cycle": state.cycle,
+                "nit": state.nit,
+                "nfev": state.nfev - (0 if done else state.inner.nfev),
+                "climbing": bool(state.inner.climbing),
+            }
             store.write_checkpoint(self.name, arrays, self._potential_state(attrs, state.cycle_start_potential_state))
         self.seen = len(state.cycles)
 
@@ -87,9 +102,17 @@ class Committer:
         arrays, attrs = snap
         attrs = self._potential_state({**attrs, "kind": "state"}, self.potential.checkpoint_state())
         with Store.write(self.filename) as store:
-            store.write_progress(self.name, {**arrays, "history": self.host_history()}, attrs, nit=state.nit,
-                                 nfev=state.nfev, climbing=bool(getattr(state, "climbing", False)),
-                                 start=self.config["start_name"], end=self.config["end_name"], config=self.config)
+            store.write_progress(
+                self.name,
+                {**arrays, "history": self.host_history()},
+                attrs,
+                nit=state.nit,
+                nfev=state.nfev,
+                climbing=bool(getattr(state, "climbing", False)),
+                start=self.config["start_name"],
+                end=self.config["end_name"],
+                config=self.config,
+            )
         self.last = time.monotonic()
         return True
 
@@ -126,8 +149,15 @@ def resume_state(filename: str, name: str, optimizer: PathOptimizer, potential: 
     path = Path(potential.asarray(arrays["pivots"]), potential.asarray(arrays["energies"]))
     cycle = int(attrs["cycle"])
     records = stored.cycles[:cycle]
-    state = optimizer.resume(path, cycle, potential, records=records, nit=int(attrs["nit"]), nfev=int(attrs["nfev"]),
-                             climbing=attrs.get("climbing"))
+    state = optimizer.resume(
+        path,
+        cycle,
+        potential,
+        records=records,
+        nit=int(attrs["nit"]),
+        nfev=int(attrs["nfev"]),
+        climbing=attrs.get("climbing"),
+    )
     return Resumed(state, list(arrays["history"]), len(records), ("cycle", cycle), samples)
 
 
@@ -142,5 +172,6 @@ def resumed(filename: str, name: str, optimizer: PathOptimizer, potential: Poten
         raise
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         why = f"{type(exc).__name__}: {exc}"
-    raise LandscapeError(f"{filename}: the checkpoint of path {name} is damaged ({why}); "
-                         "pass --force to compute the path afresh")
+    raise LandscapeError(
+        f"{filename}: the checkpoint of path {name} is damaged ({why}); pass --force to compute the path afresh"
+    )

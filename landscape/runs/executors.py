@@ -10,6 +10,7 @@ nothing heavy travels, and a GPU worker builds the model on its own device).
 The tasks are `landscape.runs.tasks`, what runs inside a worker `landscape.runs.workers`.
 Neither ray nor torch is imported by these modules; `RayExecutor` imports ray when it starts.
 """
+
 from __future__ import annotations
 
 import os
@@ -70,7 +71,7 @@ class Executor(ABC):
             self._token = uuid.uuid4().hex
             self._started(self._source, self._token)
 
-    def _started(self, source: PotentialSource, token: str) -> None:
+    def _started(self, source: PotentialSource, token: str) -> None:  # noqa: B027 - optional hook
         """Hook: a new potential was set."""
 
     @abstractmethod
@@ -99,8 +100,9 @@ class Executor(ABC):
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def describe(self) -> dict[str, Any]:
@@ -112,14 +114,16 @@ class LocalExecutor(Executor):
 
     _potential: Potential | None = None
 
-    def _started(self, source: PotentialSource, token: str) -> None:
+    def _started(self, source: PotentialSource, token: str) -> None:  # noqa: B027 - optional hook
         self._potential = source.build() if isinstance(source, PotentialSpec) else source
 
     def submit(self, batch: Batch) -> list[Result]:
         self._require_started()
         assert self._potential is not None
-        return [run_pair(self._potential, task, [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)])
-                for i, j, task in batch]
+        return [
+            run_pair(self._potential, task, [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)])
+            for i, j, task in batch
+        ]
 
 
 class ProcessExecutor(Executor):
@@ -142,15 +146,16 @@ class ProcessExecutor(Executor):
     def workers(self) -> int:
         return self._workers
 
-    def _started(self, source: PotentialSource, token: str) -> None:
+    def _started(self, source: PotentialSource, token: str) -> None:  # noqa: B027 - optional hook
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         self._shutdown()
         context = multiprocessing.get_context(self._context)
         self._events = context.Queue()  # the workers' progress, read while a batch runs
-        self._pool = ProcessPoolExecutor(self._workers, mp_context=context,
-                                         initializer=process_init, initargs=(source, token, self._events))
+        self._pool = ProcessPoolExecutor(
+            self._workers, mp_context=context, initializer=process_init, initargs=(source, token, self._events)
+        )
 
     def submit(self, batch: Batch) -> list[Result]:
         self._require_started()
@@ -158,15 +163,18 @@ class ProcessExecutor(Executor):
 
         try:
             report = self.on_step is not None
-            futures = [self._pool.submit(process_run, self._token, task, (i, j) if report else None)
-                       for i, j, task in batch]
+            futures = [
+                self._pool.submit(process_run, self._token, task, (i, j) if report else None) for i, j, task in batch
+            ]
             if report:
                 self._relay(futures)
             return [f.result() for f in futures]
         except BrokenProcessPool:
             self.close()
-            raise LandscapeError("a worker process died (out of memory? a script that starts workers needs an "
-                                 "`if __name__ == \"__main__\":` guard)") from None
+            raise LandscapeError(
+                "a worker process died (out of memory? a script that starts workers needs an "
+                '`if __name__ == "__main__":` guard)'
+            ) from None
 
     def _relay(self, futures: list[Any]) -> None:
         """Pass the workers' progress to `on_step` until every run of the batch is done."""
@@ -211,8 +219,9 @@ class RayExecutor(Executor):
     goes into Ray's object store once per exploration.
     """
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None, num_gpus_per_task: float = 0,
-                 **init_kwargs: Any):
+    def __init__(
+        self, address: str | None = None, num_cpus: int | None = None, num_gpus_per_task: float = 0, **init_kwargs: Any
+    ):
         if num_gpus_per_task < 0:
             raise LandscapeError(f"num_gpus_per_task must be >= 0, got {num_gpus_per_task}")
         self.address, self.num_cpus, self.num_gpus_per_task = address, num_cpus, num_gpus_per_task
@@ -233,8 +242,7 @@ class RayExecutor(Executor):
             try:
                 ray.init(address=self.address, **kwargs)
             except Exception as exc:  # noqa: BLE001 - ray raises many kinds; report one line
-                raise LandscapeError(f"cannot start or reach Ray ({type(exc).__name__}: "
-                                     f"{collapse(exc)})") from exc
+                raise LandscapeError(f"cannot start or reach Ray ({type(exc).__name__}: {collapse(exc)})") from exc
             self._owns = True
         return ray
 
@@ -251,7 +259,7 @@ class RayExecutor(Executor):
             return max(1, min(cpus, int(gpus)))
         return max(1, cpus)
 
-    def _started(self, source: PotentialSource, token: str) -> None:
+    def _started(self, source: PotentialSource, token: str) -> None:  # noqa: B027 - optional hook
         ray = self._ray()
         self._remote = ray.remote(ray_run).options(num_cpus=1, num_gpus=self.num_gpus_per_task, max_retries=0)
         self._ref = ray.put(source)
@@ -283,8 +291,9 @@ class RayExecutor(Executor):
         return {"kind": type(self).__name__, "address": self.address, "num_gpus_per_task": self.num_gpus_per_task}
 
 
-def make_executor(kind: str = "local", *, workers: int | None = None, address: str | None = None,
-                  num_gpus_per_task: float = 0) -> Executor:
+def make_executor(
+    kind: str = "local", *, workers: int | None = None, address: str | None = None, num_gpus_per_task: float = 0
+) -> Executor:
     """An executor by name: "local", "process" (`workers`) or "ray" (`address`, `workers` = CPUs to start)."""
     if kind == "local":
         return LocalExecutor()

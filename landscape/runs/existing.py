@@ -2,6 +2,7 @@
 resumed, reopened under a larger budget, restarted, or already done (`continuation`),
 judged on the run's settings (`run_config`) and its budget.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,15 @@ def run_config(job: Plan, names: tuple[str, str]) -> dict[str, Any]:
     """What must match for a stored run to be continued (JSON round-tripped); the
     budget is kept beside it and checked on its own (`_check_budget`)."""
     host = lambda p: np.asarray(to_numpy(p), dtype=float).tolist()  # noqa: E731
-    config = {"optimizer": job.optimizer.to_config(), "pivots": job.n_pivots, "start_name": names[0],
-              "end_name": names[1], "start": host(job.start_path.start), "end": host(job.start_path.end),
-              "budget": asdict(job.budget)}
+    config = {
+        "optimizer": job.optimizer.to_config(),
+        "pivots": job.n_pivots,
+        "start_name": names[0],
+        "end_name": names[1],
+        "start": host(job.start_path.start),
+        "end": host(job.start_path.end),
+        "budget": asdict(job.budget),
+    }
     if job.via:  # a starting path through other points is another run
         config["via"] = [host(p) for p in job.via]
     if job.given:  # ... and so is one given pivot by pivot (its digest: the pivots may be millions of numbers)
@@ -54,20 +61,22 @@ def continuation(filename: str, potential: Potential, name: str, config: dict[st
         ours = {k: v for k, v in config.items() if k != "budget"}
         if stored != ours:
             keys = ", ".join(differences(stored, ours)[:5])
-            raise LandscapeError(f"{filename} holds path {name} computed with other settings (differs in {keys}); "
-                                 "pass --force to replace it")
+            raise LandscapeError(
+                f"{filename} holds path {name} computed with other settings (differs in {keys}); "
+                "pass --force to replace it"
+            )
         if info.status in (Status.RUNNING, Status.INTERRUPTED):
             return "resume"  # continued under this run's budget
-        return _check_budget(filename, name, info, info.config.get("budget"), config["budget"],
-                             store.read_checkpoint(name) is not None)
+        return _check_budget(
+            filename, name, info, info.config.get("budget"), config["budget"], store.read_checkpoint(name) is not None
+        )
 
 
 #: Statuses of a run that stopped at its budget, not on its own criterion.
 SPENT = (Status.MAX_STEPS, Status.MAX_EVALUATIONS, Status.MAX_SECONDS)
 
 
-def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: dict[str, Any],
-                  continuable: bool) -> str:
+def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: dict[str, Any], continuable: bool) -> str:
     """How a finished path answers a new budget: 'done' when the budget cannot change
     it (it stopped on its own criterion, or at this very budget); when it stopped at a
     smaller budget, 'reopen' (the run continues from the state it kept) or, with none
@@ -77,8 +86,10 @@ def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: di
     used = {"max_steps": info.nit, "max_evaluations": info.nfev}
     for key, value in asked.items():
         if key in used and value is not None and value < used[key]:
-            raise LandscapeError(f"{filename}: path {name} used {used[key]} {key.split('_')[1]}, more than the "
-                                 f"budget of {value} asked for; pass --force to compute it within that budget")
+            raise LandscapeError(
+                f"{filename}: path {name} used {used[key]} {key.split('_')[1]}, more than the "
+                f"budget of {value} asked for; pass --force to compute it within that budget"
+            )
     if info.status not in SPENT or stored == asked:
         return "done"
     return "reopen" if continuable else "restart"

@@ -3,6 +3,7 @@
 Builds the optimizer from plain settings (what the CLI and the exploration layer
 need), checks the endpoints, and runs the driver.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,23 +12,22 @@ from typing import Any
 
 import numpy as np
 
-from landscape.optimizers.driver import CycleCallback, StepCallback, optimize
-from landscape.paths.budget import Budget
-from landscape.foundations.arrays import device, namespace
+from landscape.foundations.arrays import device, namespace, to_numpy
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.host import host_job
-from landscape.potentials.identity import points_digest
 from landscape.foundations.memory import require_memory
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
 from landscape.optimizers.base import PathOptimizer
-from landscape.paths.path import Path
-from landscape.foundations.arrays import to_numpy
-from landscape.potentials.potential import Potential, check_point
-from landscape.paths.result import Result
-from landscape.optimizers.schedules import Schedule, get_schedule, with_climbing
+from landscape.optimizers.driver import CycleCallback, StepCallback, optimize
 from landscape.optimizers.hybrid import Hybrid
+from landscape.optimizers.schedules import Schedule, get_schedule, with_climbing
 from landscape.optimizers.steppers import Stepper
+from landscape.paths.budget import Budget
+from landscape.paths.host import host_job
+from landscape.paths.path import Path
+from landscape.paths.result import Result
+from landscape.potentials.identity import points_digest
+from landscape.potentials.potential import Potential, check_point
 
 __all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "plan", "Plan"]
 
@@ -89,15 +89,24 @@ def make_optimizer(
             stepper = Hybrid()
         band_stepper = {} if stepper is None else {"stepper": stepper}
         held = {"freeze": (1.0 if fast else 0.0) if freeze is None else freeze}
-        return ElasticBand(method=method, spring=spring, spring_min=spring_min, **band_stepper, climb=climb,
-                           climb_after=climb_after, fmax=fmax, frtol=frtol, fault_check_every=fault_check_every,
-                           check_per_segment=check_per_segment, **held)
+        return ElasticBand(
+            method=method,
+            spring=spring,
+            spring_min=spring_min,
+            **band_stepper,
+            climb=climb,
+            climb_after=climb_after,
+            fmax=fmax,
+            frtol=frtol,
+            fault_check_every=fault_check_every,
+            check_per_segment=check_per_segment,
+            **held,
+        )
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
-    inner = ElasticBand(method=band, spring=spring, fmax=fmax, fault_check_every=fault_check_every,
-                        check_per_segment=check_per_segment)
+    inner = ElasticBand(
+        method=band, spring=spring, fmax=fmax, fault_check_every=fault_check_every, check_per_segment=check_per_segment
+    )
     return AutoNEB(schedule=sched, band=inner, **autoneb)
-
-
 
 
 def check_endpoints(potential: Potential, start: Any, end: Any) -> tuple[Any, Any]:
@@ -128,8 +137,16 @@ def connect(
     see the state after every step (a log, say), as `optimize`'s do."""
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, optimizer=optimizer, **settings)
     stepped_on, start_path = host_job(potential, job.start_path)
-    return optimize(job.optimizer, stepped_on, start_path, budget=job.budget, progress=progress,
-                    on_cycle=on_cycle, callbacks=callbacks, check_every=check_every)
+    return optimize(
+        job.optimizer,
+        stepped_on,
+        start_path,
+        budget=job.budget,
+        progress=progress,
+        on_cycle=on_cycle,
+        callbacks=callbacks,
+        check_every=check_every,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,9 +168,19 @@ class Plan:
 MAX_PIVOTS = 10_000
 
 
-def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb", pivots: int | None = None,
-         budget: Budget | None = None, optimizer: PathOptimizer | None = None, via: Sequence[Any] = (),
-         initial: Any = None, **settings: Any) -> Plan:
+def plan(
+    potential: Potential,
+    start: Any,
+    end: Any,
+    *,
+    method: str = "autoneb",
+    pivots: int | None = None,
+    budget: Budget | None = None,
+    optimizer: PathOptimizer | None = None,
+    via: Sequence[Any] = (),
+    initial: Any = None,
+    **settings: Any,
+) -> Plan:
     """Check the endpoints and settings and build the job `connect` runs.
 
     The starting path has `pivots` points (ends included; default 5 for AutoNEB,
@@ -191,14 +218,24 @@ def plan(potential: Potential, start: Any, end: Any, *, method: str = "autoneb",
     return Plan(opt, Path(pivots), budget, tuple(through))
 
 
-def _given_path(potential: Potential, a: Any, b: Any, initial: Any, via: Sequence[Any], pivots: int | None,
-                budget: Budget | None, optimizer: PathOptimizer | None, method: str,
-                settings: dict[str, Any]) -> Plan:
+def _given_path(
+    potential: Potential,
+    a: Any,
+    b: Any,
+    initial: Any,
+    via: Sequence[Any],
+    pivots: int | None,
+    budget: Budget | None,
+    optimizer: PathOptimizer | None,
+    method: str,
+    settings: dict[str, Any],
+) -> Plan:
     """The plan for a starting path given pivot by pivot (see `plan`)."""
     rows = np.asarray(to_numpy(initial), dtype=np.float64)
     if rows.ndim != 2 or rows.shape[1] != potential.dim or not 3 <= len(rows) <= MAX_PIVOTS:
-        raise LandscapeError(f"an initial path needs 3 to {MAX_PIVOTS} pivots of {potential.dim} coordinates, "
-                             f"got shape {rows.shape}")
+        raise LandscapeError(
+            f"an initial path needs 3 to {MAX_PIVOTS} pivots of {potential.dim} coordinates, got shape {rows.shape}"
+        )
     if not np.all(np.isfinite(rows)):
         raise LandscapeError("the initial path holds NaN or infinite coordinates")
     _check_length(rows)
@@ -207,7 +244,9 @@ def _given_path(potential: Potential, a: Any, b: Any, initial: Any, via: Sequenc
     scale = max(1.0, float(np.max(np.abs(rows))))
     for label, row, end in (("first", rows[0], a), ("last", rows[-1], b)):
         if np.max(np.abs(row - np.asarray(to_numpy(end), dtype=np.float64))) > 1e-9 * scale:
-            raise LandscapeError(f"the initial path's {label} pivot is not the {'start' if label == 'first' else 'end'}")
+            raise LandscapeError(
+                f"the initial path's {label} pivot is not the {'start' if label == 'first' else 'end'}"
+            )
     job = plan(potential, a, b, method=method, pivots=len(rows), budget=budget, optimizer=optimizer, **settings)
     interior = potential.asarray(rows[1:-1])
     xp = namespace(a)
@@ -222,8 +261,10 @@ def _check_length(corners: Sequence[Any]) -> None:
     with np.errstate(over="ignore", invalid="ignore"):
         length = float(np.sum(np.linalg.norm(np.diff(points, axis=0), axis=1)))
     if not np.isfinite(length):
-        raise LandscapeError("the starting path is too long to measure in float64 (a point too far out: "
-                             f"largest coordinate {float(np.max(np.abs(points))):.3g})")
+        raise LandscapeError(
+            "the starting path is too long to measure in float64 (a point too far out: "
+            f"largest coordinate {float(np.max(np.abs(points))):.3g})"
+        )
 
 
 # Arrays a band keeps per pivot: pivots, gradients, forces, the stepper's velocity, and
@@ -240,4 +281,6 @@ def _check_memory(potential: Potential, a: Any, n: int, optimizer: PathOptimizer
     cap = getattr(optimizer, "max_pivots", None) or n
     per_segment = int(getattr(optimizer, "per_segment", 0) or 0)
     points = max(n, cap) * _COPIES + (max(n, cap) - 1) * per_segment
-    require_memory(f"a band of {max(n, cap)} pivots in {potential.dim} dimensions", float(points) * potential.dim * itemsize)
+    require_memory(
+        f"a band of {max(n, cap)} pivots in {potential.dim} dimensions", float(points) * potential.dim * itemsize
+    )

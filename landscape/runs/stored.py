@@ -19,6 +19,7 @@ under.
 The checkpoints are `landscape.runs.checkpoints`; what a store already there means for a
 run, `landscape.runs.existing`.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,9 +34,9 @@ from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.foundations.lock import WriterLock
 from landscape.foundations.values import check_number
+from landscape.optimizers.autoneb import AutoNEBState
 from landscape.optimizers.driver import StepCallback, optimize
 from landscape.paths.budget import Budget
-from landscape.optimizers.autoneb import AutoNEBState
 from landscape.paths.host import host_job
 from landscape.paths.result import Result, Status
 from landscape.potentials.identity import record
@@ -83,9 +84,18 @@ def discard_if_empty(filename: str, holds_work: Callable[[Store], bool]) -> None
         remove_store(filename)
 
 
-def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential: Potential, mode: str,
-         progress: bool, checkpoint_seconds: float | None, final: bool = True,
-         callbacks: Sequence[StepCallback] = ()) -> tuple[Result, tuple[str, int] | None]:
+def _run(
+    filename: str,
+    name: str,
+    config: dict[str, Any],
+    job: Plan,
+    potential: Potential,
+    mode: str,
+    progress: bool,
+    checkpoint_seconds: float | None,
+    final: bool = True,
+    callbacks: Sequence[StepCallback] = (),
+) -> tuple[Result, tuple[str, int] | None]:
     """Run (or continue) the optimisation, committing its progress; with `final`, write
     the final result too."""
     optimizer = job.optimizer
@@ -99,8 +109,16 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
     else:  # count on from the checkpoint; rebuilding the state evaluated again what it counts
         origin = add_samples(potential.cost(), spent, -1)
     committer = Committer(filename, name, config, history, seen, optimizer, potential, checkpoint_seconds, origin)
-    result = optimize(optimizer, potential, job.start_path, budget=job.budget, progress=progress,
-                      callbacks=[committer, *callbacks], state=state, samples_from=origin)
+    result = optimize(
+        optimizer,
+        potential,
+        job.start_path,
+        budget=job.budget,
+        progress=progress,
+        callbacks=[committer, *callbacks],
+        state=state,
+        samples_from=origin,
+    )
     result = replace(result, history=committer.host_history(), config=config)
     if result.status is Status.INTERRUPTED:  # keep the latest state (AutoNEB keeps its last cycle)
         if result.state is not None and not isinstance(result.state, AutoNEBState):
@@ -111,8 +129,9 @@ def _run(filename: str, name: str, config: dict[str, Any], job: Plan, potential:
         with Store.write(filename) as store:
             spent = result.status in SPENT and name in store.path_names()  # else nothing was committed
             kept = store.read_checkpoint(name) if spent else None
-            store.write_result(name, result, start=config["start_name"], end=config["end_name"],
-                               extra_attrs=potential.result_attrs())
+            store.write_result(
+                name, result, start=config["start_name"], end=config["end_name"], extra_attrs=potential.result_attrs()
+            )
             if kept is not None:  # a spent budget leaves the run continuable (`_reopen`)
                 store.write_checkpoint(name, *kept)
     return result, where
@@ -135,14 +154,27 @@ def _reopen(filename: str, name: str, config: dict[str, Any]) -> None:
         store.delete_path(name)
         for cycle in info.cycles[: int(attrs.get("cycle", 0))]:  # AutoNEB: those before its checkpoint
             store.append_cycle(name, cycle, **ends)
-        store.write_progress(name, arrays, attrs, nit=int(attrs.get("nit", info.nit)),
-                             nfev=int(attrs.get("nfev", info.nfev)), climbing=bool(attrs.get("climbing", False)),
-                             **ends)
+        store.write_progress(
+            name,
+            arrays,
+            attrs,
+            nit=int(attrs.get("nit", info.nit)),
+            nfev=int(attrs.get("nfev", info.nfev)),
+            climbing=bool(attrs.get("climbing", False)),
+            **ends,
+        )
 
 
-def run_in_store(filename: str, name: str, job: Plan, potential: Potential, names: tuple[str, str], *,
-                 checkpoint_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
-                 callbacks: Sequence[StepCallback] = ()) -> tuple[Result, tuple[str, int] | None]:
+def run_in_store(
+    filename: str,
+    name: str,
+    job: Plan,
+    potential: Potential,
+    names: tuple[str, str],
+    *,
+    checkpoint_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
+    callbacks: Sequence[StepCallback] = (),
+) -> tuple[Result, tuple[str, int] | None]:
     """Run `job` with its progress committed to path `name` of the store `filename` as
     it goes, for a caller that writes the final result itself (an exploration's worker).
 
@@ -161,8 +193,9 @@ def run_in_store(filename: str, name: str, job: Plan, potential: Potential, name
         else:
             with Store.write(filename) as store:
                 store.delete_path(name)
-    return _run(filename, name, config, job, potential, mode, False, checkpoint_seconds, final=False,
-                callbacks=callbacks)
+    return _run(
+        filename, name, config, job, potential, mode, False, checkpoint_seconds, final=False, callbacks=callbacks
+    )
 
 
 def _reused(filename: str, name: str) -> StoredRun:
@@ -220,12 +253,18 @@ def connect_stored(
         if mode == "new":
             _create(filename, potential, names, (job.start_path.start, job.start_path.end))
         try:
-            result, where = _run(filename, name, config, job, potential, mode, progress, checkpoint_seconds,
-                                 callbacks=callbacks)
+            result, where = _run(
+                filename, name, config, job, potential, mode, progress, checkpoint_seconds, callbacks=callbacks
+            )
         except BaseException:
             if mode == "new":
                 discard_if_empty(filename, lambda store: bool(store.path_names()))
             raise
         kind, at = where if where is not None else (None, None)
-        return StoredRun(result, filename, name, resumed_from_cycle=at if kind == "cycle" else None,
-                         resumed_from_step=at if kind == "step" else None)
+        return StoredRun(
+            result,
+            filename,
+            name,
+            resumed_from_cycle=at if kind == "cycle" else None,
+            resumed_from_step=at if kind == "step" else None,
+        )

@@ -4,11 +4,12 @@ or a `PotentialSpec` every worker rebuilds), and `run_pair`, which runs one task
 worker.  Executors are `landscape.runs.executors`; their worker side is
 `landscape.runs.workers`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class PotentialSpec:
         return load_potential(self.name, dict(self.options))
 
 
-PotentialSource = Union[Potential, PotentialSpec]
+PotentialSource = Potential | PotentialSpec
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,12 +85,26 @@ def run_pair(potential: Potential, task: PairTask, callbacks: Sequence[Any] = ()
 
     potential.restart_stream()  # a resumed run then replays the stream from its start
     if task.in_flight is None:
-        result = connect(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots,
-                         budget=task.budget, callbacks=callbacks)
+        result = connect(
+            potential,
+            task.start,
+            task.end,
+            optimizer=task.optimizer,
+            pivots=task.pivots,
+            budget=task.budget,
+            callbacks=callbacks,
+        )
     else:
         where = task.in_flight
         job = plan(potential, task.start, task.end, optimizer=task.optimizer, pivots=task.pivots, budget=task.budget)
-        result, _ = run_in_store(where.store, where.name, job, potential, where.names,
-                                 checkpoint_seconds=where.checkpoint_seconds, callbacks=callbacks)
+        result, _ = run_in_store(
+            where.store,
+            where.name,
+            job,
+            potential,
+            where.names,
+            checkpoint_seconds=where.checkpoint_seconds,
+            callbacks=callbacks,
+        )
         result = replace(result, config=task.optimizer.to_config())  # as a run without a store reports it
     return replace(result, state=None)

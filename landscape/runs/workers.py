@@ -5,6 +5,7 @@ the executor gave it; a pool worker tells its runs' progress through a queue the
 reads, and takes the first SIGINT/SIGTERM as Ctrl-C so that its run's progress is kept.
 These functions are module-level so that a process pool and Ray can pickle them.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ and arrays), `tree` (the folder: SQLite index + HDF5 units), `groups` (the folde
 groups as h5py shows them), `opening` (opening, refusing and removing stores), `check`
 (integrity), `records` (minima and paths), `core` (`Store`), `export` and `migrate`.
 """
+
 from __future__ import annotations
 
 from landscape.store.core import Store

@@ -3,6 +3,7 @@
 Each check works on a group of either layout and returns problems relative to it;
 `check_store` runs them all.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from landscape.paths.climber import climber_energy
 from landscape.optimizers.snapshot import SNAPSHOT_ARRAYS, SNAPSHOT_NUMBERS
+from landscape.paths.climber import climber_energy
 from landscape.paths.result import Status
 from landscape.store.codec import decode, get_attrs, one_line
 from landscape.store.groups import is_group
@@ -70,8 +71,9 @@ def _check_minima(f: Any) -> list[str]:
         return problems
     m = g["names"].shape[0] if g["names"].ndim == 1 else -1
     if g["coords"].ndim != 2 or g["coords"].shape[0] != m or g["energies"].shape != (m,):
-        problems.append(f"inconsistent shapes coords {g['coords'].shape}, energies {g['energies'].shape}, "
-                        f"names {g['names'].shape}")
+        problems.append(
+            f"inconsistent shapes coords {g['coords'].shape}, energies {g['energies'].shape}, names {g['names'].shape}"
+        )
     elif len(set(g["names"].asstr()[()])) != m:
         problems.append("duplicate names")
     problems += [f"{k} contain NaN or inf" for k in ("coords", "energies") if nonfinite(g[k])]
@@ -85,8 +87,7 @@ def _minima_names(f: Any) -> list[str] | None:
         return None
 
 
-def _check_arrays(g: Any, dim: int | None, extra_energies: Sequence[str] = (),
-                  climbing: bool = False) -> list[str]:
+def _check_arrays(g: Any, dim: int | None, extra_energies: Sequence[str] = (), climbing: bool = False) -> list[str]:
     """Pivots (n >= 2, dim) and energies (n,) of a path or cycle, all finite.
 
     `saddle_energy`, when stored, must be the highest of the pivot energies and the
@@ -111,8 +112,10 @@ def _check_arrays(g: Any, dim: int | None, extra_energies: Sequence[str] = (),
             problems.append("energies contain NaN or inf")
         elif "saddle_energy" in g.attrs:
             # as floats: an int-valued potential's energies have no -inf to start from
-            highest = max([float(np.max(e[()]))] + [float(np.max(np.asarray(g[k][()], dtype=float), initial=-np.inf))
-                                                    for k in extra_energies if k in g])
+            highest = max(
+                [float(np.max(e[()]))]
+                + [float(np.max(np.asarray(g[k][()], dtype=float), initial=-np.inf)) for k in extra_energies if k in g]
+            )
             # a climbing image at the top of its path reports its own energy
             climber = climber_energy(e[()]) if climbing else highest
             if float(g.attrs["saddle_energy"]) not in (highest, climber):
@@ -131,8 +134,11 @@ def _check_path(g: Any, minima_names: list[str] | None) -> list[str]:
         problems += _check_endpoint(key, decode(g.attrs.get(key)), minima_names)
     if "history" in g and isinstance(g["history"], h5py.Dataset) and nonfinite(g["history"]):
         problems.append("history contains NaN or inf")
-    problems += [f"{key} is {value!r}, not a finite number" for key in ("saddle_energy", "upper_bound")
-                 if key in g.attrs and not _finite_number(value := decode(g.attrs[key]))]
+    problems += [
+        f"{key} is {value!r}, not a finite number"
+        for key in ("saddle_energy", "upper_bound")
+        if key in g.attrs and not _finite_number(value := decode(g.attrs[key]))
+    ]
     climbing = bool(decode(g.attrs.get("climbing", False)))
     problems += [p for p in _check_arrays(g, None, ("profile/energies",), climbing) if not p.startswith("missing")]
     if "profile" in g:
@@ -166,8 +172,11 @@ def _check_checkpoint(c: Any, dim: int | None, n_cycles: int) -> list[str]:
     kind = "state" if attrs.get("kind") == "state" else "cycle"
     problems = _missing(c, _CHECKPOINT_ARRAYS[kind], "dataset") + _missing(c, _CHECKPOINT_NUMBERS[kind], "attribute")
     # inf is a counter's "not yet" (the starting force before the first step); NaN is damage
-    problems += [f"attribute {k!r} is {v!r}, not a number" for k, v in attrs.items()
-                 if k not in _CHECKPOINT_OTHER and not (_number(v) and not np.isnan(v))]
+    problems += [
+        f"attribute {k!r} is {v!r}, not a number"
+        for k, v in attrs.items()
+        if k not in _CHECKPOINT_OTHER and not (_number(v) and not np.isnan(v))
+    ]
     samples = attrs.get("samples", {})
     if not (isinstance(samples, dict) and all(isinstance(v, int) and v >= 0 for v in samples.values())):
         problems.append(f"attribute 'samples' is {samples!r}, not counts of samples")
@@ -176,8 +185,11 @@ def _check_checkpoint(c: Any, dim: int | None, n_cycles: int) -> list[str]:
     if shape is not None and dim is not None and shape[1:] != (dim,):
         problems.append(f"pivots of shape {shape} do not fit the path's dim {dim}")
     interior = None if shape is None else (shape[0] - 2, *shape[1:])  # forces act on the movable pivots
-    problems += [f"{k} of shape {c[k].shape} do not fit {shape[0]} pivots" for k in ("gradients", "forces")
-                 if interior is not None and k in c and c[k].shape != interior]
+    problems += [
+        f"{k} of shape {c[k].shape} do not fit {shape[0]} pivots"
+        for k in ("gradients", "forces")
+        if interior is not None and k in c and c[k].shape != interior
+    ]
     if kind == "cycle" and _number(attrs.get("cycle")) and attrs["cycle"] > n_cycles:
         problems.append(f"resumes after cycle {attrs['cycle']}, but {n_cycles} cycles are stored (some were lost)")
     return problems
@@ -216,4 +228,3 @@ def _check_cycle(c: Any, dim: int | None) -> list[str]:
     if "dense_t" in c and "dense_energies" in c and c["dense_t"].shape != c["dense_energies"].shape:
         problems.append(f"dense_t {c['dense_t'].shape} and dense_energies {c['dense_energies'].shape} differ")
     return problems
-

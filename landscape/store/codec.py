@@ -5,6 +5,7 @@ attribute name is listed in the object's `json_attrs` attribute, so reading it b
 unambiguous.  The folder layout keeps these attributes in its SQLite index and the
 single-file layout in HDF5 attributes: one codec, so copying between them is verbatim.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,11 +19,20 @@ from typing import Any
 import h5py
 import numpy as np
 
-from landscape.foundations.errors import LandscapeError
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
 
-__all__ = ["dumps", "decode", "set_attrs", "get_attrs", "one_line", "now", "library_versions",
-           "check_name", "validate_json"]
+__all__ = [
+    "dumps",
+    "decode",
+    "set_attrs",
+    "get_attrs",
+    "one_line",
+    "now",
+    "library_versions",
+    "check_name",
+    "validate_json",
+]
 
 
 def one_line(exc: BaseException) -> str:

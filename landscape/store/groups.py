@@ -5,6 +5,7 @@
 reads the folder layout and the single-file one (plain h5py) alike; `is_group` tells a
 group of either layout.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping

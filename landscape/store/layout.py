@@ -26,22 +26,46 @@
 Attributes follow `landscape.store.codec`.  The functions here work on a group of
 either layout (an h5py group, or `landscape.store.groups.Group`).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from landscape.paths.path import Path, Profile
 from landscape.foundations.arrays import to_numpy
-from landscape.potentials.identity import points_digest
+from landscape.paths.path import Path, Profile
 from landscape.paths.result import CycleRecord, Result, Status
+from landscape.potentials.identity import points_digest
 
-__all__ = ["SCHEMA_VERSION", "FORMAT", "CHUNK_BYTES", "PATH_ATTRS", "CYCLE_ARRAYS", "CYCLE_ATTRS",
-           "PROFILE_ARRAYS", "RESERVED_GROUPS", "result_attrs", "write_rows", "write_path", "read_path",
-           "cycle_key", "cycle_groups", "read_profile", "read_cycle", "nonfinite", "SAMPLE_ATTRS",
-           "samples_attrs", "read_samples", "TRAINING_GROUP", "CURVES_GROUP", "MINIMA_METRICS_GROUP",
-           "EVALUATION_GROUPS", "evaluation_group", "evaluation_digest"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "FORMAT",
+    "CHUNK_BYTES",
+    "PATH_ATTRS",
+    "CYCLE_ARRAYS",
+    "CYCLE_ATTRS",
+    "PROFILE_ARRAYS",
+    "RESERVED_GROUPS",
+    "result_attrs",
+    "write_rows",
+    "write_path",
+    "read_path",
+    "cycle_key",
+    "cycle_groups",
+    "read_profile",
+    "read_cycle",
+    "nonfinite",
+    "SAMPLE_ATTRS",
+    "samples_attrs",
+    "read_samples",
+    "TRAINING_GROUP",
+    "CURVES_GROUP",
+    "MINIMA_METRICS_GROUP",
+    "EVALUATION_GROUPS",
+    "evaluation_group",
+    "evaluation_digest",
+]
 
 #: Schema version written by this library (2: the folder store); higher ones are refused.
 SCHEMA_VERSION = 2
@@ -51,8 +75,24 @@ FORMAT = "landscape"
 CHUNK_BYTES = 1 << 20
 _CYCLE_DIGITS = 6
 PATH_ATTRS = frozenset(
-    {"status", "message", "nit", "nfev", "config", "climbing", "saddle_energy", "saddle_index",
-     "upper_bound", "start", "end", "seed", "json_attrs", "extras", "samples_gradient", "samples_forward"}
+    {
+        "status",
+        "message",
+        "nit",
+        "nfev",
+        "config",
+        "climbing",
+        "saddle_energy",
+        "saddle_index",
+        "upper_bound",
+        "start",
+        "end",
+        "seed",
+        "json_attrs",
+        "extras",
+        "samples_gradient",
+        "samples_forward",
+    }
 )
 #: The attribute of each counter of `Result.samples` and `CycleRecord.samples` (plain
 #: integers, so any HDF5 reader shows them).
@@ -92,8 +132,12 @@ def evaluation_digest(points: Any, per_segment: int | None = None) -> str:
 def result_attrs(result: Result, start: Any, end: Any, seed: int | None) -> dict[str, Any]:
     """The attributes of /paths/<name> for `result`; `seed` defaults to config["seed"]."""
     attrs: dict[str, Any] = {
-        "status": Status(result.status).value, "message": str(result.message), "nit": int(result.nit),
-        "nfev": int(result.nfev), "config": dict(result.config), "climbing": bool(result.climbing),
+        "status": Status(result.status).value,
+        "message": str(result.message),
+        "nit": int(result.nit),
+        "nfev": int(result.nfev),
+        "config": dict(result.config),
+        "climbing": bool(result.climbing),
     }
     if result.path.energies is not None:
         attrs.update(saddle_energy=float(result.saddle_energy), upper_bound=float(result.upper_bound))
@@ -160,8 +204,13 @@ def read_profile(group: Any) -> Profile | None:
 def read_cycle(group: Any) -> CycleRecord:
     a = group.attrs
     return CycleRecord(
-        index=int(a["index"]), steps=int(a["steps"]), lr=float(a["lr"]), climb=bool(a["climb"]),
-        path=read_path(group), nfev=int(a["nfev"]), samples=read_samples(a),
+        index=int(a["index"]),
+        steps=int(a["steps"]),
+        lr=float(a["lr"]),
+        climb=bool(a["climb"]),
+        path=read_path(group),
+        nfev=int(a["nfev"]),
+        samples=read_samples(a),
         **{name: group[name][()] for name in CYCLE_ARRAYS},
     )
 
@@ -173,4 +222,4 @@ def nonfinite(ds: Any) -> bool:
     if ds.ndim < 2:
         return not np.all(np.isfinite(ds[()]))
     step = max(1, CHUNK_BYTES // max(1, ds.shape[1] * ds.dtype.itemsize))
-    return any(not np.all(np.isfinite(ds[i:i + step])) for i in range(0, ds.shape[0], step))
+    return any(not np.all(np.isfinite(ds[i : i + step])) for i in range(0, ds.shape[0], step))

@@ -6,6 +6,7 @@ when the copy is committed and reads back with the same minima, paths and cycles
 it take the file's name; the file is kept beside it as `<name>.v1`.  In place, the
 commands that used the file (`--out run.h5`) go on working with the folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,10 @@ def upgrade_store(source: str | os.PathLike[str], target: str | os.PathLike[str]
     if not os.path.lexists(filename):
         raise LandscapeError(f"store {filename} does not exist")
     if layout_of(filename) != "file":
-        raise LandscapeError(f"{filename} is not a single-file store" +
-                             (" (it is already a store folder)" if layout_of(filename) == "folder" else ""))
+        raise LandscapeError(
+            f"{filename} is not a single-file store"
+            + (" (it is already a store folder)" if layout_of(filename) == "folder" else "")
+        )
     folder = filename if target is None else store_path(target)
     backup = f"{filename}.v1"
     if target is None and os.path.lexists(backup):
@@ -61,8 +64,14 @@ def upgrade_store(source: str | os.PathLike[str], target: str | os.PathLike[str]
             try:
                 with Store.create(temp, old.potential_description) as new:
                     copy_tree(old._f, new._f)
-                    new._f.attrs.update({"schema_version": SCHEMA_VERSION, "upgraded_from": int(version),
-                                         "upgraded": now(), "modified": now()})
+                    new._f.attrs.update(
+                        {
+                            "schema_version": SCHEMA_VERSION,
+                            "upgraded_from": int(version),
+                            "upgraded": now(),
+                            "modified": now(),
+                        }
+                    )
                 with Store.open(temp) as new:
                     after = _summary(new)
                     problems = new.check()
@@ -71,8 +80,10 @@ def upgrade_store(source: str | os.PathLike[str], target: str | os.PathLike[str]
                 raise
         if after != before or problems:
             shutil.rmtree(temp, ignore_errors=True)
-            raise LandscapeError(f"upgrading {filename} did not reproduce it ({'; '.join(problems) or 'contents differ'}); "
-                                 "the file is unchanged")
+            raise LandscapeError(
+                f"upgrading {filename} did not reproduce it ({'; '.join(problems) or 'contents differ'}); "
+                "the file is unchanged"
+            )
         if target is None:
             os.rename(filename, backup)
         os.rename(temp, folder)

@@ -7,6 +7,7 @@ output), which opens read-only.  A folder counts as a store once its first trans
 committed the root group; before that (a writer killed while creating it) it is an
 unfinished store that a writer may take over and a reader refuses.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,21 @@ from landscape.store.codec import decode, one_line
 from landscape.store.layout import FORMAT, SCHEMA_VERSION
 from landscape.store.tree import INDEX, UNITS, FolderTree, is_unit_name
 
-__all__ = ["OURS", "README", "layout_of", "open_reader", "check_version", "unfinished_folder", "is_store", "vacant",
-           "enclosing_store", "check_writable", "write_readme", "remove_file", "remove_store"]
+__all__ = [
+    "OURS",
+    "README",
+    "layout_of",
+    "open_reader",
+    "check_version",
+    "unfinished_folder",
+    "is_store",
+    "vacant",
+    "enclosing_store",
+    "check_writable",
+    "write_readme",
+    "remove_file",
+    "remove_store",
+]
 
 # What a store folder may hold: anything else means the folder belongs to someone else.
 OURS = frozenset({INDEX, f"{INDEX}-wal", f"{INDEX}-shm", f"{INDEX}-journal", UNITS, "README.txt"})
@@ -121,8 +135,10 @@ def _open_folder(filename: str) -> tuple[Any, FolderTree]:
         raise LandscapeError(f"store {filename}: cannot read its index ({one_line(exc)})") from exc
     try:
         if tree.attrs("") is None:
-            raise LandscapeError(f"store {filename} was never committed (a writer stopped while creating it); "
-                                 "run the command again or remove it")
+            raise LandscapeError(
+                f"store {filename} was never committed (a writer stopped while creating it); "
+                "run the command again or remove it"
+            )
         root = tree.root()
         check_version(root.attrs, filename)
     except BaseException:  # DamagedIndex (an sqlite3 error) names the store already
@@ -183,8 +199,10 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         raise LandscapeError(f"{filename} is a folder that is not a landscape store; choose another name")
     outer = enclosing_store(filename)
     if outer is not None:
-        raise LandscapeError(f"{filename} lies inside the store {outer}, whose folder holds only what its own "
-                             "writers made; choose a name outside it")
+        raise LandscapeError(
+            f"{filename} lies inside the store {outer}, whose folder holds only what its own "
+            "writers made; choose a name outside it"
+        )
 
 
 def write_readme(folder: str) -> None:

@@ -3,6 +3,7 @@
 Import `surfaces`, `embedding` or `descriptors` explicitly; this package imports nothing
 so that plugin discovery stays cheap.
 """
+
 from __future__ import annotations
 
 __all__: list[str] = []

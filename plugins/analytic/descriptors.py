@@ -5,6 +5,7 @@ plugin would be.  Every surface accepts `dim` (default 2; above 2 the surface is
 embedded by a seeded random rotation, see `embedding.Embedded`), `embed_seed` and
 `stiffness` (of the added harmonic directions).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -65,8 +66,13 @@ def leps(dim: int = 2, embed_seed: int = 0, stiffness: float = 1.0) -> Any:
 
 
 def gaussian_mixture(
-    wells: int = 8, seed: int = 0, box: float = 2.0, confinement: float = 0.5, dim: int = 2,
-    embed_seed: int = 0, stiffness: float = 1.0,
+    wells: int = 8,
+    seed: int = 0,
+    box: float = 2.0,
+    confinement: float = 0.5,
+    dim: int = 2,
+    embed_seed: int = 0,
+    stiffness: float = 1.0,
 ) -> Any:
     from .surfaces import GaussianMixture
 
@@ -76,15 +82,18 @@ def gaussian_mixture(
 
 _MODULE = "landscape_plugins.analytic.descriptors"
 
+
 def _surface(name: str, summary: str, factory: str) -> PotentialPlugin:
     """Descriptor of a fixed 2D surface: only the embedding options."""
     return PotentialPlugin(name=name, summary=summary, target=f"{_MODULE}:{factory}", options=dict(_EMBED))
 
 
-MUELLER_BROWN = _surface("mueller-brown", "Mueller-Brown surface: minima A, B, C; saddles AC (-40.664844), CB",
-                         "mueller_brown")
-THREE_HOLE = _surface("three-hole", "three-hole surface: the MEP between the deep minima takes the upper channel",
-                      "three_hole")
+MUELLER_BROWN = _surface(
+    "mueller-brown", "Mueller-Brown surface: minima A, B, C; saddles AC (-40.664844), CB", "mueller_brown"
+)
+THREE_HOLE = _surface(
+    "three-hole", "three-hole surface: the MEP between the deep minima takes the upper channel", "three_hole"
+)
 RING = _surface("ring", "(1-r^2)^2 + y^2/r^2: minima (+-1, 0), saddles (0, +-1) at 1, MEP the unit circle", "ring")
 LEPS = _surface("leps", "LEPS + harmonic oscillator (Henkelman & Jonsson): saddle at -0.875225", "leps")
 GAUSSIAN_MIXTURE = PotentialPlugin(

@@ -10,6 +10,7 @@ they are stored: a (D, 2) orthonormal `basis`, the Q factor of a seeded Gaussian
 (D, 2) matrix, which is the first two columns of the Q factor of a Gaussian D x D
 matrix.  This keeps D = 10^5 and beyond cheap; `rotation()` completes it on demand.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,8 +43,9 @@ class Embedded(Potential):
             raise LandscapeError(f"embedding stiffness must be positive, got {stiffness}")
         self.base, self.dim, self.seed, self.stiffness = base, int(dim), int(seed), float(stiffness)
         # the Gaussian draw, its QR factors and the basis: four (dim, 2) float64 arrays
-        require_memory(f"embedding {base.name} in {self.dim} dimensions", 4.0 * self.dim * 2 * 8,
-                       hint="use a smaller dim")
+        require_memory(
+            f"embedding {base.name} in {self.dim} dimensions", 4.0 * self.dim * 2 * 8, hint="use a smaller dim"
+        )
         self.basis = random_plane(self.dim, self.seed)
         self.name = f"{base.name}-{self.dim}d"
         self.minima = {k: self.from_plane(v) for k, v in base.minima.items()}

@@ -9,6 +9,7 @@ Each drawn surface has at least two minima and a 2D domain, so
     @given(gaussian_surfaces())
     def test_my_optimizer(surface): ...
 """
+
 from __future__ import annotations
 
 from typing import Any

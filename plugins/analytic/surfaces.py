@@ -11,6 +11,7 @@ Conventions shared by every surface here:
 - `bounds` is the ((xmin, xmax), (ymin, ymax)) box used for grids and plots.
 - `energy` is overridden with an energy-only evaluation (dense path profiles).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -114,15 +115,19 @@ class MuellerBrown(AnalyticSurface):
     _x0 = np.array([1.0, 0.0, -0.5, -1.0])
     _y0 = np.array([0.0, 0.5, 1.5, 1.0])
 
-    minima = _table({
-        "A": (-0.5582236346, 1.4417258418),
-        "B": (0.6234994049, 0.0280377585),
-        "C": (-0.0500108230, 0.4666941049),
-    })
-    saddles = _table({
-        "AC": (-0.8220015587, 0.6243128028),
-        "CB": (0.2124865820, 0.2929883251),
-    })
+    minima = _table(
+        {
+            "A": (-0.5582236346, 1.4417258418),
+            "B": (0.6234994049, 0.0280377585),
+            "C": (-0.0500108230, 0.4666941049),
+        }
+    )
+    saddles = _table(
+        {
+            "AC": (-0.8220015587, 0.6243128028),
+            "CB": (0.2124865820, 0.2929883251),
+        }
+    )
     reference_energies = {
         "A": -146.6995172100,
         "B": -108.1667241169,
@@ -159,16 +164,20 @@ class ThreeHole(AnalyticSurface):
     """
 
     name = "three-hole"
-    minima = _table({
-        "A": (-1.0480549928, -0.0420936663),
-        "B": (1.0480549928, -0.0420936663),
-        "C": (0.0, 1.5370820044),
-    })
-    saddles = _table({
-        "AC": (-0.6172723079, 1.1027345175),
-        "CB": (0.6172723079, 1.1027345175),
-        "AB": (0.0, -0.3158265505),
-    })
+    minima = _table(
+        {
+            "A": (-1.0480549928, -0.0420936663),
+            "B": (1.0480549928, -0.0420936663),
+            "C": (0.0, 1.5370820044),
+        }
+    )
+    saddles = _table(
+        {
+            "AC": (-0.6172723079, 1.1027345175),
+            "CB": (0.6172723079, 1.1027345175),
+            "AB": (0.0, -0.3158265505),
+        }
+    )
     reference_energies = {
         "A": -3.9948606019,
         "B": -3.9948606019,
@@ -252,10 +261,12 @@ class LepsHO(AnalyticSurface):
     _kc = 0.2025
     _c = 1.154
 
-    minima = _table({
-        "A": (0.7415206601, 1.3034191582),
-        "B": (3.0012758054, -1.3043382794),
-    })
+    minima = _table(
+        {
+            "A": (0.7415206601, 1.3034191582),
+            "B": (3.0012758054, -1.3043382794),
+        }
+    )
     saddles = _table({"AB": (2.0208277344, -0.1729012055)})
     reference_energies = {"A": -4.5091759957, "B": -2.6202871068, "AB": -0.8752246791}
     bounds = ((0.5, 3.5), (-3.0, 3.0))
@@ -309,8 +320,10 @@ class GaussianMixture(AnalyticSurface):
         if int(n_wells) < 1:
             raise LandscapeError(f"a gaussian mixture needs at least one well, got n_wells={n_wells}")
         if int(n_wells) > _MAX_WELLS:  # minima are searched from every well: the cost grows as wells^2
-            raise LandscapeError(f"a gaussian mixture takes at most {_MAX_WELLS:,} wells (building 5,000 takes "
-                                 f"about a minute), got {n_wells}")
+            raise LandscapeError(
+                f"a gaussian mixture takes at most {_MAX_WELLS:,} wells (building 5,000 takes "
+                f"about a minute), got {n_wells}"
+            )
         if not box > 0 or confinement < 0:
             raise LandscapeError(f"gaussian mixture needs box > 0 and confinement >= 0, got {box}, {confinement}")
         self.n_wells, self.seed = int(n_wells), int(seed)

@@ -13,6 +13,7 @@ identical atoms (`ClusterSymmetry`); anything pinned in space or periodic modulo
 relabelling of identical free atoms, lattice vectors on each periodic axis and, with
 no atom fixed, translation of the whole (`LatticeSymmetry`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -81,8 +82,10 @@ class AtomsPotential(Potential):
         self.dim = 3 * len(self.free)
         self.name = name
         self.symmetry = self._symmetry()
-        self.minima = {key: self.point(value) if hasattr(value, "get_positions") else self._vector(value, key)
-                       for key, value in (minima or {}).items()}
+        self.minima = {
+            key: self.point(value) if hasattr(value, "get_positions") else self._vector(value, key)
+            for key, value in (minima or {}).items()
+        }
 
     def _vector(self, value: Any, key: str) -> np.ndarray:
         try:
@@ -107,10 +110,13 @@ class AtomsPotential(Potential):
         """The free-atom coordinates (dim,) of `atoms`: the same atoms as the reference,
         with the fixed ones where the reference has them (else a one-line error)."""
         if len(atoms) != len(self.reference) or not np.array_equal(atoms.numbers, self.reference.numbers):
-            raise LandscapeError(f"structure {atoms.get_chemical_formula()} does not have the atoms of "
-                                 f"{self.reference.get_chemical_formula()} in the same order")
-        if not np.array_equal(np.asarray(atoms.pbc), np.asarray(self.reference.pbc)) or \
-                not np.allclose(atoms.cell.array, self.reference.cell.array, atol=1e-6):
+            raise LandscapeError(
+                f"structure {atoms.get_chemical_formula()} does not have the atoms of "
+                f"{self.reference.get_chemical_formula()} in the same order"
+            )
+        if not np.array_equal(np.asarray(atoms.pbc), np.asarray(self.reference.pbc)) or not np.allclose(
+            atoms.cell.array, self.reference.cell.array, atol=1e-6
+        ):
             raise LandscapeError("structure has another cell or periodicity than the reference")
         fixed = np.setdiff1d(np.arange(len(atoms)), self.free)
         moved = np.abs(atoms.positions[fixed] - self.reference.positions[fixed]).max(initial=0.0)
@@ -141,8 +147,12 @@ class AtomsPotential(Potential):
                     if grads is not None:
                         grads[i] = -self._work.get_forces()[self.free].reshape(-1)
             except Exception as exc:  # noqa: BLE001 - calculators fail in many ways: one line
-                raise LandscapeError(collapse(f"calculator {type(self.calculator).__name__} failed on point {i} "
-                                               f"of {len(x)}: {type(exc).__name__}: {exc}")) from exc
+                raise LandscapeError(
+                    collapse(
+                        f"calculator {type(self.calculator).__name__} failed on point {i} "
+                        f"of {len(x)}: {type(exc).__name__}: {exc}"
+                    )
+                ) from exc
         return energies, grads
 
     def energy_and_gradient(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -154,14 +164,22 @@ class AtomsPotential(Potential):
         return self._evaluate(x, forces=False)[0]
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "calculator": type(self.calculator).__name__,
-                "formula": self.reference.get_chemical_formula(), "atoms": len(self.reference),
-                "free_atoms": len(self.free), "pbc": [bool(p) for p in self.reference.pbc],
-                "units": {"energy": "eV", "length": "Å"}, "symmetry": self.symmetry.describe()}
+        return {
+            **super().describe(),
+            "calculator": type(self.calculator).__name__,
+            "formula": self.reference.get_chemical_formula(),
+            "atoms": len(self.reference),
+            "free_atoms": len(self.free),
+            "pbc": [bool(p) for p in self.reference.pbc],
+            "units": {"energy": "eV", "length": "Å"},
+            "symmetry": self.symmetry.describe(),
+        }
 
     def __repr__(self) -> str:
-        return (f"AtomsPotential({self.reference.get_chemical_formula()}, {type(self.calculator).__name__}, "
-                f"free_atoms={len(self.free)})")
+        return (
+            f"AtomsPotential({self.reference.get_chemical_formula()}, {type(self.calculator).__name__}, "
+            f"free_atoms={len(self.free)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -205,5 +223,9 @@ class LatticeSymmetry(Symmetry):
         return (ref - self._mic(ref - moved)).reshape(-1)  # each atom onto its nearest lattice image
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "atoms": len(self.species), "pbc": list(self.pbc),
-                "translations": self.translations}
+        return {
+            **super().describe(),
+            "atoms": len(self.species),
+            "pbc": list(self.pbc),
+            "translations": self.translations,
+        }

@@ -7,6 +7,7 @@ any folder.  Other calculators than the two named here take a few lines of Pytho
 potential plugin whose factory returns `AtomsPotential(atoms, MyCalculator)`
 (docs/ase.md).
 """
+
 from __future__ import annotations
 
 import os
@@ -57,7 +58,9 @@ def ase_potential(start: str = "", end: str = "", calculator: str = "emt") -> An
     else:
         images = _read(start, "start", ":")
         if len(images) < 2:
-            raise LandscapeError(f"option start: {start} holds one image; give -o end=FILE or a trajectory of two or more")
+            raise LandscapeError(
+                f"option start: {start} holds one image; give -o end=FILE or a trajectory of two or more"
+            )
         first, last = images[0], images[-1]
     module, cls = CALCULATORS[calculator]
     factory = getattr(importlib.import_module(module), cls)
@@ -69,8 +72,12 @@ ASE = PotentialPlugin(
     summary="ASE atoms under an ASE calculator (eV, Å); a point is the free atoms' Cartesian coordinates",
     target="landscape_plugins.atoms.descriptor:ase_potential",
     options={
-        "start": (StructureFile, "", "structure file read by ase.io.read (its last image; FixAtoms kept), or a "
-                                     "trajectory whose first and last images are the ends"),
+        "start": (
+            StructureFile,
+            "",
+            "structure file read by ase.io.read (its last image; FixAtoms kept), or a "
+            "trajectory whose first and last images are the ends",
+        ),
         "end": (StructureFile, "", "second structure file (its last image); empty: the last image of start"),
         "calculator": (str, "emt", f"one of {', '.join(CALCULATORS)} (ASE's EMT, LennardJones with defaults)"),
     },

@@ -1,4 +1,5 @@
 """Small reference systems for tests, benchmarks and docs (ASE needed)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +28,9 @@ def adatom_hop(size: tuple[int, int, int] = (2, 2, 3)) -> tuple[Any, Any]:
     return initial, final
 
 
-def ase_neb_barrier(initial: Any, final: Any, images: int, fmax: float, optimizer: str = "fire",
-                    steps: int = 5000) -> tuple[float, int, bool]:
+def ase_neb_barrier(
+    initial: Any, final: Any, images: int, fmax: float, optimizer: str = "fire", steps: int = 5000
+) -> tuple[float, int, bool]:
     """ASE's own climbing-image NEB (improved tangent, linear interpolation, EMT) between
     two structures, the reference this plugin is checked against: (barrier from the
     initial state, EMT force calls, converged to `fmax` within `steps`)."""

@@ -10,6 +10,7 @@ JPEG `.npz` copy, batched GPU-capable augmentation, seeded subsets and batches),
 
 This package imports nothing on import, so plugin discovery never loads torch.
 """
+
 from __future__ import annotations
 
 __all__: list[str] = []

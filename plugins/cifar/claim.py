@@ -9,6 +9,7 @@ stopped improving (else its maximum is an upper bound still falling), and when t
 maximum lies strictly inside the path.  `criteria` checks each on a Table 1
 (`report.table1`) and says which hold.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,9 @@ def gradient_norms(potential: Any, coords: Any) -> list[float]:
     return [float(v) for v in torch.linalg.vector_norm(g, dim=1)]
 
 
-def cycle_curves(store: str, names: Sequence[str], potential: Any = None, *, per_segment: int = 1,
-                 level: float = 0.1) -> dict[str, dict[str, Any]]:
+def cycle_curves(
+    store: str, names: Sequence[str], potential: Any = None, *, per_segment: int = 1, level: float = 0.1
+) -> dict[str, dict[str, Any]]:
     """Per path: the highest training loss inside it (the two minima left out) after each
     AutoNEB cycle, and whether the last cycle changed it by less than `level`.
 
@@ -51,9 +53,14 @@ def cycle_curves(store: str, names: Sequence[str], potential: Any = None, *, per
         noisy = [float(max(np.max(c.path.energies[1:-1]), np.max(c.dense_energies))) for c in records]
         curve = noisy if potential is None else [_interior_max(potential, c.path.pivots, per_segment) for c in records]
         change = abs(curve[-1] - curve[-2]) / abs(curve[-2]) if len(curve) > 1 and curve[-2] else math.nan
-        out[name] = {"curve": curve, "minibatch_curve": noisy, "full_batch": potential is not None,
-                     "last_change": change, "levelled": bool(change < level),
-                     "samples": [None if c.samples is None else dict(c.samples) for c in records]}
+        out[name] = {
+            "curve": curve,
+            "minibatch_curve": noisy,
+            "full_batch": potential is not None,
+            "last_change": change,
+            "levelled": bool(change < level),
+            "samples": [None if c.samples is None else dict(c.samples) for c in records],
+        }
     return out
 
 
@@ -65,9 +72,17 @@ def _interior_max(potential: Any, pivots: Any, per_segment: int) -> float:
     return float(np.max(ev["train_loss"][inside]))
 
 
-def criteria(table: Any, curves: dict[str, dict[str, Any]] | None = None, *, fit_loss: float = 0.002,
-             factor: float = 10.0, line_factor: float = 100.0, error_points: float = 3.0,
-             fit_error: float | None = 0.0, test_error: float | None = None) -> dict[str, bool]:
+def criteria(
+    table: Any,
+    curves: dict[str, dict[str, Any]] | None = None,
+    *,
+    fit_loss: float = 0.002,
+    factor: float = 10.0,
+    line_factor: float = 100.0,
+    error_points: float = 3.0,
+    fit_error: float | None = 0.0,
+    test_error: float | None = None,
+) -> dict[str, bool]:
     """Each criterion of the claim at this scale, True when it holds: minima at train
     loss <= `fit_loss` with training error <= `fit_error` (None: not checked); every MST
     path's maximum strictly inside; Sadd./Min. of the train loss <= `factor` while the

@@ -1,6 +1,7 @@
 """`landscape report-table`: the paper's Table 1 and Figures 5-7 for an explored network
 store, registered under the entry-point group `landscape.commands` (pyproject.toml);
 the report (and torch, when it evaluates) loads only when the command runs."""
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,20 @@ MAX_LINE_POINTS = 10_000
 @click.option("--batch-size", type=int, default=1024, show_default=True, help="Samples per evaluation batch.")
 @progress_option(help="Say what is being evaluated, on stderr (default: when stderr is a terminal).")
 @threads_option
-def report_table_cmd(file: str, as_json: bool, as_csv: bool, figures: str | None, no_figures: bool, per_segment: int,
-                     line_points: int, no_line: bool, no_evaluate: bool, batch_size: int,
-                     progress: bool | None, threads: int | None) -> None:
+def report_table_cmd(
+    file: str,
+    as_json: bool,
+    as_csv: bool,
+    figures: str | None,
+    no_figures: bool,
+    per_segment: int,
+    line_points: int,
+    no_line: bool,
+    no_evaluate: bool,
+    batch_size: int,
+    progress: bool | None,
+    threads: int | None,
+) -> None:
     """The paper's Table 1 for an explored network store: minima vs the saddles of the
     minimum spanning tree (train loss, test loss, test error), factor, epoch, and the
     straight line beside AutoNEB; Figures 5-7 as PNGs.
@@ -45,17 +57,29 @@ def report_table_cmd(file: str, as_json: bool, as_csv: bool, figures: str | None
     if as_json and as_csv:
         raise LandscapeError("--json and --csv exclude each other")
     if not (0 <= per_segment <= MAX_PER_SEGMENT and 1 <= line_points <= MAX_LINE_POINTS):
-        raise LandscapeError(f"--per-segment must be from 0 to {MAX_PER_SEGMENT} and --line-points from 1 to "
-                             f"{MAX_LINE_POINTS}, got {per_segment} and {line_points}")
+        raise LandscapeError(
+            f"--per-segment must be from 0 to {MAX_PER_SEGMENT} and --line-points from 1 to "
+            f"{MAX_LINE_POINTS}, got {per_segment} and {line_points}"
+        )
     positive(batch_size=batch_size)
     set_threads(threads)
     factory = None if no_evaluate else (lambda: stored_network(file, "report-table"))
     say = (lambda msg: click.echo(msg, err=True)) if want_progress(progress) else None
-    table = table1(file, factory, per_segment=per_segment, line_points=line_points, straight_line=not no_line,
-                   batch_size=batch_size, progress=say)
+    table = table1(
+        file,
+        factory,
+        per_segment=per_segment,
+        line_points=line_points,
+        straight_line=not no_line,
+        batch_size=batch_size,
+        progress=say,
+    )
     pictures = {} if no_figures else write_figures(table, figures or os.path.dirname(os.path.abspath(file)))
     if as_csv:
         click.echo(table.to_csv(), nl=False)
         return
-    emit(as_json, {**table.to_json(), "figures": pictures},
-         [table.to_text()] + ([f"figures: {', '.join(pictures.values())}"] if pictures else []))
+    emit(
+        as_json,
+        {**table.to_json(), "figures": pictures},
+        [table.to_text()] + ([f"figures: {', '.join(pictures.values())}"] if pictures else []),
+    )

@@ -17,6 +17,7 @@ has `device`, `index_device`, `len` and `get(indices)`, the data-source protocol
 `landscape_plugins.torchnet.data`, so a network potential can draw its mini-batches
 from it directly.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -79,8 +80,13 @@ def _generator(device: torch.device, seed: int) -> torch.Generator:
 # --- augmentation ------------------------------------------------------------------------
 
 
-def augment_batch(images: torch.Tensor, generator: torch.Generator | None = None, padding: int = 4,
-                  flip: bool = True, layout: str = "NHWC") -> torch.Tensor:
+def augment_batch(
+    images: torch.Tensor,
+    generator: torch.Generator | None = None,
+    padding: int = 4,
+    flip: bool = True,
+    layout: str = "NHWC",
+) -> torch.Tensor:
     """Random crop from the zero-padded image and random horizontal flip, per image.
 
     One gather does both: image b's output pixel (i, j) is the padded pixel
@@ -95,7 +101,7 @@ def augment_batch(images: torch.Tensor, generator: torch.Generator | None = None
     b, h, w, _ = x.shape
     dev = x.device
     padded = x.new_zeros((b, h + 2 * padding, w + 2 * padding, x.shape[3]))
-    padded[:, padding:padding + h, padding:padding + w] = x
+    padded[:, padding : padding + h, padding : padding + w] = x
     dy = torch.randint(0, 2 * padding + 1, (b, 1, 1), generator=generator, device=dev)
     dx = torch.randint(0, 2 * padding + 1, (b, 1, 1), generator=generator, device=dev)
     cols = torch.arange(w, device=dev).view(1, 1, w)
@@ -156,26 +162,39 @@ class ImageData:
     augment_seed: int = 0
 
     @classmethod
-    def create(cls, images: Any, labels: Any, *, classes: Sequence[str] = (), stats: str | None = "cifar10",
-               mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-               device: Any = "cpu", **options: Any) -> ImageData:
+    def create(
+        cls,
+        images: Any,
+        labels: Any,
+        *,
+        classes: Sequence[str] = (),
+        stats: str | None = "cifar10",
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        device: Any = "cpu",
+        **options: Any,
+    ) -> ImageData:
         """From uint8 images (N, H, W, C) and integer labels (arrays or tensors);
         normalisation from `stats` (a CIFAR_STATS key) unless `mean` and `std` are given."""
         x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
         y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).long()
         if x.dtype != torch.uint8 or x.ndim != 4 or y.shape != (x.shape[0],) or x.shape[0] == 0:
-            raise LandscapeError(f"images must be uint8 (N, H, W, C) with N labels, N >= 1; got {x.dtype} "
-                                 f"{tuple(x.shape)} and labels {tuple(y.shape)}")
+            raise LandscapeError(
+                f"images must be uint8 (N, H, W, C) with N labels, N >= 1; got {x.dtype} "
+                f"{tuple(x.shape)} and labels {tuple(y.shape)}"
+            )
         if mean is None or std is None:
             if stats not in CIFAR_STATS:
-                raise LandscapeError(f"unknown normalisation {stats!r}; give mean and std, "
-                                     f"or stats one of {', '.join(CIFAR_STATS)}")
+                raise LandscapeError(
+                    f"unknown normalisation {stats!r}; give mean and std, or stats one of {', '.join(CIFAR_STATS)}"
+                )
             mean, std = CIFAR_STATS[stats]
         ncls = int(y.max()) + 1
         classes = tuple(classes) or tuple(str(c) for c in range(ncls))
         if int(y.min()) < 0 or ncls > len(classes):
-            raise LandscapeError(f"labels must lie in 0..{len(classes) - 1} (one per class name), "
-                                 f"got {int(y.min())}..{ncls - 1}")
+            raise LandscapeError(
+                f"labels must lie in 0..{len(classes) - 1} (one per class name), got {int(y.min())}..{ncls - 1}"
+            )
         device = torch.device(device)
         return cls(x.to(device), y.to(device), classes, tuple(mean), tuple(std), **options)
 
@@ -195,8 +214,9 @@ class ImageData:
     def num_classes(self) -> int:
         return len(self.classes)
 
-    def get(self, indices: Any, augment: bool | None = None,
-            generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def get(
+        self, indices: Any, augment: bool | None = None, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised images (B, C, H, W) in `dtype` and labels (B,) at `indices`."""
         idx = torch.as_tensor(indices, device=self.device)
         x = self.images.index_select(0, idx)
@@ -228,8 +248,9 @@ class ImageData:
             self.__dict__["_gen"] = gen
         return gen
 
-    def batches(self, batch_size: int, seed: int, augment: bool = False, *, epochs: int | None = 1,
-                drop_last: bool = True) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(
+        self, batch_size: int, seed: int, augment: bool = False, *, epochs: int | None = 1, drop_last: bool = True
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Shuffled mini-batches (x, y) for `epochs` passes (None: endless).
 
         The permutation comes from a CPU generator (identical on every device) and is
@@ -249,7 +270,7 @@ class ImageData:
                 perm = perm.pin_memory()
             perm = perm.to(self.device, non_blocking=True)
             for start in range(0, stop, bs):
-                yield self.get(perm[start:start + bs], augment, aug_gen)
+                yield self.get(perm[start : start + bs], augment, aug_gen)
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """All images normalised, without augmentation, and all labels."""
@@ -283,8 +304,9 @@ class ImageData:
 # --- the .npz JPEG copy ----------------------------------------------------------------------
 
 
-def decode_jpegs(jpeg: np.ndarray, offsets: np.ndarray, indices: Any = None, chunk: int = 4096,
-                 where: str = "") -> np.ndarray:
+def decode_jpegs(
+    jpeg: np.ndarray, offsets: np.ndarray, indices: Any = None, chunk: int = 4096, where: str = ""
+) -> np.ndarray:
     """Decode images `indices` (default all) of concatenated JPEG bytes to uint8 (n, H, W, 3),
     `chunk` images per `torchvision.io.decode_jpeg` call (a list in, a list out)."""
     from torchvision.io import ImageReadMode, decode_jpeg
@@ -293,7 +315,7 @@ def decode_jpegs(jpeg: np.ndarray, offsets: np.ndarray, indices: Any = None, chu
     buf = torch.from_numpy(jpeg)
     out: list[torch.Tensor] = []
     for start in range(0, len(idx), chunk):
-        files = [buf[offsets[i]:offsets[i + 1]] for i in idx[start:start + chunk]]
+        files = [buf[offsets[i] : offsets[i + 1]] for i in idx[start : start + chunk]]
         try:
             out.append(torch.stack(_decode(decode_jpeg, files, ImageReadMode.RGB)))
         except RuntimeError:
@@ -383,9 +405,17 @@ def _save_cached(file: Path, images: np.ndarray) -> None:
         raise LandscapeError(f"cannot write the decoded-image cache {file}: {exc.strerror or exc}") from None
 
 
-def load_npz(path: str | os.PathLike, split: str = "train", *, cache_dir: str | os.PathLike | None = None,
-             per_class: int | None = None, n: int | None = None, seed: int = 0, device: Any = "cpu",
-             **options: Any) -> ImageData:
+def load_npz(
+    path: str | os.PathLike,
+    split: str = "train",
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    per_class: int | None = None,
+    n: int | None = None,
+    seed: int = 0,
+    device: Any = "cpu",
+    **options: Any,
+) -> ImageData:
     """One split of a cifar10_jpeg.npz-format file as `ImageData`.
 
     With `cache_dir` the whole split is decoded once and kept there as a uint8
@@ -408,16 +438,32 @@ def load_npz(path: str | os.PathLike, split: str = "train", *, cache_dir: str | 
         images = decode_jpegs(a["jpeg"], a["offsets"], sub, where=where)
     labels = a["labels"] if sub is None else a["labels"][sub]
     classes = tuple(str(c) for c in a["classes"])
-    return ImageData.create(images, labels.astype(np.int64), classes=classes, stats="cifar10", device=device,
-                            name=f"{path.name}:{split}", **options)
+    return ImageData.create(
+        images,
+        labels.astype(np.int64),
+        classes=classes,
+        stats="cifar10",
+        device=device,
+        name=f"{path.name}:{split}",
+        **options,
+    )
 
 
 # --- torchvision ----------------------------------------------------------------------------
 
 
-def load_torchvision(name: str = "cifar10", root: str | os.PathLike | None = None, split: str = "train", *,
-                     download: bool = False, per_class: int | None = None, n: int | None = None, seed: int = 0,
-                     device: Any = "cpu", **options: Any) -> ImageData:
+def load_torchvision(
+    name: str = "cifar10",
+    root: str | os.PathLike | None = None,
+    split: str = "train",
+    *,
+    download: bool = False,
+    per_class: int | None = None,
+    n: int | None = None,
+    seed: int = 0,
+    device: Any = "cpu",
+    **options: Any,
+) -> ImageData:
     """CIFAR-10 or CIFAR-100 read by torchvision from `root` (downloaded there if asked)."""
     _check_split(split)
     if name not in CIFAR_STATS:
@@ -433,16 +479,18 @@ def load_torchvision(name: str = "cifar10", root: str | os.PathLike | None = Non
         ds = cls(str(root), train=split == "train", download=download)
     except RuntimeError:  # torchvision's "Dataset not found or corrupted"
         hint = "" if download else "; pass download=True where there is internet, or use the offline .npz copy"
-        raise LandscapeError(f"{name} not found or corrupted under {root} "
-                             f"(torchvision checks the files' md5 sums){hint}") from None
+        raise LandscapeError(
+            f"{name} not found or corrupted under {root} (torchvision checks the files' md5 sums){hint}"
+        ) from None
     except OSError as exc:  # URLError is an OSError
         raise LandscapeError(f"cannot download or read {name} in {root}: {exc}") from None
     images, labels = np.asarray(ds.data), np.asarray(ds.targets, dtype=np.int64)
     if per_class is not None or n is not None:
         sub = subset_indices(labels, per_class=per_class, n=n, seed=seed)
         images, labels = images[sub], labels[sub]
-    return ImageData.create(images, labels, classes=tuple(ds.classes), stats=name, device=device,
-                            name=f"{name}:{split}", **options)
+    return ImageData.create(
+        images, labels, classes=tuple(ds.classes), stats=name, device=device, name=f"{name}:{split}", **options
+    )
 
 
 # --- one entry point ------------------------------------------------------------------------
@@ -456,8 +504,15 @@ def default_npz_path() -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def load_cifar(source: str | os.PathLike, split: str = "train", *, root: str | os.PathLike | None = None,
-               download: bool = False, cache_dir: str | os.PathLike | None = None, **kw: Any) -> ImageData:
+def load_cifar(
+    source: str | os.PathLike,
+    split: str = "train",
+    *,
+    root: str | os.PathLike | None = None,
+    download: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+    **kw: Any,
+) -> ImageData:
     """A CIFAR split from `source`: "cifar10" or "cifar100" through torchvision (with
     `root`, `download`), or a path to a cifar10_jpeg.npz-format file (with `cache_dir`).
     Remaining keywords: per_class / n / seed (subset), device, dtype, channels_last, augment."""
@@ -479,8 +534,9 @@ def load_splits(source: str | os.PathLike, **kw: Any) -> tuple[ImageData, ImageD
     return load_cifar(source, "train", **kw), load_cifar(source, "test", **test_kw)
 
 
-def write_synthetic_npz(path: str | os.PathLike, n_train: int = 40, n_test: int = 20, *, seed: int = 0,
-                        classes: int = 10) -> Path:
+def write_synthetic_npz(
+    path: str | os.PathLike, n_train: int = 40, n_test: int = 20, *, seed: int = 0, classes: int = 10
+) -> Path:
     """A small synthetic data set in the cifar10_jpeg.npz layout: blocky random 32x32
     images (4x4 blocks of 8x8 pixels, so JPEG keeps them), label k % `classes` for
     image k, JPEG-encoded at quality 95.  For runs and tests where the real copy is absent;
@@ -488,8 +544,9 @@ def write_synthetic_npz(path: str | os.PathLike, n_train: int = 40, n_test: int 
     from torchvision.io import encode_jpeg
 
     if n_train < 1 or n_test < 1 or classes < 1:
-        raise LandscapeError(f"a synthetic data set needs n_train, n_test, classes >= 1, got {n_train}, {n_test}, "
-                             f"{classes}")
+        raise LandscapeError(
+            f"a synthetic data set needs n_train, n_test, classes >= 1, got {n_train}, {n_test}, {classes}"
+        )
     rng = np.random.default_rng(seed)
 
     def encode(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -497,14 +554,23 @@ def write_synthetic_npz(path: str | os.PathLike, n_train: int = 40, n_test: int 
         images = np.kron(coarse, np.ones((1, 8, 8, 1))).astype(np.uint8)
         with warnings.catch_warnings():  # torchvision 0.29 flags its image I/O as deprecated
             warnings.simplefilter("ignore", DeprecationWarning)
-            files = [encode_jpeg(torch.from_numpy(im).permute(2, 0, 1).contiguous(), quality=95).numpy()
-                     for im in images]
+            files = [
+                encode_jpeg(torch.from_numpy(im).permute(2, 0, 1).contiguous(), quality=95).numpy() for im in images
+            ]
         offsets = np.concatenate([[0], np.cumsum([len(f) for f in files])]).astype(np.int64)
         return np.concatenate(files), offsets, (np.arange(n) % classes).astype(np.uint8)
 
     tj, to, tl = encode(n_train)
     ej, eo, el = encode(n_test)
     path = Path(path)
-    np.savez(path, train_jpeg=tj, train_offsets=to, train_labels=tl, test_jpeg=ej, test_offsets=eo, test_labels=el,
-             classes=np.array([f"c{k}" for k in range(classes)]))
+    np.savez(
+        path,
+        train_jpeg=tj,
+        train_offsets=to,
+        train_labels=tl,
+        test_jpeg=ej,
+        test_offsets=eo,
+        test_labels=el,
+        classes=np.array([f"c{k}" for k in range(classes)]),
+    )
     return path

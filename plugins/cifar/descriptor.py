@@ -3,6 +3,7 @@
 Register it under the `landscape.potentials` group as
 ``cifar = "landscape_plugins.cifar.descriptor:CIFAR"``.
 """
+
 from __future__ import annotations
 
 from landscape.potentials.registry import PotentialPlugin
@@ -13,12 +14,16 @@ CIFAR = PotentialPlugin(
     requires=("torch",),
     name="cifar",
     summary="CIFAR ResNet/DenseNet cross-entropy on CIFAR-10/100 (offline JPEG copy by default); "
-            "train minima with `landscape train cifar`",
+    "train minima with `landscape train cifar`",
     target="landscape_plugins.cifar.potential:build_cifar",
     options={
         "model": (str, "resnet20", "resnet{D}[-w{W}] or densenet{D}[bc][-k{K}], e.g. resnet20, resnet8-w8, densenet40"),
-        "data": (str, "", "a cifar10_jpeg.npz-format file (default: ../shared/data copy or $LANDSCAPE_CIFAR_NPZ), "
-                          "or cifar10 / cifar100 through torchvision with root="),
+        "data": (
+            str,
+            "",
+            "a cifar10_jpeg.npz-format file (default: ../shared/data copy or $LANDSCAPE_CIFAR_NPZ), "
+            "or cifar10 / cifar100 through torchvision with root=",
+        ),
         "root": (str, "", "torchvision root folder for data=cifar10 or cifar100"),
         "download": (bool, False, "let torchvision download cifar10/cifar100 into root"),
         "n_train": (int, 0, "seeded subset of the training images (0: all)"),
@@ -37,7 +42,11 @@ CIFAR = PotentialPlugin(
         "calibration_size": (int, 2048, "samples for the BatchNorm statistics of every evaluated point"),
         "calibration_batch": (int, 256, "batch size of the BatchNorm calibration"),
         "cache_dir": (str, "", "folder for the decoded images of the .npz file (reused across runs)"),
-        "align": (bool, False, "declare the channel-permutation symmetry (weight matching): connect --align, "
-                               "exploration and `landscape align` then work modulo it"),
+        "align": (
+            bool,
+            False,
+            "declare the channel-permutation symmetry (weight matching): connect --align, "
+            "exploration and `landscape align` then work modulo it",
+        ),
     },
 )

@@ -10,6 +10,7 @@ The stages are functions of their own (`prepare`, `train`, `explore_paths`,
 `landscape train cifar` / `landscape explore` / `landscape report-table` are the same
 steps on the command line.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,17 @@ from typing import Any
 
 from landscape.foundations.errors import LandscapeError
 
-__all__ = ["Experiment", "ExperimentResult", "Setup", "prepare", "train", "explore_paths", "tabulate",
-           "run_experiment", "schedule_for"]
+__all__ = [
+    "Experiment",
+    "ExperimentResult",
+    "Setup",
+    "prepare",
+    "train",
+    "explore_paths",
+    "tabulate",
+    "run_experiment",
+    "schedule_for",
+]
 
 
 @dataclass(frozen=True)
@@ -88,8 +98,16 @@ def schedule_for(model: str, preset: Any, cycle_steps: int | None = None) -> tup
 
 def _training_config(potential: Any, exp: Experiment) -> Any:
     config = potential.training_config()
-    changes = {k: v for k, v in (("epochs", exp.epochs), ("batch_size", exp.train_batch), ("lr", exp.lr),
-                                 ("milestones", exp.milestones)) if v is not None}
+    changes = {
+        k: v
+        for k, v in (
+            ("epochs", exp.epochs),
+            ("batch_size", exp.train_batch),
+            ("lr", exp.lr),
+            ("milestones", exp.milestones),
+        )
+        if v is not None
+    }
     return replace(config, **changes)
 
 
@@ -117,21 +135,45 @@ def prepare(exp: Experiment) -> Setup:
     return Setup(potential, options, schedule, _training_config(potential, exp))
 
 
-def train(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, minima: int | None = None,
-          progress: bool = False, after_commit: Callable[[str, int], None] | None = None, **options: Any) -> Any:
+def train(
+    store: str | os.PathLike[str],
+    setup: Setup,
+    exp: Experiment,
+    *,
+    minima: int | None = None,
+    progress: bool = False,
+    after_commit: Callable[[str, int], None] | None = None,
+    **options: Any,
+) -> Any:
     """Train minima "0".."minima-1" (default `exp.minima`) into `store`, continuing what it
     holds (`torchnet.trainrun.train_stored`; `after_commit(name, epoch)` after every commit;
     further `options` go to `train_stored` as they are)."""
     from landscape_plugins.torchnet.trainrun import store_description, train_stored
 
     pot = setup.potential
-    return train_stored(store, pot, exp.minima if minima is None else minima, setup.config, seed=exp.seed,
-                        progress=progress, description=store_description(pot, "cifar", setup.options),
-                        train_source=pot.training_source, after_commit=after_commit, **options)
+    return train_stored(
+        store,
+        pot,
+        exp.minima if minima is None else minima,
+        setup.config,
+        seed=exp.seed,
+        progress=progress,
+        description=store_description(pot, "cifar", setup.options),
+        train_source=pot.training_source,
+        after_commit=after_commit,
+        **options,
+    )
 
 
-def explore_paths(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, budget: Any = None,
-                  executor: Any = None, progress: bool = False) -> Any:
+def explore_paths(
+    store: str | os.PathLike[str],
+    setup: Setup,
+    exp: Experiment,
+    *,
+    budget: Any = None,
+    executor: Any = None,
+    progress: bool = False,
+) -> Any:
     """AutoNEB between the stored minima (`landscape.exploration`, Algorithm 3), continuing
     what the store holds; `budget` an `ExploreBudget` (default: `exp.explore_seconds`)."""
     from landscape import ExploreBudget, explore, make_optimizer
@@ -140,43 +182,68 @@ def explore_paths(store: str | os.PathLike[str], setup: Setup, exp: Experiment, 
     if str(setup.potential.device).startswith("cuda"):
         settings["fault_check_every"] = 50  # no host sync between fault checks on a GPU
     optimizer = make_optimizer("autoneb", schedule=setup.schedule, climb=exp.climb, **settings)
-    return explore(setup.potential, None, store=store, optimizer=optimizer, pivots=exp.pivots, progress=progress,
-                   budget=budget or ExploreBudget(max_seconds=exp.explore_seconds), executor=executor,
-                   tags={"experiment": asdict(replace(exp, preset=setup.schedule.name))})
+    return explore(
+        setup.potential,
+        None,
+        store=store,
+        optimizer=optimizer,
+        pivots=exp.pivots,
+        progress=progress,
+        budget=budget or ExploreBudget(max_seconds=exp.explore_seconds),
+        executor=executor,
+        tags={"experiment": asdict(replace(exp, preset=setup.schedule.name))},
+    )
 
 
-def tabulate(store: str | os.PathLike[str], setup: Setup, exp: Experiment, *,
-             progress: Callable[[str], None] | None = None) -> Any:
+def tabulate(
+    store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, progress: Callable[[str], None] | None = None
+) -> Any:
     """Table 1 of the store (`report.table1`), evaluating what it lacks;
     `progress(message)` hears of each evaluation before it runs."""
     from .report import table1
 
-    return table1(store, setup.potential, per_segment=exp.per_segment, line_points=exp.line_points,
-                  batch_size=exp.eval_batch, progress=progress)
+    return table1(
+        store,
+        setup.potential,
+        per_segment=exp.per_segment,
+        line_points=exp.line_points,
+        batch_size=exp.eval_batch,
+        progress=progress,
+    )
 
 
-def run_experiment(store: str | os.PathLike[str], exp: Experiment, *, progress: bool = False,
-                   log: Callable[[str], None] = print) -> ExperimentResult:
+def run_experiment(
+    store: str | os.PathLike[str], exp: Experiment, *, progress: bool = False, log: Callable[[str], None] = print
+) -> ExperimentResult:
     """Train, explore and tabulate (see the module docstring)."""
     seconds: dict[str, float] = {}
     began = time.perf_counter()
     setup = prepare(exp)
     potential, schedule, config = setup.potential, setup.schedule, setup.config
     seconds["build"] = time.perf_counter() - began
-    log(f"{potential.model}: dim {potential.dim}, {len(potential.train_data)} train / {len(potential.test_data)} "
+    log(
+        f"{potential.model}: dim {potential.dim}, {len(potential.train_data)} train / {len(potential.test_data)} "
         f"test images, {exp.minima} minima x {config.epochs} epochs; AutoNEB '{schedule.name}' "
-        f"({len(schedule.cycles)} cycles, {schedule.total_steps} steps, batch {potential.sampler.batch_size})")
+        f"({len(schedule.cycles)} cycles, {schedule.total_steps} steps, batch {potential.sampler.batch_size})"
+    )
     t = time.perf_counter()
     training = train(store, setup, exp, progress=progress)
     seconds["train"] = time.perf_counter() - t
-    log(f"trained {len(training.trained)} minima in {seconds['train']:.0f} s: "
-        + ", ".join(f"{n}: train loss {v.get('train_loss', float('nan')):.4f}, test error "
-                    f"{100 * v.get('test_error', float('nan')):.1f}%" for n, v in training.final.items()))
+    log(
+        f"trained {len(training.trained)} minima in {seconds['train']:.0f} s: "
+        + ", ".join(
+            f"{n}: train loss {v.get('train_loss', float('nan')):.4f}, test error "
+            f"{100 * v.get('test_error', float('nan')):.1f}%"
+            for n, v in training.final.items()
+        )
+    )
     t = time.perf_counter()
     exploration = explore_paths(store, setup, exp, progress=progress)
     seconds["explore"] = time.perf_counter() - t
-    log(f"explored: {exploration.status.value}, {exploration.runs} AutoNEB runs, {len(exploration.edges)} pairs "
-        f"in {seconds['explore']:.0f} s")
+    log(
+        f"explored: {exploration.status.value}, {exploration.runs} AutoNEB runs, {len(exploration.edges)} pairs "
+        f"in {seconds['explore']:.0f} s"
+    )
     t = time.perf_counter()
     table = tabulate(store, setup, exp, progress=log if progress else None)
     seconds["evaluate"] = time.perf_counter() - t

@@ -20,6 +20,7 @@ classes, 800,032 with 100), so it is matched to that rounding (0.75M..0.85M).
 The models use only standard layers and slicing, so channels_last inputs and bf16
 autocast work unchanged.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,8 +64,12 @@ LITERATURE_PARAMS: dict[str, float] = {
 
 # Counted from the architectures as the papers describe them (10 classes).
 EXACT_PARAMS: dict[str, int] = {
-    "resnet20": 269_722, "resnet32": 464_154, "resnet44": 658_586, "resnet56": 853_018,
-    "densenet40": 1_019_722, "densenet100bc": 769_162,
+    "resnet20": 269_722,
+    "resnet32": 464_154,
+    "resnet44": 658_586,
+    "resnet56": 853_018,
+    "densenet40": 1_019_722,
+    "densenet100bc": 769_162,
 }
 
 
@@ -127,9 +132,17 @@ class CifarDenseNet(nn.Module):
     pooling and a linear classifier. `dropout` 0.2 is their choice without augmentation.
     """
 
-    def __init__(self, depth: int = 40, growth: int = 12, bottleneck: bool = False,
-                 compression: float | None = None, num_classes: int = 10, in_channels: int = 3,
-                 stem: int | None = None, dropout: float = 0.0):
+    def __init__(
+        self,
+        depth: int = 40,
+        growth: int = 12,
+        bottleneck: bool = False,
+        compression: float | None = None,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        stem: int | None = None,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         per = 6 if bottleneck else 3
         if depth < per + 4 or (depth - 4) % per:
@@ -137,8 +150,10 @@ class CifarDenseNet(nn.Module):
             raise LandscapeError(f"a CIFAR {rule}, got {depth}")
         compression = (0.5 if bottleneck else 1.0) if compression is None else float(compression)
         if growth < 1 or num_classes < 1 or not 0 < compression <= 1 or not 0 <= dropout < 1:
-            raise LandscapeError(f"DenseNet needs growth, num_classes >= 1, 0 < compression <= 1, 0 <= dropout < 1; "
-                                 f"got {growth}, {num_classes}, {compression}, {dropout}")
+            raise LandscapeError(
+                f"DenseNet needs growth, num_classes >= 1, 0 < compression <= 1, 0 <= dropout < 1; "
+                f"got {growth}, {num_classes}, {compression}, {dropout}"
+            )
         m = (depth - 4) // per
         self.depth, self.growth, self.bottleneck, self.compression = depth, growth, bottleneck, compression
         c = stem if stem is not None else (2 * growth if bottleneck else 16)

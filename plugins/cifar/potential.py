@@ -18,6 +18,7 @@ builds the model by name and returns a `CifarPotential`:
 
 No minima are trained at build time: `landscape train cifar --minima N --out FILE` does it.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,16 @@ from .data import ImageData, default_npz_path, load_cifar
 from .models import build_model, parse_model_name
 from .recipes import paper_batch_size, training_recipe
 
-__all__ = ["PAPER_EPOCHS", "Autocast", "AugmentedSource", "CifarPotential", "build_cifar", "resolve_device",
-           "device_name", "clear_data_cache"]
+__all__ = [
+    "PAPER_EPOCHS",
+    "Autocast",
+    "AugmentedSource",
+    "CifarPotential",
+    "build_cifar",
+    "resolve_device",
+    "device_name",
+    "clear_data_cache",
+]
 
 #: Training epochs of Draxler et al. 2018, Table 1.
 PAPER_EPOCHS = {"resnet": 136, "densenet": 266}
@@ -92,8 +101,17 @@ class CifarPotential(NetworkPotential):
     """A `NetworkPotential` over CIFAR images that knows its options, its training recipe
     and its augmented training stream (see the module docstring)."""
 
-    def __init__(self, module: nn.Module, train: ImageData, test: ImageData, *, options: Mapping[str, Any],
-                 model: str, augment: bool = True, **kw: Any):
+    def __init__(
+        self,
+        module: nn.Module,
+        train: ImageData,
+        test: ImageData,
+        *,
+        options: Mapping[str, Any],
+        model: str,
+        augment: bool = True,
+        **kw: Any,
+    ):
         super().__init__(module, train, test_data=test, name="cifar", **kw)
         self.options = dict(options)
         self.model = model
@@ -115,7 +133,7 @@ class CifarPotential(NetworkPotential):
 
 
 def resolve_device(device: str) -> torch.device:
-    """"auto" (CUDA when available), "cpu", "cuda" or "cuda:N"."""
+    """ "auto" (CUDA when available), "cpu", "cuda" or "cuda:N"."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -147,13 +165,25 @@ def _source(data: str) -> str:
         return data if data in ("cifar10", "cifar100") else os.path.abspath(os.path.expanduser(data))
     found = default_npz_path()
     if found is None:
-        raise LandscapeError("no CIFAR data: give -o data=PATH/cifar10_jpeg.npz (or data=cifar10 with -o root=DIR), "
-                             "or set LANDSCAPE_CIFAR_NPZ")
+        raise LandscapeError(
+            "no CIFAR data: give -o data=PATH/cifar10_jpeg.npz (or data=cifar10 with -o root=DIR), "
+            "or set LANDSCAPE_CIFAR_NPZ"
+        )
     return str(found)
 
 
-def _load(source: str, split: str, n: int, seed: int, device: torch.device, root: str, download: bool,
-          cache_dir: str, channels_last: bool, classes: int = 0) -> ImageData:
+def _load(
+    source: str,
+    split: str,
+    n: int,
+    seed: int,
+    device: torch.device,
+    root: str,
+    download: bool,
+    cache_dir: str,
+    channels_last: bool,
+    classes: int = 0,
+) -> ImageData:
     """One split, cached per process (several commands and rebuilds reuse the decode).
     With `classes`, the subset of `n` takes n / classes images of every class."""
     key = (source, split, n, seed, str(device), root, cache_dir, channels_last, classes)
@@ -210,10 +240,27 @@ def build_cifar(
 ) -> CifarPotential:
     """The loss of CIFAR model `model` on `data` (see the module docstring; options as
     listed by `landscape plugins`)."""
-    options = dict(model=model, data=data, root=root, download=download, n_train=n_train, n_test=n_test,
-                   subset_seed=subset_seed, batch_size=batch_size, seed=seed, l2=l2, augment=augment, device=device,
-                   bf16=bf16, channels_last=channels_last, batched=batched, chunk=chunk,
-                   calibration_size=calibration_size, calibration_batch=calibration_batch, cache_dir=cache_dir)
+    options = dict(
+        model=model,
+        data=data,
+        root=root,
+        download=download,
+        n_train=n_train,
+        n_test=n_test,
+        subset_seed=subset_seed,
+        batch_size=batch_size,
+        seed=seed,
+        l2=l2,
+        augment=augment,
+        device=device,
+        bf16=bf16,
+        channels_last=channels_last,
+        batched=batched,
+        chunk=chunk,
+        calibration_size=calibration_size,
+        calibration_batch=calibration_batch,
+        cache_dir=cache_dir,
+    )
     if balanced:  # recorded only when set, so stores made before the option keep their identity
         options["balanced"] = True
     if align:
@@ -225,8 +272,13 @@ def build_cifar(
     for name, n in (("n_train", n_train), ("n_test", n_test)):
         if balanced and n % classes:
             raise LandscapeError(f"a balanced subset needs {name} divisible by {classes} classes, got {n}")
-    load = {"root": root, "download": download, "cache_dir": cache_dir, "channels_last": channels_last,
-            "classes": classes if balanced else 0}
+    load = {
+        "root": root,
+        "download": download,
+        "cache_dir": cache_dir,
+        "channels_last": channels_last,
+        "classes": classes if balanced else 0,
+    }
     train = _load(source, "train", n_train, subset_seed, dev, **load)
     test = _load(source, "test", n_test, subset_seed, dev, **load)
     net: nn.Module = build_model(model, num_classes=train.num_classes).to(dev)
@@ -234,10 +286,21 @@ def build_cifar(
         net = net.to(memory_format=torch.channels_last)
     if bf16:
         net = Autocast(net)
-    potential = CifarPotential(net, train, test, options=options, model=model, augment=augment,
-                               batch_size=batch_size or paper_batch_size(model), seed=seed, l2=l2, batched=batched,
-                               chunk=chunk or None, calibration_size=calibration_size,
-                               calibration_batch=calibration_batch)
+    potential = CifarPotential(
+        net,
+        train,
+        test,
+        options=options,
+        model=model,
+        augment=augment,
+        batch_size=batch_size or paper_batch_size(model),
+        seed=seed,
+        l2=l2,
+        batched=batched,
+        chunk=chunk or None,
+        calibration_size=calibration_size,
+        calibration_batch=calibration_batch,
+    )
     if align:  # channels permuted through residual streams and BatchNorm (weight matching)
         from landscape_plugins.torchnet.matching import network_symmetry
 

@@ -16,6 +16,7 @@ schedule of `landscape.optimizers.schedules` (14 cycles: 4x1000 steps lr 0.1, 2x
 energy range, 9 points per segment) with a loss batch of 512 for ResNet-20/32 and 256
 for ResNet-44/56 and the DenseNets; plus shortened presets for quick GPU checks and CPU.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
@@ -66,11 +67,14 @@ class TrainRecipe:
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise LandscapeError(f"recipe {self.name!r} needs epochs, batch_size >= 1 and lr > 0, "
-                                 f"got {self.epochs}, {self.batch_size}, {self.lr}")
+            raise LandscapeError(
+                f"recipe {self.name!r} needs epochs, batch_size >= 1 and lr > 0, "
+                f"got {self.epochs}, {self.batch_size}, {self.lr}"
+            )
         if not all(0 < f < 1 for f in self.milestones) or list(self.milestones) != sorted(self.milestones):
-            raise LandscapeError(f"recipe {self.name!r}: milestones must be rising fractions in (0, 1), "
-                                 f"got {self.milestones}")
+            raise LandscapeError(
+                f"recipe {self.name!r}: milestones must be rising fractions in (0, 1), got {self.milestones}"
+            )
         if not 0 <= self.momentum < 1 or self.weight_decay < 0 or not 0 < self.gamma <= 1:
             raise LandscapeError(f"recipe {self.name!r} needs 0 <= momentum < 1, weight_decay >= 0, 0 < gamma <= 1")
 
@@ -130,8 +134,9 @@ def paper_schedule(weight_decay: float = 1e-4) -> Schedule:
     return PRESETS["paper"](weight_decay)
 
 
-def scaled_schedule(fraction: float, *, weight_decay: float = 1e-4, name: str | None = None,
-                    lr_scale: float = 1.0) -> Schedule:
+def scaled_schedule(
+    fraction: float, *, weight_decay: float = 1e-4, name: str | None = None, lr_scale: float = 1.0
+) -> Schedule:
     """The paper's 14 cycles with every cycle's steps times `fraction` (at least 1):
     same learning rates (times `lr_scale`), momentum, L2 and insertion rule."""
     if not fraction > 0 or not lr_scale > 0:

@@ -29,6 +29,7 @@ belongs to, written by `torchnet.evaluate.save_evaluation`) and reused; missing
 or stale ones are computed when a potential is given (one commit each, under the
 store's writer lock), so an interrupted report loses at most one evaluation.
 """
+
 from __future__ import annotations
 
 import csv
@@ -42,27 +43,61 @@ from typing import Any
 
 import numpy as np
 
+from landscape.analysis.graphs import minimum_spanning_edges
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.analysis.graphs import minimum_spanning_edges
 from landscape.foundations.lock import WriterLock
 from landscape.paths.result import Status
 from landscape.store import Store
 from landscape.store.layout import CURVES_GROUP, MINIMA_METRICS_GROUP, evaluation_digest, evaluation_group
 
-__all__ = ["METRICS", "PathMetrics", "Table1", "table1", "ensure_evaluations", "evaluation_digest", "plot_cycles",
-           "plot_minima_vs_saddles", "plot_learning_curves", "write_figures"]
+__all__ = [
+    "METRICS",
+    "PathMetrics",
+    "Table1",
+    "table1",
+    "ensure_evaluations",
+    "evaluation_digest",
+    "plot_cycles",
+    "plot_minima_vs_saddles",
+    "plot_learning_curves",
+    "write_figures",
+]
 
 METRICS = ("train_loss", "train_error", "test_loss", "test_error")
-CSV_COLUMNS = ("architecture", "dataset", "minima", "paths", "mst_edges", "train_loss_min", "train_loss_sadd",
-               "factor", "epoch", "epochs_trained", "test_loss_min", "test_loss_sadd", "test_error_min_pct",
-               "test_error_sadd_pct", "test_error_delta_pct", "minima_never_crossing", "line_train_loss", "line_factor",
-               "line_test_loss",
-               "line_test_error_pct", "autoneb_train_barrier", "line_train_barrier", "paths_max_inside",
-               "autoneb_saddle_minus_higher_end", "line_saddle_minus_higher_end", "aligned_line_train_loss",
-               "aligned_line_factor", "aligned_line_train_barrier", "samples_gradient_per_path",
-               "samples_forward_per_path")
+CSV_COLUMNS = (
+    "architecture",
+    "dataset",
+    "minima",
+    "paths",
+    "mst_edges",
+    "train_loss_min",
+    "train_loss_sadd",
+    "factor",
+    "epoch",
+    "epochs_trained",
+    "test_loss_min",
+    "test_loss_sadd",
+    "test_error_min_pct",
+    "test_error_sadd_pct",
+    "test_error_delta_pct",
+    "minima_never_crossing",
+    "line_train_loss",
+    "line_factor",
+    "line_test_loss",
+    "line_test_error_pct",
+    "autoneb_train_barrier",
+    "line_train_barrier",
+    "paths_max_inside",
+    "autoneb_saddle_minus_higher_end",
+    "line_saddle_minus_higher_end",
+    "aligned_line_train_loss",
+    "aligned_line_factor",
+    "aligned_line_train_barrier",
+    "samples_gradient_per_path",
+    "samples_forward_per_path",
+)
 
 
 # --------------------------------------------------------------------------- evaluations
@@ -125,8 +160,16 @@ def _missing(filename: str, jobs: Sequence[_Job], per_segment: int, line_points:
     return out
 
 
-def ensure_evaluations(filename: str, potential: Any, jobs: Sequence[_Job], *, per_segment: int = 9,
-                       line_points: int = 19, batch_size: int = 1024, progress: Any = None) -> int:
+def ensure_evaluations(
+    filename: str,
+    potential: Any,
+    jobs: Sequence[_Job],
+    *,
+    per_segment: int = 9,
+    line_points: int = 19,
+    batch_size: int = 1024,
+    progress: Any = None,
+) -> int:
     """Compute and store the evaluations among `jobs` that are missing or stale;
     returns how many were computed.  Each is committed on its own, under the store's
     writer lock (not taken when nothing is missing, so reading never waits for a
@@ -136,8 +179,9 @@ def ensure_evaluations(filename: str, potential: Any, jobs: Sequence[_Job], *, p
         return 0
     if potential is None:
         job = todo[0]
-        raise LandscapeError(f"{filename} lacks the evaluation of {job.kind} {job.name!r}; "
-                             "run without --no-evaluate to compute it")
+        raise LandscapeError(
+            f"{filename} lacks the evaluation of {job.kind} {job.name!r}; run without --no-evaluate to compute it"
+        )
     from landscape_plugins.torchnet.evaluate import save_evaluation
 
     with WriterLock(filename):
@@ -259,18 +303,25 @@ class Table1:
         train_min, train_sadd = self.minimum("train_loss"), self.saddle("train_loss")
         mst = self.mst
         return {
-            "architecture": self.architecture, "dataset": self.dataset, "minima": len(self.names),
-            "paths": len(self.paths), "mst_edges": len(mst),
-            "train_loss_min": train_min, "train_loss_sadd": train_sadd,
+            "architecture": self.architecture,
+            "dataset": self.dataset,
+            "minima": len(self.names),
+            "paths": len(self.paths),
+            "mst_edges": len(mst),
+            "train_loss_min": train_min,
+            "train_loss_sadd": train_sadd,
             "factor": train_sadd / train_min if train_min > 0 else float("nan"),
-            "epoch": _mean(crossings) if crossings else None, "epochs_trained": self.epochs_trained,
+            "epoch": _mean(crossings) if crossings else None,
+            "epochs_trained": self.epochs_trained,
             # minima with a learning curve that never falls below the mean saddle loss
             "minima_never_crossing": sum(1 for n, e in epochs.items() if e is None and n in self.curves),
-            "test_loss_min": self.minimum("test_loss"), "test_loss_sadd": self.saddle("test_loss"),
+            "test_loss_min": self.minimum("test_loss"),
+            "test_loss_sadd": self.saddle("test_loss"),
             "test_error_min_pct": 100 * self.minimum("test_error"),
             "test_error_sadd_pct": 100 * self.saddle("test_error"),
             "test_error_delta_pct": 100 * (self.saddle("test_error") - self.minimum("test_error")),
-            "line_train_loss": self.line("train_loss"), "line_test_loss": self.line("test_loss"),
+            "line_train_loss": self.line("train_loss"),
+            "line_test_loss": self.line("test_loss"),
             "line_factor": self.line("train_loss") / train_min if train_min > 0 else float("nan"),
             "line_test_error_pct": 100 * self.line("test_error"),
             "autoneb_train_barrier": _mean([p.barriers["max_minus_mean_ends"] for p in mst]),
@@ -278,12 +329,14 @@ class Table1:
             # A maximum at t = 0 or 1 is the spread between the ends, not a bump on the path.
             "paths_max_inside": sum(1 for p in mst if p.max_inside),
             "autoneb_saddle_minus_higher_end": _mean([p.barriers["saddle_minus_higher_end"] for p in mst]),
-            "line_saddle_minus_higher_end": _mean([p.line_barriers["saddle_minus_higher_end"]
-                                                   for p in mst if p.line_barriers]),
+            "line_saddle_minus_higher_end": _mean(
+                [p.line_barriers["saddle_minus_higher_end"] for p in mst if p.line_barriers]
+            ),
             "aligned_line_train_loss": self.aligned_line("train_loss"),
             "aligned_line_factor": self.aligned_line("train_loss") / train_min if train_min > 0 else float("nan"),
-            "aligned_line_train_barrier": _mean([p.aligned_barriers["max_minus_mean_ends"]
-                                                 for p in mst if p.aligned_barriers]),
+            "aligned_line_train_barrier": _mean(
+                [p.aligned_barriers["max_minus_mean_ends"] for p in mst if p.aligned_barriers]
+            ),
             **{f"samples_{kind}_per_path": self.samples_per_path(kind) for kind in ("gradient", "forward")},
         }
 
@@ -294,22 +347,44 @@ class Table1:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able: the row, per minimum and per path details (NaN as null)."""
-        per_min = [{"name": n, **{k: float(self.minima[k][i]) for k in METRICS},
-                    "epoch_below_mean_saddle": self.epochs()[n], "epoch_below_own_saddle": self.own_epochs()[n]}
-                   for i, n in enumerate(self.names)]
-        per_path = [{"name": p.name, "a": self.names[p.i], "b": self.names[p.j], "in_mst": p.in_mst,
-                     "pivots": p.pivots, "cycles": p.cycles, "maxima": dict(p.maxima),
-                     "train_loss_barriers": dict(p.barriers), "interior_max_train_loss": p.interior_max_train_loss,
-                     "max_inside": p.max_inside, "end_train_losses": list(p.end_train_losses),
-                     "factor": p.factor, "samples": None if p.samples is None else dict(p.samples),
-                     "line_maxima": None if p.line_maxima is None else dict(p.line_maxima),
-                     "line_train_loss_barriers": None if p.line_barriers is None else dict(p.line_barriers),
-                     "aligned_line_maxima": None if p.aligned_maxima is None else dict(p.aligned_maxima),
-                     "aligned_line_train_loss_barriers": None if p.aligned_barriers is None
-                     else dict(p.aligned_barriers)}
-                    for p in self.paths]
-        out = {"store": self.store, "row": self.row(), "connected": self.connected, "minima": per_min,
-               "paths": per_path}
+        per_min = [
+            {
+                "name": n,
+                **{k: float(self.minima[k][i]) for k in METRICS},
+                "epoch_below_mean_saddle": self.epochs()[n],
+                "epoch_below_own_saddle": self.own_epochs()[n],
+            }
+            for i, n in enumerate(self.names)
+        ]
+        per_path = [
+            {
+                "name": p.name,
+                "a": self.names[p.i],
+                "b": self.names[p.j],
+                "in_mst": p.in_mst,
+                "pivots": p.pivots,
+                "cycles": p.cycles,
+                "maxima": dict(p.maxima),
+                "train_loss_barriers": dict(p.barriers),
+                "interior_max_train_loss": p.interior_max_train_loss,
+                "max_inside": p.max_inside,
+                "end_train_losses": list(p.end_train_losses),
+                "factor": p.factor,
+                "samples": None if p.samples is None else dict(p.samples),
+                "line_maxima": None if p.line_maxima is None else dict(p.line_maxima),
+                "line_train_loss_barriers": None if p.line_barriers is None else dict(p.line_barriers),
+                "aligned_line_maxima": None if p.aligned_maxima is None else dict(p.aligned_maxima),
+                "aligned_line_train_loss_barriers": None if p.aligned_barriers is None else dict(p.aligned_barriers),
+            }
+            for p in self.paths
+        ]
+        out = {
+            "store": self.store,
+            "row": self.row(),
+            "connected": self.connected,
+            "minima": per_min,
+            "paths": per_path,
+        }
         return json.loads(json.dumps(out, default=float), parse_constant=lambda _: None)
 
     def to_csv(self) -> str:
@@ -341,21 +416,33 @@ class Table1:
             f"MST paths whose maximum lies strictly inside: {r['paths_max_inside']} of {r['mst_edges']}",
         ]
         if r["samples_gradient_per_path"] is not None:
-            lines.insert(-1, f"samples per path (mean): {r['samples_gradient_per_path']:,.0f} sample-gradients, "
-                             f"{r['samples_forward_per_path']:,.0f} sample-evaluations")
+            lines.insert(
+                -1,
+                f"samples per path (mean): {r['samples_gradient_per_path']:,.0f} sample-gradients, "
+                f"{r['samples_forward_per_path']:,.0f} sample-evaluations",
+            )
         if math.isfinite(r["aligned_line_train_loss"]):
-            lines.insert(-1, f"straight line to the weight-matched image: train loss {r['aligned_line_train_loss']:.4g} "
-                             f"({r['aligned_line_factor']:.3g}x Min.), barrier {r['aligned_line_train_barrier']:.4g}")
+            lines.insert(
+                -1,
+                f"straight line to the weight-matched image: train loss {r['aligned_line_train_loss']:.4g} "
+                f"({r['aligned_line_factor']:.3g}x Min.), barrier {r['aligned_line_train_barrier']:.4g}",
+            )
         for p in self.paths:
             line = f"; straight line {p.line_maxima['train_loss']:.4g}" if p.line_maxima else ""
-            where = (f"at t={p.barriers['saddle_t']:.2f}" if p.max_inside
-                     else f"at an end (t={p.barriers['saddle_t']:.0f}: the spread between the ends, no barrier)")
-            lines.append(f"  path {p.name}: max train loss {p.maxima['train_loss']:.4g} {where}, ends "
-                         f"{p.end_train_losses[0]:.4g} / {p.end_train_losses[1]:.4g}, Sadd./Min. {p.factor:.3g}, "
-                         f"saddle minus higher end {p.barriers['saddle_minus_higher_end']:.4g}, interior max "
-                         f"{p.interior_max_train_loss:.4g}{line}; max test error "
-                         f"{100 * p.maxima['test_error']:.2f}%; {p.pivots} pivots" + ("; in MST" if p.in_mst else "")
-                         + (f"; {p.samples['gradient']:,} sample-gradients" if p.samples else ""))
+            where = (
+                f"at t={p.barriers['saddle_t']:.2f}"
+                if p.max_inside
+                else f"at an end (t={p.barriers['saddle_t']:.0f}: the spread between the ends, no barrier)"
+            )
+            lines.append(
+                f"  path {p.name}: max train loss {p.maxima['train_loss']:.4g} {where}, ends "
+                f"{p.end_train_losses[0]:.4g} / {p.end_train_losses[1]:.4g}, Sadd./Min. {p.factor:.3g}, "
+                f"saddle minus higher end {p.barriers['saddle_minus_higher_end']:.4g}, interior max "
+                f"{p.interior_max_train_loss:.4g}{line}; max test error "
+                f"{100 * p.maxima['test_error']:.2f}%; {p.pivots} pivots"
+                + ("; in MST" if p.in_mst else "")
+                + (f"; {p.samples['gradient']:,} sample-gradients" if p.samples else "")
+            )
         return "\n".join(lines)
 
 
@@ -410,8 +497,9 @@ def _labels(desc: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _path_jobs(store: Store, paths: list[tuple[str, int, int, int]]) -> list[_Job]:
-    return [_Job("path", name, np.asarray(store.read_result(name).path.pivots, dtype=np.float64))
-            for name, _, _, _ in paths]
+    return [
+        _Job("path", name, np.asarray(store.read_result(name).path.pivots, dtype=np.float64)) for name, _, _, _ in paths
+    ]
 
 
 def _mst(paths: Sequence[tuple[str, int, int, int]], weights: Sequence[float], n: int) -> set[str]:
@@ -425,8 +513,16 @@ def _mst(paths: Sequence[tuple[str, int, int, int]], weights: Sequence[float], n
     return {best[(min(i, j), max(i, j))][1] for i, j, _ in tree}
 
 
-def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segment: int = 9, line_points: int = 19,
-           straight_line: bool = True, batch_size: int = 1024, progress: Any = None) -> Table1:
+def table1(
+    filename: str | os.PathLike[str],
+    potential: Any = None,
+    *,
+    per_segment: int = 9,
+    line_points: int = 19,
+    straight_line: bool = True,
+    batch_size: int = 1024,
+    progress: Any = None,
+) -> Table1:
     """Table 1 of store `filename`, evaluating what is missing with `potential` (a network
     potential, a zero-argument factory of one, or None to use stored evaluations only).
     `progress(message)` is told about each evaluation."""
@@ -442,19 +538,50 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
         curves = _curves(store)
     if not paths:
         raise LandscapeError(f"{filename} holds no finished paths between its minima; run `landscape explore` first")
-    ensure_evaluations(filename, potential, jobs, per_segment=per_segment, line_points=line_points,
-                       batch_size=batch_size, progress=progress)
+    ensure_evaluations(
+        filename,
+        potential,
+        jobs,
+        per_segment=per_segment,
+        line_points=line_points,
+        batch_size=batch_size,
+        progress=progress,
+    )
     evals = _load_evals(filename, [j.group for j in jobs])
     weights = [float(np.max(evals[j.group]["train_loss"])) for j in jobs[1:]]
     in_mst = _mst(paths, weights, len(names))
-    line_jobs = [_Job("line", f"{names[i]}-{names[j]}", np.stack([coords[i], coords[j]]).astype(np.float64))
-                 for name, i, j, _ in paths if name in in_mst] if straight_line else []
+    line_jobs = (
+        [
+            _Job("line", f"{names[i]}-{names[j]}", np.stack([coords[i], coords[j]]).astype(np.float64))
+            for name, i, j, _ in paths
+            if name in in_mst
+        ]
+        if straight_line
+        else []
+    )
     if line_jobs:
-        ensure_evaluations(filename, potential, line_jobs, per_segment=per_segment, line_points=line_points,
-                           batch_size=batch_size, progress=progress)
+        ensure_evaluations(
+            filename,
+            potential,
+            line_jobs,
+            per_segment=per_segment,
+            line_points=line_points,
+            batch_size=batch_size,
+            progress=progress,
+        )
         evals.update(_load_evals(filename, [j.group for j in line_jobs]))
-        evals.update(_aligned_lines(filename, desc, potential, line_jobs, per_segment=per_segment,
-                                    line_points=line_points, batch_size=batch_size, progress=progress))
+        evals.update(
+            _aligned_lines(
+                filename,
+                desc,
+                potential,
+                line_jobs,
+                per_segment=per_segment,
+                line_points=line_points,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        )
     rows = []
     samples = _stored_samples(filename, [p[0] for p in paths])
     for (name, i, j, cycles), job in zip(paths, jobs[1:]):
@@ -462,19 +589,35 @@ def table1(filename: str | os.PathLike[str], potential: Any = None, *, per_segme
         line = evals.get(evaluation_group(f"{names[i]}-{names[j]}", "line")) if name in in_mst else None
         matched = evals.get(evaluation_group(f"{names[i]}-{names[j]}", "aligned")) if name in in_mst else None
         (maxima, barrier), (line_maxima, line_barriers), (aligned_maxima, aligned_barriers) = (
-            _summary(e) for e in (ev, line, matched))
-        rows.append(PathMetrics(
-            name, i, j, maxima, barrier, name in in_mst, int(np.sum(ev["is_pivot"])), cycles,
-            line_maxima, line_barriers, _interior_max(ev["t"], ev["train_loss"]),
-            _end_values(ev["t"], ev["train_loss"]), aligned_maxima=aligned_maxima, aligned_barriers=aligned_barriers,
-            samples=samples[name]))
+            _summary(e) for e in (ev, line, matched)
+        )
+        rows.append(
+            PathMetrics(
+                name,
+                i,
+                j,
+                maxima,
+                barrier,
+                name in in_mst,
+                int(np.sum(ev["is_pivot"])),
+                cycles,
+                line_maxima,
+                line_barriers,
+                _interior_max(ev["t"], ev["train_loss"]),
+                _end_values(ev["t"], ev["train_loss"]),
+                aligned_maxima=aligned_maxima,
+                aligned_barriers=aligned_barriers,
+                samples=samples[name],
+            )
+        )
     arch, dataset = _labels(desc)
     minima = {k: np.asarray(evals[MINIMA_METRICS_GROUP][k], dtype=float) for k in METRICS}
     return Table1(filename, arch, dataset, tuple(names), minima, tuple(rows), len(in_mst) == len(names) - 1, curves)
 
 
-def _aligned_lines(filename: str, desc: Mapping[str, Any], potential: Any, line_jobs: Sequence[_Job],
-                   **settings: Any) -> dict[str, dict[str, np.ndarray]]:
+def _aligned_lines(
+    filename: str, desc: Mapping[str, Any], potential: Any, line_jobs: Sequence[_Job], **settings: Any
+) -> dict[str, dict[str, np.ndarray]]:
     """Evaluations of the straight lines to the matched images, when the stored
     potential declares a symmetry (its description names one): jobs on the plain ends,
     whose far end `_run_job` aligns, so a store evaluated before is read as it is."""
@@ -521,8 +664,12 @@ def _interior_max(t: np.ndarray, values: np.ndarray) -> float:
 
 
 def _barrier_dict(b: Any) -> dict[str, float]:
-    return {"max_minus_mean_ends": b.max_minus_mean_ends, "max_gap_to_line": b.max_gap_to_line,
-            "saddle_minus_higher_end": b.saddle_minus_higher_end, "saddle_t": b.saddle_t}
+    return {
+        "max_minus_mean_ends": b.max_minus_mean_ends,
+        "max_gap_to_line": b.max_gap_to_line,
+        "saddle_minus_higher_end": b.saddle_minus_higher_end,
+        "saddle_t": b.saddle_t,
+    }
 
 
 def _load_evals(filename: str, groups: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
@@ -545,8 +692,9 @@ def plot_cycles(filename: str, path_name: str, file: str, snapshots: int = 4) ->
     fig = Figure(figsize=(3.2 * len(picks), 3.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(picks), sharey=True))
     # one scale for all panels; log when the first cycle's bump dwarfs the levelled path
-    _scale(axes[0], [float(v) for k in picks for v in np.concatenate([cycles[k].path.energies,
-                                                                       cycles[k].dense_energies])])
+    _scale(
+        axes[0], [float(v) for k in picks for v in np.concatenate([cycles[k].path.energies, cycles[k].dense_energies])]
+    )
     for ax, k in zip(axes, picks):
         c = cycles[k]
         s = np.asarray(to_numpy(c.path.arc_fractions()), dtype=np.float64)
@@ -612,7 +760,7 @@ def plot_learning_curves(table: Table1, file: str) -> str:
         curve = table.curves.get(name)
         if curve is None:
             continue
-        line, = ax.plot(np.arange(1, len(curve) + 1), curve, lw=1, label=f"minimum {name}")
+        (line,) = ax.plot(np.arange(1, len(curve) + 1), curve, lw=1, label=f"minimum {name}")
         if crossings[name] is not None:
             ax.plot([crossings[name]], [curve[crossings[name] - 1]], "o", color=line.get_color(), ms=4)
     ax.axhline(level, color="k", ls="--", lw=1, label=f"mean saddle loss {level:.3g}")

@@ -10,6 +10,7 @@ steps alternate until the matching stops changing.  For two different structures
 result is the best of those starts: an upper bound on the least distance, as in the
 cluster codes of the field (pele, GMIN/OPTIM).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -36,8 +37,9 @@ def kabsch(reference: np.ndarray, x: np.ndarray, inversion: bool = False) -> np.
     return u @ vt
 
 
-def assign(reference: np.ndarray, x: np.ndarray, species: np.ndarray,
-           wrap: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+def assign(
+    reference: np.ndarray, x: np.ndarray, species: np.ndarray, wrap: Callable[[np.ndarray], np.ndarray] | None = None
+) -> np.ndarray:
     """perm such that x[perm] matches `reference` atom by atom with the least squared
     distance, atoms relabelled only within one species; `wrap` maps the differences
     first (minimum-image ones in a periodic cell)."""
@@ -75,8 +77,11 @@ def _starts(reference: np.ndarray, x: np.ndarray, species: np.ndarray, inversion
     k_ok = np.flatnonzero(species == species[i])
     l_ok = np.flatnonzero(species == species[j])
     xd = x[k_ok] @ x[l_ok].T
-    mismatch = (np.abs(radii_x[k_ok] - radii_r[i])[:, None] + np.abs(radii_x[l_ok] - radii_r[j])[None, :]
-                + np.abs(xd - dot) / max(radii_r[i], 1e-12))
+    mismatch = (
+        np.abs(radii_x[k_ok] - radii_r[i])[:, None]
+        + np.abs(radii_x[l_ok] - radii_r[j])[None, :]
+        + np.abs(xd - dot) / max(radii_r[i], 1e-12)
+    )
     mismatch[k_ok[:, None] == l_ok[None, :]] = np.inf
     order = np.argsort(mismatch, axis=None)[:_MAX_STARTS]
     f_ref = _frame(reference[i], reference[j])
@@ -97,8 +102,9 @@ def _starts(reference: np.ndarray, x: np.ndarray, species: np.ndarray, inversion
     return out
 
 
-def _refine(reference: np.ndarray, x: np.ndarray, rotation: np.ndarray, species: np.ndarray,
-            inversion: bool) -> tuple[float, np.ndarray]:
+def _refine(
+    reference: np.ndarray, x: np.ndarray, rotation: np.ndarray, species: np.ndarray, inversion: bool
+) -> tuple[float, np.ndarray]:
     """Alternate Hungarian and Kabsch from `rotation`: (squared distance, aligned x)."""
     perm = None
     for _ in range(_MAX_REFINE):
@@ -111,8 +117,14 @@ def _refine(reference: np.ndarray, x: np.ndarray, rotation: np.ndarray, species:
     return float(((reference - aligned) ** 2).sum()), aligned
 
 
-def align_structures(reference: np.ndarray, x: np.ndarray, species: np.ndarray | None = None, *,
-                     rotations: bool = True, inversion: bool = True) -> np.ndarray:
+def align_structures(
+    reference: np.ndarray,
+    x: np.ndarray,
+    species: np.ndarray | None = None,
+    *,
+    rotations: bool = True,
+    inversion: bool = True,
+) -> np.ndarray:
     """`x` (N, 3) translated, rotated (reflected when `inversion`) and relabelled within
     species onto `reference` (N, 3).  Without `rotations` only relabelling (for a slab
     or anything fixed in space)."""

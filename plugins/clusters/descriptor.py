@@ -1,4 +1,5 @@
 """Entry-point descriptor of the Lennard-Jones cluster plugin (light: numpy on build only)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +18,7 @@ def lennard_jones(atoms: int = 7, epsilon: float = 1.0, sigma: float = 1.0, inve
 LJ = PotentialPlugin(
     name="lj",
     summary="Lennard-Jones cluster of N atoms (reduced units); aligned modulo rotation, translation, "
-            "inversion and relabelling",
+    "inversion and relabelling",
     target="landscape_plugins.clusters.descriptor:lennard_jones",
     options={
         "atoms": (int, 7, "number of atoms"),

@@ -6,6 +6,7 @@ E = 4 eps sum_{i<j} [(sigma/r_ij)^12 - (sigma/r_ij)^6], in reduced units by defa
 translation, rotation, inversion and relabelling of the atoms: `symmetry` aligns
 structures modulo all four, and every stationary point has six zero Hessian modes.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,8 +42,9 @@ class LennardJones(Potential):
             raise LandscapeError(f"epsilon and sigma must be positive and finite, got {epsilon}, {sigma}")
         # One point's evaluation holds about six (atoms, atoms, 3) float64 arrays (pair vectors, their
         # squares, the products of the gradient): refuse a cluster whose single evaluation cannot fit.
-        require_memory(f"a Lennard-Jones cluster of {int(atoms)} atoms", 6.0 * 8 * 3 * float(atoms) ** 2,
-                       hint="use fewer atoms")
+        require_memory(
+            f"a Lennard-Jones cluster of {int(atoms)} atoms", 6.0 * 8 * 3 * float(atoms) ** 2, hint="use fewer atoms"
+        )
         self.atoms, self.epsilon, self.sigma = int(atoms), float(epsilon), float(sigma)
         self.dim = 3 * self.atoms
         self.name = f"lj{self.atoms}"
@@ -54,10 +56,10 @@ class LennardJones(Potential):
         x = np.asarray(as_batch(x, self.dim), dtype=np.float64)
         pos = x.reshape(len(x), self.atoms, 3)
         diff = pos[:, :, None, :] - pos[:, None, :, :]  # (n, N, N, 3), r_i - r_j
-        r2 = (diff ** 2).sum(-1)
+        r2 = (diff**2).sum(-1)
         r2[:, np.arange(self.atoms), np.arange(self.atoms)] = np.inf  # no self-interaction
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            s6 = (self.sigma ** 2 / r2) ** 3
+            s6 = (self.sigma**2 / r2) ** 3
             energy = 2.0 * self.epsilon * (s6 * s6 - s6).sum(axis=(1, 2))  # each pair counted twice
             # dE/dr_i = sum_j 4 eps (-12 s12 + 6 s6) / r^2 (r_i - r_j)
             coeff = 4.0 * self.epsilon * (6.0 * s6 - 12.0 * s6 * s6) / r2
@@ -65,8 +67,13 @@ class LennardJones(Potential):
         return energy, grad.reshape(len(x), self.dim)
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "atoms": self.atoms, "epsilon": self.epsilon, "sigma": self.sigma,
-                "symmetry": self.symmetry.describe()}
+        return {
+            **super().describe(),
+            "atoms": self.atoms,
+            "epsilon": self.epsilon,
+            "sigma": self.sigma,
+            "symmetry": self.symmetry.describe(),
+        }
 
     def __repr__(self) -> str:
         return f"LennardJones(atoms={self.atoms})"
@@ -86,10 +93,12 @@ def truncated_octahedron_38(spacing: float = PAIR_DISTANCE) -> np.ndarray:
     """The 38-atom fcc truncated octahedron, LJ38's global minimum before relaxation:
     the fcc sites in the first three shells around an octahedral hole (6 + 8 + 24
     atoms), nearest neighbours `spacing` apart.  Returns (114,) coordinates."""
-    grid = np.array([(a, b, c) for a in range(-3, 5) for b in range(-3, 4) for c in range(-3, 4)
-                     if (a + b + c) % 2 == 0], dtype=np.float64)
+    grid = np.array(
+        [(a, b, c) for a in range(-3, 5) for b in range(-3, 4) for c in range(-3, 4) if (a + b + c) % 2 == 0],
+        dtype=np.float64,
+    )
     rel = grid - np.array([1.0, 0.0, 0.0])  # the hole at (1, 0, 0): an odd lattice point
-    d2 = np.round((rel ** 2).sum(1)).astype(int)
+    d2 = np.round((rel**2).sum(1)).astype(int)
     sites = rel[np.isin(d2, (1, 3, 5))]
     if len(sites) != 38:  # the three shells of an octahedral hole hold 6, 8 and 24 sites
         raise AssertionError(f"expected 38 sites, found {len(sites)}")

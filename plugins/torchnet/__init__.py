@@ -8,6 +8,7 @@ networks), `mlp` (the built-in synthetic-data plugin), `descriptors` (entry poin
 
 This package imports nothing on import, so plugin discovery never loads torch.
 """
+
 from __future__ import annotations
 
 __all__: list[str] = []

@@ -7,6 +7,7 @@ analysis that `landscape hessian` runs for a network potential.
 names in its `hessian_command`.  Nothing heavy is imported at module level: torch loads
 when a command runs, so `landscape --help` stays light.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,12 +18,23 @@ from typing import Any
 import click
 
 from landscape.foundations.errors import LandscapeError
-from landscape_cli.common import (emit, finished_paths, json_number, named, pick_names, picture_name, positive,
-                                  potential_options, progress_bar, progress_option, set_threads, threads_option,
-                                  want_progress)
+from landscape_cli.common import (
+    emit,
+    finished_paths,
+    json_number,
+    named,
+    pick_names,
+    picture_name,
+    positive,
+    potential_options,
+    progress_bar,
+    progress_option,
+    set_threads,
+    threads_option,
+    want_progress,
+)
 
-__all__ = ["train_cmd", "evaluate_cmd", "network_hessian", "network", "stored_network",
-           "MAX_PER_SEGMENT"]
+__all__ = ["train_cmd", "evaluate_cmd", "network_hessian", "network", "stored_network", "MAX_PER_SEGMENT"]
 
 #: Evaluated points between neighbouring pivots: each is a whole pass over the evaluation
 #: data (beyond this a run takes days or more memory than the points are worth).
@@ -84,11 +96,17 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 @click.command("train")
 @potential_options
 @click.option("--minima", "n", type=int, required=True, help="Number of minima to train (named 0, 1, ...).")
-@click.option("--out", required=True, callback=named, help="Store (a folder); every epoch and minimum is committed, running again continues.")
+@click.option(
+    "--out",
+    required=True,
+    callback=named,
+    help="Store (a folder); every epoch and minimum is committed, running again continues.",
+)
 @click.option("--epochs", type=int, default=None, help="Epochs per minimum [default: the plugin's recipe].")
 @click.option("--lr", type=float, default=None, help="Initial learning rate [default: the recipe's].")
-@click.option("--batch-size", type=int, default=None,
-              help="Training mini-batch, 0 for full batch [default: the recipe's].")
+@click.option(
+    "--batch-size", type=int, default=None, help="Training mini-batch, 0 for full batch [default: the recipe's]."
+)
 @click.option("--weight-decay", type=float, default=None, help="Weight decay [default: the recipe's].")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam"]), default=None, help="[default: the recipe's]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Minimum k is trained with seed SEED + k.")
@@ -96,9 +114,22 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
 @threads_option
-def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs: int | None, lr: float | None,
-              batch_size: int | None, weight_decay: float | None, optimizer: str | None, seed: int, force: bool,
-              as_json: bool, progress: bool | None, threads: int | None) -> None:
+def train_cmd(
+    potential: str,
+    options: tuple[str, ...],
+    n: int,
+    out: str,
+    epochs: int | None,
+    lr: float | None,
+    batch_size: int | None,
+    weight_decay: float | None,
+    optimizer: str | None,
+    seed: int,
+    force: bool,
+    as_json: bool,
+    progress: bool | None,
+    threads: int | None,
+) -> None:
     """Train seeded minima of a network POTENTIAL into a store, with learning curves.
 
     \b
@@ -122,21 +153,49 @@ def train_cmd(potential: str, options: tuple[str, ...], n: int, out: str, epochs
         raise LandscapeError(f"output folder {folder} does not exist")
     raw, validated = _train_options(potential, options)
     pot = network(load_potential(potential, raw), "train")
-    config = _recipe(pot, potential, validated, {"epochs": epochs, "lr": lr, "batch_size": batch_size,
-                                                 "weight_decay": weight_decay, "optimizer": optimizer})
-    run = train_stored(out, pot, n, config, seed=seed, description=record(pot),
-                       train_source=getattr(pot, "training_source", None), force=force, progress=want_progress(progress))
+    config = _recipe(
+        pot,
+        potential,
+        validated,
+        {"epochs": epochs, "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay, "optimizer": optimizer},
+    )
+    run = train_stored(
+        out,
+        pot,
+        n,
+        config,
+        seed=seed,
+        description=record(pot),
+        train_source=getattr(pot, "training_source", None),
+        force=force,
+        progress=want_progress(progress),
+    )
     rows = {name: {k: json_number(v) for k, v in values.items()} for name, values in run.final.items()}
-    lines = [f"{len(run.names)} minima of {pot.name} in {run.store} ({len(run.trained)} trained now, "
-             f"{config.epochs} epochs each, {run.seconds:.1f} s)"
-             + (f"; continued minimum {run.resumed[0]} after epoch {run.resumed[1]}" if run.resumed else "")]
-    lines += [f"  {name} (seed {s}): train loss {_g(v.get('train_loss'))}, test loss {_g(v.get('test_loss'))}, "
-              f"test error {_pct(v.get('test_error'))}, {_samples_line(run.samples.get(name))}"
-              for (name, v), s in zip(run.final.items(), run.seeds)]
-    emit(as_json, {"store": run.store, "names": list(run.names), "seeds": list(run.seeds),
-                   "trained": list(run.trained), "resumed": list(run.resumed) if run.resumed else None,
-                   "epochs": config.epochs, "seconds": run.seconds, "final": rows,
-                   "samples": {name: dict(v) for name, v in run.samples.items()}}, lines)
+    lines = [
+        f"{len(run.names)} minima of {pot.name} in {run.store} ({len(run.trained)} trained now, "
+        f"{config.epochs} epochs each, {run.seconds:.1f} s)"
+        + (f"; continued minimum {run.resumed[0]} after epoch {run.resumed[1]}" if run.resumed else "")
+    ]
+    lines += [
+        f"  {name} (seed {s}): train loss {_g(v.get('train_loss'))}, test loss {_g(v.get('test_loss'))}, "
+        f"test error {_pct(v.get('test_error'))}, {_samples_line(run.samples.get(name))}"
+        for (name, v), s in zip(run.final.items(), run.seeds)
+    ]
+    emit(
+        as_json,
+        {
+            "store": run.store,
+            "names": list(run.names),
+            "seeds": list(run.seeds),
+            "trained": list(run.trained),
+            "resumed": list(run.resumed) if run.resumed else None,
+            "epochs": config.epochs,
+            "seconds": run.seconds,
+            "final": rows,
+            "samples": {name: dict(v) for name, v in run.samples.items()},
+        },
+        lines,
+    )
 
 
 def _samples_line(samples: Any) -> str:
@@ -180,32 +239,50 @@ def _evaluate_one(file: str, pot: Any, name: str, per_segment: int, batch_size: 
 
 def _evaluation_lines(name: str, info: Mapping[str, Any]) -> list[str]:
     s = info["summary"]
-    lines = [f"path {name}: {s['points']} points; figure {info['figure']}; the path's run: "
-             f"{_samples_line(info.get('samples'))}; this evaluation: {_samples_line(info.get('evaluation_samples'))}",
-             f"  {'metric':<12}{'start':>10}{'end':>10}{'max':>10}{'max-mean':>11}{'gap-line':>11}{'sad-high':>11}"]
+    lines = [
+        f"path {name}: {s['points']} points; figure {info['figure']}; the path's run: "
+        f"{_samples_line(info.get('samples'))}; this evaluation: {_samples_line(info.get('evaluation_samples'))}",
+        f"  {'metric':<12}{'start':>10}{'end':>10}{'max':>10}{'max-mean':>11}{'gap-line':>11}{'sad-high':>11}",
+    ]
     for key in ("train_loss", "train_error", "test_loss", "test_error"):
         if key in s:
             m, b = s[key], s[key]["barriers"]
-            bars = "".join(f"{b[k]:>11.4g}" for k in ("max_minus_mean_ends", "max_gap_to_line",
-                                                       "saddle_minus_higher_end"))
+            bars = "".join(
+                f"{b[k]:>11.4g}" for k in ("max_minus_mean_ends", "max_gap_to_line", "saddle_minus_higher_end")
+            )
             lines.append(f"  {key:<12}{m['start']:>10.4g}{m['end']:>10.4g}{m['max']:>10.4g}{bars}")
     return lines
 
 
 @click.command("evaluate")
 @click.argument("file")
-@click.option("--path", "paths", multiple=True,
-              help="Stored path to evaluate (repeatable) [default: every finished path].")
-@click.option("--per-segment", type=int, default=9, show_default=True,
-              help="Evaluated points between neighbouring pivots.")
+@click.option(
+    "--path", "paths", multiple=True, help="Stored path to evaluate (repeatable) [default: every finished path]."
+)
+@click.option(
+    "--per-segment", type=int, default=9, show_default=True, help="Evaluated points between neighbouring pivots."
+)
 @click.option("--batch-size", type=int, default=1024, show_default=True, help="Samples per evaluation batch.")
-@click.option("--figure", "out", default=None, callback=named, help="Profile picture, .png, .pdf or .svg (one path only) "
-              "[default: FILE-PATH-evaluation.png].")
+@click.option(
+    "--figure",
+    "out",
+    default=None,
+    callback=named,
+    help="Profile picture, .png, .pdf or .svg (one path only) [default: FILE-PATH-evaluation.png].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
 @threads_option
-def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size: int, out: str | None,
-                 as_json: bool, progress: bool | None, threads: int | None) -> None:
+def evaluate_cmd(
+    file: str,
+    paths: tuple[str, ...],
+    per_segment: int,
+    batch_size: int,
+    out: str | None,
+    as_json: bool,
+    progress: bool | None,
+    threads: int | None,
+) -> None:
     """Train/test loss and error along stored paths of a network store, the three
     barrier definitions, stored in FILE, with a profile picture per path.
 
@@ -231,16 +308,19 @@ def evaluate_cmd(file: str, paths: tuple[str, ...], per_segment: int, batch_size
 
     with WriterLock(file):  # one writer: a second one fails at once, before any work
         pot = stored_network(file, "evaluate")
-        results = {name: _evaluate_one(file, pot, name, per_segment, batch_size, out)
-                   for name in progress_bar(names, progress, "paths")}
-    lines = [f"{file}: {len(names)} paths evaluated on the full train and test sets "
-             f"({'no BatchNorm' if pot.bn_mode == 'none' else 'BatchNorm statistics: ' + pot.bn_mode})",
-             "barriers: max-mean = max minus mean of the ends; gap-line = largest excess over the straight line "
-             "between the ends; sad-high = max minus the higher end"]
+        results = {
+            name: _evaluate_one(file, pot, name, per_segment, batch_size, out)
+            for name in progress_bar(names, progress, "paths")
+        }
+    lines = [
+        f"{file}: {len(names)} paths evaluated on the full train and test sets "
+        f"({'no BatchNorm' if pot.bn_mode == 'none' else 'BatchNorm statistics: ' + pot.bn_mode})",
+        "barriers: max-mean = max minus mean of the ends; gap-line = largest excess over the straight line "
+        "between the ends; sad-high = max minus the higher end",
+    ]
     for name, info in results.items():
         lines += _evaluation_lines(name, info)
-    emit(as_json, {"store": file, "bn_mode": pot.bn_mode, "per_segment": per_segment,
-                   "paths": results}, lines)
+    emit(as_json, {"store": file, "bn_mode": pot.bn_mode, "per_segment": per_segment, "paths": results}, lines)
 
 
 # --------------------------------------------------------------------------- hessian
@@ -258,9 +338,19 @@ def _tangent_at(store: Any, name: str, paths: list[str]) -> tuple[Any, str | Non
     return None, None
 
 
-def network_hessian(file: str, potential: Any, minima: Mapping[str, Any], results: Mapping[str, Any], *,
-                    samples: int, chunk: int, rtol: float, dense_limit: int, as_json: bool,
-                    progress: bool | None) -> None:
+def network_hessian(
+    file: str,
+    potential: Any,
+    minima: Mapping[str, Any],
+    results: Mapping[str, Any],
+    *,
+    samples: int,
+    chunk: int,
+    rtol: float,
+    dense_limit: int,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
     """`landscape hessian` for a network potential: the Hessian of the data loss at the
     stored `minima` (name -> coordinates; with the curvature along a stored path that
     starts or ends there) and at the highest pivot of each of `results` (path name ->
@@ -279,21 +369,31 @@ def network_hessian(file: str, potential: Any, minima: Mapping[str, Any], result
         tangent, along = tangents[m]
         report = analyse_point(pot, minima[m], tangent, rtol=rtol, dense_limit=dense_limit, **kw)
         at_minima[m] = {**report.to_dict(), "tangent_of": along}
-    at_paths = {p: {**climbing_image_analysis(pot, results[p], **kw), "climbing": bool(results[p].climbing)}
-                for p in progress_bar(list(results), progress, "paths")}
-    lines = [f"{file}: Hessian of the data loss ({'all' if not samples else samples} training samples, "
-             f"{pot.dim} parameters)"]
+    at_paths = {
+        p: {**climbing_image_analysis(pot, results[p], **kw), "climbing": bool(results[p].climbing)}
+        for p in progress_bar(list(results), progress, "paths")
+    }
+    lines = [
+        f"{file}: Hessian of the data loss ({'all' if not samples else samples} training samples, {pot.dim} parameters)"
+    ]
     for m, r in at_minima.items():
         curv = "-" if r["tangent_curvature"] is None else f"{r['tangent_curvature']:.4g} (path {r['tangent_of']})"
-        lines.append(f"  minimum {m}: largest {r['largest']:.4g}, smallest {r['smallest']:.4g}, near zero "
-                     f"{r['near_zero']} ({r['near_zero_method']}, |lambda| <= {r['threshold']:.3g}; "
-                     f"{r['invariances']} of them trivial invariances, {r['near_zero_beyond_invariances']} beyond), "
-                     f"curvature along the path {curv}")
+        lines.append(
+            f"  minimum {m}: largest {r['largest']:.4g}, smallest {r['smallest']:.4g}, near zero "
+            f"{r['near_zero']} ({r['near_zero_method']}, |lambda| <= {r['threshold']:.3g}; "
+            f"{r['invariances']} of them trivial invariances, {r['near_zero_beyond_invariances']} beyond), "
+            f"curvature along the path {curv}"
+        )
     for p, r in at_paths.items():
-        lines.append(f"  path {p}, {'climbing image' if r['climbing'] else 'highest pivot'} (pivot {r['index']}): "
-                     f"smallest {r['smallest_eigenvalue']:.4g} ({r['negative_eigenvalues']} negative of the "
-                     f"{len(r['smallest_eigenvalues'])} smallest), largest {r['largest_eigenvalue']:.4g}, "
-                     f"curvature along the path {r['tangent_curvature']:.4g}, gradient norm {r['gradient_norm']:.3g}")
+        lines.append(
+            f"  path {p}, {'climbing image' if r['climbing'] else 'highest pivot'} (pivot {r['index']}): "
+            f"smallest {r['smallest_eigenvalue']:.4g} ({r['negative_eigenvalues']} negative of the "
+            f"{len(r['smallest_eigenvalues'])} smallest), largest {r['largest_eigenvalue']:.4g}, "
+            f"curvature along the path {r['tangent_curvature']:.4g}, gradient norm {r['gradient_norm']:.3g}"
+        )
         lines += [f"    warning: {w}" for w in r["warnings"]]
-    emit(as_json, {"store": file, "samples": samples or None, "rtol": rtol, "minima": at_minima,
-                   "paths": at_paths}, lines)
+    emit(
+        as_json,
+        {"store": file, "samples": samples or None, "rtol": rtol, "minima": at_minima, "paths": at_paths},
+        lines,
+    )

@@ -5,6 +5,7 @@ device.  `TensorData` keeps everything on the device, so drawing a batch is an i
 operation there; `DatasetData` wraps any map-style `torch.utils.data.Dataset`
 (augmentation included) and collates on the host.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -35,7 +36,9 @@ class TensorData:
     def __init__(self, inputs: Any, targets: Any, device: Any = None):
         inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
         if inputs.shape[0] != targets.shape[0] or inputs.shape[0] == 0:
-            raise LandscapeError(f"inputs ({inputs.shape[0]}) and targets ({targets.shape[0]}) must be equally many, at least one")
+            raise LandscapeError(
+                f"inputs ({inputs.shape[0]}) and targets ({targets.shape[0]}) must be equally many, at least one"
+            )
         device = torch.device(device) if device is not None else inputs.device
         self.inputs, self.targets = inputs.to(device), targets.to(device)
         self.device = self.index_device = device
@@ -78,7 +81,11 @@ def as_data(data: Any, device: Any, dtype: torch.dtype | None = None) -> Any:
     if data is None:
         return None
     if isinstance(data, TensorData):
-        return data if data.device == torch.device(device) and dtype in (None, data.inputs.dtype) else data.to(device, dtype)
+        return (
+            data
+            if data.device == torch.device(device) and dtype in (None, data.inputs.dtype)
+            else data.to(device, dtype)
+        )
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return TensorData(*data).to(device, dtype)
     if isinstance(data, DataSource):

@@ -1,4 +1,5 @@
 """Entry-point descriptor of the generic MLP plugin (light: torch is imported on build only)."""
+
 from __future__ import annotations
 
 from landscape.potentials.registry import PotentialPlugin
@@ -34,7 +35,11 @@ MLP = PotentialPlugin(
         "device": (str, "cpu", "cpu, cuda, cuda:N or auto"),
         "batched": (str, "auto", "auto, vmap or loop: how all pivots are evaluated at once"),
         "chunk": (int, 0, "at most this many points per batched call (0: no limit)"),
-        "align": (bool, False, "declare the hidden-unit permutation symmetry (weight matching): "
-                               "connect --align, exploration and minima then work modulo it"),
+        "align": (
+            bool,
+            False,
+            "declare the hidden-unit permutation symmetry (weight matching): "
+            "connect --align, exploration and minima then work modulo it",
+        ),
     },
 )

@@ -15,6 +15,7 @@ Barriers (DESIGN.md section 3) are three different numbers and are reported by n
 `max_gap_to_line` (largest excess over the straight line between the endpoint values)
 and `saddle_minus_higher_end` (chemistry's: the saddle minus the higher minimum).
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,9 +30,9 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
-from landscape.paths import geometry
-from landscape.foundations.errors import LandscapeError
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
+from landscape.paths import geometry
 from landscape.store.layout import evaluation_group
 
 from .params import load_parameters
@@ -87,8 +88,11 @@ def barriers(t: Any, values: Any) -> Barriers:
 
 # BatchNorm recalibration --------------------------------------------------------------------
 def _bn_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
-    return [(n, m) for n, m in module.named_modules()
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    return [
+        (n, m)
+        for n, m in module.named_modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+    ]
 
 
 _TWINS: weakref.WeakKeyDictionary[NetworkPotential, dict[str, nn.Module]] = weakref.WeakKeyDictionary()
@@ -190,14 +194,16 @@ def _batches(source: Any, batch_size: int) -> Iterator[tuple[torch.Tensor, torch
         yield source.get(idx)
 
 
-def _vmap_eval(potential: NetworkPotential, x: torch.Tensor, source: Any, batch_size: int,
-               bufs: dict[str, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _vmap_eval(
+    potential: NetworkPotential, x: torch.Tensor, source: Any, batch_size: int, bufs: dict[str, torch.Tensor] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     twin = _twin(potential, "eval")
     if bufs is None:
         bufs = recalibrated_buffers(potential, x) if potential.batchnorm else {}
 
-    def run(flat: torch.Tensor, b: dict[str, torch.Tensor], inputs: torch.Tensor,
-            targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def run(
+        flat: torch.Tensor, b: dict[str, torch.Tensor], inputs: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         out = functional_call(twin, {**potential.spec.unflatten(flat), **b}, (inputs,))
         return potential.loss(out, targets), potential.error(out, targets)
 
@@ -212,7 +218,9 @@ def _vmap_eval(potential: NetworkPotential, x: torch.Tensor, source: Any, batch_
     return loss / len(source), err / len(source)
 
 
-def _loop_eval(potential: NetworkPotential, x: torch.Tensor, source: Any, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _loop_eval(
+    potential: NetworkPotential, x: torch.Tensor, source: Any, batch_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     module = copy.deepcopy(potential.module).eval()
     calib = potential.calibration_inputs() if potential.batchnorm else []
     loss = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
@@ -227,9 +235,15 @@ def _loop_eval(potential: NetworkPotential, x: torch.Tensor, source: Any, batch_
     return loss, err
 
 
-def evaluate_points(potential: NetworkPotential, points: Any, data: Any = "train", *,
-                    batch_size: int = 1024, batched: str | None = None,
-                    buffers: dict[str, torch.Tensor] | None = None) -> PointMetrics:
+def evaluate_points(
+    potential: NetworkPotential,
+    points: Any,
+    data: Any = "train",
+    *,
+    batch_size: int = 1024,
+    batched: str | None = None,
+    buffers: dict[str, torch.Tensor] | None = None,
+) -> PointMetrics:
     """Loss and error of every point on a whole data set ("train", "test" or data).
 
     batched: "vmap", "loop", or None to follow the potential (vmap unless it was told
@@ -259,15 +273,23 @@ def outputs_at(potential: NetworkPotential, points: Any, inputs: torch.Tensor) -
     twin = _twin(potential, "eval")
     with torch.inference_mode():
         bufs = recalibrated_buffers(potential, x) if potential.batchnorm else {}
-        fn = vmap(lambda flat, b, i: functional_call(twin, {**potential.spec.unflatten(flat), **b}, (i,)),
-                  in_dims=(0, 0, None), chunk_size=potential.chunk)
+        fn = vmap(
+            lambda flat, b, i: functional_call(twin, {**potential.spec.unflatten(flat), **b}, (i,)),
+            in_dims=(0, 0, None),
+            chunk_size=potential.chunk,
+        )
         out = fn(x, bufs, inputs.to(potential.device))
     potential.count("forward", x.shape[0], inputs.shape[0])
     return out
 
 
-def module_metrics(module: nn.Module, data: Any, loss: Callable[..., torch.Tensor],
-                   error: Callable[..., torch.Tensor], batch_size: int = 1024) -> dict[str, float]:
+def module_metrics(
+    module: nn.Module,
+    data: Any,
+    loss: Callable[..., torch.Tensor],
+    error: Callable[..., torch.Tensor],
+    batch_size: int = 1024,
+) -> dict[str, float]:
     """Loss and error of a module as it is (its own mode and statistics) on a data source.
 
     The sums stay on the device in float64 (the values the host sums had) and are read
@@ -306,8 +328,12 @@ class PathEvaluation:
         """JSON-able: values at the ends, maxima and the three barriers per metric."""
         out: dict[str, Any] = {"bn_mode": self.bn_mode, "points": int(self.t.size)}
         for key, v in self.metrics.items():
-            out[key] = {"start": float(v[0]), "end": float(v[-1]), "max": float(v.max()),
-                        "barriers": asdict(self.barriers[key])}
+            out[key] = {
+                "start": float(v[0]),
+                "end": float(v[-1]),
+                "max": float(v.max()),
+                "barriers": asdict(self.barriers[key]),
+            }
         return out
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -322,8 +348,14 @@ def _path_pivots(path: Any) -> Any:
     return path
 
 
-def evaluate_path(potential: NetworkPotential, path: Any, per_segment: int = 9, *,
-                  splits: Sequence[str] = ("train", "test"), batch_size: int = 1024) -> PathEvaluation:
+def evaluate_path(
+    potential: NetworkPotential,
+    path: Any,
+    per_segment: int = 9,
+    *,
+    splits: Sequence[str] = ("train", "test"),
+    batch_size: int = 1024,
+) -> PathEvaluation:
     """Train/test loss and error at the pivots and `per_segment` points per segment.
 
     `path` is a `Path`, a `Result` or pivots (N+2, dim).  All points are evaluated in
@@ -356,8 +388,9 @@ def evaluate_path(potential: NetworkPotential, path: Any, per_segment: int = 9, 
         m = evaluate_points(potential, points, split, batch_size=batch_size, buffers=buffers)
         metrics[f"{split}_loss"], metrics[f"{split}_error"], l2 = m.loss[order], m.error[order], m.l2[order]
     t = t[order]
-    return PathEvaluation(t, is_pivot[order], metrics, l2, potential.bn_mode, per_segment,
-                          {k: barriers(t, v) for k, v in metrics.items()})
+    return PathEvaluation(
+        t, is_pivot[order], metrics, l2, potential.bn_mode, per_segment, {k: barriers(t, v) for k, v in metrics.items()}
+    )
 
 
 # pictures and storage ------------------------------------------------------------------------
@@ -388,13 +421,17 @@ def plot_profile(evaluation: PathEvaluation, file: str | None = None, title: str
     return fig
 
 
-def save_evaluation(store: Any, name: str, evaluation: PathEvaluation, *, kind: str = "path",
-                    digest: str | None = None) -> None:
+def save_evaluation(
+    store: Any, name: str, evaluation: PathEvaluation, *, kind: str = "path", digest: str | None = None
+) -> None:
     """Write an evaluation to its group (`landscape.store.layout.evaluation_group`: for a
     stored path `name`, /evaluation-<name>), with the `digest` of the points it belongs to
     when given (`layout.evaluation_digest`; Table 1 redoes one whose digest differs)."""
-    attrs = {"bn_mode": evaluation.bn_mode, "per_segment": evaluation.per_segment,
-             "summary": json.dumps(evaluation.summary())}
+    attrs = {
+        "bn_mode": evaluation.bn_mode,
+        "per_segment": evaluation.per_segment,
+        "summary": json.dumps(evaluation.summary()),
+    }
     if digest is not None:
         attrs["digest"] = digest
     store.write_array_group(evaluation_group(name, kind), evaluation.to_arrays(), attrs)
@@ -407,5 +444,12 @@ def load_evaluation(store: Any, name: str, *, kind: str = "path") -> PathEvaluat
     is_pivot = np.asarray(arrays.pop("is_pivot"), dtype=bool)
     l2 = np.asarray(arrays.pop("l2"), dtype=float)
     metrics = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
-    return PathEvaluation(t, is_pivot, metrics, l2, str(attrs.get("bn_mode", "")), int(attrs.get("per_segment", 0)),
-                          {k: barriers(t, v) for k, v in metrics.items()})
+    return PathEvaluation(
+        t,
+        is_pivot,
+        metrics,
+        l2,
+        str(attrs.get("bn_mode", "")),
+        int(attrs.get("per_segment", 0)),
+        {k: barriers(t, v) for k, v in metrics.items()},
+    )

@@ -14,6 +14,7 @@ convolution or linear layer just before each BatchNorm with as many channels, an
 last linear layer before a cross-entropy loss), as flat-parameter vectors, orthonormal.
 `landscape hessian` counts the near-zero eigenvalues beyond them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,19 +36,20 @@ def _offsets(potential: Any) -> dict[str, tuple[int, tuple[int, ...]]]:
 
 def _unit(dim: int, offset: int, values: np.ndarray) -> np.ndarray:
     v = np.zeros(dim)
-    v[offset:offset + values.size] = values.reshape(-1)
+    v[offset : offset + values.size] = values.reshape(-1)
     return v
 
 
-def _channel_directions(point: np.ndarray, offsets: dict[str, Any], layer: str, channels: int,
-                        dim: int) -> list[tuple[str, np.ndarray]]:
+def _channel_directions(
+    point: np.ndarray, offsets: dict[str, Any], layer: str, channels: int, dim: int
+) -> list[tuple[str, np.ndarray]]:
     """Radial weight direction and bias direction of each channel of `layer`."""
     out = []
     if f"{layer}.weight" in offsets:
         start, shape = offsets[f"{layer}.weight"]
         per = int(np.prod(shape[1:]))
         for c in range(channels):
-            w = point[start + c * per:start + (c + 1) * per]
+            w = point[start + c * per : start + (c + 1) * per]
             if np.any(w):
                 out.append((f"{layer} channel {c} scale", _unit(dim, start + c * per, w)))
     if f"{layer}.bias" in offsets:
@@ -62,7 +64,7 @@ def _softmax_directions(offsets: dict[str, Any], layer: str, dim: int) -> list[t
     classes, features = shape[0], int(np.prod(shape[1:]))
     for j in range(features):  # column j of the weight, every class together
         v = np.zeros(dim)
-        v[start + j:start + classes * features:features] = 1.0
+        v[start + j : start + classes * features : features] = 1.0
         out.append((f"{layer} logit shift by feature {j}", v))
     if f"{layer}.bias" in offsets:
         start, _ = offsets[f"{layer}.bias"]
@@ -89,8 +91,11 @@ def invariance_directions(potential: Any, point: Any) -> tuple[np.ndarray, list[
             if last[1] == module.num_features:
                 found += _channel_directions(x, offsets, last[0], last[1], dim)
             last = None
-    if final_linear is not None and "cross_entropy" in getattr(potential.loss, "__name__", "") \
-            and f"{final_linear}.weight" in offsets:
+    if (
+        final_linear is not None
+        and "cross_entropy" in getattr(potential.loss, "__name__", "")
+        and f"{final_linear}.weight" in offsets
+    ):
         found += _softmax_directions(offsets, final_linear, dim)
     if not found:
         return np.zeros((0, dim)), []

@@ -20,6 +20,7 @@ Specs (`permspec`) exist for the MLPs, the CIFAR ResNets and the CIFAR DenseNets
 this project.  Sign flips of odd activations (tanh)
 and rescalings of ReLU units are symmetries too, but not permutations: not matched here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -28,15 +29,24 @@ from typing import Any
 
 import numpy as np
 
-from landscape.foundations.errors import LandscapeError
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
 from landscape.potentials.symmetry import Symmetry
 
-from .permspec import (Group, PermutationSpec, Slot, densenet_spec, mlp_spec, permutation_spec,  # noqa: F401
-                       resnet_spec)
+from .permspec import Group, PermutationSpec, Slot, densenet_spec, mlp_spec, permutation_spec, resnet_spec  # noqa: F401
 
-__all__ = ["Slot", "Group", "PermutationSpec", "mlp_spec", "resnet_spec", "densenet_spec", "permutation_spec",
-           "match_weights", "NetworkSymmetry", "network_symmetry"]
+__all__ = [
+    "Slot",
+    "Group",
+    "PermutationSpec",
+    "mlp_spec",
+    "resnet_spec",
+    "densenet_spec",
+    "permutation_spec",
+    "match_weights",
+    "NetworkSymmetry",
+    "network_symmetry",
+]
 
 Tensors = Mapping[str, np.ndarray]
 
@@ -65,8 +75,9 @@ def _permute_all(spec: PermutationSpec, perms: Mapping[str, np.ndarray], tensors
                 _permute_slot(tensors[s.name], s, np.asarray(perms[g.name]))
 
 
-def match_weights(spec: PermutationSpec, reference: Tensors, other: Tensors, *, seed: int = 0,
-                  max_iter: int = 100) -> dict[str, np.ndarray]:
+def match_weights(
+    spec: PermutationSpec, reference: Tensors, other: Tensors, *, seed: int = 0, max_iter: int = 100
+) -> dict[str, np.ndarray]:
     """Per group, the permutation that brings `other` closest to `reference` (Git Re-Basin's
     weight matching): coordinate descent over the groups in a seeded random order, each
     solved exactly as a linear assignment, until a sweep changes nothing or `max_iter`
@@ -131,7 +142,7 @@ class NetworkSymmetry(Symmetry):
         out, start = {}, 0
         for name, shape in zip(self.names, self.shapes):
             size = int(np.prod(shape))
-            out[name] = flat[start:start + size].reshape(shape)
+            out[name] = flat[start : start + size].reshape(shape)
             start += size
         return out
 
@@ -150,13 +161,19 @@ class NetworkSymmetry(Symmetry):
         return self.apply(self.permutations(reference, x), x)
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "method": "weight matching (Ainsworth et al. 2023)",
-                "groups": len(self.spec.groups), "units": sum(g.size for g in self.spec.groups),
-                "seed": self.seed, "max_iter": self.max_iter}
+        return {
+            **super().describe(),
+            "method": "weight matching (Ainsworth et al. 2023)",
+            "groups": len(self.spec.groups),
+            "units": sum(g.size for g in self.spec.groups),
+            "seed": self.seed,
+            "max_iter": self.max_iter,
+        }
 
 
 def network_symmetry(potential: Any, *, seed: int = 0, max_iter: int = 100) -> NetworkSymmetry:
     """The weight-matching symmetry of a `NetworkPotential` (its module and coordinates)."""
     spec = permutation_spec(potential.module)
-    return NetworkSymmetry(tuple(potential.spec.names), tuple(tuple(s) for s in potential.spec.shapes), spec,
-                           seed=seed, max_iter=max_iter)
+    return NetworkSymmetry(
+        tuple(potential.spec.names), tuple(tuple(s) for s in potential.spec.shapes), spec, seed=seed, max_iter=max_iter
+    )

@@ -6,6 +6,7 @@ and tested without a GPU or downloads.  `build_mlp(minima=N)` trains N seeded mi
 when the potential is built (cached per process and settings) and registers them as
 "0", "1", ...; `landscape connect mlp --start 0 --end 1` then just works.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,9 @@ __all__ = ["DATASETS", "make_dataset", "spirals", "blobs", "parse_hidden", "buil
 DATASETS = ("spirals", "blobs")
 
 
-def spirals(n: int, noise: float, rng: np.random.Generator, classes: int = 2, turns: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def spirals(
+    n: int, noise: float, rng: np.random.Generator, classes: int = 2, turns: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """`classes` interleaved spiral arms in the plane, Gaussian noise of std `noise`."""
     y = np.arange(n) % classes
     r = rng.uniform(0.1, 1.0, n)
@@ -42,8 +45,9 @@ def blobs(n: int, noise: float, rng: np.random.Generator, classes: int = 2) -> t
     return centres[which] + noise * rng.standard_normal((n, 2)), y
 
 
-def make_dataset(kind: str = "spirals", n_train: int = 512, n_test: int = 512, noise: float = 0.1,
-                 classes: int = 2, seed: int = 0) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+def make_dataset(
+    kind: str = "spirals", n_train: int = 512, n_test: int = 512, noise: float = 0.1, classes: int = 2, seed: int = 0
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """Seeded (train, test) split of a synthetic 2D classification set, float32 inputs."""
     if kind not in DATASETS:
         raise LandscapeError(f"unknown data set {kind!r}; choose one of {', '.join(DATASETS)}")
@@ -123,10 +127,25 @@ def build_mlp(
     dev, dt = _device(device), _DTYPES[dtype]
     train, test = make_dataset(dataset, n_train, n_test, noise, classes, data_seed)
     torch_module = make_mlp(2, widths, classes, activation, batchnorm).to(dev, dt)
-    potential = NetworkPotential(torch_module, train, test_data=test, batch_size=batch_size or None, seed=seed,
-                                 l2=l2, batched=batched, chunk=chunk or None, name="mlp")
-    config = TrainConfig(epochs=epochs, lr=lr, optimizer=optimizer, batch_size=train_batch or None,
-                         weight_decay=weight_decay, schedule="cosine")
+    potential = NetworkPotential(
+        torch_module,
+        train,
+        test_data=test,
+        batch_size=batch_size or None,
+        seed=seed,
+        l2=l2,
+        batched=batched,
+        chunk=chunk or None,
+        name="mlp",
+    )
+    config = TrainConfig(
+        epochs=epochs,
+        lr=lr,
+        optimizer=optimizer,
+        batch_size=train_batch or None,
+        weight_decay=weight_decay,
+        schedule="cosine",
+    )
     key = (widths, activation, batchnorm, dataset, n_train, n_test, noise, classes, data_seed, config, dtype, str(dev))
     for k in range(minima):
         potential.add_minimum(str(k), _trained(key, train_seed + k, potential, config))

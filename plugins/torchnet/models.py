@@ -7,6 +7,7 @@ He-initialised convolutions.  The CIFAR plugin builds them by name
 (`landscape_plugins.cifar.models.build_model`); they live here, with the MLP, so every
 network plugin shares one implementation.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,8 +23,9 @@ __all__ = ["ACTIVATIONS", "make_mlp", "HeConv2d", "conv3x3", "BasicBlock", "Cifa
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
 
 
-def make_mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: str = "tanh",
-             batchnorm: bool = False) -> nn.Sequential:
+def make_mlp(
+    in_dim: int, hidden: Sequence[int], out_dim: int, activation: str = "tanh", batchnorm: bool = False
+) -> nn.Sequential:
     """Linear layers of widths `hidden`, each followed by [BatchNorm1d and] the activation."""
     if activation not in ACTIVATIONS:
         raise LandscapeError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")

@@ -5,6 +5,7 @@ and `num_batches_tracked` are buffers and are never flattened, interpolated or m
 Names, shapes, dtypes and the device are kept so the round trip is exact; the flat
 vector has the promoted floating dtype of all parameters.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,14 +62,20 @@ class ParamSpec:
             raise LandscapeError(f"flat parameters have {flat.shape[-1]} entries, the module has {self.dim}")
         lead = tuple(flat.shape[:-1])
         out = {}
-        for name, part, shape, dtype in zip(self.names, torch.split(flat, self.sizes, dim=-1), self.shapes, self.dtypes):
+        for name, part, shape, dtype in zip(
+            self.names, torch.split(flat, self.sizes, dim=-1), self.shapes, self.dtypes
+        ):
             t = part.reshape(lead + shape)
             out[name] = t.to(dtype) if cast and t.dtype != dtype else t
         return out
 
     def describe(self) -> dict[str, Any]:
-        return {"dim": self.dim, "dtype": str(self.dtype).replace("torch.", ""), "device": str(self.device),
-                "tensors": len(self.names)}
+        return {
+            "dim": self.dim,
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "device": str(self.device),
+            "tensors": len(self.names),
+        }
 
 
 def param_spec(module: nn.Module, trainable_only: bool = False) -> ParamSpec:
@@ -78,15 +85,16 @@ def param_spec(module: nn.Module, trainable_only: bool = False) -> ParamSpec:
         raise LandscapeError(f"{type(module).__name__} has no parameters to form coordinates")
     devices = {p.device for _, p in named}
     if len(devices) > 1:
-        raise LandscapeError(f"parameters live on several devices ({', '.join(map(str, devices))}); move the module to one")
+        raise LandscapeError(
+            f"parameters live on several devices ({', '.join(map(str, devices))}); move the module to one"
+        )
     dtypes = tuple(p.dtype for _, p in named)
     if not all(d.is_floating_point for d in dtypes):
         raise LandscapeError("all parameters must be floating point to form path coordinates")
     dtype = dtypes[0]
     for d in dtypes[1:]:
         dtype = torch.promote_types(dtype, d)
-    return ParamSpec(tuple(n for n, _ in named), tuple(tuple(p.shape) for _, p in named), dtypes,
-                     devices.pop(), dtype)
+    return ParamSpec(tuple(n for n, _ in named), tuple(tuple(p.shape) for _, p in named), dtypes, devices.pop(), dtype)
 
 
 def flatten_parameters(module: nn.Module, spec: ParamSpec | None = None) -> torch.Tensor:

@@ -9,6 +9,7 @@ residual stream, carried through the zero-padded shortcuts, and one per block's 
 channels) and the CIFAR DenseNets (one group per layer's new feature maps, carried
 through every later concatenation).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -60,15 +61,19 @@ class PermutationSpec:
             axes: dict[str, int] = {}
             for s in g.slots:
                 if s.name not in shapes:
-                    raise LandscapeError(f"weight matching permutes {s.name!r}, which is not a coordinate "
-                                         f"(a frozen parameter?); permuting it would change the function")
+                    raise LandscapeError(
+                        f"weight matching permutes {s.name!r}, which is not a coordinate "
+                        f"(a frozen parameter?); permuting it would change the function"
+                    )
                 shape = shapes[s.name]
                 if not 0 <= s.axis < len(shape):
                     raise LandscapeError(f"group {g.name}: {s.name} has no axis {s.axis}")
                 pos = s.positions(shape)
                 if len(pos) != g.size or (len(pos) and (pos.min() < 0 or pos.max() >= shape[s.axis])):
-                    raise LandscapeError(f"group {g.name}: {len(pos)} positions on axis {s.axis} of {s.name} "
-                                         f"{shape}, the group has {g.size} units")
+                    raise LandscapeError(
+                        f"group {g.name}: {len(pos)} positions on axis {s.axis} of {s.name} "
+                        f"{shape}, the group has {g.size} units"
+                    )
                 if axes.setdefault(s.name, s.axis) != s.axis:
                     raise LandscapeError(f"group {g.name} permutes two axes of {s.name}")
                 seen = taken.setdefault((s.name, s.axis), set())
@@ -111,8 +116,19 @@ class _Builder:
 
 # --- architectures ---------------------------------------------------------------------
 
-_ELEMENTWISE = (nn.Tanh, nn.ReLU, nn.Sigmoid, nn.GELU, nn.Identity, nn.Dropout, nn.LeakyReLU, nn.ELU, nn.SiLU,
-                nn.Softplus, nn.Flatten)
+_ELEMENTWISE = (
+    nn.Tanh,
+    nn.ReLU,
+    nn.Sigmoid,
+    nn.GELU,
+    nn.Identity,
+    nn.Dropout,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.SiLU,
+    nn.Softplus,
+    nn.Flatten,
+)
 
 
 def _name(prefix: str, child: str) -> str:
@@ -138,8 +154,10 @@ def mlp_spec(module: nn.Sequential, prefix: str = "") -> PermutationSpec:
             if last is not None:
                 b.outputs(last, m, name)
         elif not isinstance(m, _ELEMENTWISE):
-            raise LandscapeError(f"weight matching of a Sequential knows Linear, BatchNorm1d and elementwise "
-                                 f"activations, not {type(m).__name__} ({name})")
+            raise LandscapeError(
+                f"weight matching of a Sequential knows Linear, BatchNorm1d and elementwise "
+                f"activations, not {type(m).__name__} ({name})"
+            )
     if last is None:
         raise LandscapeError("weight matching found no Linear layer in the Sequential")
     return b.spec(drop=[last[0][0]])
@@ -176,7 +194,7 @@ def resnet_spec(model: nn.Module, prefix: str = "") -> PermutationSpec:
         if block.pad:  # x zero-padded by pad // 2 channels below and the rest above
             c_in, c_out, off = block.conv1.in_channels, block.conv2.out_channels, block.pad // 2
             stream = [(g, pos + off) for g, pos in stream]
-            stream.append((f"{name} (stream)", np.r_[0:off, off + c_in:c_out]))
+            stream.append((f"{name} (stream)", np.r_[0:off, off + c_in : c_out]))
         b.outputs(stream, block.conv2, f"{name}.conv2")
         b.outputs(stream, block.bn2, f"{name}.bn2")
     b.inputs(stream, _name(prefix, "fc"))
@@ -199,8 +217,9 @@ def densenet_spec(model: nn.Module, prefix: str = "") -> PermutationSpec:
     for child, m in model.blocks.named_children():
         name = _name(_name(prefix, "blocks"), child)
         if not (hasattr(m, "bn") and hasattr(m, "conv")):
-            raise LandscapeError(f"weight matching of a DenseNet knows dense layers and transitions, "
-                                 f"not {type(m).__name__} ({name})")
+            raise LandscapeError(
+                f"weight matching of a DenseNet knows dense layers and transitions, not {type(m).__name__} ({name})"
+            )
         inner = stream
         if getattr(m, "bottleneck", False):
             b.outputs(stream, m.bn0, f"{name}.bn0")
@@ -235,5 +254,7 @@ def permutation_spec(module: nn.Module, prefix: str = "") -> PermutationSpec:
     if len(children) == 1 and not any(True for _ in module.parameters(recurse=False)):
         child, inner = children[0]
         return permutation_spec(inner, _name(prefix, child))
-    raise LandscapeError(f"weight matching knows MLPs (Sequential), CIFAR ResNets and DenseNets, not "
-                         f"{type(module).__name__}; build a PermutationSpec for it")
+    raise LandscapeError(
+        f"weight matching knows MLPs (Sequential), CIFAR ResNets and DenseNets, not "
+        f"{type(module).__name__}; build a PermutationSpec for it"
+    )

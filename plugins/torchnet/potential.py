@@ -29,6 +29,7 @@ L2.  `l2` adds (l2 / 2) |theta|^2 to the energy, explicitly; `last_terms` holds 
 data loss and the penalty of the last call separately.  Leave it 0 when the stepper
 already applies weight decay (the paper schedule's SGD does).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -263,7 +264,9 @@ class NetworkPotential(Potential):
         e = self._run("value", x, xb, yb)
         return self._regularise(x, e, None)[0]
 
-    def data_loss_and_gradient(self, x: Any, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def data_loss_and_gradient(
+        self, x: Any, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Data loss (no L2) and its gradient at the points `x` on a given batch."""
         return self._run("grad", self._points(x), inputs, targets)
 
@@ -343,8 +346,10 @@ class NetworkPotential(Potential):
             if how == "vmap":
                 fn = vmap(objective, in_dims=(0, None, None), randomness="same")
             else:
+
                 def fn(x: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
                     return torch.stack([objective(row, xb, yb) for row in x.unbind(0)])
+
             self._fast[how] = compiled(fn, speed, f"the network's {how} evaluation")
         return self._fast[how]
 
@@ -387,7 +392,7 @@ class NetworkPotential(Potential):
     @property
     def choices(self) -> dict[str, str]:
         """The strategy chosen per evaluation kind and size class, e.g. {"grad<=16": "vmap"}."""
-        return {f"{k}<={2 ** b - 1}": v for (k, b), v in sorted(self._choice.items())}
+        return {f"{k}<={2**b - 1}": v for (k, b), v in sorted(self._choice.items())}
 
     @property
     def bn_mode(self) -> str:
@@ -395,8 +400,10 @@ class NetworkPotential(Potential):
         if not self.batchnorm:
             return "none"
         c = self.calibration
-        return (f"optimisation: batch statistics (train mode); evaluation: running statistics recomputed per point "
-                f"from {c['size']} calibration samples (seed {c['seed']}, batches of {c['batch']}, cumulative average)")
+        return (
+            f"optimisation: batch statistics (train mode); evaluation: running statistics recomputed per point "
+            f"from {c['size']} calibration samples (seed {c['seed']}, batches of {c['batch']}, cumulative average)"
+        )
 
     def calibration_inputs(self) -> list[torch.Tensor]:
         """The fixed seeded calibration batches (inputs only), built once."""

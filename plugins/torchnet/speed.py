@@ -17,6 +17,7 @@ and the default changes nothing, not one bit.
 >>> Speed().is_default, Speed(autocast="bfloat16").describe()
 (True, {'autocast': 'bfloat16'})
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -125,5 +126,8 @@ def compiled(fn: Callable[..., Any], speed: Speed | None, name: str) -> Callable
 
 def _fallback(name: str, exc: BaseException) -> None:
     reason = (str(exc).strip().splitlines() or [""])[0][:200]
-    warnings.warn(f"torch.compile of {name} failed ({type(exc).__name__}: {reason}); running it eagerly",
-                  CompileFallbackWarning, stacklevel=3)
+    warnings.warn(
+        f"torch.compile of {name} failed ({type(exc).__name__}: {reason}); running it eagerly",
+        CompileFallbackWarning,
+        stacklevel=3,
+    )

@@ -25,6 +25,7 @@ network weights as a grouped convolution, whose sums may be ordered differently
 Dropout draws different masks per network (`randomness="different"`), so a network
 with dropout is trained like one alone in distribution, not in its masks.
 """
+
 from __future__ import annotations
 
 import copy
@@ -73,8 +74,12 @@ class StackedNetworks:
         self._loss = loss
         inner = replace(self.speed, channels_last=False)  # the layout is set when stacking: vmap cannot
 
-        def one(params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], inputs: torch.Tensor,
-                targets: torch.Tensor) -> torch.Tensor:
+        def one(
+            params: dict[str, torch.Tensor],
+            buffers: dict[str, torch.Tensor],
+            inputs: torch.Tensor,
+            targets: torch.Tensor,
+        ) -> torch.Tensor:
             out = inner.run(lambda x: functional_call(self.template, (params, buffers), (x,)), inputs)
             return self._loss(out, targets)
 
@@ -104,9 +109,15 @@ def _stack(batches: Sequence[tuple[torch.Tensor, torch.Tensor]], speed: Speed) -
     return inputs, torch.stack([y for _, y in batches])
 
 
-def train_stacked(potential: NetworkPotential, seeds: Sequence[int], config: TrainConfig = TrainConfig(), *,
-                  train_sources: Sequence[Any] | None = None, speed: Speed | None = None,
-                  progress: bool = False) -> list[TrainedMinimum]:
+def train_stacked(
+    potential: NetworkPotential,
+    seeds: Sequence[int],
+    config: TrainConfig = TrainConfig(),
+    *,
+    train_sources: Sequence[Any] | None = None,
+    speed: Speed | None = None,
+    progress: bool = False,
+) -> list[TrainedMinimum]:
     """Train one network per seed at once; the same minima as `train_minimum` per seed.
 
     `train_sources[k]` draws the training batches of network k (default: the
@@ -120,14 +131,17 @@ def train_stacked(potential: NetworkPotential, seeds: Sequence[int], config: Tra
         raise LandscapeError("stacked training needs at least one seed")
     sources = [potential.train_data] * len(seeds) if train_sources is None else list(train_sources)
     if len(sources) != len(seeds) or len({len(s) for s in sources}) != 1:
-        raise LandscapeError(f"{len(seeds)} networks need as many training sources of one length, got "
-                             f"{[len(s) for s in sources]}")
+        raise LandscapeError(
+            f"{len(seeds)} networks need as many training sources of one length, got {[len(s) for s in sources]}"
+        )
     speed = speed or Speed()
     nets = StackedNetworks([speed.prepare(init_parameters(potential.module, s)) for s in seeds], potential.loss, speed)
     samplers = [BatchSampler(len(src), config.batch_size, s, src.index_device) for s, src in zip(seeds, sources)]
     opt = _optimizer(nets.params.values(), config)
     rows: list[list[dict[str, float]]] = [[] for _ in seeds]
-    bar = tqdm(range(config.epochs), desc=f"train {len(seeds)} stacked", unit="epoch", disable=not progress, leave=False)
+    bar = tqdm(
+        range(config.epochs), desc=f"train {len(seeds)} stacked", unit="epoch", disable=not progress, leave=False
+    )
     for epoch in bar:
         lr = learning_rate(config, epoch)
         for group in opt.param_groups:
@@ -139,13 +153,15 @@ def train_stacked(potential: NetworkPotential, seeds: Sequence[int], config: Tra
             forward = potential.cost()["forward"] - mark["forward"]
             last = rows[k][-1] if rows[k] else {}
             spent = {"gradient": images, "forward": forward}
-            rows[k].append({**row, **{key: float(last.get(key, 0.0)) + spent[kind]
-                                      for kind, key in SAMPLE_CURVES.items()}})
+            rows[k].append(
+                {**row, **{key: float(last.get(key, 0.0)) + spent[kind] for kind, key in SAMPLE_CURVES.items()}}
+            )
     out = []
     for k, seed in enumerate(seeds):
         if not np.isfinite(rows[k][-1]["train_loss"]):
-            raise LandscapeError(f"training with seed {seed} diverged (loss {rows[k][-1]['train_loss']}); "
-                                 "lower the learning rate")
+            raise LandscapeError(
+                f"training with seed {seed} diverged (loss {rows[k][-1]['train_loss']}); lower the learning rate"
+            )
         net = nets.module(k)
         curves = {key: np.array([r[key] for r in rows[k]]) for key in rows[k][0]}
         buffers = {name: v.detach().clone() for name, v in net.named_buffers()}
@@ -153,8 +169,14 @@ def train_stacked(potential: NetworkPotential, seeds: Sequence[int], config: Tra
     return out
 
 
-def _epoch(nets: StackedNetworks, potential: NetworkPotential, sources: Sequence[Any],
-           samplers: Sequence[BatchSampler], opt: torch.optim.Optimizer, speed: Speed) -> tuple[list[float], int]:
+def _epoch(
+    nets: StackedNetworks,
+    potential: NetworkPotential,
+    sources: Sequence[Any],
+    samplers: Sequence[BatchSampler],
+    opt: torch.optim.Optimizer,
+    speed: Speed,
+) -> tuple[list[float], int]:
     """One pass of every network over its data; (running mean loss per network, images per network)."""
     nets.train()
     total = torch.zeros(nets.n, device=potential.device)

@@ -14,6 +14,7 @@ The curves also count the samples spent since training began (`samples_gradient`
 mini-batch images through forward and backward; `samples_forward`: the curves' own
 calibration and whole-set passes), so a resumed training continues the count.
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,8 +38,18 @@ from .params import flatten_parameters
 from .potential import NetworkPotential
 from .speed import Speed, compiled
 
-__all__ = ["TrainConfig", "TrainedMinimum", "TrainingState", "init_parameters", "train_minimum", "train_minima",
-           "learning_rate", "save_minima", "load_learning_curves", "SAMPLE_CURVES"]
+__all__ = [
+    "TrainConfig",
+    "TrainedMinimum",
+    "TrainingState",
+    "init_parameters",
+    "train_minimum",
+    "train_minima",
+    "learning_rate",
+    "save_minima",
+    "load_learning_curves",
+    "SAMPLE_CURVES",
+]
 
 #: Learning-curve entries that count samples since training began, per counter.
 SAMPLE_CURVES = {"gradient": "samples_gradient", "forward": "samples_forward"}
@@ -162,20 +173,28 @@ def _optimizer(params: Iterable[torch.Tensor], config: TrainConfig) -> torch.opt
     """The recipe's optimizer over `params` (a module's, or stacked ones: the update is elementwise)."""
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                           nesterov=config.nesterov, weight_decay=config.weight_decay)
+    return torch.optim.SGD(
+        params, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=config.weight_decay
+    )
 
 
 def _step_loss(module: nn.Module, potential: NetworkPotential, speed: Speed | None) -> Callable[..., torch.Tensor]:
     """(inputs, targets) -> the mini-batch loss of `module`, with the speed options."""
     if speed is None or speed.is_default:
         return lambda inputs, targets: potential.loss(module(inputs), targets)
-    return compiled(lambda inputs, targets: potential.loss(speed.run(module, inputs), targets), speed,
-                    "the training step")
+    return compiled(
+        lambda inputs, targets: potential.loss(speed.run(module, inputs), targets), speed, "the training step"
+    )
 
 
-def _epoch(module: nn.Module, potential: NetworkPotential, source: Any, sampler: BatchSampler,
-           opt: torch.optim.Optimizer, step_loss: Callable[..., torch.Tensor]) -> float:
+def _epoch(
+    module: nn.Module,
+    potential: NetworkPotential,
+    source: Any,
+    sampler: BatchSampler,
+    opt: torch.optim.Optimizer,
+    step_loss: Callable[..., torch.Tensor],
+) -> float:
     module.train()
     total = torch.zeros((), device=potential.device)
     batches = 0
@@ -191,11 +210,18 @@ def _epoch(module: nn.Module, potential: NetworkPotential, source: Any, sampler:
     return float(total) / batches  # one host sync per epoch
 
 
-def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = TrainConfig(), *,
-                  progress: bool = False, init: torch.Tensor | None = None, train_source: Any = None,
-                  on_epoch: Callable[[TrainingState], None] | None = None,
-                  restore: Callable[[TrainingState], None] | None = None,
-                  speed: Speed | None = None) -> TrainedMinimum:
+def train_minimum(
+    potential: NetworkPotential,
+    seed: int,
+    config: TrainConfig = TrainConfig(),
+    *,
+    progress: bool = False,
+    init: torch.Tensor | None = None,
+    train_source: Any = None,
+    on_epoch: Callable[[TrainingState], None] | None = None,
+    restore: Callable[[TrainingState], None] | None = None,
+    speed: Speed | None = None,
+) -> TrainedMinimum:
     """Train a seeded copy of `potential.module`; the seed fixes initialisation and batches.
 
     `init` starts from given flat parameters instead of a fresh initialisation.
@@ -221,8 +247,15 @@ def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = 
     step_loss = _step_loss(module, potential, speed)
     if restore is not None:
         restore(state)
-    bar = tqdm(range(state.epoch, config.epochs), desc=f"train seed {seed}", unit="epoch", disable=not progress,
-               leave=False, initial=state.epoch, total=config.epochs)
+    bar = tqdm(
+        range(state.epoch, config.epochs),
+        desc=f"train seed {seed}",
+        unit="epoch",
+        disable=not progress,
+        leave=False,
+        initial=state.epoch,
+        total=config.epochs,
+    )
     for epoch in bar:
         lr = learning_rate(config, epoch)
         for group in state.optimizer.param_groups:
@@ -236,7 +269,9 @@ def train_minimum(potential: NetworkPotential, seed: int, config: TrainConfig = 
             on_epoch(state)
     rows = state.rows
     if not np.isfinite(rows[-1]["train_loss"]):
-        raise LandscapeError(f"training with seed {seed} diverged (loss {rows[-1]['train_loss']}); lower the learning rate")
+        raise LandscapeError(
+            f"training with seed {seed} diverged (loss {rows[-1]['train_loss']}); lower the learning rate"
+        )
     curves = {k: np.array([r[k] for r in rows]) for k in rows[0]}
     buffers = {k: v.detach().clone() for k, v in module.named_buffers()}
     return TrainedMinimum(int(seed), flatten_parameters(module, potential.spec), curves, config, buffers)
@@ -250,8 +285,9 @@ def _cumulative(rows: Sequence[dict[str, float]], spent: dict[str, int]) -> dict
     return {key: float(last.get(key, 0.0)) + spent[kind] for kind, key in SAMPLE_CURVES.items()}
 
 
-def _curve_row(module: nn.Module, potential: NetworkPotential, config: TrainConfig, epoch: int, lr: float,
-               running: float) -> dict[str, float]:
+def _curve_row(
+    module: nn.Module, potential: NetworkPotential, config: TrainConfig, epoch: int, lr: float, running: float
+) -> dict[str, float]:
     if potential.batchnorm:  # a copy, recalibrated as every evaluated point is (training keeps its own)
         from .evaluate import recalibrate_module
 
@@ -260,17 +296,35 @@ def _curve_row(module: nn.Module, potential: NetworkPotential, config: TrainConf
     module.eval()
     train = module_metrics(module, potential.train_data, potential.loss, potential.error, config.eval_batch)
     nan = {"loss": float("nan"), "error": float("nan")}
-    test = nan if potential.test_data is None else module_metrics(module, potential.test_data, potential.loss,
-                                                                   potential.error, config.eval_batch)
+    test = (
+        nan
+        if potential.test_data is None
+        else module_metrics(module, potential.test_data, potential.loss, potential.error, config.eval_batch)
+    )
     tested = 0 if potential.test_data is None else len(potential.test_data)
     potential.count("forward", 1, len(potential.train_data) + tested)
-    return {"epoch": float(epoch + 1), "lr": lr, "train_loss": train["loss"], "train_error": train["error"],
-            "test_loss": test["loss"], "test_error": test["error"], "running_loss": running}
+    return {
+        "epoch": float(epoch + 1),
+        "lr": lr,
+        "train_loss": train["loss"],
+        "train_error": train["error"],
+        "test_loss": test["loss"],
+        "test_error": test["error"],
+        "running_loss": running,
+    }
 
 
-def train_minima(potential: NetworkPotential, n: int, config: TrainConfig = TrainConfig(), *,
-                 seeds: Sequence[int] | None = None, progress: bool = False, register: bool = True,
-                 stacked: bool = False, speed: Speed | None = None) -> list[TrainedMinimum]:
+def train_minima(
+    potential: NetworkPotential,
+    n: int,
+    config: TrainConfig = TrainConfig(),
+    *,
+    seeds: Sequence[int] | None = None,
+    progress: bool = False,
+    register: bool = True,
+    stacked: bool = False,
+    speed: Speed | None = None,
+) -> list[TrainedMinimum]:
     """Train `n` minima (seeds 0..n-1 unless given); register them as minima "0", "1", ...
 
     `stacked=True` trains all of them at once (`stacked.train_stacked`: the same minima
@@ -291,8 +345,9 @@ def train_minima(potential: NetworkPotential, n: int, config: TrainConfig = Trai
     return out
 
 
-def save_minima(store: Any, potential: NetworkPotential, trained: Sequence[TrainedMinimum],
-                names: Sequence[str] | None = None) -> None:
+def save_minima(
+    store: Any, potential: NetworkPotential, trained: Sequence[TrainedMinimum], names: Sequence[str] | None = None
+) -> None:
     """Write trained minima (coordinates, energies, seeds and recipes) and their learning
     curves (group /learning_curves: one (epochs,) array per metric and minimum) to an
     open, writable `landscape.store.Store`."""

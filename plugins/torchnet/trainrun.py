@@ -17,6 +17,7 @@ minima and continues the one in progress after its last committed epoch; on a CP
 the result is bit-for-bit the uninterrupted run's.  Asking for more minima than a
 finished store holds trains the missing ones.  One writer per store (`WriterLock`).
 """
+
 from __future__ import annotations
 
 import io
@@ -30,11 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.potentials.identity import differences, record, require_same, shown
 from landscape.foundations.lock import WriterLock
-from landscape.foundations.arrays import to_numpy
+from landscape.potentials.identity import differences, record, require_same, shown
 from landscape.runs.stored import discard_if_empty
 from landscape.store import Store, vacant
 from landscape.store.layout import CURVES_GROUP, TRAINING_GROUP  # the groups training writes
@@ -42,8 +43,15 @@ from landscape.store.layout import CURVES_GROUP, TRAINING_GROUP  # the groups tr
 from .potential import NetworkPotential
 from .train import SAMPLE_CURVES, TrainConfig, TrainedMinimum, TrainingState, train_minimum
 
-__all__ = ["TRAINING_GROUP", "CURVES_GROUP", "TrainingRun", "train_stored", "default_config", "store_description",
-           "copy_minima"]
+__all__ = [
+    "TRAINING_GROUP",
+    "CURVES_GROUP",
+    "TrainingRun",
+    "train_stored",
+    "default_config",
+    "store_description",
+    "copy_minima",
+]
 
 #: seed -> the data source of that minimum's training batches (e.g. augmented images).
 SourceFactory = Callable[[int], Any]
@@ -68,8 +76,9 @@ class TrainingRun:
 # --------------------------------------------------------------------------- descriptions
 
 
-def store_description(potential: NetworkPotential, plugin: str | None = None,
-                      options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def store_description(
+    potential: NetworkPotential, plugin: str | None = None, options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """`landscape.potentials.identity.record(potential)`; for a potential built without
     `load_potential`, `plugin` and `options` say how to rebuild it."""
     desc = record(potential)
@@ -86,9 +95,14 @@ def default_config(potential: Any, plugin: str | None = None, options: Mapping[s
         return hook()
     o = dict(options or {})
     if plugin == "mlp" and {"epochs", "lr", "optimizer", "train_batch", "weight_decay"} <= set(o):
-        return TrainConfig(epochs=int(o["epochs"]), lr=float(o["lr"]), optimizer=str(o["optimizer"]),
-                           batch_size=int(o["train_batch"]) or None, weight_decay=float(o["weight_decay"]),
-                           schedule="cosine")
+        return TrainConfig(
+            epochs=int(o["epochs"]),
+            lr=float(o["lr"]),
+            optimizer=str(o["optimizer"]),
+            batch_size=int(o["train_batch"]) or None,
+            weight_decay=float(o["weight_decay"]),
+            schedule="cosine",
+        )
     return TrainConfig()
 
 
@@ -113,11 +127,11 @@ def _pack(state: TrainingState) -> np.ndarray:
 
 def _unpack(blob: np.ndarray) -> dict[str, Any]:
     try:
-        return torch.load(io.BytesIO(np.asarray(blob, dtype=np.uint8).tobytes()), weights_only=True,
-                          map_location="cpu")
+        return torch.load(io.BytesIO(np.asarray(blob, dtype=np.uint8).tobytes()), weights_only=True, map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - a damaged checkpoint must say so in one line
-        raise LandscapeError(f"the training checkpoint cannot be read ({type(exc).__name__}); "
-                             "pass --force to start again") from None
+        raise LandscapeError(
+            f"the training checkpoint cannot be read ({type(exc).__name__}); pass --force to start again"
+        ) from None
 
 
 def _restorer(payload: Mapping[str, Any]) -> Callable[[TrainingState], None]:
@@ -161,8 +175,9 @@ def _read(filename: str, description: Mapping[str, Any], config: TrainConfig, se
         try:
             arrays, attrs = store.read_array_group(TRAINING_GROUP)
         except LandscapeError:
-            raise LandscapeError(f"{filename} is not a training store (no /{TRAINING_GROUP} group); "
-                                 "choose another --out or pass --force") from None
+            raise LandscapeError(
+                f"{filename} is not a training store (no /{TRAINING_GROUP} group); choose another --out or pass --force"
+            ) from None
         if attrs.get("config") != _settings(config, seeds)["config"]:
             raise LandscapeError(f"{filename} holds minima trained with another recipe; pass --force to replace them")
         try:
@@ -175,8 +190,10 @@ def _read(filename: str, description: Mapping[str, Any], config: TrainConfig, se
         raise LandscapeError(f"{filename} already holds {len(names)} minima, more than --minima {len(seeds)}")
     stored_seeds = [int(meta.get("minima", {}).get(n, {}).get("seed", -1)) for n in names]
     if stored_seeds != [int(s) for s in seeds[: len(names)]]:
-        raise LandscapeError(f"{filename} holds minima of seeds {stored_seeds}, not {list(seeds[: len(names)])}; "
-                             "pass --force to replace them")
+        raise LandscapeError(
+            f"{filename} holds minima of seeds {stored_seeds}, not {list(seeds[: len(names)])}; "
+            "pass --force to replace them"
+        )
     checkpoint = None
     if "checkpoint" in arrays and attrs.get("checkpoint_name") is not None:
         checkpoint = (str(attrs["checkpoint_name"]), int(attrs["checkpoint_epoch"]), arrays["checkpoint"])
@@ -188,16 +205,28 @@ def _create(filename: str, description: Mapping[str, Any], config: TrainConfig, 
         store.write_array_group(TRAINING_GROUP, {}, {**_settings(config, seeds), "status": "running"})
 
 
-def _commit_epoch(filename: str, config: TrainConfig, seeds: Sequence[int], name: str,
-                  state: TrainingState) -> None:
-    attrs = {**_settings(config, seeds), "status": "running", "checkpoint_name": name,
-             "checkpoint_epoch": state.epoch, "checkpoint_seed": state.seed}
+def _commit_epoch(filename: str, config: TrainConfig, seeds: Sequence[int], name: str, state: TrainingState) -> None:
+    attrs = {
+        **_settings(config, seeds),
+        "status": "running",
+        "checkpoint_name": name,
+        "checkpoint_epoch": state.epoch,
+        "checkpoint_seed": state.seed,
+    }
     with Store.write(filename) as store:
         store.write_array_group(TRAINING_GROUP, {"checkpoint": _pack(state)}, attrs)
 
 
-def _commit_minimum(filename: str, stored: _Stored, potential: NetworkPotential, config: TrainConfig,
-                    seeds: Sequence[int], name: str, trained: TrainedMinimum, done: bool) -> None:
+def _commit_minimum(
+    filename: str,
+    stored: _Stored,
+    potential: NetworkPotential,
+    config: TrainConfig,
+    seeds: Sequence[int],
+    name: str,
+    trained: TrainedMinimum,
+    done: bool,
+) -> None:
     """Add one finished minimum (coordinates, energy, metadata, curves); drop the checkpoint."""
     energy = float(to_numpy(potential.energy(trained.params[None]))[0])
     stored.coords.append(np.asarray(to_numpy(trained.params)))
@@ -205,14 +234,14 @@ def _commit_minimum(filename: str, stored: _Stored, potential: NetworkPotential,
     stored.names.append(name)
     minima_meta = dict(stored.meta.get("minima", {}))
     minima_meta[name] = trained.metadata()
-    stored.meta = {"minima": minima_meta, "bn_mode": potential.bn_mode, "method": "train",
-                   **_settings(config, seeds)}
+    stored.meta = {"minima": minima_meta, "bn_mode": potential.bn_mode, "method": "train", **_settings(config, seeds)}
     stored.curves.update({f"{name}.{k}": v for k, v in trained.curves.items()})
     with Store.write(filename) as store:
         store.write_minima(np.stack(stored.coords), np.asarray(stored.energies), stored.names, metadata=stored.meta)
         store.write_array_group(CURVES_GROUP, stored.curves, {"names": json.dumps(stored.names)})
-        store.write_array_group(TRAINING_GROUP, {}, {**_settings(config, seeds),
-                                                      "status": "done" if done else "running"})
+        store.write_array_group(
+            TRAINING_GROUP, {}, {**_settings(config, seeds), "status": "done" if done else "running"}
+        )
 
 
 def _check_target(filename: str) -> None:
@@ -262,14 +291,23 @@ def train_stored(
             _create(filename, description, config, seeds)
         try:
             stored = _read(filename, description, config, seeds)
-            trained, resumed = _train_all(filename, potential, n, config, seeds, stored, train_source,
-                                          epoch_checkpoints, progress, after_commit)
+            trained, resumed = _train_all(
+                filename, potential, n, config, seeds, stored, train_source, epoch_checkpoints, progress, after_commit
+            )
         except BaseException:
             if created:
                 discard_if_empty(filename, _holds_work)
             raise
-    return TrainingRun(filename, tuple(stored.names), tuple(seeds[: len(stored.names)]), tuple(trained), resumed,
-                       time.perf_counter() - began, _final(stored), _samples(stored))
+    return TrainingRun(
+        filename,
+        tuple(stored.names),
+        tuple(seeds[: len(stored.names)]),
+        tuple(trained),
+        resumed,
+        time.perf_counter() - began,
+        _final(stored),
+        _samples(stored),
+    )
 
 
 def _holds_work(store: Store) -> bool:
@@ -285,8 +323,9 @@ def _has_minima(store: Store) -> bool:
     return True
 
 
-def _epoch_committer(filename: str, config: TrainConfig, seeds: Sequence[int], name: str,
-                     after_commit: Callable[[str, int], None] | None) -> Callable[[TrainingState], None]:
+def _epoch_committer(
+    filename: str, config: TrainConfig, seeds: Sequence[int], name: str, after_commit: Callable[[str, int], None] | None
+) -> Callable[[TrainingState], None]:
     def on_epoch(state: TrainingState) -> None:
         if state.epoch < config.epochs:  # the last epoch is committed with the minimum
             _commit_epoch(filename, config, seeds, name, state)
@@ -296,9 +335,18 @@ def _epoch_committer(filename: str, config: TrainConfig, seeds: Sequence[int], n
     return on_epoch
 
 
-def _train_all(filename: str, potential: NetworkPotential, n: int, config: TrainConfig, seeds: Sequence[int],
-               stored: _Stored, train_source: SourceFactory | None, epoch_checkpoints: bool, progress: bool,
-               after_commit: Callable[[str, int], None] | None) -> tuple[list[str], tuple[str, int] | None]:
+def _train_all(
+    filename: str,
+    potential: NetworkPotential,
+    n: int,
+    config: TrainConfig,
+    seeds: Sequence[int],
+    stored: _Stored,
+    train_source: SourceFactory | None,
+    epoch_checkpoints: bool,
+    progress: bool,
+    after_commit: Callable[[str, int], None] | None,
+) -> tuple[list[str], tuple[str, int] | None]:
     """Train the missing minima one by one, committing epochs and minima."""
     trained: list[str] = []
     resumed = None
@@ -310,8 +358,9 @@ def _train_all(filename: str, potential: NetworkPotential, n: int, config: Train
             restore, resumed = _restorer(_unpack(ck[2])), (name, ck[1])
         on_epoch = _epoch_committer(filename, config, seeds, name, after_commit) if epoch_checkpoints else None
         source = train_source(seeds[k]) if train_source is not None else None
-        result = train_minimum(potential, seeds[k], config, progress=progress, train_source=source,
-                               on_epoch=on_epoch, restore=restore)
+        result = train_minimum(
+            potential, seeds[k], config, progress=progress, train_source=source, on_epoch=on_epoch, restore=restore
+        )
         _commit_minimum(filename, stored, potential, config, seeds, name, result, done=k == n - 1)
         stored.checkpoint = None
         trained.append(name)
@@ -332,6 +381,7 @@ def _final(stored: _Stored) -> dict[str, dict[str, float]]:
 
 def _samples(stored: _Stored) -> dict[str, dict[str, int]]:
     """Samples every stored minimum's training evaluated (its curves' last entries)."""
+
     def last(name: str, key: str) -> int:
         values = np.asarray(stored.curves.get(f"{name}.{key}", ()))
         return int(values[-1]) if values.size else 0
@@ -349,8 +399,13 @@ def _without(description: Any, keys: Sequence[str]) -> Any:
     return description
 
 
-def copy_minima(source: str | os.PathLike[str], target: str | os.PathLike[str], description: Mapping[str, Any],
-                *, ignore: Sequence[str] = ("batch_size", "align", "symmetry")) -> list[str]:
+def copy_minima(
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    description: Mapping[str, Any],
+    *,
+    ignore: Sequence[str] = ("batch_size", "align", "symmetry"),
+) -> list[str]:
     """Start the training store `target` with the finished minima of `source`, bit for bit:
     coordinates, energies, metadata, learning curves and the recipe they were trained with,
     recorded under `description` (the potential of the new run).  `train_stored` on
@@ -377,6 +432,7 @@ def copy_minima(source: str | os.PathLike[str], target: str | os.PathLike[str], 
         with Store.create(target, dict(description), overwrite=True) as store:
             store.write_minima(coords, energies, names, metadata=meta)
             store.write_array_group(CURVES_GROUP, curves, curve_attrs)
-            store.write_array_group(TRAINING_GROUP, {}, {k: v for k, v in attrs.items() if k in ("config", "seeds")}
-                                    | {"status": "done"})
+            store.write_array_group(
+                TRAINING_GROUP, {}, {k: v for k, v in attrs.items() if k in ("config", "seeds")} | {"status": "done"}
+            )
     return names

@@ -4,6 +4,7 @@ Import `network` (model, symmetries, the choreography path), `experiment` (train
 AutoNEB, numbers and picture) or `descriptor` (the entry point) explicitly; this
 package imports nothing, so plugin discovery never loads torch.
 """
+
 from __future__ import annotations
 
 __all__: list[str] = []

@@ -1,4 +1,5 @@
 """Entry-point descriptor of the XOR plugin (light: torch is imported on build only)."""
+
 from __future__ import annotations
 
 from landscape.potentials.registry import PotentialPlugin

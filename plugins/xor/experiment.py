@@ -12,6 +12,7 @@
      four points correct and a data-loss barrier near zero by itself.
 Losses along paths are data losses (BCE); the L2 term is reported apart.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,26 +24,46 @@ from typing import Any
 import numpy as np
 import torch
 
-from landscape.paths import geometry
-from landscape.runs.pair import connect
-from landscape.optimizers.driver import optimize
+from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
-from landscape.paths.path import Path
-from landscape.foundations.arrays import to_numpy
+from landscape.optimizers.driver import optimize
 from landscape.optimizers.schedules import Cycle, Schedule
 from landscape.optimizers.steppers import FIRE
+from landscape.paths import geometry
+from landscape.paths.path import Path
+from landscape.runs.pair import connect
 from landscape_plugins.torchnet.evaluate import evaluate_path
 from landscape_plugins.torchnet.params import flatten_parameters
 from landscape_plugins.torchnet.potential import NetworkPotential
 from landscape_plugins.torchnet.train import init_parameters
 
-from .network import (XOR_INPUTS, XOR_TARGETS, choreography, embed_helper, make_xor_net, margins,
-                      network_function, sign_invariant, swap_hidden, xor_loss)
+from .network import (
+    XOR_INPUTS,
+    XOR_TARGETS,
+    choreography,
+    embed_helper,
+    make_xor_net,
+    margins,
+    network_function,
+    sign_invariant,
+    swap_hidden,
+    xor_loss,
+)
 
-__all__ = ["xor_potential", "build_xor", "train_xor", "xor_schedule", "classify_along", "XorPathResult",
-           "XorExperiment", "xor_experiment", "run_xor_experiment", "plot_xor"]
+__all__ = [
+    "xor_potential",
+    "build_xor",
+    "train_xor",
+    "xor_schedule",
+    "classify_along",
+    "XorPathResult",
+    "XorExperiment",
+    "xor_experiment",
+    "run_xor_experiment",
+    "plot_xor",
+]
 
 DEFAULT_L2 = 1e-3
 
@@ -64,8 +85,9 @@ def train_xor(seed: int, activation: str = "tanh", l2: float = DEFAULT_L2, attem
     inputs, targets = potential.batch
     for attempt in range(attempts):
         x = (2 * flatten_parameters(init_parameters(potential.module, 1000 * seed + attempt))).requires_grad_(True)
-        opt = torch.optim.LBFGS([x], lr=1, max_iter=200, tolerance_grad=1e-11, tolerance_change=1e-14,
-                                line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS(
+            [x], lr=1, max_iter=200, tolerance_grad=1e-11, tolerance_change=1e-14, line_search_fn="strong_wolfe"
+        )
 
         def closure() -> torch.Tensor:
             opt.zero_grad()
@@ -132,8 +154,13 @@ def _invariant_crossing(pivots: torch.Tensor, activation: str, iterations: int =
     s = to_numpy(geometry.arc_fractions(pivots))
     m = to_numpy(margins(point, 2, activation))
     loss = xor_loss(network_function(point, 2, activation), XOR_TARGETS.to(point))
-    return {"t": float(s[k] + hi * (s[k + 1] - s[k])), "correct": int((m > 0).sum()), "min_margin": float(m.min()),
-            "invariant": float(sign_invariant(point, 2)[0, 0]), "data_loss": float(loss)}
+    return {
+        "t": float(s[k] + hi * (s[k + 1] - s[k])),
+        "correct": int((m > 0).sum()),
+        "min_margin": float(m.min()),
+        "invariant": float(sign_invariant(point, 2)[0, 0]),
+        "data_loss": float(loss),
+    }
 
 
 @dataclass(frozen=True)
@@ -159,21 +186,42 @@ class XorPathResult:
         return float(self.loss.max() - max(self.loss[0], self.loss[-1]))
 
     def summary(self) -> dict[str, Any]:
-        return {"hidden": self.hidden, "pivots": int(self.pivots.shape[0]), "min_loss": float(self.loss[0]),
-                "max_loss": float(self.loss.max()), "loss_barrier": self.loss_barrier,
-                "energy_barrier": self.energy_barrier, "min_correct": self.min_correct,
-                "all_correct": self.min_correct == 4, **self.extra}
+        return {
+            "hidden": self.hidden,
+            "pivots": int(self.pivots.shape[0]),
+            "min_loss": float(self.loss[0]),
+            "max_loss": float(self.loss.max()),
+            "loss_barrier": self.loss_barrier,
+            "energy_barrier": self.energy_barrier,
+            "min_correct": self.min_correct,
+            "all_correct": self.min_correct == 4,
+            **self.extra,
+        }
 
 
-def _path_result(label: str, potential: NetworkPotential, pivots: Any, hidden: int, activation: str,
-                 extra: dict[str, Any] | None = None) -> XorPathResult:
+def _path_result(
+    label: str,
+    potential: NetworkPotential,
+    pivots: Any,
+    hidden: int,
+    activation: str,
+    extra: dict[str, Any] | None = None,
+) -> XorPathResult:
     pts = potential.asarray(to_numpy(pivots))
     ev = evaluate_path(potential, pts, per_segment=9, splits=("train",))
     dense = torch.cat([pts, geometry.dense_points(pts, 9)])
     energies = to_numpy(potential.energy(dense))
     barrier = float(energies.max() - max(energies[0], energies[pts.shape[0] - 1]))
-    return XorPathResult(label, hidden, to_numpy(pts), ev.t, ev["train_loss"], barrier,
-                         classify_along(pts, hidden, activation), dict(extra or {}))
+    return XorPathResult(
+        label,
+        hidden,
+        to_numpy(pts),
+        ev.t,
+        ev["train_loss"],
+        barrier,
+        classify_along(pts, hidden, activation),
+        dict(extra or {}),
+    )
 
 
 def _run_info(result: Any) -> dict[str, Any]:
@@ -215,21 +263,41 @@ class XorExperiment:
     @property
     def holds(self) -> bool:
         """The paper's claim: the swap path misclassifies, the helper paths do not."""
-        return (self.swap.min_correct < 4 and self.choreography.min_correct == 4 and self.helper.min_correct == 4
-                and self.choreography.loss_barrier < 1e-9 and self.helper.loss_barrier < 0.05 * self.swap.loss_barrier)
+        return (
+            self.swap.min_correct < 4
+            and self.choreography.min_correct == 4
+            and self.helper.min_correct == 4
+            and self.choreography.loss_barrier < 1e-9
+            and self.helper.loss_barrier < 0.05 * self.swap.loss_barrier
+        )
 
     def summary(self) -> dict[str, Any]:
-        bound = {"max_loss_lower_bound": SWAP_LOSS_BOUND,
-                 "max_loss_over_bound": self.swap.summary()["max_loss"] / SWAP_LOSS_BOUND}
-        return {"seed": self.seed, "activation": self.activation, "l2": self.l2, "holds": self.holds,
-                "minimum": self.minimum.tolist(),
-                "two_hidden_swap": {**self.swap.summary(), **bound, "crossing": self.crossing},
-                "three_hidden_choreography": self.choreography.summary(),
-                "three_hidden_autoneb": self.helper.summary()}
+        bound = {
+            "max_loss_lower_bound": SWAP_LOSS_BOUND,
+            "max_loss_over_bound": self.swap.summary()["max_loss"] / SWAP_LOSS_BOUND,
+        }
+        return {
+            "seed": self.seed,
+            "activation": self.activation,
+            "l2": self.l2,
+            "holds": self.holds,
+            "minimum": self.minimum.tolist(),
+            "two_hidden_swap": {**self.swap.summary(), **bound, "crossing": self.crossing},
+            "three_hidden_choreography": self.choreography.summary(),
+            "three_hidden_autoneb": self.helper.summary(),
+        }
 
 
-def xor_experiment(seed: int = 0, *, activation: str = "tanh", l2: float = DEFAULT_L2, steps: int = 100,
-                   cycles: int = 3, helper_steps: int = 150, helper_cycles: int = 6) -> XorExperiment:
+def xor_experiment(
+    seed: int = 0,
+    *,
+    activation: str = "tanh",
+    l2: float = DEFAULT_L2,
+    steps: int = 100,
+    cycles: int = 3,
+    helper_steps: int = 150,
+    helper_cycles: int = 6,
+) -> XorExperiment:
     """Train, connect and evaluate (see the module docstring); a few seconds on a CPU.
 
     `steps` x `cycles` is the AutoNEB schedule of the 2-2-1 swap path, whose
@@ -258,8 +326,11 @@ def plot_xor(experiment: XorExperiment, file: str | None = None) -> Any:
 
     fig = Figure(figsize=(12, 3.6), layout="constrained")
     ax_loss, ax_ok, ax_inv = fig.subplots(1, 3)
-    styles = ((experiment.swap, "tab:red", "-"), (experiment.choreography, "tab:green", "--"),
-              (experiment.helper, "tab:blue", "-"))
+    styles = (
+        (experiment.swap, "tab:red", "-"),
+        (experiment.choreography, "tab:green", "--"),
+        (experiment.helper, "tab:blue", "-"),
+    )
     for res, color, ls in styles:
         ax_loss.plot(res.t, res.loss, ls, color=color, label=res.label)
         c = res.classification
@@ -268,11 +339,17 @@ def plot_xor(experiment: XorExperiment, file: str | None = None) -> Any:
     ax_inv.plot(t, inv, color="tab:red")
     ax_inv.axhline(0, color="0.5", lw=0.8)
     if experiment.crossing:
-        ax_inv.plot([experiment.crossing["t"]], [0], "ko", ms=4, label=f"{experiment.crossing['correct']}/4 correct here")
+        ax_inv.plot(
+            [experiment.crossing["t"]], [0], "ko", ms=4, label=f"{experiment.crossing['correct']}/4 correct here"
+        )
         ax_inv.legend(frameon=False, fontsize=8)
     ax_loss.set(xlabel="arc-length fraction", ylabel="data loss (BCE)", title="loss along the paths")
-    ax_ok.set(xlabel="arc-length fraction", ylabel="correctly classified points", ylim=(-0.2, 4.4),
-              title="classification along the paths")
+    ax_ok.set(
+        xlabel="arc-length fraction",
+        ylabel="correctly classified points",
+        ylim=(-0.2, 4.4),
+        title="classification along the paths",
+    )
     ax_inv.set(xlabel="arc-length fraction", ylabel="v1 * w11", title="2-2-1 path: the sign that must flip")
     ax_loss.legend(frameon=False, fontsize=7)
     fig.suptitle(f"XOR (Draxler et al. 2018, section 5.2), seed {experiment.seed}, {experiment.activation}")

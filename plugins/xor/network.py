@@ -28,6 +28,7 @@ choreography (`choreography`) keeps the network function *identical* along the
 whole path: a unit is only moved while its outgoing weight is zero, and outgoing
 weight is only handed between units with identical incoming weights.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -83,8 +84,12 @@ def split_params(flat: torch.Tensor, hidden: int) -> tuple[torch.Tensor, torch.T
     if flat.shape[-1] != 4 * h + 1:
         raise LandscapeError(f"a 2-{h}-1 network has {4 * h + 1} parameters, got {flat.shape[-1]}")
     lead = tuple(flat.shape[:-1])
-    return (flat[..., : 2 * h].reshape(lead + (h, 2)), flat[..., 2 * h : 3 * h], flat[..., 3 * h : 4 * h],
-            flat[..., 4 * h :])
+    return (
+        flat[..., : 2 * h].reshape(lead + (h, 2)),
+        flat[..., 2 * h : 3 * h],
+        flat[..., 3 * h : 4 * h],
+        flat[..., 4 * h :],
+    )
 
 
 def join_params(w: torch.Tensor, c: torch.Tensor, v: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -109,8 +114,9 @@ def embed_helper(flat: torch.Tensor, hidden: int = 2) -> torch.Tensor:
     """
     w, c, v, b = split_params(flat, hidden)
     z = torch.zeros_like(c[..., :1])
-    return join_params(torch.cat([w, torch.zeros_like(w[..., :1, :])], -2), torch.cat([c, z], -1),
-                       torch.cat([v, z], -1), b)
+    return join_params(
+        torch.cat([w, torch.zeros_like(w[..., :1, :])], -2), torch.cat([c, z], -1), torch.cat([v, z], -1), b
+    )
 
 
 def choreography(flat: torch.Tensor) -> torch.Tensor:
@@ -149,8 +155,9 @@ def sign_invariant(flat: torch.Tensor, hidden: int) -> torch.Tensor:
     return v[..., :, None] * w
 
 
-def network_function(flat: torch.Tensor, hidden: int, activation: str = "tanh",
-                     inputs: torch.Tensor | None = None) -> torch.Tensor:
+def network_function(
+    flat: torch.Tensor, hidden: int, activation: str = "tanh", inputs: torch.Tensor | None = None
+) -> torch.Tensor:
     """Logits (.., n) of the networks `flat` (.., 4H + 1) on `inputs` (default: XOR)."""
     x = (XOR_INPUTS if inputs is None else inputs).to(flat)
     w, c, v, b = split_params(flat, hidden)

@@ -2,18 +2,19 @@
 Cluster Database value) from random starts, the four LJ7 minima and the three
 Mueller-Brown minima each tallied once modulo symmetry, hits that add up, the store the
 command writes, and one-line errors."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-from landscape_cli.testing import error_line, run
-from landscape_plugins.analytic.surfaces import MuellerBrown
-from landscape_plugins.clusters.lj import LennardJones
 
 from landscape import LandscapeError, basin_hopping, distance
 from landscape.store import Store
+from landscape_cli.testing import error_line, run
+from landscape_plugins.analytic.surfaces import MuellerBrown
+from landscape_plugins.clusters.lj import LennardJones
 
 LJ13_GLOBAL = -44.326801  # Cambridge Cluster Database, the Mackay icosahedron
 LJ7_MINIMA = [-16.505384, -15.935043, -15.593211, -15.533060]  # tests/plugins/test_clusters.py, Hessian-certified
@@ -54,13 +55,16 @@ def test_the_walk_is_seeded():
     np.testing.assert_array_equal(a.hits, b.hits)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"steps": -1}, "steps must be an integer"),
-    ({"temperature": 0.0}, "temperature must be positive"),
-    ({"stepsize": float("nan")}, "stepsize must be positive"),
-    ({"target": float("inf")}, "target energy must be finite"),
-    ({"start": [0.0]}, "start point has shape"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"steps": -1}, "steps must be an integer"),
+        ({"temperature": 0.0}, "temperature must be positive"),
+        ({"stepsize": float("nan")}, "stepsize must be positive"),
+        ({"target": float("inf")}, "target energy must be finite"),
+        ({"start": [0.0]}, "start point has shape"),
+    ],
+)
 def test_bad_arguments(kwargs, message):
     with pytest.raises(LandscapeError, match=message):
         basin_hopping(MuellerBrown(), **{"steps": 2, **kwargs})
@@ -68,8 +72,25 @@ def test_bad_arguments(kwargs, message):
 
 def test_cli_stores_every_minimum_with_its_hits(tmp_path):
     out = tmp_path / "mb"
-    data = json.loads(run(["minima", "mueller-brown", "--method", "basinhopping", "--steps", "60",
-                           "--temperature", "20", "--step-size", "1", "--out", out, "--json"]).stdout)
+    data = json.loads(
+        run(
+            [
+                "minima",
+                "mueller-brown",
+                "--method",
+                "basinhopping",
+                "--steps",
+                "60",
+                "--temperature",
+                "20",
+                "--step-size",
+                "1",
+                "--out",
+                out,
+                "--json",
+            ]
+        ).stdout
+    )
     assert data["count"] == 3 and data["quenches"] == 61 and sum(data["hits"]) == 61 - data["failed_quenches"]
     with Store.open(out) as store:
         _, energies, names = store.read_minima()
@@ -78,11 +99,14 @@ def test_cli_stores_every_minimum_with_its_hits(tmp_path):
     np.testing.assert_allclose(energies, data["energies"])
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--steps", "5"], "--steps applies to --method basinhopping only"),
-    (["--method", "basinhopping", "--starts", "5"], "--starts applies to --method starts"),
-    (["--method", "basinhopping", "--steps", "-2"], "--steps must be from 0"),
-    (["--method", "basinhopping", "--temperature", "-1"], "temperature must be positive"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--steps", "5"], "--steps applies to --method basinhopping only"),
+        (["--method", "basinhopping", "--starts", "5"], "--starts applies to --method starts"),
+        (["--method", "basinhopping", "--steps", "-2"], "--steps must be from 0"),
+        (["--method", "basinhopping", "--temperature", "-1"], "temperature must be positive"),
+    ],
+)
 def test_cli_bad_input_is_one_line(tmp_path, args, message):
     assert message in error_line(run(["minima", "mueller-brown", *args, "--out", tmp_path / "x"], 1))

@@ -1,4 +1,5 @@
 """Graph layer: MST, ultrametric saddle matrix, single linkage (scipy as oracle), tree."""
+
 from __future__ import annotations
 
 import itertools
@@ -13,11 +14,11 @@ from hypothesis import strategies as st
 from scipy.cluster.hierarchy import cophenet, fcluster, linkage
 from scipy.spatial.distance import squareform
 
+from landscape.analysis.disconnectivity import disconnectivity_tree
+from landscape.analysis.graphs import SaddleMatrix, is_ultrametric, minimum_spanning_edges, saddle_matrix
+from landscape.analysis.linkage import clusters, linkage_sentinel, single_linkage
 from landscape.foundations.errors import LandscapeError
 from landscape.testing import examples
-from landscape.analysis.graphs import SaddleMatrix, is_ultrametric, minimum_spanning_edges, saddle_matrix
-from landscape.analysis.disconnectivity import disconnectivity_tree
-from landscape.analysis.linkage import clusters, linkage_sentinel, single_linkage
 
 SETTINGS = settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -2,6 +2,7 @@
 Mueller-Brown's Hessian written out by hand, LEPS's from second differences of its
 energies alone, and the 1000-D embedding, whose spectrum is the plane's plus its
 stiffness."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,15 @@ import json
 import numpy as np
 import pytest
 
+from landscape.analysis.hessian import (
+    DENSE_MAX,
+    certify,
+    dense_hessian,
+    hessian_vector_products,
+    lowest_modes,
+    refine_saddle,
+)
 from landscape.foundations.errors import LandscapeError
-from landscape.analysis.hessian import DENSE_MAX, certify, dense_hessian, hessian_vector_products, lowest_modes, refine_saddle
 from landscape.potentials.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run
 from landscape_plugins.analytic.surfaces import MuellerBrown
@@ -113,18 +121,23 @@ def test_lowest_modes_switch_to_lanczos_above_the_dense_limit():
 
 
 def test_connect_reports_the_certificate_and_certify_refines_the_climber():
-    out = json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string", "--certify",
-                          "--json"]).stdout)
+    out = json.loads(
+        run(
+            ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string", "--certify", "--json"]
+        ).stdout
+    )
     h = out["hessian"]
     assert h["saddle_index_of_hessian"] == 1 and h["warnings"] == [] and h["tangent_curvature"] < 0
     assert h["mode_along_path"] > 0.99
     refined = h["refined"]
     assert refined["saddle_index_of_hessian"] == 1 and refined["saddle_gradient_norm"] < 1e-5
     assert refined["saddle_energy"] == pytest.approx(MuellerBrown.reference_energies["AC"], abs=1e-8)
-    assert "hessian" not in json.loads(run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--no-climb",
-                                            "--json"]).stdout)
-    assert "needs a climbing image" in error_line(invoke(["connect", "mueller-brown", "--start", "A", "--end", "B",
-                                                          "--no-climb", "--certify"]))
+    assert "hessian" not in json.loads(
+        run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--no-climb", "--json"]).stdout
+    )
+    assert "needs a climbing image" in error_line(
+        invoke(["connect", "mueller-brown", "--start", "A", "--end", "B", "--no-climb", "--certify"])
+    )
 
 
 def test_hessian_command_works_on_any_potential(tmp_path):

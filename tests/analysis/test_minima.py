@@ -1,11 +1,12 @@
 """Minima from seeded random starts: found, de-duplicated, sorted, and rejected when not minima."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from landscape.foundations.errors import LandscapeError
 from landscape.analysis.minima import find_minima, is_minimum, random_starts
+from landscape.foundations.errors import LandscapeError
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown, Ring, ThreeHole
 
@@ -64,13 +65,16 @@ def test_embedding_without_bounds_starts_around_known_minima():
     np.testing.assert_allclose(found.energies, [-146.699517, -108.166724, -80.767818], atol=1e-5)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n": 0}, "positive integer"),
-    ({"n": 4, "scale": 0.0}, "scale must be positive"),
-    ({"n": 4, "bounds": [[0, 1]]}, "bounds must be"),
-    ({"n": 4, "around": np.zeros((2, 3))}, "shape"),
-    ({"starts": np.zeros((0, 2))}, "starts must have shape"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n": 0}, "positive integer"),
+        ({"n": 4, "scale": 0.0}, "scale must be positive"),
+        ({"n": 4, "bounds": [[0, 1]]}, "bounds must be"),
+        ({"n": 4, "around": np.zeros((2, 3))}, "shape"),
+        ({"starts": np.zeros((0, 2))}, "starts must have shape"),
+    ],
+)
 def test_bad_arguments(kwargs, message):
     with pytest.raises(LandscapeError, match=message):
         find_minima(MuellerBrown(), **kwargs)

@@ -2,6 +2,7 @@
 closed form of a three-minimum chain (Mueller-Brown's A - C - B), the graph
 transformation against a linear solve on random networks of minima and saddles,
 detailed balance, and the `rates` command on an explored store."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,8 +11,6 @@ import pathlib
 
 import numpy as np
 import pytest
-from landscape_cli.testing import error_line, run
-from landscape_plugins.analytic.surfaces import MuellerBrown
 
 from landscape import LandscapeError
 from landscape.analysis.hessian import refine_saddle
@@ -24,9 +23,12 @@ from landscape.analysis.rates import (
     log_weight,
     stationary_point,
 )
+from landscape_cli.testing import error_line, run
+from landscape_plugins.analytic.surfaces import MuellerBrown
 
 _spec = importlib.util.spec_from_file_location(
-    "bench_rates", pathlib.Path(__file__).resolve().parents[2] / "bench" / "bench_rates.py")
+    "bench_rates", pathlib.Path(__file__).resolve().parents[2] / "bench" / "bench_rates.py"
+)
 bench_rates = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_rates)
 
@@ -54,7 +56,9 @@ def mueller_brown_chain():
     minima = [stationary_point(mb, mb.minima[k]) for k in "ACB"]
     saddles = [stationary_point(mb, refine_saddle(mb, x)[0]) for x in ([-0.822, 0.624], [0.212, 0.293])]
     np.testing.assert_allclose([s.energy for s in saddles], [-40.664844, -72.248940], atol=1e-5)
-    return SaddleNetwork(["A", "C", "B"], minima, [Transition(saddles[0], 0, 1, "ac"), Transition(saddles[1], 1, 2, "cb")])
+    return SaddleNetwork(
+        ["A", "C", "B"], minima, [Transition(saddles[0], 0, 1, "ac"), Transition(saddles[1], 1, 2, "cb")]
+    )
 
 
 @pytest.mark.parametrize("theory", ["htst", "kramers-langer"])
@@ -90,10 +94,16 @@ def _random_network(seed: int, n: int = 40, dim: int = 5) -> SaddleNetwork:
         return StationaryPoint(np.zeros(dim), energy, np.sort(values), 0, int(rng.choice([1, 2])), True)
 
     minima = [point(float(e), False) for e in rng.normal(0.0, 1.0, n)]
-    pairs = [(int(rng.integers(i)), i) for i in range(1, n)] + [tuple(sorted(rng.choice(n, 2, replace=False)))
-                                                                for _ in range(2 * n)]
-    transitions = [Transition(point(max(minima[i].energy, minima[j].energy) + rng.uniform(0.1, 2.0), True),
-                              int(i), int(j), "random") for i, j in pairs if i != j]
+    pairs = [(int(rng.integers(i)), i) for i in range(1, n)] + [
+        tuple(sorted(rng.choice(n, 2, replace=False))) for _ in range(2 * n)
+    ]
+    transitions = [
+        Transition(
+            point(max(minima[i].energy, minima[j].energy) + rng.uniform(0.1, 2.0), True), int(i), int(j), "random"
+        )
+        for i, j in pairs
+        if i != j
+    ]
     return SaddleNetwork([f"m{i}" for i in range(n)], minima, transitions)
 
 
@@ -144,16 +154,18 @@ def test_cli_rates_on_an_explored_store(explored, mueller_brown_chain):
     for theory in ("htst", "kramers-langer"):
         p = data["passage"][theory]
         assert p["relative_difference"] < 1e-10
-        assert p["mfpt"] == pytest.approx(mueller_brown_chain.passage(["A"], ["B"], 8.0, theory=theory).mfpt,
-                                          rel=1e-5)
+        assert p["mfpt"] == pytest.approx(mueller_brown_chain.passage(["A"], ["B"], 8.0, theory=theory).mfpt, rel=1e-5)
     assert "taken as 1" in data["point_group_orders"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--from", "m0", "--to", "m9", "--temperature", "1"], "no minima m9"),
-    (["--from", "m0", "--to", "m0", "--temperature", "1"], "disjoint"),
-    (["--from", "m0", "--to", "m1", "--temperature", "0"], "must be positive"),
-    (["--from", "m0,", "--to", "m1", "--temperature", "1"], "comma-separated"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--from", "m0", "--to", "m9", "--temperature", "1"], "no minima m9"),
+        (["--from", "m0", "--to", "m0", "--temperature", "1"], "disjoint"),
+        (["--from", "m0", "--to", "m1", "--temperature", "0"], "must be positive"),
+        (["--from", "m0,", "--to", "m1", "--temperature", "1"], "comma-separated"),
+    ],
+)
 def test_cli_bad_input_is_one_line(explored, args, message):
     assert message in error_line(run(["rates", explored, *args], 1))

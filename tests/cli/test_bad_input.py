@@ -1,4 +1,5 @@
 """Every row of docs/bad-input.md, through the CLI: one line, non-zero exit, files intact."""
+
 from __future__ import annotations
 
 import os
@@ -6,7 +7,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,24 @@ def files(tmp_path_factory):
     os.mkdir(f["dir"])
     for name, dim in (("store", "2"), ("store3d", "3")):
         f[name] = str(root / f"{name}.h5")
-        code, _, err = run_cli(["connect", "mueller-brown", "-o", f"dim={dim}", "--start", "A", "--end", "B",
-                                "--method", "string", "--fmax", "0.5", "--out", f[name]])
+        code, _, err = run_cli(
+            [
+                "connect",
+                "mueller-brown",
+                "-o",
+                f"dim={dim}",
+                "--start",
+                "A",
+                "--end",
+                "B",
+                "--method",
+                "string",
+                "--fmax",
+                "0.5",
+                "--out",
+                f[name],
+            ]
+        )
         assert code == 0, err
     text = root / "notes.h5"
     text.write_text("these are notes, not HDF5\n")
@@ -58,8 +74,10 @@ def files(tmp_path_factory):
     data = Path(root / "one.h5").read_bytes()
     (root / "truncated.h5").write_bytes(data[: len(data) // 2])
     f["truncated"] = str(root / "truncated.h5")
-    for name, edit in (("newer", lambda h: h.attrs.__setitem__("schema_version", 99)),
-                       ("nan_store", lambda h: h["paths/A-B/energies"].__setitem__(1, np.nan))):
+    for name, edit in (
+        ("newer", lambda h: h.attrs.__setitem__("schema_version", 99)),
+        ("nan_store", lambda h: h["paths/A-B/energies"].__setitem__(1, np.nan)),
+    ):
         f[name] = str(root / f"{name}.h5")
         shutil.copyfile(root / "one.h5", f[name])
         with h5py.File(f[name], "r+") as h:
@@ -67,14 +85,17 @@ def files(tmp_path_factory):
     with h5py.File(root / "foreign.h5", "w") as h:
         h["numbers"] = np.arange(5)
     f["foreign"] = str(root / "foreign.h5")
-    schedules = {"badjson": "{cycles: [", "sched_neg": '{"cycles": [{"steps": -5, "stepper": {"kind": "sgd", "lr": 0.1}}]}',
-                 "sched_lr0": '{"cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": 0}}]}',
-                 "sched_kind": '{"cycles": [{"steps": 5, "stepper": {"kind": "newton", "lr": 0.1}}]}',
-                 "sched_shape": '[{"steps": 5}]',
-                 "sched_climb": '{"cycles": [{"steps": 5, "climb": "no", "stepper": {"kind": "sgd", "lr": 0.1}}]}',
-                 "sched_dtmax": '{"cycles": [{"steps": 5, "stepper": {"kind": "fire", "lr": 0.1, "dt_max": -1}}]}',
-                 "sched_inf": '{"cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": Infinity}}]}',
-                 "sched_dense": '{"per_segment": 100000000, "cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": 0.1}}]}'}
+    schedules = {
+        "badjson": "{cycles: [",
+        "sched_neg": '{"cycles": [{"steps": -5, "stepper": {"kind": "sgd", "lr": 0.1}}]}',
+        "sched_lr0": '{"cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": 0}}]}',
+        "sched_kind": '{"cycles": [{"steps": 5, "stepper": {"kind": "newton", "lr": 0.1}}]}',
+        "sched_shape": '[{"steps": 5}]',
+        "sched_climb": '{"cycles": [{"steps": 5, "climb": "no", "stepper": {"kind": "sgd", "lr": 0.1}}]}',
+        "sched_dtmax": '{"cycles": [{"steps": 5, "stepper": {"kind": "fire", "lr": 0.1, "dt_max": -1}}]}',
+        "sched_inf": '{"cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": Infinity}}]}',
+        "sched_dense": '{"per_segment": 100000000, "cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": 0.1}}]}',
+    }
     for name, body in schedules.items():
         (root / f"{name}.json").write_text(body)
         f[name] = str(root / f"{name}.json")
@@ -88,16 +109,46 @@ def files(tmp_path_factory):
     f["scaled_py"] = str(root / "scaled.py")
     Path(f["scaled_py"]).write_text(SCALED)
     f["scaled_store"] = str(root / "scaled.h5")
-    code, _, err = run_cli(["connect", f"{f['scaled_py']}:Scaled", "-o", "scale=1", "--start", "L", "--end", "R",
-                            "--method", "neb", "--fmax", "0.1", "--out", f["scaled_store"]])
+    code, _, err = run_cli(
+        [
+            "connect",
+            f"{f['scaled_py']}:Scaled",
+            "-o",
+            "scale=1",
+            "--start",
+            "L",
+            "--end",
+            "R",
+            "--method",
+            "neb",
+            "--fmax",
+            "0.1",
+            "--out",
+            f["scaled_store"],
+        ]
+    )
     assert code == 0, err
     # rows 102-103: a store of a file edited since, and an exploration made with neb
     f.update(edited_py=str(root / "edited.py"), edited_store=str(root / "edited.h5"), explored=str(root / "explored"))
     Path(f["edited_py"]).write_text(SCALED)
-    for args in (["connect", f"{f['edited_py']}:Scaled", "--start", "L", "--end", "R", "--method", "neb", "--fmax",
-                  "0.1", "--out", f["edited_store"]],
-                 ["minima", "mueller-brown", "--starts", "20", "--out", f["explored"]],
-                 ["explore", f["explored"], "--method", "neb", "--fmax", "0.1", "--max-runs", "1"]):
+    for args in (
+        [
+            "connect",
+            f"{f['edited_py']}:Scaled",
+            "--start",
+            "L",
+            "--end",
+            "R",
+            "--method",
+            "neb",
+            "--fmax",
+            "0.1",
+            "--out",
+            f["edited_store"],
+        ],
+        ["minima", "mueller-brown", "--starts", "20", "--out", f["explored"]],
+        ["explore", f["explored"], "--method", "neb", "--fmax", "0.1", "--max-runs", "1"],
+    ):
         code, _, err = run_cli(args)
         assert code == 0, err
     Path(f["edited_py"]).write_text(SCALED + "\n# edited since its store was written\n")
@@ -109,7 +160,10 @@ def files(tmp_path_factory):
     f["locked"] = str(root / "locked.h5")
     f["full"] = str(root / "full")
     os.mkdir(f["full"])
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", f["full"]], capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", f["full"]], capture_output=True).returncode
+        == 0
+    )
     _damaged_stores(root, f)
     yield f, mounted
     if mounted:
@@ -124,8 +178,24 @@ def _damaged_checkpoint(root: Path, f: dict[str, str]) -> None:
 
     store = root / "damaged_ck"
     spec = f"{Path(__file__).resolve().parents[1] / 'data' / 'interrupting_potential.py'}:Interrupting"
-    args = ["connect", spec, "-o", "bend=0.6", "-o", "after=30", "--start", "L", "--end", "R", "--method", "neb",
-            "--fmax", "1e-4", "--out", str(store)]
+    args = [
+        "connect",
+        spec,
+        "-o",
+        "bend=0.6",
+        "-o",
+        "after=30",
+        "--start",
+        "L",
+        "--end",
+        "R",
+        "--method",
+        "neb",
+        "--fmax",
+        "1e-4",
+        "--out",
+        str(store),
+    ]
     code, _, err = run_cli(args)
     assert code == 130, err
     tree = FolderTree(str(store), write=True)

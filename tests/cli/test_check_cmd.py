@@ -1,5 +1,6 @@
 """`landscape check POTENTIAL`: the conformance suite from the command line, sampling
 where paths go (near minima and saddles, along the lines between minima)."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from landscape_cli.testing import error_line, invoke, run
 
 # A double well whose gradient is wrong only where the barrier is (|x| < 0.3): a bug that
 # points near the minima never see.
-BUGGY = '''
+BUGGY = """
 import numpy as np
 from landscape import Potential
 
@@ -26,7 +27,7 @@ class Buggy(Potential):
         g = np.stack([4 * x[:, 0] * (x[:, 0] ** 2 - 1), 4 * x[:, 1]], axis=1)
         g[np.abs(x[:, 0]) < 0.3, 0] *= 1.5
         return e, g
-'''
+"""
 
 
 def test_a_gradient_bug_at_the_barrier_is_caught(tmp_path):

@@ -1,5 +1,6 @@
 """A run that is not a success is still reported, marked so, and exits 1 with one line
 saying why; a Hessian that cannot be formed loses only its own report."""
+
 from __future__ import annotations
 
 import json
@@ -16,16 +17,51 @@ NAN_TOP = f"{Path(__file__).resolve().parents[1] / 'data' / 'nan_top_potential.p
 
 
 def test_a_diverged_run_is_reported_and_exits_1():
-    r = run(["connect", "gaussian-mixture", "-o", "wells=5", "-o", "seed=11", "--start", "m0", "--end", "m1",
-             "--method", "neb", "--pivots", "3", "--json"], expect=1)
+    r = run(
+        [
+            "connect",
+            "gaussian-mixture",
+            "-o",
+            "wells=5",
+            "-o",
+            "seed=11",
+            "--start",
+            "m0",
+            "--end",
+            "m1",
+            "--method",
+            "neb",
+            "--pivots",
+            "3",
+            "--json",
+        ],
+        expect=1,
+    )
     data = json.loads(r.stdout)
     assert data["status"] == "diverged" and data["success"] is False
     assert "did not succeed: diverged" in error_line(r)
 
 
 def test_a_failed_run_prints_no_saddle_energy():
-    r = run(["connect", "gaussian-mixture", "-o", "wells=5", "-o", "seed=11", "--start", "m0", "--end", "m1",
-             "--method", "neb", "--pivots", "3"], expect=1)
+    r = run(
+        [
+            "connect",
+            "gaussian-mixture",
+            "-o",
+            "wells=5",
+            "-o",
+            "seed=11",
+            "--start",
+            "m0",
+            "--end",
+            "m1",
+            "--method",
+            "neb",
+            "--pivots",
+            "3",
+        ],
+        expect=1,
+    )
     assert "saddle energy" not in r.stdout and "not a saddle estimate" in r.stdout
 
 
@@ -35,15 +71,32 @@ def test_the_rings_maximum_is_no_success_and_its_true_saddle_is():
     data = json.loads(r.stdout)
     assert data["status"] == "not_a_saddle" and data["hessian"]["saddle_index_of_hessian"] == 2
     assert abs(data["upper_bound"] - 2.0) < 1e-9 and "not_a_saddle" in error_line(r)
-    ok = json.loads(run(["connect", "ring", "--start", "A", "--end", "B", "--via", "0,1", "--certify",
-                         "--json"]).stdout)
+    ok = json.loads(
+        run(["connect", "ring", "--start", "A", "--end", "B", "--via", "0,1", "--certify", "--json"]).stdout
+    )
     assert ok["success"] and abs(ok["saddle_energy"] - truth) < 1e-6
     assert ok["hessian"]["refined"]["saddle_index_of_hessian"] == 1
 
 
 def test_certify_on_a_maximum_exits_1():
-    r = run(["connect", "ring", "--start", "A", "--end", "B", "--method", "neb", "--spring", "50", "--spring-min",
-             "1", "--certify"], expect=1)
+    r = run(
+        [
+            "connect",
+            "ring",
+            "--start",
+            "A",
+            "--end",
+            "B",
+            "--method",
+            "neb",
+            "--spring",
+            "50",
+            "--spring-min",
+            "1",
+            "--certify",
+        ],
+        expect=1,
+    )
     assert "index 2" in r.stdout and "not_a_saddle" in error_line(r)
 
 
@@ -115,8 +168,23 @@ def test_atoms_on_one_spot_end_in_one_line_without_emts_warnings(tmp_path):
     write(tmp_path / "b.xyz", Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 0]]))  # EMT divides by zero here
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = run(["connect", "ase", "-o", f"start={tmp_path / 'a.xyz'}", "-o", f"end={tmp_path / 'b.xyz'}",
-                 "--start", "start", "--end", "end", "--method", "neb"], expect=1)
+        r = run(
+            [
+                "connect",
+                "ase",
+                "-o",
+                f"start={tmp_path / 'a.xyz'}",
+                "-o",
+                f"end={tmp_path / 'b.xyz'}",
+                "--start",
+                "start",
+                "--end",
+                "end",
+                "--method",
+                "neb",
+            ],
+            expect=1,
+        )
     assert [str(w.message) for w in caught] == [] and "NaN or infinite" in error_line(r)
 
 
@@ -145,7 +213,10 @@ def test_a_numerical_fault_is_reported_and_exits_1(tmp_path):
         "        g = np.stack([4 * x[:, 0] * (x[:, 0] ** 2 - 1) + 0.1 * x[:, 1], 4 * x[:, 1] + 0.1 * x[:, 0]], 1)\n"
         "        if NanMid.calls > 40:\n"
         "            e = np.where(np.abs(x[:, 0]) < 0.3, np.nan, e)\n"
-        "        return e, g\n")
-    r = run(["connect", f"{f}:NanMid", "--start", "L", "--end", "R", "--method", "neb", "--no-relax-ends", "--json"],
-            expect=1)
+        "        return e, g\n"
+    )
+    r = run(
+        ["connect", f"{f}:NanMid", "--start", "L", "--end", "R", "--method", "neb", "--no-relax-ends", "--json"],
+        expect=1,
+    )
     assert json.loads(r.stdout)["status"] == "numerical_fault" and "did not succeed: numerical_fault" in error_line(r)

@@ -2,6 +2,7 @@
 succeeds, or reports a run that did not succeed and exits 1, or refuses in one line
 (exit 1, or 2 for what click itself rejects as usage, never 3); its `--json` output
 is one strict JSON document, and nothing it stores holds NaN."""
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,15 @@ from landscape.store import Store, is_store
 from landscape.testing import examples
 from landscape_cli.testing import invoke
 
-SURFACES = [("mueller-brown", [], "A", "B"), ("three-hole", [], "L", "R"),
-            ("mueller-brown", ["-o", "dim=5"], "A", "B"), ("mueller-brown", [], "-0.3,1.2", "B")]
-NUMBERS = st.one_of(st.none(), st.sampled_from([float("nan"), float("inf"), -1.0, 0.0, 1e-300, 1e300]),
-                    st.floats(1e-4, 10.0))
+SURFACES = [
+    ("mueller-brown", [], "A", "B"),
+    ("three-hole", [], "L", "R"),
+    ("mueller-brown", ["-o", "dim=5"], "A", "B"),
+    ("mueller-brown", [], "-0.3,1.2", "B"),
+]
+NUMBERS = st.one_of(
+    st.none(), st.sampled_from([float("nan"), float("inf"), -1.0, 0.0, 1e-300, 1e300]), st.floats(1e-4, 10.0)
+)
 
 
 def _reject_constant(token: str) -> float:
@@ -28,20 +34,57 @@ def _reject_constant(token: str) -> float:
 
 
 @settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(surface=st.sampled_from(SURFACES), method=st.sampled_from(["neb", "string", "autoneb", "lbfgs"]),
-       fmax=NUMBERS, pivots=st.one_of(st.none(), st.integers(-3, 40), st.just(10**9)),
-       steps=st.one_of(st.none(), st.integers(-2, 400)), climb=st.booleans(),
-       schedule=st.one_of(st.none(), st.sampled_from(["quick", "analytic", "nope"])),
-       store=st.booleans(), relax=st.booleans())
-@example(surface=SURFACES[3], method="string", fmax=0.5, pivots=None, steps=None, climb=True, schedule=None,
-         store=True, relax=True)  # a success with a relaxed end and a store, always among the cases
-@example(surface=SURFACES[0], method="autoneb", fmax=None, pivots=7, steps=None, climb=True, schedule="quick",
-         store=True, relax=False)
-def test_connect_answers_in_strict_json_or_one_line(surface, method, fmax, pivots, steps, climb, schedule,
-                                                     store, relax):
+@given(
+    surface=st.sampled_from(SURFACES),
+    method=st.sampled_from(["neb", "string", "autoneb", "lbfgs"]),
+    fmax=NUMBERS,
+    pivots=st.one_of(st.none(), st.integers(-3, 40), st.just(10**9)),
+    steps=st.one_of(st.none(), st.integers(-2, 400)),
+    climb=st.booleans(),
+    schedule=st.one_of(st.none(), st.sampled_from(["quick", "analytic", "nope"])),
+    store=st.booleans(),
+    relax=st.booleans(),
+)
+@example(
+    surface=SURFACES[3],
+    method="string",
+    fmax=0.5,
+    pivots=None,
+    steps=None,
+    climb=True,
+    schedule=None,
+    store=True,
+    relax=True,
+)  # a success with a relaxed end and a store, always among the cases
+@example(
+    surface=SURFACES[0],
+    method="autoneb",
+    fmax=None,
+    pivots=7,
+    steps=None,
+    climb=True,
+    schedule="quick",
+    store=True,
+    relax=False,
+)
+def test_connect_answers_in_strict_json_or_one_line(
+    surface, method, fmax, pivots, steps, climb, schedule, store, relax
+):
     name, options, start, end = surface
-    args = ["connect", name, *options, "--start", start, "--end", end, "--method", method, "--json",
-            "--climb" if climb else "--no-climb", "--relax-ends" if relax else "--no-relax-ends"]
+    args = [
+        "connect",
+        name,
+        *options,
+        "--start",
+        start,
+        "--end",
+        end,
+        "--method",
+        method,
+        "--json",
+        "--climb" if climb else "--no-climb",
+        "--relax-ends" if relax else "--no-relax-ends",
+    ]
     for flag, value in (("--fmax", fmax), ("--pivots", pivots), ("--steps", steps), ("--schedule", schedule)):
         if value is not None:
             args += [flag, str(value)]

@@ -3,6 +3,7 @@ error: a full, closed or broken standard output, a deleted current folder, a MPL
 matplotlib rejects.  And with --json, what compiled code behind a potential writes to file
 descriptor 1 lands on stderr, never in the JSON.  These run the installed script in a
 subprocess: descriptors, the environment and the current folder are the process's own."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ def run_with_stdout(args: list[str], stdout: int) -> subprocess.CompletedProcess
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-@pytest.mark.parametrize("args", [CONNECT + ["--json"], ["plugins"], ["connect", "--help"]],
-                         ids=["connect --json", "plugins", "help"])
+@pytest.mark.parametrize(
+    "args", [CONNECT + ["--json"], ["plugins"], ["connect", "--help"]], ids=["connect --json", "plugins", "help"]
+)
 def test_a_full_standard_output_is_one_line(args):
     """Results (`emit`), and what goes to sys.stdout past it (help, a picture's name),
     though click swallows the first failure while it probes the stream."""
@@ -60,8 +62,9 @@ def test_a_reader_that_went_away_is_one_line():
 def test_a_closed_standard_output_is_refused_before_any_work(args):
     """With descriptor 1 closed the next file opened would take it (a store!); the result
     went nowhere, or, with --json, to stderr."""
-    r = subprocess.run(["sh", "-c", f'exec "$0" {" ".join(args)} >&-', SCRIPT], capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(
+        ["sh", "-c", f'exec "$0" {" ".join(args)} >&-', SCRIPT], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 1
     one_line(r.stderr, "standard output is closed")
 
@@ -69,8 +72,12 @@ def test_a_closed_standard_output_is_refused_before_any_work(args):
 def test_a_deleted_current_folder_is_one_line(tmp_path):
     gone = tmp_path / "gone"
     gone.mkdir()
-    r = subprocess.run(["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "$0" inspect x.h5', SCRIPT],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        ["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "$0" inspect x.h5', SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1
     one_line(r.stderr, "the current folder cannot be used")
 
@@ -86,8 +93,21 @@ def test_a_bogus_mplbackend_is_one_line_and_a_valid_one_works(tmp_path):
 
 
 def test_json_is_intact_when_compiled_code_writes_to_descriptor_1():
-    r = landscape(["connect", f"{DATA / 'lowlevel_potential.py'}:LowLevel", "-o", "mode=fd1", "--start", "L", "--end",
-                   "R", "--method", "neb", "--json"])
+    r = landscape(
+        [
+            "connect",
+            f"{DATA / 'lowlevel_potential.py'}:LowLevel",
+            "-o",
+            "mode=fd1",
+            "--start",
+            "L",
+            "--end",
+            "R",
+            "--method",
+            "neb",
+            "--json",
+        ]
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["status"]  # the whole of stdout is the one JSON object
     assert "compiled code says hello" in r.stderr and "SCF converged" in r.stderr

@@ -1,4 +1,5 @@
 """`landscape minima | explore | report | plot dgraph` through click's CliRunner, bad input included."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,11 @@ def error_of(args, expect=1) -> str:
 def gm_store(tmp_path_factory):
     """Minima of a 9-minimum Gaussian mixture in a fresh store."""
     out = tmp_path_factory.mktemp("cli") / "gm.h5"
-    data = json.loads(run(["minima", "gaussian-mixture", "-o", "wells=12", "-o", "seed=7", "--starts", "48",
-                           "--out", out, "--json"]).stdout)
+    data = json.loads(
+        run(
+            ["minima", "gaussian-mixture", "-o", "wells=12", "-o", "seed=7", "--starts", "48", "--out", out, "--json"]
+        ).stdout
+    )
     assert data["count"] == 9 and data["names"][0] == "m0"
     return out
 
@@ -44,12 +48,18 @@ def test_minima_store_rebuilds_its_potential(gm_store):
     np.testing.assert_allclose(GaussianMixture(12, seed=7).energy(coords), energies, atol=1e-12)
 
 
-@pytest.mark.parametrize("spec, options", [
-    ("mueller-brown", {}), ("three-hole", {}), ("ring", {}), ("leps", {}),
-    ("gaussian-mixture", {"wells": 9, "seed": 4, "box": 1.5, "confinement": 0.7}),
-    ("gaussian-mixture", {"wells": 9, "seed": 4, "dim": 7, "embed_seed": 2}),
-    ("mueller-brown", {"dim": 30, "stiffness": 2.0}),
-])
+@pytest.mark.parametrize(
+    "spec, options",
+    [
+        ("mueller-brown", {}),
+        ("three-hole", {}),
+        ("ring", {}),
+        ("leps", {}),
+        ("gaussian-mixture", {"wells": 9, "seed": 4, "box": 1.5, "confinement": 0.7}),
+        ("gaussian-mixture", {"wells": 9, "seed": 4, "dim": 7, "embed_seed": 2}),
+        ("mueller-brown", {"dim": 30, "stiffness": 2.0}),
+    ],
+)
 def test_descriptions_rebuild_every_analytic_plugin(spec, options):
     """`explore` rebuilds a store's potential with load_potential(d["name"], d["options"])."""
     from landscape.potentials.registry import load_potential
@@ -74,8 +84,11 @@ def test_explore_in_steps_then_report_and_plot(gm_store, tmp_path):
     report = json.loads(run(["report", f, "--clusters-at", "-2.5", "--json"]).stdout)
     assert report["complete"] and report["final_edges"] == report["tree_edges"] == 8
     assert report["clusters"][:2] == [0, 0] and len(set(report["clusters"])) == 8  # m0, m1 join at -2.96
-    exact = pairwise_minimax(GaussianMixture(12, seed=7), np.array(
-        [GaussianMixture(12, seed=7).minima[k] for k in GaussianMixture(12, seed=7).minima]), grid=401)
+    exact = pairwise_minimax(
+        GaussianMixture(12, seed=7),
+        np.array([GaussianMixture(12, seed=7).minima[k] for k in GaussianMixture(12, seed=7).minima]),
+        grid=401,
+    )
     bounds = np.array(report["bounds"], dtype=float)[:8, :8]  # m8 is a minimum the centre search misses
     off = ~np.eye(8, dtype=bool)
     assert np.abs(bounds - exact)[off].max() < 2e-3
@@ -122,25 +135,31 @@ def bad(tmp_path_factory):
     return tmp
 
 
-@pytest.mark.parametrize("args, message", [
-    (["minima", "no-such-potential", "--out", "{tmp}/x.h5"], "unknown potential"),
-    (["minima", "mueller-brown", "--starts", "0", "--out", "{tmp}/x.h5"], "--starts must be from 1 to 1000000"),
-    (["minima", "mueller-brown", "--out", "{tmp}/missing/x.h5"], "does not exist"),
-    (["minima", "mueller-brown", "-o", "wells=3", "--out", "{tmp}/x.h5"], "unknown option"),
-    (["explore", "{tmp}/nothing.h5"], "does not exist"),
-    (["explore", "{tmp}/text.h5"], "not an HDF5 file"),
-    (["explore", "{tmp}/empty.h5"], "holds no minima"),
-    (["explore", "{tmp}/alien.h5"], "cannot rebuild the store's potential"),
-    (["explore", "{tmp}/mb.h5", "--method", "neb", "--schedule", "quick"], "--schedule applies to --method autoneb"),
-    (["explore", "{tmp}/mb.h5", "--address", "auto"], "--address and --gpus-per-task apply to --executor ray"),
-    (["explore", "{tmp}/mb.h5", "--max-runs", "-1"], "--max-runs must be >= 0"),
-    (["explore", "{tmp}/mb.h5", "--pairs-per-round", "0"], "--pairs-per-round must be positive"),
-    (["explore", "{tmp}/mb.h5", "--schedule", "nope"], "unknown schedule"),
-    (["report", "{tmp}/text.h5"], "not an HDF5 file"),
-    (["report", "{tmp}/mb.h5", "--clusters-at", "nan"], "--clusters-at must be a finite energy"),
-    (["plot", "dgraph", "{tmp}/mb.h5"], "holds no paths"),
-    (["plot", "dgraph", "{tmp}/done.h5", "--emin", "0"], "both --emin and --emax"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["minima", "no-such-potential", "--out", "{tmp}/x.h5"], "unknown potential"),
+        (["minima", "mueller-brown", "--starts", "0", "--out", "{tmp}/x.h5"], "--starts must be from 1 to 1000000"),
+        (["minima", "mueller-brown", "--out", "{tmp}/missing/x.h5"], "does not exist"),
+        (["minima", "mueller-brown", "-o", "wells=3", "--out", "{tmp}/x.h5"], "unknown option"),
+        (["explore", "{tmp}/nothing.h5"], "does not exist"),
+        (["explore", "{tmp}/text.h5"], "not an HDF5 file"),
+        (["explore", "{tmp}/empty.h5"], "holds no minima"),
+        (["explore", "{tmp}/alien.h5"], "cannot rebuild the store's potential"),
+        (
+            ["explore", "{tmp}/mb.h5", "--method", "neb", "--schedule", "quick"],
+            "--schedule applies to --method autoneb",
+        ),
+        (["explore", "{tmp}/mb.h5", "--address", "auto"], "--address and --gpus-per-task apply to --executor ray"),
+        (["explore", "{tmp}/mb.h5", "--max-runs", "-1"], "--max-runs must be >= 0"),
+        (["explore", "{tmp}/mb.h5", "--pairs-per-round", "0"], "--pairs-per-round must be positive"),
+        (["explore", "{tmp}/mb.h5", "--schedule", "nope"], "unknown schedule"),
+        (["report", "{tmp}/text.h5"], "not an HDF5 file"),
+        (["report", "{tmp}/mb.h5", "--clusters-at", "nan"], "--clusters-at must be a finite energy"),
+        (["plot", "dgraph", "{tmp}/mb.h5"], "holds no paths"),
+        (["plot", "dgraph", "{tmp}/done.h5", "--emin", "0"], "both --emin and --emax"),
+    ],
+)
 def test_bad_input_gives_one_line_errors(bad, args, message):
     line = error_of([a.format(tmp=bad) for a in args])
     assert message in line, line
@@ -164,16 +183,33 @@ def test_a_continuation_keeps_the_path_settings_and_may_change_the_rest(gm_store
     shutil.copytree(gm_store, f)
     run(["explore", f, *FAST, "--max-runs", "2"])
     before = snapshot(f)
-    for args, said in ((["--method", "string"], "it has --method neb, this call --method string"),
-                       (["--fmax", "0.5"], "it has --fmax 0.01, this call --fmax 0.5"),
-                       (["--pivots", "9"], "--pivots 15, this call --pivots 9"),
-                       (["--steps", "100"], "--steps 500, this call --steps 100"),
-                       (["--no-climb"], "it has --climb, this call --no-climb")):
+    for args, said in (
+        (["--method", "string"], "it has --method neb, this call --method string"),
+        (["--fmax", "0.5"], "it has --fmax 0.01, this call --fmax 0.5"),
+        (["--pivots", "9"], "--pivots 15, this call --pivots 9"),
+        (["--steps", "100"], "--steps 500, this call --steps 100"),
+        (["--no-climb"], "it has --climb, this call --no-climb"),
+    ):
         line = error_of(["explore", f, *args])
         assert said in line and f"`landscape explore {f}` continues it" in line, line
     assert snapshot(f) == before
-    done = json.loads(run(["explore", f, "--pairs-per-round", "3", "--rule", "lowest", "--order", "nearest",
-                           "--checkpoint-every", "5", "--json"]).stdout)
+    done = json.loads(
+        run(
+            [
+                "explore",
+                f,
+                "--pairs-per-round",
+                "3",
+                "--rule",
+                "lowest",
+                "--order",
+                "nearest",
+                "--checkpoint-every",
+                "5",
+                "--json",
+            ]
+        ).stdout
+    )
     assert done["complete"] and all(len(b) <= 3 for b in done["batches"])
     finished = snapshot(f)
     assert "--fmax 0.01, this call --fmax 0.5" in error_of(["explore", f, "--fmax", "0.5"])

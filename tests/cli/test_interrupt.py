@@ -3,6 +3,7 @@ with 143, never a success-shaped answer, and a store either leaves behind is res
 
 The in-process tests use a potential that raises KeyboardInterrupt itself; the others
 send real signals to the installed `landscape` script (landscape_cli.entry)."""
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,21 @@ def test_ctrl_c_in_a_neb_run_keeps_its_state_and_the_rerun_continues_it(tmp_path
     """A band commits its state when interrupted (not only every --checkpoint-every
     seconds): nothing computed before Ctrl-C is lost, and the result is the one an
     uninterrupted run gives."""
-    neb = ["connect", SPEC, "-o", "bend=0.6", "--start", "L", "--end", "R", "--method", "neb", "--fmax", "0.0001", "--json"]
+    neb = [
+        "connect",
+        SPEC,
+        "-o",
+        "bend=0.6",
+        "--start",
+        "L",
+        "--end",
+        "R",
+        "--method",
+        "neb",
+        "--fmax",
+        "0.0001",
+        "--json",
+    ]
     whole = json.loads(invoke(neb + ["--out", tmp_path / "whole"]).stdout)
     out = tmp_path / "parts"
     # Ctrl-C at every 15th evaluation call: the whole run is 56 steps with the default
@@ -91,8 +106,9 @@ def _start(args: list[str], cwd: Path, delay: float = 0.02, trace: Path | None =
     """`landscape ARGS`, its SLOW potential sleeping `delay` s per call (and noting each
     call in `trace`)."""
     env = {**os.environ, "SLOW_POTENTIAL_DELAY": str(delay), **({"SLOW_POTENTIAL_TRACE": str(trace)} if trace else {})}
-    return subprocess.Popen([SCRIPT, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    return subprocess.Popen(
+        [SCRIPT, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def _handlers_installed(proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
@@ -183,8 +199,25 @@ def test_a_signal_mid_run_commits_and_the_same_command_continues(tmp_path, signu
 
 def test_a_second_ctrl_c_10_ms_after_the_first_still_commits_in_one_line(tmp_path):
     out, log = tmp_path / "s", tmp_path / "steps.log"
-    proc = _start(["connect", SLOW, "--start", "L", "--end", "R", "--method", "neb", "--fmax", "1e-4", "--out", out,
-                   "--log", log], tmp_path)
+    proc = _start(
+        [
+            "connect",
+            SLOW,
+            "--start",
+            "L",
+            "--end",
+            "R",
+            "--method",
+            "neb",
+            "--fmax",
+            "1e-4",
+            "--out",
+            out,
+            "--log",
+            log,
+        ],
+        tmp_path,
+    )
     _wait_for_steps(log, 5, proc)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.01)
@@ -203,9 +236,13 @@ def test_on_a_terminal_the_line_replaces_the_echoed_ctrl_c(tmp_path):
 
     master, slave = pty.openpty()
     log = tmp_path / "steps.log"
-    proc = subprocess.Popen([SCRIPT, "connect", SLOW, "--start", "L", "--end", "R", "--method", "neb", "--no-progress",
-                             "--log", log], stdout=subprocess.DEVNULL, stderr=slave, cwd=tmp_path,
-                            env={**os.environ, "SLOW_POTENTIAL_DELAY": "0.02"})
+    proc = subprocess.Popen(
+        [SCRIPT, "connect", SLOW, "--start", "L", "--end", "R", "--method", "neb", "--no-progress", "--log", log],
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        cwd=tmp_path,
+        env={**os.environ, "SLOW_POTENTIAL_DELAY": "0.02"},
+    )
     os.close(slave)
     _wait_for_steps(log, 2, proc)
     proc.send_signal(signal.SIGINT)
@@ -282,9 +319,15 @@ def test_sigterm_to_the_whole_process_group_keeps_the_workers_progress(tmp_path)
     run(["minima", SLOW, "--starts", "10", "--out", store])
     trace = tmp_path / "calls"
     env = {**os.environ, "SLOW_POTENTIAL_DELAY": "0.2", "SLOW_POTENTIAL_TRACE": str(trace)}
-    proc = subprocess.Popen([SCRIPT, "explore", str(store), "--method", "neb", "--fmax", "1e-4", "--executor",
-                             "process", "--workers", "2"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [SCRIPT, "explore", str(store), "--method", "neb", "--fmax", "1e-4", "--executor", "process", "--workers", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while not (trace.exists() and len(trace.read_text().splitlines()) >= 6):  # the workers are computing
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
@@ -303,6 +346,7 @@ def test_sigterm_to_the_whole_process_group_keeps_the_workers_progress(tmp_path)
 def test_a_signal_while_the_handlers_are_installed_is_one_line(handler, monkeypatch, capsys):
     """SIGTERM delivered just after its handler is in place, before `install` returns (a
     race a loaded machine hits: a traceback and exit -2 once), still ends in one line."""
+
     def install_then_signal() -> None:
         entry._on_signal(signal.SIGTERM, None)  # as the kernel would deliver it there
 

@@ -1,5 +1,6 @@
 """Messages that say what is there: empty names refused, an unfinished run not called a
 saddle, a store of minima named as such, a finished answer read from read-only media."""
+
 from __future__ import annotations
 
 import os
@@ -14,14 +15,17 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 CONNECT = ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "string", "--fmax", "0.5"]
 
 
-@pytest.mark.parametrize("args", [
-    [*CONNECT, "--out", ""],
-    ["minima", "mueller-brown", "--starts", "3", "--out", " "],
-    ["train", "mlp", "--minima", "1", "--out", ""],
-    ["demo", "--out-dir", ""],
-    ["export", "{store}", ""],
-    ["plot", "profile", "{store}", "--figure", ""],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [*CONNECT, "--out", ""],
+        ["minima", "mueller-brown", "--starts", "3", "--out", " "],
+        ["train", "mlp", "--minima", "1", "--out", ""],
+        ["demo", "--out-dir", ""],
+        ["export", "{store}", ""],
+        ["plot", "profile", "{store}", "--figure", ""],
+    ],
+)
 def test_an_empty_name_is_refused(tmp_path, args):
     store = tmp_path / "s"
     run([*CONNECT, "--out", store])
@@ -33,8 +37,27 @@ def test_an_empty_name_is_refused(tmp_path, args):
 
 def test_an_unfinished_band_is_not_called_a_saddle(tmp_path):
     spec = f"{DATA / 'interrupting_potential.py'}:Interrupting"
-    run(["connect", spec, "-o", "bend=0.6", "-o", "after=30", "--start", "L", "--end", "R", "--method", "neb",
-         "--fmax", "1e-4", "--out", tmp_path / "s"], expect=130)
+    run(
+        [
+            "connect",
+            spec,
+            "-o",
+            "bend=0.6",
+            "-o",
+            "after=30",
+            "--start",
+            "L",
+            "--end",
+            "R",
+            "--method",
+            "neb",
+            "--fmax",
+            "1e-4",
+            "--out",
+            tmp_path / "s",
+        ],
+        expect=130,
+    )
     out = run(["inspect", tmp_path / "s"]).stdout
     assert "highest pivot so far" in out and "top of its path" not in out
 
@@ -57,7 +80,7 @@ def test_a_finished_answer_needs_no_write_access(tmp_path):
         code, err = unprivileged(lambda: main([*CONNECT, "--out", str(folder / "s")]))
         refused, why = unprivileged(lambda: main([*CONNECT, "--out", str(folder / "s"), "--force"]))
     finally:
-        for here, dirs, _ in os.walk(folder):
+        for here, _dirs, _ in os.walk(folder):
             os.chmod(here, 0o755)
             for name in os.listdir(here):
                 os.chmod(os.path.join(here, name), 0o755)

@@ -3,6 +3,7 @@
 Every bad input ends as one `error:` line on stderr with a non-zero exit and leaves
 existing files byte for byte as they were.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,11 @@ def _one_thread():
 
 def _schedule(path) -> str:
     sgd = {"kind": "sgd", "lr": 0.05, "momentum": 0.9}
-    path.write_text(json.dumps({"name": "tiny", "cycles": [{"steps": 15, "stepper": sgd},
-                                                          {"steps": 15, "stepper": sgd, "climb": True}]}))
+    path.write_text(
+        json.dumps(
+            {"name": "tiny", "cycles": [{"steps": 15, "stepper": sgd}, {"steps": 15, "stepper": sgd, "climb": True}]}
+        )
+    )
     return str(path)
 
 
@@ -46,7 +50,9 @@ def explored(tmp_path_factory):
 
 def test_train_writes_minima_curves_and_a_rebuildable_description(tmp_path):
     store = tmp_path / "t.h5"
-    out = json.loads(run(["train", "mlp", *MLP, "--minima", 2, "--epochs", 5, "--seed", 3, "--out", store, "--json"]).stdout)
+    out = json.loads(
+        run(["train", "mlp", *MLP, "--minima", 2, "--epochs", 5, "--seed", 3, "--out", store, "--json"]).stdout
+    )
     assert out["names"] == ["0", "1"] and out["seeds"] == [3, 4] and out["trained"] == ["0", "1"]
     assert all(math.isfinite(v["train_loss"]) for v in out["final"].values())
     # full batches of the 64 training samples for 5 epochs; after each epoch the curves
@@ -58,11 +64,14 @@ def test_train_writes_minima_curves_and_a_rebuildable_description(tmp_path):
         curves, _ = s.read_array_group("learning_curves")
         meta = s.minima_metadata()
     assert coords.shape[0] == 2 and names == ["0", "1"] and curves["1.train_loss"].shape == (5,)
-    assert list(curves["1.samples_gradient"]) == [64, 128, 192, 256, 320] and meta["minima"]["1"]["samples"] == \
-        out["samples"]["1"]
+    assert (
+        list(curves["1.samples_gradient"]) == [64, 128, 192, 256, 320]
+        and meta["minima"]["1"]["samples"] == out["samples"]["1"]
+    )
     opts = desc["plugin"]["options"]  # every option of the plugin, coerced (minima=0: none trained on build)
-    assert desc["plugin"]["name"] == "mlp" and {k: opts[k] for k in ("hidden", "n_train", "n_test", "data_seed", "minima")} \
-        == {"hidden": "8", "n_train": 64, "n_test": 64, "data_seed": 1, "minima": 0}
+    assert desc["plugin"]["name"] == "mlp" and {
+        k: opts[k] for k in ("hidden", "n_train", "n_test", "data_seed", "minima")
+    } == {"hidden": "8", "n_train": 64, "n_test": 64, "data_seed": 1, "minima": 0}
     assert meta["minima"]["1"]["seed"] == 4 and meta["config"]["epochs"] == 5
     from landscape.potentials.registry import load_potential
 
@@ -76,7 +85,7 @@ def test_train_writes_minima_curves_and_a_rebuildable_description(tmp_path):
 
 def test_evaluate_stores_the_evaluation_and_prints_three_barriers(explored, tmp_path):
     out = json.loads(run(["evaluate", explored, "--per-segment", 3, "--json"]).stdout)
-    (name, info), = out["paths"].items()
+    ((name, info),) = out["paths"].items()
     assert name == "0-1" and os.path.exists(info["figure"])
     with Store.open(explored) as s:
         stored = s.read_result("0-1")

@@ -1,5 +1,6 @@
 """A store is one potential and one file: options are part of its identity, symlinks
 lead to one store with one lock, and anything but a regular file is refused."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,8 @@ import pytest
 
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
-from landscape.potentials.identity import differences, identity, record, require_same
 from landscape.foundations.lock import WriterLock
+from landscape.potentials.identity import differences, identity, record, require_same
 from landscape.potentials.registry import load_potential
 from landscape_cli.testing import error_line, invoke, run, snapshot
 
@@ -28,8 +29,22 @@ def scaled(tmp_path):
 
 
 def _connect(spec, out, *extra):
-    return ["connect", spec, "--start", "L", "--end", "R", "--method", "neb", "--fmax", "0.01",
-            "--out", out, "--json", *extra]
+    return [
+        "connect",
+        spec,
+        "--start",
+        "L",
+        "--end",
+        "R",
+        "--method",
+        "neb",
+        "--fmax",
+        "0.01",
+        "--out",
+        out,
+        "--json",
+        *extra,
+    ]
 
 
 def test_another_option_on_the_same_store_is_refused_naming_the_key(tmp_path, scaled):
@@ -50,9 +65,16 @@ def test_the_record_holds_the_absolute_spec_and_coerced_options(tmp_path, scaled
     pot = load_potential(os.path.relpath(scaled.rpartition(":")[0]) + ":Scaled", {"scale": "2"})
     rec = record(pot)
     path = scaled.rpartition(":")[0]
-    assert rec["plugin"] == {"name": scaled, "options": {"scale": 2.0},  # every option, coerced
-                             "types": {"scale": "float"}, "source": path,
-                             "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]}
+    assert (
+        rec["plugin"]
+        == {
+            "name": scaled,
+            "options": {"scale": 2.0},  # every option, coerced
+            "types": {"scale": "float"},
+            "source": path,
+            "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16],
+        }
+    )
     old_style = {**rec, "plugin": {"name": scaled, "options": {"scale": "2"}}}  # CLI strings, as stored before
     assert identity(old_style, {"scale": "float"})["plugin"]["options"] == identity(rec)["plugin"]["options"]
     assert identity(old_style)["plugin"]["options"] == {"scale": "2"}  # no declared type: never guessed
@@ -70,8 +92,7 @@ def test_a_symlinked_store_is_one_store_with_one_lock(tmp_path):
     real = tmp_path / "real.h5"
     link = tmp_path / "link.h5"
     link.symlink_to(real)  # dangling: the run creates the target
-    run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--fmax", "0.1",
-         "--out", link])
+    run(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--fmax", "0.1", "--out", link])
     assert link.is_symlink() and real.is_dir()  # the link was followed, not replaced
     assert WriterLock(link).path == WriterLock(real).path
     with WriterLock(real):
@@ -91,8 +112,11 @@ def test_a_symlink_in_place_of_the_lock_is_never_written_through(tmp_path):
 def test_fifos_and_devices_are_refused_as_stores(tmp_path):
     fifo = tmp_path / "pipe.h5"
     os.mkfifo(fifo)
-    for args in (["inspect", fifo], ["connect", "mueller-brown", "--start", "A", "--end", "B", "--out", fifo],
-                 ["minima", "mueller-brown", "--starts", 4, "--out", fifo, "--force"]):
+    for args in (
+        ["inspect", fifo],
+        ["connect", "mueller-brown", "--start", "A", "--end", "B", "--out", fifo],
+        ["minima", "mueller-brown", "--starts", 4, "--out", fifo, "--force"],
+    ):
         r = invoke(args)
         assert r.exit_code == 1 and "is a fifo" in error_line(r), args
     with pytest.raises(LandscapeError, match="character device"):
@@ -235,8 +259,9 @@ def test_an_edited_file_does_not_continue_an_interrupted_run(tmp_path, scaled):
 
     out = str(tmp_path / "s")
     ends = (np.array([-1.0, 0.4]), np.array([1.0, -0.4]))  # the straight line between them is no minimum energy path
-    r = connect_stored(out, load_potential(scaled), ("L", "R"), *ends, method="neb", budget=Budget(max_steps=50),
-                       callbacks=[ctrl_c])
+    r = connect_stored(
+        out, load_potential(scaled), ("L", "R"), *ends, method="neb", budget=Budget(max_steps=50), callbacks=[ctrl_c]
+    )
     assert r.result.status.value == "interrupted"
     _edit(scaled, "e = self.scale", "e = 0.25 + self.scale")
     with pytest.raises(LandscapeError, match="changed since the store was written"):
@@ -270,12 +295,23 @@ def test_a_module_spec_digests_the_file_that_defines_the_class(tmp_path, monkeyp
     assert "sha256" not in record(load_potential("mueller-brown"))["plugin"]  # an installed plugin: name and options
 
 
-@pytest.mark.parametrize("option, a, b, same", [
-    ("version", "1", "1.0", False), ("version", "yes", "on", False), ("flag", "no", "off", False),
-    ("version", " 1", "1", False), ("version", "nan", "nan", True), ("version", "1", "1", True),
-    ("scale", "1", "1.0", True), ("scale", "2", "2e0", True), ("scale", "nan", "nan", True),
-    ("on", "yes", "on", True), ("on", "true", "1", True), ("on", "yes", "no", False),
-])
+@pytest.mark.parametrize(
+    "option, a, b, same",
+    [
+        ("version", "1", "1.0", False),
+        ("version", "yes", "on", False),
+        ("flag", "no", "off", False),
+        ("version", " 1", "1", False),
+        ("version", "nan", "nan", True),
+        ("version", "1", "1", True),
+        ("scale", "1", "1.0", True),
+        ("scale", "2", "2e0", True),
+        ("scale", "nan", "nan", True),
+        ("on", "yes", "on", True),
+        ("on", "true", "1", True),
+        ("on", "yes", "no", False),
+    ],
+)
 def test_options_are_compared_as_their_declared_type(versioned, option, a, b, same):
     ra, rb = (record(load_potential(versioned, {option: v})) for v in (a, b))
     old_a = {**ra, "plugin": {"name": versioned, "options": {option: a}}}  # CLI strings, as stored before types
@@ -301,8 +337,8 @@ def test_str_options_that_look_like_numbers_keep_their_own_stores(tmp_path, vers
 def test_a_worker_rebuilding_an_edited_file_refuses_it(scaled):
     """A process or Ray worker rebuilds the store's potential from its description: an
     edit made during the exploration is refused there as the main process refuses it."""
-    from landscape.runs.tasks import PotentialSpec
     from landscape.potentials.identity import spec_of
+    from landscape.runs.tasks import PotentialSpec
 
     description = record(load_potential(scaled))
     spec = PotentialSpec(*spec_of(description), description=description)

@@ -1,5 +1,6 @@
 """A user's potential that breaks the interface ends with exit 1 and one line that names
 it, says what it returned and what was expected (landscape/potentials/guard.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,20 +16,24 @@ from landscape_cli.testing import error_line, invoke
 SPEC = f"{Path(__file__).resolve().parents[1] / 'data' / 'faulty_potential.py'}:Faulty"
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("scalar", "returned energies as a float; expected an array of shape ("),
-    ("list", "returned energies as a list"),
-    ("none", "returned a NoneType; expected a tuple"),
-    ("gradshape", "gradients as an array of shape (3, 1); expected an array of shape (3, 2)"),
-    ("runtime", "raised RuntimeError in energy_and_gradient(): solver failed to converge"),
-    ("keyerror", "raised KeyError"),
-    ("memory", "ran out of memory"),
-    ("exit", "called sys.exit(2)"),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("scalar", "returned energies as a float; expected an array of shape ("),
+        ("list", "returned energies as a list"),
+        ("none", "returned a NoneType; expected a tuple"),
+        ("gradshape", "gradients as an array of shape (3, 1); expected an array of shape (3, 2)"),
+        ("runtime", "raised RuntimeError in energy_and_gradient(): solver failed to converge"),
+        ("keyerror", "raised KeyError"),
+        ("memory", "ran out of memory"),
+        ("exit", "called sys.exit(2)"),
+    ],
+)
 def test_each_fault_is_one_line_naming_the_potential(tmp_path, mode, expected):
     out = tmp_path / "f.h5"
-    r = invoke(["connect", SPEC, "-o", f"mode={mode}", "--start", "L", "--end", "R", "--method", "neb",
-                "--out", out, "--json"])
+    r = invoke(
+        ["connect", SPEC, "-o", f"mode={mode}", "--start", "L", "--end", "R", "--method", "neb", "--out", out, "--json"]
+    )
     assert r.exit_code == 1 and r.stdout == ""
     line = error_line(r)
     assert "potential faulty" in line and expected in line, line
@@ -45,12 +50,17 @@ def test_a_sound_potential_passes_through_unchanged():
         load_potential(SPEC, {"mode": "scalar"}).energy(x)
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("import sys\nsys.exit(4)\n", "error while loading"),
-    ("import sys\nfrom landscape import Potential\nclass Faulty(Potential):\n    dim = 2\n"
-     "    def __init__(self):\n        sys.exit(5)\n    def energy_and_gradient(self, x):\n        pass\n",
-     "could not build"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("import sys\nsys.exit(4)\n", "error while loading"),
+        (
+            "import sys\nfrom landscape import Potential\nclass Faulty(Potential):\n    dim = 2\n"
+            "    def __init__(self):\n        sys.exit(5)\n    def energy_and_gradient(self, x):\n        pass\n",
+            "could not build",
+        ),
+    ],
+)
 def test_sys_exit_at_import_or_in_init_is_one_line(tmp_path, body, expected):
     path = tmp_path / "exits.py"
     path.write_text(body)

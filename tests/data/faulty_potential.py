@@ -1,7 +1,9 @@
 """A user potential that breaks the interface in the way `mode` names, for the guard tests."""
+
 import sys
 
 import numpy as np
+
 from landscape import Potential
 
 

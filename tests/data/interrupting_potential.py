@@ -1,7 +1,9 @@
 """A user potential that "receives Ctrl-C": KeyboardInterrupt at its `after`-th
 evaluation (or in its constructor with `at_start`), for the interrupt tests.  `bend`
 curves the valley between the minima (through (0, bend)), so that a band has to move."""
+
 import numpy as np
+
 from landscape import Potential
 
 

@@ -3,9 +3,11 @@ in the way `mode` names: `fd1` writes to file descriptor 1 at build and at every
 evaluation (as compiled code does, past sys.stdout), `timeout` raises a library's timeout
 class deriving from BaseException (`build-timeout`: when built), `generatorexit` raises
 GeneratorExit."""
+
 import os
 
 import numpy as np
+
 from landscape import Potential
 
 

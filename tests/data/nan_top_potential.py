@@ -1,5 +1,7 @@
 """A user potential whose gradient is NaN just beside its saddle, for the Hessian tests."""
+
 import numpy as np
+
 from landscape import Potential
 
 

@@ -1,9 +1,13 @@
 """A user potential with a constructor option, for the store-identity tests."""
+
 import numpy as np
+
 from landscape import Potential
+
 
 class Scaled(Potential):
     """A double well in x (minima near x = -1 and 1), times `scale`."""
+
     dim = 2
     name = "scaled"
     minima = {"L": np.array([-1.0, 0.0]), "R": np.array([1.0, 0.0])}

@@ -3,10 +3,12 @@
 evaluation call, and appends a line per call to $SLOW_POTENTIAL_TRACE when set (so a test
 sees a worker process computing).  Neither is an option, so a slow run and a fast one
 are the same surface to a store (the same command continues either)."""
+
 import os
 import time
 
 import numpy as np
+
 from landscape import Potential
 
 

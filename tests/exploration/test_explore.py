@@ -1,4 +1,5 @@
 """Landscape exploration (Algorithm 3) against the grid-exact truth; planning; store; executors."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -11,21 +12,21 @@ from hypothesis import strategies as st
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
-from landscape.paths.budget import Budget
-from landscape.foundations.errors import LandscapeError
-from landscape.paths.exact import pairwise_minimax
-from landscape.runs.executors import LocalExecutor, ProcessExecutor
-from landscape.runs.tasks import PotentialSpec
+from landscape.analysis.graphs import is_ultrametric
 from landscape.exploration.loop import explore, load_exploration
 from landscape.exploration.planning import propose
 from landscape.exploration.results import ExploreBudget, ExploreStatus, edge_energy
-from landscape.analysis.graphs import is_ultrametric
+from landscape.foundations.errors import LandscapeError
 from landscape.foundations.lock import WriterLock
+from landscape.paths.budget import Budget
+from landscape.paths.exact import pairwise_minimax
+from landscape.runs.executors import LocalExecutor, ProcessExecutor
+from landscape.runs.tasks import PotentialSpec
 from landscape.store import Store
 from landscape.testing import examples
+from landscape_cli.testing import snapshot
 from landscape_plugins.analytic.strategies import gaussian_surfaces
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown, ThreeHole
-from landscape_cli.testing import snapshot
 
 # Climbing-image NEB, 15 pivots, to fmax 1e-2: the saddle to ~1e-4, about 0.03 s per pair
 # here.  (With 9 pivots a band between distant minima of GaussianMixture(12, 5129) runs
@@ -85,8 +86,12 @@ def test_failed_pairs_are_not_retried_and_components_get_connected():
 
 
 def test_plan_rejects_bad_settings():
-    for kwargs, message in [({"rule": "random"}, "unknown pair rule"), ({"order": "lowest"}, "unknown edge order"),
-                            ({"batch": 0, "distances": DIST}, "batch"), ({}, "needs the distances")]:
+    for kwargs, message in [
+        ({"rule": "random"}, "unknown pair rule"),
+        ({"order": "lowest"}, "unknown edge order"),
+        ({"batch": 0, "distances": DIST}, "batch"),
+        ({}, "needs the distances"),
+    ]:
         with pytest.raises(LandscapeError, match=message):
             propose(4, E4, {}, **kwargs)
 
@@ -125,8 +130,12 @@ six_to_twelve = gaussian_surfaces(12, 24).filter(lambda s: 6 <= len(s.minima) <=
 
 @given(six_to_twelve)
 @example(GaussianMixture(24, seed=76))  # 10 minima
-@settings(max_examples=examples(4), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=examples(4),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_full_exploration_equals_the_exact_minimax(surface):
     """With every pair known the bounds equal the grid truth.  Derandomized: on rare
     surfaces (1 of 60 drawn, GaussianMixture(21, 6915)) two parallel saddles separate
@@ -145,7 +154,9 @@ def test_full_exploration_equals_the_exact_minimax(surface):
 
 
 @given(six_to_twelve, st.integers(0, 12), st.sampled_from([1, 3]))
-@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 def test_bounds_are_never_below_the_exact_minimax_on_any_budget(surface, runs, batch):
     exact = exact_of(surface)
     ex = explore(surface, minima_of(surface), budget=ExploreBudget(max_runs=runs), batch=batch, **FAST)
@@ -205,7 +216,9 @@ def test_budgets_stop_between_batches(reference):
 
 
 def test_starting_from_given_paths_reaches_the_same_tree(reference):
-    chain = {(k, k + 1): reference.results[(k, k + 1)] for k in range(reference.n - 1) if (k, k + 1) in reference.results}
+    chain = {
+        (k, k + 1): reference.results[(k, k + 1)] for k in range(reference.n - 1) if (k, k + 1) in reference.results
+    }
     ex = explore(SURFACE, minima_of(SURFACE), initial_edges=chain, **FAST)
     assert ex.tree == reference.tree and np.array_equal(ex.matrix.values, reference.matrix.values)
     assert not set(chain) & {p for b in ex.batches for p in b}  # given paths are not rerun
@@ -277,8 +290,9 @@ SURFACE_M = len(SURFACE.minima)
 
 def test_interrupt_keeps_merged_batches(tmp_path, reference):
     f = tmp_path / "run.h5"
-    ex = explore(SURFACE, minima_of(SURFACE), store=f, executor=CrashingExecutor(2, KeyboardInterrupt()), batch=2,
-                 **FAST)
+    ex = explore(
+        SURFACE, minima_of(SURFACE), store=f, executor=CrashingExecutor(2, KeyboardInterrupt()), batch=2, **FAST
+    )
     assert ex.status is ExploreStatus.INTERRUPTED and ex.runs == 4
     assert load_exploration(f).status is ExploreStatus.INTERRUPTED
     ex = explore(SURFACE, None, store=f, batch=2, budget=ExploreBudget(max_runs=4), **FAST)
@@ -294,8 +308,10 @@ class NaNPairExecutor(LocalExecutor):
 
     def submit(self, batch):
         results = super().submit(batch)
-        return [replace(r, path=type(r.path)(r.path.pivots, r.path.energies * np.nan)) if (i, j) == self.bad else r
-                for (i, j, _), r in zip(batch, results)]
+        return [
+            replace(r, path=type(r.path)(r.path.pivots, r.path.energies * np.nan)) if (i, j) == self.bad else r
+            for (i, j, _), r in zip(batch, results)
+        ]
 
 
 def test_failed_runs_are_recorded_and_not_retried(tmp_path, reference):
@@ -335,7 +351,9 @@ def test_process_executor_gives_the_local_result():
     local = explore(SMALL, x, batch=2, **FAST)
     with ProcessExecutor(2) as pool:
         remote = explore(SMALL, x, batch=2, executor=pool, **FAST)
-        spec = explore(SMALL, x, batch=2, executor=pool, source=PotentialSpec("gaussian-mixture", {"wells": 14}), **FAST)
+        spec = explore(
+            SMALL, x, batch=2, executor=pool, source=PotentialSpec("gaussian-mixture", {"wells": 14}), **FAST
+        )
     for other in (remote, spec):
         assert other.edges == local.edges and other.tree == local.tree and other.batches == local.batches
 
@@ -355,8 +373,9 @@ def test_ray_executor_gives_the_local_result():
         with RayExecutor() as executor:
             assert executor.workers == 2
             remote = explore(SMALL, x, executor=executor, **FAST)  # batch = the 2 CPUs
-            spec = explore(SMALL, x, batch=2, executor=executor,
-                           source=PotentialSpec("gaussian-mixture", {"wells": 14}), **FAST)
+            spec = explore(
+                SMALL, x, batch=2, executor=executor, source=PotentialSpec("gaussian-mixture", {"wells": 14}), **FAST
+            )
         assert ray.is_initialized()  # the executor did not start Ray, so it leaves it running
     finally:
         ray.shutdown()
@@ -368,8 +387,10 @@ def test_explore_does_not_import_ray_or_torch():
     import subprocess
     import sys
 
-    code = "import sys, landscape, landscape.exploration.loop, landscape.runs.executors, landscape.analysis.minima; " \
-           "print(sorted(m for m in ('ray', 'torch') if m in sys.modules))"
+    code = (
+        "import sys, landscape, landscape.exploration.loop, landscape.runs.executors, landscape.analysis.minima; "
+        "print(sorted(m for m in ('ray', 'torch') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -378,10 +399,13 @@ class Crash(Exception):
     """Stands for the process dying right after a commit."""
 
 
-@pytest.mark.parametrize("method, settings, commit", [
-    ("autoneb", {"schedule": "analytic", "pivots": 5}, "commit_cycles"),
-    ("neb", {"fmax": 1e-2, "pivots": 15, "run_budget": Budget(max_steps=500)}, "commit_state"),
-])
+@pytest.mark.parametrize(
+    "method, settings, commit",
+    [
+        ("autoneb", {"schedule": "analytic", "pivots": 5}, "commit_cycles"),
+        ("neb", {"fmax": 1e-2, "pivots": 15, "run_budget": Budget(max_steps=500)}, "commit_state"),
+    ],
+)
 def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, monkeypatch, method, settings, commit):
     """A run in flight commits every AutoNEB cycle (or a band's state, here every step)
     to its path as it goes: a crash loses at most one of them, continuing resumes the
@@ -421,8 +445,11 @@ def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, mon
         r = store.read_result(crashed)
         pair = next(p for p, name in got.paths.items() if name == crashed)
         np.testing.assert_array_equal(r.path.pivots, want.results[pair].path.pivots)
-        assert (r.nit, r.nfev, len(r.cycles)) == (want.results[pair].nit, want.results[pair].nfev,
-                                                  len(want.results[pair].cycles))
+        assert (r.nit, r.nfev, len(r.cycles)) == (
+            want.results[pair].nit,
+            want.results[pair].nfev,
+            len(want.results[pair].cycles),
+        )
         assert store.check() == []
 
 
@@ -435,9 +462,13 @@ def test_a_continuation_computes_its_paths_as_the_stored_ones(tmp_path, referenc
     f = tmp_path / "run.h5"
     explore(SURFACE, minima_of(SURFACE), store=f, batch=2, budget=ExploreBudget(max_runs=4), **FAST)
     before = snapshot(f)
-    others = [({"method": "string"}, "optimizer.method"), ({"fmax": 0.5}, "optimizer.fmax"),
-              ({"pivots": 9}, "pivots"), ({"run_budget": Budget(max_steps=100)}, "run_budget.max_steps"),
-              ({"climb": False}, "optimizer.climb")]
+    others = [
+        ({"method": "string"}, "optimizer.method"),
+        ({"fmax": 0.5}, "optimizer.fmax"),
+        ({"pivots": 9}, "pivots"),
+        ({"run_budget": Budget(max_steps=100)}, "run_budget.max_steps"),
+        ({"climb": False}, "optimizer.climb"),
+    ]
     for change, key in others:
         with pytest.raises(LandscapeError, match=f"other settings \\(differs in [^)]*{key}"):
             explore(SURFACE, None, store=f, batch=2, **{**FAST, **change})

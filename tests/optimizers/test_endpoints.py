@@ -1,4 +1,5 @@
 """Ends that are not minima: measured, relaxed by default, reported (landscape.optimizers.endpoints)."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from landscape.optimizers.endpoints import GTOL, RELAX_GTOL, check_and_relax
 from landscape.foundations.errors import LandscapeError
+from landscape.optimizers.endpoints import GTOL, RELAX_GTOL, check_and_relax
 from landscape.potentials.potential import Potential
 from landscape_cli.testing import error_line, invoke, run
 
@@ -66,8 +67,9 @@ def test_stochastic_potentials_are_not_judged():
 
 
 def test_cli_relaxes_a_start_that_is_not_a_minimum_and_finds_the_saddle():
-    out = json.loads(run(["connect", "mueller-brown", "--start", "-0.3,1.2", "--end", "B", "--method", "string",
-                          "--json"]).stdout)
+    out = json.loads(
+        run(["connect", "mueller-brown", "--start", "-0.3,1.2", "--end", "B", "--method", "string", "--json"]).stdout
+    )
     assert out["ends"]["start"]["relaxed"] and out["ends"]["start"]["moved"] > 0.3
     assert not out["ends"]["end"]["relaxed"] and out["ends"]["end"]["checked"]
     assert abs(out["saddle_energy"] - MB_SADDLE) < 1e-3 and out["status"] == "converged"
@@ -77,8 +79,10 @@ def test_cli_relaxes_a_start_that_is_not_a_minimum_and_finds_the_saddle():
 def test_cli_keeps_the_ends_with_no_relax_ends_and_warns():
     # The kept start (E=-14.8) is above the saddle, so the climber is not the top of its
     # path: the run is reported, with the warning, and is no success (exit 1).
-    r = run(["connect", "mueller-brown", "--start", "-0.3,1.2", "--end", "B", "--method", "string",
-             "--no-relax-ends"], expect=1)
+    r = run(
+        ["connect", "mueller-brown", "--start", "-0.3,1.2", "--end", "B", "--method", "string", "--no-relax-ends"],
+        expect=1,
+    )
     assert "warning: start point is not a minimum" in r.stdout and "kept as given" in r.stdout
     assert "did not succeed: saddle_not_at_top" in error_line(r)
 

@@ -1,5 +1,6 @@
 """Per-image convergence in bands (`ElasticBand.freeze`) and the FIRE 2.0 -> L-BFGS stepper
 (`Hybrid`), checked against fresh full evaluations and against the bands that hold nothing."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,9 @@ SURFACES = [("mueller-brown", {}, "A", "B", 17), ("leps", {}, "A", "B", 9), ("th
 
 def _band(pot, a, b, pivots, freeze, stepper=None):
     counted = CountingPotential(pot)
-    result = connect(counted, pot.minimum(a), pot.minimum(b), method="neb", pivots=pivots, freeze=freeze,
-                     stepper=stepper or FIRE2())
+    result = connect(
+        counted, pot.minimum(a), pot.minimum(b), method="neb", pivots=pivots, freeze=freeze, stepper=stepper or FIRE2()
+    )
     band = make_optimizer("neb", freeze=freeze, stepper=stepper or FIRE2())
     return band, result, counted
 
@@ -70,8 +72,9 @@ def test_a_pivot_moved_by_its_neighbour_steps_again():
     state = band.init(path, pot)
     norms = np.sqrt((np.asarray(state.forces) ** 2).sum(axis=1))
     moving = band._moving(state, pot)
-    assert moving is None or np.array_equal(moving, ~((norms <= 1.0) & np.r_[True, norms[:-1] <= 1.0]
-                                                      & np.r_[norms[1:] <= 1.0, True]))
+    assert moving is None or np.array_equal(
+        moving, ~((norms <= 1.0) & np.r_[True, norms[:-1] <= 1.0] & np.r_[norms[1:] <= 1.0, True])
+    )
     # a pivot far off the path next to converged ones: they must move again
     from dataclasses import replace
 
@@ -93,8 +96,7 @@ def test_a_mini_batch_loss_and_the_string_method_hold_nothing():
     pot = load_potential("mueller-brown")
     for method, p in (("neb", Noisy(pot)), ("string", pot)):
         band = ElasticBand(method=method, climb=True, frtol=1e-4, freeze=1.0)
-        result = optimize(band, p, Path.straight(pot.minimum("A"), pot.minimum("B"), 9),
-                          budget=Budget(max_steps=300))
+        result = optimize(band, p, Path.straight(pot.minimum("A"), pot.minimum("B"), 9), budget=Budget(max_steps=300))
         counts = result.state.evaluations[1:-1]
         assert counts.min() == counts.max() == result.nit + 1 + result.state.repairs
 

@@ -1,4 +1,5 @@
 """AutoNEB cycles that end when the band has levelled off (Schedule.level_window)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,13 @@ CAP, WINDOW, TOL = 400, 10, 0.01
 
 def _schedule(window: int, first: int = CAP) -> Schedule:
     sgd = SGD(lr=2e-4, momentum=0.5)
-    return Schedule("levelling", (Cycle(first, sgd), Cycle(CAP, sgd.with_lr(1e-4))), threshold=0.2,
-                    level_window=window, level_tol=TOL)
+    return Schedule(
+        "levelling",
+        (Cycle(first, sgd), Cycle(CAP, sgd.with_lr(1e-4))),
+        threshold=0.2,
+        level_window=window,
+        level_tol=TOL,
+    )
 
 
 def _first_cycle(schedule: Schedule) -> tuple[list[float], object]:

@@ -1,4 +1,5 @@
 """NEB, string method and AutoNEB against exact references and grid-exact truth."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,22 +10,22 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from landscape import Path
-from landscape.paths.climber import climber_tolerance
-from landscape.runs.pair import connect, make_optimizer
-from landscape.optimizers.driver import optimize
-from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError
-from landscape.paths.exact import grid_minimax
-from landscape.paths.geometry import redistribute
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import NEB, StringMethod
-from landscape.potentials.potential import CountingPotential
-from landscape.paths.result import Status
+from landscape.optimizers.driver import optimize
 from landscape.optimizers.schedules import get_schedule
-from landscape.optimizers.steppers import SGD, Adam, FIRE
+from landscape.optimizers.steppers import FIRE, SGD, Adam
+from landscape.paths.budget import Budget
+from landscape.paths.climber import climber_tolerance
+from landscape.paths.exact import grid_minimax
+from landscape.paths.geometry import redistribute
+from landscape.paths.result import Status
+from landscape.potentials.potential import CountingPotential
+from landscape.runs.pair import connect, make_optimizer
 from landscape.testing import check_optimizer, examples
-from landscape_plugins.analytic.strategies import gaussian_surfaces
 from landscape_plugins.analytic.embedding import Embedded
+from landscape_plugins.analytic.strategies import gaussian_surfaces
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown
 
 MB_SADDLE = -40.664844
@@ -89,7 +90,9 @@ def test_ends_never_move_and_counts_are_honest(mb):
 
 
 def test_evaluation_budget_stops_the_run(mb):
-    r = optimize(StringMethod(), mb, Path.straight(mb.minima["A"], mb.minima["B"], 9), budget=Budget(max_evaluations=100))
+    r = optimize(
+        StringMethod(), mb, Path.straight(mb.minima["A"], mb.minima["B"], 9), budget=Budget(max_evaluations=100)
+    )
     assert r.status is Status.MAX_EVALUATIONS and 100 <= r.nfev < 100 + 7 + 8 * 9
 
 
@@ -154,8 +157,12 @@ def test_random_surfaces_never_beat_the_exact_saddle_and_climbing_reaches_it(cas
     assert free.upper_bound >= exact.saddle_energy - tol
     start = Path(redistribute(exact.points.astype(float), 15))
     start = Path(np.concatenate([a[None], start.pivots[1:-1], b[None]]))
-    climbed = optimize(StringMethod(climb=True, fmax=1e-3, stepper=FIRE(lr=0.01, dt_max=0.05, max_step=0.02)),
-                       surface, start, budget=Budget(max_steps=3000))
+    climbed = optimize(
+        StringMethod(climb=True, fmax=1e-3, stepper=FIRE(lr=0.01, dt_max=0.05, max_step=0.02)),
+        surface,
+        start,
+        budget=Budget(max_steps=3000),
+    )
     assert climbed.saddle_energy >= exact.saddle_energy - tol
     assert climbed.saddle_energy >= climbed.upper_bound - climber_tolerance(climbed.path.energies)
     if climbed.success:

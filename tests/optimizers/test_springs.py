@@ -1,6 +1,7 @@
 """NEB springs: energy-weighted constants against their definition and the band they
 make (the same saddle, pivots gathered near it); the automatic spring against exact
 curvatures, its units, and its place in snapshots."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,13 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from landscape import Path
-from landscape.paths import geometry
-from landscape.runs.pair import connect, make_optimizer
 from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.optimizers.band import NEB
-from landscape.optimizers.forces import auto_spring
-from landscape.optimizers.forces import AUTO_SPRING_SCALE
+from landscape.optimizers.forces import AUTO_SPRING_SCALE, auto_spring
+from landscape.paths import geometry
 from landscape.potentials.registry import load_potential
+from landscape.runs.pair import connect, make_optimizer
 
 
 def test_constants_follow_the_energy_of_each_segment():
@@ -35,8 +35,9 @@ def test_equal_constants_per_segment_give_the_scalar_spring_force():
     rng = np.random.default_rng(0)
     p = np.cumsum(rng.normal(size=(7, 3)), axis=0)
     tau = geometry.improved_tangents(p, rng.normal(size=7))
-    np.testing.assert_allclose(geometry.spring_forces(p, tau, np.full(6, 0.7)), geometry.spring_forces(p, tau, 0.7),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        geometry.spring_forces(p, tau, np.full(6, 0.7)), geometry.spring_forces(p, tau, 0.7), rtol=1e-12, atol=1e-15
+    )
 
 
 def test_energy_weighted_band_finds_the_same_saddle_with_pivots_near_it():

@@ -1,4 +1,5 @@
 """Update rules against closed forms, and numpy/torch agreement."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,13 @@ def test_adam_first_step_has_size_lr():
 
 
 def test_stepper_config_round_trips_and_rejects_unknown_kinds():
-    for s in (SGD(lr=0.3, momentum=0.9), Adam(lr=1e-2), FIRE(lr=0.05, max_step=0.3), FIRE2(n_delay=3),
-              LBFGS(memory=7, max_step=0.1)):
+    for s in (
+        SGD(lr=0.3, momentum=0.9),
+        Adam(lr=1e-2),
+        FIRE(lr=0.05, max_step=0.3),
+        FIRE2(n_delay=3),
+        LBFGS(memory=7, max_step=0.1),
+    ):
         assert stepper_from_config(s.to_config()) == s
     with pytest.raises(LandscapeError, match="unknown stepper"):
         stepper_from_config({"kind": "bfgs"})
@@ -54,8 +60,14 @@ def test_stepper_config_round_trips_and_rejects_unknown_kinds():
         stepper_from_config({"kind": "sgd", "speed": 3})
 
 
-@pytest.mark.parametrize("stepper", [FIRE(lr=0.01, dt_max=0.05, max_step=0.1), FIRE2(lr=0.01, dt_max=0.05, max_step=0.1),
-                                     LBFGS(lr=0.005, max_step=0.1)])
+@pytest.mark.parametrize(
+    "stepper",
+    [
+        FIRE(lr=0.01, dt_max=0.05, max_step=0.1),
+        FIRE2(lr=0.01, dt_max=0.05, max_step=0.1),
+        LBFGS(lr=0.005, max_step=0.1),
+    ],
+)
 def test_band_steppers_relax_a_stiff_quadratic_within_the_step_cap(stepper):
     h = np.diag([1.0, 100.0])
     x, s = np.array([[2.0, 1.0]]), stepper.init(np.zeros((1, 2)))
@@ -70,6 +82,7 @@ def test_lbfgs_needs_far_fewer_steps_than_fire_on_an_ill_conditioned_quadratic()
     rng = np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
     h = q @ np.diag([1, 3, 10, 30, 100, 300.0]) @ q.T
+
     def steps_to(stepper, tol=1e-8):
         x, s = np.ones((1, 6)), stepper.init(np.zeros((1, 6)))
         for k in range(5000):
@@ -78,6 +91,7 @@ def test_lbfgs_needs_far_fewer_steps_than_fire_on_an_ill_conditioned_quadratic()
                 return k
             x, s = stepper.update(x, -g, s)
         return 5000
+
     lbfgs, fire = steps_to(LBFGS(lr=1 / 300, max_step=10.0)), steps_to(FIRE(lr=1 / 300, dt_max=0.01, max_step=10.0))
     assert 10 * lbfgs <= fire, (lbfgs, fire)
     # The trust radius's price on a true gradient (45 steps here): without it, 20.
@@ -103,9 +117,9 @@ def test_lbfgs_on_a_soft_spring_neb_reaches_the_saddle_where_it_used_to_diverge(
     """Mueller-Brown, NEB at k = 1, climbing image: without the trust radius the band ran
     off to E = 8e4 (docs/benchmarks.md)."""
     from landscape import Path
+    from landscape.optimizers.band import NEB
     from landscape.optimizers.driver import optimize
     from landscape.paths.budget import Budget
-    from landscape.optimizers.band import NEB
     from landscape.potentials.registry import load_potential
 
     mb = load_potential("mueller-brown")

@@ -2,18 +2,19 @@
 implementation over the array API, so a network's path on an accelerator never leaves
 it and never changes its answer by doing so; on CPU tensors `connect` steps on numpy
 views (landscape.paths.host), bit for bit the numpy steps."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from landscape.foundations.arrays import namespace
-from landscape.runs.pair import connect, plan
 from landscape.optimizers.driver import optimize
+from landscape.optimizers.steppers import stepper_from_config
 from landscape.paths.budget import Budget
 from landscape.paths.host import HostArrays, on_host
 from landscape.potentials.potential import Potential
-from landscape.optimizers.steppers import stepper_from_config
+from landscape.runs.pair import connect, plan
 
 torch = pytest.importorskip("torch")
 
@@ -33,9 +34,9 @@ class _Valley(Potential):
     def energy_and_gradient(self, x):
         xp = namespace(x)
         u, v, w, z = x[:, 0], x[:, 1], x[:, 2], x[:, 3]
-        bend = v - 0.5 * u ** 2
-        e = (u ** 2 - 1) ** 2 + 3.0 * bend ** 2 + 0.5 * w ** 2 + 2.0 * z ** 2 + 0.3 * u * w
-        g = xp.stack([4 * u * (u ** 2 - 1) - 6.0 * bend * u + 0.3 * w, 6.0 * bend, w + 0.3 * u, 4.0 * z], axis=1)
+        bend = v - 0.5 * u**2
+        e = (u**2 - 1) ** 2 + 3.0 * bend**2 + 0.5 * w**2 + 2.0 * z**2 + 0.3 * u * w
+        g = xp.stack([4 * u * (u**2 - 1) - 6.0 * bend * u + 0.3 * w, 6.0 * bend, w + 0.3 * u, 4.0 * z], axis=1)
         return e, g
 
 
@@ -45,15 +46,27 @@ def _steps(pot, method, stepper, host_path_maths):
     arrays (what a GPU potential gets)."""
     a, b = np.array([-1.0, 0.5, 0.2, 0.1]), np.array([1.0, 0.5, -0.2, -0.1])
     seen: list = []
-    settings = dict(method=method, pivots=9, climb=True, fmax=1e-12, stepper=stepper_from_config({"kind": stepper}),
-                    budget=Budget(max_steps=40))
+    settings = dict(
+        method=method,
+        pivots=9,
+        climb=True,
+        fmax=1e-12,
+        stepper=stepper_from_config({"kind": stepper}),
+        budget=Budget(max_steps=40),
+    )
     if host_path_maths:
-        connect(pot, pot.asarray(a), pot.asarray(b), callbacks=[lambda state: seen.append(state.path.pivots)],
-                **settings)
+        connect(
+            pot, pot.asarray(a), pot.asarray(b), callbacks=[lambda state: seen.append(state.path.pivots)], **settings
+        )
     else:
         job = plan(pot, pot.asarray(a), pot.asarray(b), **settings)
-        optimize(job.optimizer, pot, job.start_path, budget=job.budget,
-                 callbacks=[lambda state: seen.append(state.path.pivots)])
+        optimize(
+            job.optimizer,
+            pot,
+            job.start_path,
+            budget=job.budget,
+            callbacks=[lambda state: seen.append(state.path.pivots)],
+        )
     return seen
 
 

@@ -5,22 +5,23 @@ the path crosses two passes; started on the grid-exact path with 15 pivots, the
 climbing string used to settle on the lower pass (-0.20469) and say converged, while
 its own path reached -0.17779 between two pivots and the grid-exact minimax is -0.17858.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from landscape import Path
-from landscape.paths.climber import CLIMBER_RTOL, check_climber, climber_tolerance
-from landscape.optimizers.driver import optimize
-from landscape.paths.budget import Budget
-from landscape.paths.exact import grid_minimax
-from landscape.paths.geometry import redistribute
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import NEB, StringMethod
-from landscape.paths.result import Status
+from landscape.optimizers.driver import optimize
 from landscape.optimizers.schedules import Cycle, Schedule
 from landscape.optimizers.steppers import FIRE
+from landscape.paths.budget import Budget
+from landscape.paths.climber import CLIMBER_RTOL, check_climber, climber_tolerance
+from landscape.paths.exact import grid_minimax
+from landscape.paths.geometry import redistribute
+from landscape.paths.result import Status
 from landscape_plugins.analytic.surfaces import GaussianMixture
 
 STEPPER = FIRE(lr=0.01, dt_max=0.05, max_step=0.02)

@@ -1,4 +1,5 @@
 """Grid minimax paths: reference values, geometry of the paths, pairwise ultrametric."""
+
 from __future__ import annotations
 
 import time
@@ -10,9 +11,9 @@ from hypothesis import strategies as st
 
 from landscape import LandscapeError
 from landscape.paths.exact import ExactPath, Grid, evaluate_grid, grid_minimax, pairwise_minimax
+from landscape.testing import examples
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, LepsHO, MuellerBrown, Ring, ThreeHole
-from landscape.testing import examples
 
 MB_SADDLE = -40.664844  # DESIGN.md section 2
 MB_GRID_801 = -40.6654  # DESIGN.md: 801 x 801 grid minimax
@@ -130,7 +131,10 @@ def test_walls_of_nan_separate():
 def test_errors_are_one_line():
     mb = MuellerBrown()
     cases = [
-        (lambda: grid_minimax(Embedded(mb, dim=3, seed=0), np.zeros(3), np.ones(3)), "exact paths need a 2D potential, got dim=3"),
+        (
+            lambda: grid_minimax(Embedded(mb, dim=3, seed=0), np.zeros(3), np.ones(3)),
+            "exact paths need a 2D potential, got dim=3",
+        ),
         (lambda: pairwise_minimax(Embedded(mb, dim=5, seed=0), np.zeros((2, 5))), "got dim=5"),
         (lambda: grid_minimax(mb, (5.0, 0.0), mb.minima["B"], grid=51), "outside the grid"),
         (lambda: grid_minimax(mb, mb.minima["A"], mb.minima["B"], grid=51, connectivity=6), "connectivity"),

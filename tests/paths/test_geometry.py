@@ -1,4 +1,5 @@
 """Path geometry against independent computations and invariants (numpy and torch)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -102,7 +103,9 @@ def test_redistribution_keeps_a_climbing_pivot_and_spaces_each_side(pivots, data
 
 def test_interpolate_and_dense_points_lie_on_segments():
     p = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 2.0]])
-    np.testing.assert_allclose(geometry.interpolate(p, np.array([0.0, 1 / 3, 0.5, 1.0])), [[0, 0], [1, 0], [1, 0.5], [1, 2]])
+    np.testing.assert_allclose(
+        geometry.interpolate(p, np.array([0.0, 1 / 3, 0.5, 1.0])), [[0, 0], [1, 0], [1, 0.5], [1, 2]]
+    )
     d = geometry.dense_points(p, 3)
     np.testing.assert_allclose(d[:3], [[0.25, 0], [0.5, 0], [0.75, 0]])
     np.testing.assert_allclose(d[3:], [[1, 0.5], [1, 1], [1, 1.5]])

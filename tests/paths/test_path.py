@@ -1,4 +1,5 @@
 """The Path type and the Potential wrappers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,7 +57,7 @@ def test_bad_paths_are_refused(mb):
     with pytest.raises(LandscapeError):
         Path(np.zeros((3, 2)), np.zeros(2))
     with pytest.raises(LandscapeError, match="not been evaluated"):
-        Path(np.zeros((3, 2))).saddle_energy
+        Path(np.zeros((3, 2))).saddle_energy  # noqa: B018 - the access is what raises
     with pytest.raises(LandscapeError):
         as_batch(np.zeros(3), 2)
 

@@ -1,4 +1,5 @@
 """Disconnectivity graph drawing: inspect the drawn segments, limits and the saved image."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -10,10 +11,10 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from landscape.plotting.dgraph import leaf_order, plot_disconnectivity  # noqa: E402
-from landscape.foundations.errors import LandscapeError  # noqa: E402
-from landscape.analysis.graphs import saddle_matrix  # noqa: E402
 from landscape.analysis.disconnectivity import disconnectivity_tree
+from landscape.analysis.graphs import saddle_matrix  # noqa: E402
+from landscape.foundations.errors import LandscapeError  # noqa: E402
+from landscape.plotting.dgraph import leaf_order, plot_disconnectivity  # noqa: E402
 
 MB_ENERGIES = [-146.699517, -108.166724, -80.767818]  # Mueller-Brown A, B, C
 MB_EDGES = {(0, 2): -40.664844, (2, 1): -72.248940}
@@ -127,7 +128,7 @@ def test_accepts_a_tree_and_an_existing_axes() -> None:
 def test_basins_are_contiguous(order: str) -> None:
     tree = disconnectivity_tree(random_landscape(12, seed=6))
     pos = {leaf: k for k, leaf in enumerate(leaf_order(tree, order))}
-    for node, data in tree.nodes(data=True):
+    for _node, data in tree.nodes(data=True):
         if data["kind"] == "join":
             xs = sorted(pos[leaf] for leaf in data["leaves"])
             assert xs == list(range(xs[0], xs[0] + len(xs)))

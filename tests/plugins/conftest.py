@@ -1,4 +1,5 @@
 """Shared fixtures of the plugin tests."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Reference values, derivatives and batching of the analytic surfaces and embeddings."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ from scipy.optimize import root
 
 from landscape import LandscapeError
 from landscape.potentials.potential import gradient_error
+from landscape.testing import examples
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, LepsHO, MuellerBrown, Ring, ThreeHole
-from landscape.testing import examples
 
 SURFACES = [MuellerBrown(), ThreeHole(), Ring(), LepsHO(), GaussianMixture(6, seed=3)]
 IDS = [s.name for s in SURFACES]
@@ -232,7 +233,9 @@ def test_gaussian_mixture_minima_are_minima(seed, wells):
         assert np.linalg.norm(grad_at(gm, p)) < 1e-5
         assert np.linalg.eigvalsh(fd_hessian(gm, p)).min() > 0
         # no lower point nearby: a true local minimum
-        ring = p + 1e-3 * np.column_stack([np.cos(np.linspace(0, 2 * np.pi, 16)), np.sin(np.linspace(0, 2 * np.pi, 16))])
+        ring = p + 1e-3 * np.column_stack(
+            [np.cos(np.linspace(0, 2 * np.pi, 16)), np.sin(np.linspace(0, 2 * np.pi, 16))]
+        )
         assert gm.energy(ring).min() > energy_at(gm, p)
     if len(pts) > 1:
         dist = np.linalg.norm(pts[:, None] - pts[None], axis=-1)

@@ -1,6 +1,7 @@
 """The ASE plugin against independent truth: central differences, ASE's own NEB on the
 adatom hop of its diffusion tutorial (Au on Al(100), EMT), ASE's energies at the ends,
 and the command line's one-line errors."""
+
 from __future__ import annotations
 
 import re
@@ -19,12 +20,12 @@ from ase.calculators.emt import EMT  # noqa: E402
 from ase.constraints import FixAtoms, FixBondLength  # noqa: E402
 from ase.io import write  # noqa: E402
 
-from landscape.runs.pair import connect  # noqa: E402
 from landscape.foundations.errors import LandscapeError  # noqa: E402
+from landscape.optimizers.steppers import stepper_from_config  # noqa: E402
 from landscape.potentials.potential import gradient_error  # noqa: E402
 from landscape.potentials.registry import load_potential  # noqa: E402
-from landscape.optimizers.steppers import stepper_from_config  # noqa: E402
 from landscape.potentials.symmetry import align, distance  # noqa: E402
+from landscape.runs.pair import connect  # noqa: E402
 from landscape_cli.testing import error_line, invoke, run  # noqa: E402
 from landscape_plugins.atoms.calculator import AtomsPotential, LatticeSymmetry  # noqa: E402
 from landscape_plugins.atoms.systems import ase_neb_barrier  # noqa: E402
@@ -81,8 +82,15 @@ def test_fixed_atoms_are_no_coordinates_and_never_move(pot, hop):
     desc = pot.describe()
     assert desc["free_atoms"] == 5 and desc["atoms"] == 13 and desc["formula"] == "Al12Au"
     assert desc["calculator"] == "EMT" and desc["pbc"] == [True, True, False]
-    r = connect(pot, pot.minima["start"], pot.minima["end"], method="neb", pivots=5,
-                stepper=stepper_from_config({"kind": "lbfgs"}), fmax=0.05)
+    r = connect(
+        pot,
+        pot.minima["start"],
+        pot.minima["end"],
+        method="neb",
+        pivots=5,
+        stepper=stepper_from_config({"kind": "lbfgs"}),
+        fmax=0.05,
+    )
     # what the calculator saw last: the fixed atoms where the reference has them
     np.testing.assert_array_equal(pot._work.positions[fixed], hop[0].positions[fixed])
     for x in r.path.pivots:
@@ -99,8 +107,15 @@ def test_fixed_atoms_are_no_coordinates_and_never_move(pot, hop):
 @pytest.mark.parametrize("method, kind", [("neb", "lbfgs"), ("neb", "fire"), ("string", "fire2")])
 def test_barrier_of_the_adatom_hop_is_ases(pot, hop, method, kind):
     ase = _ase_barrier(*hop, images=7, fmax=0.01)
-    r = connect(pot, pot.minima["start"], pot.minima["end"], method=method, pivots=7,
-                stepper=stepper_from_config({"kind": kind}), fmax=0.01)
+    r = connect(
+        pot,
+        pot.minima["start"],
+        pot.minima["end"],
+        method=method,
+        pivots=7,
+        stepper=stepper_from_config({"kind": kind}),
+        fmax=0.01,
+    )
     assert r.success and r.climber_at_top
     assert abs(r.forward_barrier - ase) < 1e-3
     assert ase == pytest.approx(0.3744, abs=1e-3)  # ASE's EMT value for this small slab
@@ -127,8 +142,9 @@ def test_symmetry_of_a_free_cluster_and_of_a_bulk_cell():
     sym = AtomsPotential(cluster, EMT).symmetry
     assert isinstance(sym, ClusterSymmetry) and sym.rotations and sym.inversion and sym.zero_modes == 6
     assert sym.species == (29, 29, 29, 79)
-    bulk = Atoms("Cu4", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
-                 cell=[3.6] * 3, pbc=True)
+    bulk = Atoms(
+        "Cu4", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]], cell=[3.6] * 3, pbc=True
+    )
     p = AtomsPotential(bulk, EMT)
     assert isinstance(p.symmetry, LatticeSymmetry) and p.symmetry.zero_modes == 3
     x = p.point(bulk) + 0.02 * np.random.default_rng(1).standard_normal(12)
@@ -176,15 +192,18 @@ def test_the_cli_connects_two_files_or_one_trajectory(files):
     assert pot.origin["options"]["start"] == str(files / "initial.traj")  # a store rebuilds it anywhere
 
 
-@pytest.mark.parametrize("options, message", [
-    ([], "option start is required"),
-    (["-o", "start=missing.traj"], "no such file"),
-    (["-o", "start=initial.traj"], "holds one image"),
-    (["-o", "start=garbage.traj", "-o", "end=final.traj"], "cannot read"),
-    (["-o", "start=initial.traj", "-o", "end=copper.traj"], "same order"),
-    (["-o", "start=initial.traj", "-o", "end=final.traj", "-o", "calculator=gpaw"], "choose one of emt, lj"),
-    (["-o", "start=band.traj", "-o", "temperature=300"], "unknown option 'temperature'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ([], "option start is required"),
+        (["-o", "start=missing.traj"], "no such file"),
+        (["-o", "start=initial.traj"], "holds one image"),
+        (["-o", "start=garbage.traj", "-o", "end=final.traj"], "cannot read"),
+        (["-o", "start=initial.traj", "-o", "end=copper.traj"], "same order"),
+        (["-o", "start=initial.traj", "-o", "end=final.traj", "-o", "calculator=gpaw"], "choose one of emt, lj"),
+        (["-o", "start=band.traj", "-o", "temperature=300"], "unknown option 'temperature'"),
+    ],
+)
 def test_bad_options_are_one_line_errors(files, options, message):
     (files / "garbage.traj").write_text("not a trajectory\n")
     write("copper.traj", fcc100("Cu", size=(2, 2, 3)))
@@ -204,8 +223,12 @@ def test_the_docs_run_as_written(tmp_path, monkeypatch):
     namespace: dict = {"__name__": "__doc__"}
     for k, code in enumerate(re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)):
         exec(compile(code, f"docs/ase.md block {k + 1}", "exec"), namespace)  # noqa: S102 - the docs' own code
-    commands = [line for block in re.findall(r"^```bash\n(.*?)^```", text, re.M | re.S)
-                for line in block.splitlines() if line.startswith("landscape ")]
+    commands = [
+        line
+        for block in re.findall(r"^```bash\n(.*?)^```", text, re.M | re.S)
+        for line in block.splitlines()
+        if line.startswith("landscape ")
+    ]
     assert commands
     for line in commands:
         run(shlex.split(line, comments=True)[1:])

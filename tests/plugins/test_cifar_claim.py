@@ -1,5 +1,6 @@
 """The claim's criteria (plugins/cifar/claim.py) on Table 1 rows built by hand: each
 criterion flips exactly when its own number crosses its threshold."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,19 +16,35 @@ from landscape_plugins.torchnet.evaluate import barriers  # noqa: E402
 def _path(t, train_loss, test_error, line_loss):
     """PathMetrics of a profile: barriers from the real `barriers` function."""
     b = barriers(t, train_loss)
-    bd = {"max_minus_mean_ends": b.max_minus_mean_ends, "max_gap_to_line": b.max_gap_to_line,
-          "saddle_minus_higher_end": b.saddle_minus_higher_end, "saddle_t": b.saddle_t}
+    bd = {
+        "max_minus_mean_ends": b.max_minus_mean_ends,
+        "max_gap_to_line": b.max_gap_to_line,
+        "saddle_minus_higher_end": b.saddle_minus_higher_end,
+        "saddle_t": b.saddle_t,
+    }
     maxima = {"train_loss": max(train_loss), "train_error": 0.0, "test_loss": 1.0, "test_error": test_error}
     line = {"train_loss": line_loss, "train_error": 0.5, "test_loss": 3.0, "test_error": 0.8}
-    return PathMetrics("0-1", 0, 1, maxima, bd, True, len(t), 14, line, bd, max(train_loss[1:-1]),
-                       (train_loss[0], train_loss[-1]))
+    return PathMetrics(
+        "0-1", 0, 1, maxima, bd, True, len(t), 14, line, bd, max(train_loss[1:-1]), (train_loss[0], train_loss[-1])
+    )
 
 
-def _table(train_loss_path, *, minima_loss=(0.001, 0.001), train_error=(0.0, 0.0), test_error=0.30,
-           line_loss=0.5, t=(0.0, 0.25, 0.5, 0.75, 1.0)):
+def _table(
+    train_loss_path,
+    *,
+    minima_loss=(0.001, 0.001),
+    train_error=(0.0, 0.0),
+    test_error=0.30,
+    line_loss=0.5,
+    t=(0.0, 0.25, 0.5, 0.75, 1.0),
+):
     path = _path(np.array(t), np.array(train_loss_path), test_error, line_loss)
-    minima = {"train_loss": np.array(minima_loss), "train_error": np.array(train_error),
-              "test_loss": np.array([1.0, 1.0]), "test_error": np.array([0.29, 0.29])}
+    minima = {
+        "train_loss": np.array(minima_loss),
+        "train_error": np.array(train_error),
+        "test_loss": np.array([1.0, 1.0]),
+        "test_error": np.array([0.29, 0.29]),
+    }
     return Table1("s.h5", "resnet8-w8", "cifar10", ("0", "1"), minima, (path,), True)
 
 
@@ -41,14 +58,17 @@ def test_a_flat_path_between_fitted_minima_meets_every_criterion():
     assert all(criteria(table, curves).values())
 
 
-@pytest.mark.parametrize("change, failing", [
-    (dict(minima_loss=(0.001, 0.003)), "minima_fit_training_set"),
-    (dict(train_error=(0.0, 0.002)), "minima_fit_training_set"),
-    (dict(train_loss_path=[0.001, 0.0005, 0.0004, 0.0006, 0.0012]), "every_maximum_inside"),  # max at an end
-    (dict(train_loss_path=[0.001, 0.002, 0.0201, 0.002, 0.001]), "saddle_within_factor"),
-    (dict(line_loss=0.0999), "straight_line_above_factor"),
-    (dict(test_error=0.3201), "test_error_within_points"),
-])
+@pytest.mark.parametrize(
+    "change, failing",
+    [
+        (dict(minima_loss=(0.001, 0.003)), "minima_fit_training_set"),
+        (dict(train_error=(0.0, 0.002)), "minima_fit_training_set"),
+        (dict(train_loss_path=[0.001, 0.0005, 0.0004, 0.0006, 0.0012]), "every_maximum_inside"),  # max at an end
+        (dict(train_loss_path=[0.001, 0.002, 0.0201, 0.002, 0.001]), "saddle_within_factor"),
+        (dict(line_loss=0.0999), "straight_line_above_factor"),
+        (dict(test_error=0.3201), "test_error_within_points"),
+    ],
+)
 def test_each_criterion_fails_on_its_own_number(change, failing):
     kwargs = {"train_loss_path": FLAT, **change}
     result = criteria(_table(kwargs.pop("train_loss_path"), **kwargs))

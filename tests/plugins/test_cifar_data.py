@@ -1,4 +1,5 @@
 """CIFAR data: the JPEG .npz copy, torchvision's format, augmentation, subsets, batches, errors."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,10 @@ def _images(n: int, seed: int) -> np.ndarray:
 def _encode(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        files = [torchvision.io.encode_jpeg(torch.from_numpy(im).permute(2, 0, 1).contiguous(), quality=98).numpy()
-                 for im in images]
+        files = [
+            torchvision.io.encode_jpeg(torch.from_numpy(im).permute(2, 0, 1).contiguous(), quality=98).numpy()
+            for im in images
+        ]
     offsets = np.concatenate([[0], np.cumsum([len(f) for f in files])]).astype(np.int64)
     return np.concatenate(files), offsets
 
@@ -56,9 +59,15 @@ def _encode(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _write_npz(path, train: np.ndarray, y_train, test: np.ndarray, y_test, **override) -> None:
     tj, to = _encode(train)
     ej, eo = _encode(test)
-    arrays = dict(train_jpeg=tj, train_offsets=to, train_labels=np.asarray(y_train, np.uint8),
-                  test_jpeg=ej, test_offsets=eo, test_labels=np.asarray(y_test, np.uint8),
-                  classes=np.array(["c0", "c1", "c2"]))
+    arrays = dict(
+        train_jpeg=tj,
+        train_offsets=to,
+        train_labels=np.asarray(y_train, np.uint8),
+        test_jpeg=ej,
+        test_offsets=eo,
+        test_labels=np.asarray(y_test, np.uint8),
+        classes=np.array(["c0", "c1", "c2"]),
+    )
     arrays.update(override)
     np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
 
@@ -129,7 +138,7 @@ def _match(out: torch.Tensor, image: torch.Tensor) -> tuple[int, int, bool] | No
     padded[4:36, 4:36] = image[0]
     for dy in range(9):
         for dx in range(9):
-            crop = padded[dy:dy + 32, dx:dx + 32]
+            crop = padded[dy : dy + 32, dx : dx + 32]
             for flip in (False, True):
                 if torch.equal(out, crop.flip(1) if flip else crop):
                     return dy, dx, flip
@@ -217,7 +226,7 @@ def _cifar10_folder(root) -> tuple[np.ndarray, np.ndarray]:
     chw = images.transpose(0, 3, 1, 2).reshape(12, -1)
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     for k, name in enumerate(names):
-        _pickle(folder / name, {"data": chw[2 * k:2 * k + 2], "labels": labels[2 * k:2 * k + 2].tolist()})
+        _pickle(folder / name, {"data": chw[2 * k : 2 * k + 2], "labels": labels[2 * k : 2 * k + 2].tolist()})
     _pickle(folder / "batches.meta", {"label_names": [f"class{i}" for i in range(10)]})
     return images, labels
 
@@ -278,15 +287,19 @@ def test_bad_files_and_names_give_one_line_errors(tmp_path, tiny_npz):
     _write_npz(tmp_path / "labels.npz", train, y_train, test, y_test, train_labels=np.full(12, 7, np.uint8))
     jpeg, offsets = _encode(train)
     zeroed, truncated = jpeg.copy(), jpeg.copy()
-    zeroed[offsets[4]:offsets[5]] = 0
-    truncated[offsets[7] + 200:offsets[8]] = 0
+    zeroed[offsets[4] : offsets[5]] = 0
+    truncated[offsets[7] + 200 : offsets[8]] = 0
     _write_npz(tmp_path / "zeroed.npz", train, y_train, test, y_test, train_jpeg=zeroed)
     _write_npz(tmp_path / "truncated.npz", train, y_train, test, y_test, train_jpeg=truncated)
     cases = {
-        "absent.npz": "not found", "text.npz": "not a .npz archive", "single.npy": "not a .npz archive",
+        "absent.npz": "not found",
+        "text.npz": "not a .npz archive",
+        "single.npy": "not a .npz archive",
         "other.npz": "lacks the arrays train_jpeg, train_offsets, train_labels",
-        "offsets.npz": "offsets must rise", "labels.npz": "labels must lie in 0..2",
-        "zeroed.npz": "image 4 is not a decodable JPEG", "truncated.npz": "image 7 is not a decodable JPEG",
+        "offsets.npz": "offsets must rise",
+        "labels.npz": "labels must lie in 0..2",
+        "zeroed.npz": "image 4 is not a decodable JPEG",
+        "truncated.npz": "image 7 is not a decodable JPEG",
     }
     for name, expected in cases.items():
         with pytest.raises(LandscapeError) as err:
@@ -314,8 +327,10 @@ def test_bad_files_and_names_give_one_line_errors(tmp_path, tiny_npz):
 # --- the real offline copy ---------------------------------------------------------------
 
 
-@pytest.mark.skipif(REAL is None, reason="the offline CIFAR-10 copy ../shared/data/cifar10_jpeg.npz is absent "
-                                         "(set LANDSCAPE_CIFAR_NPZ to its path)")
+@pytest.mark.skipif(
+    REAL is None,
+    reason="the offline CIFAR-10 copy ../shared/data/cifar10_jpeg.npz is absent (set LANDSCAPE_CIFAR_NPZ to its path)",
+)
 def test_the_real_offline_copy():
     train = read_npz(REAL, "train")
     assert len(train["labels"]) == 50_000 and np.bincount(train["labels"]).tolist() == [5000] * 10

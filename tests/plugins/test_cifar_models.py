@@ -1,4 +1,5 @@
 """CIFAR ResNets and DenseNets: parameter counts, shapes, names, init; training and AutoNEB recipes."""
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,8 @@ from landscape_plugins.cifar.models import (  # noqa: E402
 from landscape_plugins.cifar.recipes import (  # noqa: E402
     AUTONEB_PRESETS,
     DENSENET_RECIPE,
-    TENTH,
     RESNET_RECIPE,
+    TENTH,
     autoneb_preset,
     cpu_schedule,
     paper_batch_size,
@@ -186,10 +187,14 @@ def _per_pivot(schedule, batch):
 def test_tenth_preset_costs_a_tenth_of_the_paper_per_pivot(model):
     paper, paper_batch = autoneb_preset(model, "paper")
     tenth, tenth_batch = autoneb_preset(model, "tenth")
-    assert tenth_batch == int(paper_batch * TENTH) and _per_pivot(tenth, tenth_batch) <= _per_pivot(paper, paper_batch) / 10
+    assert (
+        tenth_batch == int(paper_batch * TENTH)
+        and _per_pivot(tenth, tenth_batch) <= _per_pivot(paper, paper_batch) / 10
+    )
     # the same SGD noise per step: learning rate over batch as the paper's, cycle by cycle
     assert [c.stepper.step_size / tenth_batch for c in tenth.cycles] == pytest.approx(
-        [c.stepper.step_size / paper_batch for c in paper.cycles], rel=0.03)
+        [c.stepper.step_size / paper_batch for c in paper.cycles], rel=0.03
+    )
     # and at the reduced run's fraction and batch (examples/cifar_reduced.py --schedule tenth)
     assert [c.stepper.step_size for c in tenth.cycles] == [0.01] * 6 + [0.001] * 4 + [0.0001] * 4  # exact decimals
     for fraction in (0.05, 0.01):

@@ -4,6 +4,7 @@ Seconds on a CPU: a ResNet-8 of width 2 on 40 training / 20 test images.  Also t
 `cifar` plugin itself (options, rebuild from the store description, augmented and
 checkpointable training stream, bf16 autocast) and the report's definitions.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,20 @@ from landscape_cli.testing import run, snapshot  # noqa: E402
 from landscape_plugins.cifar.potential import AugmentedSource, CifarPotential, build_cifar  # noqa: E402
 from landscape_plugins.cifar.report import _crossing, table1  # noqa: E402
 
-TINY = ["-o", "model=resnet8-w2", "-o", "device=cpu", "-o", "batched=loop", "-o", "batch_size=8",
-        "-o", "calibration_size=16", "-o", "calibration_batch=8"]
+TINY = [
+    "-o",
+    "model=resnet8-w2",
+    "-o",
+    "device=cpu",
+    "-o",
+    "batched=loop",
+    "-o",
+    "batch_size=8",
+    "-o",
+    "calibration_size=16",
+    "-o",
+    "calibration_batch=8",
+]
 
 
 def _write_npz(path, n_train: int = 40, n_test: int = 20) -> None:
@@ -50,7 +63,8 @@ def cifar_plugin(tmp_path_factory):
     info.mkdir()
     info.joinpath("METADATA").write_text("Metadata-Version: 2.1\nName: landscape_cifar_test\nVersion: 0.1.0\n")
     info.joinpath("entry_points.txt").write_text(
-        "[landscape.potentials]\ncifar = landscape_plugins.cifar.descriptor:CIFAR\n")
+        "[landscape.potentials]\ncifar = landscape_plugins.cifar.descriptor:CIFAR\n"
+    )
     sys.path.insert(0, str(root))
     importlib.invalidate_caches()
     yield
@@ -74,21 +88,53 @@ def _schedule(path) -> str:
 
 def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
     store = tmp_path / "c.h5"
-    out = json.loads(run(["train", "cifar", *TINY, "-o", f"data={npz}", "--minima", 2, "--epochs", 2, "--batch-size", 8,
-                          "--out", store, "--json"]).stdout)
+    out = json.loads(
+        run(
+            [
+                "train",
+                "cifar",
+                *TINY,
+                "-o",
+                f"data={npz}",
+                "--minima",
+                2,
+                "--epochs",
+                2,
+                "--batch-size",
+                8,
+                "--out",
+                store,
+                "--json",
+            ]
+        ).stdout
+    )
     assert out["names"] == ["0", "1"] and out["epochs"] == 2
     with Store.open(store) as s:
         desc = s.potential_description
         assert desc["plugin"]["name"] == "cifar" and desc["options"]["model"] == "resnet8-w2"
         assert set(s.read_array_group("learning_curves")[0]) >= {"0.train_loss", "1.test_error"}
     assert isinstance(load_potential(desc["name"], desc["options"]), CifarPotential)  # rebuilt from the store
-    explored = json.loads(run(["explore", store, "--schedule", _schedule(tmp_path / "s.json"), "--no-climb",
-                               "--json"]).stdout)
-    report = json.loads(run(["report-table", store, "--json", "--per-segment", 1, "--line-points", 3,
-                             "--figures", tmp_path / "fig"]).stdout)
+    explored = json.loads(
+        run(["explore", store, "--schedule", _schedule(tmp_path / "s.json"), "--no-climb", "--json"]).stdout
+    )
+    report = json.loads(
+        run(
+            ["report-table", store, "--json", "--per-segment", 1, "--line-points", 3, "--figures", tmp_path / "fig"]
+        ).stdout
+    )
     row = report["row"]
-    for key in ("train_loss_min", "train_loss_sadd", "factor", "test_loss_min", "test_loss_sadd",
-                "test_error_min_pct", "test_error_sadd_pct", "line_train_loss", "line_factor", "autoneb_train_barrier"):
+    for key in (
+        "train_loss_min",
+        "train_loss_sadd",
+        "factor",
+        "test_loss_min",
+        "test_loss_sadd",
+        "test_error_min_pct",
+        "test_error_sadd_pct",
+        "line_train_loss",
+        "line_factor",
+        "autoneb_train_barrier",
+    ):
         assert row[key] is not None and math.isfinite(row[key]), key
     assert row["minima"] == 2 and row["mst_edges"] == 1 and row["train_loss_sadd"] >= row["train_loss_min"]
     assert row["line_factor"] == pytest.approx(row["line_train_loss"] / row["train_loss_min"], rel=1e-9)
@@ -101,13 +147,15 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
     ends, t_max = path["end_train_losses"], path["train_loss_barriers"]["saddle_t"]
     assert path["max_inside"] == (0 < t_max < 1) and row["paths_max_inside"] == int(path["max_inside"])
     assert path["train_loss_barriers"]["saddle_minus_higher_end"] == pytest.approx(
-        path["maxima"]["train_loss"] - max(ends), abs=1e-6)
+        path["maxima"]["train_loss"] - max(ends), abs=1e-6
+    )
     assert path["factor"] == pytest.approx(path["maxima"]["train_loss"] / (0.5 * sum(ends)), rel=1e-6)
     assert len(report["figures"]) == 3 and all((tmp_path / "fig").joinpath(f).name for f in report["figures"].values())
     for png in report["figures"].values():
         assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     # the claim's per-cycle curve: its last entry is the final path's interior maximum of Table 1
     from landscape_plugins.cifar.claim import cycle_curves
+
     pot = load_potential(desc["plugin"]["name"], desc["plugin"]["options"])
     curves = cycle_curves(str(store), [path["name"]], pot)[path["name"]]
     with Store.open(store) as s:
@@ -117,8 +165,25 @@ def test_train_explore_report_through_the_cli(tmp_path, npz, cifar_plugin):
     assert curves["curve"][-1] == pytest.approx(path["interior_max_train_loss"], rel=1e-5)
     text = run(["report-table", store, "--no-evaluate", "--no-figures", "--per-segment", 1, "--line-points", 3]).stdout
     assert "Min." in text and "straight line" in text
-    rows = list(csv.DictReader(io.StringIO(run(["report-table", store, "--csv", "--no-evaluate", "--no-figures",
-                                                "--per-segment", 1, "--line-points", 3]).stdout)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                run(
+                    [
+                        "report-table",
+                        store,
+                        "--csv",
+                        "--no-evaluate",
+                        "--no-figures",
+                        "--per-segment",
+                        1,
+                        "--line-points",
+                        3,
+                    ]
+                ).stdout
+            )
+        )
+    )
     assert len(rows) == 1 and float(rows[0]["train_loss_sadd"]) == pytest.approx(row["train_loss_sadd"], rel=1e-5)
 
 
@@ -177,8 +242,7 @@ def test_align_option_declares_the_channel_symmetry(npz):
     from landscape.potentials.symmetry import align
     from landscape_plugins.cifar.potential import build_cifar
 
-    common = dict(model="resnet8-w4", data=str(npz), device="cpu", augment=False, batch_size=0,
-                  calibration_size=20)
+    common = dict(model="resnet8-w4", data=str(npz), device="cpu", augment=False, batch_size=0, calibration_size=20)
     plain, aligned = build_cifar(**common), build_cifar(**common, align=True)
     assert plain.symmetry is None and "align" not in plain.describe().get("options", {})
     x = np.random.default_rng(0).standard_normal(aligned.dim) * 0.1
@@ -195,11 +259,29 @@ def test_table1_adds_the_straight_line_to_the_matched_image(tmp_path, npz, cifar
     weight-matched image too; that image computes the same function, so the line ends
     at the minimum's own training loss."""
     store = tmp_path / "a"
-    run(["train", "cifar", *TINY, "-o", f"data={npz}", "-o", "align=true", "--minima", 2, "--epochs", 2,
-         "--batch-size", 8, "--out", store])
+    run(
+        [
+            "train",
+            "cifar",
+            *TINY,
+            "-o",
+            f"data={npz}",
+            "-o",
+            "align=true",
+            "--minima",
+            2,
+            "--epochs",
+            2,
+            "--batch-size",
+            8,
+            "--out",
+            store,
+        ]
+    )
     run(["explore", store, "--schedule", _schedule(tmp_path / "s.json"), "--no-climb"])
-    report = json.loads(run(["report-table", store, "--json", "--per-segment", 1, "--line-points", 3,
-                             "--no-figures"]).stdout)
+    report = json.loads(
+        run(["report-table", store, "--json", "--per-segment", 1, "--line-points", 3, "--no-figures"]).stdout
+    )
     row, path = report["row"], report["paths"][0]
     assert math.isfinite(row["aligned_line_train_loss"]) and math.isfinite(row["aligned_line_train_barrier"])
     with Store.open(store) as s:

@@ -1,6 +1,7 @@
 """bench/gpu_paper.py on a CPU at the smallest size: summary.json, the samples of every
 phase against a hand count, the wall-clock guard (stop, then continue to the same row),
 and its one-line errors.  A ResNet-8 of width 2 on 40 synthetic training images, seconds."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,11 +21,39 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_paper.py"
 M, N, NT, EPOCHS, TRAIN_BATCH, NEB_BATCH, CAL = 3, 40, 20, 2, 15, 8, 16
 CYCLE_STEPS, PIVOTS, PER_SEGMENT, LINE_POINTS = 1, 3, 1, 2
-TINY = ["--smoke", "--data", "synthetic", "--model", "resnet8-w2", "--n-train", str(N), "--n-test", str(NT),
-        "--minima", str(M), "--epochs", str(EPOCHS), "--train-batch", str(TRAIN_BATCH), "--neb-batch", str(NEB_BATCH),
-        "--calibration", str(CAL), "--cycle-steps", str(CYCLE_STEPS), "--pivots", str(PIVOTS),
-        "--max-pivots", str(PIVOTS), "--per-segment", str(PER_SEGMENT), "--line-points", str(LINE_POINTS),
-        "--preset", "cpu"]
+TINY = [
+    "--smoke",
+    "--data",
+    "synthetic",
+    "--model",
+    "resnet8-w2",
+    "--n-train",
+    str(N),
+    "--n-test",
+    str(NT),
+    "--minima",
+    str(M),
+    "--epochs",
+    str(EPOCHS),
+    "--train-batch",
+    str(TRAIN_BATCH),
+    "--neb-batch",
+    str(NEB_BATCH),
+    "--calibration",
+    str(CAL),
+    "--cycle-steps",
+    str(CYCLE_STEPS),
+    "--pivots",
+    str(PIVOTS),
+    "--max-pivots",
+    str(PIVOTS),
+    "--per-segment",
+    str(PER_SEGMENT),
+    "--line-points",
+    str(LINE_POINTS),
+    "--preset",
+    "cpu",
+]
 
 
 def _module():
@@ -46,8 +75,9 @@ def _ticks():
 
 
 def _run(out, *extra, budget=1e9):
-    return gpu_paper.main([*TINY, "--out", str(out), "--budget-seconds", str(budget), *extra], clock=_ticks(),
-                          log=lambda _: None)
+    return gpu_paper.main(
+        [*TINY, "--out", str(out), "--budget-seconds", str(budget), *extra], clock=_ticks(), log=lambda _: None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +93,25 @@ def test_the_smoke_run_writes_the_row_phase_times_samples_and_criteria(whole):
     assert on_disk == summary
     assert summary["completed"] is True and summary["phase"] == "done"
     assert summary["phases_done"] == list(gpu_paper.PHASES) == list(summary["phase_seconds"])
-    assert summary["data"] == {"file": str(out / f"synthetic-{N}-{NT}.npz"), "kind": "synthetic", "n_train": N,
-                               "n_test": NT}
+    assert summary["data"] == {
+        "file": str(out / f"synthetic-{N}-{NT}.npz"),
+        "kind": "synthetic",
+        "n_train": N,
+        "n_test": NT,
+    }
     assert set(summary["samples"]) == set(gpu_paper.PHASES)
     assert all(v > 0 for k, v in summary["images_per_second"].items() if k != "criteria")
     assert summary["row"]["minima"] == M and summary["row"]["paths"] == summary["exploration"]["paths"]
     assert summary["row"]["aligned_line_train_loss"] is not None  # the weight-matched line is in the row
-    assert {"minima_fit_training_set", "every_maximum_inside", "saddle_within_factor", "straight_line_above_factor",
-            "test_error_within_points", "minima_test_error_within", "autoneb_levelled_off"} == set(summary["criteria"])
+    assert {
+        "minima_fit_training_set",
+        "every_maximum_inside",
+        "saddle_within_factor",
+        "straight_line_above_factor",
+        "test_error_within_points",
+        "minima_test_error_within",
+        "autoneb_levelled_off",
+    } == set(summary["criteria"])
     assert summary["device"] and summary["paper_row"]["train_loss_min"] == 0.016
     assert len(summary["calls"]) == 1 and summary["total"]["samples"] == summary["samples"]
 
@@ -84,8 +125,10 @@ def test_the_samples_of_every_phase_equal_a_hand_count(whole):
     # each epoch the curves recalibrate BatchNorm on 16 images and evaluate both sets;
     # the committed minimum's energy is one mini-batch loss of the band's batch (8)
     per_minimum = {"gradient": EPOCHS * (N // TRAIN_BATCH) * TRAIN_BATCH, "forward": EPOCHS * (CAL + N + NT)}
-    assert s["train"] == {"gradient": M * per_minimum["gradient"],
-                          "forward": M * per_minimum["forward"] + M * NEB_BATCH}
+    assert s["train"] == {
+        "gradient": M * per_minimum["gradient"],
+        "forward": M * per_minimum["forward"] + M * NEB_BATCH,
+    }
     assert summary["stored_samples"]["train"] == {str(k): per_minimum for k in range(M)}
     # AutoNEB: the 4 cycles of the `cpu` preset at 1 step each, 3 pivots capped at 3
     # (nothing inserted); every cycle's band is evaluated at its start and after each
@@ -93,8 +136,10 @@ def test_the_samples_of_every_phase_equal_a_hand_count(whole):
     # test evaluates 9 points (the schedule's) in each of the 2 segments
     cycles = summary["schedule"]["cycles"]
     assert cycles == 4 and summary["schedule"]["steps"] == cycles * CYCLE_STEPS
-    per_path = {"gradient": (cycles * CYCLE_STEPS + cycles) * PIVOTS * NEB_BATCH,
-                "forward": cycles * (PIVOTS - 1) * 9 * NEB_BATCH}
+    per_path = {
+        "gradient": (cycles * CYCLE_STEPS + cycles) * PIVOTS * NEB_BATCH,
+        "forward": cycles * (PIVOTS - 1) * 9 * NEB_BATCH,
+    }
     assert s["autoneb"] == {k: paths * v for k, v in per_path.items()}
     assert list(summary["stored_samples"]["autoneb"].values()) == [per_path] * paths
     # Table 1 (potential evaluated point by point, batched="loop" on the CPU: each
@@ -120,7 +165,7 @@ def test_the_guard_stops_early_and_a_rerun_completes_the_same_row(whole, tmp_pat
     first = _run(tmp_path, budget=budget)
     assert first["completed"] is False and first["phase"] == phase and first["stopped"]
     assert first["wall_seconds"] <= budget
-    assert first["phases_done"] == list(gpu_paper.PHASES[:gpu_paper.PHASES.index(phase)])
+    assert first["phases_done"] == list(gpu_paper.PHASES[: gpu_paper.PHASES.index(phase)])
     assert json.loads((tmp_path / "summary.json").read_text()) == first
     second = _run(tmp_path)
     assert second["completed"] is True and [c["phase"] for c in second["calls"]] == [phase, "done"]
@@ -151,8 +196,12 @@ def test_bad_input_is_one_line_and_exit_1(tmp_path, capsys):
 
 
 def test_the_command_line_exits_1_with_one_line(tmp_path):
-    done = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path / "none.npz"), "--out",
-                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--data", str(tmp_path / "none.npz"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "not found" in done.stderr
 
 
@@ -164,8 +213,10 @@ def test_a_throughput_flag_this_checkout_cannot_honour_is_one_line(tmp_path, cap
     from landscape_plugins.cifar.potential import build_cifar
     from landscape_plugins.torchnet.trainrun import train_stored
 
-    for flag, func, name in ((["--stacked"], train_stored, "stacked"), (["--compile", "default"], build_cifar,
-                                                                        "compile")):
+    for flag, func, name in (
+        (["--stacked"], train_stored, "stacked"),
+        (["--compile", "default"], build_cifar, "compile"),
+    ):
         if name in inspect.signature(func).parameters:
             continue
         assert gpu_paper.cli([*TINY, *flag, "--out", str(tmp_path)]) == 1
@@ -200,6 +251,5 @@ def test_a_full_run_without_any_data_file_is_one_line(tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no CIFAR data" in err
     # --smoke falls back to a synthetic data set instead (a budget of 0: nothing else runs)
-    summary = gpu_paper.main(["--smoke", "--out", str(tmp_path / "smoke"), "--budget-seconds", "0"],
-                             log=lambda _: None)
+    summary = gpu_paper.main(["--smoke", "--out", str(tmp_path / "smoke"), "--budget-seconds", "0"], log=lambda _: None)
     assert summary["data"]["kind"] == "synthetic" and Path(summary["data"]["file"]).is_file()

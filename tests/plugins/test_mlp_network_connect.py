@@ -1,4 +1,5 @@
 """The core's `connect()` on a NetworkPotential: unchanged, on tensors, far below the straight line."""
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,10 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-from landscape.runs.pair import connect  # noqa: E402
-from landscape.paths.path import Path  # noqa: E402
 from landscape.optimizers.schedules import Cycle, Schedule  # noqa: E402
 from landscape.optimizers.steppers import SGD  # noqa: E402
+from landscape.paths.path import Path  # noqa: E402
+from landscape.runs.pair import connect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +27,11 @@ def mlp():
 
 
 def test_mlp_descriptor_is_light_and_describes_options():
-    code = ("import sys; from landscape_plugins.torchnet.descriptors import MLP; "
-            "from landscape_plugins.xor.descriptor import XOR; "
-            "print('torch' in sys.modules, MLP.name, XOR.name)")
+    code = (
+        "import sys; from landscape_plugins.torchnet.descriptors import MLP; "
+        "from landscape_plugins.xor.descriptor import XOR; "
+        "print('torch' in sys.modules, MLP.name, XOR.name)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "mlp", "xor"]
 

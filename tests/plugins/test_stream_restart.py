@@ -5,6 +5,7 @@ Each pair an exploration runs restarts the potential's seeded mini-batch stream
 worker or earlier run came first, and a path resumed after a restart equals the same
 path in one uninterrupted call.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,9 @@ OPTIONS = {"hidden": "6", "n_train": 64, "n_test": 32, "minima": 2, "epochs": 30
 
 
 def _task(pot) -> PairTask:
-    return PairTask(pot.minimum("0"), pot.minimum("1"), make_optimizer("neb", climb=False), pivots=5,
-                    budget=Budget(max_steps=15))
+    return PairTask(
+        pot.minimum("0"), pot.minimum("1"), make_optimizer("neb", climb=False), pivots=5, budget=Budget(max_steps=15)
+    )
 
 
 def test_the_same_pair_twice_in_one_process_gives_the_same_path():
@@ -32,8 +34,10 @@ def test_the_same_pair_twice_in_one_process_gives_the_same_path():
 
 def test_a_run_after_another_equals_a_run_in_a_fresh_potential():
     pot = load_potential("mlp", OPTIONS)
-    run_pair(pot, PairTask(pot.minimum("1"), pot.minimum("0"), make_optimizer("string"), pivots=4,
-                           budget=Budget(max_steps=7)))
+    run_pair(
+        pot,
+        PairTask(pot.minimum("1"), pot.minimum("0"), make_optimizer("string"), pivots=4, budget=Budget(max_steps=7)),
+    )
     after = run_pair(pot, _task(pot))
     fresh_pot = load_potential("mlp", OPTIONS)
     fresh = run_pair(fresh_pot, _task(fresh_pot))

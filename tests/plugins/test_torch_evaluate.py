@@ -1,4 +1,5 @@
 """Evaluation along paths: BatchNorm recalibration, endpoint metrics, barriers, plots, storage."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """Hessian analysis against a dense float64 Hessian (a network under 2,000 parameters)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -87,9 +88,9 @@ def test_torch_hessian_curvature_along_directions_and_path_ends(setup):
 
 
 def test_torch_hessian_climbing_image_has_negative_curvature():
+    from landscape.runs.pair import connect
     from landscape_plugins.xor.experiment import train_xor, xor_potential, xor_schedule
     from landscape_plugins.xor.network import swap_hidden
-    from landscape.runs.pair import connect
 
     a = train_xor(0)
     p = xor_potential(2)
@@ -101,8 +102,11 @@ def test_torch_hessian_climbing_image_has_negative_curvature():
     from landscape_plugins.xor.network import XOR_TARGETS, network_function, xor_loss
 
     climber = torch.as_tensor(r.path.pivots[info["index"]], dtype=torch.float64)
-    dense = torch.linalg.eigvalsh(torch.autograd.functional.hessian(
-        lambda z: xor_loss(network_function(z, 2), XOR_TARGETS.double()) + 0.5 * DEFAULT_L2 * (z * z).sum(), climber))
+    dense = torch.linalg.eigvalsh(
+        torch.autograd.functional.hessian(
+            lambda z: xor_loss(network_function(z, 2), XOR_TARGETS.double()) + 0.5 * DEFAULT_L2 * (z * z).sum(), climber
+        )
+    )
     negatives = int((dense < 0).sum())
     assert info["negative_eigenvalues"] == min(negatives, 3)
     np.testing.assert_allclose(info["smallest_eigenvalues"], dense[:3].numpy(), rtol=1e-5, atol=1e-8)
@@ -119,7 +123,9 @@ def test_torch_hessian_climbing_image_has_negative_curvature():
 def test_torch_hessian_forward_and_reverse_products_agree(setup):
     p, x, h, _ = setup
     v = torch.randn(p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    torch.testing.assert_close(hvp_function(p, x, mode="fwd")(v), hvp_function(p, x, mode="rev")(v), rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(
+        hvp_function(p, x, mode="fwd")(v), hvp_function(p, x, mode="rev")(v), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_chunked_products_equal_the_dense_hessian_of_the_whole_batch(setup):
@@ -159,10 +165,13 @@ def test_a_highest_pivot_without_climbing_is_flagged(setup):
     assert any("not a climbing image" in w for w in info["warnings"])
 
 
-@pytest.mark.parametrize("batchnorm, expected", [
-    (False, 5 + 1),  # softmax: each of the last layer's 5 input columns, and its bias
-    (True, 2 * (6 + 5) + 5 + 1),  # and per BatchNorm channel the weights' scale and the bias's shift
-])
+@pytest.mark.parametrize(
+    "batchnorm, expected",
+    [
+        (False, 5 + 1),  # softmax: each of the last layer's 5 input columns, and its bias
+        (True, 2 * (6 + 5) + 5 + 1),  # and per BatchNorm channel the weights' scale and the bias's shift
+    ],
+)
 def test_trivial_invariances_are_found_and_flat(batchnorm, expected):
     from landscape_plugins.torchnet.hessian import analyse_point
     from landscape_plugins.torchnet.invariances import invariance_directions

@@ -1,4 +1,5 @@
 """Flat parameter vectors: exact round trips, buffers excluded, batched views."""
+
 from __future__ import annotations
 
 import pytest

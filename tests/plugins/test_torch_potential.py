@@ -1,4 +1,5 @@
 """NetworkPotential: batched strategies agree, exact gradients, batches, L2, the core contract."""
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """Sample counters: a network potential counts the data samples every evaluation pushes
 through it, and runs, cycles, stores, training and evaluation report them.  Every
 expected figure is counted by hand from the settings."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,9 +13,9 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 from torch import nn  # noqa: E402
 
 from landscape import connect  # noqa: E402
-from landscape.paths.budget import Budget
-from landscape.optimizers.steppers import SGD  # noqa: E402
 from landscape.optimizers.schedules import Cycle, Schedule  # noqa: E402
+from landscape.optimizers.steppers import SGD  # noqa: E402
+from landscape.paths.budget import Budget
 from landscape.store import Store  # noqa: E402
 from landscape_plugins.torchnet.evaluate import evaluate_path  # noqa: E402
 from landscape_plugins.torchnet.hessian import hvp_function  # noqa: E402
@@ -35,8 +36,9 @@ def _potential(batch_size: int | None = BATCH, batchnorm: bool = False, **kw) ->
     torch.manual_seed(0)
     layers = [nn.Linear(2, 6)] + ([nn.BatchNorm1d(6)] if batchnorm else []) + [nn.Tanh(), nn.Linear(6, 2)]
     net = nn.Sequential(*layers).double()
-    return NetworkPotential(net, _data(N_TRAIN, 0), test_data=_data(N_TEST, 1), batch_size=batch_size,
-                            batched="vmap", **kw)
+    return NetworkPotential(
+        net, _data(N_TRAIN, 0), test_data=_data(N_TEST, 1), batch_size=batch_size, batched="vmap", **kw
+    )
 
 
 def _ends(pot: NetworkPotential) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,8 +134,15 @@ def test_samples_go_to_the_store_and_a_store_without_them_reads_none(tmp_path):
     pot = _potential()
     a, b = _ends(pot)
     sgd = SGD(lr=0.01, momentum=0.0)
-    result = connect(pot, a, b, method="autoneb", climb=False, pivots=3,
-                     schedule=Schedule("tiny", (Cycle(1, sgd), Cycle(1, sgd)), threshold=1e9, per_segment=2))
+    result = connect(
+        pot,
+        a,
+        b,
+        method="autoneb",
+        climb=False,
+        pivots=3,
+        schedule=Schedule("tiny", (Cycle(1, sgd), Cycle(1, sgd)), threshold=1e9, per_segment=2),
+    )
     from dataclasses import replace
 
     with Store.create(tmp_path / "s", {"name": "net"}) as store:
@@ -146,8 +155,10 @@ def test_samples_go_to_the_store_and_a_store_without_them_reads_none(tmp_path):
         info = store.path_info("new")
         assert store.check() == []
     assert got.samples == result.samples and [c.samples for c in got.cycles] == [c.samples for c in result.cycles]
-    assert (info["samples_gradient"], info["samples_forward"]) == (result.samples["gradient"],
-                                                                   result.samples["forward"])
+    assert (info["samples_gradient"], info["samples_forward"]) == (
+        result.samples["gradient"],
+        result.samples["forward"],
+    )
     assert before.samples is None and all(c.samples is None for c in before.cycles)
     assert "samples_gradient" not in store_attrs(tmp_path / "s", "old")
 
@@ -181,8 +192,11 @@ def test_table1_reports_samples_per_path_and_leaves_uncounted_paths_out():
         return PathMetrics(name, 0, 1, maxima, barriers, True, 5, 2, end_train_losses=(0.5, 0.5), samples=samples)
 
     minima = {k: np.array([0.5, 0.5]) for k in ("train_loss", "train_error", "test_loss", "test_error")}
-    counted = [path("0-1", {"gradient": 300, "forward": 30}), path("1-0", {"gradient": 100, "forward": 10}),
-               path("old", None)]
+    counted = [
+        path("0-1", {"gradient": 300, "forward": 30}),
+        path("1-0", {"gradient": 100, "forward": 10}),
+        path("old", None),
+    ]
     table = Table1("s", "net", "data", ("0", "1"), minima, tuple(counted), True)
     row = table.row()
     assert (row["samples_gradient_per_path"], row["samples_forward_per_path"]) == (200, 20)

@@ -1,5 +1,6 @@
 """Speed options (autocast, channels-last, torch.compile) against the plain code, and
 host synchronisations in training."""
+
 from __future__ import annotations
 
 import warnings
@@ -11,6 +12,7 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
+from landscape import LandscapeError
 from landscape_plugins.torchnet.evaluate import module_metrics
 from landscape_plugins.torchnet.models import CifarResNet, make_mlp
 from landscape_plugins.torchnet.params import flatten_parameters, load_parameters
@@ -18,8 +20,6 @@ from landscape_plugins.torchnet.potential import NetworkPotential
 from landscape_plugins.torchnet.speed import CompileFallbackWarning, Speed
 from landscape_plugins.torchnet.stacked import train_stacked
 from landscape_plugins.torchnet.train import TrainConfig, train_minimum
-
-from landscape import LandscapeError
 
 CONFIG = TrainConfig(epochs=2, lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=16, milestones=(0.5,))
 # The compile tests use the "aot_eager" backend: it traces forward and backward as torch.compile
@@ -47,8 +47,10 @@ def test_default_speed_is_the_plain_code_bit_for_bit():
     net = make_mlp(2, (8,), 2, "tanh")
     pts = _points(net)
     for how in ("vmap", "loop"):
-        plain, default = NetworkPotential(net, (x, y), batched=how), NetworkPotential(net, (x, y), batched=how,
-                                                                                         speed=Speed())
+        plain, default = (
+            NetworkPotential(net, (x, y), batched=how),
+            NetworkPotential(net, (x, y), batched=how, speed=Speed()),
+        )
         e0, g0 = plain.energy_and_gradient(pts)
         e1, g1 = default.energy_and_gradient(pts)
         assert torch.equal(e0, e1) and torch.equal(g0, g1)
@@ -125,6 +127,7 @@ def test_compile_failure_falls_back_to_eager_with_one_warning_line(monkeypatch, 
 
         def run(*args, **kwargs):
             raise RuntimeError("backend exploded\nsecond line")
+
         return run
 
     monkeypatch.setattr(torch, "compile", broken)
@@ -176,8 +179,9 @@ def test_training_reads_the_device_a_fixed_number_of_times_per_epoch(monkeypatch
     reads = {}
     for n in (32, 96):  # 4 and 12 steps of 8 samples
         x, y = torch.randn(n, 2, generator=g), torch.randint(0, 2, (n,), generator=g)
-        pot = NetworkPotential(make_mlp(2, (8,), 2, "tanh", batchnorm=True), (x, y), calibration_size=16,
-                               calibration_batch=8)
+        pot = NetworkPotential(
+            make_mlp(2, (8,), 2, "tanh", batchnorm=True), (x, y), calibration_size=16, calibration_batch=8
+        )
         config = TrainConfig(epochs=1, batch_size=8, eval_batch=8)  # the curve's evaluation in 4 or 12 batches
         with monkeypatch.context() as m:
             counter = _HostReads(m)
@@ -196,7 +200,7 @@ def test_module_metrics_sums_on_the_device_as_the_host_did():
     total_l = total_e = 0.0  # the former host loop, one read per batch
     with torch.no_grad():
         for i in range(0, 40, 16):
-            out = net(x[i:i + 16])
-            total_l += float(loss(out, y[i:i + 16])) * out.shape[0]
-            total_e += float(error(out, y[i:i + 16])) * out.shape[0]
+            out = net(x[i : i + 16])
+            total_l += float(loss(out, y[i : i + 16])) * out.shape[0]
+            total_e += float(error(out, y[i : i + 16])) * out.shape[0]
     assert got == {"loss": total_l / 40, "error": total_e / 40}

@@ -1,4 +1,5 @@
 """Stacked training: n networks trained at once equal each trained alone with its seed."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,12 +9,11 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
+from landscape import LandscapeError
 from landscape_plugins.torchnet.models import CifarResNet
 from landscape_plugins.torchnet.potential import NetworkPotential
 from landscape_plugins.torchnet.stacked import train_stacked
 from landscape_plugins.torchnet.train import TrainConfig, train_minima, train_minimum
-
-from landscape import LandscapeError
 
 # 48 images of 8x8 pixels, batches of 16: 3 SGD steps per epoch, 6 in all.
 CONFIG = TrainConfig(epochs=2, lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=16, milestones=(0.5,))
@@ -22,8 +22,9 @@ CONFIG = TrainConfig(epochs=2, lr=0.1, momentum=0.9, weight_decay=5e-4, batch_si
 def _potential():
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(48, 3, 8, 8, generator=g), torch.randint(0, 10, (48,), generator=g)
-    return NetworkPotential(CifarResNet(8, 4), (x, y), test_data=(x[:16], y[:16]), calibration_size=32,
-                            calibration_batch=16, batched="loop")
+    return NetworkPotential(
+        CifarResNet(8, 4), (x, y), test_data=(x[:16], y[:16]), calibration_size=32, calibration_batch=16, batched="loop"
+    )
 
 
 def _assert_same(alone, stacked):
@@ -52,8 +53,9 @@ def test_stacked_training_with_own_augmentation_streams_equals_alone():
     from landscape_plugins.cifar.potential import AugmentedSource
 
     g = torch.Generator().manual_seed(1)
-    data = ImageData.create(torch.randint(0, 256, (48, 8, 8, 3), generator=g, dtype=torch.uint8),
-                            torch.randint(0, 10, (48,), generator=g))
+    data = ImageData.create(
+        torch.randint(0, 256, (48, 8, 8, 3), generator=g, dtype=torch.uint8), torch.randint(0, 10, (48,), generator=g)
+    )
     pot = NetworkPotential(CifarResNet(8, 4), data, calibration_size=32, calibration_batch=16, batched="loop")
     alone = [train_minimum(pot, s, CONFIG, train_source=AugmentedSource(data, 100 + s)) for s in (0, 1)]
     stacked = train_stacked(pot, [0, 1], CONFIG, train_sources=[AugmentedSource(data, 100 + s) for s in (0, 1)])

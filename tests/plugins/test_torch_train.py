@@ -1,4 +1,5 @@
 """Training minima: seeded, learning curves per epoch, learning-rate schedules."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -80,4 +81,6 @@ def test_learning_curves_and_evaluated_minima_share_one_batchnorm_treatment():
     point = trained.params.reshape(1, -1)
     got = evaluate_points(pot, point, "train")
     assert trained.curves["train_loss"][-1] == pytest.approx(float(got.loss[0]), rel=1e-5)
-    assert trained.curves["test_loss"][-1] == pytest.approx(float(evaluate_points(pot, point, "test").loss[0]), rel=1e-5)
+    assert trained.curves["test_loss"][-1] == pytest.approx(
+        float(evaluate_points(pot, point, "test").loss[0]), rel=1e-5
+    )

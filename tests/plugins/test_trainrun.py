@@ -1,4 +1,5 @@
 """Crash-safe training into a store: every epoch and minimum committed, exact resume, kill -9."""
+
 from __future__ import annotations
 
 import os
@@ -87,8 +88,9 @@ def test_store_checks(tmp_path, potential):
         train_stored(path, potential, 1, CONFIG, description=store_description(potential, "mlp", OPTIONS))
     with pytest.raises(LandscapeError, match="does not exist"):
         _train(tmp_path / "no" / "b.h5", potential)
-    assert train_stored(path, potential, 2, other, force=True,
-                        description=store_description(potential, "mlp", OPTIONS)).trained == ("0", "1")
+    assert train_stored(
+        path, potential, 2, other, force=True, description=store_description(potential, "mlp", OPTIONS)
+    ).trained == ("0", "1")
 
 
 def test_a_failed_fresh_run_leaves_no_store(tmp_path, potential):
@@ -110,12 +112,29 @@ def test_a_failed_fresh_run_leaves_no_store(tmp_path, potential):
 def test_kill_9_during_training_then_resume(tmp_path, potential):
     """A real kill -9 of `landscape train` at a moment when epochs are being committed."""
     options = sum((["-o", f"{k}={v}"] for k, v in OPTIONS.items() if k != "minima"), [])
-    args = [sys.executable, "-m", "landscape_cli.main", "train", "mlp", *options,
-            "--minima", "2", "--epochs", "40", "--batch-size", "32", "--lr", "0.05", "--optimizer", "sgd"]
+    args = [
+        sys.executable,
+        "-m",
+        "landscape_cli.main",
+        "train",
+        "mlp",
+        *options,
+        "--minima",
+        "2",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "32",
+        "--lr",
+        "0.05",
+        "--optimizer",
+        "sgd",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(args + ["--out", str(tmp_path / "ref.h5")], check=True, env=env, capture_output=True)
-    proc = subprocess.Popen(args + ["--out", str(tmp_path / "run.h5")], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args + ["--out", str(tmp_path / "run.h5")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while _epochs_committed(tmp_path / "run.h5") < 5 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
@@ -123,8 +142,9 @@ def test_kill_9_during_training_then_resume(tmp_path, potential):
     proc.wait()
     with Store.open(tmp_path / "run.h5") as s:  # readable whatever the moment
         s.read_array_group("training")
-    out = subprocess.run(args + ["--out", str(tmp_path / "run.h5")], check=True, env=env, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        args + ["--out", str(tmp_path / "run.h5")], check=True, env=env, capture_output=True, text=True
+    )
     assert "continued minimum" in out.stdout or proc.returncode == 0
     ref, got = _contents(tmp_path / "ref.h5"), _contents(tmp_path / "run.h5")
     assert got[2] == ref[2] and np.array_equal(got[0], ref[0])
@@ -148,8 +168,13 @@ def test_copied_minima_are_the_trained_ones_bit_for_bit_and_train_nothing(tmp_pa
     with pytest.raises(LandscapeError, match="another potential"):
         copy_minima(source, tmp_path / "c.h5", store_description(load_potential("mlp", wider), "mlp", wider))
     with pytest.raises(LandscapeError, match="another recipe"):  # the recipe travels with the minima
-        train_stored(tmp_path / "b.h5", batched, 2, TrainConfig(epochs=6, lr=0.05, optimizer="sgd", batch_size=32),
-                     description=description)
+        train_stored(
+            tmp_path / "b.h5",
+            batched,
+            2,
+            TrainConfig(epochs=6, lr=0.05, optimizer="sgd", batch_size=32),
+            description=description,
+        )
 
 
 def test_minima_of_an_unfinished_training_are_not_copied(tmp_path, potential):

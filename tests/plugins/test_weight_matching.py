@@ -1,6 +1,7 @@
 """Weight matching (`landscape_plugins.torchnet.matching`): a randomly relabelled copy of a
 network computes the same function and is matched back exactly; two different networks
 are brought closer, never farther; the MLP plugin's `align` option declares it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,13 +63,15 @@ def test_relabelled_random_mlp_is_the_same_function_and_matched_back_exactly(bat
 def test_trained_mlp_plugin_minima_align_exactly_and_independent_ones_come_closer(batchnorm):
     from landscape_plugins.torchnet.mlp import build_mlp
 
-    pot = build_mlp(hidden="12,12", batchnorm=batchnorm, n_train=128, n_test=64, epochs=60, minima=2,
-                    dtype="float64", align=True)
+    pot = build_mlp(
+        hidden="12,12", batchnorm=batchnorm, n_train=128, n_test=64, epochs=60, minima=2, dtype="float64", align=True
+    )
     assert isinstance(pot.symmetry, NetworkSymmetry) and pot.describe()["symmetry"]["groups"] == 2
     _check_exact(pot, seeds=(4,))
     a, b = pot.minimum("0"), pot.minimum("1")  # tensors: the potential's points
-    moved = pot.symmetry.apply({g.name: np.random.default_rng(5).permutation(g.size)
-                                for g in pot.symmetry.spec.groups}, a)
+    moved = pot.symmetry.apply(
+        {g.name: np.random.default_rng(5).permutation(g.size) for g in pot.symmetry.spec.groups}, a
+    )
     assert images(pot, np.stack([a.numpy(), moved, b.numpy()]), 1e-9) == [(0, 1)]
     aligned = align(pot, a, b)  # through the core, from tensors
     before = float(torch.linalg.norm(a - b))

@@ -1,4 +1,5 @@
 """Section 5.2: the 2-2-1 swap path misclassifies; with a helper neuron nothing does."""
+
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 from landscape.paths import geometry  # noqa: E402
+from landscape_plugins.xor.experiment import run_xor_experiment, train_xor, xor_potential  # noqa: E402
 from landscape_plugins.xor.network import (  # noqa: E402
     choreography,
     embed_helper,
@@ -20,7 +22,6 @@ from landscape_plugins.xor.network import (  # noqa: E402
     split_params,
     swap_hidden,
 )
-from landscape_plugins.xor.experiment import run_xor_experiment, train_xor, xor_potential  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=[0, 2, 3])

@@ -1,4 +1,5 @@
 """Plugin discovery and loading: built-ins, specs, options, third-party entry points, errors."""
+
 from __future__ import annotations
 
 import importlib
@@ -121,7 +122,9 @@ def test_file_class_spec(tmp_path):
     assert np.all(passthrough.shift == 1.0)
     one_line_error(lambda: load_potential(f"{path}:NotAPotential"), "not a subclass of landscape.Potential")
     one_line_error(lambda: load_potential(f"{path}:Missing"), "no attribute 'Missing'")
-    one_line_error(lambda: load_potential(f"{path}:Bowl", {"depth": "1"}), r"unknown option 'depth'.*valid: k, shift, flip")
+    one_line_error(
+        lambda: load_potential(f"{path}:Bowl", {"depth": "1"}), r"unknown option 'depth'.*valid: k, shift, flip"
+    )
     one_line_error(lambda: load_potential(f"{path}:Bowl", {"k": "steep"}), "must be of type float")
 
 
@@ -226,7 +229,10 @@ def test_broken_entry_point_does_not_break_the_others(tmp_path, fresh_import_sta
 def test_core_imports_no_torch():
     code = "import sys, landscape.potentials.registry, landscape.paths.exact; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
-    code = "import sys, landscape_plugins.analytic.descriptors; assert 'landscape_plugins.analytic.surfaces' not in sys.modules"
+    code = (
+        "import sys, landscape_plugins.analytic.descriptors; assert 'landscape_plugins.analytic.surfaces' "
+        "not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -240,10 +246,18 @@ def test_the_core_imports_no_plugin_and_no_cli():
     offenders = []
     for file in sorted(core.rglob("*.py")):
         for node in ast.walk(ast.parse(file.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            offenders += [f"{file.name}:{node.lineno} {n}" for n in names
-                          if n.split(".")[0] in ("landscape_plugins", "landscape_cli")]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [
+                f"{file.name}:{node.lineno} {n}"
+                for n in names
+                if n.split(".")[0] in ("landscape_plugins", "landscape_cli")
+            ]
     assert offenders == []
 
 
@@ -252,7 +266,9 @@ def test_a_missing_optional_package_is_named_with_the_extra_that_installs_it(mon
 
     from landscape.potentials.registry import PotentialPlugin
 
-    plugin = PotentialPlugin("needs-torch", "a network", "landscape_plugins.torchnet.mlp:build_mlp", requires=("torch",))
+    plugin = PotentialPlugin(
+        "needs-torch", "a network", "landscape_plugins.torchnet.mlp:build_mlp", requires=("torch",)
+    )
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
     assert plugin.missing() == ["torch"]

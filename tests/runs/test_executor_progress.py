@@ -1,21 +1,27 @@
 """Executors report the runs in flight: pair, step and highest energy, as they go."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from landscape.runs.pair import make_optimizer
 from landscape.paths.budget import Budget
-from landscape.runs.executors import LocalExecutor, ProcessExecutor
-from landscape.runs.tasks import PairTask, PotentialSpec
 from landscape.potentials.registry import load_potential
+from landscape.runs.executors import LocalExecutor, ProcessExecutor
+from landscape.runs.pair import make_optimizer
+from landscape.runs.tasks import PairTask, PotentialSpec
 
 
 @pytest.mark.parametrize("make", [LocalExecutor, lambda: ProcessExecutor(workers=2)])
 def test_runs_in_flight_report_their_steps(make):
     pot = load_potential("mueller-brown")
-    task = PairTask(np.asarray(pot.minimum("A")), np.asarray(pot.minimum("B")),
-                    make_optimizer("neb", fmax=1e-6), 9, Budget(max_steps=3000))
+    task = PairTask(
+        np.asarray(pot.minimum("A")),
+        np.asarray(pot.minimum("B")),
+        make_optimizer("neb", fmax=1e-6),
+        9,
+        Budget(max_steps=3000),
+    )
     heard: list[tuple] = []
     with make() as ex:
         ex.start(PotentialSpec("mueller-brown", {}))
@@ -30,8 +36,8 @@ def test_runs_in_flight_report_their_steps(make):
 
 
 def test_exploring_with_a_bar_gives_the_callers_executor_its_own_listener_back():
-    from landscape.exploration.loop import explore
     from landscape.analysis.minima import find_minima
+    from landscape.exploration.loop import explore
 
     pot = load_potential("three-hole")
     minima = find_minima(pot, 30, seed=0)

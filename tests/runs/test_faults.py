@@ -1,17 +1,18 @@
 """Numerical faults: NaN/inf and divergence reject steps, then stop with a clear status."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from landscape import Path, Potential
-from landscape.runs.pair import connect
-from landscape.optimizers.driver import optimize
-from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.band import NEB, StringMethod
-from landscape.paths.result import Status
+from landscape.optimizers.driver import optimize
 from landscape.optimizers.steppers import SGD
+from landscape.paths.budget import Budget
+from landscape.paths.result import Status
+from landscape.runs.pair import connect
 from landscape_plugins.analytic.surfaces import MuellerBrown
 
 
@@ -100,5 +101,7 @@ def test_lazy_fault_checks_change_nothing_on_a_clean_run():
     mb = MuellerBrown()
     a, b = mb.minima["A"], mb.minima["B"]
     every_step = optimize(StringMethod(climb=True), mb, Path.straight(a, b, 9), budget=Budget(max_steps=60))
-    lazy = optimize(StringMethod(climb=True, fault_check_every=10), mb, Path.straight(a, b, 9), budget=Budget(max_steps=60))
+    lazy = optimize(
+        StringMethod(climb=True, fault_check_every=10), mb, Path.straight(a, b, 9), budget=Budget(max_steps=60)
+    )
     np.testing.assert_array_equal(every_step.path.pivots, lazy.path.pivots)

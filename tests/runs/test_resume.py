@@ -1,4 +1,5 @@
 """Crash safety: commits per cycle, exact resume after kill -9, one writer per store."""
+
 from __future__ import annotations
 
 import json
@@ -12,12 +13,13 @@ import numpy as np
 import pytest
 
 from landscape.foundations.errors import LandscapeError
-from landscape_cli.faults import kill_and_resume, landscape_command
-from landscape_cli.testing import snapshot
 from landscape.foundations.lock import WriterLock
 from landscape.potentials.registry import load_potential
 from landscape.runs.stored import connect_stored
 from landscape.store import Store
+from landscape_cli.faults import kill_and_resume, landscape_command
+from landscape_cli.testing import snapshot
+
 
 # Mueller-Brown embedded in 5000 dimensions: about 2 s, long enough to be killed mid-run.
 class Crash(Exception):
@@ -77,15 +79,30 @@ def test_some_kill_landed_mid_run():
 
 
 # About 1.5 s each, so that kills land after the interpreter started and before the end.
-BANDS = {"neb": ("-o", "dim=10000", "--fmax", "0.01"), "string": ("-o", "dim=6000", "--pivots", "33", "--fmax", "0.001")}
+BANDS = {
+    "neb": ("-o", "dim=10000", "--fmax", "0.01"),
+    "string": ("-o", "dim=6000", "--pivots", "33", "--fmax", "0.001"),
+}
 
 
 @pytest.mark.parametrize("method", ["neb", "string"])
 def test_bands_commit_their_state_and_resume_mid_run_exactly(tmp_path, method):
     """NEB and the string method commit a snapshot every --checkpoint-every seconds: a
     kill loses at most that much, and the resumed run is the uninterrupted one."""
-    args = ("connect", "mueller-brown", *BANDS[method], "--start", "A", "--end", "B", "--method", method,
-            "--checkpoint-every", "0.05", "--json")
+    args = (
+        "connect",
+        "mueller-brown",
+        *BANDS[method],
+        "--start",
+        "A",
+        "--end",
+        "B",
+        "--method",
+        method,
+        "--checkpoint-every",
+        "0.05",
+        "--json",
+    )
     ref = tmp_path / "ref"
     began = time.perf_counter()
     subprocess.run(landscape_command(*args, "--out", str(ref)), check=True, capture_output=True)
@@ -123,8 +140,12 @@ def test_interrupted_store_holds_completed_cycles_and_resumes(tmp_path, monkeypa
     assert resumed.resumed_from_cycle == cycles
     fresh = connect_stored(str(tmp_path / "f.h5"), pot, ("A", "B"), a, b)
     np.testing.assert_array_equal(resumed.result.path.pivots, fresh.result.path.pivots)
-    assert (resumed.result.nfev, resumed.result.nit, resumed.result.status, resumed.result.climbing) == \
-        (fresh.result.nfev, fresh.result.nit, fresh.result.status, fresh.result.climbing)
+    assert (resumed.result.nfev, resumed.result.nit, resumed.result.status, resumed.result.climbing) == (
+        fresh.result.nfev,
+        fresh.result.nit,
+        fresh.result.status,
+        fresh.result.climbing,
+    )
     np.testing.assert_array_equal(resumed.result.history, fresh.result.history)
     assert connect_stored(out, pot, ("A", "B"), a, b).reused
 
@@ -227,8 +248,13 @@ def test_kill_minus_nine_during_exploration_then_continue(tmp_path):
     from landscape.exploration.loop import load_exploration
 
     base = tmp_path / "minima.h5"
-    subprocess.run(landscape_command("minima", "gaussian-mixture", "-o", "wells=8", "-o", "seed=3", "--starts", "80",
-                                     "--out", str(base)), check=True, capture_output=True)
+    subprocess.run(
+        landscape_command(
+            "minima", "gaussian-mixture", "-o", "wells=8", "-o", "seed=3", "--starts", "80", "--out", str(base)
+        ),
+        check=True,
+        capture_output=True,
+    )
     explore_args = ("--method", "neb", "--fmax", "0.01", "--pivots", "15", "--json")
     ref = tmp_path / "ref.h5"
     shutil.copytree(base, ref)
@@ -317,8 +343,16 @@ def test_a_larger_budget_continues_the_samples_of_the_spent_one(tmp_path):
 
     def run(out, steps):
         pot = SampledMuellerBrown()
-        return connect_stored(str(out), pot, ("A", "B"), pot.minima["A"], pot.minima["B"], method="neb", fmax=1e-9,
-                              budget=Budget(max_steps=steps)).result
+        return connect_stored(
+            str(out),
+            pot,
+            ("A", "B"),
+            pot.minima["A"],
+            pot.minima["B"],
+            method="neb",
+            fmax=1e-9,
+            budget=Budget(max_steps=steps),
+        ).result
 
     short = run(tmp_path / "s", 20)
     longer, straight = run(tmp_path / "s", 60), run(tmp_path / "straight", 60)

@@ -1,14 +1,15 @@
 """A run that stopped at its budget stays continuable: a larger budget continues it to
 where one run with that budget ends (issue 21, item 10), never a stale shorter answer."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from landscape.paths.budget import Budget
 from landscape.foundations.errors import LandscapeError
-from landscape.potentials.registry import load_potential
+from landscape.paths.budget import Budget
 from landscape.paths.result import Status
+from landscape.potentials.registry import load_potential
 from landscape.runs.stored import connect_stored
 from landscape.store import Store
 
@@ -17,8 +18,16 @@ SETTINGS = {"neb": {"method": "neb", "fmax": 1e-9}, "autoneb": {"method": "auton
 
 
 def _connect(out, method, steps, **extra):
-    return connect_stored(str(out), POT, ("A", "B"), POT.minima["A"], POT.minima["B"], budget=Budget(max_steps=steps),
-                          **SETTINGS[method], **extra)
+    return connect_stored(
+        str(out),
+        POT,
+        ("A", "B"),
+        POT.minima["A"],
+        POT.minima["B"],
+        budget=Budget(max_steps=steps),
+        **SETTINGS[method],
+        **extra,
+    )
 
 
 def _same_answer(a, b) -> None:
@@ -46,6 +55,7 @@ def test_a_larger_budget_continues_where_the_spent_one_stopped(tmp_path, method,
 
 def test_a_smaller_budget_after_ctrl_c_does_not_close_the_run(tmp_path):
     """Ctrl-C at step 30, then --steps 10: max_steps at once; then --steps 80 continues."""
+
     def ctrl_c(state):
         if state.nit == 30:
             raise KeyboardInterrupt

@@ -1,4 +1,5 @@
 """Tests for landscape.store: round trips, layout, integrity checks and crash safety."""
+
 from __future__ import annotations
 
 import contextlib
@@ -16,14 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from landscape.store import layout as store_layout
-from landscape.store import tree as store_tree
-from landscape.store.export import export_store
-from landscape.store.tree import FolderTree
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.path import Path, Profile
 from landscape.paths.result import CycleRecord, Result, Status
 from landscape.store import SCHEMA_VERSION, Store
+from landscape.store import layout as store_layout
+from landscape.store import tree as store_tree
+from landscape.store.export import export_store
+from landscape.store.tree import FolderTree
 from landscape.testing import examples
 from landscape_cli.testing import unprivileged
 
@@ -38,10 +39,15 @@ def make_path(rng: np.random.Generator, n: int, dim: int, dtype: type) -> Path:
 def make_cycle(rng: np.random.Generator, index: int, n: int, dim: int, dtype: type) -> CycleRecord:
     k = int(rng.integers(0, 5))
     return CycleRecord(
-        index=index, steps=int(rng.integers(1, 100)), lr=float(rng.uniform(0.01, 1)),
-        climb=bool(index % 2), path=make_path(rng, n, dim, dtype),
-        dense_t=rng.uniform(size=3 * k).astype(dtype), dense_energies=rng.normal(size=3 * k).astype(dtype),
-        residuals=rng.normal(size=n - 2).astype(dtype), inserted=rng.uniform(size=k % 3),
+        index=index,
+        steps=int(rng.integers(1, 100)),
+        lr=float(rng.uniform(0.01, 1)),
+        climb=bool(index % 2),
+        path=make_path(rng, n, dim, dtype),
+        dense_t=rng.uniform(size=3 * k).astype(dtype),
+        dense_energies=rng.normal(size=3 * k).astype(dtype),
+        residuals=rng.normal(size=n - 2).astype(dtype),
+        inserted=rng.uniform(size=k % 3),
         nfev=int(rng.integers(1, 1000)),
     )
 
@@ -51,17 +57,36 @@ def make_profile(rng: np.random.Generator, n: int, dtype: type) -> Profile:
     return Profile(np.sort(rng.uniform(size=m)), rng.normal(size=m).astype(dtype), rng.uniform(size=m) < 0.3)
 
 
-def make_result(seed: int = 0, n: int = 6, dim: int = 3, n_cycles: int = 2, dtype: type = np.float64,
-                status: Status = Status.CONVERGED, climbing: bool = False, profile: bool = True,
-                config_extra: dict | None = None) -> Result:
+def make_result(
+    seed: int = 0,
+    n: int = 6,
+    dim: int = 3,
+    n_cycles: int = 2,
+    dtype: type = np.float64,
+    status: Status = Status.CONVERGED,
+    climbing: bool = False,
+    profile: bool = True,
+    config_extra: dict | None = None,
+) -> Result:
     rng = np.random.default_rng(seed)
     return Result(
-        path=make_path(rng, n, dim, dtype), status=status, message="converged: max force 1e-4 < tol",
-        nit=123, nfev=4567, history=rng.normal(size=17).astype(dtype), climbing=climbing,
+        path=make_path(rng, n, dim, dtype),
+        status=status,
+        message="converged: max force 1e-4 < tol",
+        nit=123,
+        nfev=4567,
+        history=rng.normal(size=17).astype(dtype),
+        climbing=climbing,
         profile=make_profile(rng, n, dtype) if profile else None,
         cycles=tuple(make_cycle(rng, i, n, dim, dtype) for i in range(n_cycles)),
-        config={"lr": 0.1, "n_pivots": n, "climb": True, "schedule": [[10, 0.1], [5, 0.01]], "seed": 7,
-                **(config_extra or {})},
+        config={
+            "lr": 0.1,
+            "n_pivots": n,
+            "climb": True,
+            "schedule": [[10, 0.1], [5, 0.01]],
+            "seed": 7,
+            **(config_extra or {}),
+        },
         state={"momentum": np.ones(3)},
     )
 
@@ -185,10 +210,15 @@ def test_result_with_torch_like_arrays_and_unevaluated_path(tmp_path):
 
 @settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    n=st.integers(2, 7), dim=st.integers(1, 5), n_cycles=st.integers(0, 3),
-    dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1),
-    status=st.sampled_from(list(Status)), compression=st.sampled_from([None, "gzip"]),
-    climbing=st.booleans(), profile=st.booleans(),
+    n=st.integers(2, 7),
+    dim=st.integers(1, 5),
+    n_cycles=st.integers(0, 3),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**32 - 1),
+    status=st.sampled_from(list(Status)),
+    compression=st.sampled_from([None, "gzip"]),
+    climbing=st.booleans(),
+    profile=st.booleans(),
 )
 def test_round_trip_random_shapes(n, dim, n_cycles, dtype, seed, status, compression, climbing, profile):
     result = make_result(seed, n, dim, n_cycles, dtype, status, climbing, profile)
@@ -227,8 +257,10 @@ def test_minima_validation(tmp_path):
 
 def test_array_group_round_trip(tmp_path):
     arrays = {
-        "edges": np.array([[0, 1], [1, 2]], dtype=np.int64), "edge_energies": np.array([1.5, 2.5]),
-        "in_tree": np.array([True, False]), "saddle_matrix": np.full((3, 3), np.inf),
+        "edges": np.array([[0, 1], [1, 2]], dtype=np.int64),
+        "edge_energies": np.array([1.5, 2.5]),
+        "in_tree": np.array([True, False]),
+        "saddle_matrix": np.full((3, 3), np.inf),
         "linkage": np.array([[0, 1, 1.5, 2], [2, 3, 2.5, 3]]),
     }
     attrs = {"threshold": 0.5, "label": "level-1", "levels": [1, 2, 3], "opts": {"k": None}, "ok": True}
@@ -248,8 +280,13 @@ def test_array_group_round_trip(tmp_path):
 def test_write_result_replaces_and_extra_attrs(tmp_path):
     write_store(tmp_path / "s.h5")
     with Store.write(tmp_path / "s.h5") as s:
-        s.write_result("A-B", make_result(seed=5, n_cycles=0), "A", "B",
-                       extra_attrs={"units": "nats", "grid": [1, 2], "bn_mode": "eval"})
+        s.write_result(
+            "A-B",
+            make_result(seed=5, n_cycles=0),
+            "A",
+            "B",
+            extra_attrs={"units": "nats", "grid": [1, 2], "bn_mode": "eval"},
+        )
         with pytest.raises(LandscapeError, match="reserved"):
             s.write_result("x", make_result(), extra_attrs={"status": "bad"})
         with pytest.raises(LandscapeError, match="invalid path name"):
@@ -275,9 +312,17 @@ def test_append_cycle_commits_incrementally(tmp_path):
             assert partial.cycles[-1].index == record.index
     assert partial.nit == sum(c.steps for c in final.cycles)
     assert partial.nfev == final.cycles[-1].nfev  # records count evaluations cumulatively
-    expected = Result(path=record.path, status=Status.RUNNING, message=partial.message, nit=partial.nit,
-                      nfev=partial.nfev, history=partial.history, cycles=final.cycles, config=final.config,
-                      climbing=record.climb)
+    expected = Result(
+        path=record.path,
+        status=Status.RUNNING,
+        message=partial.message,
+        nit=partial.nit,
+        nfev=partial.nfev,
+        history=partial.history,
+        cycles=final.cycles,
+        config=final.config,
+        climbing=record.climb,
+    )
     same_result(expected, partial)
     with Store.write(filename) as s:
         with pytest.raises(LandscapeError, match="already has cycle"):
@@ -334,8 +379,18 @@ def test_units_are_plain_hdf5_and_the_export_holds_the_layout(tmp_path):
         p = f["paths/A-B"]
         assert p["pivots"].shape == (6, 3) and p["energies"].shape == (6,) and p["history"].shape == (17,)
         assert p["pivots"].chunks is not None and p["pivots"].chunks[1] == 3
-        for key in ("start", "end", "status", "message", "nit", "nfev", "saddle_energy", "saddle_index",
-                    "config", "seed"):
+        for key in (
+            "start",
+            "end",
+            "status",
+            "message",
+            "nit",
+            "nfev",
+            "saddle_energy",
+            "saddle_index",
+            "config",
+            "seed",
+        ):
             assert key in p.attrs, key
         assert p.attrs["start"] == "A" and p.attrs["status"] == "converged"
         assert p.attrs["saddle_energy"] == max(np.max(p["energies"][()]), np.max(p["profile/energies"][()]))
@@ -387,8 +442,13 @@ def test_describe(tmp_path):
         (lambda f: f["potential"].attrs.__delitem__("description"), "missing attribute 'description'"),
         (lambda f: f.attrs.__delitem__("created"), "missing attribute 'created'"),
         (lambda f: f["minima"].__delitem__("energies"), "missing dataset 'energies'"),
-        (lambda f: (f["paths/A-B"].__delitem__("energies"),
-                    f["paths/A-B"].create_dataset("energies", data=np.zeros(3))), "do not match 6 pivots"),
+        (
+            lambda f: (
+                f["paths/A-B"].__delitem__("energies"),
+                f["paths/A-B"].create_dataset("energies", data=np.zeros(3)),
+            ),
+            "do not match 6 pivots",
+        ),
     ],
 )
 def test_check_finds_injected_problems(tmp_path, inject, expected):
@@ -420,8 +480,21 @@ def test_newer_schema_is_refused(tmp_path):
     assert temp_leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("kind", ["missing", "text", "truncated", "directory", "foreign-hdf5", "empty",
-                                  "foreign-folder", "damaged-index", "never-committed", "missing-unit"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "missing",
+        "text",
+        "truncated",
+        "directory",
+        "foreign-hdf5",
+        "empty",
+        "foreign-folder",
+        "damaged-index",
+        "never-committed",
+        "missing-unit",
+    ],
+)
 def test_unusable_files_raise_one_line(tmp_path, kind):
     filename = tmp_path / "s.h5"
     if kind == "text":
@@ -678,10 +751,14 @@ def test_minima_with_nan_are_refused_before_anything_is_written(tmp_path):
 def test_cli_json_turns_nan_into_null():
     from landscape_cli.common import json_clean
 
-    assert json.loads(json.dumps(json_clean({"a": [1.0, float("nan")], "b": {"c": float("inf")}}), allow_nan=False)) \
-        == {"a": [1.0, None], "b": {"c": None}}
-    assert json_clean({"x": np.float32(np.nan), "n": np.int64(3), "v": np.array([1.5, np.inf])}) \
-        == {"x": None, "n": 3, "v": [1.5, None]}
+    assert json.loads(
+        json.dumps(json_clean({"a": [1.0, float("nan")], "b": {"c": float("inf")}}), allow_nan=False)
+    ) == {"a": [1.0, None], "b": {"c": None}}
+    assert json_clean({"x": np.float32(np.nan), "n": np.int64(3), "v": np.array([1.5, np.inf])}) == {
+        "x": None,
+        "n": 3,
+        "v": [1.5, None],
+    }
 
 
 def test_check_finds_nan_in_a_history(tmp_path):
@@ -712,8 +789,9 @@ def test_writers_racing_for_a_lock_never_hold_it_together(tmp_path):
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
-    procs = [ctx.Process(target=_lock_worker, args=(str(tmp_path / "s"), str(tmp_path / "inside"), 200))
-             for _ in range(3)]
+    procs = [
+        ctx.Process(target=_lock_worker, args=(str(tmp_path / "s"), str(tmp_path / "inside"), 200)) for _ in range(3)
+    ]
     for p in procs:
         p.start()
     for p in procs:

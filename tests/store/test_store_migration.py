@@ -2,6 +2,7 @@
 `landscape upgrade` turns them into store folders; `landscape export` makes one file of
 a folder.  The oracle is tests/data/store_v1.expected.json: what the previous version's
 own code read back from tests/data/store_v1.h5."""
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,12 @@ def matches_the_oracle(filename: os.PathLike | str) -> None:
         assert s.path_names() == sorted(EXPECTED["paths"])
         for name, want in EXPECTED["paths"].items():
             r = s.read_result(name)
-            assert (r.status.value, r.nit, r.nfev, r.config) == (want["status"], want["nit"], want["nfev"], want["config"])
+            assert (r.status.value, r.nit, r.nfev, r.config) == (
+                want["status"],
+                want["nit"],
+                want["nfev"],
+                want["config"],
+            )
             assert r.path.pivots.tolist() == want["pivots"] and r.history.tolist() == want["history"]
             assert (None if r.path.energies is None else r.path.energies.tolist()) == want["energies"]
             assert (None if r.profile is None else r.profile.energies.tolist()) == want["profile"]
@@ -57,7 +63,9 @@ def matches_the_oracle(filename: os.PathLike | str) -> None:
         assert attrs == EXPECTED["graph"][1]
         for key, value in EXPECTED["graph"][0].items():
             got = arrays[key]
-            got = [x.decode() if isinstance(x, bytes) else str(x) for x in got] if got.dtype.kind == "O" else got.tolist()
+            got = (
+                [x.decode() if isinstance(x, bytes) else str(x) for x in got] if got.dtype.kind == "O" else got.tolist()
+            )
             assert got == value, key
 
 

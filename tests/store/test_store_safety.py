@@ -1,6 +1,7 @@
 """No writer removes or overwrites a file it did not write, whatever the store's index or
 folder says: unit names that leave units/, a symlinked units/, an emptied or garbled
 index, exports aimed inside a store, a disk too full for an export, killed exports."""
+
 from __future__ import annotations
 
 import json
@@ -156,8 +157,22 @@ def _interrupted(tmp_path, method: str) -> Path:
     """A store holding a run of `method` stopped by Ctrl-C with its state committed."""
     folder = tmp_path / method
     spec = f"{DATA / 'interrupting_potential.py'}:Interrupting"
-    args = ["connect", spec, "-o", "bend=0.6", "-o", f"after={400 if method == 'autoneb' else 30}", "--start", "L",
-            "--end", "R", "--method", method, "--out", folder]
+    args = [
+        "connect",
+        spec,
+        "-o",
+        "bend=0.6",
+        "-o",
+        f"after={400 if method == 'autoneb' else 30}",
+        "--start",
+        "L",
+        "--end",
+        "R",
+        "--method",
+        method,
+        "--out",
+        folder,
+    ]
     run([*args, *(["--fmax", "1e-4"] if method == "neb" else ["--schedule", "quick"])], expect=130)
     return folder
 
@@ -175,12 +190,15 @@ def _problems(folder) -> list[str]:
         return s.check()
 
 
-@pytest.mark.parametrize("edit, expected", [
-    (lambda f, t: f["paths/L-R/checkpoint/history"].__setitem__(0, np.nan), "checkpoint: history contains NaN"),
-    (lambda f, t: f["paths/L-R/checkpoint"].attrs.__setitem__("nit", "twelve"), "'nit' is 'twelve', not a number"),
-    (lambda f, t: f["paths/L-R/checkpoint"].__delitem__("forces"), "checkpoint: missing dataset 'forces'"),
-    (lambda f, t: f["paths/L-R"].attrs.__setitem__("upper_bound", np.inf), "upper_bound is inf"),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda f, t: f["paths/L-R/checkpoint/history"].__setitem__(0, np.nan), "checkpoint: history contains NaN"),
+        (lambda f, t: f["paths/L-R/checkpoint"].attrs.__setitem__("nit", "twelve"), "'nit' is 'twelve', not a number"),
+        (lambda f, t: f["paths/L-R/checkpoint"].__delitem__("forces"), "checkpoint: missing dataset 'forces'"),
+        (lambda f, t: f["paths/L-R"].attrs.__setitem__("upper_bound", np.inf), "upper_bound is inf"),
+    ],
+)
 def test_check_sees_a_damaged_running_band(tmp_path, edit, expected):
     folder = _interrupted(tmp_path, "neb")
     assert _problems(folder) == []
@@ -218,10 +236,19 @@ def test_check_accepts_integer_energies(tmp_path):
     """A store written from an int-valued potential is sound (the dense maximum of its
     profile once overflowed: "cannot convert float infinity to integer")."""
     e = np.array([0, 3, 1])
-    result = Result(path=LPath(np.zeros((3, 2)), e), status=Status.CONVERGED, message="", nit=1, nfev=3,
-                    history=np.array([3.0]), profile=Profile(np.linspace(0, 1, 5), np.array([0, 2, 3, 2, 1]),
-                                                             np.array([1, 0, 1, 0, 1], dtype=bool)),
-                    climbing=False, cycles=(), config={}, state=None)
+    result = Result(
+        path=LPath(np.zeros((3, 2)), e),
+        status=Status.CONVERGED,
+        message="",
+        nit=1,
+        nfev=3,
+        history=np.array([3.0]),
+        profile=Profile(np.linspace(0, 1, 5), np.array([0, 2, 3, 2, 1]), np.array([1, 0, 1, 0, 1], dtype=bool)),
+        climbing=False,
+        cycles=(),
+        config={},
+        state=None,
+    )
     with Store.create(tmp_path / "s", {"name": "ints"}) as s:
         s.write_minima(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([0.0, 1.0]), ["A", "B"])
         s.write_result("A-B", result, start="A", end="B")
@@ -244,8 +271,12 @@ def test_a_damaged_index_page_is_one_line_for_every_command(store, page, tmp_pat
         pytest.skip("the index has fewer pages")
     _damage_page(folder / "index.sqlite", page)
     failed = 0
-    for args in (["inspect", "--check", folder], [*CONNECT, "--out", folder], ["report", folder],
-                 ["plot", "profile", folder, "--figure", tmp_path / "p.png"]):
+    for args in (
+        ["inspect", "--check", folder],
+        [*CONNECT, "--out", folder],
+        ["report", folder],
+        ["plot", "profile", folder, "--figure", tmp_path / "p.png"],
+    ):
         r = invoke(args)
         if r.exit_code:  # a page a command does not read leaves it working
             assert "its index is damaged" in error_line(r) or "cannot read its index" in error_line(r)

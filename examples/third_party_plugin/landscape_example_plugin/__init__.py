@@ -3,6 +3,7 @@
 `landscape potentials` (or `landscape.potentials.registry.available()`) lists it once this
 package is installed; `build(**options)` imports the potential on demand.
 """
+
 from __future__ import annotations
 
 from typing import Any

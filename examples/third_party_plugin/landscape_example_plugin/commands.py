@@ -1,6 +1,7 @@
 """A command this plugin adds to `landscape`: `landscape tilted-barrier`, the closed-form
 barriers of the tilted double well (registered in pyproject.toml under the entry-point
 group `landscape.commands`; imported only when `landscape` lists or runs it)."""
+
 from __future__ import annotations
 
 import click
@@ -25,7 +26,17 @@ def barrier_cmd(tilt: float, as_json: bool) -> None:
     t = tilt
     saddle = t * t / 2 - t**4 / 12
     a, b = -0.25 + 2 * t / 3, -0.25 - 2 * t / 3
-    emit(as_json, {"tilt": t, "saddle_x": -t, "saddle_energy": saddle, "barrier_from_A": saddle - a,
-                   "barrier_from_B": saddle - b},
-         [f"tilt {t:g}: saddle at x = {-t:g}, energy {saddle:.6g}; barrier {saddle - a:.6g} from A, "
-          f"{saddle - b:.6g} from B"])
+    emit(
+        as_json,
+        {
+            "tilt": t,
+            "saddle_x": -t,
+            "saddle_energy": saddle,
+            "barrier_from_A": saddle - a,
+            "barrier_from_B": saddle - b,
+        },
+        [
+            f"tilt {t:g}: saddle at x = {-t:g}, energy {saddle:.6g}; barrier {saddle - a:.6g} from A, "
+            f"{saddle - b:.6g} from B"
+        ],
+    )

@@ -5,6 +5,7 @@ dV/dx along the valley floor y = c x^2 is (x^2 - 1)(x + t), so for |t| < 1 the
 minima are A = (-1, c) and B = (1, c) and the saddle is AB = (-t, c t^2), with
 V(A) = -1/4 + 2t/3, V(B) = -1/4 - 2t/3, V(AB) = t^2/2 - t^4/12.
 """
+
 from __future__ import annotations
 
 from typing import Any
