@@ -1,4 +1,5 @@
 """Commands that compute paths: demo, connect, exact."""
+
 from __future__ import annotations
 
 import os
@@ -11,16 +12,27 @@ import click
 from landscape.foundations.errors import Interrupted, LandscapeError, collapse
 from landscape.paths.result import Status
 
-from .common import (build_potential, emit, json_number, named, potential_options, progress_option, resolve_point,
-                     set_threads, threads_option, want_progress)
+from .common import (
+    build_potential,
+    emit,
+    json_number,
+    named,
+    potential_options,
+    progress_option,
+    resolve_point,
+    set_threads,
+    threads_option,
+    want_progress,
+)
 
 __all__ = ["demo_cmd", "connect_cmd", "exact_cmd", "fail_unless_success"]
 
 MB_REFERENCE = -40.664844  # DESIGN.md: Mueller-Brown A-C saddle, the highest point of the A-B MEP
 
 
-def _result_payload(result: Any, store: str | None,
-                    resumed: tuple[int | None, int | None] | None = None) -> dict[str, Any]:
+def _result_payload(
+    result: Any, store: str | None, resumed: tuple[int | None, int | None] | None = None
+) -> dict[str, Any]:
     return {
         "saddle_energy": json_number(result.saddle_energy),
         "upper_bound": json_number(result.upper_bound),
@@ -58,7 +70,9 @@ def _pivot_counts(state: Any) -> dict[str, Any] | None:
     return {"per_pivot": [int(c) for c in counts], "checks": int(state.checks)}
 
 
-def _connect_settings(method: str, climb: bool, schedule: str | None, fmax: float | None, steps: int | None) -> dict[str, Any]:
+def _connect_settings(
+    method: str, climb: bool, schedule: str | None, fmax: float | None, steps: int | None
+) -> dict[str, Any]:
     from landscape.paths.budget import Budget
 
     settings: dict[str, Any] = {"method": method, "climb": climb, "fmax": fmax}
@@ -98,66 +112,167 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
 
 @click.command("connect")
 @potential_options
-@click.option("--start", default=None, help="Named minimum or comma-separated coordinates [default: --init's first pivot].")
-@click.option("--end", default=None, help="Named minimum or comma-separated coordinates [default: --init's last pivot].")
-@click.option("--method", type=click.Choice(["neb", "string", "autoneb"]), default="autoneb", show_default=True,
-              help="Path optimizer: nudged elastic band, string method, or AutoNEB (bands with pivots inserted).")
+@click.option(
+    "--start", default=None, help="Named minimum or comma-separated coordinates [default: --init's first pivot]."
+)
+@click.option(
+    "--end", default=None, help="Named minimum or comma-separated coordinates [default: --init's last pivot]."
+)
+@click.option(
+    "--method",
+    type=click.Choice(["neb", "string", "autoneb"]),
+    default="autoneb",
+    show_default=True,
+    help="Path optimizer: nudged elastic band, string method, or AutoNEB (bands with pivots inserted).",
+)
 @click.option("--climb/--no-climb", default=True, show_default=True, help="Climbing image (final AutoNEB cycle).")
-@click.option("--via", "via", multiple=True, metavar="POINT",
-              help="Draw the starting path through this point (a named minimum or coordinates; repeatable, in order) "
-                   "instead of the straight line.")
-@click.option("--init", "init", default=None, metavar="FILE",
-              help="Starting path, used as it is: one pivot per row, ends included (.npy, or text: .txt/.csv/.dat).")
-@click.option("--spring", default="auto", show_default=True,
-              help="NEB spring constant, or auto: measured from the starting band's stiffness, in the potential's "
-                   "units (along the path only: every value > 0 gives the same converged path).")
-@click.option("--spring-min", "spring_min", type=float, default=None,
-              help="NEB: energy-weighted springs, from this constant at the higher end's energy up to --spring at "
-                   "the top, so pivots gather near the saddle [default: one constant].")
-@click.option("--pivots", type=int, default=None,
-              help="Pivots on the initial straight line, ends included [default: 5 for autoneb, 9 for neb/string].")
+@click.option(
+    "--via",
+    "via",
+    multiple=True,
+    metavar="POINT",
+    help="Draw the starting path through this point (a named minimum or coordinates; repeatable, in order) "
+    "instead of the straight line.",
+)
+@click.option(
+    "--init",
+    "init",
+    default=None,
+    metavar="FILE",
+    help="Starting path, used as it is: one pivot per row, ends included (.npy, or text: .txt/.csv/.dat).",
+)
+@click.option(
+    "--spring",
+    default="auto",
+    show_default=True,
+    help="NEB spring constant, or auto: measured from the starting band's stiffness, in the potential's "
+    "units (along the path only: every value > 0 gives the same converged path).",
+)
+@click.option(
+    "--spring-min",
+    "spring_min",
+    type=float,
+    default=None,
+    help="NEB: energy-weighted springs, from this constant at the higher end's energy up to --spring at "
+    "the top, so pivots gather near the saddle [default: one constant].",
+)
+@click.option(
+    "--pivots",
+    type=int,
+    default=None,
+    help="Pivots on the initial straight line, ends included [default: 5 for autoneb, 9 for neb/string].",
+)
 @click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
-@click.option("--fmax", type=float, default=None,
-              help="Converged when the largest pivot force is below this [default for neb/string: 1e-4 of the "
-                   "starting path's largest force; autoneb: its schedule].")
+@click.option(
+    "--fmax",
+    type=float,
+    default=None,
+    help="Converged when the largest pivot force is below this [default for neb/string: 1e-4 of the "
+    "starting path's largest force; autoneb: its schedule].",
+)
 @click.option("--steps", type=int, default=None, help="Step budget (default 5000 for neb/string).")
-@click.option("--stepper", type=click.Choice(["fire", "fire2", "lbfgs", "fire2-lbfgs"]), default=None,
-              help="neb/string: FIRE, FIRE 2.0, the band's global L-BFGS, or FIRE 2.0 handed to L-BFGS near the path "
-                   "[default: fire2-lbfgs for neb on a deterministic potential, else fire2; docs/benchmarks.md].")
-@click.option("--freeze", type=float, default=None,
-              help="neb: hold pivots whose force is below this fraction of the tolerance (their neighbours' at most "
-                   "the tolerance): not moved, not evaluated until a neighbour moves them; 0 switches it off "
-                   "[default: 1 on a deterministic potential, else 0].")
-@click.option("--out", "out", default=None, callback=named,
-              help="Store (a folder): AutoNEB commits every cycle, neb/string their state every "
-                   "--checkpoint-every seconds; running the same command again continues it.")
-@click.option("--checkpoint-every", "checkpoint_every", type=float, default=None,
-              help="neb/string with --out: seconds between commits of the band's state [default: 30].")
+@click.option(
+    "--stepper",
+    type=click.Choice(["fire", "fire2", "lbfgs", "fire2-lbfgs"]),
+    default=None,
+    help="neb/string: FIRE, FIRE 2.0, the band's global L-BFGS, or FIRE 2.0 handed to L-BFGS near the path "
+    "[default: fire2-lbfgs for neb on a deterministic potential, else fire2; docs/benchmarks.md].",
+)
+@click.option(
+    "--freeze",
+    type=float,
+    default=None,
+    help="neb: hold pivots whose force is below this fraction of the tolerance (their neighbours' at most "
+    "the tolerance): not moved, not evaluated until a neighbour moves them; 0 switches it off "
+    "[default: 1 on a deterministic potential, else 0].",
+)
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    callback=named,
+    help="Store (a folder): AutoNEB commits every cycle, neb/string their state every "
+    "--checkpoint-every seconds; running the same command again continues it.",
+)
+@click.option(
+    "--checkpoint-every",
+    "checkpoint_every",
+    type=float,
+    default=None,
+    help="neb/string with --out: seconds between commits of the band's state [default: 30].",
+)
 @click.option("--resume", is_flag=True, help="Require an unfinished run in --out and continue it.")
 @click.option("--force", is_flag=True, help="Replace an --out store that holds other results.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
 @click.option("--max-pivots", type=int, default=None, help="AutoNEB: cap on the number of pivots, ends included.")
-@click.option("--check-per-segment", "check_per_segment", type=int, default=None,
-              help="neb/string: points per segment at which a converged climbing image is checked to be the top "
-                   "of its path, and of the final profile [default: 9]; fewer for a calculator that costs minutes "
-                   "a call, at the risk of missing a narrow bump between pivots.")
-@click.option("--log", "log", default=None, metavar="FILE",
-              help="Append one tab-separated line per step (step, evaluations, highest energy, largest force, "
-                   "climbing, cycle) to FILE.")
-@click.option("--certify", is_flag=True,
-              help="Move the climbing image onto the nearby first-order saddle (Newton on the Hessian) and report it.")
+@click.option(
+    "--check-per-segment",
+    "check_per_segment",
+    type=int,
+    default=None,
+    help="neb/string: points per segment at which a converged climbing image is checked to be the top "
+    "of its path, and of the final profile [default: 9]; fewer for a calculator that costs minutes "
+    "a call, at the risk of missing a narrow bump between pivots.",
+)
+@click.option(
+    "--log",
+    "log",
+    default=None,
+    metavar="FILE",
+    help="Append one tab-separated line per step (step, evaluations, highest energy, largest force, "
+    "climbing, cycle) to FILE.",
+)
+@click.option(
+    "--certify",
+    is_flag=True,
+    help="Move the climbing image onto the nearby first-order saddle (Newton on the Hessian) and report it.",
+)
 @threads_option
-@click.option("--relax-ends/--no-relax-ends", default=True, show_default=True,
-              help="Relax an end that is not a minimum (gradient above 1e-2 of the one between the ends) first.")
-@click.option("--align", "align_end", is_flag=True,
-              help="Move the end onto its image closest to the start under the potential's symmetry (permuted "
-                   "atoms or hidden units) before the band starts.")
-def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end: str | None, method: str,
-                climb: bool, via: tuple[str, ...], init: str | None, spring: str, spring_min: float | None, pivots: int | None, schedule: str | None, fmax: float | None, steps: int | None,
-                stepper: str | None, freeze: float | None, out: str | None, checkpoint_every: float | None, resume: bool, force: bool, as_json: bool,
-                progress: bool | None, max_pivots: int | None, check_per_segment: int | None, log: str | None,
-                certify: bool, threads: int | None, relax_ends: bool, align_end: bool) -> None:
+@click.option(
+    "--relax-ends/--no-relax-ends",
+    default=True,
+    show_default=True,
+    help="Relax an end that is not a minimum (gradient above 1e-2 of the one between the ends) first.",
+)
+@click.option(
+    "--align",
+    "align_end",
+    is_flag=True,
+    help="Move the end onto its image closest to the start under the potential's symmetry (permuted "
+    "atoms or hidden units) before the band starts.",
+)
+def connect_cmd(
+    potential: str,
+    options: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    method: str,
+    climb: bool,
+    via: tuple[str, ...],
+    init: str | None,
+    spring: str,
+    spring_min: float | None,
+    pivots: int | None,
+    schedule: str | None,
+    fmax: float | None,
+    steps: int | None,
+    stepper: str | None,
+    freeze: float | None,
+    out: str | None,
+    checkpoint_every: float | None,
+    resume: bool,
+    force: bool,
+    as_json: bool,
+    progress: bool | None,
+    max_pivots: int | None,
+    check_per_segment: int | None,
+    log: str | None,
+    certify: bool,
+    threads: int | None,
+    relax_ends: bool,
+    align_end: bool,
+) -> None:
     """Find the minimum energy path of POTENTIAL between two points.
 
     \b
@@ -201,12 +316,14 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
         settings["max_pivots"] = max_pivots
     if check_per_segment is not None:
         if method == "autoneb":
-            raise LandscapeError("--check-per-segment applies to --method neb or string; AutoNEB's points per "
-                                 "segment are its schedule's (per_segment)")
+            raise LandscapeError(
+                "--check-per-segment applies to --method neb or string; AutoNEB's points per "
+                "segment are its schedule's (per_segment)"
+            )
         settings["check_per_segment"] = check_per_segment
     progress = want_progress(progress)
-    from landscape.runs.pair import check_endpoints
     from landscape.optimizers.endpoints import check_and_relax
+    from landscape.runs.pair import check_endpoints
 
     # An --init path is used as it is: its ends are checked and reported, never moved.
     a, b, ends = check_and_relax(pot, *check_endpoints(pot, a, b), relax=relax_ends and rows is None)
@@ -216,38 +333,84 @@ def connect_cmd(potential: str, options: tuple[str, ...], start: str | None, end
     from landscape.optimizers.steplog import StepLog
 
     with StepLog(log) if log else nullcontext() as steplog:
-        result, stored, resumed, reused = _connect_run(pot, a, b, a_name, b_name, out, pivots, progress, force, resume,
-                                                       checkpoint_every, settings, [steplog] if steplog else [])
+        result, stored, resumed, reused = _connect_run(
+            pot,
+            a,
+            b,
+            a_name,
+            b_name,
+            out,
+            pivots,
+            progress,
+            force,
+            resume,
+            checkpoint_every,
+            settings,
+            [steplog] if steplog else [],
+        )
     if result.status is Status.INTERRUPTED:  # never a success-shaped answer
         where = f"; {stored} keeps what was committed and the same command continues it" if stored else ""
         raise Interrupted(f"interrupted by the user after {result.nit} steps{where}")
     hessian = _certificate(pot, result, certify)
-    from landscape.analysis.hessian import judge
+    from landscape.analysis.verdicts import judge
 
     judged = judge(result, hessian.get("hessian", {}))
     if stored and judged.status is not result.status:
         _store_verdict(stored, f"{a_name}-{b_name}", judged)
     result = judged
-    emit(as_json, {**_result_payload(result, stored, resumed), "ends": {e.label: e.as_dict() for e in ends},
-                   "reused": reused, **({"aligned": aligned} if aligned else {}), **hessian}, [
-        *([f"{stored} already holds this path, finished with the same settings: reused it, nothing was computed "
-           "(--force computes it again)"] if reused else []),
-        *[f"{e.label} point was not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance {e.tolerance:.3g}): "
-          f"relaxed {e.steps} steps, moved {e.moved:.3g}, energy down {e.energy_drop:.3g}" for e in ends if e.relaxed],
-        *[f"warning: {e.label} point is not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance "
-          f"{e.tolerance:.3g}); kept as given ({'--init' if rows is not None else '--no-relax-ends'})"
-          for e in ends if not e.is_minimum and not e.relaxed],
-        *([f"aligned the end onto the start: distance {aligned['distance_before']:.6g} -> "
-           f"{aligned['distance_after']:.6g}"] if aligned else []),
-        f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
-        *_energy_lines(result),
-        f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations"
-        + (f" ({result.samples['gradient']:,} sample-gradients, {result.samples['forward']:,} sample-evaluations)"
-           if result.samples else "")
-        + (f", spring {result.state.spring:.4g}" if getattr(result.state, "spring", 0.0) else "")
-        + (f", stored in {stored}" if stored else ""),
-        *_certificate_lines(hessian),
-    ])
+    emit(
+        as_json,
+        {
+            **_result_payload(result, stored, resumed),
+            "ends": {e.label: e.as_dict() for e in ends},
+            "reused": reused,
+            **({"aligned": aligned} if aligned else {}),
+            **hessian,
+        },
+        [
+            *(
+                [
+                    f"{stored} already holds this path, finished with the same settings: reused it, nothing was "
+                    f"computed "
+                    "(--force computes it again)"
+                ]
+                if reused
+                else []
+            ),
+            *[
+                f"{e.label} point was not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance "
+                f"{e.tolerance:.3g}): "
+                f"relaxed {e.steps} steps, moved {e.moved:.3g}, energy down {e.energy_drop:.3g}"
+                for e in ends
+                if e.relaxed
+            ],
+            *[
+                f"warning: {e.label} point is not a minimum (gradient norm {e.gradient_norm:.3g}, tolerance "
+                f"{e.tolerance:.3g}); kept as given ({'--init' if rows is not None else '--no-relax-ends'})"
+                for e in ends
+                if not e.is_minimum and not e.relaxed
+            ],
+            *(
+                [
+                    f"aligned the end onto the start: distance {aligned['distance_before']:.6g} -> "
+                    f"{aligned['distance_after']:.6g}"
+                ]
+                if aligned
+                else []
+            ),
+            f"{method} {a_name} -> {b_name}: {result.status.value} ({result.message})",
+            *_energy_lines(result),
+            f"{result.path.n_pivots} pivots, {result.nit} steps, {result.nfev} evaluations"
+            + (
+                f" ({result.samples['gradient']:,} sample-gradients, {result.samples['forward']:,} sample-evaluations)"
+                if result.samples
+                else ""
+            )
+            + (f", spring {result.state.spring:.4g}" if getattr(result.state, "spring", 0.0) else "")
+            + (f", stored in {stored}" if stored else ""),
+            *_certificate_lines(hessian),
+        ],
+    )
     fail_unless_success(result, f"{method} {a_name} -> {b_name}")
     _fail_uncertified(hessian, certify)
 
@@ -270,12 +433,16 @@ def _energy_lines(result: Any) -> list[str]:
     """The saddle estimate and barriers of a success; of a failed run, only its highest
     point (what it reached is no saddle estimate)."""
     if not result.success:
-        return [f"highest energy on the final path {result.upper_bound:.6f} (not a saddle estimate: the run did "
-                "not succeed)"]
-    return [f"saddle energy {result.saddle_energy:.6f} "
-            f"({'climbing image' if result.climber_at_top else 'upper bound along the path'})",
-            f"barrier {result.forward_barrier:.6f} from the start, {result.backward_barrier:.6f} from the end; "
-            f"reaction energy {result.reaction_energy:.6f}"]
+        return [
+            f"highest energy on the final path {result.upper_bound:.6f} (not a saddle estimate: the run did "
+            "not succeed)"
+        ]
+    return [
+        f"saddle energy {result.saddle_energy:.6f} "
+        f"({'climbing image' if result.climber_at_top else 'upper bound along the path'})",
+        f"barrier {result.forward_barrier:.6f} from the start, {result.backward_barrier:.6f} from the end; "
+        f"reaction energy {result.reaction_energy:.6f}",
+    ]
 
 
 def fail_unless_success(result: Any, what: str) -> None:
@@ -295,8 +462,10 @@ def _fail_uncertified(hessian: dict[str, Any], certify: bool) -> None:
     if why:
         raise LandscapeError(f"--certify could not certify the saddle: {why}")
     if not (refined.get("saddle_index_of_hessian") == 1 and refined.get("index_complete")):
-        raise LandscapeError(f"--certify could not certify the saddle: the refined point has "
-                             f"{refined.get('saddle_index_of_hessian')} negative eigenvalues, not one")
+        raise LandscapeError(
+            f"--certify could not certify the saddle: the refined point has "
+            f"{refined.get('saddle_index_of_hessian')} negative eigenvalues, not one"
+        )
 
 
 def _initial_path(file: str) -> Any:
@@ -348,13 +517,27 @@ def _aligned_end(pot: Any, a: Any, b: Any) -> tuple[Any, dict[str, float]]:
         raise LandscapeError(f"{pot.name} declares no symmetry, so --align has nothing to align")
     start, end = (np.asarray(to_numpy(v), dtype=np.float64) for v in (a, b))
     moved = align(pot, start, end)
-    return pot.asarray(moved), {"distance_before": float(np.linalg.norm(end - start)),
-                                "distance_after": float(np.linalg.norm(moved - start))}
+    return pot.asarray(moved), {
+        "distance_before": float(np.linalg.norm(end - start)),
+        "distance_after": float(np.linalg.norm(moved - start)),
+    }
 
 
-def _connect_run(pot: Any, a: Any, b: Any, a_name: str, b_name: str, out: str | None, pivots: int | None,
-                 progress: bool, force: bool, resume: bool, checkpoint_every: float | None, settings: dict[str, Any],
-                 callbacks: list[Any]) -> tuple[Any, str | None, tuple[int | None, int | None] | None, bool]:
+def _connect_run(
+    pot: Any,
+    a: Any,
+    b: Any,
+    a_name: str,
+    b_name: str,
+    out: str | None,
+    pivots: int | None,
+    progress: bool,
+    force: bool,
+    resume: bool,
+    checkpoint_every: float | None,
+    settings: dict[str, Any],
+    callbacks: list[Any],
+) -> tuple[Any, str | None, tuple[int | None, int | None] | None, bool]:
     """(result, store, where it resumed, whether a finished path was reused): the run,
     in a store when `out` is given."""
     from landscape.runs.pair import connect
@@ -363,20 +546,38 @@ def _connect_run(pot: Any, a: Any, b: Any, a_name: str, b_name: str, out: str | 
     if not out:
         return connect(pot, a, b, pivots=pivots, progress=progress, callbacks=callbacks, **settings), None, None, False
     every = DEFAULT_CHECKPOINT_SECONDS if checkpoint_every is None else checkpoint_every
-    run = connect_stored(out, pot, (a_name, b_name), a, b, pivots=pivots, progress=progress, force=force,
-                         require_resume=resume, checkpoint_seconds=every, callbacks=callbacks, **settings)
+    run = connect_stored(
+        out,
+        pot,
+        (a_name, b_name),
+        a,
+        b,
+        pivots=pivots,
+        progress=progress,
+        force=force,
+        require_resume=resume,
+        checkpoint_seconds=every,
+        callbacks=callbacks,
+        **settings,
+    )
     return run.result, run.store, (run.resumed_from_cycle, run.resumed_from_step), run.reused
 
 
 def _certificate(pot: Any, result: Any, refine: bool) -> dict[str, Any]:
     """What the Hessian says of the climbing image (and, with `refine`, of the saddle it
     converges to); empty when there is no climbing image or no affordable Hessian."""
-    from landscape.analysis.hessian import CERTIFY_MAX, analyse_top, refine_saddle
+    from landscape.analysis.hessian import CERTIFY_MAX, refine_saddle
+    from landscape.analysis.verdicts import analyse_top
 
     if not result.climbing or pot.stochastic or pot.dim > CERTIFY_MAX or result.path.energies is None:
         if refine:
-            why = ("no climbing image" if not result.climbing else "a mini-batch loss" if pot.stochastic
-                   else f"dim {pot.dim} > {CERTIFY_MAX}")
+            why = (
+                "no climbing image"
+                if not result.climbing
+                else "a mini-batch loss"
+                if pot.stochastic
+                else f"dim {pot.dim} > {CERTIFY_MAX}"
+            )
             raise LandscapeError(f"--certify needs a climbing image of a deterministic potential ({why})")
         return {}
     import numpy as np
@@ -397,8 +598,13 @@ def _certificate(pot: Any, result: Any, refine: bool) -> dict[str, Any]:
             out["refined"] = {"unavailable": collapse(str(exc))}
             return {"hessian": out}
         energy = float(np.asarray(to_numpy(pot.energy(pot.asarray(point[None]))))[0])
-        out["refined"] = {"saddle_energy": energy, "saddle_point": [float(v) for v in point[:10]], "steps": steps,
-                          "moved": float(np.linalg.norm(point - start)), **cert.summary()}
+        out["refined"] = {
+            "saddle_energy": energy,
+            "saddle_point": [float(v) for v in point[:10]],
+            "steps": steps,
+            "moved": float(np.linalg.norm(point - start)),
+            **cert.summary(),
+        }
     return {"hessian": out}
 
 
@@ -408,15 +614,19 @@ def _certificate_lines(payload: dict[str, Any]) -> list[str]:
         return []
     if "unavailable" in h:
         return [f"Hessian at the climbing image: unavailable ({h['unavailable']})"]
-    lines = [f"Hessian at the climbing image ({h['hessian_method']}): {h['saddle_index_of_hessian']} negative "
-             f"eigenvalue(s), lowest {h['hessian_eigenvalues'][0]:.6g}, gradient norm {h['saddle_gradient_norm']:.3g}"]
+    lines = [
+        f"Hessian at the climbing image ({h['hessian_method']}): {h['saddle_index_of_hessian']} negative "
+        f"eigenvalue(s), lowest {h['hessian_eigenvalues'][0]:.6g}, gradient norm {h['saddle_gradient_norm']:.3g}"
+    ]
     lines += [f"warning: {w}" for w in h["warnings"]]
     if "unavailable" in h.get("refined", {}):
         lines.append(f"refined saddle: unavailable ({h['refined']['unavailable']})")
     elif "refined" in h:
         r = h["refined"]
-        lines.append(f"refined saddle: energy {r['saddle_energy']:.8f}, index {r['saddle_index_of_hessian']}, "
-                     f"gradient norm {r['saddle_gradient_norm']:.3g}, moved {r['moved']:.3g} in {r['steps']} steps")
+        lines.append(
+            f"refined saddle: energy {r['saddle_energy']:.8f}, index {r['saddle_index_of_hessian']}, "
+            f"gradient norm {r['saddle_gradient_norm']:.3g}, moved {r['moved']:.3g} in {r['steps']} steps"
+        )
     return lines
 
 
@@ -439,17 +649,32 @@ def exact_cmd(potential: str, options: tuple[str, ...], start: str, end: str, gr
         raise LandscapeError(f"exact paths need a 2D potential, got dim={pot.dim}")
     (a_name, a), (b_name, b) = resolve_point(pot, start, "start"), resolve_point(pot, end, "end")
     ex = grid_minimax(pot, a, b, grid=grid)
-    emit(as_json, {
-        "saddle_energy": float(ex.saddle_energy), "saddle_point": ex.saddle_point.tolist(),
-        "tolerance": float(ex.tolerance), "grid": grid, "path_cells": int(len(ex.points)),
-    }, [f"grid minimax {a_name} -> {b_name} on {grid}x{grid}: saddle {ex.saddle_energy:.6f} at "
-        f"({ex.saddle_point[0]:.6f}, {ex.saddle_point[1]:.6f}); the grid resolves it to about {ex.tolerance:.2g} "
-        "(the largest energy step from the saddle cell to a neighbour)"])
+    emit(
+        as_json,
+        {
+            "saddle_energy": float(ex.saddle_energy),
+            "saddle_point": ex.saddle_point.tolist(),
+            "tolerance": float(ex.tolerance),
+            "grid": grid,
+            "path_cells": int(len(ex.points)),
+        },
+        [
+            f"grid minimax {a_name} -> {b_name} on {grid}x{grid}: saddle {ex.saddle_energy:.6f} at "
+            f"({ex.saddle_point[0]:.6f}, {ex.saddle_point[1]:.6f}); the grid resolves it to about {ex.tolerance:.2g} "
+            "(the largest energy step from the saddle cell to a neighbour)"
+        ],
+    )
 
 
 @click.command("demo")
-@click.option("--out-dir", "out_dir", default="landscape-demo", callback=named, show_default=True,
-              help="Folder for the store and the pictures.")
+@click.option(
+    "--out-dir",
+    "out_dir",
+    default="landscape-demo",
+    callback=named,
+    show_default=True,
+    help="Folder for the store and the pictures.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def demo_cmd(out_dir: str, as_json: bool) -> None:
     """AutoNEB with climbing image between Mueller-Brown minima A and B.
@@ -468,26 +693,41 @@ def demo_cmd(out_dir: str, as_json: bool) -> None:
     pot = load_potential("mueller-brown")
     a, b = pot.minima["A"], pot.minima["B"]
     began = time.perf_counter()
-    run = connect_stored(os.path.join(out_dir, "store"), pot, ("A", "B"), a, b, method="autoneb", climb=True, force=True)
+    run = connect_stored(
+        os.path.join(out_dir, "store"), pot, ("A", "B"), a, b, method="autoneb", climb=True, force=True
+    )
     seconds = time.perf_counter() - began
     result, store = run.result, run.store
     from landscape.paths.path import Path
 
     straight = Path.straight(a, b, 2).profile(pot, per_segment=100)
     pictures = [
-        save_figure(plot_profile(result.profile, straight=straight, reference=MB_REFERENCE,
-                                 title="Mueller-Brown A -> B"), os.path.join(out_dir, "profile.png")),
-        save_figure(plot_plane(pot, [result.path], labels=["AutoNEB path"], title="Mueller-Brown"),
-                    os.path.join(out_dir, "plane.png")),
+        save_figure(
+            plot_profile(result.profile, straight=straight, reference=MB_REFERENCE, title="Mueller-Brown A -> B"),
+            os.path.join(out_dir, "profile.png"),
+        ),
+        save_figure(
+            plot_plane(pot, [result.path], labels=["AutoNEB path"], title="Mueller-Brown"),
+            os.path.join(out_dir, "plane.png"),
+        ),
     ]
     error = result.saddle_energy - MB_REFERENCE
-    emit(as_json, {**_result_payload(result, store), "reference_saddle_energy": MB_REFERENCE,
-                   "error": error, "seconds": seconds, "pictures": pictures}, [
-        f"Mueller-Brown A -> B, AutoNEB with climbing image: {result.path.n_pivots} pivots, "
-        f"{len(result.cycles)} cycles, {result.nfev} evaluations, {seconds:.2f} s",
-        f"saddle energy   {result.saddle_energy:.6f}",
-        f"reference       {MB_REFERENCE:.6f}   (difference {error:+.2e})",
-        f"straight line   {straight.saddle_energy:.6f}   (highest point of the linear interpolation)",
-        f"wrote {store}, {pictures[0]}, {pictures[1]}",
-    ])
+    emit(
+        as_json,
+        {
+            **_result_payload(result, store),
+            "reference_saddle_energy": MB_REFERENCE,
+            "error": error,
+            "seconds": seconds,
+            "pictures": pictures,
+        },
+        [
+            f"Mueller-Brown A -> B, AutoNEB with climbing image: {result.path.n_pivots} pivots, "
+            f"{len(result.cycles)} cycles, {result.nfev} evaluations, {seconds:.2f} s",
+            f"saddle energy   {result.saddle_energy:.6f}",
+            f"reference       {MB_REFERENCE:.6f}   (difference {error:+.2e})",
+            f"straight line   {straight.saddle_energy:.6f}   (highest point of the linear interpolation)",
+            f"wrote {store}, {pictures[0]}, {pictures[1]}",
+        ],
+    )
     fail_unless_success(result, "the demo's AutoNEB run")

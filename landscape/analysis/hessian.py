@@ -19,23 +19,35 @@ memory stays at a few vectors.
 Hessian's eigenbasis, uphill along the lowest mode and downhill along the others
 (eigenvector following), inside a trust radius, until the gradient vanishes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from landscape.foundations.errors import LandscapeError
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import Potential
-from landscape.paths.result import Status
 from landscape.potentials.symmetry import symmetry_of
 
-__all__ = ["DENSE_MAX", "CERTIFY_MAX", "Products", "SaddleCertificate", "hessian_products", "hessian_vector_products",
-           "hessian_operator", "dense_hessian", "lowest_modes", "split_spectrum", "certify", "minimum_problems",
-           "refine_saddle", "saddle_warnings", "analyse_top", "analyse_minimum", "judge"]
+__all__ = [
+    "DENSE_MAX",
+    "CERTIFY_MAX",
+    "Products",
+    "SaddleCertificate",
+    "hessian_products",
+    "hessian_vector_products",
+    "hessian_operator",
+    "dense_hessian",
+    "lowest_modes",
+    "split_spectrum",
+    "certify",
+    "minimum_problems",
+    "refine_saddle",
+]
 
 #: Largest dimension whose Hessian is formed whole; above it, Lanczos.
 DENSE_MAX = 400
@@ -88,8 +100,9 @@ def hessian_products(potential: Potential, x: Any) -> Products:
         d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
         out = np.asarray(to_numpy(exact(d)), dtype=np.float64)
         if out.shape != d.shape:
-            raise LandscapeError(f"potential {potential.name}: hessian_products gave shape {out.shape} for "
-                                 f"directions of shape {d.shape}")
+            raise LandscapeError(
+                f"potential {potential.name}: hessian_products gave shape {out.shape} for directions of shape {d.shape}"
+            )
         return out
 
     return products
@@ -117,12 +130,13 @@ def dense_hessian(potential: Potential, x: Any, *, chunk: int = 128, products: P
     hv = products if products is not None else hessian_products(potential, x)
     dim = potential.dim
     eye = np.eye(dim)
-    h = np.concatenate([hv(eye[i:i + chunk]) for i in range(0, dim, chunk)])
+    h = np.concatenate([hv(eye[i : i + chunk]) for i in range(0, dim, chunk)])
     return (h + h.T) / 2
 
 
-def lowest_modes(potential: Potential, x: Any, k: int = 3, *, tol: float = 1e-8,
-                 products: Products | None = None) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+def lowest_modes(
+    potential: Potential, x: Any, k: int = 3, *, tol: float = 1e-8, products: Products | None = None
+) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
     """(eigenvalues (k,), eigenvectors (dim, k), "dense" or "lanczos", every eigenvalue
     known): the `k` lowest, ascending; the last is the whole spectrum for a dense
     Hessian and the `k` found by Lanczos otherwise."""
@@ -135,17 +149,19 @@ def lowest_modes(potential: Potential, x: Any, k: int = 3, *, tol: float = 1e-8,
     from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
     try:
-        values, vectors = eigsh(hessian_operator(potential, x, hv), k=k, which="SA", tol=tol,
-                                v0=np.ones(dim) / np.sqrt(dim))
+        values, vectors = eigsh(
+            hessian_operator(potential, x, hv), k=k, which="SA", tol=tol, v0=np.ones(dim) / np.sqrt(dim)
+        )
     except ArpackNoConvergence as exc:
-        raise LandscapeError(f"Lanczos found {len(exc.eigenvalues)} of the {k} lowest Hessian eigenvalues before "
-                             "its iteration limit; the Hessian is too ill-conditioned here to certify") from None
+        raise LandscapeError(
+            f"Lanczos found {len(exc.eigenvalues)} of the {k} lowest Hessian eigenvalues before "
+            "its iteration limit; the Hessian is too ill-conditioned here to certify"
+        ) from None
     order = np.argsort(values)
     return values[order], vectors[:, order], "lanczos", values[order]
 
 
-def split_spectrum(values: Any, symmetry_zero_modes: int = 0,
-                   scale: float | None = None) -> tuple[int, int, float]:
+def split_spectrum(values: Any, symmetry_zero_modes: int = 0, scale: float | None = None) -> tuple[int, int, float]:
     """(negative, flat, lowest non-zero) among the eigenvalues `values`.
 
     The `symmetry_zero_modes` of smallest magnitude are the continuous symmetry's and
@@ -157,7 +173,11 @@ def split_spectrum(values: Any, symmetry_zero_modes: int = 0,
     tol = ZERO_RTOL * max(float(np.max(np.abs(v))) if scale is None else abs(scale), 1e-300)
     rest = np.sort(v[np.argsort(np.abs(v), kind="stable")[symmetry_zero_modes:]])
     nonzero = rest[np.abs(rest) > tol]
-    return int(np.sum(rest < -tol)), int(np.sum(np.abs(rest) <= tol)), float(nonzero.min()) if nonzero.size else float("nan")
+    return (
+        int(np.sum(rest < -tol)),
+        int(np.sum(np.abs(rest) <= tol)),
+        float(nonzero.min()) if nonzero.size else float("nan"),
+    )
 
 
 @dataclass(frozen=True)
@@ -191,10 +211,16 @@ class SaddleCertificate:
         return self.index == 1 and self.complete
 
     def summary(self) -> dict[str, Any]:
-        return {"saddle_index_of_hessian": self.index, "hessian_eigenvalues": [float(v) for v in self.eigenvalues],
-                "saddle_gradient_norm": self.gradient_norm, "hessian_method": self.method,
-                "index_complete": self.complete, "hessian_zero_modes": self.zero_modes,
-                "symmetry_zero_modes": self.symmetry_zero_modes, "lowest_nonzero_eigenvalue": self.lowest_nonzero}
+        return {
+            "saddle_index_of_hessian": self.index,
+            "hessian_eigenvalues": [float(v) for v in self.eigenvalues],
+            "saddle_gradient_norm": self.gradient_norm,
+            "hessian_method": self.method,
+            "index_complete": self.complete,
+            "hessian_zero_modes": self.zero_modes,
+            "symmetry_zero_modes": self.symmetry_zero_modes,
+            "lowest_nonzero_eigenvalue": self.lowest_nonzero,
+        }
 
 
 def certify(potential: Potential, x: Any, *, k: int = 3, products: Products | None = None) -> SaddleCertificate:
@@ -212,8 +238,9 @@ def certify(potential: Potential, x: Any, *, k: int = 3, products: Products | No
     set_aside = min(z, len(known))
     complete = method == "dense" or negative + set_aside < len(known)
     grad = float(np.linalg.norm(_gradients(potential, x[None])[0]))
-    return SaddleCertificate(negative, values, vectors[:, 0], grad, method, complete, scale, set_aside + flat,
-                             lowest, z)
+    return SaddleCertificate(
+        negative, values, vectors[:, 0], grad, method, complete, scale, set_aside + flat, lowest, z
+    )
 
 
 def minimum_problems(cert: SaddleCertificate) -> list[str]:
@@ -221,13 +248,16 @@ def minimum_problems(cert: SaddleCertificate) -> list[str]:
     a negative eigenvalue, or (dense Hessian) more near-zero ones than it explains."""
     out = [] if cert.index == 0 else [f"{cert.index} negative eigenvalues: not a minimum"]
     if cert.method == "dense" and cert.zero_modes > cert.symmetry_zero_modes:
-        out.append(f"{cert.zero_modes} near-zero eigenvalues where the symmetry explains "
-                   f"{cert.symmetry_zero_modes}: a flat direction, not a strict minimum")
+        out.append(
+            f"{cert.zero_modes} near-zero eigenvalues where the symmetry explains "
+            f"{cert.symmetry_zero_modes}: a flat direction, not a strict minimum"
+        )
     return out
 
 
-def refine_saddle(potential: Potential, x: Any, *, gtol: float | None = None, max_steps: int = 100,
-                  trust: float | None = None) -> tuple[np.ndarray, SaddleCertificate, int]:
+def refine_saddle(
+    potential: Potential, x: Any, *, gtol: float | None = None, max_steps: int = 100, trust: float | None = None
+) -> tuple[np.ndarray, SaddleCertificate, int]:
     """(point, certificate, steps): `x` moved onto the nearby first-order saddle, until
     |g| <= `gtol` (default 1e-8 times the curvature scale times the size of the point);
     a one-line error when it does not get there.
@@ -253,8 +283,10 @@ def refine_saddle(potential: Potential, x: Any, *, gtol: float | None = None, ma
         size = float(np.linalg.norm(delta))
         x = x + delta * min(1.0, radius / size) if size > 0 else x
     cert = certify(potential, x)
-    raise LandscapeError(f"refining the saddle did not converge in {max_steps} steps (gradient norm "
-                         f"{cert.gradient_norm:.3g}, {cert.index} negative eigenvalues): the point is not near a saddle")
+    raise LandscapeError(
+        f"refining the saddle did not converge in {max_steps} steps (gradient norm "
+        f"{cert.gradient_norm:.3g}, {cert.index} negative eigenvalues): the point is not near a saddle"
+    )
 
 
 def _eigenvector_following(g: np.ndarray, values: np.ndarray, vectors: np.ndarray, scale: float) -> np.ndarray:
@@ -279,84 +311,3 @@ def _newton(potential: Potential, x: np.ndarray, g: np.ndarray, scale: float) ->
         scale = float(np.max(np.abs(eigsh(op, k=1, which="LM", tol=1e-2, v0=np.ones(dim))[0])))
     delta, _ = minres(op, -g, rtol=1e-10, maxiter=10 * dim)
     return delta, scale
-
-
-def saddle_warnings(climbing: bool, eigenvalues: Any, tangent_curvature: float, gradient_norm: float,
-                    largest: float, gtol: float = 1e-3, zero_modes: int = 0) -> list[str]:
-    """Why a highest pivot is not (yet) a converged first-order saddle, or []: it must
-    be a climbing image, with exactly one negative eigenvalue among `eigenvalues` (the
-    symmetry's `zero_modes` and near-zero ones below ZERO_RTOL of `largest` not counted,
-    `split_spectrum`), negative curvature along the path, and a gradient norm below
-    `gtol` times the largest curvature (a scale-free stationarity test)."""
-    ev = np.sort(np.asarray(eigenvalues, dtype=float))
-    out = [] if climbing else ["not a climbing image: the highest pivot bounds the saddle from above, it is not on it"]
-    negatives = split_spectrum(ev, zero_modes, largest)[0]
-    if negatives == 0:
-        out.append(f"no negative eigenvalue (smallest {ev[0]:.3g}): not a saddle")
-    elif negatives > 1:
-        more = "at least " if negatives >= ev.size - zero_modes else ""
-        out.append(f"{more}{negatives} negative eigenvalues: a saddle of index >= 2, not first-order")
-    if tangent_curvature >= 0:
-        out.append(f"curvature along the path {tangent_curvature:.3g} >= 0: the negative mode does not lie along the path")
-    if gradient_norm > gtol * max(abs(largest), 1e-12):
-        out.append(f"gradient norm {gradient_norm:.3g} is not small against the curvature scale {abs(largest):.3g}: "
-                   "not converged")
-    return out
-
-
-def _top(path: Any) -> tuple[int, np.ndarray, np.ndarray]:
-    """(index, point, unit tangent) of the highest interior pivot (the climbing image)."""
-    from landscape.paths import geometry
-
-    pivots = np.asarray(to_numpy(path.pivots), dtype=np.float64)
-    energies = np.asarray(to_numpy(path.energies), dtype=np.float64)
-    i = int(np.argmax(energies[1:-1])) + 1
-    tau = np.asarray(geometry.improved_tangents(pivots, energies)[i - 1], dtype=np.float64)
-    return i, pivots[i], tau / max(float(np.linalg.norm(tau)), 1e-300)
-
-
-def analyse_top(potential: Potential, result: Any, *, k: int = 3) -> dict[str, Any]:
-    """The Hessian at the highest pivot of `result` (its climbing image): certificate,
-    curvature along the path's tangent, and `warnings` when it is not a converged
-    first-order saddle (see `saddle_warnings`)."""
-    i, x, tau = _top(result.path)
-    products = hessian_products(potential, x)  # one set for the spectrum and the tangent
-    cert = certify(potential, x, k=k, products=products)
-    curvature = float(tau @ products(tau[None])[0])
-    warnings = saddle_warnings(bool(getattr(result, "climbing", False)), cert.eigenvalues, curvature,
-                               cert.gradient_norm, cert.scale, zero_modes=cert.symmetry_zero_modes)
-    return {"pivot": i, **cert.summary(), "tangent_curvature": curvature,
-            "mode_along_path": float(abs(cert.mode @ tau)), "warnings": warnings}
-
-
-def analyse_minimum(potential: Potential, x: Any, *, k: int = 3) -> dict[str, Any]:
-    """The Hessian at a stored minimum: its lowest eigenvalues (none may be negative, and
-    no more may vanish than the potential's symmetry explains)."""
-    cert = certify(potential, x, k=k)
-    return {**cert.summary(), "warnings": minimum_problems(cert)}
-
-
-def judge(result: Any, report: dict[str, Any]) -> Any:
-    """`result`, marked NOT_A_SADDLE when it claims success with its climbing image at
-    the top of its path while the Hessian there (`report`, from `analyse_top`) is not
-    certified index 1; unchanged when it claims no success, has no climber at the top,
-    or `report` holds no Hessian (none affordable, or none could be formed).
-
-    Examples
-    --------
-    >>> from landscape.runs.pair import connect
-    >>> from landscape.potentials.registry import load_potential
-    >>> ring = load_potential("ring")
-    >>> r = connect(ring, ring.minima["A"], ring.minima["B"], method="neb", spring=50.0)
-    >>> judge(r, analyse_top(ring, r)).status.value
-    'not_a_saddle'
-    """
-    if not (result.success and result.climber_at_top) or "saddle_index_of_hessian" not in report:
-        return result
-    index, complete = int(report["saddle_index_of_hessian"]), bool(report["index_complete"])
-    if index == 1 and complete:
-        return result
-    what = ("no negative eigenvalue (a minimum across every direction)" if index == 0 else
-            f"{'' if complete else 'at least '}{index} negative eigenvalues (a maximum of index {index})")
-    return replace(result, status=Status.NOT_A_SADDLE, message=(
-        f"{result.message}; but the Hessian at the climbing image has {what}, so it is no first-order saddle"))

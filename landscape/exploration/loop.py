@@ -1,16 +1,16 @@
 """The exploration loop: `explore` runs Algorithm 3 on an executor, `load_exploration` reads one back."""
+
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from landscape.analysis.linkage import single_linkage
 from landscape.exploration.planning import (
     ExplorePlan,
     Pair,
@@ -25,8 +25,8 @@ from landscape.exploration.results import (
     edge_energy,
     path_name,
 )
+from landscape.exploration.settings import RoundSettings, check_continuation, pair_distances, path_settings
 from landscape.exploration.state import (
-    PATH_SETTINGS,
     ExploreState,
     commit_batch,
     fresh_state,
@@ -37,104 +37,17 @@ from landscape.exploration.state import (
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.files import store_path
 from landscape.foundations.lock import WriterLock
-from landscape.analysis.linkage import single_linkage
 from landscape.paths.budget import Budget
 from landscape.paths.result import Result, Status
-from landscape.potentials.identity import differences, shown
 from landscape.potentials.potential import Potential
-from landscape.potentials.symmetry import align, distance_matrix, symmetry_of
+from landscape.potentials.symmetry import symmetry_of
 
 if TYPE_CHECKING:
-
     from landscape.optimizers.base import PathOptimizer
     from landscape.runs.executors import Executor
-    from landscape.runs.tasks import PairTask, PotentialSource
+    from landscape.runs.tasks import PotentialSource
 
 __all__ = ["explore", "load_exploration"]
-
-@dataclass(frozen=True)
-class _Settings:
-    """What every round needs besides the state."""
-
-    optimizer: PathOptimizer
-    pivots: int | None
-    run_budget: Budget | None
-    batch: int
-    rule: str
-    order: str
-    seed: int
-    tags: Mapping[str, Any]
-    checkpoint_seconds: float | None = None
-    path_attrs: Mapping[str, Any] = field(default_factory=dict)  # Potential.result_attrs()
-    aligner: Potential | None = None  # the potential, when it has a symmetry (`landscape.potentials.symmetry`)
-
-    def task(self, state: ExploreState, i: int, j: int, store: str | None) -> PairTask:
-        """The run between minima i < j, from i to the image of j closest to i (under the
-        potential's symmetry, if any); with `store`, it commits its progress there as it goes."""
-        from landscape.runs.tasks import InFlight, PairTask
-
-        in_flight = None if store is None else InFlight(store, path_name(state.names, i, j),
-                                                        (state.names[i], state.names[j]), self.checkpoint_seconds)
-        end = state.coords[j] if self.aligner is None else align(self.aligner, state.coords[i], state.coords[j])
-        return PairTask(state.coords[i], end, self.optimizer, self.pivots, self.run_budget, in_flight)
-
-    def distances(self, state: ExploreState) -> np.ndarray | None:
-        """Distances between the minima (modulo the symmetry), when the rule or order
-        needs them; aligned ones computed once per store (kept in the state and /graph,
-        where the image check reads them too)."""
-        if self.aligner is not None and state.aligned_distances is None:
-            state.aligned_distances = distance_matrix(self.aligner, state.coords)
-        return _distances(state, self.rule, self.order)
-
-    def propose(self, state: ExploreState, distances: np.ndarray | None) -> ExplorePlan:
-        return propose(len(state.names), state.energies, state.edges, batch=self.batch, rule=self.rule,
-                    order=self.order, distances=distances)
-
-    def config(self, ex: Executor) -> dict[str, Any]:
-        return {
-            **_path_settings(self.optimizer, self.pivots, self.run_budget, self.aligner is not None),
-            "batch": self.batch,
-            "rule": self.rule,
-            "order": self.order,
-            "seed": self.seed,
-            "executor": ex.describe(),
-            "tags": dict(self.tags),
-        }
-
-
-def _path_settings(optimizer: PathOptimizer, pivots: int | None, run_budget: Budget | None,
-                   aligned: bool) -> dict[str, Any]:
-    """The `PATH_SETTINGS` of a config, as the store gives them back (JSON)."""
-    rb = run_budget or Budget()
-    return json.loads(json.dumps({
-        "optimizer": optimizer.to_config(),
-        "pivots": pivots,
-        "run_budget": {"max_steps": rb.max_steps, "max_evaluations": rb.max_evaluations,
-                       "max_seconds": rb.max_seconds},
-        "edge_energy": "upper_bound",
-        "aligned_ends": aligned,
-    }))
-
-
-def _check_continuation(filename: str, state: ExploreState, ours: Mapping[str, Any]) -> None:
-    """Refuse, in one line naming them, to continue a stored exploration whose paths were
-    computed with other `PATH_SETTINGS` (a key an older store lacks is not compared)."""
-    stored = state.recorded.get("config") or {}
-    keys = [k for k in PATH_SETTINGS if k in stored]
-    diff = differences({k: stored[k] for k in keys}, {k: ours[k] for k in keys})
-    if diff:
-        raise LandscapeError(f"{filename} holds an exploration whose paths were computed with other settings "
-                             f"(differs in {shown(diff)}); continue it with its own, or explore a new store")
-
-
-def _distances(state: ExploreState, rule: str, order: str) -> np.ndarray | None:
-    """The distances `rule` or `order` needs, None when neither does: the aligned ones
-    an exploration modulo a symmetry keeps (and stores), else Euclidean."""
-    if rule != "closest" and order != "nearest":
-        return None
-    return state.aligned_distances if state.aligned_distances is not None else distance_matrix(None, state.coords)
-
-
 
 
 def _progress(enabled: bool, total: int) -> Any:
@@ -165,11 +78,14 @@ def _tick(bar: Any, runs: int, p: ExplorePlan) -> None:
     if bar is not None:
         bar.update(runs)
         top = max((w for i, j, w in p.tree if p.open.get((i, j))), default=None)
-        bar.set_postfix(open_edges=sum(1 for v in p.open.values() if v), top=f"{top:.6g}" if top is not None else "-",
-                        refresh=False)
+        bar.set_postfix(
+            open_edges=sum(1 for v in p.open.values() if v), top=f"{top:.6g}" if top is not None else "-", refresh=False
+        )
 
 
-def _initial(state: ExploreState, initial_edges: Mapping[Pair, Result | float] | None) -> list[tuple[Pair, Result | None]]:
+def _initial(
+    state: ExploreState, initial_edges: Mapping[Pair, Result | float] | None
+) -> list[tuple[Pair, Result | None]]:
     """Merge given paths (Results) or edge energies; returns the Results to store."""
     given: list[tuple[Pair, Result | None]] = []
     n = len(state.names)
@@ -263,18 +179,34 @@ def explore(
         state = _load_state(potential, minima, names, filename, store_description)
         aligner = potential if symmetry_of(potential) is not None else None
         if filename is not None:  # before any work: the stored paths and the new ones must agree
-            _check_continuation(filename, state, _path_settings(opt, pivots, run_budget, aligner is not None))
+            check_continuation(filename, state, path_settings(opt, pivots, run_budget, aligner is not None))
         given = _initial(state, initial_edges)
         ex = executor if isinstance(executor, Executor) else stack.enter_context(make_executor(executor or "local"))
         ex.start(potential if source is None or isinstance(ex, LocalExecutor) else source)
         k = int(batch) if batch is not None else ex.workers
-        run = _Settings(opt, pivots, run_budget, k, rule, order, int(seed), dict(tags or {}), checkpoint_seconds,
-                        potential.result_attrs(), aligner)
+        run = RoundSettings(
+            opt,
+            pivots,
+            run_budget,
+            k,
+            rule,
+            order,
+            int(seed),
+            dict(tags or {}),
+            checkpoint_seconds,
+            potential.result_attrs(),
+            aligner,
+        )
         return _run(state, ex, run, budget or ExploreBudget(), progress, filename, given)
 
 
-def _load_state(potential: Potential, minima: Any, names: Sequence[str] | None, filename: str | None,
-                description: Mapping[str, Any] | None) -> ExploreState:
+def _load_state(
+    potential: Potential,
+    minima: Any,
+    names: Sequence[str] | None,
+    filename: str | None,
+    description: Mapping[str, Any] | None,
+) -> ExploreState:
     if filename is not None:
         return open_or_create(filename, potential, minima, names, description)
     if minima is None:
@@ -282,8 +214,15 @@ def _load_state(potential: Potential, minima: Any, names: Sequence[str] | None, 
     return fresh_state(potential, minima, names)
 
 
-def _run(state: ExploreState, ex: Executor, run: _Settings, budget: ExploreBudget, progress: bool,
-         filename: str | None, given: list[tuple[Pair, Result | None]]) -> Exploration:
+def _run(
+    state: ExploreState,
+    ex: Executor,
+    run: RoundSettings,
+    budget: ExploreBudget,
+    progress: bool,
+    filename: str | None,
+    given: list[tuple[Pair, Result | None]],
+) -> Exploration:
     n = len(state.names)
     in_flight = filename if filename is not None and ex.shares_files else None
     distances = run.distances(state)
@@ -294,9 +233,14 @@ def _run(state: ExploreState, ex: Executor, run: _Settings, budget: ExploreBudge
     status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"
 
     def attrs() -> dict[str, Any]:
-        return {"config": config, "status": status.value, "message": message, "runs_total": len(state.edges),
-                "evaluations_total": state.evaluations_before + evaluations,
-                "batches_total": state.batches_before + len(batches)}
+        return {
+            "config": config,
+            "status": status.value,
+            "message": message,
+            "runs_total": len(state.edges),
+            "evaluations_total": state.evaluations_before + evaluations,
+            "batches_total": state.batches_before + len(batches),
+        }
 
     p = run.propose(state, distances)
     # a complete exploration that this call leaves unchanged keeps its record as it is
@@ -319,8 +263,9 @@ def _run(state: ExploreState, ex: Executor, run: _Settings, budget: ExploreBudge
             if any(r.status is Status.INTERRUPTED for r in results):
                 raise KeyboardInterrupt
             for (i, j), r in zip(pairs, results):  # proposal order, not completion order
-                state.add((i, j), edge_energy(r, state.energies[i], state.energies[j]),
-                          state.batches_before + len(batches))
+                state.add(
+                    (i, j), edge_energy(r, state.energies[i], state.energies[j]), state.batches_before + len(batches)
+                )
                 state.results[(i, j)] = r
             runs += len(pairs)
             evaluations += sum(int(r.nfev) for r in results)
@@ -330,8 +275,14 @@ def _run(state: ExploreState, ex: Executor, run: _Settings, budget: ExploreBudge
                 commit_batch(filename, state, list(zip(pairs, results)), p, attrs(), run)
             _tick(bar, len(pairs), p)
     except KeyboardInterrupt:  # everything merged is stored, and the runs in flight their progress
-        status, message = ExploreStatus.INTERRUPTED, ("interrupted; the runs in flight keep their committed progress"
-                                                      if in_flight else "interrupted; the runs in flight were discarded")
+        status, message = (
+            ExploreStatus.INTERRUPTED,
+            (
+                "interrupted; the runs in flight keep their committed progress"
+                if in_flight
+                else "interrupted; the runs in flight were discarded"
+            ),
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -340,19 +291,45 @@ def _run(state: ExploreState, ex: Executor, run: _Settings, budget: ExploreBudge
         message = f"every edge is final, but {p.unconnected + 1} groups of minima stay apart: their paths failed"
     if filename is not None and not unchanged:
         commit_batch(filename, state, [], p, attrs(), run)  # the final status
-    return _exploration(state, p, runs, evaluations, time.monotonic() - started, batches, status, message,
-                        config, filename, resumed)
+    return _exploration(
+        state, p, runs, evaluations, time.monotonic() - started, batches, status, message, config, filename, resumed
+    )
 
 
-def _exploration(state: ExploreState, p: ExplorePlan, runs: int, evaluations: int, seconds: float,
-                 batches: list[tuple[Pair, ...]], status: ExploreStatus, message: str,
-                 config: Mapping[str, Any], filename: str | None, resumed: int = 0) -> Exploration:
+def _exploration(
+    state: ExploreState,
+    p: ExplorePlan,
+    runs: int,
+    evaluations: int,
+    seconds: float,
+    batches: list[tuple[Pair, ...]],
+    status: ExploreStatus,
+    message: str,
+    config: Mapping[str, Any],
+    filename: str | None,
+    resumed: int = 0,
+) -> Exploration:
     return Exploration(
-        names=tuple(state.names), coords=state.coords, energies=state.energies, edges=dict(state.edges),
-        results=dict(state.results), paths=dict(state.paths), tree=p.tree, final=p.final, open=dict(p.open),
-        matrix=p.matrix, linkage=single_linkage(p.matrix), runs=runs, evaluations=evaluations, seconds=seconds,
-        batches=tuple(batches), status=status, message=message,
-        evaluations_total=state.evaluations_before + evaluations, config=dict(config), store=filename,
+        names=tuple(state.names),
+        coords=state.coords,
+        energies=state.energies,
+        edges=dict(state.edges),
+        results=dict(state.results),
+        paths=dict(state.paths),
+        tree=p.tree,
+        final=p.final,
+        open=dict(p.open),
+        matrix=p.matrix,
+        linkage=single_linkage(p.matrix),
+        runs=runs,
+        evaluations=evaluations,
+        seconds=seconds,
+        batches=tuple(batches),
+        status=status,
+        message=message,
+        evaluations_total=state.evaluations_before + evaluations,
+        config=dict(config),
+        store=filename,
         runs_resumed=resumed,
     )
 
@@ -372,8 +349,9 @@ def load_exploration(filename: str | os.PathLike[str]) -> Exploration:
     config = attrs.get("config", {})
     rule, order = config.get("rule", "closest"), config.get("order", "highest")
     check_choice(rule, order)
-    p = propose(len(names), state.energies, state.edges, rule=rule, order=order,
-                distances=_distances(state, rule, order))
+    p = propose(
+        len(names), state.energies, state.edges, rule=rule, order=order, distances=pair_distances(state, rule, order)
+    )
     if p.complete:
         status, message = ExploreStatus.COMPLETE, "every edge of the minimum spanning tree is final"
     else:

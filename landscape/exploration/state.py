@@ -1,4 +1,5 @@
 """An exploration's state and its store: the graph group, the settings a continuation keeps, atomic commits."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -7,21 +8,30 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from landscape.analysis.linkage import single_linkage
 from landscape.exploration.planning import ExplorePlan, Pair, ordered_pair
 from landscape.exploration.results import path_name
-from landscape.foundations.errors import LandscapeError
-from landscape.analysis.linkage import single_linkage
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
 from landscape.paths.result import Result, Status
 from landscape.potentials.identity import record, require_same, same_points
 from landscape.potentials.potential import Potential
 from landscape.potentials.symmetry import distance_matrix, images, symmetry_of
 
 if TYPE_CHECKING:
-    from landscape.exploration.loop import _Settings
+    from landscape.exploration.settings import RoundSettings
     from landscape.store import Store
 
-__all__ = ["GRAPH_GROUP", "PATH_SETTINGS", "ExploreState", "open_or_create", "fresh_state", "commit_batch", "stored_edges", "read_graph"]
+__all__ = [
+    "GRAPH_GROUP",
+    "PATH_SETTINGS",
+    "ExploreState",
+    "open_or_create",
+    "fresh_state",
+    "commit_batch",
+    "stored_edges",
+    "read_graph",
+]
 
 #: The store group holding the exploration graph (see `_graph_arrays`).
 GRAPH_GROUP = "graph"
@@ -143,13 +153,20 @@ def _check_images(potential: Potential, coords: np.ndarray, names: Sequence[str]
     if same:
         i, j = same[0]
         label = (lambda k: f"m{k}") if names is None else (lambda k: str(names[k]))
-        raise LandscapeError(f"minima {label(i)} and {label(j)} are images of one state under {potential.name}'s "
-                             f"symmetry ({len(same)} such pair(s)); keep one of each (landscape minima does)")
+        raise LandscapeError(
+            f"minima {label(i)} and {label(j)} are images of one state under {potential.name}'s "
+            f"symmetry ({len(same)} such pair(s)); keep one of each (landscape minima does)"
+        )
     return d
 
 
-def open_or_create(filename: str, potential: Potential, coords: np.ndarray | None, names: Sequence[str] | None,
-                    description: Mapping[str, Any] | None) -> ExploreState:
+def open_or_create(
+    filename: str,
+    potential: Potential,
+    coords: np.ndarray | None,
+    names: Sequence[str] | None,
+    description: Mapping[str, Any] | None,
+) -> ExploreState:
     """The exploration state of a store; a new store is created (with the minima) first."""
     from landscape.store import Store, vacant
 
@@ -167,7 +184,9 @@ def open_or_create(filename: str, potential: Potential, coords: np.ndarray | Non
             raise LandscapeError(f"store {filename} holds different minima than the ones given")
         if names is not None and list(names) != stored_names:
             raise LandscapeError(f"store {filename} names its minima {stored_names[:5]}..., not as given")
-        state = ExploreState(list(stored_names), _check_minima(stored, potential.dim), np.asarray(energies, dtype=np.float64))
+        state = ExploreState(
+            list(stored_names), _check_minima(stored, potential.dim), np.asarray(energies, dtype=np.float64)
+        )
         stored_edges(store, state)
     return state
 
@@ -177,15 +196,23 @@ def fresh_state(potential: Potential, coords: Any, names: Sequence[str] | None) 
     aligned = _check_images(potential, c, names)
     names = [f"m{i}" for i in range(len(c))] if names is None else [str(n) for n in names]
     if len(names) != len(c) or len(set(names)) != len(names):
-        raise LandscapeError(f"need {len(c)} distinct names for the minima, got {len(names)} ({len(set(names))} distinct)")
+        raise LandscapeError(
+            f"need {len(c)} distinct names for the minima, got {len(names)} ({len(set(names))} distinct)"
+        )
     energies = np.asarray(to_numpy(potential.energy(potential.asarray(c))), dtype=np.float64)
     if not np.all(np.isfinite(energies)):
         raise LandscapeError("a minimum has a NaN or infinite energy")
     return ExploreState(names, c, energies, aligned_distances=aligned)
 
 
-def commit_batch(filename: str, state: ExploreState, batch: Sequence[tuple[Pair, Result | None]], p: ExplorePlan,
-            attrs: Mapping[str, Any], run: _Settings) -> None:
+def commit_batch(
+    filename: str,
+    state: ExploreState,
+    batch: Sequence[tuple[Pair, Result | None]],
+    p: ExplorePlan,
+    attrs: Mapping[str, Any],
+    run: RoundSettings,
+) -> None:
     """One transaction: the batch's paths (finite ones) and the whole /graph group."""
     from landscape.store import Store
 
@@ -193,9 +220,13 @@ def commit_batch(filename: str, state: ExploreState, batch: Sequence[tuple[Pair,
         for (i, j), result in batch:
             if result is not None and np.isfinite(state.edges[(i, j)]):
                 name = path_name(state.names, i, j)
-                store.write_result(name, result, start=state.names[i], end=state.names[j], seed=run.seed,
-                                   extra_attrs={"edge_energy": state.edges[(i, j)], **run.path_attrs})
+                store.write_result(
+                    name,
+                    result,
+                    start=state.names[i],
+                    end=state.names[j],
+                    seed=run.seed,
+                    extra_attrs={"edge_energy": state.edges[(i, j)], **run.path_attrs},
+                )
                 state.paths[(i, j)] = name
         store.write_array_group(GRAPH_GROUP, _graph_arrays(state, p), attrs)
-
-

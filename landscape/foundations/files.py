@@ -6,6 +6,7 @@ one lock, written in its target, never through the link.  A fifo, a device or a 
 given as a store is refused at once: opening a fifo would block forever, and writing a
 device node would destroy what it names.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,10 +15,14 @@ import stat
 
 from landscape.foundations.errors import LandscapeError
 
-__all__ = ["store_path", "readable_file", "stale_temporaries", "bytes_under"]
+__all__ = ["store_path", "readable_file", "stale_temporaries", "bytes_under", "fsync_path"]
 
-_KINDS = {stat.S_IFIFO: "a fifo", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
-          stat.S_IFSOCK: "a socket"}
+_KINDS = {
+    stat.S_IFIFO: "a fifo",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
 
 
 def store_path(path: str | os.PathLike[str]) -> str:
@@ -64,8 +69,11 @@ def stale_temporaries(folder: str, prefix: str) -> list[str]:
         names = os.listdir(folder)
     except OSError:
         return []
-    return [os.path.join(folder, name) for name in sorted(names)
-            if (m := pattern.fullmatch(name)) and not _alive(int(m.group(1)))]
+    return [
+        os.path.join(folder, name)
+        for name in sorted(names)
+        if (m := pattern.fullmatch(name)) and not _alive(int(m.group(1)))
+    ]
 
 
 def _alive(pid: int) -> bool:
@@ -83,3 +91,12 @@ def bytes_under(path: str) -> int:
     if not os.path.isdir(path):
         return os.path.getsize(path)
     return sum(os.lstat(os.path.join(here, name)).st_size for here, _, names in os.walk(path) for name in names)
+
+
+def fsync_path(name: str) -> None:
+    """Flush a file or folder to disk (a folder: so a rename in it survives a power cut)."""
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,4 +1,5 @@
 """Frozen results of path optimisation, in scipy's vocabulary (status, message, nit, nfev)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from landscape.foundations.arrays import to_numpy
 from landscape.paths.climber import climber_energy, climber_tolerance
 from landscape.paths.path import Path, Profile
-from landscape.foundations.arrays import to_numpy
 
 __all__ = ["Status", "CycleRecord", "Result"]
 
@@ -34,7 +35,7 @@ class Status(str, Enum):
     #: repairs did not move it there; `saddle_energy` is then the path's upper bound
     SADDLE_NOT_AT_TOP = "saddle_not_at_top"
     #: the climbing image is the top of its path, but the Hessian there is not index 1
-    #: (a maximum, or a point that is no stationary point at all): `hessian.judge`
+    #: (a maximum, or a point that is no stationary point at all): `verdicts.judge`
     NOT_A_SADDLE = "not_a_saddle"
 
     @property
@@ -118,13 +119,19 @@ class Result:
     def __repr__(self) -> str:
         """A short summary, as scipy's OptimizeResult prints; arrays stay attributes."""
         dim = int(np.shape(self.path.pivots)[1]) if np.ndim(self.path.pivots) == 2 else 0
-        what = ("climbing image, the top of its path" if self.climber_at_top else "upper bound along the path")
-        rows = [("message", self.message), ("success", self.success), ("status", str(self.status)),
-                ("saddle_energy", f"{self.saddle_energy:.10g} ({what})" if self.path.energies is not None else None),
-                ("upper_bound", f"{self.upper_bound:.10g}" if self.path.energies is not None else None),
-                ("nit", self.nit), ("nfev", self.nfev), ("samples", self.samples),
-                ("path", f"{self.path.n_pivots} pivots in {dim} dimensions"),
-                ("cycles", len(self.cycles))]
+        what = "climbing image, the top of its path" if self.climber_at_top else "upper bound along the path"
+        rows = [
+            ("message", self.message),
+            ("success", self.success),
+            ("status", str(self.status)),
+            ("saddle_energy", f"{self.saddle_energy:.10g} ({what})" if self.path.energies is not None else None),
+            ("upper_bound", f"{self.upper_bound:.10g}" if self.path.energies is not None else None),
+            ("nit", self.nit),
+            ("nfev", self.nfev),
+            ("samples", self.samples),
+            ("path", f"{self.path.n_pivots} pivots in {dim} dimensions"),
+            ("cycles", len(self.cycles)),
+        ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:>{width}}: {v}" for k, v in rows if v is not None)
 

@@ -7,6 +7,7 @@ groups, arrays and attributes is `landscape.store.layout`.  A single HDF5 file i
 same layout (`landscape export`, or a schema-1 store from before the folder) opens
 read-only; `landscape upgrade` turns a schema-1 file into a folder.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,18 @@ from landscape.foundations.files import store_path
 from landscape.store.check import check_store
 from landscape.store.codec import dumps, get_attrs, library_versions, now, one_line, set_attrs
 from landscape.store.layout import FORMAT, RESERVED_GROUPS, SCHEMA_VERSION
-from landscape.store.opening import (check_writable, is_store, layout_of, open_reader, remove_file, remove_store,
-                                     unfinished_folder, write_readme)
-from landscape.store.records import Records, reporting
+from landscape.store.opening import (
+    check_writable,
+    is_store,
+    layout_of,
+    open_reader,
+    remove_file,
+    remove_store,
+    unfinished_folder,
+    write_readme,
+)
+from landscape.store.records import reporting
+from landscape.store.running import RunningRecords
 from landscape.store.tree import INDEX, UNITS, FolderTree
 
 # check_writable and remove_store live in landscape.store.opening; named here too, where they were first.
@@ -50,7 +60,7 @@ def _begin(filename: str, *, create: bool) -> FolderTree:
         raise LandscapeError(f"cannot write store {filename}: {one_line(exc)}") from exc
 
 
-class Store(Records):
+class Store(RunningRecords):
     """A landscape store, open for reading (`Store.open`) or in a write transaction.
 
     Writers (`Store.create`, `Store.write`) hold one transaction; `commit()` (or leaving
@@ -60,8 +70,16 @@ class Store(Records):
     `Records` (`landscape.store.records`).
     """
 
-    def __init__(self, root: Any, filename: str, *, tree: FolderTree | None = None,
-                 writable: bool = False, compression: str | None = None, created: bool = False):
+    def __init__(
+        self,
+        root: Any,
+        filename: str,
+        *,
+        tree: FolderTree | None = None,
+        writable: bool = False,
+        compression: str | None = None,
+        created: bool = False,
+    ):
         """Internal: use `Store.open`, `Store.create` or `Store.write`."""
         self._file: Any = root
         self._tree = tree
@@ -80,8 +98,14 @@ class Store(Records):
         return cls(root, filename, tree=tree)
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], potential_description: Mapping[str, Any], *,
-               overwrite: bool = False, compression: str | None = None) -> Store:
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        potential_description: Mapping[str, Any],
+        *,
+        overwrite: bool = False,
+        compression: str | None = None,
+    ) -> Store:
         """Start a transaction that writes a new store (or replaces one with `overwrite`)."""
         filename = store_path(path)
         _check_compression(compression)
@@ -106,8 +130,16 @@ class Store(Records):
             tree.clear()
             tree.create_group("")
             stamp = now()
-            set_attrs(store._file, {"format": FORMAT, "schema_version": SCHEMA_VERSION, "created": stamp,
-                                    "modified": stamp, "library_versions": dumps(library_versions())})
+            set_attrs(
+                store._file,
+                {
+                    "format": FORMAT,
+                    "schema_version": SCHEMA_VERSION,
+                    "created": stamp,
+                    "modified": stamp,
+                    "library_versions": dumps(library_versions()),
+                },
+            )
             store._file.create_group("potential").attrs["description"] = dumps(dict(potential_description))
             write_readme(filename)
         except BaseException as exc:
@@ -133,8 +165,10 @@ class Store(Records):
         finally:
             (tree or root).close()
         if foreign:
-            raise LandscapeError(f"store {filename} is damaged: its index names {foreign[0]!r} as a unit, which is "
-                                 "not a file of its units/ folder; `landscape inspect --check` lists the damage")
+            raise LandscapeError(
+                f"store {filename} is damaged: its index names {foreign[0]!r} as a unit, which is "
+                "not a file of its units/ folder; `landscape inspect --check` lists the damage"
+            )
         tree = _begin(filename, create=False)
         return cls(tree.root(), filename, tree=tree, writable=True, compression=compression)
 
@@ -160,8 +194,9 @@ class Store(Records):
             tree.abort()
             self._remove_if_created()
             if isinstance(exc, Exception) and not isinstance(exc, LandscapeError):
-                raise LandscapeError(f"cannot write store {self.filename}: {one_line(exc)}; "
-                                     "the store is unchanged") from exc
+                raise LandscapeError(
+                    f"cannot write store {self.filename}: {one_line(exc)}; the store is unchanged"
+                ) from exc
             raise
 
     def abort(self) -> None:
@@ -187,8 +222,9 @@ class Store(Records):
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None and self.writable:
             self.commit()
         else:
@@ -244,8 +280,25 @@ class Store(Records):
         root = get_attrs(self._f)
         minima = self._f.get("minima")
         names = [str(n) for n in minima["names"].asstr()[()]] if minima is not None else []
-        keep = ("name", "start", "end", "status", "message", "saddle_energy", "upper_bound", "saddle_index",
-                "climbing", "n_pivots", "dim", "nit", "nfev", "samples_gradient", "samples_forward", "cycles", "seed")
+        keep = (
+            "name",
+            "start",
+            "end",
+            "status",
+            "message",
+            "saddle_energy",
+            "upper_bound",
+            "saddle_index",
+            "climbing",
+            "n_pivots",
+            "dim",
+            "nit",
+            "nfev",
+            "samples_gradient",
+            "samples_forward",
+            "cycles",
+            "seed",
+        )
         paths = []
         for name in self.path_names():
             info = self.path_info(name)

@@ -5,6 +5,7 @@ attributes (the same attribute codec), so `Store.open`, `landscape inspect`, `re
 and `plot` read it, and so does any HDF5 tool.  It is written to a temporary name,
 fsynced and renamed: an interrupted export leaves no half file.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,12 +16,12 @@ from typing import Any
 import h5py
 
 from landscape.foundations.errors import LandscapeError
-from landscape.foundations.files import bytes_under, stale_temporaries, store_path
+from landscape.foundations.files import bytes_under, fsync_path, stale_temporaries, store_path
 from landscape.store.codec import decode, now, one_line
 from landscape.store.groups import is_group
 from landscape.store.layout import SCHEMA_VERSION
 from landscape.store.opening import enclosing_store
-from landscape.store.tree import LIBVER, fsync_path
+from landscape.store.tree import LIBVER
 
 __all__ = ["export_store", "walk"]
 
@@ -44,8 +45,7 @@ def copy_tree(source: Any, target: Any) -> None:
         else:
             head, _, name = path.rpartition("/")
             parent = target.require_group(head) if head else target
-            parent.create_dataset(name, data=obj[()], dtype=obj.dtype, chunks=obj.chunks,
-                                  compression=obj.compression)
+            parent.create_dataset(name, data=obj[()], dtype=obj.dtype, chunks=obj.chunks, compression=obj.compression)
 
 
 def _copy_attrs(source: Any, target: Any) -> None:
@@ -62,8 +62,10 @@ def _target(path: str | os.PathLike[str], overwrite: bool) -> str:
         raise LandscapeError(f"output folder {os.path.dirname(target)} does not exist")
     outer = enclosing_store(target)
     if outer is not None:
-        raise LandscapeError(f"{target} lies inside the store {outer}, whose folder holds only what its own "
-                             "writers made; export to a name outside it")
+        raise LandscapeError(
+            f"{target} lies inside the store {outer}, whose folder holds only what its own "
+            "writers made; export to a name outside it"
+        )
     return target
 
 
@@ -77,12 +79,12 @@ def _require_space(source: str, target: str) -> None:
     except OSError:
         return  # no figure to judge by: HDF5's own error (or crash) is all there is
     if free < need:
-        raise LandscapeError(f"cannot export {source} to {target}: No space left on device (about {need:,} bytes "
-                             f"needed, {free:,} free)")
+        raise LandscapeError(
+            f"cannot export {source} to {target}: No space left on device (about {need:,} bytes needed, {free:,} free)"
+        )
 
 
-def export_store(source: str | os.PathLike[str], path: str | os.PathLike[str], *,
-                 overwrite: bool = False) -> str:
+def export_store(source: str | os.PathLike[str], path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
     """Write the store at `source` as one HDF5 file at `path`; returns its name."""
     from landscape.store.core import Store
 
@@ -98,8 +100,7 @@ def export_store(source: str | os.PathLike[str], path: str | os.PathLike[str], *
         try:
             with h5py.File(temp, "w", libver=LIBVER) as out:
                 copy_tree(store._f, out)
-                out.attrs.update({"schema_version": SCHEMA_VERSION, "exported": now(),
-                                  "exported_from": store.filename})
+                out.attrs.update({"schema_version": SCHEMA_VERSION, "exported": now(), "exported_from": store.filename})
             fsync_path(temp)
             os.replace(temp, target)
         except BaseException as exc:

@@ -5,6 +5,7 @@ checkpoints, and named array groups; `Store` (`landscape.store.core`) inherits t
 supplies it (`_f`), the compression, and the checks that the store is open and
 writable.  `reporting` turns a failure inside one of these methods into one line.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,9 +21,22 @@ from landscape.foundations.errors import LandscapeError
 from landscape.paths.result import CycleRecord, Result, Status
 from landscape.store.codec import check_name, decode, dumps, get_attrs, one_line, set_attrs, validate_json
 from landscape.store.groups import is_group
-from landscape.store.layout import (CYCLE_ARRAYS, PATH_ATTRS, PROFILE_ARRAYS, RESERVED_GROUPS, cycle_groups, cycle_key,
-                                    read_cycle, read_path, read_profile, read_samples, result_attrs, samples_attrs,
-                                    write_path, write_rows)
+from landscape.store.layout import (
+    CYCLE_ARRAYS,
+    PATH_ATTRS,
+    PROFILE_ARRAYS,
+    RESERVED_GROUPS,
+    cycle_groups,
+    cycle_key,
+    read_cycle,
+    read_path,
+    read_profile,
+    read_samples,
+    result_attrs,
+    samples_attrs,
+    write_path,
+    write_rows,
+)
 
 if TYPE_CHECKING:
     from landscape.store.tree import FolderTree
@@ -70,6 +84,7 @@ class Records:
     _failed: str | None  # set by a failed write: commit must refuse
 
     if TYPE_CHECKING:  # supplied by Store
+
         @property
         def _f(self) -> Any: ...
 
@@ -79,8 +94,9 @@ class Records:
 
     # minima -----------------------------------------------------------------------------
     @reporting("write minima", writes=True)
-    def write_minima(self, coords: Any, energies: Any, names: Sequence[str], *,
-                     metadata: Mapping[str, Any] | None = None) -> None:
+    def write_minima(
+        self, coords: Any, energies: Any, names: Sequence[str], *, metadata: Mapping[str, Any] | None = None
+    ) -> None:
         """Store (replacing any earlier) minima: coords (m, dim), energies (m,), unique names."""
         self._require_writable()
         coords, energies, names = to_numpy(coords), to_numpy(energies), [str(n) for n in names]
@@ -122,9 +138,16 @@ class Records:
         return sorted(self._f.get("paths", {}))
 
     @reporting("write path", writes=True)
-    def write_result(self, name: str, result: Result, start: str | int | None = None,
-                     end: str | int | None = None, extra_attrs: Mapping[str, Any] | None = None, *,
-                     seed: int | None = None) -> None:
+    def write_result(
+        self,
+        name: str,
+        result: Result,
+        start: str | int | None = None,
+        end: str | int | None = None,
+        extra_attrs: Mapping[str, Any] | None = None,
+        *,
+        seed: int | None = None,
+    ) -> None:
         """Store `result` as /paths/<name>, replacing a path of that name.
 
         `start`/`end` name (or index) the minima it joins; `seed` defaults to
@@ -165,8 +188,15 @@ class Records:
         return {c.name.rsplit("/", 1)[-1]: (dict(c.attrs), c.refs()) for c in cycle_groups(g)}
 
     @reporting("append cycle", writes=True)
-    def append_cycle(self, name: str, record: CycleRecord, *, start: str | int | None = None,
-                     end: str | int | None = None, config: Mapping[str, Any] | None = None) -> None:
+    def append_cycle(
+        self,
+        name: str,
+        record: CycleRecord,
+        *,
+        start: str | int | None = None,
+        end: str | int | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
         """Commit one finished AutoNEB cycle to /paths/<name>/cycles as a run goes.
 
         A missing path is created with status "running" (with `start`, `end`, `config`);
@@ -206,19 +236,32 @@ class Records:
         g.attrs["nfev"] = int(record.nfev)  # a record counts evaluations since the run began
         g.attrs.update(samples_attrs(record.samples))  # ... and samples
 
-    def _new_running_path(self, paths: Any, name: str, start: Any, end: Any,
-                          config: Mapping[str, Any] | None, message: str = "AutoNEB cycles in progress") -> None:
+    def _new_running_path(
+        self,
+        paths: Any,
+        name: str,
+        start: Any,
+        end: Any,
+        config: Mapping[str, Any] | None,
+        message: str = "AutoNEB cycles in progress",
+    ) -> None:
         g = paths.create_group(name)
         g.create_dataset("history", data=np.zeros(0))
-        attrs = {"status": Status.RUNNING.value, "message": message, "nit": 0,
-                 "nfev": 0, "config": dict(config or {})}
+        attrs = {"status": Status.RUNNING.value, "message": message, "nit": 0, "nfev": 0, "config": dict(config or {})}
         attrs.update({k: v for k, v in {"start": start, "end": end}.items() if v is not None})
         set_attrs(g, attrs)
 
-    def _write_cycle(self, cycles: Any, record: CycleRecord,
-                     stored: tuple[dict[str, Any], dict[str, Any]] | None = None) -> Any:
-        attrs = {"index": int(record.index), "steps": int(record.steps), "lr": float(record.lr),
-                 "climb": bool(record.climb), "nfev": int(record.nfev), **samples_attrs(record.samples)}
+    def _write_cycle(
+        self, cycles: Any, record: CycleRecord, stored: tuple[dict[str, Any], dict[str, Any]] | None = None
+    ) -> Any:
+        attrs = {
+            "index": int(record.index),
+            "steps": int(record.steps),
+            "lr": float(record.lr),
+            "climb": bool(record.climb),
+            "nfev": int(record.nfev),
+            **samples_attrs(record.samples),
+        }
         if record.path.energies is not None:
             attrs["saddle_energy"] = float(record.saddle_energy)
         c = cycles.create_group(cycle_key(int(record.index)))
@@ -258,62 +301,19 @@ class Records:
         except ValueError:
             raise LandscapeError(f"store {self.filename}: path {name!r} has unknown status {status!r}") from None
         return Result(
-            path=read_path(g), status=status, message=str(decode(a["message"])),
-            nit=int(a["nit"]), nfev=int(a["nfev"]), history=g["history"][()],
-            profile=read_profile(g), climbing=bool(a.get("climbing", False)),
+            path=read_path(g),
+            status=status,
+            message=str(decode(a["message"])),
+            nit=int(a["nit"]),
+            nfev=int(a["nfev"]),
+            history=g["history"][()],
+            profile=read_profile(g),
+            climbing=bool(a.get("climbing", False)),
             cycles=tuple(read_cycle(c) for c in cycle_groups(g)),
-            config=json.loads(a["config"]), state=None, samples=read_samples(a),
+            config=json.loads(a["config"]),
+            state=None,
+            samples=read_samples(a),
         )
-
-    @reporting("write progress", writes=True)
-    def write_progress(self, name: str, arrays: Mapping[str, Any], attrs: Mapping[str, Any], *,
-                       nit: int, nfev: int, climbing: bool, start: str | int | None = None,
-                       end: str | int | None = None, config: Mapping[str, Any] | None = None) -> None:
-        """Commit a running path's state mid-run: the checkpoint (`arrays`, which hold
-        the current "pivots" and "energies", and `attrs`), and the path's pivots,
-        energies and counters, which are the checkpoint's arrays, shared, not copied.
-        A missing path is created with status "running"."""
-        self._require_writable()
-        check_name(name, "path name")
-        validate_json({"config": dict(config or {})}, f"config of path {name!r}")
-        paths = self._f.require_group("paths")
-        if name not in paths:
-            self._new_running_path(paths, name, start, end, config, "in progress")
-        g = paths[name]
-        status = decode(g.attrs.get("status"))
-        if status != Status.RUNNING.value:
-            raise LandscapeError(f"path {name!r} is finished (status {status}); write_result replaces it")
-        self.write_checkpoint(name, arrays, attrs)
-        c = g["checkpoint"]
-        for key in ("pivots", "energies", "profile"):
-            self._delete(f"paths/{name}/{key}")
-        g.link("pivots", c, "pivots")
-        g.link("energies", c, "energies")
-        energies = np.asarray(arrays["energies"])
-        g.attrs.update({"nit": int(nit), "nfev": int(nfev), "climbing": bool(climbing),
-                        "saddle_energy": float(energies.max()), "upper_bound": float(energies.max()),
-                        "saddle_index": int(np.argmax(energies))})
-
-    def write_checkpoint(self, name: str, arrays: Mapping[str, Any], attrs: Mapping[str, Any]) -> None:
-        """Store (replacing) what a run needs to resume path `name`, under
-        /paths/<name>/checkpoint: the arrays (e.g. the next cycle's starting pivots)
-        and JSON-able attributes (cycle index, counts, settings)."""
-        self._require_writable()
-        g = self._path_group(name)
-        self._delete(f"paths/{name}/checkpoint")
-        c = g.create_group("checkpoint")
-        for key, value in arrays.items():
-            c.create_dataset(check_name(key, "array name"), data=to_numpy(value))
-        validate_json(dict(attrs), f"checkpoint of path {name!r}")
-        set_attrs(c, dict(attrs))
-
-    def read_checkpoint(self, name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-        """(arrays, attrs) of the checkpoint of path `name`, or None when it has none."""
-        g = self._path_group(name)
-        c = g.get("checkpoint")
-        if not is_group(c):
-            return None
-        return {k: v[()] for k, v in c.items() if isinstance(v, h5py.Dataset)}, get_attrs(c)
 
     @reporting("read path")
     def path_info(self, name: str) -> dict[str, Any]:
@@ -334,8 +334,7 @@ class Records:
 
     # generic groups ---------------------------------------------------------------------
     @reporting("write group", writes=True)
-    def write_array_group(self, name: str, arrays: Mapping[str, Any],
-                          attrs: Mapping[str, Any] | None = None) -> None:
+    def write_array_group(self, name: str, arrays: Mapping[str, Any], attrs: Mapping[str, Any] | None = None) -> None:
         """Store (replacing) a top-level group of named arrays and attributes, e.g. /graph."""
         self._require_writable()
         if check_name(name, "group name") in RESERVED_GROUPS:

@@ -15,6 +15,7 @@ costs the bytes it writes and a few fsyncs, whatever the store already holds.
 `FolderTree.root()` shows the tree as h5py groups (`landscape.store.groups`), so one set
 of store methods and integrity checks reads this layout and the single-file one alike.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,6 +29,7 @@ from urllib.parse import quote
 import h5py
 
 from landscape.foundations.errors import LandscapeError
+from landscape.foundations.files import fsync_path
 from landscape.store.codec import one_line
 from landscape.store.groups import Group, is_group, join_path, split_path
 
@@ -55,14 +57,6 @@ CREATE INDEX IF NOT EXISTS arrays_by_unit ON arrays (unit);
 def _subtree(path: str) -> tuple[str, tuple[str, ...]]:
     """SQL condition and parameters for `path` and everything below it ('0' follows '/')."""
     return "(path = ? OR (path > ? AND path < ?))", (path, path + "/", path + "0")
-
-
-def fsync_path(name: str) -> None:
-    fd = os.open(name, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class DamagedIndex(LandscapeError, sqlite3.DatabaseError):
@@ -93,8 +87,10 @@ class FolderTree:
         self.writable = write
         self.units_dir = os.path.join(folder, UNITS)
         if write and os.path.islink(self.units_dir):
-            raise LandscapeError(f"store {folder}: units/ is a symbolic link; a writer manages the files in "
-                                 "its units folder, so it must be the store's own folder")
+            raise LandscapeError(
+                f"store {folder}: units/ is a symbolic link; a writer manages the files in "
+                "its units folder, so it must be the store's own folder"
+            )
         index = os.path.join(folder, INDEX)
         if write:
             db = self._connect(index, "rwc" if create else "rw")
@@ -127,8 +123,9 @@ class FolderTree:
 
     @staticmethod
     def _connect(index: str, mode: str, extra: str = "") -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{quote(index)}?mode={mode}{extra}", uri=True, isolation_level=None,
-                               timeout=_BUSY_SECONDS)
+        return sqlite3.connect(
+            f"file:{quote(index)}?mode={mode}{extra}", uri=True, isolation_level=None, timeout=_BUSY_SECONDS
+        )
 
     @classmethod
     def _reader(cls, index: str, extra: str) -> sqlite3.Connection:
@@ -162,8 +159,10 @@ class FolderTree:
 
     def unit_file(self, unit: str) -> str:
         if not is_unit_name(unit):
-            raise LandscapeError(f"store {self.folder} is damaged: its index names {unit!r} as a unit, "
-                                 "which is not a file of its units/ folder")
+            raise LandscapeError(
+                f"store {self.folder} is damaged: its index names {unit!r} as a unit, "
+                "which is not a file of its units/ folder"
+            )
         return os.path.join(self.units_dir, unit)
 
     def _remove_unit(self, unit: str) -> None:
@@ -210,15 +209,18 @@ class FolderTree:
             rows = self._sql("SELECT path FROM groups WHERE path != '' AND instr(path, '/') = 0")
             return [r[0] for r in rows]
         start = len(path) + 2
-        rows = self._sql("SELECT substr(path, ?) FROM groups WHERE path > ? AND path < ? "
-                         "AND instr(substr(path, ?), '/') = 0", (start, path + "/", path + "0", start))
+        rows = self._sql(
+            "SELECT substr(path, ?) FROM groups WHERE path > ? AND path < ? AND instr(substr(path, ?), '/') = 0",
+            (start, path + "/", path + "0", start),
+        )
         return [r[0] for r in rows]
 
     def delete(self, path: str) -> None:
         """Remove a group with everything below it."""
         cond, params = _subtree(path)
-        self._released.update(u for (u,) in self._sql(
-            f"SELECT DISTINCT unit FROM arrays WHERE {cond.replace('path', 'grp')}", params))
+        self._released.update(
+            u for (u,) in self._sql(f"SELECT DISTINCT unit FROM arrays WHERE {cond.replace('path', 'grp')}", params)
+        )
         self._sql(f"DELETE FROM arrays WHERE {cond.replace('path', 'grp')}", params)
         self._sql(f"DELETE FROM groups WHERE {cond}", params)
         for group in [g for g in self._group_unit if g == path or g.startswith(path + "/")]:
@@ -244,8 +246,7 @@ class FolderTree:
         old = self.ref(group, name)
         if old is not None:
             self._released.add(old[0])
-        self._sql("INSERT OR REPLACE INTO arrays (grp, name, unit, dataset) VALUES (?, ?, ?, ?)",
-                  (group, name, *ref))
+        self._sql("INSERT OR REPLACE INTO arrays (grp, name, unit, dataset) VALUES (?, ?, ?, ?)", (group, name, *ref))
 
     def delete_array(self, group: str, name: str) -> None:
         old = self.ref(group, name)
@@ -286,28 +287,42 @@ class FolderTree:
             try:
                 self._readers[unit] = h5py.File(self.unit_file(unit), self._unit_mode)
             except (OSError, FileNotFoundError) as exc:
-                raise LandscapeError(f"store {self.folder}: cannot read {what} from units/{unit} ({one_line(exc)}); "
-                                     "the store changed while open, or it is damaged") from exc
+                raise LandscapeError(
+                    f"store {self.folder}: cannot read {what} from units/{unit} ({one_line(exc)}); "
+                    "the store changed while open, or it is damaged"
+                ) from exc
         return self._readers[unit]
 
     def missing_units(self) -> list[str]:
         """Integrity: every unit the index names is a unit's name, and there."""
         rows = self._sql("SELECT unit, min(grp || '/' || name) FROM arrays GROUP BY unit")
-        problems = [f"units/: the index names {unit!r} (for /{where}), which is not a unit's name"
-                    for unit, where in rows if not is_unit_name(unit)]
+        problems = [
+            f"units/: the index names {unit!r} (for /{where}), which is not a unit's name"
+            for unit, where in rows
+            if not is_unit_name(unit)
+        ]
         if os.path.islink(self.units_dir):
             problems.append("units/: a symbolic link, not the store's own folder")
-        return problems + [f"units/{unit}: missing (holds /{where})" for unit, where in rows
-                           if is_unit_name(unit) and not os.path.isfile(self.unit_file(unit))]
+        return problems + [
+            f"units/{unit}: missing (holds /{where})"
+            for unit, where in rows
+            if is_unit_name(unit) and not os.path.isfile(self.unit_file(unit))
+        ]
 
     def orphan_rows(self) -> list[str]:
         """Integrity: every array's group, and every group's parent, is in the index (a
         group row deleted by hand leaves its arrays and children behind)."""
         groups = {p for (p,) in self._sql("SELECT path FROM groups")}
-        problems = [f"/{grp}/{name}: its group is not in the index" for grp, name in
-                    self._sql("SELECT grp, name FROM arrays") if grp not in groups]
-        return problems + [f"/{path}: its parent group is not in the index" for path in sorted(groups)
-                           if path and split_path(path)[0] not in groups]
+        problems = [
+            f"/{grp}/{name}: its group is not in the index"
+            for grp, name in self._sql("SELECT grp, name FROM arrays")
+            if grp not in groups
+        ]
+        return problems + [
+            f"/{path}: its parent group is not in the index"
+            for path in sorted(groups)
+            if path and split_path(path)[0] not in groups
+        ]
 
     def foreign_units(self) -> list[str]:
         """Names the index gives as units that no writer made (a damaged or edited index)."""

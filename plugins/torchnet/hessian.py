@@ -21,6 +21,7 @@ with BatchNorm in train mode (batch statistics), the function the optimiser sees
 - `climbing_image_analysis`: the negative eigenvalue at a climbing image and the
   curvature along the path there (both negative at a true first-order saddle).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,12 +32,12 @@ import numpy as np
 import torch
 from torch.func import grad, jvp, vjp, vmap
 
-from landscape.paths import geometry
-from landscape.foundations.errors import LandscapeError
 from landscape import dense_hessian
 from landscape.analysis.hessian import Products, hessian_operator
-from landscape.analysis.hessian import saddle_warnings  # noqa: F401 - generic, re-exported here
+from landscape.analysis.verdicts import saddle_warnings  # noqa: F401 - generic, re-exported here
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
+from landscape.paths import geometry
 
 from .invariances import invariance_directions
 from .potential import NetworkPotential
@@ -67,8 +68,13 @@ def _fixed_batch(potential: NetworkPotential, samples: int | None, seed: int) ->
     return data.get(idx)
 
 
-def _loss_fn(potential: NetworkPotential, batch: tuple[torch.Tensor, torch.Tensor] | None, samples: int | None,
-             data_seed: int, include_l2: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+def _loss_fn(
+    potential: NetworkPotential,
+    batch: tuple[torch.Tensor, torch.Tensor] | None,
+    samples: int | None,
+    data_seed: int,
+    include_l2: bool,
+) -> Callable[[torch.Tensor], torch.Tensor]:
     inputs, targets = batch if batch is not None else _fixed_batch(potential, samples, data_seed)
 
     def f(flat: torch.Tensor) -> torch.Tensor:
@@ -78,9 +84,17 @@ def _loss_fn(potential: NetworkPotential, batch: tuple[torch.Tensor, torch.Tenso
     return f
 
 
-def hvp_function(potential: NetworkPotential, point: Any, *, batch: tuple[torch.Tensor, torch.Tensor] | None = None,
-                 samples: int | None = None, data_seed: int = 0, include_l2: bool = False,
-                 mode: str = "rev", chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+def hvp_function(
+    potential: NetworkPotential,
+    point: Any,
+    *,
+    batch: tuple[torch.Tensor, torch.Tensor] | None = None,
+    samples: int | None = None,
+    data_seed: int = 0,
+    include_l2: bool = False,
+    mode: str = "rev",
+    chunk: int | None = None,
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """v (dim,) or (k, dim) -> H v at `point`.
 
     mode "rev" (double backward): the gradient's graph is built once and every
@@ -131,11 +145,17 @@ def _chunks(inputs: torch.Tensor, targets: torch.Tensor, chunk: int | None) -> l
     """Consecutive (batch, weight) pieces of at most `chunk` samples; weights sum to 1."""
     n = inputs.shape[0]
     step = chunk or n
-    return [((inputs[i:i + step], targets[i:i + step]), min(step, n - i) / n) for i in range(0, n, step)]
+    return [((inputs[i : i + step], targets[i : i + step]), min(step, n - i) / n) for i in range(0, n, step)]
 
 
-def _chunked_hvp(potential: NetworkPotential, x: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
-                 chunk: int, include_l2: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+def _chunked_hvp(
+    potential: NetworkPotential,
+    x: torch.Tensor,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    chunk: int,
+    include_l2: bool,
+) -> Callable[[torch.Tensor], torch.Tensor]:
     parts = [(grad(_loss_fn(potential, piece, None, 0, False)), w) for piece, w in _chunks(inputs, targets, chunk)]
     l2 = potential.l2 if include_l2 else 0.0
 
@@ -165,8 +185,16 @@ def network_products(potential: NetworkPotential, point: Any, **kw: Any) -> Prod
     return products
 
 
-def extreme_eigenvalues(potential: NetworkPotential, point: Any, k: int = 1, *, tol: float = 1e-6,
-                        maxiter: int | None = None, seed: int = 0, **kw: Any) -> dict[str, np.ndarray]:
+def extreme_eigenvalues(
+    potential: NetworkPotential,
+    point: Any,
+    k: int = 1,
+    *,
+    tol: float = 1e-6,
+    maxiter: int | None = None,
+    seed: int = 0,
+    **kw: Any,
+) -> dict[str, np.ndarray]:
     """The `k` largest and `k` smallest (algebraic) eigenvalues, ascending, by Lanczos."""
     from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
@@ -184,7 +212,9 @@ def extreme_eigenvalues(potential: NetworkPotential, point: Any, k: int = 1, *, 
     return out
 
 
-def lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], v0: torch.Tensor, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def lanczos(
+    matvec: Callable[[torch.Tensor], torch.Tensor], v0: torch.Tensor, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Lanczos tridiagonalisation with full reorthogonalisation.
 
     Returns (Ritz values, weights): the eigenvalues of the m x m tridiagonal matrix and
@@ -213,8 +243,17 @@ def lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], v0: torch.Tensor, st
     return vals, vecs[0] ** 2
 
 
-def count_near_zero(potential: NetworkPotential, point: Any, *, rtol: float = 1e-3, dense_limit: int = 3000,
-                    probes: int = 4, steps: int = 100, seed: int = 0, **kw: Any) -> dict[str, Any]:
+def count_near_zero(
+    potential: NetworkPotential,
+    point: Any,
+    *,
+    rtol: float = 1e-3,
+    dense_limit: int = 3000,
+    probes: int = 4,
+    steps: int = 100,
+    seed: int = 0,
+    **kw: Any,
+) -> dict[str, Any]:
     """How many eigenvalues satisfy |lambda| <= rtol * max|lambda|.
 
     Exact (full spectrum of the dense Hessian) up to `dense_limit` parameters; above,
@@ -228,8 +267,15 @@ def count_near_zero(potential: NetworkPotential, point: Any, *, rtol: float = 1e
         whole = {key: value for key, value in kw.items() if key != "chunk"}
         vals = np.linalg.eigvalsh(dense_hessian(potential, point, products=network_products(potential, point, **whole)))
         thresh = rtol * float(np.abs(vals).max())
-        return {"count": int(np.sum(np.abs(vals) <= thresh)), "method": "dense", "threshold": thresh,
-                "rtol": rtol, "largest": float(vals[-1]), "smallest": float(vals[0]), "spectrum": vals}
+        return {
+            "count": int(np.sum(np.abs(vals) <= thresh)),
+            "method": "dense",
+            "threshold": thresh,
+            "rtol": rtol,
+            "largest": float(vals[-1]),
+            "smallest": float(vals[0]),
+            "spectrum": vals,
+        }
     hvp = hvp_function(potential, point, **kw)
     gen = torch.Generator().manual_seed(seed)
     ritz, weights = [], []
@@ -241,9 +287,17 @@ def count_near_zero(potential: NetworkPotential, point: Any, *, rtol: float = 1e
     scale = max(float(np.abs(np.concatenate(ritz)).max()), 1e-300)
     thresh = rtol * scale
     frac = float(np.mean([w[np.abs(r) <= thresh].sum() for r, w in zip(ritz, weights)]))
-    return {"count": int(round(frac * potential.dim)), "method": "slq", "threshold": thresh, "rtol": rtol,
-            "largest": float(max(r.max() for r in ritz)), "smallest": float(min(r.min() for r in ritz)),
-            "fraction": frac, "probes": probes, "steps": steps}
+    return {
+        "count": int(round(frac * potential.dim)),
+        "method": "slq",
+        "threshold": thresh,
+        "rtol": rtol,
+        "largest": float(max(r.max() for r in ritz)),
+        "smallest": float(min(r.min() for r in ritz)),
+        "fraction": frac,
+        "probes": probes,
+        "steps": steps,
+    }
 
 
 def curvature_along(potential: NetworkPotential, point: Any, direction: Any, **kw: Any) -> float:
@@ -280,8 +334,15 @@ class HessianReport:
         return asdict(self)
 
 
-def analyse_point(potential: NetworkPotential, point: Any, tangent: Any = None, *, rtol: float = 1e-3,
-                  dense_limit: int = 3000, **kw: Any) -> HessianReport:
+def analyse_point(
+    potential: NetworkPotential,
+    point: Any,
+    tangent: Any = None,
+    *,
+    rtol: float = 1e-3,
+    dense_limit: int = 3000,
+    **kw: Any,
+) -> HessianReport:
     """Extremes, near-zero count and (given a tangent) the curvature along it."""
     nz = count_near_zero(potential, point, rtol=rtol, dense_limit=dense_limit, **kw)
     if nz["method"] == "dense":
@@ -294,8 +355,17 @@ def analyse_point(potential: NetworkPotential, point: Any, tangent: Any = None, 
     sample = directions[np.random.default_rng(0).permutation(len(directions))[:32]]
     flat = max((abs(curvature_along(potential, point, d, **kw)) for d in sample), default=0.0)
     explained = len(directions) if flat <= nz["threshold"] else 0  # counted only when they are flat here
-    return HessianReport(largest, smallest, nz["count"], nz["method"], nz["threshold"], curv, len(directions), flat,
-                         max(0, nz["count"] - explained))
+    return HessianReport(
+        largest,
+        smallest,
+        nz["count"],
+        nz["method"],
+        nz["threshold"],
+        curv,
+        len(directions),
+        flat,
+        max(0, nz["count"] - explained),
+    )
 
 
 def climbing_image_analysis(potential: NetworkPotential, result: Any, *, k: int = 3, **kw: Any) -> dict[str, Any]:
@@ -315,24 +385,48 @@ def climbing_image_analysis(potential: NetworkPotential, result: Any, *, k: int 
     gnorm = _gradient_norm(potential, pivots[i], **kw)
     climbing = bool(getattr(result, "climbing", False))
     smallest = ext["smallest"]
-    return {"index": i, "smallest_eigenvalue": float(smallest[0]), "largest_eigenvalue": float(ext["largest"][-1]),
-            "smallest_eigenvalues": [float(v) for v in smallest], "negative_eigenvalues": int((smallest < 0).sum()),
-            "tangent_curvature": curvature, "gradient_norm": gnorm,
-            "warnings": saddle_warnings(climbing, smallest, curvature, gnorm, float(ext["largest"][-1]))}
+    return {
+        "index": i,
+        "smallest_eigenvalue": float(smallest[0]),
+        "largest_eigenvalue": float(ext["largest"][-1]),
+        "smallest_eigenvalues": [float(v) for v in smallest],
+        "negative_eigenvalues": int((smallest < 0).sum()),
+        "tangent_curvature": curvature,
+        "gradient_norm": gnorm,
+        "warnings": saddle_warnings(climbing, smallest, curvature, gnorm, float(ext["largest"][-1])),
+    }
 
 
-def _gradient_norm(potential: NetworkPotential, point: Any, *, batch: Any = None, samples: int | None = None,
-                   data_seed: int = 0, include_l2: bool = False, chunk: int | None = None, **_: Any) -> float:
+def _gradient_norm(
+    potential: NetworkPotential,
+    point: Any,
+    *,
+    batch: Any = None,
+    samples: int | None = None,
+    data_seed: int = 0,
+    include_l2: bool = False,
+    chunk: int | None = None,
+    **_: Any,
+) -> float:
     """Norm of the loss gradient on the Hessian's batch (chunk by chunk when given)."""
     x = potential._points(potential.asarray(point).reshape(1, -1))[0]
     inputs, targets = batch if batch is not None else _fixed_batch(potential, samples, data_seed)
-    g = sum(w * grad(_loss_fn(potential, piece, None, 0, include_l2))(x) for piece, w in _chunks(inputs, targets, chunk))
+    g = sum(
+        w * grad(_loss_fn(potential, piece, None, 0, include_l2))(x) for piece, w in _chunks(inputs, targets, chunk)
+    )
     potential.count("gradient", 1, inputs.shape[0])
     return float(torch.linalg.vector_norm(g))
 
 
-def analyse_path(potential: NetworkPotential, result: Any, *, climbing: bool | None = None, rtol: float = 1e-3,
-                 dense_limit: int = 3000, **kw: Any) -> dict[str, Any]:
+def analyse_path(
+    potential: NetworkPotential,
+    result: Any,
+    *,
+    climbing: bool | None = None,
+    rtol: float = 1e-3,
+    dense_limit: int = 3000,
+    **kw: Any,
+) -> dict[str, Any]:
     """Hessian summary of a found path (what `landscape hessian FILE` reports).
 
     At both ends: extremes, near-zero count and the curvature along the path tangent

@@ -1,17 +1,18 @@
 """A success is a sane band: an exact start converges at once, a band that ran off or
 climbed onto a maximum is no success (checked against the surfaces' known saddles)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from landscape.runs.pair import connect
-from landscape.analysis.hessian import analyse_top, judge
+from landscape.analysis.verdicts import analyse_top, judge
 from landscape.paths.path import Path
-from landscape.potentials.potential import CountingPotential, Potential
-from landscape.potentials.registry import load_potential
 from landscape.paths.result import Status
 from landscape.paths.sanity import bounds_problem, rise_problem
+from landscape.potentials.potential import CountingPotential, Potential
+from landscape.potentials.registry import load_potential
+from landscape.runs.pair import connect
 
 
 class DoubleWell(Potential):
@@ -111,9 +112,9 @@ def test_the_force_floor_ignores_an_energy_offset_and_scales_with_the_range():
 
 def test_the_sanity_test_runs_on_torch_arrays_and_on_a_resumed_state():
     torch = pytest.importorskip("torch")
+    from landscape.optimizers.band import ElasticBand
     from landscape.optimizers.driver import optimize
     from landscape.paths.budget import Budget
-    from landscape.optimizers.band import ElasticBand
 
     class TorchWell(DoubleWell):
         def asarray(self, x):

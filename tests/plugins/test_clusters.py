@@ -1,6 +1,7 @@
 """Lennard-Jones clusters and their alignment, against independent truth: the Cambridge
 Cluster Database's global minima, a pairwise energy written out from the definition,
 central differences, and exact recovery of randomly moved and relabelled copies."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,10 +12,10 @@ from scipy.optimize import minimize
 from scipy.spatial.distance import pdist
 from scipy.spatial.transform import Rotation
 
-from landscape.foundations.errors import LandscapeError
-from landscape.exploration.loop import explore
 from landscape.analysis.hessian import certify
 from landscape.analysis.minima import find_minima, is_minimum
+from landscape.exploration.loop import explore
+from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import gradient_error
 from landscape.potentials.symmetry import align, distance
 from landscape_plugins.clusters.lj import LennardJones, icosahedron_13, truncated_octahedron_38
@@ -28,8 +29,13 @@ LJ7_MINIMA = [-16.505384, -15.935043, -15.593211, -15.533060]
 
 
 def _relax(p: LennardJones, x: np.ndarray) -> tuple[np.ndarray, float]:
-    res = minimize(lambda v: tuple(np.asarray(a)[0] for a in p.energy_and_gradient(v[None])), x, jac=True,
-                   method="L-BFGS-B", options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 5000})
+    res = minimize(
+        lambda v: tuple(np.asarray(a)[0] for a in p.energy_and_gradient(v[None])),
+        x,
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 5000},
+    )
     return res.x, float(res.fun)
 
 
@@ -59,8 +65,9 @@ def test_energy_is_the_pairwise_definition_and_gradient_matches_differences():
     assert LennardJones(2).energy(pair)[0] == pytest.approx(-1.0, abs=1e-14)
 
 
-@pytest.mark.parametrize("atoms, start, database", [(13, icosahedron_13, -44.326801),
-                                                    (38, truncated_octahedron_38, -173.928427)])
+@pytest.mark.parametrize(
+    "atoms, start, database", [(13, icosahedron_13, -44.326801), (38, truncated_octahedron_38, -173.928427)]
+)
 def test_global_minima_match_the_cluster_database(atoms, start, database):
     p = LennardJones(atoms)
     x, e = _relax(p, start())
@@ -118,8 +125,8 @@ def test_a_detached_atom_is_no_minimum():
 def test_a_loosely_converged_saddle_is_first_order_modulo_rotations(lj7_minima):
     """At fmax 0.05 a rotation's eigenvalue (-3.7e-3 here) lies far outside the relative
     zero band (2.7e-5): the symmetry's six modes are set aside by count, not by size."""
+    from landscape.analysis.verdicts import analyse_top
     from landscape.runs.pair import connect
-    from landscape.analysis.hessian import analyse_top
 
     p = LennardJones(7)
     a, b = lj7_minima.coords[1], align(p, lj7_minima.coords[1], lj7_minima.coords[3])
@@ -167,8 +174,21 @@ def test_connect_align_from_the_command_line(lj7_minima):
 
     p = LennardJones(7)
     a, b = lj7_minima.coords[0], _moved(lj7_minima.coords[1], 11)
-    args = ["connect", "lj", "-o", "atoms=7", "--start", ",".join(map(repr, a.tolist())), "--end", ",".join(map(repr, b.tolist())),
-            "--method", "neb", "--fmax", "1e-3", "--json"]
+    args = [
+        "connect",
+        "lj",
+        "-o",
+        "atoms=7",
+        "--start",
+        ",".join(map(repr, a.tolist())),
+        "--end",
+        ",".join(map(repr, b.tolist())),
+        "--method",
+        "neb",
+        "--fmax",
+        "1e-3",
+        "--json",
+    ]
     aligned = json.loads(run([*args, "--align"]).output)
     assert aligned["aligned"]["distance_after"] < aligned["aligned"]["distance_before"]
     expected = connect(p, a, align(p, a, b), method="neb", fmax=1e-3).saddle_energy

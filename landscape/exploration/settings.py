@@ -1,0 +1,141 @@
+"""What every round of an exploration needs besides its state: the path settings, the
+task of each pair, the distances its rule reads, and the check that a continuation
+computes its paths as the stored ones were."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from landscape.exploration.planning import (
+    ExplorePlan,
+    propose,
+)
+from landscape.exploration.results import (
+    path_name,
+)
+from landscape.exploration.state import (
+    PATH_SETTINGS,
+    ExploreState,
+)
+from landscape.foundations.errors import LandscapeError
+from landscape.paths.budget import Budget
+from landscape.potentials.identity import differences, shown
+from landscape.potentials.potential import Potential
+from landscape.potentials.symmetry import align, distance_matrix
+
+if TYPE_CHECKING:
+    from landscape.optimizers.base import PathOptimizer
+    from landscape.runs.executors import Executor
+    from landscape.runs.tasks import PairTask
+
+__all__ = ["RoundSettings", "path_settings", "check_continuation", "pair_distances"]
+
+
+@dataclass(frozen=True)
+class RoundSettings:
+    """What every round needs besides the state."""
+
+    optimizer: PathOptimizer
+    pivots: int | None
+    run_budget: Budget | None
+    batch: int
+    rule: str
+    order: str
+    seed: int
+    tags: Mapping[str, Any]
+    checkpoint_seconds: float | None = None
+    path_attrs: Mapping[str, Any] = field(default_factory=dict)  # Potential.result_attrs()
+    aligner: Potential | None = None  # the potential, when it has a symmetry (`landscape.potentials.symmetry`)
+
+    def task(self, state: ExploreState, i: int, j: int, store: str | None) -> PairTask:
+        """The run between minima i < j, from i to the image of j closest to i (under the
+        potential's symmetry, if any); with `store`, it commits its progress there as it goes."""
+        from landscape.runs.tasks import InFlight, PairTask
+
+        in_flight = (
+            None
+            if store is None
+            else InFlight(
+                store, path_name(state.names, i, j), (state.names[i], state.names[j]), self.checkpoint_seconds
+            )
+        )
+        end = state.coords[j] if self.aligner is None else align(self.aligner, state.coords[i], state.coords[j])
+        return PairTask(state.coords[i], end, self.optimizer, self.pivots, self.run_budget, in_flight)
+
+    def distances(self, state: ExploreState) -> np.ndarray | None:
+        """Distances between the minima (modulo the symmetry), when the rule or order
+        needs them; aligned ones computed once per store (kept in the state and /graph,
+        where the image check reads them too)."""
+        if self.aligner is not None and state.aligned_distances is None:
+            state.aligned_distances = distance_matrix(self.aligner, state.coords)
+        return pair_distances(state, self.rule, self.order)
+
+    def propose(self, state: ExploreState, distances: np.ndarray | None) -> ExplorePlan:
+        return propose(
+            len(state.names),
+            state.energies,
+            state.edges,
+            batch=self.batch,
+            rule=self.rule,
+            order=self.order,
+            distances=distances,
+        )
+
+    def config(self, ex: Executor) -> dict[str, Any]:
+        return {
+            **path_settings(self.optimizer, self.pivots, self.run_budget, self.aligner is not None),
+            "batch": self.batch,
+            "rule": self.rule,
+            "order": self.order,
+            "seed": self.seed,
+            "executor": ex.describe(),
+            "tags": dict(self.tags),
+        }
+
+
+def path_settings(
+    optimizer: PathOptimizer, pivots: int | None, run_budget: Budget | None, aligned: bool
+) -> dict[str, Any]:
+    """The `PATH_SETTINGS` of a config, as the store gives them back (JSON)."""
+    rb = run_budget or Budget()
+    return json.loads(
+        json.dumps(
+            {
+                "optimizer": optimizer.to_config(),
+                "pivots": pivots,
+                "run_budget": {
+                    "max_steps": rb.max_steps,
+                    "max_evaluations": rb.max_evaluations,
+                    "max_seconds": rb.max_seconds,
+                },
+                "edge_energy": "upper_bound",
+                "aligned_ends": aligned,
+            }
+        )
+    )
+
+
+def check_continuation(filename: str, state: ExploreState, ours: Mapping[str, Any]) -> None:
+    """Refuse, in one line naming them, to continue a stored exploration whose paths were
+    computed with other `PATH_SETTINGS` (a key an older store lacks is not compared)."""
+    stored = state.recorded.get("config") or {}
+    keys = [k for k in PATH_SETTINGS if k in stored]
+    diff = differences({k: stored[k] for k in keys}, {k: ours[k] for k in keys})
+    if diff:
+        raise LandscapeError(
+            f"{filename} holds an exploration whose paths were computed with other settings "
+            f"(differs in {shown(diff)}); continue it with its own, or explore a new store"
+        )
+
+
+def pair_distances(state: ExploreState, rule: str, order: str) -> np.ndarray | None:
+    """The distances `rule` or `order` needs, None when neither does: the aligned ones
+    an exploration modulo a symmetry keeps (and stores), else Euclidean."""
+    if rule != "closest" and order != "nearest":
+        return None
+    return state.aligned_distances if state.aligned_distances is not None else distance_matrix(None, state.coords)
