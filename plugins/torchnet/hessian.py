@@ -34,7 +34,7 @@ from torch.func import grad, jvp, vjp, vmap
 
 from landscape import dense_hessian
 from landscape.analysis.hessian import Products, hessian_operator
-from landscape.analysis.verdicts import saddle_warnings  # noqa: F401 - generic, re-exported here
+from landscape.analysis.verdicts import saddle_warnings
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.paths import geometry
@@ -53,7 +53,6 @@ __all__ = [
     "HessianReport",
     "analyse_point",
     "climbing_image_analysis",
-    "saddle_warnings",
     "analyse_path",
 ]
 

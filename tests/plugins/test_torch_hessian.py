@@ -142,7 +142,7 @@ def test_chunked_products_equal_the_dense_hessian_of_the_whole_batch(setup):
 
 
 def test_saddle_warnings_name_every_way_to_miss_a_first_order_saddle():
-    from landscape_plugins.torchnet.hessian import saddle_warnings
+    from landscape.analysis.verdicts import saddle_warnings
 
     assert saddle_warnings(True, [-0.5, 0.1, 0.2], -0.4, 1e-6, 10.0) == []
     assert "not a climbing image" in saddle_warnings(False, [-0.5, 0.1, 0.2], -0.4, 1e-6, 10.0)[0]
