@@ -20,6 +20,8 @@
                           attrs: index, steps, lr, climb, nfev, saddle_energy,
                                  samples_gradient, samples_forward (as for the path)
     /paths/<name>/checkpoint   what a running path needs to resume (arrays and attrs)
+    /surface-<name>       a loss surface's grid (origin, directions, axes); its energies in
+                          /energies-of-surface-<name> (`SURFACE_GROUPS`)
     /<group>              generic array groups via write_array_group; those the library
                           and its plugins write are named below (GRAPH_GROUP, ...)
 
@@ -65,6 +67,8 @@ __all__ = [
     "EVALUATION_GROUPS",
     "evaluation_group",
     "evaluation_digest",
+    "SURFACE_GROUPS",
+    "surface_group",
 ]
 
 #: Schema version written by this library (2: the folder store); higher ones are refused.
@@ -114,6 +118,18 @@ MINIMA_METRICS_GROUP = "minima_metrics"
 #: A network evaluation along a stored path, a straight line between two minima, or the
 #: line to the second minimum's weight-matched image: kind -> group name pattern.
 EVALUATION_GROUPS = {"path": "evaluation-{}", "line": "evaluation-line-{}", "aligned": "evaluation-aligned-line-{}"}
+
+
+#: A loss surface on a 1D or 2D slice (`landscape.analysis.planes`): its grid (written
+#: once) and its energies (rewritten chunk by chunk as they are evaluated): part -> pattern.
+SURFACE_GROUPS = {"grid": "surface-{}", "energies": "energies-of-surface-{}"}
+
+
+def surface_group(name: str, part: str) -> str:
+    """The group of a surface's "grid" or "energies" (`SURFACE_GROUPS`)."""
+    if part not in SURFACE_GROUPS:  # a bug in the caller, not a user's input
+        raise ValueError(f"unknown surface part {part!r}")
+    return SURFACE_GROUPS[part].format(name)
 
 
 def evaluation_group(name: str, kind: str = "path") -> str:
