@@ -216,7 +216,9 @@ def _pct(v: Any) -> str:
 # --------------------------------------------------------------------------- evaluate
 
 
-def _evaluate_one(file: str, pot: Any, name: str, per_segment: int, batch_size: int, out: str | None) -> dict[str, Any]:
+def _evaluate_one(
+    file: str, pot: Any, name: str, per_segment: int, batch_size: int, out: str | None, repair: bool = False
+) -> dict[str, Any]:
     from landscape.potentials.potential import samples_since
     from landscape.store import Store
     from landscape.store.layout import evaluation_digest
@@ -226,12 +228,13 @@ def _evaluate_one(file: str, pot: Any, name: str, per_segment: int, batch_size: 
     with Store.open(file) as store:
         result = store.read_result(name)
     mark = pot.cost()
-    ev = evaluate_path(pot, result, per_segment, batch_size=batch_size)
+    ev = evaluate_path(pot, result, per_segment, batch_size=batch_size, repair=repair)
     spent = samples_since(pot, mark)
+    kind = "repaired" if repair else "path"  # a REPAIRed evaluation never replaces the plain one
     with Store.write(file) as store:
-        save_evaluation(store, name, ev, digest=evaluation_digest(result.path.pivots, per_segment))
-    png = picture_name(file, out, f"{name}-evaluation")
-    fig = plot_profile(ev, png, title=f"{os.path.basename(file)}: path {name}")
+        save_evaluation(store, name, ev, kind=kind, digest=evaluation_digest(result.path.pivots, per_segment))
+    png = picture_name(file, out, f"{name}-{'repaired-' if repair else ''}evaluation")
+    fig = plot_profile(ev, png, title=f"{os.path.basename(file)}: path {name}{' (REPAIR)' if repair else ''}")
     fig.clf()
     # samples: what the path's run evaluated (None before the counters); evaluation_samples: this evaluation
     return {"summary": ev.summary(), "figure": png, "samples": result.samples, "evaluation_samples": spent}
@@ -270,6 +273,11 @@ def _evaluation_lines(name: str, info: Mapping[str, Any]) -> list[str]:
     callback=named,
     help="Profile picture, .png, .pdf or .svg (one path only) [default: FILE-PATH-evaluation.png].",
 )
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="REPAIR each point towards the ends' channel statistics first (Jordan et al. 2022); stored apart.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
 @threads_option
@@ -279,6 +287,7 @@ def evaluate_cmd(
     per_segment: int,
     batch_size: int,
     out: str | None,
+    repair: bool,
     as_json: bool,
     progress: bool | None,
     threads: int | None,
@@ -309,18 +318,23 @@ def evaluate_cmd(
     with WriterLock(file):  # one writer: a second one fails at once, before any work
         pot = stored_network(file, "evaluate")
         results = {
-            name: _evaluate_one(file, pot, name, per_segment, batch_size, out)
+            name: _evaluate_one(file, pot, name, per_segment, batch_size, out, repair)
             for name in progress_bar(names, progress, "paths")
         }
     lines = [
         f"{file}: {len(names)} paths evaluated on the full train and test sets "
-        f"({'no BatchNorm' if pot.bn_mode == 'none' else 'BatchNorm statistics: ' + pot.bn_mode})",
+        f"({'no BatchNorm' if pot.bn_mode == 'none' else 'BatchNorm statistics: ' + pot.bn_mode})"
+        + ("; every point REPAIRed towards the ends' channel statistics" if repair else ""),
         "barriers: max-mean = max minus mean of the ends; gap-line = largest excess over the straight line "
         "between the ends; sad-high = max minus the higher end",
     ]
     for name, info in results.items():
         lines += _evaluation_lines(name, info)
-    emit(as_json, {"store": file, "bn_mode": pot.bn_mode, "per_segment": per_segment, "paths": results}, lines)
+    emit(
+        as_json,
+        {"store": file, "bn_mode": pot.bn_mode, "per_segment": per_segment, "repair": repair, "paths": results},
+        lines,
+    )
 
 
 # --------------------------------------------------------------------------- hessian

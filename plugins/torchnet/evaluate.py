@@ -355,11 +355,13 @@ def evaluate_path(
     *,
     splits: Sequence[str] = ("train", "test"),
     batch_size: int = 1024,
+    repair: bool = False,
 ) -> PathEvaluation:
     """Train/test loss and error at the pivots and `per_segment` points per segment.
 
     `path` is a `Path`, a `Result` or pivots (N+2, dim).  All points are evaluated in
-    one batched pass per split.
+    one batched pass per split.  With `repair`, each point is first REPAIRed towards
+    the ends' channel statistics at its arc fraction (`repair.repair_points`).
     """
     pivots = potential._points(_path_pivots(path))
     if pivots.shape[0] < 2:
@@ -373,6 +375,10 @@ def evaluate_path(
         points = torch.cat([pivots, dense])
         t = np.concatenate([s, t_dense])
         is_pivot = np.concatenate([is_pivot, np.zeros(t_dense.size, dtype=bool)])
+    if repair:
+        from .repair import repair_points
+
+        points = repair_points(potential, pivots[0], pivots[-1], t, points=points)
     order = np.argsort(t, kind="stable")
     splits = [sp for sp in splits if sp == "train" or potential.test_data is not None]
     metrics: dict[str, np.ndarray] = {}
@@ -388,8 +394,9 @@ def evaluate_path(
         m = evaluate_points(potential, points, split, batch_size=batch_size, buffers=buffers)
         metrics[f"{split}_loss"], metrics[f"{split}_error"], l2 = m.loss[order], m.error[order], m.l2[order]
     t = t[order]
+    mode = potential.bn_mode + ("; points REPAIRed towards the ends' channel statistics" if repair else "")
     return PathEvaluation(
-        t, is_pivot[order], metrics, l2, potential.bn_mode, per_segment, {k: barriers(t, v) for k, v in metrics.items()}
+        t, is_pivot[order], metrics, l2, mode, per_segment, {k: barriers(t, v) for k, v in metrics.items()}
     )
 
 

@@ -103,6 +103,22 @@ def test_evaluate_stores_the_evaluation_and_prints_three_barriers(explored, tmp_
     assert "max-mean" in text and "gap-line" in text and "sad-high" in text and (tmp_path / "p.png").exists()
 
 
+def test_evaluate_repair_is_stored_apart_and_keeps_the_ends(explored):
+    plain = json.loads(run(["evaluate", explored, "--per-segment", 1, "--json"]).stdout)["paths"]["0-1"]
+    out = json.loads(run(["evaluate", explored, "--per-segment", 1, "--repair", "--json"]).stdout)
+    info = out["paths"]["0-1"]
+    assert out["repair"] and info["figure"].endswith("0-1-repaired-evaluation.png") and os.path.exists(info["figure"])
+    with Store.open(explored) as s:
+        points = 2 * s.read_result("0-1").path.n_pivots - 1
+        assert s.read_array_group("evaluation-0-1")[1]["bn_mode"] == "none"  # the plain one stays
+        assert "REPAIR" in s.read_array_group("evaluation-repaired-0-1")[1]["bn_mode"]
+    # REPAIR: the ends and every point once over the 64 calibration samples; then 64 train + 64 test
+    assert info["evaluation_samples"] == {"gradient": 0, "forward": (2 + points) * 64 + points * 128}
+    for key in ("train_loss", "test_error"):  # REPAIR leaves the ends as they are
+        for end in ("start", "end"):
+            assert info["summary"][key][end] == pytest.approx(plain["summary"][key][end], rel=1e-5, abs=1e-7)
+
+
 def test_hessian_at_minima_and_climbing_image(explored):
     out = json.loads(run(["hessian", explored, "--json"]).stdout)
     assert set(out["minima"]) == {"0", "1"} and set(out["paths"]) == {"0-1"}
