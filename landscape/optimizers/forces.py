@@ -96,12 +96,16 @@ def largest_force(forces: Any) -> float:
 def evaluate_pivots(xp: Any, potential: Potential, pivots: Any, known: Any) -> tuple[Any, Any]:
     """Energies (N+2,) of all pivots and gradients (N, dim) of the interior ones.
 
-    With `known` energies the fixed ends are not evaluated again; without, they are
-    evaluated in the same call as the interior (one batch for all)."""
-    if known is None:
+    With `known` energies the fixed ends are not evaluated again.  Without, they are
+    evaluated on the interior's batch: forward only when the potential's `energy` uses
+    the batch its last gradient call drew (`Potential.same_batch_energy`: the ends never
+    move, so their gradients would be thrown away), else in the same call as the interior."""
+    if known is None and not getattr(potential, "same_batch_energy", False):
         e, g = potential.energy_and_gradient(pivots)
         return e, g[1:-1]
     e_int, g = potential.energy_and_gradient(pivots[1:-1])
+    if known is None:  # after the gradient call: the ends on the batch it drew
+        known = potential.energy(xp.concat([pivots[:1], pivots[-1:]]))
     return xp.concat([known[:1], e_int, known[-1:]]), g
 
 

@@ -70,6 +70,10 @@ class Potential(ABC):
     #: True when energies change from call to call (mini-batch losses): bands then
     #: evaluate their fixed ends together with the moving pivots, on the same batch.
     stochastic: bool = False
+    #: True when `energy` evaluates on the samples the last `energy_and_gradient` call
+    #: drew (NetworkPotential's mini-batch): a stochastic band's fixed ends then cost a
+    #: forward pass on the step's batch, not a gradient it would throw away.
+    same_batch_energy: bool = False
     #: How to rebuild this potential, {"name": spec, "options": {...}}, set by
     #: `landscape.potentials.registry.load_potential`; stores record it (`landscape.potentials.identity`).
     origin: dict[str, Any] | None = None
@@ -171,6 +175,10 @@ class PotentialWrapper(Potential):
     @property
     def stochastic(self) -> bool:  # type: ignore[override]
         return self.inner.stochastic
+
+    @property
+    def same_batch_energy(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.inner, "same_batch_energy", False))
 
     @property
     def symmetry(self) -> Symmetry | None:  # type: ignore[override]

@@ -99,6 +99,9 @@ class NetworkPotential(Potential):
     """
 
     name = "network"
+    #: `energy` evaluates on the batch the last gradient call drew: a band's fixed ends
+    #: on a mini-batch loss cost forward passes only (`optimizers.forces.evaluate_pivots`).
+    same_batch_energy = True
     #: What `landscape hessian` runs for a network: the Hessian of the data loss by
     #: autograd, not the generic one from gradients (named, so the CLI imports no plugin).
     hessian_command = "landscape_plugins.torchnet.commands:network_hessian"

@@ -132,13 +132,15 @@ def test_the_samples_of_every_phase_equal_a_hand_count(whole):
     assert summary["stored_samples"]["train"] == {str(k): per_minimum for k in range(M)}
     # AutoNEB: the 4 cycles of the `cpu` preset at 1 step each, 3 pivots capped at 3
     # (nothing inserted); every cycle's band is evaluated at its start and after each
-    # step, all pivots (ends included: a mini-batch loss); after each cycle the insertion
-    # test evaluates 9 points (the schedule's) in each of the 2 segments
+    # step: the moving pivots' gradients and the fixed ends' energies on the same batch
+    # (a mini-batch loss: forward only); after each cycle the insertion test evaluates 9
+    # points (the schedule's) in each of the 2 segments
     cycles = summary["schedule"]["cycles"]
     assert cycles == 4 and summary["schedule"]["steps"] == cycles * CYCLE_STEPS
+    bands = cycles * CYCLE_STEPS + cycles
     per_path = {
-        "gradient": (cycles * CYCLE_STEPS + cycles) * PIVOTS * NEB_BATCH,
-        "forward": cycles * (PIVOTS - 1) * 9 * NEB_BATCH,
+        "gradient": bands * (PIVOTS - 2) * NEB_BATCH,
+        "forward": bands * 2 * NEB_BATCH + cycles * (PIVOTS - 1) * 9 * NEB_BATCH,
     }
     assert s["autoneb"] == {k: paths * v for k, v in per_path.items()}
     assert list(summary["stored_samples"]["autoneb"].values()) == [per_path] * paths

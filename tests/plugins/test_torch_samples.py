@@ -65,14 +65,14 @@ def test_neb_samples_equal_a_hand_count():
     a, b = _ends(pot)
     result = connect(pot, a, b, method="neb", pivots=5, budget=Budget(max_steps=3))
     assert result.path.n_pivots == 5 and result.nit == 3
-    # A mini-batch loss changes per batch, so every gradient call evaluates the two
-    # ends with the 3 moving pivots: all 5, on one batch each.  Calls: the start, then
-    # one per step.  The climber is not checked on a mini-batch loss (its profile mixes
-    # batches).  The final profile: 9 points in each of the 4 segments, energies only,
-    # on the current batch.
+    # A mini-batch loss changes per batch, so every gradient call of the 3 moving
+    # pivots is followed by the two fixed ends' energies on its batch (forward only:
+    # they never move).  Calls: the start, then one per step.  The climber is not
+    # checked on a mini-batch loss (its profile mixes batches).  The final profile: 9
+    # points in each of the 4 segments, energies only, on the current batch.
     calls = 1 + 3
-    gradient = calls * 5 * BATCH
-    forward = 4 * 9 * BATCH
+    gradient = calls * 3 * BATCH
+    forward = calls * 2 * BATCH + 4 * 9 * BATCH
     assert result.samples == {"gradient": gradient, "forward": forward}
 
 
@@ -84,12 +84,17 @@ def test_autoneb_cycles_record_the_samples_spent_so_far():
     schedule = Schedule("tiny", (Cycle(2, sgd), Cycle(2, sgd)), threshold=1e9, per_segment=3)
     result = connect(pot, a, b, method="autoneb", schedule=schedule, climb=False, pivots=3)
     assert result.path.n_pivots == 3 and len(result.cycles) == 2
-    band = 3 * BATCH  # one gradient call of the whole band (ends included: mini-batches)
+    # one evaluation of the band: the moving pivot's gradient, and the two fixed ends'
+    # energies on its batch (a mini-batch loss: evaluated again, forward only)
+    band = {"gradient": 1 * BATCH, "forward": 2 * BATCH}
     dense = 2 * 3 * BATCH  # the energies between pivots after a cycle: 2 segments x 3
     # cycle 0: its start and 2 steps, its dense energies, and the start of cycle 1's band
-    first = {"gradient": 3 * band + band, "forward": dense}
+    first = {"gradient": 4 * band["gradient"], "forward": 4 * band["forward"] + dense}
     # cycle 1: 2 more steps and its dense energies (the final profile reuses them)
-    second = {"gradient": first["gradient"] + 2 * band, "forward": 2 * dense}
+    second = {
+        "gradient": first["gradient"] + 2 * band["gradient"],
+        "forward": first["forward"] + 2 * band["forward"] + dense,
+    }
     assert [c.samples for c in result.cycles] == [first, second]
     assert result.samples == second
 
