@@ -83,8 +83,19 @@ def _connect_settings(
     if steps is not None:
         if steps < 1:
             raise LandscapeError(f"--steps must be positive, got {steps}")
-        settings["budget"] = Budget(max_steps=steps)
+        if method in ("bezier", "polychain"):
+            settings["steps"] = steps  # a curve's training length, not a budget cut short
+        else:
+            settings["budget"] = Budget(max_steps=steps)
     return settings
+
+
+def _curve_settings(method: str, bends: int | None, lr: float | None) -> dict[str, Any]:
+    """--bends and --lr of a curve, checked here so a band never takes them silently."""
+    given = {k: v for k, v in (("bends", bends), ("lr", lr)) if v is not None}
+    if given and method not in ("bezier", "polychain"):
+        raise LandscapeError(f"--{' and --'.join(given)} apply to --method bezier or polychain only")
+    return given
 
 
 def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict[str, Any]:
@@ -120,11 +131,15 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
 )
 @click.option(
     "--method",
-    type=click.Choice(["neb", "string", "autoneb"]),
+    type=click.Choice(["neb", "string", "autoneb", "bezier", "polychain"]),
     default="autoneb",
     show_default=True,
-    help="Path optimizer: nudged elastic band, string method, or AutoNEB (bands with pivots inserted).",
+    help="Path optimizer: nudged elastic band, string method, AutoNEB (bands with pivots inserted), or a "
+    "Bezier curve or polygonal chain trained on the energy at random points (Garipov et al. 2018; "
+    "--pivots samples it, --steps its training steps, default 1000).",
 )
+@click.option("--bends", type=int, default=None, help="bezier/polychain: trainable control points [default: 1].")
+@click.option("--lr", type=float, default=None, help="bezier/polychain: Adam's step size [default: 0.01].")
 @click.option("--climb/--no-climb", default=True, show_default=True, help="Climbing image (final AutoNEB cycle).")
 @click.option(
     "--via",
@@ -170,7 +185,12 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     help="Converged when the largest pivot force is below this [default for neb/string: 1e-4 of the "
     "starting path's largest force; autoneb: its schedule].",
 )
-@click.option("--steps", type=int, default=None, help="Step budget (default 5000 for neb/string).")
+@click.option(
+    "--steps",
+    type=int,
+    default=None,
+    help="Step budget (default 5000 for neb/string); bezier/polychain: training steps.",
+)
 @click.option(
     "--stepper",
     type=click.Choice(["fire", "fire2", "lbfgs", "fire2-lbfgs"]),
@@ -248,6 +268,8 @@ def connect_cmd(
     start: str | None,
     end: str | None,
     method: str,
+    bends: int | None,
+    lr: float | None,
     climb: bool,
     via: tuple[str, ...],
     init: str | None,
@@ -294,6 +316,7 @@ def connect_cmd(
     (a_name, a), (b_name, b) = _ends(pot, start, end, rows)
     settings = _connect_settings(method, climb, schedule, fmax, steps)
     settings.update(_spring_settings(method, spring, spring_min))
+    settings.update(_curve_settings(method, bends, lr))
     if via:
         settings["via"] = [resolve_point(pot, p, "via")[1] for p in via]
     if rows is not None:

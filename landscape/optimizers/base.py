@@ -77,6 +77,11 @@ class PathOptimizer(ABC):
         """The state `snapshot` saved."""
         raise NotImplementedError(f"{type(self).__name__} cannot restore a snapshot")
 
+    def result_arrays(self, state: OptimizerState) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(arrays, JSON attributes) a stored result keeps beside its path (a curve's
+        control points), or None, the default: the path says it all."""
+        return None
+
     @abstractmethod
     def to_config(self) -> dict[str, Any]:
         """JSON-able settings, stored with results."""

@@ -18,10 +18,11 @@ from landscape.foundations.memory import require_memory
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import ElasticBand
 from landscape.optimizers.base import PathOptimizer
+from landscape.optimizers.curves import CURVE_KINDS, Curve
 from landscape.optimizers.driver import CycleCallback, StepCallback, optimize
 from landscape.optimizers.hybrid import Hybrid
 from landscape.optimizers.schedules import Schedule, get_schedule, with_climbing
-from landscape.optimizers.steppers import Stepper
+from landscape.optimizers.steppers import SGD, Adam, Stepper
 from landscape.paths.budget import Budget
 from landscape.paths.host import host_job
 from landscape.paths.path import Path
@@ -31,7 +32,7 @@ from landscape.potentials.potential import Potential, check_point
 
 __all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "plan", "Plan"]
 
-METHODS = ("neb", "string", "autoneb")
+METHODS = ("neb", "string", "autoneb", *CURVE_KINDS)
 
 
 #: Default stop of neb and string without fmax: the largest pivot force down to this
@@ -73,12 +74,21 @@ def make_optimizer(
     `fault_check_every` > 1 keeps a GPU step loop free of host syncs (see ElasticBand).
     `check_per_segment` sets the points per segment of the check that a converged climber
     is the top of its path (ElasticBand): fewer for a calculator that costs minutes a
-    call, at the risk of a bump between pivots going unseen.
+    call, at the risk of a bump between pivots going unseen.  `bezier` and `polychain`
+    take `bends`, `steps`, `lr`, `samples_per_step`, `optimizer` ("adam" or "sgd") and
+    `seed` (`_curve`); `climb` does not apply to them and is ignored.
     """
     if method not in METHODS:
         raise LandscapeError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if spring_min is not None and method != "neb":
         raise LandscapeError("spring_min (energy-weighted springs) applies to method neb only")
+    if method in CURVE_KINDS:
+        if stepper is not None or fmax is not None or freeze or spring != "auto":
+            raise LandscapeError(f"stepper, fmax, freeze and spring apply to bands, not to {method}")
+        unknown = sorted(set(autoneb) - _CURVE_SETTINGS)
+        if unknown:
+            raise LandscapeError(f"{', '.join(unknown)} does not apply to method {method}")
+        return _curve(method, check_per_segment=check_per_segment, **autoneb)
     if method in ("neb", "string"):
         if autoneb:
             raise LandscapeError(f"{', '.join(sorted(autoneb))} applies to method autoneb only, not {method}")
@@ -107,6 +117,36 @@ def make_optimizer(
         method=band, spring=spring, fmax=fmax, fault_check_every=fault_check_every, check_per_segment=check_per_segment
     )
     return AutoNEB(schedule=sched, band=inner, **autoneb)
+
+
+_CURVE_SETTINGS = {"bends", "steps", "lr", "samples_per_step", "optimizer", "seed"}
+
+
+def _curve(
+    method: str,
+    *,
+    bends: int = 1,
+    steps: int = 1000,
+    lr: float | None = None,
+    samples_per_step: int = 8,
+    optimizer: str = "adam",
+    seed: int = 0,
+    check_per_segment: int = 9,
+) -> Curve:
+    """A Bezier curve or polygonal chain (`landscape.optimizers.curves`) trained by
+    `optimizer` ("adam", lr 0.01 by default, or "sgd", lr 0.01 with momentum 0.9)."""
+    rules = {"adam": lambda lr: Adam(lr=lr), "sgd": lambda lr: SGD(lr=lr, momentum=0.9)}
+    if optimizer not in rules:
+        raise LandscapeError(f"unknown optimizer {optimizer!r} for a curve; choose adam or sgd")
+    return Curve(
+        kind=method,
+        bends=bends,
+        steps=steps,
+        samples_per_step=samples_per_step,
+        stepper=rules[optimizer](0.01 if lr is None else lr),
+        seed=seed,
+        check_per_segment=check_per_segment,
+    )
 
 
 def check_endpoints(potential: Potential, start: Any, end: Any) -> tuple[Any, Any]:
@@ -190,6 +230,8 @@ def plan(
     `end`, ends included, used as they are (an interpolation made elsewhere, an earlier
     run's path); a band without a schedule gets 5000 steps unless a budget says otherwise.
     """
+    if isinstance(optimizer, str):  # a curve's update rule by name (make_optimizer's `optimizer`)
+        settings["optimizer"], optimizer = optimizer, None
     a, b = check_endpoints(potential, start, end)
     if initial is not None:
         return _given_path(potential, a, b, initial, via, pivots, budget, optimizer, method, settings)
@@ -205,8 +247,8 @@ def plan(
     cap = getattr(opt, "max_pivots", None)
     if cap is not None and n > cap:
         raise LandscapeError(f"{n} starting pivots exceed the cap of {cap} (max_pivots)")
-    if budget is None:
-        budget = Budget() if isinstance(opt, AutoNEB) else Budget(max_steps=5000)
+    if budget is None:  # a method of known length (a schedule, a curve's steps) stops by itself
+        budget = Budget() if getattr(opt, "total_steps", None) is not None else Budget(max_steps=5000)
     _check_memory(potential, a, n, opt)
     _check_length([a, *through, b])
     if not through:

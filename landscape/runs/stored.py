@@ -45,6 +45,7 @@ from landscape.runs.checkpoints import FRESH, Committer, resumed
 from landscape.runs.existing import SPENT, continuation, run_config
 from landscape.runs.pair import Plan, plan
 from landscape.store import Store, remove_store
+from landscape.store.layout import CONTROLS_GROUP
 
 __all__ = ["StoredRun", "connect_stored", "run_in_store", "discard_if_empty", "DEFAULT_CHECKPOINT_SECONDS"]
 
@@ -132,6 +133,9 @@ def _run(
             store.write_result(
                 name, result, start=config["start_name"], end=config["end_name"], extra_attrs=potential.result_attrs()
             )
+            kept_arrays = None if result.state is None else optimizer.result_arrays(result.state)
+            if kept_arrays is not None:  # a curve's control points, in the same transaction
+                store.write_array_group(CONTROLS_GROUP.format(name), *kept_arrays)
             if kept is not None:  # a spent budget leaves the run continuable (`_reopen`)
                 store.write_checkpoint(name, *kept)
     return result, where

@@ -69,6 +69,7 @@ __all__ = [
     "evaluation_digest",
     "SURFACE_GROUPS",
     "surface_group",
+    "CONTROLS_GROUP",
 ]
 
 #: Schema version written by this library (2: the folder store); higher ones are refused.
@@ -117,12 +118,7 @@ CURVES_GROUP = "learning_curves"
 MINIMA_METRICS_GROUP = "minima_metrics"
 #: A network evaluation along a stored path, a straight line between two minima, or the
 #: line to the second minimum's weight-matched image: kind -> group name pattern.
-EVALUATION_GROUPS = {
-    "path": "evaluation-{}",
-    "line": "evaluation-line-{}",
-    "aligned": "evaluation-aligned-line-{}",
-    "repaired": "evaluation-repaired-{}",  # a path's points REPAIRed (plugins/torchnet/repair.py)
-}
+EVALUATION_GROUPS = {"path": "evaluation-{}", "line": "evaluation-line-{}", "aligned": "evaluation-aligned-line-{}"}
 
 
 #: A loss surface on a 1D or 2D slice (`landscape.analysis.planes`): its grid (written
@@ -135,6 +131,11 @@ def surface_group(name: str, part: str) -> str:
     if part not in SURFACE_GROUPS:  # a bug in the caller, not a user's input
         raise ValueError(f"unknown surface part {part!r}")
     return SURFACE_GROUPS[part].format(name)
+
+
+#: The control points of a curve stored as path <name> (`PathOptimizer.result_arrays`):
+#: controls (bends + 2, dim), their parameters t; attrs kind, bends.
+CONTROLS_GROUP = "curve-controls-{}"
 
 
 def evaluation_group(name: str, kind: str = "path") -> str:

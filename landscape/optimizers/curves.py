@@ -1,0 +1,255 @@
+"""Parametric curves trained on the loss at random points (Garipov et al. 2018).
+
+A curve from A to B is C(t) = sum_j w_j(t) P_j over control points P_0 = A, P_1..P_K
+(the trainable bends) and P_{K+1} = B.  `BezierCurve` takes Bernstein weights (one bend:
+the quadratic Bezier curve); `PolyChain` takes piecewise-linear hat weights with the
+bends at t = j/(K+1).  Each step draws `samples_per_step` t ~ U(0, 1), evaluates the
+curve's points there as one batch, and moves the bends along minus the mean loss's
+gradient, chained through the weights (the curve is linear in its control points:
+grad P = W^T grad E / S).  The state's path is the curve at its pivots' equally
+spaced t, evaluated after every step, so the highest energy the driver records is real.
+
+The t are drawn from a numpy generator seeded with (seed, step), so a run resumed from
+its snapshot draws what the uninterrupted run drew, and a state is never mutated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from math import comb
+from typing import Any
+
+import numpy as np
+
+from landscape.foundations.arrays import device, to_numpy
+from landscape.foundations.arrays import namespace as array_namespace
+from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
+from landscape.foundations.values import check_number
+from landscape.optimizers.base import OptimizerState, PathOptimizer
+from landscape.optimizers.steppers import Adam, Stepper
+from landscape.paths.path import Path
+from landscape.paths.result import Status
+from landscape.potentials.potential import Potential
+
+__all__ = ["Curve", "BezierCurve", "PolyChain", "CurveState", "curve_weights", "CURVE_KINDS"]
+
+CURVE_KINDS = ("bezier", "polychain")
+
+
+def curve_weights(kind: str, bends: int, t: Any) -> np.ndarray:
+    """The weights (len(t), bends + 2) of the control points at the parameters `t` in
+    [0, 1]: Bernstein polynomials of degree bends + 1, or the hat functions of the
+    polygon whose corners sit at t = j / (bends + 1).  Rows sum to 1; t = 0 and t = 1
+    give exactly the ends."""
+    t = np.asarray(t, dtype=np.float64)
+    n = bends + 1
+    if kind == "bezier":
+        j = np.arange(n + 1)
+        coefficients = np.array([comb(n, k) for k in j], dtype=np.float64)
+        return coefficients * t[:, None] ** j * (1.0 - t[:, None]) ** (n - j)
+    if kind == "polychain":
+        return np.maximum(0.0, 1.0 - np.abs(n * t[:, None] - np.arange(n + 1)))
+    raise LandscapeError(f"unknown curve {kind!r}; choose one of {', '.join(CURVE_KINDS)}")
+
+
+@dataclass(frozen=True, eq=False)
+class CurveState(OptimizerState):
+    """The control points (ends included), the curve at the pivots with energies, and
+    the stepper's state over the bends."""
+
+    path: Path
+    controls: Any  # (bends + 2, dim), the potential's arrays
+    stepper_state: Any
+    nit: int = 0
+    nfev: int = 0
+    loss: float = float("nan")  # mean energy at the last step's samples (before its update)
+    fault: str | None = None  # why the last step was refused (non-finite energies)
+
+
+@dataclass(frozen=True)
+class Curve(PathOptimizer):
+    """A Bezier curve or polygonal chain with `bends` trainable control points.
+
+    steps: training steps; the run ends after them (status schedule_done).
+    samples_per_step: t per step (`draws`), evaluated as one batch of points.
+    stepper: the update rule over the bends (Adam or SGD, `landscape.optimizers.steppers`);
+        its force is minus the gradient of the mean energy at the step's samples.
+    seed: the t of step k are drawn by numpy's generator seeded with (seed, k).
+    check_per_segment: points per pivot segment of the final profile (the driver's).
+
+    The curve starts with its control points on the starting path at arc fractions
+    j / (bends + 1): on the straight line, the straight line itself, traversed at
+    constant speed, for both kinds.  Energies are the potential's, so a network's
+    BatchNorm is treated at a point of the curve as at any pivot of a band.
+    """
+
+    kind: str = "bezier"
+    bends: int = 1
+    steps: int = 1000
+    samples_per_step: int = 8
+    stepper: Stepper = field(default_factory=lambda: Adam(lr=0.01))
+    seed: int = 0
+    check_per_segment: int = 9
+
+    def __post_init__(self) -> None:
+        if self.kind not in CURVE_KINDS:
+            raise LandscapeError(f"unknown curve {self.kind!r}; choose one of {', '.join(CURVE_KINDS)}")
+        check_number("bends", self.bends, lambda v: 1 <= v <= 1000, "from 1 to 1000", integer=True)
+        check_number("steps", self.steps, lambda v: v >= 0, ">= 0", integer=True)
+        check_number("samples_per_step", self.samples_per_step, lambda v: v >= 1, ">= 1", integer=True)
+        check_number("seed", self.seed, lambda v: v >= 0, ">= 0", integer=True)
+        check_number(
+            "check_per_segment", self.check_per_segment, lambda v: 0 <= v <= 1000, "from 0 to 1000", integer=True
+        )
+        if not isinstance(self.stepper, Stepper):
+            raise LandscapeError(f"stepper must be a Stepper, got {self.stepper!r}")
+
+    @property
+    def total_steps(self) -> int:
+        """The run's length (the driver's progress bar; no other budget is needed)."""
+        return self.steps
+
+    # the curve ------------------------------------------------------------------
+    def weights(self, t: Any) -> np.ndarray:
+        """`curve_weights` of this curve."""
+        return curve_weights(self.kind, self.bends, t)
+
+    def points(self, controls: Any, t: Any) -> Any:
+        """The curve's points (len(t), dim) at the parameters `t`, on the arrays of `controls`."""
+        xp = array_namespace(controls)
+        w = xp.asarray(self.weights(t), dtype=controls.dtype, device=device(controls))
+        return w @ controls
+
+    def start_controls(self, path: Path) -> Any:
+        """Control points on `path` at arc fractions j / (bends + 1), its ends exactly."""
+        xp = array_namespace(path.pivots)
+        bends = path.interpolate(np.arange(1, self.bends + 1) / (self.bends + 1))
+        return xp.concat([path.pivots[:1], bends, path.pivots[-1:]])
+
+    def draws(self, nit: int) -> np.ndarray:
+        """The t of step `nit` (0-based): u ~ U(0, 1) and 1 - u in pairs (antithetic), so
+        the curve from B to A takes the mirror image of every step from A to B (with an
+        even `samples_per_step`) and the mean over t has less variance."""
+        u = np.random.default_rng((self.seed, nit)).random((self.samples_per_step + 1) // 2)
+        return np.concatenate([u, 1.0 - u])[: self.samples_per_step]
+
+    # PathOptimizer ----------------------------------------------------------------
+    def init(self, path: Path, potential: Potential) -> CurveState:
+        if path.n_pivots < 3:
+            raise LandscapeError(f"a curve is sampled at 3 or more pivots (ends included), got {path.n_pivots}")
+        controls = self.start_controls(path)
+        known = None if potential.stochastic else path.energies
+        sampled, nfev = self._sample(controls, path.n_pivots, potential, known)
+        if not np.all(np.isfinite(to_numpy(sampled.energies))):
+            raise LandscapeError("the starting curve has NaN or infinite energies")
+        return CurveState(path=sampled, controls=controls, stepper_state=self.stepper.init(controls[1:-1]), nfev=nfev)
+
+    def step(self, state: CurveState, potential: Potential) -> CurveState:
+        xp = array_namespace(state.controls)
+        controls = state.controls
+        w = xp.asarray(self.weights(self.draws(state.nit)), dtype=controls.dtype, device=device(controls))
+        energies, gradients = potential.energy_and_gradient(w @ controls)
+        nit, nfev = state.nit + 1, state.nfev + self.samples_per_step
+        loss = float(xp.mean(energies))  # one host sync a step: the fault check needs it anyway
+        if not (np.isfinite(loss) and bool(xp.all(xp.isfinite(gradients)))):
+            return replace(state, nit=nit, nfev=nfev, fault="NaN or infinite energy or gradient at the samples")
+        force = -(w[:, 1:-1].T @ gradients) / self.samples_per_step  # minus the mean energy's gradient
+        bends, stepper_state = self.stepper.update(controls[1:-1], force, state.stepper_state)
+        controls = xp.concat([controls[:1], bends, controls[-1:]])
+        known = None if potential.stochastic else state.path.energies
+        sampled, spent = self._sample(controls, state.path.n_pivots, potential, known)
+        return CurveState(
+            path=sampled,
+            controls=controls,
+            stepper_state=stepper_state,
+            nit=nit,
+            nfev=nfev + spent,
+            loss=loss,
+        )
+
+    def terminate(self, state: CurveState) -> tuple[Status, str] | None:
+        if state.fault is not None:
+            return Status.NUMERICAL_FAULT, f"step {state.nit} refused ({state.fault}); the curve is the last good one"
+        if state.nit >= self.steps:
+            return Status.SCHEDULE_DONE, f"{self.kind} curve with {self.bends} bend(s) trained {self.steps} steps"
+        return None
+
+    def snapshot(self, state: CurveState) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        if state.fault is not None:
+            return None
+        arrays = {
+            "pivots": to_numpy(state.path.pivots),
+            "energies": to_numpy(state.path.energies),
+            "controls": to_numpy(state.controls),
+        }
+        numbers: dict[str, Any] = {}
+        for key, value in state.stepper_state.items():  # arrays, or plain numbers (Adam's t)
+            if isinstance(value, (int, float)):
+                numbers[key] = value
+            else:
+                arrays[f"stepper.{key}"] = to_numpy(value)
+        attrs = {"nit": state.nit, "nfev": state.nfev, "loss": state.loss, "stepper_numbers": numbers}
+        return arrays, attrs
+
+    def restore(self, arrays: dict[str, Any], attrs: dict[str, Any], potential: Potential) -> CurveState:
+        try:
+            on = potential.asarray
+            stepper_state = {k[len("stepper.") :]: on(v) for k, v in arrays.items() if k.startswith("stepper.")}
+            stepper_state.update(attrs["stepper_numbers"])
+            controls = on(arrays["controls"])
+            if tuple(controls.shape) != (self.bends + 2, potential.dim):
+                raise ValueError(f"controls of shape {tuple(controls.shape)}, not {(self.bends + 2, potential.dim)}")
+            return CurveState(
+                path=Path(on(arrays["pivots"]), on(arrays["energies"])),
+                controls=controls,
+                stepper_state=stepper_state,
+                nit=int(attrs["nit"]),
+                nfev=int(attrs["nfev"]),
+                loss=float(attrs["loss"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DamagedCheckpoint(f"it does not describe a curve state ({type(exc).__name__}: {exc})") from None
+
+    def result_arrays(self, state: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The control points, kept beside the stored path (`PathOptimizer.result_arrays`)."""
+        if not isinstance(state, CurveState):
+            return None
+        tau = np.arange(self.bends + 2) / (self.bends + 1)
+        return {"controls": to_numpy(state.controls), "t": tau}, {"kind": self.kind, "bends": self.bends}
+
+    def to_config(self) -> dict[str, Any]:
+        return {
+            "method": self.kind,
+            "bends": self.bends,
+            "steps": self.steps,
+            "samples_per_step": self.samples_per_step,
+            "stepper": self.stepper.to_config(),
+            "seed": self.seed,
+            "check_per_segment": self.check_per_segment,
+        }
+
+    # internals --------------------------------------------------------------------
+    def _sample(self, controls: Any, n: int, potential: Potential, known: Any) -> tuple[Path, int]:
+        """The curve at `n` equally spaced t with energies, and the points evaluated:
+        the interior only when the ends' energies are `known` (a deterministic potential)."""
+        xp = array_namespace(controls)
+        pivots = self.points(controls, np.linspace(0.0, 1.0, n))
+        pivots = xp.concat([controls[:1], pivots[1:-1], controls[-1:]])  # the ends exactly
+        if known is None:
+            return Path(pivots, potential.energy(pivots)), n
+        inner = potential.energy(pivots[1:-1])
+        return Path(pivots, xp.concat([known[:1], xp.astype(inner, known.dtype), known[-1:]])), n - 2
+
+
+@dataclass(frozen=True)
+class BezierCurve(Curve):
+    """Bezier curve; with one bend (the default) the quadratic curve of Garipov et al."""
+
+    kind: str = "bezier"
+
+
+@dataclass(frozen=True)
+class PolyChain(Curve):
+    """Polygonal chain with `bends` corners equally spaced in t (Garipov et al.'s PolyChain)."""
+
+    kind: str = "polychain"
