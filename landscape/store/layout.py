@@ -118,7 +118,12 @@ CURVES_GROUP = "learning_curves"
 MINIMA_METRICS_GROUP = "minima_metrics"
 #: A network evaluation along a stored path, a straight line between two minima, or the
 #: line to the second minimum's weight-matched image: kind -> group name pattern.
-EVALUATION_GROUPS = {"path": "evaluation-{}", "line": "evaluation-line-{}", "aligned": "evaluation-aligned-line-{}"}
+EVALUATION_GROUPS = {
+    "path": "evaluation-{}",
+    "line": "evaluation-line-{}",
+    "aligned": "evaluation-aligned-line-{}",
+    "repaired": "evaluation-repaired-{}",  # a path's points REPAIRed (plugins/torchnet/repair.py)
+}
 
 
 #: A loss surface on a 1D or 2D slice (`landscape.analysis.planes`): its grid (written
