@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.analysis.minima import Minima, _local_minimum, is_minimum, random_starts
+from landscape.analysis.minima import Minima, _local_minimum, is_minimum, quench_converged, random_starts
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import CountingPotential, Potential, check_point
@@ -73,24 +73,31 @@ class BasinHopping:
 
 class _Tally:
     """Distinct quenched minima, with hits; a new point is compared only with kept ones
-    whose energy is within `etol` (the symmetry's alignment is the costly part)."""
+    whose energy is within `etol` (the symmetry's alignment is the costly part, and the
+    energies sit in an array grown by doubling: LJ38 walks keep thousands of minima)."""
 
     def __init__(self, potential: Potential, xtol: float, etol: float):
         self.potential, self.xtol, self.etol = potential, xtol, etol
         self.points: list[np.ndarray] = []
-        self.energies: list[float] = []
+        self._energies = np.empty(64)
         self.hits: list[int] = []
         self.first: list[int] = []
 
+    @property
+    def energies(self) -> np.ndarray:
+        return self._energies[: len(self.points)]
+
     def add(self, x: np.ndarray, e: float, quench: int) -> None:
-        for k, ek in enumerate(self.energies):
-            if abs(ek - e) <= self.etol and distance(self.potential, self.points[k], x) <= self.xtol:
+        for k in np.flatnonzero(np.abs(self.energies - e) <= self.etol):
+            if distance(self.potential, self.points[k], x) <= self.xtol:
                 self.hits[k] += 1
-                if e < ek:  # keep the better-converged copy
-                    self.points[k], self.energies[k] = x, e
+                if e < self._energies[k]:  # keep the better-converged copy
+                    self.points[k], self._energies[k] = x, e
                 return
+        if len(self.points) == len(self._energies):
+            self._energies = np.concatenate([self._energies, np.empty(len(self._energies))])
+        self._energies[len(self.points)] = e
         self.points.append(x)
-        self.energies.append(e)
         self.hits.append(1)
         self.first.append(quench)
 
@@ -104,7 +111,7 @@ def basin_hopping(
     bounds: Any = None,
     temperature: float = 1.0,
     stepsize: float = 0.5,
-    gtol: float = 1e-6,
+    gtol: float = 1e-8,
     maxiter: int = 2000,
     xtol: float = 1e-2,
     etol: float = 1e-5,
@@ -121,9 +128,9 @@ def basin_hopping(
             potential's box), as `landscape.analysis.minima.random_starts` draws it.
         temperature, stepsize: Metropolis temperature (the potential's energy units)
             and the initial largest displacement per coordinate (scipy adapts it).
-        gtol, maxiter: the quench's L-BFGS-B settings; a quench counts as converged
-            when its gradient norm is at most ``100 * gtol`` (a cluster's quench stops
-            near 1e-5 in double precision, so the find_minima limit of 1e-6 is too strict).
+        gtol, maxiter: the quench's L-BFGS-B settings; a quench counts as converged by
+            `find_minima`'s rule, scaled to the energy
+            (`landscape.analysis.minima.quench_converged`).
         xtol, etol: two quenched points are one minimum when their energies agree
             within `etol` and they lie within `xtol` modulo the symmetry.
         target: stop once a quench reaches an energy at or below ``target + etol``.
@@ -154,7 +161,6 @@ def basin_hopping(
         if start is None
         else np.asarray(check_point(potential, to_numpy(start), "start"), dtype=np.float64)
     )
-    limit = 100 * gtol
     counting = CountingPotential(potential)
     tally = _Tally(potential, xtol, etol)
     count = {"quenches": 0, "failed": 0, "evaluations": 0}
@@ -165,7 +171,7 @@ def basin_hopping(
         before = counting.gradient_points
         point, e, gnorm = _local_minimum(counting, x, gtol, maxiter)
         nfev = counting.gradient_points - before
-        ok = bool(np.isfinite(e) and np.all(np.isfinite(point)) and gnorm <= limit)
+        ok = bool(np.all(np.isfinite(point)) and quench_converged(gnorm, e, gtol))
         q = count["quenches"]
         count["quenches"] += 1
         count["evaluations"] += nfev
@@ -201,7 +207,7 @@ def basin_hopping(
         if bar is not None:
             bar.close()
     del res  # its lowest minimum is the tally's m0; its other fields are the counts kept here
-    stopped = target is not None and bool(tally.energies) and min(tally.energies) <= target + etol
+    stopped = target is not None and len(tally.energies) > 0 and float(tally.energies.min()) <= target + etol
     return _result(
         potential,
         tally,

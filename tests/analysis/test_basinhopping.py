@@ -30,11 +30,11 @@ def test_lj13_reaches_the_global_minimum_from_random_starts(seed):
 
 def test_lj7_minima_are_tallied_once_each_modulo_symmetry():
     lj = LennardJones(7)
-    run_ = basin_hopping(lj, 40, seed=0, temperature=1.0, stepsize=0.4)
+    run_ = basin_hopping(lj, 80, seed=0, temperature=1.0, stepsize=0.4)  # 80 steps find all four in seeds 0-4
     np.testing.assert_allclose(run_.minima.energies, LJ7_MINIMA, atol=1e-6)
-    # every converged quench is counted once: 41 quenches hit 4 minima, mostly as rotated,
+    # every converged quench is counted once: 81 quenches hit 4 minima, mostly as rotated,
     # reflected or relabelled copies of the first hit
-    assert run_.hits.sum() == run_.quenches - run_.failed and run_.quenches == 41
+    assert run_.hits.sum() == run_.quenches - run_.failed and run_.quenches == 81
     assert all(run_.hits >= 1) and run_.first_hit.min() == 0
     coords = run_.minima.coords
     assert min(distance(lj, coords[i], coords[j]) for i in range(4) for j in range(i + 1, 4)) > 0.1

@@ -1,14 +1,19 @@
-"""Minima from seeded random starts: found, de-duplicated, sorted, and rejected when not minima."""
+"""Minima from seeded random starts: found, de-duplicated, sorted, and rejected when not minima;
+Lennard-Jones quenches accepted by the energy-scaled convergence rule, checked against Newton's
+method on a central-difference Hessian."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from landscape.analysis.minima import find_minima, is_minimum, random_starts
+from landscape.analysis.minima import _local_minimum, find_minima, is_minimum, quench_converged, random_starts
 from landscape.foundations.errors import LandscapeError
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, MuellerBrown, Ring, ThreeHole
+from landscape_plugins.clusters.lj import LennardJones
+
+LJ13_GLOBAL = -44.326801  # Cambridge Cluster Database, the Mackay icosahedron
 
 
 def test_gaussian_mixture_minima_are_found_sorted_and_named():
@@ -87,3 +92,47 @@ def test_no_bounds_and_no_known_minima_is_an_error():
 
     with pytest.raises(LandscapeError, match="no bounds"):
         find_minima(Bowl(), 4)
+
+
+def _newton(lj: LennardJones, x: np.ndarray, steps: int = 2) -> np.ndarray:
+    """Newton's method on a central-difference Hessian, the six zero modes (translation,
+    rotation) projected out by the pseudo-inverse: the minimum the quench stalled near."""
+
+    def grad(p):
+        return lj.energy_and_gradient(p[None])[1][0]
+
+    h = 1e-5
+    for _ in range(steps):
+        H = np.stack([(grad(x + h * e) - grad(x - h * e)) / (2 * h) for e in np.eye(lj.dim)])
+        x = x - np.linalg.pinv(0.5 * (H + H.T), rcond=1e-8) @ grad(x)
+    return x
+
+
+@pytest.mark.parametrize("atoms, starts", [(13, 20), (38, 6)])
+def test_lennard_jones_quenches_are_minima_by_the_energy_scaled_rule(atoms, starts):
+    lj = LennardJones(atoms)
+    quenches = [_local_minimum(lj, s, 1e-8, 2000) for s in random_starts(lj, starts, seed=1)]
+    norms = np.array([g for _, _, g in quenches])
+    assert np.sum(norms > 1e-6) >= 1  # the old fixed limit (1e-6) rejects these
+    for x, e, g in quenches:
+        assert quench_converged(g, e)
+        polished = _newton(lj, x)
+        e_min, g_min = lj.energy_and_gradient(polished[None])
+        assert np.linalg.norm(g_min) < 1e-9  # a true minimum near each quench, ...
+        assert np.linalg.norm(polished - x) < 1e-5 and abs(e - e_min[0]) < 1e-10  # ... within find_minima's tolerances
+
+
+def test_find_minima_keeps_every_lj13_quench():
+    lj = LennardJones(13)
+    starts = random_starts(lj, 20, seed=1)
+    energies = {round(_local_minimum(lj, s, 1e-8, 2000)[1], 5) for s in starts}
+    found = find_minima(lj, starts=starts)
+    assert found.energies[0] == pytest.approx(LJ13_GLOBAL, abs=1e-6)
+    # each quench converged and passed the Hessian check; LJ13's distinct minima differ in energy
+    assert sorted(energies) == sorted(round(e, 5) for e in found.energies)
+
+
+def test_the_rule_scales_with_the_energy_only_beyond_unit_scale():
+    assert quench_converged(9e-7, -0.5) and not quench_converged(1.1e-6, -0.5)
+    assert quench_converged(1.1e-5, -173.9) and not quench_converged(1.4e-5, -173.9)  # 1e-6 sqrt(173.9) = 1.32e-5
+    assert quench_converged(9e-5, 1.0, gtol=1e-6) and not quench_converged(np.nan, 1.0)
