@@ -105,6 +105,8 @@ class NetworkPotential(Potential):
     #: What `landscape hessian` runs for a network: the Hessian of the data loss by
     #: autograd, not the generic one from gradients (named, so the CLI imports no plugin).
     hessian_command = "landscape_plugins.torchnet.commands:network_hessian"
+    #: What `landscape align --repair` runs on a line between two networks (`repair.repair_points`).
+    repair_command = "landscape_plugins.torchnet.repair:repair_points"
 
     def __init__(
         self,

@@ -182,3 +182,23 @@ def test_bad_input_is_one_error(mlp):
         repair_point(pot, a[:-1], b, 0.5)
     with pytest.raises(LandscapeError, match="points but"):
         repair_points(pot, a, b, [0.5], points=torch.stack([a, b]))
+
+
+def test_align_command_reports_the_repaired_line(tmp_path):
+    import json
+
+    from landscape_cli.testing import error_line, invoke, run
+
+    store = str(tmp_path / "mlp")
+    opts = ["-o", "hidden=8", "-o", "n_train=64", "-o", "n_test=64", "-o", "align=true"]
+    run(["train", "mlp", *opts, "--minima", 2, "--epochs", 20, "--out", store])
+    out = json.loads(run(["align", store, "--points", 11, "--repair", "--json"]).stdout)
+    (row,) = out["pairs"].values()
+    assert out["repair"] and np.isfinite(row["repaired_line_barrier"]) and row["repaired_line_barrier"] >= 0
+    # REPAIR leaves the ends alone: the repaired line's higher end is the aligned line's
+    ends = row["aligned_line_max"] - row["aligned_line_barrier"]
+    assert row["repaired_line_max"] == pytest.approx(ends + row["repaired_line_barrier"], rel=1e-6)
+    assert "with REPAIR" in run(["align", store, "--points", 5, "--repair"]).stdout
+    plain = str(tmp_path / "mb")
+    run(["minima", "mueller-brown", "--starts", 5, "--out", plain])
+    assert "not a network" in error_line(invoke(["align", plain, "--repair"]))
