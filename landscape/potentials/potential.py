@@ -126,6 +126,12 @@ class Potential(ABC):
         function calls this hook).  Network potentials give autograd products."""
         return None
 
+    def parameter_blocks(self) -> dict[str, slice] | None:
+        """Named slices of the coordinates whose own Hessian blocks per-layer spectra
+        analyse (`landscape.analysis.spectrum`): a network's parameter tensors, say; None,
+        the default, for a potential whose coordinates form no such groups."""
+        return None
+
     def restart_stream(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Restart a stochastic potential's seeded sample stream.  Every pair an
         exploration runs starts here, so a path depends on nothing that ran before it in
@@ -212,6 +218,10 @@ class PotentialWrapper(Potential):
         # The inner potential's exact products: a wrapper that changes the energy overrides this.
         hook = getattr(self.inner, "hessian_products", None)  # a user's class need not derive from Potential
         return None if hook is None else hook(x)
+
+    def parameter_blocks(self) -> dict[str, slice] | None:
+        hook = getattr(self.inner, "parameter_blocks", None)
+        return None if hook is None else hook()
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()

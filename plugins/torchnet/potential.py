@@ -256,6 +256,12 @@ class NetworkPotential(Potential):
 
         return network_products(self, x, include_l2=True)
 
+    def parameter_blocks(self) -> dict[str, slice]:
+        """`Potential.parameter_blocks`: each parameter tensor's slice of the flat vector,
+        by its name in the module ("0.weight", "0.bias", ...), in the layout's order."""
+        offsets = np.cumsum((0, *self.spec.sizes))
+        return {n: slice(int(a), int(b)) for n, a, b in zip(self.spec.names, offsets[:-1], offsets[1:])}
+
     # the Potential interface ----------------------------------------------------------
     def energy_and_gradient(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
         x = self._points(x)
