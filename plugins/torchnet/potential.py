@@ -107,6 +107,8 @@ class NetworkPotential(Potential):
     hessian_command = "landscape_plugins.torchnet.commands:network_hessian"
     #: What `landscape align --repair` runs on a line between two networks (`repair.repair_points`).
     repair_command = "landscape_plugins.torchnet.repair:repair_points"
+    #: Li et al.'s filter-normalised directions for `landscape plot surface --directions filter`.
+    directions_function = "landscape_plugins.torchnet.directions:filter_directions"
 
     def __init__(
         self,
