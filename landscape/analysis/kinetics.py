@@ -16,6 +16,10 @@ probabilities and waiting times of its neighbours, so that the remaining states 
 the same first-passage statistics; ``1 - P_xx`` is summed from the other branches,
 never subtracted, so it stays accurate when escape is rare.  `master_equation`
 solves the backward equation ``sum_j K[j, i] (T_j - T_i) = -1`` (T = 0 on B) directly.
+
+`committor` gives each state's probability q_B of reaching B before A, from the same
+backward operator: ``sum_j K[j, i] (q_j - q_i) = 0`` outside A and B, q = 0 on A and
+1 on B (Wales 2009 calls these committor probabilities), one linear solve.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 
-__all__ = ["Passage", "graph_transformation", "master_equation"]
+__all__ = ["Passage", "committor", "graph_transformation", "master_equation"]
 
 
 @dataclass(frozen=True)
@@ -158,3 +162,29 @@ def master_equation(
     T = np.linalg.solve(G, -np.ones(len(free)))
     where = {s: k for k, s in enumerate(free)}
     return _passage(np.array([T[where[i]] for i in a]), w, "master equation")
+
+
+def committor(rates: np.ndarray, A: Sequence[int], B: Sequence[int]) -> np.ndarray:
+    """The probability q_B of each state to reach B before A (n,): 0 on A, 1 on B.
+
+    One linear solve of ``sum_j K[j, i] (q_j - q_i) = 0`` for the states outside A and B
+    that can reach either (a move into a state that reaches neither counts as never
+    reaching B); a state that reaches neither (a component of the network without A
+    and B) gets NaN: it commits to neither.
+
+    Args:
+        rates: (n, n), ``rates[j, i]`` the rate constant from i to j.
+        A, B: disjoint sets of state indices.
+
+    Raises:
+        LandscapeError: bad input.
+    """
+    K, a, b, _ = _check(rates, A, B, None)
+    q = np.full(len(K), np.nan)
+    q[a], q[b] = 0.0, 1.0
+    ends = set(a) | set(b)
+    free = [int(i) for i in np.flatnonzero(_reach(K, a + b, forward=False)) if i not in ends]
+    if free:
+        G = K.T[np.ix_(free, free)] - np.diag(K[:, free].sum(axis=0))  # the generator among the free states
+        q[free] = np.linalg.solve(G, -K.T[np.ix_(free, b)].sum(axis=1))  # flow into B on the right-hand side
+    return q

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from landscape.analysis.hessian import ZERO_RTOL, dense_hessian, refine_saddle
-from landscape.analysis.kinetics import Passage, graph_transformation, master_equation
+from landscape.analysis.kinetics import Passage, committor, graph_transformation, master_equation
 from landscape.analysis.minima import _local_minimum
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
@@ -187,6 +187,18 @@ class SaddleNetwork:
         p = solve(np.exp(logk - shift), a, b, np.exp(logw - logw.max()))
         scale = np.exp(-shift)  # times in the scaled rates' units -> the potential's
         return Passage(p.times * scale, p.weights, p.mfpt * scale, p.rate / scale, p.method)
+
+    def committor(
+        self, A: Sequence[str], B: Sequence[str], temperature: float, *, theory: str = "htst", friction: float = 1.0
+    ) -> np.ndarray:
+        """Each minimum's probability of reaching those named in B before those in A, in
+        `names` order (`landscape.analysis.kinetics.committor`; NaN where neither is reachable)."""
+        a, b = self._indices(A, "A"), self._indices(B, "B")
+        logk = self.log_rates(temperature, theory, friction)
+        # q depends only on each minimum's branching ratios: scale each one's rates out by the
+        # fastest of them, so that no minimum's exits all underflow at low temperature
+        top = logk.max(axis=0)
+        return committor(np.exp(logk - np.where(np.isfinite(top), top, 0.0)), a, b)
 
     def _indices(self, names: Sequence[str], label: str) -> list[int]:
         unknown = [n for n in names if n not in self.names]
