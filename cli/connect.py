@@ -94,7 +94,8 @@ def _curve_settings(method: str, bends: int | None, lr: float | None) -> dict[st
     """--bends and --lr of a curve, checked here so a band never takes them silently."""
     given = {k: v for k, v in (("bends", bends), ("lr", lr)) if v is not None}
     if given and method not in ("bezier", "polychain"):
-        raise LandscapeError(f"--{' and --'.join(given)} apply to --method bezier or polychain only")
+        verb = "apply" if len(given) > 1 else "applies"
+        raise LandscapeError(f"--{' and --'.join(given)} {verb} to --method bezier or polychain only")
     return given
 
 
