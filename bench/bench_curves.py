@@ -18,9 +18,7 @@ import time
 
 import numpy as np
 
-from landscape import connect, load_potential
-from landscape.paths.exact import grid_minimax
-from landscape.runs.pair import make_optimizer
+from landscape import connect, grid_minimax, load_potential, make_optimizer
 
 DENSE = np.linspace(0.0, 1.0, 401)
 

@@ -56,6 +56,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "optimizers.band": ("ElasticBand", "NEB", "StringMethod"),
     "optimizers.forces": ("auto_spring",),
     "optimizers.autoneb": ("AutoNEB",),
+    "optimizers.curves": ("Curve", "BezierCurve", "PolyChain", "curve_weights"),
     "optimizers.steppers": ("Stepper", "SGD", "Adam", "FIRE", "FIRE2", "LBFGS", "stepper_from_config"),
     "optimizers.schedules": ("Schedule", "Cycle", "get_schedule", "load_schedule"),
     "runs.pair": ("connect", "make_optimizer"),
