@@ -9,6 +9,7 @@ import click
 from landscape.foundations.errors import LandscapeError, collapse
 
 from .common import LandscapeGroup, build_potential, dpi_option, emit, named, picture_name, potential_options
+from .surface import plot_surface_cmd
 
 __all__ = ["inspect_cmd", "plot_group", "plugins_cmd", "check_cmd"]
 
@@ -79,6 +80,9 @@ def _saddle_words(info: dict[str, Any]) -> str:
 @click.group("plot", cls=LandscapeGroup)
 def plot_group() -> None:
     """Pictures from a store."""
+
+
+plot_group.add_command(plot_surface_cmd)
 
 
 def _pick_path(store: Any, name: str | None) -> str:
