@@ -145,7 +145,7 @@ def plot_surface_cmd(
     """
     import numpy as np
 
-    from landscape.analysis.planes import along, evaluate_surface, plane_through, project
+    from landscape.analysis.planes import evaluate_surface, plane_through, project_onto, slice_along
     from landscape.plotting.figures import save_figure
     from landscape.plotting.surfaces import plot_surface
     from landscape.store import Store
@@ -176,7 +176,7 @@ def plot_surface_cmd(
     else:
         label, origin = points[0]
         kind, d = _directions(pot, kind, origin, dims, seed, scale, bias)
-        sl = along(origin, d, span=span, grid=grid, marks={label: (0.0,) * dims})
+        sl = slice_along(origin, d, span=span, grid=grid, marks={label: (0.0,) * dims})
         info = {"around": label, "directions": kind, "dims": dims, "seed": seed, "span": span}
         info.update({"bias": bias} if kind == "filter" else {"scale": scale})
         name = name or f"around-{label}-{kind}-{dims}d-seed{seed}"
@@ -188,7 +188,7 @@ def plot_surface_cmd(
     seconds = time.perf_counter() - t0
     extent, drawn, report = sl.extent(), [], []
     for pname, path in paths.items():
-        c, dist = project(sl, np.asarray(path.pivots))
+        c, dist = project_onto(sl, np.asarray(path.pivots))
         far = float(dist.max()) / extent
         report.append({"path": pname, "largest_distance": float(dist.max()), "relative": far, "drawn": far <= near})
         if far <= near:

@@ -3,12 +3,12 @@ draw them around a minimum and Garipov et al. (2018) through three points.
 
 A `Slice` is the grid: an origin, one or two directions and the coordinates along each.
 `plane_through(A, B, C)` makes Garipov's plane (origin A, an orthonormal basis of
-span(B - A, C - A), the grid covering the three with a margin); `along(origin,
+span(B - A, C - A), the grid covering the three with a margin); `slice_along(origin,
 directions)` takes directions from the caller (a network's filter-normalised ones,
 seeded random ones: `random_directions`).  `evaluate_surface` evaluates the grid in
 chunks of points through the potential's batched `energy`, and with a store commits
 every chunk (one transaction each), so a rerun with the same grid continues where the
-last stopped; `project` places stored paths on the slice with their distance from it.
+last stopped; `project_onto` places stored paths on the slice with their distance from it.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ __all__ = [
     "Slice",
     "Surface",
     "plane_through",
-    "along",
+    "slice_along",
     "random_directions",
-    "project",
+    "project_onto",
     "evaluate_surface",
     "read_surface",
     "DEFAULT_CHUNK",
@@ -124,7 +124,7 @@ def _axis(lo: float, hi: float, grid: int) -> np.ndarray:
     return np.linspace(lo, hi, int(grid))
 
 
-def along(
+def slice_along(
     origin: Any, directions: Any, *, span: float = 1.0, grid: int = 21, marks: Mapping[str, Any] | None = None
 ) -> Slice:
     """The grid t_k in [-span, span] along each of one or two `directions` (k, dim) from
@@ -178,7 +178,7 @@ def random_directions(dim: int, count: int, seed: int, scale: float = 1.0) -> np
     return scale * d / np.linalg.norm(d, axis=1, keepdims=True)
 
 
-def project(sl: Slice, points: Any) -> tuple[np.ndarray, np.ndarray]:
+def project_onto(sl: Slice, points: Any) -> tuple[np.ndarray, np.ndarray]:
     """(slice coordinates (n, k), distance (n,) from the slice) of `points` (n, dim):
     the least-squares coordinates over the (not necessarily orthogonal) directions."""
     x = np.asarray(to_numpy(points), dtype=float) - sl.origin

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from landscape import LandscapeError, Store, load_potential
-from landscape.analysis.planes import along, evaluate_surface, plane_through, project, random_directions, read_surface
+from landscape.analysis.planes import (
+    evaluate_surface,
+    plane_through,
+    project_onto,
+    random_directions,
+    read_surface,
+    slice_along,
+)
 from landscape.potentials.identity import record
 
 # Mueller-Brown in closed form (Mueller and Brown 1979), the truth the embedded plugin is checked against.
@@ -49,11 +56,11 @@ def test_bad_slices_are_one_line_errors():
     with pytest.raises(LandscapeError, match="coincides"):
         plane_through(a, a, np.ones(3))
     with pytest.raises(LandscapeError, match="length 0"):
-        along(a, np.stack([np.ones(3), np.zeros(3)]))
+        slice_along(a, np.stack([np.ones(3), np.zeros(3)]))
     with pytest.raises(LandscapeError, match="parallel"):
-        along(a, np.stack([np.ones(3), 2 * np.ones(3)]))
+        slice_along(a, np.stack([np.ones(3), 2 * np.ones(3)]))
     with pytest.raises(LandscapeError, match="at least 2"):
-        along(a, np.ones((1, 3)), grid=1)
+        slice_along(a, np.ones((1, 3)), grid=1)
 
 
 def test_grid_energies_equal_direct_evaluation_at_sampled_points():
@@ -61,7 +68,7 @@ def test_grid_energies_equal_direct_evaluation_at_sampled_points():
     d = random_directions(6, 2, seed=3, scale=0.4)
     assert np.allclose(np.linalg.norm(d, axis=1), 0.4)
     origin = np.asarray(pot.minima["A"])
-    surface = evaluate_surface(pot, along(origin, d, span=1.5, grid=9), chunk=7)
+    surface = evaluate_surface(pot, slice_along(origin, d, span=1.5, grid=9), chunk=7)
     assert surface.energies.shape == (9, 9) and surface.filled == 81
     t = np.linspace(-1.5, 1.5, 9)
     for i, j in np.random.default_rng(0).integers(0, 9, size=(12, 2)):
@@ -86,11 +93,11 @@ def test_plane_of_embedded_mueller_brown_is_mueller_brown_itself():
 def test_projection_returns_coordinates_and_distance_from_the_slice():
     rng = np.random.default_rng(1)
     d = rng.normal(size=(2, 8))  # not orthogonal, not unit
-    sl = along(rng.normal(size=8), d, grid=3)
+    sl = slice_along(rng.normal(size=8), d, grid=3)
     coords = rng.normal(size=(5, 2))
     off = rng.normal(size=(5, 8))
     off -= (off @ np.linalg.pinv(d)) @ d  # orthogonal to the slice
-    got, dist = project(sl, sl.origin + coords @ d + off)
+    got, dist = project_onto(sl, sl.origin + coords @ d + off)
     np.testing.assert_allclose(got, coords, atol=1e-10)
     np.testing.assert_allclose(dist, np.linalg.norm(off, axis=1), atol=1e-10)
 
