@@ -591,10 +591,37 @@ def report_cmd(file: str, level: float | None, as_json: bool) -> None:
 @click.option("--guide-levels", "levels", type=int, default=None, help="Number of dotted guide levels.")
 @click.option("--emin", type=float, default=None, help="Lower end of the energy axis.")
 @click.option("--emax", type=float, default=None, help="Upper end of the energy axis.")
+@click.option(
+    "--committor",
+    default=None,
+    metavar="A,B",
+    help="Colour each minimum by its probability to reach B before A (sets joined by +, e.g. m0+m1,m4) "
+    "on the network of certified saddles (as `landscape rates` finds them).",
+)
+@click.option("--temperature", type=float, default=None, help="k_B T of the committor's rates (with --committor).")
+@click.option(
+    "--theory",
+    type=click.Choice(["htst", "kramers-langer"]),
+    default="htst",
+    show_default=True,
+    help="Rate theory of the committor's network.",
+)
+@click.option("--friction", type=float, default=1.0, show_default=True, help="Friction of kramers-langer rates.")
 def dgraph_cmd(
-    file: str, out: str | None, dpi: int, order: str, levels: int | None, emin: float | None, emax: float | None
+    file: str,
+    out: str | None,
+    dpi: int,
+    order: str,
+    levels: int | None,
+    emin: float | None,
+    emax: float | None,
+    committor: str | None,
+    temperature: float | None,
+    theory: str,
+    friction: float,
 ) -> None:
-    """Disconnectivity graph of the minima in FILE (joins at the explored saddle bounds).
+    """Disconnectivity graph of the minima in FILE (joins at the explored saddle bounds),
+    optionally coloured by committor probability (--committor m0,m3 --temperature 0.1).
 
     \b
     Example: landscape plot dgraph gm --figure gm-dgraph.pdf
@@ -612,13 +639,45 @@ def dgraph_cmd(
     if (emin is None) != (emax is None):
         raise LandscapeError("give both --emin and --emax, or neither")
     energy_range = None if emin is None else (emin, emax)
-    ax = ex.plot(order=order, levels=levels, energy_range=energy_range)
+    colouring, title = _committor_colours(file, ex.names, committor, temperature, theory, friction), ""
+    if colouring:
+        title = f"\ncoloured by committor ({theory}, T = {temperature:g})"
+    ax = ex.plot(order=order, levels=levels, energy_range=energy_range, **colouring)
     with Store.open(file) as store:
         potential = store.potential_description.get("name", "?")
     # two lines: the figure is as narrow as 4 inches for a few minima
     ax.set_title(
         f"{potential}: {ex.n} minima\njoined at their explored saddle bounds"
-        + ("" if ex.complete else "\n(exploration not complete)"),
+        + ("" if ex.complete else "\n(exploration not complete)")
+        + title,
         fontsize=10,
     )
     click.echo(save_figure(ax, out, dpi=dpi))
+
+
+def _committor_colours(
+    file: str, names: list[str], committor: str | None, temperature: float | None, theory: str, friction: float
+) -> dict[str, Any]:
+    """`plot_disconnectivity`'s colouring arguments for `--committor A,B` (none without it)."""
+    if committor is None:
+        if temperature is not None:
+            raise LandscapeError("--temperature applies to --committor only")
+        return {}
+    from .rates import minimum_names, store_network
+
+    sides = committor.split(",")
+    if len(sides) != 2:
+        raise LandscapeError(f"--committor needs A,B (each a minimum or minima joined by +), got {committor!r}")
+    A, B = (minimum_names(side.replace("+", ","), "--committor") for side in sides)
+    if temperature is None or not (math.isfinite(temperature) and temperature > 0):
+        raise LandscapeError(f"--committor needs a positive finite --temperature, got {temperature}")
+    if not (math.isfinite(friction) and friction > 0):
+        raise LandscapeError(f"--friction must be positive and finite, got {friction}")
+    net = store_network(file, A + B)
+    q = net.committor(A, B, temperature, theory=theory, friction=friction)
+    by_name = dict(zip(net.names, q))
+    return {
+        "values": [by_name[n] for n in names],
+        "values_label": f"committor: P(reach {'+'.join(B)} before {'+'.join(A)})",
+        "values_range": (0.0, 1.0),
+    }

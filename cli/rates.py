@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -11,10 +12,38 @@ from landscape.foundations.errors import LandscapeError
 
 from .common import emit, json_clean
 
-__all__ = ["rates_cmd"]
+if TYPE_CHECKING:
+    from landscape.analysis.rates import SaddleNetwork
+
+__all__ = ["rates_cmd", "store_network", "minimum_names"]
 
 
-def _names(text: str, option: str) -> list[str]:
+def store_network(file: str, wanted: list[str]) -> SaddleNetwork:
+    """The certified saddles between the minima of the store `file` (every stored path's
+    local maxima refined, `landscape.analysis.rates.saddle_network`); `wanted`: minimum
+    names that must exist."""
+    from landscape.analysis.rates import saddle_network
+    from landscape.store import Store
+
+    from .explore import potential_from_description
+
+    with Store.open(file) as store:
+        coords, energies, names = store.read_minima()
+        unknown = [n for n in wanted if n not in names]
+        if unknown:
+            raise LandscapeError(f"{file} has no minima {', '.join(unknown)}; it has {', '.join(names)}")
+        paths = {}
+        for name in store.path_names():
+            result = store.read_result(name)
+            if result.path.energies is not None:
+                paths[name] = (np.asarray(result.path.pivots), np.asarray(result.path.energies))
+        pot = potential_from_description(store.potential_description)[0]
+    if not paths:
+        raise LandscapeError(f"{file} holds no paths between its minima; run `landscape explore {file}` first")
+    return saddle_network(pot, coords, energies, names, paths)
+
+
+def minimum_names(text: str, option: str) -> list[str]:
     names = [n.strip() for n in text.split(",")]
     if not all(names):
         raise LandscapeError(f"{option} needs comma-separated minimum names, got {text!r}")
@@ -40,28 +69,13 @@ def rates_cmd(file: str, source: str, target: str, temperature: float, friction:
     \b
     Example: landscape rates lj7 --from m0 --to m3 --temperature 0.1
     """
-    from landscape.analysis.rates import THEORIES, log_rate, saddle_network
-    from landscape.store import Store
-
-    from .explore import potential_from_description
+    from landscape.analysis.rates import THEORIES, log_rate
 
     if not (math.isfinite(temperature) and temperature > 0 and math.isfinite(friction) and friction > 0):
         raise LandscapeError(f"--temperature and --friction must be positive and finite, got {temperature}, {friction}")
-    A, B = _names(source, "--from"), _names(target, "--to")
-    with Store.open(file) as store:
-        coords, energies, names = store.read_minima()
-        unknown = [n for n in A + B if n not in names]
-        if unknown:
-            raise LandscapeError(f"{file} has no minima {', '.join(unknown)}; it has {', '.join(names)}")
-        paths = {}
-        for name in store.path_names():
-            result = store.read_result(name)
-            if result.path.energies is not None:
-                paths[name] = (np.asarray(result.path.pivots), np.asarray(result.path.energies))
-        pot = potential_from_description(store.potential_description)[0]
-    if not paths:
-        raise LandscapeError(f"{file} holds no paths between its minima; run `landscape explore {file}` first")
-    net = saddle_network(pot, coords, energies, names, paths)
+    A, B = minimum_names(source, "--from"), minimum_names(target, "--to")
+    net = store_network(file, A + B)
+    names = net.names
     saddles = [
         {
             "a": names[t.i],

@@ -14,7 +14,9 @@ The drawn artists carry gids, for inspection and styling:
 from its energy to its join), ``"dgraph-joins"`` (verticals above joins, the root's last),
 ``"dgraph-connectors"`` (horizontal connectors at finite saddles), ``"dgraph-unconnected"``
 (dashed connector of components no path connects, drawn above the top saddle) and
-``"dgraph-levels"`` (the guide lines).
+``"dgraph-levels"`` (the guide lines).  With ``values`` (one number per minimum, such
+as a committor probability) each minimum's line and dot take the colour of its value,
+with a colourbar (``"dgraph-colourbar"``); a NaN value is drawn grey.
 """
 
 from __future__ import annotations
@@ -160,6 +162,10 @@ def plot_disconnectivity(
     color: Any = "k",
     linewidth: float = 1.2,
     ylabel: str | None = "energy",
+    values: Sequence[float] | None = None,
+    values_label: str = "",
+    values_range: tuple[float, float] | None = None,
+    cmap: str = "coolwarm",
 ) -> Axes:
     """Draw the disconnectivity graph of minima and return the Axes.
 
@@ -175,6 +181,9 @@ def plot_disconnectivity(
         order: left-to-right order of sibling basins, see :func:`leaf_order`.
         label_minima: label the minima (their names) on the x axis.
         color, linewidth: line style; ylabel: the y-axis label.
+        values: one number per minimum, in index order, colouring its line and dot by
+            `cmap` over `values_range` (default: the finite values' range), with a colourbar
+            labelled `values_label`; NaN draws grey.
     """
     from matplotlib.collections import LineCollection
 
@@ -183,17 +192,50 @@ def plot_disconnectivity(
     ends = [n for n in tree if tree.nodes[n]["kind"] == "minimum"]
     ax = _new_axes(len(ends)) if ax is None else ax
     style = {"colors": color, "linewidths": linewidth}
+    ends.sort(key=lambda n: tree.nodes[n]["index"])  # index order, as the "dgraph-minima" segments
+    leaf = _leaf_colours(ax, values, len(ends), values_label, values_range, cmap)
     for name, segs in _segments(tree, x, y, root_top).items():
         if segs:
             dashes = {"linestyles": "dashed"} if name == "unconnected" else {}
-            ax.add_collection(LineCollection(segs, gid=f"dgraph-{name}", **style, **dashes))
+            colours = {"colors": leaf} if name == "minima" and leaf is not None else {}
+            ax.add_collection(LineCollection(segs, gid=f"dgraph-{name}", **{**style, **colours}, **dashes))
     # a dot at every minimum: a basin barely below its join (a leg shorter than the line
     # is wide) stays visible without drawing any energy where it is not
-    ax.plot([x[n] for n in ends], [y[n] for n in ends], "o", color=color, ms=2.5 * linewidth, gid="dgraph-minima-ends")
+    if leaf is None:
+        ax.plot(
+            [x[n] for n in ends], [y[n] for n in ends], "o", color=color, ms=2.5 * linewidth, gid="dgraph-minima-ends"
+        )
+    else:
+        ax.scatter(
+            [x[n] for n in ends], [y[n] for n in ends], c=leaf, s=(2.5 * linewidth) ** 2, gid="dgraph-minima-ends"
+        )
     _set_limits(ax, tree, x, root_top, energy_range)
     _draw_levels(ax, levels)
     _decorate(ax, tree, x, label_minima, ylabel)
     return ax
+
+
+def _leaf_colours(
+    ax: Axes, values: Any, n: int, label: str, value_range: tuple[float, float] | None, cmap: str
+) -> list | None:
+    """RGBA colours of the minima by their `values` (grey for NaN), and the colourbar."""
+    if values is None:
+        return None
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape != (n,) or np.isinf(v).any():
+        raise LandscapeError(f"values must be {n} numbers, one per minimum (finite or NaN), got shape {v.shape}")
+    finite = v[np.isfinite(v)]
+    lo, hi = value_range if value_range is not None else (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+        raise LandscapeError(f"values_range must be finite (low, high) with low <= high, got {value_range!r}")
+    norm, colours = Normalize(lo, hi if hi > lo else lo + 1.0), colormaps[cmap]
+    bar = ax.figure.colorbar(ScalarMappable(norm=norm, cmap=colours), ax=ax, label=label, fraction=0.05, pad=0.02)
+    bar.ax.set_gid("dgraph-colourbar")
+    return [colours(norm(e)) if np.isfinite(e) else (0.6, 0.6, 0.6, 1.0) for e in v]
 
 
 def _set_limits(ax: Axes, tree: nx.DiGraph, x: dict[int, float], root_top: float, energy_range: Any) -> None:
