@@ -27,6 +27,7 @@ from .hessian import hessian_cmd
 from .inspect import check_cmd, inspect_cmd, plot_group, plugins_cmd
 from .process import check_environment, results
 from .rates import rates_cmd
+from .spectrum import spectrum_cmd
 from .stores import export_cmd, upgrade_cmd
 
 __all__ = ["cli", "main"]
@@ -56,6 +57,7 @@ for command in (
     check_cmd,
     align_cmd,
     rates_cmd,
+    spectrum_cmd,
 ):
     cli.add_command(command)
 
