@@ -3,10 +3,10 @@ run again.
 
     python bench/fault_injection.py [--trials 20] [--seed 0] [--target NAME ...]
 
-Targets: connect-autoneb, connect-neb, connect-string (Mueller-Brown embedded in
-thousands of dimensions), explore (AutoNEB on 9 minima of a Gaussian mixture),
+Targets: connect-autoneb, connect-neb, connect-string, connect-polychain (Mueller-Brown
+embedded in thousands of dimensions), explore (AutoNEB on 9 minima of a Gaussian mixture),
 explore-network (NEB between 3 trained minima of the MLP plugin), train (the MLP
-plugin, 2 minima).  Bands commit their state at every step (`--checkpoint-every 0`),
+plugin, 2 minima).  Bands and curves commit their state at every step (`--checkpoint-every 0`),
 so many kills land inside a commit.
 
 Each trial starts the command on a fresh store, sends SIGKILL after a random delay
@@ -116,6 +116,13 @@ TARGETS = {
         )
         for m, d in (("autoneb", 5000), ("neb", 10000), ("string", 6000))
     },
+    "connect-polychain": Target(
+        lambda tmp: None,
+        lambda out: landscape_command(
+            "connect", "-o", "dim=2000", *MB, "--method", "polychain", "--bends", "4", "--steps", "400", "--out", out
+        ),
+        _path_outcome,
+    ),
     "explore": Target(_minima_base, lambda out: landscape_command("explore", out, "--json"), _explore_outcome),
     "explore-network": Target(
         _network_base,

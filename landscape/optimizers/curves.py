@@ -31,9 +31,21 @@ from landscape.paths.path import Path
 from landscape.paths.result import Status
 from landscape.potentials.potential import Potential
 
-__all__ = ["Curve", "BezierCurve", "PolyChain", "CurveState", "curve_weights", "CURVE_KINDS"]
+__all__ = [
+    "Curve",
+    "BezierCurve",
+    "PolyChain",
+    "CurveState",
+    "curve_weights",
+    "CURVE_KINDS",
+    "CURVE_SNAPSHOT_ARRAYS",
+    "CURVE_SNAPSHOT_NUMBERS",
+]
 
 CURVE_KINDS = ("bezier", "polychain")
+#: What every curve snapshot holds besides the stepper's state (the store's integrity check reads them).
+CURVE_SNAPSHOT_ARRAYS = ("pivots", "energies", "controls")
+CURVE_SNAPSHOT_NUMBERS = ("nit", "nfev")
 
 
 def curve_weights(kind: str, bends: int, t: Any) -> np.ndarray:
@@ -188,7 +200,9 @@ class Curve(PathOptimizer):
                 numbers[key] = value
             else:
                 arrays[f"stepper.{key}"] = to_numpy(value)
-        attrs = {"nit": state.nit, "nfev": state.nfev, "loss": state.loss, "stepper_numbers": numbers}
+        attrs: dict[str, Any] = {"nit": state.nit, "nfev": state.nfev, "stepper_numbers": numbers}
+        if np.isfinite(state.loss):  # none before the first step (a stored NaN reads as damage)
+            attrs["loss"] = state.loss
         return arrays, attrs
 
     def restore(self, arrays: dict[str, Any], attrs: dict[str, Any], potential: Potential) -> CurveState:
@@ -205,7 +219,7 @@ class Curve(PathOptimizer):
                 stepper_state=stepper_state,
                 nit=int(attrs["nit"]),
                 nfev=int(attrs["nfev"]),
-                loss=float(attrs["loss"]),
+                loss=float(attrs.get("loss", float("nan"))),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DamagedCheckpoint(f"it does not describe a curve state ({type(exc).__name__}: {exc})") from None

@@ -13,6 +13,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from landscape.optimizers.curves import CURVE_SNAPSHOT_ARRAYS, CURVE_SNAPSHOT_NUMBERS
 from landscape.optimizers.snapshot import SNAPSHOT_ARRAYS, SNAPSHOT_NUMBERS
 from landscape.paths.climber import climber_energy
 from landscape.paths.result import Status
@@ -156,10 +157,15 @@ def _check_path(g: Any, minima_names: list[str] | None) -> list[str]:
 
 
 # What a checkpoint holds (landscape/runs/stored.py writes them): a band's exact state mid-run
-# (kind "state", from landscape/optimizers/snapshot.py), or the path AutoNEB's next cycle
+# (kind "state", from landscape/optimizers/snapshot.py), a curve's (kind "state" with its
+# control points, landscape/optimizers/curves.py), or the path AutoNEB's next cycle
 # starts from (schema-1 stores hold no energies or climbing flag there: not required).
-_CHECKPOINT_ARRAYS = {"state": (*SNAPSHOT_ARRAYS, "history"), "cycle": ("pivots", "history")}
-_CHECKPOINT_NUMBERS = {"state": SNAPSHOT_NUMBERS, "cycle": ("cycle", "nit", "nfev")}
+_CHECKPOINT_ARRAYS = {
+    "state": (*SNAPSHOT_ARRAYS, "history"),
+    "curve": (*CURVE_SNAPSHOT_ARRAYS, "history"),
+    "cycle": ("pivots", "history"),
+}
+_CHECKPOINT_NUMBERS = {"state": SNAPSHOT_NUMBERS, "curve": CURVE_SNAPSHOT_NUMBERS, "cycle": ("cycle", "nit", "nfev")}
 # Attributes that are not numbers: the stepper's own numbers, a potential's sampler state,
 # and the samples spent so far (a mapping of counts, checked on its own).
 _CHECKPOINT_OTHER = frozenset({"kind", "stepper_numbers", "potential_state", "samples"})
@@ -169,7 +175,7 @@ def _check_checkpoint(c: Any, dim: int | None, n_cycles: int) -> list[str]:
     """What resuming from checkpoint `c` needs: its arrays, finite, of the path's shape,
     and its counters as numbers (a resume reads them back as such)."""
     attrs = get_attrs(c)
-    kind = "state" if attrs.get("kind") == "state" else "cycle"
+    kind = ("curve" if "controls" in c else "state") if attrs.get("kind") == "state" else "cycle"
     problems = _missing(c, _CHECKPOINT_ARRAYS[kind], "dataset") + _missing(c, _CHECKPOINT_NUMBERS[kind], "attribute")
     # inf is a counter's "not yet" (the starting force before the first step); NaN is damage
     problems += [
@@ -184,6 +190,8 @@ def _check_checkpoint(c: Any, dim: int | None, n_cycles: int) -> list[str]:
     shape = c["pivots"].shape if "pivots" in c else None
     if shape is not None and dim is not None and shape[1:] != (dim,):
         problems.append(f"pivots of shape {shape} do not fit the path's dim {dim}")
+    if "controls" in c and dim is not None and c["controls"].shape[1:] != (dim,):
+        problems.append(f"controls of shape {c['controls'].shape} do not fit the path's dim {dim}")
     interior = None if shape is None else (shape[0] - 2, *shape[1:])  # forces act on the movable pivots
     problems += [
         f"{k} of shape {c[k].shape} do not fit {shape[0]} pivots"

@@ -140,6 +140,8 @@ def test_a_stored_curve_resumes_where_it_was_interrupted_and_keeps_its_control_p
     out = str(tmp_path / "store")
     stop = connect_stored(out, mb, ("A", "B"), a, b, callbacks=[lambda s: s.nit == 25], **settings)
     assert stop.result.status is Status.INTERRUPTED
+    with Store.open(out) as store:
+        assert store.check() == [] and "controls" in store.read_checkpoint("A-B")[0]
     run = connect_stored(out, mb, ("A", "B"), a, b, **settings)
     assert run.resumed_from_step == 25 and run.result.status is Status.SCHEDULE_DONE
     np.testing.assert_array_equal(run.result.path.pivots, whole.path.pivots)
