@@ -181,11 +181,13 @@ def plot_surface_cmd(
         info.update({"bias": bias} if kind == "filter" else {"scale": scale})
         name = name or f"around-{label}-{kind}-{dims}d-seed{seed}"
     out = picture_name(file, out, f"surface-{name}")
-    t0 = time.perf_counter()
+    before, t0 = pot.cost(), time.perf_counter()
     surface = evaluate_surface(
         pot, sl, store=file, name=name, chunk=chunk, info=info, progress=want_progress(progress), replace=force
     )
     seconds = time.perf_counter() - t0
+    after = pot.cost()  # samples through the network (None for analytic surfaces)
+    samples = None if before is None or after is None else {k: after[k] - before[k] for k in after}
     extent, drawn, report = sl.extent(), [], []
     for pname, path in paths.items():
         c, dist = project_onto(sl, np.asarray(path.pivots))
@@ -212,12 +214,15 @@ def plot_surface_cmd(
         "evaluated": sl.size - surface.resumed_from,
         "from_store": surface.resumed_from,
         "seconds": seconds,
+        "samples": samples,
         "paths": report,
         "figure": figure,
     }
     lines = [
         f"{file}: surface {name!r}, {what}, grid {'x'.join(map(str, sl.shape))}: "
-        f"{sl.size - surface.resumed_from} points evaluated in {seconds:.3g} s, {surface.resumed_from} from the store",
+        f"{sl.size - surface.resumed_from} points evaluated in {seconds:.3g} s"
+        + (f" ({samples['forward']:,} samples forward)" if samples else "")
+        + f", {surface.resumed_from} from the store",
         f"energies from {np.nanmin(e):.6g} to {np.nanmax(e):.6g}; {len(drawn)} of {len(paths)} paths near the slice",
         figure,
     ]
