@@ -110,6 +110,11 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 @click.option("--weight-decay", type=float, default=None, help="Weight decay [default: the recipe's].")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam"]), default=None, help="[default: the recipe's]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Minimum k is trained with seed SEED + k.")
+@click.option(
+    "--stacked",
+    is_flag=True,
+    help="Train the missing minima at once (one vmapped step for all; equal to each alone up to rounding).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing store.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
@@ -125,6 +130,7 @@ def train_cmd(
     weight_decay: float | None,
     optimizer: str | None,
     seed: int,
+    stacked: bool,
     force: bool,
     as_json: bool,
     progress: bool | None,
@@ -169,12 +175,14 @@ def train_cmd(
         train_source=getattr(pot, "training_source", None),
         force=force,
         progress=want_progress(progress),
+        stacked=stacked,
     )
     rows = {name: {k: json_number(v) for k, v in values.items()} for name, values in run.final.items()}
     lines = [
         f"{len(run.names)} minima of {pot.name} in {run.store} ({len(run.trained)} trained now, "
         f"{config.epochs} epochs each, {run.seconds:.1f} s)"
         + (f"; continued minimum {run.resumed[0]} after epoch {run.resumed[1]}" if run.resumed else "")
+        + ("; stacked" if stacked else "")
     ]
     lines += [
         f"  {name} (seed {s}): train loss {_g(v.get('train_loss'))}, test loss {_g(v.get('test_loss'))}, "

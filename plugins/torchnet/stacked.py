@@ -24,13 +24,17 @@ network weights as a grouped convolution, whose sums may be ordered differently
 (float32, within 1e-5 after a few steps: `tests/plugins/test_torch_stacked.py`).
 Dropout draws different masks per network (`randomness="different"`), so a network
 with dropout is trained like one alone in distribution, not in its masks.
+
+Resumable as `train_minimum` is: `on_epoch(state)` sees a `StackedState` after every
+epoch (to checkpoint it: `torchnet.trainrun` does) and `restore(state)` loads one
+before the first; a run continued after any epoch equals the uninterrupted one.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -54,7 +58,7 @@ from .train import (
     learning_rate,
 )
 
-__all__ = ["StackedNetworks", "train_stacked"]
+__all__ = ["StackedNetworks", "StackedState", "train_stacked"]
 
 
 class StackedNetworks:
@@ -100,6 +104,24 @@ class StackedNetworks:
         return net
 
 
+@dataclass(eq=False)
+class StackedState:
+    """The live state of `train_stacked` at an epoch boundary: what `on_epoch` sees and
+    `restore` sets.  `rows[k]` holds network k's curve values per finished epoch."""
+
+    seeds: list[int]
+    nets: StackedNetworks
+    optimizer: torch.optim.Optimizer
+    samplers: list[BatchSampler]
+    sources: list[Any]
+    rows: list[list[dict[str, float]]] = field(default_factory=list)
+
+    @property
+    def epoch(self) -> int:
+        """Epochs finished (by every network)."""
+        return len(self.rows[0])
+
+
 def _stack(batches: Sequence[tuple[torch.Tensor, torch.Tensor]], speed: Speed) -> tuple[torch.Tensor, torch.Tensor]:
     xs = [x for x, _ in batches]
     if speed.channels_last and xs[0].dim() == 4:  # (n, B, C, H, W) whose every slice is NHWC in memory
@@ -117,12 +139,16 @@ def train_stacked(
     train_sources: Sequence[Any] | None = None,
     speed: Speed | None = None,
     progress: bool = False,
+    on_epoch: Callable[[StackedState], None] | None = None,
+    restore: Callable[[StackedState], None] | None = None,
 ) -> list[TrainedMinimum]:
     """Train one network per seed at once; the same minima as `train_minimum` per seed.
 
     `train_sources[k]` draws the training batches of network k (default: the
     potential's training data for all); the sources must be equally long.  `speed`
     adds autocast, channels-last inputs or a compiled step (`speed.Speed`).
+    `on_epoch(state)` runs after every epoch; `restore(state)` once before the first,
+    and training continues after the epochs it loaded (as in `train_minimum`).
     """
     from tqdm.auto import tqdm
 
@@ -138,9 +164,18 @@ def train_stacked(
     nets = StackedNetworks([speed.prepare(init_parameters(potential.module, s)) for s in seeds], potential.loss, speed)
     samplers = [BatchSampler(len(src), config.batch_size, s, src.index_device) for s, src in zip(seeds, sources)]
     opt = _optimizer(nets.params.values(), config)
-    rows: list[list[dict[str, float]]] = [[] for _ in seeds]
+    state = StackedState(seeds, nets, opt, samplers, sources, [[] for _ in seeds])
+    if restore is not None:
+        restore(state)
+    rows = state.rows
     bar = tqdm(
-        range(config.epochs), desc=f"train {len(seeds)} stacked", unit="epoch", disable=not progress, leave=False
+        range(state.epoch, config.epochs),
+        desc=f"train {len(seeds)} stacked",
+        unit="epoch",
+        disable=not progress,
+        leave=False,
+        initial=state.epoch,
+        total=config.epochs,
     )
     for epoch in bar:
         lr = learning_rate(config, epoch)
@@ -156,6 +191,8 @@ def train_stacked(
             rows[k].append(
                 {**row, **{key: float(last.get(key, 0.0)) + spent[kind] for kind, key in SAMPLE_CURVES.items()}}
             )
+        if on_epoch is not None:
+            on_epoch(state)
     out = []
     for k, seed in enumerate(seeds):
         if not np.isfinite(rows[k][-1]["train_loss"]):

@@ -16,6 +16,13 @@ Running again on the same store (same potential, recipe and seeds) skips the fin
 minima and continues the one in progress after its last committed epoch; on a CPU
 the result is bit-for-bit the uninterrupted run's.  Asking for more minima than a
 finished store holds trains the missing ones.  One writer per store (`WriterLock`).
+
+`stacked=True` trains the missing minima at once (`stacked.train_stacked`: equal to
+training each alone up to rounding, one vmapped step for all): each epoch commits the
+stack's state (the stacked parameters, buffers and momentum, every network's sampler
+position, augmentation generator and curve rows), all its minima are committed in one
+transaction, and a rerun continues the stack after its last epoch, bit for bit on a
+CPU.  A checkpoint continues in the mode that wrote it, whatever `stacked` says now.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from landscape.store import Store, vacant
 from landscape.store.layout import CURVES_GROUP, TRAINING_GROUP  # the groups training writes
 
 from .potential import NetworkPotential
+from .stacked import StackedState, train_stacked
 from .train import SAMPLE_CURVES, TrainConfig, TrainedMinimum, TrainingState, train_minimum
 
 __all__ = [
@@ -65,7 +73,7 @@ class TrainingRun:
     names: tuple[str, ...]
     seeds: tuple[int, ...]
     trained: tuple[str, ...]
-    resumed: tuple[str, int] | None  # (minimum, epochs already done) when one was continued
+    resumed: tuple[str, int] | None  # (minimum, epochs already done) when one was continued ("0,1,2": a stack)
     seconds: float
     final: Mapping[str, Mapping[str, float]]  # name -> final curve values
     #: name -> samples its training evaluated, {"gradient": ..., "forward": ...} (0 for a
@@ -109,17 +117,35 @@ def default_config(potential: Any, plugin: str | None = None, options: Mapping[s
 # --------------------------------------------------------------------------- checkpoints
 
 
-def _pack(state: TrainingState) -> np.ndarray:
-    """The state of the minimum in progress as bytes (uint8 array)."""
-    payload: dict[str, Any] = {
-        "module": state.module.state_dict(),
-        "optimizer": state.optimizer.state_dict(),
-        "batches_drawn": int(state.sampler.drawn),
-        "rows": [dict(r) for r in state.rows],
-        "rng": torch.get_rng_state(),
-    }
-    if callable(getattr(state.source, "state_dict", None)):
-        payload["source"] = state.source.state_dict()
+def _source_state(source: Any) -> Any:
+    """The state of a data source's own generator (augmentation), or None."""
+    return source.state_dict() if callable(getattr(source, "state_dict", None)) else None
+
+
+def _pack(state: TrainingState | StackedState) -> np.ndarray:
+    """The state of the minimum (or the stack) in progress as bytes (uint8 array)."""
+    payload: dict[str, Any]
+    if isinstance(state, StackedState):
+        payload = {
+            "stacked": True,
+            "params": {k: v.detach() for k, v in state.nets.params.items()},
+            "buffers": {k: v.detach() for k, v in state.nets.buffers.items()},
+            "optimizer": state.optimizer.state_dict(),
+            "batches_drawn": [int(s.drawn) for s in state.samplers],
+            "sources": [_source_state(src) for src in state.sources],
+            "rows": [[dict(r) for r in rows] for rows in state.rows],
+            "rng": torch.get_rng_state(),
+        }
+    else:
+        payload = {
+            "module": state.module.state_dict(),
+            "optimizer": state.optimizer.state_dict(),
+            "batches_drawn": int(state.sampler.drawn),
+            "rows": [dict(r) for r in state.rows],
+            "rng": torch.get_rng_state(),
+        }
+        if _source_state(state.source) is not None:
+            payload["source"] = _source_state(state.source)
     buf = io.BytesIO()
     torch.save(payload, buf)
     return np.frombuffer(buf.getvalue(), dtype=np.uint8).copy()
@@ -149,6 +175,26 @@ def _restorer(payload: Mapping[str, Any]) -> Callable[[TrainingState], None]:
     return restore
 
 
+def _stacked_restorer(payload: Mapping[str, Any]) -> Callable[[StackedState], None]:
+    def restore(state: StackedState) -> None:
+        with torch.no_grad():
+            for group, saved in ((state.nets.params, payload["params"]), (state.nets.buffers, payload["buffers"])):
+                for key, tensor in group.items():
+                    tensor.copy_(saved[key])
+        state.optimizer.load_state_dict(payload["optimizer"])
+        for sampler, drawn in zip(state.samplers, payload["batches_drawn"]):
+            sampler.reset()  # replay each seeded index stream
+            for _ in range(int(drawn)):
+                sampler.next()
+        for source, saved in zip(state.sources, payload["sources"]):
+            if saved is not None:
+                source.load_state_dict(saved)
+        torch.set_rng_state(payload["rng"])
+        state.rows[:] = [[dict(r) for r in rows] for rows in payload["rows"]]
+
+    return restore
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -161,7 +207,7 @@ class _Stored:
     names: list[str]
     meta: dict[str, Any]
     curves: dict[str, np.ndarray]
-    checkpoint: tuple[str, int, np.ndarray] | None  # (name, epoch, blob)
+    checkpoint: tuple[list[str], int, np.ndarray] | None  # (names: one, or a stack's; epoch, blob)
 
 
 def _settings(config: TrainConfig, seeds: Sequence[int]) -> dict[str, Any]:
@@ -196,7 +242,8 @@ def _read(filename: str, description: Mapping[str, Any], config: TrainConfig, se
         )
     checkpoint = None
     if "checkpoint" in arrays and attrs.get("checkpoint_name") is not None:
-        checkpoint = (str(attrs["checkpoint_name"]), int(attrs["checkpoint_epoch"]), arrays["checkpoint"])
+        ck_names = [str(v) for v in attrs.get("checkpoint_names") or [attrs["checkpoint_name"]]]
+        checkpoint = (ck_names, int(attrs["checkpoint_epoch"]), arrays["checkpoint"])
     return _Stored(list(coords), [float(e) for e in energies], list(names), dict(meta), dict(curves), checkpoint)
 
 
@@ -205,37 +252,43 @@ def _create(filename: str, description: Mapping[str, Any], config: TrainConfig, 
         store.write_array_group(TRAINING_GROUP, {}, {**_settings(config, seeds), "status": "running"})
 
 
-def _commit_epoch(filename: str, config: TrainConfig, seeds: Sequence[int], name: str, state: TrainingState) -> None:
-    attrs = {
+def _commit_epoch(
+    filename: str, config: TrainConfig, seeds: Sequence[int], names: Sequence[str], state: TrainingState | StackedState
+) -> None:
+    attrs: dict[str, Any] = {
         **_settings(config, seeds),
         "status": "running",
-        "checkpoint_name": name,
+        "checkpoint_name": names[0],
         "checkpoint_epoch": state.epoch,
-        "checkpoint_seed": state.seed,
     }
+    if isinstance(state, StackedState):
+        attrs.update(checkpoint_names=list(names), checkpoint_seeds=list(state.seeds))
+    else:
+        attrs["checkpoint_seed"] = state.seed
     with Store.write(filename) as store:
         store.write_array_group(TRAINING_GROUP, {"checkpoint": _pack(state)}, attrs)
 
 
-def _commit_minimum(
+def _commit_minima(
     filename: str,
     stored: _Stored,
     potential: NetworkPotential,
     config: TrainConfig,
     seeds: Sequence[int],
-    name: str,
-    trained: TrainedMinimum,
+    names: Sequence[str],
+    trained: Sequence[TrainedMinimum],
     done: bool,
 ) -> None:
-    """Add one finished minimum (coordinates, energy, metadata, curves); drop the checkpoint."""
-    energy = float(to_numpy(potential.energy(trained.params[None]))[0])
-    stored.coords.append(np.asarray(to_numpy(trained.params)))
-    stored.energies.append(energy)
-    stored.names.append(name)
+    """Add finished minima (coordinates, energies, metadata, curves) in one transaction;
+    drop the checkpoint."""
     minima_meta = dict(stored.meta.get("minima", {}))
-    minima_meta[name] = trained.metadata()
+    for name, minimum in zip(names, trained):
+        stored.coords.append(np.asarray(to_numpy(minimum.params)))
+        stored.energies.append(float(to_numpy(potential.energy(minimum.params[None]))[0]))
+        stored.names.append(name)
+        minima_meta[name] = minimum.metadata()
+        stored.curves.update({f"{name}.{k}": v for k, v in minimum.curves.items()})
     stored.meta = {"minima": minima_meta, "bn_mode": potential.bn_mode, "method": "train", **_settings(config, seeds)}
-    stored.curves.update({f"{name}.{k}": v for k, v in trained.curves.items()})
     with Store.write(filename) as store:
         store.write_minima(np.stack(stored.coords), np.asarray(stored.energies), stored.names, metadata=stored.meta)
         store.write_array_group(CURVES_GROUP, stored.curves, {"names": json.dumps(stored.names)})
@@ -264,6 +317,7 @@ def train_stored(
     force: bool = False,
     progress: bool = False,
     after_commit: Callable[[str, int], None] | None = None,
+    stacked: bool = False,
 ) -> TrainingRun:
     """Train `n` minima "0".."n-1" (seeds `seed + k`, or `seeds`) into the store `filename`.
 
@@ -272,7 +326,9 @@ def train_stored(
     data source of a minimum's training batches (augmented data, say).  An existing
     store is continued when it holds this potential, recipe and seeds, and replaced
     with `force`.  `after_commit(name, epoch)` is called after every commit (epoch 0:
-    the minimum was committed) - a hook for fault-injection tests.
+    the minimum was committed; a stack's epochs are reported under its first minimum)
+    - a hook for fault-injection tests and clocks.  `stacked` trains the missing minima
+    at once (module docstring).
     """
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise LandscapeError(f"the number of minima must be a positive integer, got {n!r}")
@@ -292,7 +348,13 @@ def train_stored(
         try:
             stored = _read(filename, description, config, seeds)
             trained, resumed = _train_all(
-                filename, potential, n, config, seeds, stored, train_source, epoch_checkpoints, progress, after_commit
+                filename,
+                potential,
+                n,
+                config,
+                seeds,
+                stored,
+                _Training(train_source, epoch_checkpoints, progress, after_commit, stacked),
             )
         except BaseException:
             if created:
@@ -323,16 +385,42 @@ def _has_minima(store: Store) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Training:
+    """How `train_stored` trains: the batches' source, checkpoints, hooks, stacking."""
+
+    train_source: SourceFactory | None
+    epoch_checkpoints: bool
+    progress: bool
+    after_commit: Callable[[str, int], None] | None
+    stacked: bool
+
+
 def _epoch_committer(
-    filename: str, config: TrainConfig, seeds: Sequence[int], name: str, after_commit: Callable[[str, int], None] | None
-) -> Callable[[TrainingState], None]:
-    def on_epoch(state: TrainingState) -> None:
-        if state.epoch < config.epochs:  # the last epoch is committed with the minimum
-            _commit_epoch(filename, config, seeds, name, state)
-            if after_commit is not None:
-                after_commit(name, state.epoch)
+    filename: str, config: TrainConfig, seeds: Sequence[int], names: Sequence[str], how: _Training
+) -> Callable[[Any], None] | None:
+    if not how.epoch_checkpoints:
+        return None
+
+    def on_epoch(state: TrainingState | StackedState) -> None:
+        if state.epoch < config.epochs:  # the last epoch is committed with the minima
+            _commit_epoch(filename, config, seeds, names, state)
+            if how.after_commit is not None:
+                how.after_commit(names[0], state.epoch)
 
     return on_epoch
+
+
+def _groups(missing: list[str], checkpoint: tuple[list[str], int, np.ndarray] | None, stacked: bool) -> list[list[str]]:
+    """The missing minima in the groups they are trained in: a checkpoint's group first
+    (a checkpoint continues in the mode that wrote it), then all the rest as one stack,
+    or one by one."""
+    first = checkpoint[0] if checkpoint is not None and checkpoint[0] == missing[: len(checkpoint[0])] else []
+    rest = missing[len(first) :]
+    groups = [first] if first else []
+    if stacked and len(rest) > 1:
+        return groups + [rest]
+    return groups + [[name] for name in rest]
 
 
 def _train_all(
@@ -342,30 +430,48 @@ def _train_all(
     config: TrainConfig,
     seeds: Sequence[int],
     stored: _Stored,
-    train_source: SourceFactory | None,
-    epoch_checkpoints: bool,
-    progress: bool,
-    after_commit: Callable[[str, int], None] | None,
+    how: _Training,
 ) -> tuple[list[str], tuple[str, int] | None]:
-    """Train the missing minima one by one, committing epochs and minima."""
+    """Train the missing minima, alone or stacked, committing epochs and minima."""
     trained: list[str] = []
     resumed = None
-    for k in range(len(stored.names), n):
-        name = str(k)
-        restore = None
+    for names in _groups([str(k) for k in range(len(stored.names), n)], stored.checkpoint, how.stacked):
+        ks = [int(name) for name in names]
+        payload = None
         ck = stored.checkpoint
-        if ck is not None and ck[0] == name:
-            restore, resumed = _restorer(_unpack(ck[2])), (name, ck[1])
-        on_epoch = _epoch_committer(filename, config, seeds, name, after_commit) if epoch_checkpoints else None
-        source = train_source(seeds[k]) if train_source is not None else None
-        result = train_minimum(
-            potential, seeds[k], config, progress=progress, train_source=source, on_epoch=on_epoch, restore=restore
-        )
-        _commit_minimum(filename, stored, potential, config, seeds, name, result, done=k == n - 1)
+        if ck is not None and ck[0] == names:
+            payload, resumed = _unpack(ck[2]), (",".join(names), ck[1])
+        on_epoch = _epoch_committer(filename, config, seeds, names, how)
+        sources = [how.train_source(seeds[k]) if how.train_source is not None else None for k in ks]
+        if len(names) > 1 or (payload is not None and payload.get("stacked")):
+            results = train_stacked(
+                potential,
+                [seeds[k] for k in ks],
+                config,
+                train_sources=None if how.train_source is None else sources,
+                progress=how.progress,
+                on_epoch=on_epoch,
+                restore=None if payload is None else _stacked_restorer(payload),
+            )
+        else:
+            restore = None if payload is None else _restorer(payload)
+            results = [
+                train_minimum(
+                    potential,
+                    seeds[ks[0]],
+                    config,
+                    progress=how.progress,
+                    train_source=sources[0],
+                    on_epoch=on_epoch,
+                    restore=restore,
+                )
+            ]
+        _commit_minima(filename, stored, potential, config, seeds, names, results, done=ks[-1] == n - 1)
         stored.checkpoint = None
-        trained.append(name)
-        if after_commit is not None:
-            after_commit(name, 0)
+        trained.extend(names)
+        if how.after_commit is not None:
+            for name in names:
+                how.after_commit(name, 0)
     return trained, resumed
 
 
