@@ -31,8 +31,8 @@ __all__ = ["plot_surface_cmd"]
 
 
 def _point(store: Any, names: list[str], coords: Any, text: str) -> tuple[str, Any]:
-    """(label, point) of a minimum's name or index, or `saddle:i-j` (the highest pivot of
-    the path between minima i and j, names or indices)."""
+    """(label, point) of a minimum's name or index, or `saddle:i-j` (the highest pivot
+    between the ends of the path between minima i and j, names or indices)."""
     if text.startswith("saddle:"):
         return _saddle(store, names, text)
     if text in names:
@@ -54,9 +54,10 @@ def _saddle(store: Any, names: list[str], text: str) -> tuple[str, Any]:
     for name in (f"{a}-{b}", f"{b}-{a}"):
         if name in paths:
             path = store.read_result(name).path
-            if path.energies is None:
-                raise LandscapeError(f"path {name!r} has no energies: no highest pivot to take")
-            return f"saddle {name}", np.asarray(path.pivots)[int(np.argmax(path.energies))]
+            if path.energies is None or len(path.energies) < 3:
+                raise LandscapeError(f"path {name!r} has no energies between its ends: no highest pivot to take")
+            top = 1 + int(np.argmax(np.asarray(path.energies)[1:-1]))  # the ends are minima, not saddles
+            return f"saddle {name}", np.asarray(path.pivots)[top]
     raise LandscapeError(
         f"{store.filename} has no finished path between {a} and {b} (paths: {', '.join(paths) or 'none'})"
     )

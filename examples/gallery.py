@@ -30,6 +30,12 @@ STEPS: list[tuple[str, str | None, str | None]] = [
     ("train mlp -o hidden=8 -o n_train=128 --minima 2 --epochs 60 --out net --threads 1", None, None),
     ("explore net --method neb --steps 300", None, None),
     ("evaluate net --path 0-1 --figure evaluation.png", "evaluation.png", "evaluate-mlp.png"),
+    ("plot surface net --around 0 --grid 31 --figure around.png", "around.png", "surface-around-mlp.png"),
+    (
+        "plot surface net --plane 0,1,saddle:0-1 --grid 31 --figure through.png",
+        "through.png",
+        "surface-plane-mlp.png",
+    ),
     ("xor --seed 0 --out-dir xor", "xor/xor-seed0.png", "xor-seed0.png"),
     ("minima lj -o atoms=7 --starts 200 --out lj7", None, None),
     ("explore lj7", None, None),
