@@ -16,6 +16,7 @@ the number of quenches that hit it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ class BasinHopping:
     rejected_by_hessian: distinct points dropped because their Hessian says they are
         no strict minimum (a negative or an unexplained zero eigenvalue).
     stopped_at_target: the run stopped early because it reached `target`.
+    stopped_at_time_limit: the run stopped early because `time_limit` passed.
     """
 
     minima: Minima
@@ -55,6 +57,7 @@ class BasinHopping:
     rejected_by_hessian: int
     stopped_at_target: bool
     settings: dict[str, Any] = field(default_factory=dict)
+    stopped_at_time_limit: bool = False
 
     def summary(self) -> dict[str, Any]:
         """A JSON-able account (what the store's minima metadata records)."""
@@ -68,6 +71,7 @@ class BasinHopping:
             "first_hit": [int(q) for q in self.first_hit],
             "rejected_by_hessian": self.rejected_by_hessian,
             "stopped_at_target": self.stopped_at_target,
+            "stopped_at_time_limit": self.stopped_at_time_limit,
         }
 
 
@@ -116,6 +120,7 @@ def basin_hopping(
     xtol: float = 1e-2,
     etol: float = 1e-5,
     target: float | None = None,
+    time_limit: float | None = None,
     check_hessian: bool | None = None,
     progress: bool = False,
 ) -> BasinHopping:
@@ -134,6 +139,8 @@ def basin_hopping(
         xtol, etol: two quenched points are one minimum when their energies agree
             within `etol` and they lie within `xtol` modulo the symmetry.
         target: stop once a quench reaches an energy at or below ``target + etol``.
+        time_limit: stop after the step that ends past this many wall-clock seconds
+            (long walks, such as LJ38's, report what they found so far).
         check_hessian: drop distinct points whose Hessian is not positive definite
             beyond the symmetry's zero modes; default on for dim <= 120.
         progress: a progress bar over the steps on stderr.
@@ -156,6 +163,9 @@ def basin_hopping(
             raise LandscapeError(f"basin-hopping {name} must be positive and finite, got {value}")
     if target is not None and not np.isfinite(target):
         raise LandscapeError(f"the target energy must be finite, got {target}")
+    if time_limit is not None and not (np.isfinite(time_limit) and time_limit > 0):
+        raise LandscapeError(f"the time limit must be positive and finite, got {time_limit}")
+    deadline = None if time_limit is None else time.monotonic() + time_limit
     x0 = (
         random_starts(potential, 1, seed=seed, bounds=bounds)[0]
         if start is None
@@ -163,7 +173,7 @@ def basin_hopping(
     )
     counting = CountingPotential(potential)
     tally = _Tally(potential, xtol, etol)
-    count = {"quenches": 0, "failed": 0, "evaluations": 0}
+    count = {"quenches": 0, "failed": 0, "evaluations": 0, "timed_out": 0}
     bar = _bar(steps, progress)
 
     def quench(fun: Any, x: np.ndarray, args: Any = (), **_: Any) -> Any:
@@ -187,7 +197,12 @@ def basin_hopping(
     def reached(x: np.ndarray, e: float, accepted: bool) -> bool:
         if bar is not None:
             bar.update(1)
-        return target is not None and e <= target + etol
+        if target is not None and e <= target + etol:
+            return True
+        if deadline is not None and time.monotonic() > deadline:
+            count["timed_out"] = 1
+            return True
+        return False
 
     rng = np.random.default_rng(seed)
     try:
@@ -223,6 +238,7 @@ def basin_hopping(
             "xtol": xtol,
             "etol": etol,
             "target": target,
+            "time_limit": time_limit,
         },
     )
 
@@ -265,4 +281,5 @@ def _result(
         len(tally.energies) - len(keep),
         stopped,
         settings,
+        bool(count["timed_out"]),
     )

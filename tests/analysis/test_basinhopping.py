@@ -63,11 +63,21 @@ def test_the_walk_is_seeded():
         ({"stepsize": float("nan")}, "stepsize must be positive"),
         ({"target": float("inf")}, "target energy must be finite"),
         ({"start": [0.0]}, "start point has shape"),
+        ({"time_limit": 0.0}, "time limit must be positive"),
     ],
 )
 def test_bad_arguments(kwargs, message):
     with pytest.raises(LandscapeError, match=message):
         basin_hopping(MuellerBrown(), **{"steps": 2, **kwargs})
+
+
+def test_a_time_limit_stops_the_walk_with_what_it_found():
+    run_ = basin_hopping(MuellerBrown(), 1_000_000, seed=0, temperature=20.0, stepsize=1.0, time_limit=0.2)
+    assert run_.stopped_at_time_limit and not run_.stopped_at_target
+    assert 2 <= run_.quenches < 1_000_001 and run_.hits.sum() == run_.quenches - run_.failed
+    assert run_.summary()["stopped_at_time_limit"] and run_.summary()["time_limit"] == 0.2
+    unlimited = basin_hopping(MuellerBrown(), 5, seed=0, temperature=20.0, stepsize=1.0)
+    assert not unlimited.stopped_at_time_limit and unlimited.quenches == 6
 
 
 def test_cli_stores_every_minimum_with_its_hits(tmp_path):
