@@ -167,9 +167,9 @@ def test_lanczos_stops_exactly_on_an_invariant_subspace():
 def test_the_slq_densitys_first_two_moments_are_within_two_percent(request, name, starts):
     pot, x, h = _case(request, name)
     n = pot.dim
-    # a start's relative standard deviation is about 0.2 (quartic) and 0.8 (MLP) here:
-    # these starts put 2% beyond three standard errors; two steps integrate both moments
-    # exactly (the density's shape needs more, its moments do not)
+    # a start's moments scatter with a relative standard deviation of 0.15-0.20 (quartic)
+    # and 0.61-0.66 (MLP) here: these starts put 2% beyond three standard errors; two
+    # steps integrate both moments exactly (the density's shape needs more, its moments not)
     d = slq_density(hessian_products(pot, x), n, steps=2, starts=starts, batch=4096, seed=11)
     assert d.products == 2 * starts
     for p, truth in ((1, np.trace(h) / n), (2, np.trace(h @ h) / n)):
