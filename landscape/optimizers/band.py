@@ -30,7 +30,7 @@ from landscape.optimizers.insertion import insert_at_segment
 from landscape.optimizers.snapshot import BandState, band_restore, band_snapshot
 from landscape.optimizers.steppers import FIRE2, Stepper
 from landscape.paths import geometry
-from landscape.paths.climber import ClimberCheck, check_climber
+from landscape.paths.climber import ClimberCheck, check_climber, chord_slopes, sample_segments
 from landscape.paths.path import Path
 from landscape.paths.result import Status
 from landscape.potentials.potential import Potential
@@ -59,7 +59,9 @@ class ElasticBand(PathOptimizer):
         their neighbours' at most the tolerance (`landscape.optimizers.holding`); 0
         (off), and no effect for the string method, mini-batch losses or no tolerance.
     check_per_segment: before a climbing band says converged, the energy is
-        evaluated at this many points inside every segment; when one of them is
+        checked at this many points inside every segment (evaluated where they can
+        matter, `landscape.paths.climber.sample_segments`; all of them with
+        `check_all`); when one of them is
         higher than the climber (`landscape.paths.climber`), a pivot is inserted there,
         it becomes the climber and the run goes on, at most `max_repairs` times;
         after that the run ends with status SADDLE_NOT_AT_TOP.
@@ -79,6 +81,7 @@ class ElasticBand(PathOptimizer):
     divergence: float = 1000.0
     fault_check_every: int = 1
     check_per_segment: int = 9
+    check_all: bool = False
     max_repairs: int = 3
     freeze: float = 0.0
 
@@ -274,15 +277,12 @@ class ElasticBand(PathOptimizer):
         if outcome[0] is not Status.CONVERGED or not state.climbing or potential.stochastic:
             return state, outcome
         k = self.check_per_segment
-        dense = geometry.dense_points(state.path.pivots, k)
-        dense_e = potential.energy(dense)
-        state = replace(
-            state,
-            nfev=state.nfev + int(dense.shape[0]),
-            checks=state.checks + int(dense.shape[0]),
-            dense=(k, to_numpy(dense_e)),
-        )
-        check, repaired = self.retarget(state, dense, dense_e, k, potential)
+        dense = geometry.dense_points(state.path.pivots, k)  # evaluated where they can matter only
+        slopes, lengths = chord_slopes(state.path.pivots, state.gradients)
+        at = lambda i: to_numpy(potential.energy(dense[i.tolist()]))  # noqa: E731
+        dense_e, n = sample_segments(to_numpy(state.path.energies), slopes, lengths, k, at, every=self.check_all)
+        state = replace(state, nfev=state.nfev + n, checks=state.checks + n, dense=(k, dense_e))
+        check, repaired = self.retarget(state, dense, potential.asarray(dense_e), k, potential)
         if check.ok:
             return state, outcome
         if repaired is None:
@@ -355,6 +355,7 @@ class ElasticBand(PathOptimizer):
             "divergence": self.divergence,
             "check_per_segment": self.check_per_segment,
             "max_repairs": self.max_repairs,
+            **({"check_all": True} if self.check_all else {}),  # only when on: stored runs keep their identity
             # only when on: stored runs without it held no pivot
             **({"freeze": self.freeze} if self.freeze else {}),
         }

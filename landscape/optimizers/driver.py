@@ -208,7 +208,8 @@ def _final_profile(state: OptimizerState, potential: Potential, per_segment: int
     dense = getattr(state, "dense", None)
     if dense is not None and dense[0] == per_segment:
         s = to_numpy(path.arc_fractions())
-        return merge_profile(s, path.energies, dense_fractions(s, per_segment), dense[1]), 0
+        seen = ~np.isnan(dense[1])  # the climber check evaluates only the points that can matter
+        return merge_profile(s, path.energies, dense_fractions(s, per_segment)[seen], dense[1][seen]), 0
     if per_segment < 1:
         return None, 0
     profile = path.profile(potential, per_segment)

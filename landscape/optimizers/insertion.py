@@ -28,7 +28,8 @@ def insert_pivots(
     chosen = np.sort(chosen[np.argsort(-residuals[chosen], kind="stable")][: max(limit, 0)])
     if chosen.size == 0:
         return path, chosen
-    best = np.argmax(to_numpy(dense_energies).reshape(-1, per_segment)[chosen], axis=1)
+    known = to_numpy(dense_energies).reshape(-1, per_segment)[chosen]
+    best = np.argmax(np.where(np.isnan(known), -np.inf, known), axis=1)  # NaN: a point not evaluated
     rows, energies = [path.pivots[:1]], [path.energies[:1]]
     picks = dict(zip(chosen.tolist(), (chosen * per_segment + best).tolist()))
     for seg in range(path.n_pivots - 1):
