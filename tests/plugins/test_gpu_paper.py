@@ -121,15 +121,17 @@ def test_the_samples_of_every_phase_equal_a_hand_count(whole):
     s = summary["samples"]
     paths = summary["exploration"]["paths"]
     assert s["data"] == {"gradient": 0, "forward": 0}
-    # training: every epoch's full batches (the tail of 40 = 2 x 15 + 10 is dropped); after
-    # each epoch the curves recalibrate BatchNorm on 16 images and evaluate both sets;
-    # the committed minimum's energy is one mini-batch loss of the band's batch (8)
+    # training (the minima stacked, counted per network as if alone): every epoch's full
+    # batches (the tail of 40 = 2 x 15 + 10 is dropped); after each epoch the curves
+    # recalibrate BatchNorm on 16 images and evaluate both sets; the committed minimum's
+    # energy is one mini-batch loss of the band's batch (8)
     per_minimum = {"gradient": EPOCHS * (N // TRAIN_BATCH) * TRAIN_BATCH, "forward": EPOCHS * (CAL + N + NT)}
     assert s["train"] == {
         "gradient": M * per_minimum["gradient"],
         "forward": M * per_minimum["forward"] + M * NEB_BATCH,
     }
     assert summary["stored_samples"]["train"] == {str(k): per_minimum for k in range(M)}
+    assert summary["stored_samples"]["per_minimum"] == per_minimum and summary["stacked_training"] is True
     # AutoNEB: the 4 cycles of the `cpu` preset at 1 step each, 3 pivots capped at 3
     # (nothing inserted); every cycle's band is evaluated at its start and after each
     # step: the moving pivots' gradients and the fixed ends' energies on the same batch
@@ -144,6 +146,7 @@ def test_the_samples_of_every_phase_equal_a_hand_count(whole):
     }
     assert s["autoneb"] == {k: paths * v for k, v in per_path.items()}
     assert list(summary["stored_samples"]["autoneb"].values()) == [per_path] * paths
+    assert summary["stored_samples"]["per_path"] == per_path and summary["forward_only_ends"] is True
     # Table 1 (potential evaluated point by point, batched="loop" on the CPU: each
     # point's BatchNorm statistics are recomputed for each data set): the minima; every
     # path's pivots and 1 point per segment; the straight and the aligned line between
