@@ -22,6 +22,7 @@ so memory stays at a few vectors per direction, never the matrix:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,8 @@ def parameter_blocks(potential: Potential) -> dict[str, slice]:
             f"potential {potential.name} names no parameter blocks (Potential.parameter_blocks); "
             "per-layer spectra need them"
         )
+    if not isinstance(blocks, Mapping) or not all(isinstance(s, slice) for s in blocks.values()):
+        raise LandscapeError(f"potential {potential.name}: parameter_blocks() must map names to slices")
     for name, s in blocks.items():
         start, stop, step = s.indices(potential.dim)
         if step != 1 or stop <= start or (s.stop is not None and s.stop > potential.dim):

@@ -204,11 +204,18 @@ def test_bad_requests_are_one_line_errors(quartic):
     pot, x, _ = quartic
 
     class Plain(Quartic):
+        def __init__(self, blocks):
+            super().__init__()
+            self.blocks = blocks
+
         def parameter_blocks(self):
-            return None
+            return self.blocks
 
     cases = [
-        (lambda: spectrum(Plain(), x, per_block=True), "names no parameter blocks"),
+        (lambda: spectrum(Plain(None), x, per_block=True), "names no parameter blocks"),
+        (lambda: hutchinson(Plain([slice(0, 3)]), x, 4, per_block=True), "must map names to slices"),
+        (lambda: hutchinson(Plain({"a": slice(30, 50)}), x, 4, per_block=True), "not a slice of 0..40"),
+        (lambda: hutchinson(Plain({"a": slice(0, 40, 2)}), x, 4, per_block=True), "not a slice of 0..40"),
         (lambda: eigenpairs(pot, x, 2, block="nope"), "no block 'nope'"),
         (lambda: eigenpairs(pot, x, 0), "k must be >= 1"),
         (lambda: eigenpairs(pot, x, 2, which="middle"), "top or bottom"),
