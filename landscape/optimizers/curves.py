@@ -170,6 +170,8 @@ class Curve(PathOptimizer):
         controls = xp.concat([controls[:1], bends, controls[-1:]])
         known = None if potential.stochastic else state.path.energies
         sampled, spent = self._sample(controls, state.path.n_pivots, potential, known)
+        if not np.all(np.isfinite(to_numpy(sampled.energies))):  # the path a step leaves behind must be sound too
+            return replace(state, nit=nit, nfev=nfev + spent, fault="NaN or infinite energy on the curve's pivots")
         return CurveState(
             path=sampled,
             controls=controls,

@@ -208,3 +208,20 @@ def test_bad_settings_are_one_line_errors(mb):
         make_optimizer("polychain", max_pivots=9)
     with pytest.raises(LandscapeError, match="apply to bands, not to bezier"):
         make_optimizer("bezier", spring=1.0)
+
+
+def test_a_step_into_nan_is_refused_and_the_run_ends_on_the_last_good_curve(mb):
+    class Holed(Potential):
+        """Mueller-Brown with NaN where x > 0.3 (B's side): the bends walk into it."""
+
+        dim = 2
+
+        def energy_and_gradient(self, x):
+            e, g = mb.energy_and_gradient(x)
+            bad = x[:, 0] > 0.3
+            return np.where(bad, np.nan, e), np.where(bad[:, None], np.nan, g)
+
+    a, b = np.array([-0.558, 1.442]), np.array([0.2, 0.3])
+    result = optimize(PolyChain(bends=2, steps=50, stepper=SGD(lr=1.0)), Holed(), Path.straight(a, b, 5))
+    assert result.status is Status.NUMERICAL_FAULT and "refused" in result.message
+    assert np.all(np.isfinite(result.path.energies)) and np.all(result.state.controls[:, 0] <= 0.3)
