@@ -19,7 +19,15 @@ from landscape.paths.climber import climber_energy
 from landscape.paths.result import Status
 from landscape.store.codec import decode, get_attrs, one_line
 from landscape.store.groups import is_group
-from landscape.store.layout import CYCLE_ARRAYS, CYCLE_ATTRS, PROFILE_ARRAYS, cycle_groups, nonfinite
+from landscape.store.layout import (
+    CYCLE_ARRAYS,
+    CYCLE_ATTRS,
+    PROFILE_ARRAYS,
+    SURFACE_GROUPS,
+    cycle_groups,
+    nonfinite,
+    surface_group,
+)
 
 __all__ = ["check_store"]
 
@@ -32,6 +40,35 @@ def check_store(root: Any, path_names: Sequence[str]) -> list[str]:
     minima_names = _minima_names(root)
     for name in path_names:
         _collect(problems, f"/paths/{name}", _check_path, root["paths"][name], minima_names)
+    prefix = SURFACE_GROUPS["grid"].format("")
+    for group in sorted(k for k in root if k.startswith(prefix)):
+        _collect(problems, f"/{group}", _check_surface, root, group[len(prefix) :])
+    return problems
+
+
+def _check_surface(root: Any, name: str) -> list[str]:
+    """A loss surface (`landscape.analysis.planes`): its grid's arrays agree in shape,
+    and its energies group belongs to this grid and holds one energy per grid point."""
+    g = root[surface_group(name, "grid")]
+    problems = _missing(g, ("origin", "directions"), "dataset") + _missing(g, ("digest", "kind"), "attribute")
+    if problems:
+        return problems
+    k, dim = g["directions"].shape if g["directions"].ndim == 2 else (0, -1)
+    if k not in (1, 2) or g["origin"].shape != (dim,):
+        return [f"directions {g['directions'].shape} and origin {g['origin'].shape} do not form a 1D or 2D slice"]
+    axes = [f"axis{i}" for i in range(k)]
+    problems += _missing(g, axes, "dataset")
+    energies = surface_group(name, "energies")
+    if problems or energies not in root:
+        return problems + ([] if energies in root else [f"no energies group /{energies}"])
+    size = int(np.prod([g[a].shape[0] for a in axes]))
+    e = root[energies]
+    if "energies" not in e or e["energies"].shape != (size,):
+        problems.append(f"/{energies} does not hold {size} energies, one per grid point")
+    if decode(e.attrs.get("digest")) != decode(g.attrs["digest"]):
+        problems.append(f"/{energies} belongs to another grid (digest)")
+    if not 0 <= int(e.attrs.get("filled", -1)) <= size:
+        problems.append(f"/{energies} says {e.attrs.get('filled')} of {size} points are filled")
     return problems
 
 

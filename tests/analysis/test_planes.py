@@ -130,3 +130,21 @@ def test_an_interrupted_surface_resumes_to_the_energies_of_one_run(tmp_path):
     with pytest.raises(LandscapeError, match="another grid"):
         evaluate_surface(pot, other, store=str(tmp_path / "s"), name="p")
     assert evaluate_surface(pot, other, store=str(tmp_path / "s"), name="p", replace=True).resumed_from == 0
+
+
+def test_the_store_check_reads_a_surface_and_names_a_damaged_one(tmp_path):
+    from landscape.store.layout import surface_group
+
+    pot = load_potential("mueller-brown")
+    with Store.create(tmp_path / "s", record(pot)):
+        pass
+    evaluate_surface(pot, slice_along(np.zeros(2), np.eye(2), grid=4), store=str(tmp_path / "s"), name="p")
+    with Store.open(tmp_path / "s") as store:
+        assert store.check() == []
+    with Store.write(tmp_path / "s") as store:
+        store.write_array_group(
+            surface_group("p", "energies"), {"energies": np.zeros(5)}, {"filled": 20, "digest": "x"}
+        )
+    with Store.open(tmp_path / "s") as store:
+        problems = store.check()
+    assert len(problems) == 3 and all(p.startswith("/surface-p: /energies-of-surface-p") for p in problems)
