@@ -232,9 +232,9 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     "check_per_segment",
     type=int,
     default=None,
-    help="neb/string: points per segment at which a converged climbing image is checked to be the top "
-    "of its path, and of the final profile [default: 9]; fewer for a calculator that costs minutes "
-    "a call, at the risk of missing a narrow bump between pivots.",
+    help="neb/string: the grid of points per segment on which a converged climbing image is checked to "
+    "be the top of its path [default: 9]; the check evaluates the middle of every segment and then only "
+    "the grid points that can reach the climber (those are the final profile's points).",
 )
 @click.option(
     "--log",
