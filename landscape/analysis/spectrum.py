@@ -124,8 +124,31 @@ class TraceEstimate:
         return {"trace": self.trace, "standard_error": self.standard_error, "samples": self.samples}
 
 
+def _exact_only(potential: Potential, x: Any) -> Products:
+    """A mini-batch loss's products: its exact ones (a network's, on its whole training set),
+    never differences of gradients that each draw another batch."""
+    hook = getattr(potential, "hessian_products", None)
+    exact = hook(np.asarray(to_numpy(x), dtype=np.float64)) if hook is not None else None
+    if exact is None:
+        raise LandscapeError(
+            f"potential {potential.name} is a mini-batch loss without exact Hessian products: its gradients "
+            "draw a new batch each call; use the full-batch potential"
+        )
+
+    def products(directions: np.ndarray) -> np.ndarray:
+        d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
+        out = np.asarray(to_numpy(exact(d)), dtype=np.float64)
+        if out.shape != d.shape:
+            raise LandscapeError(f"potential {potential.name}: hessian_products gave shape {out.shape} for {d.shape}")
+        return out
+
+    return products
+
+
 def _operator(potential: Potential, x: Any, products: Products | None, block: str | None) -> tuple[Products, int]:
-    hv = products if products is not None else hessian_products(potential, x)
+    if products is None:
+        products = _exact_only(potential, x) if potential.stochastic else hessian_products(potential, x)
+    hv = products
     if block is None:
         return hv, potential.dim
     blocks = parameter_blocks(potential)

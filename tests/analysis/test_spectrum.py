@@ -211,7 +211,11 @@ def test_bad_requests_are_one_line_errors(quartic):
         def parameter_blocks(self):
             return self.blocks
 
+    class Noisy(Quartic):
+        stochastic = True
+
     cases = [
+        (lambda: spectrum(Noisy(), x), "mini-batch loss without exact Hessian products"),
         (lambda: spectrum(Plain(None), x, per_block=True), "names no parameter blocks"),
         (lambda: hutchinson(Plain([slice(0, 3)]), x, 4, per_block=True), "must map names to slices"),
         (lambda: hutchinson(Plain({"a": slice(30, 50)}), x, 4, per_block=True), "not a slice of 0..40"),
@@ -228,3 +232,13 @@ def test_bad_requests_are_one_line_errors(quartic):
         with pytest.raises(LandscapeError, match=message) as exc:
             call()
         assert "\n" not in str(exc.value)
+
+
+def test_a_mini_batch_network_is_analysed_on_its_whole_training_set(mlp):
+    from landscape_plugins.torchnet.potential import NetworkPotential
+
+    pot, x, h = mlp
+    noisy = NetworkPotential(pot.module, pot.train_data.all(), batch_size=16)
+    assert noisy.stochastic
+    found = eigenpairs(noisy, x, 2, which="top")
+    np.testing.assert_allclose(found.values, np.linalg.eigvalsh(h)[-2:], rtol=1e-9)
