@@ -72,10 +72,11 @@ def table(title: str, ends: tuple[float, float], rows: list[dict[str, Any]]) -> 
     return "\n".join(text)
 
 
-def mlp_pairs(hidden: str, activation: str) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
+def mlp_pairs(hidden: str, activation: str, epochs: int) -> tuple[Any, list[tuple[str, Any, Any, Any]]]:
     from landscape import align, load_potential
 
-    pot = load_potential("mlp", {"hidden": hidden, "activation": activation, "minima": 2, "align": True})
+    options = {"hidden": hidden, "activation": activation, "epochs": epochs, "minima": 2, "align": True}
+    pot = load_potential("mlp", options)
     a, b = pot.minimum("0"), pot.minimum("1")
     return pot, [(f"mlp {activation} hidden {hidden}, minima 0-1", a, b, pot.asarray(align(pot, a, b)))]
 
@@ -110,12 +111,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p.add_argument("source", help="mlp, or a network store with trained minima")
     p.add_argument("--hidden", action="append", help="mlp widths, e.g. 32,32; repeatable (default 32,32 and 128,128)")
     p.add_argument("--activation", default="tanh", help="mlp activation (tanh, as examples/aligned_mlp.py, or relu)")
+    p.add_argument("--epochs", type=int, default=400, help="mlp training epochs (400: the plugin's default)")
     p.add_argument("--pairs", default=None, help="store: pairs of minima, e.g. 0-1,0-2 (default: every pair)")
     p.add_argument("--points", type=int, default=21, help="points per line, ends included")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     if args.source == "mlp":
-        sources = [mlp_pairs(h, args.activation) for h in args.hidden or ["32,32", "128,128"]]
+        sources = [mlp_pairs(h, args.activation, args.epochs) for h in args.hidden or ["32,32", "128,128"]]
     else:
         sources = [store_pairs(args.source, args.pairs)]
     results = []

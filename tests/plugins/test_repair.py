@@ -191,7 +191,7 @@ def test_align_command_reports_the_repaired_line(tmp_path):
 
     store = str(tmp_path / "mlp")
     opts = ["-o", "hidden=8", "-o", "n_train=64", "-o", "n_test=64", "-o", "align=true"]
-    run(["train", "mlp", *opts, "--minima", 2, "--epochs", 20, "--out", store])
+    run(["train", "mlp", *opts, "--minima", 2, "--epochs", 3, "--out", store])
     out = json.loads(run(["align", store, "--points", 11, "--repair", "--json"]).stdout)
     (row,) = out["pairs"].values()
     assert out["repair"] and np.isfinite(row["repaired_line_barrier"]) and row["repaired_line_barrier"] >= 0
@@ -202,3 +202,18 @@ def test_align_command_reports_the_repaired_line(tmp_path):
     plain = str(tmp_path / "mb")
     run(["minima", "mueller-brown", "--starts", 5, "--out", plain])
     assert "not a network" in error_line(invoke(["align", plain, "--repair"]))
+
+
+def test_repair_lines_example_reports_three_lines(capsys):
+    import runpy
+    from pathlib import Path
+
+    example = runpy.run_path(str(Path(__file__).resolve().parents[2] / "examples" / "repair_lines.py"), run_name="x")
+    (result,) = example["main"](["mlp", "--hidden", "8,8", "--epochs", "50", "--points", "5"])
+    rows = {r["line"]: r for r in result["rows"]}
+    assert list(rows) == list(example["ROWS"]) and "REPAIR samples" in capsys.readouterr().out
+    # REPAIR: the two ends and the 5 points, each one forward pass over the 512 training points
+    assert [r["repair_samples"] for r in rows.values()] == [0, 0, (2 + 5) * 512]
+    matched, repaired = rows["weight-matched line"], rows["weight-matched line + REPAIR"]
+    assert repaired["ends_test_error"] == pytest.approx(matched["ends_test_error"], abs=1e-9)
+    assert all(r["barrier"] >= 0 and 0 <= r["at_t"] <= 1 for r in rows.values())
