@@ -22,7 +22,7 @@ from landscape_plugins.torchnet.train import TrainConfig  # noqa: E402
 from landscape_plugins.torchnet.trainrun import train_stored  # noqa: E402
 
 # 48 images of 8x8 pixels, batches of 16: 3 SGD steps per epoch
-CONFIG = TrainConfig(epochs=3, lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=16, milestones=(0.5,))
+CONFIG = TrainConfig(epochs=2, lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=16, milestones=(0.5,))
 M = 3
 
 
@@ -78,13 +78,13 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("at, rerun_stacked", [(("0", 1), True), (("0", 2), False), (("1", 0), True)])
+@pytest.mark.parametrize("at, rerun_stacked", [(("0", 1), False), (("1", 0), True)])
 def test_a_crash_in_a_stack_resumes_to_the_uninterrupted_stack_bit_for_bit(
     setup, references, tmp_path, at, rerun_stacked
 ):
-    """Crash after epoch 1 or 2 of the stack (reported under its first minimum), or right
-    after its minima were committed; rerun stacked or not (a checkpoint continues in
-    the mode that wrote it)."""
+    """Crash after epoch 1 of the stack (reported under its first minimum) and rerun
+    without `stacked` (a checkpoint continues in the mode that wrote it), or crash right
+    after its minima were committed."""
     _, want, _ = references
 
     def crash(name, epoch):
