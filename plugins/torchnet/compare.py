@@ -230,6 +230,8 @@ def _optimised(job: PairJob, optimizer: Any) -> Any:
     pot.restart_stream()  # the same batches whatever ran before (as every pair run does)
     mark, began = pot.cost(), time.perf_counter()
     result = connect(pot, job.a, job.b, optimizer=optimizer)
+    if result.status is Status.INTERRUPTED:  # the driver kept the state; a row is all or nothing
+        raise KeyboardInterrupt
     return result, samples_since(pot, mark), time.perf_counter() - began
 
 

@@ -112,7 +112,7 @@ def plot_rows(rows: Sequence[RowResult], file: str | None = None, title: str | N
             (line,) = ax.plot(r.t, r.metrics["train_loss"], label=r.label, lw=1.4)
             ax.plot(r.t[r.is_pivot], r.metrics["train_loss"][r.is_pivot], "o", ms=3, color=line.get_color())
         ax.set_title(f"pair {pair}")
-        ax.set_xlabel("t (arc fraction along the curve)")
+        ax.set_xlabel("t (arc fraction of a path; parameter of a line or curve)")
         ax.set_ylabel("train loss (data, no L2)")
         ax.legend(frameon=False, fontsize=8)
     if title:

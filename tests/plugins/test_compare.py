@@ -159,3 +159,18 @@ def test_changed_settings_redo_the_row_and_missing_code_is_never_faked(store, co
     finally:
         del ROWS["absent"]
     assert r.status == "not available" and r.note == "no such code here" and r.summary().get("max_train_loss") is None
+
+
+def test_an_interrupted_optimisation_stores_no_row(store, compared, settings, monkeypatch):
+    import landscape.runs.pair as pair
+    from landscape.paths.result import Status
+
+    pot, _ = compared
+    real = pair.connect
+    monkeypatch.setattr(pair, "connect", lambda *a, **k: replace(real(*a, **k), status=Status.INTERRUPTED))
+    changed = replace(settings, curve_steps=2)  # not stored yet
+    with pytest.raises(KeyboardInterrupt):
+        compare_pair(store, pot, ("0", "1"), ["bezier"], changed)
+    monkeypatch.undo()
+    (row,) = compare_pair(store, pot, ("0", "1"), ["bezier"], replace(changed, run=False))
+    assert row.status in ("not run", "not available")
