@@ -16,7 +16,7 @@ from landscape_cli.testing import error_line, run
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "third_party_plugin"
-NETWORK_COMMANDS = {"train", "evaluate", "xor", "report-table"}
+NETWORK_COMMANDS = {"train", "evaluate", "xor", "report-table", "compare"}
 
 
 def _plugin_imports(path: Path) -> list[str]:
