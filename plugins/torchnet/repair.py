@@ -28,7 +28,9 @@ What is corrected, exactly:
   (times scale plus shift).  The paper's BN-ResNet-50 code also rescales each residual
   block's output (after the skip addition); with this project's parameter-free
   (option A) shortcuts that correction cannot be folded into the parameters, so it is
-  not made here.
+  not made here.  On the reduced CIFAR minima the BN-output correction is a no-op
+  (|scale - 1| <= 1.9e-5; docs/cifar.md, where `bench/bench_repair_blocks.py` also
+  measures the block-output one by hooks).
 
 Sites are corrected in forward order in one pass: a site's statistics are measured
 after the sites upstream of it were corrected, so on the calibration batch each
@@ -122,9 +124,12 @@ def _channel_dim(m: nn.Module) -> int:
 
 
 def _moments(out: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and (population) standard deviation, in float64."""
-    x = out.detach().to(torch.float64).movedim(dim, -1).reshape(-1, out.shape[dim])
-    return x.mean(0), x.var(0, unbiased=False).sqrt()
+    """Per-channel mean and (population) standard deviation, returned in float64 (reduced
+    in the output's own dtype: a float64 copy of a conv layer's output costs more than
+    the layer)."""
+    dims = [d for d in range(out.dim()) if d != dim % out.dim()]
+    var, mean = torch.var_mean(out.detach(), dim=dims, correction=0)
+    return mean.to(torch.float64), var.to(torch.float64).sqrt()
 
 
 class _Probe:
