@@ -99,7 +99,8 @@ def to_json(rows: Sequence[RowResult]) -> list[dict[str, Any]]:
 
 
 def plot_rows(rows: Sequence[RowResult], file: str | None = None, title: str | None = None) -> Any:
-    """Train loss against t for every row, one axis per pair; pivots marked.
+    """Train loss against t for every row, one axis per pair (log scale where the rows
+    span more than a factor of 100); pivots marked.
 
     Returns the matplotlib Figure; with `file` it is also saved there."""
     from matplotlib.figure import Figure
@@ -111,6 +112,10 @@ def plot_rows(rows: Sequence[RowResult], file: str | None = None, title: str | N
         for r in (r for r in rows if r.pair == pair and r.status == "done"):
             (line,) = ax.plot(r.t, r.metrics["train_loss"], label=r.label, lw=1.4)
             ax.plot(r.t[r.is_pivot], r.metrics["train_loss"][r.is_pivot], "o", ms=3, color=line.get_color())
+        done = [r.metrics["train_loss"] for r in rows if r.pair == pair and r.status == "done"]
+        low, high = (min(v.min() for v in done), max(v.max() for v in done)) if done else (1.0, 1.0)
+        if low > 0 and high > 100 * low:  # a line's barrier beside near-flat paths: log, or the paths are one line
+            ax.set_yscale("log")
         ax.set_title(f"pair {pair}")
         ax.set_xlabel("t (arc fraction of a path; parameter of a line or curve)")
         ax.set_ylabel("train loss (data, no L2)")
