@@ -89,6 +89,10 @@ def test_the_aligned_row_ends_are_the_minima_and_its_end_is_the_matched_image(st
     assert not np.allclose(image, b.numpy())  # the matching moved b: this row is not the straight one
     mid = evaluate_points(pot, pot.asarray(0.5 * (a.numpy() + image))[None], "train").loss[0]
     assert row.metrics["train_loss"][POINTS // 2] == pytest.approx(mid, rel=1e-6)
+    repaired = rows["repair"]
+    if repaired.status == "done":  # REPAIR moves the point's channels to the ends' own statistics there
+        np.testing.assert_allclose(repaired.metrics["train_loss"][[0, -1]], ends, rtol=1e-4)
+        assert repaired.build_samples["forward"] > 0 and repaired.build_samples["gradient"] == 0
 
 
 def test_every_row_holds_the_grid_and_its_pivots(compared):
