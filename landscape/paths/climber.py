@@ -196,7 +196,8 @@ def sample_segments(
     done = np.zeros(grid.shape, dtype=bool)
     done[:, [0, -1]] = True
     floor = max(climber_energy(e) + climber_tolerance(e), float(max(e[0], e[-1])))
-    lengths2 = np.maximum(np.asarray(lengths, dtype=float), 1e-300) ** 2
+    lengths2 = np.asarray(lengths, dtype=float) ** 2
+    real = lengths2 > 0  # a repeated pivot's segment is one point: no bend to measure
     picks = [(s, j) for s in range(segments) for j in (range(1, k + 1) if every else [(k + 1) // 2])]
     count = 0
     while picks:
@@ -207,8 +208,9 @@ def sample_segments(
             grid[s, j], done[s, j] = v, True
         usable = done & np.isfinite(grid)
         if curvature is None:
-            measured = [_curvature(t[u], g[u], sl) / l2 for g, u, sl, l2 in zip(grid, usable, slopes, lengths2)]
-            bend = safety * max(measured) * lengths2
+            rows = zip(grid[real], usable[real], slopes[real], lengths2[real])
+            measured = [_curvature(t[u], g[u], sl) / l2 for g, u, sl, l2 in rows]
+            bend = safety * max(measured, default=0.0) * lengths2
         else:
             bend = curvature * lengths2
         inner = grid[:, 1:-1][usable[:, 1:-1]]

@@ -113,3 +113,14 @@ def test_check_all_evaluates_the_whole_grid_and_finds_the_same_top():
     assert runs[1].config["check_all"] and "check_all" not in runs[0].config  # stored runs keep their identity
     assert runs[0].upper_bound == runs[0].saddle_energy == runs[1].saddle_energy  # the climber: the top of both
     assert runs[1].upper_bound <= runs[1].saddle_energy + climber_tolerance(runs[1].path.energies)
+
+
+def test_a_repeated_pivot_measures_no_bend_and_hides_nothing():
+    """A zero-length segment (a pivot given twice) has no curvature to divide by its
+    length; the others are still checked, and a point above the climber is found."""
+    e = np.array([0.0, 1.0, 1.0, 0.5])
+    slopes = np.array([[np.nan, 0.0], [0.0, 0.0], [0.0, np.nan]])
+    high = lambda i: np.where(np.asarray(i) // K == 2, 1.5, 0.9)  # noqa: E731  # the last segment rises above
+    dense, n = sample_segments(e, slopes, np.array([1.0, 0.0, 1.0]), K, high)
+    assert not np.isnan(dense[K // 2 :: K]).any() and n >= 3  # every middle, the repeated pivot's too
+    assert check_climber(e, dense, K).segment == 2
