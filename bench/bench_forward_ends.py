@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from landscape import LandscapeError, Store, connect, make_optimizer
-from landscape.potentials.potential import PotentialWrapper
+from landscape import LandscapeError, PotentialWrapper, Store, connect, make_optimizer
 from landscape_plugins.cifar.potential import build_cifar
 from landscape_plugins.cifar.recipes import scaled_schedule
 
