@@ -1,0 +1,217 @@
+"""Two more ways to the paper schedule's path for a tenth of its samples, one reduced-run pair at a time.
+
+    python bench/bench_tenth_candidates.py curve --pair 0,2 --out out/t22/curve-02.json
+    python bench/bench_tenth_candidates.py adam --pair 0,2 --out out/t22/adam-02.json
+
+The reduced CIFAR run's potential (examples/cifar_reduced.py: ResNet-8 of width 8, 500 /
+1,000 balanced CIFAR-10 images, BatchNorm recalibrated per evaluated point from 500
+images) between two minima of its store (`--minima`, `--pair`), the batch stream
+restarted before the path, as every pair of a run is:
+
+- `curve`: a polygonal chain (`--bends`) trained on mini-batches of `--batch` images
+  (Garipov et al. 2018: `--draws` points of the curve per step, one shared batch),
+  Adam with its learning rate divided by 10 after 50% and again after 80% of
+  `--curve-steps`; then the chain at `--handoff` equally spaced t (its corners among
+  them) is the starting path of AutoNEB's last cycles (`--neb-plan`, SGD momentum 0.9,
+  L2 1e-4, the paper's insertion rule, at most `--max-pivots`) on the same batches.
+- `adam`: AutoNEB with the paper's 14 cycles at `--fraction` of their steps on
+  `--batch` images, each cycle's SGD replaced by Adam (L2 1e-4) at `--adam-lr`,
+  `--adam-lr`/10 and `--adam-lr`/100 in the paper's three phases.
+
+Judged as Table 1 judges a path (plugins/cifar/report.py): the final path on the whole
+training set at its pivots and `--per-segment` points between each two, BatchNorm
+recalibrated per point; the highest train loss strictly inside, where it lies (t, and
+whether at a pivot), and that loss over the mean train loss of all the store's minima
+(Table 1's Min.).  Samples are the potential's counters, per stage.  `--out` writes it
+all as JSON, the final pivots beside it as .npy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from landscape import (
+    SGD,
+    Adam,
+    Cycle,
+    LandscapeError,
+    Path,
+    PolyChain,
+    Schedule,
+    Store,
+    connect,
+    make_optimizer,
+)
+from landscape_plugins.cifar.potential import build_cifar
+from landscape_plugins.cifar.recipes import scaled_schedule
+from landscape_plugins.torchnet.evaluate import evaluate_path
+
+__all__ = ["main", "curve_then_autoneb", "adam_autoneb", "judge"]
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("candidate", choices=("curve", "adam"))
+    p.add_argument("--minima", default="out/reduced-paper/cifar-reduced", help="a store of the reduced run's minima")
+    p.add_argument("--pair", default="0,2", help="the two minima, by name")
+    p.add_argument("--batch", type=int, default=10, help="images per loss evaluation (curve and band)")
+    p.add_argument("--bends", type=int, default=3)
+    p.add_argument("--draws", type=int, default=8, help="points of the curve per training step")
+    p.add_argument("--curve-steps", type=int, default=550)
+    p.add_argument("--curve-lr", type=float, default=3e-3, help="Adam's, /10 after 50%% and 80%% of the steps")
+    p.add_argument("--handoff", type=int, default=9, help="pivots of the chain handed to AutoNEB")
+    p.add_argument(
+        "--neb-plan",
+        default="100:0.01,100:0.01,100:0.001,100:0.0001",
+        help="AutoNEB cycles after the curve, steps:lr (SGD momentum 0.9, L2 1e-4)",
+    )
+    p.add_argument("--fraction", type=float, default=0.05, help="adam: of the paper's 16,000 steps")
+    p.add_argument("--adam-lr", type=float, default=3e-3)
+    p.add_argument("--max-pivots", type=int, default=15)
+    p.add_argument("--per-segment", type=int, default=3, help="evaluated points between pivots (Table 1's)")
+    p.add_argument("--data", default="", help="cifar10_jpeg.npz-format file (default: the shared offline copy)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", default="", help="write the numbers as JSON here")
+    return p.parse_args(argv)
+
+
+def _spent(pot: Any, mark: dict[str, int]) -> dict[str, int]:
+    now = pot.cost()
+    return {k: now[k] - mark[k] for k in now}
+
+
+def curve_then_autoneb(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The chain trained on mini-batches, then AutoNEB's last cycles from it."""
+    chain = PolyChain(bends=args.bends, steps=args.curve_steps, samples_per_step=args.draws)
+    phases = [(0.5, 1.0), (0.8, 0.1), (1.0, 0.01)]  # (end as a fraction of the steps, lr factor)
+    mark, began = pot.cost(), time.perf_counter()
+    state = chain.init(Path.straight(a, b, 3), pot)
+    losses = []
+    for k in range(args.curve_steps):
+        factor = next(f for end, f in phases if k < end * args.curve_steps)
+        opt = replace(chain, stepper=Adam(lr=args.curve_lr * factor, weight_decay=1e-4))
+        state = opt.step(state, pot)
+        if state.fault is not None:
+            raise LandscapeError(f"curve step {k}: {state.fault}")
+        losses.append(state.loss)
+    curve = {"samples": _spent(pot, mark), "seconds": time.perf_counter() - began}
+    curve["mean_loss_per_50_steps"] = [float(np.mean(losses[i : i + 50])) for i in range(0, len(losses), 50)]
+    t = np.linspace(0.0, 1.0, args.handoff)
+    pivots = chain.points(state.controls, t)
+    pivots = torch.cat([a[None], pivots[1:-1], b[None]])
+    curve["pivots"] = pivots
+    cycles = []
+    for item in args.neb_plan.split(","):
+        steps, lr = item.split(":")
+        cycles.append(Cycle(int(steps), SGD(lr=float(lr), momentum=0.9, weight_decay=1e-4)))
+    schedule = Schedule("after-curve", tuple(cycles))
+    optimizer = make_optimizer("autoneb", schedule=schedule, climb=False, max_pivots=args.max_pivots)
+    mark, began = pot.cost(), time.perf_counter()
+    result = connect(pot, a, b, optimizer=optimizer, initial=pivots.detach().numpy())
+    neb = {"samples": _spent(pot, mark), "seconds": time.perf_counter() - began, "counted": result.samples}
+    return {"curve": curve, "autoneb": neb, "result": result}
+
+
+def adam_autoneb(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The paper's cycles at `fraction` of their steps with Adam in each (lr per phase)."""
+    sgd = scaled_schedule(args.fraction)
+    factors = {0.1: 1.0, 0.01: 0.1, 0.001: 0.01}  # the paper's three learning rates
+    cycles = tuple(
+        Cycle(c.steps, Adam(lr=args.adam_lr * factors[round(c.stepper.step_size, 12)], weight_decay=1e-4))
+        for c in sgd.cycles
+    )
+    optimizer = make_optimizer("autoneb", schedule=Schedule("adam", cycles), climb=False, max_pivots=args.max_pivots)
+    mark, began = pot.cost(), time.perf_counter()
+    result = connect(pot, a, b, optimizer=optimizer)
+    neb = {"samples": _spent(pot, mark), "seconds": time.perf_counter() - began, "counted": result.samples}
+    return {"autoneb": neb, "result": result}
+
+
+def judge(pot: Any, pivots: Any, per_segment: int, minimum: float) -> dict[str, Any]:
+    """Table 1's view of one path: highest whole-set train loss strictly inside."""
+    ev = evaluate_path(pot, pivots, per_segment, splits=("train",))
+    loss, t = np.asarray(ev["train_loss"]), np.asarray(ev.t)
+    inside = (t > 0) & (t < 1)
+    k = int(np.argmax(np.where(inside, loss, -np.inf)))
+    order = np.argsort(t)
+    return {
+        "max_inside": float(loss[k]),
+        "t": float(t[k]),
+        "at_pivot": bool(ev.is_pivot[k]),
+        "sadd_over_min": float(loss[k] / minimum),
+        "ends": [float(loss[t == 0][0]), float(loss[t == 1][0])],
+        "pivots": int(ev.is_pivot.sum()),
+        "profile": [round(float(v), 5) for v in loss[order]],
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse(argv)
+    torch.set_num_threads(args.threads)
+    pot = build_cifar(
+        model="resnet8-w8",
+        data=args.data,
+        n_train=500,
+        n_test=1000,
+        balanced=True,
+        augment=False,
+        device="cpu",
+        batched="loop",
+        calibration_size=500,
+        batch_size=args.batch,
+    )
+    with Store.open(args.minima) as store:
+        coords, _, names = store.read_minima()
+    pair = [n.strip() for n in args.pair.split(",")]
+    if len(pair) != 2 or not set(pair) <= set(names):
+        raise LandscapeError(f"--pair must name two minima of {args.minima} ({', '.join(names)}), got {args.pair!r}")
+    i, j = (names.index(n) for n in pair)
+    a, b = pot.asarray(coords[i]), pot.asarray(coords[j])
+    minima = evaluate_path(pot, pot.asarray(np.asarray(coords)), 0, splits=("train",))  # BatchNorm per point
+    minimum = float(np.mean(minima["train_loss"]))
+    pot.restart_stream()
+    began = time.perf_counter()
+    run = curve_then_autoneb(pot, a, b, args) if args.candidate == "curve" else adam_autoneb(pot, a, b, args)
+    path_seconds = time.perf_counter() - began
+    result = run.pop("result")
+    out: dict[str, Any] = {"candidate": args.candidate, "pair": args.pair, "settings": vars(args)}
+    out["minima_train_loss"] = [float(v) for v in minima["train_loss"]]
+    out["min"] = minimum
+    if "curve" in run:
+        curve_pivots = run["curve"].pop("pivots")
+        out["curve_alone"] = judge(pot, curve_pivots, args.per_segment, minimum)
+    stages = [run[s]["samples"] for s in ("curve", "autoneb") if s in run]
+    out["samples_per_path"] = {k: sum(s[k] for s in stages) for k in stages[0]}
+    out["stages"] = run
+    out["path_seconds"] = path_seconds
+    out["final"] = judge(pot, result.path.pivots, args.per_segment, minimum)
+    out["final"]["status"] = result.status.value
+    out["cycle_maxima_minibatch"] = [float(np.max(np.asarray(c.path.energies)[1:-1])) for c in result.cycles]
+    print(json.dumps({k: v for k, v in out.items() if k != "settings"}, indent=1, default=float))
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(out, fh, indent=1, default=float)
+        np.save(args.out.removesuffix(".json") + "-pivots.npy", np.asarray(result.path.pivots))
+    return out
+
+
+def cli() -> int:
+    """Bad input (no store, an unknown minimum) is one line on stderr and exit status 1."""
+    try:
+        main()
+    except LandscapeError as exc:
+        print(f"bench_tenth_candidates: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
