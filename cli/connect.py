@@ -237,6 +237,13 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     "the grid points that can reach the climber (those are the final profile's points).",
 )
 @click.option(
+    "--check-all",
+    "check_all",
+    is_flag=True,
+    help="neb/string: evaluate the climber check's whole grid, not only the points that can reach the "
+    "climber (for a bump narrower than the bends the check measures).",
+)
+@click.option(
     "--log",
     "log",
     default=None,
@@ -290,6 +297,7 @@ def connect_cmd(
     progress: bool | None,
     max_pivots: int | None,
     check_per_segment: int | None,
+    check_all: bool,
     log: str | None,
     certify: bool,
     threads: int | None,
@@ -345,6 +353,10 @@ def connect_cmd(
                 "segment are its schedule's (per_segment)"
             )
         settings["check_per_segment"] = check_per_segment
+    if check_all:
+        if method not in ("neb", "string"):
+            raise LandscapeError("--check-all applies to --method neb or string")
+        settings["check_all"] = True
     progress = want_progress(progress)
     from landscape.optimizers.endpoints import check_and_relax
     from landscape.runs.pair import check_endpoints

@@ -53,6 +53,7 @@ def make_optimizer(
     climb_after: int = 0,
     fault_check_every: int = 1,
     check_per_segment: int = 9,
+    check_all: bool = False,
     freeze: float | None = None,
     deterministic: bool = False,
     **autoneb: Any,
@@ -72,9 +73,9 @@ def make_optimizer(
     (`fmax` then ends a cycle early); `climb` switches the climbing image on in the
     final cycle unless the schedule marks cycles itself, and `climb=False` removes it.
     `fault_check_every` > 1 keeps a GPU step loop free of host syncs (see ElasticBand).
-    `check_per_segment` sets the points per segment of the check that a converged climber
-    is the top of its path (ElasticBand): fewer for a calculator that costs minutes a
-    call, at the risk of a bump between pivots going unseen.  `bezier` and `polychain`
+    `check_per_segment` sets the grid of points per segment of the check that a converged
+    climber is the top of its path (ElasticBand), of which it evaluates the middles and
+    then only the points that can reach the climber; `check_all` evaluates the whole grid.  `bezier` and `polychain`
     take `bends`, `steps`, `lr`, `samples_per_step`, `optimizer` ("adam" or "sgd") and
     `seed` (`_curve`); `climb` does not apply to them and is ignored.
     """
@@ -82,6 +83,8 @@ def make_optimizer(
         raise LandscapeError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if spring_min is not None and method != "neb":
         raise LandscapeError("spring_min (energy-weighted springs) applies to method neb only")
+    if check_all and method not in ("neb", "string"):
+        raise LandscapeError(f"check_all (the climber check's whole grid) applies to neb and string, not {method}")
     if method in CURVE_KINDS:
         if stepper is not None or fmax is not None or freeze or spring != "auto":
             raise LandscapeError(f"stepper, fmax, freeze and spring apply to bands, not to {method}")
@@ -110,6 +113,7 @@ def make_optimizer(
             frtol=frtol,
             fault_check_every=fault_check_every,
             check_per_segment=check_per_segment,
+            check_all=check_all,
             **held,
         )
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
