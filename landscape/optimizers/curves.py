@@ -16,7 +16,7 @@ its snapshot draws what the uninterrupted run drew, and a state is never mutated
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from math import comb
+from math import ceil, comb
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
 from landscape.foundations.values import check_number
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.optimizers.steppers import Adam, Stepper
+from landscape.paths.geometry import redistribute
 from landscape.paths.path import Path
 from landscape.paths.result import Status
 from landscape.potentials.potential import Potential
@@ -38,11 +39,13 @@ __all__ = [
     "CurveState",
     "curve_weights",
     "CURVE_KINDS",
+    "CURVE_OBJECTIVES",
     "CURVE_SNAPSHOT_ARRAYS",
     "CURVE_SNAPSHOT_NUMBERS",
 ]
 
 CURVE_KINDS = ("bezier", "polychain")
+CURVE_OBJECTIVES = ("mean", "cvar", "softmax")
 #: What every curve snapshot holds besides the stepper's state (the store's integrity check reads them).
 CURVE_SNAPSHOT_ARRAYS = ("pivots", "energies", "controls")
 CURVE_SNAPSHOT_NUMBERS = ("nit", "nfev")
@@ -74,7 +77,7 @@ class CurveState(OptimizerState):
     stepper_state: Any
     nit: int = 0
     nfev: int = 0
-    loss: float = float("nan")  # mean energy at the last step's samples (before its update)
+    loss: float = float("nan")  # the objective at the last step's samples (before its update)
     fault: str | None = None  # why the last step was refused (non-finite energies)
 
 
@@ -85,7 +88,12 @@ class Curve(PathOptimizer):
     steps: training steps; the run ends after them (status schedule_done).
     samples_per_step: t per step (`draws`), evaluated as one batch of points.
     stepper: the update rule over the bends (Adam or SGD, `landscape.optimizers.steppers`);
-        its force is minus the gradient of the mean energy at the step's samples.
+        its force is minus the gradient of the objective at the step's samples.
+    objective: "mean" (Garipov et al.), "cvar" (the mean of the highest ceil(q S) of the
+        S sampled energies) or "softmax" (T log sum exp(E / T), T = `temperature` times the
+        sampled energies' standard deviation, held constant within the step).
+    spread: polychain only: after each update move the bends to equal arc length along
+        the polygon (`landscape.paths.geometry.redistribute`).
     seed: the t of step k are drawn by numpy's generator seeded with (seed, k).
     check_per_segment: points per pivot segment of the final profile (the driver's).
 
@@ -102,6 +110,10 @@ class Curve(PathOptimizer):
     stepper: Stepper = field(default_factory=lambda: Adam(lr=0.01))
     seed: int = 0
     check_per_segment: int = 9
+    objective: str = "mean"
+    q: float = 0.25
+    temperature: float = 0.25
+    spread: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in CURVE_KINDS:
@@ -113,6 +125,14 @@ class Curve(PathOptimizer):
         check_number(
             "check_per_segment", self.check_per_segment, lambda v: 0 <= v <= 1000, "from 0 to 1000", integer=True
         )
+        if self.objective not in CURVE_OBJECTIVES:
+            raise LandscapeError(
+                f"unknown curve objective {self.objective!r}; choose one of {', '.join(CURVE_OBJECTIVES)}"
+            )
+        check_number("q", self.q, lambda v: 0 < v <= 1, "in (0, 1]")
+        check_number("temperature", self.temperature, lambda v: v > 0, "> 0")
+        if self.spread and self.kind != "polychain":
+            raise LandscapeError("spread (bends at equal arc length) applies to a polychain, whose bends lie on it")
         if not isinstance(self.stepper, Stepper):
             raise LandscapeError(f"stepper must be a Stepper, got {self.stepper!r}")
 
@@ -145,6 +165,27 @@ class Curve(PathOptimizer):
         u = np.random.default_rng((self.seed, nit)).random((self.samples_per_step + 1) // 2)
         return np.concatenate([u, 1.0 - u])[: self.samples_per_step]
 
+    def objective_weights(self, energies: Any) -> tuple[float, Any]:
+        """The objective at the sampled `energies` (S,) and its gradient with respect to
+        them (S,) (weights >= 0 summing to 1; softmax's temperature held constant)."""
+        xp = array_namespace(energies)
+        e = xp.astype(energies, xp.float64) if self.objective == "softmax" else energies
+        s = e.shape[0]
+        if self.objective == "mean":
+            v = xp.ones_like(e) / s
+        elif self.objective == "cvar":
+            top = max(1, ceil(round(self.q * s, 9)))  # the highest ceil(q S), at least one
+            ranks = xp.argsort(xp.argsort(-e, stable=True), stable=True)  # 0 for the highest
+            v = xp.astype(ranks < top, e.dtype) / top
+        else:
+            spread = xp.std(e)
+            scale = xp.where(spread > 0, self.temperature * spread, xp.ones_like(spread))
+            z = xp.exp((e - xp.max(e)) / scale)
+            v = z / xp.sum(z)
+            value = float(xp.max(e) + scale * xp.log(xp.sum(z)))
+            return value, xp.astype(v, energies.dtype)
+        return float(xp.sum(v * e)), v
+
     # PathOptimizer ----------------------------------------------------------------
     def init(self, path: Path, potential: Potential) -> CurveState:
         if path.n_pivots < 3:
@@ -162,12 +203,15 @@ class Curve(PathOptimizer):
         w = xp.asarray(self.weights(self.draws(state.nit)), dtype=controls.dtype, device=device(controls))
         energies, gradients = potential.energy_and_gradient(w @ controls)
         nit, nfev = state.nit + 1, state.nfev + self.samples_per_step
-        loss = float(xp.mean(energies))  # one host sync a step: the fault check needs it anyway
-        if not (np.isfinite(loss) and bool(xp.all(xp.isfinite(gradients)))):
+        finite = bool(xp.all(xp.isfinite(energies))) and bool(xp.all(xp.isfinite(gradients)))
+        if not finite:  # one host sync a step: the fault check needs it anyway
             return replace(state, nit=nit, nfev=nfev, fault="NaN or infinite energy or gradient at the samples")
-        force = -(w[:, 1:-1].T @ gradients) / self.samples_per_step  # minus the mean energy's gradient
+        loss, v = self.objective_weights(energies)
+        force = -(w[:, 1:-1].T @ (v[:, None] * gradients))  # minus the objective's gradient
         bends, stepper_state = self.stepper.update(controls[1:-1], force, state.stepper_state)
         controls = xp.concat([controls[:1], bends, controls[-1:]])
+        if self.spread:  # the string method's step: corners back to equal arc length, ends kept
+            controls = redistribute(controls)
         known = None if potential.stochastic else state.path.energies
         sampled, spent = self._sample(controls, state.path.n_pivots, potential, known)
         if not np.all(np.isfinite(to_numpy(sampled.energies))):  # the path a step leaves behind must be sound too
@@ -242,6 +286,10 @@ class Curve(PathOptimizer):
             "stepper": self.stepper.to_config(),
             "seed": self.seed,
             "check_per_segment": self.check_per_segment,
+            "objective": self.objective,
+            "q": self.q,
+            "temperature": self.temperature,
+            "spread": self.spread,
         }
 
     # internals --------------------------------------------------------------------

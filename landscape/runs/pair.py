@@ -76,8 +76,9 @@ def make_optimizer(
     `check_per_segment` sets the grid of points per segment of the check that a converged
     climber is the top of its path (ElasticBand), of which it evaluates the middles and
     then only the points that can reach the climber; `check_all` evaluates the whole grid.  `bezier` and `polychain`
-    take `bends`, `steps`, `lr`, `samples_per_step`, `optimizer` ("adam" or "sgd") and
-    `seed` (`_curve`); `climb` does not apply to them and is ignored.
+    take `bends`, `steps`, `lr`, `samples_per_step`, `optimizer` ("adam" or "sgd"),
+    `seed`, `objective`, `q`, `temperature` and `spread` (`_curve`); `climb` does not
+    apply to them and is ignored.
     """
     if method not in METHODS:
         raise LandscapeError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -91,7 +92,7 @@ def make_optimizer(
         unknown = sorted(set(autoneb) - _CURVE_SETTINGS)
         if unknown:
             raise LandscapeError(f"{', '.join(unknown)} does not apply to method {method}")
-        return _curve(method, check_per_segment=check_per_segment, **autoneb)
+        return _curve(method, check_per_segment=check_per_segment, deterministic=deterministic, **autoneb)
     if method in ("neb", "string"):
         if autoneb:
             raise LandscapeError(f"{', '.join(sorted(autoneb))} applies to method autoneb only, not {method}")
@@ -124,6 +125,7 @@ def make_optimizer(
 
 
 _CURVE_SETTINGS = {"bends", "steps", "lr", "samples_per_step", "optimizer", "seed"}
+_CURVE_SETTINGS |= {"objective", "q", "temperature", "spread"}  # what the curve is trained on
 
 
 def _curve(
@@ -136,9 +138,16 @@ def _curve(
     optimizer: str = "adam",
     seed: int = 0,
     check_per_segment: int = 9,
+    deterministic: bool = False,
+    objective: str | None = None,
+    spread: bool | None = None,
+    **targeting: float,
 ) -> Curve:
     """A Bezier curve or polygonal chain (`landscape.optimizers.curves`) trained by
-    `optimizer` ("adam", lr 0.01 by default, or "sgd", lr 0.01 with momentum 0.9)."""
+    `optimizer` ("adam", lr 0.01 by default, or "sgd", lr 0.01 with momentum 0.9) on
+    `objective` (`q`, `temperature` in `targeting`): Garipov's mean energy by default; on a
+    `deterministic` potential the softmax objective, with `spread` bends for a polychain
+    of 2 or more, which approached Mueller-Brown's minimax as bends were added (docs/curves.md)."""
     rules = {"adam": lambda lr: Adam(lr=lr), "sgd": lambda lr: SGD(lr=lr, momentum=0.9)}
     if optimizer not in rules:
         raise LandscapeError(f"unknown optimizer {optimizer!r} for a curve; choose adam or sgd")
@@ -150,6 +159,9 @@ def _curve(
         stepper=rules[optimizer](0.01 if lr is None else lr),
         seed=seed,
         check_per_segment=check_per_segment,
+        objective=objective or ("softmax" if deterministic else "mean"),
+        spread=(deterministic and method == "polychain" and bends >= 2) if spread is None else spread,
+        **targeting,
     )
 
 
@@ -242,7 +254,7 @@ def plan(
     through = [potential.asarray(check_point(potential, p, f"via {k + 1}")) for k, p in enumerate(via)]
     if optimizer is not None and settings:
         raise LandscapeError(f"give an optimizer or its settings ({', '.join(sorted(settings))}), not both")
-    if optimizer is None and method in ("neb", "string"):
+    if optimizer is None and method in ("neb", "string", *CURVE_KINDS):
         settings.setdefault("deterministic", not potential.stochastic)
     opt = optimizer or make_optimizer(method, **settings)
     n = pivots if pivots is not None else (5 if isinstance(opt, AutoNEB) else 9)
