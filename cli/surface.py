@@ -3,7 +3,9 @@ et al. 2018) or through three points (Garipov et al. 2018), kept in the store.
 
 Filter-normalised directions come from the potential's plugin: a potential names the
 function that draws them in its attribute `directions_function` ("module:function",
-imported only then; network potentials do), so this command imports no plugin.
+imported only then; network potentials do), and the function that gives a grid point's
+value in `surface_function` (a network: its whole-set train loss or test error, BatchNorm
+recalibrated per point; `landscape.analysis.planes`), so this command imports no plugin.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from .common import (
 )
 
 __all__ = ["plot_surface_cmd"]
+
+# What the picture says a grid point holds (`Surface.values`).
+_LABELS = {"energy": "energy", "train_loss": "train loss", "test_error": "test error"}
 
 
 def _point(store: Any, names: list[str], coords: Any, text: str) -> tuple[str, Any]:
@@ -107,6 +112,20 @@ def _directions(pot: Any, kind: str | None, origin: Any, dims: int, seed: int, s
 @click.option(
     "--near", type=float, default=0.1, show_default=True, help="Draw paths within this fraction of the grid's size."
 )
+@click.option(
+    "--metric",
+    type=click.Choice(["loss", "error"]),
+    default="loss",
+    show_default=True,
+    help="loss: a network's train loss on the whole set (others: the energy); error: a network's test error.",
+)
+@click.option(
+    "--style",
+    type=click.Choice(["contour", "surface"]),
+    default="contour",
+    show_default=True,
+    help="A 2D grid as filled contours or as a 3D surface.",
+)
 @click.option("--name", default=None, help="The surface's name in the store [default: from the options].")
 @click.option("--force", is_flag=True, help="Replace a stored surface of this name made on another grid.")
 @click.option("--figure", "out", default=None, callback=named, help="Picture [default: FILE-surface-NAME.png].")
@@ -128,6 +147,8 @@ def plot_surface_cmd(
     grid: int,
     chunk: int,
     near: float,
+    metric: str,
+    style: str,
     name: str | None,
     force: bool,
     out: str | None,
@@ -169,22 +190,32 @@ def plot_surface_cmd(
         else:
             points = [_point(store, names, coords, around)]  # type: ignore[arg-type]
         paths = {n: store.read_result(n).path for n in finished_paths(store)}
+    suffix = "" if metric == "loss" else f"-{metric}"  # another kind of value: another default name
     if plane is not None:
         labels = [p[0] for p in points]
         sl = plane_through(*(p[1] for p in points), margin=margin, grid=grid, names=labels)
         info: dict[str, Any] = {"plane": labels, "margin": margin}
-        name = name or "plane-" + "-".join(labels).replace(" ", "_")
+        name = name or "plane-" + "-".join(labels).replace(" ", "_") + suffix
     else:
         label, origin = points[0]
         kind, d = _directions(pot, kind, origin, dims, seed, scale, bias)
         sl = slice_along(origin, d, span=span, grid=grid, marks={label: (0.0,) * dims})
         info = {"around": label, "directions": kind, "dims": dims, "seed": seed, "span": span}
         info.update({"bias": bias} if kind == "filter" else {"scale": scale})
-        name = name or f"around-{label}-{kind}-{dims}d-seed{seed}"
+        name = name or f"around-{label}-{kind}-{dims}d-seed{seed}{suffix}"
+    info["metric"] = metric
     out = picture_name(file, out, f"surface-{name}")
     before, t0 = pot.cost(), time.perf_counter()
     surface = evaluate_surface(
-        pot, sl, store=file, name=name, chunk=chunk, info=info, progress=want_progress(progress), replace=force
+        pot,
+        sl,
+        store=file,
+        name=name,
+        chunk=chunk,
+        info=info,
+        progress=want_progress(progress),
+        replace=force,
+        metric=metric,
     )
     seconds = time.perf_counter() - t0
     after = pot.cost()  # samples through the network (None for analytic surfaces)
@@ -194,20 +225,30 @@ def plot_surface_cmd(
         c, dist = project_onto(sl, np.asarray(path.pivots))
         far = float(dist.max()) / extent
         report.append({"path": pname, "largest_distance": float(dist.max()), "relative": far, "drawn": far <= near})
-        if far <= near:
-            energies = None if path.energies is None else np.asarray(path.energies)
+        if far <= near:  # a 1D picture draws the path's energies: on the test error's axis, none
+            keep = path.energies is not None and (len(sl.shape) == 2 or surface.values != "test_error")
+            energies = np.asarray(path.energies) if keep else None
             drawn.append((f"{pname} (off {far:.2g})", c, energies))
     legend = f"{len(drawn)} of {len(paths)} paths near the slice\n(off: largest distance / grid size <= {near:g})"
     what = (
         f"plane through {', '.join(info['plane'])}" if plane else f"{dims}D around {info['around']}, {kind} directions"
     )
-    ax = plot_surface(surface, drawn, legend_title=legend if paths else None, title=f"{pot.name}: {what}")
+    value = _LABELS.get(surface.values, surface.values)
+    ax = plot_surface(
+        surface,
+        drawn,
+        legend_title=legend if paths else None,
+        title=f"{pot.name}: {what}",
+        style=style,
+        value_label=value,
+    )
     figure = save_figure(ax, out, dpi=dpi)
     e = surface.energies
     payload = {
         "name": name,
         "kind": sl.kind,
         "info": info,
+        "values": surface.values,
         "shape": list(sl.shape),
         "axes": [a.tolist() for a in sl.axes],
         "energies": e.tolist(),
@@ -220,11 +261,11 @@ def plot_surface_cmd(
         "figure": figure,
     }
     lines = [
-        f"{file}: surface {name!r}, {what}, grid {'x'.join(map(str, sl.shape))}: "
+        f"{file}: surface {name!r} ({value}), {what}, grid {'x'.join(map(str, sl.shape))}: "
         f"{sl.size - surface.resumed_from} points evaluated in {seconds:.3g} s"
         + (f" ({samples['forward']:,} samples forward)" if samples else "")
         + f", {surface.resumed_from} from the store",
-        f"energies from {np.nanmin(e):.6g} to {np.nanmax(e):.6g}; {len(drawn)} of {len(paths)} paths near the slice",
+        f"{value} from {np.nanmin(e):.6g} to {np.nanmax(e):.6g}; {len(drawn)} of {len(paths)} paths near the slice",
         figure,
     ]
     emit(as_json, payload, lines)

@@ -6,9 +6,18 @@ A `Slice` is the grid: an origin, one or two directions and the coordinates alon
 span(B - A, C - A), the grid covering the three with a margin); `slice_along(origin,
 directions)` takes directions from the caller (a network's filter-normalised ones,
 seeded random ones: `random_directions`).  `evaluate_surface` evaluates the grid in
-chunks of points through the potential's batched `energy`, and with a store commits
-every chunk (one transaction each), so a rerun with the same grid continues where the
-last stopped; `project_onto` places stored paths on the slice with their distance from it.
+chunks of points, and with a store commits every chunk (one transaction each), so a
+rerun with the same grid continues where the last stopped; `project_onto` places stored
+paths on the slice with their distance from it.
+
+What a grid point's value is: a potential that names a `surface_function`
+("module:function", imported only then; network potentials do) gets its values from it,
+`function(potential, points, metric)` with metric "loss" (a network: the data loss on
+the whole training set, BatchNorm recalibrated per point, as every evaluation of a
+network) or "error" (a network: the test error); any other potential's value is its
+batched `energy`.  The grid group's attribute `values` says which ("energy",
+"train_loss", "test_error"; a surface stored without it holds energies), and a surface
+is continued only with values of the same kind.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape.foundations.lock import WriterLock
 from landscape.potentials.identity import points_digest
 from landscape.potentials.potential import Potential
+from landscape.potentials.registry import import_target
 from landscape.store import Store
 from landscape.store.layout import surface_group
 
@@ -39,10 +49,13 @@ __all__ = [
     "evaluate_surface",
     "read_surface",
     "DEFAULT_CHUNK",
+    "METRICS",
 ]
 
 #: Points per evaluation and per commit (a network evaluates them as one batch).
 DEFAULT_CHUNK = 64
+#: What a grid point holds, by `metric`, for a potential with a `surface_function`.
+METRICS = {"loss": "train_loss", "error": "test_error"}
 # Below this sine of the angle between them, two directions (or B - A and C - A) span no plane.
 _PARALLEL = 1e-9
 
@@ -196,6 +209,7 @@ class Surface:
     filled: int
     resumed_from: int = 0  # grid points a store already held when this run began
     info: Mapping[str, Any] = field(default_factory=dict)
+    values: str = "energy"  # what the grid holds: "energy", or a `METRICS` value
 
 
 def read_surface(store: Store, name: str) -> Surface | None:
@@ -206,14 +220,28 @@ def read_surface(store: Store, name: str) -> Surface | None:
         return None
     sl = Slice.from_arrays(arrays, attrs)
     values, done = store.read_array_group(surface_group(name, "energies"))
-    info = json.loads(attrs.get("info", "{}"))
-    return Surface(sl, values["energies"].reshape(sl.shape), int(done["filled"]), info=info)
+    info, what = json.loads(attrs.get("info", "{}")), str(attrs.get("values", "energy"))
+    return Surface(sl, values["energies"].reshape(sl.shape), int(done["filled"]), info=info, values=what)
 
 
-def _energies(potential: Potential, points: np.ndarray) -> np.ndarray:
-    e = np.asarray(to_numpy(potential.energy(potential.asarray(points))), dtype=float)
+def _values(potential: Potential, metric: str) -> tuple[str, Callable[[np.ndarray], Any]]:
+    """(what the grid holds, points -> values) of `potential` for `metric`."""
+    if metric not in METRICS:
+        raise LandscapeError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    own = getattr(potential, "surface_function", None)
+    if own is not None:
+        fn = import_target(own)
+        return METRICS[metric], lambda points: fn(potential, points, metric)
+    if metric != "loss":
+        raise LandscapeError(f"{potential.name} has only energies: metric {metric!r} needs a network potential")
+    potential.restart_stream()  # a stochastic potential: every chunk sees the same first batch
+    return "energy", lambda points: potential.energy(potential.asarray(points))
+
+
+def _evaluate(potential: Potential, fn: Callable[[np.ndarray], Any], points: np.ndarray) -> np.ndarray:
+    e = np.asarray(to_numpy(fn(points)), dtype=float)
     if e.shape != (points.shape[0],):
-        raise LandscapeError(f"{potential.name}: energy returned shape {e.shape} for {points.shape[0]} points")
+        raise LandscapeError(f"{potential.name}: {e.shape} values for {points.shape[0]} points")
     return e
 
 
@@ -223,20 +251,22 @@ def _write_energies(store: Store, name: str, energies: np.ndarray, filled: int, 
     )
 
 
-def _start(filename: str, name: str, sl: Slice, info: Mapping[str, Any], replace: bool) -> tuple[np.ndarray, int]:
-    """The energies (flat) and points done a store holds for this grid; a new surface
-    is written with none done (another grid under the same name: refused, or replaced)."""
+def _start(
+    filename: str, name: str, sl: Slice, info: Mapping[str, Any], what: str, replace: bool
+) -> tuple[np.ndarray, int]:
+    """The energies (flat) and points done a store holds for this grid and kind of value;
+    a new surface is written with none done (another grid or kind of value under the same
+    name: refused, or replaced)."""
     with Store.open(filename) as store:
         held = read_surface(store, name)
     digest = sl.digest()
-    if held is not None and held.slice.digest() == digest:
+    if held is not None and held.slice.digest() == digest and held.values == what:
         return held.energies.ravel().copy(), held.filled
     if held is not None and not replace:
-        raise LandscapeError(
-            f"{filename} holds a surface {name!r} on another grid; choose another --name or pass --force"
-        )
+        other = "another grid" if held.slice.digest() != digest else f"{held.values}, not {what}"
+        raise LandscapeError(f"{filename} holds a surface {name!r} of {other}; choose another --name or pass --force")
     marks, energies = json.dumps(dict(sl.marks)), np.full(sl.size, np.nan)
-    attrs = {"kind": sl.kind, "digest": digest, "marks": marks, "info": json.dumps(dict(info))}
+    attrs = {"kind": sl.kind, "digest": digest, "marks": marks, "info": json.dumps(dict(info)), "values": what}
     with Store.write(filename) as store:  # the grid and its empty energies in one transaction
         store.write_array_group(surface_group(name, "grid"), sl.to_arrays(), attrs)
         _write_energies(store, name, energies, 0, digest)
@@ -254,15 +284,19 @@ def evaluate_surface(
     progress: bool = False,
     callback: Callable[[int, int], None] | None = None,
     replace: bool = False,
+    metric: str = "loss",
 ) -> Surface:
-    """Energies of `potential` on the grid of `sl`, `chunk` points per batched call.
+    """Values of `potential` on the grid of `sl`, `chunk` points per batched call: its
+    `surface_function` for `metric` where it names one (a network: "loss", the whole
+    training set's loss; "error", the test error; BatchNorm recalibrated per point),
+    else its `energy` (metric "loss" only).
 
     With `store` (a store's file name) each chunk is committed as it lands, in its own
     transaction, under the surface `name`; the same call again continues from the last
     commit (a grid other than the stored one is a one-line error, or with `replace`
     starts the surface anew).  `info` (JSON) is stored beside the grid.
-    `callback(filled, total)` runs after every chunk.  A stochastic potential's stream
-    is restarted first, so every chunk sees the same data.
+    `callback(filled, total)` runs after every chunk.  A stochastic potential without a
+    `surface_function` has its stream restarted first, so every chunk sees the same batch.
     """
     if chunk < 1:
         raise LandscapeError(f"chunk must be a positive number of points, got {chunk}")
@@ -270,17 +304,17 @@ def evaluate_surface(
         raise LandscapeError(f"the slice has dim {sl.origin.size}, the potential {potential.dim}")
     from tqdm.auto import tqdm
 
+    what, fn = _values(potential, metric)
     energies, filled = np.full(sl.size, np.nan), 0
     with WriterLock(store) if store is not None else contextlib.nullcontext():
         if store is not None:
-            energies, filled = _start(store, name, sl, info or {}, replace)
+            energies, filled = _start(store, name, sl, info or {}, what, replace)
         first = filled
-        potential.restart_stream()
         bar = tqdm(total=sl.size, initial=filled, unit="point", desc="surface", leave=False, disable=not progress)
         with bar:
             for start in range(filled, sl.size, chunk):
                 stop = min(start + chunk, sl.size)
-                energies[start:stop] = _energies(potential, sl.points(start, stop))
+                energies[start:stop] = _evaluate(potential, fn, sl.points(start, stop))
                 filled = stop
                 if store is not None:
                     with Store.write(store) as writer:
@@ -288,4 +322,4 @@ def evaluate_surface(
                 bar.update(stop - start)
                 if callback is not None:
                     callback(filled, sl.size)
-    return Surface(sl, energies.reshape(sl.shape), filled, first, dict(info or {}))
+    return Surface(sl, energies.reshape(sl.shape), filled, first, dict(info or {}), what)

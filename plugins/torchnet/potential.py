@@ -109,6 +109,8 @@ class NetworkPotential(Potential):
     repair_command = "landscape_plugins.torchnet.repair:repair_points"
     #: Li et al.'s filter-normalised directions for `landscape plot surface --directions filter`.
     directions_function = "landscape_plugins.torchnet.directions:filter_directions"
+    #: A loss surface's values: the whole-set train loss or test error, BatchNorm recalibrated.
+    surface_function = "landscape_plugins.torchnet.surface:surface_values"
 
     def __init__(
         self,

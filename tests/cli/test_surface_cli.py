@@ -59,6 +59,7 @@ def test_random_directions_around_a_minimum_are_seeded(mb, tmp_path):
         (["--plane", "A,B,saddle:A-C"], "no finished path between A and C"),
         (["--around", "A", "--directions", "filter"], "no filter-normalised directions"),
         (["--around", "A", "--directions", "random", "--scale", "0"], "scale must be a positive"),
+        (["--plane", "A,B,saddle:A-B", "--metric", "error"], "has only energies"),
         ([], "give one of --around"),
     ],
 )
@@ -66,6 +67,17 @@ def test_bad_input_is_one_line(mb, tmp_path, args, words):
     r = run(["plot", "surface", mb, *args, "--figure", str(tmp_path / "b")], expect=1)
     assert words in error_line(r)
     assert not (tmp_path / "b.png").exists()
+
+
+def test_surface_style_draws_the_grid_in_3d(mb, tmp_path):
+    base = ["plot", "surface", mb, "--plane", "A,B,saddle:A-B", "--grid", "6", "--name", "s3d", "--json"]
+    flat = json.loads(run([*base, "--figure", str(tmp_path / "flat")]).stdout)
+    tall = json.loads(run([*base, "--style", "surface", "--figure", str(tmp_path / "tall")]).stdout)
+    assert tall["from_store"] == 36 and tall["energies"] == flat["energies"]  # the style is not the surface
+    from PIL import Image
+
+    with Image.open(tall["figure"]) as a, Image.open(flat["figure"]) as b:
+        assert a.format == "PNG" and a.size != b.size  # the 3D figure's own size: another picture
 
 
 def test_another_grid_under_the_same_name_is_refused_unless_forced(mb, tmp_path):
@@ -77,6 +89,8 @@ def test_another_grid_under_the_same_name_is_refused_unless_forced(mb, tmp_path)
 
 def test_filter_directions_on_a_network_store(tmp_path):
     pytest.importorskip("torch")
+    from landscape_plugins.torchnet.evaluate import evaluate_points
+
     options = {"hidden": "6", "epochs": 5, "n_train": 32, "n_test": 32, "minima": 2, "batched": "loop"}
     pot = load_potential("mlp", options)
     x = np.stack([pot.minimum(k).numpy() for k in ("0", "1")]).astype(np.float64)
@@ -88,3 +102,10 @@ def test_filter_directions_on_a_network_store(tmp_path):
     e = np.array(data["energies"])
     assert e[1, 1] == pytest.approx(float(pot.energy(pot.asarray(x[1:]))[0]), rel=1e-5)  # the centre is the minimum
     assert len(set(e.ravel().tolist())) == 9  # the directions move the weights
+    error = json.loads(run([*args, "--metric", "error"]).stdout)
+    assert error["values"] == "test_error" and error["name"].endswith("-error") and error["from_store"] == 0
+    with Store.open(tmp_path / "net") as store:
+        points = read_surface(store, error["name"]).slice.points()
+    want = evaluate_points(pot, points, "test").error.reshape(3, 3)
+    np.testing.assert_allclose(error["energies"], want, rtol=1e-12)
+    assert error["samples"]["forward"] == 9 * 32  # no BatchNorm: the 32 test samples per point
