@@ -90,12 +90,20 @@ def _connect_settings(
     return settings
 
 
-def _curve_settings(method: str, bends: int | None, lr: float | None) -> dict[str, Any]:
-    """--bends and --lr of a curve, checked here so a band never takes them silently."""
-    given = {k: v for k, v in (("bends", bends), ("lr", lr)) if v is not None}
+def _curve_settings(
+    method: str, bends: int | None, lr: float | None, objective: str | None = None, spread: bool | None = None
+) -> dict[str, Any]:
+    """--bends, --lr, --curve-objective and --spread of a curve, checked here so a band
+    never takes them silently."""
+    named = (("bends", bends), ("lr", lr), ("curve-objective", objective), ("spread", spread))
+    given = {k: v for k, v in named if v is not None}
     if given and method not in ("bezier", "polychain"):
         verb = "apply" if len(given) > 1 else "applies"
         raise LandscapeError(f"--{' and --'.join(given)} {verb} to --method bezier or polychain only")
+    if spread and method != "polychain":
+        raise LandscapeError("--spread applies to --method polychain only (a Bezier curve's bends lie off it)")
+    if "curve-objective" in given:
+        given["objective"] = given.pop("curve-objective")
     return given
 
 
@@ -141,6 +149,20 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
 )
 @click.option("--bends", type=int, default=None, help="bezier/polychain: trainable control points [default: 1].")
 @click.option("--lr", type=float, default=None, help="bezier/polychain: Adam's step size [default: 0.01].")
+@click.option(
+    "--curve-objective",
+    type=click.Choice(["mean", "cvar", "softmax"]),
+    default=None,
+    help="bezier/polychain: train on the mean energy at the sampled t (Garipov et al.), the mean of their "
+    "top quarter (cvar) or their log-sum-exp (softmax) [default: softmax on a deterministic potential, "
+    "else mean; docs/curves.md].",
+)
+@click.option(
+    "--spread/--no-spread",
+    default=None,
+    help="polychain: move the bends back to equal arc length after every update [default: on a "
+    "deterministic potential with 2 or more bends].",
+)
 @click.option("--climb/--no-climb", default=True, show_default=True, help="Climbing image (final AutoNEB cycle).")
 @click.option(
     "--via",
@@ -278,6 +300,8 @@ def connect_cmd(
     method: str,
     bends: int | None,
     lr: float | None,
+    curve_objective: str | None,
+    spread: bool | None,
     climb: bool,
     via: tuple[str, ...],
     init: str | None,
@@ -325,7 +349,7 @@ def connect_cmd(
     (a_name, a), (b_name, b) = _ends(pot, start, end, rows)
     settings = _connect_settings(method, climb, schedule, fmax, steps)
     settings.update(_spring_settings(method, spring, spring_min))
-    settings.update(_curve_settings(method, bends, lr))
+    settings.update(_curve_settings(method, bends, lr, curve_objective, spread))
     if via:
         settings["via"] = [resolve_point(pot, p, "via")[1] for p in via]
     if rows is not None:
