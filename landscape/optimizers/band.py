@@ -30,7 +30,7 @@ from landscape.optimizers.insertion import insert_at_segment
 from landscape.optimizers.snapshot import BandState, band_restore, band_snapshot
 from landscape.optimizers.steppers import FIRE2, Stepper
 from landscape.paths import geometry
-from landscape.paths.climber import ClimberCheck, check_climber, chord_slopes, sample_segments
+from landscape.paths.climber import ClimberCheck, check_climber, sample_band
 from landscape.paths.path import Path
 from landscape.paths.result import Status
 from landscape.potentials.potential import Potential
@@ -278,9 +278,7 @@ class ElasticBand(PathOptimizer):
             return state, outcome
         k = self.check_per_segment
         dense = geometry.dense_points(state.path.pivots, k)  # evaluated where they can matter only
-        slopes, lengths = chord_slopes(state.path.pivots, state.gradients)
-        at = lambda i: to_numpy(potential.energy(dense[i.tolist()]))  # noqa: E731
-        dense_e, n = sample_segments(to_numpy(state.path.energies), slopes, lengths, k, at, every=self.check_all)
+        dense_e, n = sample_band(state.path, state.gradients, dense, k, potential.energy, every=self.check_all)
         state = replace(state, nfev=state.nfev + n, checks=state.checks + n, dense=(k, dense_e))
         check, repaired = self.retarget(state, dense, potential.asarray(dense_e), k, potential)
         if check.ok:

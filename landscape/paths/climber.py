@@ -42,6 +42,7 @@ __all__ = [
     "check_climber",
     "chord_slopes",
     "sample_segments",
+    "sample_band",
 ]
 
 #: Relative tolerance of the test, as a fraction of the energy rise from the lower
@@ -223,3 +224,15 @@ def sample_segments(
                 if open_.size and _bound(t, a, b, grid[s, a], grid[s, b], slopes[s], bend[s]) > level:
                     picks.append((s, int(open_[np.argmin(np.abs(open_ - (a + b) / 2))])))
     return grid[:, 1:-1].reshape(-1), count
+
+
+def sample_band(
+    path: Any, gradients: Any, dense: Any, per_segment: int, energy: Callable[[Any], Any], *, every: bool = False
+) -> tuple[np.ndarray, int]:
+    """`sample_segments` on a band's evaluated `path` with its interior pivots'
+    `gradients`: `dense` are the grid's points (`geometry.dense_points`), `energy` the
+    potential's energy of a batch of them.  Host energies, NaN where not evaluated, and
+    how many were."""
+    slopes, lengths = chord_slopes(path.pivots, gradients)
+    at = lambda i: to_numpy(energy(dense[i.tolist()]))  # noqa: E731
+    return sample_segments(to_numpy(path.energies), slopes, lengths, per_segment, at, every=every)
