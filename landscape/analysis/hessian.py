@@ -10,7 +10,8 @@ gradients, so the Hessian is built from them by central differences,
 each product one batched evaluation of two points.  A potential with exact products
 gives them through its hook `Potential.hessian_products` (network potentials: autograd
 on a fixed batch, `landscape_plugins.torchnet.hessian`), and every function here then
-uses those instead (`hessian_products`).  Up to `DENSE_MAX` dimensions the whole
+uses those instead (`hessian_products`; `landscape.analysis.curvature` and
+`landscape.analysis.reports` build the reports of points and paths on them).  Up to `DENSE_MAX` dimensions the whole
 matrix is formed (dim products, in chunks) and diagonalised; above it, the lowest
 eigenpairs come from Lanczos iterations (scipy's `eigsh`) on the same products, so
 memory stays at a few vectors.
@@ -30,7 +31,7 @@ import numpy as np
 
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
-from landscape.potentials.potential import Potential
+from landscape.potentials.potential import Potential, PotentialWrapper
 from landscape.potentials.symmetry import symmetry_of
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "Products",
     "SaddleCertificate",
     "hessian_products",
+    "accepted_options",
+    "gradient_norm",
     "hessian_vector_products",
     "hessian_operator",
     "dense_hessian",
@@ -86,26 +89,82 @@ def _differences(potential: Potential, x: np.ndarray, directions: np.ndarray) ->
     return (g[:k] - g[k:]) / (2 * h) * norms
 
 
-def hessian_products(potential: Potential, x: Any) -> Products:
-    """The Hessian-vector products at `x`: the potential's exact ones when its hook
-    `hessian_products(x)` gives a function (built once per point, so a network keeps one
-    gradient graph for all of Lanczos's products), else central differences of gradients."""
-    x = np.asarray(to_numpy(x), dtype=np.float64)
+def _hook(potential: Potential, x: np.ndarray, options: dict[str, Any]) -> Any:
+    """The potential's own products at `x` (`Potential.hessian_products`, given `options`)
+    or None; options its hook does not take are a one-line error."""
     hook = getattr(potential, "hessian_products", None)
-    exact = hook(x) if hook is not None else None
-    if exact is None:
-        return lambda directions: _differences(potential, x, directions)
+    if hook is None:
+        return None
+    if not options:
+        return hook(x)
+    try:
+        return hook(x, **options)
+    except TypeError as exc:  # a hook that takes no options (a user's `hessian_products(self, x)`)
+        raise LandscapeError(
+            f"potential {potential.name}: hessian_products takes no {', '.join(options)}: {exc}"
+        ) from None
 
-    def products(directions: np.ndarray) -> np.ndarray:
+
+def accepted_options(potential: Potential, options: dict[str, Any]) -> dict[str, Any]:
+    """Those of `options` that the potential's `hessian_products` hook takes by name (a
+    network's `samples`, `chunk`, `include_l2`): a command's settings for a potential
+    with data, which a potential without them has nothing to apply to.  A wrapper that
+    passes the hook through is looked through, to the hook that takes them."""
+    import inspect
+
+    target = potential
+    while getattr(type(target), "hessian_products", None) is PotentialWrapper.hessian_products:
+        target = target.inner
+    hook = getattr(target, "hessian_products", None)
+    if hook is None or getattr(type(target), "hessian_products", None) is Potential.hessian_products:
+        return {}  # no exact products (the base class's hook gives none): nothing to apply them to
+    params = inspect.signature(hook).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return dict(options)
+    names = {p.name for p in params}
+    return {key: value for key, value in options.items() if key in names}
+
+
+class _Exact:
+    """A potential's exact products, checked for shape; `gradient` (no arguments: the
+    gradient at the point of the function these products differentiate, a network's data
+    loss on its fixed batch) when the hook's function carries one, else None."""
+
+    def __init__(self, potential: Potential, exact: Any):
+        self.potential, self.exact = potential, exact
+        self.gradient = getattr(exact, "gradient", None)
+
+    def __call__(self, directions: np.ndarray) -> np.ndarray:
         d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
-        out = np.asarray(to_numpy(exact(d)), dtype=np.float64)
+        out = np.asarray(to_numpy(self.exact(d)), dtype=np.float64)
         if out.shape != d.shape:
+            name = self.potential.name
             raise LandscapeError(
-                f"potential {potential.name}: hessian_products gave shape {out.shape} for directions of shape {d.shape}"
+                f"potential {name}: hessian_products gave shape {out.shape} for directions of shape {d.shape}"
             )
         return out
 
-    return products
+
+def hessian_products(potential: Potential, x: Any, **options: Any) -> Products:
+    """The Hessian-vector products at `x`: the potential's exact ones when its hook
+    `hessian_products(x, **options)` gives a function (built once per point, so a network
+    keeps one gradient graph for all of Lanczos's products; `options` such as a network's
+    `samples` and `chunk` go to the hook), else central differences of gradients (which
+    have no data for `options` to bound: they are ignored)."""
+    x = np.asarray(to_numpy(x), dtype=np.float64)
+    exact = _hook(potential, x, dict(options))
+    if exact is None:
+        return lambda directions: _differences(potential, x, directions)
+    return _Exact(potential, exact)
+
+
+def gradient_norm(potential: Potential, x: Any, products: Products | None = None) -> float:
+    """|g| at `x` of the function `products` differentiate: their own gradient when they
+    carry one (a network's data loss on the Hessian's batch), else the potential's."""
+    own = getattr(products, "gradient", None)
+    if own is not None:
+        return float(np.linalg.norm(np.asarray(to_numpy(own()), dtype=np.float64)))
+    return float(np.linalg.norm(_gradients(potential, np.asarray(to_numpy(x), dtype=np.float64)[None])[0]))
 
 
 def hessian_vector_products(potential: Potential, x: Any, directions: np.ndarray) -> np.ndarray:
@@ -223,21 +282,32 @@ class SaddleCertificate:
         }
 
 
-def certify(potential: Potential, x: Any, *, k: int = 3, products: Products | None = None) -> SaddleCertificate:
+def certify(
+    potential: Potential,
+    x: Any,
+    *,
+    k: int = 3,
+    products: Products | None = None,
+    modes: tuple[np.ndarray, np.ndarray, str, np.ndarray] | None = None,
+) -> SaddleCertificate:
     """The Hessian's verdict at `x` (see `SaddleCertificate`), on `products` (default:
-    `hessian_products`); not for mini-batch losses."""
-    if potential.stochastic:
+    `hessian_products`), or on `modes` when the caller has them (what `lowest_modes` gives
+    for the k + the symmetry's zero modes lowest); not for mini-batch losses unless the
+    products are exact (a network's, on a fixed batch)."""
+    if potential.stochastic and not isinstance(products, _Exact):
         raise LandscapeError("a mini-batch loss has no Hessian to certify with; use the full-batch potential")
     x = np.asarray(to_numpy(x), dtype=np.float64)
     sym = symmetry_of(potential)
     z = 0 if sym is None else sym.zero_modes
     # Lanczos: the symmetry's modes and k more
-    values, vectors, method, known = lowest_modes(potential, x, k + z, products=products)
+    values, vectors, method, known = (
+        modes if modes is not None else lowest_modes(potential, x, k + z, products=products)
+    )
     scale = max(float(np.max(np.abs(known))), 1e-300)
     negative, flat, lowest = split_spectrum(known, z)
     set_aside = min(z, len(known))
     complete = method == "dense" or negative + set_aside < len(known)
-    grad = float(np.linalg.norm(_gradients(potential, x[None])[0]))
+    grad = gradient_norm(potential, x, products)
     return SaddleCertificate(
         negative, values, vectors[:, 0], grad, method, complete, scale, set_aside + flat, lowest, z
     )

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from landscape.analysis.curvature import path_top
 from landscape.analysis.hessian import certify, hessian_products, minimum_problems, split_spectrum
-from landscape.foundations.arrays import to_numpy
 from landscape.paths.result import Status
 from landscape.potentials.potential import Potential
 
@@ -50,22 +50,11 @@ def saddle_warnings(
     return out
 
 
-def _top(path: Any) -> tuple[int, np.ndarray, np.ndarray]:
-    """(index, point, unit tangent) of the highest interior pivot (the climbing image)."""
-    from landscape.paths import geometry
-
-    pivots = np.asarray(to_numpy(path.pivots), dtype=np.float64)
-    energies = np.asarray(to_numpy(path.energies), dtype=np.float64)
-    i = int(np.argmax(energies[1:-1])) + 1
-    tau = np.asarray(geometry.improved_tangents(pivots, energies)[i - 1], dtype=np.float64)
-    return i, pivots[i], tau / max(float(np.linalg.norm(tau)), 1e-300)
-
-
 def analyse_top(potential: Potential, result: Any, *, k: int = 3) -> dict[str, Any]:
     """The Hessian at the highest pivot of `result` (its climbing image): certificate,
     curvature along the path's tangent, and `warnings` when it is not a converged
     first-order saddle (see `saddle_warnings`)."""
-    i, x, tau = _top(result.path)
+    i, x, tau = path_top(result.path)
     products = hessian_products(potential, x)  # one set for the spectrum and the tangent
     cert = certify(potential, x, k=k, products=products)
     curvature = float(tau @ products(tau[None])[0])
