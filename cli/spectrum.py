@@ -84,7 +84,22 @@ def _path(store: Any, file: str, name: str) -> tuple[np.ndarray, np.ndarray | No
 @click.option("--per-layer", is_flag=True, help="Also each parameter block's own Hessian (a network's tensors).")
 @click.option("--along", default=None, metavar="PATH", help="Also at --points points along this stored path.")
 @click.option("--points", type=int, default=9, show_default=True, help="Points along --along, ends included.")
+@click.option(
+    "--samples",
+    type=int,
+    default=1024,
+    show_default=True,
+    help="A network's Hessian: training samples of the loss, a seeded subset (0: all of them).",
+)
+@click.option(
+    "--chunk",
+    type=int,
+    default=256,
+    show_default=True,
+    help="A network's Hessian: samples differentiated twice at once; larger sets are summed chunk by chunk.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random starts and probes.")
+@click.option("--recompute", is_flag=True, help="Compute again and replace what the store holds for these settings.")
 @click.option("--figure", default=None, help="Picture of the density, the blocks and the path (.png, .pdf, .svg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @dpi_option
@@ -101,7 +116,10 @@ def spectrum_cmd(
     per_layer: bool,
     along: str | None,
     points: int,
+    samples: int,
+    chunk: int,
     seed: int,
+    recompute: bool,
     figure: str | None,
     as_json: bool,
     dpi: int,
@@ -111,10 +129,12 @@ def spectrum_cmd(
     (--along): top and bottom eigenvalues by Lanczos, the trace by Hutchinson with its
     standard error, the spectral density (--density), per parameter block (--per-layer).
 
+    Each spectrum is stored in FILE as it finishes (one group per place and settings), and
+    a rerun with the same settings reads it instead of computing it again.
+
     \b
     Example: landscape spectrum mb --at saddle:A-B --density --json
     """
-    from landscape.analysis.spectrum import spectra_along, spectrum
     from landscape.store import Store
 
     from .explore import potential_from_description
@@ -124,11 +144,11 @@ def spectrum_cmd(
     for name, value, low in (("top", top, 0), ("bottom", bottom, 0), ("trace-samples", trace_samples, 0)):
         if value < low:
             raise LandscapeError(f"--{name} must be >= {low}, got {value}")
-    for name, value in (("steps", steps), ("starts", starts), ("points", points)):
+    for name, value in (("steps", steps), ("starts", starts), ("points", points), ("chunk", chunk)):
         if value < 1:
             raise LandscapeError(f"--{name} must be >= 1, got {value}")
-    if seed < 0:
-        raise LandscapeError(f"--seed must be >= 0, got {seed}")
+    if seed < 0 or samples < 0:
+        raise LandscapeError(f"--seed and --samples must be >= 0, got {seed} and {samples}")
     if figure and not (density or per_layer or along):
         raise LandscapeError(
             "--figure draws the density, the blocks or the path: add --density, --per-layer or --along"
@@ -140,23 +160,87 @@ def spectrum_cmd(
         pivots = _path(store, file, along)[0] if along is not None else None
         pot = potential_from_description(store.potential_description)[0]
     options = dict(top=top, bottom=bottom, trace_samples=trace_samples, density=density, steps=steps, starts=starts)
-    options.update(per_block=per_layer, seed=seed)
-    found = spectrum(pot, point, **options) if point is not None else None
-    path = spectra_along(pot, pivots, np.linspace(0, 1, points), **options) if pivots is not None else None
+    options.update(per_block=per_layer, seed=seed, hessian_options={"samples": samples or None, "chunk": chunk})
+    spectra = _Spectra(file, pot, options, recompute)
+    found = spectra.at(_place(at), point, where) if point is not None else None
+    path = spectra.along(along, pivots, points) if pivots is not None else None
     written = _picture(picture, found, path, f"{file}: {pot.name}", dpi) if picture else None
     payload: dict[str, Any] = {"store": file, "potential": pot.name, "dim": pot.dim, "figure": written}
+    payload.update(computed=spectra.computed, read_from_store=spectra.read, not_stored=spectra.unstored or None)
     lines = [f"{file}: Hessian spectrum of {pot.name} ({pot.dim} dimensions)"]
     if found is not None:
-        payload["at"] = {"where": at, "point": where, **found.to_json()}
-        lines += [f"at {where} ({found.products} Hessian-vector products):", *_lines(found, "  ")]
+        payload["at"] = {"where": at, "point": where, "from_store": spectra.was_read[0], **found.to_json()}
+        note = ", read from the store" if spectra.was_read[0] else ""
+        lines += [f"at {where} ({found.products} Hessian-vector products{note}):", *_lines(found, "  ")]
     if path is not None:
-        payload["along"] = {"path": along, **path.to_json()}
+        from_store = spectra.was_read[-points:]
+        payload["along"] = {"path": along, "from_store": from_store, **path.to_json()}
         spent = sum(s.products for s in path.spectra)
-        lines.append(f"along path {along}, {points} points ({spent} Hessian-vector products):")
+        note = f", {sum(from_store)} points read from the store" if any(from_store) else ""
+        lines.append(f"along path {along}, {points} points ({spent} Hessian-vector products{note}):")
         lines += [f"  t = {t:.3f}: {'; '.join(_lines(s, '', blocks=False))}" for t, s in zip(path.t, path.spectra)]
+    if spectra.unstored:
+        lines.append(f"not stored: {spectra.unstored}")
     if written:
         lines.append(f"figure: {written}")
     emit(as_json, payload, lines)
+
+
+def _place(at: str | None) -> str:
+    """`--at` written one way for each point, the name its stored spectrum goes by."""
+    if at is None:
+        return ""
+    kind, name, t = parse_at(at)
+    return f"{kind}:{name}" if t is None else f"path:{name}@{t!r}"
+
+
+class _Spectra:
+    """Spectra computed or read from the store, each stored as soon as it is done."""
+
+    def __init__(self, file: str, pot: Any, options: dict[str, Any], recompute: bool):
+        from landscape.store.opening import check_writable
+
+        self.file, self.pot, self.options, self.recompute = file, pot, options, recompute
+        self.settings = {k: v for k, v in options.items() if k != "hessian_options"}
+        self.settings.update(options["hessian_options"])
+        self.was_read: list[bool] = []
+        self.computed = self.read = 0
+        try:
+            check_writable(file)
+            self.unstored = ""
+        except LandscapeError as exc:  # a read-only store: computed, not kept
+            self.unstored = str(exc)
+
+    def at(self, place: str, point: np.ndarray, where: str) -> Any:
+        from landscape.analysis.spectra_store import read_spectrum, stored_spectrum
+        from landscape.analysis.spectrum import spectrum
+        from landscape.store import Store
+
+        def compute() -> Any:
+            return spectrum(self.pot, point, **self.options)
+
+        if self.unstored:
+            with Store.open(self.file) as store:
+                held = None if self.recompute else read_spectrum(store, place, self.settings, point)
+            found, read = (held, True) if held is not None else (compute(), False)
+        else:
+            found, read = stored_spectrum(
+                self.file, place, self.settings, point, compute, where=where, recompute=self.recompute
+            )
+        self.was_read.append(read)
+        self.read, self.computed = self.read + read, self.computed + (not read)
+        return found
+
+    def along(self, name: str, pivots: np.ndarray, points: int) -> Any:
+        from landscape.analysis.spectrum import SpectraAlong
+        from landscape.paths.geometry import interpolate
+
+        t = np.linspace(0, 1, points)
+        spectra = [
+            self.at(f"path:{name}@{float(u)!r}", p, f"path {name} at t = {u:g}")
+            for u, p in zip(t, interpolate(pivots, t))
+        ]
+        return SpectraAlong(t, tuple(spectra))
 
 
 def _lines(s: Any, indent: str, *, blocks: bool = True) -> list[str]:

@@ -107,6 +107,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "SpectraAlong",
         "parameter_blocks",
     ),
+    "analysis.spectra_store": ("read_spectrum", "write_spectrum", "stored_spectrum"),
     "analysis.density": ("slq_density", "Density"),
     "analysis.graphs": ("saddle_matrix", "SaddleMatrix", "minimum_spanning_edges", "is_ultrametric"),
     "analysis.linkage": ("single_linkage",),

@@ -124,16 +124,28 @@ class TraceEstimate:
         return {"trace": self.trace, "standard_error": self.standard_error, "samples": self.samples}
 
 
-def _exact_only(potential: Potential, x: Any) -> Products:
-    """A mini-batch loss's products: its exact ones (a network's, on its whole training set),
-    never differences of gradients that each draw another batch."""
+def _hook(potential: Potential, x: np.ndarray, options: Mapping[str, Any]) -> Any:
+    """The potential's own products at `x` (`Potential.hessian_products`, given `options`)
+    or None; options it does not take are a one-line error."""
     hook = getattr(potential, "hessian_products", None)
-    exact = hook(np.asarray(to_numpy(x), dtype=np.float64)) if hook is not None else None
-    if exact is None:
+    if hook is None:
+        return None
+    if not options:
+        return hook(x)
+    try:
+        return hook(x, **options)
+    except TypeError as exc:  # a hook that takes no options (a user's `hessian_products(self, x)`)
         raise LandscapeError(
-            f"potential {potential.name} is a mini-batch loss without exact Hessian products: its gradients "
-            "draw a new batch each call; use the full-batch potential"
-        )
+            f"potential {potential.name}: hessian_products takes no {', '.join(options)}: {exc}"
+        ) from None
+
+
+def _exact(potential: Potential, x: Any, options: Mapping[str, Any] | None = None) -> Products | None:
+    """The potential's exact products (a network's: on its training set, or on the seeded
+    subset and in the chunks `options` ask for), or None when it has none."""
+    exact = _hook(potential, np.asarray(to_numpy(x), dtype=np.float64), dict(options or {}))
+    if exact is None:
+        return None
 
     def products(directions: np.ndarray) -> np.ndarray:
         d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
@@ -145,9 +157,22 @@ def _exact_only(potential: Potential, x: Any) -> Products:
     return products
 
 
-def _operator(potential: Potential, x: Any, products: Products | None, block: str | None) -> tuple[Products, int]:
+def _operator(
+    potential: Potential,
+    x: Any,
+    products: Products | None,
+    block: str | None,
+    options: Mapping[str, Any] | None = None,
+) -> tuple[Products, int]:
     if products is None:
-        products = _exact_only(potential, x) if potential.stochastic else hessian_products(potential, x)
+        products = _exact(potential, x, options)
+    if products is None and potential.stochastic:  # gradient differences would each draw another batch
+        raise LandscapeError(
+            f"potential {potential.name} is a mini-batch loss without exact Hessian products: its gradients "
+            "draw a new batch each call; use the full-batch potential"
+        )
+    if products is None:  # no exact products, so nothing for `options` to bound: central differences
+        products = hessian_products(potential, x)
     hv = products
     if block is None:
         return hv, potential.dim
@@ -216,11 +241,13 @@ def eigenpairs(
     products: Products | None = None,
     seed: int = 0,
     tol: float = 0.0,
+    hessian_options: Mapping[str, Any] | None = None,
 ) -> Eigenpairs:
     """The top-k or bottom-k eigenpairs of the Hessian at `x` (of block `block`'s own
-    Hessian when given), by Lanczos on `products` (default `hessian_products`) from a
-    seeded start; `tol` 0 is machine precision."""
-    hv, n = _operator(potential, x, products, block)
+    Hessian when given), by Lanczos on `products` (default `hessian_products`, or the
+    potential's own products given `hessian_options`, e.g. a network's `samples` and
+    `chunk`) from a seeded start; `tol` 0 is machine precision."""
+    hv, n = _operator(potential, x, products, block, hessian_options)
     return _eigenpairs(hv, n, k, which, seed, tol)
 
 
@@ -255,11 +282,12 @@ def hutchinson(
     products: Products | None = None,
     seed: int = 0,
     batch: int = 16,
+    hessian_options: Mapping[str, Any] | None = None,
 ) -> tuple[TraceEstimate, dict[str, TraceEstimate]]:
     """(the Hessian's trace, each parameter block's trace when `per_block`) at `x` by
     Hutchinson's estimator with `samples` seeded Rademacher probes, `batch` per call of
-    `products`; the blocks' traces come from the same probes (module docstring)."""
-    hv, n = _operator(potential, x, products, None)
+    `products` (as for `eigenpairs`); the blocks' traces come from the same probes."""
+    hv, n = _operator(potential, x, products, None, hessian_options)
     return _hutchinson(hv, n, samples, seed, parameter_blocks(potential) if per_block else {}, batch)
 
 
@@ -313,15 +341,16 @@ def spectrum(
     per_block: bool = False,
     seed: int = 0,
     products: Products | None = None,
+    hessian_options: Mapping[str, Any] | None = None,
 ) -> Spectrum:
     """The Hessian's spectrum at `x`: top and bottom eigenpairs (0: none), the trace
     (`trace_samples` probes; 0: none), the SLQ density when `density` (`steps` Lanczos
     steps from each of `starts` starts), and the same for every parameter block when
-    `per_block`."""
+    `per_block`; on `products`, else as `eigenpairs` takes them (`hessian_options`)."""
     for name, value in (("top", top), ("bottom", bottom), ("trace_samples", trace_samples)):
         check_number(name, value, lambda v: v >= 0, ">= 0", integer=True)
     x = np.asarray(to_numpy(x), dtype=np.float64)
-    hv, n = _operator(potential, x, products, None)
+    hv, n = _operator(potential, x, products, None, hessian_options)
     blocks = parameter_blocks(potential) if per_block else {}
     traces = _hutchinson(hv, n, trace_samples, seed, blocks, 16) if trace_samples else (None, {})
     found = {}

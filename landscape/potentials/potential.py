@@ -119,11 +119,13 @@ class Potential(ABC):
         """Restore what `checkpoint_state` returned."""
         raise LandscapeError(f"{self.name} keeps no checkpoint state, but the store holds some")
 
-    def hessian_products(self, x: Any) -> Any:
+    def hessian_products(self, x: Any, **options: Any) -> Any:
         """Exact Hessian-vector products at the point `x` (dim,): a function from
         directions (k, dim) to H @ directions (k, dim), or None, the default, for "use
         central differences of the gradients" (`landscape.analysis.hessian`, whose every
-        function calls this hook).  Network potentials give autograd products."""
+        function calls this hook).  Network potentials give autograd products; their
+        `options` (`samples`, `chunk`, `data_seed`) bound the memory of those products,
+        and the spectra pass them only when a user asks (`landscape spectrum --samples`)."""
         return None
 
     def parameter_blocks(self) -> dict[str, slice] | None:
@@ -214,10 +216,10 @@ class PotentialWrapper(Potential):
     def restart_stream(self) -> None:
         self.inner.restart_stream()
 
-    def hessian_products(self, x: Any) -> Any:
+    def hessian_products(self, x: Any, **options: Any) -> Any:
         # The inner potential's exact products: a wrapper that changes the energy overrides this.
         hook = getattr(self.inner, "hessian_products", None)  # a user's class need not derive from Potential
-        return None if hook is None else hook(x)
+        return None if hook is None else hook(x, **options) if options else hook(x)
 
     def parameter_blocks(self) -> dict[str, slice] | None:
         hook = getattr(self.inner, "parameter_blocks", None)

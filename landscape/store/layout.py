@@ -70,6 +70,7 @@ __all__ = [
     "SURFACE_GROUPS",
     "surface_group",
     "CONTROLS_GROUP",
+    "SPECTRUM_GROUP",
 ]
 
 #: Schema version written by this library (2: the folder store); higher ones are refused.
@@ -141,6 +142,12 @@ def surface_group(name: str, part: str) -> str:
 #: The control points of a curve stored as path <name> (`PathOptimizer.result_arrays`):
 #: controls (bends + 2, dim), their parameters t; attrs kind, bends.
 CONTROLS_GROUP = "curve-controls-{}"
+
+
+#: A Hessian spectrum at one place (`landscape.analysis.spectra_store`): "<place>-<digest of
+#: its settings>", e.g. "spectrum-min-0-3f2a..."; arrays: the spectrum's JSON (as bytes) and
+#: its eigenvectors; attrs: place, settings (JSON), the point's digest.
+SPECTRUM_GROUP = "spectrum-{}"
 
 
 def evaluation_group(name: str, kind: str = "path") -> str:

@@ -253,12 +253,16 @@ class NetworkPotential(Potential):
         """`Potential.restart_stream`: each path starts at the stream's first batch."""
         self.reset_sampler()
 
-    def hessian_products(self, x: Any) -> Any:
-        """`Potential.hessian_products`: exact products of the energy (L2 included) on the
-        whole training set, by autograd (`hessian.network_products`)."""
+    def hessian_products(
+        self, x: Any, *, samples: int | None = None, chunk: int | None = None, data_seed: int = 0
+    ) -> Any:
+        """`Potential.hessian_products`: exact products of the energy (L2 included) by
+        autograd (`hessian.network_products`), on the whole training set or a seeded subset
+        of `samples` (drawn with `data_seed`), differentiated twice `chunk` samples at a
+        time when given (memory of one chunk), as `landscape hessian --samples --chunk`."""
         from .hessian import network_products
 
-        return network_products(self, x, include_l2=True)
+        return network_products(self, x, include_l2=True, samples=samples, chunk=chunk, data_seed=data_seed)
 
     def parameter_blocks(self) -> dict[str, slice]:
         """`Potential.parameter_blocks`: each parameter tensor's slice of the flat vector,

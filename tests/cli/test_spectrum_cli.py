@@ -92,3 +92,42 @@ def test_bad_input_is_one_line_and_leaves_the_store_alone(mb, args, needle):
     before = snapshot(mb)
     assert needle in error_line(run(["spectrum", mb, *args], expect=1))
     assert snapshot(mb) == before
+
+
+def test_a_rerun_reads_the_stored_spectrum_and_other_settings_are_another_entry(mb):
+    first = _spectrum(mb, "--at", "min:B", "--top", 1, "--bottom", 1, "--trace-samples", 20, "--density")
+    again = _spectrum(mb, "--at", "min:B", "--top", 1, "--bottom", 1, "--trace-samples", 20, "--density")
+    assert (first["computed"], first["read_from_store"], again["computed"], again["read_from_store"]) == (1, 0, 0, 1)
+    assert again["at"]["from_store"] and {k: v for k, v in again["at"].items() if k != "from_store"} == {
+        k: v for k, v in first["at"].items() if k != "from_store"
+    }
+    other = _spectrum(mb, "--at", "min:B", "--top", 1, "--bottom", 1, "--trace-samples", 20, "--seed", 1)
+    assert other["computed"] == 1 and other["at"]["trace"] != first["at"]["trace"]
+    redo = _spectrum(mb, "--at", "min:B", "--top", 1, "--bottom", 1, "--trace-samples", 20, "--density", "--recompute")
+    assert redo["computed"] == 1 and redo["at"]["trace"] == first["at"]["trace"]  # seeded: the same numbers
+    with Store.open(mb) as s:
+        assert s.check() == []
+
+
+def test_a_killed_run_along_a_path_keeps_the_points_it_finished(mb, monkeypatch):
+    import landscape.analysis.spectrum as module
+
+    args = ["--along", "A-B", "--points", 4, "--top", 1, "--bottom", 0, "--trace-samples", 10]
+    real, calls = module.spectrum, []
+
+    def dies_at_the_third_point(*a, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise LandscapeError("killed")
+        return real(*a, **kw)
+
+    from landscape import LandscapeError
+
+    monkeypatch.setattr(module, "spectrum", dies_at_the_third_point)
+    assert "killed" in error_line(run(["spectrum", mb, *args], expect=1))
+    monkeypatch.setattr(module, "spectrum", real)
+    resumed = _spectrum(mb, *args)
+    assert resumed["along"]["from_store"] == [True, True, False, False] and resumed["computed"] == 2
+    # a point along the path is the place path:A-B@t: --at reads what --along stored
+    at = _spectrum(mb, "--at", f"path:A-B@{1 / 3!r}", "--top", 1, "--bottom", 0, "--trace-samples", 10)
+    assert at["read_from_store"] == 1 and at["at"]["top"] == resumed["along"]["spectra"][1]["top"]
