@@ -98,6 +98,13 @@ def _path(store: Any, file: str, name: str) -> tuple[np.ndarray, np.ndarray | No
     show_default=True,
     help="A network's Hessian: samples differentiated twice at once; larger sets are summed chunk by chunk.",
 )
+@click.option(
+    "--tol",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Lanczos's relative tolerance for the eigenvalues (0: machine precision).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random starts and probes.")
 @click.option("--recompute", is_flag=True, help="Compute again and replace what the store holds for these settings.")
 @click.option("--figure", default=None, help="Picture of the density, the blocks and the path (.png, .pdf, .svg).")
@@ -118,6 +125,7 @@ def spectrum_cmd(
     points: int,
     samples: int,
     chunk: int,
+    tol: float,
     seed: int,
     recompute: bool,
     figure: str | None,
@@ -147,8 +155,8 @@ def spectrum_cmd(
     for name, value in (("steps", steps), ("starts", starts), ("points", points), ("chunk", chunk)):
         if value < 1:
             raise LandscapeError(f"--{name} must be >= 1, got {value}")
-    if seed < 0 or samples < 0:
-        raise LandscapeError(f"--seed and --samples must be >= 0, got {seed} and {samples}")
+    if seed < 0 or samples < 0 or not tol >= 0:
+        raise LandscapeError(f"--seed, --samples and --tol must be >= 0, got {seed}, {samples} and {tol}")
     if figure and not (density or per_layer or along):
         raise LandscapeError(
             "--figure draws the density, the blocks or the path: add --density, --per-layer or --along"
@@ -160,7 +168,9 @@ def spectrum_cmd(
         pivots = _path(store, file, along)[0] if along is not None else None
         pot = potential_from_description(store.potential_description)[0]
     options = dict(top=top, bottom=bottom, trace_samples=trace_samples, density=density, steps=steps, starts=starts)
-    options.update(per_block=per_layer, seed=seed, hessian_options={"samples": samples or None, "chunk": chunk})
+    options.update(
+        per_block=per_layer, seed=seed, tol=tol, hessian_options={"samples": samples or None, "chunk": chunk}
+    )
     spectra = _Spectra(file, pot, options, recompute)
     found = spectra.at(_place(at), point, where) if point is not None else None
     path = spectra.along(along, pivots, points) if pivots is not None else None

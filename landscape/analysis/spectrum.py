@@ -125,19 +125,23 @@ class TraceEstimate:
 
 
 def _hook(potential: Potential, x: np.ndarray, options: Mapping[str, Any]) -> Any:
-    """The potential's own products at `x` (`Potential.hessian_products`, given `options`)
-    or None; options it does not take are a one-line error."""
+    """The potential's own products at `x` (`Potential.hessian_products`) or None; the
+    `options` (a network's memory bounds) go only to a hook that takes them."""
     hook = getattr(potential, "hessian_products", None)
     if hook is None:
         return None
-    if not options:
-        return hook(x)
+    return hook(x, **options) if options and _takes(hook, options) else hook(x)
+
+
+def _takes(hook: Any, options: Mapping[str, Any]) -> bool:
+    import inspect
+
     try:
-        return hook(x, **options)
-    except TypeError as exc:  # a hook that takes no options (a user's `hessian_products(self, x)`)
-        raise LandscapeError(
-            f"potential {potential.name}: hessian_products takes no {', '.join(options)}: {exc}"
-        ) from None
+        params = inspect.signature(hook).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the call say
+        return True
+    names = {p.name for p in params}
+    return any(p.kind is p.VAR_KEYWORD for p in params) or set(options) <= names
 
 
 def _exact(potential: Potential, x: Any, options: Mapping[str, Any] | None = None) -> Products | None:
@@ -315,11 +319,11 @@ class Spectrum:
 
 
 def _parts(
-    hv: Products, n: int, top: int, bottom: int, density: bool, steps: int, starts: int, seed: int
+    hv: Products, n: int, top: int, bottom: int, density: bool, steps: int, starts: int, seed: int, tol: float
 ) -> tuple[Eigenpairs | None, Eigenpairs | None, Density | None]:
     return (
-        _eigenpairs(hv, n, top, "top", seed, 0.0) if top else None,
-        _eigenpairs(hv, n, bottom, "bottom", seed, 0.0) if bottom else None,
+        _eigenpairs(hv, n, top, "top", seed, tol) if top else None,
+        _eigenpairs(hv, n, bottom, "bottom", seed, tol) if bottom else None,
         slq_density(hv, n, steps=steps, starts=starts, seed=seed) if density else None,
     )
 
@@ -340,15 +344,18 @@ def spectrum(
     starts: int = 8,
     per_block: bool = False,
     seed: int = 0,
+    tol: float = 0.0,
     products: Products | None = None,
     hessian_options: Mapping[str, Any] | None = None,
 ) -> Spectrum:
     """The Hessian's spectrum at `x`: top and bottom eigenpairs (0: none), the trace
     (`trace_samples` probes; 0: none), the SLQ density when `density` (`steps` Lanczos
     steps from each of `starts` starts), and the same for every parameter block when
-    `per_block`; on `products`, else as `eigenpairs` takes them (`hessian_options`)."""
+    `per_block`; on `products`, else as `eigenpairs` takes them (`hessian_options`);
+    `tol`: Lanczos's relative tolerance for the eigenpairs (0: machine precision)."""
     for name, value in (("top", top), ("bottom", bottom), ("trace_samples", trace_samples)):
         check_number(name, value, lambda v: v >= 0, ">= 0", integer=True)
+    check_number("tol", tol, lambda v: v >= 0, ">= 0")
     x = np.asarray(to_numpy(x), dtype=np.float64)
     hv, n = _operator(potential, x, products, None, hessian_options)
     blocks = parameter_blocks(potential) if per_block else {}
@@ -356,9 +363,9 @@ def spectrum(
     found = {}
     for name, s in blocks.items():
         size = len(range(*s.indices(n)))
-        parts = _parts(block_products(hv, n, s), size, top, bottom, density, steps, starts, seed)
+        parts = _parts(block_products(hv, n, s), size, top, bottom, density, steps, starts, seed, tol)
         found[name] = Spectrum(size, *parts[:2], traces[1].get(name), parts[2], _spent(*parts))
-    parts = _parts(hv, n, top, bottom, density, steps, starts, seed)
+    parts = _parts(hv, n, top, bottom, density, steps, starts, seed, tol)
     spent = _spent(*parts) + trace_samples + sum(b.products for b in found.values())
     return Spectrum(n, *parts[:2], traces[0], parts[2], spent, found)
 
