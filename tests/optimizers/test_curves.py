@@ -74,6 +74,93 @@ def test_a_step_follows_minus_the_gradient_of_the_mean_sample_energy(mb, kind):
     assert after.nfev == state.nfev + 5 + 2  # the samples, then the two interior pivots of the path
 
 
+def cvar(energies, q):
+    return float(np.mean(np.sort(energies)[::-1][: int(np.ceil(q * len(energies)))]))
+
+
+def softmax(energies, scale):
+    return float(scale * np.log(np.sum(np.exp(energies / scale))))
+
+
+@pytest.mark.parametrize("kind, objective", [("polychain", "cvar"), ("bezier", "cvar"), ("polychain", "softmax")])
+def test_the_targeting_objectives_step_along_minus_their_finite_difference_gradient(mb, kind, objective):
+    """cvar: the mean of the highest ceil(q S) sampled energies; softmax: T log sum exp(E / T),
+    T = temperature x the step's sampled energies' standard deviation (held fixed).  Written
+    here with numpy from their definitions, differentiated by central differences."""
+    lr = 1e-6
+    curve = Curve(kind=kind, bends=2, samples_per_step=7, stepper=SGD(lr=lr), seed=4, objective=objective, q=0.4)
+    a, b = mb.minima["A"], mb.minima["B"]
+    state = curve.init(Path(np.stack([a, [-0.9, 0.9], [0.2, 0.4], b])), mb)
+    after = curve.step(state, mb)
+    force = (after.controls[1:-1] - state.controls[1:-1]) / lr
+    t = curve.draws(0)
+
+    def energies(bends):
+        return mb.energy(curve.points(np.concatenate([a[None], bends, b[None]]), t))
+
+    scale = curve.temperature * float(np.std(energies(state.controls[1:-1])))
+
+    def value(bends):
+        return cvar(energies(bends), curve.q) if objective == "cvar" else softmax(energies(bends), scale)
+
+    h, grad = 1e-6, np.zeros_like(force)
+    for idx in np.ndindex(*force.shape):
+        step = np.zeros_like(force)
+        step[idx] = h
+        grad[idx] = (value(state.controls[1:-1] + step) - value(state.controls[1:-1] - step)) / (2 * h)
+    np.testing.assert_allclose(force, -grad, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(after.loss, value(state.controls[1:-1]))
+    mean = Curve(kind=kind, bends=2, samples_per_step=7, stepper=SGD(lr=lr), seed=4).step(state, mb)
+    assert after.loss > mean.loss  # both target the top: above the mean of the same samples
+
+
+def test_objective_weights_limits():
+    """cvar with q = 1 is the mean; softmax at a small temperature tends to the maximum and
+    at a large one to the mean plus T log S; equal energies weigh equally."""
+    e = np.random.default_rng(0).normal(size=9)
+    loss, v = Curve(objective="cvar", q=1.0).objective_weights(e)
+    np.testing.assert_allclose((loss, *v), (np.mean(e), *np.full(9, 1 / 9)))
+    loss, v = Curve(objective="cvar", q=0.2).objective_weights(e)  # ceil(1.8) = 2 highest
+    assert loss == pytest.approx(np.mean(np.sort(e)[-2:])) and np.count_nonzero(v) == 2
+    loss, v = Curve(objective="softmax", temperature=1e-3).objective_weights(e)
+    assert loss == pytest.approx(e.max(), abs=1e-2) and v.argmax() == e.argmax() and v.sum() == pytest.approx(1)
+    loss, v = Curve(objective="softmax", temperature=1e4).objective_weights(e)
+    np.testing.assert_allclose(v, 1 / 9, rtol=1e-3)
+    loss, v = Curve(objective="softmax").objective_weights(np.full(4, 2.5))
+    np.testing.assert_allclose(v, 0.25)
+
+
+def test_spread_keeps_the_ends_and_spaces_the_bends_equally(mb):
+    """A spread step takes the unspread step's polygon and puts its corners at equal arc
+    length along it (the string method's reparametrisation), the ends exactly; written here
+    with numpy's interp on the cumulative length.  The update alone leaves them uneven."""
+    a, b = mb.minima["A"], mb.minima["B"]
+    start = Path(np.stack([a, [-0.9, 1.2], [-0.8, 1.0], [-0.5, 0.7], [0.4, 0.2], b]))
+    plain, spread = (PolyChain(bends=4, stepper=SGD(lr=1e-3), objective="softmax", spread=s) for s in (False, True))
+    state = plain.init(start, mb)
+    moved, even = plain.step(state, mb).controls, spread.step(state, mb).controls
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(moved, axis=0), axis=1))])
+    fractions = np.arange(6) / 5 * arc[-1]
+    expected = np.stack([np.interp(fractions, arc, moved[:, k]) for k in range(2)], 1)
+    np.testing.assert_allclose(even, expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(even[[0, -1]], np.stack([a, b]))
+    assert np.ptp(np.diff(arc)) > 0.01 * arc[-1]  # the update alone spaced them unevenly
+
+
+def test_mueller_brown_default_curve_approaches_the_exact_minimax_with_bends(mb):
+    """What connect trains on Mueller-Brown (deterministic: softmax, spread bends from 2):
+    seed 0, 1000 steps, measured (bench/bench_curves.py's method): 1 bend -39.711, 8 bends
+    -40.362 on the dense curve, the minimax -40.665; the margins below leave 0.15 and 0.1."""
+    a, b = mb.minima["A"], mb.minima["B"]
+    tops = {}
+    for bends in (1, 8):
+        result = connect(mb, a, b, method="polychain", bends=bends, steps=1000)
+        tops[bends] = dense_max(mb, make_optimizer("polychain", bends=bends), result)
+        assert tops[bends] >= MB_MINIMAX and result.upper_bound >= MB_MINIMAX
+    assert tops[8] < tops[1] - 0.5
+    assert tops[8] < MB_MINIMAX + 0.4
+
+
 def test_the_curves_pass_the_conformance_suite(mb):
     check_optimizer(BezierCurve(steps=300), mb, mb.minima["A"], mb.minima["B"], pivots=7)
 
@@ -106,14 +193,16 @@ def test_no_curve_reports_a_maximum_below_the_exact_minimax(surface):
     a, b = surface.minima[names[0]], surface.minima[names[1]]
     exact = grid_minimax(surface, a, b, grid=201)
     tol = max(exact.tolerance, 1e-3)
-    for curve in (BezierCurve(steps=150), PolyChain(bends=3, steps=150)):
+    targeted = PolyChain(bends=3, steps=150, objective="softmax", spread=True)
+    for curve in (BezierCurve(steps=150), PolyChain(bends=3, steps=150), targeted):
         result = optimize(curve, surface, Path.straight(a, b, 9))
         assert result.upper_bound >= exact.saddle_energy - tol
         assert dense_max(surface, curve, result) >= exact.saddle_energy - tol
 
 
-def test_snapshot_restore_continues_exactly(mb):
-    curve = PolyChain(bends=3, steps=40, stepper=Adam(lr=0.02), seed=7)
+@pytest.mark.parametrize("targeting", [{}, {"objective": "cvar", "q": 0.5, "spread": True}])
+def test_snapshot_restore_continues_exactly(mb, targeting):
+    curve = PolyChain(bends=3, steps=40, stepper=Adam(lr=0.02), seed=7, **targeting)
     state = curve.init(Path.straight(mb.minima["A"], mb.minima["B"], 7), mb)
     for _ in range(10):
         state = curve.step(state, mb)
@@ -169,7 +258,11 @@ class TorchMuellerBrown(Potential):
 def test_numpy_and_torch_take_the_same_steps(mb):
     torch = pytest.importorskip("torch")
     tmb = TorchMuellerBrown(torch)
-    for curve in (BezierCurve(steps=30), PolyChain(bends=3, steps=30, stepper=SGD(lr=1e-4, momentum=0.9))):
+    for curve in (
+        BezierCurve(steps=30, objective="cvar"),
+        PolyChain(bends=3, steps=30, stepper=SGD(lr=1e-4, momentum=0.9)),
+        PolyChain(bends=3, steps=10, objective="softmax", spread=True),
+    ):
         a, b = mb.minima["A"], mb.minima["B"]
         on_numpy = optimize(curve, mb, Path.straight(a, b, 7))
         on_torch = optimize(curve, tmb, Path.straight(tmb.asarray(a), tmb.asarray(b), 7))
@@ -202,6 +295,14 @@ def test_a_network_potential_trains_its_bend(tmp_path):
 def test_bad_settings_are_one_line_errors(mb):
     with pytest.raises(LandscapeError, match="bends must be from 1 to 1000"):
         PolyChain(bends=0)
+    with pytest.raises(LandscapeError, match="unknown curve objective 'max'; choose one of mean, cvar, softmax"):
+        PolyChain(objective="max")
+    with pytest.raises(LandscapeError, match=r"q must be in \(0, 1\], got 0"):
+        PolyChain(objective="cvar", q=0)
+    with pytest.raises(LandscapeError, match="temperature must be > 0"):
+        make_optimizer("polychain", temperature=-1.0)
+    with pytest.raises(LandscapeError, match="spread .* applies to a polychain"):
+        make_optimizer("bezier", spread=True)
     with pytest.raises(LandscapeError, match="unknown optimizer 'lbfgs'"):
         make_optimizer("bezier", optimizer="lbfgs")
     with pytest.raises(LandscapeError, match="max_pivots does not apply to method polychain"):
