@@ -1,11 +1,10 @@
-"""The network commands of the command line: `train`, `evaluate`, and the Hessian
-analysis that `landscape hessian` runs for a network potential.
+"""The network commands of the command line: `train` and `evaluate`.
 
-`train` and `evaluate` register under the entry-point group `landscape.commands`
-(pyproject.toml), the way any plugin adds a command (docs/plugins.md); the built-in
-`hessian` command hands a network to `network_hessian`, which `NetworkPotential`
-names in its `hessian_command`.  Nothing heavy is imported at module level: torch loads
-when a command runs, so `landscape --help` stays light.
+They register under the entry-point group `landscape.commands` (pyproject.toml), the
+way any plugin adds a command (docs/plugins.md); the built-in `hessian` command runs the
+core's one analysis on a network too, through `NetworkPotential.hessian_products`.
+Nothing heavy is imported at module level: torch loads when a command runs, so
+`landscape --help` stays light.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from landscape_cli.common import (
     want_progress,
 )
 
-__all__ = ["train_cmd", "evaluate_cmd", "network_hessian", "network", "stored_network", "MAX_PER_SEGMENT"]
+__all__ = ["train_cmd", "evaluate_cmd", "network", "stored_network", "MAX_PER_SEGMENT"]
 
 #: Evaluated points between neighbouring pivots: each is a whole pass over the evaluation
 #: data (beyond this a run takes days or more memory than the points are worth).
@@ -341,81 +340,5 @@ def evaluate_cmd(
     emit(
         as_json,
         {"store": file, "bn_mode": pot.bn_mode, "per_segment": per_segment, "repair": repair, "paths": results},
-        lines,
-    )
-
-
-# --------------------------------------------------------------------------- hessian
-
-
-def _tangent_at(store: Any, name: str, paths: list[str]) -> tuple[Any, str | None]:
-    """The unit tangent of a stored path at minimum `name` (None when no path starts or ends there)."""
-    from .hessian import path_end_tangents
-
-    for p in paths:
-        info = store.path_info(p)
-        if name in (info.get("start"), info.get("end")):
-            t0, t1 = path_end_tangents(store.read_result(p).path.pivots)
-            return (t0 if info.get("start") == name else t1), p
-    return None, None
-
-
-def network_hessian(
-    file: str,
-    potential: Any,
-    minima: Mapping[str, Any],
-    results: Mapping[str, Any],
-    *,
-    samples: int,
-    chunk: int,
-    rtol: float,
-    dense_limit: int,
-    as_json: bool,
-    progress: bool | None,
-) -> None:
-    """`landscape hessian` for a network potential: the Hessian of the data loss at the
-    stored `minima` (name -> coordinates; with the curvature along a stored path that
-    starts or ends there) and at the highest pivot of each of `results` (path name ->
-    Result); the options were checked by the command."""
-    from landscape.store import Store
-
-    from .hessian import analyse_point, climbing_image_analysis
-
-    pot = network(potential, "hessian")
-    kw = {"samples": samples or None, "chunk": chunk}
-    with Store.open(file) as store:
-        finished = finished_paths(store)
-        tangents = {m: _tangent_at(store, m, finished) for m in minima}
-    at_minima = {}
-    for m in progress_bar(list(minima), progress, "minima"):
-        tangent, along = tangents[m]
-        report = analyse_point(pot, minima[m], tangent, rtol=rtol, dense_limit=dense_limit, **kw)
-        at_minima[m] = {**report.to_dict(), "tangent_of": along}
-    at_paths = {
-        p: {**climbing_image_analysis(pot, results[p], **kw), "climbing": bool(results[p].climbing)}
-        for p in progress_bar(list(results), progress, "paths")
-    }
-    lines = [
-        f"{file}: Hessian of the data loss ({'all' if not samples else samples} training samples, {pot.dim} parameters)"
-    ]
-    for m, r in at_minima.items():
-        curv = "-" if r["tangent_curvature"] is None else f"{r['tangent_curvature']:.4g} (path {r['tangent_of']})"
-        lines.append(
-            f"  minimum {m}: largest {r['largest']:.4g}, smallest {r['smallest']:.4g}, near zero "
-            f"{r['near_zero']} ({r['near_zero_method']}, |lambda| <= {r['threshold']:.3g}; "
-            f"{r['invariances']} of them trivial invariances, {r['near_zero_beyond_invariances']} beyond), "
-            f"curvature along the path {curv}"
-        )
-    for p, r in at_paths.items():
-        lines.append(
-            f"  path {p}, {'climbing image' if r['climbing'] else 'highest pivot'} (pivot {r['index']}): "
-            f"smallest {r['smallest_eigenvalue']:.4g} ({r['negative_eigenvalues']} negative of the "
-            f"{len(r['smallest_eigenvalues'])} smallest), largest {r['largest_eigenvalue']:.4g}, "
-            f"curvature along the path {r['tangent_curvature']:.4g}, gradient norm {r['gradient_norm']:.3g}"
-        )
-        lines += [f"    warning: {w}" for w in r["warnings"]]
-    emit(
-        as_json,
-        {"store": file, "samples": samples or None, "rtol": rtol, "minima": at_minima, "paths": at_paths},
         lines,
     )

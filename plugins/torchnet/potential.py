@@ -102,9 +102,6 @@ class NetworkPotential(Potential):
     #: `energy` evaluates on the batch the last gradient call drew: a band's fixed ends
     #: on a mini-batch loss cost forward passes only (`optimizers.forces.evaluate_pivots`).
     same_batch_energy = True
-    #: What `landscape hessian` runs for a network: the Hessian of the data loss by
-    #: autograd, not the generic one from gradients (named, so the CLI imports no plugin).
-    hessian_command = "landscape_plugins.torchnet.commands:network_hessian"
     #: What `landscape align --repair` runs on a line between two networks (`repair.repair_points`).
     repair_command = "landscape_plugins.torchnet.repair:repair_points"
     #: Li et al.'s filter-normalised directions for `landscape plot surface --directions filter`.
@@ -254,15 +251,30 @@ class NetworkPotential(Potential):
         self.reset_sampler()
 
     def hessian_products(
-        self, x: Any, *, samples: int | None = None, chunk: int | None = None, data_seed: int = 0
+        self,
+        x: Any,
+        *,
+        samples: int | None = None,
+        chunk: int | None = None,
+        data_seed: int = 0,
+        include_l2: bool = True,
     ) -> Any:
-        """`Potential.hessian_products`: exact products of the energy (L2 included) by
-        autograd (`hessian.network_products`), on the whole training set or a seeded subset
-        of `samples` (drawn with `data_seed`), differentiated twice `chunk` samples at a
-        time when given (memory of one chunk), as `landscape hessian --samples --chunk`."""
+        """`Potential.hessian_products`: exact products of the energy (L2 included unless
+        `include_l2` is False: the data loss, as `landscape hessian` takes it) by autograd
+        (`hessian.network_products`, carrying the gradient on the same batch), on the whole
+        training set or a seeded subset of `samples` (drawn with `data_seed`),
+        differentiated twice `chunk` samples at a time when given (memory of one chunk)."""
         from .hessian import network_products
 
-        return network_products(self, x, include_l2=True, samples=samples, chunk=chunk, data_seed=data_seed)
+        return network_products(self, x, include_l2=include_l2, samples=samples, chunk=chunk, data_seed=data_seed)
+
+    def invariant_directions(self, x: Any) -> tuple[np.ndarray, list[str]]:
+        """The trivial invariances at `x` (BatchNorm scale and shift, softmax shift) as
+        orthonormal directions and their labels, which `landscape.analysis.reports`
+        discounts from the near-zero eigenvalues (`invariances.invariance_directions`)."""
+        from .invariances import invariance_directions
+
+        return invariance_directions(self, self.asarray(x))
 
     def parameter_blocks(self) -> dict[str, slice]:
         """`Potential.parameter_blocks`: each parameter tensor's slice of the flat vector,

@@ -20,6 +20,7 @@ from landscape.analysis.hessian import (
 )
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.registry import load_potential
+from landscape.store import Store
 from landscape_cli.testing import error_line, invoke, run
 from landscape_plugins.analytic.surfaces import MuellerBrown
 
@@ -146,6 +147,12 @@ def test_hessian_command_works_on_any_potential(tmp_path):
     out = json.loads(run(["hessian", store, "--json"]).stdout)
     assert out["paths"]["A-B"]["saddle_index_of_hessian"] == 1 and out["paths"]["A-B"]["warnings"] == []
     assert all(m["saddle_index_of_hessian"] == 0 for m in out["minima"].values())
+    # the same report as a network's: the largest eigenvalue, from the second differences of energies
+    leps, top = load_potential("leps"), out["paths"]["A-B"]
+    with Store.open(store) as opened:
+        x = np.asarray(opened.read_result("A-B").path.pivots)[top["pivot"]]
+    largest = np.linalg.eigvalsh(energy_second_differences(leps, x))[-1]
+    assert top["largest_eigenvalue"] == pytest.approx(largest, rel=1e-5) and out["minima"]["A"]["near_zero"] == 0
 
 
 class _ExactMuellerBrown(MuellerBrown):

@@ -19,7 +19,7 @@ from landscape_plugins.torchnet.hessian import (  # noqa: E402
     curvature_along,
     extreme_eigenvalues,
     hvp_function,
-    lanczos,
+    network_products,
     path_end_tangents,
 )
 from landscape_plugins.torchnet.mlp import make_dataset  # noqa: E402
@@ -59,12 +59,28 @@ def test_torch_hessian_lanczos_extremes_match_dense_eigenvalues(setup):
     np.testing.assert_allclose(ext["smallest"], ev[:3], atol=1e-7 * scale)
 
 
-def test_torch_hessian_own_lanczos_finds_the_extremes(setup):
+def test_torch_hessian_lanczos_of_the_density_module_finds_the_extremes(setup):
+    """The core's one Lanczos (`landscape.analysis.density`, full reorthogonalisation) on
+    a network's products: Ritz weights sum to 1 and the top Ritz value is the top eigenvalue."""
+    from landscape.analysis.density import lanczos, quadrature
+
     p, x, _, ev = setup
-    v0 = torch.ones(p.dim, dtype=torch.float64)
-    ritz, weights = lanczos(hvp_function(p, x), v0, 80)
+    ritz, weights = quadrature(*lanczos(network_products(p, x), np.ones((1, p.dim)), 80))
     assert weights.sum() == pytest.approx(1.0)
     assert ritz.max() == pytest.approx(ev[-1], rel=1e-8)
+
+
+def test_network_products_carry_the_gradient_of_their_own_loss(setup):
+    """The core's gradient norms at a network use the gradient of the loss the products
+    differentiate (here the data loss on a seeded 40-sample subset, in chunks of 16),
+    not the potential's energy."""
+    from landscape.analysis.hessian import gradient_norm, hessian_products
+
+    p, x, _, _ = setup
+    hv = hessian_products(p, x, samples=40, chunk=16, include_l2=False)
+    idx = torch.randperm(len(p.train_data), generator=torch.Generator().manual_seed(0))[:40]
+    g = torch.func.grad(lambda z: p._objective(z, *p.train_data.get(idx)))(x)
+    assert gradient_norm(p, x, hv) == pytest.approx(float(g.norm()), rel=1e-9)
 
 
 def test_torch_hessian_near_zero_count_dense_and_estimated(setup):
