@@ -23,6 +23,7 @@ from landscape.store.layout import (
     CYCLE_ARRAYS,
     CYCLE_ATTRS,
     PROFILE_ARRAYS,
+    SPECTRUM_GROUP,
     SURFACE_GROUPS,
     cycle_groups,
     nonfinite,
@@ -43,6 +44,25 @@ def check_store(root: Any, path_names: Sequence[str]) -> list[str]:
     prefix = SURFACE_GROUPS["grid"].format("")
     for group in sorted(k for k in root if k.startswith(prefix)):
         _collect(problems, f"/{group}", _check_surface, root, group[len(prefix) :])
+    for group in sorted(k for k in root if k.startswith(SPECTRUM_GROUP.format(""))):
+        _collect(problems, f"/{group}", _check_spectrum, root[group])
+    return problems
+
+
+def _check_spectrum(g: Any) -> list[str]:
+    """A stored Hessian spectrum (`landscape.analysis.spectra_store`): its JSON parses and
+    every stored eigenvector array is (dim, k) for the k eigenvalues it belongs to."""
+    problems = _missing(g, ("spectrum",), "dataset") + _missing(g, ("place", "settings", "point"), "attribute")
+    if problems:
+        return problems
+    data = json.loads(bytes(g["spectrum"][()]).decode())
+    parts = {"": data, **{f"{name}.": b for name, b in data.get("blocks", {}).items()}}
+    for key in (k for k in g if k != "spectrum"):
+        prefix, _, which = key.rpartition(".")
+        prefix = prefix + "." if prefix else ""
+        pairs = parts.get(prefix, {}).get(which) if which in ("top", "bottom") else None
+        if pairs is None or g[key].shape != (parts[prefix]["dim"], len(pairs["values"])):
+            problems.append(f"eigenvectors {key!r} of shape {g[key].shape} belong to no stored eigenvalues")
     return problems
 
 

@@ -48,6 +48,23 @@ def test_another_point_or_other_settings_find_nothing(stored):
     assert spectrum_group("path:a/b@0.5", settings).startswith("spectrum-path-a-b@0.5-")
 
 
+def test_the_store_check_reads_spectra_and_finds_eigenvectors_that_belong_to_none(stored, tmp_path):
+    import shutil
+
+    filename, x, found, settings = stored
+    copy = tmp_path / "copy"
+    shutil.copytree(filename, copy)
+    with Store.open(copy) as store:
+        assert store.check() == []
+        group = spectrum_group("min:A", settings)
+        arrays, attrs = store.read_array_group(group)
+    with Store.write(copy) as store:
+        store.write_array_group(group, {**arrays, "top": arrays["top"][:, :1], "fc.top": arrays["top"]}, attrs)
+    with Store.open(copy) as store:
+        problems = store.check()
+    assert len(problems) == 2 and all(p.startswith(f"/{group}: eigenvectors") for p in problems), problems
+
+
 @pytest.fixture(scope="module")
 def mlp():
     """A 4-class float64 MLP (60 parameters, no BatchNorm) on 64 samples, at its seeded
