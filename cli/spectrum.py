@@ -155,8 +155,9 @@ def spectrum_cmd(
     for name, value in (("steps", steps), ("starts", starts), ("points", points), ("chunk", chunk)):
         if value < 1:
             raise LandscapeError(f"--{name} must be >= 1, got {value}")
-    if seed < 0 or samples < 0 or not tol >= 0:
-        raise LandscapeError(f"--seed, --samples and --tol must be >= 0, got {seed}, {samples} and {tol}")
+    for name, value in (("seed", seed), ("samples", samples), ("tol", tol)):
+        if not value >= 0:  # a NaN tolerance too
+            raise LandscapeError(f"--{name} must be >= 0, got {value}")
     if figure and not (density or per_layer or along):
         raise LandscapeError(
             "--figure draws the density, the blocks or the path: add --density, --per-layer or --along"
