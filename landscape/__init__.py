@@ -107,6 +107,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "SpectraAlong",
         "parameter_blocks",
     ),
+    "analysis.curvature": ("extreme_eigenvalues", "count_near_zero", "curvature_along", "path_end_tangents"),
+    "analysis.reports": ("HessianReport", "analyse_point", "minimum_report", "climbing_image_analysis", "analyse_path"),
     "analysis.spectra_store": ("read_spectrum", "write_spectrum", "stored_spectrum"),
     "analysis.density": ("slq_density", "Density"),
     "analysis.graphs": ("saddle_matrix", "SaddleMatrix", "minimum_spanning_edges", "is_ultrametric"),
