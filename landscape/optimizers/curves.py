@@ -203,8 +203,7 @@ class Curve(PathOptimizer):
         w = xp.asarray(self.weights(self.draws(state.nit)), dtype=controls.dtype, device=device(controls))
         energies, gradients = potential.energy_and_gradient(w @ controls)
         nit, nfev = state.nit + 1, state.nfev + self.samples_per_step
-        finite = bool(xp.all(xp.isfinite(energies))) and bool(xp.all(xp.isfinite(gradients)))
-        if not finite:  # one host sync a step: the fault check needs it anyway
+        if not bool(xp.all(xp.isfinite(energies)) & xp.all(xp.isfinite(gradients))):  # one host sync
             return replace(state, nit=nit, nfev=nfev, fault="NaN or infinite energy or gradient at the samples")
         loss, v = self.objective_weights(energies)
         force = -(w[:, 1:-1].T @ (v[:, None] * gradients))  # minus the objective's gradient
