@@ -8,7 +8,7 @@ else central differences of gradients), given as `products` or built from `optio
 which go to the potential's hook (a network's `samples`, `data_seed`, `chunk`,
 `include_l2`).  H is never formed above `dense_limit` dimensions.
 
-- `extreme_eigenvalues`: the largest and smallest by Lanczos (ARPACK's `eigsh`).
+- `extreme_eigenvalues`: the largest and smallest by the spectra's Lanczos (`spectrum.eigenpairs`).
 - `count_near_zero`: eigenvalues with |lambda| <= rtol * max|lambda|.  Exact from the
   whole spectrum up to `dense_limit` dimensions; above, a stochastic Lanczos quadrature
   estimate (dim * the mean Ritz weight inside the band, `landscape.analysis.density`),
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from landscape.analysis.density import lanczos, quadrature, rademacher
-from landscape.analysis.hessian import Products, dense_hessian, hessian_operator, hessian_products
+from landscape.analysis.hessian import Products, dense_hessian, hessian_products
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.values import seeded
@@ -50,27 +50,22 @@ def extreme_eigenvalues(
     k: int = 1,
     *,
     tol: float = 1e-6,
-    maxiter: int | None = None,
     seed: int = 0,
     products: Products | None = None,
     **options: Any,
 ) -> dict[str, np.ndarray]:
-    """The `k` largest and `k` smallest (algebraic) eigenvalues, ascending, by Lanczos
-    from one seeded start."""
-    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
+    """The `k` largest and `k` smallest (algebraic) eigenvalues, ascending: the spectra's
+    eigensolver (`landscape.analysis.spectrum.eigenpairs`, Lanczos from a seeded start)
+    on one set of products."""
+    from landscape.analysis.spectrum import eigenpairs
 
     if not 1 <= k < potential.dim - 1:
         raise LandscapeError(f"k must be between 1 and dim - 2 = {potential.dim - 2}, got {k}")
-    op = hessian_operator(potential, x, _products(potential, x, products, options))
-    v0 = np.random.default_rng(seed).standard_normal(potential.dim)
-    out = {}
-    for which, key in (("LA", "largest"), ("SA", "smallest")):
-        try:
-            vals = eigsh(op, k=k, which=which, tol=tol, maxiter=maxiter, v0=v0, return_eigenvectors=False)
-        except ArpackNoConvergence as exc:
-            raise LandscapeError(f"Lanczos did not converge for the {key} eigenvalues; raise maxiter or tol") from exc
-        out[key] = np.sort(vals)
-    return out
+    hv = _products(potential, x, products, options)
+    return {
+        key: eigenpairs(potential, x, k, which=which, products=hv, seed=seed, tol=tol).values
+        for which, key in (("top", "largest"), ("bottom", "smallest"))
+    }
 
 
 def dense_count(values: Any, rtol: float) -> dict[str, Any]:
