@@ -36,6 +36,11 @@ STEPS: list[tuple[str, str | None, str | None]] = [
         "through.png",
         "surface-plane-mlp.png",
     ),
+    (
+        "plot surface net --around 0 --grid 31 --style surface --figure around-3d.png",
+        "around-3d.png",
+        "surface-around-mlp-3d.png",
+    ),
     ("xor --seed 0 --out-dir xor", "xor/xor-seed0.png", "xor-seed0.png"),
     ("minima lj -o atoms=7 --starts 200 --out lj7", None, None),
     ("explore lj7", None, None),

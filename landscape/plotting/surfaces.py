@@ -116,6 +116,7 @@ def _plot_3d(
     plt = _pyplot()
     if ax is None:
         ax = plt.figure(figsize=(7, 5.6)).add_subplot(projection="3d")
+    ax.computed_zorder = False  # marks and paths over the surface, never hidden behind it
     a, b = surface.slice.axes
     shown = np.ma.masked_invalid(capped)
     ax.plot_surface(*np.meshgrid(a, b, indexing="ij"), shown, cmap="viridis", linewidth=0, alpha=0.85)
@@ -126,11 +127,11 @@ def _plot_3d(
 
     for k, (label, coords, _) in enumerate(paths):
         c = np.asarray(coords, dtype=float)
-        ax.plot(c[:, 0], c[:, 1], at(c), "o-", ms=2.5, lw=1.2, color=f"C{(k + 1) % 10}", label=label)
+        ax.plot(c[:, 0], c[:, 1], at(c), "o-", ms=2.5, lw=1.2, color=f"C{(k + 1) % 10}", label=label, zorder=3)
     for name, xy in surface.slice.marks.items():
         z = float(at(np.asarray([xy], dtype=float))[0])
-        ax.scatter([xy[0]], [xy[1]], [z], marker="^", color="w", edgecolor="k", s=40, depthshade=False)
-        ax.text(xy[0], xy[1], z, f" {name}", color="k")
+        ax.scatter([xy[0]], [xy[1]], [z], marker="^", color="w", edgecolor="k", s=40, depthshade=False, zorder=4)
+        ax.text(xy[0], xy[1], z, f" {name}", color="k", zorder=4)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.set_zlabel(f"{value_label} (capped at {top:.4g})")
