@@ -206,13 +206,14 @@ def _concat(a: Any, b: Any) -> Any:
 
 
 def _stored_path(job: PairJob) -> tuple[Any, Any] | None:
-    """(pivots from i to j, the stored Result) of a finished stored path joining the pair."""
+    """(pivots from i to j, the stored Result) of a finished AutoNEB path joining the pair
+    (a path another method stored, `connect --method bezier` say, is not this row's)."""
     from landscape.store import Store
 
     with Store.open(job.filename) as store:
         for name in store.path_names():
             info = store.path_info(name)
-            if info.get("status") == Status.RUNNING.value:
+            if info.get("status") == Status.RUNNING.value or info["config"].get("method", "autoneb") != "autoneb":
                 continue
             ends = (str(info.get("start")), str(info.get("end")))
             if set(ends) == set(job.names):

@@ -178,3 +178,22 @@ def test_an_interrupted_optimisation_stores_no_row(store, compared, settings, mo
     monkeypatch.undo()
     (row,) = compare_pair(store, pot, ("0", "1"), ["bezier"], replace(changed, run=False))
     assert row.status in ("not run", "not available")
+
+
+def test_the_autoneb_row_takes_a_stored_autoneb_path_only(store, compared, settings):
+    from landscape.runs.pair import connect
+
+    pot, _ = compared
+    a, b = _ends(store, pot)
+    curve = replace(connect(pot, a, b, method="bezier", steps=1), state=None)
+    no_run = replace(settings, points=5, run=False)
+    with Store.write(store) as s:
+        s.write_result("1-0", replace(curve, path=curve.path.reversed()), start="1", end="0")
+    (row,) = compare_pair(store, pot, ("0", "1"), ["autoneb"], no_run)
+    assert row.status == "not run"  # a Bezier path is not AutoNEB's
+    with Store.write(store) as s:
+        s.write_result("1-0", replace(curve, path=curve.path.reversed(), config={"method": "autoneb"}), "1", "0")
+    (row,) = compare_pair(store, pot, ("0", "1"), ["autoneb"], no_run)
+    assert row.status == "done" and row.note.startswith("stored path") and row.build_seconds is None
+    direct = evaluate_points(pot, curve.path.pivots, "train").loss  # stored from 1 to 0, read back from 0 to 1
+    np.testing.assert_allclose(row.metrics["train_loss"][row.is_pivot], direct, rtol=1e-6)
