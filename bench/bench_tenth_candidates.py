@@ -65,6 +65,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=10, help="images per loss evaluation (curve and band)")
     p.add_argument("--bends", type=int, default=3)
     p.add_argument("--draws", type=int, default=8, help="points of the curve per training step")
+    p.add_argument("--curve-batch", type=int, default=0, help="images per curve step (0: --batch)")
     p.add_argument("--curve-steps", type=int, default=550)
     p.add_argument("--curve-lr", type=float, default=3e-3, help="Adam's, /10 after 50%% and 80%% of the steps")
     p.add_argument("--handoff", type=int, default=9, help="pivots of the chain handed to AutoNEB")
@@ -89,20 +90,23 @@ def _spent(pot: Any, mark: dict[str, int]) -> dict[str, int]:
 
 
 def curve_then_autoneb(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str, Any]:
-    """The chain trained on mini-batches, then AutoNEB's last cycles from it."""
+    """The chain trained on mini-batches (of `--curve-batch` images: the same potential
+    with another batch size, its own counters), then AutoNEB's last cycles from it."""
+    network = pot if not args.curve_batch or args.curve_batch == args.batch else _build(args, args.curve_batch)
+    network.restart_stream()
     chain = PolyChain(bends=args.bends, steps=args.curve_steps, samples_per_step=args.draws)
     phases = [(0.5, 1.0), (0.8, 0.1), (1.0, 0.01)]  # (end as a fraction of the steps, lr factor)
-    mark, began = pot.cost(), time.perf_counter()
-    state = chain.init(Path.straight(a, b, 3), pot)
+    mark, began = network.cost(), time.perf_counter()
+    state = chain.init(Path.straight(a, b, 3), network)
     losses = []
     for k in range(args.curve_steps):
         factor = next(f for end, f in phases if k < end * args.curve_steps)
         opt = replace(chain, stepper=Adam(lr=args.curve_lr * factor, weight_decay=1e-4))
-        state = opt.step(state, pot)
+        state = opt.step(state, network)
         if state.fault is not None:
             raise LandscapeError(f"curve step {k}: {state.fault}")
         losses.append(state.loss)
-    curve = {"samples": _spent(pot, mark), "seconds": time.perf_counter() - began}
+    curve = {"samples": _spent(network, mark), "seconds": time.perf_counter() - began}
     curve["mean_loss_per_50_steps"] = [float(np.mean(losses[i : i + 50])) for i in range(0, len(losses), 50)]
     t = np.linspace(0.0, 1.0, args.handoff)
     pivots = chain.points(state.controls, t)
@@ -153,10 +157,9 @@ def judge(pot: Any, pivots: Any, per_segment: int, minimum: float) -> dict[str, 
     }
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse(argv)
-    torch.set_num_threads(args.threads)
-    pot = build_cifar(
+def _build(args: argparse.Namespace, batch: int) -> Any:
+    """The reduced run's potential (examples/cifar_reduced.py) with `batch` images a loss."""
+    return build_cifar(
         model="resnet8-w8",
         data=args.data,
         n_train=500,
@@ -166,8 +169,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         device="cpu",
         batched="loop",
         calibration_size=500,
-        batch_size=args.batch,
+        batch_size=batch,
     )
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse(argv)
+    torch.set_num_threads(args.threads)
+    pot = _build(args, args.batch)
     with Store.open(args.minima) as store:
         coords, _, names = store.read_minima()
     pair = [n.strip() for n in args.pair.split(",")]
