@@ -98,8 +98,9 @@ def hvp_function(
 
     With `chunk`, a batch larger than `chunk` samples is never differentiated twice in
     one piece: H v is the size-weighted mean of the products on consecutive chunks,
-    each by forward-over-reverse, so memory stays that of one chunk.  (With BatchNorm
-    in train mode each chunk uses its own batch statistics, as training mini-batches do.)
+    each by forward-over-reverse (a block of directions vmapped through each chunk at
+    once), so memory stays that of one chunk.  (With BatchNorm in train mode each chunk
+    uses its own batch statistics, as training mini-batches do.)
     """
     if mode not in ("rev", "fwd"):
         raise LandscapeError(f"hvp mode must be rev or fwd, got {mode!r}")
@@ -149,17 +150,27 @@ def _chunked_hvp(
     chunk: int,
     include_l2: bool,
 ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """H v as the size-weighted sum of each chunk's forward-over-reverse product.
+
+    A block of directions (k, dim) goes through each chunk at once (`vmap` of the
+    chunk's `jvp`, as the unchunked path batches them), not one direction at a time:
+    the same numbers at the unchunked path's speed.  No graph is kept between chunks,
+    so memory is that of one chunk (times the k directions, as unchunked).  BatchNorm in
+    train mode normalises each chunk by its own batch statistics, as before."""
     parts = [(grad(_loss_fn(potential, piece, None, 0, False)), w) for piece, w in _chunks(inputs, targets, chunk)]
     l2 = potential.l2 if include_l2 else 0.0
 
     def hvp(v: torch.Tensor) -> torch.Tensor:
         v = v.to(x)
-        out = sum(w * jvp(g, (x,), (v,))[1] for g, w in parts)
+        if v.dim() == 2:
+            out = sum(w * vmap(lambda row, g=g: jvp(g, (x,), (row,))[1])(v) for g, w in parts)
+        else:
+            out = sum(w * jvp(g, (x,), (v,))[1] for g, w in parts)
         return out + l2 * v if l2 else out
 
     def apply(v: torch.Tensor) -> torch.Tensor:
         _count_products(potential, v, inputs.shape[0])
-        return torch.stack([hvp(row) for row in v]) if v.dim() == 2 else hvp(v)
+        return hvp(v)
 
     return apply
 

@@ -157,6 +157,34 @@ def test_chunked_products_equal_the_dense_hessian_of_the_whole_batch(setup):
     assert ext["largest"][-1] == pytest.approx(ev[-1], rel=1e-6)
 
 
+def test_a_block_of_directions_through_chunks_equals_the_unchunked_block(setup):
+    """No BatchNorm: 7 directions at once through chunks of 40, 40, 16 (vmapped per
+    chunk) give the unchunked vmapped products to 1e-10, and each row is the chunked
+    product of that direction alone."""
+    p, x, _, _ = setup
+    v = torch.randn(7, p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    chunked = hvp_function(p, x, chunk=40)(v)
+    torch.testing.assert_close(chunked, hvp_function(p, x)(v), rtol=1e-10, atol=1e-10 * float(chunked.abs().max()))
+    rows = torch.stack([hvp_function(p, x, chunk=40)(row) for row in v])
+    torch.testing.assert_close(chunked, rows, rtol=1e-12, atol=1e-14)
+
+
+def test_chunked_block_products_keep_each_chunks_batchnorm_statistics():
+    """BatchNorm in train mode: the chunked block is the size-weighted mean of the
+    products on each chunk as its own batch (its own statistics), not the whole batch's."""
+    train, _ = make_dataset("blobs", 50, 0, seed=3)
+    p = NetworkPotential(make_mlp(2, (6, 5), 3, "tanh", batchnorm=True).double(), train)
+    x = 0.5 * torch.randn(p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    v = torch.randn(4, p.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    inputs, targets = p.train_data.all()
+    each = sum(
+        hvp_function(p, x, batch=(inputs[i : i + 20], targets[i : i + 20]))(v) * (min(20, 50 - i) / 50)
+        for i in (0, 20, 40)
+    )
+    torch.testing.assert_close(hvp_function(p, x, chunk=20)(v), each, rtol=1e-10, atol=1e-12)
+    assert not torch.allclose(hvp_function(p, x)(v), each, rtol=1e-3)  # the whole batch's statistics differ
+
+
 def test_saddle_warnings_name_every_way_to_miss_a_first_order_saddle():
     from landscape.analysis.verdicts import saddle_warnings
 
