@@ -88,6 +88,13 @@ def _check_out(out: str, force: bool) -> None:
     default=None,
     help="Basin-hopping initial step per coordinate, adapted as it runs [default: 0.5].",
 )
+@click.option(
+    "--time-limit",
+    "time_limit",
+    type=float,
+    default=None,
+    help="Basin-hopping: stop after the step that ends past this many wall-clock seconds.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts (or of the walk).")
 @click.option(
     "--out", "out", required=True, callback=named, help="New store (a folder) for the potential and its minima."
@@ -103,6 +110,7 @@ def minima_cmd(
     steps: int | None,
     temperature: float | None,
     step_size: float | None,
+    time_limit: float | None,
     seed: int,
     out: str,
     force: bool,
@@ -118,7 +126,7 @@ def minima_cmd(
     from landscape.potentials.identity import record
     from landscape.store import Store
 
-    hopping = {"--steps": steps, "--temperature": temperature, "--step-size": step_size}
+    hopping = {"--steps": steps, "--temperature": temperature, "--step-size": step_size, "--time-limit": time_limit}
     if method == "starts" and any(v is not None for v in hopping.values()):
         given = [k for k, v in hopping.items() if v is not None]
         raise LandscapeError(
@@ -132,7 +140,7 @@ def minima_cmd(
     _check_out(out, force)
     pot = build_potential(potential, options)
     if method == "basinhopping":
-        found, metadata, extra, said = _basin_hopping(pot, steps, temperature, step_size, seed, progress)
+        found, metadata, extra, said = _basin_hopping(pot, steps, temperature, step_size, time_limit, seed, progress)
     else:
         from landscape.analysis.minima import find_minima
 
@@ -162,7 +170,13 @@ def minima_cmd(
 
 
 def _basin_hopping(
-    pot: Any, steps: int | None, temperature: float | None, step_size: float | None, seed: int, progress: bool | None
+    pot: Any,
+    steps: int | None,
+    temperature: float | None,
+    step_size: float | None,
+    time_limit: float | None,
+    seed: int,
+    progress: bool | None,
 ) -> tuple[Any, dict[str, Any], dict[str, Any], str]:
     """(minima, store metadata, JSON fields, words for the summary line) of `--method basinhopping`."""
     from landscape.analysis.basinhopping import basin_hopping
@@ -170,12 +184,15 @@ def _basin_hopping(
     steps = 1000 if steps is None else steps
     if not 0 <= steps <= 10_000_000:
         raise LandscapeError(f"--steps must be from 0 to 10000000, got {steps}")
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise LandscapeError(f"--time-limit must be a positive number of seconds, got {time_limit}")
     run = basin_hopping(
         pot,
         steps,
         seed=seed,
         temperature=1.0 if temperature is None else temperature,
         stepsize=0.5 if step_size is None else step_size,
+        time_limit=time_limit,
         progress=want_progress(progress),
     )
     summary = run.summary()
@@ -191,11 +208,16 @@ def _basin_hopping(
             "hits",
             "first_hit",
             "rejected_by_hessian",
+            "time_limit",
+            "stopped_at_time_limit",
         )
     }
+    stop = ""
+    if run.stopped_at_time_limit:  # steps taken: one quench each after the start's
+        stop = f"; stopped at the time limit of {time_limit:g} s after {run.quenches - 1} of {steps} steps"
     said = (
         f"by basin-hopping ({run.quenches} quenches, {run.failed} failed, {run.evaluations} gradient "
-        f"evaluations; seed {seed})"
+        f"evaluations; seed {seed}{stop})"
     )
     return run.minima, summary, extra, said
 
