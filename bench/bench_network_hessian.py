@@ -2,6 +2,7 @@
 `hessian_products` hook) beside central differences of its gradients, side by side.
 
     python bench/bench_network_hessian.py [--hidden 16,16] [--samples 256] [--dtype float64]
+    python bench/bench_network_hessian.py --chunk 256 [--directions 53]
 
 For an MLP on spirals at a trained point, `certify` (the whole spectrum up to the dense
 limit, Lanczos above it with `--lanczos`) runs once through the hook and once with the
@@ -11,6 +12,12 @@ three runs after a warm-up, and the
 largest error of the lowest eigenvalues against the dense autograd Hessian of the
 energy, relative to its largest |eigenvalue|.  The last line gives the ratios.  Lanczos's
 iteration count, and so its samples, varies by a few percent from run to run.
+
+With `--chunk K` it compares Hessian-vector products instead: a block of `--directions`
+seeded directions at the trained point, H V on the whole batch in one piece (vmapped),
+in chunks of K samples with the block vmapped through each chunk (what `hvp_function`
+does), and in chunks one direction at a time (what it did before), each row with its
+samples and median wall time, and the largest difference from the unchunked block.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import torch
 
 from landscape import PotentialWrapper, certify
 
-__all__ = ["Differences", "measure"]
+__all__ = ["Differences", "measure", "measure_chunked"]
 
 
 class Differences(PotentialWrapper):
@@ -50,6 +57,38 @@ def measure(potential: Any, x: torch.Tensor, truth: np.ndarray, k: int, repeats:
     return {"samples": potential.cost()["gradient"] - before, "seconds": seconds, "error": error, "method": cert.method}
 
 
+def _median_seconds(potential: Any, run: Any, repeats: int) -> tuple[int, float, torch.Tensor]:
+    run()  # warm-up: torch's first calls
+    times = []
+    for _ in range(repeats):
+        before = potential.cost()["gradient"]
+        t0 = time.perf_counter()
+        out = run()
+        times.append(time.perf_counter() - t0)
+    return potential.cost()["gradient"] - before, float(np.median(times)), out
+
+
+def measure_chunked(potential: Any, x: torch.Tensor, chunk: int, k: int, repeats: int = 3) -> dict[str, Any]:
+    """Samples, median seconds and deviation from the unchunked block of H V for `k`
+    seeded directions: unchunked, chunked as a block, chunked one direction at a time."""
+    from landscape_plugins.torchnet.hessian import hvp_function
+
+    v = torch.randn(k, potential.dim, generator=torch.Generator().manual_seed(0)).to(x)
+    whole, chunked = hvp_function(potential, x), hvp_function(potential, x, chunk=chunk)
+    runs = {
+        "unchunked block": lambda: whole(v),
+        "chunked block": lambda: chunked(v),
+        "chunked rows": lambda: torch.stack([chunked(row) for row in v]),
+    }
+    rows = {name: _median_seconds(potential, run, repeats) for name, run in runs.items()}
+    ref = rows["unchunked block"][2]
+    scale = float(ref.abs().max())
+    return {
+        name: {"samples": s, "seconds": t, "error": float((out - ref).abs().max()) / scale}
+        for name, (s, t, out) in rows.items()
+    }
+
+
 def main() -> None:
     from landscape_plugins.torchnet.mlp import make_dataset
     from landscape_plugins.torchnet.models import make_mlp
@@ -61,12 +100,25 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     parser.add_argument("--lanczos", action="store_true", help="Lanczos (3 lowest) instead of the dense spectrum.")
+    parser.add_argument("--chunk", type=int, default=0, help="Compare chunked Hessian-vector products instead.")
+    parser.add_argument("--directions", type=int, default=53, help="Directions in the block (with --chunk).")
     args = parser.parse_args()
     torch.manual_seed(0)
     train, _ = make_dataset("spirals", args.samples, 0, seed=4)
     net = make_mlp(2, tuple(int(h) for h in args.hidden.split(",")), 2, "tanh").to(getattr(torch, args.dtype))
     pot = NetworkPotential(net, train)
     x = train_minimum(pot, 0, TrainConfig(epochs=100, lr=0.03, optimizer="adam", batch_size=None)).params
+    if args.chunk:
+        rows = measure_chunked(pot, x, args.chunk, args.directions)
+        print(
+            f"MLP 2-{args.hidden}-2 tanh, {pot.dim} parameters, {args.samples} samples, {args.dtype}, "
+            f"{args.directions} directions, chunks of {args.chunk}"
+        )
+        for name, r in rows.items():
+            print(f"  {name:16s} samples {r['samples']:>9d}  {r['seconds']:7.3f} s  vs unchunked {r['error']:.1e}")
+        a, b, c = (rows[n]["seconds"] for n in ("chunked block", "unchunked block", "chunked rows"))
+        print(f"chunked block / unchunked block: time {a / b:.2f}; chunked rows / chunked block: time {c / a:.1f}")
+        return
     if args.lanczos:
         from landscape.analysis import hessian as core
 
