@@ -40,6 +40,7 @@ __all__ = [
     "Products",
     "SaddleCertificate",
     "hessian_products",
+    "exact_products",
     "accepted_options",
     "gradient_norm",
     "hessian_vector_products",
@@ -152,10 +153,18 @@ def hessian_products(potential: Potential, x: Any, **options: Any) -> Products:
     `samples` and `chunk` go to the hook), else central differences of gradients (which
     have no data for `options` to bound: they are ignored)."""
     x = np.asarray(to_numpy(x), dtype=np.float64)
-    exact = _hook(potential, x, dict(options))
+    exact = exact_products(potential, x, **options)
     if exact is None:
         return lambda directions: _differences(potential, x, directions)
-    return _Exact(potential, exact)
+    return exact
+
+
+def exact_products(potential: Potential, x: Any, **options: Any) -> Products | None:
+    """The potential's own products at `x`, checked for shape, or None when it has none
+    (`options` as for `hessian_products`; pass them through `accepted_options` first
+    where a hook that takes fewer should get what it takes)."""
+    exact = _hook(potential, np.asarray(to_numpy(x), dtype=np.float64), dict(options))
+    return None if exact is None else _Exact(potential, exact)
 
 
 def gradient_norm(potential: Potential, x: Any, products: Products | None = None) -> float:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from landscape.analysis.density import Density, rademacher, slq_density
-from landscape.analysis.hessian import Products, hessian_products
+from landscape.analysis.hessian import Products, accepted_options, exact_products, hessian_products
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.values import check_number, seeded
@@ -124,43 +124,6 @@ class TraceEstimate:
         return {"trace": self.trace, "standard_error": self.standard_error, "samples": self.samples}
 
 
-def _hook(potential: Potential, x: np.ndarray, options: Mapping[str, Any]) -> Any:
-    """The potential's own products at `x` (`Potential.hessian_products`) or None; the
-    `options` (a network's memory bounds) go only to a hook that takes them."""
-    hook = getattr(potential, "hessian_products", None)
-    if hook is None:
-        return None
-    return hook(x, **options) if options and _takes(hook, options) else hook(x)
-
-
-def _takes(hook: Any, options: Mapping[str, Any]) -> bool:
-    import inspect
-
-    try:
-        params = inspect.signature(hook).parameters.values()
-    except (TypeError, ValueError):  # no signature to read: let the call say
-        return True
-    names = {p.name for p in params}
-    return any(p.kind is p.VAR_KEYWORD for p in params) or set(options) <= names
-
-
-def _exact(potential: Potential, x: Any, options: Mapping[str, Any] | None = None) -> Products | None:
-    """The potential's exact products (a network's: on its training set, or on the seeded
-    subset and in the chunks `options` ask for), or None when it has none."""
-    exact = _hook(potential, np.asarray(to_numpy(x), dtype=np.float64), dict(options or {}))
-    if exact is None:
-        return None
-
-    def products(directions: np.ndarray) -> np.ndarray:
-        d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
-        out = np.asarray(to_numpy(exact(d)), dtype=np.float64)
-        if out.shape != d.shape:
-            raise LandscapeError(f"potential {potential.name}: hessian_products gave shape {out.shape} for {d.shape}")
-        return out
-
-    return products
-
-
 def _operator(
     potential: Potential,
     x: Any,
@@ -169,7 +132,7 @@ def _operator(
     options: Mapping[str, Any] | None = None,
 ) -> tuple[Products, int]:
     if products is None:
-        products = _exact(potential, x, options)
+        products = exact_products(potential, x, **accepted_options(potential, dict(options or {})))
     if products is None and potential.stochastic:  # gradient differences would each draw another batch
         raise LandscapeError(
             f"potential {potential.name} is a mini-batch loss without exact Hessian products: its gradients "
