@@ -105,7 +105,7 @@ def test_a_seeded_subset_in_chunks_is_the_dense_hessian_on_that_subset(mlp):
     assert not np.allclose(top.values, whole[-3:], rtol=1e-3)  # the subset's Hessian, not the whole set's
     # the gradient's graph once, then each product differentiates the 24 samples again
     assert pot.cost()["gradient"] - before == 24 * (1 + top.products)
-    # chunk by chunk (each chunk's products by forward-over-reverse, slower here): on the
+    # chunk by chunk (each chunk's products by forward-over-reverse): on the
     # same seeded probes the same numbers, for without BatchNorm the chunks change nothing
     plain, _ = hutchinson(pot, x.numpy(), 8, hessian_options=subset)
     chunked, _ = hutchinson(pot, x.numpy(), 8, hessian_options={**subset, "chunk": 12})
