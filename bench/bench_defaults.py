@@ -38,6 +38,7 @@ from landscape import (
     load_potential,
     stepper_from_config,
 )
+from landscape.foundations.errors import collapse
 
 SPRINGS: tuple[float | str, ...] = ("auto", 1.0, 0.3, 0.1, 0.03)
 STEPPERS = ("fire", "fire2", "lbfgs")
@@ -83,7 +84,7 @@ def run(
     try:
         r = connect(counted, a, b, **settings)
     except LandscapeError as exc:
-        return {"evaluations": counted.gradient_points, "ok": False, "note": " ".join(str(exc).split())[:50]}
+        return {"evaluations": counted.gradient_points, "ok": False, "note": collapse(exc)[:50]}
     evaluations = counted.gradient_points
     top = int(np.argmax(np.asarray(r.path.energies)[1:-1])) + 1
     try:

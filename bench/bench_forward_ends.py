@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from landscape import LandscapeError, PotentialWrapper, Store, connect, make_optimizer
+from landscape.foundations.errors import collapse
 from landscape_plugins.cifar.potential import build_cifar
 from landscape_plugins.cifar.recipes import scaled_schedule
 
@@ -132,7 +133,7 @@ def cli() -> int:
     try:
         main()
     except LandscapeError as exc:
-        print(f"bench_forward_ends: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"bench_forward_ends: error: {collapse(exc)}", file=sys.stderr)
         return 1
     return 0
 

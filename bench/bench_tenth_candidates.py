@@ -50,6 +50,7 @@ from landscape import (
     connect,
     make_optimizer,
 )
+from landscape.foundations.errors import collapse
 from landscape_plugins.cifar.potential import build_cifar
 from landscape_plugins.cifar.recipes import scaled_schedule
 from landscape_plugins.torchnet.evaluate import evaluate_path
@@ -217,7 +218,7 @@ def cli() -> int:
     try:
         main()
     except LandscapeError as exc:
-        print(f"bench_tenth_candidates: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"bench_tenth_candidates: error: {collapse(exc)}", file=sys.stderr)
         return 1
     return 0
 

@@ -687,11 +687,12 @@ def cli(argv: list[str] | None = None) -> int:
     """The command line: a bad input is one line on stderr and exit status 1; Ctrl-C
     writes the summary and exits 130."""
     from landscape import LandscapeError
+    from landscape.foundations.errors import collapse
 
     try:
         main(argv)
     except LandscapeError as exc:
-        print(f"gpu_paper: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"gpu_paper: error: {collapse(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("gpu_paper: interrupted; summary.json says where, and the same command continues", file=sys.stderr)
