@@ -38,8 +38,9 @@ from landscape.analysis.hessian import (
     hessian_products,
     lowest_modes,
     minimum_problems,
+    split_spectrum,
 )
-from landscape.analysis.verdicts import saddle_warnings
+from landscape.analysis.verdicts import top_fields
 from landscape.foundations.arrays import to_numpy
 from landscape.potentials.potential import Potential
 from landscape.potentials.symmetry import symmetry_of
@@ -157,10 +158,12 @@ def minimum_report(
 
 
 def climbing_image_analysis(potential: Potential, result: Any, *, k: int = 3, **options: Any) -> dict[str, Any]:
-    """At the highest pivot of `result` (the climbing image): the `k` lowest eigenvalues
-    (and the symmetry's zero modes), how many are negative, the largest, the curvature
-    along the path's tangent, the gradient norm, the certificate's summary, and `warnings`
-    when it is not a converged first-order saddle (`saddle_warnings`)."""
+    """`analyse_top`'s fields at the highest pivot of `result` (the climbing image), on
+    the products `options` ask for, and the spectrum beside them: the `k` lowest
+    eigenvalues with the symmetry's zero modes (`smallest_eigenvalues`), the largest, and
+    `negative_eigenvalues`, the negative ones the warnings count (the symmetry's zero
+    modes and near-zero ones set aside, `split_spectrum`: the saddle's index among those
+    computed, not the raw count of values below zero)."""
     path = result.path if hasattr(result, "path") else result
     i, x, tau = path_top(path)
     hv = hessian_products(potential, x, **options)  # one set: spectrum, tangent and gradient
@@ -171,21 +174,15 @@ def climbing_image_analysis(potential: Potential, result: Any, *, k: int = 3, **
     else:
         largest = float(extreme_eigenvalues(potential, x, products=hv)["largest"][-1])
     cert = certify(potential, x, k=k, products=hv, modes=(values, vectors, method, known))
-    curvature = float(tau @ hv(tau[None])[0])
-    climbing = bool(getattr(result, "climbing", False))
     scale = max(abs(largest), cert.scale)
     return {
-        "index": i,
-        "pivot": i,
-        **cert.summary(),
+        "index": i,  # the pivot, as "pivot" says; kept for scripts that read it
+        **top_fields(result, i, tau, cert, hv, scale),
         "smallest_eigenvalue": float(values[0]),
         "largest_eigenvalue": largest,
         "smallest_eigenvalues": [float(v) for v in values],
-        "negative_eigenvalues": int((values < 0).sum()),
-        "tangent_curvature": curvature,
-        "mode_along_path": float(abs(cert.mode @ tau)),
+        "negative_eigenvalues": split_spectrum(values, z, scale)[0],
         "gradient_norm": cert.gradient_norm,
-        "warnings": saddle_warnings(climbing, values, curvature, cert.gradient_norm, scale, zero_modes=z),
     }
 
 

@@ -13,7 +13,7 @@ from landscape.analysis.hessian import certify, hessian_products, minimum_proble
 from landscape.paths.result import Status
 from landscape.potentials.potential import Potential
 
-__all__ = ["saddle_warnings", "analyse_top", "analyse_minimum", "judge"]
+__all__ = ["saddle_warnings", "analyse_top", "top_fields", "analyse_minimum", "judge"]
 
 
 def saddle_warnings(
@@ -57,17 +57,24 @@ def analyse_top(potential: Potential, result: Any, *, k: int = 3) -> dict[str, A
     i, x, tau = path_top(result.path)
     products = hessian_products(potential, x)  # one set for the spectrum and the tangent
     cert = certify(potential, x, k=k, products=products)
+    return top_fields(result, i, tau, cert, products, cert.scale)
+
+
+def top_fields(result: Any, pivot: int, tau: Any, cert: Any, products: Any, scale: float) -> dict[str, Any]:
+    """The fields every report of a path's top carries: the pivot, the certificate's
+    summary, the curvature along the tangent `tau`, the lowest mode's overlap with it,
+    and `saddle_warnings` judged against the curvature `scale`."""
     curvature = float(tau @ products(tau[None])[0])
     warnings = saddle_warnings(
         bool(getattr(result, "climbing", False)),
         cert.eigenvalues,
         curvature,
         cert.gradient_norm,
-        cert.scale,
+        scale,
         zero_modes=cert.symmetry_zero_modes,
     )
     return {
-        "pivot": i,
+        "pivot": pivot,
         **cert.summary(),
         "tangent_curvature": curvature,
         "mode_along_path": float(abs(cert.mode @ tau)),

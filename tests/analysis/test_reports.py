@@ -104,6 +104,28 @@ def test_the_top_of_a_path_reports_its_index_along_the_path():
     assert info["warnings"] == ["not a climbing image: the highest pivot bounds the saddle from above, it is not on it"]
 
 
+def test_a_symmetry_mode_below_zero_is_no_negative_eigenvalue_of_the_top():
+    """A rotation's eigenvalue a round-off below zero (as at a cluster's saddle): the top
+    reports the index the warnings judge (1), not the raw count of values below zero (2)."""
+    from landscape.potentials.symmetry import Symmetry
+
+    class OneZeroMode(Symmetry):
+        zero_modes = 1
+
+        def align(self, reference, x):  # pragma: no cover - the report never aligns
+            return x
+
+    pot = Quadratic([-1e-9, -2.0, 1.0, 3.0])
+    pot.symmetry = OneZeroMode()
+    v = pot.q[:, 1]
+    path = Path.straight(-v, v, 5)
+    path = Path(path.pivots, pot.energy_and_gradient(path.pivots)[0])
+    info = climbing_image_analysis(pot, path, k=2)
+    assert sum(value < 0 for value in info["smallest_eigenvalues"]) == 2  # the raw count
+    assert info["negative_eigenvalues"] == info["saddle_index_of_hessian"] == 1
+    assert info["warnings"] == ["not a climbing image: the highest pivot bounds the saddle from above, it is not on it"]
+
+
 def test_options_reach_only_a_hook_that_takes_them():
     from landscape_plugins.analytic.surfaces import MuellerBrown
 
