@@ -132,7 +132,7 @@ class _Job:
 
 def _run_job(potential: Any, job: _Job, per_segment: int, line_points: int, batch_size: int) -> tuple[Any, str]:
     """Evaluate one job; returns (arrays-or-evaluation, digest)."""
-    from landscape_plugins.torchnet.evaluate import evaluate_path, evaluate_points
+    from landscape_plugins.torchnet.evaluate import evaluate_path, evaluate_splits
 
     digest = job.digest(per_segment, line_points)
     if job.kind == "aligned":  # the plain ends identify it; the end moves onto its matched image here
@@ -141,8 +141,7 @@ def _run_job(potential: Any, job: _Job, per_segment: int, line_points: int, batc
         job = _Job("aligned", job.name, np.stack([job.points[0], align(potential, job.points[0], job.points[1])]))
     if job.kind == "minima":
         arrays: dict[str, np.ndarray] = {}
-        for split in ("train", "test"):
-            m = evaluate_points(potential, job.points, split, batch_size=batch_size)
+        for split, m in evaluate_splits(potential, job.points, batch_size=batch_size).items():  # BN stats once
             arrays[f"{split}_loss"], arrays[f"{split}_error"] = m.loss, m.error
         return arrays, digest
     k = job.points_per_segment(per_segment, line_points)

@@ -35,7 +35,7 @@ from landscape.paths.result import Status
 from landscape.potentials.identity import points_digest
 from landscape.potentials.potential import samples_since
 
-from .evaluate import barriers, evaluate_points, recalibrated_buffers
+from .evaluate import barriers, evaluate_splits
 
 __all__ = [
     "CompareSettings",
@@ -353,20 +353,9 @@ def evaluate_curve(potential: Any, curve: Curve, batch_size: int = 1024) -> dict
     """Train and test loss and error at every point of the curve: the protocol.
 
     BatchNorm statistics are recomputed once per point and shared by both splits, as
-    `evaluate.evaluate_path` does."""
-    import torch
-
-    x = potential._points(curve.points)
-    buffers = None
-    if potential.batchnorm and potential.batched != "loop":
-        try:
-            with torch.inference_mode():
-                buffers = recalibrated_buffers(potential, x)
-        except Exception:  # noqa: BLE001 - a module vmap cannot run: evaluate_points loops
-            buffers = None
+    `evaluate.evaluate_path` does (`evaluate.evaluate_splits`), in vmap and loop mode."""
     out = {}
-    for split in ("train", "test") if potential.test_data is not None else ("train",):
-        m = evaluate_points(potential, x, split, batch_size=batch_size, buffers=buffers)
+    for split, m in evaluate_splits(potential, curve.points, batch_size=batch_size).items():
         out[f"{split}_loss"], out[f"{split}_error"] = m.loss, m.error
     return out
 

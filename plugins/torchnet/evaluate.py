@@ -45,8 +45,10 @@ __all__ = [
     "barriers",
     "recalibrated_buffers",
     "recalibrate_module",
+    "point_buffers",
     "outputs_at",
     "evaluate_points",
+    "evaluate_splits",
     "evaluate_path",
     "module_metrics",
     "plot_profile",
@@ -95,6 +97,8 @@ def _bn_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
     ]
 
 
+#: The BatchNorm buffers recomputed per point (eval mode reads only these two).
+_STATS = ("running_mean", "running_var")
 _TWINS: weakref.WeakKeyDictionary[NetworkPotential, dict[str, nn.Module]] = weakref.WeakKeyDictionary()
 
 
@@ -218,17 +222,55 @@ def _vmap_eval(
     return loss / len(source), err / len(source)
 
 
+def _loop_buffers(potential: NetworkPotential, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """`recalibrated_buffers` point by point (`recalibrate_module`): the same (n, C) statistics."""
+    module = copy.deepcopy(potential.module)
+    layers = _bn_layers(module)
+    if not layers or not x.shape[0]:
+        return {}  # as `recalibrated_buffers`: nothing to recompute, nothing run
+    calib = potential.calibration_inputs()
+    rows: list[dict[str, torch.Tensor]] = []
+    for row in x.unbind(0):
+        load_parameters(module, row, potential.spec)
+        recalibrate_module(potential, module, calib)
+        rows.append({f"{n}.{k}" if n else k: getattr(m, k).clone() for n, m in layers for k in _STATS})
+    return {key: torch.stack([r[key] for r in rows]) for key in rows[0]}
+
+
+def point_buffers(potential: NetworkPotential, points: Any, batched: str | None = None) -> dict[str, torch.Tensor]:
+    """BatchNorm statistics (n, C) of every point, computed once to serve every data set.
+
+    batched as for `evaluate_points`: under vmap (`recalibrated_buffers`) unless the
+    potential loops or vmap cannot run the module, else point by point; the
+    calibration's forward samples are counted once either way.  Empty without BatchNorm.
+    """
+    if not potential.batchnorm:
+        return {}
+    x = potential._points(points)
+    how = batched or ("loop" if potential.batched == "loop" else "auto")
+    with torch.inference_mode():
+        if how != "loop":
+            try:
+                return recalibrated_buffers(potential, x)
+            except Exception:  # noqa: BLE001 - vmap cannot run every module; the loop can
+                if how == "vmap":
+                    raise
+        return _loop_buffers(potential, x)
+
+
 def _loop_eval(
-    potential: NetworkPotential, x: torch.Tensor, source: Any, batch_size: int
+    potential: NetworkPotential, x: torch.Tensor, source: Any, batch_size: int, bufs: dict[str, torch.Tensor] | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     module = copy.deepcopy(potential.module).eval()
-    calib = potential.calibration_inputs() if potential.batchnorm else []
+    if bufs is None:
+        bufs = _loop_buffers(potential, x) if potential.batchnorm else {}
+    held = dict(module.named_buffers())
     loss = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
     err = torch.zeros_like(loss)
     for i, row in enumerate(x.unbind(0)):
         load_parameters(module, row, potential.spec)
-        if potential.batchnorm:
-            recalibrate_module(potential, module, calib)
+        for key, value in bufs.items():  # this point's recalibrated statistics
+            held[key].copy_(value[i])
         m = module_metrics(module, source, potential.loss, potential.error, batch_size)
         potential.count("forward", 1, len(source))
         loss[i], err[i] = m["loss"], m["error"]
@@ -248,23 +290,42 @@ def evaluate_points(
 
     batched: "vmap", "loop", or None to follow the potential (vmap unless it was told
     to loop; a vmap failure falls back to the loop).  `buffers`: BatchNorm statistics
-    of the points from `recalibrated_buffers`, to reuse them across data sets.
+    of the points from `point_buffers`, to reuse them across data sets (`evaluate_splits`).
     """
     x = potential._points(points)
     source = _source(potential, data)
     how = batched or ("loop" if potential.batched == "loop" else "auto")
     with torch.inference_mode():
         if how == "loop":
-            loss, err = _loop_eval(potential, x, source, batch_size)
+            loss, err = _loop_eval(potential, x, source, batch_size, buffers)
         else:
             try:
                 loss, err = _vmap_eval(potential, x, source, batch_size, buffers)
             except Exception:  # noqa: BLE001 - vmap cannot run every module; the loop can
                 if how == "vmap":
                     raise
-                loss, err = _loop_eval(potential, x, source, batch_size)
+                loss, err = _loop_eval(potential, x, source, batch_size, buffers)
         l2 = 0.5 * potential.l2 * (x.double() ** 2).sum(-1)
     return PointMetrics(to_numpy(loss), to_numpy(err), to_numpy(l2))
+
+
+def evaluate_splits(
+    potential: NetworkPotential,
+    points: Any,
+    splits: Sequence[str] = ("train", "test"),
+    *,
+    batch_size: int = 1024,
+    batched: str | None = None,
+) -> dict[str, PointMetrics]:
+    """`evaluate_points` on each data set, the BatchNorm statistics of every point
+    recomputed once for all of them (`point_buffers`), in vmap and loop mode alike.
+    "test" is left out when the potential has no test data."""
+    splits = [sp for sp in splits if sp != "test" or potential.test_data is not None]
+    buffers = point_buffers(potential, points, batched)
+    return {
+        sp: evaluate_points(potential, points, sp, batch_size=batch_size, batched=batched, buffers=buffers)
+        for sp in splits
+    }
 
 
 def outputs_at(potential: NetworkPotential, points: Any, inputs: torch.Tensor) -> torch.Tensor:
@@ -360,8 +421,9 @@ def evaluate_path(
     """Train/test loss and error at the pivots and `per_segment` points per segment.
 
     `path` is a `Path`, a `Result` or pivots (N+2, dim).  All points are evaluated in
-    one batched pass per split.  With `repair`, each point is first REPAIRed towards
-    the ends' channel statistics at its arc fraction (`repair.repair_points`).
+    one batched pass per split, their BatchNorm statistics computed once for all
+    splits.  With `repair`, each point is first REPAIRed towards the ends' channel
+    statistics at its arc fraction (`repair.repair_points`).
     """
     pivots = potential._points(_path_pivots(path))
     if pivots.shape[0] < 2:
@@ -380,18 +442,9 @@ def evaluate_path(
 
         points = repair_points(potential, pivots[0], pivots[-1], t, points=points)
     order = np.argsort(t, kind="stable")
-    splits = [sp for sp in splits if sp == "train" or potential.test_data is not None]
     metrics: dict[str, np.ndarray] = {}
     l2 = np.zeros(t.size)
-    buffers = None
-    if potential.batchnorm and potential.batched != "loop":
-        try:
-            with torch.inference_mode():
-                buffers = recalibrated_buffers(potential, points)  # once for all splits
-        except Exception:  # noqa: BLE001 - a module vmap cannot run: evaluate_points loops
-            buffers = None
-    for split in splits:
-        m = evaluate_points(potential, points, split, batch_size=batch_size, buffers=buffers)
+    for split, m in evaluate_splits(potential, points, splits, batch_size=batch_size).items():
         metrics[f"{split}_loss"], metrics[f"{split}_error"], l2 = m.loss[order], m.error[order], m.l2[order]
     t = t[order]
     mode = potential.bn_mode + ("; points REPAIRed towards the ends' channel statistics" if repair else "")

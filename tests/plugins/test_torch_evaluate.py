@@ -88,6 +88,24 @@ def test_torch_bn_evaluation_vmap_and_loop_agree(bn_setup):
     np.testing.assert_allclose(v.error, lo.error, atol=1e-12)
 
 
+@pytest.mark.parametrize("batched", ["loop", "vmap"])
+def test_torch_bn_statistics_computed_once_equal_update_bn_per_point_and_split(bn_setup, batched):
+    """evaluate_path recomputes each point's statistics once for both sets, in loop mode
+    as in vmap mode; every point's metrics equal update_bn on that point, then each set."""
+    p, a, b = bn_setup
+    q = NetworkPotential(
+        p.module, p.train_data, test_data=p.test_data, calibration_size=150, calibration_batch=40, batched=batched
+    )
+    ev = evaluate_path(q, Path.straight(a, b, 3), per_segment=1)
+    assert ev.t.size == 5
+    for k, t in enumerate(ev.t):  # a straight path: arc fraction t is the point (1 - t) a + t b
+        m = _reference(q, (1 - t) * a + t * b)
+        for split, data in (("train", q.train_data), ("test", q.test_data)):
+            own = module_metrics(m, data, q.loss, q.error)
+            assert ev[f"{split}_loss"][k] == pytest.approx(own["loss"], rel=1e-9)
+            assert ev[f"{split}_error"][k] == pytest.approx(own["error"], abs=1e-12)
+
+
 def test_torch_path_endpoint_equals_the_minimums_own_metrics(mlp_minimum):
     p, trained = mlp_minimum
     other = trained.params + 0.3 * torch.ones_like(trained.params)

@@ -17,7 +17,7 @@ from landscape.optimizers.schedules import Cycle, Schedule  # noqa: E402
 from landscape.optimizers.steppers import SGD  # noqa: E402
 from landscape.paths.budget import Budget
 from landscape.store import Store  # noqa: E402
-from landscape_plugins.torchnet.evaluate import evaluate_path  # noqa: E402
+from landscape_plugins.torchnet.evaluate import evaluate_path, evaluate_splits  # noqa: E402
 from landscape_plugins.torchnet.hessian import hvp_function  # noqa: E402
 from landscape_plugins.torchnet.params import flatten_parameters  # noqa: E402
 from landscape_plugins.torchnet.potential import NetworkPotential  # noqa: E402
@@ -32,12 +32,14 @@ def _data(n: int, seed: int):
     return x, (x[:, 0] * x[:, 1] > 0).long()
 
 
-def _potential(batch_size: int | None = BATCH, batchnorm: bool = False, **kw) -> NetworkPotential:
+def _potential(
+    batch_size: int | None = BATCH, batchnorm: bool = False, batched: str = "vmap", **kw
+) -> NetworkPotential:
     torch.manual_seed(0)
     layers = [nn.Linear(2, 6)] + ([nn.BatchNorm1d(6)] if batchnorm else []) + [nn.Tanh(), nn.Linear(6, 2)]
     net = nn.Sequential(*layers).double()
     return NetworkPotential(
-        net, _data(N_TRAIN, 0), test_data=_data(N_TEST, 1), batch_size=batch_size, batched="vmap", **kw
+        net, _data(N_TRAIN, 0), test_data=_data(N_TEST, 1), batch_size=batch_size, batched=batched, **kw
     )
 
 
@@ -99,8 +101,9 @@ def test_autoneb_cycles_record_the_samples_spent_so_far():
     assert result.samples == second
 
 
-def test_evaluate_path_counts_calibration_and_whole_set_passes():
-    pot = _potential(batchnorm=True, calibration_size=48, calibration_batch=16)
+@pytest.mark.parametrize("batched", ["vmap", "loop"])
+def test_evaluate_path_counts_calibration_and_whole_set_passes(batched):
+    pot = _potential(batchnorm=True, calibration_size=48, calibration_batch=16, batched=batched)
     a, b = _ends(pot)
     pivots = torch.stack([a, (a + b) / 2, b])
     before = pot.cost()
@@ -111,6 +114,12 @@ def test_evaluate_path_counts_calibration_and_whole_set_passes():
     # train and test sets (forward only; the calibration runs once for both sets)
     forward = points * 48 + points * (N_TRAIN + N_TEST)
     assert pot.cost() == {"gradient": before["gradient"], "forward": before["forward"] + forward}
+    # the minima of Table 1 (plugins/cifar/report.py) and the curves' protocol
+    # (compare.evaluate_curve) evaluate both sets through evaluate_splits: once too
+    before = pot.cost()
+    splits = evaluate_splits(pot, torch.stack([a, b]))
+    assert set(splits) == {"train", "test"}
+    assert pot.cost()["forward"] - before["forward"] == 2 * 48 + 2 * (N_TRAIN + N_TEST)
 
 
 def test_training_counts_its_batches_and_curves_per_minimum():
