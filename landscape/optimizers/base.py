@@ -66,6 +66,13 @@ class PathOptimizer(ABC):
         """
         return state, outcome
 
+    def settle(self, state: OptimizerState, potential: Potential) -> tuple[OptimizerState, tuple[Status, str] | None]:
+        """The state to end with, once the driver has decided to stop (not when
+        interrupted), and the outcome to end with instead when settling found a fault.
+        A curve on a mini-batch loss evaluates its pivots here rather than after every
+        step.  The default: the state as it is."""
+        return state, None
+
     def snapshot(self, state: OptimizerState) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(arrays, JSON attributes) from which `restore` rebuilds `state` exactly, so a
         killed run continues where it stood; None when this state cannot be saved (the

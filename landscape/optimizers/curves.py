@@ -7,7 +7,11 @@ bends at t = j/(K+1).  Each step draws `samples_per_step` t ~ U(0, 1), evaluates
 curve's points there as one batch, and moves the bends along minus the mean loss's
 gradient, chained through the weights (the curve is linear in its control points:
 grad P = W^T grad E / S).  The state's path is the curve at its pivots' equally
-spaced t, evaluated after every step, so the highest energy the driver records is real.
+spaced t with their energies: on a deterministic potential evaluated after every step,
+so the highest energy the driver records is real; on a mini-batch loss only at the
+start, every `sample_every` steps and at the end (`settle`), since there n pivots cost
+n forward passes of a batch per step, 15x a one-draw step's own samples at 15 pivots.
+Between samplings the state's path is the last one sampled (`CurveState.sampled_at`).
 
 The t are drawn from a numpy generator seeded with (seed, step), so a run resumed from
 its snapshot draws what the uninterrupted run drew, and a state is never mutated.
@@ -79,6 +83,7 @@ class CurveState(OptimizerState):
     nfev: int = 0
     loss: float = float("nan")  # the objective at the last step's samples (before its update)
     fault: str | None = None  # why the last step was refused (non-finite energies)
+    sampled_at: int = 0  # the step whose curve `path` is (a mini-batch loss samples it seldom)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,9 @@ class Curve(PathOptimizer):
     spread: polychain only: after each update move the bends to equal arc length along
         the polygon (`landscape.paths.geometry.redistribute`).
     seed: the t of step k are drawn by numpy's generator seeded with (seed, k).
+    sample_every: on a stochastic potential, evaluate the curve at its pivots every this
+        many steps (0: only at the start and at the end), for progress to watch; the
+        training does not depend on it.  A deterministic potential's every step.
     check_per_segment: points per pivot segment of the final profile (the driver's).
 
     The curve starts with its control points on the starting path at arc fractions
@@ -114,6 +122,7 @@ class Curve(PathOptimizer):
     q: float = 0.25
     temperature: float = 0.25
     spread: bool = False
+    sample_every: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in CURVE_KINDS:
@@ -122,6 +131,7 @@ class Curve(PathOptimizer):
         check_number("steps", self.steps, lambda v: v >= 0, ">= 0", integer=True)
         check_number("samples_per_step", self.samples_per_step, lambda v: v >= 1, ">= 1", integer=True)
         check_number("seed", self.seed, lambda v: v >= 0, ">= 0", integer=True)
+        check_number("sample_every", self.sample_every, lambda v: v >= 0, ">= 0", integer=True)
         check_number(
             "check_per_segment", self.check_per_segment, lambda v: 0 <= v <= 1000, "from 0 to 1000", integer=True
         )
@@ -211,18 +221,24 @@ class Curve(PathOptimizer):
         controls = xp.concat([controls[:1], bends, controls[-1:]])
         if self.spread:  # the string method's step: corners back to equal arc length, ends kept
             controls = redistribute(controls)
-        known = None if potential.stochastic else state.path.energies
-        sampled, spent = self._sample(controls, state.path.n_pivots, potential, known)
-        if not np.all(np.isfinite(to_numpy(sampled.energies))):  # the path a step leaves behind must be sound too
+        moved = replace(state, controls=controls, stepper_state=stepper_state, nit=nit, nfev=nfev, loss=loss)
+        if potential.stochastic and not (self.sample_every and nit % self.sample_every == 0):
+            return moved  # the pivots wait for `settle` (or the next sampling step)
+        sampled, spent = self._sampled(moved, potential)
+        if sampled is None:  # the path a step leaves behind must be sound too: the last good curve stays
             return replace(state, nit=nit, nfev=nfev + spent, fault="NaN or infinite energy on the curve's pivots")
-        return CurveState(
-            path=sampled,
-            controls=controls,
-            stepper_state=stepper_state,
-            nit=nit,
-            nfev=nfev + spent,
-            loss=loss,
-        )
+        return sampled
+
+    def settle(self, state: CurveState, potential: Potential) -> tuple[CurveState, tuple[Status, str] | None]:
+        """The curve of the last step at the pivots, where the steps left them unsampled."""
+        if state.fault is not None or state.sampled_at == state.nit:
+            return state, None
+        sampled, spent = self._sampled(state, potential)
+        if sampled is None:
+            why = f"the curve after step {state.nit} has NaN or infinite energy at its pivots"
+            where = f"the path is the curve after step {state.sampled_at}"
+            return replace(state, nfev=state.nfev + spent, fault=why), (Status.NUMERICAL_FAULT, f"{why}; {where}")
+        return sampled, None
 
     def terminate(self, state: CurveState) -> tuple[Status, str] | None:
         if state.fault is not None:
@@ -245,7 +261,12 @@ class Curve(PathOptimizer):
                 numbers[key] = value
             else:
                 arrays[f"stepper.{key}"] = to_numpy(value)
-        attrs: dict[str, Any] = {"nit": state.nit, "nfev": state.nfev, "stepper_numbers": numbers}
+        attrs: dict[str, Any] = {
+            "nit": state.nit,
+            "nfev": state.nfev,
+            "stepper_numbers": numbers,
+            "sampled_at": state.sampled_at,
+        }
         if np.isfinite(state.loss):  # none before the first step (a stored NaN reads as damage)
             attrs["loss"] = state.loss
         return arrays, attrs
@@ -265,6 +286,7 @@ class Curve(PathOptimizer):
                 nit=int(attrs["nit"]),
                 nfev=int(attrs["nfev"]),
                 loss=float(attrs.get("loss", float("nan"))),
+                sampled_at=int(attrs.get("sampled_at", attrs["nit"])),  # older snapshots sampled every step
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DamagedCheckpoint(f"it does not describe a curve state ({type(exc).__name__}: {exc})") from None
@@ -277,7 +299,7 @@ class Curve(PathOptimizer):
         return {"controls": to_numpy(state.controls), "t": tau}, {"kind": self.kind, "bends": self.bends}
 
     def to_config(self) -> dict[str, Any]:
-        return {
+        config = {
             "method": self.kind,
             "bends": self.bends,
             "steps": self.steps,
@@ -290,16 +312,34 @@ class Curve(PathOptimizer):
             "temperature": self.temperature,
             "spread": self.spread,
         }
+        if self.sample_every:  # training does not depend on it (stores written before it match)
+            config["sample_every"] = self.sample_every
+        return config
 
     # internals --------------------------------------------------------------------
+    def _sampled(self, state: CurveState, potential: Potential) -> tuple[CurveState | None, int]:
+        """`state` with its path sampled from its control points (None when an energy
+        there is not finite), and the points evaluated."""
+        known = None if potential.stochastic else state.path.energies
+        sampled, spent = self._sample(state.controls, state.path.n_pivots, potential, known)
+        if not np.all(np.isfinite(to_numpy(sampled.energies))):
+            return None, spent
+        return replace(state, path=sampled, nfev=state.nfev + spent, sampled_at=state.nit), spent
+
     def _sample(self, controls: Any, n: int, potential: Potential, known: Any) -> tuple[Path, int]:
         """The curve at `n` equally spaced t with energies, and the points evaluated:
-        the interior only when the ends' energies are `known` (a deterministic potential)."""
+        the interior only when the ends' energies are `known` (a deterministic potential).
+        A stochastic potential whose `energy` draws a batch of its own is put back where
+        its stream stood, so that when the pivots are sampled changes no training step."""
         xp = array_namespace(controls)
         pivots = self.points(controls, np.linspace(0.0, 1.0, n))
         pivots = xp.concat([controls[:1], pivots[1:-1], controls[-1:]])  # the ends exactly
         if known is None:
-            return Path(pivots, potential.energy(pivots)), n
+            stream = potential.checkpoint_state() if not potential.same_batch_energy else None
+            energies = potential.energy(pivots)
+            if stream is not None:
+                potential.restore_checkpoint_state(stream)
+            return Path(pivots, energies), n
         inner = potential.energy(pivots[1:-1])
         return Path(pivots, xp.concat([known[:1], xp.astype(inner, known.dtype), known[-1:]])), n - 2
 

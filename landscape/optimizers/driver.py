@@ -112,6 +112,11 @@ def optimize(
         if bar is not None:
             bar.close()
     status, message = outcome
+    if status is not Status.INTERRUPTED:  # an interrupted run computes nothing more (below)
+        settled, late = optimizer.settle(state, potential)
+        if settled is not state:  # the last step's path, now evaluated
+            state, history[-1] = settled, settled.max_energy
+        status, message = late or (status, message)
     final = state.path.numpy()
     # An interrupted run computes nothing more (a second Ctrl-C would land in it).
     profile, extra = (None, 0) if status is Status.INTERRUPTED else _final_profile(state, potential, per_segment)
