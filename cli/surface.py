@@ -51,10 +51,12 @@ def _point(store: Any, names: list[str], coords: Any, text: str) -> tuple[str, A
 def _saddle(store: Any, names: list[str], text: str) -> tuple[str, Any]:
     import numpy as np
 
-    ends = text[len("saddle:") :].split("-")
-    if len(ends) != 2:
-        raise LandscapeError(f"{text!r}: name a path's saddle as saddle:i-j (minima names or indices)")
-    a, b = (names[int(e)] if e.isdigit() and e not in names and int(e) < len(names) else e for e in ends)
+    from landscape.store.layout import split_pair
+
+    try:
+        a, b = split_pair(text[len("saddle:") :], names)
+    except LandscapeError as e:
+        raise LandscapeError(f"{text!r}: name a path's saddle as saddle:i-j (minima names or indices); {e}") from None
     paths = finished_paths(store)
     for name in (f"{a}-{b}", f"{b}-{a}"):
         if name in paths:

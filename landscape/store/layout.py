@@ -31,11 +31,13 @@ either layout (an h5py group, or `landscape.store.groups.Group`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from landscape.foundations.arrays import to_numpy
+from landscape.foundations.errors import LandscapeError
 from landscape.paths.path import Path, Profile
 from landscape.paths.result import CycleRecord, Result, Status
 from landscape.potentials.identity import points_digest
@@ -71,6 +73,7 @@ __all__ = [
     "surface_group",
     "CONTROLS_GROUP",
     "SPECTRUM_GROUP",
+    "split_pair",
 ]
 
 #: Schema version written by this library (2: the folder store); higher ones are refused.
@@ -155,6 +158,29 @@ def evaluation_group(name: str, kind: str = "path") -> str:
     if kind not in EVALUATION_GROUPS:  # a bug in the caller, not a user's input
         raise ValueError(f"unknown evaluation kind {kind!r}")
     return EVALUATION_GROUPS[kind].format(name)
+
+
+def split_pair(text: str, names: Sequence[str]) -> tuple[str, str]:
+    """'a-b' (a path's name, the way paths are named) as two of the minima `names`, the
+    split chosen where both sides are names, so a name may hold '-' itself; the bare
+    number i names the i-th minimum where no minimum is called i."""
+
+    def known(part: str) -> str | None:
+        if part in names:
+            return part
+        return names[int(part)] if part.isdigit() and int(part) < len(names) else None
+
+    cuts = [i for i, c in enumerate(text) if c == "-" and 0 < i < len(text) - 1]
+    found = {(a, b) for i in cuts if (a := known(text[:i])) and (b := known(text[i + 1 :]))}
+    if len(found) > 1:
+        raise LandscapeError(f"{text!r} splits into more than one pair of minima: {sorted(found)}")
+    if not found:
+        shown = ", ".join(names[:20]) or "none"
+        parts = [text[: cuts[0]], text[cuts[0] + 1 :]] if len(cuts) == 1 else []
+        unknown = ", ".join(repr(p) for p in parts if known(p) is None)
+        what = f"no minimum {unknown}" if unknown else f"{text!r} names no pair of minima as a-b"
+        raise LandscapeError(f"{what} (minima: {shown})")
+    return found.pop()
 
 
 def evaluation_digest(points: Any, per_segment: int | None = None) -> str:

@@ -34,6 +34,7 @@ from landscape.paths import geometry
 from landscape.paths.result import Status
 from landscape.potentials.identity import points_digest
 from landscape.potentials.potential import samples_since
+from landscape.store.layout import split_pair
 
 from .evaluate import barriers, evaluate_splits
 
@@ -157,18 +158,17 @@ def grid(points: int) -> np.ndarray:
 
 
 def parse_pairs(text: str, names: Sequence[str]) -> list[tuple[str, str]]:
-    """'0-1,0-2' as pairs of stored minimum names (one line naming a bad one)."""
+    """'0-1,0-2' as pairs of stored minimum names (`split_pair`: names may hold '-'; one
+    line naming a bad one)."""
     pairs = []
     for item in (p.strip() for p in text.split(",")):
-        ends = item.split("-")
-        if len(ends) != 2 or not all(ends):
-            raise LandscapeError(f"bad pair {item!r}: write pairs as I-J, e.g. 0-1,0-2")
-        for e in ends:
-            if e not in names:
-                raise LandscapeError(f"no minimum {e!r} in the store (minima: {', '.join(names)})")
-        if ends[0] == ends[1]:
+        try:
+            a, b = split_pair(item, names)
+        except LandscapeError as e:
+            raise LandscapeError(f"bad pair {item!r}: write pairs as I-J, e.g. 0-1,0-2; {e}") from None
+        if a == b:
             raise LandscapeError(f"pair {item!r} joins a minimum to itself")
-        pairs.append((ends[0], ends[1]))
+        pairs.append((a, b))
     return pairs
 
 

@@ -56,7 +56,7 @@ def test_random_directions_around_a_minimum_are_seeded(mb, tmp_path):
         (["--plane", "A,B,Q"], "no minimum 'Q'"),
         (["--plane", "A,B,0"], "coincides with A"),
         (["--plane", "A,B"], "three points"),
-        (["--plane", "A,B,saddle:A-C"], "no finished path between A and C"),
+        (["--plane", "A,B,saddle:A-C"], "no minimum 'C'"),
         (["--around", "A", "--directions", "filter"], "no filter-normalised directions"),
         (["--around", "A", "--directions", "random", "--scale", "0"], "scale must be a positive"),
         (["--plane", "A,B,saddle:A-B", "--metric", "error"], "has only energies"),

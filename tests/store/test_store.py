@@ -820,3 +820,30 @@ def _lock_worker(store: str, marker: str, rounds: int) -> None:
         except FileExistsError:
             os._exit(3)
     os._exit(0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(st.text("ab-", min_size=1, max_size=4), min_size=2, max_size=5, unique=True),
+    data=st.data(),
+)
+def test_a_path_name_splits_back_into_its_two_minima_or_says_it_is_ambiguous(names, data):
+    """Paths are named f"{a}-{b}"; names may hold '-', so the split is the one where both
+    sides are minima, and a name that splits two ways is refused, never guessed."""
+    a, b = data.draw(st.sampled_from(names)), data.draw(st.sampled_from(names))
+    text = f"{a}-{b}"
+    ways = {(text[:i], text[i + 1 :]) for i in range(1, len(text) - 1) if text[i] == "-"}
+    ways = {w for w in ways if w[0] in names and w[1] in names}
+    if len(ways) == 1:
+        assert store_layout.split_pair(text, names) == (a, b)
+    else:
+        with pytest.raises(LandscapeError, match="more than one pair"):
+            store_layout.split_pair(text, names)
+
+
+def test_a_pair_names_its_unknown_minimum_and_takes_indices():
+    names = ["left-well", "right", "2x"]
+    assert store_layout.split_pair("left-well-right", names) == ("left-well", "right")
+    assert store_layout.split_pair("0-1", names) == ("left-well", "right")
+    with pytest.raises(LandscapeError, match="no minimum 'Q'"):
+        store_layout.split_pair("right-Q", names)
