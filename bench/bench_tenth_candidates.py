@@ -1,7 +1,8 @@
-"""Two more ways to the paper schedule's path for a tenth of its samples, one reduced-run pair at a time.
+"""Three more ways to the paper schedule's path for a tenth of its samples, one reduced-run pair at a time.
 
     python bench/bench_tenth_candidates.py curve --pair 0,2 --out out/t22/curve-02.json
     python bench/bench_tenth_candidates.py adam --pair 0,2 --out out/t22/adam-02.json
+    python bench/bench_tenth_candidates.py bezier --pair 0,2 --out out/t22/bezier-02.json
 
 The reduced CIFAR run's potential (examples/cifar_reduced.py: ResNet-8 of width 8, 500 /
 1,000 balanced CIFAR-10 images, BatchNorm recalibrated per evaluated point from 500
@@ -14,6 +15,12 @@ restarted before the path, as every pair of a run is:
   `--curve-steps`; then the chain at `--handoff` equally spaced t (its corners among
   them) is the starting path of AutoNEB's last cycles (`--neb-plan`, SGD momentum 0.9,
   L2 1e-4, the paper's insertion rule, at most `--max-pivots`) on the same batches.
+- `bezier`: a curve alone (`--kind` bezier or polychain, `--bends`), `--draws` t per step
+  on one batch of `--curve-batch` images, `--curve-steps` steps of `--curve-stepper`
+  (Adam, or SGD with momentum 0.9) at `--curve-lr` under `--lr-schedule` (`garipov`:
+  constant for half the steps, then linear to 1% by 90%, Garipov et al. 2018; `steps`:
+  /10 after 50% and 80%; `constant`), weight decay `--curve-wd` on the bends; no AutoNEB
+  after: the judged path is the curve at `--handoff` equally spaced t.
 - `adam`: AutoNEB with the paper's 14 cycles at `--fraction` of their steps on
   `--batch` images, each cycle's SGD replaced by Adam (L2 1e-4) at `--adam-lr`,
   `--adam-lr`/10 and `--adam-lr`/100 in the paper's three phases.
@@ -41,6 +48,7 @@ import torch
 from landscape import (
     SGD,
     Adam,
+    Curve,
     Cycle,
     LandscapeError,
     Path,
@@ -55,12 +63,12 @@ from landscape_plugins.cifar.potential import build_cifar
 from landscape_plugins.cifar.recipes import scaled_schedule
 from landscape_plugins.torchnet.evaluate import evaluate_path
 
-__all__ = ["main", "curve_then_autoneb", "adam_autoneb", "judge"]
+__all__ = ["main", "curve_then_autoneb", "curve_alone", "adam_autoneb", "judge", "LR_SCHEDULES"]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("candidate", choices=("curve", "adam"))
+    p.add_argument("candidate", choices=("curve", "adam", "bezier"))
     p.add_argument("--minima", default="out/reduced-paper/cifar-reduced", help="a store of the reduced run's minima")
     p.add_argument("--pair", default="0,2", help="the two minima, by name")
     p.add_argument("--batch", type=int, default=10, help="images per loss evaluation (curve and band)")
@@ -69,7 +77,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--curve-batch", type=int, default=0, help="images per curve step (0: --batch)")
     p.add_argument("--curve-steps", type=int, default=550)
     p.add_argument("--curve-lr", type=float, default=3e-3, help="Adam's, /10 after 50%% and 80%% of the steps")
-    p.add_argument("--handoff", type=int, default=9, help="pivots of the chain handed to AutoNEB")
+    p.add_argument("--handoff", type=int, default=9, help="pivots of the chain handed to AutoNEB (bezier: judged)")
+    p.add_argument("--kind", choices=("bezier", "polychain"), default="bezier", help="bezier candidate: the curve")
+    p.add_argument("--curve-stepper", choices=("adam", "sgd"), default="adam", help="bezier candidate")
+    p.add_argument("--curve-wd", type=float, default=1e-4, help="bezier candidate: weight decay on the bends")
+    p.add_argument("--lr-schedule", choices=tuple(LR_SCHEDULES), default="garipov", help="bezier candidate")
+    p.add_argument("--seed", type=int, default=0, help="bezier candidate: the curve's t draws and the batch stream")
     p.add_argument(
         "--neb-plan",
         default="100:0.01,100:0.01,100:0.001,100:0.0001",
@@ -83,6 +96,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="", help="write the numbers as JSON here")
     return p.parse_args(argv)
+
+
+#: Learning-rate factor at the fraction `f` of the steps done.
+LR_SCHEDULES = {
+    "garipov": lambda f: 1.0 if f <= 0.5 else max(0.01, 1.0 - 0.99 * (f - 0.5) / 0.4),
+    "steps": lambda f: 1.0 if f < 0.5 else 0.1 if f < 0.8 else 0.01,
+    "constant": lambda f: 1.0,
+}
 
 
 def _spent(pot: Any, mark: dict[str, int]) -> dict[str, int]:
@@ -125,6 +146,35 @@ def curve_then_autoneb(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> di
     return {"curve": curve, "autoneb": neb, "result": result}
 
 
+def curve_alone(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """A Bezier curve or polychain trained on mini-batches (`--curve-batch` images: the
+    same potential with another batch size, its own counters), nothing after it; its
+    pivots (evaluated only at the start and the end: `Curve.settle`) are not needed here,
+    the curve is taken at `--handoff` equally spaced t for the judge."""
+    batch = args.curve_batch or args.batch
+    network = pot if batch == args.batch and args.seed == 0 else _build(args, batch, args.seed)
+    network.restart_stream()
+    curve = Curve(kind=args.kind, bends=args.bends, steps=args.curve_steps, samples_per_step=args.draws, seed=args.seed)
+    rule = LR_SCHEDULES[args.lr_schedule]
+    mark, began = network.cost(), time.perf_counter()
+    state = curve.init(Path.straight(a, b, 3), network)
+    losses = []
+    for k in range(args.curve_steps):
+        lr = args.curve_lr * rule(k / args.curve_steps)
+        if args.curve_stepper == "adam":
+            stepper: Any = Adam(lr=lr, weight_decay=args.curve_wd)
+        else:
+            stepper = SGD(lr=lr, momentum=0.9, weight_decay=args.curve_wd)
+        state = replace(curve, stepper=stepper).step(state, network)
+        if state.fault is not None:
+            raise LandscapeError(f"curve step {k}: {state.fault}")
+        losses.append(state.loss)
+    out = {"samples": _spent(network, mark), "seconds": time.perf_counter() - began}
+    out["mean_loss_per_50_steps"] = [float(np.mean(losses[i : i + 50])) for i in range(0, len(losses), 50)]
+    pivots = curve.points(state.controls, np.linspace(0.0, 1.0, args.handoff))
+    return {"curve": out, "pivots": torch.cat([a[None], pivots[1:-1], b[None]])}
+
+
 def adam_autoneb(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The paper's cycles at `fraction` of their steps with Adam in each (lr per phase)."""
     sgd = scaled_schedule(args.fraction)
@@ -158,8 +208,9 @@ def judge(pot: Any, pivots: Any, per_segment: int, minimum: float) -> dict[str, 
     }
 
 
-def _build(args: argparse.Namespace, batch: int) -> Any:
-    """The reduced run's potential (examples/cifar_reduced.py) with `batch` images a loss."""
+def _build(args: argparse.Namespace, batch: int, seed: int = 0) -> Any:
+    """The reduced run's potential (examples/cifar_reduced.py) with `batch` images a loss,
+    its batch stream seeded with `seed`."""
     return build_cifar(
         model="resnet8-w8",
         data=args.data,
@@ -171,6 +222,7 @@ def _build(args: argparse.Namespace, batch: int) -> Any:
         batched="loop",
         calibration_size=500,
         batch_size=batch,
+        seed=seed,
     )
 
 
@@ -189,27 +241,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     minimum = float(np.mean(minima["train_loss"]))
     pot.restart_stream()
     began = time.perf_counter()
-    run = curve_then_autoneb(pot, a, b, args) if args.candidate == "curve" else adam_autoneb(pot, a, b, args)
+    candidates = {"curve": curve_then_autoneb, "adam": adam_autoneb, "bezier": curve_alone}
+    run = candidates[args.candidate](pot, a, b, args)
     path_seconds = time.perf_counter() - began
-    result = run.pop("result")
+    result = run.pop("result", None)
+    final = run.pop("pivots") if result is None else result.path.pivots
     out: dict[str, Any] = {"candidate": args.candidate, "pair": args.pair, "settings": vars(args)}
     out["minima_train_loss"] = [float(v) for v in minima["train_loss"]]
     out["min"] = minimum
-    if "curve" in run:
+    if "autoneb" in run:  # the chain handed to AutoNEB, judged alone too
         curve_pivots = run["curve"].pop("pivots")
         out["curve_alone"] = judge(pot, curve_pivots, args.per_segment, minimum)
     stages = [run[s]["samples"] for s in ("curve", "autoneb") if s in run]
     out["samples_per_path"] = {k: sum(s[k] for s in stages) for k in stages[0]}
     out["stages"] = run
     out["path_seconds"] = path_seconds
-    out["final"] = judge(pot, result.path.pivots, args.per_segment, minimum)
-    out["final"]["status"] = result.status.value
-    out["cycle_maxima_minibatch"] = [float(np.max(np.asarray(c.path.energies)[1:-1])) for c in result.cycles]
+    out["final"] = judge(pot, final, args.per_segment, minimum)
+    if result is not None:
+        out["final"]["status"] = result.status.value
+        out["cycle_maxima_minibatch"] = [float(np.max(np.asarray(c.path.energies)[1:-1])) for c in result.cycles]
     print(json.dumps({k: v for k, v in out.items() if k != "settings"}, indent=1, default=float))
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(out, fh, indent=1, default=float)
-        np.save(args.out.removesuffix(".json") + "-pivots.npy", np.asarray(result.path.pivots))
+        np.save(args.out.removesuffix(".json") + "-pivots.npy", np.asarray(final))
     return out
 
 
