@@ -37,6 +37,13 @@ CIFAR = PotentialPlugin(
         "device": (str, "auto", "auto, cpu, cuda or cuda:N"),
         "bf16": (bool, False, "bfloat16 autocast for the network (float32 losses)"),
         "channels_last": (bool, False, "NHWC images and weights (faster convolutions on GPUs)"),
+        "compile": (
+            str,
+            "",
+            "torch.compile the band's loss evaluation and the training step: default, reduce-overhead "
+            "(CUDA graphs) or max-autotune ('': off); falls back to eager with one warning line",
+        ),
+        "compile_backend": (str, "inductor", "torch.compile backend (aot_eager: traced, no code generation)"),
         "batched": (str, "auto", "auto, vmap or loop: how all pivots are evaluated at once"),
         "chunk": (int, 0, "at most this many points per batched call (0: no limit)"),
         "calibration_size": (int, 2048, "samples for the BatchNorm statistics of every evaluated point"),

@@ -13,6 +13,9 @@ builds the model by name and returns a `CifarPotential`:
   length Draxler et al. trained: 136 epochs for ResNets, 266 for DenseNets;
 - `bf16` runs the network under bfloat16 autocast (outputs and losses in float32);
   `channels_last` stores images and convolution weights NHWC (GPU tensor cores);
+  `compile` puts the band's loss evaluation and the training step through
+  `torch.compile` (`torchnet.speed.Speed`; eager again, with one warning line, where
+  compiling fails);
 - `describe()` carries the options, so `load_potential("cifar", desc["options"])`
   rebuilds the same potential (the store of `landscape train` records them).
 
@@ -31,6 +34,7 @@ from torch import nn
 
 from landscape.foundations.errors import LandscapeError
 from landscape_plugins.torchnet.potential import NetworkPotential
+from landscape_plugins.torchnet.speed import Speed
 from landscape_plugins.torchnet.train import TrainConfig
 
 from .data import ImageData, default_npz_path, load_cifar
@@ -230,6 +234,8 @@ def build_cifar(
     device: str = "auto",
     bf16: bool = False,
     channels_last: bool = False,
+    compile: str = "",
+    compile_backend: str = "inductor",
     batched: str = "auto",
     chunk: int = 0,
     calibration_size: int = 2048,
@@ -265,6 +271,12 @@ def build_cifar(
         options["balanced"] = True
     if align:
         options["align"] = True
+    if compile:  # recorded only when set, as `balanced`
+        options["compile"] = compile
+    if compile_backend != "inductor":
+        options["compile_backend"] = compile_backend
+    # one line for a bad mode; without compile the plain code, bit for bit
+    speed = Speed(compile=compile, compile_backend=compile_backend) if compile else Speed()
     _check(model, batched, n_train, n_test, batch_size, chunk, l2)
     dev = resolve_device(device)
     source = _source(data)
@@ -300,6 +312,7 @@ def build_cifar(
         chunk=chunk or None,
         calibration_size=calibration_size,
         calibration_batch=calibration_batch,
+        speed=speed,
     )
     if align:  # channels permuted through residual streams and BatchNorm (weight matching)
         from landscape_plugins.torchnet.matching import network_symmetry

@@ -114,6 +114,14 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
     is_flag=True,
     help="Train the missing minima at once (one vmapped step for all; equal to each alone up to rounding).",
 )
+@click.option(
+    "--compile",
+    "compile_mode",
+    default=None,
+    metavar="MODE",
+    help="torch.compile the training step: default, reduce-overhead (CUDA graphs) or max-autotune; "
+    "falls back to eager with one warning line [default: the potential's own, else off].",
+)
 @click.option("--force", is_flag=True, help="Replace an existing store.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @progress_option
@@ -130,6 +138,7 @@ def train_cmd(
     optimizer: str | None,
     seed: int,
     stacked: bool,
+    compile_mode: str | None,
     force: bool,
     as_json: bool,
     progress: bool | None,
@@ -157,7 +166,18 @@ def train_cmd(
     if not os.path.isdir(folder):  # before an expensive build
         raise LandscapeError(f"output folder {folder} does not exist")
     raw, validated = _train_options(potential, options)
+    if compile_mode is not None:  # checked before the build (one line for a bad mode)
+        from .speed import Speed
+
+        Speed(compile=compile_mode)
     pot = network(load_potential(potential, raw), "train")
+    speed = None
+    if compile_mode is not None:
+        from dataclasses import replace
+
+        from .train import training_speed
+
+        speed = replace(training_speed(pot), compile=compile_mode)
     config = _recipe(
         pot,
         potential,
@@ -175,6 +195,7 @@ def train_cmd(
         force=force,
         progress=want_progress(progress),
         stacked=stacked,
+        speed=speed,
     )
     rows = {name: {k: json_number(v) for k, v in values.items()} for name, values in run.final.items()}
     lines = [
@@ -182,6 +203,7 @@ def train_cmd(
         f"{config.epochs} epochs each, {run.seconds:.1f} s)"
         + (f"; continued minimum {run.resumed[0]} after epoch {run.resumed[1]}" if run.resumed else "")
         + ("; stacked" if stacked else "")
+        + (f"; compiled ({compile_mode})" if compile_mode else "")
     ]
     lines += [
         f"  {name} (seed {s}): train loss {_g(v.get('train_loss'))}, test loss {_g(v.get('test_loss'))}, "

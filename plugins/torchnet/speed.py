@@ -126,8 +126,10 @@ def compiled(fn: Callable[..., Any], speed: Speed | None, name: str) -> Callable
 
 def _fallback(name: str, exc: BaseException) -> None:
     reason = (str(exc).strip().splitlines() or [""])[0][:200]
-    warnings.warn(
+    # Line 0 of this file: the printed warning is this one line, with no source line after it.
+    warnings.warn_explicit(
         f"torch.compile of {name} failed ({type(exc).__name__}: {reason}); running it eagerly",
         CompileFallbackWarning,
-        stacklevel=3,
+        __file__,
+        0,
     )

@@ -56,6 +56,7 @@ from .train import (
     _optimizer,
     init_parameters,
     learning_rate,
+    training_speed,
 )
 
 __all__ = ["StackedNetworks", "StackedState", "train_stacked"]
@@ -146,9 +147,10 @@ def train_stacked(
 
     `train_sources[k]` draws the training batches of network k (default: the
     potential's training data for all); the sources must be equally long.  `speed`
-    adds autocast, channels-last inputs or a compiled step (`speed.Speed`).
-    `on_epoch(state)` runs after every epoch; `restore(state)` once before the first,
-    and training continues after the epochs it loaded (as in `train_minimum`).
+    adds autocast, channels-last inputs or a compiled step (`speed.Speed`; default the
+    potential's own, `train.training_speed`).  `on_epoch(state)` runs after every
+    epoch; `restore(state)` once before the first, and training continues after the
+    epochs it loaded (as in `train_minimum`).
     """
     from tqdm.auto import tqdm
 
@@ -160,7 +162,7 @@ def train_stacked(
         raise LandscapeError(
             f"{len(seeds)} networks need as many training sources of one length, got {[len(s) for s in sources]}"
         )
-    speed = speed or Speed()
+    speed = training_speed(potential, speed)
     nets = StackedNetworks([speed.prepare(init_parameters(potential.module, s)) for s in seeds], potential.loss, speed)
     samplers = [BatchSampler(len(src), config.batch_size, s, src.index_device) for s, src in zip(seeds, sources)]
     opt = _optimizer(nets.params.values(), config)

@@ -49,6 +49,7 @@ __all__ = [
     "save_minima",
     "load_learning_curves",
     "SAMPLE_CURVES",
+    "training_speed",
 ]
 
 #: Learning-curve entries that count samples since training began, per counter.
@@ -178,6 +179,15 @@ def _optimizer(params: Iterable[torch.Tensor], config: TrainConfig) -> torch.opt
     )
 
 
+def training_speed(potential: NetworkPotential, speed: Speed | None = None) -> Speed:
+    """The speed options a training of `potential` runs with: `speed` when given, else the
+    potential's own (a `cifar` potential built with `compile=...` compiles its training too)."""
+    if speed is not None:
+        return speed
+    own = getattr(potential, "speed", None)  # a potential pickled before the option has none
+    return own if isinstance(own, Speed) else Speed()
+
+
 def _step_loss(module: nn.Module, potential: NetworkPotential, speed: Speed | None) -> Callable[..., torch.Tensor]:
     """(inputs, targets) -> the mini-batch loss of `module`, with the speed options."""
     if speed is None or speed.is_default:
@@ -230,9 +240,12 @@ def train_minimum(
     potential's own train and test data.  `on_epoch(state)` runs after every epoch
     (e.g. to checkpoint); `restore(state)` runs once before the first epoch and may
     load a checkpoint into the state: training continues after its last epoch.
-    `speed` runs the steps with autocast, channels-last or torch.compile (`speed.Speed`).
+    `speed` runs the steps with autocast, channels-last or torch.compile (`speed.Speed`;
+    default the potential's own, `potential.speed`).
     """
     from tqdm.auto import tqdm
+
+    speed = training_speed(potential, speed)
 
     module = init_parameters(potential.module, seed)
     if init is not None:

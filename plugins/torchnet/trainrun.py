@@ -48,6 +48,7 @@ from landscape.store import Store, vacant
 from landscape.store.layout import CURVES_GROUP, TRAINING_GROUP  # the groups training writes
 
 from .potential import NetworkPotential
+from .speed import Speed
 from .stacked import StackedState, train_stacked
 from .train import SAMPLE_CURVES, TrainConfig, TrainedMinimum, TrainingState, train_minimum
 
@@ -318,6 +319,7 @@ def train_stored(
     progress: bool = False,
     after_commit: Callable[[str, int], None] | None = None,
     stacked: bool = False,
+    speed: Speed | None = None,
 ) -> TrainingRun:
     """Train `n` minima "0".."n-1" (seeds `seed + k`, or `seeds`) into the store `filename`.
 
@@ -328,7 +330,9 @@ def train_stored(
     with `force`.  `after_commit(name, epoch)` is called after every commit (epoch 0:
     the minimum was committed; a stack's epochs are reported under its first minimum)
     - a hook for fault-injection tests and clocks.  `stacked` trains the missing minima
-    at once (module docstring).
+    at once (module docstring).  `speed`: the steps' speed options (`speed.Speed`; default
+    the potential's own), not part of what the store records: they change only how fast
+    the same minima are trained (and, with autocast, the last bits).
     """
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise LandscapeError(f"the number of minima must be a positive integer, got {n!r}")
@@ -354,7 +358,7 @@ def train_stored(
                 config,
                 seeds,
                 stored,
-                _Training(train_source, epoch_checkpoints, progress, after_commit, stacked),
+                _Training(train_source, epoch_checkpoints, progress, after_commit, stacked, speed),
             )
         except BaseException:
             if created:
@@ -394,6 +398,7 @@ class _Training:
     progress: bool
     after_commit: Callable[[str, int], None] | None
     stacked: bool
+    speed: Speed | None = None
 
 
 def _epoch_committer(
@@ -452,6 +457,7 @@ def _train_all(
                 progress=how.progress,
                 on_epoch=on_epoch,
                 restore=None if payload is None else _stacked_restorer(payload),
+                speed=how.speed,
             )
         else:
             restore = None if payload is None else _restorer(payload)
@@ -464,6 +470,7 @@ def _train_all(
                     train_source=sources[0],
                     on_epoch=on_epoch,
                     restore=restore,
+                    speed=how.speed,
                 )
             ]
         _commit_minima(filename, stored, potential, config, seeds, names, results, done=ks[-1] == n - 1)
