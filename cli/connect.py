@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -25,9 +27,21 @@ from .common import (
     want_progress,
 )
 
-__all__ = ["demo_cmd", "connect_cmd", "exact_cmd", "fail_unless_success"]
+__all__ = ["demo_cmd", "connect_cmd", "exact_cmd", "fail_unless_success", "default_method"]
 
 MB_REFERENCE = -40.664844  # DESIGN.md: Mueller-Brown A-C saddle, the highest point of the A-B MEP
+
+
+def default_method(potential: Any, *, schedule: str | None = None, max_pivots: int | None = None) -> str:
+    """What `connect` runs without --method: AutoNEB on a mini-batch loss
+    (`potential.stochastic`), the paper's method there, and whenever an option only
+    AutoNEB takes (--schedule, --max-pivots) is given; else NEB with its fast defaults
+    (FIRE 2.0 handed to L-BFGS, converged pivots held, `make_optimizer`), which spends
+    fewer force calls than AutoNEB on a deterministic surface (bench/bench_ase.py,
+    bench/bench_ase_emt.py)."""
+    if potential.stochastic or schedule is not None or max_pivots is not None:
+        return "autoneb"
+    return "neb"
 
 
 def _result_payload(
@@ -141,11 +155,11 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
 @click.option(
     "--method",
     type=click.Choice(["neb", "string", "autoneb", "bezier", "polychain"]),
-    default="autoneb",
-    show_default=True,
+    default=None,
     help="Path optimizer: nudged elastic band, string method, AutoNEB (bands with pivots inserted), or a "
     "Bezier curve or polygonal chain trained on the energy at random points (Garipov et al. 2018; "
-    "--pivots samples it, --steps its training steps, default 1000).",
+    "--pivots samples it, --steps its training steps, default 1000) [default: neb on a deterministic "
+    "potential; autoneb on a mini-batch loss (a network's), or when --schedule or --max-pivots is given].",
 )
 @click.option("--bends", type=int, default=None, help="bezier/polychain: trainable control points [default: 1].")
 @click.option("--lr", type=float, default=None, help="bezier/polychain: Adam's step size [default: 0.01].")
@@ -297,7 +311,7 @@ def connect_cmd(
     options: tuple[str, ...],
     start: str | None,
     end: str | None,
-    method: str,
+    method: str | None,
     bends: int | None,
     lr: float | None,
     curve_objective: str | None,
@@ -347,6 +361,7 @@ def connect_cmd(
         raise LandscapeError("give --start and --end (or an --init path, whose ends they default to)")
     pot = build_potential(potential, options)
     (a_name, a), (b_name, b) = _ends(pot, start, end, rows)
+    chosen, method = method, method or default_method(pot, schedule=schedule, max_pivots=max_pivots)
     settings = _connect_settings(method, climb, schedule, fmax, steps)
     settings.update(_spring_settings(method, spring, spring_min))
     settings.update(_curve_settings(method, bends, lr, curve_objective, spread))
@@ -392,7 +407,7 @@ def connect_cmd(
 
     from landscape.optimizers.steplog import StepLog
 
-    with StepLog(log) if log else nullcontext() as steplog:
+    with StepLog(log) if log else nullcontext() as steplog, _defaulted(chosen, method, pot):
         result, stored, resumed, reused = _connect_run(
             pot,
             a,
@@ -421,6 +436,7 @@ def connect_cmd(
     emit(
         as_json,
         {
+            "method": method,  # the one run (or reused), given or chosen by default_method
             **_result_payload(result, stored, resumed),
             "ends": {e.label: e.as_dict() for e in ends},
             "reused": reused,
@@ -473,6 +489,28 @@ def connect_cmd(
     )
     fail_unless_success(result, f"{method} {a_name} -> {b_name}")
     _fail_uncertified(hessian, certify)
+
+
+@contextmanager
+def _defaulted(given: str | None, method: str, pot: Any) -> Iterator[None]:
+    """Say, when a store's path was made by another method than the default chosen,
+    that --method was left out (a store written by AutoNEB, connect's default on every
+    potential before, is neither continued by NEB nor replaced without --force)."""
+    from landscape.runs.existing import OtherMethod
+
+    try:
+        yield
+    except OtherMethod as exc:
+        if given is not None:
+            raise
+        why = (
+            "on a mini-batch loss"
+            if pot.stochastic
+            else "given --schedule or --max-pivots"
+            if method == "autoneb"
+            else "on a deterministic potential"
+        )
+        raise LandscapeError(f"{exc} (without --method, connect runs {method} {why})") from None
 
 
 def _store_verdict(filename: str, name: str, result: Any) -> None:

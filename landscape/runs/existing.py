@@ -19,7 +19,16 @@ from landscape.potentials.potential import Potential
 from landscape.runs.pair import Plan
 from landscape.store import Store, vacant
 
-__all__ = ["run_config", "continuation", "same_minima", "SPENT"]
+__all__ = ["run_config", "continuation", "same_minima", "SPENT", "OtherMethod"]
+
+
+class OtherMethod(LandscapeError):
+    """A store holds the path asked for, made by another method (`stored`) than the
+    run's (`asked`): neither continued nor replaced without --force."""
+
+    def __init__(self, message: str, stored: str, asked: str) -> None:
+        super().__init__(message)
+        self.stored, self.asked = stored, asked
 
 
 def run_config(job: Plan, names: tuple[str, str]) -> dict[str, Any]:
@@ -59,6 +68,14 @@ def continuation(filename: str, potential: Potential, name: str, config: dict[st
         info = store.read_result(name)
         stored = {k: v for k, v in info.config.items() if k != "budget"}
         ours = {k: v for k, v in config.items() if k != "budget"}
+        theirs, mine = (c.get("optimizer", {}).get("method") for c in (stored, ours))
+        if isinstance(theirs, str) and isinstance(mine, str) and theirs != mine:
+            raise OtherMethod(
+                f"{filename} holds path {name} computed with other settings (made by method {theirs}, not "
+                f"{mine}); pass --method {theirs} to continue or reuse it, or --force to replace it",
+                theirs,
+                mine,
+            )
         if stored != ours:
             keys = ", ".join(differences(stored, ours)[:5])
             raise LandscapeError(

@@ -18,5 +18,5 @@ def test_check_all_evaluates_every_grid_point_and_finds_the_same_saddle():
 
 
 def test_check_all_is_refused_for_autoneb():
-    r = invoke(["connect", "mueller-brown", "--start", "A", "--end", "B", "--check-all"])
+    r = invoke(["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "autoneb", "--check-all"])
     assert r.exit_code == 1 and "--check-all applies to --method neb or string" in error_line(r)
