@@ -3,6 +3,7 @@
     python bench/bench_throughput.py --threads 1                     # CPU: ResNet-8 (width 8), seconds
     python bench/bench_throughput.py --model resnet20 --batch 128 --pivots 8 --band-batch 512   # a GPU
     python bench/bench_throughput.py --compile --threads 1           # adds torch.compile (minutes on a CPU)
+    python bench/bench_throughput.py --only plain,compile --batched vmap --stacked 1 --threads 1   # vmap + compile
 
 Two workloads on synthetic 32x32x3 images held on the device:
 
@@ -19,7 +20,12 @@ Two workloads on synthetic 32x32x3 images held on the device:
 Each configuration runs `--steps` steps between two device synchronisations; rounds
 alternate between the configurations (so machine load hits them alike) and the
 median is kept.  Ratios are to the plain configuration of the same workload, measured
-in the same run on the same device.  `--out FILE` writes the rows as JSON.
+in the same run on the same device.  The first call of each configuration is timed
+apart (`first_call_seconds`: for a compiled one, tracing and code generation; the
+"compile s" column is that less one timed step), and a configuration whose compilation
+failed and ran eagerly instead (`speed.CompileFallbackWarning`) is marked "fell back".
+`--only NAMES` measures the named configurations (plain always, as the reference);
+`--compile-backend` picks torch.compile's backend.  `--out FILE` writes the rows as JSON.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import json
 import platform
 import statistics
 import time
+import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -37,7 +45,7 @@ import torch
 from landscape_plugins.cifar.models import build_model
 from landscape_plugins.torchnet.params import flatten_parameters
 from landscape_plugins.torchnet.potential import NetworkPotential
-from landscape_plugins.torchnet.speed import Speed
+from landscape_plugins.torchnet.speed import CompileFallbackWarning, Speed
 from landscape_plugins.torchnet.stacked import StackedNetworks
 from landscape_plugins.torchnet.train import (
     TrainConfig,
@@ -126,10 +134,20 @@ def band_steps(
 def measure(
     steps: dict[str, tuple[Callable[[], None], int]], device: torch.device, per_round: int, rounds: int
 ) -> dict[str, dict[str, float]]:
-    """Images per second of each step (median over interleaved rounds) and the ratio to the first."""
-    for fn, _ in steps.values():  # warm-up: compilation, `auto`'s choice, allocator
-        fn()
-        fn()
+    """Images per second of each step (median over interleaved rounds) and the ratio to the
+    first; the first call of each (compilation, `auto`'s choice) timed apart."""
+    first: dict[str, float] = {}
+    fell_back: dict[str, bool] = {}
+    for name, (fn, _) in steps.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CompileFallbackWarning)
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            first[name] = time.perf_counter() - t0
+            fn()  # warm-up: a second shape (the last batch), the allocator
+        fell_back[name] = any(issubclass(w.category, CompileFallbackWarning) for w in caught)
     times: dict[str, list[float]] = {k: [] for k in steps}
     for _ in range(rounds):
         for name, (fn, _) in steps.items():
@@ -140,7 +158,12 @@ def measure(
             _sync(device)
             times[name].append((time.perf_counter() - t0) / per_round)
     out = {
-        name: {"seconds_per_step": statistics.median(t), "images_per_second": steps[name][1] / statistics.median(t)}
+        name: {
+            "seconds_per_step": statistics.median(t),
+            "images_per_second": steps[name][1] / statistics.median(t),
+            "first_call_seconds": first[name],
+            "fell_back": fell_back[name],
+        }
         for name, t in times.items()
     }
     base = next(iter(out.values()))["images_per_second"]
@@ -152,11 +175,12 @@ def measure(
 def _print(title: str, rows: dict[str, dict[str, float]]) -> None:
     print(f"\n{title}")
     how = "vmap or loop" if any("how" in r for r in rows.values()) else ""
-    print(f"{'configuration':<36}{'ms/step':>10}{'images/s':>12}{'ratio':>8}  {how}")
+    print(f"{'configuration':<36}{'ms/step':>10}{'images/s':>12}{'ratio':>8}{'compile s':>11}  {how}")
     for name, r in rows.items():
+        compile_s = r["first_call_seconds"] - r["seconds_per_step"]
         print(
             f"{name:<36}{1e3 * r['seconds_per_step']:>10.2f}{r['images_per_second']:>12.0f}{r['ratio']:>7.2f}x"
-            f"  {r.get('how', '')}"
+            f"{compile_s:>11.1f}  {r.get('how', '')}{'  fell back' if r['fell_back'] else ''}"
         )
 
 
@@ -171,6 +195,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--batched", default="auto", help="band evaluation: auto, vmap or loop")
     p.add_argument("--compile", action="store_true", help="also measure torch.compile (inductor)")
+    p.add_argument("--compile-backend", default="inductor", help="torch.compile backend of the compiled rows")
+    p.add_argument("--only", default="", help="comma-separated configurations to measure (plain is always kept)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--out", default="", help="write the rows as JSON here")
@@ -180,7 +206,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     device = torch.device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"torch {torch.__version__}, {name}, device {device}, {torch.get_num_threads()} threads, model {args.model}")
-    speeds = {**OPTIONS, **(COMPILED if args.compile else {})}
+    speeds = {**OPTIONS, **(COMPILED if args.compile or args.only else {})}
+    speeds = {k: replace(v, compile_backend=args.compile_backend) if v.compile else v for k, v in speeds.items()}
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",")} | {"plain"}
+        unknown = wanted - set(speeds)
+        if unknown:
+            p.error(f"--only: unknown configuration(s) {', '.join(sorted(unknown))}; known: {', '.join(speeds)}")
+        speeds = {k: v for k, v in speeds.items() if k in wanted}
     train = measure(
         training_steps(args.model, args.batch, speeds, args.stacked, device), device, args.steps, args.rounds
     )

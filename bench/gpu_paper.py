@@ -159,8 +159,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--compile",
         default=None,
         metavar="MODE",
-        help="torch.compile the network (default, reduce-overhead, max-autotune), where the cifar plugin "
-        "has the option",
+        help="torch.compile the training step and the band's evaluation (default, reduce-overhead, "
+        "max-autotune): the cifar potential's compile option; eager with one warning line where it fails",
     )
     p.add_argument(
         "--stacked",
@@ -625,6 +625,10 @@ def main(
         raise LandscapeError(f"a row needs at least 2 minima (a path between them), got --minima {args.minima}")
     cfg = _settings(args)
     resolve_device(cfg["device"])  # no CUDA when --device cuda: one line, before anything is written
+    if args.compile:  # a mode torch.compile does not know: one line, before anything is written
+        from landscape_plugins.torchnet.speed import Speed
+
+        Speed(compile=args.compile)
     threads = args.threads or (1 if args.smoke else None)
     if threads:
         torch.set_num_threads(threads)

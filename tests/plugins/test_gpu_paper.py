@@ -229,6 +229,15 @@ def test_a_throughput_flag_this_checkout_cannot_honour_is_one_line(tmp_path, cap
         assert err.count("\n") == 1 and flag[0] in err
 
 
+def test_compile_reaches_the_cifar_potential_and_a_bad_mode_is_one_line(tmp_path, capsys):
+    args = gpu_paper.parse([*TINY, "--compile", "reduce-overhead", "--out", str(tmp_path)])
+    assert gpu_paper.experiment(args, gpu_paper._settings(args), "unused.npz").potential["compile"] == "reduce-overhead"
+    assert gpu_paper.cli([*TINY, "--compile", "fast", "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "compile must be one of" in err
+    assert not (tmp_path / "x").exists()  # refused before anything was written
+
+
 def test_ctrl_c_writes_the_summary_and_the_same_command_continues(whole, tmp_path):
     _, full = whole
     ticks, at = count(), full["phase_began"]["train"] + 4  # a few readings into the training
