@@ -12,11 +12,12 @@ call per step.  A row counts only when it reaches the saddle to 1e-3 (a failed r
 is marked); evaluations are energy + gradient evaluations of single points.  Wall
 times are medians over --repeat runs; the ratios are against ASE at k = 1 and at
 ASE's default k = 0.1.  The last line is `default / ASE best: R`: the points that
-`landscape connect --method neb` evaluates with no stepper or spring option (same 9
-images, same fmax; its end check, climber check and profile counted) over ASE FIRE's
-calls at ASE's default k = 0.1 (issue 26's goal: R <= 0.5, the saddle within 1e-3).
-The line before it counts the same command without --method, which runs AutoNEB
-(`connect`'s default on every potential).
+`landscape connect` evaluates with no method, stepper or spring option (same 9 images,
+same fmax; its end check, climber check and profile counted) over ASE FIRE's calls at
+ASE's default k = 0.1 (issue 26's goal: R <= 0.5, the saddle within 1e-3).  Without
+--method, connect runs NEB on a deterministic potential such as this one
+(`landscape_cli.connect.default_method`); the line before the last counts the same
+command with --method autoneb, for reference.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from landscape import (
 )
 from landscape.optimizers.endpoints import check_and_relax
 from landscape.runs.pair import check_endpoints
+from landscape_cli.connect import default_method
 from landscape_plugins.analytic.surfaces import MuellerBrown
 
 REFERENCE = -40.664844
@@ -94,16 +96,17 @@ def run_landscape(
     return (r.saddle_energy if r.success else float("nan")), counter.points, seconds
 
 
-def run_default(pot: MuellerBrown, fmax: float, **method: str) -> tuple[float, int]:
-    """What `landscape connect mueller-brown --start A --end B --method neb --pivots 9
-    --fmax F` evaluates, every point counted: its check of the ends, the band (its
-    default stepper, spring and held pivots), the climber check, the final profile
-    and the sanity test.  (saddle energy, NaN on failure; points evaluated).  Without
-    `method`: the same command with no --method (AutoNEB)."""
+def run_default(pot: MuellerBrown, fmax: float, method: str | None = None) -> tuple[float, int, str]:
+    """What `landscape connect mueller-brown --start A --end B --pivots 9 --fmax F`
+    evaluates with no method option (or `--method METHOD`), every point counted: its
+    check of the ends, the band (its default stepper, spring and held pivots), the
+    climber check, the final profile and the sanity test.  (saddle energy, NaN on
+    failure; points evaluated; the method run)."""
     counter = CountingPotential(pot)
+    method = method or default_method(counter)  # the CLI's choice without --method
     a, b, _ = check_and_relax(counter, *check_endpoints(counter, pot.minima["A"], pot.minima["B"]))
-    r = connect(counter, a, b, pivots=9, fmax=fmax, **method)
-    return (r.saddle_energy if r.success else float("nan")), counter.points
+    r = connect(counter, a, b, method=method, pivots=9, fmax=fmax)
+    return (r.saddle_energy if r.success else float("nan")), counter.points, method
 
 
 def main() -> None:
@@ -148,15 +151,15 @@ def main() -> None:
         "issue 13's goal: NEB + FIRE 2.0 on the automatic spring (then the default) at most 0.5 of ASE's "
         "evaluations at k = 1, the saddle within 1e-3"
     )
-    saddle, calls = run_default(pot, args.fmax)
+    saddle, calls, _ = run_default(pot, args.fmax, method="autoneb")
     print(
-        f"landscape connect --pivots 9 --fmax {args.fmax:g} (no method option: AutoNEB): saddle {saddle:.6f} "
-        f"({saddle - REFERENCE:+.1e}), {calls} force calls, everything counted"
+        f"landscape connect --method autoneb --pivots 9 --fmax {args.fmax:g} (for reference): saddle "
+        f"{saddle:.6f} ({saddle - REFERENCE:+.1e}), {calls} force calls, everything counted"
     )
-    saddle, calls = run_default(pot, args.fmax, method="neb")
+    saddle, calls, method = run_default(pot, args.fmax)
     best = evals[1]  # ASE's FIRE at its own default spring
     print(
-        f"landscape connect --method neb --pivots 9 --fmax {args.fmax:g} (no stepper or spring option): "
+        f"landscape connect --pivots 9 --fmax {args.fmax:g} (no method, stepper or spring option: {method}): "
         f"saddle {saddle:.6f} ({saddle - REFERENCE:+.1e}{'' if abs(saddle - REFERENCE) <= 1e-3 else ', FAILED'}), "
         f"{calls} force calls, everything counted (end check, band, climber check); ASE FIRE k=0.1: {best}"
     )

@@ -16,12 +16,12 @@ with forces, the two fixed ends included once each; landscape's `connect` also
 evaluates energies only for its climber check, whose points are the final profile,
 shown apart.  "error" is the barrier minus the converged one (ASE's NEB + FIRE at fmax
 1e-4); wall times are one run each on whatever machine this is.  The last line is
-`default / ASE best: R`: the calculator calls of `landscape connect --method neb` with no
+`default / ASE best: R`: the calculator calls of `landscape connect` with no method,
 stepper or spring option (same images, same fmax; end check, climber check and profile
 counted) over the better of ASE's FIRE and BFGS (issue 26's goal: R <= 0.5, the barrier
-within 1e-3 eV of the converged one).
-The line before it counts the same command without --method, which runs AutoNEB
-(`connect`'s default on every potential).
+within 1e-3 eV of the converged one).  Without --method, connect runs NEB on a
+deterministic potential such as EMT (`landscape_cli.connect.default_method`); the line
+before the last counts the same command with --method autoneb, for reference.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import numpy as np
 from landscape import CountingPotential, connect, stepper_from_config
 from landscape.optimizers.endpoints import check_and_relax
 from landscape.runs.pair import check_endpoints
+from landscape_cli.connect import default_method
 from landscape_plugins.atoms.calculator import AtomsPotential
 from landscape_plugins.atoms.systems import adatom_hop, ase_neb_barrier
 
@@ -66,15 +67,16 @@ def run_landscape(
     return r.forward_barrier, counter.gradient_points, counter.energy_points, seconds, r.success
 
 
-def run_default(pot: AtomsPotential, images: int, fmax: float, **method: str) -> tuple[float, int]:
-    """What `landscape connect` evaluates with `--method neb --pivots IMAGES --fmax F`
-    and no stepper or spring option, every calculator call counted (its check of the
-    ends, the band, the climber check, the profile, the sanity test): (barrier, calls).
-    Without `method`: the same command with no --method (AutoNEB)."""
+def run_default(pot: AtomsPotential, images: int, fmax: float, method: str | None = None) -> tuple[float, int, str]:
+    """What `landscape connect` evaluates with `--pivots IMAGES --fmax F` and no method
+    (or `--method METHOD`), stepper or spring option, every calculator call counted (its
+    check of the ends, the band, the climber check, the profile, the sanity test):
+    (barrier, calls, the method run)."""
     counter = CountingPotential(pot)
+    method = method or default_method(counter)  # the CLI's choice without --method
     a, b, _ = check_and_relax(counter, *check_endpoints(counter, pot.minima["start"], pot.minima["end"]))
-    r = connect(counter, a, b, pivots=images, fmax=fmax, **method)
-    return (r.forward_barrier if r.success else float("nan")), counter.points
+    r = connect(counter, a, b, method=method, pivots=images, fmax=fmax)
+    return (r.forward_barrier if r.success else float("nan")), counter.points, method
 
 
 def main() -> None:
@@ -113,16 +115,17 @@ def main() -> None:
         )
     spread = np.ptp([r[0] for r in rows.values()])
     print(f"converged barrier {converged:.5f} eV; largest difference between rows {spread:.1e} eV")
-    barrier, calls = run_default(pot, args.images, args.fmax)
+    barrier, calls, _ = run_default(pot, args.images, args.fmax, method="autoneb")
     print(
-        f"landscape connect --pivots {args.images} --fmax {args.fmax:g} (no method option: AutoNEB): "
+        f"landscape connect --method autoneb --pivots {args.images} --fmax {args.fmax:g} (for reference): "
         f"barrier {barrier:.5f} eV ({barrier - converged:+.1e}), {calls} force calls, everything counted"
     )
-    barrier, calls = run_default(pot, args.images, args.fmax, method="neb")
+    barrier, calls, method = run_default(pot, args.images, args.fmax)
     best_name, best = min(((n, r[1]) for n, r in rows.items() if n.startswith("ASE") and r[4]), key=lambda t: t[1])
     verdict = "" if abs(barrier - converged) <= 1e-3 else ", FAILED"
     print(
-        f"landscape connect --method neb --pivots {args.images} --fmax {args.fmax:g} (no stepper or spring option): "
+        f"landscape connect --pivots {args.images} --fmax {args.fmax:g} (no method, stepper or spring option: "
+        f"{method}): "
         f"barrier {barrier:.5f} eV ({barrier - converged:+.1e}{verdict}), "
         f"{calls} force calls, everything counted (end check, band, climber check); {best_name}: {best}"
     )
