@@ -44,12 +44,19 @@ __all__ = [
     "curve_weights",
     "CURVE_KINDS",
     "CURVE_OBJECTIVES",
+    "LR_DECAYS",
     "CURVE_SNAPSHOT_ARRAYS",
     "CURVE_SNAPSHOT_NUMBERS",
 ]
 
 CURVE_KINDS = ("bezier", "polychain")
 CURVE_OBJECTIVES = ("mean", "cvar", "softmax")
+#: The learning rate's factor at the fraction f of the steps done: "garipov" holds it for
+#: half the steps, then falls linearly to 1% by 90% (Garipov et al. 2018's schedule).
+LR_DECAYS = {
+    "none": lambda f: 1.0,
+    "garipov": lambda f: 1.0 if f <= 0.5 else max(0.01, 1.0 - 0.99 * (f - 0.5) / 0.4),
+}
 #: What every curve snapshot holds besides the stepper's state (the store's integrity check reads them).
 CURVE_SNAPSHOT_ARRAYS = ("pivots", "energies", "controls")
 CURVE_SNAPSHOT_NUMBERS = ("nit", "nfev")
@@ -100,6 +107,7 @@ class Curve(PathOptimizer):
     spread: polychain only: after each update move the bends to equal arc length along
         the polygon (`landscape.paths.geometry.redistribute`).
     seed: the t of step k are drawn by numpy's generator seeded with (seed, k).
+    lr_decay: the stepper's learning rate over the steps (`LR_DECAYS`: "none" or "garipov").
     sample_every: on a stochastic potential, evaluate the curve at its pivots every this
         many steps (0: only at the start and at the end), for progress to watch; the
         training does not depend on it.  A deterministic potential's every step.
@@ -123,6 +131,7 @@ class Curve(PathOptimizer):
     temperature: float = 0.25
     spread: bool = False
     sample_every: int = 0
+    lr_decay: str = "none"
 
     def __post_init__(self) -> None:
         if self.kind not in CURVE_KINDS:
@@ -143,6 +152,8 @@ class Curve(PathOptimizer):
         check_number("temperature", self.temperature, lambda v: v > 0, "> 0")
         if self.spread and self.kind != "polychain":
             raise LandscapeError("spread (bends at equal arc length) applies to a polychain, whose bends lie on it")
+        if self.lr_decay not in LR_DECAYS:
+            raise LandscapeError(f"unknown lr_decay {self.lr_decay!r}; choose one of {', '.join(LR_DECAYS)}")
         if not isinstance(self.stepper, Stepper):
             raise LandscapeError(f"stepper must be a Stepper, got {self.stepper!r}")
 
@@ -217,7 +228,10 @@ class Curve(PathOptimizer):
             return replace(state, nit=nit, nfev=nfev, fault="NaN or infinite energy or gradient at the samples")
         loss, v = self.objective_weights(energies)
         force = -(w[:, 1:-1].T @ (v[:, None] * gradients))  # minus the objective's gradient
-        bends, stepper_state = self.stepper.update(controls[1:-1], force, state.stepper_state)
+        stepper = self.stepper
+        if self.lr_decay != "none":
+            stepper = stepper.with_lr(stepper.step_size * LR_DECAYS[self.lr_decay](state.nit / max(1, self.steps)))
+        bends, stepper_state = stepper.update(controls[1:-1], force, state.stepper_state)
         controls = xp.concat([controls[:1], bends, controls[-1:]])
         if self.spread:  # the string method's step: corners back to equal arc length, ends kept
             controls = redistribute(controls)
@@ -314,6 +328,8 @@ class Curve(PathOptimizer):
         }
         if self.sample_every:  # training does not depend on it (stores written before it match)
             config["sample_every"] = self.sample_every
+        if self.lr_decay != "none":  # only when set: stores written before it match
+            config["lr_decay"] = self.lr_decay
         return config
 
     # internals --------------------------------------------------------------------

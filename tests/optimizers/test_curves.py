@@ -326,3 +326,26 @@ def test_a_step_into_nan_is_refused_and_the_run_ends_on_the_last_good_curve(mb):
     result = optimize(PolyChain(bends=2, steps=50, stepper=SGD(lr=1.0)), Holed(), Path.straight(a, b, 5))
     assert result.status is Status.NUMERICAL_FAULT and "refused" in result.message
     assert np.all(np.isfinite(result.path.energies)) and np.all(result.state.controls[:, 0] <= 0.3)
+
+
+def test_garipov_lr_decay_scales_each_step_by_its_factor(mb):
+    """Garipov et al.'s schedule: lr held for half the steps, then linear to 1% by 90%;
+    a step under it is the undecayed step times the factor at its fraction of the steps."""
+    from landscape.optimizers.curves import LR_DECAYS
+
+    factor = LR_DECAYS["garipov"]
+    assert [factor(f) for f in (0.0, 0.5, 0.7, 0.9, 1.0)] == pytest.approx([1.0, 1.0, 0.505, 0.01, 0.01])
+    plain = PolyChain(bends=2, steps=20, samples_per_step=3, stepper=SGD(lr=1e-5), seed=1)
+    decayed = PolyChain(bends=2, steps=20, samples_per_step=3, stepper=SGD(lr=1e-5), seed=1, lr_decay="garipov")
+    state = plain.init(Path.straight(mb.minima["A"], mb.minima["B"], 5), mb)
+    for k in range(20):
+        moved, moved_decayed = plain.step(state, mb), decayed.step(state, mb)
+        np.testing.assert_allclose(
+            moved_decayed.controls - state.controls,
+            factor(k / 20) * (moved.controls - state.controls),
+            rtol=1e-9,
+            atol=1e-15,
+        )
+        state = moved
+    with pytest.raises(LandscapeError, match="unknown lr_decay 'cosine'"):
+        PolyChain(lr_decay="cosine")
