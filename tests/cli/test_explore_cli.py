@@ -116,6 +116,8 @@ def test_explore_embedded_potential_with_autoneb(tmp_path):
     run(["minima", "mueller-brown", "-o", "dim=5", "--starts", "9", "--out", f])
     data = json.loads(run(["explore", f, "--json"]).stdout)  # AutoNEB, analytic schedule
     assert data["complete"] and data["pairs_computed"] == 3
+    with Store.open(f) as store:  # AutoNEB on a deterministic potential, where connect's default is NEB
+        assert {store.read_result(p).config["method"] for p in store.path_names()} == {"autoneb"}
     top = max(edge["energy"] for edge in data["tree"])
     assert abs(top - MuellerBrown().reference_energies["AC"]) < 1e-3
 
