@@ -59,6 +59,7 @@ from landscape import (
     make_optimizer,
 )
 from landscape.foundations.errors import collapse
+from landscape.optimizers.curves import LR_DECAYS
 from landscape_plugins.cifar.potential import build_cifar
 from landscape_plugins.cifar.recipes import scaled_schedule
 from landscape_plugins.torchnet.evaluate import evaluate_path
@@ -100,7 +101,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 #: Learning-rate factor at the fraction `f` of the steps done.
 LR_SCHEDULES = {
-    "garipov": lambda f: 1.0 if f <= 0.5 else max(0.01, 1.0 - 0.99 * (f - 0.5) / 0.4),
+    "garipov": LR_DECAYS["garipov"],  # the library's (landscape.optimizers.curves)
     "steps": lambda f: 1.0 if f < 0.5 else 0.1 if f < 0.8 else 0.01,
     "constant": lambda f: 1.0,
 }
