@@ -1,6 +1,7 @@
-"""`connect` without --method: NEB on a deterministic potential, AutoNEB on a mini-batch
-loss or when an AutoNEB-only option is given; a store made by another method is
-neither continued nor replaced by the default run."""
+"""`connect` without --method: NEB on a deterministic potential, AutoNEB on a network's
+loss (full or mini-batch), a stochastic potential, or when an AutoNEB-only option is
+given; a store made by another method is neither continued nor replaced by the default
+run."""
 
 from __future__ import annotations
 
@@ -65,11 +66,19 @@ def test_no_method_on_a_mini_batch_loss_is_autoneb(tmp_path):
     assert r.exit_code == 1 and "--stepper applies to --method neb or string" in error_line(r)
 
 
+def test_no_method_on_a_full_batch_network_loss_is_autoneb():
+    """The built-in MLP is trained and evaluated on its whole data set: deterministic,
+    but a loss over data (its `cost()` counts samples), where AutoNEB is the method."""
+    small = ["-o", "hidden=4", "-o", "n_train=64", "-o", "n_test=16", "-o", "epochs=20", "--no-relax-ends"]
+    got = _json(["connect", "mlp", *small, "--start", "0", "--end", "1", "--steps", "1"], expect=1)
+    assert got["method"] == "autoneb" and got["pivots"] == 5 and got["samples"]["gradient"] > 0
+
+
 def test_help_says_the_default_on_each_kind_of_potential():
     text = " ".join(run(["connect", "--help"]).stdout.split()).replace("- ", "-")  # click wraps at hyphens
     assert (
-        "[default: neb on a deterministic potential; autoneb on a mini-batch loss (a network's), or when "
-        "--schedule or --max-pivots is given]" in text
+        "[default: autoneb on a network's loss (full or mini-batch) or a stochastic potential, or when "
+        "--schedule or --max-pivots is given; else neb]" in text
     )
 
 
