@@ -43,9 +43,12 @@ class Experiment:
         (milestones: fractions of the epochs at which the learning rate drops x0.1).
     preset: an AutoNEB preset of `recipes.AUTONEB_PRESETS` ("paper", "short", "tiny",
         "cpu") or a `Schedule`; `cycle_steps` rescales a preset's cycles to that many
-        steps each (CPU runs).  `climb`: a climbing image in the last cycle (the paper
-        has none).  `explore_seconds`: start no AutoNEB run after this long (device
-        checks with a time limit; a later call continues).
+        steps each (CPU runs).  Or a curve preset (`curve_presets.CURVE_PRESETS`,
+        "bezier", or a `CurvePreset`): each pair is connected by that trained curve,
+        stored at its `pivots` (`pivots` here, when given, instead).  `climb`: a
+        climbing image in the last cycle (the paper has none).  `explore_seconds`: start
+        no path run after this long (device checks with a time limit; a later call
+        continues).
     """
 
     potential: dict[str, Any] = field(default_factory=dict)
@@ -79,11 +82,17 @@ class ExperimentResult:
 
 
 def schedule_for(model: str, preset: Any, cycle_steps: int | None = None) -> tuple[Any, int | None]:
-    """(schedule, loss batch size or None) for a preset name or a ready `Schedule`."""
+    """(schedule, loss batch size or None) for a preset name or a ready `Schedule`; for a
+    curve preset (`curve_presets`) the `CurvePreset` in place of the schedule."""
     from landscape.optimizers.schedules import Cycle, Schedule
 
+    from .curve_presets import CurvePreset, curve_preset, is_curve
     from .recipes import autoneb_preset
 
+    if is_curve(preset):
+        if cycle_steps is not None:
+            raise LandscapeError("cycle_steps applies to AutoNEB presets, not to a curve preset")
+        return (preset, None) if isinstance(preset, CurvePreset) else curve_preset(model, str(preset))
     if isinstance(preset, Schedule):
         schedule, batch = preset, None
     else:
@@ -114,7 +123,7 @@ def _training_config(potential: Any, exp: Experiment) -> Any:
 @dataclass(frozen=True, eq=False)
 class Setup:
     """What the stages of one experiment share: the built potential, its plugin options,
-    the AutoNEB schedule and the training recipe."""
+    the AutoNEB schedule (or curve preset) and the training recipe."""
 
     potential: Any
     options: dict[str, Any]
@@ -178,16 +187,23 @@ def explore_paths(
     what the store holds; `budget` an `ExploreBudget` (default: `exp.explore_seconds`)."""
     from landscape import ExploreBudget, explore, make_optimizer
 
-    settings: dict[str, Any] = {} if exp.max_pivots is None else {"max_pivots": exp.max_pivots}
-    if str(setup.potential.device).startswith("cuda"):
-        settings["fault_check_every"] = 50  # no host sync between fault checks on a GPU
-    optimizer = make_optimizer("autoneb", schedule=setup.schedule, climb=exp.climb, **settings)
+    from .curve_presets import is_curve
+
+    pivots = exp.pivots
+    if is_curve(setup.schedule):  # a trained curve per pair, stored at its pivots
+        optimizer = setup.schedule.optimizer(seed=exp.seed)
+        pivots = pivots or setup.schedule.pivots
+    else:
+        settings: dict[str, Any] = {} if exp.max_pivots is None else {"max_pivots": exp.max_pivots}
+        if str(setup.potential.device).startswith("cuda"):
+            settings["fault_check_every"] = 50  # no host sync between fault checks on a GPU
+        optimizer = make_optimizer("autoneb", schedule=setup.schedule, climb=exp.climb, **settings)
     return explore(
         setup.potential,
         None,
         store=store,
         optimizer=optimizer,
-        pivots=exp.pivots,
+        pivots=pivots,
         progress=progress,
         budget=budget or ExploreBudget(max_seconds=exp.explore_seconds),
         executor=executor,
@@ -221,10 +237,17 @@ def run_experiment(
     setup = prepare(exp)
     potential, schedule, config = setup.potential, setup.schedule, setup.config
     seconds["build"] = time.perf_counter() - began
+    from .curve_presets import is_curve
+
+    batch = potential.sampler.batch_size
+    paths = (
+        schedule.describe(batch)
+        if is_curve(schedule)
+        else f"AutoNEB '{schedule.name}' ({len(schedule.cycles)} cycles, {schedule.total_steps} steps, batch {batch})"
+    )
     log(
         f"{potential.model}: dim {potential.dim}, {len(potential.train_data)} train / {len(potential.test_data)} "
-        f"test images, {exp.minima} minima x {config.epochs} epochs; AutoNEB '{schedule.name}' "
-        f"({len(schedule.cycles)} cycles, {schedule.total_steps} steps, batch {potential.sampler.batch_size})"
+        f"test images, {exp.minima} minima x {config.epochs} epochs; {paths}"
     )
     t = time.perf_counter()
     training = train(store, setup, exp, progress=progress)
@@ -241,7 +264,7 @@ def run_experiment(
     exploration = explore_paths(store, setup, exp, progress=progress)
     seconds["explore"] = time.perf_counter() - t
     log(
-        f"explored: {exploration.status.value}, {exploration.runs} AutoNEB runs, {len(exploration.edges)} pairs "
+        f"explored: {exploration.status.value}, {exploration.runs} path runs, {len(exploration.edges)} pairs "
         f"in {seconds['explore']:.0f} s"
     )
     t = time.perf_counter()
