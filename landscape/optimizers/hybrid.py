@@ -33,15 +33,25 @@ class Hybrid(Stepper):
     step's, then L-BFGS (`then`, fresh memory); back to FIRE 2.0 (from rest, for good)
     after `resets` cuts of L-BFGS's trust radius (each a step whose force grew by half).
 
+    `start="lbfgs"` (opt-in, measured beside the default in docs/benchmarks.md) runs
+    L-BFGS from the first step, guarded: a cut of its radius before the force is down to
+    `trust` x the first step's sends the band back to the band it started from (a held
+    pivot stays where it is), with FIRE 2.0 from rest and the flow above; once the force
+    is that low, the flow above goes on from L-BFGS.
+
     Why: L-BFGS needs far fewer force calls once its model fits, near the path; far from
     it a 5-pivot band ran out of its valley to E = 3e3, where FIRE 2.0 never failed
-    (docs/benchmarks.md).  Branch-free (both rules every step, the phase a 0-d array).
-    Not for mini-batch losses: L-BFGS's pairs assume a deterministic force."""
+    (docs/benchmarks.md); the guarded start saves FIRE 2.0's steps where L-BFGS behaves
+    (EMT: 61 calls against 76) and goes back to FIRE 2.0's start where it does not.  Branch-free (both rules every step,
+    the phase a 0-d array: -1 guarded L-BFGS, 0 FIRE 2.0, 1 L-BFGS, 2 FIRE 2.0 for
+    good).  Not for mini-batch losses: L-BFGS's pairs assume a deterministic force."""
 
     first: Any = field(default_factory=lambda: FIRE2())
     then: Any = field(default_factory=lambda: LBFGS())
     near: float = 0.3  # by measurement: bench/bench_defaults.py, docs/benchmarks.md
     resets: int = 4
+    start: str = "fire2"
+    trust: float = 0.1
     kind: str = "fire2-lbfgs"
 
     def __post_init__(self) -> None:
@@ -53,16 +63,21 @@ class Hybrid(Stepper):
             if not isinstance(value, cls):
                 raise LandscapeError(f"{self.kind} {name} must be a {cls.kind} stepper, got {value!r}")
         check_number(f"{self.kind} near", self.near, lambda v: 0 <= v < 1, "in [0, 1)")
+        check_number(f"{self.kind} trust", self.trust, lambda v: 0 <= v < 1, "in [0, 1)")
         check_number(f"{self.kind} resets", self.resets, lambda v: v >= 1, ">= 1", integer=True)
+        if self.start not in ("fire2", "lbfgs"):
+            raise LandscapeError(f"{self.kind} start must be fire2 or lbfgs, got {self.start!r}")
 
     def init(self, x: Any) -> Any:
-        scalar = _scalar(array_namespace(x), x)
+        xp = array_namespace(x)
+        scalar = _scalar(xp, x)
         return {
             **_prefixed("1.", self.first.init(x)),
             **_prefixed("2.", self.then.init(x)),
-            "phase": scalar,
+            "phase": scalar - (1.0 if self.start == "lbfgs" else 0.0),
             "cuts": scalar,
             "f0": scalar - 1,
+            "x0": xp.zeros_like(x),
         }
 
     def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
@@ -70,23 +85,35 @@ class Hybrid(Stepper):
         fire, lbfgs = _part(state, "1."), _part(state, "2.")
         phase, one, zero = state["phase"], xp.ones_like(state["phase"]), xp.zeros_like(state["phase"])
         f_norm = _norm(xp, force)
-        f0 = xp.where(state["f0"] < 0, f_norm, state["f0"])  # the first step's force
+        first = state["f0"] < 0
+        f0 = xp.where(first, f_norm, state["f0"])  # the first step's force
+        x0 = xp.where(first, x, state["x0"] if "x0" in state else x)  # and its band (older snapshots hold none)
         x1, s1 = self.first.update(x, force, fire)
         x2, s2 = self.then.update(x, force, lbfgs)
-        on = phase == 1
-        cuts = state["cuts"] + xp.where(on & (s2["r"] < lbfgs["r"]), one, zero)
+        on = (phase == 1) | (phase == -1)  # L-BFGS moves the band
+        cut = on & (s2["r"] < lbfgs["r"])
+        cuts = state["cuts"] + xp.where(cut, one, zero)
+        # A guarded L-BFGS start (-1) that cuts its radius before the force is down to
+        # `trust` has left its valley: back to the first band, FIRE 2.0 from rest.
+        back = (phase == -1) & cut
         rest = self.first.init(x)
-        s1 = {k: xp.where(on, rest[k], v) for k, v in s1.items()}  # FIRE 2.0 waits at rest while L-BFGS runs
-        s2 = {k: xp.where(on, v, lbfgs[k]) for k, v in s2.items()}  # L-BFGS waits with an empty memory
+        s1 = {k: xp.where(on | back, rest[k], v) for k, v in s1.items()}  # FIRE 2.0 waits at rest while L-BFGS runs
+        fresh = self.then.init(x)
+        s2 = {k: xp.where(back, fresh[k], xp.where(on, v, lbfgs[k])) for k, v in s2.items()}
+        # FIRE 2.0 hands over at `near`; the guarded start is trusted from `trust` on
+        handed = ((phase == 0) & (f_norm <= self.near * f0)) | ((phase == -1) & (f_norm <= self.trust * f0))
         phase = xp.where(
-            (phase == 0) & (f_norm <= self.near * f0), one, xp.where(on & (cuts >= self.resets), 2 * one, phase)
+            back, zero, xp.where(handed, one, xp.where((phase == 1) & (cuts >= self.resets), 2 * one, phase))
         )
-        return xp.where(on, x2, x1), {
+        cuts = xp.where(back, zero, cuts)
+        moved = xp.where(back, x0, xp.where(on, x2, x1))
+        return moved, {
             **_prefixed("1.", s1),
             **_prefixed("2.", s2),
             "phase": phase,
             "cuts": cuts,
             "f0": f0,
+            "x0": x0,
         }
 
     def hold(self, state: Any, moving: Any) -> Any:
@@ -106,6 +133,8 @@ class Hybrid(Stepper):
             "then": self.then.to_config(),
             "near": self.near,
             "resets": self.resets,
+            # only for the guarded start: stored runs of the FIRE 2.0 start keep their identity
+            **({"start": self.start, "trust": self.trust} if self.start != "fire2" else {}),
         }
 
 

@@ -155,9 +155,10 @@ def test_hybrid_hands_over_to_lbfgs_near_the_minimum_and_back_to_fire2_after_cut
     np.testing.assert_array_equal(s["1.v"], 0)
 
 
-def test_hybrid_config_round_trips_and_runs_identically_on_torch():
+@pytest.mark.parametrize("start", ["fire2", "lbfgs"])
+def test_hybrid_config_round_trips_and_runs_identically_on_torch(start):
     torch = pytest.importorskip("torch")
-    stepper = Hybrid(first=FIRE2(n_delay=3), then=LBFGS(memory=5), near=0.5, resets=3)
+    stepper = Hybrid(first=FIRE2(n_delay=3), then=LBFGS(memory=5), near=0.5, resets=3, start=start)
     assert stepper_from_config(stepper.to_config()) == stepper
     h = np.diag([1.0, 10.0, 3.0])
     x_np, s_np = np.array([[1.0, 1.0, -1.0]]), stepper.init(np.zeros((1, 3)))
@@ -167,3 +168,93 @@ def test_hybrid_config_round_trips_and_runs_identically_on_torch():
         x_t, s_t = stepper.update(x_t, -(x_t @ ht), s_t)
     np.testing.assert_allclose(x_t.numpy(), x_np, rtol=1e-10)
     assert float(s_np["phase"]) == 1  # it reached L-BFGS
+
+
+def test_a_guarded_lbfgs_start_that_cuts_its_radius_goes_back_to_the_first_band_with_fire2():
+    stepper = Hybrid(start="lbfgs")
+    x0 = np.array([[1.0, -2.0, 0.5]])
+    s = stepper.init(x0)
+    assert float(s["phase"]) == -1
+    x, force = x0, np.array([[1e-3, 0.0, 0.0]])
+    for _ in range(3):  # the force grows by half or more each step, never down to `trust`: a cut
+        before = float(s["phase"])
+        x, s = stepper.update(x, force, s)
+        force = force * 2
+        if float(s["phase"]) != before:
+            break
+    assert float(s["phase"]) == 0 and float(s["cuts"]) == 0
+    np.testing.assert_array_equal(x, x0)  # the band it started from, not where L-BFGS went
+    np.testing.assert_array_equal(s["1.v"], 0)
+    np.testing.assert_array_equal(s["2.rho"], 0)  # an empty memory for the hand-over to come
+
+
+def test_a_guarded_lbfgs_start_converges_on_a_quadratic_without_fire2():
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    h = q @ np.diag([1, 3, 10, 30, 100, 300.0]) @ q.T
+    for start in ("fire2", "lbfgs"):
+        stepper = Hybrid(first=FIRE2(lr=0.002, dt_max=0.01), near=0.1, start=start)
+        x, s, phases = np.ones((1, 6)), stepper.init(np.ones((1, 6))), set()
+        for _ in range(2000):
+            g = x @ h
+            if np.linalg.norm(g) < 1e-8:
+                break
+            phases.add(float(s["phase"]))
+            x, s = stepper.update(x, -g, s)
+        assert np.linalg.norm(x @ h) < 1e-8
+        assert (0 in phases) == (start == "fire2")  # no FIRE 2.0 before L-BFGS: no cut before `near`
+
+
+def test_the_guarded_lbfgs_start_falls_back_to_fire2_where_lbfgs_alone_runs_away():
+    # bench/bench_defaults.py's Gaussian mixture seed 1 at 5 pivots: L-BFGS alone leaves
+    # the valley and diverges; the guard sends the band back to its start.
+    from landscape import find_minima
+
+    pot = load_potential("gaussian-mixture", {"wells": 6, "seed": 1})
+    m = find_minima(pot, 60, seed=0)
+    alone = connect(
+        pot, m.coords[0], m.coords[1], method="neb", pivots=5, stepper=LBFGS(), budget=Budget(max_steps=300)
+    )
+    assert not alone.success
+    phases: list[float] = []
+    guarded = connect(
+        pot,
+        m.coords[0],
+        m.coords[1],
+        method="neb",
+        pivots=5,
+        stepper=Hybrid(start="lbfgs"),
+        budget=Budget(max_steps=300),
+        callbacks=[lambda state: phases.append(float(state.stepper_state["phase"]))],
+    )
+    assert guarded.success
+    assert -1 in phases and 0 in phases  # it started with L-BFGS and went back to FIRE 2.0
+    assert np.all(np.asarray(guarded.state.evaluations)[1:-1] > 0)
+
+
+@pytest.mark.parametrize("config", [{"kind": "fire2-lbfgs"}, {"kind": "fire2-lbfgs", "start": "lbfgs", "trust": 0.2}])
+def test_hybrid_start_round_trips_and_a_config_without_it_starts_with_fire2(config):
+    stepper = stepper_from_config(config)
+    assert stepper_from_config(stepper.to_config()) == stepper
+    assert stepper.start == config.get("start", "fire2")
+    assert ("start" in stepper.to_config()) == ("start" in config)  # stored runs keep their identity
+
+
+def test_hybrid_start_must_be_fire2_or_lbfgs():
+    from landscape import LandscapeError
+
+    with pytest.raises(LandscapeError, match="start must be fire2 or lbfgs"):
+        Hybrid(start="sgd")
+    with pytest.raises(LandscapeError, match="trust"):
+        Hybrid(start="lbfgs", trust=1.0)
+
+
+def test_a_hybrid_state_stored_before_the_guarded_start_steps_as_a_new_one():
+    stepper, x = Hybrid(), np.array([[1.0, -1.0], [0.5, 2.0]])
+    s = stepper.init(x)
+    x1, s1 = stepper.update(x, -x, s)
+    old = {k: v for k, v in s1.items() if k != "x0"}  # a snapshot written before the key existed
+    x_new, _ = stepper.update(x1, -x1, s1)
+    x_old, s_old = stepper.update(x1, -x1, old)
+    np.testing.assert_array_equal(x_old, x_new)
+    assert "x0" in s_old
