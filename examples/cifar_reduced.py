@@ -32,7 +32,7 @@ fresh store and runs AutoNEB with `--schedule` (`paper` scaled by `--fraction`, 
 preset of `landscape_plugins.cifar.recipes.AUTONEB_PRESETS`, or a schedule JSON file);
 `--align` starts every band from the weight-matched straight line.  `--schedule bezier`
 connects every pair by a trained curve instead (`landscape_plugins.cifar.curve_presets`:
-a 3-bend Bezier curve, 1,500 steps of one t on 50 images, stored at 15 pivots), with no
+a 3-bend Bezier curve, 1,760 steps of one t on 50 images, stored at 15 pivots), with no
 per-cycle curves (a curve has no cycles).
 """
 

@@ -63,7 +63,7 @@ class CurvePreset:
 
 
 #: name -> preset
-CURVE_PRESETS = {"bezier": CurvePreset("bezier", steps=1500, batch_fraction=0.5)}
+CURVE_PRESETS = {"bezier": CurvePreset("bezier", steps=1760, batch_fraction=0.5)}
 
 
 def curve_preset(model: str, name: str) -> tuple[CurvePreset, int]:
