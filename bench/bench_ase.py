@@ -36,6 +36,7 @@ from landscape import (
     CountingPotential,
     ElasticBand,
     Path,
+    PrimedPotential,
     Stepper,
     auto_spring,
     connect,
@@ -104,8 +105,9 @@ def run_default(pot: MuellerBrown, fmax: float, method: str | None = None) -> tu
     failure; points evaluated; the method run)."""
     counter = CountingPotential(pot)
     method = method or default_method(counter)  # the CLI's choice without --method
-    a, b, _ = check_and_relax(counter, *check_endpoints(counter, pot.minima["A"], pot.minima["B"]))
-    r = connect(counter, a, b, method=method, pivots=9, fmax=fmax)
+    primed = PrimedPotential(counter)  # as the CLI: the band reuses the end check's points
+    a, b, _ = check_and_relax(primed, *check_endpoints(counter, pot.minima["A"], pot.minima["B"]))
+    r = connect(primed, a, b, method=method, pivots=9, fmax=fmax)
     return (r.saddle_energy if r.success else float("nan")), counter.points, method
 
 

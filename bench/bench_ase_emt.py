@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape import CountingPotential, connect, stepper_from_config
+from landscape import CountingPotential, PrimedPotential, connect, stepper_from_config
 from landscape.optimizers.endpoints import check_and_relax
 from landscape.runs.pair import check_endpoints
 from landscape_cli.connect import default_method
@@ -74,8 +74,9 @@ def run_default(pot: AtomsPotential, images: int, fmax: float, method: str | Non
     (barrier, calls, the method run)."""
     counter = CountingPotential(pot)
     method = method or default_method(counter)  # the CLI's choice without --method
-    a, b, _ = check_and_relax(counter, *check_endpoints(counter, pot.minima["start"], pot.minima["end"]))
-    r = connect(counter, a, b, method=method, pivots=images, fmax=fmax)
+    primed = PrimedPotential(counter)  # as the CLI: the band reuses the end check's points
+    a, b, _ = check_and_relax(primed, *check_endpoints(counter, pot.minima["start"], pot.minima["end"]))
+    r = connect(primed, a, b, method=method, pivots=images, fmax=fmax)
     return (r.forward_barrier if r.success else float("nan")), counter.points, method
 
 

@@ -46,6 +46,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "gradient_error",
     ),
     "potentials.guard": ("GuardedPotential",),
+    "potentials.primed": ("PrimedPotential",),
     "potentials.registry": ("load_potential", "PotentialPlugin", "OptionSpec"),
     "paths.path": ("Path", "Profile"),
     "foundations.arrays": ("to_numpy",),

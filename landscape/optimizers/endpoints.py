@@ -28,6 +28,7 @@ from landscape.foundations.arrays import namespace, to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.steppers import FIRE
 from landscape.potentials.potential import Potential
+from landscape.potentials.primed import PrimedPotential
 
 __all__ = ["GTOL", "EndCheck", "check_and_relax"]
 
@@ -62,14 +63,15 @@ class EndCheck:
         return {k: v for k, v in asdict(self).items() if k != "label"}
 
 
-def _norms(potential: Potential, points: Any) -> tuple[np.ndarray, np.ndarray]:
+def _norms(potential: Potential, points: Any) -> tuple[np.ndarray, np.ndarray, tuple[Any, Any]]:
+    """(energies, gradient norms) on the host, and the potential's own (energies, gradients)."""
     energies, gradients = potential.energy_and_gradient(points)
     e, g = np.asarray(to_numpy(energies), dtype=float), np.asarray(to_numpy(gradients), dtype=float)
     if not (np.all(np.isfinite(e)) and np.all(np.isfinite(g))):
         raise LandscapeError(
             "the energy or gradient at an endpoint or the middle of the straight line is NaN or infinite"
         )
-    return e, np.linalg.norm(g.reshape(len(e), -1), axis=1)
+    return e, np.linalg.norm(g.reshape(len(e), -1), axis=1), (energies, gradients)
 
 
 def _relax(potential: Potential, x: Any, tol: float, label: str) -> tuple[Any, int, float]:
@@ -100,13 +102,15 @@ def check_and_relax(
     potential: Potential, start: Any, end: Any, *, relax: bool = True
 ) -> tuple[Any, Any, tuple[EndCheck, EndCheck]]:
     """(start, end, checks): the ends to use (relaxed when they are not minima and
-    `relax`), and what was measured at each."""
+    `relax`), and what was measured at each.  A `PrimedPotential` is primed with the
+    three points evaluated (both ends as given, the straight line's middle), so the
+    band's first evaluation on it does not compute again those it starts from."""
     if potential.stochastic:
         unchecked = [EndCheck(label, False, float("nan"), float("nan")) for label in ("start", "end")]
         return start, end, (unchecked[0], unchecked[1])
     xp = namespace(start)
     points = xp.stack([start, end, (start + end) / 2])
-    energies, norms = _norms(potential, points)
+    energies, norms, evaluated = _norms(potential, points)
     tol = GTOL * float(norms[2]) if norms[2] > 0 else 1e-10
     ends, checks = [], []
     for k, (label, x) in enumerate((("start", start), ("end", end))):
@@ -125,4 +129,6 @@ def check_and_relax(
             "start and end relax into the same minimum; there is no path between them "
             "(pass --no-relax-ends to keep the points as given)"
         )
+    if isinstance(potential, PrimedPotential):  # after the relaxation, which would spend it
+        potential.prime(points, *evaluated)
     return ends[0], ends[1], (checks[0], checks[1])

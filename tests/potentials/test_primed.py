@@ -1,0 +1,83 @@
+"""The end check's evaluations reused by the band's first step (landscape.potentials.primed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscape import CountingPotential, PrimedPotential, connect, load_potential
+from landscape.optimizers.endpoints import check_and_relax
+from landscape.potentials.potential import Potential
+from landscape.runs.pair import check_endpoints
+
+
+def _run(pot: Potential, start, end, pivots: int, primed: bool, method: str = "neb"):
+    """(result, energy+gradient points, energy-only points) of the CLI's sequence:
+    the end check, then `connect`, on a potential that counts every call it receives."""
+    counter = CountingPotential(pot)
+    run = PrimedPotential(counter) if primed else counter
+    a, b, _ = check_and_relax(run, *check_endpoints(counter, start, end))
+    result = connect(run, a, b, method=method, pivots=pivots, fmax=0.05)
+    return result, counter.gradient_points, counter.energy_points
+
+
+@pytest.mark.parametrize(("pivots", "reused"), [(7, 3), (8, 2)])
+def test_the_band_is_the_same_to_the_bit_and_costs_exactly_the_reused_points_less(pivots, reused):
+    """Both ends always; the straight line's middle, which the check also evaluates,
+    only when it is a pivot (an odd number of pivots)."""
+    pot = load_potential("mueller-brown")
+    plain, g0, e0 = _run(pot, pot.minima["A"], pot.minima["B"], pivots, primed=False)
+    reusing, g1, e1 = _run(pot, pot.minima["A"], pot.minima["B"], pivots, primed=True)
+    assert plain.success and reusing.success
+    assert np.array_equal(plain.path.pivots, reusing.path.pivots)
+    assert np.array_equal(plain.path.energies, reusing.path.energies)
+    assert np.array_equal(plain.profile.energies, reusing.profile.energies)
+    assert (plain.nit, plain.nfev) == (reusing.nit, reusing.nfev)
+    assert (g0 - g1, e0 - e1) == (reused, 0)
+
+
+def test_a_relaxed_end_is_evaluated_again():
+    """The check measured the end as given; the band starts from where it relaxed to,
+    so only the other end (not moved) is taken from memory, and the path is the same."""
+    pot = load_potential("mueller-brown")
+    runs = [_run(pot, np.array([-0.3, 1.2]), pot.minima["B"], 9, primed=p, method="string") for p in (False, True)]
+    (plain, g0, _), (reusing, g1, _) = runs
+    assert np.array_equal(plain.path.pivots, reusing.path.pivots)
+    assert g0 - g1 == 1
+
+
+def test_rows_served_are_the_inner_values_once_and_others_evaluated():
+    pot = load_potential("mueller-brown")
+    counter = CountingPotential(pot)
+    points = np.array([[0.1, 0.4], [-0.6, 1.3], [0.5, 0.0]])
+    known = pot.energy_and_gradient(points[[0, 2]])
+    primed = PrimedPotential(counter)
+    primed.prime(points[[0, 2]], *known)
+    e, g = primed.energy_and_gradient(points)
+    truth = pot.energy_and_gradient(points)
+    assert np.array_equal(e, truth[0]) and np.array_equal(g, truth[1])
+    assert (primed.served, counter.gradient_points) == (2, 1)
+    nudged = points.copy()
+    nudged[0, 0] = np.nextafter(nudged[0, 0], 1.0)  # one bit off: no match
+    primed.prime(points[:1], *pot.energy_and_gradient(points[:1]))
+    primed.energy_and_gradient(nudged[:1])
+    assert (primed.served, counter.gradient_points) == (2, 2)
+    primed.energy_and_gradient(points)  # forgotten after one call: everything evaluated
+    assert (primed.served, counter.gradient_points) == (2, 5)
+
+
+def test_a_mini_batch_loss_is_never_primed():
+    class Noisy(Potential):
+        dim = 2
+        name = "noisy"
+        stochastic = True
+
+        def energy_and_gradient(self, x):
+            return np.sum(x**2, axis=1), 2 * x
+
+    counter = CountingPotential(Noisy())
+    primed = PrimedPotential(counter)
+    points = np.array([[1.0, 2.0]])
+    primed.prime(points, *counter.energy_and_gradient(points))
+    primed.energy_and_gradient(points)
+    assert (primed.served, counter.gradient_points) == (0, 2)
