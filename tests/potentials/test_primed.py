@@ -81,3 +81,28 @@ def test_a_mini_batch_loss_is_never_primed():
     primed.prime(points, *counter.energy_and_gradient(points))
     primed.energy_and_gradient(points)
     assert (primed.served, counter.gradient_points) == (0, 2)
+
+
+def test_a_torch_potential_reuses_the_points_through_the_host_view():
+    """CPU tensors are stepped on through numpy (`landscape.paths.host`): the memory
+    holds the potential's tensors and serves the rows it is asked for in tensors."""
+    torch = pytest.importorskip("torch")
+
+    class Wells(Potential):
+        dim = 2
+        name = "torch-wells"
+        minima = {"L": np.array([-1.0, 0.0]), "R": np.array([1.0, 0.0])}
+
+        def asarray(self, x):
+            return torch.as_tensor(x if torch.is_tensor(x) else np.asarray(x), dtype=torch.float64)
+
+        def energy_and_gradient(self, x):  # two exact minima, a bent path between them
+            u, v = x[:, 0], x[:, 1]
+            e = (u**2 - 1) ** 2 + 2 * v**2 + v * (1 - u**2)
+            return e, torch.stack([4 * u * (u**2 - 1) - 2 * u * v, 4 * v + 1 - u**2], 1)
+
+    pot = Wells()
+    plain, g0, _ = _run(pot, pot.minima["L"], pot.minima["R"], 9, primed=False)
+    reusing, g1, _ = _run(pot, pot.minima["L"], pot.minima["R"], 9, primed=True)
+    assert reusing.success and np.array_equal(plain.path.pivots, reusing.path.pivots)
+    assert g0 - g1 == 3
