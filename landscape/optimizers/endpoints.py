@@ -74,15 +74,16 @@ def _norms(potential: Potential, points: Any) -> tuple[np.ndarray, np.ndarray, t
     return e, np.linalg.norm(g.reshape(len(e), -1), axis=1), (energies, gradients)
 
 
-def _relax(potential: Potential, x: Any, tol: float, label: str) -> tuple[Any, int, float]:
-    """Descend from `x` until the gradient norm is at most `tol`: (point, steps, final norm)."""
+def _relax(potential: Potential, x: Any, tol: float, label: str) -> tuple[Any, int, float, tuple[Any, Any]]:
+    """Descend from `x` until the gradient norm is at most `tol`: (point, steps, final
+    norm, the potential's (energies, gradients) there, one row each)."""
     xp = namespace(x)
     point = xp.reshape(x, (1, -1))
     stepper = FIRE(lr=0.01, dt_max=0.1, max_step=0.05 * max(1.0, float(np.linalg.norm(to_numpy(x)))))
     state = stepper.init(point)
     norm = float("inf")
     for step in range(MAX_RELAX_STEPS + 1):
-        _, g = potential.energy_and_gradient(point)
+        e, g = potential.energy_and_gradient(point)
         norm = float(np.linalg.norm(to_numpy(g)))
         if not np.isfinite(norm):
             raise LandscapeError(
@@ -90,7 +91,7 @@ def _relax(potential: Potential, x: Any, tol: float, label: str) -> tuple[Any, i
                 "pass --no-relax-ends to keep the points as given"
             )
         if norm <= tol:
-            return point[0], step, norm
+            return point[0], step, norm, (e, g)
         point, state = stepper.update(point, -g, state)
     raise LandscapeError(
         f"the {label} point is not a minimum (gradient norm {norm:.3g} after {MAX_RELAX_STEPS} "
@@ -103,8 +104,8 @@ def check_and_relax(
 ) -> tuple[Any, Any, tuple[EndCheck, EndCheck]]:
     """(start, end, checks): the ends to use (relaxed when they are not minima and
     `relax`), and what was measured at each.  A `PrimedPotential` is primed with the
-    three points evaluated (both ends as given, the straight line's middle), so the
-    band's first evaluation on it does not compute again those it starts from."""
+    points evaluated last (both ends as given or relaxed, the straight line's middle),
+    so the band's first evaluation on it does not compute again those it starts from."""
     if potential.stochastic:
         unchecked = [EndCheck(label, False, float("nan"), float("nan")) for label in ("start", "end")]
         return start, end, (unchecked[0], unchecked[1])
@@ -112,12 +113,13 @@ def check_and_relax(
     points = xp.stack([start, end, (start + end) / 2])
     energies, norms, evaluated = _norms(potential, points)
     tol = GTOL * float(norms[2]) if norms[2] > 0 else 1e-10
-    ends, checks = [], []
+    ends, checks, relaxed = [], [], []
     for k, (label, x) in enumerate((("start", start), ("end", end))):
         check = EndCheck(label, True, float(norms[k]), tol)
         if relax and not check.is_minimum:
-            y, steps, after = _relax(potential, x, tol * RELAX_GTOL / GTOL, label)
-            e_after = float(np.asarray(to_numpy(potential.energy(xp.reshape(y, (1, -1)))), dtype=float)[0])
+            y, steps, after, (e_y, g_y) = _relax(potential, x, tol * RELAX_GTOL / GTOL, label)
+            e_after = float(np.asarray(to_numpy(e_y), dtype=float)[0])
+            relaxed.append((xp.reshape(y, (1, -1)), e_y, g_y))
             moved = float(np.linalg.norm(to_numpy(y) - to_numpy(x)))
             check = EndCheck(label, True, float(norms[k]), tol, True, moved, float(energies[k]) - e_after, steps, after)
             x = y
@@ -130,5 +132,6 @@ def check_and_relax(
             "(pass --no-relax-ends to keep the points as given)"
         )
     if isinstance(potential, PrimedPotential):  # after the relaxation, which would spend it
-        potential.prime(points, *evaluated)
+        rows = [(points, *evaluated), *relaxed]
+        potential.prime(*(xp.concat([row[i] for row in rows]) for i in range(3)))
     return ends[0], ends[1], (checks[0], checks[1])

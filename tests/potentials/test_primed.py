@@ -36,14 +36,20 @@ def test_the_band_is_the_same_to_the_bit_and_costs_exactly_the_reused_points_les
     assert (g0 - g1, e0 - e1) == (reused, 0)
 
 
-def test_a_relaxed_end_is_evaluated_again():
-    """The check measured the end as given; the band starts from where it relaxed to,
-    so only the other end (not moved) is taken from memory, and the path is the same."""
+def test_a_relaxed_end_is_taken_from_its_relaxation():
+    """The band starts from where the end relaxed to: the relaxation's last evaluation
+    is there (the straight line's middle moved with it, so it is evaluated again); the
+    drop in energy is reported from that evaluation, with no energy call of its own."""
     pot = load_potential("mueller-brown")
     runs = [_run(pot, np.array([-0.3, 1.2]), pot.minima["B"], 9, primed=p, method="string") for p in (False, True)]
-    (plain, g0, _), (reusing, g1, _) = runs
+    (plain, g0, e0), (reusing, g1, e1) = runs
     assert np.array_equal(plain.path.pivots, reusing.path.pivots)
-    assert g0 - g1 == 1
+    assert (g0 - g1, e0 - e1) == (2, 0)
+    counter = CountingPotential(pot)
+    a, _, (start, _) = check_and_relax(counter, np.array([-0.3, 1.2]), pot.minima["B"])
+    truth = pot.energy(np.stack([np.array([-0.3, 1.2]), a]))
+    assert start.relaxed and counter.energy_points == 0
+    assert start.energy_drop == pytest.approx(float(truth[0] - truth[1]), rel=1e-12)
 
 
 def test_rows_served_are_the_inner_values_once_and_others_evaluated():
