@@ -112,3 +112,20 @@ def test_a_torch_potential_reuses_the_points_through_the_host_view():
     reusing, g1, _ = _run(pot, pot.minima["L"], pot.minima["R"], 9, primed=True)
     assert reusing.success and np.array_equal(plain.path.pivots, reusing.path.pivots)
     assert g0 - g1 == 3
+
+
+def test_a_stored_run_records_its_ends_from_the_check(tmp_path):
+    """`connect --out` writes the ends' energies into the new store before the band
+    starts: from the check's evaluations, with no energy call, and the same numbers."""
+    from landscape.runs.stored import connect_stored
+
+    pot = load_potential("mueller-brown")
+    counts = []
+    for primed in (False, True):
+        counter = CountingPotential(pot)
+        run = PrimedPotential(counter) if primed else counter
+        a, b, _ = check_and_relax(run, *check_endpoints(counter, pot.minima["A"], pot.minima["B"]))
+        stored = connect_stored(str(tmp_path / f"p{primed}.h5"), run, ("A", "B"), a, b, method="neb", pivots=7)
+        counts.append((counter.energy_points, counter.gradient_points, stored.result.path.energies))
+    (e0, g0, path0), (e1, g1, path1) = counts
+    assert (e0 - e1, g0 - g1) == (2, 3) and np.array_equal(path0, path1)
