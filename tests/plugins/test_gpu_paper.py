@@ -148,12 +148,12 @@ def test_the_samples_of_every_phase_equal_a_hand_count(whole):
     assert list(summary["stored_samples"]["autoneb"].values()) == [per_path] * paths
     assert summary["stored_samples"]["per_path"] == per_path and summary["forward_only_ends"] is True
     # Table 1 (potential evaluated point by point, batched="loop" on the CPU: each
-    # point's BatchNorm statistics are recomputed for each data set): the minima; every
-    # path's pivots and 1 point per segment; the straight and the aligned line between
-    # the MST's M - 1 pairs, 2 + 2 points each
+    # point's BatchNorm statistics are recomputed once, for both data sets): the minima;
+    # every path's pivots and 1 point per segment; the straight and the aligned line
+    # between the MST's M - 1 pairs, 2 + 2 points each
     mst = M - 1
     points = paths * (PIVOTS + (PIVOTS - 1) * PER_SEGMENT) + 2 * mst * (2 + LINE_POINTS)
-    forward = M * (CAL + N) + M * (CAL + NT) + points * (2 * CAL + N + NT)
+    forward = (M + points) * (CAL + N + NT)
     assert s["table1"] == {"gradient": 0, "forward": forward}
     assert s["criteria"] == {"gradient": 0, "forward": 0}  # the mini-batch maxima AutoNEB recorded
 
