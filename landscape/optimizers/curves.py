@@ -219,10 +219,22 @@ class Curve(PathOptimizer):
         return CurveState(path=sampled, controls=controls, stepper_state=self.stepper.init(controls[1:-1]), nfev=nfev)
 
     def step(self, state: CurveState, potential: Potential) -> CurveState:
+        w = self.step_weights(state)
+        return self.advance(state, potential, w, *potential.energy_and_gradient(w @ state.controls))
+
+    def step_weights(self, state: CurveState) -> Any:
+        """The weights (S, bends + 2) of the step after `state`, on the controls' arrays:
+        the step evaluates the points `step_weights(state) @ state.controls`."""
+        controls = state.controls
+        xp = array_namespace(controls)
+        return xp.asarray(self.weights(self.draws(state.nit)), dtype=controls.dtype, device=device(controls))
+
+    def advance(self, state: CurveState, potential: Potential, w: Any, energies: Any, gradients: Any) -> CurveState:
+        """The step after `state` from the `energies` and `gradients` at its points
+        `w @ state.controls` (`step_weights`), however they were evaluated (several
+        curves at once: `landscape_plugins.torchnet.lockstep`); `potential` samples the pivots."""
         xp = array_namespace(state.controls)
         controls = state.controls
-        w = xp.asarray(self.weights(self.draws(state.nit)), dtype=controls.dtype, device=device(controls))
-        energies, gradients = potential.energy_and_gradient(w @ controls)
         nit, nfev = state.nit + 1, state.nfev + self.samples_per_step
         if not bool(xp.all(xp.isfinite(energies)) & xp.all(xp.isfinite(gradients))):  # one host sync
             return replace(state, nit=nit, nfev=nfev, fault="NaN or infinite energy or gradient at the samples")
