@@ -15,27 +15,46 @@ Phases, each continuing what the store DIR/paper already holds (plugins/cifar/ex
   every epoch of the stack is committed, so the guard stops between epochs as before).  The paper trains
   136 epochs to train loss 0.016 and 8.5% test error; 16 epochs will not reach the
   target of train loss <= 0.02 and test error <= 9%, which the criteria report.
-- autoneb: AutoNEB between the minima (Algorithm 3; with 3 minima the star and any
-  pair that can lower the tree; each band's two fixed ends evaluated forward-only on
-  every step's batch, `Potential.same_batch_energy`), with `--preset` (default the cheap preset `tenth`
-  where recipes.AUTONEB_PRESETS has it: the paper's 14 cycles and 16,000 steps at a
-  tenth of its batch and learning rates, a tenth of its sample-gradients per pivot;
-  else `short`: the paper's cycles at a tenth of their steps), at most `--max-pivots`
-  pivots.  By default the potential declares the
-  channel-permutation symmetry (`--no-align` turns it off), so every band starts on the
-  straight line to the weight-matched image of its far end.
+- paths: a path between each pair the exploration picks (Algorithm 3: with 3 minima
+  the two pairs of the first tree, then the third, which might lower it: all 3 pairs,
+  `exploration.pairs` in the summary), by `--preset`:
+  - `bezier` (the default; plugins/cifar/curve_presets.py): a 3-bend Bezier curve
+    trained 1,760 steps of one t on half the paper's loss batch (256 images for
+    ResNet-20), Adam 1e-2 with Garipov et al.'s decay, stored at 15 pivots.  Its
+    sample-gradients per path are steps x t x batch = 1,760 x 1 x 256 = 450,560 at
+    this scale, against at least 16,000 x 512 = 8,192,000 for the paper's schedule
+    (every step moves one pivot or more), so under a tenth (the test in
+    tests/plugins/test_cifar_curve_preset.py checks it from the presets).  Measured on
+    the reduced CPU run only (docs/cifar.md, "A tenth of the samples"): 88,000
+    sample-gradients per path against the paper schedule's 885,100 (path 0-2), highest
+    whole-set train loss inside 0.00516 / 0.00455 / 0.00469 against 0.01203 /
+    0.00557 / 0.00483, Sadd./Min. 3.00 against 3.38.  Its time per path on a GPU is
+    unmeasured (1,760 steps of one ResNet-20 forward and backward on 256 images).
+    `--curve-steps` trains it that many steps instead.
+  - an AutoNEB preset of recipes.AUTONEB_PRESETS: `tenth` (the paper's 14 cycles and
+    16,000 steps at a tenth of its batch and learning rates; on the reduced run it
+    missed the criterion by 30-100x), `paper`, `short` (the paper's cycles at a tenth
+    of their steps), ...; `--cycle-steps` rescales its cycles, at most `--max-pivots`.
+  Each path's loss is a mini-batch one, its two fixed ends evaluated forward-only on
+  every step's batch (`Potential.same_batch_energy`).  By default the potential
+  declares the channel-permutation symmetry (`--no-align` turns it off), so every
+  path starts on the straight line to the weight-matched image of its far end.
 - table1: Table 1 (plugins/cifar/report.py): every path and the minima on all images,
   the straight line and the aligned (weight-matched) line between the MST's pairs.
 - criteria: the claim's criteria (plugins/cifar/claim.py) at the paper's quality
-  (minima at train loss <= 0.02 and test error <= 9%), on the per-cycle maxima that
-  AutoNEB saw (mini-batch figures: no extra device time); Figures 5-7.
+  (minima at train loss <= 0.02 and test error <= 9%); with AutoNEB also whether every
+  path levelled off, on the per-cycle maxima it saw (mini-batch figures: no extra
+  device time), which a curve (no cycles, a fixed number of steps) leaves out; Figures 5-7.
 
 The guard (`--budget-seconds`, default 540): before each phase, after every training
 epoch, between paths and before each evaluation of Table 1 it compares the time left
 with the longest such unit so far, and stops when the next one would not fit: the
-store keeps every finished epoch, path cycle and evaluation, summary.json says
+store keeps every finished epoch, path and evaluation, summary.json says
 `completed: false` and the phase it reached, and the same command continues.  A path
-in flight at the deadline is stopped at its next step (its finished cycles are kept).
+in flight at the deadline is stopped at its next step, a curve's as an AutoNEB band's
+(the executor's step hook): AutoNEB keeps its finished cycles, a curve its state at
+that step (controls, Adam's moments, the step count), which the next call resumes, so
+the row equals an uninterrupted one (the test stops a curve after its first step).
 A unit longer than every one before it in its phase can end past the budget by the
 difference (the default leaves 60 s to a 10-minute limit).
 
@@ -43,10 +62,13 @@ DIR/summary.json: `completed`, `phase`, `phase_seconds`, `samples` per phase (sa
 gradients and sample-evaluations, from the potential's counters: docs/torch.md),
 `stored_samples` (what the store records each minimum and each path cost, and their
 means per minimum and per path),
-`images_per_second` per phase, the device, the row beside the paper's, the criteria,
+`images_per_second` per phase, `schedule` (AutoNEB: its cycles and steps; a curve:
+its steps, t per step, batch, pivots and `sample_gradients_per_path`), the pairs
+explored and the tree's, the device, the row beside the paper's, the criteria,
 and `calls`: every call on this store (a rerun adds one; `total` sums them).
 
-`--smoke`: a ResNet-8 of width 4 on 300 / 200 images on the CPU: the real CIFAR-10
+`--smoke`: a ResNet-8 of width 4 on 300 / 200 images on the CPU, the curve at 40 steps
+of 16 images stored at 3 pivots (AutoNEB presets: 1 step a cycle): the real CIFAR-10
 copy where present (../shared/data or --data), else a synthetic data set written to
 DIR (summary.json says which).  The data file must travel with the working tree to a
 GPU machine: copy ../shared/data/cifar10_jpeg.npz into an ignored folder (e.g. data/).
@@ -75,6 +97,7 @@ FULL = dict(
     lr=0.1,
     neb_batch=0,
     cycle_steps=None,
+    curve_steps=None,
     pivots=None,
     max_pivots=15,
     per_segment=2,
@@ -92,6 +115,7 @@ SMOKE = dict(
     lr=0.05,
     neb_batch=16,
     cycle_steps=1,
+    curve_steps=40,
     pivots=3,
     max_pivots=4,
     per_segment=1,
@@ -111,7 +135,7 @@ PAPER_ROW = {
 }
 #: The quality the minima must reach: the paper's, with a little room.
 TARGET = {"train_loss": 0.02, "test_error": 0.09}
-PHASES = ("data", "train", "autoneb", "table1", "criteria")
+PHASES = ("data", "train", "paths", "table1", "criteria")
 RESERVE_SECONDS = 5.0  # kept for the summary and the figures
 
 
@@ -138,11 +162,17 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--preset",
         default=None,
-        help="AutoNEB preset of recipes.AUTONEB_PRESETS (default: tenth if present, else short)",
+        help="how each pair is connected: a curve preset of curve_presets.CURVE_PRESETS (default: bezier) "
+        "or an AutoNEB preset of recipes.AUTONEB_PRESETS (tenth, paper, short, ...)",
     )
-    p.add_argument("--cycle-steps", type=int, default=None, help="rescale every AutoNEB cycle to this many steps")
-    p.add_argument("--neb-batch", type=int, default=None, help="images per AutoNEB loss (0: the preset's)")
-    p.add_argument("--pivots", type=int, default=None, help="starting pivots of each path, ends included")
+    p.add_argument("--cycle-steps", type=int, default=None, help="AutoNEB: rescale every cycle to this many steps")
+    p.add_argument(
+        "--curve-steps", type=int, default=None, help="curve: train it this many steps (default: the preset's)"
+    )
+    p.add_argument("--neb-batch", type=int, default=None, help="images per loss of a path (0: the preset's)")
+    p.add_argument(
+        "--pivots", type=int, default=None, help="AutoNEB: starting pivots; curve: pivots stored (ends included)"
+    )
     p.add_argument("--max-pivots", type=int, default=None, help="cap on a path's pivots (default 15)")
     p.add_argument("--per-segment", type=int, default=None, help="Table 1: points evaluated between pivots")
     p.add_argument("--line-points", type=int, default=None, help="Table 1: points on each straight line")
@@ -258,6 +288,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "train_batch",
         "lr",
         "cycle_steps",
+        "curve_steps",
         "neb_batch",
         "pivots",
         "max_pivots",
@@ -281,9 +312,39 @@ def _milestones(text: str) -> tuple[float, ...]:
 
 
 def _default_preset() -> str:
+    from landscape_plugins.cifar.curve_presets import CURVE_PRESETS
     from landscape_plugins.cifar.recipes import AUTONEB_PRESETS
 
+    if "bezier" in CURVE_PRESETS:
+        return "bezier"
     return "tenth" if "tenth" in AUTONEB_PRESETS else "short"
+
+
+def path_preset(args: argparse.Namespace, cfg: dict[str, Any]) -> tuple[Any, int | None, int | None]:
+    """(preset, loss batch or None, cycle_steps) for `Experiment`: an AutoNEB preset's
+    name with the cycle length asked for, or a curve preset (`curve_presets`) with
+    `--curve-steps` applied and its batch.  An option of the other kind is one line."""
+    from dataclasses import replace
+
+    from landscape import LandscapeError
+    from landscape_plugins.cifar.curve_presets import curve_preset, is_curve
+
+    name = args.preset or _default_preset()
+    if not is_curve(name):
+        if args.curve_steps is not None:
+            raise LandscapeError(f"--curve-steps applies to a curve preset, not to the AutoNEB preset {name!r}")
+        return name, None, cfg["cycle_steps"]
+    if args.cycle_steps is not None:
+        raise LandscapeError(f"--cycle-steps applies to AutoNEB presets, not to the curve preset {name!r}")
+    preset, batch = curve_preset(cfg["model"], name)
+    steps = cfg["curve_steps"]
+    if steps is not None:
+        if steps < 1:
+            raise LandscapeError(f"--curve-steps must be >= 1, got {steps}")
+        preset = replace(preset, name=f"{name}-{steps}", steps=steps)
+    if cfg["pivots"] is not None:  # the pivots the curve is stored at
+        preset = replace(preset, pivots=cfg["pivots"])
+    return preset, batch, None
 
 
 def _data(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -328,6 +389,7 @@ def experiment(args: argparse.Namespace, cfg: dict[str, Any], data_file: str) ->
     from landscape_plugins.cifar.experiment import Experiment
     from landscape_plugins.cifar.potential import build_cifar
 
+    preset, batch, cycle_steps = path_preset(args, cfg)
     potential = dict(
         model=cfg["model"],
         data=data_file,
@@ -338,7 +400,7 @@ def experiment(args: argparse.Namespace, cfg: dict[str, Any], data_file: str) ->
         channels_last=args.channels_last,
         batched=args.batched or ("loop" if cfg["device"] == "cpu" else "auto"),
         calibration_size=cfg["calibration"],
-        batch_size=cfg["neb_batch"],
+        batch_size=cfg["neb_batch"] or batch or 0,
     )
     if args.align:
         potential["align"] = True
@@ -356,8 +418,8 @@ def experiment(args: argparse.Namespace, cfg: dict[str, Any], data_file: str) ->
         train_batch=cfg["train_batch"],
         lr=cfg["lr"],
         milestones=_milestones(args.milestones),
-        preset=args.preset or _default_preset(),
-        cycle_steps=cfg["cycle_steps"],
+        preset=preset,
+        cycle_steps=cycle_steps,
         pivots=cfg["pivots"],
         max_pivots=cfg["max_pivots"] or None,
         per_segment=cfg["per_segment"],
@@ -424,10 +486,11 @@ def _train(run: _Run, guard: Guard, exp: Any, progress: bool, options: dict[str,
     run.training = train(run.store, run.setup, exp, progress=progress, after_commit=after_commit, **options)
 
 
-def _autoneb(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
-    """One path at a time, so that the guard looks between paths; a path in flight at
-    the deadline is interrupted (its cycles committed so far are kept, and the next call
-    resumes it from the last one, its sampler position included)."""
+def _paths(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
+    """One path at a time (AutoNEB or a curve), so that the guard looks between paths; a
+    path in flight at the deadline is interrupted at its next step (AutoNEB keeps the
+    cycles committed so far, a curve its state at that step, and the next call resumes
+    it from there, its sampler position included)."""
     from landscape import ExploreBudget, ExploreStatus, LocalExecutor
     from landscape_plugins.cifar.experiment import explore_paths
 
@@ -439,14 +502,14 @@ def _autoneb(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
                 run.store, run.setup, exp, budget=ExploreBudget(max_runs=1), executor=executor, progress=progress
             )
             run.exploration = ex
-            guard.done("autoneb")
+            guard.done("paths")
             if ex.status is ExploreStatus.COMPLETE:
                 return
             if stop.fired:
-                raise Stopped("autoneb", "stopped a path in flight at the deadline (its finished cycles are stored)")
+                raise Stopped("paths", "stopped a path in flight at the deadline (its progress is stored)")
             if ex.status is ExploreStatus.INTERRUPTED:  # Ctrl-C, which explore caught and committed
                 raise KeyboardInterrupt
-            guard.check("autoneb", "the next path")
+            guard.check("paths", "the next path")
 
 
 def _table(run: _Run, guard: Guard, exp: Any, log: Callable[[str], None]) -> None:
@@ -462,9 +525,13 @@ def _table(run: _Run, guard: Guard, exp: Any, log: Callable[[str], None]) -> Non
 
 def _criteria(run: _Run, args: argparse.Namespace) -> None:
     from landscape_plugins.cifar.claim import criteria, cycle_curves
+    from landscape_plugins.cifar.curve_presets import is_curve
     from landscape_plugins.cifar.report import write_figures
 
-    run.curves = cycle_curves(run.store, [p.name for p in run.table.paths])
+    # AutoNEB's per-cycle maxima say whether it levelled off; a curve has no cycles
+    # (it trains its fixed steps), so that criterion is left out for it
+    curved = is_curve(run.setup.schedule)
+    run.curves = None if curved else cycle_curves(run.store, [p.name for p in run.table.paths])
     run.checks = criteria(
         run.table, run.curves, fit_loss=TARGET["train_loss"], fit_error=None, test_error=TARGET["test_error"]
     )
@@ -476,7 +543,7 @@ def _criteria(run: _Run, args: argparse.Namespace) -> None:
 
 def _stored_samples(run: _Run) -> dict[str, Any]:
     """What the store records each result cost: per minimum (its training) and per path
-    (its AutoNEB run, as the uninterrupted run would count it)."""
+    (its AutoNEB run or curve, as the uninterrupted run would count it)."""
     from landscape import Store
     from landscape.store.layout import read_samples
 
@@ -486,8 +553,8 @@ def _stored_samples(run: _Run) -> dict[str, Any]:
         out["per_minimum"] = _mean(out["train"].values())
     if run.exploration is not None:
         with Store.open(run.store) as s:
-            out["autoneb"] = {n: read_samples(s.path_info(n)) for n in s.path_names()}
-        out["per_path"] = _mean(v for v in out["autoneb"].values() if v)
+            out["paths"] = {n: read_samples(s.path_info(n)) for n in s.path_names()}
+        out["per_path"] = _mean(v for v in out["paths"].values() if v)
     return out
 
 
@@ -532,6 +599,29 @@ def _totals(calls: list[dict[str, Any]]) -> dict[str, Any]:
     return {"phase_seconds": seconds, "samples": samples, "seconds": sum(c["wall_seconds"] for c in calls)}
 
 
+def _schedule(setup: Any, exp: Any) -> dict[str, Any]:
+    """How the pairs were connected: the AutoNEB schedule (cycles, steps) or the curve
+    (its steps, t per step, pivots, and its sample-gradients per path: steps x t x batch)."""
+    from landscape_plugins.cifar.curve_presets import is_curve
+
+    s, batch = setup.schedule, setup.potential.sampler.batch_size
+    if not is_curve(s):
+        return {"name": s.name, "method": "autoneb", "cycles": len(s.cycles), "steps": s.total_steps, "batch": batch}
+    return {
+        "name": s.name,
+        "method": "curve",
+        "kind": s.kind,
+        "bends": s.bends,
+        "steps": s.steps,
+        "draws": s.draws,
+        "lr": s.lr,
+        "lr_decay": s.lr_decay,
+        "pivots": exp.pivots or s.pivots,
+        "batch": batch,
+        "sample_gradients_per_path": s.sample_gradients(batch),
+    }
+
+
 def summarise(
     run: _Run, args: argparse.Namespace, exp: Any, data: dict[str, Any], guard: Guard, stopped: Stopped | None
 ) -> dict[str, Any]:
@@ -572,19 +662,17 @@ def summarise(
         "recipe": None if run.setup is None else asdict(run.setup.config),
         "stacked_training": bool(args.stacked),
         "forward_only_ends": None if pot is None else bool(pot.same_batch_energy),
-        "schedule": None
-        if run.setup is None
-        else {
-            "name": run.setup.schedule.name,
-            "cycles": len(run.setup.schedule.cycles),
-            "steps": run.setup.schedule.total_steps,
-            "batch": pot.sampler.batch_size,
-        },
+        "schedule": None if run.setup is None else _schedule(run.setup, exp),
         "stored_samples": _stored_samples(run),
         "minima": None if run.training is None else {k: dict(v) for k, v in run.training.final.items()},
         "exploration": None
         if run.exploration is None
-        else {"status": run.exploration.status.value, "paths": len(run.exploration.edges)},
+        else {
+            "status": run.exploration.status.value,
+            "paths": len(run.exploration.edges),
+            "pairs": sorted(run.exploration.paths.values()),  # Algorithm 3's: 3 minima, all 3 pairs
+            "tree": sorted(run.exploration.paths[(i, j)] for i, j, _ in run.exploration.tree),
+        },
         "row": None if table is None else table["row"],
         "paper_row": PAPER_ROW,
         "target": TARGET,
@@ -614,6 +702,7 @@ def main(
     import torch
 
     from landscape import LandscapeError, remove_store
+    from landscape_plugins.cifar.curve_presets import is_curve
     from landscape_plugins.cifar.experiment import prepare
     from landscape_plugins.cifar.potential import device_name, resolve_device
 
@@ -629,6 +718,7 @@ def main(
         from landscape_plugins.torchnet.speed import Speed
 
         Speed(compile=args.compile)
+    path_preset(args, cfg)  # an option of the other kind of preset: one line, before anything is written
     threads = args.threads or (1 if args.smoke else None)
     if threads:
         torch.set_num_threads(threads)
@@ -649,12 +739,16 @@ def main(
             run.images["data"] = len(run.setup.potential.train_data) + len(run.setup.potential.test_data)
 
         _phase(run, guard, "data", build)
-        pot = run.setup.potential
+        pot, schedule, batch = run.setup.potential, run.setup.schedule, run.setup.potential.sampler.batch_size
+        connect = (
+            schedule.describe(batch)
+            if is_curve(schedule)
+            else f"AutoNEB '{schedule.name}' ({schedule.total_steps} steps, batch {batch})"
+        )
         log(
             f"{exp.potential['model']} on {device_name(pot.device)}: dim {pot.dim}, {len(pot.train_data)} train / "
             f"{len(pot.test_data)} test images ({data['kind']}), {exp.minima} minima x {run.setup.config.epochs} "
-            f"epochs; AutoNEB '{run.setup.schedule.name}' ({run.setup.schedule.total_steps} steps, batch "
-            f"{pot.sampler.batch_size}); budget {args.budget_seconds:g} s"
+            f"epochs; {connect}; budget {args.budget_seconds:g} s"
         )
         _phase(run, guard, "train", lambda: _train(run, guard, exp, args.progress, trained_with))
         log(
@@ -665,8 +759,8 @@ def main(
                 for n, v in run.training.final.items()
             )
         )
-        _phase(run, guard, "autoneb", lambda: _autoneb(run, guard, exp, args.progress))
-        log(f"AutoNEB: {len(run.exploration.edges)} paths, {run.exploration.status.value}")
+        _phase(run, guard, "paths", lambda: _paths(run, guard, exp, args.progress))
+        log(f"paths: {len(run.exploration.edges)}, {run.exploration.status.value}")
         _phase(run, guard, "table1", lambda: _table(run, guard, exp, log if args.progress else lambda _: None))
         log(run.table.to_text())
         _phase(run, guard, "criteria", lambda: _criteria(run, args))

@@ -1,6 +1,7 @@
 """bench/gpu_paper.py on a CPU at the smallest size: summary.json, the samples of every
-phase against a hand count, the wall-clock guard (stop, then continue to the same row),
-and its one-line errors.  A ResNet-8 of width 2 on 40 synthetic training images, seconds."""
+phase against a hand count (the default curve preset, and AutoNEB's `cpu` preset), the
+wall-clock guard (stop, then continue to the same row), and its one-line errors.  A
+ResNet-8 of width 2 on 40 synthetic training images, seconds."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_paper.py"
 M, N, NT, EPOCHS, TRAIN_BATCH, NEB_BATCH, CAL = 3, 40, 20, 2, 15, 8, 16
-CYCLE_STEPS, PIVOTS, PER_SEGMENT, LINE_POINTS = 1, 3, 1, 2
+CYCLE_STEPS, CURVE_STEPS, PIVOTS, PER_SEGMENT, LINE_POINTS = 1, 6, 3, 1, 2
 TINY = [
     "--smoke",
     "--data",
@@ -41,8 +42,6 @@ TINY = [
     str(NEB_BATCH),
     "--calibration",
     str(CAL),
-    "--cycle-steps",
-    str(CYCLE_STEPS),
     "--pivots",
     str(PIVOTS),
     "--max-pivots",
@@ -51,9 +50,9 @@ TINY = [
     str(PER_SEGMENT),
     "--line-points",
     str(LINE_POINTS),
-    "--preset",
-    "cpu",
 ]
+CURVE = [*TINY, "--curve-steps", str(CURVE_STEPS)]  # the default preset, bezier, at 6 steps
+AUTONEB = [*TINY, "--preset", "cpu", "--cycle-steps", str(CYCLE_STEPS)]
 
 
 def _module():
@@ -74,17 +73,24 @@ def _ticks():
     return lambda: float(next(ticks))
 
 
-def _run(out, *extra, budget=1e9):
+def _run(out, *extra, budget=1e9, preset=CURVE):
     return gpu_paper.main(
-        [*TINY, "--out", str(out), "--budget-seconds", str(budget), *extra], clock=_ticks(), log=lambda _: None
+        [*preset, "--out", str(out), "--budget-seconds", str(budget), *extra], clock=_ticks(), log=lambda _: None
     )
 
 
 @pytest.fixture(scope="module")
 def whole(tmp_path_factory):
-    """One uninterrupted run of the tiny row."""
+    """One uninterrupted run of the tiny row (the default: a curve for each pair)."""
     out = tmp_path_factory.mktemp("whole")
     return out, _run(out)
+
+
+@pytest.fixture(scope="module")
+def autoneb(tmp_path_factory):
+    """The same row with AutoNEB's `cpu` preset."""
+    out = tmp_path_factory.mktemp("autoneb")
+    return out, _run(out, preset=AUTONEB)
 
 
 def test_the_smoke_run_writes_the_row_phase_times_samples_and_criteria(whole):
@@ -110,21 +116,24 @@ def test_the_smoke_run_writes_the_row_phase_times_samples_and_criteria(whole):
         "straight_line_above_factor",
         "test_error_within_points",
         "minima_test_error_within",
-        "autoneb_levelled_off",
-    } == set(summary["criteria"])
+    } == set(summary["criteria"])  # a curve has no cycles to level off
+    assert summary["cycle_maxima"] is None
+    # Algorithm 3 on 3 minima: the two pairs of the tree, then the third, which might lower it
+    assert summary["exploration"]["pairs"] == ["0-1", "0-2", "1-2"] and len(summary["exploration"]["tree"]) == M - 1
     assert summary["device"] and summary["paper_row"]["train_loss_min"] == 0.016
     assert len(summary["calls"]) == 1 and summary["total"]["samples"] == summary["samples"]
 
 
-def test_the_samples_of_every_phase_equal_a_hand_count(whole):
-    _, summary = whole
+def _train_and_table_by_hand(summary):
+    """Training and Table 1 in the hand count (the same for every preset); returns the
+    samples per minimum."""
     s = summary["samples"]
     paths = summary["exploration"]["paths"]
     assert s["data"] == {"gradient": 0, "forward": 0}
     # training (the minima stacked, counted per network as if alone): every epoch's full
     # batches (the tail of 40 = 2 x 15 + 10 is dropped); after each epoch the curves
     # recalibrate BatchNorm on 16 images and evaluate both sets; the committed minimum's
-    # energy is one mini-batch loss of the band's batch (8)
+    # energy is one mini-batch loss of the path's batch (8)
     per_minimum = {"gradient": EPOCHS * (N // TRAIN_BATCH) * TRAIN_BATCH, "forward": EPOCHS * (CAL + N + NT)}
     assert s["train"] == {
         "gradient": M * per_minimum["gradient"],
@@ -132,21 +141,6 @@ def test_the_samples_of_every_phase_equal_a_hand_count(whole):
     }
     assert summary["stored_samples"]["train"] == {str(k): per_minimum for k in range(M)}
     assert summary["stored_samples"]["per_minimum"] == per_minimum and summary["stacked_training"] is True
-    # AutoNEB: the 4 cycles of the `cpu` preset at 1 step each, 3 pivots capped at 3
-    # (nothing inserted); every cycle's band is evaluated at its start and after each
-    # step: the moving pivots' gradients and the fixed ends' energies on the same batch
-    # (a mini-batch loss: forward only); after each cycle the insertion test evaluates 9
-    # points (the schedule's) in each of the 2 segments
-    cycles = summary["schedule"]["cycles"]
-    assert cycles == 4 and summary["schedule"]["steps"] == cycles * CYCLE_STEPS
-    bands = cycles * CYCLE_STEPS + cycles
-    per_path = {
-        "gradient": bands * (PIVOTS - 2) * NEB_BATCH,
-        "forward": bands * 2 * NEB_BATCH + cycles * (PIVOTS - 1) * 9 * NEB_BATCH,
-    }
-    assert s["autoneb"] == {k: paths * v for k, v in per_path.items()}
-    assert list(summary["stored_samples"]["autoneb"].values()) == [per_path] * paths
-    assert summary["stored_samples"]["per_path"] == per_path and summary["forward_only_ends"] is True
     # Table 1 (potential evaluated point by point, batched="loop" on the CPU: each
     # point's BatchNorm statistics are recomputed once, for both data sets): the minima;
     # every path's pivots and 1 point per segment; the straight and the aligned line
@@ -155,14 +149,60 @@ def test_the_samples_of_every_phase_equal_a_hand_count(whole):
     points = paths * (PIVOTS + (PIVOTS - 1) * PER_SEGMENT) + 2 * mst * (2 + LINE_POINTS)
     forward = (M + points) * (CAL + N + NT)
     assert s["table1"] == {"gradient": 0, "forward": forward}
-    assert s["criteria"] == {"gradient": 0, "forward": 0}  # the mini-batch maxima AutoNEB recorded
+    assert s["criteria"] == {"gradient": 0, "forward": 0}  # no evaluation of its own
+    return per_minimum
 
 
-@pytest.mark.parametrize("phase, into", [("train", 3), ("autoneb", 1.5), ("table1", 1.5)])
+def test_the_samples_of_every_phase_equal_a_hand_count(whole):
+    _, summary = whole
+    _train_and_table_by_hand(summary)
+    s, paths = summary["samples"], summary["exploration"]["paths"]
+    # a curve per pair: every step one t on one batch (the only sample-gradients); its
+    # pivots evaluated forward at the start and after the last step, then the final
+    # profile's 9 points per segment (the driver's, as for any path)
+    schedule = summary["schedule"]
+    assert (schedule["method"], schedule["steps"], schedule["draws"]) == ("curve", CURVE_STEPS, 1)
+    assert (schedule["batch"], schedule["pivots"]) == (NEB_BATCH, PIVOTS)
+    per_path = {
+        "gradient": CURVE_STEPS * 1 * NEB_BATCH,
+        "forward": 2 * PIVOTS * NEB_BATCH + (PIVOTS - 1) * 9 * NEB_BATCH,
+    }
+    assert schedule["sample_gradients_per_path"] == per_path["gradient"]
+    assert s["paths"] == {k: paths * v for k, v in per_path.items()}
+    assert list(summary["stored_samples"]["paths"].values()) == [per_path] * paths
+    assert summary["stored_samples"]["per_path"] == per_path
+
+
+def test_the_autoneb_preset_still_runs_and_its_samples_equal_a_hand_count(autoneb):
+    _, summary = autoneb
+    assert summary["completed"] is True and "autoneb_levelled_off" in summary["criteria"]
+    assert set(summary["cycle_maxima"]) == set(summary["exploration"]["pairs"])
+    _train_and_table_by_hand(summary)
+    s, paths = summary["samples"], summary["exploration"]["paths"]
+    # AutoNEB: the 4 cycles of the `cpu` preset at 1 step each, 3 pivots capped at 3
+    # (nothing inserted); every cycle's band is evaluated at its start and after each
+    # step: the moving pivots' gradients and the fixed ends' energies on the same batch
+    # (a mini-batch loss: forward only); after each cycle the insertion test evaluates 9
+    # points (the schedule's) in each of the 2 segments
+    cycles = summary["schedule"]["cycles"]
+    assert summary["schedule"]["method"] == "autoneb" and cycles == 4
+    assert summary["schedule"]["steps"] == cycles * CYCLE_STEPS
+    bands = cycles * CYCLE_STEPS + cycles
+    per_path = {
+        "gradient": bands * (PIVOTS - 2) * NEB_BATCH,
+        "forward": bands * 2 * NEB_BATCH + cycles * (PIVOTS - 1) * 9 * NEB_BATCH,
+    }
+    assert s["paths"] == {k: paths * v for k, v in per_path.items()}
+    assert list(summary["stored_samples"]["paths"].values()) == [per_path] * paths
+    assert summary["stored_samples"]["per_path"] == per_path and summary["forward_only_ends"] is True
+
+
+@pytest.mark.parametrize("phase, into", [("train", 3), ("paths", 1.5), ("table1", 1.5)])
 def test_the_guard_stops_early_and_a_rerun_completes_the_same_row(whole, tmp_path, phase, into):
     """A budget that ends `into` clock readings after `phase` began (the uninterrupted
-    run's timeline): the guard stops in that phase (training between two epochs; AutoNEB
-    at the first step of the first path, which the step hook interrupts; Table 1 before
+    run's timeline): the guard stops in that phase (training between two epochs; the
+    paths in the first path's curve, which the step hook interrupts and whose state the
+    store keeps for the rerun to resume; Table 1 before
     its first evaluation), and the same command then finishes the row of the
     uninterrupted run."""
     _, full = whole
@@ -193,6 +233,11 @@ def test_bad_input_is_one_line_and_exit_1(tmp_path, capsys):
     assert capsys.readouterr().err.strip().count("\n") == 0
     assert gpu_paper.cli([*TINY, "--minima", "1", "--out", str(tmp_path)]) == 1
     assert "at least 2 minima" in capsys.readouterr().err
+    for flags, what in ((["--cycle-steps", "2"], "--cycle-steps applies to AutoNEB"), (AUTONEB[-4:], "--curve-steps")):
+        assert gpu_paper.cli([*CURVE, *flags, "--out", str(tmp_path / "y")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and what in err
+        assert not (tmp_path / "y").exists()  # refused before anything was written
     if not torch.cuda.is_available():
         assert gpu_paper.cli([*TINY, "--device", "cuda", "--out", str(tmp_path / "x")]) == 1
         err = capsys.readouterr().err
@@ -249,7 +294,7 @@ def test_ctrl_c_writes_the_summary_and_the_same_command_continues(whole, tmp_pat
         return float(now)
 
     with pytest.raises(KeyboardInterrupt):
-        gpu_paper.main([*TINY, "--out", str(tmp_path)], clock=clock, log=lambda _: None)
+        gpu_paper.main([*CURVE, "--out", str(tmp_path)], clock=clock, log=lambda _: None)
     stopped = json.loads((tmp_path / "summary.json").read_text())
     assert stopped["completed"] is False and stopped["phase"] == "train"
     assert stopped["stopped"] == "interrupted by the user"
