@@ -1,0 +1,239 @@
+"""Several curves trained at once: every pair's points of a step in one vmapped call.
+
+`train_curves_together(potential, pairs, curve)` trains one curve
+(`landscape.optimizers.curves.Curve`) per pair of minima in lockstep.  Each step draws
+every pair's t and next batch, evaluates all pairs' points in ONE call (torch.func's
+vmap over (points, inputs, targets) of the pairs, around the potential's own vmap over a
+pair's points on its batch), and one backward pass gives every point its own gradient
+(the points are independent, so the gradient of the sum holds each one's).  On a GPU
+that is one kernel per layer for K pairs instead of K; a curve step of the bezier preset
+(one t on 50-256 images) is far too little work to fill a device alone.
+
+Each curve is trained exactly as alone, as a pair's run trains it after
+`NetworkPotential.restart_stream` (`landscape.runs.tasks.run_pair`):
+
+- its own batch stream: a `BatchSampler` of the potential's batch size and seed (or
+  `batch_seeds[k]`) started afresh, its first batch current at the start, so the
+  starting pivots and every step see the batches the pair's run alone would see;
+- its own t (`Curve.draws`, seeded with `seeds[k]`) and its own stepper state: the
+  update is `Curve.advance`, the code `Curve.step` runs, on the joint call's energies
+  and gradients;
+- BatchNorm as in `energy_and_gradient`: the potential's train-mode twin with batch
+  statistics only (`NetworkPotential.forward`), so under vmap every point normalises
+  with its own pair's batch;
+- L2 and sample counts as the potential's: the joint call adds to `potential.cost()`
+  exactly what the separate calls would (points x images), and each pair's own count
+  is in its `PairCurve.samples`.
+
+Equality with training alone is up to rounding (vmap may run a convolution of per-point
+weights as a grouped one): float64 within 1e-10, float32 within 1e-5 after a few steps
+(`tests/plugins/test_torch_lockstep.py`).  The pivots' energies (at the start, every
+`sample_every` steps, at the end; every step on a full-batch loss) are evaluated per
+pair, forward passes only.  Where vmap cannot run the module (`batched="auto"`), or
+with `batched="loop"`, every step evaluates the pairs one after the other on the same
+batches instead: the same numbers, without the joint call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from torch.func import vmap
+
+from landscape.foundations.errors import LandscapeError
+from landscape.optimizers.curves import Curve, CurveState
+from landscape.paths.path import Path
+from landscape.paths.result import Status
+from landscape.potentials.potential import SAMPLE_KINDS, Potential
+
+from .data import BatchSampler
+from .potential import NetworkPotential
+from .speed import compiled
+
+__all__ = ["PairCurve", "train_curves_together", "LOCKSTEP_MODES"]
+
+#: "auto": one joint call per step, one pair after another where vmap cannot run the
+#: module; "vmap": the joint call or an error; "loop": one pair after another.
+LOCKSTEP_MODES = ("auto", "vmap", "loop")
+
+
+@dataclass(frozen=True, eq=False)
+class PairCurve:
+    """One pair's trained curve: the curve's final state (controls, the path sampled at
+    its pivots, nit, nfev), why it stopped, and the samples it cost as if run alone."""
+
+    state: CurveState
+    status: Status
+    message: str
+    samples: dict[str, int]
+
+    @property
+    def controls(self) -> torch.Tensor:
+        return self.state.controls
+
+    @property
+    def path(self) -> Path:
+        return self.state.path
+
+
+class _Stream(Potential):
+    """One pair's view of a network potential: its own seeded batch stream, the
+    potential's loss, BatchNorm treatment and L2, and the samples spent through it."""
+
+    stochastic = False
+    same_batch_energy = True  # `energy` on the batch of the last gradient call, as the potential's
+
+    def __init__(self, network: NetworkPotential, seed: int):
+        self.network, self.dim, self.name = network, network.dim, network.name
+        self.stochastic = network.stochastic
+        size = None if network.sampler.full else network.sampler.batch_size
+        self.sampler = BatchSampler(len(network.train_data), size, seed, network.train_data.index_device)
+        self.batch = network.train_data.get(self.sampler.next())  # current at the start, as after restart_stream
+        self.samples = dict.fromkeys(SAMPLE_KINDS, 0)
+
+    def asarray(self, x: Any) -> torch.Tensor:
+        return self.network.asarray(x)
+
+    def cost(self) -> dict[str, int]:
+        return dict(self.samples)
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        self.batch = self.network.train_data.get(self.sampler.next())
+        return self.batch
+
+    def _counted(self, fn: Callable[[], Any]) -> Any:
+        before = self.network.cost()
+        out = fn()
+        for kind, n in self.network.cost().items():
+            self.samples[kind] += n - before[kind]
+        return out
+
+    def gradients_here(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Energies and gradients at `x` on the current batch (no draw)."""
+        x = self.network._points(x)
+        e, g = self._counted(lambda: self.network.data_loss_and_gradient(x, *self.batch))
+        return self.network._regularise(x, e, g)
+
+    def energy_and_gradient(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        self.next_batch()
+        return self.gradients_here(x)
+
+    def energy(self, x: Any) -> torch.Tensor:
+        x = self.network._points(x)
+        e = self._counted(lambda: self.network.data_loss(x, *self.batch))
+        return self.network._regularise(x, e, None)[0]
+
+
+def _joint_function(network: NetworkPotential) -> Callable[..., torch.Tensor]:
+    """(K, S, dim) points, (K, B, ...) inputs, (K, B) targets -> (K, S) data losses,
+    pair k's points on pair k's batch, with the potential's speed options."""
+    speed = replace(network.speed, channels_last=False)  # vmap cannot set a layout per slice
+
+    def objective(flat: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return network.loss(speed.run(lambda xb: network.forward(flat, xb), inputs), targets)
+
+    # A pair's points share its batch and, like the potential's, its dropout masks.
+    per_pair = vmap(objective, in_dims=(0, None, None), randomness="same")
+    return compiled(vmap(per_pair, in_dims=(0, 0, 0), randomness="different"), network.speed, "the curves' joint step")
+
+
+def _joint(
+    fn: Callable[..., torch.Tensor], network: NetworkPotential, points: torch.Tensor, streams: Sequence[_Stream]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Energies (K, S) and gradients (K, S, dim) of every pair's points on its current
+    batch, at most `network.chunk` points per call, counted as the separate calls."""
+    inputs = torch.stack([s.batch[0] for s in streams])
+    targets = torch.stack([s.batch[1] for s in streams])
+    k, s = int(points.shape[0]), int(points.shape[1])
+    per_call = max(1, (network.chunk or k * s) // s)
+    losses, grads = [], []
+    for i in range(0, k, per_call):
+        with torch.enable_grad():
+            leaf = points[i : i + per_call].detach().requires_grad_(True)
+            loss = fn(leaf, inputs[i : i + per_call], targets[i : i + per_call])
+            (g,) = torch.autograd.grad(loss.sum(), leaf)
+        losses.append(loss.detach())
+        grads.append(g)
+    images = int(inputs.shape[1])
+    network.count("gradient", k * s, images)
+    for stream in streams:
+        stream.samples["gradient"] += s * images
+    return torch.cat(losses), torch.cat(grads)
+
+
+def train_curves_together(
+    potential: NetworkPotential,
+    pairs: Sequence[tuple[Any, Any]],
+    curve: Curve,
+    seeds: Sequence[int] | None = None,
+    *,
+    pivots: int = 9,
+    batch_seeds: Sequence[int] | None = None,
+    batched: str = "auto",
+) -> list[PairCurve]:
+    """Train one `curve` per pair (start, end) in lockstep, each as if alone.
+
+    seeds: the t seed of each pair's curve (default: `curve.seed` for all, as a preset
+        run gives every pair the same curve).
+    pivots: the points at which each curve is sampled (ends included), as `connect`'s.
+    batch_seeds: each pair's batch stream seed (default: the potential's, the stream a
+        pair's run restarts).
+    batched: "auto", "vmap" or "loop" (`LOCKSTEP_MODES`).
+
+    Returns one `PairCurve` per pair, in order; `potential.cost()` grows by their samples.
+    """
+    if not isinstance(potential, NetworkPotential):
+        raise LandscapeError(f"curves are trained together on a network potential, got {type(potential).__name__}")
+    if batched not in LOCKSTEP_MODES:
+        raise LandscapeError(f"batched must be one of {', '.join(LOCKSTEP_MODES)}, got {batched!r}")
+    if not pairs:
+        raise LandscapeError("training curves together needs at least one pair")
+    seeds = [curve.seed] * len(pairs) if seeds is None else [int(s) for s in seeds]
+    batch_seeds = [potential.sampler.seed] * len(pairs) if batch_seeds is None else [int(s) for s in batch_seeds]
+    if len(seeds) != len(pairs) or len(batch_seeds) != len(pairs):
+        raise LandscapeError(
+            f"{len(pairs)} pairs need as many seeds, got {len(seeds)} and {len(batch_seeds)} batch seeds"
+        )
+    if not 3 <= pivots <= 1000:
+        raise LandscapeError(f"a curve is sampled at 3 to 1000 pivots (ends included), got {pivots}")
+    curves = [replace(curve, seed=s) for s in seeds]
+    streams = [_Stream(potential, s) for s in batch_seeds]
+    states = []
+    for k, (pair, c, stream) in enumerate(zip(pairs, curves, streams)):
+        a, b = (potential.asarray(p) for p in pair)
+        if tuple(a.shape) != (potential.dim,) or tuple(b.shape) != (potential.dim,):
+            raise LandscapeError(
+                f"pair {k}: the ends have shapes {tuple(a.shape)} and {tuple(b.shape)}, expected ({potential.dim},)"
+            )
+        states.append(c.init(Path.straight(a, b, pivots), stream))
+    joint = _joint_function(potential) if batched != "loop" else None
+    while True:
+        live = [k for k, (c, st) in enumerate(zip(curves, states)) if c.terminate(st) is None]
+        if not live:
+            break
+        weights = {k: curves[k].step_weights(states[k]) for k in live}
+        points = {k: weights[k] @ states[k].controls for k in live}
+        for k in live:
+            streams[k].next_batch()
+        results = None
+        if joint is not None:
+            try:
+                e, g = _joint(joint, potential, torch.stack([points[k] for k in live]), [streams[k] for k in live])
+                results = {k: potential._regularise(points[k], e[i], g[i]) for i, k in enumerate(live)}
+            except Exception as exc:  # noqa: BLE001 - any vmap failure means: one pair after another
+                if batched == "vmap":
+                    raise LandscapeError(f"the joint call failed ({type(exc).__name__}: {exc})") from None
+                joint = None
+        if results is None:
+            results = {k: streams[k].gradients_here(points[k]) for k in live}
+        for k in live:
+            states[k] = curves[k].advance(states[k], streams[k], weights[k], *results[k])
+    out = []
+    for c, stream, state in zip(curves, streams, states):
+        state, stop = c.settle(state, stream)
+        status, message = stop or c.terminate(state) or (Status.SCHEDULE_DONE, "")
+        out.append(PairCurve(state, status, message, stream.cost()))
+    return out
