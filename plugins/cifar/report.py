@@ -409,7 +409,7 @@ class Table1:
             f"{'test loss':<14}{_f(r['test_loss_min'])}{_f(r['test_loss_sadd'])}{'':>20}{_f(r['line_test_loss'])}",
             f"{'test error %':<14}{_f(r['test_error_min_pct'], 10, 2)}{_f(r['test_error_sadd_pct'], 10, 2)}"
             f"{'Δ ' + format(r['test_error_delta_pct'], '.2f'):>20}{_f(r['line_test_error_pct'], 10, 2)}",
-            f"train-loss barriers, mean over the MST (AutoNEB / straight line): max minus mean of ends "
+            f"train-loss barriers, mean over the MST (paths / straight line): max minus mean of ends "
             f"{r['autoneb_train_barrier']:.4g} / {r['line_train_barrier']:.4g}; saddle minus higher end "
             f"{r['autoneb_saddle_minus_higher_end']:.4g} / {r['line_saddle_minus_higher_end']:.4g}",
             f"MST paths whose maximum lies strictly inside: {r['paths_max_inside']} of {r['mst_edges']}",
@@ -719,8 +719,8 @@ def _scale(ax: Any, values: Sequence[float]) -> None:
 
 
 def plot_minima_vs_saddles(table: Table1, file: str) -> str:
-    """Figure 6: mean loss at the minima and mean saddle loss (AutoNEB, and the straight
-    line when evaluated), training and test set."""
+    """Figure 6: mean loss at the minima and mean saddle loss (the paths, AutoNEB or
+    curves, and the straight line when evaluated), training and test set."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(4.6, 3.6), layout="constrained")
@@ -729,14 +729,14 @@ def plot_minima_vs_saddles(table: Table1, file: str) -> str:
     for split, color in (("train", "tab:orange"), ("test", "tab:blue")):
         key = f"{split}_loss"
         lo, hi, line = table.minimum(key), table.saddle(key), table.line(key)
-        ax.plot([0, 1], [lo, hi], "o-", color=color, label=f"{split}: minima {lo:.3g}, AutoNEB saddles {hi:.3g}")
+        ax.plot([0, 1], [lo, hi], "o-", color=color, label=f"{split}: minima {lo:.3g}, path saddles {hi:.3g}")
         for p in table.mst:
             ends = 0.5 * (table.minima[key][p.i] + table.minima[key][p.j])
             ax.plot([0, 1], [ends, p.maxima[key]], "-", color=color, alpha=0.25, lw=0.8)
         if math.isfinite(line):
             ax.plot([2], [line], "s", color=color, label=f"{split}: straight line {line:.3g}")
         seen += [lo, hi, line]
-    ax.set_xticks([0, 1, 2], ["minima", "AutoNEB\nsaddles", "straight\nline"])
+    ax.set_xticks([0, 1, 2], ["minima", "path\nsaddles", "straight\nline"])
     _scale(ax, seen)
     ax.set_ylabel("cross-entropy loss")
     ax.set_title(f"{table.architecture}: minima vs saddles", fontsize=10)
