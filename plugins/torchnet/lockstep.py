@@ -27,11 +27,16 @@ Each curve is trained exactly as alone, as a pair's run trains it after
 
 Equality with training alone is up to rounding (vmap may run a convolution of per-point
 weights as a grouped one): float64 within 1e-10, float32 within 1e-5 after a few steps
-(`tests/plugins/test_torch_lockstep.py`).  The pivots' energies (at the start, every
-`sample_every` steps, at the end; every step on a full-batch loss) are evaluated per
-pair, forward passes only.  Where vmap cannot run the module (`batched="auto"`), or
-with `batched="loop"`, every step evaluates the pairs one after the other on the same
-batches instead: the same numbers, without the joint call.
+against a potential that vmaps too (`tests/plugins/test_torch_lockstep.py`; against a
+looped one Adam, which steps every coordinate by about its learning rate whatever the
+gradient's size, turns float32 rounding of near-zero gradient components into larger
+differences, as it does between the potential's own vmap and loop).  The pivots'
+energies (at the start, every `sample_every` steps, at the end; every step on a
+full-batch loss) are evaluated per pair, forward passes only.
+
+`batched="auto"` times the joint call against one pair after another at the first step
+and keeps the faster (the loop where vmap cannot run the module); "vmap" and "loop"
+force one.  One pair after another evaluates the same points on the same batches.
 """
 
 from __future__ import annotations
@@ -50,25 +55,28 @@ from landscape.paths.result import Status
 from landscape.potentials.potential import SAMPLE_KINDS, Potential
 
 from .data import BatchSampler
-from .potential import NetworkPotential
+from .potential import NetworkPotential, _timed
 from .speed import compiled
 
 __all__ = ["PairCurve", "train_curves_together", "LOCKSTEP_MODES"]
 
-#: "auto": one joint call per step, one pair after another where vmap cannot run the
-#: module; "vmap": the joint call or an error; "loop": one pair after another.
+#: "auto": the faster of the joint call and one pair after another, timed at the first
+#: step (the loop where vmap cannot run the module); "vmap": the joint call or an error;
+#: "loop": one pair after another.
 LOCKSTEP_MODES = ("auto", "vmap", "loop")
 
 
 @dataclass(frozen=True, eq=False)
 class PairCurve:
     """One pair's trained curve: the curve's final state (controls, the path sampled at
-    its pivots, nit, nfev), why it stopped, and the samples it cost as if run alone."""
+    its pivots, nit, nfev), why it stopped, the samples it cost as if run alone, and how
+    its steps were evaluated."""
 
     state: CurveState
     status: Status
     message: str
     samples: dict[str, int]
+    how: str  # "vmap": the pairs' points in one call per step; "loop": one pair after another
 
     @property
     def controls(self) -> torch.Tensor:
@@ -140,28 +148,53 @@ def _joint_function(network: NetworkPotential) -> Callable[..., torch.Tensor]:
     return compiled(vmap(per_pair, in_dims=(0, 0, 0), randomness="different"), network.speed, "the curves' joint step")
 
 
-def _joint(
-    fn: Callable[..., torch.Tensor], network: NetworkPotential, points: torch.Tensor, streams: Sequence[_Stream]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Energies (K, S) and gradients (K, S, dim) of every pair's points on its current
-    batch, at most `network.chunk` points per call, counted as the separate calls."""
-    inputs = torch.stack([s.batch[0] for s in streams])
-    targets = torch.stack([s.batch[1] for s in streams])
-    k, s = int(points.shape[0]), int(points.shape[1])
-    per_call = max(1, (network.chunk or k * s) // s)
+def _together(
+    fn: Callable[..., torch.Tensor],
+    network: NetworkPotential,
+    live: Sequence[int],
+    points: dict[int, torch.Tensor],
+    streams: Sequence[_Stream],
+) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    """Energies and gradients of every live pair's points (S, dim) on its current batch
+    in one call (at most `network.chunk` points a call), L2 added, counted as the
+    separate calls would be (points x images)."""
+    inputs = torch.stack([streams[k].batch[0] for k in live])
+    targets = torch.stack([streams[k].batch[1] for k in live])
+    stacked = torch.stack([points[k] for k in live])
+    n, s = len(live), int(stacked.shape[1])
+    per_call = max(1, (network.chunk or n * s) // s)
     losses, grads = [], []
-    for i in range(0, k, per_call):
+    for i in range(0, n, per_call):
         with torch.enable_grad():
-            leaf = points[i : i + per_call].detach().requires_grad_(True)
+            leaf = stacked[i : i + per_call].detach().requires_grad_(True)
             loss = fn(leaf, inputs[i : i + per_call], targets[i : i + per_call])
-            (g,) = torch.autograd.grad(loss.sum(), leaf)
+            (g,) = torch.autograd.grad(loss.sum(), leaf)  # independent points: each its own gradient
         losses.append(loss.detach())
         grads.append(g)
+    e, g = torch.cat(losses), torch.cat(grads)
     images = int(inputs.shape[1])
-    network.count("gradient", k * s, images)
-    for stream in streams:
-        stream.samples["gradient"] += s * images
-    return torch.cat(losses), torch.cat(grads)
+    network.count("gradient", n * s, images)
+    for k in live:
+        streams[k].samples["gradient"] += s * images
+    return {k: network._regularise(points[k], e[i], g[i]) for i, k in enumerate(live)}
+
+
+def _faster(evaluate: dict[str, Callable[[], Any]], network: NetworkPotential, streams: Sequence[_Stream]) -> str:
+    """The faster of the joint call and one pair after another on this step's points,
+    best of three interleaved timings each ("loop" where the joint call fails); the
+    timing runs are not counted (they depend on the machine, as the potential's own)."""
+    counts = [dict(network.samples)] + [dict(s.samples) for s in streams]
+    best: dict[str, float] = {}
+    try:
+        for _ in range(3):
+            for how, run in evaluate.items():
+                best[how] = min(best.get(how, float("inf")), _timed(run, network.device))
+    except Exception:  # noqa: BLE001 - any vmap failure means: one pair after another
+        best = {"loop": 0.0}
+    finally:
+        for holder, saved in zip([network, *streams], counts):
+            holder.samples.update(saved)
+    return min(best, key=best.__getitem__)
 
 
 def train_curves_together(
@@ -181,7 +214,9 @@ def train_curves_together(
     pivots: the points at which each curve is sampled (ends included), as `connect`'s.
     batch_seeds: each pair's batch stream seed (default: the potential's, the stream a
         pair's run restarts).
-    batched: "auto", "vmap" or "loop" (`LOCKSTEP_MODES`).
+    batched: "vmap" (the joint call every step, or an error), "loop" (one pair after
+        another) or "auto": time both on the first step and keep the faster (on this
+        2-core CPU the loop, bench/bench_curves_together.py).
 
     Returns one `PairCurve` per pair, in order; `potential.cost()` grows by their samples.
     """
@@ -210,6 +245,7 @@ def train_curves_together(
             )
         states.append(c.init(Path.straight(a, b, pivots), stream))
     joint = _joint_function(potential) if batched != "loop" else None
+    how = "loop" if joint is None else ("vmap" if batched == "vmap" else "")  # auto: chosen at the first step
     while True:
         live = [k for k, (c, st) in enumerate(zip(curves, states)) if c.terminate(st) is None]
         if not live:
@@ -218,22 +254,25 @@ def train_curves_together(
         points = {k: weights[k] @ states[k].controls for k in live}
         for k in live:
             streams[k].next_batch()
-        results = None
-        if joint is not None:
-            try:
-                e, g = _joint(joint, potential, torch.stack([points[k] for k in live]), [streams[k] for k in live])
-                results = {k: potential._regularise(points[k], e[i], g[i]) for i, k in enumerate(live)}
-            except Exception as exc:  # noqa: BLE001 - any vmap failure means: one pair after another
-                if batched == "vmap":
-                    raise LandscapeError(f"the joint call failed ({type(exc).__name__}: {exc})") from None
-                joint = None
-        if results is None:
-            results = {k: streams[k].gradients_here(points[k]) for k in live}
+        evaluate = {
+            "vmap": lambda: _together(joint, potential, live, points, streams),
+            "loop": lambda: {k: streams[k].gradients_here(points[k]) for k in live},
+        }
+        if not how:
+            how = _faster(evaluate, potential, streams)
+        try:
+            results = evaluate[how]()
+        except Exception as exc:  # noqa: BLE001 - any vmap failure means: one pair after another
+            if how == "loop":
+                raise
+            if batched == "vmap":
+                raise LandscapeError(f"the joint call failed ({type(exc).__name__}: {exc})") from None
+            how, results = "loop", evaluate["loop"]()
         for k in live:
             states[k] = curves[k].advance(states[k], streams[k], weights[k], *results[k])
     out = []
     for c, stream, state in zip(curves, streams, states):
         state, stop = c.settle(state, stream)
         status, message = stop or c.terminate(state) or (Status.SCHEDULE_DONE, "")
-        out.append(PairCurve(state, status, message, stream.cost()))
+        out.append(PairCurve(state, status, message, stream.cost(), how or "loop"))
     return out

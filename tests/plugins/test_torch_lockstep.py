@@ -76,7 +76,7 @@ def test_batched_pairs_equal_separate_pairs_with_batchnorm():
         state, samples = _alone(pot, a, b, replace(CURVE, seed=seed))
         _assert_equal(got, state, 1e-10)
         assert got.samples == samples == hand
-        assert got.status.value == "schedule_done"
+        assert (got.status.value, got.how) == ("schedule_done", "vmap")
     assert spent == {k: 3 * v for k, v in hand.items()}  # the joint call counts the separate ones
     assert not torch.equal(together[0].controls[1:-1], together[1].controls[1:-1])
 
@@ -116,9 +116,23 @@ def test_the_fallback_one_pair_after_another_equals_alone(batched):
     for (a, b), seed, got in zip(pairs, [3, 4], together):
         state, samples = _alone(pot, a, b, replace(CURVE, seed=seed))
         _assert_equal(got, state, 0)  # the same calls on the same batches: the same bits
-        assert got.samples == samples
+        assert (got.samples, got.how) == (samples, "loop")
     with pytest.raises(LandscapeError, match="joint call failed"):
         train_curves_together(pot, pairs, CURVE, pivots=PIVOTS, batched="vmap")
+
+
+def test_auto_times_both_ways_without_counting_the_timing_runs():
+    pot = _potential(CifarResNet(8, 2), batched="loop")
+    m = _minima(pot, 2)
+    pairs = [(m[0], m[1]), (m[1], m[0])]
+    before = pot.cost()
+    together = train_curves_together(pot, pairs, CURVE, pivots=PIVOTS)
+    spent = {k: v - before[k] for k, v in pot.cost().items()}
+    hand = {"gradient": 4 * 2 * BATCH, "forward": 3 * PIVOTS * BATCH}
+    assert spent == {k: 2 * v for k, v in hand.items()}
+    for (a, b), got in zip(pairs, together):
+        assert got.how in ("vmap", "loop") and got.samples == hand
+        _assert_equal(got, _alone(pot, a, b, CURVE)[0], 1e-10)
 
 
 def test_bad_input():
