@@ -36,7 +36,7 @@ def default_method(potential: Any, *, schedule: str | None = None, max_pivots: i
     """What `connect` runs without --method: AutoNEB, the paper's method, on a network's
     loss (a potential over data, whose `cost()` counts samples, full batch or mini-batch)
     or any stochastic potential, and whenever an option only AutoNEB takes (--schedule,
-    --max-pivots) is given; else NEB with its fast defaults (FIRE 2.0 handed to L-BFGS,
+    --max-pivots) is given; else NEB with its fast defaults (L-BFGS guarded by FIRE 2.0,
     converged pivots held, `make_optimizer`), which spends a few percent of AutoNEB's
     force calls on analytic and atomistic surfaces (bench/bench_ase.py,
     bench/bench_ase_emt.py).  A full-batch network loss is deterministic too, but NEB
@@ -51,14 +51,14 @@ def default_method(potential: Any, *, schedule: str | None = None, max_pivots: i
 def _stepper(name: str, pot: Any) -> Any:
     """The band stepper of --stepper NAME: a stepper kind, or lbfgs-guarded, the guarded
     L-BFGS start of `Hybrid` (L-BFGS's pairs assume a deterministic force)."""
-    from landscape.optimizers.hybrid import Hybrid
+    from landscape.optimizers.hybrid import guarded_start
     from landscape.optimizers.steppers import stepper_from_config
 
     if name != "lbfgs-guarded":
         return stepper_from_config({"kind": name})
     if pot.stochastic:
         raise LandscapeError("--stepper lbfgs-guarded needs a deterministic potential, not a mini-batch loss")
-    return Hybrid(start="lbfgs", trust=0.1)
+    return guarded_start()
 
 
 def _result_payload(
@@ -251,9 +251,8 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     default=None,
     help="neb/string: FIRE, FIRE 2.0, the band's global L-BFGS, FIRE 2.0 handed to L-BFGS near the path, or "
     "L-BFGS from the first step, sent back to the starting band with fire2-lbfgs when its trust radius is "
-    "cut before the force is down to a tenth of the first step's (lbfgs-guarded; measured beside the "
-    "default in docs/benchmarks.md) [default: fire2-lbfgs for neb on a deterministic potential, else fire2; "
-    "docs/benchmarks.md].",
+    "cut before the force is down to a tenth of the first step's (lbfgs-guarded) [default: lbfgs-guarded "
+    "for neb on a deterministic potential, else fire2; measured in docs/benchmarks.md].",
 )
 @click.option(
     "--freeze",

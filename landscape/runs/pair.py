@@ -20,7 +20,7 @@ from landscape.optimizers.band import ElasticBand
 from landscape.optimizers.base import PathOptimizer
 from landscape.optimizers.curves import CURVE_KINDS, Curve
 from landscape.optimizers.driver import CycleCallback, StepCallback, optimize
-from landscape.optimizers.hybrid import Hybrid
+from landscape.optimizers.hybrid import guarded_start
 from landscape.optimizers.schedules import Schedule, get_schedule, with_climbing
 from landscape.optimizers.steppers import SGD, Adam, Stepper
 from landscape.paths.budget import Budget
@@ -65,9 +65,10 @@ def make_optimizer(
     spent.  Its default is FIRE 2.0 (over the analytic surfaces of bench/bench_defaults.py
     it never failed where FIRE succeeded and needed 0.75x (NEB) and 0.38x (string) of
     FIRE's evaluations, geometric mean), except for NEB on a `deterministic` potential
-    (`connect` says which: not a mini-batch loss), where it is FIRE 2.0 handed to L-BFGS
-    (`Hybrid`) with converged pivots held (`freeze` 1, `ElasticBand`): no failure on the
-    analytic surfaces at 5, 9 and 17 pivots and fewer force calls (docs/benchmarks.md).
+    (`connect` says which: not a mini-batch loss), where it is L-BFGS from the first
+    step guarded by FIRE 2.0 (`hybrid.guarded_start`) with converged pivots held
+    (`freeze` 1, `ElasticBand`): no failure on the analytic surfaces at 5, 9 and 17
+    pivots and fewer force calls (docs/benchmarks.md).
     `freeze` (default: 1 for that fast NEB, else 0) sets per-image convergence.  For `autoneb` the
     schedule sets the stepper of each cycle and `band` picks the inner method
     (`fmax` then ends a cycle early); `climb` switches the climbing image on in the
@@ -100,7 +101,7 @@ def make_optimizer(
         frtol = DEFAULT_FRTOL if fmax is None else None
         fast = deterministic and method == "neb"  # the measured fast default (see the docstring)
         if stepper is None and fast:
-            stepper = Hybrid()
+            stepper = guarded_start()
         band_stepper = {} if stepper is None else {"stepper": stepper}
         held = {"freeze": (1.0 if fast else 0.0) if freeze is None else freeze}
         return ElasticBand(

@@ -84,7 +84,7 @@ def test_connect_with_coordinates_and_options():
             "--no-climb",
             "--json",
             "--steps",
-            "30",
+            "15",
         ],
         expect=1,
     )

@@ -1,4 +1,5 @@
-"""`connect --stepper lbfgs-guarded`: the guarded L-BFGS start of `Hybrid`, opt-in."""
+"""`connect --stepper lbfgs-guarded`: the guarded L-BFGS start of `Hybrid`, NEB's default on a
+deterministic potential; `--stepper fire2-lbfgs` the FIRE 2.0 start."""
 
 from __future__ import annotations
 
@@ -19,8 +20,14 @@ def test_lbfgs_guarded_is_the_guarded_start_of_the_library():
     assert out["method"] == "neb" and out["status"] == "converged" and abs(out["saddle_energy"] - MB_SADDLE) < 1e-3
     assert (out["iterations"], out["evaluations"]) == (same.nit, same.nfev)
     assert out["saddle_energy"] == same.saddle_energy
-    default = json.loads(run([*MB, "--json"]).stdout)  # fire2-lbfgs steps otherwise
-    assert (default["iterations"], default["evaluations"]) != (out["iterations"], out["evaluations"])
+    default = json.loads(run([*MB, "--json"]).stdout)  # connect's default on a deterministic potential
+    assert (default["iterations"], default["evaluations"], default["saddle_energy"]) == (
+        out["iterations"],
+        out["evaluations"],
+        out["saddle_energy"],
+    )
+    fire2 = json.loads(run([*MB, "--stepper", "fire2-lbfgs", "--json"]).stdout)  # the FIRE 2.0 start steps otherwise
+    assert (fire2["iterations"], fire2["evaluations"]) != (out["iterations"], out["evaluations"])
 
 
 NOISY = """
