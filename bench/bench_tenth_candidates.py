@@ -3,6 +3,7 @@
     python bench/bench_tenth_candidates.py curve --pair 0,2 --out out/t22/curve-02.json
     python bench/bench_tenth_candidates.py adam --pair 0,2 --out out/t22/adam-02.json
     python bench/bench_tenth_candidates.py bezier --pair 0,2 --out out/t22/bezier-02.json
+    python bench/bench_tenth_candidates.py judge --pair 0,2 --pivots out/t22/bezier-02-pivots.npy --per-segment 9
 
 The reduced CIFAR run's potential (examples/cifar_reduced.py: ResNet-8 of width 8, 500 /
 1,000 balanced CIFAR-10 images, BatchNorm recalibrated per evaluated point from 500
@@ -24,6 +25,8 @@ restarted before the path, as every pair of a run is:
 - `adam`: AutoNEB with the paper's 14 cycles at `--fraction` of their steps on
   `--batch` images, each cycle's SGD replaced by Adam (L2 1e-4) at `--adam-lr`,
   `--adam-lr`/10 and `--adam-lr`/100 in the paper's three phases.
+- `judge`: no training; the pivots a run saved (`--pivots OUT-pivots.npy`) judged again,
+  e.g. at `--per-segment 9` to look between the points Table 1 evaluates.
 
 Judged as Table 1 judges a path (plugins/cifar/report.py): the final path on the whole
 training set at its pivots and `--per-segment` points between each two, BatchNorm
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import replace
@@ -69,7 +73,7 @@ __all__ = ["main", "curve_then_autoneb", "curve_alone", "adam_autoneb", "judge",
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("candidate", choices=("curve", "adam", "bezier"))
+    p.add_argument("candidate", choices=("curve", "adam", "bezier", "judge"))
     p.add_argument("--minima", default="out/reduced-paper/cifar-reduced", help="a store of the reduced run's minima")
     p.add_argument("--pair", default="0,2", help="the two minima, by name")
     p.add_argument("--batch", type=int, default=10, help="images per loss evaluation (curve and band)")
@@ -96,7 +100,20 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", default="", help="cifar10_jpeg.npz-format file (default: the shared offline copy)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="", help="write the numbers as JSON here")
+    p.add_argument("--pivots", default="", help="judge: a run's saved pivots (its --out with -pivots.npy)")
     return p.parse_args(argv)
+
+
+def saved_path(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """judge: no training; the pivots a run saved, judged again (e.g. at another
+    --per-segment), after checking that they join this pair's minima."""
+    if not os.path.isfile(args.pivots):
+        raise LandscapeError(f"judge needs --pivots FILE (a run's saved pivots); {args.pivots!r} is no file")
+    pivots = pot.asarray(np.load(args.pivots))
+    joins = pivots.ndim == 2 and pivots.shape[1] == a.shape[0] and torch.equal(pivots[0], a)
+    if not (joins and torch.equal(pivots[-1], b)):
+        raise LandscapeError(f"{args.pivots} is no path between minima {args.pair} of {args.minima}")
+    return {"judged": {"samples": _spent(pot, pot.cost()), "seconds": 0.0}, "pivots": pivots}
 
 
 #: Learning-rate factor at the fraction `f` of the steps done.
@@ -242,7 +259,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     minimum = float(np.mean(minima["train_loss"]))
     pot.restart_stream()
     began = time.perf_counter()
-    candidates = {"curve": curve_then_autoneb, "adam": adam_autoneb, "bezier": curve_alone}
+    candidates = {"curve": curve_then_autoneb, "adam": adam_autoneb, "bezier": curve_alone, "judge": saved_path}
     run = candidates[args.candidate](pot, a, b, args)
     path_seconds = time.perf_counter() - began
     result = run.pop("result", None)
@@ -253,7 +270,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "autoneb" in run:  # the chain handed to AutoNEB, judged alone too
         curve_pivots = run["curve"].pop("pivots")
         out["curve_alone"] = judge(pot, curve_pivots, args.per_segment, minimum)
-    stages = [run[s]["samples"] for s in ("curve", "autoneb") if s in run]
+    stages = [run[s]["samples"] for s in ("curve", "autoneb", "judged") if s in run]
     out["samples_per_path"] = {k: sum(s[k] for s in stages) for k in stages[0]}
     out["stages"] = run
     out["path_seconds"] = path_seconds
@@ -265,7 +282,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(out, fh, indent=1, default=float)
-        np.save(args.out.removesuffix(".json") + "-pivots.npy", np.asarray(final))
+        if args.candidate != "judge":
+            np.save(args.out.removesuffix(".json") + "-pivots.npy", np.asarray(final))
     return out
 
 
