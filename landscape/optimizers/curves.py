@@ -12,6 +12,9 @@ so the highest energy the driver records is real; on a mini-batch loss only at t
 start, every `sample_every` steps and at the end (`settle`), since there n pivots cost
 n forward passes of a batch per step, 15x a one-draw step's own samples at 15 pivots.
 Between samplings the state's path is the last one sampled (`CurveState.sampled_at`).
+No step reads the device: the loss stays a 0-d array and the finiteness of every step's
+energies, gradients and pivots is accumulated there and read every `fault_check_every`
+steps and at the end (`settle`); a fault ends the run on the last checked curve.
 
 The t are drawn from a numpy generator seeded with (seed, step), so a run resumed from
 its snapshot draws what the uninterrupted run drew, and a state is never mutated.
@@ -27,9 +30,16 @@ import numpy as np
 
 from landscape.foundations.arrays import device, to_numpy
 from landscape.foundations.arrays import namespace as array_namespace
-from landscape.foundations.errors import DamagedCheckpoint, LandscapeError
+from landscape.foundations.errors import LandscapeError
 from landscape.foundations.values import check_number
-from landscape.optimizers.base import OptimizerState, PathOptimizer
+from landscape.optimizers.base import PathOptimizer
+from landscape.optimizers.curve_state import (
+    CURVE_SNAPSHOT_ARRAYS,
+    CURVE_SNAPSHOT_NUMBERS,
+    CurveState,
+    curve_restore,
+    curve_snapshot,
+)
 from landscape.optimizers.steppers import Adam, Stepper
 from landscape.paths.geometry import redistribute
 from landscape.paths.path import Path
@@ -57,9 +67,6 @@ LR_DECAYS = {
     "none": lambda f: 1.0,
     "garipov": lambda f: 1.0 if f <= 0.5 else max(0.01, 1.0 - 0.99 * (f - 0.5) / 0.4),
 }
-#: What every curve snapshot holds besides the stepper's state (the store's integrity check reads them).
-CURVE_SNAPSHOT_ARRAYS = ("pivots", "energies", "controls")
-CURVE_SNAPSHOT_NUMBERS = ("nit", "nfev")
 
 
 def curve_weights(kind: str, bends: int, t: Any) -> np.ndarray:
@@ -76,21 +83,6 @@ def curve_weights(kind: str, bends: int, t: Any) -> np.ndarray:
     if kind == "polychain":
         return np.maximum(0.0, 1.0 - np.abs(n * t[:, None] - np.arange(n + 1)))
     raise LandscapeError(f"unknown curve {kind!r}; choose one of {', '.join(CURVE_KINDS)}")
-
-
-@dataclass(frozen=True, eq=False)
-class CurveState(OptimizerState):
-    """The control points (ends included), the curve at the pivots with energies, and
-    the stepper's state over the bends."""
-
-    path: Path
-    controls: Any  # (bends + 2, dim), the potential's arrays
-    stepper_state: Any
-    nit: int = 0
-    nfev: int = 0
-    loss: float = float("nan")  # the objective at the last step's samples (before its update)
-    fault: str | None = None  # why the last step was refused (non-finite energies)
-    sampled_at: int = 0  # the step whose curve `path` is (a mini-batch loss samples it seldom)
 
 
 @dataclass(frozen=True)
@@ -112,6 +104,9 @@ class Curve(PathOptimizer):
         many steps (0: only at the start and at the end), for progress to watch; the
         training does not depend on it.  A deterministic potential's every step.
     check_per_segment: points per pivot segment of the final profile (the driver's).
+    fault_check_every: read whether the steps' energies, gradients and pivots were finite
+        every this many steps (and at the end), as `ElasticBand`'s: in between nothing is
+        read back from the device; a fault returns the curve of the last check.
 
     The curve starts with its control points on the starting path at arc fractions
     j / (bends + 1): on the straight line, the straight line itself, traversed at
@@ -132,6 +127,7 @@ class Curve(PathOptimizer):
     spread: bool = False
     sample_every: int = 0
     lr_decay: str = "none"
+    fault_check_every: int = 1
 
     def __post_init__(self) -> None:
         if self.kind not in CURVE_KINDS:
@@ -141,6 +137,7 @@ class Curve(PathOptimizer):
         check_number("samples_per_step", self.samples_per_step, lambda v: v >= 1, ">= 1", integer=True)
         check_number("seed", self.seed, lambda v: v >= 0, ">= 0", integer=True)
         check_number("sample_every", self.sample_every, lambda v: v >= 0, ">= 0", integer=True)
+        check_number("fault_check_every", self.fault_check_every, lambda v: v >= 1, ">= 1", integer=True)
         check_number(
             "check_per_segment", self.check_per_segment, lambda v: 0 <= v <= 1000, "from 0 to 1000", integer=True
         )
@@ -186,9 +183,9 @@ class Curve(PathOptimizer):
         u = np.random.default_rng((self.seed, nit)).random((self.samples_per_step + 1) // 2)
         return np.concatenate([u, 1.0 - u])[: self.samples_per_step]
 
-    def objective_weights(self, energies: Any) -> tuple[float, Any]:
-        """The objective at the sampled `energies` (S,) and its gradient with respect to
-        them (S,) (weights >= 0 summing to 1; softmax's temperature held constant)."""
+    def objective_weights(self, energies: Any) -> tuple[Any, Any]:
+        """The objective at the sampled `energies` (S,), 0-d on their device, and its gradient
+        with respect to them (S,) (weights >= 0 summing to 1; softmax's temperature held constant)."""
         xp = array_namespace(energies)
         e = xp.astype(energies, xp.float64) if self.objective == "softmax" else energies
         s = e.shape[0]
@@ -203,9 +200,8 @@ class Curve(PathOptimizer):
             scale = xp.where(spread > 0, self.temperature * spread, xp.ones_like(spread))
             z = xp.exp((e - xp.max(e)) / scale)
             v = z / xp.sum(z)
-            value = float(xp.max(e) + scale * xp.log(xp.sum(z)))
-            return value, xp.astype(v, energies.dtype)
-        return float(xp.sum(v * e)), v
+            return xp.max(e) + scale * xp.log(xp.sum(z)), xp.astype(v, energies.dtype)
+        return xp.sum(v * e), v
 
     # PathOptimizer ----------------------------------------------------------------
     def init(self, path: Path, potential: Potential) -> CurveState:
@@ -236,8 +232,9 @@ class Curve(PathOptimizer):
         xp = array_namespace(state.controls)
         controls = state.controls
         nit, nfev = state.nit + 1, state.nfev + self.samples_per_step
-        if not bool(xp.all(xp.isfinite(energies)) & xp.all(xp.isfinite(gradients))):  # one host sync
-            return replace(state, nit=nit, nfev=nfev, fault="NaN or infinite energy or gradient at the samples")
+        finite = xp.all(xp.isfinite(energies)) & xp.all(xp.isfinite(gradients))
+        if state.finite is not None:  # steps since the last check: a non-finite value anywhere is a fault
+            finite = state.finite & finite
         loss, v = self.objective_weights(energies)
         force = -(w[:, 1:-1].T @ (v[:, None] * gradients))  # minus the objective's gradient
         stepper = self.stepper
@@ -247,23 +244,39 @@ class Curve(PathOptimizer):
         controls = xp.concat([controls[:1], bends, controls[-1:]])
         if self.spread:  # the string method's step: corners back to equal arc length, ends kept
             controls = redistribute(controls)
+        verified = state if state.finite is None else state.verified  # the last checked state
         moved = replace(state, controls=controls, stepper_state=stepper_state, nit=nit, nfev=nfev, loss=loss)
-        if potential.stochastic and not (self.sample_every and nit % self.sample_every == 0):
-            return moved  # the pivots wait for `settle` (or the next sampling step)
-        sampled, spent = self._sampled(moved, potential)
-        if sampled is None:  # the path a step leaves behind must be sound too: the last good curve stays
-            return replace(state, nit=nit, nfev=nfev + spent, fault="NaN or infinite energy on the curve's pivots")
-        return sampled
+        # the pivots wait for `settle` (or the next sampling step) on a mini-batch loss
+        if not potential.stochastic or (self.sample_every and nit % self.sample_every == 0):
+            moved, pivots_finite = self._sampled(moved, potential)  # the path left behind must be sound too
+            finite = finite & pivots_finite
+        moved = replace(moved, finite=finite, verified=verified)
+        return self._checked(moved) if nit % self.fault_check_every == 0 else moved
+
+    def _checked(self, state: CurveState) -> CurveState:
+        """`state` checked (one host read): itself, or its last checked state, refused."""
+        if state.finite is None or bool(state.finite):
+            return replace(state, finite=None, verified=None)
+        good = state.verified
+        assert good is not None  # a state with steps unchecked keeps the last checked one
+        since = f"step {good.nit + 1}" + ("" if good.nit + 1 == state.nit else f" to {state.nit}")
+        fault = f"NaN or infinite energy or gradient at the samples or pivots of {since}"
+        return replace(good, nit=state.nit, nfev=state.nfev, fault=fault)
 
     def settle(self, state: CurveState, potential: Potential) -> tuple[CurveState, tuple[Status, str] | None]:
-        """The curve of the last step at the pivots, where the steps left them unsampled."""
-        if state.fault is not None or state.sampled_at == state.nit:
+        """The steps since the last fault check checked, and the curve of the last step at
+        the pivots, where the steps left them unsampled."""
+        if state.fault is None and state.finite is not None:
+            state = self._checked(state)
+        if state.fault is not None:
+            return state, self.terminate(state)
+        if state.sampled_at == state.nit:
             return state, None
-        sampled, spent = self._sampled(state, potential)
-        if sampled is None:
+        sampled, finite = self._sampled(state, potential)
+        if not bool(finite):
             why = f"the curve after step {state.nit} has NaN or infinite energy at its pivots"
             where = f"the path is the curve after step {state.sampled_at}"
-            return replace(state, nfev=state.nfev + spent, fault=why), (Status.NUMERICAL_FAULT, f"{why}; {where}")
+            return replace(state, nfev=sampled.nfev, fault=why), (Status.NUMERICAL_FAULT, f"{why}; {where}")
         return sampled, None
 
     def terminate(self, state: CurveState) -> tuple[Status, str] | None:
@@ -274,48 +287,10 @@ class Curve(PathOptimizer):
         return None
 
     def snapshot(self, state: CurveState) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        if state.fault is not None:
-            return None
-        arrays = {
-            "pivots": to_numpy(state.path.pivots),
-            "energies": to_numpy(state.path.energies),
-            "controls": to_numpy(state.controls),
-        }
-        numbers: dict[str, Any] = {}
-        for key, value in state.stepper_state.items():  # arrays, or plain numbers (Adam's t)
-            if isinstance(value, (int, float)):
-                numbers[key] = value
-            else:
-                arrays[f"stepper.{key}"] = to_numpy(value)
-        attrs: dict[str, Any] = {
-            "nit": state.nit,
-            "nfev": state.nfev,
-            "stepper_numbers": numbers,
-            "sampled_at": state.sampled_at,
-        }
-        if np.isfinite(state.loss):  # none before the first step (a stored NaN reads as damage)
-            attrs["loss"] = state.loss
-        return arrays, attrs
+        return curve_snapshot(state)
 
     def restore(self, arrays: dict[str, Any], attrs: dict[str, Any], potential: Potential) -> CurveState:
-        try:
-            on = potential.asarray
-            stepper_state = {k[len("stepper.") :]: on(v) for k, v in arrays.items() if k.startswith("stepper.")}
-            stepper_state.update(attrs["stepper_numbers"])
-            controls = on(arrays["controls"])
-            if tuple(controls.shape) != (self.bends + 2, potential.dim):
-                raise ValueError(f"controls of shape {tuple(controls.shape)}, not {(self.bends + 2, potential.dim)}")
-            return CurveState(
-                path=Path(on(arrays["pivots"]), on(arrays["energies"])),
-                controls=controls,
-                stepper_state=stepper_state,
-                nit=int(attrs["nit"]),
-                nfev=int(attrs["nfev"]),
-                loss=float(attrs.get("loss", float("nan"))),
-                sampled_at=int(attrs.get("sampled_at", attrs["nit"])),  # older snapshots sampled every step
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DamagedCheckpoint(f"it does not describe a curve state ({type(exc).__name__}: {exc})") from None
+        return curve_restore(arrays, attrs, potential, (self.bends + 2, potential.dim))
 
     def result_arrays(self, state: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The control points, kept beside the stored path (`PathOptimizer.result_arrays`)."""
@@ -342,17 +317,19 @@ class Curve(PathOptimizer):
             config["sample_every"] = self.sample_every
         if self.lr_decay != "none":  # only when set: stores written before it match
             config["lr_decay"] = self.lr_decay
+        if self.fault_check_every != 1:  # only when set: stores written before it match
+            config["fault_check_every"] = self.fault_check_every
         return config
 
     # internals --------------------------------------------------------------------
-    def _sampled(self, state: CurveState, potential: Potential) -> tuple[CurveState | None, int]:
-        """`state` with its path sampled from its control points (None when an energy
-        there is not finite), and the points evaluated."""
+    def _sampled(self, state: CurveState, potential: Potential) -> tuple[CurveState, Any]:
+        """`state` with its path sampled from its control points, and whether the
+        energies there are finite (0-d, on the device: not read here)."""
         known = None if potential.stochastic else state.path.energies
         sampled, spent = self._sample(state.controls, state.path.n_pivots, potential, known)
-        if not np.all(np.isfinite(to_numpy(sampled.energies))):
-            return None, spent
-        return replace(state, path=sampled, nfev=state.nfev + spent, sampled_at=state.nit), spent
+        xp = array_namespace(sampled.energies)
+        finite = xp.all(xp.isfinite(sampled.energies))
+        return replace(state, path=sampled, nfev=state.nfev + spent, sampled_at=state.nit), finite
 
     def _sample(self, controls: Any, n: int, potential: Potential, known: Any) -> tuple[Path, int]:
         """The curve at `n` equally spaced t with energies, and the points evaluated:
