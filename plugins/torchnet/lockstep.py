@@ -34,6 +34,11 @@ differences, as it does between the potential's own vmap and loop).  The pivots'
 energies (at the start, every `sample_every` steps, at the end; every step on a
 full-batch loss) are evaluated per pair, forward passes only.
 
+Nothing is read back from the device inside the loop but each curve's fault check, every
+`curve.fault_check_every` steps (`Curve.advance` accumulates the finiteness of each step's
+energies, gradients and pivots there and keeps the loss a 0-d tensor), and at the end
+(`Curve.settle`); a pair whose check fails stops on its last checked curve, the others go on.
+
 `batched="auto"` times the joint call against one pair after another at the first step
 and keeps the faster (the loop where vmap cannot run the module); "vmap" and "loop"
 force one.  One pair after another evaluates the same points on the same batches.
