@@ -145,7 +145,7 @@ def curve_then_autoneb(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> di
         state = opt.step(state, network)
         if state.fault is not None:
             raise LandscapeError(f"curve step {k}: {state.fault}")
-        losses.append(state.loss)
+        losses.append(float(state.loss))  # a 0-d array of the arrays (Curve keeps it on the device)
     curve = {"samples": _spent(network, mark), "seconds": time.perf_counter() - began}
     curve["mean_loss_per_50_steps"] = [float(np.mean(losses[i : i + 50])) for i in range(0, len(losses), 50)]
     t = np.linspace(0.0, 1.0, args.handoff)
@@ -186,7 +186,7 @@ def curve_alone(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str,
         state = replace(curve, stepper=stepper).step(state, network)
         if state.fault is not None:
             raise LandscapeError(f"curve step {k}: {state.fault}")
-        losses.append(state.loss)
+        losses.append(float(state.loss))  # a 0-d array of the arrays (Curve keeps it on the device)
     out = {"samples": _spent(network, mark), "seconds": time.perf_counter() - began}
     out["mean_loss_per_50_steps"] = [float(np.mean(losses[i : i + 50])) for i in range(0, len(losses), 50)]
     pivots = curve.points(state.controls, np.linspace(0.0, 1.0, args.handoff))
