@@ -73,7 +73,7 @@ def make_optimizer(
     schedule sets the stepper of each cycle and `band` picks the inner method
     (`fmax` then ends a cycle early); `climb` switches the climbing image on in the
     final cycle unless the schedule marks cycles itself, and `climb=False` removes it.
-    `fault_check_every` > 1 keeps a GPU step loop free of host syncs (see ElasticBand).
+    `fault_check_every` > 1 keeps a GPU step loop free of host syncs (see ElasticBand, Curve).
     `check_per_segment` sets the grid of points per segment of the check that a converged
     climber is the top of its path (ElasticBand), of which it evaluates the middles and
     then only the points that can reach the climber; `check_all` evaluates the whole grid.  `bezier` and `polychain`
@@ -93,7 +93,8 @@ def make_optimizer(
         unknown = sorted(set(autoneb) - _CURVE_SETTINGS)
         if unknown:
             raise LandscapeError(f"{', '.join(unknown)} does not apply to method {method}")
-        return _curve(method, check_per_segment=check_per_segment, deterministic=deterministic, **autoneb)
+        checks = {"check_per_segment": check_per_segment, "fault_check_every": fault_check_every}
+        return _curve(method, deterministic=deterministic, **checks, **autoneb)
     if method in ("neb", "string"):
         if autoneb:
             raise LandscapeError(f"{', '.join(sorted(autoneb))} applies to method autoneb only, not {method}")
@@ -139,6 +140,7 @@ def _curve(
     optimizer: str = "adam",
     seed: int = 0,
     check_per_segment: int = 9,
+    fault_check_every: int = 1,
     deterministic: bool = False,
     objective: str | None = None,
     spread: bool | None = None,
@@ -160,6 +162,7 @@ def _curve(
         stepper=rules[optimizer](0.01 if lr is None else lr),
         seed=seed,
         check_per_segment=check_per_segment,
+        fault_check_every=fault_check_every,
         objective=objective or ("softmax" if deterministic else "mean"),
         spread=(deterministic and method == "polychain" and bends >= 2) if spread is None else spread,
         **targeting,

@@ -17,6 +17,7 @@ from landscape.optimizers.driver import optimize
 from landscape.optimizers.steppers import SGD, Adam
 from landscape.paths.result import Status
 from landscape.potentials.potential import Potential
+from landscape.runs.pair import make_optimizer
 from landscape_plugins.analytic.surfaces import MuellerBrown
 
 MB = MuellerBrown()
@@ -25,7 +26,7 @@ A, B = MB.minima["A"], MB.minima["B"]
 
 class Tilted(Potential):
     """Mueller-Brown plus a seeded random tilt per gradient call (a mini-batch loss
-    whose `energy` evaluates on the last batch drawn)."""
+    whose `energy` evaluates on the last batch drawn, its stream position checkpointed)."""
 
     stochastic = True
     dim = 2
@@ -41,6 +42,12 @@ class Tilted(Potential):
 
     def energy(self, x: Any) -> np.ndarray:
         return MB.energy(x) + x @ self.tilt
+
+    def checkpoint_state(self) -> dict[str, Any]:  # a resumed run draws on where it stopped
+        return {"drawn": self.drawn, "tilt": self.tilt.tolist()}
+
+    def restore_checkpoint_state(self, state: dict[str, Any]) -> None:
+        self.drawn, self.tilt = int(state["drawn"]), np.array(state["tilt"])
 
 
 class Poisoned(Potential):
@@ -184,3 +191,23 @@ def test_the_step_loop_reads_the_arrays_once_per_fault_check(monkeypatch, stocha
             state = c.step(state, pot)
         assert reads == ["__bool__"] * (30 // every), every
         assert state.fault is None and isinstance(state.loss, torch.Tensor) and state.loss.shape == ()
+
+
+@pytest.mark.parametrize("stop", [30, 25])
+def test_a_stored_curve_checked_every_10_steps_resumes_to_the_uninterrupted_result(tmp_path, stop):
+    """Killed at a check (step 30) it resumes from there; killed between checks (step 25)
+    it commits nothing unchecked and starts again; both end on the uninterrupted result."""
+    from landscape.runs.stored import connect_stored
+
+    settings = dict(method="polychain", bends=2, steps=60, samples_per_step=2, fault_check_every=10)
+    settings["checkpoint_seconds"] = None
+    whole = connect_stored(str(tmp_path / "whole"), Tilted(), ("A", "B"), A, B, **settings).result
+    out = str(tmp_path / "store")
+    halted = connect_stored(out, Tilted(), ("A", "B"), A, B, callbacks=[lambda s: s.nit == stop], **settings)
+    assert halted.result.status is Status.INTERRUPTED
+    run = connect_stored(out, Tilted(), ("A", "B"), A, B, **settings)
+    assert run.resumed_from_step == (30 if stop == 30 else None) and run.result.status is Status.SCHEDULE_DONE
+    np.testing.assert_array_equal(run.result.state.controls, whole.state.controls)
+    np.testing.assert_array_equal(run.result.path.energies, whole.path.energies)
+    assert run.result.nfev == whole.nfev
+    assert make_optimizer("polychain", fault_check_every=10).fault_check_every == 10  # what the runs trained
