@@ -35,7 +35,7 @@ from typing import Any
 
 import torch
 
-from landscape.paths.path import Path
+from landscape import Path
 from landscape_plugins.cifar.curve_presets import CURVE_PRESETS
 from landscape_plugins.cifar.models import build_model
 from landscape_plugins.torchnet.lockstep import train_curves_together
