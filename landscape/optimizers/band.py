@@ -16,6 +16,7 @@ from landscape.foundations.arrays import host_scalars, to_numpy
 from landscape.foundations.arrays import namespace as array_namespace
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.values import check_number
+from landscape.optimizers.band_start import restart_state, start_state
 from landscape.optimizers.base import PathOptimizer
 from landscape.optimizers.forces import (
     auto_spring,
@@ -133,7 +134,7 @@ class ElasticBand(PathOptimizer):
             path=Path(pivots, energies),
             gradients=g,
             forces=forces,
-            stepper_state=self.stepper.init(pivots[1:-1]),
+            stepper_state=start_state(self.stepper, pivots, energies, g),
             nfev=nfev,
             climbing=climbing,
             force0=force0,
@@ -228,7 +229,7 @@ class ElasticBand(PathOptimizer):
             good,
             nit=nit,
             nfev=nfev,
-            stepper_state=self.stepper.init(good.path.pivots[1:-1]),
+            stepper_state=restart_state(self.stepper, good.path.pivots[1:-1], good.stepper_state),
             step_scale=good.step_scale * 0.5,
             faults=good.faults + 1,
             fault=fault,
@@ -317,7 +318,7 @@ class ElasticBand(PathOptimizer):
             gradients=g,
             evaluations=counts,
             forces=self._forces(pivots, energies, g, True, state.spring),
-            stepper_state=self.stepper.init(pivots[1:-1]),
+            stepper_state=restart_state(self.stepper, pivots[1:-1], state.stepper_state),
             nfev=nfev,
             climbing=True,
             recent_max=(),

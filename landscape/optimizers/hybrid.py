@@ -99,8 +99,8 @@ class Hybrid(Stepper):
         back = (phase == -1) & cut
         rest = self.first.init(x)
         s1 = {k: xp.where(on | back, rest[k], v) for k, v in s1.items()}  # FIRE 2.0 waits at rest while L-BFGS runs
-        fresh = self.then.init(x)
-        s2 = {k: xp.where(back, fresh[k], xp.where(on, v, lbfgs[k])) for k, v in s2.items()}
+        fresh = self.then.restart(x, lbfgs)  # keeps the measured first curvature
+        s2 = {k: xp.where(back, fresh[k], xp.where(on, v, lbfgs.get(k, v))) for k, v in s2.items()}
         # FIRE 2.0 hands over at `near`; the guarded start is trusted from `trust` on
         handed = ((phase == 0) & (f_norm <= self.near * f0)) | ((phase == -1) & (f_norm <= self.trust * f0))
         phase = xp.where(
@@ -119,6 +119,14 @@ class Hybrid(Stepper):
 
     def hold(self, state: Any, moving: Any) -> Any:
         return {**state, **_prefixed("1.", self.first.hold(_part(state, "1."), moving))}
+
+    def measured(self, state: Any, stiffness: float) -> Any:
+        """L-BFGS's first inverse curvature from the band's stiffness (`LBFGS.measured`)."""
+        return {**state, **_prefixed("2.", self.then.measured(_part(state, "2."), stiffness))}
+
+    def restart(self, x: Any, state: Any) -> Any:
+        """Fresh state for x that keeps L-BFGS's measured first inverse curvature."""
+        return {**self.init(x), **_prefixed("2.", self.then.restart(x, _part(state, "2.")))}
 
     def with_lr(self, lr: float) -> Stepper:
         return replace(self, first=self.first.with_lr(lr))
@@ -151,7 +159,9 @@ def guarded_start() -> Hybrid:
     """NEB's default stepper on a deterministic potential (`make_optimizer`, `connect
     --stepper lbfgs-guarded`): L-BFGS from the first step, sent back to the starting band
     with FIRE 2.0 when its radius is cut before the force is down to a tenth of the first
-    step's.  Measured against the FIRE 2.0 start in docs/benchmarks.md: no failed run on
-    the nine surfaces at 5, 9 and 17 pivots, 0 wrong saddles on 1,000 random surfaces,
-    and fewer force calls on the EMT hop (58 against 73) and the nine surfaces."""
-    return Hybrid(start="lbfgs", trust=0.1)
+    step's.  Its first inverse curvature is 0.5 / the band's measured stiffness and its
+    trust radius at most 0.4 (in place of lr 0.01 and 0.2).  Measured in
+    docs/benchmarks.md: no failed run on the nine surfaces at 5, 9 and 17 pivots, 0 wrong
+    saddles on 1,000 random surfaces, and fewer force calls on the EMT hop (51 against
+    58), Mueller-Brown (178 against 212) and the nine surfaces."""
+    return Hybrid(start="lbfgs", trust=0.1, then=LBFGS(max_step=0.4, curvature=0.5))

@@ -8,6 +8,7 @@ stays in the arrays' own namespace, branch-free, so a GPU path never syncs.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -276,13 +277,42 @@ class LBFGS(Stepper):
     and the trust radius (the largest step norm, at most `max_step`) halves; every
     other step it grows by 1.2.  Without this, NEB with soft springs on Mueller-Brown
     ran off to E = 8e4 (bench/bench_defaults.py has the side-by-side figures).
+
+    `curvature` (None: off) sets the first step's inverse curvature to `curvature` over
+    the stiffness a band measures on its starting path (`measured`, called by the band),
+    in place of `lr`: a fixed `lr` is in the potential's units (eV/Å^2 or none), the
+    stiffness is measured in them (docs/benchmarks.md, issue 26).
     """
 
     lr: float = 0.01
     memory: int = 20
     max_step: float = 0.2
     force_growth: float = 1.5
+    curvature: float | None = None
     kind: str = "lbfgs"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.curvature is not None:
+            check_number(f"{self.kind} curvature", self.curvature, lambda v: v > 0, "> 0")
+
+    def measured(self, state: Any, stiffness: float) -> Any:
+        """The state with its first inverse curvature `curvature` / `stiffness` (a band's
+        measured secant stiffness); unchanged when `curvature` is None or nothing was measured."""
+        if self.curvature is None or not (math.isfinite(stiffness) and stiffness > 0):
+            return state
+        return {**state, "h0": state["k"] + self.curvature / stiffness}
+
+    def restart(self, x: Any, state: Any) -> Any:
+        """Fresh state for x that keeps the measured first inverse curvature of `state`."""
+        fresh = self.init(x)
+        return {**fresh, "h0": state["h0"]} if "h0" in state else fresh
+
+    def to_config(self) -> dict[str, Any]:
+        config = super().to_config()
+        if self.curvature is None:  # stored configs from before the field keep their identity
+            del config["curvature"]
+        return config
 
     def init(self, x: Any) -> Any:
         xp = array_namespace(x)
@@ -296,6 +326,7 @@ class LBFGS(Stepper):
             "f": xp.zeros_like(x),
             "k": scalar,
             "r": scalar + self.max_step,
+            "h0": scalar + self.lr,  # the first inverse curvature (`measured` may set it)
         }
 
     def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
@@ -313,14 +344,16 @@ class LBFGS(Stepper):
         rho_new = xp.where(keep, 1.0 / xp.where(sy > 0, sy, xp.ones_like(sy)), xp.zeros_like(sy))
         rho = xp.where(keep, xp.concat([state["rho"][1:], rho_new[None]]), state["rho"])
         rho = xp.where(grew, xp.zeros_like(rho), rho)  # the model misled: forget every pair
-        d = self._direction(xp, force, s_hist, y_hist, rho)
+        h0 = state["h0"] if "h0" in state else _scalar(xp, x) + self.lr  # older snapshots hold none
+        d = self._direction(xp, force, s_hist, y_hist, rho, h0)
         uphill = xp.sum(d * force) <= 0
-        d = xp.where(uphill, self.lr * force, d)
+        d = xp.where(uphill, h0 * force, d)
         rho = xp.where(uphill, xp.zeros_like(rho), rho)  # reset: forget every pair
         d = d * _cap(xp, _norm(xp, d), radius)
-        return x + d, {"s": s_hist, "y": y_hist, "rho": rho, "x": x, "f": force, "k": state["k"] + 1, "r": radius}
+        moved = {"s": s_hist, "y": y_hist, "rho": rho, "x": x, "f": force, "k": state["k"] + 1, "r": radius}
+        return x + d, {**moved, "h0": h0}
 
-    def _direction(self, xp: Any, force: Any, s: Any, y: Any, rho: Any) -> Any:
+    def _direction(self, xp: Any, force: Any, s: Any, y: Any, rho: Any, h0: Any) -> Any:
         """H times the force by the two-loop recursion over the stored pairs (rho 0: empty)."""
         q = force
         alphas = []
@@ -331,7 +364,7 @@ class LBFGS(Stepper):
         last = self.memory - 1
         yy = xp.sum(y[last] * y[last])
         gamma = xp.where(
-            rho[last] > 0, 1.0 / xp.where(rho[last] > 0, rho[last] * yy, xp.ones_like(yy)), xp.ones_like(yy) * self.lr
+            rho[last] > 0, 1.0 / xp.where(rho[last] > 0, rho[last] * yy, xp.ones_like(yy)), xp.ones_like(yy) * h0
         )
         r = gamma * q
         for j, alpha in zip(range(self.memory), reversed(alphas)):

@@ -184,7 +184,7 @@ def _damaged_checkpoint(root: Path, f: dict[str, str]) -> None:
         "-o",
         "bend=0.6",
         "-o",
-        "after=30",
+        "after=12",
         "--start",
         "L",
         "--end",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from landscape import connect, load_potential
-from landscape.optimizers.hybrid import Hybrid
+from landscape.optimizers.hybrid import guarded_start
 from landscape_cli.testing import error_line, invoke, run
 
 MB = ["connect", "mueller-brown", "--start", "A", "--end", "B"]
@@ -16,7 +16,7 @@ MB_SADDLE = -40.664844  # DESIGN.md: the A-B MEP's highest point, the A-C saddle
 def test_lbfgs_guarded_is_the_guarded_start_of_the_library():
     out = json.loads(run([*MB, "--stepper", "lbfgs-guarded", "--json"]).stdout)
     pot = load_potential("mueller-brown")
-    same = connect(pot, pot.minima["A"], pot.minima["B"], method="neb", stepper=Hybrid(start="lbfgs", trust=0.1))
+    same = connect(pot, pot.minima["A"], pot.minima["B"], method="neb", stepper=guarded_start())
     assert out["method"] == "neb" and out["status"] == "converged" and abs(out["saddle_energy"] - MB_SADDLE) < 1e-3
     assert (out["iterations"], out["evaluations"]) == (same.nit, same.nfev)
     assert out["saddle_energy"] == same.saddle_energy

@@ -44,7 +44,7 @@ def test_an_unfinished_band_is_not_called_a_saddle(tmp_path):
             "-o",
             "bend=0.6",
             "-o",
-            "after=30",
+            "after=12",
             "--start",
             "L",
             "--end",

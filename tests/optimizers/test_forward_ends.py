@@ -72,7 +72,10 @@ def test_forward_only_ends_leave_the_trajectory_unchanged(method):
 def test_a_deterministic_band_still_never_evaluates_its_ends_again():
     pot = Batched(True)
     pot.stochastic = False
-    connect(pot, np.zeros(3), np.ones(3), method="neb", pivots=5, budget=Budget(max_steps=3))
+    r = connect(pot, np.zeros(3), np.ones(3), method="neb", pivots=5, budget=Budget(max_steps=3))
     # the start: the 3 moving pivots' gradients and the ends' energies, once; each step
-    # only the 3 moving pivots; then the final profile (9 points in each of 4 segments)
-    assert pot.calls == [("gradient", 3), ("energy", 2)] + [("gradient", 3)] * 3 + [("energy", 36)]
+    # only the 3 moving pivots; then the final profile (9 points in each of 4 segments) and,
+    # the climber having climbed above the start on this bowl without a saddle, the
+    # starting path's profile to compare (no end evaluated again in either)
+    assert r.status == "diverged"
+    assert pot.calls == [("gradient", 3), ("energy", 2)] + [("gradient", 3)] * 3 + [("energy", 36)] * 2

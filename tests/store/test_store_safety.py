@@ -163,7 +163,7 @@ def _interrupted(tmp_path, method: str) -> Path:
         "-o",
         "bend=0.6",
         "-o",
-        f"after={400 if method == 'autoneb' else 30}",
+        f"after={400 if method == 'autoneb' else 12}",
         "--start",
         "L",
         "--end",
