@@ -337,8 +337,8 @@ def test_a_resumed_band_reports_the_samples_of_the_uninterrupted_one(tmp_path, m
 
 
 def test_a_larger_budget_continues_the_samples_of_the_spent_one(tmp_path):
-    """NEB stopped at 20 steps, continued to 60: the samples of one 60-step run (the
-    short run's final profile is not carried into the continued count)."""
+    """NEB stopped at 10 steps, continued to 30 (it converges at 46): the samples of one
+    30-step run (the short run's final profile is not carried into the continued count)."""
     from landscape.paths.budget import Budget
 
     def run(out, steps):
@@ -354,7 +354,7 @@ def test_a_larger_budget_continues_the_samples_of_the_spent_one(tmp_path):
             budget=Budget(max_steps=steps),
         ).result
 
-    short = run(tmp_path / "s", 20)
-    longer, straight = run(tmp_path / "s", 60), run(tmp_path / "straight", 60)
-    assert short.nit == 20 and longer.nit == straight.nit == 60
+    short = run(tmp_path / "s", 10)
+    longer, straight = run(tmp_path / "s", 30), run(tmp_path / "straight", 30)
+    assert short.nit == 10 and longer.nit == straight.nit == 30
     assert longer.samples == straight.samples != short.samples

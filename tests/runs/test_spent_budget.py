@@ -36,7 +36,7 @@ def _same_answer(a, b) -> None:
     np.testing.assert_array_equal(np.asarray(a.history), np.asarray(b.history))
 
 
-@pytest.mark.parametrize("method, short, long", [("neb", 20, 60), ("autoneb", 150, 400)])
+@pytest.mark.parametrize("method, short, long", [("neb", 10, 30), ("autoneb", 150, 400)])
 def test_a_larger_budget_continues_where_the_spent_one_stopped(tmp_path, method, short, long):
     first = _connect(tmp_path / "s", method, short)
     assert first.result.status is Status.MAX_STEPS and first.result.nit == short
@@ -54,19 +54,20 @@ def test_a_larger_budget_continues_where_the_spent_one_stopped(tmp_path, method,
 
 
 def test_a_smaller_budget_after_ctrl_c_does_not_close_the_run(tmp_path):
-    """Ctrl-C at step 30, then --steps 10: max_steps at once; then --steps 80 continues."""
+    """Ctrl-C at step 15, then --steps 5: max_steps at once; then --steps 40 continues
+    (the band converges at 46)."""
 
     def ctrl_c(state):
-        if state.nit == 30:
+        if state.nit == 15:
             raise KeyboardInterrupt
 
     stopped = _connect(tmp_path / "s", "neb", 500, callbacks=[ctrl_c])
     assert stopped.result.status is Status.INTERRUPTED
-    spent = _connect(tmp_path / "s", "neb", 10)
-    assert spent.result.status is Status.MAX_STEPS and spent.result.nit == 30
-    more = _connect(tmp_path / "s", "neb", 80)
-    assert more.resumed_from_step == 30 and more.result.nit == 80
-    _same_answer(more.result, _connect(tmp_path / "straight", "neb", 80).result)
+    spent = _connect(tmp_path / "s", "neb", 5)
+    assert spent.result.status is Status.MAX_STEPS and spent.result.nit == 15
+    more = _connect(tmp_path / "s", "neb", 40)
+    assert more.resumed_from_step == 15 and more.result.nit == 40
+    _same_answer(more.result, _connect(tmp_path / "straight", "neb", 40).result)
 
 
 def test_a_spent_budget_with_no_state_kept_is_computed_afresh(tmp_path):
