@@ -42,7 +42,7 @@ def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
     lines.append(f"minima: {minima.get('count', 0)} ({', '.join(map(str, minima.get('names', [])[:20]))})")
     for info in summary.get("paths") or []:
         lines.append(
-            f"path {info.get('name')}: {info.get('start')} -> {info.get('end')}, {_saddle_words(info)}, "
+            f"path {info.get('name')}: {info.get('start')} -> {info.get('end')}{_by(info)}, {_saddle_words(info)}, "
             f"{info.get('status')}, {info.get('n_pivots', '?')} pivots, {info.get('cycles', 0)} cycles"
         )
     if check and not problems:
@@ -50,6 +50,11 @@ def inspect_cmd(file: str, check: bool, as_json: bool) -> None:
     emit(as_json, summary, lines)
     if problems:
         raise LandscapeError(f"{file}: {len(problems)} integrity problems: " + "; ".join(problems))
+
+
+def _by(info: dict[str, Any]) -> str:
+    """' by METHOD' where the store recorded what made the path (connect, explore)."""
+    return f" by {info['method']}" if info.get("method") else ""
 
 
 def _saddle_words(info: dict[str, Any]) -> str:

@@ -302,7 +302,11 @@ class Store(RunningRecords):
         paths = []
         for name in self.path_names():
             info = self.path_info(name)
-            paths.append({k: info[k] for k in (*keep, *info.get("extras", ())) if k in info})
+            entry = {k: info[k] for k in (*keep, *info.get("extras", ())) if k in info}
+            optimizer = info["config"].get("optimizer", info["config"])  # a run's settings, or the optimizer's
+            if isinstance(optimizer, dict) and isinstance(optimizer.get("method"), str):
+                entry["method"] = optimizer["method"]  # what made the path: neb, autoneb, bezier, ...
+            paths.append(entry)
         return {
             "filename": self.filename,
             "format": root.get("format"),

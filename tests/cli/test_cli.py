@@ -63,6 +63,8 @@ def test_connect_json_for_every_method(tmp_path, method):
     assert data["store"] == str(store)
     info = json.loads(run(["inspect", str(store), "--json", "--check"]).stdout)
     assert info["problems"] == [] and info["paths"][0]["name"] == "A-B"
+    assert info["paths"][0]["method"] == method == data["method"]  # what made the path, as the store recorded it
+    assert f"A-B: A -> B by {method}," in run(["inspect", str(store)]).stdout
 
 
 def test_connect_with_coordinates_and_options():

@@ -37,7 +37,13 @@ def matches_the_oracle(filename: os.PathLike | str) -> None:
         describe = s.describe()
         for key in ("potential", "minima", "groups", "created", "library_versions"):
             assert describe[key] == EXPECTED["describe"][key], key
-        assert describe["paths"] == EXPECTED["describe"]["paths"]
+        # the previous version's fields, unchanged; since then each path also names its method
+        assert [{k: v for k, v in p.items() if k != "method"} for p in describe["paths"]] == EXPECTED["describe"][
+            "paths"
+        ]
+        # the fixture's paths are an exploration's AutoNEB runs, and one run whose settings hold no method
+        methods = {p["name"]: p.get("method") for p in describe["paths"]}
+        assert methods == {"m0-m1": "autoneb", "m0-m2": "autoneb", "m0-running": None, "m1-m2": "autoneb"}
         coords, energies, names = s.read_minima()
         assert [coords.tolist(), energies.tolist(), names] == EXPECTED["minima"]
         assert s.minima_metadata() == EXPECTED["minima_metadata"]
