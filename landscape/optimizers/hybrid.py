@@ -35,10 +35,10 @@ class Hybrid(Stepper):
     after `resets` cuts of L-BFGS's trust radius (each a step whose force grew by half).
 
     `start="lbfgs"` (NEB's default on a deterministic potential through `guarded_start`;
-    measured in docs/benchmarks.md) runs L-BFGS from the first step, guarded: a cut of its radius before the force is down to
-    `trust` x the first step's sends the band back to the band it started from (a held
-    pivot stays where it is), with FIRE 2.0 from rest and the flow above; once the force
-    is that low, the flow above goes on from L-BFGS.
+    measured in docs/benchmarks.md) runs L-BFGS from the first step, guarded: a cut of
+    its radius before the force is down to `trust` x the first step's sends the band
+    back to the band it started from (a held pivot stays where it is), with FIRE 2.0 from
+    rest and the flow above; once the force is that low, the flow above goes on from L-BFGS.
 
     Why: L-BFGS needs far fewer force calls once its model fits, near the path; far from
     it a 5-pivot band ran out of its valley to E = 3e3, where FIRE 2.0 never failed
