@@ -190,17 +190,14 @@ def explore_paths(
     from .curve_presets import is_curve
 
     pivots = exp.pivots
-    cuda = str(setup.potential.device).startswith("cuda")
+    # no host sync between fault checks on a GPU
+    checks = {"fault_check_every": 50} if str(setup.potential.device).startswith("cuda") else {}
     if is_curve(setup.schedule):  # a trained curve per pair, stored at its pivots
-        optimizer = setup.schedule.optimizer(seed=exp.seed)
-        if cuda:
-            optimizer = replace(optimizer, fault_check_every=50)  # no host sync between fault checks on a GPU
+        optimizer = replace(setup.schedule.optimizer(seed=exp.seed), **checks)
         pivots = pivots or setup.schedule.pivots
     else:
         settings: dict[str, Any] = {} if exp.max_pivots is None else {"max_pivots": exp.max_pivots}
-        if cuda:
-            settings["fault_check_every"] = 50  # no host sync between fault checks on a GPU
-        optimizer = make_optimizer("autoneb", schedule=setup.schedule, climb=exp.climb, **settings)
+        optimizer = make_optimizer("autoneb", schedule=setup.schedule, climb=exp.climb, **settings, **checks)
     return explore(
         setup.potential,
         None,
