@@ -258,7 +258,8 @@ class Curve(PathOptimizer):
         if state.finite is None or bool(state.finite):
             return replace(state, finite=None, verified=None)
         good = state.verified
-        assert good is not None  # a state with steps unchecked keeps the last checked one
+        if good is None:  # `advance` keeps the last checked state beside every unchecked one
+            raise LandscapeError("internal error: an unchecked curve state has no last checked state to fall back to")
         since = f"step {good.nit + 1}" + ("" if good.nit + 1 == state.nit else f" to {state.nit}")
         fault = f"NaN or infinite energy or gradient at the samples or pivots of {since}"
         return replace(good, nit=state.nit, nfev=state.nfev, fault=fault)

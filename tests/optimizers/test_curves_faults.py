@@ -5,6 +5,7 @@ last check, and between checks the step loop reads nothing back from the arrays.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -211,3 +212,11 @@ def test_a_stored_curve_checked_every_10_steps_resumes_to_the_uninterrupted_resu
     np.testing.assert_array_equal(run.result.path.energies, whole.path.energies)
     assert run.result.nfev == whole.nfev
     assert make_optimizer("polychain", fault_check_every=10).fault_check_every == 10  # what the runs trained
+
+
+def test_an_unchecked_state_without_a_checked_one_is_a_one_line_internal_error_not_an_assert():
+    """The fallback invariant holds under `python -O` too (an `assert` would vanish there)."""
+    c = curve(5)
+    broken = replace(c.init(Path.straight(A, B, 7), MB), finite=np.bool_(False), verified=None)
+    with pytest.raises(LandscapeError, match="^internal error: an unchecked curve state has no last checked state"):
+        c._checked(broken)
