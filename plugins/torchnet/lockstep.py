@@ -21,9 +21,10 @@ Each curve is trained exactly as alone, as a pair's run trains it after
 - BatchNorm as in `energy_and_gradient`: the potential's train-mode twin with batch
   statistics only (`NetworkPotential.forward`), so under vmap every point normalises
   with its own pair's batch;
-- L2 and sample counts as the potential's: the joint call adds to `potential.cost()`
-  exactly what the separate calls would (points x images), and each pair's own count
-  is in its `PairCurve.samples`.
+- L2 and sample counts as the potential's: the joint call
+  (`NetworkPotential.grouped_energies_and_gradients`) adds to `potential.cost()`
+  exactly what the separate calls (`NetworkPotential.energies_on`) would (points x
+  images), and each pair's own count is in its `PairCurve.samples`.
 
 Equality with training alone is up to rounding (vmap may run a convolution of per-point
 weights as a grouped one): float64 within 1e-10, float32 within 1e-5 after a few steps
@@ -46,12 +47,12 @@ force one.  One pair after another evaluates the same points on the same batches
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-from torch.func import vmap
 
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.curves import Curve, CurveState
@@ -60,8 +61,7 @@ from landscape.paths.result import Status
 from landscape.potentials.potential import SAMPLE_KINDS, Potential
 
 from .data import BatchSampler
-from .potential import NetworkPotential, _timed
-from .speed import compiled
+from .potential import NetworkPotential
 
 __all__ = ["PairCurve", "train_curves_together", "LOCKSTEP_MODES"]
 
@@ -126,62 +126,44 @@ class _Stream(Potential):
 
     def gradients_here(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Energies and gradients at `x` on the current batch (no draw)."""
-        x = self.network._points(x)
-        e, g = self._counted(lambda: self.network.data_loss_and_gradient(x, *self.batch))
-        return self.network._regularise(x, e, g)
+        return self._counted(lambda: self.network.energies_on(x, *self.batch))
 
     def energy_and_gradient(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
         self.next_batch()
         return self.gradients_here(x)
 
     def energy(self, x: Any) -> torch.Tensor:
-        x = self.network._points(x)
-        e = self._counted(lambda: self.network.data_loss(x, *self.batch))
-        return self.network._regularise(x, e, None)[0]
-
-
-def _joint_function(network: NetworkPotential) -> Callable[..., torch.Tensor]:
-    """(K, S, dim) points, (K, B, ...) inputs, (K, B) targets -> (K, S) data losses,
-    pair k's points on pair k's batch, with the potential's speed options."""
-    speed = replace(network.speed, channels_last=False)  # vmap cannot set a layout per slice
-
-    def objective(flat: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return network.loss(speed.run(lambda xb: network.forward(flat, xb), inputs), targets)
-
-    # A pair's points share its batch and, like the potential's, its dropout masks.
-    per_pair = vmap(objective, in_dims=(0, None, None), randomness="same")
-    return compiled(vmap(per_pair, in_dims=(0, 0, 0), randomness="different"), network.speed, "the curves' joint step")
+        return self._counted(lambda: self.network.energies_on(x, *self.batch, gradient=False)[0])
 
 
 def _together(
-    fn: Callable[..., torch.Tensor],
     network: NetworkPotential,
     live: Sequence[int],
-    points: dict[int, torch.Tensor],
+    points: dict[int, Any],
     streams: Sequence[_Stream],
 ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
     """Energies and gradients of every live pair's points (S, dim) on its current batch
-    in one call (at most `network.chunk` points a call), L2 added, counted as the
-    separate calls would be (points x images)."""
+    in one call (`NetworkPotential.grouped_energies_and_gradients`), L2 added, counted
+    on the potential as the separate calls would be and on each pair's stream."""
     inputs = torch.stack([streams[k].batch[0] for k in live])
     targets = torch.stack([streams[k].batch[1] for k in live])
-    stacked = torch.stack([points[k] for k in live])
-    n, s = len(live), int(stacked.shape[1])
-    per_call = max(1, (network.chunk or n * s) // s)
-    losses, grads = [], []
-    for i in range(0, n, per_call):
-        with torch.enable_grad():
-            leaf = stacked[i : i + per_call].detach().requires_grad_(True)
-            loss = fn(leaf, inputs[i : i + per_call], targets[i : i + per_call])
-            (g,) = torch.autograd.grad(loss.sum(), leaf)  # independent points: each its own gradient
-        losses.append(loss.detach())
-        grads.append(g)
-    e, g = torch.cat(losses), torch.cat(grads)
-    images = int(inputs.shape[1])
-    network.count("gradient", n * s, images)
+    stacked = torch.stack([network.asarray(points[k]) for k in live])
+    before = network.cost()
+    e, g = network.grouped_energies_and_gradients(stacked, inputs, targets)
+    spent = network.cost()["gradient"] - before["gradient"]
     for k in live:
-        streams[k].samples["gradient"] += s * images
-    return {k: network._regularise(points[k], e[i], g[i]) for i, k in enumerate(live)}
+        streams[k].samples["gradient"] += spent // len(live)
+    return {k: (e[i], g[i]) for i, k in enumerate(live)}
+
+
+def _timed(fn: Callable[[], Any], device: torch.device) -> float:
+    """Seconds of one call of `fn`, a GPU's queue drained before and after."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda _: None)
+    sync(device)
+    began = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - began
 
 
 def _faster(evaluate: dict[str, Callable[[], Any]], network: NetworkPotential, streams: Sequence[_Stream]) -> str:
@@ -249,8 +231,7 @@ def train_curves_together(
                 f"pair {k}: the ends have shapes {tuple(a.shape)} and {tuple(b.shape)}, expected ({potential.dim},)"
             )
         states.append(c.init(Path.straight(a, b, pivots), stream))
-    joint = _joint_function(potential) if batched != "loop" else None
-    how = "loop" if joint is None else ("vmap" if batched == "vmap" else "")  # auto: chosen at the first step
+    how = {"loop": "loop", "vmap": "vmap"}.get(batched, "")  # auto: chosen at the first step
     while True:
         live = [k for k, (c, st) in enumerate(zip(curves, states)) if c.terminate(st) is None]
         if not live:
@@ -260,7 +241,7 @@ def train_curves_together(
         for k in live:
             streams[k].next_batch()
         evaluate = {
-            "vmap": lambda: _together(joint, potential, live, points, streams),
+            "vmap": lambda: _together(potential, live, points, streams),
             "loop": lambda: {k: streams[k].gradients_here(points[k]) for k in live},
         }
         if not how:

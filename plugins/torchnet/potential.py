@@ -36,6 +36,7 @@ import contextlib
 import copy
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -156,6 +157,7 @@ class NetworkPotential(Potential):
         self._vfn: Callable[..., Any] | None = None
         self.speed = speed or Speed()
         self._fast: dict[str, Callable[..., Any]] = {}
+        self._grouped: Callable[..., Any] | None = None
         self._calib: list[torch.Tensor] | None = None
         self.minima: dict[str, torch.Tensor] = {}
         self.last_terms: dict[str, torch.Tensor] = {}
@@ -305,6 +307,60 @@ class NetworkPotential(Potential):
         """Data loss (no L2) at the points `x` on a given batch (train-mode BN)."""
         return self._run("value", self._points(x), inputs, targets)
 
+    # given batches (several curves trained at once: `lockstep`) ------------------------
+    def energies_on(
+        self, x: Any, inputs: torch.Tensor, targets: torch.Tensor, *, gradient: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Energies (data loss + L2) of the points `x` on a given batch and, with
+        `gradient`, their gradients: what `energy_and_gradient` computes on the batch it
+        draws (and `energy` on the current one), the potential's own stream untouched.
+        Counted as those are: points x images, "gradient" or "forward" (without
+        `gradient`, the second value is None)."""
+        x = self._points(x)
+        if gradient:
+            return self._regularise(x, *self._run("grad", x, inputs, targets))
+        return self._regularise(x, self._run("value", x, inputs, targets), None)
+
+    def grouped_energies_and_gradients(
+        self, x: Any, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`energies_on` of K groups at once: the points `x` (K, S, dim) of group k on its
+        own batch `inputs[k]`, `targets[k]` ((K, B, ...) and (K, B)), every group in one
+        vmapped call (at most `chunk` points a call; the speed options but channels-last,
+        whose layout vmap cannot set per group), one backward pass giving each point its
+        gradient.  BatchNorm takes each group's batch statistics.  Returns (K, S)
+        energies and (K, S, dim) gradients, counted as K separate calls (K x S x B)."""
+        x = self.asarray(x).detach()
+        if x.dim() != 3 or int(x.shape[-1]) != self.dim:
+            raise LandscapeError(f"grouped points must be (groups, points, {self.dim}), got {tuple(x.shape)}")
+        if int(inputs.shape[0]) != int(x.shape[0]) or int(targets.shape[0]) != int(x.shape[0]):
+            raise LandscapeError(f"{int(x.shape[0])} groups of points need as many batches, got {int(inputs.shape[0])}")
+        if self._grouped is None:
+            self._grouped = self._grouped_function()
+        k, s = int(x.shape[0]), int(x.shape[1])
+        per_call = max(1, (self.chunk or k * s) // max(1, s))
+        losses, grads = [], []
+        for i in range(0, k, per_call):
+            with torch.enable_grad():
+                leaf = x[i : i + per_call].detach().requires_grad_(True)
+                loss = self._grouped(leaf, inputs[i : i + per_call], targets[i : i + per_call])
+                (g,) = torch.autograd.grad(loss.sum(), leaf)  # independent points: each its own gradient
+            losses.append(loss.detach())
+            grads.append(g)
+        self.count("gradient", k * s, int(inputs.shape[1]))
+        return self._regularise(x, torch.cat(losses), torch.cat(grads))
+
+    def _grouped_function(self) -> Callable[..., torch.Tensor]:
+        """(K, S, dim) points, (K, B, ...) inputs, (K, B) targets -> (K, S) data losses."""
+        speed = replace(self.speed, channels_last=False)
+
+        def objective(flat: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+            return self.loss(speed.run(lambda xb: self.forward(flat, xb), inputs), targets)
+
+        # A group's points share its batch and, as the potential's do, its dropout masks.
+        per_group = vmap(objective, in_dims=(0, None, None), randomness="same")
+        return compiled(vmap(per_group, in_dims=(0, 0, 0), randomness="different"), self.speed, "the grouped call")
+
     def _points(self, x: Any) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.device != self.device or x.dtype != self.dtype:
             x = self.asarray(x)
@@ -417,7 +473,7 @@ class NetworkPotential(Potential):
 
     def __getstate__(self) -> dict[str, Any]:
         # The vmapped function is a transform of a bound method: rebuilt lazily instead.
-        return {**self.__dict__, "_vfn": None, "_fast": {}}
+        return {**self.__dict__, "_vfn": None, "_fast": {}, "_grouped": None}
 
     # description ----------------------------------------------------------------------
     @property
