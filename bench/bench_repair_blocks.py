@@ -13,8 +13,9 @@ ends measured as `repair` measures (calibration batch, BN on batch statistics), 
 point's block outputs moved to them in forward order, BN statistics then recalibrated
 with the hooks in place (`evaluate.recalibrate_module`) and the whole train and test
 sets evaluated.  Per t it prints the train loss and test error of the plain point, the
-folded REPAIR and the hooked block-output REPAIR, and the folded correction's largest
-|scale - 1| and |shift|.
+folded REPAIR and the hooked block-output REPAIR, the folded correction's largest
+|scale - 1| and |shift|, and the forward samples the t cost (the plain and folded points'
+BatchNorm recalibrated once for both sets, `evaluate.evaluate_splits`).
 """
 
 from __future__ import annotations
@@ -78,13 +79,14 @@ def hooked_metrics(pot: Any, point: Any, coefficients: dict[str, Any]) -> tuple[
     recalibrate_module(pot, module, pot.calibration_inputs())
     train = module_metrics(module, pot.train_data, pot.loss, pot.error)
     test = module_metrics(module, pot.test_data, pot.loss, pot.error)
+    pot.count("forward", 1, len(pot.train_data) + len(pot.test_data))  # module_metrics counts nothing itself
     return train["loss"], test["error"]
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     from landscape import Store
     from landscape_plugins.torchnet.commands import stored_network
-    from landscape_plugins.torchnet.evaluate import evaluate_points
+    from landscape_plugins.torchnet.evaluate import evaluate_splits
     from landscape_plugins.torchnet.matching import network_symmetry
     from landscape_plugins.torchnet.repair import repair_coefficients, repair_inputs, repair_point
 
@@ -105,11 +107,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     print(f"{args.store}, minima {args.pair}, weight-matched line: train loss / test error")
     out = []
     for t in (float(v) for v in args.t.split(",")):
-        began = time.perf_counter()
+        began, counted = time.perf_counter(), pot.cost()["forward"]
         x = (1 - t) * a + t * b
         folded = repair_point(pot, a, b, t)
-        train = evaluate_points(pot, torch.stack([x, folded])).loss
-        test = evaluate_points(pot, torch.stack([x, folded]), "test").error
+        splits = evaluate_splits(pot, torch.stack([x, folded]))  # BN recalibrated once per point
+        train, test = splits["train"].loss, splits["test"].error
         targets = {
             k: ((1 - t) * ends[0][k][0] + t * ends[1][k][0], (1 - t) * ends[0][k][1] + t * ends[1][k][1])
             for k in blocks
@@ -123,11 +125,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             ROWS[2]: hooked,
             "max_abs_scale_minus_1": max(float((s - 1).abs().max()) for s, _ in coef.values()),
             "max_abs_shift": max(float(c.abs().max()) for _, c in coef.values()),
+            "forward_samples": pot.cost()["forward"] - counted,
         }
         cells = ";  ".join(f"{k} {row[k][0]:.6g} / {100 * row[k][1]:.2f}%" for k in ROWS)
         print(
             f"  t={t:.2f}: {cells};  folded |scale-1| <= {row['max_abs_scale_minus_1']:.2g}, "
-            f"|shift| <= {row['max_abs_shift']:.2g}  ({time.perf_counter() - began:.0f} s)"
+            f"|shift| <= {row['max_abs_shift']:.2g}  ({row['forward_samples']:,} forward samples, "
+            f"{time.perf_counter() - began:.0f} s)"
         )
         out.append(row)
     return out
