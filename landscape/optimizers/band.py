@@ -34,7 +34,7 @@ from landscape.paths import geometry
 from landscape.paths.climber import ClimberCheck, check_climber, sample_band
 from landscape.paths.path import Path
 from landscape.paths.result import Status
-from landscape.potentials.potential import Potential
+from landscape.potentials.potential import Potential, particle_dim_of
 
 __all__ = ["ElasticBand", "NEB", "StringMethod"]
 
@@ -48,7 +48,8 @@ class ElasticBand(PathOptimizer):
     climb: switch on a climbing image after `climb_after` steps (ASE advises after
         20-50% of the run); in the string method the climber is excluded from the
         redistribution (climbing string), else it would be moved off the saddle.
-    fmax: converged when the largest force norm on any pivot is at most this.
+    fmax: converged when the largest force norm on any pivot (on any one particle
+        of a pivot, for a potential with `particle_dim`: ASE's fmax) is at most this.
     frtol: converged when the largest force norm is at most this fraction of the
         starting path's (scale-free: `connect` uses 1e-4 for neb and string when no
         other criterion is given, so every method stops by itself), or at most the
@@ -61,11 +62,10 @@ class ElasticBand(PathOptimizer):
         (off), and no effect for the string method, mini-batch losses or no tolerance.
     check_per_segment: before a climbing band says converged, the energy is
         checked at this many points inside every segment (evaluated where they can
-        matter, `landscape.paths.climber.sample_segments`; all of them with
-        `check_all`); when one of them is
-        higher than the climber (`landscape.paths.climber`), a pivot is inserted there,
-        it becomes the climber and the run goes on, at most `max_repairs` times;
-        after that the run ends with status SADDLE_NOT_AT_TOP.
+        matter, `landscape.paths.climber.sample_segments`; all of them with `check_all`);
+        when one of them is higher than the climber (`landscape.paths.climber`), a pivot
+        is inserted there, it becomes the climber and the run goes on, at most
+        `max_repairs` times; after that the run ends with status SADDLE_NOT_AT_TOP.
     """
 
     method: str = "neb"
@@ -127,7 +127,8 @@ class ElasticBand(PathOptimizer):
         climbing = self.climb and self.climb_after == 0
         spring = self._spring(pivots, energies, g)
         forces = self._forces(pivots, energies, g, climbing, spring)
-        force0 = largest_force(forces) if self.frtol is not None else float("inf")  # one host sync, once
+        particles = particle_dim_of(potential)  # one host sync below, once:
+        force0 = largest_force(forces, particles) if self.frtol is not None else float("inf")
         floor = force_floor(pivots, host) if self.frtol is not None else 0.0
         state = BandState(
             ceiling=float(host.max() + self.divergence * max(host.max() - host[[0, -1]].min(), 1.0)),
@@ -141,6 +142,7 @@ class ElasticBand(PathOptimizer):
             force_floor=floor,
             spring=spring,
             evaluations=counts,
+            particle_dim=particles,
         )
         return self._track(state)
 
@@ -207,7 +209,7 @@ class ElasticBand(PathOptimizer):
         if self.freeze == 0 or self.method != "neb" or potential.stochastic or state.faults:
             return None
         limit = self.tolerance(state)
-        return held_pivots(state.forces, limit, self.freeze) if 0 < limit < float("inf") else None
+        return held_pivots(state.forces, limit, self.freeze, state.particle_dim) if 0 < limit < float("inf") else None
 
     def _fault(self, xp: Any, energies: Any, gradients: Any, ceiling: float) -> str | None:
         """Why a freshly evaluated step must be rejected, or None.  One host sync."""
@@ -246,9 +248,10 @@ class ElasticBand(PathOptimizer):
         if self.climb and not state.climbing:
             return None
         if self.fmax is not None or self.frtol is not None:
-            f = largest_force(state.forces)
+            f = largest_force(state.forces, state.particle_dim)
             if self.fmax is not None and f <= self.fmax:
-                return Status.CONVERGED, f"largest pivot force {f:.3g} <= fmax {self.fmax:g}"
+                what = "force on one particle" if state.particle_dim else "pivot force"
+                return Status.CONVERGED, f"largest {what} {f:.3g} <= fmax {self.fmax:g}"
             # A start with (almost) no force, an exact path, has no scale of its own to judge by.
             if self.frtol is not None and f <= state.force_floor:
                 return Status.CONVERGED, (
@@ -355,8 +358,7 @@ class ElasticBand(PathOptimizer):
             "check_per_segment": self.check_per_segment,
             "max_repairs": self.max_repairs,
             **({"check_all": True} if self.check_all else {}),  # only when on: stored runs keep their identity
-            # only when on: stored runs without it held no pivot
-            **({"freeze": self.freeze} if self.freeze else {}),
+            **({"freeze": self.freeze} if self.freeze else {}),  # only when on: stored runs held none
         }
 
     # internals -------------------------------------------------------------------
@@ -373,9 +375,7 @@ class ElasticBand(PathOptimizer):
         return band_forces(pivots, energies, g, k, climbing)
 
     def _reparametrise(self, pivots: Any, climber: Any) -> Any:
-        if self.method != "string":
-            return pivots
-        return geometry.redistribute(pivots, fixed=climber)
+        return geometry.redistribute(pivots, fixed=climber) if self.method == "string" else pivots
 
     def _track(self, state: BandState) -> BandState:
         """Keep the last `patience`+1 highest energies (device scalars) for `etol`."""

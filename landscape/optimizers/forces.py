@@ -19,6 +19,7 @@ __all__ = [
     "band_forces",
     "auto_spring",
     "force_floor",
+    "force_sizes",
     "largest_force",
     "evaluate_pivots",
     "climber_index",
@@ -87,10 +88,21 @@ def force_floor(pivots: Any, energies: Any) -> float:
     return FORCE_FLOOR_RTOL * scale / spacing
 
 
-def largest_force(forces: Any) -> float:
-    """The largest pivot force norm; reduced on the device, one number to the host."""
+def force_sizes(forces: Any, particle_dim: int = 0) -> Any:
+    """Each pivot's force (N, dim) as the force tolerances measure it: the norm of its
+    row, or with `particle_dim` d > 0 the largest norm of its d-coordinate blocks, one
+    particle's force (`Potential.particle_dim`: ASE's fmax is per atom)."""
     xp = array_namespace(forces)
-    return float(to_numpy(xp.max(xp.sqrt(xp.sum(forces * forces, axis=1)))))
+    if not particle_dim:
+        return xp.sqrt(xp.sum(forces * forces, axis=1))
+    blocks = xp.reshape(forces, (int(forces.shape[0]), -1, particle_dim))
+    return xp.max(xp.sqrt(xp.sum(blocks * blocks, axis=2)), axis=1)
+
+
+def largest_force(forces: Any, particle_dim: int = 0) -> float:
+    """The largest pivot force (`force_sizes`); reduced on the device, one number to the host."""
+    xp = array_namespace(forces)
+    return float(to_numpy(xp.max(force_sizes(forces, particle_dim))))
 
 
 def evaluate_pivots(xp: Any, potential: Potential, pivots: Any, known: Any) -> tuple[Any, Any]:

@@ -17,16 +17,18 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.arrays import to_numpy
+from landscape.optimizers.forces import force_sizes
 from landscape.potentials.potential import Potential
 
 __all__ = ["counted", "evaluate_rows", "held_pivots"]
 
 
-def held_pivots(forces: Any, limit: float, fraction: float) -> np.ndarray | None:
+def held_pivots(forces: Any, limit: float, fraction: float, particle_dim: int = 0) -> np.ndarray | None:
     """The interior pivots (host bool array) that step and are evaluated next, given
-    their `forces` (N, dim) and the band's tolerance `limit`; None when all do (none
+    their `forces` (N, dim), measured as the tolerance measures them (`force_sizes`
+    with `particle_dim`), and the band's tolerance `limit`; None when all do (none
     held, or all held: then a test other than the force's is pending).  One host read."""
-    norms = np.sqrt(np.sum(to_numpy(forces).astype(np.float64) ** 2, axis=1))
+    norms = force_sizes(to_numpy(forces).astype(np.float64), particle_dim)
     done = np.concatenate([[True], norms <= limit, [True]])  # the fixed ends count as converged
     held = (norms <= fraction * limit) & done[:-2] & done[2:]
     if not held.any() or held.all():

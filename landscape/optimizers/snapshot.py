@@ -18,7 +18,7 @@ from landscape.foundations.arrays import host_scalars, to_numpy
 from landscape.foundations.errors import DamagedCheckpoint
 from landscape.optimizers.base import OptimizerState
 from landscape.paths.path import Path
-from landscape.potentials.potential import Potential
+from landscape.potentials.potential import Potential, particle_dim_of
 
 __all__ = ["BandState", "band_snapshot", "band_restore", "SNAPSHOT_ARRAYS", "SNAPSHOT_NUMBERS"]
 
@@ -53,6 +53,7 @@ class BandState(OptimizerState):
     spring: float = 0.0  # the NEB spring constant in use (measured at init when "auto"); 0: string
     evaluations: np.ndarray | None = None  # energy+gradient evaluations of each pivot (None: a snapshot without)
     checks: int = 0  # energy-only points of the climber checks (nfev = evaluations.sum() + checks)
+    particle_dim: int = 0  # the potential's, for the force tests (`force_sizes`); not saved: it comes with it
 
 
 def _configured_spring(optimizer: Any) -> float:
@@ -110,6 +111,7 @@ def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str,
             recent_max=tuple(on(np.asarray(v)) for v in arrays["recent_max"]),
             dense=dense,
             evaluations=counts,
+            particle_dim=particle_dim_of(potential),
             **numbers,
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -1,6 +1,6 @@
 """A per-step log of a run, as ASE's optimizers write one: one tab-separated line a
-step (step, evaluations, highest pivot energy, largest pivot force, climbing, AutoNEB
-cycle), appended to a text file, so a long run can be followed with `tail -f` and
+step (step, evaluations, highest pivot energy, largest pivot force as fmax measures
+it, climbing, AutoNEB cycle), appended to a text file, so a long run can be followed with `tail -f` and
 plotted afterwards.  A continued run appends below a `#` line that says so.
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
+from landscape.optimizers.forces import force_sizes
 
 __all__ = ["StepLog", "COLUMNS"]
 
@@ -53,7 +54,8 @@ class StepLog:
         band = getattr(state, "inner", state)  # AutoNEB: the band of the running cycle
         forces = getattr(band, "forces", None)
         f = np.asarray(to_numpy(forces), dtype=float) if forces is not None else np.zeros((0, 0))
-        largest = float(np.max(np.linalg.norm(f.reshape(len(f), -1), axis=1))) if f.size else float("nan")
+        sizes = force_sizes(f.reshape(len(f), -1), getattr(band, "particle_dim", 0)) if f.size else None
+        largest = float(np.max(sizes)) if sizes is not None else float("nan")  # as the band's fmax test measures
         cycle = getattr(state, "cycle", "")
         self._file.write(
             f"{state.nit}\t{state.nfev}\t{float(to_numpy(state.max_energy)):.10g}\t{largest:.6g}\t"

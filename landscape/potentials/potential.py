@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_point",
+    "particle_dim_of",
     "Potential",
     "PotentialWrapper",
     "CountingPotential",
@@ -80,6 +81,10 @@ class Potential(ABC):
     #: Transformations that leave the energy unchanged (`landscape.potentials.symmetry`): permuted
     #: hidden units, rotated and relabelled atoms.  None: every point is its own state.
     symmetry: Symmetry | None = None
+    #: Coordinates per particle (3 for atoms in space), 0 for none: force tolerances
+    #: (`fmax`) then bound the largest force on one particle, as ASE's fmax does per
+    #: atom, not the norm of a whole pivot's force (`particle_dim_of`).
+    particle_dim: int = 0
 
     @abstractmethod
     def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
@@ -191,6 +196,10 @@ class PotentialWrapper(Potential):
     @property
     def symmetry(self) -> Symmetry | None:  # type: ignore[override]
         return self.inner.symmetry
+
+    @property
+    def particle_dim(self) -> int:  # type: ignore[override]
+        return getattr(self.inner, "particle_dim", 0)  # a user's class need not derive from Potential
 
     def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
         return self.inner.energy_and_gradient(x)
@@ -359,3 +368,13 @@ def check_point(potential: Potential, point: Any, label: str) -> np.ndarray:
     if not np.all(np.isfinite(host)):
         raise LandscapeError(f"{label} point contains NaN or infinite coordinates")
     return host
+
+
+def particle_dim_of(potential: Any) -> int:
+    """The potential's `particle_dim`, checked: 0 (or absent) or a whole number that
+    divides `dim`; a one-line error otherwise."""
+    d = getattr(potential, "particle_dim", 0)
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0 or (d and potential.dim % d):
+        name = getattr(potential, "name", "the potential")
+        raise LandscapeError(f"{name}.particle_dim must be 0 or a whole number dividing dim={potential.dim}, got {d!r}")
+    return int(d)

@@ -63,9 +63,11 @@ class AtomsPotential(Potential):
     `minima` names known structures (ASE `Atoms` of the same atoms, or points), so
     `connect(pot, pot.minima["start"], ...)` and `landscape connect --start NAME` find
     them.  `point(atoms)` and `atoms_at(x)` convert between the two forms.
+    `--fmax` bounds the force on each free atom, as ASE's fmax does.
     """
 
     stochastic = False
+    particle_dim = 3
 
     def __init__(self, atoms: Any, calculator: Any, minima: Mapping[str, Any] | None = None, name: str = "ase"):
         if not hasattr(atoms, "get_positions") or len(atoms) == 0:

@@ -31,9 +31,11 @@ class LennardJones(Potential):
     `bounds` is a cube holding the atoms at about the density of the compact minima
     (random starts for `landscape minima` are drawn in it); `inversion` says whether
     mirror images count as one structure (they do in the cluster databases).
+    Force tolerances bound the force on each atom, as ASE's fmax does.
     """
 
     stochastic = False
+    particle_dim = 3
 
     def __init__(self, atoms: int, epsilon: float = 1.0, sigma: float = 1.0, inversion: bool = True):
         if isinstance(atoms, bool) or int(atoms) != atoms or atoms < 2:
