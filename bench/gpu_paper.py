@@ -35,6 +35,16 @@ Phases, each continuing what the store DIR/paper already holds (plugins/cifar/ex
     16,000 steps at a tenth of its batch and learning rates; on the reduced run it
     missed the criterion by 30-100x), `paper`, `short` (the paper's cycles at a tenth
     of their steps), ...; `--cycle-steps` rescales its cycles, at most `--max-pivots`.
+  `--together on` steps the curves of each batch of pairs Algorithm 3 proposes (3
+  minima: the tree's two, then the third alone) in lockstep: one network call per step
+  for all of them, each pair on its own batch stream, t and Adam state
+  (plugins/torchnet/lockstep_runs.py), storing what one pair after another stores (the
+  same records and sample counts; the paths equal up to the joint call's float32
+  rounding, about 1e-6 on the smoke run); a group the guard stops resumes exactly,
+  every pair from its own snapshot.  `off`: one pair after another; `auto` (the
+  default): off on a CPU, where the joint call measured 0.66-0.88x the speed of the
+  loop (bench/bench_curves_together.py), on a GPU on, timing the joint call against the
+  loop at a batch's first step and keeping the faster (unmeasured there so far).
   Each path's loss is a mini-batch one, its two fixed ends evaluated forward-only on
   every step's batch (`Potential.same_batch_energy`).  By default the potential
   declares the channel-permutation symmetry (`--no-align` turns it off), so every
@@ -62,7 +72,9 @@ DIR/summary.json: `completed`, `phase`, `phase_seconds`, `samples` per phase (sa
 gradients and sample-evaluations, from the potential's counters: docs/torch.md),
 `stored_samples` (what the store records each minimum and each path cost, and their
 means per minimum and per path),
-`images_per_second` per phase, `schedule` (AutoNEB: its cycles and steps; a curve:
+`images_per_second` per phase, `together` (asked, ran, the joint call's mode, what each
+batch of pairs ran: "vmap", "loop" or "alone", and how a stopped group resumes),
+`schedule` (AutoNEB: its cycles and steps; a curve:
 its steps, t per step, batch, pivots and `sample_gradients_per_path`), the pairs
 explored and the tree's, the device, the row beside the paper's, the criteria,
 and `calls`: every call on this store (a rerun adds one; `total` sums them).
@@ -136,6 +148,12 @@ PAPER_ROW = {
 #: The quality the minima must reach: the paper's, with a little room.
 TARGET = {"train_loss": 0.02, "test_error": 0.09}
 PHASES = ("data", "train", "paths", "table1", "criteria")
+TOGETHER = ("auto", "on", "off")
+#: How a lockstepped group that the guard (or a kill) stopped goes on: exactly.
+TOGETHER_RESUME = (
+    "exact: every pair of a stopped group resumes from its own snapshot (controls, Adam's moments, "
+    "step, batch stream), alone or in a group, as one pair after another does"
+)
 RESERVE_SECONDS = 5.0  # kept for the summary and the figures
 
 
@@ -199,6 +217,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="train the minima at once (plugins/torchnet/stacked.py; default), or one by one (--no-stacked)",
     )
     p.add_argument("--batched", default=None, help="auto, vmap or loop: how a band's pivots are evaluated")
+    p.add_argument(
+        "--together",
+        choices=TOGETHER,
+        default="auto",
+        help="a curve preset's pairs of each exploration batch in lockstep, one network call per step "
+        "(plugins/torchnet/lockstep_runs.py): on, off (one pair after another) or auto (off on a CPU, "
+        "where it measured slower; on a GPU on, the joint call timed against the loop at the first step)",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (--smoke: 1)")
     p.add_argument("--force", action="store_true", help="start over (replace the store)")
     p.add_argument("--progress", action="store_true", help="progress bars on stderr")
@@ -449,6 +475,7 @@ class _Run:
     curves: Any = None
     checks: Any = None
     figures: Any = None
+    together: dict[str, Any] = field(default_factory=lambda: {"asked": "auto", "ran": "off"})
 
 
 def _phase(run: _Run, guard: Guard, name: str, work: Callable[[], None]) -> None:
@@ -486,30 +513,62 @@ def _train(run: _Run, guard: Guard, exp: Any, progress: bool, options: dict[str,
     run.training = train(run.store, run.setup, exp, progress=progress, after_commit=after_commit, **options)
 
 
-def _paths(run: _Run, guard: Guard, exp: Any, progress: bool) -> None:
-    """One path at a time (AutoNEB or a curve), so that the guard looks between paths; a
-    path in flight at the deadline is interrupted at its next step (AutoNEB keeps the
-    cycles committed so far, a curve its state at that step, and the next call resumes
-    it from there, its sampler position included)."""
+def together_mode(args: argparse.Namespace, preset: Any, device: Any) -> dict[str, Any]:
+    """How the paths phase runs a batch of pairs: `ran` "on" (in lockstep, `batched` the
+    executor's: "vmap" for --together on, "auto" timed on a GPU) or "off" (one after
+    another: AutoNEB presets, and --together auto on a CPU, where the joint call measured
+    0.66-0.88x of the loop, bench/bench_curves_together.py)."""
+    from landscape import LandscapeError
+    from landscape_plugins.cifar.curve_presets import is_curve
+
+    if not is_curve(preset):
+        if args.together == "on":
+            raise LandscapeError(f"--together on applies to a curve preset, not to the AutoNEB preset {preset!r}")
+        return {"asked": args.together, "ran": "off"}
+    if args.together == "off" or (args.together == "auto" and getattr(device, "type", str(device)) == "cpu"):
+        return {"asked": args.together, "ran": "off"}
+    batched = "vmap" if args.together == "on" else "auto"
+    return {"asked": args.together, "ran": "on", "batched": batched, "resume": TOGETHER_RESUME}
+
+
+def _paths(run: _Run, guard: Guard, exp: Any, progress: bool, log: Callable[[str], None]) -> None:
+    """One path (or, in lockstep, one batch of pairs) at a time, so that the guard looks
+    between them; a path in flight at the deadline is interrupted at its next step
+    (AutoNEB keeps the cycles committed so far, a curve its state at that step, and the
+    next call resumes it from there, its sampler position included)."""
     from landscape import ExploreBudget, ExploreStatus, LocalExecutor
     from landscape_plugins.cifar.experiment import explore_paths
+    from landscape_plugins.torchnet.lockstep_runs import LockstepExecutor
 
-    executor = LocalExecutor()
+    together = run.together
+    if together["ran"] == "on":
+        executor = LockstepExecutor(exp.minima * (exp.minima - 1) // 2, together["batched"])
+        log(f"paths: each batch's pairs in lockstep ({together['batched']}); after a stop, resume is {TOGETHER_RESUME}")
+    else:
+        executor = LocalExecutor()
     executor.on_step = stop = _StopAtDeadline(guard)
-    with executor:
-        while True:
-            ex = explore_paths(
-                run.store, run.setup, exp, budget=ExploreBudget(max_runs=1), executor=executor, progress=progress
-            )
-            run.exploration = ex
-            guard.done("paths")
-            if ex.status is ExploreStatus.COMPLETE:
-                return
-            if stop.fired:
-                raise Stopped("paths", "stopped a path in flight at the deadline (its progress is stored)")
-            if ex.status is ExploreStatus.INTERRUPTED:  # Ctrl-C, which explore caught and committed
-                raise KeyboardInterrupt
-            guard.check("paths", "the next path")
+    try:
+        with executor:
+            while True:
+                ex = explore_paths(
+                    run.store,
+                    run.setup,
+                    exp,
+                    budget=ExploreBudget(max_runs=executor.workers),
+                    executor=executor,
+                    progress=progress,
+                )
+                run.exploration = ex
+                guard.done("paths")
+                if ex.status is ExploreStatus.COMPLETE:
+                    return
+                if stop.fired:
+                    raise Stopped("paths", "stopped a path in flight at the deadline (its progress is stored)")
+                if ex.status is ExploreStatus.INTERRUPTED:  # Ctrl-C, which explore caught and committed
+                    raise KeyboardInterrupt
+                guard.check("paths", "the next path" if executor.workers == 1 else "the next pairs")
+    finally:
+        together["batches"] = together.get("batches", []) + list(getattr(executor, "ran", []))
 
 
 def _table(run: _Run, guard: Guard, exp: Any, log: Callable[[str], None]) -> None:
@@ -661,6 +720,7 @@ def summarise(
         "experiment": json.loads(json.dumps(asdict(exp), default=str)),
         "recipe": None if run.setup is None else asdict(run.setup.config),
         "stacked_training": bool(args.stacked),
+        "together": run.together,
         "forward_only_ends": None if pot is None else bool(pot.same_batch_energy),
         "schedule": None if run.setup is None else _schedule(run.setup, exp),
         "stored_samples": _stored_samples(run),
@@ -713,12 +773,13 @@ def main(
     if args.minima < 2:
         raise LandscapeError(f"a row needs at least 2 minima (a path between them), got --minima {args.minima}")
     cfg = _settings(args)
-    resolve_device(cfg["device"])  # no CUDA when --device cuda: one line, before anything is written
+    device = resolve_device(cfg["device"])  # no CUDA when --device cuda: one line, before anything is written
     if args.compile:  # a mode torch.compile does not know: one line, before anything is written
         from landscape_plugins.torchnet.speed import Speed
 
         Speed(compile=args.compile)
-    path_preset(args, cfg)  # an option of the other kind of preset: one line, before anything is written
+    # an option of the other kind of preset: one line, before anything is written
+    together = together_mode(args, path_preset(args, cfg)[0], device)
     threads = args.threads or (1 if args.smoke else None)
     if threads:
         torch.set_num_threads(threads)
@@ -726,7 +787,7 @@ def main(
     data = _data(args, cfg)
     exp = experiment(args, cfg, data["file"])
     trained_with = training_options(args)
-    run = _Run(os.path.join(args.out, "paper"))
+    run = _Run(os.path.join(args.out, "paper"), together=together)
     if args.force:
         remove_store(run.store)
         with contextlib.suppress(FileNotFoundError):  # its calls belong to the store just removed
@@ -759,7 +820,7 @@ def main(
                 for n, v in run.training.final.items()
             )
         )
-        _phase(run, guard, "paths", lambda: _paths(run, guard, exp, args.progress))
+        _phase(run, guard, "paths", lambda: _paths(run, guard, exp, args.progress, log))
         log(f"paths: {len(run.exploration.edges)}, {run.exploration.status.value}")
         _phase(run, guard, "table1", lambda: _table(run, guard, exp, log if args.progress else lambda _: None))
         log(run.table.to_text())

@@ -12,6 +12,7 @@ import sys
 from itertools import count
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -311,3 +312,65 @@ def test_a_full_run_without_any_data_file_is_one_line(tmp_path, capsys, monkeypa
     # --smoke falls back to a synthetic data set instead (a budget of 0: nothing else runs)
     summary = gpu_paper.main(["--smoke", "--out", str(tmp_path / "smoke"), "--budget-seconds", "0"], log=lambda _: None)
     assert summary["data"]["kind"] == "synthetic" and Path(summary["data"]["file"]).is_file()
+
+
+def _paths_of(out):
+    from landscape import Store
+
+    with Store.open(str(out / "paper")) as s:
+        return {n: s.read_result(n) for n in s.path_names()}
+
+
+def _assert_paths_close(got, want, atol=1e-5):
+    """Per pair the same path up to float32 rounding of the joint call (vmap against the
+    potential's loop; about 1e-6 measured here), the same counts and status."""
+    assert sorted(got) == sorted(want) == ["0-1", "0-2", "1-2"]
+    for name, r in got.items():
+        r0 = want[name]
+        for a, b in ((r.path.pivots, r0.path.pivots), (r.path.energies, r0.path.energies)):
+            np.testing.assert_allclose(a, b, rtol=0, atol=atol)
+        np.testing.assert_allclose(r.profile.energies, r0.profile.energies, rtol=0, atol=atol)
+        assert (r.status, r.nit, r.nfev, r.samples) == (r0.status, r0.nit, r0.nfev, r0.samples)
+
+
+@pytest.fixture(scope="module")
+def together(tmp_path_factory):
+    """The tiny row with each batch's curves in lockstep."""
+    out = tmp_path_factory.mktemp("together")
+    return out, _run(out, "--together", "on")
+
+
+def test_together_on_stores_the_paths_one_pair_after_another_stores(whole, together):
+    (out, full), (out_on, on) = whole, together
+    assert full["together"] == {"asked": "auto", "ran": "off", "batches": []}  # auto on a CPU: the loop
+    assert on["completed"] is True and on["together"]["ran"] == "on" and on["together"]["batched"] == "vmap"
+    # Algorithm 3: the tree's two pairs in one lockstepped batch, then the third alone
+    assert on["together"]["batches"] == ["vmap", "alone"] and on["together"]["resume"].startswith("exact")
+    _assert_paths_close(_paths_of(out_on), _paths_of(out))
+    assert on["stored_samples"] == full["stored_samples"] and on["samples"]["paths"] == full["samples"]["paths"]
+
+
+def test_a_lockstepped_group_stopped_by_the_guard_resumes_exactly(whole, together, tmp_path):
+    """The guard stops both curves of the first batch after their first step (each
+    commits its state); the same command resumes them, in lockstep again, to the paths
+    of the uninterrupted lockstepped run, to the bit."""
+    from landscape import Store
+
+    (_, full), (out_on, on) = whole, together
+    first = _run(tmp_path, "--together", "on", budget=full["phase_began"]["paths"] + gpu_paper.RESERVE_SECONDS + 1.5)
+    assert first["completed"] is False and first["phase"] == "paths"
+    with Store.open(str(tmp_path / "paper")) as s:
+        assert sorted(s.path_names()) == ["0-1", "0-2"]
+        assert [s.read_checkpoint(n)[1]["nit"] for n in ("0-1", "0-2")] == [1, 1]
+    second = _run(tmp_path, "--together", "on")
+    assert second["completed"] is True and [c["phase"] for c in second["calls"]] == ["paths", "done"]
+    assert second["exploration"]["pairs"] == full["exploration"]["pairs"]
+    _assert_paths_close(_paths_of(tmp_path), _paths_of(out_on), atol=0)
+    assert second["stored_samples"] == on["stored_samples"] and second["row"] == on["row"]
+
+
+def test_together_on_with_an_autoneb_preset_is_one_line(tmp_path, capsys):
+    assert gpu_paper.cli([*AUTONEB, "--together", "on", "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--together on applies to a curve preset" in err
+    assert not (tmp_path / "x").exists()  # refused before anything was written
