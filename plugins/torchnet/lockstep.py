@@ -40,6 +40,9 @@ Nothing is read back from the device inside the loop but each curve's fault chec
 energies, gradients and pivots there and keeps the loss a 0-d tensor), and at the end
 (`Curve.settle`); a pair whose check fails stops on its last checked curve, the others go on.
 
+An exploration's runs (a store's records, checkpoints and resumption) are stepped the
+same way by `lockstep_runs.LockstepExecutor` (`bench/gpu_paper.py --together on`).
+
 `batched="auto"` times the joint call against one pair after another at the first step
 and keeps the faster (the loop where vmap cannot run the module); "vmap" and "loop"
 force one.  One pair after another evaluates the same points on the same batches.
