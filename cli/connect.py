@@ -236,8 +236,8 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     "--fmax",
     type=float,
     default=None,
-    help="Converged when the largest pivot force is below this [default for neb/string: 1e-4 of the "
-    "starting path's largest force; autoneb: its schedule].",
+    help="Converged when the largest pivot force is below this, per atom where the potential has atoms "
+    "(ASE's fmax) [default for neb/string: 1e-4 of the starting path's largest force; autoneb: its schedule].",
 )
 @click.option(
     "--steps",

@@ -317,7 +317,12 @@ def _tree_lines(ex: Any) -> list[str]:
 )
 @click.option("--schedule", default=None, help="AutoNEB schedule preset (analytic, quick, paper) or JSON file.")
 @click.option("--climb/--no-climb", default=None, help="Climbing image [default: on].")
-@click.option("--fmax", type=float, default=None, help="Converged when the largest pivot force is below this.")
+@click.option(
+    "--fmax",
+    type=float,
+    default=None,
+    help="Converged when the largest pivot force (per atom where the potential has atoms) is below this.",
+)
 @click.option("--pivots", type=int, default=None, help="Pivots on each initial straight line, ends included.")
 @click.option("--steps", type=int, default=None, help="Step budget of each run.")
 @click.option("--max-runs", type=int, default=None, help="Run at most this many paths now.")
