@@ -9,9 +9,8 @@ BFGS to fmax 0.01, the final one in the neighbouring hollow site.  ASE runs its 
 `connect` through the `ase` plugin (NEB and the string method, climbing image, each
 band stepper), same images, same straight-line start, same --fmax.
 
-The tolerances read differently: ASE stops when the largest force on any one atom is
-below fmax, landscape when the norm of the force on any whole image (all its free
-atoms) is, which is the stricter of the two.  Force calls are calculator evaluations
+The tolerances read the same: both stop when the largest force on any one free atom
+is below fmax (the plugin's `particle_dim` = 3; docs/ase.md).  Force calls are calculator evaluations
 with forces, the two fixed ends included once each; landscape's `connect` also
 evaluates energies only for its climber check, whose points are the final profile,
 shown apart.  "error" is the barrier minus the converged one (ASE's NEB + FIRE at fmax
