@@ -199,6 +199,7 @@ class LockstepExecutor(Executor):
         turns = [_Turn(pot, group, k) for k in range(len(batch))]
         results: dict[int, Result] = {}
         errors: dict[int, BaseException] = {}
+        finished = threading.Event()
 
         def run(k: int, i: int, j: int, task: Any) -> None:
             with group.cond:
@@ -208,20 +209,26 @@ class LockstepExecutor(Executor):
                     errors[k] = exc
                 finally:
                     group.leave(k)
+                    if not group.live:
+                        finished.set()
 
         threads = [
             threading.Thread(target=run, args=(k, i, j, task), daemon=True) for k, (i, j, task) in enumerate(batch)
         ]
         for t in threads:
             t.start()
+        # An event, not Thread.join: a join that Ctrl-C interrupts can leave is_alive() false
+        # while the thread still runs.
+        while True:
+            try:
+                if finished.wait(0.1):
+                    break
+            except KeyboardInterrupt:  # the runs stop at their next step and keep their state
+                with group.cond:
+                    group.interrupted = True
+                    group.cond.notify_all()
         for t in threads:
-            while t.is_alive():
-                try:
-                    t.join(0.1)
-                except KeyboardInterrupt:  # the runs stop at their next step and keep their state
-                    with group.cond:
-                        group.interrupted = True
-                        group.cond.notify_all()
+            t.join()
         self.ran.append(group.how or "loop")
         if errors:
             raise errors[min(errors)]

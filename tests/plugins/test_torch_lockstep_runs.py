@@ -111,3 +111,31 @@ def test_bad_input():
 
     with pytest.raises(LandscapeError, match="on a network potential"):
         LockstepExecutor().start(MuellerBrown())
+
+
+def test_ctrl_c_stops_the_group_at_its_next_step_and_the_rerun_resumes(alone, tmp_path):
+    """Ctrl-C reaches the main thread, which waits for the group: every run stops at its
+    next step and commits its state, and the exploration says interrupted."""
+    import os
+    import signal
+
+    _, want = alone
+    store = str(tmp_path / "s.h5")
+    executor = LockstepExecutor(3, "vmap")
+    pressed = []
+
+    def press(i, j, step, top):  # a run's step hook presses Ctrl-C once, after step 1
+        if not pressed:
+            pressed.append((i, j, step))
+            os.kill(os.getpid(), signal.SIGINT)
+
+    executor.on_step = press
+    ex, _ = _explore(store, executor)
+    assert ex.status is ExploreStatus.INTERRUPTED and pressed
+    with Store.open(store) as s:
+        assert sorted(s.path_names()) == ["m0-m1", "m0-m2"]
+        assert all(1 <= s.read_checkpoint(n)[1]["nit"] < CURVE.steps for n in ("m0-m1", "m0-m2"))
+    executor.on_step = None
+    ex, _ = _explore(store, executor)
+    assert ex.status is ExploreStatus.COMPLETE and ex.runs_resumed == 2
+    _assert_same(_stored(store), want, 1e-10)
