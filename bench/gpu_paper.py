@@ -498,10 +498,19 @@ def _phase(run: _Run, guard: Guard, name: str, work: Callable[[], None]) -> None
 
 
 def _train(run: _Run, guard: Guard, exp: Any, progress: bool, options: dict[str, Any]) -> None:
-    """Train the missing minima; the guard looks after every committed epoch."""
+    """Train the missing minima; the guard looks after every committed epoch, and after
+    every step once the budget is spent (an epoch longer than the time left: the first,
+    or a compiled one), when the store keeps the last finished epoch."""
     from landscape_plugins.cifar.experiment import train
 
     stacked = bool(options.get("stacked"))
+
+    def on_step() -> None:  # a host clock read: no device sync
+        if guard.expired():
+            spent, budget = guard.elapsed(), guard.budget
+            raise Stopped(
+                "train", f"stopped inside an epoch at {spent:.0f} s, the {budget:g} s budget less the reserve"
+            )
 
     def after_commit(name: str, epoch: int) -> None:  # epoch 0: minimum `name` was committed
         guard.done("train")
@@ -510,7 +519,9 @@ def _train(run: _Run, guard: Guard, exp: Any, progress: bool, options: dict[str,
         elif int(name) + 1 < exp.minima and not stacked:  # a stack commits its minima together: none follows
             guard.check("train", f"minimum {int(name) + 1}")
 
-    run.training = train(run.store, run.setup, exp, progress=progress, after_commit=after_commit, **options)
+    run.training = train(
+        run.store, run.setup, exp, progress=progress, after_commit=after_commit, on_step=on_step, **options
+    )
 
 
 def together_mode(args: argparse.Namespace, preset: Any, device: Any) -> dict[str, Any]:

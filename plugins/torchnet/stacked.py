@@ -142,6 +142,7 @@ def train_stacked(
     progress: bool = False,
     on_epoch: Callable[[StackedState], None] | None = None,
     restore: Callable[[StackedState], None] | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> list[TrainedMinimum]:
     """Train one network per seed at once; the same minima as `train_minimum` per seed.
 
@@ -150,7 +151,7 @@ def train_stacked(
     adds autocast, channels-last inputs or a compiled step (`speed.Speed`; default the
     potential's own, `train.training_speed`).  `on_epoch(state)` runs after every
     epoch; `restore(state)` once before the first, and training continues after the
-    epochs it loaded (as in `train_minimum`).
+    epochs it loaded; `on_step()` after every optimizer step (as in `train_minimum`).
     """
     from tqdm.auto import tqdm
 
@@ -183,7 +184,7 @@ def train_stacked(
         lr = learning_rate(config, epoch)
         for group in opt.param_groups:
             group["lr"] = lr
-        running, images = _epoch(nets, potential, sources, samplers, opt, speed)
+        running, images = _epoch(nets, potential, sources, samplers, opt, speed, on_step)
         for k in range(len(seeds)):
             mark = potential.cost()
             row = _curve_row(nets.module(k), potential, config, epoch, lr, running[k])
@@ -215,6 +216,7 @@ def _epoch(
     samplers: Sequence[BatchSampler],
     opt: torch.optim.Optimizer,
     speed: Speed,
+    on_step: Callable[[], None] | None = None,
 ) -> tuple[list[float], int]:
     """One pass of every network over its data; (running mean loss per network, images per network)."""
     nets.train()
@@ -230,4 +232,6 @@ def _epoch(
         batches += 1
         images += int(inputs.shape[1])
         potential.count("gradient", nets.n, inputs.shape[1])
+        if on_step is not None:
+            on_step()
     return [t / batches for t in total.tolist()], images  # one host sync per epoch

@@ -204,6 +204,7 @@ def _epoch(
     sampler: BatchSampler,
     opt: torch.optim.Optimizer,
     step_loss: Callable[..., torch.Tensor],
+    on_step: Callable[[], None] | None = None,
 ) -> float:
     module.train()
     total = torch.zeros((), device=potential.device)
@@ -217,6 +218,8 @@ def _epoch(
         total += loss.detach()
         batches += 1
         potential.count("gradient", 1, inputs.shape[0])
+        if on_step is not None:
+            on_step()
     return float(total) / batches  # one host sync per epoch
 
 
@@ -231,6 +234,7 @@ def train_minimum(
     on_epoch: Callable[[TrainingState], None] | None = None,
     restore: Callable[[TrainingState], None] | None = None,
     speed: Speed | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> TrainedMinimum:
     """Train a seeded copy of `potential.module`; the seed fixes initialisation and batches.
 
@@ -241,7 +245,9 @@ def train_minimum(
     (e.g. to checkpoint); `restore(state)` runs once before the first epoch and may
     load a checkpoint into the state: training continues after its last epoch.
     `speed` runs the steps with autocast, channels-last or torch.compile (`speed.Speed`;
-    default the potential's own, `potential.speed`).
+    default the potential's own, `potential.speed`).  `on_step()` runs after every
+    optimizer step (a wall-clock guard, say: what it raises stops training in the middle
+    of an epoch, which a checkpointed run then repeats from its start).
     """
     from tqdm.auto import tqdm
 
@@ -274,7 +280,7 @@ def train_minimum(
         for group in state.optimizer.param_groups:
             group["lr"] = lr
         mark = potential.cost()
-        running = _epoch(module, potential, source, sampler, state.optimizer, step_loss)
+        running = _epoch(module, potential, source, sampler, state.optimizer, step_loss, on_step)
         row = _curve_row(module, potential, config, epoch, lr, running)
         state.rows.append({**row, **_cumulative(state.rows, samples_since(potential, mark))})
         bar.set_postfix(loss=f"{state.rows[-1]['train_loss']:.4g}", refresh=False)

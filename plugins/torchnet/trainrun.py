@@ -320,6 +320,7 @@ def train_stored(
     after_commit: Callable[[str, int], None] | None = None,
     stacked: bool = False,
     speed: Speed | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> TrainingRun:
     """Train `n` minima "0".."n-1" (seeds `seed + k`, or `seeds`) into the store `filename`.
 
@@ -332,7 +333,9 @@ def train_stored(
     - a hook for fault-injection tests and clocks.  `stacked` trains the missing minima
     at once (module docstring).  `speed`: the steps' speed options (`speed.Speed`; default
     the potential's own), not part of what the store records: they change only how fast
-    the same minima are trained (and, with autocast, the last bits).
+    the same minima are trained (and, with autocast, the last bits).  `on_step()` runs
+    after every optimizer step (`train_minimum`); what it raises stops training where
+    it is, and the store keeps the last committed epoch, as after Ctrl-C.
     """
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise LandscapeError(f"the number of minima must be a positive integer, got {n!r}")
@@ -358,7 +361,7 @@ def train_stored(
                 config,
                 seeds,
                 stored,
-                _Training(train_source, epoch_checkpoints, progress, after_commit, stacked, speed),
+                _Training(train_source, epoch_checkpoints, progress, after_commit, stacked, speed, on_step),
             )
         except BaseException:
             if created:
@@ -399,6 +402,7 @@ class _Training:
     after_commit: Callable[[str, int], None] | None
     stacked: bool
     speed: Speed | None = None
+    on_step: Callable[[], None] | None = None
 
 
 def _epoch_committer(
@@ -458,6 +462,7 @@ def _train_all(
                 on_epoch=on_epoch,
                 restore=None if payload is None else _stacked_restorer(payload),
                 speed=how.speed,
+                on_step=how.on_step,
             )
         else:
             restore = None if payload is None else _restorer(payload)
@@ -471,6 +476,7 @@ def _train_all(
                     on_epoch=on_epoch,
                     restore=restore,
                     speed=how.speed,
+                    on_step=how.on_step,
                 )
             ]
         _commit_minima(filename, stored, potential, config, seeds, names, results, done=ks[-1] == n - 1)

@@ -196,10 +196,14 @@ def test_the_autoneb_preset_still_runs_and_its_samples_equal_a_hand_count(autone
     assert summary["stored_samples"]["per_path"] == per_path and summary["forward_only_ends"] is True
 
 
-@pytest.mark.parametrize("phase, into", [("train", 3), ("paths", 1.5), ("table1", 1.5)])
-def test_the_guard_stops_early_and_a_rerun_completes_the_same_row(whole, tmp_path, phase, into):
+@pytest.mark.parametrize(
+    "phase, into, why",
+    [("train", 3, "inside an epoch"), ("train", 6, "before epoch 2"), ("paths", 1.5, ""), ("table1", 1.5, "")],
+)
+def test_the_guard_stops_early_and_a_rerun_completes_the_same_row(whole, tmp_path, phase, into, why):
     """A budget that ends `into` clock readings after `phase` began (the uninterrupted
-    run's timeline): the guard stops in that phase (training between two epochs; the
+    run's timeline): the guard stops in that phase (training inside the first epoch,
+    where the store holds no finished epoch yet, or between two epochs; the
     paths in the first path's curve, which the step hook interrupts and whose state the
     store keeps for the rerun to resume; Table 1 before
     its first evaluation), and the same command then finishes the row of the
@@ -207,7 +211,7 @@ def test_the_guard_stops_early_and_a_rerun_completes_the_same_row(whole, tmp_pat
     _, full = whole
     budget = full["phase_began"][phase] + gpu_paper.RESERVE_SECONDS + into
     first = _run(tmp_path, budget=budget)
-    assert first["completed"] is False and first["phase"] == phase and first["stopped"]
+    assert first["completed"] is False and first["phase"] == phase and first["stopped"] and why in first["stopped"]
     assert first["wall_seconds"] <= budget
     assert first["phases_done"] == list(gpu_paper.PHASES[: gpu_paper.PHASES.index(phase)])
     assert json.loads((tmp_path / "summary.json").read_text()) == first

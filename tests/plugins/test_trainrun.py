@@ -76,6 +76,27 @@ def test_a_crash_after_any_commit_resumes_to_the_uninterrupted_result(tmp_path, 
     assert all(np.array_equal(got[3][k], reference[3][k]) for k in reference[3])
 
 
+@pytest.mark.parametrize("stacked, at", [(False, 9), (False, 3), (True, 9)])
+def test_a_stop_between_two_steps_resumes_from_the_last_epoch_to_the_same_minima(tmp_path, potential, stacked, at):
+    """`on_step` raising after optimizer step `at` (4 steps an epoch: inside the third
+    epoch, or inside the first, before any commit) stops training there; the store keeps
+    the epochs committed before it, and a rerun ends at the uninterrupted minima."""
+    reference = _contents(_train(tmp_path / "ref.h5", potential, stacked=stacked).store)
+    steps = iter(range(1, 10**6))
+
+    def stop():
+        if next(steps) == at:
+            raise Crash
+
+    with pytest.raises(Crash):
+        _train(tmp_path / "run.h5", potential, stacked=stacked, on_step=stop)
+    assert _epochs_committed(tmp_path / "run.h5") == (at - 1) // 4
+    run = _train(tmp_path / "run.h5", potential, stacked=stacked)
+    assert run.resumed == (("0,1" if stacked else "0"), 2) if at > 4 else run.resumed is None
+    got = _contents(tmp_path / "run.h5")
+    assert got[2] == reference[2] and np.array_equal(got[0], reference[0]) and np.array_equal(got[1], reference[1])
+
+
 def test_store_checks(tmp_path, potential):
     path = tmp_path / "a.h5"
     _train(path, potential)
