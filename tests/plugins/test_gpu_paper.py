@@ -378,3 +378,16 @@ def test_together_on_with_an_autoneb_preset_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--together on applies to a curve preset" in err
     assert not (tmp_path / "x").exists()  # refused before anything was written
+
+
+def test_the_device_script_refuses_a_missing_data_file_in_one_line(tmp_path):
+    """bench/device_paper.sh, the prepared call for a lent GPU: a missing data file is
+    one line and exit 2 before anything runs (the whole script on --smoke: docs/cifar.md)."""
+    script = SCRIPT.parent / "device_paper.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    env = {"PATH": "/usr/bin:/bin", "OUT": str(tmp_path / "out"), "PYTHON": sys.executable, "SITE": str(tmp_path)}
+    env["DATA"] = str(tmp_path / "absent.npz")
+    done = subprocess.run(["bash", str(script)], cwd=SCRIPT.parents[1], env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout.strip().splitlines() == [
+        f"device_paper: no {env['DATA']}: copy ../shared/data/cifar10_jpeg.npz into data/ and carry data"
+    ]
