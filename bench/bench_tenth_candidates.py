@@ -25,6 +25,8 @@ restarted before the path, as every pair of a run is:
 - `adam`: AutoNEB with the paper's 14 cycles at `--fraction` of their steps on
   `--batch` images, each cycle's SGD replaced by Adam (L2 1e-4) at `--adam-lr`,
   `--adam-lr`/10 and `--adam-lr`/100 in the paper's three phases.
+  `--snapshots 880,1320,1540` judges the curve after those steps too (`levelling`: the
+  highest whole-set train loss inside after each, and at the end).
 - `judge`: no training; the pivots a run saved (`--pivots OUT-pivots.npy`) judged again,
   e.g. at `--per-segment 9` to look between the points Table 1 evaluates.
 
@@ -101,6 +103,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="", help="write the numbers as JSON here")
     p.add_argument("--pivots", default="", help="judge: a run's saved pivots (its --out with -pivots.npy)")
+    p.add_argument(
+        "--snapshots",
+        default="",
+        help="bezier: also judge the curve after these step counts (e.g. 880,1320,1540): has it levelled off?",
+    )
     return p.parse_args(argv)
 
 
@@ -174,6 +181,12 @@ def curve_alone(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str,
     network.restart_stream()
     curve = Curve(kind=args.kind, bends=args.bends, steps=args.curve_steps, samples_per_step=args.draws, seed=args.seed)
     rule = LR_SCHEDULES[args.lr_schedule]
+    at = sorted({int(k) for k in args.snapshots.split(",") if k.strip()})
+    if any(not 0 < k < args.curve_steps for k in at):
+        raise LandscapeError(
+            f"--snapshots must be step counts between 0 and {args.curve_steps}, got {args.snapshots!r}"
+        )
+    t, snapshots = np.linspace(0.0, 1.0, args.handoff), {}
     mark, began = network.cost(), time.perf_counter()
     state = curve.init(Path.straight(a, b, 3), network)
     losses = []
@@ -187,10 +200,12 @@ def curve_alone(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str,
         if state.fault is not None:
             raise LandscapeError(f"curve step {k}: {state.fault}")
         losses.append(float(state.loss))  # a 0-d array of the arrays (Curve keeps it on the device)
+        if k + 1 in at:  # the curve as it stands, judged like the final one (no extra samples here)
+            snapshots[k + 1] = torch.cat([a[None], curve.points(state.controls, t)[1:-1], b[None]])
     out = {"samples": _spent(network, mark), "seconds": time.perf_counter() - began}
     out["mean_loss_per_50_steps"] = [float(np.mean(losses[i : i + 50])) for i in range(0, len(losses), 50)]
-    pivots = curve.points(state.controls, np.linspace(0.0, 1.0, args.handoff))
-    return {"curve": out, "pivots": torch.cat([a[None], pivots[1:-1], b[None]])}
+    pivots = curve.points(state.controls, t)
+    return {"curve": out, "pivots": torch.cat([a[None], pivots[1:-1], b[None]]), "snapshots": snapshots}
 
 
 def adam_autoneb(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -264,6 +279,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     path_seconds = time.perf_counter() - began
     result = run.pop("result", None)
     final = run.pop("pivots") if result is None else result.path.pivots
+    snapshots = run.pop("snapshots", {})
     out: dict[str, Any] = {"candidate": args.candidate, "pair": args.pair, "settings": vars(args)}
     out["minima_train_loss"] = [float(v) for v in minima["train_loss"]]
     out["min"] = minimum
@@ -275,6 +291,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out["stages"] = run
     out["path_seconds"] = path_seconds
     out["final"] = judge(pot, final, args.per_segment, minimum)
+    if snapshots:  # the whole-set maximum after each snapshot's steps, and at the end
+        out["snapshots"] = {k: judge(pot, p, args.per_segment, minimum) for k, p in snapshots.items()}
+        out["levelling"] = {
+            **{k: v["max_inside"] for k, v in out["snapshots"].items()},
+            args.curve_steps: out["final"]["max_inside"],
+        }
     if result is not None:
         out["final"]["status"] = result.status.value
         out["cycle_maxima_minibatch"] = [float(np.max(np.asarray(c.path.energies)[1:-1])) for c in result.cycles]
