@@ -437,7 +437,7 @@ def test_runs_in_flight_commit_their_progress_and_continue_from_it(tmp_path, mon
         assert (info["cycles"] if method == "autoneb" else info["nit"]) == commits.count(name) > 0
     original_resume = checkpoints.resume_state
     monkeypatch.setattr(checkpoints, "resume_state", lambda *a: resumed.append(original_resume(*a)) or resumed[-1])
-    got = explore(SURFACE, None, store=f, batch=2, method=method, checkpoint_seconds=0, **settings)
+    got = explore(SURFACE, None, store=f, batch=2, method=method, **settings)  # commits as a user's run does
     assert sorted(r.where for r in resumed) == sorted((kind, commits.count(n)) for n in running)
     assert got.runs_resumed == len(running)
     assert got.complete and got.tree == want.tree and got.edges == want.edges
