@@ -17,6 +17,7 @@ from landscape.paths.result import Result, Status
 from landscape.potentials.identity import record, require_same, same_points
 from landscape.potentials.potential import Potential
 from landscape.potentials.symmetry import distance_matrix, images, symmetry_of
+from landscape.store.layout import CONTROLS_GROUP
 
 if TYPE_CHECKING:
     from landscape.exploration.settings import RoundSettings
@@ -228,5 +229,7 @@ def commit_batch(
                     seed=run.seed,
                     extra_attrs={"edge_energy": state.edges[(i, j)], **run.path_attrs},
                 )
+                if result.arrays is not None:  # a curve's control points (the run dropped its state)
+                    store.write_array_group(CONTROLS_GROUP.format(name), *result.arrays)
                 state.paths[(i, j)] = name
         store.write_array_group(GRAPH_GROUP, _graph_arrays(state, p), attrs)

@@ -134,6 +134,7 @@ def optimize(
         config=optimizer.to_config(),
         state=state,
         samples=samples_since(potential, origin),
+        arrays=optimizer.result_arrays(state),
     )
     # No run ends in success with its climber below the top of its own path (a
     # mini-batch loss is left alone: its profile mixes batches).

@@ -96,7 +96,10 @@ class Result:
     cycle records; `config` the optimizer's settings as JSON-able
     data; `state` the final optimizer state for resuming (not stored).  `samples`
     counts the data samples the run evaluated, {"gradient": ..., "forward": ...}
-    (`Potential.cost`), None for a potential that counts none.
+    (`Potential.cost`), None for a potential that counts none.  `arrays` is what the
+    optimizer keeps beside the path (`PathOptimizer.result_arrays`: a curve's control
+    points, which the pivots only sample), (arrays, attributes) or None; it outlives
+    `state`, which executors drop, so stores keep it whoever ran the path.
     """
 
     path: Path
@@ -111,6 +114,7 @@ class Result:
     config: dict[str, Any] = field(default_factory=dict)
     state: Any = None
     samples: dict[str, int] | None = None
+    arrays: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     @property
     def success(self) -> bool:

@@ -133,9 +133,8 @@ def _run(
             store.write_result(
                 name, result, start=config["start_name"], end=config["end_name"], extra_attrs=potential.result_attrs()
             )
-            kept_arrays = None if result.state is None else optimizer.result_arrays(result.state)
-            if kept_arrays is not None:  # a curve's control points, in the same transaction
-                store.write_array_group(CONTROLS_GROUP.format(name), *kept_arrays)
+            if result.arrays is not None:  # a curve's control points, in the same transaction
+                store.write_array_group(CONTROLS_GROUP.format(name), *result.arrays)
             if kept is not None:  # a spent budget leaves the run continuable (`_reopen`)
                 store.write_checkpoint(name, *kept)
     return result, where

@@ -490,3 +490,26 @@ def test_a_complete_exploration_keeps_its_record(tmp_path):
     with pytest.raises(LandscapeError, match="differs in optimizer.fmax"):
         explore(SMALL, None, store=f, **{**FAST, "fmax": 0.5})
     assert snapshot(f) == before
+
+
+@pytest.mark.parametrize("pool", [False, True])
+def test_explored_curves_keep_their_control_points_as_a_run_alone_does(tmp_path, pool):
+    """A curve's control points are its result (the stored pivots only sample it): an
+    exploration stores them for every path, whichever executor ran it (a run drops its
+    state: `Result.arrays` carries them), equal to those of the pair run alone."""
+    from landscape import connect
+
+    settings = {"method": "bezier", "bends": 2, "steps": 40, "objective": "softmax"}
+    x = minima_of(SMALL)[:3]
+    if pool:
+        with ProcessExecutor(2) as executor:
+            got = explore(SMALL, x, store=tmp_path / "s", executor=executor, **settings)
+    else:
+        got = explore(SMALL, x, store=tmp_path / "s", **settings)
+    assert got.paths
+    with Store.open(tmp_path / "s") as store:
+        for (i, j), name in got.paths.items():
+            arrays, attrs = store.read_array_group(f"curve-controls-{name}")
+            alone = connect(SMALL, x[i], x[j], **settings)
+            np.testing.assert_array_equal(arrays["controls"], alone.arrays[0]["controls"])
+            assert attrs == {"kind": "bezier", "bends": 2} and arrays["t"].tolist() == [0, 1 / 3, 2 / 3, 1]
