@@ -127,8 +127,8 @@ class ElasticBand(PathOptimizer):
         climbing = self.climb and self.climb_after == 0
         spring = self._spring(pivots, energies, g)
         forces = self._forces(pivots, energies, g, climbing, spring)
-        particles = particle_dim_of(potential)  # one host sync below, once:
-        force0 = largest_force(forces, particles) if self.frtol is not None else float("inf")
+        particles = particle_dim_of(potential)
+        force0 = largest_force(forces, particles) if self.frtol is not None else np.inf  # one host sync, once
         floor = force_floor(pivots, host) if self.frtol is not None else 0.0
         state = BandState(
             ceiling=float(host.max() + self.divergence * max(host.max() - host[[0, -1]].min(), 1.0)),

@@ -1,7 +1,7 @@
 """A per-step log of a run, as ASE's optimizers write one: one tab-separated line a
 step (step, evaluations, highest pivot energy, largest pivot force as fmax measures
-it, climbing, AutoNEB cycle), appended to a text file, so a long run can be followed with `tail -f` and
-plotted afterwards.  A continued run appends below a `#` line that says so.
+it, climbing, AutoNEB cycle), appended to a text file, so a long run can be followed
+with `tail -f` and plotted afterwards.  A continued run appends below a `#` line that says so.
 """
 
 from __future__ import annotations
