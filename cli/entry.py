@@ -12,17 +12,21 @@ the same one line, not a traceback.
 A repeated signal within `GRACE` seconds of the first (a double press) is ignored, so the
 first one's commit finishes; one after that ends the process at once, still in one line
 (stores are written to survive a kill).  Once the outcome is decided (`settle`), a signal
-no longer interrupts the report of it.
+no longer interrupts the report of it.  A first signal whose KeyboardInterrupt Python
+swallowed (raised in a weakref callback or a `__del__`) is delivered again
+(`_on_unraisable`).
 """
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
 import signal
 import sys
 import time
 from types import FrameType
+from typing import Any
 
 __all__ = ["EXIT_STATUS", "GRACE", "INTERRUPTED", "install", "main", "received", "say", "settle", "status", "who"]
 
@@ -34,6 +38,7 @@ GRACE = 1.0
 INTERRUPTED = "interrupted by {}; a store keeps what was committed, and the same command continues it"
 _first: list[tuple[int, float]] = []  # the first signal and when it came (monotonic seconds)
 _settled: list[int] = []  # the exit status, once the command's outcome is decided
+_lost: list[bool] = []  # the first signal's KeyboardInterrupt was swallowed: deliver it again
 
 
 def received() -> int | None:
@@ -94,6 +99,9 @@ def _forward(signum: int) -> None:
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
+    if _lost:  # the first signal again (`_on_unraisable`), now outside the place that ignored it
+        _lost.clear()
+        raise KeyboardInterrupt
     now = time.monotonic()
     if not _first:
         _first.append((signum, now))
@@ -113,12 +121,27 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     os._exit(_settled[0] if _settled else status())
 
 
+def _on_unraisable(unraisable: Any) -> None:
+    """Where Python ignores exceptions (a weakref callback such as an import's module
+    lock, a `__del__`), the first signal's KeyboardInterrupt is printed as "Exception
+    ignored" and lost, and the command would run on to exit 0.  Deliver it again instead,
+    from a thread, so that it reaches the main thread's next instruction outside that
+    place (should that one ignore it too, this hook runs again), and say nothing."""
+    if issubclass(unraisable.exc_type, KeyboardInterrupt) and _first and not _settled:
+        _lost[:] = [True]
+        _thread.start_new_thread(_thread.interrupt_main, (_first[0][0],))
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def install() -> None:
     """Route SIGINT and SIGTERM to KeyboardInterrupt (the first) and to an immediate exit
     (a repeat after `GRACE`); a signal the parent ignored (`nohup`, a background job
     without job control) stays ignored."""
     _first.clear()
     _settled.clear()
+    _lost.clear()
+    sys.unraisablehook = _on_unraisable
     atexit.register(_ignore)  # registered first, so called last; and before a handler can fire
     for signum in EXIT_STATUS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
