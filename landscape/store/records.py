@@ -22,6 +22,7 @@ from landscape.paths.result import CycleRecord, Result, Status
 from landscape.store.codec import check_name, decode, dumps, get_attrs, one_line, set_attrs, validate_json
 from landscape.store.groups import is_group
 from landscape.store.layout import (
+    CONTROLS_GROUP,
     CYCLE_ARRAYS,
     PATH_ATTRS,
     PROFILE_ARRAYS,
@@ -285,10 +286,12 @@ class Records:
 
     @reporting("delete path", writes=True)
     def delete_path(self, name: str) -> None:
-        """Remove /paths/<name> with its cycles and checkpoint."""
+        """Remove /paths/<name> with its cycles and checkpoint, and its curve's control
+        points: a path computed again by another method must not keep stale ones."""
         self._require_writable()
         self._path_group(name)  # a one-line error naming the paths when it is not there
         self._delete(f"paths/{name}")
+        self._delete(CONTROLS_GROUP.format(name))
 
     @reporting("read path")
     def read_result(self, name: str) -> Result:

@@ -349,3 +349,20 @@ def test_garipov_lr_decay_scales_each_step_by_its_factor(mb):
         state = moved
     with pytest.raises(LandscapeError, match="unknown lr_decay 'cosine'"):
         PolyChain(lr_decay="cosine")
+
+
+def test_a_deleted_curve_path_takes_its_control_points_with_it(mb, tmp_path):
+    """A path computed again (by another method, say) must not find the old curve's
+    control points beside it."""
+    from landscape import Store
+    from landscape.runs.stored import connect_stored
+
+    a, b = mb.minima["A"], mb.minima["B"]
+    out = str(tmp_path / "store")
+    connect_stored(out, mb, ("A", "B"), a, b, method="bezier", bends=2, steps=20, checkpoint_seconds=None)
+    with Store.open(out) as store:
+        assert "curve-controls-A-B" in store.describe()["groups"]
+    with Store.write(out) as store:
+        store.delete_path("A-B")
+    with Store.open(out) as store:
+        assert "curve-controls-A-B" not in store.describe()["groups"] and store.check() == []
