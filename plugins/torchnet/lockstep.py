@@ -66,7 +66,7 @@ from landscape.potentials.potential import SAMPLE_KINDS, Potential
 from .data import BatchSampler
 from .potential import NetworkPotential
 
-__all__ = ["PairCurve", "train_curves_together", "LOCKSTEP_MODES"]
+__all__ = ["PairCurve", "train_curves_together", "LOCKSTEP_MODES", "Stream", "evaluate_together", "faster_way"]
 
 #: "auto": the faster of the joint call and one pair after another, timed at the first
 #: step (the loop where vmap cannot run the module); "vmap": the joint call or an error;
@@ -95,7 +95,7 @@ class PairCurve:
         return self.state.path
 
 
-class _Stream(Potential):
+class Stream(Potential):
     """One pair's view of a network potential: its own seeded batch stream, the
     potential's loss, BatchNorm treatment and L2, and the samples spent through it."""
 
@@ -139,11 +139,11 @@ class _Stream(Potential):
         return self._counted(lambda: self.network.energies_on(x, *self.batch, gradient=False)[0])
 
 
-def _together(
+def evaluate_together(
     network: NetworkPotential,
     live: Sequence[int],
     points: dict[int, Any],
-    streams: Sequence[_Stream],
+    streams: Sequence[Stream],
 ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
     """Energies and gradients of every live pair's points (S, dim) on its current batch
     in one call (`NetworkPotential.grouped_energies_and_gradients`), L2 added, counted
@@ -169,7 +169,7 @@ def _timed(fn: Callable[[], Any], device: torch.device) -> float:
     return time.perf_counter() - began
 
 
-def _faster(evaluate: dict[str, Callable[[], Any]], network: NetworkPotential, streams: Sequence[_Stream]) -> str:
+def faster_way(evaluate: dict[str, Callable[[], Any]], network: NetworkPotential, streams: Sequence[Stream]) -> str:
     """The faster of the joint call and one pair after another on this step's points,
     best of three interleaved timings each ("loop" where the joint call fails); the
     timing runs are not counted (they depend on the machine, as the potential's own)."""
@@ -225,7 +225,7 @@ def train_curves_together(
     if not 3 <= pivots <= 1000:
         raise LandscapeError(f"a curve is sampled at 3 to 1000 pivots (ends included), got {pivots}")
     curves = [replace(curve, seed=s) for s in seeds]
-    streams = [_Stream(potential, s) for s in batch_seeds]
+    streams = [Stream(potential, s) for s in batch_seeds]
     states = []
     for k, (pair, c, stream) in enumerate(zip(pairs, curves, streams)):
         a, b = (potential.asarray(p) for p in pair)
@@ -244,11 +244,11 @@ def train_curves_together(
         for k in live:
             streams[k].next_batch()
         evaluate = {
-            "vmap": lambda: _together(potential, live, points, streams),
+            "vmap": lambda: evaluate_together(potential, live, points, streams),
             "loop": lambda: {k: streams[k].gradients_here(points[k]) for k in live},
         }
         if not how:
-            how = _faster(evaluate, potential, streams)
+            how = faster_way(evaluate, potential, streams)
         try:
             results = evaluate[how]()
         except Exception as exc:  # noqa: BLE001 - any vmap failure means: one pair after another

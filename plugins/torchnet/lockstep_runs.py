@@ -33,7 +33,7 @@ the first full step of a batch and keep the faster, as `train_curves_together` d
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from landscape.foundations.errors import LandscapeError
@@ -44,7 +44,7 @@ from landscape.runs.executors import Executor
 from landscape.runs.tasks import Batch, PotentialSource, PotentialSpec, run_pair
 from landscape.runs.workers import Reporter
 
-from .lockstep import LOCKSTEP_MODES, _faster, _Stream
+from .lockstep import LOCKSTEP_MODES, Stream, evaluate_together, faster_way
 from .potential import NetworkPotential
 
 __all__ = ["LockstepExecutor"]
@@ -55,7 +55,7 @@ class _Group:
 
     def __init__(self, network: NetworkPotential, runs: int, batched: str):
         self.network, self.batched = network, batched
-        self.streams = [_Stream(network, network.sampler.seed) for _ in range(runs)]  # as after restart_stream
+        self.streams = [Stream(network, network.sampler.seed) for _ in range(runs)]  # as after restart_stream
         self.cond = threading.Condition()
         self.live = set(range(runs))
         self.waiting: dict[int, Any] = {}
@@ -98,30 +98,14 @@ class _Group:
         points = {k: self.network.asarray(group[k]) for k in live}
         streams = self.streams
         evaluate: dict[str, Callable[[], dict[int, tuple[Any, Any]]]] = {
-            "vmap": lambda: _joint(self.network, live, points, streams),
+            "vmap": lambda: evaluate_together(self.network, live, points, streams),
             "loop": lambda: {k: streams[k].gradients_here(points[k]) for k in live},
         }
         if len(live) < 2 or len({tuple(p.shape) for p in points.values()}) > 1:
             return evaluate["loop"]()  # one run left, or points of other shapes: one after another
         if not self.how:
-            self.how = self.batched if self.batched != "auto" else _faster(evaluate, self.network, streams)
+            self.how = self.batched if self.batched != "auto" else faster_way(evaluate, self.network, streams)
         return evaluate[self.how]()
-
-
-def _joint(
-    network: NetworkPotential, live: Sequence[int], points: dict[int, Any], streams: Sequence[_Stream]
-) -> dict[int, tuple[Any, Any]]:
-    """Every live run's points on its own current batch in one call, each run's samples
-    counted as its own call counts them."""
-    import torch
-
-    inputs = torch.stack([streams[k].batch[0] for k in live])
-    targets = torch.stack([streams[k].batch[1] for k in live])
-    e, g = network.grouped_energies_and_gradients(torch.stack([points[k] for k in live]), inputs, targets)
-    each = int(points[live[0]].shape[0]) * int(inputs.shape[1])
-    for k in live:
-        streams[k].samples["gradient"] += each
-    return {k: (e[i], g[i]) for i, k in enumerate(live)}
 
 
 class _Turn(PotentialWrapper):
