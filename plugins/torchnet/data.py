@@ -133,6 +133,16 @@ class BatchSampler:
         self._pos += self.batch_size
         return idx
 
+    def replay(self, drawn: int) -> torch.Tensor:
+        """Back to where `drawn` batches had been drawn (a checkpoint's position; cheap:
+        index slices): the indices of the last of them."""
+        if int(drawn) < 1:
+            raise LandscapeError(f"bad sampler checkpoint: {drawn} batches drawn")
+        self.reset()
+        for _ in range(int(drawn)):
+            idx = self.next()
+        return idx
+
     def epoch(self) -> Iterator[torch.Tensor]:
         """The batches of one pass over the data (for training loops)."""
         for _ in range(max(1, self.n // self.batch_size)):

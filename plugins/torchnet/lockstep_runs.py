@@ -133,13 +133,7 @@ class _Turn(PotentialWrapper):
         return None if self.stream.sampler.full else {"batches_drawn": int(self.stream.sampler.drawn)}
 
     def restore_checkpoint_state(self, state: dict[str, Any]) -> None:
-        drawn = int(state["batches_drawn"])
-        if drawn < 1:
-            raise LandscapeError(f"bad sampler checkpoint: {drawn} batches drawn")
-        self.stream.sampler.reset()
-        for _ in range(drawn):
-            idx = self.stream.sampler.next()
-        self.stream.batch = self.inner.train_data.get(idx)
+        self.stream.batch = self.inner.train_data.get(self.stream.sampler.replay(state["batches_drawn"]))
 
     def restart_stream(self) -> None:
         self.stream.sampler.reset()

@@ -234,14 +234,8 @@ class NetworkPotential(Potential):
         return None if self.sampler.full else {"batches_drawn": int(self.sampler.drawn)}
 
     def restore_checkpoint_state(self, state: dict[str, Any]) -> None:
-        """Replay the seeded stream up to the checkpointed batch (cheap: index slices)."""
-        drawn = int(state["batches_drawn"])
-        if drawn < 1:
-            raise LandscapeError(f"bad sampler checkpoint: {drawn} batches drawn")
-        self.sampler.reset()
-        for _ in range(drawn):
-            idx = self.sampler.next()
-        self._batch = self.train_data.get(idx)
+        """Replay the seeded stream up to the checkpointed batch (`BatchSampler.replay`)."""
+        self._batch = self.train_data.get(self.sampler.replay(state["batches_drawn"]))
 
     def reset_sampler(self) -> None:
         """Restart the seeded batch stream (reproducible reruns)."""
