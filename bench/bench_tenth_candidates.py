@@ -181,7 +181,10 @@ def curve_alone(pot: Any, a: Any, b: Any, args: argparse.Namespace) -> dict[str,
     network.restart_stream()
     curve = Curve(kind=args.kind, bends=args.bends, steps=args.curve_steps, samples_per_step=args.draws, seed=args.seed)
     rule = LR_SCHEDULES[args.lr_schedule]
-    at = sorted({int(k) for k in args.snapshots.split(",") if k.strip()})
+    try:
+        at = sorted({int(k) for k in args.snapshots.split(",") if k.strip()})
+    except ValueError:
+        at = [0]  # refused below, in one line
     if any(not 0 < k < args.curve_steps for k in at):
         raise LandscapeError(
             f"--snapshots must be step counts between 0 and {args.curve_steps}, got {args.snapshots!r}"
