@@ -583,6 +583,10 @@ def _paths(run: _Run, guard: Guard, exp: Any, progress: bool, log: Callable[[str
 
 
 def _table(run: _Run, guard: Guard, exp: Any, log: Callable[[str], None]) -> None:
+    """Table 1's evaluations: the guard looks before each, and between the batches
+    inside one once the budget is spent (an evaluation longer than the time left: the
+    first, a whole-set profile of a path), when that evaluation is not stored at all and
+    the rerun computes it whole."""
     from landscape_plugins.cifar.experiment import tabulate
 
     def before_each(message: str) -> None:  # report.table1 tells of each evaluation before it runs
@@ -590,7 +594,14 @@ def _table(run: _Run, guard: Guard, exp: Any, log: Callable[[str], None]) -> Non
         guard.check("table1", message)
         log(message)
 
-    run.table = tabulate(run.store, run.setup, exp, progress=before_each)
+    def on_batch() -> None:  # a host clock read: no device sync
+        if guard.expired():
+            spent, budget = guard.elapsed(), guard.budget
+            raise Stopped(
+                "table1", f"stopped inside an evaluation at {spent:.0f} s, the {budget:g} s budget less the reserve"
+            )
+
+    run.table = tabulate(run.store, run.setup, exp, progress=before_each, on_batch=on_batch)
 
 
 def _criteria(run: _Run, args: argparse.Namespace) -> None:

@@ -212,10 +212,16 @@ def explore_paths(
 
 
 def tabulate(
-    store: str | os.PathLike[str], setup: Setup, exp: Experiment, *, progress: Callable[[str], None] | None = None
+    store: str | os.PathLike[str],
+    setup: Setup,
+    exp: Experiment,
+    *,
+    progress: Callable[[str], None] | None = None,
+    on_batch: Callable[[], None] | None = None,
 ) -> Any:
     """Table 1 of the store (`report.table1`), evaluating what it lacks;
-    `progress(message)` hears of each evaluation before it runs."""
+    `progress(message)` hears of each evaluation before it runs, `on_batch()` is run
+    between the batches inside one (raising there stops it, nothing of it stored)."""
     from .report import table1
 
     return table1(
@@ -225,6 +231,7 @@ def tabulate(
         line_points=exp.line_points,
         batch_size=exp.eval_batch,
         progress=progress,
+        on_batch=on_batch,
     )
 
 

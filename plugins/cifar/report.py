@@ -27,7 +27,10 @@ Evaluations are stored (groups `evaluation-<path>`, `evaluation-line-<a>-<b>` an
 `minima_metrics`, named in `landscape.store.layout`, each with a digest of the points it
 belongs to, written by `torchnet.evaluate.save_evaluation`) and reused; missing
 or stale ones are computed when a potential is given (one commit each, under the
-store's writer lock), so an interrupted report loses at most one evaluation.
+store's writer lock), so an interrupted report loses at most one evaluation.  A
+caller's `on_batch` hook (`torchnet.evaluate`), run between the batches of every
+evaluation, may stop one in the middle by raising: that evaluation is then not stored
+at all, and the next report computes it whole.
 """
 
 from __future__ import annotations
@@ -130,7 +133,9 @@ class _Job:
         return evaluation_digest(self.points, self.points_per_segment(per_segment, line_points))
 
 
-def _run_job(potential: Any, job: _Job, per_segment: int, line_points: int, batch_size: int) -> tuple[Any, str]:
+def _run_job(
+    potential: Any, job: _Job, per_segment: int, line_points: int, batch_size: int, on_batch: Any = None
+) -> tuple[Any, str]:
     """Evaluate one job; returns (arrays-or-evaluation, digest)."""
     from landscape_plugins.torchnet.evaluate import evaluate_path, evaluate_splits
 
@@ -141,11 +146,12 @@ def _run_job(potential: Any, job: _Job, per_segment: int, line_points: int, batc
         job = _Job("aligned", job.name, np.stack([job.points[0], align(potential, job.points[0], job.points[1])]))
     if job.kind == "minima":
         arrays: dict[str, np.ndarray] = {}
-        for split, m in evaluate_splits(potential, job.points, batch_size=batch_size).items():  # BN stats once
+        evaluated = evaluate_splits(potential, job.points, batch_size=batch_size, on_batch=on_batch)  # BN stats once
+        for split, m in evaluated.items():
             arrays[f"{split}_loss"], arrays[f"{split}_error"] = m.loss, m.error
         return arrays, digest
     k = job.points_per_segment(per_segment, line_points)
-    return evaluate_path(potential, job.points, k, batch_size=batch_size), digest
+    return evaluate_path(potential, job.points, k, batch_size=batch_size, on_batch=on_batch), digest
 
 
 def _missing(filename: str, jobs: Sequence[_Job], per_segment: int, line_points: int) -> list[_Job]:
@@ -168,11 +174,14 @@ def ensure_evaluations(
     line_points: int = 19,
     batch_size: int = 1024,
     progress: Any = None,
+    on_batch: Any = None,
 ) -> int:
     """Compute and store the evaluations among `jobs` that are missing or stale;
     returns how many were computed.  Each is committed on its own, under the store's
     writer lock (not taken when nothing is missing, so reading never waits for a
-    writer).  `potential` may be a zero-argument factory, called only when needed."""
+    writer).  `potential` may be a zero-argument factory, called only when needed.
+    `on_batch` runs between the batches of each evaluation; what it raises stops the
+    evaluation before anything of it is written."""
     todo = _missing(filename, jobs, per_segment, line_points)
     if not todo:
         return 0
@@ -188,7 +197,7 @@ def ensure_evaluations(
         for job in _missing(filename, todo, per_segment, line_points):  # another writer may have done some
             if progress is not None:
                 progress(f"evaluating {job.kind} {job.name}")
-            value, digest = _run_job(pot, job, per_segment, line_points, batch_size)
+            value, digest = _run_job(pot, job, per_segment, line_points, batch_size, on_batch)
             with Store.write(filename) as store:
                 if job.kind == "minima":
                     store.write_array_group(MINIMA_METRICS_GROUP, value, {"digest": digest, "bn_mode": pot.bn_mode})
@@ -521,10 +530,12 @@ def table1(
     straight_line: bool = True,
     batch_size: int = 1024,
     progress: Any = None,
+    on_batch: Any = None,
 ) -> Table1:
     """Table 1 of store `filename`, evaluating what is missing with `potential` (a network
     potential, a zero-argument factory of one, or None to use stored evaluations only).
-    `progress(message)` is told about each evaluation."""
+    `progress(message)` is told about each evaluation before it runs; `on_batch()`
+    between the batches inside one (`ensure_evaluations`)."""
     filename = store_path(filename)
     potential = _once(potential)
     if per_segment < 0 or line_points < 1:
@@ -545,6 +556,7 @@ def table1(
         line_points=line_points,
         batch_size=batch_size,
         progress=progress,
+        on_batch=on_batch,
     )
     evals = _load_evals(filename, [j.group for j in jobs])
     weights = [float(np.max(evals[j.group]["train_loss"])) for j in jobs[1:]]
@@ -567,6 +579,7 @@ def table1(
             line_points=line_points,
             batch_size=batch_size,
             progress=progress,
+            on_batch=on_batch,
         )
         evals.update(_load_evals(filename, [j.group for j in line_jobs]))
         evals.update(
@@ -579,6 +592,7 @@ def table1(
                 line_points=line_points,
                 batch_size=batch_size,
                 progress=progress,
+                on_batch=on_batch,
             )
         )
     rows = []

@@ -4,6 +4,11 @@ Everything here runs in inference mode on the full train and test sets (never on
 optimiser's mini-batches), batched over points with `torch.func.vmap` (a per-point
 loop is the fallback for modules vmap cannot handle).
 
+`on_batch`, where a function takes it, is a caller's hook run on the host before each
+batch of images (under vmap: every point's batch; in the loop: each point): a
+wall-clock guard that raises there stops an evaluation in the middle, before anything
+was returned or stored.  It adds no device synchronisation; None runs nothing.
+
 BatchNorm (DESIGN.md section 3): for every evaluated point the running statistics are
 recomputed from the potential's fixed seeded calibration set: reset, then a
 cumulative average over the calibration batches, exactly what
@@ -57,6 +62,26 @@ __all__ = [
 ]
 
 _METRICS = ("train_loss", "train_error", "test_loss", "test_error")
+
+#: A caller's hook between batches (see the module docstring).
+OnBatch = Callable[[], None] | None
+
+
+class _Hook:
+    """The caller's `on_batch`, remembering whether it raised: its exception passes
+    through the vmap-to-loop fallback, which is there for vmap's own failures only."""
+
+    def __init__(self, on_batch: OnBatch):
+        self.on_batch, self.raised = on_batch, False
+
+    def __call__(self) -> None:
+        if self.on_batch is None:
+            return
+        try:
+            self.on_batch()
+        except BaseException:
+            self.raised = True
+            raise
 
 
 # barriers ---------------------------------------------------------------------------------
@@ -123,7 +148,9 @@ def _fresh_stats(layers: Sequence[tuple[str, nn.Module]], n: int, like: torch.Te
     return out
 
 
-def recalibrated_buffers(potential: NetworkPotential, points: Any) -> dict[str, torch.Tensor]:
+def recalibrated_buffers(
+    potential: NetworkPotential, points: Any, *, on_batch: OnBatch = None
+) -> dict[str, torch.Tensor]:
     """BatchNorm running statistics (n, C) per point, from the calibration set.
 
     Reset, then the cumulative average of the batch statistics over the calibration
@@ -144,6 +171,8 @@ def recalibrated_buffers(potential: NetworkPotential, points: Any) -> dict[str, 
     step = potential.chunk or int(x.shape[0])
     with torch.no_grad():
         for k, inputs in enumerate(potential.calibration_inputs(), start=1):
+            if on_batch is not None:
+                on_batch()
             for _, m in layers:
                 m.momentum = 1.0 / k
             for i in range(0, int(x.shape[0]), step):
@@ -199,11 +228,16 @@ def _batches(source: Any, batch_size: int) -> Iterator[tuple[torch.Tensor, torch
 
 
 def _vmap_eval(
-    potential: NetworkPotential, x: torch.Tensor, source: Any, batch_size: int, bufs: dict[str, torch.Tensor] | None
+    potential: NetworkPotential,
+    x: torch.Tensor,
+    source: Any,
+    batch_size: int,
+    bufs: dict[str, torch.Tensor] | None,
+    on_batch: _Hook,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     twin = _twin(potential, "eval")
     if bufs is None:
-        bufs = recalibrated_buffers(potential, x) if potential.batchnorm else {}
+        bufs = recalibrated_buffers(potential, x, on_batch=on_batch) if potential.batchnorm else {}
 
     def run(
         flat: torch.Tensor, b: dict[str, torch.Tensor], inputs: torch.Tensor, targets: torch.Tensor
@@ -215,6 +249,7 @@ def _vmap_eval(
     loss = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
     err = torch.zeros_like(loss)
     for inputs, targets in _batches(source, batch_size):
+        on_batch()
         l, e = fn(x, bufs, inputs, targets)
         loss += l.double() * inputs.shape[0]
         err += e.double() * inputs.shape[0]
@@ -222,7 +257,7 @@ def _vmap_eval(
     return loss / len(source), err / len(source)
 
 
-def _loop_buffers(potential: NetworkPotential, x: torch.Tensor) -> dict[str, torch.Tensor]:
+def _loop_buffers(potential: NetworkPotential, x: torch.Tensor, on_batch: OnBatch = None) -> dict[str, torch.Tensor]:
     """`recalibrated_buffers` point by point (`recalibrate_module`): the same (n, C) statistics."""
     module = copy.deepcopy(potential.module)
     layers = _bn_layers(module)
@@ -231,43 +266,55 @@ def _loop_buffers(potential: NetworkPotential, x: torch.Tensor) -> dict[str, tor
     calib = potential.calibration_inputs()
     rows: list[dict[str, torch.Tensor]] = []
     for row in x.unbind(0):
+        if on_batch is not None:
+            on_batch()
         load_parameters(module, row, potential.spec)
         recalibrate_module(potential, module, calib)
         rows.append({f"{n}.{k}" if n else k: getattr(m, k).clone() for n, m in layers for k in _STATS})
     return {key: torch.stack([r[key] for r in rows]) for key in rows[0]}
 
 
-def point_buffers(potential: NetworkPotential, points: Any, batched: str | None = None) -> dict[str, torch.Tensor]:
+def point_buffers(
+    potential: NetworkPotential, points: Any, batched: str | None = None, *, on_batch: OnBatch = None
+) -> dict[str, torch.Tensor]:
     """BatchNorm statistics (n, C) of every point, computed once to serve every data set.
 
     batched as for `evaluate_points`: under vmap (`recalibrated_buffers`) unless the
     potential loops or vmap cannot run the module, else point by point; the
     calibration's forward samples are counted once either way.  Empty without BatchNorm.
+    `on_batch`: the module docstring's hook.
     """
     if not potential.batchnorm:
         return {}
     x = potential._points(points)
     how = batched or ("loop" if potential.batched == "loop" else "auto")
+    hook = _Hook(on_batch)
     with torch.inference_mode():
         if how != "loop":
             try:
-                return recalibrated_buffers(potential, x)
+                return recalibrated_buffers(potential, x, on_batch=hook)
             except Exception:  # noqa: BLE001 - vmap cannot run every module; the loop can
-                if how == "vmap":
+                if how == "vmap" or hook.raised:
                     raise
-        return _loop_buffers(potential, x)
+        return _loop_buffers(potential, x, hook)
 
 
 def _loop_eval(
-    potential: NetworkPotential, x: torch.Tensor, source: Any, batch_size: int, bufs: dict[str, torch.Tensor] | None
+    potential: NetworkPotential,
+    x: torch.Tensor,
+    source: Any,
+    batch_size: int,
+    bufs: dict[str, torch.Tensor] | None,
+    on_batch: _Hook,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     module = copy.deepcopy(potential.module).eval()
     if bufs is None:
-        bufs = _loop_buffers(potential, x) if potential.batchnorm else {}
+        bufs = _loop_buffers(potential, x, on_batch) if potential.batchnorm else {}
     held = dict(module.named_buffers())
     loss = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
     err = torch.zeros_like(loss)
     for i, row in enumerate(x.unbind(0)):
+        on_batch()
         load_parameters(module, row, potential.spec)
         for key, value in bufs.items():  # this point's recalibrated statistics
             held[key].copy_(value[i])
@@ -285,26 +332,29 @@ def evaluate_points(
     batch_size: int = 1024,
     batched: str | None = None,
     buffers: dict[str, torch.Tensor] | None = None,
+    on_batch: OnBatch = None,
 ) -> PointMetrics:
     """Loss and error of every point on a whole data set ("train", "test" or data).
 
     batched: "vmap", "loop", or None to follow the potential (vmap unless it was told
     to loop; a vmap failure falls back to the loop).  `buffers`: BatchNorm statistics
     of the points from `point_buffers`, to reuse them across data sets (`evaluate_splits`).
+    `on_batch`: the module docstring's hook.
     """
     x = potential._points(points)
     source = _source(potential, data)
     how = batched or ("loop" if potential.batched == "loop" else "auto")
+    hook = _Hook(on_batch)
     with torch.inference_mode():
         if how == "loop":
-            loss, err = _loop_eval(potential, x, source, batch_size, buffers)
+            loss, err = _loop_eval(potential, x, source, batch_size, buffers, hook)
         else:
             try:
-                loss, err = _vmap_eval(potential, x, source, batch_size, buffers)
+                loss, err = _vmap_eval(potential, x, source, batch_size, buffers, hook)
             except Exception:  # noqa: BLE001 - vmap cannot run every module; the loop can
-                if how == "vmap":
+                if how == "vmap" or hook.raised:
                     raise
-                loss, err = _loop_eval(potential, x, source, batch_size, buffers)
+                loss, err = _loop_eval(potential, x, source, batch_size, buffers, hook)
         l2 = 0.5 * potential.l2 * (x.double() ** 2).sum(-1)
     return PointMetrics(to_numpy(loss), to_numpy(err), to_numpy(l2))
 
@@ -316,14 +366,18 @@ def evaluate_splits(
     *,
     batch_size: int = 1024,
     batched: str | None = None,
+    on_batch: OnBatch = None,
 ) -> dict[str, PointMetrics]:
     """`evaluate_points` on each data set, the BatchNorm statistics of every point
     recomputed once for all of them (`point_buffers`), in vmap and loop mode alike.
-    "test" is left out when the potential has no test data."""
+    "test" is left out when the potential has no test data.  `on_batch`: the module
+    docstring's hook."""
     splits = [sp for sp in splits if sp != "test" or potential.test_data is not None]
-    buffers = point_buffers(potential, points, batched)
+    buffers = point_buffers(potential, points, batched, on_batch=on_batch)
     return {
-        sp: evaluate_points(potential, points, sp, batch_size=batch_size, batched=batched, buffers=buffers)
+        sp: evaluate_points(
+            potential, points, sp, batch_size=batch_size, batched=batched, buffers=buffers, on_batch=on_batch
+        )
         for sp in splits
     }
 
@@ -417,13 +471,15 @@ def evaluate_path(
     splits: Sequence[str] = ("train", "test"),
     batch_size: int = 1024,
     repair: bool = False,
+    on_batch: OnBatch = None,
 ) -> PathEvaluation:
     """Train/test loss and error at the pivots and `per_segment` points per segment.
 
     `path` is a `Path`, a `Result` or pivots (N+2, dim).  All points are evaluated in
     one batched pass per split, their BatchNorm statistics computed once for all
     splits.  With `repair`, each point is first REPAIRed towards the ends' channel
-    statistics at its arc fraction (`repair.repair_points`).
+    statistics at its arc fraction (`repair.repair_points`).  `on_batch`: the module
+    docstring's hook (a guard that stops the evaluation in the middle).
     """
     pivots = potential._points(_path_pivots(path))
     if pivots.shape[0] < 2:
@@ -444,7 +500,7 @@ def evaluate_path(
     order = np.argsort(t, kind="stable")
     metrics: dict[str, np.ndarray] = {}
     l2 = np.zeros(t.size)
-    for split, m in evaluate_splits(potential, points, splits, batch_size=batch_size).items():
+    for split, m in evaluate_splits(potential, points, splits, batch_size=batch_size, on_batch=on_batch).items():
         metrics[f"{split}_loss"], metrics[f"{split}_error"], l2 = m.loss[order], m.error[order], m.l2[order]
     t = t[order]
     mode = potential.bn_mode + ("; points REPAIRed towards the ends' channel statistics" if repair else "")

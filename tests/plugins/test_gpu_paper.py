@@ -225,6 +225,33 @@ def test_the_guard_stops_early_and_a_rerun_completes_the_same_row(whole, tmp_pat
         assert second["total"]["samples"][name]["gradient"] >= spent["gradient"]
 
 
+def test_the_guard_stops_inside_a_table_evaluation_and_stores_none_of_it(whole, tmp_path):
+    """A budget that passes the check before Table 1's first evaluation (the minima's)
+    and ends a few batches into it: the evaluation's hook stops it in the middle, the
+    store holds no evaluation at all (none half-written), and the same command then
+    computes it whole, to the row and table of the uninterrupted run."""
+    from landscape import LandscapeError, Store
+    from landscape.store.layout import MINIMA_METRICS_GROUP
+
+    _, full = whole
+    # readings after the phase's check: its start, the report's `done` and `check` (which
+    # sees a longest unit of 2 readings), then one per evaluated batch: expired at the 3rd
+    budget = full["phase_began"]["table1"] + gpu_paper.RESERVE_SECONDS + 6
+    first = _run(tmp_path, budget=budget)
+    assert first["completed"] is False and first["phase"] == "table1"
+    assert first["stopped"].startswith("stopped inside an evaluation")
+    assert first["samples"]["table1"]["forward"] > 0  # it had begun
+    with Store.open(str(tmp_path / "paper")) as s, pytest.raises(LandscapeError, match="no group"):
+        s.read_array_group(MINIMA_METRICS_GROUP)
+    second = _run(tmp_path)
+    assert second["completed"] is True and [c["phase"] for c in second["calls"]] == ["table1", "done"]
+    assert second["row"] == full["row"]
+    assert {k: v for k, v in second["table"].items() if k != "store"} == {
+        k: v for k, v in full["table"].items() if k != "store"
+    }
+    assert second["samples"]["table1"] == full["samples"]["table1"]  # the rerun evaluated everything
+
+
 def test_no_time_at_all_stops_before_the_data_and_says_so(tmp_path):
     summary = _run(tmp_path, budget=0)
     assert summary["completed"] is False and summary["phase"] == "data" and summary["phases_done"] == []

@@ -106,6 +106,46 @@ def test_torch_bn_statistics_computed_once_equal_update_bn_per_point_and_split(b
             assert ev[f"{split}_error"][k] == pytest.approx(own["error"], abs=1e-12)
 
 
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("batched", ["loop", "vmap", None])
+def test_torch_on_batch_runs_once_a_batch_changes_nothing_and_stops_where_it_raises(bn_setup, batched):
+    """The evaluation hook: called on the host before each batch (under vmap, each of the
+    4 calibration batches of 40 of 150, then 4 + 2 of 64 on 200 train / 100 test images;
+    in the loop, before each of the 5 points' recalibration, then each point on each
+    set), the metrics equal to the bit those without it; one that raises stops the
+    evaluation there, even in the automatic mode, whose vmap failure would fall back to
+    the loop (which would call it again)."""
+    p, a, b = bn_setup
+    mode = "loop" if batched == "loop" else "vmap"
+    q = NetworkPotential(
+        p.module, p.train_data, test_data=p.test_data, calibration_size=150, calibration_batch=40, batched=mode
+    )
+    path = Path.straight(a, b, 3)
+    calls = []
+    heard = evaluate_path(q, path, per_segment=1, batch_size=64, on_batch=lambda: calls.append(1))
+    plain = evaluate_path(q, path, per_segment=1, batch_size=64)
+    assert len(calls) == (4 + 4 + 2 if mode == "vmap" else 3 * 5)
+    for key in plain.metrics:
+        np.testing.assert_array_equal(heard[key], plain[key])
+
+    def stop_at_third() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise _Stop
+
+    calls.clear()
+    with pytest.raises(_Stop):
+        evaluate_path(q, path, per_segment=1, batch_size=64, on_batch=stop_at_third)
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(_Stop):  # evaluate_points alone, its statistics computed inside
+        evaluate_points(q, torch.stack([a, b]), "train", batch_size=64, batched=batched, on_batch=stop_at_third)
+    assert len(calls) == 3
+
+
 def test_torch_path_endpoint_equals_the_minimums_own_metrics(mlp_minimum):
     p, trained = mlp_minimum
     other = trained.params + 0.3 * torch.ones_like(trained.params)
