@@ -295,9 +295,13 @@ class Records:
 
     @reporting("read path")
     def read_result(self, name: str) -> Result:
-        """The stored Result (with `state=None`): arrays come back with their dtypes."""
+        """The stored Result (with `state=None`): arrays come back with their dtypes, and
+        `arrays` is what the optimizer kept beside the path (a curve's control points,
+        group `CONTROLS_GROUP`) as `Result.arrays` holds it, None when it kept nothing."""
         g = self._path_group(name)
         a = g.attrs
+        controls = CONTROLS_GROUP.format(name)
+        kept = self.read_array_group(controls) if is_group(self._f.get(controls)) else None
         status = decode(a["status"])
         try:
             status = Status(status)
@@ -316,6 +320,7 @@ class Records:
             config=json.loads(a["config"]),
             state=None,
             samples=read_samples(a),
+            arrays=kept,
         )
 
     @reporting("read path")
