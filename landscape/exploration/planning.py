@@ -104,15 +104,28 @@ def _connect_groups(n: int, labels: np.ndarray, computed: np.ndarray) -> list[li
     return groups
 
 
-def _rule_key(
-    rule: str, i: np.ndarray, j: np.ndarray, energies: np.ndarray, distances: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray | None]:
+@dataclass(frozen=True)
+class _Ranking:
+    """(n, n) matrices that rank the pairs: `key` by the rule, `tie` its tie-break (None
+    for none), and the distances the "nearest" order needs (None for "highest")."""
+
+    key: np.ndarray
+    tie: np.ndarray | None
+    nearest: np.ndarray | None
+
+
+def _ranking(rule: str, order: str, energies: np.ndarray, distances: Any) -> _Ranking:
+    """The pairs' ranking; the one-line error when the rule or order needs the
+    distances between the minima and none were given."""
+    if distances is None:
+        if rule == "closest" or order == "nearest":
+            raise LandscapeError(f"rule {rule!r} with order {order!r} needs the distances between minima")
+        return _Ranking(np.maximum.outer(energies, energies), np.minimum.outer(energies, energies), None)
+    d = np.asarray(distances, dtype=np.float64)
+    nearest = d if order == "nearest" else None
     if rule == "closest":
-        assert distances is not None  # propose() checked
-        return distances[i, j], None
-    high = np.maximum(energies[i], energies[j])
-    low = np.minimum(energies[i], energies[j])
-    return high, low
+        return _Ranking(d, None, nearest)
+    return _Ranking(np.maximum.outer(energies, energies), np.minimum.outer(energies, energies), nearest)
 
 
 def _tree_groups(
@@ -120,14 +133,12 @@ def _tree_groups(
     tree: Sequence[Edge],
     labels: np.ndarray,
     energies: np.ndarray,
-    distances: np.ndarray | None,
+    ranking: _Ranking,
     computed: np.ndarray,
-    rule: str,
-    order: str,
 ) -> tuple[list[list[Pair]], dict[Pair, int]]:
     """Per tree edge: the pairs across its cut (within its component) that could lower
-    it, best first by `rule`; the groups in `order` ("highest" edge first, or the one
-    with the "nearest" open pair)."""
+    it, best first by the rule; the groups in the order ("highest" edge first, or the
+    one with the "nearest" open pair), both as `ranking` holds them."""
     upper = np.triu(np.ones((n, n), dtype=bool), 1)
     high = np.maximum.outer(energies, energies)
     groups: list[tuple[float, int, list[Pair]]] = []
@@ -136,11 +147,11 @@ def _tree_groups(
         a = _side(n, tree, edge)
         b = (labels == labels[edge[0]]) & ~a
         cand = np.argwhere((np.outer(a, b) | np.outer(b, a)) & upper & ~computed & (high < edge[2]))
-        key, tie = _rule_key(rule, cand[:, 0], cand[:, 1], energies, distances)
-        group = _ordered(cand, key, tie)
+        i, j = cand[:, 0], cand[:, 1]
+        group = _ordered(cand, ranking.key[i, j], None if ranking.tie is None else ranking.tie[i, j])
         open_[(edge[0], edge[1])] = len(group)
         if group:
-            nearest = float(distances[cand[:, 0], cand[:, 1]].min()) if order == "nearest" else 0.0
+            nearest = 0.0 if ranking.nearest is None else float(ranking.nearest[i, j].min())
             groups.append((nearest, rank, group))
     groups.sort(key=lambda g: (g[0], g[1]))  # stable: "highest" keeps the height order
     return [g[2] for g in groups], open_
@@ -190,17 +201,15 @@ def propose(
     minima are needed by the ``"closest"`` rule and the ``"nearest"`` order.
     """
     check_choice(rule, order)
-    if distances is None and (rule == "closest" or order == "nearest"):
-        raise LandscapeError(f"rule {rule!r} with order {order!r} needs the distances between minima")
+    e = np.asarray(energies, dtype=np.float64)
+    ranking = _ranking(rule, order, e, distances)
     if isinstance(batch, bool) or int(batch) != batch or batch < 1:
         raise LandscapeError(f"batch must be a positive integer, got {batch!r}")
-    e = np.asarray(energies, dtype=np.float64)
-    d = None if distances is None else np.asarray(distances, dtype=np.float64)
     computed = np.eye(n, dtype=bool)
     for i, j in edges:
         computed[i, j] = computed[j, i] = True
     matrix = saddle_matrix(n, {p: w for p, w in edges.items() if np.isfinite(w)}, e)
     labels = _components(n, matrix.mst)
-    tree_groups, open_ = _tree_groups(n, matrix.mst, labels, e, d, computed, rule, order)
+    tree_groups, open_ = _tree_groups(n, matrix.mst, labels, e, ranking, computed)
     groups = _connect_groups(n, labels, computed) + tree_groups
     return ExplorePlan(tuple(_round_robin(groups, int(batch))), matrix.mst, open_, int(labels.max()), matrix)

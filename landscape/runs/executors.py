@@ -17,7 +17,7 @@ import os
 import uuid
 from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from landscape.foundations.errors import LandscapeError, collapse
 from landscape.paths.result import Result
@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 EXECUTORS = ("local", "process", "ray")
+
+P = TypeVar("P")
+_NOT_STARTED = "executor has no potential: call start(potential) first"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -95,7 +98,14 @@ class Executor(ABC):
 
     def _require_started(self) -> None:
         if self._source is None:
-            raise LandscapeError("executor has no potential: call start(potential) first")
+            raise LandscapeError(_NOT_STARTED)
+
+    def _started_potential(self, potential: P | None) -> P:
+        """`potential` as the `_started` hook kept it; the one-line error of
+        `_require_started` before `start` (or after `close`)."""
+        if self._source is None or potential is None:
+            raise LandscapeError(_NOT_STARTED)
+        return potential
 
     def __enter__(self) -> Executor:
         return self
@@ -118,10 +128,9 @@ class LocalExecutor(Executor):
         self._potential = source.build() if isinstance(source, PotentialSpec) else source
 
     def submit(self, batch: Batch) -> list[Result]:
-        self._require_started()
-        assert self._potential is not None
+        potential = self._started_potential(self._potential)
         return [
-            run_pair(self._potential, task, [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)])
+            run_pair(potential, task, [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)])
             for i, j, task in batch
         ]
 

@@ -185,7 +185,8 @@ class Store(RunningRecords):
             self.abort()
             raise LandscapeError(f"{message}; the transaction was discarded and the store is unchanged")
         tree = self._tree
-        assert tree is not None
+        if tree is None:  # Store.create and Store.write always open the tree they write into
+            raise LandscapeError(f"internal error: store {self.filename} is writable without a transaction to commit")
         self._file = None
         try:
             tree.root().attrs["modified"] = now()

@@ -167,9 +167,7 @@ class LockstepExecutor(Executor):
         return [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)]
 
     def submit(self, batch: Batch) -> list[Result]:
-        self._require_started()
-        pot = self._potential
-        assert pot is not None
+        pot = self._started_potential(self._potential)
         if len(batch) < 2 or not all(isinstance(task.optimizer, Curve) for _, _, task in batch):
             self.ran.append("alone")
             return [run_pair(pot, task, self._callbacks(i, j)) for i, j, task in batch]
