@@ -135,10 +135,13 @@ class AtomsPotential(Potential):
         return atoms
 
     # evaluation -------------------------------------------------------------------------
-    def _evaluate(self, x: Any, forces: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        x = np.asarray(as_batch(x, self.dim), dtype=np.float64)
+    def _batch(self, x: Any) -> np.ndarray:
+        return np.asarray(as_batch(x, self.dim), dtype=np.float64)
+
+    def _evaluate(self, x: np.ndarray, grads: np.ndarray | None) -> np.ndarray:
+        """The energies of the points `x` (a batch), and their gradients into `grads`
+        when given (forces are computed only then)."""
         energies = np.empty(len(x))
-        grads = np.empty_like(x) if forces else None
         positions = self.reference.positions.copy()
         for i, row in enumerate(x):
             positions[self.free] = row.reshape(-1, 3)
@@ -155,15 +158,15 @@ class AtomsPotential(Potential):
                         f"of {len(x)}: {type(exc).__name__}: {exc}"
                     )
                 ) from exc
-        return energies, grads
+        return energies
 
     def energy_and_gradient(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        energies, grads = self._evaluate(x, forces=True)
-        assert grads is not None
-        return energies, grads
+        x = self._batch(x)
+        grads = np.empty_like(x)
+        return self._evaluate(x, grads), grads
 
     def energy(self, x: Any) -> np.ndarray:
-        return self._evaluate(x, forces=False)[0]
+        return self._evaluate(self._batch(x), None)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -121,14 +121,14 @@ def subset_indices(labels: Any, *, per_class: int | None = None, n: int | None =
     images drawn uniformly without replacement. The same labels and seed give the
     same subset, whether taken before decoding or from decoded data."""
     labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels).astype(np.int64)
-    if (per_class is None) == (n is None):
-        raise LandscapeError("give exactly one of per_class and n for a subset")
-    rng = np.random.Generator(np.random.PCG64(int(seed)))
-    if n is not None:
+    if n is not None and per_class is None:
+        rng = np.random.Generator(np.random.PCG64(int(seed)))
         if not 1 <= n <= len(labels):
             raise LandscapeError(f"subset size n must be in 1..{len(labels)}, got {n}")
         return np.sort(rng.permutation(len(labels))[:n])
-    assert per_class is not None
+    if per_class is None or n is not None:
+        raise LandscapeError("give exactly one of per_class and n for a subset")
+    rng = np.random.Generator(np.random.PCG64(int(seed)))
     counts = np.bincount(labels)
     smallest = int(counts[counts > 0].min())
     if not 1 <= per_class <= smallest:

@@ -125,11 +125,11 @@ class BatchSampler:
         self.drawn += 1
         if self.full:
             return self._all
-        if self._pos + self.batch_size > self.n:  # drop the incomplete tail, as drop_last does
-            self._perm = torch.randperm(self.n, generator=self._gen).to(self.device, non_blocking=True)
+        perm = self._perm  # None until the first batch, when `_pos` is n: a permutation is drawn
+        if perm is None or self._pos + self.batch_size > self.n:  # drop the incomplete tail, as drop_last does
+            perm = self._perm = torch.randperm(self.n, generator=self._gen).to(self.device, non_blocking=True)
             self._pos = 0
-        assert self._perm is not None
-        idx = self._perm[self._pos : self._pos + self.batch_size]
+        idx = perm[self._pos : self._pos + self.batch_size]
         self._pos += self.batch_size
         return idx
 
