@@ -32,7 +32,8 @@ __all__ = ["Hybrid", "guarded_start"]
 class Hybrid(Stepper):
     """FIRE 2.0 (`first`) until the band's force norm is down to `near` x the first
     step's, then L-BFGS (`then`, fresh memory); back to FIRE 2.0 (from rest, for good)
-    after `resets` cuts of L-BFGS's trust radius (each a step whose force grew by half).
+    after `resets` cuts of L-BFGS's trust radius (each a step whose force grew by half),
+    from the band L-BFGS was handed when the force is now above that band's.
 
     `start="lbfgs"` (NEB's default on a deterministic potential through `guarded_start`;
     measured in docs/benchmarks.md) runs L-BFGS from the first step, guarded: a cut of
@@ -80,6 +81,7 @@ class Hybrid(Stepper):
             "cuts": scalar,
             "f0": scalar - 1,
             "x0": xp.zeros_like(x),
+            "fh": scalar - 1,
         }
 
     def update(self, x: Any, force: Any, state: Any) -> tuple[Any, Any]:
@@ -104,11 +106,17 @@ class Hybrid(Stepper):
         s2 = {k: xp.where(back, fresh[k], xp.where(on, v, lbfgs.get(k, v))) for k, v in s2.items()}
         # FIRE 2.0 hands over at `near`; the guarded start is trusted from `trust` on
         handed = ((phase == 0) & (f_norm <= self.near * f0)) | ((phase == -1) & (f_norm <= self.trust * f0))
-        phase = xp.where(
-            back, zero, xp.where(handed, one, xp.where((phase == 1) & (cuts >= self.resets), 2 * one, phase))
-        )
+        given_up = (phase == 1) & (cuts >= self.resets)
+        # L-BFGS given up on a band with more force than the one it was handed goes back
+        # to that band: its cut steps may have left the valley, and FIRE 2.0 with a
+        # climber can run away from there (a Gaussian-mixture band to E = 1418).
+        fh = state["fh"] if "fh" in state else -one  # -1: none yet (older snapshots hold none)
+        worse = given_up & (fh >= 0) & (f_norm > fh)
+        phase = xp.where(back, zero, xp.where(handed, one, xp.where(given_up, 2 * one, phase)))
         cuts = xp.where(back, zero, cuts)
-        moved = xp.where(back, x0, xp.where(on, x2, x1))
+        moved = xp.where(back | worse, x0, xp.where(on, x2, x1))
+        taken = handed & ~back  # L-BFGS takes this band over: remember it and its force
+        x0, fh = xp.where(taken, x, x0), xp.where(taken, f_norm, fh)
         return moved, {
             **_prefixed("1.", s1),
             **_prefixed("2.", s2),
@@ -116,6 +124,7 @@ class Hybrid(Stepper):
             "cuts": cuts,
             "f0": f0,
             "x0": x0,
+            "fh": fh,
         }
 
     def hold(self, state: Any, moving: Any) -> Any:
