@@ -41,7 +41,7 @@ def default_method(potential: Any, *, schedule: str | None = None, max_pivots: i
     force calls on analytic and atomistic surfaces (bench/bench_ase.py,
     bench/bench_ase_emt.py).  A full-batch network loss is deterministic too, but NEB
     from the straight line did not converge there: on the built-in `mlp` its 5,000 steps
-    ended with the path's top at 0.249, AutoNEB's at 0.0692 (docs/cli.md)."""
+    ended with the path's top at 0.125, AutoNEB's at 0.0692 (docs/cli.md)."""
     over_data = potential.cost() is not None
     if over_data or potential.stochastic or schedule is not None or max_pivots is not None:
         return "autoneb"

@@ -25,7 +25,13 @@ from landscape.exploration.results import (
     edge_energy,
     path_name,
 )
-from landscape.exploration.settings import RoundSettings, check_continuation, pair_distances, path_settings
+from landscape.exploration.settings import (
+    RoundSettings,
+    check_continuation,
+    pair_distances,
+    path_settings,
+    recorded_optimizer,
+)
 from landscape.exploration.state import (
     ExploreState,
     commit_batch,
@@ -162,7 +168,7 @@ def explore(
         LandscapeError: bad settings or minima, or a store that does not match them.
     """
     from landscape.runs.executors import Executor, LocalExecutor, make_executor
-    from landscape.runs.pair import make_optimizer
+    from landscape.runs.pair import make_optimizer, with_protocol
     from landscape.store import check_writable
 
     check_choice(rule, order)
@@ -170,6 +176,9 @@ def explore(
         raise LandscapeError(f"need at least 3 pivots (ends included), got {pivots}")
     if batch is not None and (isinstance(batch, bool) or int(batch) != batch or batch < 1):
         raise LandscapeError(f"batch must be a positive integer, got {batch!r}")
+    shared = optimizer is None and "deterministic" not in settings  # connect's protocol, by default
+    if optimizer is None:
+        settings = with_protocol(potential, method, settings)
     opt = optimizer or make_optimizer(method, **settings)
     filename = None if store is None else store_path(store)
     with contextlib.ExitStack() as stack:
@@ -179,6 +188,10 @@ def explore(
         state = _load_state(potential, minima, names, filename, store_description)
         aligner = potential if symmetry_of(potential) is not None else None
         if filename is not None:  # before any work: the stored paths and the new ones must agree
+            if shared and settings.get("deterministic"):
+                opt = recorded_optimizer(
+                    state, opt, lambda: make_optimizer(method, **{**settings, "deterministic": False})
+                )
             check_continuation(filename, state, path_settings(opt, pivots, run_budget, aligner is not None))
         given = _initial(state, initial_edges)
         ex = executor if isinstance(executor, Executor) else stack.enter_context(make_executor(executor or "local"))

@@ -5,7 +5,7 @@ computes its paths as the stored ones were."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from landscape.runs.executors import Executor
     from landscape.runs.tasks import PairTask
 
-__all__ = ["RoundSettings", "path_settings", "check_continuation", "pair_distances"]
+__all__ = ["RoundSettings", "path_settings", "recorded_optimizer", "check_continuation", "pair_distances"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,21 @@ def path_settings(
             }
         )
     )
+
+
+def recorded_optimizer(state: ExploreState, ours: PathOptimizer, earlier: Callable[[], PathOptimizer]) -> PathOptimizer:
+    """`ours`, unless the stored exploration computed its paths with `earlier` instead:
+    explorations stored before `explore` took `connect`'s default protocol (a band or
+    curve on a deterministic potential) continue with the optimizer they began with."""
+    stored = (state.recorded.get("config") or {}).get("optimizer")
+    if stored is None or stored == _as_stored(ours):
+        return ours
+    old = earlier()
+    return old if stored == _as_stored(old) else ours
+
+
+def _as_stored(optimizer: PathOptimizer) -> Any:
+    return json.loads(json.dumps(optimizer.to_config()))
 
 
 def check_continuation(filename: str, state: ExploreState, ours: Mapping[str, Any]) -> None:

@@ -6,7 +6,7 @@ need), checks the endpoints, and runs the driver.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from landscape.paths.result import Result
 from landscape.potentials.identity import points_digest
 from landscape.potentials.potential import Potential, check_point
 
-__all__ = ["METHODS", "make_optimizer", "connect", "check_endpoints", "plan", "Plan"]
+__all__ = ["METHODS", "make_optimizer", "with_protocol", "connect", "check_endpoints", "plan", "Plan"]
 
 METHODS = ("neb", "string", "autoneb", *CURVE_KINDS)
 
@@ -65,7 +65,7 @@ def make_optimizer(
     spent.  Its default is FIRE 2.0 (over the analytic surfaces of bench/bench_defaults.py
     it never failed where FIRE succeeded and needed 0.75x (NEB) and 0.38x (string) of
     FIRE's evaluations, geometric mean), except for NEB on a `deterministic` potential
-    (`connect` says which: not a mini-batch loss), where it is L-BFGS from the first
+    (`with_protocol` says which: no loss over data), where it is L-BFGS from the first
     step guarded by FIRE 2.0 (`hybrid.guarded_start`) with converged pivots held
     (`freeze` 1, `ElasticBand`): no failure on the analytic surfaces at 5, 9 and 17
     pivots and fewer force calls (docs/benchmarks.md).
@@ -228,6 +228,19 @@ class Plan:
 MAX_PIVOTS = 10_000
 
 
+def with_protocol(potential: Potential, method: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings` with the default `connect` and `explore` share: a band or a curve on a
+    deterministic potential runs as `make_optimizer(deterministic=True)` says (a curve's
+    softmax objective; NEB's guarded L-BFGS with held pivots, except on a loss over data,
+    where it fell behind FIRE 2.0: after 5,000 steps on the built-in `mlp` its path's top
+    was 0.306 against 0.125, docs/cli.md)."""
+    out = dict(settings)
+    if method in ("neb", "string", *CURVE_KINDS):
+        over_data = method == "neb" and potential.cost() is not None
+        out.setdefault("deterministic", not potential.stochastic and not over_data)
+    return out
+
+
 def plan(
     potential: Potential,
     start: Any,
@@ -258,8 +271,8 @@ def plan(
     through = [potential.asarray(check_point(potential, p, f"via {k + 1}")) for k, p in enumerate(via)]
     if optimizer is not None and settings:
         raise LandscapeError(f"give an optimizer or its settings ({', '.join(sorted(settings))}), not both")
-    if optimizer is None and method in ("neb", "string", *CURVE_KINDS):
-        settings.setdefault("deterministic", not potential.stochastic)
+    if optimizer is None:
+        settings = with_protocol(potential, method, settings)
     opt = optimizer or make_optimizer(method, **settings)
     n = pivots if pivots is not None else (5 if isinstance(opt, AutoNEB) else 9)
     if not 3 <= n <= MAX_PIVOTS:
