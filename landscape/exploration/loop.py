@@ -45,7 +45,7 @@ from landscape.foundations.files import store_path
 from landscape.foundations.lock import WriterLock
 from landscape.paths.budget import Budget
 from landscape.paths.result import Result, Status
-from landscape.potentials.potential import Potential
+from landscape.potentials.potential import Potential, force_measure
 from landscape.potentials.symmetry import symmetry_of
 
 if TYPE_CHECKING:
@@ -192,7 +192,8 @@ def explore(
                 opt = recorded_optimizer(
                     state, opt, lambda: make_optimizer(method, **{**settings, "deterministic": False})
                 )
-            check_continuation(filename, state, path_settings(opt, pivots, run_budget, aligner is not None))
+            ours = path_settings(opt, pivots, run_budget, aligner is not None, force_measure(potential))
+            check_continuation(filename, state, ours)
         given = _initial(state, initial_edges)
         ex = executor if isinstance(executor, Executor) else stack.enter_context(make_executor(executor or "local"))
         ex.start(potential if source is None or isinstance(ex, LocalExecutor) else source)
@@ -209,6 +210,7 @@ def explore(
             checkpoint_seconds,
             potential.result_attrs(),
             aligner,
+            force_measure(potential),
         )
         return _run(state, ex, run, budget or ExploreBudget(), progress, filename, given)
 

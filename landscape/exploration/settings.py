@@ -51,6 +51,7 @@ class RoundSettings:
     checkpoint_seconds: float | None = None
     path_attrs: Mapping[str, Any] = field(default_factory=dict)  # Potential.result_attrs()
     aligner: Potential | None = None  # the potential, when it has a symmetry (`landscape.potentials.symmetry`)
+    measure: Mapping[str, int] = field(default_factory=dict)  # `force_measure` of the potential
 
     def task(self, state: ExploreState, i: int, j: int, store: str | None) -> PairTask:
         """The run between minima i < j, from i to the image of j closest to i (under the
@@ -88,7 +89,7 @@ class RoundSettings:
 
     def config(self, ex: Executor) -> dict[str, Any]:
         return {
-            **path_settings(self.optimizer, self.pivots, self.run_budget, self.aligner is not None),
+            **path_settings(self.optimizer, self.pivots, self.run_budget, self.aligner is not None, self.measure),
             "batch": self.batch,
             "rule": self.rule,
             "order": self.order,
@@ -99,9 +100,14 @@ class RoundSettings:
 
 
 def path_settings(
-    optimizer: PathOptimizer, pivots: int | None, run_budget: Budget | None, aligned: bool
+    optimizer: PathOptimizer,
+    pivots: int | None,
+    run_budget: Budget | None,
+    aligned: bool,
+    measure: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The `PATH_SETTINGS` of a config, as the store gives them back (JSON)."""
+    """The `PATH_SETTINGS` of a config, as the store gives them back (JSON); `measure`:
+    what force tolerances bound (`landscape.potentials.potential.force_measure`)."""
     rb = run_budget or Budget()
     return json.loads(
         json.dumps(
@@ -115,6 +121,7 @@ def path_settings(
                 },
                 "edge_energy": "upper_bound",
                 "aligned_ends": aligned,
+                "force_measure": dict(measure or {}),
             }
         )
     )
@@ -135,17 +142,34 @@ def _as_stored(optimizer: PathOptimizer) -> Any:
     return json.loads(json.dumps(optimizer.to_config()))
 
 
+#: Settings a store holds implicitly when it predates them (others it lacks are not
+#: compared): forces were measured over the whole image.
+_BEFORE_RECORDED: dict[str, Any] = {"force_measure": {}}
+
+
 def check_continuation(filename: str, state: ExploreState, ours: Mapping[str, Any]) -> None:
     """Refuse, in one line naming them, to continue a stored exploration whose paths were
     computed with other `PATH_SETTINGS` (a key an older store lacks is not compared)."""
     stored = state.recorded.get("config") or {}
+    if stored:  # what a store written before a setting was recorded did
+        stored = {**_BEFORE_RECORDED, **stored}
     keys = [k for k in PATH_SETTINGS if k in stored]
     diff = differences({k: stored[k] for k in keys}, {k: ours[k] for k in keys})
+    if "force_measure" in keys and stored["force_measure"] != ours["force_measure"]:
+        raise LandscapeError(  # no option brings the other measure back
+            f"{filename} holds an exploration whose force tolerances bound {_measured(stored['force_measure'])}, "
+            f"not {_measured(ours['force_measure'])} as now; explore a new store"
+        )
     if diff:
         raise LandscapeError(
             f"{filename} holds an exploration whose paths were computed with other settings "
             f"(differs in {shown(diff)}); continue it with its own, or explore a new store"
         )
+
+
+def _measured(measure: Mapping[str, int]) -> str:
+    d = measure.get("particle_dim", 0)
+    return f"the largest force on one particle ({d} coordinates)" if d else "the whole image's force"
 
 
 def pair_distances(state: ExploreState, rule: str, order: str) -> np.ndarray | None:

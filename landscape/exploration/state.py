@@ -40,7 +40,7 @@ GRAPH_GROUP = "graph"
 #: a continued exploration keeps them, or its paths would mix two computations.  The
 #: others (pairs per round, rule, order, executor, seed, tags) choose which pair runs
 #: next, where and how: every stored path stays valid under any of them.
-PATH_SETTINGS = ("optimizer", "pivots", "run_budget", "edge_energy", "aligned_ends")
+PATH_SETTINGS = ("optimizer", "pivots", "run_budget", "edge_energy", "aligned_ends", "force_measure")
 
 
 @dataclass

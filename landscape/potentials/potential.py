@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "check_point",
     "particle_dim_of",
+    "force_measure",
     "Potential",
     "PotentialWrapper",
     "CountingPotential",
@@ -378,3 +379,12 @@ def particle_dim_of(potential: Any) -> int:
         name = getattr(potential, "name", "the potential")
         raise LandscapeError(f"{name}.particle_dim must be 0 or a whole number dividing dim={potential.dim}, got {d!r}")
     return int(d)
+
+
+def force_measure(potential: Any) -> dict[str, int]:
+    """What a force tolerance bounds, as stored with a path's settings: {} for the whole
+    image's force, {"particle_dim": d} for the largest force on one particle.  Stores
+    from before it was recorded measured the whole image: a run of a potential with
+    particles is not continued from them under the other test."""
+    d = particle_dim_of(potential)
+    return {"particle_dim": d} if d else {}

@@ -15,7 +15,7 @@ from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.paths.result import Result, Status
 from landscape.potentials.identity import differences, record, require_same, same_points
-from landscape.potentials.potential import Potential
+from landscape.potentials.potential import Potential, force_measure
 from landscape.runs.pair import Plan
 from landscape.store import Store, vacant
 
@@ -31,7 +31,7 @@ class OtherMethod(LandscapeError):
         self.stored, self.asked = stored, asked
 
 
-def run_config(job: Plan, names: tuple[str, str]) -> dict[str, Any]:
+def run_config(job: Plan, names: tuple[str, str], potential: Potential) -> dict[str, Any]:
     """What must match for a stored run to be continued (JSON round-tripped); the
     budget is kept beside it and checked on its own (`_check_budget`)."""
     host = lambda p: np.asarray(to_numpy(p), dtype=float).tolist()  # noqa: E731
@@ -44,6 +44,9 @@ def run_config(job: Plan, names: tuple[str, str]) -> dict[str, Any]:
         "end": host(job.start_path.end),
         "budget": asdict(job.budget),
     }
+    measure = force_measure(potential)
+    if measure:  # absent for a whole image's force: the stores written before it stay equal
+        config["force_measure"] = measure
     if job.via:  # a starting path through other points is another run
         config["via"] = [host(p) for p in job.via]
     if job.given:  # ... and so is one given pivot by pivot (its digest: the pivots may be millions of numbers)

@@ -186,7 +186,7 @@ def run_in_store(
     writer lock for the whole exploration (the commits themselves are serialised by
     the store).  Returns the result (its config the run's) and where it resumed.
     """
-    config = run_config(job, names)
+    config = run_config(job, names, potential)
     with Store.open(filename) as store:
         stored = store.path_info(name) if name in store.path_names() else None
     mode = "new"
@@ -235,7 +235,7 @@ def connect_stored(
         check_number("checkpoint_seconds", checkpoint_seconds, lambda v: v >= 0, ">= 0")
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, **settings)
     name = f"{names[0]}-{names[1]}"
-    config = run_config(job, names)
+    config = run_config(job, names, potential)
     filename = store_path(filename)
     if not os.path.isdir(os.path.dirname(filename)):
         raise LandscapeError(f"output folder {os.path.dirname(filename)} does not exist")
