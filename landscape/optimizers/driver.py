@@ -84,6 +84,7 @@ def optimize(
     start = state.path if state.nit == 0 else None
     history: list[Any] = [state.max_energy]
     seen_cycles = len(state.cycles)
+    resumable = state  # the last state a resumed run reproduces exactly: this one or a step's
     bar = _progress_bar(progress, total)
     try:
         while True:
@@ -99,6 +100,7 @@ def optimize(
             state = optimizer.step(state, potential)
             history.append(state.max_energy)
             state, seen_cycles = _report_cycles(state, seen_cycles, on_cycle, potential, origin)
+            resumable = state
             if bar is not None:
                 bar.update(1)
                 if state.nit % check_every == 0:
@@ -107,18 +109,40 @@ def optimize(
                 outcome = (Status.INTERRUPTED, "stopped by a callback")
                 break
     except KeyboardInterrupt:  # keep what was computed; the caller can store it
-        outcome = (Status.INTERRUPTED, "interrupted by the user")
+        state, outcome = resumable, (Status.INTERRUPTED, "interrupted by the user")
     finally:
         if bar is not None:
             bar.close()
+    try:
+        return _finish(
+            optimizer, potential, state, outcome, history, origin, path if start is None else start, per_segment
+        )
+    except KeyboardInterrupt:  # in the final checks: the last step's state resumes exactly (the
+        # checks run again), where a loss of the state would redo every step since the last commit
+        interrupted = (Status.INTERRUPTED, "interrupted by the user")
+        return _finish(optimizer, potential, resumable, interrupted, history, origin, path, per_segment)
+
+
+def _finish(
+    optimizer: PathOptimizer,
+    potential: Potential,
+    state: OptimizerState,
+    outcome: tuple[Status, str],
+    history: list[Any],
+    origin: dict[str, int] | None,
+    start: Path,
+    per_segment: int,
+) -> Result:
+    """The result of a run that stopped at `state` with `outcome`: the last step's path
+    settled, its profile and the sanity tests; an interrupted run computes nothing more
+    (a second Ctrl-C would land in it)."""
     status, message = outcome
-    if status is not Status.INTERRUPTED:  # an interrupted run computes nothing more (below)
+    if status is not Status.INTERRUPTED:
         settled, late = optimizer.settle(state, potential)
         if settled is not state:  # the last step's path, now evaluated
             state, history[-1] = settled, settled.max_energy
         status, message = late or (status, message)
     final = state.path.numpy()
-    # An interrupted run computes nothing more (a second Ctrl-C would land in it).
     profile, extra = (None, 0) if status is Status.INTERRUPTED else _final_profile(state, potential, per_segment)
     climbing = bool(getattr(state, "climbing", False) or getattr(getattr(state, "inner", None), "climbing", False))
     result = Result(
@@ -147,7 +171,7 @@ def optimize(
                 f"(E={result.upper_bound:.8g}); saddle_energy is the path's upper bound"
             ),
         )
-    return _check_sane(result, potential, path if start is None else start, per_segment)
+    return _check_sane(result, potential, start, per_segment)
 
 
 #: Statuses that say nothing against the band itself: a sanity test may overrule them.
