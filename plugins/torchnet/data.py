@@ -133,15 +133,21 @@ class BatchSampler:
         self._pos += self.batch_size
         return idx
 
-    def replay(self, drawn: int) -> torch.Tensor:
-        """Back to where `drawn` batches had been drawn (a checkpoint's position; cheap:
-        index slices): the indices of the last of them."""
-        if int(drawn) < 1:
+    def seek(self, drawn: int) -> None:
+        """Back to where `drawn` batches had been drawn, 0 the start (a checkpoint's
+        position; cheap and exact: the seeded index stream replayed)."""
+        if int(drawn) < 0:
             raise LandscapeError(f"bad sampler checkpoint: {drawn} batches drawn")
         self.reset()
         for _ in range(int(drawn)):
-            idx = self.next()
-        return idx
+            self.next()
+
+    def replay(self, drawn: int) -> torch.Tensor:
+        """`seek(drawn)` for a position after at least one batch: the indices of the last."""
+        if int(drawn) < 1:
+            raise LandscapeError(f"bad sampler checkpoint: {drawn} batches drawn")
+        self.seek(int(drawn) - 1)
+        return self.next()
 
     def epoch(self) -> Iterator[torch.Tensor]:
         """The batches of one pass over the data (for training loops)."""

@@ -165,9 +165,7 @@ def _restorer(payload: Mapping[str, Any]) -> Callable[[TrainingState], None]:
     def restore(state: TrainingState) -> None:
         state.module.load_state_dict(payload["module"])
         state.optimizer.load_state_dict(payload["optimizer"])
-        state.sampler.reset()  # replay the seeded index stream: cheap, exact
-        for _ in range(int(payload["batches_drawn"])):
-            state.sampler.next()
+        state.sampler.seek(payload["batches_drawn"])
         if "source" in payload:
             state.source.load_state_dict(payload["source"])
         torch.set_rng_state(payload["rng"])
@@ -184,9 +182,7 @@ def _stacked_restorer(payload: Mapping[str, Any]) -> Callable[[StackedState], No
                     tensor.copy_(saved[key])
         state.optimizer.load_state_dict(payload["optimizer"])
         for sampler, drawn in zip(state.samplers, payload["batches_drawn"]):
-            sampler.reset()  # replay each seeded index stream
-            for _ in range(int(drawn)):
-                sampler.next()
+            sampler.seek(drawn)
         for source, saved in zip(state.sources, payload["sources"]):
             if saved is not None:
                 source.load_state_dict(saved)
