@@ -13,6 +13,13 @@
     python bench/bench_explore.py                 # both parts
     python bench/bench_explore.py --part runs --sweep
     python bench/bench_explore.py --part ray --repeat 3
+    python bench/bench_explore.py --part protocol
+
+(c) Protocol: whole explorations with `--method neb` (fmax 1e-2, 500 steps a run) on
+    two seeded 12-well Gaussian mixtures at 9 and 15 pivots, with the band of
+    `connect`'s default protocol on a deterministic surface (guarded L-BFGS, pivots
+    held) against FIRE 2.0 without holding (what `explore` ran before it shared the
+    protocol): the runs' statuses and the evaluations of each exploration.
 """
 
 from __future__ import annotations
@@ -173,9 +180,35 @@ def part_ray(dim: int, scale: int, repeat: int, cpus: int) -> dict[str, Any]:
     }
 
 
+def part_protocol() -> list[dict[str, Any]]:
+    rows = []
+    for seed in (7, 5129):
+        pot = load_potential("gaussian-mixture", {"wells": 12, "seed": seed})
+        minima = np.array(list(pot.minima.values()))
+        for pivots in (9, 15):
+            for fast in (False, True):
+                ex = explore(
+                    pot,
+                    minima,
+                    method="neb",
+                    fmax=1e-2,
+                    pivots=pivots,
+                    run_budget=Budget(max_steps=500),
+                    deterministic=fast,
+                )
+                statuses: dict[str, int] = {}
+                for result in ex.results.values():
+                    statuses[result.status.value] = statuses.get(result.status.value, 0) + 1
+                band = "connect's default" if fast else "FIRE 2.0"
+                row = {"seed": seed, "pivots": pivots, "band": band, "runs": ex.runs, "statuses": statuses}
+                rows.append({**row, "evaluations": ex.evaluations, "complete": ex.complete})
+                print(f"seed {seed}, {pivots} pivots, {band}: {statuses}, {ex.evaluations} evaluations", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["runs", "ray", "all"], default="all")
+    parser.add_argument("--part", choices=["runs", "ray", "protocol", "all"], default="all")
     parser.add_argument("--sweep", action="store_true", help="(a) on more surfaces too")
     parser.add_argument("--dim", type=int, default=200)
     parser.add_argument("--scale", type=int, default=4, help="schedule length factor for (b)")
@@ -188,6 +221,8 @@ def main() -> None:
         out["runs"] = part_runs(args.sweep)
     if args.part in ("ray", "all"):
         out["ray"] = part_ray(args.dim, args.scale, args.repeat, args.cpus)
+    if args.part in ("protocol", "all"):
+        out["protocol"] = part_protocol()
     if args.json_out:
         with open(args.json_out, "w") as fh:
             json.dump(out, fh, indent=1)
