@@ -47,9 +47,11 @@ class Committer:
     ):
         self.filename, self.name, self.config = filename, name, config
         self.origin = origin  # the cost() reading this run's samples count from
-        # The samples the latest state cost: a commit after the run stores them, not
-        # what the final profile or an interrupted step evaluated after that state.
-        self.spent = samples_since(potential, origin)
+        # The samples the latest state cost and the potential's state after it (a
+        # sampler's position): a commit after the run stores these, not what the final
+        # checks or an interrupted step spent and drew after that state (`optimize`
+        # returns the last step's state when Ctrl-C lands there).
+        self.spent, self.drawn = samples_since(potential, origin), potential.checkpoint_state()
         self.history: list[Any] = list(history)
         self.seen = seen
         self.optimizer, self.potential, self.every = optimizer, potential, every
@@ -57,7 +59,7 @@ class Committer:
 
     def __call__(self, state: OptimizerState) -> None:
         self.history.append(state.max_energy)
-        self.spent = samples_since(self.potential, self.origin)
+        self.spent, self.drawn = samples_since(self.potential, self.origin), self.potential.checkpoint_state()
         if isinstance(state, AutoNEBState):
             if len(state.cycles) > self.seen:
                 self.commit_cycles(state)
@@ -95,12 +97,13 @@ class Committer:
         self.seen = len(state.cycles)
 
     def commit_state(self, state: OptimizerState) -> bool:
-        """Commit a snapshot of `state` (when it can be taken now); whether it was."""
+        """Commit a snapshot of `state`, the state of the latest call (or the first
+        state), when it can be taken now; whether it was."""
         snap = self.optimizer.snapshot(state)
         if snap is None:
             return False
         arrays, attrs = snap
-        attrs = self._potential_state({**attrs, "kind": "state"}, self.potential.checkpoint_state())
+        attrs = self._potential_state({**attrs, "kind": "state"}, self.drawn)
         with Store.write(self.filename) as store:
             store.write_progress(
                 self.name,
