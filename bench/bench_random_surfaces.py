@@ -143,6 +143,18 @@ def caught_wrong(row: dict) -> bool:
     return classify({**row, "success": True, "saddle": row["caught_climber"]}) == "wrong"
 
 
+def _print_spent(rows: list[dict]) -> None:
+    """Where the evaluations went: per final status, the runs, their evaluations and
+    the share of all (runs without success spend their whole budget)."""
+    total = sum(r["nfev"] for r in rows)
+    for status in sorted({r["status"] for r in rows}):
+        spent = [r["nfev"] for r in rows if r["status"] == status]
+        print(f"evaluations of {status} runs: {len(spent)} runs, {sum(spent)} ({sum(spent) / total:.1%} of {total})")
+    for r in rows:
+        if r["status"] == "diverged":
+            print(f"  diverged: seed {r['seed']} {r['method']} from {r['start']}, {r['nfev']} evaluations")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=1000, help="number of surfaces with >= 2 minima (default 1000)")
@@ -203,6 +215,7 @@ def main() -> None:
     )
     statuses = Counter(r["status"] for r in rows if not r["success"])
     print("statuses of runs without success:", dict(statuses) or "none")
+    _print_spent(rows)
     for r in rows:
         if classify(r) == "wrong":
             print(
