@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from landscape.foundations.errors import LandscapeError, collapse
-from landscape.paths.result import Result
+from landscape.paths.result import Result, Status
 from landscape.potentials.potential import Potential
 from landscape.runs.tasks import Batch, InFlight, PairTask, PotentialSource, PotentialSpec, run_pair
 from landscape.runs.workers import Reporter, process_init, process_run, ray_run
@@ -128,11 +128,18 @@ class LocalExecutor(Executor):
         self._potential = source.build() if isinstance(source, PotentialSpec) else source
 
     def submit(self, batch: Batch) -> list[Result]:
+        """The batch's runs one after the other; a Ctrl-C, which the run it lands in
+        returns as interrupted (its state kept), stops the batch there as it stops a
+        pool's: raised again, so the runs after it do not start."""
         potential = self._started_potential(self._potential)
-        return [
-            run_pair(potential, task, [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)])
-            for i, j, task in batch
-        ]
+        results = []
+        for i, j, task in batch:
+            results.append(
+                run_pair(potential, task, [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)])
+            )
+            if results[-1].status is Status.INTERRUPTED:
+                raise KeyboardInterrupt
+        return results
 
 
 class ProcessExecutor(Executor):
