@@ -130,8 +130,11 @@ def path_settings(
 def recorded_optimizer(state: ExploreState, ours: PathOptimizer, earlier: Callable[[], PathOptimizer]) -> PathOptimizer:
     """`ours`, unless the stored exploration computed its paths with `earlier` instead:
     explorations stored before `explore` took `connect`'s default protocol (a band or
-    curve on a deterministic potential) continue with the optimizer they began with."""
+    curve on a deterministic potential) continue with the optimizer they began with;
+    one stopped before it merged a batch records none yet: its runs in flight say which."""
     stored = (state.recorded.get("config") or {}).get("optimizer")
+    if stored is None:
+        stored = next((o for o in state.running.values() if o is not None), None)
     if stored is None or stored == _as_stored(ours):
         return ours
     old = earlier()

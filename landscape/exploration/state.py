@@ -56,7 +56,7 @@ class ExploreState:
     results: dict[Pair, Result] = field(default_factory=dict)
     evaluations_before: int = 0  # by earlier calls on the same store
     batches_before: int = 0
-    running: set[str] = field(default_factory=set)  # paths an earlier call left in flight
+    running: dict[str, Any] = field(default_factory=dict)  # paths an earlier call left in flight: their optimizer
     recorded: dict[str, Any] = field(default_factory=dict)  # /graph attributes an earlier call committed
     aligned_distances: np.ndarray | None = None  # between the minima modulo a symmetry, stored in /graph
 
@@ -102,7 +102,7 @@ def stored_edges(store: Store, state: ExploreState) -> None:
         if i is None or j is None or i == j:
             continue
         if info.get("status") == Status.RUNNING.value:  # in flight when an earlier call stopped
-            state.running.add(name)
+            state.running[name] = (info.get("config") or {}).get("optimizer")
             continue
         bound = info.get("upper_bound", info.get("saddle_energy", float("inf")))
         energy = max(float(bound), state.energies[i], state.energies[j]) if np.isfinite(bound) else float("inf")
