@@ -1,4 +1,4 @@
-"""Hypothesis profiles of the suite.
+"""Hypothesis profiles of the suite, and fixtures every folder's tests share.
 
 `landscape` (the default): derandomized and without an example database, so the
 README's test command draws the same examples on every machine and every fresh
@@ -11,7 +11,10 @@ finds becomes an explicit @example in the test that found it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 from hypothesis import settings
 
 from landscape.testing import examples
@@ -19,3 +22,23 @@ from landscape.testing import examples
 settings.register_profile("landscape", derandomize=True, database=None, print_blob=True)
 settings.register_profile("explore", derandomize=False, max_examples=examples(100), print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "landscape"))
+
+
+@pytest.fixture
+def interrupt_once(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any, str], list[int]]:
+    """`interrupt_once(owner, name)`: the first call of `owner.name` receives Ctrl-C (a
+    signal that lands there), later calls run it; returns the list that counts the calls."""
+
+    def patch(owner: Any, name: str) -> list[int]:
+        real, calls = getattr(owner, name), []
+
+        def once(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 1:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, once)
+        return calls
+
+    return patch

@@ -18,29 +18,14 @@ from landscape_plugins.analytic.surfaces import MuellerBrown
 SETTINGS = {"method": "neb", "fmax": 1e-3, "deterministic": True}
 
 
-def _ctrl_c_in_the_sanity_test_once(monkeypatch):
-    """The next final sanity test receives Ctrl-C; later ones run as they do."""
-    real = driver._check_sane
-    calls = []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(driver, "_check_sane", interrupted)
-    return calls
-
-
 @pytest.mark.parametrize("method", ["neb", "string"])
-def test_an_interrupted_final_check_keeps_the_last_step_and_the_resume_is_exact(monkeypatch, method):
+def test_an_interrupted_final_check_keeps_the_last_step_and_the_resume_is_exact(interrupt_once, method):
     pot = MuellerBrown()
     path = Path.straight(pot.minimum("A"), pot.minimum("B"), 9)
     settings = {**SETTINGS, "method": method}
     whole = optimize(make_optimizer(**settings), pot, path, budget=Budget(max_steps=3000))
     assert whole.success
-    calls = _ctrl_c_in_the_sanity_test_once(monkeypatch)
+    calls = interrupt_once(driver, "_check_sane")
     opt = make_optimizer(**settings)
     cut = optimize(opt, pot, path, budget=Budget(max_steps=3000))
     assert calls and cut.status is Status.INTERRUPTED and cut.state is not None
@@ -51,12 +36,12 @@ def test_an_interrupted_final_check_keeps_the_last_step_and_the_resume_is_exact(
     assert rest.saddle_energy == whole.saddle_energy
 
 
-def test_a_stored_run_interrupted_in_its_final_checks_resumes_from_its_last_step(tmp_path, monkeypatch):
+def test_a_stored_run_interrupted_in_its_final_checks_resumes_from_its_last_step(tmp_path, interrupt_once):
     pot = MuellerBrown()
     a, b = pot.minimum("A"), pot.minimum("B")
     run = lambda f: connect_stored(str(f), pot, ("A", "B"), a, b, pivots=9, **SETTINGS)  # noqa: E731
     whole = run(tmp_path / "whole").result
-    _ctrl_c_in_the_sanity_test_once(monkeypatch)
+    interrupt_once(driver, "_check_sane")
     assert run(tmp_path / "cut").result.status is Status.INTERRUPTED
     again = run(tmp_path / "cut")
     assert again.resumed_from_step == whole.nit

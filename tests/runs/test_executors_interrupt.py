@@ -40,20 +40,13 @@ class Counted(PotentialWrapper):
 
 @pytest.mark.parametrize("store", [False, True])
 @pytest.mark.parametrize("where", ["a step", "the final checks"])
-def test_one_ctrl_c_stops_the_batch(tmp_path, monkeypatch, where, store):
+def test_one_ctrl_c_stops_the_batch(tmp_path, interrupt_once, where, store):
     minima = np.array(list(SURFACE.minima.values()))
     if where == "a step":
         pot = Counted(stop=5)
     else:
-        pot, real, seen = Counted(), driver._check_sane, []
-
-        def once(*args, **kwargs):
-            seen.append(1)
-            if len(seen) == 1:
-                raise KeyboardInterrupt
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(driver, "_check_sane", once)
+        pot = Counted()
+        interrupt_once(driver, "_check_sane")
     ex = explore(pot, minima, store=tmp_path / "s.h5" if store else None, **SETTINGS)
     assert ex.status is ExploreStatus.INTERRUPTED and ex.runs == 0
     assert pot.runs == 1  # the three runs after it in the batch never started
