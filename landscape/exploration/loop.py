@@ -31,6 +31,7 @@ from landscape.exploration.settings import (
     pair_distances,
     path_settings,
     recorded_optimizer,
+    resumes,
 )
 from landscape.exploration.state import (
     ExploreState,
@@ -273,7 +274,9 @@ def _run(
             left = budget.runs_left(runs)
             pairs = p.proposals if left is None else p.proposals[:left]
             tasks = [(i, j, run.task(state, i, j, in_flight)) for i, j in pairs]
-            resumed += sum(path_name(state.names, i, j) in state.running for i, j in pairs) if in_flight else 0
+            resumed += (
+                sum(resumes(state, path_name(state.names, i, j), run.optimizer) for i, j in pairs) if in_flight else 0
+            )
             results = ex.submit(tasks)
             if any(r.status is Status.INTERRUPTED for r in results):
                 raise KeyboardInterrupt

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from landscape.runs.executors import Executor
     from landscape.runs.tasks import PairTask
 
-__all__ = ["RoundSettings", "path_settings", "recorded_optimizer", "check_continuation", "pair_distances"]
+__all__ = ["RoundSettings", "path_settings", "recorded_optimizer", "resumes", "check_continuation", "pair_distances"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,13 @@ def recorded_optimizer(state: ExploreState, ours: PathOptimizer, earlier: Callab
         return ours
     old = earlier()
     return old if stored == _as_stored(old) else ours
+
+
+def resumes(state: ExploreState, name: str, optimizer: PathOptimizer) -> bool:
+    """Whether the run of path `name` continues one an earlier call left in flight: one
+    with the same optimizer (`run_in_store` starts a path with other settings afresh; the
+    others a continuation checks, but a store stopped in its first batch recorded none)."""
+    return name in state.running and state.running[name] == _as_stored(optimizer)
 
 
 def _as_stored(optimizer: PathOptimizer) -> Any:
