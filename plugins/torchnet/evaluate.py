@@ -28,7 +28,7 @@ import json
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -82,6 +82,24 @@ class _Hook:
         except BaseException:
             self.raised = True
             raise
+
+
+_T = TypeVar("_T")
+
+
+def _vmap_or_loop(
+    potential: NetworkPotential, batched: str | None, hook: _Hook, vmapped: Callable[[], _T], looped: Callable[[], _T]
+) -> _T:
+    """`vmapped()`, or `looped()` when `batched` (else the potential) says "loop" or, in
+    the automatic mode, when vmap cannot run the module; the hook's exception passes."""
+    how = batched or ("loop" if potential.batched == "loop" else "auto")
+    if how != "loop":
+        try:
+            return vmapped()
+        except Exception:  # noqa: BLE001 - vmap cannot run every module; the loop can
+            if how == "vmap" or hook.raised:
+                raise
+    return looped()
 
 
 # barriers ---------------------------------------------------------------------------------
@@ -287,16 +305,15 @@ def point_buffers(
     if not potential.batchnorm:
         return {}
     x = potential._points(points)
-    how = batched or ("loop" if potential.batched == "loop" else "auto")
     hook = _Hook(on_batch)
     with torch.inference_mode():
-        if how != "loop":
-            try:
-                return recalibrated_buffers(potential, x, on_batch=hook)
-            except Exception:  # noqa: BLE001 - vmap cannot run every module; the loop can
-                if how == "vmap" or hook.raised:
-                    raise
-        return _loop_buffers(potential, x, hook)
+        return _vmap_or_loop(
+            potential,
+            batched,
+            hook,
+            lambda: recalibrated_buffers(potential, x, on_batch=hook),
+            lambda: _loop_buffers(potential, x, hook),
+        )
 
 
 def _loop_eval(
@@ -343,18 +360,15 @@ def evaluate_points(
     """
     x = potential._points(points)
     source = _source(potential, data)
-    how = batched or ("loop" if potential.batched == "loop" else "auto")
     hook = _Hook(on_batch)
     with torch.inference_mode():
-        if how == "loop":
-            loss, err = _loop_eval(potential, x, source, batch_size, buffers, hook)
-        else:
-            try:
-                loss, err = _vmap_eval(potential, x, source, batch_size, buffers, hook)
-            except Exception:  # noqa: BLE001 - vmap cannot run every module; the loop can
-                if how == "vmap" or hook.raised:
-                    raise
-                loss, err = _loop_eval(potential, x, source, batch_size, buffers, hook)
+        loss, err = _vmap_or_loop(
+            potential,
+            batched,
+            hook,
+            lambda: _vmap_eval(potential, x, source, batch_size, buffers, hook),
+            lambda: _loop_eval(potential, x, source, batch_size, buffers, hook),
+        )
         l2 = 0.5 * potential.l2 * (x.double() ** 2).sum(-1)
     return PointMetrics(to_numpy(loss), to_numpy(err), to_numpy(l2))
 
