@@ -181,6 +181,7 @@ def explore(
     if optimizer is None:
         settings = with_protocol(potential, method, settings)
     opt = optimizer or make_optimizer(method, **settings)
+    measure = force_measure(potential)  # what fmax bounds, recorded with the paths
     filename = None if store is None else store_path(store)
     with contextlib.ExitStack() as stack:
         if filename is not None:  # one writer per store, for the whole exploration
@@ -193,7 +194,7 @@ def explore(
                 opt = recorded_optimizer(
                     state, opt, lambda: make_optimizer(method, **{**settings, "deterministic": False})
                 )
-            ours = path_settings(opt, pivots, run_budget, aligner is not None, force_measure(potential))
+            ours = path_settings(opt, pivots, run_budget, aligner is not None, measure)
             check_continuation(filename, state, ours)
         given = _initial(state, initial_edges)
         ex = executor if isinstance(executor, Executor) else stack.enter_context(make_executor(executor or "local"))
@@ -211,7 +212,7 @@ def explore(
             checkpoint_seconds,
             potential.result_attrs(),
             aligner,
-            force_measure(potential),
+            measure,
         )
         return _run(state, ex, run, budget or ExploreBudget(), progress, filename, given)
 
