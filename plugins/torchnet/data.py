@@ -8,6 +8,7 @@ operation there; `DatasetData` wraps any map-style `torch.utils.data.Dataset`
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -136,23 +137,27 @@ class BatchSampler:
     def seek(self, drawn: int) -> None:
         """Back to where `drawn` batches had been drawn, 0 the start (a checkpoint's
         position; cheap and exact: the seeded index stream replayed)."""
-        if int(drawn) < 0:
-            raise LandscapeError(f"bad sampler checkpoint: {drawn} batches drawn")
+        n = _position(drawn, least=0)
         self.reset()
-        for _ in range(int(drawn)):
+        for _ in range(n):
             self.next()
 
     def replay(self, drawn: int) -> torch.Tensor:
         """`seek(drawn)` for a position after at least one batch: the indices of the last."""
-        if int(drawn) < 1:
-            raise LandscapeError(f"bad sampler checkpoint: {drawn} batches drawn")
-        self.seek(int(drawn) - 1)
+        self.seek(_position(drawn, least=1) - 1)
         return self.next()
 
     def epoch(self) -> Iterator[torch.Tensor]:
         """The batches of one pass over the data (for training loops)."""
         for _ in range(max(1, self.n // self.batch_size)):
             yield self.next()
+
+
+def _position(drawn: Any, least: int) -> int:
+    """A checkpoint's count of batches drawn, at least `least`; a one-line error else."""
+    if isinstance(drawn, bool) or not isinstance(drawn, numbers.Integral) or drawn < least:
+        raise LandscapeError(f"bad sampler checkpoint: {drawn!r} batches drawn")
+    return int(drawn)
 
 
 def calibration_batches(data: Any, size: int, batch_size: int, seed: int) -> list[torch.Tensor]:

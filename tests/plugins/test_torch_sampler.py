@@ -36,3 +36,6 @@ def test_bad_positions_are_one_line_errors():
         s.seek(-1)
     with pytest.raises(LandscapeError, match="0 batches drawn"):
         s.replay(0)
+    for bad in ("3", 2.5, True, None):  # a damaged checkpoint: one line, not a ValueError
+        with pytest.raises(LandscapeError, match="bad sampler checkpoint"):
+            s.seek(bad)
