@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -196,12 +197,19 @@ def part_protocol() -> list[dict[str, Any]]:
                     run_budget=Budget(max_steps=500),
                     deterministic=fast,
                 )
-                statuses: dict[str, int] = {}
-                for result in ex.results.values():
-                    statuses[result.status.value] = statuses.get(result.status.value, 0) + 1
+                statuses = dict(Counter(result.status.value for result in ex.results.values()))
                 band = "connect's default" if fast else "FIRE 2.0"
-                row = {"seed": seed, "pivots": pivots, "band": band, "runs": ex.runs, "statuses": statuses}
-                rows.append({**row, "evaluations": ex.evaluations, "complete": ex.complete})
+                rows.append(
+                    {
+                        "seed": seed,
+                        "pivots": pivots,
+                        "band": band,
+                        "runs": ex.runs,
+                        "statuses": statuses,
+                        "evaluations": ex.evaluations,
+                        "complete": ex.complete,
+                    }
+                )
                 print(f"seed {seed}, {pivots} pivots, {band}: {statuses}, {ex.evaluations} evaluations", flush=True)
     return rows
 
