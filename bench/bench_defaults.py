@@ -12,7 +12,9 @@ largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at the automatic spring
 the string method with each stepper, and `neb default`: what `connect --method neb` runs
 with no stepper or spring option (on these deterministic surfaces FIRE 2.0 handed to
 L-BFGS, `landscape.optimizers.hybrid.Hybrid`, with converged pivots held,
-`ElasticBand.freeze`; the other NEB settings hold none; --only picks settings by name).  A run counts when
+`ElasticBand.freeze`, and the springs' pull across bends, `ElasticBand.kinks`; the other
+NEB settings have neither; `neb straight-springs` is the default without the pull;
+--only picks settings by name).  A run counts when
 its climbing image is a
 saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.analysis.hessian.refine_saddle`)
 from it reaches a first-order saddle whose energy differs by at most that (which saddle
@@ -77,10 +79,12 @@ def run(
         "budget": Budget(max_steps=5000),
         "via": via,
     }
-    if stepper != "default":  # default: connect's own stepper, spring and held pivots
+    if stepper == "straight-springs":  # the default without the springs' pull across bends
+        settings["kinks"] = False
+    elif stepper != "default":  # default: connect's own stepper, spring and held pivots
         settings["stepper"] = stepper_from_config({"kind": stepper})
         if method == "neb":  # the stepper and spring alone, as measured before pivots were held
-            settings.update(spring=spring, freeze=0.0)
+            settings.update(spring=spring, freeze=0.0, kinks=False)
     try:
         r = connect(counted, a, b, **settings)
     except LandscapeError as exc:
@@ -108,7 +112,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
         help="comma-separated settings as the summary names them (e.g. 'neb default,neb fire2 k=auto')",
     )
     args = p.parse_args(argv)
-    settings = [("neb", "default", "auto")] + [("neb", s, k) for s in STEPPERS for k in SPRINGS]
+    settings = [("neb", "default", "auto"), ("neb", "straight-springs", "auto")] + [
+        ("neb", s, k) for s in STEPPERS for k in SPRINGS
+    ]
     settings += [("string", s, 1.0) for s in STEPPERS]
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
@@ -141,8 +147,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
 
 
 def _key(method: str, stepper: str, spring: float | str) -> str:
-    if stepper == "default":
-        return f"{method} default"
+    if stepper in ("default", "straight-springs"):
+        return f"{method} {stepper}"
     return f"{method} {stepper}" + (f" k={spring}" if method == "neb" else "")
 
 

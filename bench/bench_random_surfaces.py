@@ -16,8 +16,10 @@ channel), which is counted apart, but never a saddle below the truth.
 `--stepper small-fire` (the default) is FIRE with small steps (lr 0.01, dt_max 0.05,
 max_step 0.02), the setting these figures were first measured with; `fire`, `fire2`
 and `lbfgs` are the steppers with their own defaults, as `connect --stepper` runs them;
-`default` is what `connect` runs with no stepper option (NEB: FIRE 2.0 handed to L-BFGS,
-converged pivots held; string: FIRE 2.0).
+`default` is what `connect` runs with no stepper option (NEB: L-BFGS guarded by FIRE 2.0,
+converged pivots held, springs pulling across bends; string: FIRE 2.0);
+`default-no-kinks` is that without the pull across bends (`ElasticBand.kinks`), the
+default before it.
 
 The last line is `wrong converged saddles: N of M` (goal: 0).  Figures are recorded
 in docs/benchmarks.md.
@@ -73,10 +75,10 @@ def _stepper(name: str) -> Stepper:
 def _band_settings(name: str, method: str) -> dict:
     """The band's stepper (and pivots held) for --stepper `name`; `default` is what
     `connect` runs on a deterministic potential (`landscape.runs.pair.make_optimizer`)."""
-    if name != "default":
+    if name not in ("default", "default-no-kinks"):
         return {"stepper": _stepper(name)}
-    band = make_optimizer(method, deterministic=True)
-    return {"stepper": band.stepper, "freeze": band.freeze}
+    band = make_optimizer(method, deterministic=True, kinks=False if name == "default-no-kinks" else None)
+    return {"stepper": band.stepper, "freeze": band.freeze, "kinks": band.kinks}
 
 
 def run_case(
@@ -162,10 +164,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
         "--stepper",
-        choices=("small-fire", "fire", "fire2", "lbfgs", "fire2-lbfgs", "default"),
+        choices=("small-fire", "fire", "fire2", "lbfgs", "fire2-lbfgs", "default", "default-no-kinks"),
         default="small-fire",
         help="band stepper of every run (default: small-fire, FIRE with small "
-        "steps; default: connect's own choice, with converged pivots held)",
+        "steps; default: connect's own choice, with converged pivots held and the springs' pull "
+        "across bends; default-no-kinks: the same without that pull)",
     )
     ap.add_argument("--methods", default="neb,string", help="comma-separated band methods (default neb,string)")
     ap.add_argument(

@@ -263,6 +263,13 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     "[default: 1 on a deterministic potential, else 0].",
 )
 @click.option(
+    "--kinks/--no-kinks",
+    default=None,
+    help="neb: the springs also pull across the path where the band bends, scaled by the angle "
+    "between its segments (0 on a straight stretch), so it does not zig-zag across a narrow valley "
+    "[default: on for a deterministic potential, else off; measured in docs/benchmarks.md].",
+)
+@click.option(
     "--out",
     "out",
     default=None,
@@ -346,6 +353,7 @@ def connect_cmd(
     steps: int | None,
     stepper: str | None,
     freeze: float | None,
+    kinks: bool | None,
     out: str | None,
     checkpoint_every: float | None,
     resume: bool,
@@ -398,6 +406,10 @@ def connect_cmd(
         if not 0 <= freeze <= 1:
             raise LandscapeError(f"--freeze must be in [0, 1] (0: off), got {freeze}")
         settings["freeze"] = freeze
+    if kinks is not None:
+        if method != "neb":
+            raise LandscapeError("--kinks applies to --method neb only (the string method has no springs)")
+        settings["kinks"] = kinks
     if max_pivots is not None:
         if method != "autoneb":
             raise LandscapeError("--max-pivots applies to --method autoneb only")

@@ -18,6 +18,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape.foundations.values import check_number
 from landscape.optimizers.band_start import restart_state, start_state
 from landscape.optimizers.base import PathOptimizer
+from landscape.optimizers.faults import divergence_ceiling, step_fault
 from landscape.optimizers.forces import (
     auto_spring,
     band_forces,
@@ -57,6 +58,8 @@ class ElasticBand(PathOptimizer):
         exact start converges at once.
     etol: converged when the highest pivot energy changed by less than this over
         the last `patience` steps (climbing switched on, if requested, first).
+    kinks: add the springs' pull across the path where the band bends (NEB only;
+        `geometry.kink_spring_forces`), so a band does not zig-zag across a narrow valley.
     freeze: hold pivots whose force is at most this fraction of the force tolerance,
         their neighbours' at most the tolerance (`landscape.optimizers.holding`); 0
         (off), and no effect for the string method, mini-batch losses or no tolerance.
@@ -85,6 +88,7 @@ class ElasticBand(PathOptimizer):
     check_all: bool = False
     max_repairs: int = 3
     freeze: float = 0.0
+    kinks: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in _METHODS:
@@ -131,7 +135,7 @@ class ElasticBand(PathOptimizer):
         force0 = largest_force(forces, particles) if self.frtol is not None else np.inf  # one host sync, once
         floor = force_floor(pivots, host) if self.frtol is not None else 0.0
         state = BandState(
-            ceiling=float(host.max() + self.divergence * max(host.max() - host[[0, -1]].min(), 1.0)),
+            ceiling=divergence_ceiling(host, self.divergence),
             path=Path(pivots, energies),
             gradients=g,
             forces=forces,
@@ -177,7 +181,7 @@ class ElasticBand(PathOptimizer):
         nit = state.nit + 1
         checked = nit % self.fault_check_every == 0
         if checked:
-            fault = self._fault(xp, energies, g, state.ceiling)
+            fault = step_fault(xp, energies, g, state.ceiling)
             if fault is not None:
                 return self._reject(state.verified or state, fault, nit, nfev, counts)
         climbing = self.climb and nit >= self.climb_after
@@ -210,19 +214,6 @@ class ElasticBand(PathOptimizer):
             return None
         limit = self.tolerance(state)
         return held_pivots(state.forces, limit, self.freeze, state.particle_dim) if 0 < limit < float("inf") else None
-
-    def _fault(self, xp: Any, energies: Any, gradients: Any, ceiling: float) -> str | None:
-        """Why a freshly evaluated step must be rejected, or None.  One host sync."""
-        if xp is np:  # on the host the branches are free: a third of the operations
-            if not (np.isfinite(energies).all() and np.isfinite(gradients).all()):
-                return "NaN or infinite energy or gradient"
-            return "energy diverged" if energies.max() > ceiling else None
-        finite = xp.all(xp.isfinite(energies)) & xp.all(xp.isfinite(gradients))
-        high = xp.max(xp.where(xp.isfinite(energies), energies, xp.zeros_like(energies))) > ceiling
-        ok, too_high = (bool(v) for v in to_numpy(xp.stack([finite, high])))
-        if not ok:
-            return "NaN or infinite energy or gradient"
-        return "energy diverged" if too_high else None
 
     def _reject(self, good: BandState, fault: str, nit: int, nfev: int, counts: np.ndarray | None) -> BandState:
         """Back to the last good state; restart momentum and halve the step (the
@@ -359,6 +350,7 @@ class ElasticBand(PathOptimizer):
             "max_repairs": self.max_repairs,
             **({"check_all": True} if self.check_all else {}),  # only when on: stored runs keep their identity
             **({"freeze": self.freeze} if self.freeze else {}),  # only when on: stored runs held none
+            **({"kinks": True} if self.kinks and self.method == "neb" else {}),  # only when on, as freeze
         }
 
     # internals -------------------------------------------------------------------
@@ -372,7 +364,7 @@ class ElasticBand(PathOptimizer):
         k: Any = spring if self.method == "neb" else None
         if k is not None and self.spring_min is not None:
             k = geometry.energy_weighted_springs(energies, spring, self.spring_min)
-        return band_forces(pivots, energies, g, k, climbing)
+        return band_forces(pivots, energies, g, k, climbing, self.kinks and self.method == "neb")
 
     def _reparametrise(self, pivots: Any, climber: Any) -> Any:
         return geometry.redistribute(pivots, fixed=climber) if self.method == "string" else pivots

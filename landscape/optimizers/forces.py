@@ -35,18 +35,22 @@ AUTO_SPRING_SCALE = 1 / 40
 FORCE_FLOOR_RTOL = 1e-10
 
 
-def band_forces(pivots: Any, energies: Any, gradients: Any, spring: Any, climbing: bool) -> Any:
+def band_forces(pivots: Any, energies: Any, gradients: Any, spring: Any, climbing: bool, kinks: bool = False) -> Any:
     """Forces (N, dim) on the interior pivots.
 
     Perpendicular part of minus the gradient, plus springs along the tangent when
-    `spring` is given (NEB; one constant, or one per segment).  With `climbing` the highest interior pivot instead feels
-    -g + 2 (g . tau) tau: it descends across the path and climbs along it.
+    `spring` is given (NEB; one constant, or one per segment), and with `kinks` their
+    pull across the path where the band bends (`geometry.kink_spring_forces`).  With
+    `climbing` the highest interior pivot instead feels -g + 2 (g . tau) tau: it
+    descends across the path and climbs along it.
     """
     xp = array_namespace(pivots)
     tau = geometry.improved_tangents(pivots, energies)
     forces = -geometry.project_perpendicular(gradients, tau)
     if spring is not None:
         forces = forces + geometry.spring_forces(pivots, tau, spring)
+        if kinks:
+            forces = forces + geometry.kink_spring_forces(pivots, tau, spring)
     if climbing:
         mask = climber_mask(xp, energies)
         forces = xp.where(mask[:, None], geometry.climbing_forces(gradients, tau), forces)

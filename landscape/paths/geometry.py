@@ -20,6 +20,7 @@ __all__ = [
     "improved_tangents",
     "project_perpendicular",
     "spring_forces",
+    "kink_spring_forces",
     "energy_weighted_springs",
     "secant_stiffness",
     "climbing_forces",
@@ -112,6 +113,35 @@ def spring_forces(pivots: Any, tangents: Any, k: Any) -> Any:
         return (k * (seg[1:] - seg[:-1]))[:, None] * tangents
     pull = k * seg
     return (pull[1:] - pull[:-1])[:, None] * tangents
+
+
+def kink_spring_forces(pivots: Any, tangents: Any, k: Any) -> Any:
+    """The springs' pull across the path where the band bends: s(phi) times the part of
+    the full spring force k+ (R+ - R) - k- (R - R-) perpendicular to the tangent, with
+    s = ((1 + cos(pi cos phi)) / 2)^2 of the angle phi between the two segments up to a
+    right angle and 1 beyond: 0 on a straight stretch, 1/4 at 60 degrees, 1 where the
+    band turns back (phi >= 90 degrees).
+
+    Why: a pivot whose neighbours sit on both sides of a narrow valley feels no force
+    across it from the nudged springs, and the band zig-zags or folds back on itself.
+    Jonsson, Mills and Jacobsen (1998) switch the pull on with the unsquared factor,
+    which falls back to 0 where the band folds straight back; squared, it leaves the
+    gentle bends of a coarse band on a curved path alone (on Mueller-Brown at 9 pivots
+    they bend by up to 65 degrees), and held at 1, it undoes folds (docs/benchmarks.md:
+    fewer runs without success and fewer evaluations on random surfaces than the
+    factor unsquared, squared but falling back, or none).  `k` one constant, or one
+    per segment (N+1,)."""
+    xp = array_namespace(pivots)
+    ahead, behind = pivots[2:] - pivots[1:-1], pivots[1:-1] - pivots[:-2]
+    if isinstance(k, (int, float)):
+        full = k * (ahead - behind)
+    else:
+        full = k[1:, None] * ahead - k[:-1, None] * behind
+    across = project_perpendicular(full, tangents)
+    lengths = _norm(xp, ahead) * _norm(xp, behind)
+    cos_phi = xp.sum(ahead * behind, axis=-1) / xp.where(lengths > 0, lengths, xp.ones_like(lengths))
+    switch = 0.5 * (1.0 + xp.cos(np.pi * xp.clip(cos_phi, 0.0, 1.0)))
+    return (switch * switch)[:, None] * across
 
 
 def energy_weighted_springs(energies: Any, k_max: float, k_min: float) -> Any:

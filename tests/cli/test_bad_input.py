@@ -58,6 +58,12 @@ def files(tmp_path_factory):
             ]
         )
         assert code == 0, err
+    f["nokinks"] = str(root / "nokinks")  # row 174: NEB stored before the springs pulled across bends
+    code, _, err = run_cli(
+        ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--no-kinks"]
+        + ["--fmax", "0.5", "--out", f["nokinks"]]
+    )
+    assert code == 0, err
     text = root / "notes.h5"
     text.write_text("these are notes, not HDF5\n")
     f["text"] = str(text)

@@ -1,0 +1,130 @@
+"""The springs' pull across a bent band (`geometry.kink_spring_forces`, `ElasticBand.kinks`):
+hand-computed values at known angles, nothing on a straight band, the same force in
+torch, its place in the settings, and a random surface whose band zig-zagged until its
+budget ran out without it, against the grid-exact minimax."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscape import Budget, Path, grid_minimax
+from landscape.foundations.errors import LandscapeError
+from landscape.optimizers.band import NEB
+from landscape.optimizers.forces import band_forces
+from landscape.paths import geometry
+from landscape.runs.pair import connect, make_optimizer
+from landscape_plugins.analytic.surfaces import GaussianMixture
+
+ALONG_X = np.array([[1.0, 0.0]])
+
+
+def test_nothing_on_a_straight_band():
+    """Collinear pivots, unevenly spaced: the switch is exactly 0 (cos(pi) = -1)."""
+    p = np.array([[0.0, 0.0], [0.3, 0.6], [1.0, 2.0], [1.1, 2.2]])
+    tau = geometry.improved_tangents(p, np.array([0.0, 1.0, 2.0, 0.5]))
+    np.testing.assert_array_equal(geometry.kink_spring_forces(p, tau, 2.0), np.zeros((2, 2)))
+
+
+def test_a_right_angle_gets_the_whole_spring_across():
+    """behind (1, 0), ahead (0, 1): full spring k (-1, 1), switch 1; across x: k (0, 1)."""
+    p = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    np.testing.assert_allclose(geometry.kink_spring_forces(p, ALONG_X, 3.0), [[0.0, 3.0]], atol=1e-15)
+
+
+def test_sixty_degrees_gets_a_quarter():
+    """cos phi = 1/2: switch ((1 + cos(pi / 2)) / 2)^2 = 1/4 of the spring's part across."""
+    c, s = np.cos(np.pi / 3), np.sin(np.pi / 3)
+    p = np.array([[0.0, 0.0], [1.0, 0.0], [1.0 + c, s]])
+    full = 2.0 * (np.array([c, s]) - np.array([1.0, 0.0]))
+    np.testing.assert_allclose(geometry.kink_spring_forces(p, ALONG_X, 2.0), [[0.0, 0.25 * full[1]]], atol=1e-15)
+    back = np.array([[0.0, 0.0], [1.0, 0.0], [1.0 - c, s]])  # 120 degrees: the band turns back, switch 1
+    full = 2.0 * (np.array([-c, s]) - np.array([1.0, 0.0]))
+    np.testing.assert_allclose(geometry.kink_spring_forces(back, ALONG_X, 2.0), [[0.0, full[1]]], atol=1e-15)
+
+
+def test_a_band_folded_straight_back_gets_the_whole_spring_across():
+    """cos phi = -1, pivot 1 beyond its forward neighbour: switch 1 (Jonsson, Mills and
+    Jacobsen's unsquared factor falls back to 0 there)."""
+    p = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.0]])
+    tau = np.array([[0.6, 0.8]])  # a tangent off the line, as a flipped one can be
+    full = 2.0 * (np.array([-0.5, 0.0]) - np.array([1.0, 0.0]))
+    want = full - (full @ tau[0]) * tau[0]
+    np.testing.assert_allclose(geometry.kink_spring_forces(p, tau, 2.0), [want], atol=1e-15)
+
+
+def test_constants_per_segment_weigh_each_side():
+    """k- (R - R-) and k+ (R+ - R) with their own constants; equal ones give the scalar's."""
+    rng = np.random.default_rng(3)
+    p = np.cumsum(rng.normal(size=(7, 3)), axis=0)
+    tau = geometry.improved_tangents(p, rng.normal(size=7))
+    same = geometry.kink_spring_forces(p, tau, np.full(6, 0.7))
+    np.testing.assert_allclose(same, geometry.kink_spring_forces(p, tau, 0.7), rtol=1e-12, atol=1e-15)
+    p3 = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    got = geometry.kink_spring_forces(p3, ALONG_X, np.array([1.0, 4.0]))  # full: 4 (0, 1) - 1 (1, 0)
+    np.testing.assert_allclose(got, [[0.0, 4.0]], atol=1e-15)
+
+
+def test_the_climber_feels_none_of_it():
+    """The climbing image's force is -g + 2 (g . tau) tau alone, kinks or not."""
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=(6, 2))
+    e = np.array([0.0, 1.0, 3.0, 2.0, 1.0, 0.0])
+    g = rng.normal(size=(4, 2))
+    with_kinks, without = (band_forces(p, e, g, 1.5, True, kinks=k) for k in (True, False))
+    np.testing.assert_array_equal(with_kinks[1], without[1])  # pivot 2, the highest
+    assert np.abs(with_kinks - without).max() > 0
+
+
+def test_torch_gives_the_same_force():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    p = np.cumsum(rng.normal(size=(9, 4)), axis=0)
+    tau = geometry.improved_tangents(p, rng.normal(size=9))
+    k = rng.uniform(0.5, 2.0, size=8)
+    want = geometry.kink_spring_forces(p, tau, k)
+    got = geometry.kink_spring_forces(*(torch.from_numpy(a) for a in (p, tau, k)))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-14)
+
+
+def test_settings():
+    """On by default for NEB on a deterministic potential only; stored only when on, so
+    a run stored before the option keeps its identity; refused where it cannot apply."""
+    assert make_optimizer("neb", deterministic=True).to_config()["kinks"] is True
+    assert "kinks" not in make_optimizer("neb").to_config()
+    assert "kinks" not in make_optimizer("neb", deterministic=True, kinks=False).to_config()
+    assert "kinks" not in NEB().to_config()
+    for method in ("string", "autoneb", "bezier"):
+        with pytest.raises(LandscapeError, match="kinks .* applies to method neb only"):
+            make_optimizer(method, kinks=True)
+
+
+def test_a_band_that_zig_zagged_converges_at_the_truth():
+    """Random surface 32 of bench/bench_random_surfaces.py (7 wells): its minimax path
+    crosses an intermediate minimum.  From the straight line with 15 pivots, the
+    default band without the pull spent 3,000 steps (21,845 calls) zig-zagging with its
+    top at the truth; with it, it converges, there (1,633 calls, measured)."""
+    surface = GaussianMixture(n_wells=3 + 32 % 6, seed=32)
+    names = list(surface.minima)
+    i, j = np.random.default_rng(32).choice(len(names), size=2, replace=False)
+    a, b = surface.minima[names[i]], surface.minima[names[j]]
+    exact = grid_minimax(surface, a, b, grid=301)
+    r = connect(surface, a, b, method="neb", pivots=15, fmax=1e-3, budget=Budget(max_steps=3000))
+    assert r.success, r.message
+    assert abs(r.saddle_energy - exact.saddle_energy) <= 2 * max(exact.tolerance, 1e-3)
+    assert r.config["kinks"] is True
+    assert isinstance(r.path, Path)
+
+
+def test_a_plain_lbfgs_band_that_ran_off_converges():
+    """tests/optimizers/test_success.py's band (L-BFGS alone, 5 wells, seed 3) runs up the
+    surface's wall to E = 2344 without the pull; with it, it converges (463 calls, measured)."""
+    from landscape import load_potential
+    from landscape.optimizers.steppers import stepper_from_config
+
+    gm = load_potential("gaussian-mixture", {"wells": 5, "seed": 3})
+    lbfgs = stepper_from_config({"kind": "lbfgs"})
+    r = connect(gm, gm.minima["m1"], gm.minima["m3"], method="neb", stepper=lbfgs, kinks=True)
+    assert r.success, r.message
+    exact = grid_minimax(gm, gm.minima["m1"], gm.minima["m3"], grid=301)  # the pass, not the wall
+    assert abs(r.saddle_energy - exact.saddle_energy) <= 2 * max(exact.tolerance, 1e-3)
