@@ -107,6 +107,21 @@ class Executor(ABC):
             raise LandscapeError(_NOT_STARTED)
         return potential
 
+    def _in_turn(self, potential: Potential, batch: Batch) -> list[Result]:
+        """The batch's runs one after the other in this process; a Ctrl-C, which the run
+        it lands in returns as interrupted (its state kept), stops the batch there as it
+        stops a pool's: raised again, so the runs after it do not start."""
+        results = []
+        for i, j, task in batch:
+            results.append(run_pair(potential, task, self._reporters(i, j)))
+            if results[-1].status is Status.INTERRUPTED:
+                raise KeyboardInterrupt
+        return results
+
+    def _reporters(self, i: int, j: int) -> list[Any]:
+        """The step callbacks that pass run (i, j)'s progress to `on_step`, if set."""
+        return [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)]
+
     def __enter__(self) -> Executor:
         return self
 
@@ -128,18 +143,8 @@ class LocalExecutor(Executor):
         self._potential = source.build() if isinstance(source, PotentialSpec) else source
 
     def submit(self, batch: Batch) -> list[Result]:
-        """The batch's runs one after the other; a Ctrl-C, which the run it lands in
-        returns as interrupted (its state kept), stops the batch there as it stops a
-        pool's: raised again, so the runs after it do not start."""
-        potential = self._started_potential(self._potential)
-        results = []
-        for i, j, task in batch:
-            results.append(
-                run_pair(potential, task, [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)])
-            )
-            if results[-1].status is Status.INTERRUPTED:
-                raise KeyboardInterrupt
-        return results
+        """The batch's runs one after the other (`_in_turn`: a Ctrl-C stops the batch)."""
+        return self._in_turn(self._started_potential(self._potential), batch)
 
 
 class ProcessExecutor(Executor):

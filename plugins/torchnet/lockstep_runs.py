@@ -42,7 +42,6 @@ from landscape.paths.result import Result
 from landscape.potentials.potential import PotentialWrapper
 from landscape.runs.executors import Executor
 from landscape.runs.tasks import Batch, PotentialSource, PotentialSpec, run_pair
-from landscape.runs.workers import Reporter
 
 from .lockstep import LOCKSTEP_MODES, Stream, evaluate_together, faster_way
 from .potential import NetworkPotential
@@ -163,14 +162,11 @@ class LockstepExecutor(Executor):
             raise LandscapeError(f"curves run in lockstep on a network potential, got {type(potential).__name__}")
         self._potential = potential
 
-    def _callbacks(self, i: int, j: int) -> list[Any]:
-        return [] if self.on_step is None else [Reporter((i, j), self.on_step, 0.1)]
-
     def submit(self, batch: Batch) -> list[Result]:
         pot = self._started_potential(self._potential)
         if len(batch) < 2 or not all(isinstance(task.optimizer, Curve) for _, _, task in batch):
             self.ran.append("alone")
-            return [run_pair(pot, task, self._callbacks(i, j)) for i, j, task in batch]
+            return self._in_turn(pot, batch)  # a Ctrl-C stops the batch, as the local executor's
         group = _Group(pot, len(batch), self.batched)
         turns = [_Turn(pot, group, k) for k in range(len(batch))]
         results: dict[int, Result] = {}
@@ -180,7 +176,7 @@ class LockstepExecutor(Executor):
         def run(k: int, i: int, j: int, task: Any) -> None:
             with group.cond:
                 try:
-                    results[k] = run_pair(turns[k], task, self._callbacks(i, j))
+                    results[k] = run_pair(turns[k], task, self._reporters(i, j))
                 except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
                     errors[k] = exc
                 finally:

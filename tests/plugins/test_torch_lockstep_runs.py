@@ -139,3 +139,24 @@ def test_ctrl_c_stops_the_group_at_its_next_step_and_the_rerun_resumes(alone, tm
     ex, _ = _explore(store, executor)
     assert ex.status is ExploreStatus.COMPLETE and ex.runs_resumed == 2
     _assert_same(_stored(store), want, 1e-10)
+
+
+def test_ctrl_c_in_a_batch_run_in_turn_stops_the_batch(tmp_path):
+    """A batch that is no group of curves (here NEB bands) runs one pair after another:
+    the Ctrl-C that the first run returns as interrupted stops the batch there, as on
+    the local executor; before, the second run started and ran too."""
+    from landscape.paths.budget import Budget
+
+    executor = LockstepExecutor(2, "loop")
+    seen = []
+
+    def stop(i, j, step, top):  # Ctrl-C at every run's first step
+        seen.append((i, j))
+        raise KeyboardInterrupt
+
+    executor.on_step = stop
+    pot = _potential()
+    m = np.stack([flatten_parameters(init_parameters(pot.module, s), pot.spec).numpy() for s in range(3)])
+    ex = explore(pot, m, method="neb", pivots=PIVOTS, run_budget=Budget(max_steps=3), executor=executor, batch=2)
+    assert ex.status is ExploreStatus.INTERRUPTED and executor.ran == ["alone"]
+    assert len(seen) == 1  # the batch's second run never started
