@@ -147,14 +147,15 @@ def caught_wrong(row: dict) -> bool:
 
 def _print_spent(rows: list[dict]) -> None:
     """Where the evaluations went: per final status, the runs, their evaluations and
-    the share of all (runs without success spend their whole budget)."""
+    the share of all (runs without success spend their whole budget), and each run
+    without success."""
     total = sum(r["nfev"] for r in rows)
     for status in sorted({r["status"] for r in rows}):
         spent = [r["nfev"] for r in rows if r["status"] == status]
         print(f"evaluations of {status} runs: {len(spent)} runs, {sum(spent)} ({sum(spent) / total:.1%} of {total})")
     for r in rows:
-        if r["status"] == "diverged":
-            print(f"  diverged: seed {r['seed']} {r['method']} from {r['start']}, {r['nfev']} evaluations")
+        if not r["success"]:
+            print(f"  {r['status']}: seed {r['seed']} {r['method']} from {r['start']}, {r['nfev']} evaluations")
 
 
 def main() -> None:
