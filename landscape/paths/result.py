@@ -43,6 +43,11 @@ class Status(str, Enum):
         return self in (Status.CONVERGED, Status.SCHEDULE_DONE, Status.COMPLETE)
 
     @property
+    def spent(self) -> bool:
+        """A run's budget stopped it (steps, evaluations or seconds), not its own criterion."""
+        return self in (Status.MAX_STEPS, Status.MAX_EVALUATIONS, Status.MAX_SECONDS)
+
+    @property
     def failed(self) -> bool:
         """The band itself broke (NaN, rejected steps, or it ran away), rather than
         stopping early (a budget, the user) or ending with a climber that is no saddle

@@ -27,7 +27,7 @@ from landscape.foundations.arrays import to_numpy
 from landscape.paths.path import Path
 from landscape.potentials.potential import Potential
 
-__all__ = ["RISE_RTOL", "rise_tolerance", "rise_problem", "bounds_problem"]
+__all__ = ["RISE_RTOL", "rise_tolerance", "rise_problem", "bounds_problem", "dip_note"]
 
 #: How far above the starting path's highest sampled point the final top may lie, as
 #: a fraction of the starting barrier: sampling a smooth bump at 9 points a segment
@@ -90,4 +90,24 @@ def bounds_problem(point: Any, start: Path, potential: Potential) -> str | None:
     return (
         f"the band ran away: its highest point has coordinate {k} = {x[k]:.6g}, outside [{lo[k]:.6g}, "
         f"{hi[k]:.6g}], {potential.name}'s declared bounds widened by their width and to hold the starting path"
+    )
+
+
+def dip_note(energies: Any) -> str | None:
+    """Why a band that spent its budget may never settle, or None: its path dips below
+    both ends (by more than `rise_tolerance` of its barrier), so a minimum lies between
+    them, and one band must then resolve two or more barriers and the basin between
+    with the pivots it has (every random-surface band the default left without success
+    did: docs/benchmarks.md)."""
+    e = np.asarray(to_numpy(energies), dtype=float)
+    if e.size < 3 or not np.all(np.isfinite(e)):
+        return None
+    low = float(min(e[0], e[-1]))
+    k = int(np.argmin(e[1:-1])) + 1
+    if e[k] >= low - rise_tolerance(e):
+        return None
+    return (
+        f"its path dips below both ends (E={e[k]:.6g} at pivot {k}, ends {e[0]:.6g} and {e[-1]:.6g}): a "
+        "minimum lies between them, which one band rarely settles through; find the minima (landscape "
+        "minima) and explore them, or use method autoneb"
     )

@@ -93,7 +93,7 @@ def continuation(filename: str, potential: Potential, name: str, config: dict[st
 
 
 #: Statuses of a run that stopped at its budget, not on its own criterion.
-SPENT = (Status.MAX_STEPS, Status.MAX_EVALUATIONS, Status.MAX_SECONDS)
+SPENT = tuple(s for s in Status if s.spent)
 
 
 def _check_budget(filename: str, name: str, info: Result, stored: Any, asked: dict[str, Any], continuable: bool) -> str:
