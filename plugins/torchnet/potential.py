@@ -23,7 +23,7 @@ Cost.  `samples` counts the data samples every evaluation pushes through the net
 "gradient" (forward and backward) and "forward" (forward only), points x images, read
 through `cost()`.  Energies, gradients, BatchNorm calibration and whole-set evaluations
 (`evaluate`), Hessian products (`hessian`) and training (`train`) add to it; the timing
-runs of `batched="auto"` do not (they depend on the machine, not the method).
+runs of `batched="auto"` off the CPU do not (they depend on the machine, not the method).
 
 L2.  `l2` adds (l2 / 2) |theta|^2 to the energy, explicitly; `last_terms` holds the
 data loss and the penalty of the last call separately.  Leave it 0 when the stepper
@@ -88,9 +88,11 @@ class NetworkPotential(Potential):
     seed: seed of the batch sampler.
     l2: coefficient of the explicit penalty (l2 / 2) |theta|^2.
     batched: "vmap" (one forward for all points, torch.func.vmap over stacked
-        parameters), "loop" (one forward per point), or "auto": time both once per
-        size class and keep the faster (a module vmap cannot handle falls back to the
-        loop).  Either way one backward pass gives all gradients.
+        parameters), "loop" (one forward per point), or "auto": on the CPU the loop
+        for a module with convolutions and vmap for others (the same choice in every
+        run, so results repeat to the bit), elsewhere time both once per size class and
+        keep the faster (a module vmap cannot handle falls back to the loop).  Either
+        way one backward pass gives all gradients.
     chunk: at most this many points per vmap call / backward pass (bounds memory).
     calibration_size, calibration_batch, calibration_seed: the fixed calibration set
         from which BatchNorm statistics are recomputed for evaluation.
@@ -448,7 +450,15 @@ class NetworkPotential(Potential):
         return self._choice[key]
 
     def _measure(self, kind: str, x: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> str:
-        """Best of a few interleaved timings each (minima resist transient machine load)."""
+        """On the CPU by rule: the loop for a module with convolutions (vmap turns them
+        into grouped convolutions, slow on CPUs), else vmap where it runs.  Why not
+        timings there: vmap and the loop round float32 sums differently (1e-7 on `mlp`),
+        and timings follow the machine's load, so two runs of one command (a run and
+        its resume after a kill) could take different ones and differ in the last bits
+        (bench/fault_injection.py's explore-network target, under load: 7 of 8).
+        Elsewhere: best of a few interleaved timings each (minima resist transient load)."""
+        if self.device.type == "cpu":
+            return "loop" if _has_convolutions(self.module) else self._vmap_if_it_runs(kind, x, xb, yb)
         runs = {how: (lambda how=how: self._via(how, kind, x, xb, yb)) for how in ("vmap", "loop")}
         warm = {}
         for how, run in list(runs.items()):
@@ -464,6 +474,13 @@ class NetworkPotential(Potential):
             for how, run in runs.items():
                 best[how] = min(best[how], _timed(run, self.device))
         return min(best, key=best.__getitem__)
+
+    def _vmap_if_it_runs(self, kind: str, x: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> str:
+        try:
+            self._via("vmap", kind, x, xb, yb)  # a trial, not counted, as the timings elsewhere
+        except Exception:  # noqa: BLE001 - any vmap failure means: use the loop
+            return "loop"
+        return "vmap"
 
     def __getstate__(self) -> dict[str, Any]:
         # The vmapped function is a transform of a bound method: rebuilt lazily instead.
@@ -515,6 +532,13 @@ class NetworkPotential(Potential):
 
     def __repr__(self) -> str:
         return f"NetworkPotential({type(self.module).__name__}, dim={self.dim}, device={self.device})"
+
+
+_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+
+
+def _has_convolutions(module: nn.Module) -> bool:
+    return any(isinstance(m, _CONVOLUTIONS) for m in module.modules())
 
 
 def _timed(fn: Callable[[], Any], device: torch.device) -> float:
