@@ -12,9 +12,8 @@ largest force): NEB with FIRE, FIRE 2.0 and L-BFGS at the automatic spring
 the string method with each stepper, and `neb default`: what `connect --method neb` runs
 with no stepper or spring option (on these deterministic surfaces FIRE 2.0 handed to
 L-BFGS, `landscape.optimizers.hybrid.Hybrid`, with converged pivots held,
-`ElasticBand.freeze`, and the springs' pull across bends, `ElasticBand.kinks`; the other
-NEB settings have neither; `neb straight-springs` is the default without the pull;
---only picks settings by name).  A run counts when
+`ElasticBand.freeze`; the other NEB settings hold none; `neb kinks` is the default with
+the springs' pull across bends, `connect --kinks`; --only picks settings by name).  A run counts when
 its climbing image is a
 saddle to 1e-3 of the barrier: Newton on the Hessian (`landscape.analysis.hessian.refine_saddle`)
 from it reaches a first-order saddle whose energy differs by at most that (which saddle
@@ -79,12 +78,12 @@ def run(
         "budget": Budget(max_steps=5000),
         "via": via,
     }
-    if stepper == "straight-springs":  # the default without the springs' pull across bends
-        settings["kinks"] = False
+    if stepper == "kinks":  # the default with the springs' pull across bends (--kinks)
+        settings["kinks"] = True
     elif stepper != "default":  # default: connect's own stepper, spring and held pivots
         settings["stepper"] = stepper_from_config({"kind": stepper})
         if method == "neb":  # the stepper and spring alone, as measured before pivots were held
-            settings.update(spring=spring, freeze=0.0, kinks=False)
+            settings.update(spring=spring, freeze=0.0)
     try:
         r = connect(counted, a, b, **settings)
     except LandscapeError as exc:
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
         help="comma-separated settings as the summary names them (e.g. 'neb default,neb fire2 k=auto')",
     )
     args = p.parse_args(argv)
-    settings = [("neb", "default", "auto"), ("neb", "straight-springs", "auto")] + [
+    settings = [("neb", "default", "auto"), ("neb", "kinks", "auto")] + [
         ("neb", s, k) for s in STEPPERS for k in SPRINGS
     ]
     settings += [("string", s, 1.0) for s in STEPPERS]
@@ -147,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, int]]:
 
 
 def _key(method: str, stepper: str, spring: float | str) -> str:
-    if stepper in ("default", "straight-springs"):
+    if stepper in ("default", "kinks"):
         return f"{method} {stepper}"
     return f"{method} {stepper}" + (f" k={spring}" if method == "neb" else "")
 

@@ -17,9 +17,8 @@ channel), which is counted apart, but never a saddle below the truth.
 max_step 0.02), the setting these figures were first measured with; `fire`, `fire2`
 and `lbfgs` are the steppers with their own defaults, as `connect --stepper` runs them;
 `default` is what `connect` runs with no stepper option (NEB: L-BFGS guarded by FIRE 2.0,
-converged pivots held, springs pulling across bends; string: FIRE 2.0);
-`default-no-kinks` is that without the pull across bends (`ElasticBand.kinks`), the
-default before it.
+converged pivots held; string: FIRE 2.0); `default-kinks` is that with the springs' pull
+across bends (`connect --kinks`, `ElasticBand.kinks`).
 
 The last line is `wrong converged saddles: N of M` (goal: 0).  Figures are recorded
 in docs/benchmarks.md.
@@ -75,9 +74,9 @@ def _stepper(name: str) -> Stepper:
 def _band_settings(name: str, method: str) -> dict:
     """The band's stepper (and pivots held) for --stepper `name`; `default` is what
     `connect` runs on a deterministic potential (`landscape.runs.pair.make_optimizer`)."""
-    if name not in ("default", "default-no-kinks"):
+    if name not in ("default", "default-kinks"):
         return {"stepper": _stepper(name)}
-    band = make_optimizer(method, deterministic=True, kinks=False if name == "default-no-kinks" else None)
+    band = make_optimizer(method, deterministic=True, kinks=name == "default-kinks" and method == "neb")
     return {"stepper": band.stepper, "freeze": band.freeze, "kinks": band.kinks}
 
 
@@ -165,11 +164,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
         "--stepper",
-        choices=("small-fire", "fire", "fire2", "lbfgs", "fire2-lbfgs", "default", "default-no-kinks"),
+        choices=("small-fire", "fire", "fire2", "lbfgs", "fire2-lbfgs", "default", "default-kinks"),
         default="small-fire",
         help="band stepper of every run (default: small-fire, FIRE with small "
-        "steps; default: connect's own choice, with converged pivots held and the springs' pull "
-        "across bends; default-no-kinks: the same without that pull)",
+        "steps; default: connect's own choice, with converged pivots held; default-kinks: the "
+        "same with the springs' pull across bends, --kinks)",
     )
     ap.add_argument("--methods", default="neb,string", help="comma-separated band methods (default neb,string)")
     ap.add_argument(

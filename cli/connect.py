@@ -266,8 +266,9 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     "--kinks/--no-kinks",
     default=None,
     help="neb: the springs also pull across the path where the band bends, scaled by the angle "
-    "between its segments (0 on a straight stretch), so it does not zig-zag across a narrow valley "
-    "[default: on for a deterministic potential, else off; measured in docs/benchmarks.md].",
+    "between its segments (0 on a straight stretch), so it does not zig-zag across a narrow valley; "
+    "once converged with the pull, the band settles without it [default: off; measured in "
+    "docs/benchmarks.md].",
 )
 @click.option(
     "--out",
@@ -408,7 +409,7 @@ def connect_cmd(
         settings["freeze"] = freeze
     if kinks is not None:
         if method != "neb":
-            raise LandscapeError("--kinks applies to --method neb only (the string method has no springs)")
+            raise LandscapeError("--kinks applies to --method neb only")
         settings["kinks"] = kinks
     if max_pivots is not None:
         if method != "autoneb":

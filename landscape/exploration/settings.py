@@ -131,10 +131,9 @@ def recorded_optimizer(
     state: ExploreState, ours: PathOptimizer, earlier: Callable[[], Sequence[PathOptimizer]]
 ) -> PathOptimizer:
     """`ours`, unless the stored exploration computed its paths with one of the `earlier`
-    defaults instead (explorations stored before `explore` took `connect`'s protocol,
-    or before NEB's springs pulled across bends): they continue with the optimizer
-    they began with; one stopped before it merged a batch records none yet: its runs in
-    flight say which."""
+    defaults instead (explorations stored before `explore` took `connect`'s protocol):
+    they continue with the optimizer they began with; one stopped before it merged a
+    batch records none yet: its runs in flight say which."""
     stored = (state.recorded.get("config") or {}).get("optimizer")
     if stored is None:
         stored = next((o for o in state.running.values() if o is not None), None)

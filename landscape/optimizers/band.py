@@ -18,7 +18,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape.foundations.values import check_number
 from landscape.optimizers.band_start import restart_state, start_state
 from landscape.optimizers.base import PathOptimizer
-from landscape.optimizers.faults import divergence_ceiling, step_fault
+from landscape.optimizers.faults import divergence_ceiling, reject_step, step_fault
 from landscape.optimizers.forces import (
     auto_spring,
     band_forces,
@@ -59,7 +59,9 @@ class ElasticBand(PathOptimizer):
     etol: converged when the highest pivot energy changed by less than this over
         the last `patience` steps (climbing switched on, if requested, first).
     kinks: add the springs' pull across the path where the band bends (NEB only;
-        `geometry.kink_spring_forces`), so a band does not zig-zag across a narrow valley.
+        `geometry.kink_spring_forces`), so a band does not zig-zag across a narrow
+        valley; once converged with it, the band goes on without it until the plain
+        forces converge (`_polish`), so a converged band is on the path either way.
     freeze: hold pivots whose force is at most this fraction of the force tolerance,
         their neighbours' at most the tolerance (`landscape.optimizers.holding`); 0
         (off), and no effect for the string method, mini-batch losses or no tolerance.
@@ -93,6 +95,8 @@ class ElasticBand(PathOptimizer):
     def __post_init__(self) -> None:
         if self.method not in _METHODS:
             raise LandscapeError(f"unknown band method {self.method!r}; choose neb or string")
+        if self.kinks and self.method != "neb":
+            raise LandscapeError("kinks (the springs' pull across a bent band) applies to NEB only")
         if self.climb_after < 0 or self.patience < 1 or self.fault_check_every < 1:
             raise LandscapeError("climb_after must be >= 0, patience and fault_check_every >= 1")
         # the check evaluates (pivots - 1) x check_per_segment points in one batch: bounded
@@ -130,7 +134,7 @@ class ElasticBand(PathOptimizer):
             raise LandscapeError("the starting path has NaN or infinite energies or gradients")
         climbing = self.climb and self.climb_after == 0
         spring = self._spring(pivots, energies, g)
-        forces = self._forces(pivots, energies, g, climbing, spring)
+        forces = self._forces(pivots, energies, g, climbing, spring, self.kinks)
         particles = particle_dim_of(potential)
         force0 = largest_force(forces, particles) if self.frtol is not None else np.inf  # one host sync, once
         floor = force_floor(pivots, host) if self.frtol is not None else 0.0
@@ -183,13 +187,13 @@ class ElasticBand(PathOptimizer):
         if checked:
             fault = step_fault(xp, energies, g, state.ceiling)
             if fault is not None:
-                return self._reject(state.verified or state, fault, nit, nfev, counts)
+                return reject_step(self.stepper, state.verified or state, fault, nit, nfev, counts)
         climbing = self.climb and nit >= self.climb_after
         new = replace(
             state,
             path=Path(pivots, energies),
             gradients=g,
-            forces=self._forces(pivots, energies, g, climbing, state.spring),
+            forces=self._forces(pivots, energies, g, climbing, state.spring, self._pulls(state)),
             stepper_state=stepper_state,
             nit=nit,
             nfev=nfev,
@@ -214,21 +218,6 @@ class ElasticBand(PathOptimizer):
             return None
         limit = self.tolerance(state)
         return held_pivots(state.forces, limit, self.freeze, state.particle_dim) if 0 < limit < float("inf") else None
-
-    def _reject(self, good: BandState, fault: str, nit: int, nfev: int, counts: np.ndarray | None) -> BandState:
-        """Back to the last good state; restart momentum and halve the step (the
-        rejected step's evaluations stay counted)."""
-        return replace(
-            good,
-            nit=nit,
-            nfev=nfev,
-            stepper_state=restart_state(self.stepper, good.path.pivots[1:-1], good.stepper_state),
-            step_scale=good.step_scale * 0.5,
-            faults=good.faults + 1,
-            fault=fault,
-            verified=None,
-            evaluations=counts,
-        )
 
     def terminate(self, state: BandState) -> tuple[Status, str] | None:
         if state.faults >= self.max_faults:
@@ -268,6 +257,10 @@ class ElasticBand(PathOptimizer):
     ) -> tuple[BandState, tuple[Status, str] | None]:
         """A climbing band converges only with the climber at the top of its path;
         otherwise a pivot goes where the path is highest and the run continues."""
+        if outcome[0] is Status.CONVERGED and self._pulls(state):
+            state, outcome = self._polish(state)
+            if outcome is None:
+                return state, None
         # A mini-batch loss draws new batches for the check: its noise is no bump.
         if outcome[0] is not Status.CONVERGED or not state.climbing or potential.stochastic:
             return state, outcome
@@ -311,7 +304,7 @@ class ElasticBand(PathOptimizer):
             path=Path(pivots, energies),
             gradients=g,
             evaluations=counts,
-            forces=self._forces(pivots, energies, g, True, state.spring),
+            forces=self._forces(pivots, energies, g, True, state.spring, self._pulls(state)),
             stepper_state=restart_state(self.stepper, pivots[1:-1], state.stepper_state),
             nfev=nfev,
             climbing=True,
@@ -360,11 +353,25 @@ class ElasticBand(PathOptimizer):
             return 0.0
         return auto_spring(pivots, energies, g) if self.spring == "auto" else float(self.spring)
 
-    def _forces(self, pivots: Any, energies: Any, g: Any, climbing: bool, spring: float) -> Any:
+    def _forces(self, pivots: Any, energies: Any, g: Any, climbing: bool, spring: float, pull: bool) -> Any:
         k: Any = spring if self.method == "neb" else None
         if k is not None and self.spring_min is not None:
             k = geometry.energy_weighted_springs(energies, spring, self.spring_min)
-        return band_forces(pivots, energies, g, k, climbing, self.kinks and self.method == "neb")
+        return band_forces(pivots, energies, g, k, climbing, pull and self.method == "neb")
+
+    def _pulls(self, state: BandState) -> bool:
+        return self.kinks and not state.polished
+
+    def _polish(self, state: BandState) -> tuple[BandState, tuple[Status, str] | None]:
+        """A band converged with the pull across bends goes on without it until it
+        converges again: held at a bend, a pivot stays off the path by the pull's
+        balance (on Mueller-Brown a gradient across the path of 2.2 where the tolerance
+        is 0.02), so the pull leads the way and the plain forces decide the end."""
+        pivots, energies = state.path.pivots, state.path.energies
+        forces = self._forces(pivots, energies, state.gradients, state.climbing, state.spring, False)
+        stepper_state = restart_state(self.stepper, pivots[1:-1], state.stepper_state)
+        state = replace(state, forces=forces, polished=True, stepper_state=stepper_state)
+        return state, self.terminate(state)
 
     def _reparametrise(self, pivots: Any, climber: Any) -> Any:
         return geometry.redistribute(pivots, fixed=climber) if self.method == "string" else pivots

@@ -1,15 +1,19 @@
-"""Why a band's freshly evaluated step must be rejected: a NaN or infinite value, or an
-energy above the divergence ceiling set from the starting path."""
+"""Why a band's freshly evaluated step must be rejected (a NaN or infinite value, or an
+energy above the divergence ceiling set from the starting path), and the state after."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from landscape.foundations.arrays import to_numpy
+from landscape.optimizers.band_start import restart_state
+from landscape.optimizers.snapshot import BandState
+from landscape.optimizers.steppers import Stepper
 
-__all__ = ["divergence_ceiling", "step_fault"]
+__all__ = ["divergence_ceiling", "step_fault", "reject_step"]
 
 
 def divergence_ceiling(energies: np.ndarray, divergence: float) -> float:
@@ -30,3 +34,21 @@ def step_fault(xp: Any, energies: Any, gradients: Any, ceiling: float) -> str | 
     if not ok:
         return "NaN or infinite energy or gradient"
     return "energy diverged" if too_high else None
+
+
+def reject_step(
+    stepper: Stepper, good: BandState, fault: str, nit: int, nfev: int, counts: np.ndarray | None
+) -> BandState:
+    """Back to the last good state; restart momentum and halve the step (the rejected
+    step's evaluations stay counted)."""
+    return replace(
+        good,
+        nit=nit,
+        nfev=nfev,
+        stepper_state=restart_state(stepper, good.path.pivots[1:-1], good.stepper_state),
+        step_scale=good.step_scale * 0.5,
+        faults=good.faults + 1,
+        fault=fault,
+        verified=None,
+        evaluations=counts,
+    )

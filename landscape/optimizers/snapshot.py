@@ -54,6 +54,7 @@ class BandState(OptimizerState):
     evaluations: np.ndarray | None = None  # energy+gradient evaluations of each pivot (None: a snapshot without)
     checks: int = 0  # energy-only points of the climber checks (nfev = evaluations.sum() + checks)
     particle_dim: int = 0  # the potential's, for the force tests (`force_sizes`); not saved: it comes with it
+    polished: bool = False  # the pull across bends is off: converged with it, settling without (`kinks`)
 
 
 def _configured_spring(optimizer: Any) -> float:
@@ -81,6 +82,8 @@ def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | 
             attrs["stepper_numbers"][key] = value
         else:
             arrays[f"stepper.{key}"] = to_numpy(value)
+    if state.polished:  # only when set: snapshots before it (and without the pull) have none
+        attrs["polished"] = True
     if state.evaluations is not None:
         arrays["evaluations"] = np.asarray(state.evaluations)
         attrs["checks"] = int(state.checks)
@@ -104,6 +107,7 @@ def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str,
         # Snapshots from before the per-pivot counts hold none: the counts stay unknown.
         counts = np.asarray(arrays["evaluations"], dtype=np.int64) if "evaluations" in arrays else None
         numbers["checks"] = int(attrs.get("checks", 0))
+        numbers["polished"] = bool(attrs.get("polished", False))
         state = BandState(
             path=Path(on(arrays["pivots"]), on(arrays["energies"])),
             **{k: on(arrays[k]) for k in _ARRAYS},

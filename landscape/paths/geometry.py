@@ -125,15 +125,14 @@ def kink_spring_forces(pivots: Any, tangents: Any, k: Any) -> Any:
     Why: a pivot whose neighbours sit on both sides of a narrow valley feels no force
     across it from the nudged springs, and the band zig-zags or folds back on itself.
     Jonsson, Mills and Jacobsen (1998) switch the pull on with the unsquared factor,
-    which falls back to 0 where the band folds straight back; squared, it leaves the
-    gentle bends of a coarse band on a curved path alone (on Mueller-Brown at 9 pivots
-    they bend by up to 65 degrees), and held at 1, it undoes folds (docs/benchmarks.md:
-    fewer runs without success and fewer evaluations on random surfaces than the
-    factor unsquared, squared but falling back, or none).  `k` one constant, or one
-    per segment (N+1,)."""
+    which falls back to 0 where the band folds straight back; squared and held at 1
+    there, it left the fewest random-surface bands without success of the switches
+    measured (docs/benchmarks.md).  It does not vanish on a converged band, so the band
+    settles without it at the end (`ElasticBand.kinks`).  `k` one constant, or one per
+    segment (N+1,)."""
     xp = array_namespace(pivots)
     ahead, behind = pivots[2:] - pivots[1:-1], pivots[1:-1] - pivots[:-2]
-    if isinstance(k, (int, float)):
+    if getattr(k, "ndim", 0) == 0:  # a number, or a 0-d array: one constant
         full = k * (ahead - behind)
     else:
         full = k[1:, None] * ahead - k[:-1, None] * behind

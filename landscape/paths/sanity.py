@@ -109,5 +109,5 @@ def dip_note(energies: Any) -> str | None:
     return (
         f"its path dips below both ends (E={e[k]:.6g} at pivot {k}, ends {e[0]:.6g} and {e[-1]:.6g}): a "
         "minimum lies between them, which one band rarely settles through; find the minima (landscape "
-        "minima) and explore them, or use method autoneb"
+        "minima) and explore them"
     )

@@ -80,10 +80,12 @@ def continuation(filename: str, potential: Potential, name: str, config: dict[st
                 mine,
             )
         if stored != ours:
-            keys = ", ".join(differences(stored, ours)[:5])
+            diff = differences(stored, ours)
+            # the pull across bends is an on/off switch: name the one that continues the path
+            switch = "pass --kinks or --no-kinks as it was computed, or " if diff == ["optimizer.kinks"] else "pass "
             raise LandscapeError(
-                f"{filename} holds path {name} computed with other settings (differs in {keys}); "
-                "pass --force to replace it"
+                f"{filename} holds path {name} computed with other settings (differs in {', '.join(diff[:5])}); "
+                f"{switch}--force to replace it"
             )
         if info.status in (Status.RUNNING, Status.INTERRUPTED):
             return "resume"  # continued under this run's budget

@@ -55,7 +55,7 @@ def make_optimizer(
     check_per_segment: int = 9,
     check_all: bool = False,
     freeze: float | None = None,
-    kinks: bool | None = None,
+    kinks: bool = False,
     deterministic: bool = False,
     **autoneb: Any,
 ) -> PathOptimizer:
@@ -71,9 +71,9 @@ def make_optimizer(
     (`freeze` 1, `ElasticBand`): no failure on the analytic surfaces at 5, 9 and 17
     pivots and fewer force calls (docs/benchmarks.md).
     `freeze` (default: 1 for that fast NEB, else 0) sets per-image convergence, and
-    `kinks` (default: on for that fast NEB, else off) the springs' pull across a bent
-    band (`ElasticBand.kinks`; on 1,000 random surfaces 7 runs of 2,000 without success
-    where 37 were, and 26-29% fewer evaluations: docs/benchmarks.md).  For `autoneb` the
+    `kinks` (NEB, default off) the springs' pull across a bent band (`ElasticBand.kinks`;
+    measured in docs/benchmarks.md: fewer runs without success on random surfaces, more
+    evaluations on smooth paths, so it is not the default).  For `autoneb` the
     schedule sets the stepper of each cycle and `band` picks the inner method
     (`fmax` then ends a cycle early); `climb` switches the climbing image on in the
     final cycle unless the schedule marks cycles itself, and `climb=False` removes it.
@@ -124,7 +124,7 @@ def make_optimizer(
             check_per_segment=check_per_segment,
             check_all=check_all,
             **held,
-            kinks=fast if kinks is None else kinks,
+            kinks=bool(kinks),
         )
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
     inner = ElasticBand(

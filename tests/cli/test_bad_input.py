@@ -58,10 +58,10 @@ def files(tmp_path_factory):
             ]
         )
         assert code == 0, err
-    f["nokinks"] = str(root / "nokinks")  # row 174: NEB stored before the springs pulled across bends
+    f["kinks"] = str(root / "kinks")  # row 174: NEB stored with the springs' pull across bends
     code, _, err = run_cli(
-        ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--no-kinks"]
-        + ["--fmax", "0.5", "--out", f["nokinks"]]
+        ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--kinks"]
+        + ["--fmax", "0.5", "--out", f["kinks"]]
     )
     assert code == 0, err
     text = root / "notes.h5"

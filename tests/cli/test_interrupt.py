@@ -83,10 +83,9 @@ def test_ctrl_c_in_a_neb_run_keeps_its_state_and_the_rerun_continues_it(tmp_path
     ]
     whole = json.loads(invoke(neb + ["--out", tmp_path / "whole"]).stdout)
     out = tmp_path / "parts"
-    # Ctrl-C at every 13th evaluation call: the whole run is 32 steps with the default
-    # band, so the rerun is interrupted several times before it finishes (with after=12
-    # the last interruption lands after the final result is written: the rerun reuses it)
-    command = neb + ["-o", "after=13", "--out", out]
+    # Ctrl-C at every 12th evaluation call: the whole run is 16 steps with the default
+    # band, so the rerun is interrupted several times before it finishes
+    command = neb + ["-o", "after=12", "--out", out]
     steps = []
     for _ in range(40):
         r = invoke(command)
