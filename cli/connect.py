@@ -260,7 +260,7 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     default=None,
     help="neb: hold pivots whose force is below this fraction of the tolerance (their neighbours' at most "
     "the tolerance): not moved, not evaluated until a neighbour moves them; 0 switches it off "
-    "[default: 1 on a deterministic potential, else 0].",
+    "[default: 1 on a deterministic potential that is no loss over data, else 0].",
 )
 @click.option(
     "--kinks/--no-kinks",
