@@ -49,7 +49,7 @@ from landscape import (
     redistribute,
     stepper_from_config,
 )
-from landscape_plugins.analytic.surfaces import GaussianMixture
+from landscape_plugins.analytic.surfaces import GaussianMixture, random_pair
 
 PIVOTS = 15
 GRID = 301
@@ -57,12 +57,7 @@ GRID = 301
 
 def case(seed: int) -> tuple[GaussianMixture, np.ndarray, np.ndarray] | None:
     """Surface `seed` (3-8 wells) and a seeded ordered pair of its minima, or None."""
-    surface = GaussianMixture(n_wells=3 + seed % 6, seed=seed)
-    names = list(surface.minima)
-    if len(names) < 2:
-        return None
-    i, j = np.random.default_rng(seed).choice(len(names), size=2, replace=False)
-    return surface, surface.minima[names[i]], surface.minima[names[j]]
+    return random_pair(seed)
 
 
 def _stepper(name: str) -> Stepper:

@@ -29,6 +29,7 @@ __all__ = [
     "Ring",
     "LepsHO",
     "GaussianMixture",
+    "random_pair",
 ]
 
 Point = np.ndarray
@@ -372,6 +373,18 @@ class GaussianMixture(AnalyticSurface):
                 found.append(p)
         found.sort(key=lambda p: float(self.energy(p[None])[0]))
         return {f"m{i}": p for i, p in enumerate(found)}
+
+
+def random_pair(seed: int) -> tuple[GaussianMixture, Point, Point] | None:
+    """Case `seed` of the random-surface benchmark (bench/bench_random_surfaces.py) and of
+    the tests that pick its cases: a mixture of 3-8 wells and a seeded ordered pair of
+    its minima; None where the surface has fewer than two."""
+    surface = GaussianMixture(n_wells=3 + seed % 6, seed=seed)
+    names = list(surface.minima)
+    if len(names) < 2:
+        return None
+    i, j = np.random.default_rng(seed).choice(len(names), size=2, replace=False)
+    return surface, surface.minima[names[i]], surface.minima[names[j]]
 
 
 def _fd_hessian(potential: Potential, p: np.ndarray, h: float = 1e-5) -> np.ndarray:

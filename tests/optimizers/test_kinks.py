@@ -14,7 +14,7 @@ from landscape.optimizers.band import NEB, StringMethod
 from landscape.optimizers.forces import band_forces
 from landscape.paths import geometry
 from landscape.runs.pair import connect, make_optimizer
-from landscape_plugins.analytic.surfaces import GaussianMixture
+from landscape_plugins.analytic.surfaces import random_pair
 
 ALONG_X = np.array([[1.0, 0.0]])
 
@@ -109,10 +109,9 @@ def test_settings():
 
 def _case(seed: int):
     """bench/bench_random_surfaces.py's case `seed`: a surface and an ordered pair of minima."""
-    surface = GaussianMixture(n_wells=3 + seed % 6, seed=seed)
-    names = list(surface.minima)
-    i, j = np.random.default_rng(seed).choice(len(names), size=2, replace=False)
-    return surface, surface.minima[names[i]], surface.minima[names[j]]
+    found = random_pair(seed)
+    assert found is not None
+    return found
 
 
 def test_a_band_that_folded_and_ran_away_converges_at_the_truth():

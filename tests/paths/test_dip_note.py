@@ -10,7 +10,7 @@ import numpy as np
 from landscape import Budget, Status, load_potential
 from landscape.paths.sanity import dip_note, rise_tolerance
 from landscape.runs.pair import connect
-from landscape_plugins.analytic.surfaces import GaussianMixture
+from landscape_plugins.analytic.surfaces import random_pair
 
 
 def test_a_dip_below_both_ends_is_named_with_its_pivot():
@@ -34,10 +34,9 @@ def test_round_off_below_an_end_is_no_dip():
 
 def _case(seed: int):
     """bench/bench_random_surfaces.py's case `seed`: a surface and an ordered pair of minima."""
-    surface = GaussianMixture(n_wells=3 + seed % 6, seed=seed)
-    names = list(surface.minima)
-    i, j = np.random.default_rng(seed).choice(len(names), size=2, replace=False)
-    return surface, surface.minima[names[i]], surface.minima[names[j]]
+    found = random_pair(seed)
+    assert found is not None
+    return found
 
 
 def test_a_band_stopped_by_its_budget_across_a_deeper_basin_says_so():
