@@ -256,7 +256,8 @@ class ElasticBand(PathOptimizer):
         self, state: BandState, potential: Potential, outcome: tuple[Status, str]
     ) -> tuple[BandState, tuple[Status, str] | None]:
         """A climbing band converges only with the climber at the top of its path;
-        otherwise a pivot goes where the path is highest and the run continues."""
+        otherwise a pivot goes where the path is highest and the run continues.  A band
+        converged with the pull across bends first goes on without it (`_polish`)."""
         if outcome[0] is Status.CONVERGED and self._pulls(state):
             state, outcome = self._polish(state)
             if outcome is None:
