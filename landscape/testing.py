@@ -23,9 +23,9 @@ from landscape.optimizers.driver import optimize
 from landscape.paths.budget import Budget
 from landscape.paths.path import Path
 from landscape.paths.result import Result, Status
-from landscape.potentials.potential import Potential, gradient_error
+from landscape.potentials.potential import Potential, PotentialWrapper, gradient_error
 
-__all__ = ["check_potential", "check_optimizer", "sample_points", "exact_saddle", "examples"]
+__all__ = ["check_potential", "check_optimizer", "sample_points", "exact_saddle", "examples", "SeededNoise"]
 
 #: Environment variable that multiplies the example counts of `examples` (and of the
 #: test suite's hypothesis profiles), for long exploratory property runs.
@@ -193,3 +193,37 @@ def check_optimizer(
         f"reversed run found {back.saddle_energy}, forward {result.saddle_energy}"
     )
     return result
+
+
+class SeededNoise(PotentialWrapper):
+    """`inner` plus seeded noise of size `scale` on every energy, drawn anew at every
+    call, as a mini-batch loss draws a batch; the draws so far are its checkpoint state.
+    A run stored mid-way then resumes to the uninterrupted run exactly only when the
+    sampler's position is checkpointed at the right moment and restored.
+    `stochastic`: whether it says so, as a mini-batch loss does."""
+
+    def __init__(self, inner: Potential, scale: float = 1e-3, stochastic: bool = False):
+        super().__init__(inner)
+        self.scale, self._stochastic, self.draws = float(scale), bool(stochastic), 0
+
+    @property
+    def stochastic(self) -> bool:
+        return self._stochastic
+
+    def _noise(self, n: int) -> np.ndarray:
+        self.draws += 1
+        return np.random.default_rng(self.draws).normal(0, self.scale, n)
+
+    def energy_and_gradient(self, x: Any) -> tuple[Any, Any]:
+        noise = self._noise(len(x))
+        e, g = self.inner.energy_and_gradient(x)
+        return e + noise, g
+
+    def energy(self, x: Any) -> Any:
+        return self.inner.energy(x) + self._noise(len(x))
+
+    def checkpoint_state(self) -> dict[str, int]:
+        return {"draws": self.draws}
+
+    def restore_checkpoint_state(self, state: dict[str, Any]) -> None:
+        self.draws = int(state["draws"])

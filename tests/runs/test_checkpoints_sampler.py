@@ -12,43 +12,26 @@ import pytest
 import landscape.optimizers.driver as driver
 from landscape.paths.budget import Budget
 from landscape.paths.result import Status
-from landscape.potentials.potential import PotentialWrapper
 from landscape.potentials.registry import load_potential
 from landscape.runs.stored import connect_stored
+from landscape.testing import SeededNoise
 
 
-class Drawing(PotentialWrapper):
+class Drawing(SeededNoise):
     """Mueller-Brown plus seeded noise drawn at every call, energies too (as a
-    mini-batch loss draws a batch); the draws so far are its checkpoint state."""
+    mini-batch loss draws a batch), marked stochastic; Ctrl-C at the `stop_in_gradient`-th
+    gradient call, after its draw, before the step has its forces."""
 
     def __init__(self, stop_in_gradient: int | None = None):
-        super().__init__(load_potential("mueller-brown"))
-        self.draws, self.gradients, self.stop_in_gradient = 0, 0, stop_in_gradient
-
-    @property
-    def stochastic(self) -> bool:
-        return True
-
-    def _noise(self, n: int) -> np.ndarray:
-        self.draws += 1
-        return np.random.default_rng(self.draws).normal(0, 1e-3, n)
+        super().__init__(load_potential("mueller-brown"), stochastic=True)
+        self.gradients, self.stop_in_gradient = 0, stop_in_gradient
 
     def energy_and_gradient(self, x):
-        noise = self._noise(len(x))
         self.gradients += 1
-        if self.gradients == self.stop_in_gradient:  # Ctrl-C after the draw, before the step has its forces
+        if self.gradients == self.stop_in_gradient:
+            self._noise(len(x))
             raise KeyboardInterrupt
-        e, g = self.inner.energy_and_gradient(x)
-        return e + noise, g
-
-    def energy(self, x):
-        return self.inner.energy(x) + self._noise(len(x))
-
-    def checkpoint_state(self):
-        return {"draws": self.draws}
-
-    def restore_checkpoint_state(self, state):
-        self.draws = int(state["draws"])
+        return super().energy_and_gradient(x)
 
 
 SETTINGS = dict(method="neb", fmax=0.5, budget=Budget(max_steps=30), checkpoint_seconds=None)

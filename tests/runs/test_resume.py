@@ -195,31 +195,9 @@ class NoisyMuellerBrown:
     is exact only when the sampler's position is checkpointed and restored."""
 
     def __new__(cls):
-        from landscape.potentials.potential import PotentialWrapper
+        from landscape.testing import SeededNoise
 
-        class Noisy(PotentialWrapper):
-            def __init__(self):
-                super().__init__(load_potential("mueller-brown"))
-                self.draws = 0
-
-            def _noise(self, n):
-                self.draws += 1
-                return np.random.default_rng(self.draws).normal(0, 1e-3, n)
-
-            def energy_and_gradient(self, x):
-                e, g = self.inner.energy_and_gradient(x)
-                return e + self._noise(len(x)), g
-
-            def energy(self, x):
-                return self.inner.energy(x) + self._noise(len(x))
-
-            def checkpoint_state(self):
-                return {"draws": self.draws}
-
-            def restore_checkpoint_state(self, state):
-                self.draws = int(state["draws"])
-
-        return Noisy()
+        return SeededNoise(load_potential("mueller-brown"))
 
 
 def _fresh_and_resumed(tmp_path, monkeypatch, make: Any) -> tuple[Any, Any]:
