@@ -97,8 +97,8 @@ def dip_note(energies: Any) -> str | None:
     """Why a band that spent its budget may never settle, or None: its path dips below
     both ends (by more than `rise_tolerance` of its barrier), so a minimum lies between
     them, and one band must then resolve two or more barriers and the basin between
-    with the pivots it has (every random-surface band the default left without success
-    did: docs/benchmarks.md)."""
+    with the pivots it has (each of the 7 random-surface bands that the strongest pull
+    across bends left without success did: docs/benchmarks.md)."""
     e = np.asarray(to_numpy(energies), dtype=float)
     if e.size < 3 or not np.all(np.isfinite(e)):
         return None
