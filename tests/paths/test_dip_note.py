@@ -1,7 +1,7 @@
 """A band stopped by its budget says when its path dips below both ends (`dip_note`):
 a minimum lies between them, the case of each random-surface band that the strongest
-pull across bends left without success (docs/benchmarks.md); a band that stops on its own criterion, or whose path stays above its
-lower end, says nothing more."""
+pull across bends left without success (docs/benchmarks.md); a band that stops on its
+own criterion, or whose path stays above its lower end, says nothing more."""
 
 from __future__ import annotations
 
