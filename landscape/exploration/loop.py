@@ -191,8 +191,9 @@ def explore(
         aligner = potential if symmetry_of(potential) is not None else None
         if filename is not None:  # before any work: the stored paths and the new ones must agree
             if shared and settings.get("deterministic"):
-                before = {**settings, "deterministic": False}  # the default before the shared protocol
-                opt = recorded_optimizer(state, opt, lambda: [make_optimizer(method, **before)])
+                opt = recorded_optimizer(
+                    state, opt, lambda: make_optimizer(method, **{**settings, "deterministic": False})
+                )
             ours = path_settings(opt, pivots, run_budget, aligner is not None, measure)
             check_continuation(filename, state, ours)
         given = _initial(state, initial_edges)

@@ -5,7 +5,7 @@ computes its paths as the stored ones were."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -127,19 +127,18 @@ def path_settings(
     )
 
 
-def recorded_optimizer(
-    state: ExploreState, ours: PathOptimizer, earlier: Callable[[], Sequence[PathOptimizer]]
-) -> PathOptimizer:
-    """`ours`, unless the stored exploration computed its paths with one of the `earlier`
-    defaults instead (explorations stored before `explore` took `connect`'s protocol):
-    they continue with the optimizer they began with; one stopped before it merged a
-    batch records none yet: its runs in flight say which."""
+def recorded_optimizer(state: ExploreState, ours: PathOptimizer, earlier: Callable[[], PathOptimizer]) -> PathOptimizer:
+    """`ours`, unless the stored exploration computed its paths with `earlier` instead:
+    explorations stored before `explore` took `connect`'s default protocol (a band or
+    curve on a deterministic potential) continue with the optimizer they began with;
+    one stopped before it merged a batch records none yet: its runs in flight say which."""
     stored = (state.recorded.get("config") or {}).get("optimizer")
     if stored is None:
         stored = next((o for o in state.running.values() if o is not None), None)
     if stored is None or stored == _as_stored(ours):
         return ours
-    return next((old for old in earlier() if stored == _as_stored(old)), ours)
+    old = earlier()
+    return old if stored == _as_stored(old) else ours
 
 
 def resumes(state: ExploreState, name: str, optimizer: PathOptimizer) -> bool:

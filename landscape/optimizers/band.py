@@ -344,7 +344,7 @@ class ElasticBand(PathOptimizer):
             "max_repairs": self.max_repairs,
             **({"check_all": True} if self.check_all else {}),  # only when on: stored runs keep their identity
             **({"freeze": self.freeze} if self.freeze else {}),  # only when on: stored runs held none
-            **({"kinks": True} if self.kinks and self.method == "neb" else {}),  # only when on, as freeze
+            **({"kinks": True} if self.kinks else {}),  # only when on (NEB only), as freeze
         }
 
     # internals -------------------------------------------------------------------
@@ -358,7 +358,7 @@ class ElasticBand(PathOptimizer):
         k: Any = spring if self.method == "neb" else None
         if k is not None and self.spring_min is not None:
             k = geometry.energy_weighted_springs(energies, spring, self.spring_min)
-        return band_forces(pivots, energies, g, k, climbing, pull and self.method == "neb")
+        return band_forces(pivots, energies, g, k, climbing, pull)
 
     def _pulls(self, state: BandState) -> bool:
         return self.kinks and not state.polished
