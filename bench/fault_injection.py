@@ -3,9 +3,9 @@ run again.
 
     python bench/fault_injection.py [--trials 20] [--seed 0] [--target NAME ...]
 
-Targets: connect-autoneb, connect-neb, connect-string, connect-polychain (Mueller-Brown
-embedded in thousands of dimensions), explore (AutoNEB on 9 minima of a Gaussian mixture),
-explore-network (NEB between 3 trained minima of the MLP plugin), train (the MLP
+Targets: connect-autoneb, connect-neb, connect-neb-kinks, connect-string,
+connect-polychain (Mueller-Brown embedded in thousands of dimensions), explore (AutoNEB
+on 9 minima of a Gaussian mixture), explore-network (NEB between 3 trained minima of the MLP plugin), train (the MLP
 plugin, 2 minima).  Bands and curves commit their state at every step (`--checkpoint-every 0`),
 so many kills land inside a commit.
 
@@ -116,6 +116,13 @@ TARGETS = {
         )
         for m, d in (("autoneb", 5000), ("neb", 10000), ("string", 6000))
     },
+    # With the pull across bends, a guarded L-BFGS cut takes the middle pivot back to the
+    # straight line's middle at step 6, the point the end check primed (landscape/potentials/primed.py).
+    "connect-neb-kinks": Target(
+        lambda tmp: None,
+        lambda out: landscape_command("connect", "-o", "dim=10000", *MB, "--method", "neb", "--kinks", "--out", out),
+        _path_outcome,
+    ),
     "connect-polychain": Target(
         lambda tmp: None,
         lambda out: landscape_command(

@@ -20,6 +20,7 @@ from landscape.optimizers.autoneb import AutoNEB, AutoNEBState
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.paths.path import Path
 from landscape.potentials.potential import Potential, samples_since
+from landscape.potentials.primed import forget_primed
 from landscape.store import Store
 
 __all__ = ["Committer", "Resumed", "FRESH", "resume_state", "resumed"]
@@ -140,6 +141,7 @@ def resume_state(filename: str, name: str, optimizer: PathOptimizer, potential: 
         checkpoint = store.read_checkpoint(name)
     if checkpoint is None:
         return FRESH
+    forget_primed(potential)  # the end check's points serve a fresh start's first step only
     arrays, attrs = checkpoint
     samples = attrs.get("samples")
     if "potential_state" in attrs:

@@ -129,3 +129,48 @@ def test_a_stored_run_records_its_ends_from_the_check(tmp_path):
         counts.append((counter.energy_points, counter.gradient_points, stored.result.path.energies))
     (e0, g0, path0), (e1, g1, path1) = counts
     assert (e0 - e1, g0 - g1) == (2, 3) and np.array_equal(path0, path1)
+
+
+class _Crash(Exception):
+    """Stands for the process dying after a commit."""
+
+
+def test_a_resumed_band_evaluates_what_the_end_check_primed_afresh(tmp_path):
+    """A primed row is a smaller batch's value (a matrix product rounds by batch size),
+    so a resumed band must not take its next step's rows from memory: the
+    uninterrupted run evaluated them in its own batch.  Primed here with the very
+    rows the step after the checkpoint evaluates, the resumed run serves none of them
+    and ends where the uninterrupted one does, bit for bit."""
+    from landscape.runs.stored import connect_stored
+
+    pot = load_potential("mueller-brown")
+    a, b = pot.minima["A"], pot.minima["B"]
+    seen: dict[int, np.ndarray] = {}
+
+    def record(state) -> None:  # a callback's true answer would stop the run
+        seen[state.nit] = np.array(state.path.pivots)
+
+    want = connect_stored(
+        str(tmp_path / "ref"),
+        pot,
+        ("A", "B"),
+        a,
+        b,
+        method="neb",
+        checkpoint_seconds=0,
+        callbacks=[record],
+    ).result
+
+    def crash(state):
+        if state.nit == 4:
+            raise _Crash
+
+    out = str(tmp_path / "run")
+    with pytest.raises(_Crash):
+        connect_stored(out, pot, ("A", "B"), a, b, method="neb", checkpoint_seconds=0, callbacks=[crash])
+    primed = PrimedPotential(pot)
+    rows = seen[5][1:-1]
+    primed.prime(rows, *pot.energy_and_gradient(rows))
+    run = connect_stored(out, primed, ("A", "B"), a, b, method="neb", checkpoint_seconds=0)
+    assert run.resumed_from_step == 4 and primed.served == 0
+    assert np.array_equal(run.result.path.pivots, want.path.pivots) and run.result.nfev == want.nfev
