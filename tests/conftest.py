@@ -1,4 +1,4 @@
-"""Hypothesis profiles of the suite, and fixtures every folder's tests share.
+"""Hypothesis profiles of the suite, its SIGINT, and fixtures every folder's tests share.
 
 `landscape` (the default): derandomized and without an example database, so the
 README's test command draws the same examples on every machine and every fresh
@@ -11,6 +11,7 @@ finds becomes an explicit @example in the test that found it.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,9 @@ from landscape.testing import examples
 settings.register_profile("landscape", derandomize=True, database=None, print_blob=True)
 settings.register_profile("explore", derandomize=False, max_examples=examples(100), print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "landscape"))
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
