@@ -49,6 +49,7 @@ from landscape import (
     redistribute,
     stepper_from_config,
 )
+from landscape.paths.sanity import basin
 from landscape_plugins.analytic.surfaces import GaussianMixture, random_pair
 
 PIVOTS = 15
@@ -116,6 +117,7 @@ def run_case(
                     "nfev": r.nfev,
                     "caught": baseline and base.status is Status.SADDLE_NOT_AT_TOP,
                     "caught_climber": float(np.max(base.path.energies[1:-1])),
+                    "basin": basin(r.path.energies) is not None,
                 }
             )
     return rows
@@ -147,9 +149,15 @@ def _print_spent(rows: list[dict]) -> None:
     for status in sorted({r["status"] for r in rows}):
         spent = [r["nfev"] for r in rows if r["status"] == status]
         print(f"evaluations of {status} runs: {len(spent)} runs, {sum(spent)} ({sum(spent) / total:.1%} of {total})")
+    for status in sorted({r["status"] for r in rows}):
+        crossing = sum(1 for r in rows if r["status"] == status and r["basin"])
+        print(f"{status} runs whose final path crosses a basin between two barriers (sanity.basin): {crossing}")
     for r in rows:
         if not r["success"]:
-            print(f"  {r['status']}: seed {r['seed']} {r['method']} from {r['start']}, {r['nfev']} evaluations")
+            through = ", through a basin" if r["basin"] else ""
+            print(
+                f"  {r['status']}: seed {r['seed']} {r['method']} from {r['start']}, {r['nfev']} evaluations{through}"
+            )
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from landscape.paths.budget import Budget
 from landscape.paths.climber import climber_energy
 from landscape.paths.path import Path, Profile, dense_fractions, merge_profile
 from landscape.paths.result import CycleRecord, Result, Status
-from landscape.paths.sanity import bounds_problem, dip_note, rise_problem
+from landscape.paths.sanity import basin_note, bounds_problem, rise_problem
 from landscape.potentials.potential import Potential, add_samples, samples_since
 
 __all__ = ["optimize", "StepCallback", "CycleCallback"]
@@ -188,7 +188,7 @@ _JUDGED = (
 def _check_sane(result: Result, potential: Potential, start: Path, per_segment: int) -> Result:
     """`result`, or the same marked DIVERGED when its highest point rose above the
     starting path's or left the potential's declared bounds (`landscape.paths.sanity`);
-    one stopped by its budget says so when its path dips below both ends (`dip_note`).
+    one stopped by its budget says so when its path crosses a basin between two barriers (`basin_note`).
     A mini-batch loss is left alone: its energies differ from batch to batch."""
     if result.status not in _JUDGED or potential.stochastic or result.path.energies is None:
         return result
@@ -205,7 +205,7 @@ def _check_sane(result: Result, potential: Potential, start: Path, per_segment: 
     )
     if why is not None:
         return replace(result, status=Status.DIVERGED, message=f"{result.message}; but {why}")
-    note = dip_note(result.path.energies) if result.status.spent else None
+    note = basin_note(result.path.energies) if result.status.spent else None
     return result if note is None else replace(result, message=f"{result.message}; {note}")
 
 
