@@ -15,10 +15,11 @@ import numpy as np
 from landscape.foundations.arrays import host_scalars, to_numpy
 from landscape.foundations.arrays import namespace as array_namespace
 from landscape.foundations.errors import LandscapeError
-from landscape.foundations.values import check_number
+from landscape.optimizers.band_settings import check_band_settings
 from landscape.optimizers.band_start import restart_state, start_state
 from landscape.optimizers.base import PathOptimizer
 from landscape.optimizers.faults import divergence_ceiling, reject_step, step_fault
+from landscape.optimizers.folds import MAX_SPREADS, folded, spread_out
 from landscape.optimizers.forces import (
     auto_spring,
     band_forces,
@@ -38,8 +39,6 @@ from landscape.paths.result import Status
 from landscape.potentials.potential import Potential, particle_dim_of
 
 __all__ = ["ElasticBand", "NEB", "StringMethod"]
-
-_METHODS = ("neb", "string")
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,7 @@ class ElasticBand(PathOptimizer):
         `geometry.kink_spring_forces`), so a band does not zig-zag across a narrow
         valley; once converged with it, the band goes on without it until the plain
         forces converge (`_polish`), so a converged band is on the path either way.
+    unfold: spread a band that folds back on itself (NEB; `landscape.optimizers.folds`).
     freeze: hold pivots whose force is at most this fraction of the force tolerance,
         their neighbours' at most the tolerance (`landscape.optimizers.holding`); 0
         (off), and no effect for the string method, mini-batch losses or no tolerance.
@@ -91,30 +91,10 @@ class ElasticBand(PathOptimizer):
     max_repairs: int = 3
     freeze: float = 0.0
     kinks: bool = False
+    unfold: bool = True
 
     def __post_init__(self) -> None:
-        if self.method not in _METHODS:
-            raise LandscapeError(f"unknown band method {self.method!r}; choose neb or string")
-        if self.kinks and self.method != "neb":
-            raise LandscapeError("kinks (the springs' pull across a bent band) applies to NEB only")
-        if self.climb_after < 0 or self.patience < 1 or self.fault_check_every < 1:
-            raise LandscapeError("climb_after must be >= 0, patience and fault_check_every >= 1")
-        # the check evaluates (pivots - 1) x check_per_segment points in one batch: bounded
-        check_number(
-            "check_per_segment", self.check_per_segment, lambda v: 1 <= v <= 1000, "from 1 to 1000", integer=True
-        )
-        if self.max_repairs < 0:
-            raise LandscapeError("max_repairs must be >= 0")
-        check_number("freeze", self.freeze, lambda v: 0 <= v <= 1, "in [0, 1] (0: off)")
-        for name in ("fmax", "frtol", "etol"):
-            if getattr(self, name) is not None:
-                check_number(name, getattr(self, name), lambda v: v > 0, "> 0")
-        if self.spring != "auto":
-            check_number("spring", self.spring, lambda v: v > 0, '> 0 (or "auto")')
-        if self.spring_min is not None:
-            if self.spring == "auto":
-                raise LandscapeError('spring_min (energy-weighted springs) needs a numeric spring, not "auto"')
-            check_number("spring_min", self.spring_min, lambda v: 0 < v <= self.spring, f"in (0, spring={self.spring}]")
+        check_band_settings(self)
 
     # PathOptimizer ---------------------------------------------------------------
     def init(self, path: Path, potential: Potential) -> BandState:
@@ -203,6 +183,9 @@ class ElasticBand(PathOptimizer):
             dense=None,
             evaluations=counts,
         )
+        if checked and self.unfold and self.method == "neb" and new.spreads < MAX_SPREADS and folded(pivots):
+            new = self._climb_from(new, spread_out(new.path), None, potential, new.climbing)
+            new = replace(new, repairs=state.repairs, spreads=state.spreads + 1)
         return self._track(new)
 
     def tolerance(self, state: BandState) -> float:
@@ -292,8 +275,10 @@ class ElasticBand(PathOptimizer):
             state = replace(state, evaluations=np.insert(state.evaluations, check.segment + 1, 0))
         return check, self._climb_from(state, path, check.segment + 1, potential)
 
-    def _climb_from(self, state: BandState, path: Path, climber: int, potential: Potential) -> BandState:
-        """A fresh band on the evaluated `path` whose pivot `climber` climbs."""
+    def _climb_from(
+        self, state: BandState, path: Path, climber: int | None, potential: Potential, climbing: bool = True
+    ) -> BandState:
+        """A fresh band on the evaluated `path` whose pivot `climber` climbs (once `climbing`)."""
         xp = array_namespace(path.pivots)
         pivots = self._reparametrise(path.pivots, climber)
         known = None if potential.stochastic else path.energies
@@ -305,10 +290,10 @@ class ElasticBand(PathOptimizer):
             path=Path(pivots, energies),
             gradients=g,
             evaluations=counts,
-            forces=self._forces(pivots, energies, g, True, state.spring, self._pulls(state)),
+            forces=self._forces(pivots, energies, g, climbing, state.spring, self._pulls(state)),
             stepper_state=restart_state(self.stepper, pivots[1:-1], state.stepper_state),
             nfev=nfev,
-            climbing=True,
+            climbing=climbing,
             recent_max=(),
             faults=0,
             fault=None,
@@ -345,6 +330,7 @@ class ElasticBand(PathOptimizer):
             **({"check_all": True} if self.check_all else {}),  # only when on: stored runs keep their identity
             **({"freeze": self.freeze} if self.freeze else {}),  # only when on: stored runs held none
             **({"kinks": True} if self.kinks else {}),  # only when on (NEB only), as freeze
+            **({} if self.unfold else {"unfold": False}),  # only when off: stored runs keep their identity
         }
 
     # internals -------------------------------------------------------------------

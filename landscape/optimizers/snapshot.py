@@ -55,6 +55,7 @@ class BandState(OptimizerState):
     checks: int = 0  # energy-only points of the climber checks (nfev = evaluations.sum() + checks)
     particle_dim: int = 0  # the potential's, for the force tests (`force_sizes`); not saved: it comes with it
     polished: bool = False  # the pull across bends is off: converged with it, settling without (`kinks`)
+    spreads: int = 0  # times the band was spread out where it folded back (`ElasticBand.unfold`)
 
 
 def _configured_spring(optimizer: Any) -> float:
@@ -84,6 +85,8 @@ def band_snapshot(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]] | 
             arrays[f"stepper.{key}"] = to_numpy(value)
     if state.polished:  # only when set: snapshots before it (and without the pull) have none
         attrs["polished"] = True
+    if state.spreads:  # only when set, as polished
+        attrs["spreads"] = int(state.spreads)
     if state.evaluations is not None:
         arrays["evaluations"] = np.asarray(state.evaluations)
         attrs["checks"] = int(state.checks)
@@ -108,6 +111,7 @@ def band_restore(optimizer: Any, arrays: dict[str, np.ndarray], attrs: dict[str,
         counts = np.asarray(arrays["evaluations"], dtype=np.int64) if "evaluations" in arrays else None
         numbers["checks"] = int(attrs.get("checks", 0))
         numbers["polished"] = bool(attrs.get("polished", False))
+        numbers["spreads"] = int(attrs.get("spreads", 0))
         state = BandState(
             path=Path(on(arrays["pivots"]), on(arrays["energies"])),
             **{k: on(arrays[k]) for k in _ARRAYS},

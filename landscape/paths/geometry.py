@@ -21,6 +21,7 @@ __all__ = [
     "project_perpendicular",
     "spring_forces",
     "kink_spring_forces",
+    "bend_cosines",
     "energy_weighted_springs",
     "secant_stiffness",
     "climbing_forces",
@@ -137,10 +138,17 @@ def kink_spring_forces(pivots: Any, tangents: Any, k: Any) -> Any:
     else:
         full = k[1:, None] * ahead - k[:-1, None] * behind
     across = project_perpendicular(full, tangents)
-    lengths = _norm(xp, ahead) * _norm(xp, behind)
-    cos_phi = xp.sum(ahead * behind, axis=-1) / xp.where(lengths > 0, lengths, xp.ones_like(lengths))
-    switch = 0.5 * (1.0 + xp.cos(np.pi * xp.clip(cos_phi, 0.0, 1.0)))
+    switch = 0.5 * (1.0 + xp.cos(np.pi * xp.clip(bend_cosines(pivots), 0.0, 1.0)))
     return (switch * switch)[:, None] * across
+
+
+def bend_cosines(pivots: Any) -> Any:
+    """cos phi of the angle between each interior pivot's two segments (N,): 1 on a
+    straight stretch, -1 where the band turns straight back (0 at a coincident pivot)."""
+    xp = array_namespace(pivots)
+    ahead, behind = pivots[2:] - pivots[1:-1], pivots[1:-1] - pivots[:-2]
+    lengths = _norm(xp, ahead) * _norm(xp, behind)
+    return xp.sum(ahead * behind, axis=-1) / xp.where(lengths > 0, lengths, xp.ones_like(lengths))
 
 
 def energy_weighted_springs(energies: Any, k_max: float, k_min: float) -> Any:

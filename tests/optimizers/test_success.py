@@ -3,6 +3,8 @@ climbed onto a maximum is no success (checked against the surfaces' known saddle
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -72,11 +74,16 @@ def test_a_band_that_ran_off_mueller_brown_is_diverged():
 
 def test_an_lbfgs_band_that_ran_off_is_diverged_not_max_steps():
     from landscape.optimizers.steppers import stepper_from_config
+    from landscape.runs.pair import make_optimizer
 
     gm = load_potential("gaussian-mixture", {"wells": 5, "seed": 3})
     lbfgs = stepper_from_config({"kind": "lbfgs"})  # with --kinks it converges (test_kinks.py)
-    r = connect(gm, gm.minima["m1"], gm.minima["m3"], method="neb", stepper=lbfgs)
+    folding = replace(make_optimizer("neb", stepper=lbfgs), unfold=False)  # as before the fold check
+    r = connect(gm, gm.minima["m1"], gm.minima["m3"], optimizer=folding)
     assert r.status is Status.DIVERGED and "step budget of 5000 spent" in r.message and "ran away" in r.message
+    # spread out where it folds back (the default), the same band stays on its surface
+    r = connect(gm, gm.minima["m1"], gm.minima["m3"], method="neb", stepper=lbfgs)
+    assert r.status is Status.MAX_STEPS and r.upper_bound < 0
 
 
 def test_rise_evaluates_the_starting_points_between_pivots_only_when_needed():
