@@ -114,8 +114,8 @@ def basin_note(energies: Any) -> str | None:
     """Why a band that spent its budget may not have settled, or None: its path crosses
     a basin between two barriers (`basin`), so one band must resolve both barriers and
     the basin between with the pivots it has.  Of the 30 default NEB bands of 2,000
-    random-surface runs that spent their 3,000 steps, 26 did, 10 of them below both ends
-    (docs/benchmarks.md, "Bands that do not settle")."""
+    random-surface runs that spent their 3,000 steps, 26 did, 10 of them below both ends;
+    with the fold check since, 19 of 22 (docs/benchmarks.md, "Bands that do not settle")."""
     e = np.asarray(to_numpy(energies), dtype=float)
     found = basin(e)
     if found is None:
