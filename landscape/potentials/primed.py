@@ -77,6 +77,10 @@ class PrimedPotential(PotentialWrapper):
         self.served += len(found) - len(missing)
         return xp.concat([e for e, _ in found]), xp.concat([g for _, g in found])
 
+    def forget(self) -> None:
+        """Drop the points primed and not yet served."""
+        self._memo = {}
+
     def energy(self, x: Any) -> Any:
         """The energies at `x`, from memory when every row matches a primed point (the
         store records the ends' energies before the band starts), the memory kept for
@@ -93,5 +97,5 @@ def forget_primed(potential: Potential) -> None:
     module docstring: a resumed run must evaluate as the uninterrupted one did)."""
     while isinstance(potential, PotentialWrapper):
         if isinstance(potential, PrimedPotential):
-            potential._memo = {}
+            potential.forget()
         potential = potential.inner
