@@ -271,6 +271,13 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     "docs/benchmarks.md].",
 )
 @click.option(
+    "--unfold/--no-unfold",
+    default=None,
+    help="neb: spread a band that folds back on itself (two segments pointing straight back at a "
+    "pivot) evenly along its own line and restart its stepper, at most 20 times [default: on; "
+    "measured in docs/benchmarks.md].",
+)
+@click.option(
     "--out",
     "out",
     default=None,
@@ -355,6 +362,7 @@ def connect_cmd(
     stepper: str | None,
     freeze: float | None,
     kinks: bool | None,
+    unfold: bool | None,
     out: str | None,
     checkpoint_every: float | None,
     resume: bool,
@@ -411,6 +419,10 @@ def connect_cmd(
         if method != "neb":
             raise LandscapeError("--kinks applies to --method neb only")
         settings["kinks"] = kinks
+    if unfold is not None:
+        if method != "neb":
+            raise LandscapeError("--unfold/--no-unfold applies to --method neb only")
+        settings["unfold"] = unfold
     if max_pivots is not None:
         if method != "autoneb":
             raise LandscapeError("--max-pivots applies to --method autoneb only")

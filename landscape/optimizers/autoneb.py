@@ -15,6 +15,7 @@ import numpy as np
 
 from landscape.foundations.arrays import host_scalars, to_numpy
 from landscape.foundations.errors import LandscapeError
+from landscape.foundations.values import check_flag, check_number
 from landscape.optimizers.band import ElasticBand, StringMethod
 from landscape.optimizers.base import OptimizerState, PathOptimizer
 from landscape.optimizers.insertion import insert_pivots
@@ -76,8 +77,11 @@ class AutoNEB(PathOptimizer):
     stop_cycle_early: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_pivots is not None and self.max_pivots < 3:
-            raise LandscapeError(f"max_pivots must be >= 3, got {self.max_pivots}")
+        if self.max_inserts is not None:
+            check_number("max_inserts", self.max_inserts, lambda v: v >= 0, ">= 0 (or None: no cap)", integer=True)
+        if self.max_pivots is not None:
+            check_number("max_pivots", self.max_pivots, lambda v: v >= 3, ">= 3 (or None: no cap)", integer=True)
+        check_flag("stop_cycle_early", self.stop_cycle_early)
 
     @property
     def per_segment(self) -> int:

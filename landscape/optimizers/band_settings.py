@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from landscape.foundations.errors import LandscapeError
-from landscape.foundations.values import check_number
+from landscape.foundations.values import check_flag, check_number
 
 __all__ = ["check_band_settings"]
 
@@ -14,6 +14,8 @@ METHODS = ("neb", "string")
 
 def check_band_settings(band: Any) -> None:
     """Refuse an `ElasticBand` whose settings contradict each other or lie out of range."""
+    for name in ("climb", "check_all", "kinks", "unfold"):  # "no" would count as on
+        check_flag(name, getattr(band, name))
     if band.method not in METHODS:
         raise LandscapeError(f"unknown band method {band.method!r}; choose neb or string")
     if band.kinks and band.method != "neb":

@@ -31,7 +31,7 @@ import numpy as np
 from landscape.foundations.arrays import device, to_numpy
 from landscape.foundations.arrays import namespace as array_namespace
 from landscape.foundations.errors import LandscapeError
-from landscape.foundations.values import check_number
+from landscape.foundations.values import check_flag, check_number
 from landscape.optimizers.base import PathOptimizer
 from landscape.optimizers.curve_state import (
     CURVE_SNAPSHOT_ARRAYS,
@@ -147,7 +147,7 @@ class Curve(PathOptimizer):
             )
         check_number("q", self.q, lambda v: 0 < v <= 1, "in (0, 1]")
         check_number("temperature", self.temperature, lambda v: v > 0, "> 0")
-        if self.spread and self.kind != "polychain":
+        if check_flag("spread", self.spread) and self.kind != "polychain":
             raise LandscapeError("spread (bends at equal arc length) applies to a polychain, whose bends lie on it")
         if self.lr_decay not in LR_DECAYS:
             raise LandscapeError(f"unknown lr_decay {self.lr_decay!r}; choose one of {', '.join(LR_DECAYS)}")

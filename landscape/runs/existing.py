@@ -81,8 +81,8 @@ def continuation(filename: str, potential: Potential, name: str, config: dict[st
             )
         if stored != ours:
             diff = differences(stored, ours)
-            # the pull across bends is an on/off switch: name the one that continues the path
-            switch = "pass --kinks or --no-kinks as it was computed, or " if diff == ["optimizer.kinks"] else "pass "
+            # an on/off switch of the band: name the one that continues the path
+            switch = _SWITCHES.get(tuple(diff), "pass ")
             raise LandscapeError(
                 f"{filename} holds path {name} computed with other settings (differs in {', '.join(diff[:5])}); "
                 f"{switch}--force to replace it"
@@ -93,6 +93,11 @@ def continuation(filename: str, potential: Potential, name: str, config: dict[st
             filename, name, info, info.config.get("budget"), config["budget"], store.read_checkpoint(name) is not None
         )
 
+
+#: The band's on/off switches, by the one stored setting each changes.
+_SWITCHES = {
+    (f"optimizer.{name}",): f"pass --{name} or --no-{name} as it was computed, or " for name in ("kinks", "unfold")
+}
 
 #: Statuses of a run that stopped at its budget, not on its own criterion.
 SPENT = tuple(s for s in Status if s.spent)

@@ -56,6 +56,7 @@ def make_optimizer(
     check_all: bool = False,
     freeze: float | None = None,
     kinks: bool = False,
+    unfold: bool = True,
     deterministic: bool = False,
     **autoneb: Any,
 ) -> PathOptimizer:
@@ -73,7 +74,8 @@ def make_optimizer(
     `freeze` (default: 1 for that fast NEB, else 0) sets per-image convergence, and
     `kinks` (NEB, default off) the springs' pull across a bent band (`ElasticBand.kinks`;
     measured in docs/benchmarks.md: fewer runs without success on random surfaces, more
-    evaluations on smooth paths, so it is not the default).  For `autoneb` the
+    evaluations on smooth paths, so it is not the default); `unfold=False` (NEB) switches
+    off the spreading of a band that folds back on itself (`ElasticBand.unfold`).  For `autoneb` the
     schedule sets the stepper of each cycle and `band` picks the inner method
     (`fmax` then ends a cycle early); `climb` switches the climbing image on in the
     final cycle unless the schedule marks cycles itself, and `climb=False` removes it.
@@ -91,6 +93,8 @@ def make_optimizer(
         raise LandscapeError("spring_min (energy-weighted springs) applies to method neb only")
     if kinks and method != "neb":
         raise LandscapeError("kinks (the springs' pull across a bent band) applies to method neb only")
+    if unfold is not True and method != "neb":
+        raise LandscapeError("unfold (spreading a band that folds back) is a switch of method neb only")
     if check_all and method not in ("neb", "string"):
         raise LandscapeError(f"check_all (the climber check's whole grid) applies to neb and string, not {method}")
     if method in CURVE_KINDS:
@@ -125,6 +129,7 @@ def make_optimizer(
             check_all=check_all,
             **held,
             kinks=bool(kinks),
+            unfold=unfold,
         )
     sched = with_climbing(get_schedule(schedule) if isinstance(schedule, str) else schedule, climb)
     inner = ElasticBand(

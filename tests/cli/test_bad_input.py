@@ -64,6 +64,12 @@ def files(tmp_path_factory):
         + ["--fmax", "0.5", "--out", f["kinks"]]
     )
     assert code == 0, err
+    f["no_unfold"] = str(root / "no_unfold")  # row 176: NEB stored without spreading folds
+    code, _, err = run_cli(
+        ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb", "--no-unfold"]
+        + ["--fmax", "0.5", "--out", f["no_unfold"]]
+    )
+    assert code == 0, err
     text = root / "notes.h5"
     text.write_text("these are notes, not HDF5\n")
     f["text"] = str(text)

@@ -103,3 +103,26 @@ def test_a_band_that_folds_again_and_again_is_spread_a_bounded_number_of_times()
     band = make_optimizer("neb", fmax=0.01, deterministic=True)
     r = optimize(band, gm, Path.straight(gm.minima["m2"], well, 15), budget=Budget(max_steps=5000))
     assert r.state.spreads == MAX_SPREADS and r.success
+
+
+def test_no_unfold_on_the_command_line_is_the_band_without_the_check(tmp_path):
+    """The pair of an exploration (12 wells, seed 7, m4-m5) that converges only without the
+    check (docs/benchmarks.md): `--no-unfold` converges as `unfold=False` does, call for
+    call; the default spends its 500 steps; the store holds the switch."""
+    import json
+
+    from landscape.store import Store
+    from landscape_cli.testing import invoke, run
+
+    args = ["connect", "gaussian-mixture", "-o", "wells=12", "-o", "seed=7", "--start", "m4", "--end", "m5"]
+    args += ["--method", "neb", "--pivots", "15", "--fmax", "1e-2", "--steps", "500", "--json"]
+    off = json.loads(run([*args, "--no-unfold", "--out", tmp_path / "off"]).stdout)
+    gm = load_potential("gaussian-mixture", {"wells": 12, "seed": 7})
+    band = make_optimizer("neb", fmax=1e-2, deterministic=True, unfold=False)
+    api = optimize(band, gm, Path.straight(gm.minima["m4"], gm.minima["m5"], 15), budget=Budget(max_steps=500))
+    assert off["success"] and api.success
+    assert off["saddle_energy"] == api.saddle_energy and off["evaluations"] == api.nfev
+    with Store.open(tmp_path / "off") as store:
+        assert store.read_result("m4-m5").config["optimizer"]["unfold"] is False
+    on = invoke([*args, "--out", tmp_path / "on"])
+    assert on.exit_code != 0 and json.loads(on.stdout)["status"] == "max_steps"

@@ -13,6 +13,7 @@ from landscape import Path
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.autoneb import AutoNEB
 from landscape.optimizers.band import NEB, StringMethod
+from landscape.optimizers.curves import PolyChain
 from landscape.optimizers.driver import optimize
 from landscape.optimizers.schedules import get_schedule
 from landscape.optimizers.steppers import FIRE, SGD, Adam
@@ -136,6 +137,27 @@ def test_bad_settings_give_clear_errors(mb):
         connect(mb, mb.minima["A"], mb.minima["B"], optimizer=NEB(fmax=0.1), climb=False)
     with pytest.raises(LandscapeError, match="no way to stop"):
         optimize(NEB(), mb, Path.straight(mb.minima["A"], mb.minima["B"], 5))
+
+
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lambda: NEB(unfold="no"), "unfold must be true or false, got 'no'"),
+        (lambda: NEB(kinks=1), "kinks must be true or false, got 1"),
+        (lambda: StringMethod(climb="yes"), "climb must be true or false"),
+        (lambda: StringMethod(check_all=None), "check_all must be true or false"),
+        (lambda: AutoNEB(stop_cycle_early="false"), "stop_cycle_early must be true or false"),
+        (lambda: AutoNEB(max_pivots=2), "max_pivots must be >= 3"),
+        (lambda: AutoNEB(max_pivots=7.5), "max_pivots must be an integer"),
+        (lambda: AutoNEB(max_inserts=-1), "max_inserts must be >= 0"),
+        (lambda: PolyChain(spread="on"), "spread must be true or false"),
+    ],
+)
+def test_switches_and_caps_of_the_wrong_type_are_refused(build, words):
+    """A string where a switch belongs would count as on (`"no"` is truthy) and a float
+    cap would be compared as a count: both are refused where they are given."""
+    with pytest.raises(LandscapeError, match=words):
+        build()
 
 
 surface_cases = gaussian_surfaces(4, 7).flatmap(lambda s: st.tuples(st.just(s), st.permutations(range(len(s.minima)))))
