@@ -30,6 +30,7 @@ __all__ = [
     "progress_bar",
     "threads_option",
     "set_threads",
+    "seed_option",
     "pick_names",
     "positive",
     "finished_paths",
@@ -185,11 +186,25 @@ def threads_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+#: The most threads --threads sets: far more than any machine's cores.
+MAX_THREADS = 4096
+
+
+def seed_option(ctx: Any, param: Any, value: Any) -> Any:
+    """click callback of a --seed option (one or repeated): each from 0 to 2**63 - 1,
+    refused in one line before any work (torch overflows on larger ones)."""
+    from landscape.foundations.values import check_seed
+
+    for v in value if isinstance(value, tuple) else () if value is None else (value,):
+        check_seed(v, f"--{param.name.rstrip('s')}")
+    return value
+
+
 def set_threads(threads: int | None) -> None:
     if threads is None:
         return
-    if threads < 1:
-        raise LandscapeError(f"--threads must be >= 1, got {threads}")
+    if not 1 <= threads <= MAX_THREADS:  # torch's setter overflows past a C int
+        raise LandscapeError(f"--threads must be from 1 to {MAX_THREADS}, got {threads}")
     try:
         import torch
     except ModuleNotFoundError:
@@ -236,11 +251,11 @@ def pick_names(available: list[str], wanted: tuple[str, ...], what: str, file: s
 
 
 def positive(**values: Any) -> None:
-    """Each option given (not None) must be a positive number: one line naming the first
-    that is not (`batch_size=0` -> "--batch-size must be positive, got 0")."""
+    """Each option given (not None) must be a positive finite number: one line naming the
+    first that is not (`batch_size=0` -> "--batch-size must be positive and finite, got 0")."""
     for name, value in values.items():
-        if value is not None and not value > 0:
-            raise LandscapeError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise LandscapeError(f"--{name.replace('_', '-')} must be positive and finite, got {value}")
 
 
 def finished_paths(store: Any) -> list[str]:

@@ -22,6 +22,7 @@ from .common import (
     picture_name,
     potential_options,
     progress_option,
+    seed_option,
     set_threads,
     threads_option,
     want_progress,
@@ -95,7 +96,9 @@ def _check_out(out: str, force: bool) -> None:
     default=None,
     help="Basin-hopping: stop after the step that ends past this many wall-clock seconds.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the starts (or of the walk).")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the starts (or of the walk).", callback=seed_option
+)
 @click.option(
     "--out", "out", required=True, callback=named, help="New store (a folder) for the potential and its minima."
 )
@@ -629,11 +632,12 @@ def report_cmd(file: str, level: float | None, as_json: bool) -> None:
 @click.option(
     "--theory",
     type=click.Choice(["htst", "kramers-langer"]),
-    default="htst",
-    show_default=True,
-    help="Rate theory of the committor's network.",
+    default=None,
+    help="Rate theory of the committor's network [default: htst].",
 )
-@click.option("--friction", type=float, default=1.0, show_default=True, help="Friction of kramers-langer rates.")
+@click.option(
+    "--friction", type=float, default=None, help="Friction of kramers-langer rates (with --committor) [default: 1]."
+)
 def dgraph_cmd(
     file: str,
     out: str | None,
@@ -644,8 +648,8 @@ def dgraph_cmd(
     emax: float | None,
     committor: str | None,
     temperature: float | None,
-    theory: str,
-    friction: float,
+    theory: str | None,
+    friction: float | None,
 ) -> None:
     """Disconnectivity graph of the minima in FILE (joins at the explored saddle bounds),
     optionally coloured by committor probability (--committor m0,m3 --temperature 0.1).
@@ -668,7 +672,7 @@ def dgraph_cmd(
     energy_range = None if emin is None else (emin, emax)
     colouring, title = _committor_colours(file, ex.names, committor, temperature, theory, friction), ""
     if colouring:
-        title = f"\ncoloured by committor ({theory}, T = {temperature:g})"
+        title = f"\ncoloured by committor ({theory or 'htst'}, T = {temperature:g})"
     ax = ex.plot(order=order, levels=levels, energy_range=energy_range, **colouring)
     with Store.open(file) as store:
         potential = store.potential_description.get("name", "?")
@@ -683,13 +687,24 @@ def dgraph_cmd(
 
 
 def _committor_colours(
-    file: str, names: list[str], committor: str | None, temperature: float | None, theory: str, friction: float
+    file: str,
+    names: list[str],
+    committor: str | None,
+    temperature: float | None,
+    theory: str | None,
+    friction: float | None,
 ) -> dict[str, Any]:
-    """`plot_disconnectivity`'s colouring arguments for `--committor A,B` (none without it)."""
+    """`plot_disconnectivity`'s colouring arguments for `--committor A,B` (none without it).
+    An option of the committor given without it is refused, never silently unused."""
+    given = {"--temperature": temperature, "--theory": theory, "--friction": friction}
     if committor is None:
-        if temperature is not None:
-            raise LandscapeError("--temperature applies to --committor only")
+        for option, value in given.items():
+            if value is not None:
+                raise LandscapeError(f"{option} applies to --committor only")
         return {}
+    if friction is not None and theory != "kramers-langer":
+        raise LandscapeError("--friction applies to --theory kramers-langer only (HTST rates have no friction)")
+    theory, friction = theory or "htst", 1.0 if friction is None else friction
     from .rates import minimum_names, store_network
 
     sides = committor.split(",")

@@ -82,8 +82,8 @@ def hessian_cmd(
 
     from .explore import potential_from_description
 
-    if samples < 0 or not rtol > 0 or dense_limit < 0 or chunk < 1:
-        raise LandscapeError("--samples and --dense-limit must be >= 0, --chunk >= 1 and --rtol > 0")
+    if samples < 0 or not 0 < rtol < float("inf") or dense_limit < 0 or chunk < 1:
+        raise LandscapeError("--samples and --dense-limit must be >= 0, --chunk >= 1 and --rtol > 0 and finite")
     set_threads(threads)
     with Store.open(file) as store:
         coords, _, names = store.read_minima()

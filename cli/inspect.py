@@ -8,7 +8,16 @@ import click
 
 from landscape.foundations.errors import LandscapeError, collapse
 
-from .common import LandscapeGroup, build_potential, dpi_option, emit, named, picture_name, potential_options
+from .common import (
+    LandscapeGroup,
+    build_potential,
+    dpi_option,
+    emit,
+    named,
+    picture_name,
+    potential_options,
+    seed_option,
+)
 from .surface import plot_surface_cmd
 
 __all__ = ["inspect_cmd", "plot_group", "plugins_cmd", "check_cmd"]
@@ -169,7 +178,7 @@ def plot_plane_cmd(file: str, out: str | None, dpi: int) -> None:
     show_default=True,
     help="Seeded points near each kind of place (minima, saddles, the lines between minima).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the points.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the points.", callback=seed_option)
 @click.option(
     "--fd-tolerance",
     type=float,

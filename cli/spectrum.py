@@ -16,7 +16,7 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 
-from .common import dpi_option, emit, finished_paths, picture_name, set_threads, threads_option
+from .common import dpi_option, emit, finished_paths, picture_name, seed_option, set_threads, threads_option
 
 __all__ = ["spectrum_cmd", "parse_at"]
 
@@ -105,7 +105,9 @@ def _path(store: Any, file: str, name: str) -> tuple[np.ndarray, np.ndarray | No
     show_default=True,
     help="Lanczos's relative tolerance for the eigenvalues (0: machine precision).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random starts and probes.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the random starts and probes.", callback=seed_option
+)
 @click.option("--recompute", is_flag=True, help="Compute again and replace what the store holds for these settings.")
 @click.option("--figure", default=None, help="Picture of the density, the blocks and the path (.png, .pdf, .svg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

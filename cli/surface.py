@@ -24,6 +24,7 @@ from .common import (
     named,
     picture_name,
     progress_option,
+    seed_option,
     set_threads,
     threads_option,
     want_progress,
@@ -95,7 +96,9 @@ def _directions(pot: Any, kind: str | None, origin: Any, dims: int, seed: int, s
     "[default: filter where the potential offers it].",
 )
 @click.option("--dims", type=click.IntRange(1, 2), default=2, show_default=True, help="1: a curve; 2: a contour plot.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random directions.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the random directions.", callback=seed_option
+)
 @click.option("--span", type=float, default=1.0, show_default=True, help="Coordinates from -span to span (--around).")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Length of each --directions random.")
 @click.option(

@@ -13,7 +13,11 @@ import numpy as np
 
 from landscape.foundations.errors import LandscapeError
 
-__all__ = ["check_flag", "check_number", "seeded"]
+__all__ = ["MAX_SEED", "check_flag", "check_number", "check_seed", "seeded"]
+
+#: The largest seed: torch's generators take a signed 64-bit one (numpy any size), and
+#: one seed for every library keeps a run reproducible on both.
+MAX_SEED = 2**63 - 1
 
 
 def check_flag(name: str, value: Any) -> bool:
@@ -38,6 +42,10 @@ def check_number(
 def seeded(seed: Any, name: str = "seed") -> np.random.Generator:
     """numpy's generator for a user's seed, which must be an integer >= 0 (numpy's own
     refusal of -5 says only "expected non-negative integer", naming nothing)."""
+    return np.random.default_rng(check_seed(seed, name))
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """`seed` as an int when it is one from 0 to `MAX_SEED` (a numpy integer too)."""
     value = int(seed) if isinstance(seed, np.integer) else seed
-    check_number(name, value, lambda s: s >= 0, ">= 0", integer=True)
-    return np.random.default_rng(value)
+    return check_number(name, value, lambda s: 0 <= s <= MAX_SEED, ">= 0 and at most 2**63 - 1", integer=True)

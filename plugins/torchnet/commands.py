@@ -28,6 +28,7 @@ from landscape_cli.common import (
     potential_options,
     progress_bar,
     progress_option,
+    seed_option,
     set_threads,
     threads_option,
     want_progress,
@@ -108,7 +109,14 @@ def _recipe(pot: Any, spec: str, validated: Mapping[str, Any], changes: Mapping[
 )
 @click.option("--weight-decay", type=float, default=None, help="Weight decay [default: the recipe's].")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam"]), default=None, help="[default: the recipe's]")
-@click.option("--seed", type=int, default=0, show_default=True, help="Minimum k is trained with seed SEED + k.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Minimum k is trained with seed SEED + k.",
+    callback=seed_option,
+)
 @click.option(
     "--stacked",
     is_flag=True,

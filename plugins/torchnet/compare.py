@@ -152,8 +152,8 @@ def row_group(points: int, pair: str, row: str) -> str:
 
 def grid(points: int) -> np.ndarray:
     """The protocol's t: `points` equally spaced in [0, 1], ends included."""
-    if points < 2:
-        raise LandscapeError(f"--points must be at least 2, got {points}")
+    if not 2 <= points <= 10_000:  # each point is a whole-set evaluation per row
+        raise LandscapeError(f"--points must be from 2 to 10000, got {points}")
     return np.linspace(0.0, 1.0, points)
 
 

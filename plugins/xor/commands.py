@@ -9,13 +9,20 @@ import os
 import click
 
 from landscape.foundations.errors import LandscapeError
-from landscape_cli.common import emit, named, set_threads, threads_option
+from landscape_cli.common import emit, named, seed_option, set_threads, threads_option
 
 __all__ = ["xor_cmd"]
 
 
 @click.command("xor")
-@click.option("--seed", "seeds", type=int, multiple=True, help="Seed of the trained minimum (repeatable) [default: 0].")
+@click.option(
+    "--seed",
+    "seeds",
+    type=int,
+    multiple=True,
+    help="Seed of the trained minimum (repeatable) [default: 0].",
+    callback=seed_option,
+)
 @click.option(
     "--out-dir",
     "out_dir",
@@ -37,8 +44,6 @@ def xor_cmd(seeds: tuple[int, ...], out_dir: str, activation: str, as_json: bool
     from .experiment import run_xor_experiment
 
     seeds = seeds or (0,)
-    if any(s < 0 for s in seeds):
-        raise LandscapeError(f"seeds must be >= 0, got {list(seeds)}")
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:

@@ -31,10 +31,11 @@ def test_leaves_take_the_committor_of_the_chain(explored, theory):
     )
     k = np.exp(chain.log_rates(20.0, theory, friction=2.0))
     q_c = k[2, 1] / (k[0, 1] + k[2, 1])  # C -> B over all of C's exits
-    colouring = _committor_colours(str(explored), ["m0", "m1", "m2"], "m0,m1", 20.0, theory, 2.0)
+    friction = 2.0 if theory == "kramers-langer" else None  # HTST's rates have none: refused
+    colouring = _committor_colours(str(explored), ["m0", "m1", "m2"], "m0,m1", 20.0, theory, friction)
     np.testing.assert_allclose(colouring["values"], [0.0, 1.0, q_c], rtol=1e-6)
     assert colouring["values_range"] == (0.0, 1.0) and "reach m1 before m0" in colouring["values_label"]
-    both = _committor_colours(str(explored), ["m0", "m1", "m2"], "m1+m2,m0", 20.0, theory, 2.0)
+    both = _committor_colours(str(explored), ["m0", "m1", "m2"], "m1+m2,m0", 20.0, theory, friction)
     assert both["values"] == [1.0, 0.0, 0.0]
 
 
