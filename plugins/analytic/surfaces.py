@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from landscape.foundations.errors import LandscapeError
+from landscape.foundations.values import check_seed
 from landscape.potentials.potential import Potential, as_batch
 
 __all__ = [
@@ -327,7 +328,7 @@ class GaussianMixture(AnalyticSurface):
             )
         if not box > 0 or confinement < 0:
             raise LandscapeError(f"gaussian mixture needs box > 0 and confinement >= 0, got {box}, {confinement}")
-        self.n_wells, self.seed = int(n_wells), int(seed)
+        self.n_wells, self.seed = int(n_wells), check_seed(seed)
         self.box, self.confinement = float(box), float(confinement)
         rng = np.random.default_rng(self.seed)
         self.centres = rng.uniform(-self.box, self.box, size=(self.n_wells, 2))

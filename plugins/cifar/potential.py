@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from landscape.foundations.errors import LandscapeError
+from landscape.foundations.values import check_seed
 from landscape_plugins.torchnet.potential import NetworkPotential
 from landscape_plugins.torchnet.speed import Speed
 from landscape_plugins.torchnet.train import TrainConfig
@@ -246,6 +247,8 @@ def build_cifar(
 ) -> CifarPotential:
     """The loss of CIFAR model `model` on `data` (see the module docstring; options as
     listed by `landscape plugins`)."""
+    for name, value in (("seed", seed), ("subset_seed", subset_seed)):
+        check_seed(value, name)  # before any data is read; torch's generators overflow past 2**63
     options = dict(
         model=model,
         data=data,
