@@ -40,7 +40,7 @@ def check_number(
 
 
 def seeded(seed: Any, name: str = "seed") -> np.random.Generator:
-    """numpy's generator for a user's seed, which must be an integer >= 0 (numpy's own
+    """numpy's generator for a user's seed, an integer from 0 to `MAX_SEED` (numpy's own
     refusal of -5 says only "expected non-negative integer", naming nothing)."""
     return np.random.default_rng(check_seed(seed, name))
 
