@@ -195,7 +195,7 @@ def seed_option(ctx: Any, param: Any, value: Any) -> Any:
     refused in one line before any work (torch overflows on larger ones)."""
     from landscape.foundations.values import check_seed
 
-    for v in value if isinstance(value, tuple) else () if value is None else (value,):
+    for v in value if isinstance(value, tuple) else (value,):  # a repeated option gives a tuple
         check_seed(v, f"--{param.name.rstrip('s')}")
     return value
 

@@ -168,8 +168,6 @@ def train_cmd(
         raise LandscapeError(f"--batch-size must be >= 0 (0: full batch), got {batch_size}")
     if weight_decay is not None and not 0 <= weight_decay < float("inf"):  # NaN too: torch refuses it late
         raise LandscapeError(f"--weight-decay must be >= 0 and finite, got {weight_decay}")
-    if seed < 0:
-        raise LandscapeError(f"--seed must be >= 0, got {seed}")
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):  # before an expensive build
         raise LandscapeError(f"output folder {folder} does not exist")
