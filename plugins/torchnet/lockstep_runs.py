@@ -38,7 +38,7 @@ from typing import Any
 
 from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.curves import Curve
-from landscape.paths.result import Result
+from landscape.paths.result import Result, Status
 from landscape.potentials.potential import PotentialWrapper
 from landscape.runs.executors import Executor
 from landscape.runs.tasks import Batch, PotentialSource, PotentialSpec, run_pair
@@ -204,7 +204,10 @@ class LockstepExecutor(Executor):
         self.ran.append(group.how or "loop")
         if errors:
             raise errors[min(errors)]
-        return [results[k] for k in range(len(batch))]
+        done = [results[k] for k in range(len(batch))]
+        if group.interrupted and not any(r.status is Status.INTERRUPTED for r in done):
+            raise KeyboardInterrupt  # pressed after the runs' last step: the caller must still stop
+        return done
 
     def describe(self) -> dict[str, Any]:
         return {"kind": type(self).__name__, "workers": self.workers, "batched": self.batched}

@@ -4,6 +4,10 @@ sample counts, and a group stopped after its first step resumes to them."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
 import numpy as np
 import pytest
 
@@ -15,7 +19,9 @@ from landscape import LandscapeError, Store, explore
 from landscape.exploration.results import ExploreStatus
 from landscape.optimizers.curves import Curve
 from landscape.optimizers.steppers import Adam
+from landscape.paths.result import Status
 from landscape.runs.executors import LocalExecutor
+from landscape.runs.tasks import run_pair
 from landscape_plugins.torchnet.lockstep_runs import LockstepExecutor
 from landscape_plugins.torchnet.models import CifarResNet
 from landscape_plugins.torchnet.params import flatten_parameters
@@ -113,12 +119,30 @@ def test_bad_input():
         LockstepExecutor().start(MuellerBrown())
 
 
-def test_ctrl_c_stops_the_group_at_its_next_step_and_the_rerun_resumes(alone, tmp_path):
+@pytest.fixture
+def ctrl_c():
+    """A Ctrl-C that a run's thread presses and waits to see reach the main thread (there,
+    as Python's own handler, it raises KeyboardInterrupt). Without the wait the group may
+    finish its steps before the main thread, which polls every 0.1 s, gets to it."""
+    seen = threading.Event()
+
+    def handler(signum, frame):
+        seen.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+
+    def press():
+        os.kill(os.getpid(), signal.SIGINT)
+        assert seen.wait(30), "the main thread never took the Ctrl-C"
+
+    yield press
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_the_group_at_its_next_step_and_the_rerun_resumes(alone, tmp_path, ctrl_c):
     """Ctrl-C reaches the main thread, which waits for the group: every run stops at its
     next step and commits its state, and the exploration says interrupted."""
-    import os
-    import signal
-
     _, want = alone
     store = str(tmp_path / "s.h5")
     executor = LockstepExecutor(3, "vmap")
@@ -127,7 +151,7 @@ def test_ctrl_c_stops_the_group_at_its_next_step_and_the_rerun_resumes(alone, tm
     def press(i, j, step, top):  # a run's step hook presses Ctrl-C once, after step 1
         if not pressed:
             pressed.append((i, j, step))
-            os.kill(os.getpid(), signal.SIGINT)
+            ctrl_c()
 
     executor.on_step = press
     ex, _ = _explore(store, executor)
@@ -138,6 +162,34 @@ def test_ctrl_c_stops_the_group_at_its_next_step_and_the_rerun_resumes(alone, tm
     executor.on_step = None
     ex, _ = _explore(store, executor)
     assert ex.status is ExploreStatus.COMPLETE and ex.runs_resumed == 2
+    _assert_same(_stored(store), want, 1e-10)
+
+
+def test_ctrl_c_after_the_groups_last_step_still_stops_the_exploration(alone, tmp_path, monkeypatch, ctrl_c):
+    """A Ctrl-C that lands when every run of the group has finished interrupts nothing in
+    the group; before, the executor swallowed it and the exploration went on to the next
+    batch (the third pair) and said complete."""
+    import landscape_plugins.torchnet.lockstep_runs as lockstep_runs
+
+    _, want = alone
+    store = str(tmp_path / "s.h5")
+    finished = []
+
+    def run_then_press(*args, **kwargs):
+        result = run_pair(*args, **kwargs)
+        finished.append(result.status)
+        if len(finished) == 2:  # the group's last run is done: Ctrl-C now
+            ctrl_c()
+        return result
+
+    monkeypatch.setattr(lockstep_runs, "run_pair", run_then_press)
+    ex, _ = _explore(store, LockstepExecutor(3, "vmap"))
+    assert ex.status is ExploreStatus.INTERRUPTED and len(finished) == 2 and Status.INTERRUPTED not in finished
+    with Store.open(store) as s:
+        assert "m1-m2" not in s.path_names()  # the next batch never started
+    monkeypatch.undo()
+    ex, _ = _explore(store, LockstepExecutor(3, "vmap"))
+    assert ex.status is ExploreStatus.COMPLETE
     _assert_same(_stored(store), want, 1e-10)
 
 
