@@ -64,11 +64,21 @@ def _check_store(store: str) -> tuple[bool, bool, tuple[str, ...]]:
 
 
 def kill_and_resume(
-    argv: list[str], store: str, delay: float, timeout: float = 300.0, check: Callable[[str], None] | None = None
+    argv: list[str],
+    store: str,
+    delay: float,
+    timeout: float = 300.0,
+    check: Callable[[str], None] | None = None,
+    ready: Callable[[], bool] | None = None,
 ) -> Trial:
     """Start `argv`, SIGKILL it after `delay` s, check `store` (and call `check` on it,
-    to look at what the kill left), rerun `argv` to the end."""
+    to look at what the kill left), rerun `argv` to the end.  With `ready`, the delay
+    counts from when `ready()` first holds (polled every 10 ms while the command runs):
+    a kill after a given commit whatever the machine's load."""
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    began = time.monotonic()
+    while ready is not None and proc.poll() is None and time.monotonic() - began < timeout and not ready():
+        time.sleep(0.01)
     time.sleep(delay)
     killed = proc.poll() is None
     if killed:
