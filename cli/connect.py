@@ -29,7 +29,7 @@ from .common import (
 
 __all__ = ["demo_cmd", "connect_cmd", "exact_cmd", "fail_unless_success", "default_method"]
 
-MB_REFERENCE = -40.664844  # DESIGN.md: Mueller-Brown A-C saddle, the highest point of the A-B MEP
+MB_REFERENCE = -40.664844  # docs/concepts.md, reference values: the A-C saddle, the A-B MEP's highest point
 
 
 def default_method(potential: Any, *, schedule: str | None = None, max_pivots: int | None = None) -> str:

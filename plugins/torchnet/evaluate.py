@@ -9,13 +9,13 @@ batch of images (under vmap: every point's batch; in the loop: each point): a
 wall-clock guard that raises there stops an evaluation in the middle, before anything
 was returned or stored.  It adds no device synchronisation; None runs nothing.
 
-BatchNorm (DESIGN.md section 3): for every evaluated point the running statistics are
+BatchNorm (docs/torch.md, BatchNorm): for every evaluated point the running statistics are
 recomputed from the potential's fixed seeded calibration set: reset, then a
 cumulative average over the calibration batches, exactly what
 `torch.optim.swa_utils.update_bn` does for one module.  Then the network runs in eval
 mode with those statistics.
 
-Barriers (DESIGN.md section 3) are three different numbers and are reported by name:
+Barriers (docs/torch.md, the three barriers) are three different numbers and are reported by name:
 `max_minus_mean_ends` (max along the path minus the mean of the endpoint values),
 `max_gap_to_line` (largest excess over the straight line between the endpoint values)
 and `saddle_minus_higher_end` (chemistry's: the saddle minus the higher minimum).

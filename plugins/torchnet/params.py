@@ -1,6 +1,6 @@
 """Flat parameter vectors of an `nn.Module`: the coordinates a path lives in.
 
-Only parameters are coordinates (DESIGN.md section 3): BatchNorm running statistics
+Only parameters are coordinates (docs/torch.md, BatchNorm): BatchNorm running statistics
 and `num_batches_tracked` are buffers and are never flattened, interpolated or moved.
 Names, shapes, dtypes and the device are kept so the round trip is exact; the flat
 vector has the promoted floating dtype of all parameters.

@@ -11,7 +11,7 @@ from landscape.store import Store
 from landscape_cli.testing import error_line, invoke, run, snapshot
 
 MB = ["connect", "mueller-brown", "--start", "A", "--end", "B"]
-MB_SADDLE = -40.664844  # DESIGN.md: the A-B MEP's highest point, the A-C saddle
+MB_SADDLE = -40.664844  # docs/concepts.md: the A-B MEP's highest point, the A-C saddle
 
 # A double well whose energies carry noise drawn per call from a seeded stream, as a
 # mini-batch loss's do; `stochastic` says so, as NetworkPotential's does.

@@ -10,7 +10,7 @@ from landscape.optimizers.hybrid import guarded_start
 from landscape_cli.testing import error_line, invoke, run
 
 MB = ["connect", "mueller-brown", "--start", "A", "--end", "B"]
-MB_SADDLE = -40.664844  # DESIGN.md: the A-B MEP's highest point, the A-C saddle
+MB_SADDLE = -40.664844  # docs/concepts.md: the A-B MEP's highest point, the A-C saddle
 
 
 def test_lbfgs_guarded_is_the_guarded_start_of_the_library():

@@ -13,8 +13,8 @@ from landscape.testing import examples
 from landscape_plugins.analytic.embedding import Embedded
 from landscape_plugins.analytic.surfaces import GaussianMixture, LepsHO, MuellerBrown, Ring, ThreeHole
 
-MB_SADDLE = -40.664844  # DESIGN.md section 2
-MB_GRID_801 = -40.6654  # DESIGN.md: 801 x 801 grid minimax
+MB_SADDLE = -40.664844  # docs/concepts.md, reference values
+MB_GRID_801 = -40.6654  # docs/concepts.md: 801 x 801 grid minimax
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from landscape_plugins.analytic.surfaces import GaussianMixture, LepsHO, Mueller
 SURFACES = [MuellerBrown(), ThreeHole(), Ring(), LepsHO(), GaussianMixture(6, seed=3)]
 IDS = [s.name for s in SURFACES]
 
-# Literature values (DESIGN.md section 2 and 3): name -> (point, energy, digits of the source)
+# Literature values (docs/concepts.md, reference values): name -> (point, energy, digits of the source)
 LITERATURE = {
     "mueller-brown": {
         "A": ((-0.558224, 1.441726), -146.699517),
