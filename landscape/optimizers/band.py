@@ -137,12 +137,15 @@ class ElasticBand(PathOptimizer):
     def step(self, state: BandState, potential: Potential) -> BandState:
         xp = array_namespace(state.path.pivots)
         pivots = state.path.pivots
-        forces = state.forces if state.step_scale == 1.0 else state.step_scale * state.forces
+        forces = state.forces
         moving = self._moving(state, potential)
         if moving is not None:  # held pivots: no force, no step
             mask = potential.asarray(moving.astype(np.float64))[:, None] > 0
             forces = xp.where(mask, forces, xp.zeros_like(forces))
         interior, stepper_state = self.stepper.update(pivots[1:-1], forces, state.stepper_state)
+        if state.step_scale != 1.0:  # after a rejected step: the step itself shrinks, since
+            # scaling the force does not shrink a step at its cap, nor Adam's at all
+            interior = pivots[1:-1] + state.step_scale * (interior - pivots[1:-1])
         if moving is not None:
             interior = xp.where(mask, interior, pivots[1:-1])
             stepper_state = self.stepper.hold(stepper_state, mask)
@@ -203,8 +206,8 @@ class ElasticBand(PathOptimizer):
         return held_pivots(state.forces, limit, self.freeze, state.particle_dim) if 0 < limit < float("inf") else None
 
     def terminate(self, state: BandState) -> tuple[Status, str] | None:
+        status = Status.DIVERGED if state.fault == "energy diverged" else Status.NUMERICAL_FAULT
         if state.faults >= self.max_faults:
-            status = Status.DIVERGED if state.fault == "energy diverged" else Status.NUMERICAL_FAULT
             return status, f"{state.faults} steps in a row rejected ({state.fault}); the path is the last good one"
         if state.faults or state.verified is not None:
             return None  # never converge on a rejected or an unchecked step

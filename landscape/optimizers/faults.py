@@ -40,12 +40,16 @@ def reject_step(
     stepper: Stepper, good: BandState, fault: str, nit: int, nfev: int, counts: np.ndarray | None
 ) -> BandState:
     """Back to the last good state; restart momentum and halve the step (the rejected
-    step's evaluations stay counted)."""
+    step's evaluations stay counted).  A stepper with a `recover` rule restarts by it."""
+    x = good.path.pivots[1:-1]
+    recover = getattr(stepper, "recover", None)
     return replace(
         good,
         nit=nit,
         nfev=nfev,
-        stepper_state=restart_state(stepper, good.path.pivots[1:-1], good.stepper_state),
+        stepper_state=restart_state(stepper, x, good.stepper_state)
+        if recover is None
+        else recover(x, good.stepper_state),
         step_scale=good.step_scale * 0.5,
         faults=good.faults + 1,
         fault=fault,

@@ -138,6 +138,19 @@ class Hybrid(Stepper):
         """Fresh state for x that keeps L-BFGS's measured first inverse curvature."""
         return {**self.init(x), **_prefixed("2.", self.then.restart(x, _part(state, "2.")))}
 
+    def recover(self, x: Any, state: Any) -> Any:
+        """The restart after a rejected step: FIRE 2.0 from rest, never L-BFGS again at
+        once (a guarded start goes on as FIRE 2.0's phase, L-BFGS handed a band is given
+        up for good); the first step's force and band are kept.  Before, a rejected step
+        restarted the guarded L-BFGS, even from FIRE 2.0 for good, whose next step was
+        rejected again (two of 1,000 random surfaces ended so)."""
+        xp = array_namespace(x)
+        phase = state["phase"]
+        fresh = self.restart(x, state)
+        kept = {k: state[k] for k in ("f0", "x0", "fh", "cuts") if k in state}
+        recovered = xp.where(phase == -1, xp.zeros_like(phase), xp.where(phase == 1, 2 + 0 * phase, phase))
+        return {**fresh, **kept, "phase": recovered}
+
     def with_lr(self, lr: float) -> Stepper:
         return replace(self, first=self.first.with_lr(lr))
 

@@ -67,9 +67,9 @@ def test_judge_leaves_failures_and_missing_hessians_alone():
 
 def test_a_band_that_ran_off_mueller_brown_is_diverged():
     mb = load_potential("mueller-brown")
-    r = connect(mb, mb.minima["C"], mb.minima["B"], schedule="quick")
-    assert r.status is Status.DIVERGED and not r.success and "ran away" in r.message
-    assert r.upper_bound > 1e4 > mb.reference_energies["CB"]  # the truth is -72.2489
+    r = connect(mb, mb.minima["B"], mb.minima["A"], schedule="quick")
+    assert r.status is Status.DIVERGED and not r.success and "rejected (energy diverged)" in r.message
+    assert r.upper_bound > 1e4 > mb.reference_energies["AC"]  # the truth is -40.6648
 
 
 def test_an_lbfgs_band_that_ran_off_is_diverged_not_max_steps():

@@ -105,3 +105,39 @@ def test_lazy_fault_checks_change_nothing_on_a_clean_run():
         StringMethod(climb=True, fault_check_every=10), mb, Path.straight(a, b, 9), budget=Budget(max_steps=60)
     )
     np.testing.assert_array_equal(every_step.path.pivots, lazy.path.pivots)
+
+
+@pytest.mark.parametrize("kind", ["adam", "lbfgs", "fire2-lbfgs", "fire"])
+def test_a_halved_step_is_half_the_step_whatever_the_stepper(kind):
+    """After a rejected step the band's next step is half the one it would take: before,
+    the force was halved, which leaves Adam's step (it divides by the force's size) and a
+    step at its stepper's cap (L-BFGS's trust radius) as they were."""
+    from dataclasses import replace
+
+    from landscape.optimizers.steppers import stepper_from_config
+
+    mb = MuellerBrown()
+    band = NEB(stepper=stepper_from_config({"kind": kind}), climb=False)
+    state = band.init(Path.straight(mb.minima["A"], mb.minima["B"], 7), mb)
+    for _ in range(3):  # past the first steps' special cases (L-BFGS's first, FIRE from rest)
+        state = band.step(state, mb)
+    full = band.step(state, mb).path.pivots - state.path.pivots
+    half = band.step(replace(state, step_scale=0.5), mb).path.pivots - state.path.pivots
+    assert np.linalg.norm(full) > 0
+    np.testing.assert_allclose(half, 0.5 * full, rtol=1e-12, atol=1e-15)
+
+
+def test_the_hybrid_restarts_as_fire2_after_a_rejected_step():
+    """A rejected step restarts FIRE 2.0 + L-BFGS as FIRE 2.0, keeping the first step's
+    force: a guarded L-BFGS start (-1) goes on as FIRE 2.0 (0), L-BFGS handed the band
+    (1) is given up for good (2), the FIRE 2.0 phases stay.  Before, every rejection
+    restarted the guarded L-BFGS, even from FIRE 2.0 for good."""
+    from landscape.optimizers.hybrid import Hybrid
+
+    hybrid = Hybrid(start="lbfgs")
+    x = np.zeros((3, 2))
+    for phase, recovered in ((-1, 0), (0, 0), (1, 2), (2, 2)):
+        state = {**hybrid.init(x), "phase": np.float64(phase), "f0": np.float64(7.0), "cuts": np.float64(1)}
+        got = hybrid.recover(x, state)
+        assert (float(got["phase"]), float(got["f0"]), float(got["cuts"])) == (recovered, 7.0, 1.0)
+        assert np.all(got["1.v"] == 0)  # FIRE 2.0 from rest
