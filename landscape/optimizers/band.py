@@ -206,8 +206,8 @@ class ElasticBand(PathOptimizer):
         return held_pivots(state.forces, limit, self.freeze, state.particle_dim) if 0 < limit < float("inf") else None
 
     def terminate(self, state: BandState) -> tuple[Status, str] | None:
-        status = Status.DIVERGED if state.fault == "energy diverged" else Status.NUMERICAL_FAULT
         if state.faults >= self.max_faults:
+            status = Status.DIVERGED if state.fault == "energy diverged" else Status.NUMERICAL_FAULT
             return status, f"{state.faults} steps in a row rejected ({state.fault}); the path is the last good one"
         if state.faults or state.verified is not None:
             return None  # never converge on a rejected or an unchecked step

@@ -41,15 +41,13 @@ def reject_step(
 ) -> BandState:
     """Back to the last good state; restart momentum and halve the step (the rejected
     step's evaluations stay counted).  A stepper with a `recover` rule restarts by it."""
-    x = good.path.pivots[1:-1]
-    recover = getattr(stepper, "recover", None)
+    x, recover = good.path.pivots[1:-1], getattr(stepper, "recover", None)
+    restarted = restart_state(stepper, x, good.stepper_state) if recover is None else recover(x, good.stepper_state)
     return replace(
         good,
         nit=nit,
         nfev=nfev,
-        stepper_state=restart_state(stepper, x, good.stepper_state)
-        if recover is None
-        else recover(x, good.stepper_state),
+        stepper_state=restarted,
         step_scale=good.step_scale * 0.5,
         faults=good.faults + 1,
         fault=fault,

@@ -148,7 +148,8 @@ class Hybrid(Stepper):
         phase = state["phase"]
         fresh = self.restart(x, state)
         kept = {k: state[k] for k in ("f0", "x0", "fh", "cuts") if k in state}
-        recovered = xp.where(phase == -1, xp.zeros_like(phase), xp.where(phase == 1, 2 + 0 * phase, phase))
+        zero = xp.zeros_like(phase)
+        recovered = xp.where(phase == -1, zero, xp.where(phase == 1, zero + 2, phase))
         return {**fresh, **kept, "phase": recovered}
 
     def with_lr(self, lr: float) -> Stepper:
