@@ -40,7 +40,7 @@ class Hybrid(Stepper):
     its radius before the force is down to `trust` x the first step's sends the band
     back to the band it started from (a held pivot stays where it is), with FIRE 2.0 from
     rest and the flow above; once the force is that low, the flow above goes on from L-BFGS.
-A rejected step (a fault: `recover`) goes on as FIRE 2.0 from rest, never as L-BFGS.
+    A rejected step (a fault: `recover`) goes on as FIRE 2.0 from rest, never as L-BFGS.
 
     Why: L-BFGS needs far fewer force calls once its model fits, near the path; far from
     it a 5-pivot band ran out of its valley to E = 3e3, where FIRE 2.0 never failed
