@@ -18,7 +18,7 @@ from landscape.foundations.errors import LandscapeError
 from landscape.optimizers.band_settings import check_band_settings
 from landscape.optimizers.band_start import restart_state, start_state
 from landscape.optimizers.base import PathOptimizer
-from landscape.optimizers.faults import divergence_ceiling, reject_step, step_fault
+from landscape.optimizers.faults import divergence_ceiling, pressing_on_ceiling, reject_step, step_fault
 from landscape.optimizers.folds import MAX_SPREADS, folded, spread_out
 from landscape.optimizers.forces import (
     auto_spring,
@@ -209,6 +209,9 @@ class ElasticBand(PathOptimizer):
         if state.faults >= self.max_faults:
             status = Status.DIVERGED if state.fault == "energy diverged" else Status.NUMERICAL_FAULT
             return status, f"{state.faults} steps in a row rejected ({state.fault}); the path is the last good one"
+        pressing = pressing_on_ceiling(state, self.max_faults)
+        if pressing is not None:
+            return Status.DIVERGED, pressing
         if state.faults or state.verified is not None:
             return None  # never converge on a rejected or an unchecked step
         if self.climb and not state.climbing:

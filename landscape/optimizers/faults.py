@@ -13,7 +13,14 @@ from landscape.optimizers.band_start import restart_state
 from landscape.optimizers.snapshot import BandState
 from landscape.optimizers.steppers import Stepper
 
-__all__ = ["divergence_ceiling", "step_fault", "reject_step"]
+__all__ = ["divergence_ceiling", "step_fault", "reject_step", "pressing_on_ceiling", "PRESSING"]
+
+#: A band whose last good state's highest pivot lies within this fraction of the ceiling's
+#: height (above the lower end) below the ceiling presses on it.  Measured at every
+#: rejection: the two random-surface runaways' last good paths reached 0.968 to 0.9997 of
+#: it; AutoNEB's `quick` cycles on Mueller-Brown, which come down again, at most 0.56
+#: (A-B) and 0.92 (C-B) (docs/benchmarks.md).
+PRESSING = 0.01
 
 
 def divergence_ceiling(energies: np.ndarray, divergence: float) -> float:
@@ -34,6 +41,24 @@ def step_fault(xp: Any, energies: Any, gradients: Any, ceiling: float) -> str | 
     if not ok:
         return "NaN or infinite energy or gradient"
     return "energy diverged" if too_high else None
+
+
+def pressing_on_ceiling(state: BandState, max_faults: int) -> str | None:
+    """Why a band whose step was just rejected as diverged should stop, or None: its step
+    halved `max_faults` times in all, and its last good path's highest pivot is at the
+    ceiling (`PRESSING`).  A climber running up a wall comes back to the ceiling after
+    every rejection, the halved steps accepted in between, so the faults are never
+    `max_faults` in a row; a band that overshoots and comes down is not at the ceiling.
+    One host read, only when the host-side conditions hold."""
+    if not state.faults or state.fault != "energy diverged" or state.step_scale > 0.5**max_faults:
+        return None
+    e = np.asarray(to_numpy(state.path.energies), dtype=float)
+    if e.max() < state.ceiling - PRESSING * (state.ceiling - min(e[0], e[-1])):
+        return None
+    return (
+        f"the band presses on the divergence ceiling (its highest pivot E={e.max():.6g}, the ceiling "
+        f"{state.ceiling:.6g}) with its step halved {max_faults} times: a runaway; the path is the last good one"
+    )
 
 
 def reject_step(

@@ -141,3 +141,24 @@ def test_the_hybrid_restarts_as_fire2_after_a_rejected_step():
         got = hybrid.recover(x, state)
         assert (float(got["phase"]), float(got["f0"]), float(got["cuts"])) == (recovered, 7.0, 1.0)
         assert np.all(got["1.v"] == 0)  # FIRE 2.0 from rest
+
+
+def test_a_band_at_the_ceiling_after_its_halvings_is_a_runaway():
+    """`pressing_on_ceiling`: diverged once the step has halved max_faults times in all and
+    the last good path's top is within 1% of the ceiling's height above the lower end;
+    not for NaN faults, fewer halvings, or a top further down (a band that overshot)."""
+    from types import SimpleNamespace
+
+    from landscape.optimizers.faults import pressing_on_ceiling
+
+    def band(top, scale=0.5**8, fault="energy diverged"):
+        path = SimpleNamespace(energies=np.array([0.0, top, -1.0]))  # lower end -1, ceiling 99
+        return SimpleNamespace(path=path, ceiling=99.0, faults=1, fault=fault, step_scale=scale)
+
+    assert "presses on the divergence ceiling" in pressing_on_ceiling(band(98.0), 8)  # 99 - 0.01 x 100
+    assert pressing_on_ceiling(band(97.9), 8) is None
+    assert pressing_on_ceiling(band(98.5, scale=0.5**7), 8) is None
+    assert pressing_on_ceiling(band(98.5, fault="NaN or infinite energy or gradient"), 8) is None
+    accepted = band(98.5)
+    accepted.faults = 0  # a step accepted since the last rejection
+    assert pressing_on_ceiling(accepted, 8) is None
