@@ -72,17 +72,26 @@ def test_kill_minus_nine_then_resume_gives_the_uninterrupted_result(tmp_path, re
     assert trial.result["saddle_energy"] == payload["saddle_energy"]
 
 
-def _reading(store, holds: Callable[[Store], bool]) -> Callable[[], bool]:
-    """Whether `store`, written by another process, holds what `holds` looks for yet."""
+def _polled(holds: Callable[[], bool]) -> Callable[[], bool]:
+    """`holds`, False while the store that another process writes cannot tell yet."""
 
     def ready() -> bool:
         try:
-            with Store.open(store) as s:
-                return holds(s)
+            return holds()
         except (LandscapeError, OSError, sqlite3.Error):  # not created yet, or its first commit in flight
             return False
 
     return ready
+
+
+def _reading(store, holds: Callable[[Store], bool]) -> Callable[[], bool]:
+    """Whether `store`, written by another process, holds what `holds` looks for yet."""
+
+    def read() -> bool:
+        with Store.open(store) as s:
+            return holds(s)
+
+    return _polled(read)
 
 
 def _cycles_of(store, cycles: int) -> Callable[[], bool]:
@@ -262,7 +271,7 @@ def test_kill_minus_nine_during_exploration_then_continue(tmp_path):
     for k, edges in enumerate((1, len(reference.edges) // 2)):  # killed once that many edges are committed
         out = tmp_path / f"run{k}.h5"
         shutil.copytree(base, out)
-        ready = _reading(out, lambda s: len(load_exploration(s.filename).edges) >= edges)
+        ready = _polled(lambda: len(load_exploration(out).edges) >= edges)
         trial = kill_and_resume(landscape_command("explore", str(out), *explore_args), str(out), 0.0, ready=ready)
         assert trial.killed and trial.readable, trial.problems
         got = load_exploration(out)
