@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from landscape.analysis.minima import Minima, _local_minimum, is_minimum, quench_converged, random_starts
+from landscape.analysis.minima import Minima, is_minimum, local_minimum, quench_converged, random_starts
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.potentials.potential import CountingPotential, Potential, check_point
@@ -179,7 +179,7 @@ def basin_hopping(
     def quench(fun: Any, x: np.ndarray, args: Any = (), **_: Any) -> Any:
         """scipy's minimizer slot: the toolkit's quench, tallied (its `fun` is unused)."""
         before = counting.gradient_points
-        point, e, gnorm = _local_minimum(counting, x, gtol, maxiter)
+        point, e, gnorm = local_minimum(counting, x, gtol, maxiter)[:3]
         nfev = counting.gradient_points - before
         ok = bool(np.all(np.isfinite(point)) and quench_converged(gnorm, e, gtol))
         q = count["quenches"]

@@ -23,17 +23,13 @@ from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.memory import require_memory
 from landscape.foundations.values import seeded
+from landscape.optimizers.quench import Quench, local_minimum, quench_converged
 from landscape.potentials.potential import Potential
 from landscape.potentials.symmetry import distance
 
-__all__ = ["Minima", "find_minima", "random_starts", "is_minimum", "quench_converged"]
+__all__ = ["Minima", "Quench", "local_minimum", "find_minima", "random_starts", "is_minimum", "quench_converged"]
 
 _HESSIAN_MAX_DIM = 120  # finite-difference Hessian checks cost 2 * dim gradients (one batched call up to dim 128)
-# The gradient norm below which float64 cannot see the energy fall, per sqrt(energy): the
-# Newton decrease |g|^2 / (2 lambda) drops under the energy's rounding error eps |E| at
-# |g| = sqrt(2 lambda eps |E|), which is at most 1e-6 sqrt(|E|) for curvatures lambda up to
-# 1e-12 / (2 eps) = 2,250 (Lennard-Jones clusters: about 250 for LJ7 to 1,100 for LJ38).
-_ROUNDING_FLOOR = 1e-6
 
 
 class Minima(NamedTuple):
@@ -87,50 +83,6 @@ def random_starts(
     if box is None:
         raise LandscapeError(f"{potential.name} has no bounds: give bounds or points to start around")
     return box[:, 0] + (box[:, 1] - box[:, 0]) * rng.random((n, potential.dim))
-
-
-def _energy_and_gradient(potential: Potential, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    e, g = potential.energy_and_gradient(potential.asarray(np.atleast_2d(x)))
-    return np.asarray(to_numpy(e), dtype=np.float64), np.asarray(to_numpy(g), dtype=np.float64)
-
-
-def _local_minimum(
-    potential: Potential, start: np.ndarray, gtol: float, maxiter: int
-) -> tuple[np.ndarray, float, float]:
-    """L-BFGS-B from `start`: (point, energy, gradient norm)."""
-    from scipy.optimize import minimize
-
-    def fun(p: np.ndarray) -> tuple[float, np.ndarray]:
-        e, g = _energy_and_gradient(potential, p)
-        return float(e[0]), g[0]
-
-    with np.errstate(all="ignore"):
-        res = minimize(
-            fun,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            # ftol 0: stop only when no decrease is representable, not when one step's is small
-            options={"gtol": gtol, "ftol": 0.0, "maxiter": maxiter, "maxcor": 20},
-        )
-    e, g = _energy_and_gradient(potential, res.x)
-    return res.x, float(e[0]), float(np.linalg.norm(g[0]))
-
-
-def quench_converged(gradient_norm: float, energy: float, gtol: float = 1e-8) -> bool:
-    """Whether a local minimisation that ended at `energy` with `gradient_norm` has
-    converged: ``gradient_norm <= max(100 * gtol, 1e-6 * sqrt(max(1, |energy|)))``.
-
-    The second term is the scale-aware floor: near a minimum the energy still to gain is
-    about |g|^2 / (2 lambda), and once that falls below the energy's rounding error
-    (2.2e-16 |E|) no float64 minimiser can go further; the floor is where this happens
-    for curvatures up to 2,250 at the energy's own scale.  A Lennard-Jones cluster of 38
-    atoms (|E| near 170) stops at gradient norms of 1e-6 to 1e-5 in reduced units and
-    passes; a potential of unit scale keeps the limit 1e-6.
-    """
-    if not (np.isfinite(gradient_norm) and np.isfinite(energy)):
-        return False
-    return gradient_norm <= max(100 * gtol, _ROUNDING_FLOOR * np.sqrt(max(1.0, abs(energy))))
 
 
 def is_minimum(potential: Potential, point: Any) -> bool:
@@ -220,7 +172,7 @@ def _converged(
 
         starts = tqdm(starts, unit="start", desc="minima", leave=False, dynamic_ncols=True)
     for start in starts:
-        p, e, gnorm = _local_minimum(potential, start, gtol, maxiter)
+        p, e, gnorm, _ = local_minimum(potential, start, gtol, maxiter)
         if np.all(np.isfinite(p)) and quench_converged(gnorm, e, gtol):
             points.append(p)
             energies.append(e)

@@ -34,10 +34,10 @@ import numpy as np
 
 from landscape.analysis.hessian import ZERO_RTOL, dense_hessian, refine_saddle
 from landscape.analysis.kinetics import Passage, committor, graph_transformation, master_equation
-from landscape.analysis.minima import _local_minimum
 from landscape.foundations.arrays import to_numpy
 from landscape.foundations.errors import LandscapeError
 from landscape.foundations.memory import require_memory
+from landscape.optimizers.quench import local_minimum
 from landscape.potentials.potential import Potential
 from landscape.potentials.symmetry import distance, symmetry_of
 
@@ -251,7 +251,7 @@ def _descend(
             if norm <= 1e-2 * peak:
                 break
             x = x - g * min(1.0 / curvature, step / max(norm, 1e-300))
-        x, e, _ = _local_minimum(potential, x, 1e-8, 5000)
+        x, e, _, _ = local_minimum(potential, x, 1e-8, 5000)
         ends.append(_identify(potential, x, e, coords, energies, xtol, etol))
     return ends[0], ends[1]
 
