@@ -106,6 +106,7 @@ def files(tmp_path_factory):
         "sched_climb": '{"cycles": [{"steps": 5, "climb": "no", "stepper": {"kind": "sgd", "lr": 0.1}}]}',
         "sched_dtmax": '{"cycles": [{"steps": 5, "stepper": {"kind": "fire", "lr": 0.1, "dt_max": -1}}]}',
         "sched_inf": '{"cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": Infinity}}]}',
+        "sched_runaway": '{"cycles": [{"steps": 50, "stepper": {"kind": "sgd", "lr": 1}}]}',
         "sched_dense": '{"per_segment": 100000000, "cycles": [{"steps": 5, "stepper": {"kind": "sgd", "lr": 0.1}}]}',
     }
     for name, body in schedules.items():

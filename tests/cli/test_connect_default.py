@@ -48,8 +48,8 @@ def test_no_method_on_a_deterministic_potential_is_neb_with_its_defaults():
 
 
 def test_an_option_only_autoneb_takes_chooses_autoneb():
-    assert _json([*MB, "--schedule", "quick"])["method"] == "autoneb"
-    capped = _json([*MB, "--schedule", "quick", "--max-pivots", "7"])
+    assert _json([*MB, "--schedule", "analytic"])["method"] == "autoneb"
+    capped = _json([*MB, "--schedule", "analytic", "--max-pivots", "7"])
     assert capped["method"] == "autoneb" and capped["pivots"] <= 7 and capped["cycles"] > 0
     # ... and then a band's option is refused as it is with --method autoneb
     r = invoke([*MB, "--schedule", "quick", "--spring", "1"])
@@ -84,7 +84,7 @@ def test_help_says_the_default_on_each_kind_of_potential():
 
 def test_a_store_made_by_autoneb_is_not_continued_or_replaced_by_the_default(tmp_path):
     out = str(tmp_path / "s")
-    autoneb = [*MB, "--method", "autoneb", "--schedule", "quick", "--out", out]
+    autoneb = [*MB, "--method", "autoneb", "--schedule", "analytic", "--out", out]
     first = _json(autoneb)
     before = snapshot(out)
     for extra in ([], ["--resume"]):

@@ -18,7 +18,7 @@ from landscape_cli.testing import invoke, run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "landscape")
-CONNECT = ["connect", "mueller-brown", "--start", "A", "--end", "B", "--schedule", "quick"]
+CONNECT = ["connect", "mueller-brown", "--start", "A", "--end", "B", "--method", "neb"]
 
 
 def landscape(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

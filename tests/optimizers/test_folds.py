@@ -14,7 +14,6 @@ from landscape import Budget, grid_minimax, load_potential, optimize
 from landscape.optimizers.folds import FOLD_COS, MAX_SPREADS, folded, spread_out
 from landscape.paths import geometry
 from landscape.paths.path import Path
-from landscape.paths.result import Status
 from landscape.runs.pair import make_optimizer
 from landscape_plugins.analytic.surfaces import random_pair
 
@@ -64,8 +63,10 @@ def test_a_band_that_folded_and_ran_away_now_finds_the_grid_exact_saddle():
     truth = grid_minimax(surface, a, b, grid=501)
     r = optimize(band, surface, start, budget=Budget(max_steps=3000))
     assert r.success and abs(r.saddle_energy - truth.saddle_energy) <= 2 * max(truth.tolerance, 1e-3)
-    r = optimize(replace(band, unfold=False), surface, start, budget=Budget(max_steps=3000))
-    assert r.status is Status.DIVERGED
+    assert r.state.spreads > 0  # it folded on the way
+    # Without the check this band ran up the wall, spent its steps or, with exp one ulp
+    # lower everywhere, converged: a chaotic band's fate, so the comparison is the
+    # 1,000-surface count of docs/benchmarks.md ("Bands that fold back"), not this run.
 
 
 def test_a_snapshot_at_a_fold_continues_bit_for_bit():
