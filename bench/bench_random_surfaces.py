@@ -40,6 +40,7 @@ from landscape import (
     NEB,
     Budget,
     Path,
+    Result,
     Status,
     Stepper,
     StringMethod,
@@ -50,6 +51,7 @@ from landscape import (
     stepper_from_config,
 )
 from landscape.paths.sanity import basin
+from landscape.runs.split import settle_basins
 from landscape_plugins.analytic.surfaces import GaussianMixture, random_pair
 
 PIVOTS = 15
@@ -76,8 +78,17 @@ def _band_settings(name: str, method: str) -> dict:
     return {"stepper": band.stepper, "freeze": band.freeze, "kinks": band.kinks}
 
 
+def _leg(band: NEB | StringMethod, surface: GaussianMixture, a: np.ndarray, b: np.ndarray) -> Result:
+    """One leg of a split band: the same band from the straight line, the same budget."""
+    return optimize(band, surface, Path.straight(a, b, PIVOTS), budget=Budget(max_steps=3000))
+
+
 def run_case(
-    seed: int, stepper: str = "small-fire", methods: tuple[str, ...] = ("neb", "string"), baseline: bool = True
+    seed: int,
+    stepper: str = "small-fire",
+    methods: tuple[str, ...] = ("neb", "string"),
+    baseline: bool = True,
+    split: int = 0,
 ) -> list[dict]:
     found = case(seed)
     if found is None:
@@ -97,6 +108,8 @@ def run_case(
         band = cls(climb=True, fmax=1e-3, **_band_settings(stepper, method))
         for start_name, start in starts.items():
             r = optimize(band, surface, start, budget=Budget(max_steps=3000))
+            if split:  # a band spent through a basin: one on each side of its minimum
+                r = settle_basins(surface, r, partial(_leg, band, surface), splits=split)
             # Baseline, side by side: no repair, so a climber below its path's top ends
             # with status saddle_not_at_top; before the check it said converged.
             base = (
@@ -118,6 +131,7 @@ def run_case(
                     "caught": baseline and base.status is Status.SADDLE_NOT_AT_TOP,
                     "caught_climber": float(np.max(base.path.energies[1:-1])),
                     "basin": basin(r.path.energies) is not None,
+                    "split": len(r.config.get("split", {}).get("energies", [])),
                 }
             )
     return rows
@@ -175,6 +189,13 @@ def main() -> None:
     )
     ap.add_argument("--methods", default="neb,string", help="comma-separated band methods (default neb,string)")
     ap.add_argument(
+        "--split",
+        type=int,
+        default=0,
+        help="a band that spends its steps through a basin is split at the basin's minimum, at most this "
+        "many times a run (connect --split; default 0: not split)",
+    )
+    ap.add_argument(
         "--no-baseline",
         action="store_true",
         help="skip the runs without repairs (the caught columns then read 0): half the time",
@@ -190,7 +211,9 @@ def main() -> None:
         while len({r["seed"] for r in rows}) < args.cases:
             need = args.cases - len({r["seed"] for r in rows})
             for found in pool.map(
-                partial(run_case, stepper=args.stepper, methods=methods, baseline=not args.no_baseline),
+                partial(
+                    run_case, stepper=args.stepper, methods=methods, baseline=not args.no_baseline, split=args.split
+                ),
                 range(seed, seed + need),
                 chunksize=4,
             ):
@@ -219,6 +242,12 @@ def main() -> None:
         "caught: runs that end saddle_not_at_top without repairs (max_repairs=0), i.e. that said converged\n"
         "before the check; caught_wrong: of those, the ones whose climber the grid truth rules out"
     )
+    if args.split:
+        split = [r for r in rows if r["split"]]
+        print(
+            f"split at a basin minimum: {len(split)} runs ({sum(r['success'] for r in split)} succeeded), "
+            f"{sum(r['split'] for r in split)} minima added; by outcome: {dict(Counter(classify(r) for r in split))}"
+        )
     statuses = Counter(r["status"] for r in rows if not r["success"])
     print("statuses of runs without success:", dict(statuses) or "none")
     _print_spent(rows)

@@ -82,6 +82,8 @@ def _result_payload(
         # energy+gradient evaluations of each pivot (ends included) and the climber checks' points: a band's
         "pivot_evaluations": _pivot_counts(result.state),
         "cycles": len(result.cycles),
+        # --split: the basin minima the path was split at, their energies and pivots on the path
+        "split": result.config.get("split"),
         "status": result.status.value,
         "success": result.success,
         "message": result.message,
@@ -119,6 +121,17 @@ def _connect_settings(
         else:
             settings["budget"] = Budget(max_steps=steps)
     return settings
+
+
+def _split_settings(method: str, split: int, out: str | None) -> dict[str, Any]:
+    """--split, checked: a band's, in memory (a split run has no store layout yet)."""
+    if method not in ("neb", "string"):
+        raise LandscapeError("--split applies to --method neb or string (bands that stop at their budget)")
+    if split < 0:
+        raise LandscapeError(f"--split must be >= 0 (the most basin minima added), got {split}")
+    if out and split:
+        raise LandscapeError("--split runs in memory: a store cannot resume a split run yet; drop --out")
+    return {"split": split} if split else {}
 
 
 def _curve_settings(
@@ -278,6 +291,15 @@ def _spring_settings(method: str, spring: str, spring_min: float | None) -> dict
     "measured in docs/benchmarks.md].",
 )
 @click.option(
+    "--split",
+    type=int,
+    default=None,
+    help="neb/string: a band that spends its budget on a path through a basin between two barriers is "
+    "split there: the basin relaxed to its minimum (L-BFGS-B), a band as the first on each side, at most "
+    "this many minima added in all; the path through them is reported [default: 0, not split; "
+    "docs/benchmarks.md].",
+)
+@click.option(
     "--out",
     "out",
     default=None,
@@ -363,6 +385,7 @@ def connect_cmd(
     freeze: float | None,
     kinks: bool | None,
     unfold: bool | None,
+    split: int | None,
     out: str | None,
     checkpoint_every: float | None,
     resume: bool,
@@ -423,6 +446,8 @@ def connect_cmd(
         if method != "neb":
             raise LandscapeError("--unfold/--no-unfold applies to --method neb only")
         settings["unfold"] = unfold
+    if split is not None:
+        settings.update(_split_settings(method, split, out))
     if max_pivots is not None:
         if method != "autoneb":
             raise LandscapeError("--max-pivots applies to --method autoneb only")

@@ -130,6 +130,6 @@ def basin_note(energies: Any) -> str | None:
         )
     return (
         f"{where}, so a minimum may lie between the ends: one band must then settle two barriers and the "
-        "basin between with the pivots it has; if a larger budget does not settle it, find the minima "
-        "(landscape minima) and explore them"
+        "basin between with the pivots it has; split the band at the basin's minimum (connect --split 1) "
+        "or find the minima (landscape minima) and explore them"
     )

@@ -29,6 +29,7 @@ from landscape.paths.path import Path
 from landscape.paths.result import Result
 from landscape.potentials.identity import points_digest
 from landscape.potentials.potential import Potential, check_point
+from landscape.runs.split import check_split, settle_basins
 
 __all__ = ["METHODS", "make_optimizer", "with_protocol", "connect", "check_endpoints", "plan", "Plan"]
 
@@ -202,23 +203,43 @@ def connect(
     callbacks: Sequence[StepCallback] = (),
     check_every: int = 1,
     optimizer: PathOptimizer | None = None,
+    split: int = 0,
     **settings: Any,
 ) -> Result:
     """The minimum energy path from `start` to `end` (points of the potential),
     from the straight line between them; see `plan` for the defaults.  `callbacks`
-    see the state after every step (a log, say), as `optimize`'s do."""
+    see the state after every step (a log, say), as `optimize`'s do.
+
+    `split` > 0 (a band: neb or string, on a deterministic potential): when the band
+    spends its budget on a path through a basin, relax the basin to its minimum and run
+    a band of as many pivots, with the same budget, on each side, adding at most `split`
+    minima in all (`landscape.runs.split.settle_basins`)."""
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, optimizer=optimizer, **settings)
+    if split:
+        check_split(potential, job.optimizer)
     stepped_on, start_path = host_job(potential, job.start_path)
-    return optimize(
-        job.optimizer,
-        stepped_on,
-        start_path,
-        budget=job.budget,
-        progress=progress,
-        on_cycle=on_cycle,
-        callbacks=callbacks,
-        check_every=check_every,
-    )
+
+    def run(path: Path) -> Result:
+        return optimize(
+            job.optimizer,
+            stepped_on,
+            path,
+            budget=job.budget,
+            progress=progress,
+            on_cycle=on_cycle,
+            callbacks=callbacks,
+            check_every=check_every,
+        )
+
+    result = run(start_path)
+    if not split:
+        return result
+    n = start_path.n_pivots
+
+    def leg(a: Any, b: Any) -> Result:  # on the arrays the band steps on, whatever it returned
+        return run(Path.straight(stepped_on.asarray(to_numpy(a)), stepped_on.asarray(to_numpy(b)), n))
+
+    return settle_basins(stepped_on, result, leg, splits=split)
 
 
 @dataclass(frozen=True, eq=False)
