@@ -87,7 +87,7 @@ def _settle(potential: Potential, result: Result, leg: Leg, splits: _Splits) -> 
     mark = potential.cost()
     quench = local_minimum(potential, to_numpy(result.path.pivots[k]))
     cost = (quench.nfev, samples_since(potential, mark))
-    why = _unusable(potential, quench, result)
+    why = _unusable(quench, result)
     if why is not None:
         return _noted(result, f"; its basin at pivot {k} was not split: {why}", *cost)
     splits.left -= 1
@@ -105,12 +105,11 @@ def _settle(potential: Potential, result: Result, leg: Leg, splits: _Splits) -> 
     return _joined(result, first, second, quench, cost)
 
 
-def _unusable(potential: Potential, quench: Quench, result: Result) -> str | None:
+def _unusable(quench: Quench, result: Result) -> str | None:
     """Why the relaxed basin is no minimum to split at, or None."""
     if not (np.all(np.isfinite(quench.point)) and quench_converged(quench.gradient_norm, quench.energy)):
         return f"L-BFGS-B from it did not converge (gradient norm {quench.gradient_norm:.3g})"
-    ends = (np.asarray(to_numpy(p), dtype=np.float64) for p in (result.path.start, result.path.end))
-    a, b = ends
+    a, b = (np.asarray(to_numpy(p), dtype=np.float64) for p in (result.path.start, result.path.end))
     near = END_FRACTION * float(np.linalg.norm(b - a))
     for label, end in (("start", a), ("end", b)):
         if float(np.linalg.norm(quench.point - end)) <= near:
