@@ -216,7 +216,7 @@ def connect(
     minima in all (`landscape.runs.split.settle_basins`)."""
     job = plan(potential, start, end, method=method, pivots=pivots, budget=budget, optimizer=optimizer, **settings)
     if split:
-        check_split(potential, job.optimizer)
+        check_split(potential, job.optimizer, split)
     stepped_on, start_path = host_job(potential, job.start_path)
 
     def run(path: Path) -> Result:

@@ -63,18 +63,24 @@ def settle_basins(potential: Potential, result: Result, leg: Leg, *, splits: int
     success (its budget spent, interrupted, a climber below its path's top) gives the
     joined path with that leg's status.  Interrupted in the first leg, the second is not
     run."""
-    if isinstance(splits, bool) or not isinstance(splits, (int, np.integer)) or splits < 0:
-        raise LandscapeError(f"splits must be an integer >= 0, got {splits!r}")
+    _check_count(splits)
     return _settle(potential, result, leg, _Splits(int(splits)))
 
 
-def check_split(potential: Potential, optimizer: PathOptimizer) -> None:
-    """Refuse a split that cannot run: only a band stops at a budget with a basin to
-    relax, and L-BFGS-B needs an energy that does not change between calls."""
+def check_split(potential: Potential, optimizer: PathOptimizer, splits: int) -> None:
+    """Refuse a split that cannot run, before the first band does: only a band stops at
+    a budget with a basin to relax, and L-BFGS-B needs an energy that does not change
+    between calls."""
+    _check_count(splits)
     if not isinstance(optimizer, ElasticBand):
         raise LandscapeError("split applies to the bands (method neb or string), which stop at their budget")
     if potential.stochastic:
         raise LandscapeError("split relaxes a basin with L-BFGS-B, which needs a deterministic potential")
+
+
+def _check_count(splits: Any) -> None:
+    if isinstance(splits, bool) or not isinstance(splits, (int, np.integer)) or splits < 0:
+        raise LandscapeError(f"splits must be an integer >= 0, got {splits!r}")
 
 
 def _settle(potential: Potential, result: Result, leg: Leg, splits: _Splits) -> Result:

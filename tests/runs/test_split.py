@@ -102,6 +102,10 @@ def test_split_is_refused_where_it_cannot_run():
         connect(SeededNoise(mb, 0.1, stochastic=True), a, b, method="neb", split=1)
     with pytest.raises(LandscapeError, match="integer >= 0"):
         settle_basins(mb, _connect(mb, a, b), _never, splits=-1)
+    counted = CountingPotential(mb)
+    with pytest.raises(LandscapeError, match="integer >= 0"):
+        connect(counted, a, b, method="neb", split=-1)
+    assert counted.points == 0  # refused before the first band ran
 
 
 def test_connect_split_from_the_command_line(tmp_path):
