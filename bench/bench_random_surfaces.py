@@ -12,6 +12,7 @@ channel), which is counted apart, but never a saddle below the truth.
     python bench/bench_random_surfaces.py                  # 1000 cases, both cores
     python bench/bench_random_surfaces.py --cases 100 --first-seed 5000
     python bench/bench_random_surfaces.py --cases 200 --stepper lbfgs   # another band stepper
+    python bench/bench_random_surfaces.py --stepper default --methods neb --split 3   # connect --split
 
 `--stepper small-fire` (the default) is FIRE with small steps (lr 0.01, dt_max 0.05,
 max_step 0.02), the setting these figures were first measured with; `fire`, `fire2`

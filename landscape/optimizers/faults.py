@@ -18,8 +18,9 @@ __all__ = ["divergence_ceiling", "step_fault", "reject_step", "pressing_on_ceili
 #: A band whose last good state's highest pivot lies within this fraction of the ceiling's
 #: height (above the lower end) below the ceiling presses on it.  Measured at every
 #: rejection: the two random-surface runaways' last good paths reached 0.968 to 0.9997 of
-#: it; AutoNEB's `quick` cycles on Mueller-Brown, which come down again, at most 0.56
-#: (A-B) and 0.92 (C-B) (docs/benchmarks.md).
+#: it; AutoNEB's `quick` cycles on Mueller-Brown, which came down again there, at most
+#: 0.56 (A-B) and 0.92 (C-B) (docs/benchmarks.md; chaotic runs whose fate differs
+#: between CPUs: "Mueller-Brown on `quick`").
 PRESSING = 0.01
 
 

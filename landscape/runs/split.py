@@ -147,15 +147,15 @@ def _joined(
 ) -> Result:
     """One result for the path from the start through the basin minimum to the end."""
     nfev, samples = _total(cost, first, second)
-    spent = next((r.status for r in (first, second) if not r.success), None)
-    status = spent or (Status.CONVERGED if Status.CONVERGED in (first.status, second.status) else first.status)
+    unsettled = next((r.status for r in (first, second) if not r.success), None)
+    status = unsettled or Status.CONVERGED
     junction = first.path.n_pivots - 1
     inner = [_split_record(first), _split_record(second)]
     record = {
         "energies": [*inner[0]["energies"], quench.energy, *inner[1]["energies"]],
         "pivots": [*inner[0]["pivots"], junction, *(p + junction for p in inner[1]["pivots"])],
     }
-    words = "every leg converged" if spent is None else f"a leg ended {status.value}"
+    words = "every leg converged" if unsettled is None else f"a leg ended {status.value}"
     n = len(record["energies"])
     lowest = min(record["energies"])
     message = (
